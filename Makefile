@@ -1,0 +1,129 @@
+# snapshot-controller / snapshot-webhook -- top-level build.
+#
+#   make            build $(BIN)/snapshot-controller and $(BIN)/snapshot-webhook
+#   make check      unit tests
+#   make test       everything: unit, integration and e2e against a real control plane
+#   make asan       unit tests under ASan/UBSan (E2E_ASAN=1 make test for the whole suite)
+#   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
+#   make demo       the README's demo: the whole flow on a local control plane
+#   make tools      build the upstream Go programs the tests use (cached in .cache/bin)
+#   make format / make format-check / make tidy
+#   make bench      benchmarks that print figures
+
+CC      ?= cc
+BUILD   ?= build
+BIN     ?= bin
+PKGS    := libcurl jansson yaml-0.1 libmicrohttpd sqlite3 openssl
+VERSION := $(shell cat VERSION)
+
+WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wold-style-definition -Wvla -Wundef -Wimplicit-fallthrough
+OPT     ?= -O2 -g
+CFLAGS  := $(OPT) -std=c11 -D_GNU_SOURCE -I. -pthread $(WARN) -DSC_VERSION='"$(VERSION)"' \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+LDFLAGS += $(EXTRA_LDFLAGS)
+
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+COMPONENTS := common kube state controller webhook
+src_of = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+obj_of = $(patsubst %.c,$(BUILD)/%.o,$(call src_of,$(1)))
+LIBS   := $(BUILD)/libcontroller.a $(BUILD)/libwebhook.a $(BUILD)/libstate.a \
+          $(BUILD)/libkube.a $(BUILD)/libcommon.a
+
+# Test binaries link only the libraries of their component and its
+# dependencies, so one component's work in progress never breaks another's.
+DEPS_common     := common
+DEPS_kube       := kube common
+DEPS_state      := state common
+DEPS_controller := controller state kube common
+DEPS_webhook    := webhook kube common
+HARNESS   := $(BUILD)/tests/lib/harness.o
+define TESTS_FOR
+$(1)_UNIT  := $$(patsubst %.c,$(BUILD)/%,$$(wildcard tests/unit/$(1)/*_test.c))
+$(1)_IT    := $$(patsubst %.c,$(BUILD)/%,$$(wildcard tests/integration/$(1)/*_it.c))
+$(1)_BENCH := $$(patsubst %.c,$(BUILD)/%,$$(wildcard tests/bench/$(1)/*_bench.c))
+$$($(1)_UNIT) $$($(1)_IT) $$($(1)_BENCH): $(BUILD)/%: $(BUILD)/%.o $(HARNESS) $(foreach d,$(DEPS_$(1)),$(BUILD)/lib$(d).a)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $(HARNESS) $(foreach d,$(DEPS_$(1)),$(BUILD)/lib$(d).a) $$(LDLIBS)
+UNIT_BINS  += $$($(1)_UNIT)
+IT_BINS    += $$($(1)_IT)
+BENCH_BINS += $$($(1)_BENCH)
+endef
+$(foreach c,$(COMPONENTS),$(eval $(call TESTS_FOR,$(c))))
+
+.PHONY: all deps tools check test asan fuzz demo format format-check tidy bench clean \
+        unit-bins it-bins bench-bins
+all: $(BIN)/snapshot-controller $(BIN)/snapshot-webhook
+
+deps:
+	@scripts/deps.sh
+
+tools: deps
+	@tests/tools/build.sh all
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+define LIB_RULE
+$(BUILD)/lib$(1).a: $(call obj_of,$(1))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@
+	$$(if $$^,ar rcs $$@ $$^,ar rcs $$@)
+endef
+$(foreach c,$(COMPONENTS),$(eval $(call LIB_RULE,$(c))))
+
+$(BIN)/snapshot-controller: $(BUILD)/controller/main.o $(LIBS)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+$(BIN)/snapshot-webhook: $(BUILD)/webhook/main.o $(LIBS)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+unit-bins: $(UNIT_BINS)
+it-bins: $(IT_BINS)
+bench-bins: $(BENCH_BINS)
+
+check: deps
+	@$(MAKE) --no-print-directory all unit-bins
+	@tests/run-unit.sh $(UNIT_BINS)
+
+# Unit tests of one component: make check-kube, check-state, ...
+check-%: deps
+	@$(MAKE) --no-print-directory $($*_UNIT)
+	@tests/run-unit.sh $($*_UNIT)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="$(ASAN_FLAGS)" unit-bins
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		tests/run-unit.sh $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BINS))
+
+test: deps
+	@tests/run-all.sh
+
+demo: deps
+	@tests/demo.sh
+
+fuzz: deps
+	@tests/fuzz/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all bench-bins
+	@tests/bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+tidy:
+	clang-tidy --quiet $$(git ls-files 'common/*.c' 'kube/*.c' 'state/*.c' 'controller/*.c' 'webhook/*.c') \
+		-- $(CFLAGS)
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

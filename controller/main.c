@@ -1,0 +1,13 @@
+/* Placeholder main: replaced by the controller issue. */
+#include <stdio.h>
+#include <string.h>
+
+int
+main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+        printf("snapshot-controller %s\n", SC_VERSION);
+        return 0;
+    }
+    return 0;
+}

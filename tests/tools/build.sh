@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds the upstream Go programs the tests run against (control plane and CSI
+# peers) from the wrapper modules beside this script, into .cache/bin/.
+# Rebuilds only when a wrapper's go.mod/go.sum changed: .cache/bin/<mod>.stamp
+# holds the sha256 of the module files the binaries were built from.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+bin=${TOOLS_BIN:-$top/.cache/bin}
+mkdir -p "$bin"
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+export PATH=/usr/local/go/bin:$PATH
+
+k8s_ver() { sed -n 's#^\tk8s.io/kubernetes \(v[^ ]*\).*#\1#p' "$here/k8s/go.mod" | head -1; }
+
+build_mod() { # name, then go build arguments
+	local mod=$1; shift
+	local stamp="$bin/$mod.stamp" want
+	want=$(cat "$here/$mod/go.mod" "$here/$mod/go.sum" | sha256sum | cut -d' ' -f1)
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+		echo "tools: $mod up to date ($(sed -n 1p "$here/$mod/go.mod"))"
+		return 0
+	fi
+	echo "tools: building $mod (this takes minutes on a cold cache)"
+	local t0=$SECONDS
+	(cd "$here/$mod" && "$@")
+	echo "$want" > "$stamp"
+	echo "tools: built $mod in $((SECONDS - t0))s"
+}
+
+kv=$(k8s_ver)
+ldf="-s -w -X k8s.io/component-base/version.gitVersion=$kv -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 -X k8s.io/client-go/pkg/version.gitVersion=$kv -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=36"
+
+k8s_build() {
+	go build -trimpath -ldflags "$ldf" -o "$bin/" \
+		k8s.io/kubernetes/cmd/kube-apiserver \
+		k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kubectl
+	go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3
+}
+csi_build() {
+	go build -trimpath -ldflags "-s -w" -o "$bin/" $(go list -f '{{join .Tool " "}}' -m 2>/dev/null || sed -n '/^tool (/,/^)/{/^\t/p}' go.mod)
+}
+
+case "${1:-all}" in
+k8s) build_mod k8s k8s_build ;;
+csi) build_mod csi csi_build ;;
+all) build_mod k8s k8s_build; build_mod csi csi_build ;;
+*) echo "usage: $0 [k8s|csi|all]" >&2; exit 2 ;;
+esac
