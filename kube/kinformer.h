@@ -1,0 +1,182 @@
+/* kube/kinformer.h -- list+watch caches of compact typed views.
+ *
+ * An informer keeps one resource (all namespaces) in memory.  Its thread:
+ *   1. LISTs (paginated) and builds the cache, then marks itself synced;
+ *   2. WATCHes from the list's resourceVersion with allowWatchBookmarks=true and
+ *      a server-side timeoutSeconds (random 5..10 min, like client-go), then
+ *      re-watches from the last seen resourceVersion;
+ *   3. on 410 Gone (or an ERROR event with code 410) relists and delivers the
+ *      DIFFERENCE to the handlers (adds, updates for changed resourceVersions,
+ *      deletes for keys that disappeared), so the cache converges;
+ *   4. on a transport error, a 5xx or 429, or a malformed / oversized
+ *      (LIM_WATCH_LINE) event line, restarts the watch after an exponential
+ *      backoff (KINF_BACKOFF_START_MS doubling to KINF_BACKOFF_MAX_MS, reset
+ *      once a watch delivers events) and reports the error through on_error.
+ *   5. if the resource is not served (404 on LIST: CRD absent) the informer
+ *      stays unsynced, kinformer_status() returns SC_ENOTFOUND with message
+ *      "resource not served: <path>", and it retries with the same backoff.
+ *
+ * What is cached: the caller's parse callback turns each object (a borrowed
+ * json_t) into a compact view (any struct it allocates, e.g. with kpack
+ * below) copying only the fields it reads: no JSON trees, no managedFields.
+ * The informer keeps key ("ns/name", or "name" when cluster-scoped), uid and
+ * resourceVersion itself.  An object the parser rejects is skipped and
+ * reported through on_error (it is NOT cached).
+ *
+ * Values and threads: cached entries are struct kitem, reference counted.
+ * kinformer_get()/list()/by_index() return ACQUIRED items: the item and its
+ * view stay valid and unchanged until the caller calls kitem_release(), even
+ * if the watch thread replaces or deletes the object meanwhile.  Views are
+ * immutable once published.  All kinformer_* readers are thread-safe.
+ *
+ * Handlers run on the informer thread, one at a time, in event order, after
+ * the cache was updated.  Their kitem arguments are borrowed for the call
+ * (kitem_acquire() to keep one).  A handler must not block for long (enqueue
+ * keys in a kworkq).  Deletes pass the last known item.
+ *
+ * Ownership: kinformer_new() copies everything in opts except ctx pointers.
+ * kinformer_free() stops the thread and drops the cache; items still held by
+ * callers stay valid until released.
+ */
+#ifndef SC_KINFORMER_H
+#define SC_KINFORMER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/sc_err.h"
+#include "kube/kclient.h"
+
+#define KINF_BACKOFF_START_MS 800
+#define KINF_BACKOFF_MAX_MS   30000
+#define KINF_MAX_INDEXES      8
+#define KINF_MAX_INDEX_VALUES 16 /* values one object may emit per index */
+
+/* ---- cached items ------------------------------------------------------------ */
+
+struct kitem;
+struct kitem *kitem_acquire(struct kitem *it);          /* returns it */
+void kitem_release(struct kitem *it);                   /* NULL-safe */
+void kitem_release_all(struct kitem **items, size_t n); /* releases each, frees the array */
+const char *kitem_key(const struct kitem *it);          /* "ns/name" or "name" */
+const char *kitem_uid(const struct kitem *it);
+const char *kitem_rv(const struct kitem *it);   /* resourceVersion */
+const void *kitem_view(const struct kitem *it); /* the parse callback's view */
+
+/* ---- callbacks --------------------------------------------------------------- */
+
+/* Build a view of obj (borrowed).  Return 0 and *view, or an SC_E* code with
+ * err filled (the object is skipped).  The informer owns the view afterwards
+ * and frees it with free_view (NULL = free()). */
+typedef int kinf_parse_fn(void *ctx, const json_t *obj, void **view, struct sc_err *err);
+typedef void kinf_free_fn(void *ctx, void *view);
+
+struct kinf_handlers {
+    void *ctx;
+    void (*on_add)(void *ctx, const struct kitem *it);
+    void (*on_update)(void *ctx, const struct kitem *old_it, const struct kitem *new_it);
+    void (*on_delete)(void *ctx, const struct kitem *it);
+};
+
+/* Secondary index: call kindex_emit() for each value this view is indexed
+ * under (e.g. "driver/volumeHandle", or the group owner's name). */
+struct kindex_out;
+void kindex_emit(struct kindex_out *out, const char *value);
+typedef void kindex_fn(void *ctx, const void *view, struct kindex_out *out);
+
+/* ---- the informer -------------------------------------------------------------- */
+
+struct kinformer_opts {
+    const char *name;           /* for messages: "volumesnapshots" */
+    const char *path;           /* collection path, e.g. kpath(.., "snapshot.storage.k8s.io", "v1",
+                                   "volumesnapshots", NULL, NULL, NULL) */
+    const char *label_selector; /* NULL = all */
+    kinf_parse_fn *parse;
+    kinf_free_fn *free_view; /* NULL = free() */
+    void *parse_ctx;
+    struct kinf_handlers handlers;
+    int64_t resync_ms;       /* > 0: every period, on_update(old == new) for every item */
+    int64_t watch_timeout_s; /* 0 = random 300..600 (server-side timeoutSeconds) */
+    /* Called on the informer thread for every error it recovers from (list or
+     * watch failure, skipped object, restart).  NULL = log_warnx(). */
+    void (*on_error)(void *ctx, const char *informer, const struct sc_err *err);
+    void *error_ctx;
+};
+
+struct kinformer;
+
+/* The client is borrowed and must outlive the informer. */
+struct kinformer *kinformer_new(struct kclient *c, const struct kinformer_opts *opts,
+                                struct sc_err *err);
+/* Add an index before kinformer_start(). name is copied. */
+int kinformer_add_index(struct kinformer *inf, const char *name, kindex_fn *fn, void *ctx,
+                        struct sc_err *err);
+int kinformer_start(struct kinformer *inf, struct sc_err *err);
+/* Stop the thread (interrupts a watch within ~1 s) and join it. Idempotent. */
+void kinformer_stop(struct kinformer *inf);
+void kinformer_free(struct kinformer *inf); /* stops first; NULL-safe */
+
+bool kinformer_synced(struct kinformer *inf);
+/* Wait until synced, stop or timeout: 0, SC_ETIMEOUT or SC_ESHUTDOWN. */
+int kinformer_wait_synced(struct kinformer *inf, int64_t timeout_ms);
+/* 0 if the last list/watch worked, else its error (copied to *err). */
+int kinformer_status(struct kinformer *inf, struct sc_err *err);
+
+/* Acquired item or NULL. */
+struct kitem *kinformer_get(struct kinformer *inf, const char *key);
+/* All items / items under an index value: *out is a malloc'd array of
+ * acquired items (NULL when n == 0); free with kitem_release_all(). */
+int kinformer_list(struct kinformer *inf, struct kitem ***out, size_t *n);
+int kinformer_by_index(struct kinformer *inf, const char *index, const char *value,
+                       struct kitem ***out, size_t *n, struct sc_err *err);
+size_t kinformer_len(struct kinformer *inf);
+
+/* Store an object the caller just wrote (a PATCH/UPDATE/CREATE response) so
+ * readers see it before the watch does; ignored when the cache already holds
+ * a newer or equal resourceVersion (compared as integers when both are).
+ * Does not call handlers. */
+int kinformer_store(struct kinformer *inf, const json_t *obj, struct sc_err *err);
+
+/* ---- watch framing (exposed for tests and fuzzing) ------------------------------------ */
+
+/* Splits a watch stream into newline-delimited events; events may span chunks
+ * and one chunk may hold several.  A line longer than max is SC_ETOOBIG. */
+struct kwatch_framer {
+    char *buf;
+    size_t len, cap, max;
+};
+void kwatch_framer_init(struct kwatch_framer *f, size_t max);
+void kwatch_framer_release(struct kwatch_framer *f);
+/* For each complete line in data, call fn(ctx, line, len) (line is not
+ * NUL-terminated, no '\n'; empty lines skipped).  Stops at the first non-zero
+ * return of fn and returns it.  Keeps the partial tail for the next call. */
+int kwatch_framer_feed(struct kwatch_framer *f, const char *data, size_t n,
+                       int (*fn)(void *ctx, const char *line, size_t len), void *ctx);
+
+enum kwatch_type { KW_ADDED, KW_MODIFIED, KW_DELETED, KW_BOOKMARK, KW_ERROR };
+/* Decode one event line.  On success *type is set and *obj is a new
+ * reference (the "object" member).  Malformed line or wrong shape: SC_EPROTO. */
+int kwatch_decode(const char *line, size_t len, enum kwatch_type *type, json_t **obj,
+                  struct sc_err *err);
+
+/* ---- compact views: one allocation for a struct and its strings ---------------------- */
+
+/* Usage:  struct kpack p; kpack_init(&p, sizeof(struct vs_view));
+ *         kpack_reserve(&p, name); kpack_reserve(&p, uid); ...   (pass 1)
+ *         struct vs_view *v = kpack_alloc(&p);                    (zeroed)
+ *         v->name = kpack_str(&p, name); ...                      (pass 2, same order)
+ * The view is freed with one free(v).  kpack_str(NULL) returns NULL. */
+struct kpack {
+    size_t fixed; /* sizeof the struct */
+    size_t need;  /* bytes for strings */
+    char *mem;
+    size_t off;
+};
+void kpack_init(struct kpack *p, size_t fixed);
+void kpack_reserve(struct kpack *p, const char *s);
+void *kpack_alloc(struct kpack *p); /* NULL on ENOMEM */
+const char *kpack_str(struct kpack *p, const char *s);
+
+#endif

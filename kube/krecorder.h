@@ -1,0 +1,116 @@
+/* kube/krecorder.h -- core/v1 Event recorder with aggregation and a spam
+ * limit, following client-go's legacy recorder as upstream uses it.
+ *
+ * An Event for object O is written in O's namespace ("default" for
+ * cluster-scoped objects) and named "<O.name>.<hex unix nanos>".  It carries
+ * involvedObject (apiVersion, kind, namespace, name, uid, resourceVersion),
+ * type, reason, message (truncated to LIM_EVENT_MESSAGE), source.component,
+ * firstTimestamp, lastTimestamp, count, reportingComponent and
+ * reportingInstance.
+ *
+ * Aggregation: a second event with the same (object uid, type, reason,
+ * message) within window_ms of the first one is not created again: the
+ * existing Event is PATCHed (merge patch) with count+1 and a new
+ * lastTimestamp.  If that Event is gone (404) a new one is created.
+ * Spam limit: per object, a token bucket of spam_burst events refilling one
+ * per spam_refill_ms (client-go: 25, 5 min); events over it are dropped and
+ * counted.
+ *
+ * Sending is asynchronous: krecorder_event() formats the event, applies the
+ * spam limit and queues it (bounded by KREC_QUEUE_MAX; when full the event is
+ * dropped and counted) for the recorder's thread, so workers never wait for
+ * the API.  krecorder_flush() waits until the queue is empty (tests, shutdown).
+ *
+ * Persistence hooks (optional; wired to state/ by the controller): before
+ * creating, lookup() is asked for an aggregation record of (uid, type,
+ * reason, message); after each successful create/patch save() is given the
+ * new record.  Without hooks an in-memory table (KREC_TABLE_MAX entries,
+ * oldest evicted) is used.  Hooks are called on the recorder thread.
+ *
+ * Threading: every function is thread-safe.  The client is borrowed.
+ */
+#ifndef SC_KRECORDER_H
+#define SC_KRECORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/clock.h"
+#include "common/compiler.h"
+#include "common/sc_err.h"
+#include "kube/kclient.h"
+
+#define KREC_QUEUE_MAX 1000
+#define KREC_TABLE_MAX 4096
+#define KREC_NAME_MAX  320
+
+/* The object an event is about (all strings borrowed for the call). */
+struct kobj_ref {
+    const char *api_version; /* "snapshot.storage.k8s.io/v1" */
+    const char *kind;        /* "VolumeSnapshot" */
+    const char *ns;          /* NULL or "" for cluster-scoped */
+    const char *name;
+    const char *uid;
+    const char *resource_version; /* may be NULL */
+};
+
+/* One aggregation record. */
+struct krec_entry {
+    char ev_ns[256];             /* namespace of the Event object */
+    char ev_name[KREC_NAME_MAX]; /* name of the Event object */
+    int count;
+    int64_t first_ms; /* wall ms of firstTimestamp */
+    int64_t last_ms;  /* wall ms of lastTimestamp */
+};
+
+struct krecorder_store {
+    void *ctx;
+    /* Return 1 and fill *out if a record exists, 0 if not, < 0 on error
+     * (treated as "not found"). */
+    int (*lookup)(void *ctx, const char *uid, const char *type, const char *reason,
+                  const char *message, struct krec_entry *out);
+    void (*save)(void *ctx, const char *uid, const char *type, const char *reason,
+                 const char *message, const struct krec_entry *e);
+};
+
+struct krecorder_opts {
+    const char *component;           /* source.component; NULL = "snapshot-controller" */
+    const char *reporting_component; /* NULL = component */
+    const char *reporting_instance;  /* NULL = "" (upstream sets no host) */
+    int64_t window_ms;               /* 0 = 600000 */
+    int spam_burst;                  /* 0 = 25 */
+    int64_t spam_refill_ms;          /* 0 = 300000 */
+    struct clock clock;              /* zeroed = clock_system() */
+    struct krecorder_store store;    /* zeroed = in-memory table */
+    /* Failed sends are reported here on the recorder thread; NULL = log_warnx. */
+    void (*on_error)(void *ctx, const struct sc_err *err);
+    void *error_ctx;
+};
+
+struct krecorder;
+
+struct krecorder *krecorder_new(struct kclient *c, const struct krecorder_opts *opts,
+                                struct sc_err *err);
+/* Flushes (up to 5 s), stops the thread and frees.  NULL-safe. */
+void krecorder_free(struct krecorder *r);
+
+/* type is "Normal" or "Warning".  Returns 0 when queued, SC_ETOOMANY when
+ * the spam limit or the queue dropped it, SC_EINVALID for a bad argument. */
+int krecorder_event(struct krecorder *r, const struct kobj_ref *obj, const char *type,
+                    const char *reason, const char *fmt, ...) SC_PRINTF(5, 6);
+
+/* Send one event synchronously on the calling thread (tests; also used by
+ * the thread).  Returns the API error if any. */
+int krecorder_send(struct krecorder *r, const struct kobj_ref *obj, const char *type,
+                   const char *reason, const char *message, struct sc_err *err);
+
+/* Wait until queued events were sent: 0 or SC_ETIMEOUT. */
+int krecorder_flush(struct krecorder *r, int64_t timeout_ms);
+
+struct krecorder_stats {
+    uint64_t created, patched, dropped_spam, dropped_queue, failed;
+};
+void krecorder_get_stats(struct krecorder *r, struct krecorder_stats *out);
+
+#endif

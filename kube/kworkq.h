@@ -1,0 +1,100 @@
+/* kube/kworkq.h -- a de-duplicating work queue of keys with per-key
+ * exponential backoff, modelled on client-go's rate-limited workqueue.
+ *
+ * Semantics:
+ *   - A key is queued at most once.  A key being processed that is added again
+ *     is marked dirty and re-queued when its worker calls kworkq_done(): a key
+ *     is NEVER handed to two workers at once.
+ *   - kworkq_add_rate_limited() counts a failure for the key and re-adds it
+ *     after base_ms * 2^(failures-1), capped at max_ms (upstream
+ *     --retry-interval-start=1s, --retry-interval-max=5m: 1s, 2s, 4s, ... 5m).
+ *     kworkq_forget() resets the count (call it on success).
+ *   - kworkq_add_after() with a shorter delay than an already pending one
+ *     moves the key earlier; a longer one leaves it.
+ *   - All times come from opts.clock, so tests drive it with a fake clock
+ *     (kworkq_get(.., 0) polls; after advancing a fake clock call
+ *     kworkq_kick() to wake blocked getters).
+ *   - kworkq_shutdown(): adds are ignored from then on, getters return
+ *     SC_ESHUTDOWN, delayed keys are dropped (persist them through the hooks),
+ *     and it waits until every key handed out has been kworkq_done()'d.
+ *
+ * Persistence hooks (optional; the controller wires them to state/):
+ *   on_failure(queue, key, failures, next_wall_ms, last_error) after each
+ *   rate-limited add; on_forget(queue, key) when a key with failures is
+ *   forgotten.  kworkq_seed() restores a key's failure count and next attempt
+ *   (wall-clock ms) at startup.  Hooks are called WITHOUT the queue lock held,
+ *   from the thread that called add_rate_limited/forget.
+ *
+ * Threading: every function is thread-safe.  Keys are copied (LIM_KEY).
+ * Ownership: kworkq_new() allocates; kworkq_free() (NULL-safe) after all
+ * workers stopped.
+ */
+#ifndef SC_KWORKQ_H
+#define SC_KWORKQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/clock.h"
+#include "common/sc_err.h"
+
+struct kworkq_hooks {
+    void *ctx;
+    void (*on_failure)(void *ctx, const char *queue, const char *key, int failures,
+                       int64_t next_wall_ms, const struct sc_err *last_error);
+    void (*on_forget)(void *ctx, const char *queue, const char *key);
+};
+
+struct kworkq_opts {
+    const char *name;          /* "snapshot-controller-snapshot" (copied) */
+    int64_t base_ms;           /* 0 = 1000 */
+    int64_t max_ms;            /* 0 = 300000 */
+    struct clock clock;        /* zeroed = clock_system() */
+    struct kworkq_hooks hooks; /* zeroed = none (copied) */
+};
+
+struct kworkq;
+
+struct kworkq *kworkq_new(const struct kworkq_opts *opts, struct sc_err *err);
+void kworkq_free(struct kworkq *q);
+
+/* Keys longer than LIM_KEY-1 are refused with SC_EINVALID. */
+int kworkq_add(struct kworkq *q, const char *key);
+int kworkq_add_after(struct kworkq *q, const char *key, int64_t delay_ms);
+/* last_error may be NULL; it is passed to on_failure. */
+int kworkq_add_rate_limited(struct kworkq *q, const char *key, const struct sc_err *last_error);
+void kworkq_forget(struct kworkq *q, const char *key);
+int kworkq_failures(struct kworkq *q, const char *key);
+/* The backoff the next failure of key would get, in ms. */
+int64_t kworkq_next_backoff(struct kworkq *q, const char *key);
+/* Restore persisted state: failures and the next attempt (wall ms; in the
+ * past = now).  The key is queued for that time. */
+int kworkq_seed(struct kworkq *q, const char *key, int failures, int64_t next_wall_ms);
+
+/* Take the next ready key into key (cap >= LIM_KEY).  Blocks up to timeout_ms
+ * (0 = poll, < 0 = forever).  Returns 0, SC_ETIMEOUT or SC_ESHUTDOWN.  The
+ * caller must call kworkq_done(key) when finished with it. */
+int kworkq_get(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms);
+void kworkq_done(struct kworkq *q, const char *key);
+
+/* Wake blocked getters (after a fake clock moved). */
+void kworkq_kick(struct kworkq *q);
+void kworkq_shutdown(struct kworkq *q);
+bool kworkq_shutting_down(struct kworkq *q);
+size_t kworkq_len(struct kworkq *q);     /* ready keys */
+size_t kworkq_delayed(struct kworkq *q); /* keys waiting for their time */
+
+/* ---- worker pool ------------------------------------------------------------- */
+
+/* Process one key.  Return 0 on success (the key is forgotten), or an SC_E*
+ * code with err filled (the key is re-added rate-limited with err as
+ * last_error).  SC_ESHUTDOWN: neither. */
+typedef int kworkq_fn(void *ctx, const char *key, struct sc_err *err);
+
+/* Start n worker threads running fn.  kworkq_stop_workers() shuts the queue
+ * down, lets running calls finish and joins the threads. */
+int kworkq_start_workers(struct kworkq *q, int n, kworkq_fn *fn, void *ctx, struct sc_err *err);
+void kworkq_stop_workers(struct kworkq *q);
+
+#endif
