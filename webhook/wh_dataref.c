@@ -1,0 +1,264 @@
+/* webhook/wh_dataref.c -- the ReferenceGrant rule for PVC data sources. */
+#include "webhook/wh_dataref.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RULE "reference-grant"
+
+static void deny(struct wh_decision *d, int code, const char *fmt, ...) SC_PRINTF(3, 4);
+
+static void
+deny(struct wh_decision *d, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    d->allowed = false;
+    d->code = code;
+    va_start(ap, fmt);
+    vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+    va_end(ap);
+}
+
+static int
+streq(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+bool
+wh_dataref_grant_allows(const struct wh_grant *g, const struct wh_dataref *ref)
+{
+    bool from_ok = false;
+    size_t i;
+
+    if (!streq(g->ns, ref->ns))
+        return false;
+    for (i = 0; i < g->n_from && !from_ok; i++)
+        from_ok = streq(g->from[i].group, "") && streq(g->from[i].kind, "PersistentVolumeClaim") &&
+                  streq(g->from[i].ns, ref->pvc_ns);
+    if (!from_ok)
+        return false;
+    for (i = 0; i < g->n_to; i++) {
+        const struct wh_grant_to *t = &g->to[i];
+
+        if (streq(t->group, ref->group) && streq(t->kind, ref->kind) &&
+            (t->name == NULL || t->name[0] == '\0' || streq(t->name, ref->name)))
+            return true;
+    }
+    return false;
+}
+
+static const char *
+opt_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+static size_t
+str_size(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+static const char *
+pack_str(char **cursor, const char *s, const char *dflt)
+{
+    char *p = *cursor;
+    size_t n;
+
+    if (s == NULL)
+        return dflt;
+    n = strlen(s) + 1;
+    memcpy(p, s, n);
+    *cursor += n;
+    return p;
+}
+
+int
+wh_dataref_grant_parse(const json_t *obj, struct wh_grant **out, struct sc_err *err)
+{
+    json_t *meta, *spec, *from, *to, *e;
+    struct wh_grant *g;
+    struct wh_grant_from *f;
+    struct wh_grant_to *t;
+    size_t need, i, nf, nt;
+    char *cur;
+
+    *out = NULL;
+    meta = json_object_get(obj, "metadata");
+    spec = json_object_get(obj, "spec");
+    if (!json_is_object(obj) || !json_is_object(meta))
+        return sc_err_set(err, SC_EINVALID, "ReferenceGrant has no metadata");
+    if (spec != NULL && !json_is_null(spec) && !json_is_object(spec))
+        return sc_err_set(err, SC_EINVALID, "ReferenceGrant spec is not an object");
+    from = json_object_get(spec, "from");
+    to = json_object_get(spec, "to");
+    if ((from != NULL && !json_is_null(from) && !json_is_array(from)) ||
+        (to != NULL && !json_is_null(to) && !json_is_array(to)))
+        return sc_err_set(err, SC_EINVALID, "ReferenceGrant spec.from/spec.to is not a list");
+    nf = json_is_array(from) ? json_array_size(from) : 0;
+    nt = json_is_array(to) ? json_array_size(to) : 0;
+    need = sizeof(*g) + nf * sizeof(*f) + nt * sizeof(*t) + str_size(opt_str(meta, "namespace")) +
+           str_size(opt_str(meta, "name"));
+    for (i = 0; i < nf; i++) {
+        e = json_array_get(from, i);
+        need += str_size(opt_str(e, "group")) + str_size(opt_str(e, "kind")) +
+                str_size(opt_str(e, "namespace"));
+    }
+    for (i = 0; i < nt; i++) {
+        e = json_array_get(to, i);
+        need += str_size(opt_str(e, "group")) + str_size(opt_str(e, "kind")) +
+                str_size(opt_str(e, "name"));
+    }
+    g = calloc(1, need);
+    if (g == NULL)
+        return sc_err_set(err, SC_ENOMEM, "cannot allocate");
+    f = (struct wh_grant_from *)(g + 1);
+    t = (struct wh_grant_to *)(f + nf);
+    cur = (char *)(t + nt);
+    g->ns = pack_str(&cur, opt_str(meta, "namespace"), "");
+    g->name = pack_str(&cur, opt_str(meta, "name"), "");
+    for (i = 0; i < nf; i++) {
+        e = json_array_get(from, i);
+        f[i].group = pack_str(&cur, opt_str(e, "group"), "");
+        f[i].kind = pack_str(&cur, opt_str(e, "kind"), "");
+        f[i].ns = pack_str(&cur, opt_str(e, "namespace"), "");
+    }
+    for (i = 0; i < nt; i++) {
+        e = json_array_get(to, i);
+        t[i].group = pack_str(&cur, opt_str(e, "group"), "");
+        t[i].kind = pack_str(&cur, opt_str(e, "kind"), "");
+        t[i].name = pack_str(&cur, opt_str(e, "name"), NULL);
+    }
+    g->from = f;
+    g->n_from = nf;
+    g->to = t;
+    g->n_to = nt;
+    *out = g;
+    return SC_OK;
+}
+
+struct grant_search {
+    const struct wh_dataref *ref;
+    bool allowed;
+};
+
+static int
+visit_grant(void *arg, const struct wh_grant *g)
+{
+    struct grant_search *s = arg;
+
+    if (wh_dataref_grant_allows(g, s->ref)) {
+        s->allowed = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* A string member, "" when absent or null; *bad when of another type. */
+static const char *
+str_member(const json_t *obj, const char *key, int *bad)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (v == NULL || json_is_null(v))
+        return "";
+    if (!json_is_string(v)) {
+        *bad = 1;
+        return "";
+    }
+    return json_string_value(v);
+}
+
+void
+wh_dataref_review(const struct review_admission *r, const struct wh_lookup *lk,
+                  struct wh_decision *d)
+{
+    struct grant_search s;
+    struct wh_dataref ref;
+    struct sc_err err = {0};
+    json_t *meta, *spec, *dsr;
+    int bad = 0, rc;
+
+    memset(d, 0, sizeof(*d));
+    d->allowed = true;
+    d->rule = RULE;
+    if (strcmp(r->operation, "CREATE") != 0)
+        return;
+    if (strcmp(r->resource.group, "") != 0 || strcmp(r->resource.version, "v1") != 0 ||
+        strcmp(r->resource.resource, "persistentvolumeclaims") != 0) {
+        d->rule = "envelope";
+        deny(d, 400, "expect resource to be { v1 persistentvolumeclaims}, but found {%s %s %s}",
+             r->resource.group, r->resource.version, r->resource.resource);
+        return;
+    }
+    if (r->object == NULL) {
+        deny(d, 400, "admission request has no object");
+        return;
+    }
+    memset(&ref, 0, sizeof(ref));
+    meta = json_object_get(r->object, "metadata");
+    if (meta != NULL && !json_is_null(meta) && !json_is_object(meta)) {
+        deny(d, 400, "cannot decode the object: metadata is not a JSON object");
+        return;
+    }
+    ref.pvc_ns = str_member(meta, "namespace", &bad);
+    ref.pvc_name = str_member(meta, "name", &bad);
+    if (ref.pvc_ns[0] == '\0')
+        ref.pvc_ns = r->ns;
+    if (ref.pvc_name[0] == '\0')
+        ref.pvc_name = r->name[0] ? r->name : str_member(meta, "generateName", &bad);
+    spec = json_object_get(r->object, "spec");
+    if (spec == NULL || json_is_null(spec))
+        return;
+    if (!json_is_object(spec)) {
+        deny(d, 400, "cannot decode the object: spec is not a JSON object");
+        return;
+    }
+    dsr = json_object_get(spec, "dataSourceRef");
+    if (dsr == NULL || json_is_null(dsr))
+        return;
+    if (!json_is_object(dsr)) {
+        deny(d, 400, "cannot decode the object: spec.dataSourceRef is not a JSON object");
+        return;
+    }
+    ref.ns = str_member(dsr, "namespace", &bad);
+    ref.group = str_member(dsr, "apiGroup", &bad);
+    ref.kind = str_member(dsr, "kind", &bad);
+    ref.name = str_member(dsr, "name", &bad);
+    if (bad) {
+        deny(d, 400, "cannot decode the object: a metadata or spec.dataSourceRef field is not "
+                     "a string");
+        return;
+    }
+    if (ref.ns[0] == '\0' || strcmp(ref.ns, ref.pvc_ns) == 0)
+        return;
+
+    memset(&s, 0, sizeof(s));
+    s.ref = &ref;
+    rc = lk->grants(lk->ctx, ref.ns, visit_grant, &s, &err);
+    if (rc == SC_ENOTFOUND) {
+        deny(d, 403,
+             "accessing %s/%s of %s dataSource from %s/%s isn't allowed: the ReferenceGrant CRD "
+             "(referencegrants.gateway.networking.k8s.io) is not installed, so cross-namespace "
+             "data sources are denied",
+             ref.ns, ref.name, ref.kind, ref.pvc_ns, ref.pvc_name);
+        return;
+    }
+    if (rc != SC_OK) {
+        deny(d, 500, "cannot check ReferenceGrants in namespace %s: %s", ref.ns,
+             err.msg[0] ? err.msg : sc_err_str(rc));
+        return;
+    }
+    if (s.allowed)
+        return;
+    deny(d, 403,
+         "accessing %s/%s of %s dataSource from %s/%s isn't allowed: no ReferenceGrant in "
+         "namespace %s has from {group: \"\", kind: PersistentVolumeClaim, namespace: %s} and "
+         "to {group: \"%s\", kind: %s, name: %s}",
+         ref.ns, ref.name, ref.kind, ref.pvc_ns, ref.pvc_name, ref.ns, ref.pvc_ns, ref.group,
+         ref.kind, ref.name);
+}

@@ -1,0 +1,442 @@
+/* webhook/whserver.c -- the HTTPS server with certificate hot reload. */
+#include "webhook/whserver.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "webhook/certwatch.h"
+
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define MAX_GENERATIONS 8
+
+struct gen {
+    struct whserver *srv;
+    struct MHD_Daemon *daemon;
+    struct certpair pair; /* kept for the daemon's lifetime */
+    atomic_int retired;
+    int64_t retired_at_ms;
+};
+
+struct whserver {
+    struct whserver_opts opts;
+    int fd;
+    int port;
+    pthread_mutex_t mu; /* guards gens, n_gens, stop */
+    pthread_cond_t cv;
+    struct gen *gens[MAX_GENERATIONS]; /* gens[n_gens-1] is current */
+    size_t n_gens;
+    int stop;
+    pthread_t watcher;
+    int watcher_started;
+    struct certstamp stamp;
+};
+
+struct req {
+    struct buf body;
+    int64_t start_ms;
+    int64_t start_us;
+    int first_done;
+};
+
+static int64_t
+mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+whserver_opts_default(struct whserver_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->bind_address = "0.0.0.0";
+    o->port = 8443;
+    o->threads = 4;
+    o->idle_timeout_s = 15;
+    o->read_timeout_ms = 10000;
+    o->cert_poll_ms = 1000;
+    o->drain_ms = 30000;
+    o->max_conns = 1000;
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_debug(2, "mhd: %s", line);
+}
+#pragma GCC diagnostic pop
+
+static enum MHD_Result
+send_resp(struct gen *g, struct MHD_Connection *conn, const char *method, int status,
+          char *body, size_t len, const char *ctype)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    if (strcmp(method, "HEAD") == 0) {
+        free(body);
+        body = NULL;
+        len = 0;
+    }
+    resp = MHD_create_response_from_buffer(len, body ? body : (void *)"",
+                                           body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (atomic_load(&g->retired))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    ret = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+       const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    struct gen *g = cls;
+    struct whserver *s = g->srv;
+    struct req *r = *con_cls;
+    struct whroute_resp out;
+    const char *ctype;
+
+    (void)version;
+    if (r == NULL) {
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+        r = calloc(1, sizeof(*r));
+        if (r == NULL)
+            return MHD_NO;
+        buf_init(&r->body, LIM_ADMISSION_BODY);
+        r->start_us = mono_us();
+        *con_cls = r;
+        if (cl != NULL && strtoull(cl, NULL, 10) > LIM_ADMISSION_BODY) {
+            char *msg = NULL;
+            int n = asprintf(&msg, "request body of %s bytes exceeds the limit of %u bytes\n", cl,
+                             (unsigned)LIM_ADMISSION_BODY);
+
+            whmetrics_decision(s->opts.route->metrics, WHM_RULE_ENVELOPE, WHM_ERROR);
+            r->first_done = 2; /* answered */
+            return send_resp(g, conn, method, 413, n < 0 ? NULL : msg, n < 0 ? 0 : (size_t)n,
+                             "text/plain; charset=utf-8");
+        }
+        return MHD_YES;
+    }
+    if (r->first_done == 2)
+        return MHD_NO; /* already answered; refuse the rest */
+    if (*upload_size > 0) {
+        if (mono_us() - r->start_us > s->opts.read_timeout_ms * 1000) {
+            log_debug(1, "closing a connection: request body not received within %lld ms",
+                      (long long)s->opts.read_timeout_ms);
+            return MHD_NO;
+        }
+        if (buf_add(&r->body, upload, *upload_size) != SC_OK) {
+            log_debug(1, "closing a connection: chunked body over %u bytes",
+                      (unsigned)LIM_ADMISSION_BODY);
+            whmetrics_decision(s->opts.route->metrics, WHM_RULE_ENVELOPE, WHM_ERROR);
+            return MHD_NO;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    whroute_handle(s->opts.route, method, url, ctype, buf_str(&r->body), r->body.len, &out);
+    r->first_done = 2;
+    whmetrics_latency(s->opts.route->metrics, whroute_path(url), mono_us() - r->start_us);
+    return send_resp(g, conn, method, out.status, out.body, out.len, out.content_type);
+}
+
+static void
+completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+          enum MHD_RequestTerminationCode toe)
+{
+    struct req *r = *con_cls;
+
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (r == NULL)
+        return;
+    buf_release(&r->body);
+    free(r);
+    *con_cls = NULL;
+}
+
+static struct gen *
+gen_start(struct whserver *s, struct certpair *pair, struct sc_err *err)
+{
+    struct gen *g = calloc(1, sizeof(*g));
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+
+    if (g == NULL)
+        return NULL;
+    g->srv = s;
+    g->pair = *pair; /* takes ownership */
+    memset(pair, 0, sizeof(*pair));
+    g->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, handle, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)s,
+        MHD_OPTION_LISTEN_SOCKET, s->fd, MHD_OPTION_HTTPS_MEM_CERT, g->pair.cert_pem,
+        MHD_OPTION_HTTPS_MEM_KEY, g->pair.key_pem, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->opts.threads ? s->opts.threads : 1),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->opts.max_conns,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64u << 10), MHD_OPTION_NOTIFY_COMPLETED,
+        completed, (void *)g, MHD_OPTION_END);
+    if (g->daemon == NULL) {
+        sc_err_set(err, SC_EIO, "cannot start the HTTPS server (libmicrohttpd refused the "
+                                "TLS pair or options; run with -v=2 for its message)");
+        certpair_release(&g->pair);
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+static void
+gen_stop(struct gen *g)
+{
+    if (g == NULL)
+        return;
+    MHD_stop_daemon(g->daemon);
+    certpair_release(&g->pair);
+    free(g);
+}
+
+static unsigned
+gen_conns(struct gen *g)
+{
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(g->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+    return info ? info->num_connections : 0;
+}
+
+/* Stop retired generations that are idle or past drain_ms. Caller holds mu. */
+static void
+reap_retired(struct whserver *s, int64_t now_ms)
+{
+    size_t i = 0;
+
+    while (s->n_gens > 1 && i < s->n_gens - 1) {
+        struct gen *g = s->gens[i];
+
+        if (gen_conns(g) == 0 || now_ms - g->retired_at_ms > s->opts.drain_ms) {
+            gen_stop(g);
+            memmove(&s->gens[i], &s->gens[i + 1], (s->n_gens - i - 1) * sizeof(s->gens[0]));
+            s->n_gens--;
+            continue;
+        }
+        i++;
+    }
+}
+
+static void
+try_reload(struct whserver *s)
+{
+    struct certstamp now;
+    struct certpair pair;
+    struct sc_err err = {0};
+    struct gen *g, *old;
+
+    certstamp_read(s->opts.cert_file, s->opts.key_file, &now);
+    if (certstamp_equal(&now, &s->stamp))
+        return;
+    s->stamp = now;
+    if (certpair_load(s->opts.cert_file, s->opts.key_file, &pair, &err) != SC_OK) {
+        log_warnx("certificate reload failed, still serving the previous pair: %s", err.msg);
+        whmetrics_cert_reload(s->opts.route->metrics, 0);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->n_gens == MAX_GENERATIONS) {
+        /* Rotations faster than connections drain: drop the oldest. */
+        gen_stop(s->gens[0]);
+        memmove(&s->gens[0], &s->gens[1], (s->n_gens - 1) * sizeof(s->gens[0]));
+        s->n_gens--;
+    }
+    g = gen_start(s, &pair, &err);
+    if (g == NULL) {
+        pthread_mutex_unlock(&s->mu);
+        certpair_release(&pair);
+        log_warnx("certificate reload failed, still serving the previous pair: %s", err.msg);
+        whmetrics_cert_reload(s->opts.route->metrics, 0);
+        return;
+    }
+    old = s->gens[s->n_gens - 1];
+    s->gens[s->n_gens++] = g;
+    /* The new generation already accepts on the shared socket; now the old
+     * one stops accepting and finishes what it has. */
+    atomic_store(&old->retired, 1);
+    old->retired_at_ms = mono_us() / 1000;
+    MHD_quiesce_daemon(old->daemon);
+    pthread_mutex_unlock(&s->mu);
+    whmetrics_cert_reload(s->opts.route->metrics, 1);
+    log_info("reloaded the TLS certificate from %s (expires %lld)", s->opts.cert_file,
+             (long long)g->pair.not_after);
+}
+
+static void *
+watcher_main(void *arg)
+{
+    struct whserver *s = arg;
+    struct timespec ts;
+
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += s->opts.cert_poll_ms / 1000;
+        ts.tv_nsec += (s->opts.cert_poll_ms % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        if (s->stop)
+            break;
+        reap_retired(s, mono_us() / 1000);
+        pthread_mutex_unlock(&s->mu);
+        try_reload(s);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static int
+listen_on(const char *addr, int port, int *fd_out, int *port_out, struct sc_err *err)
+{
+    struct sockaddr_in sin;
+    socklen_t slen = sizeof(sin);
+    int fd, one = 1;
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
+        return sc_err_set(err, SC_EINVALID, "bad bind address %s (want an IPv4 literal)", addr);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return sc_err_set(err, SC_EIO, "socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 1024) != 0) {
+        int e = errno;
+
+        close(fd);
+        return sc_err_set(err, SC_EIO, "listen on %s:%d: %s", addr, port, strerror(e));
+    }
+    if (getsockname(fd, (struct sockaddr *)&sin, &slen) == 0)
+        *port_out = ntohs(sin.sin_port);
+    *fd_out = fd;
+    return SC_OK;
+}
+
+int
+whserver_start(const struct whserver_opts *opts, struct whserver **out, struct sc_err *err)
+{
+    struct whserver *s;
+    struct certpair pair;
+    struct gen *g;
+    int rc;
+
+    *out = NULL;
+    if (opts->route == NULL || opts->cert_file == NULL || opts->key_file == NULL)
+        return sc_err_set(err, SC_EINVALID, "server needs a route and a certificate pair");
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return sc_err_set(err, SC_ENOMEM, "cannot allocate");
+    s->opts = *opts;
+    if (s->opts.bind_address == NULL)
+        s->opts.bind_address = "0.0.0.0";
+    if (s->opts.cert_poll_ms <= 0)
+        s->opts.cert_poll_ms = 1000;
+    s->fd = -1;
+    pthread_mutex_init(&s->mu, NULL);
+    {
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&s->cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    certstamp_read(opts->cert_file, opts->key_file, &s->stamp);
+    rc = certpair_load(opts->cert_file, opts->key_file, &pair, err);
+    if (rc == SC_OK)
+        rc = listen_on(s->opts.bind_address, opts->port, &s->fd, &s->port, err);
+    if (rc != SC_OK) {
+        certpair_release(&pair);
+        whserver_stop(s);
+        return rc;
+    }
+    g = gen_start(s, &pair, err);
+    if (g == NULL) {
+        whserver_stop(s);
+        return err ? err->code : SC_EIO;
+    }
+    s->gens[s->n_gens++] = g;
+    if (pthread_create(&s->watcher, NULL, watcher_main, s) != 0) {
+        whserver_stop(s);
+        return sc_err_set(err, SC_ENOMEM, "cannot start the certificate watcher");
+    }
+    s->watcher_started = 1;
+    *out = s;
+    return SC_OK;
+}
+
+int
+whserver_port(const struct whserver *s)
+{
+    return s->port;
+}
+
+void
+whserver_stop(struct whserver *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->watcher_started)
+        pthread_join(s->watcher, NULL);
+    for (size_t i = 0; i < s->n_gens; i++) {
+        MHD_quiesce_daemon(s->gens[i]->daemon); /* keeps MHD from closing our socket */
+        gen_stop(s->gens[i]);
+    }
+    if (s->fd >= 0)
+        close(s->fd);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}

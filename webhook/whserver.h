@@ -1,0 +1,55 @@
+/* webhook/whserver.h -- the HTTPS server (libmicrohttpd + GnuTLS inside MHD).
+ *
+ * One listening socket, served by a "generation": an MHD daemon with its own
+ * thread pool (epoll) and the certificate pair it was started with.  A
+ * watcher thread polls the two files (certstamp) every cert_poll_ms; when
+ * they change and the new pair validates (certpair_load), a new generation is
+ * started on the SAME listening socket and the old one is quiesced: it stops
+ * accepting, answers what it has in flight with "Connection: close", and is
+ * stopped once it has no connection left (or after drain_ms).  No request is
+ * refused during a rotation.  A broken new pair is logged and counted
+ * (snapshot_webhook_cert_reloads_total{result="failure"}); the old pair
+ * keeps serving.
+ *
+ * Limits: TLS 1.2 and 1.3 only; request bodies over LIM_ADMISSION_BODY get
+ * 413 (by Content-Length) or the connection is closed (chunked); a request
+ * whose body takes longer than read_timeout_ms is dropped; a connection idle
+ * for idle_timeout_s (no bytes either way, headers included) is closed;
+ * at most max_conns connections.
+ *
+ * Ownership: opts and route are borrowed and must outlive the server.
+ */
+#ifndef SC_WHSERVER_H
+#define SC_WHSERVER_H
+
+#include <stdint.h>
+
+#include "common/sc_err.h"
+#include "webhook/whroute.h"
+
+struct whserver_opts {
+    const char *bind_address; /* IPv4 literal; NULL = "0.0.0.0" */
+    int port;                 /* 0 = pick a free port (see whserver_port) */
+    const char *cert_file;
+    const char *key_file;
+    unsigned threads;         /* thread pool size, >= 1 */
+    unsigned idle_timeout_s;  /* MHD connection (inactivity) timeout */
+    int64_t read_timeout_ms;  /* whole request, first byte of body to last */
+    int64_t cert_poll_ms;     /* how often the files are checked */
+    int64_t drain_ms;         /* longest life of a retired generation */
+    unsigned max_conns;
+    const struct whroute *route;
+};
+
+void whserver_opts_default(struct whserver_opts *o);
+
+struct whserver;
+
+/* Load the pair (failure is an error: the caller exits 1), bind, listen and
+ * start serving. */
+int whserver_start(const struct whserver_opts *opts, struct whserver **out, struct sc_err *err);
+int whserver_port(const struct whserver *s);
+/* Stop accepting, stop every generation and the watcher; NULL-safe. */
+void whserver_stop(struct whserver *s);
+
+#endif
