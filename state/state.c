@@ -1,0 +1,1205 @@
+/* state/state.c -- the in-memory mirror, the writer thread and the public API
+ * of state/ (see state.h).  The SQLite file itself is state_db.c.
+ *
+ * Locks: `mu` guards the mirror (both tables, the dirty list, the stats and the
+ * persistent flag) and is held only for memory work.  `io_mu` guards the
+ * database connection and serialises flushes; it is taken before `mu`, never
+ * after, and the disk is written with `mu` released.
+ *
+ * Rows: a live row is in its table's two hash chains (whole key, uid) and in
+ * the write-order list.  Deleting a row while persistent turns it into a
+ * tombstone (dead: still hashed and dirty, off the list) until the writer has
+ * deleted it on disk; in memory mode it is freed at once.
+ */
+#include "state/state.h"
+
+#include "state/state_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define DEF_FLUSH_INTERVAL_MS 200
+#define DEF_FLUSH_BATCH       512
+#define DEF_BUSY_TIMEOUT_MS   2000
+#define DEF_MAX_ROWS          100000
+#define DEF_RETRY_TTL_MS      (24LL * 3600 * 1000)
+#define DEF_EVENT_TTL_MS      (3600LL * 1000)
+#define DEF_PRUNE_INTERVAL_MS (60LL * 1000)
+#define MIN_BUCKETS           256
+/* Tombstones waiting for the writer beyond this many: drop them and rewrite
+ * both tables from the mirror instead (bounds memory when the disk stalls). */
+#define MAX_TOMBSTONES(st) ((st)->o.flush_batch * 8 + 4096)
+#define KEY_BUF                                                                                    \
+    (STATE_MAX_UID + STATE_MAX_TYPE + STATE_MAX_REASON + STATE_MAX_MESSAGE + SROW_MAX_KEYS)
+
+struct tab {
+    struct srow **hb;           /* whole-key hash buckets */
+    struct srow **ub;           /* uid hash buckets (same count) */
+    size_t nb;                  /* bucket count, a power of two */
+    size_t n_hashed;            /* live + dead rows */
+    size_t n_live;
+    struct srow *lhead, *ltail; /* live rows, least recently written first */
+    size_t max;
+    int64_t ttl_ms;
+    int nkeys;
+    int uid_field;
+};
+
+struct state {
+    struct state_opts o;
+    char path[STATE_MAX_PATH];
+
+    pthread_mutex_t mu;
+    struct tab t[2];
+    struct srow *dirty; /* rows the writer must save (live) or delete (dead) */
+    size_t n_dirty;
+    size_t n_dead;
+    bool persistent;
+    bool wipe_pending; /* the next flush empties both tables first */
+    struct state_stats stats;
+
+    pthread_mutex_t io_mu;
+    struct sdb *db;
+
+    pthread_cond_t wake; /* with mu: the writer sleeps on it */
+    pthread_t thread;
+    bool thread_started;
+    bool stop;
+    bool kick;
+};
+
+/* ---- rows ---- */
+
+static uint64_t
+fnv1a(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static const size_t key_caps[2][SROW_MAX_KEYS] = {
+    [SROW_RETRY] = {STATE_MAX_KIND, STATE_MAX_UID, 0, 0},
+    [SROW_EVENT] = {STATE_MAX_UID, STATE_MAX_TYPE, STATE_MAX_REASON, STATE_MAX_MESSAGE},
+};
+
+int
+srow_check_keys(int table, const char *const *keys)
+{
+    int i, nk = table == SROW_RETRY ? 2 : 4;
+
+    for (i = 0; i < nk; i++) {
+        if (keys[i] == NULL)
+            return SC_EINVALID;
+        if (strnlen(keys[i], key_caps[table][i]) >= key_caps[table][i])
+            return SC_ETOOBIG;
+    }
+    return SC_OK;
+}
+
+/* Lay the key fields out NUL-separated in buf (KEY_BUF bytes; caps checked). */
+static size_t
+build_key(const char *const *keys, int nk, char *buf, uint16_t *koff)
+{
+    size_t len = 0;
+    int i;
+
+    for (i = 0; i < nk; i++) {
+        size_t n = strlen(keys[i]) + 1;
+        if (koff != NULL)
+            koff[i] = (uint16_t)len;
+        memcpy(buf + len, keys[i], n);
+        len += n;
+    }
+    return len;
+}
+
+struct srow *
+srow_new(int table, const char *const *keys, int nkeys, const char *v1, const char *v2)
+{
+    char buf[KEY_BUF];
+    uint16_t koff[SROW_MAX_KEYS] = {0};
+    size_t klen = build_key(keys, nkeys, buf, koff);
+    struct srow *r = calloc(1, sizeof(*r) + klen);
+    int uid_field = table == SROW_RETRY ? 1 : 0;
+
+    if (r == NULL)
+        return NULL;
+    r->table = (uint8_t)table;
+    r->nkeys = (uint8_t)nkeys;
+    memcpy(r->koff, koff, sizeof(koff));
+    r->klen = klen;
+    memcpy(r->key, buf, klen);
+    r->hash = fnv1a(r->key, klen);
+    r->uhash = fnv1a(keys[uid_field], strlen(keys[uid_field]));
+    r->v1 = strndup(v1 != NULL ? v1 : "", STATE_MAX_ERROR - 1);
+    r->v2 = strdup(v2 != NULL ? v2 : "");
+    if (r->v1 == NULL || r->v2 == NULL) {
+        srow_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+struct srow *
+srow_clone(const struct srow *src)
+{
+    struct srow *r = malloc(sizeof(*r) + src->klen);
+
+    if (r == NULL)
+        return NULL;
+    memcpy(r, src, sizeof(*r) + src->klen);
+    r->hnext = r->unext = r->lprev = r->lnext = r->dnext = NULL;
+    r->v1 = strdup(src->v1);
+    r->v2 = strdup(src->v2);
+    if (r->v1 == NULL || r->v2 == NULL) {
+        srow_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void
+srow_free(struct srow *r)
+{
+    if (r == NULL)
+        return;
+    free(r->v1);
+    free(r->v2);
+    free(r);
+}
+
+/* Replace an owned string if it changed; SC_ENOMEM leaves it as it was. */
+static int
+set_str(char **dst, const char *v, size_t max)
+{
+    char *n;
+
+    if (v == NULL)
+        v = "";
+    if (strncmp(*dst, v, max - 1) == 0 && strlen(*dst) == strnlen(v, max - 1))
+        return SC_OK;
+    n = strndup(v, max - 1);
+    if (n == NULL)
+        return SC_ENOMEM;
+    free(*dst);
+    *dst = n;
+    return SC_OK;
+}
+
+/* ---- tables ---- */
+
+static int
+tab_init(struct tab *t, int table, size_t max, int64_t ttl_ms)
+{
+    memset(t, 0, sizeof(*t));
+    t->nb = MIN_BUCKETS;
+    t->hb = calloc(t->nb, sizeof(*t->hb));
+    t->ub = calloc(t->nb, sizeof(*t->ub));
+    t->max = max;
+    t->ttl_ms = ttl_ms;
+    t->nkeys = table == SROW_RETRY ? 2 : 4;
+    t->uid_field = table == SROW_RETRY ? 1 : 0;
+    if (t->hb == NULL || t->ub == NULL)
+        return SC_ENOMEM;
+    return SC_OK;
+}
+
+static void
+tab_free_rows(struct tab *t)
+{
+    size_t i;
+
+    for (i = 0; t->hb != NULL && i < t->nb; i++) {
+        struct srow *r = t->hb[i], *next;
+        for (; r != NULL; r = next) {
+            next = r->hnext;
+            srow_free(r);
+        }
+        t->hb[i] = NULL;
+        t->ub[i] = NULL;
+    }
+    t->n_hashed = t->n_live = 0;
+    t->lhead = t->ltail = NULL;
+}
+
+static void
+tab_release(struct tab *t)
+{
+    tab_free_rows(t);
+    free(t->hb);
+    free(t->ub);
+    t->hb = t->ub = NULL;
+}
+
+static void
+tab_link_hash(struct tab *t, struct srow *r)
+{
+    size_t m = t->nb - 1;
+    r->hnext = t->hb[r->hash & m];
+    t->hb[r->hash & m] = r;
+    r->unext = t->ub[r->uhash & m];
+    t->ub[r->uhash & m] = r;
+}
+
+/* Double the buckets when the load passes 1; a failed grow only costs speed. */
+static void
+tab_maybe_grow(struct tab *t)
+{
+    struct srow **hb, **ub, **old = t->hb;
+    size_t nb = t->nb * 2, i, oldnb = t->nb;
+
+    if (t->n_hashed < t->nb)
+        return;
+    hb = calloc(nb, sizeof(*hb));
+    ub = calloc(nb, sizeof(*ub));
+    if (hb == NULL || ub == NULL) {
+        free(hb);
+        free(ub);
+        return;
+    }
+    free(t->ub);
+    t->hb = hb;
+    t->ub = ub;
+    t->nb = nb;
+    for (i = 0; i < oldnb; i++) {
+        struct srow *r = old[i], *next;
+        for (; r != NULL; r = next) {
+            next = r->hnext;
+            tab_link_hash(t, r);
+        }
+    }
+    free(old);
+}
+
+static void
+tab_unlink_hash(struct tab *t, struct srow *r)
+{
+    size_t m = t->nb - 1;
+    struct srow **pp;
+
+    for (pp = &t->hb[r->hash & m]; *pp != NULL; pp = &(*pp)->hnext) {
+        if (*pp == r) {
+            *pp = r->hnext;
+            break;
+        }
+    }
+    for (pp = &t->ub[r->uhash & m]; *pp != NULL; pp = &(*pp)->unext) {
+        if (*pp == r) {
+            *pp = r->unext;
+            break;
+        }
+    }
+    t->n_hashed--;
+}
+
+static void
+list_append(struct tab *t, struct srow *r)
+{
+    r->lnext = NULL;
+    r->lprev = t->ltail;
+    if (t->ltail != NULL)
+        t->ltail->lnext = r;
+    else
+        t->lhead = r;
+    t->ltail = r;
+}
+
+static void
+list_remove(struct tab *t, struct srow *r)
+{
+    if (r->lprev != NULL)
+        r->lprev->lnext = r->lnext;
+    else
+        t->lhead = r->lnext;
+    if (r->lnext != NULL)
+        r->lnext->lprev = r->lprev;
+    else
+        t->ltail = r->lprev;
+    r->lprev = r->lnext = NULL;
+}
+
+static struct srow *
+tab_find(struct tab *t, const char *key, size_t klen, uint64_t h)
+{
+    struct srow *r;
+
+    for (r = t->hb[h & (t->nb - 1)]; r != NULL; r = r->hnext)
+        if (r->hash == h && r->klen == klen && memcmp(r->key, key, klen) == 0)
+            return r;
+    return NULL;
+}
+
+/* ---- mirror operations (mu held) ---- */
+
+static void
+mark_dirty(struct state *st, struct srow *r)
+{
+    if (!st->persistent || r->dirty)
+        return;
+    r->dirty = true;
+    r->dnext = st->dirty;
+    st->dirty = r;
+    if (++st->n_dirty == (size_t)st->o.flush_batch && st->thread_started)
+        pthread_cond_signal(&st->wake);
+}
+
+/* Drop the dirty list; dead rows go with it. */
+static void
+drop_dirty(struct state *st)
+{
+    struct srow *r = st->dirty, *next;
+
+    for (; r != NULL; r = next) {
+        next = r->dnext;
+        r->dirty = false;
+        r->dnext = NULL;
+        if (r->dead) {
+            tab_unlink_hash(&st->t[r->table], r);
+            srow_free(r);
+        }
+    }
+    st->dirty = NULL;
+    st->n_dirty = 0;
+    st->n_dead = 0;
+}
+
+/* Every live row becomes dirty (after a recreate, or to rewrite the file). */
+static void
+dirty_all(struct state *st)
+{
+    int ti;
+
+    for (ti = 0; ti < 2; ti++) {
+        struct srow *r;
+        for (r = st->t[ti].lhead; r != NULL; r = r->lnext)
+            mark_dirty(st, r);
+    }
+}
+
+static void
+kill_row(struct state *st, struct srow *r)
+{
+    struct tab *t = &st->t[r->table];
+
+    list_remove(t, r);
+    t->n_live--;
+    if (st->persistent) {
+        r->dead = true;
+        st->n_dead++;
+        mark_dirty(st, r);
+        if (st->n_dead > (size_t)MAX_TOMBSTONES(st)) {
+            drop_dirty(st);
+            dirty_all(st);
+            st->wipe_pending = true;
+        }
+        return;
+    }
+    tab_unlink_hash(t, r);
+    srow_free(r);
+}
+
+/* Make room for one more live row. */
+static void
+evict_for_insert(struct state *st, struct tab *t)
+{
+    while (t->n_live >= t->max && t->lhead != NULL) {
+        kill_row(st, t->lhead);
+        st->stats.n_evicted++;
+    }
+}
+
+/* Insert a new row (not hashed yet) as the newest live row. */
+static void
+insert_row(struct state *st, struct srow *r)
+{
+    struct tab *t = &st->t[r->table];
+
+    evict_for_insert(st, t);
+    tab_link_hash(t, r);
+    t->n_hashed++;
+    list_append(t, r);
+    t->n_live++;
+    tab_maybe_grow(t);
+}
+
+/* A tombstone comes back to life (it stays on the dirty list). */
+static void
+revive_row(struct state *st, struct srow *r)
+{
+    struct tab *t = &st->t[r->table];
+
+    evict_for_insert(st, t);
+    r->dead = false;
+    st->n_dead--;
+    list_append(t, r);
+    t->n_live++;
+}
+
+static void
+touch_row(struct state *st, struct srow *r, int64_t now)
+{
+    struct tab *t = &st->t[r->table];
+
+    r->touch_ms = now;
+    if (t->ltail != r) {
+        list_remove(t, r);
+        list_append(t, r);
+    }
+    mark_dirty(st, r);
+}
+
+static int64_t
+now_ms(const struct state *st)
+{
+    return clock_wall_ms(&st->o.clock);
+}
+
+static bool
+row_expired(const struct state *st, const struct srow *r, int64_t now)
+{
+    return r->t2 < now - st->t[r->table].ttl_ms;
+}
+
+static struct srow *
+lookup(struct state *st, int table, const char *const *keys, char *buf, size_t *klen,
+       uint64_t *h)
+{
+    *klen = build_key(keys, st->t[table].nkeys, buf, NULL);
+    *h = fnv1a(buf, *klen);
+    return tab_find(&st->t[table], buf, *klen, *h);
+}
+
+/* Create or update a row with these values; r_out gets it. */
+static int
+upsert(struct state *st, int table, const char *const *keys, const char *v1, const char *v2,
+       int n, int64_t t1, int64_t t2, int64_t now)
+{
+    char buf[KEY_BUF];
+    size_t klen;
+    uint64_t h;
+    struct srow *r = lookup(st, table, keys, buf, &klen, &h);
+
+    if (r == NULL) {
+        r = srow_new(table, keys, st->t[table].nkeys, v1, v2);
+        if (r == NULL)
+            return SC_ENOMEM;
+        insert_row(st, r);
+    } else {
+        size_t max1 = table == SROW_RETRY ? STATE_MAX_ERROR : STATE_MAX_NS;
+        if (set_str(&r->v1, v1, max1) != SC_OK || set_str(&r->v2, v2, STATE_MAX_NAME) != SC_OK)
+            return SC_ENOMEM;
+        if (r->dead)
+            revive_row(st, r);
+    }
+    r->n = n;
+    r->t1 = t1;
+    r->t2 = t2;
+    touch_row(st, r, now);
+    return SC_OK;
+}
+
+static int
+remove_key(struct state *st, int table, const char *const *keys)
+{
+    char buf[KEY_BUF];
+    size_t klen;
+    uint64_t h;
+    struct srow *r = lookup(st, table, keys, buf, &klen, &h);
+
+    if (r != NULL && !r->dead)
+        kill_row(st, r);
+    return SC_OK;
+}
+
+static size_t
+prune_locked(struct state *st, int64_t now)
+{
+    size_t n = 0;
+    int ti;
+
+    for (ti = 0; ti < 2; ti++) {
+        struct tab *t = &st->t[ti];
+        int64_t cutoff = now - t->ttl_ms;
+        struct srow *r, *next;
+        /* Rows are in write order: stop at the first one written after the cutoff. */
+        for (r = t->lhead; r != NULL && r->touch_ms < cutoff; r = next) {
+            next = r->lnext;
+            if (row_expired(st, r, now)) {
+                kill_row(st, r);
+                n++;
+            }
+        }
+    }
+    st->stats.n_pruned += n;
+    return n;
+}
+
+/* ---- loading (state_db.c calls these during sdb_open) ---- */
+
+static int
+load_row(void *ctx, struct srow *r)
+{
+    struct state *st = ctx;
+    int64_t now = now_ms(st);
+    char buf[KEY_BUF];
+    const char *keys[SROW_MAX_KEYS];
+    size_t klen;
+    uint64_t h;
+    int i;
+
+    for (i = 0; i < r->nkeys; i++)
+        keys[i] = srow_key(r, i);
+    if (lookup(st, r->table, keys, buf, &klen, &h) != NULL) {
+        srow_free(r); /* a duplicate key in a tampered file: keep the first */
+        return 0;
+    }
+    if (r->table == SROW_RETRY && r->t2 <= 0)
+        r->t2 = now; /* migrated from schema 1, which had no updated_ms */
+    r->touch_ms = r->t2;
+    insert_row(st, r);
+    return 0;
+}
+
+static void
+load_reset(void *ctx)
+{
+    struct state *st = ctx;
+
+    drop_dirty(st);
+    tab_free_rows(&st->t[0]);
+    tab_free_rows(&st->t[1]);
+    st->wipe_pending = false;
+}
+
+static int
+load_discard(void *ctx, struct srow *r)
+{
+    (void)ctx;
+    srow_free(r);
+    return 0;
+}
+
+static void
+load_nothing(void *ctx)
+{
+    (void)ctx;
+}
+
+/* ---- writing ---- */
+
+static void
+notify(struct state *st, bool persistent, const char *why)
+{
+    if (st->o.on_degrade != NULL)
+        st->o.on_degrade(st->o.on_degrade_ctx, persistent, why);
+}
+
+/* The database failed a write (io_mu held, db open).  A bad file is recreated
+ * and every live row rewritten by the next flush; anything else (full disk,
+ * read-only, I/O error) falls back to memory. */
+static void
+degrade(struct state *st, int sqlite_rc, const char *what)
+{
+    struct state_open_report rep;
+    char why[SC_ERR_MSG_LEN];
+
+    sdb_close(st->db);
+    st->db = NULL;
+    if (sdb_code_means_bad_file(sqlite_rc) &&
+        sdb_open(st->path, &st->o, true, load_discard, load_nothing, NULL, &rep, &st->db, NULL) ==
+            SC_OK) {
+        if (rep.moved_to[0] != '\0')
+            snprintf(why, sizeof(why), "%.200s; moved the file to %.200s and recreated it", what,
+                     rep.moved_to);
+        else
+            snprintf(why, sizeof(why), "%.200s; removed the file and recreated it", what);
+        pthread_mutex_lock(&st->mu);
+        drop_dirty(st);
+        dirty_all(st);
+        st->wipe_pending = false;
+        st->stats.n_degraded++;
+        snprintf(st->stats.degraded_why, sizeof(st->stats.degraded_why), "%s", why);
+        pthread_mutex_unlock(&st->mu);
+        notify(st, true, why);
+        return;
+    }
+    snprintf(why, sizeof(why), "%.400s; continuing in memory", what);
+    pthread_mutex_lock(&st->mu);
+    drop_dirty(st);
+    st->persistent = false;
+    st->wipe_pending = false;
+    st->stats.n_degraded++;
+    snprintf(st->stats.degraded_why, sizeof(st->stats.degraded_why), "%s", why);
+    pthread_mutex_unlock(&st->mu);
+    notify(st, false, why);
+}
+
+/* Write every dirty row in one transaction.  io_mu held. */
+static int
+flush_io(struct state *st, struct sc_err *err)
+{
+    struct srow **batch = NULL, *r, *next;
+    size_t n = 0, i;
+    bool wipe;
+    int sqlite_rc, rc;
+    struct sc_err e = {0};
+
+    pthread_mutex_lock(&st->mu);
+    if (st->db == NULL || !st->persistent || (st->n_dirty == 0 && !st->wipe_pending)) {
+        pthread_mutex_unlock(&st->mu);
+        return SC_OK;
+    }
+    if (st->n_dirty > 0) {
+        batch = malloc(st->n_dirty * sizeof(*batch));
+        if (batch == NULL) {
+            pthread_mutex_unlock(&st->mu);
+            return sc_err_set(err, SC_ENOMEM, "state: out of memory flushing");
+        }
+    }
+    for (r = st->dirty; r != NULL; r = r->dnext) {
+        batch[n] = srow_clone(r);
+        if (batch[n] == NULL) {
+            pthread_mutex_unlock(&st->mu);
+            for (i = 0; i < n; i++)
+                srow_free(batch[i]);
+            free(batch);
+            return sc_err_set(err, SC_ENOMEM, "state: out of memory flushing");
+        }
+        n++;
+    }
+    for (r = st->dirty; r != NULL; r = next) {
+        next = r->dnext;
+        r->dirty = false;
+        r->dnext = NULL;
+        if (r->dead) {
+            tab_unlink_hash(&st->t[r->table], r);
+            srow_free(r);
+        }
+    }
+    st->dirty = NULL;
+    st->n_dirty = 0;
+    st->n_dead = 0;
+    wipe = st->wipe_pending;
+    st->wipe_pending = false;
+    pthread_mutex_unlock(&st->mu);
+
+    rc = sdb_write(st->db, batch, n, wipe, &sqlite_rc, &e);
+    for (i = 0; i < n; i++)
+        srow_free(batch[i]);
+    free(batch);
+    if (rc == SC_OK) {
+        pthread_mutex_lock(&st->mu);
+        st->stats.n_flushes++;
+        st->stats.n_rows_written += n;
+        pthread_mutex_unlock(&st->mu);
+        return SC_OK;
+    }
+    degrade(st, sqlite_rc, e.msg);
+    return sc_err_set(err, SC_ESTATE, "%s", e.msg);
+}
+
+static int
+flush_now(struct state *st, struct sc_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&st->io_mu);
+    rc = flush_io(st, err);
+    pthread_mutex_unlock(&st->io_mu);
+    return rc;
+}
+
+int
+state_flush(struct state *st, struct sc_err *err)
+{
+    return flush_now(st, err);
+}
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *
+writer_main(void *arg)
+{
+    struct state *st = arg;
+    int64_t last_prune = mono_ms();
+
+    pthread_mutex_lock(&st->mu);
+    while (!st->stop) {
+        struct timespec dl;
+        int64_t due = mono_ms() + st->o.flush_interval_ms;
+        dl.tv_sec = due / 1000;
+        dl.tv_nsec = (due % 1000) * 1000000;
+        while (!st->stop && !st->kick && st->n_dirty < (size_t)st->o.flush_batch) {
+            if (pthread_cond_timedwait(&st->wake, &st->mu, &dl) == ETIMEDOUT)
+                break;
+        }
+        st->kick = false;
+        if (st->stop)
+            break;
+        if (mono_ms() - last_prune >= st->o.prune_interval_ms) {
+            prune_locked(st, now_ms(st));
+            last_prune = mono_ms();
+        }
+        pthread_mutex_unlock(&st->mu);
+        flush_now(st, NULL); /* a failure has already degraded the handle */
+        pthread_mutex_lock(&st->mu);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return NULL;
+}
+
+/* ---- open / close ---- */
+
+static int
+apply_defaults(struct state_opts *o, const struct state_opts *in, struct sc_err *err)
+{
+    if (in != NULL)
+        *o = *in;
+    else
+        memset(o, 0, sizeof(*o));
+    if (o->flush_interval_ms < 0 || o->flush_batch < 0 || o->busy_timeout_ms < 0 ||
+        o->retry_ttl_ms < 0 || o->event_ttl_ms < 0 || o->prune_interval_ms < 0 ||
+        o->max_db_bytes < 0 ||
+        (o->writer != STATE_WRITER_THREAD && o->writer != STATE_WRITER_MANUAL))
+        return sc_err_set(err, SC_EINVALID, "state: negative or unknown option");
+    if (o->clock.wall_ms == NULL)
+        o->clock = clock_system();
+    if (o->flush_interval_ms == 0)
+        o->flush_interval_ms = DEF_FLUSH_INTERVAL_MS;
+    if (o->flush_batch == 0)
+        o->flush_batch = DEF_FLUSH_BATCH;
+    if (o->busy_timeout_ms == 0)
+        o->busy_timeout_ms = DEF_BUSY_TIMEOUT_MS;
+    if (o->max_retry == 0)
+        o->max_retry = DEF_MAX_ROWS;
+    if (o->max_event == 0)
+        o->max_event = DEF_MAX_ROWS;
+    if (o->retry_ttl_ms == 0)
+        o->retry_ttl_ms = DEF_RETRY_TTL_MS;
+    if (o->event_ttl_ms == 0)
+        o->event_ttl_ms = DEF_EVENT_TTL_MS;
+    if (o->prune_interval_ms == 0)
+        o->prune_interval_ms = DEF_PRUNE_INTERVAL_MS;
+    return SC_OK;
+}
+
+struct state *
+state_open(const char *path, const struct state_opts *opts, struct state_open_report *report,
+           struct sc_err *err)
+{
+    struct state_open_report local;
+    struct state_open_report *rep = report != NULL ? report : &local;
+    struct state *st;
+    pthread_condattr_t ca;
+    int rc;
+
+    memset(rep, 0, sizeof(*rep));
+    rep->old_version = -1;
+    st = calloc(1, sizeof(*st));
+    if (st == NULL) {
+        rep->status = STATE_OPEN_MEMORY;
+        sc_err_set(err, SC_ENOMEM, "state: out of memory");
+        return NULL;
+    }
+    if (apply_defaults(&st->o, opts, err) != SC_OK) {
+        free(st);
+        rep->status = STATE_OPEN_MEMORY;
+        return NULL;
+    }
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_mutex_init(&st->io_mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&st->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (tab_init(&st->t[SROW_RETRY], SROW_RETRY, st->o.max_retry, st->o.retry_ttl_ms) != SC_OK ||
+        tab_init(&st->t[SROW_EVENT], SROW_EVENT, st->o.max_event, st->o.event_ttl_ms) != SC_OK) {
+        sc_err_set(err, SC_ENOMEM, "state: out of memory");
+        goto fail;
+    }
+    if (path == NULL || path[0] == '\0') {
+        rep->status = STATE_OPEN_MEMORY;
+        snprintf(rep->why, sizeof(rep->why), "no state file configured");
+    } else {
+        snprintf(st->path, sizeof(st->path), "%s", path);
+        st->persistent = true; /* so rows evicted while loading become tombstones */
+        pthread_mutex_lock(&st->mu);
+        rc = sdb_open(path, &st->o, false, load_row, load_reset, st, rep, &st->db, NULL);
+        if (rc == SC_ENOMEM) {
+            pthread_mutex_unlock(&st->mu);
+            sc_err_set(err, SC_ENOMEM, "state: out of memory opening %s", path);
+            goto fail;
+        }
+        st->persistent = st->db != NULL;
+        if (!st->persistent)
+            load_reset(st);
+        prune_locked(st, now_ms(st));
+        pthread_mutex_unlock(&st->mu);
+    }
+    if (st->o.writer == STATE_WRITER_THREAD) {
+        if (pthread_create(&st->thread, NULL, writer_main, st) != 0) {
+            sc_err_set(err, SC_ENOMEM, "state: cannot start the writer thread");
+            goto fail;
+        }
+        st->thread_started = true;
+    }
+    return st;
+fail:
+    st->thread_started = false;
+    state_close(st);
+    return NULL;
+}
+
+struct state *
+state_open_dir(const char *dir, const struct state_opts *opts, struct state_open_report *report,
+               struct sc_err *err)
+{
+    char path[STATE_MAX_PATH];
+    struct stat sb;
+
+    if (dir == NULL || dir[0] == '\0')
+        return state_open(NULL, opts, report, err);
+    if (strlen(dir) + sizeof("/" STATE_DB_NAME) > sizeof(path))
+        return state_open(NULL, opts, report, err);
+    if (stat(dir, &sb) != 0)
+        (void)mkdir(dir, 0700); /* a failure shows up as "cannot open" below */
+    snprintf(path, sizeof(path), "%s/%s", dir, STATE_DB_NAME);
+    return state_open(path, opts, report, err);
+}
+
+void
+state_close(struct state *st)
+{
+    if (st == NULL)
+        return;
+    if (st->thread_started) {
+        pthread_mutex_lock(&st->mu);
+        st->stop = true;
+        pthread_cond_signal(&st->wake);
+        pthread_mutex_unlock(&st->mu);
+        pthread_join(st->thread, NULL);
+    }
+    flush_now(st, NULL);
+    sdb_close(st->db);
+    st->db = NULL;
+    drop_dirty(st);
+    tab_release(&st->t[0]);
+    tab_release(&st->t[1]);
+    pthread_cond_destroy(&st->wake);
+    pthread_mutex_destroy(&st->mu);
+    pthread_mutex_destroy(&st->io_mu);
+    free(st);
+}
+
+/* ---- public API ---- */
+
+static int
+check_keys(int table, const char *const *keys, struct sc_err *err)
+{
+    int rc = srow_check_keys(table, keys);
+
+    if (rc == SC_EINVALID)
+        return sc_err_set(err, rc, "state: missing key field");
+    if (rc == SC_ETOOBIG)
+        return sc_err_set(err, rc, "state: key field longer than its cap");
+    return SC_OK;
+}
+
+int
+state_retry_put(struct state *st, const char *kind, const char *uid, int failures,
+                int64_t next_ms, const char *last_error, struct sc_err *err)
+{
+    const char *keys[SROW_MAX_KEYS] = {kind, uid};
+    int64_t now;
+    int rc;
+
+    if (check_keys(SROW_RETRY, keys, err) != SC_OK)
+        return err != NULL ? err->code : SC_EINVALID;
+    if (failures < 0)
+        return sc_err_set(err, SC_EINVALID, "state: negative failure count");
+    pthread_mutex_lock(&st->mu);
+    now = now_ms(st);
+    rc = upsert(st, SROW_RETRY, keys, last_error, NULL, failures, next_ms, now, now);
+    pthread_mutex_unlock(&st->mu);
+    if (rc != SC_OK)
+        return sc_err_set(err, rc, "state: out of memory");
+    return SC_OK;
+}
+
+int
+state_retry_get(struct state *st, const char *kind, const char *uid, struct state_retry *out,
+                struct sc_err *err)
+{
+    const char *keys[SROW_MAX_KEYS] = {kind, uid};
+    char buf[KEY_BUF];
+    size_t klen;
+    uint64_t h;
+    struct srow *r;
+    int rc = SC_ENOTFOUND;
+
+    if (check_keys(SROW_RETRY, keys, err) != SC_OK)
+        return err != NULL ? err->code : SC_EINVALID;
+    pthread_mutex_lock(&st->mu);
+    r = lookup(st, SROW_RETRY, keys, buf, &klen, &h);
+    if (r != NULL && !r->dead && !row_expired(st, r, now_ms(st))) {
+        out->failures = r->n;
+        out->next_ms = r->t1;
+        out->updated_ms = r->t2;
+        snprintf(out->last_error, sizeof(out->last_error), "%s", r->v1);
+        rc = SC_OK;
+    }
+    pthread_mutex_unlock(&st->mu);
+    if (rc != SC_OK)
+        return sc_err_set(err, rc, "state: no retry state for %s %s", kind, uid);
+    return SC_OK;
+}
+
+int
+state_retry_clear(struct state *st, const char *kind, const char *uid, struct sc_err *err)
+{
+    const char *keys[SROW_MAX_KEYS] = {kind, uid};
+
+    if (check_keys(SROW_RETRY, keys, err) != SC_OK)
+        return err != NULL ? err->code : SC_EINVALID;
+    pthread_mutex_lock(&st->mu);
+    remove_key(st, SROW_RETRY, keys);
+    pthread_mutex_unlock(&st->mu);
+    return SC_OK;
+}
+
+int
+state_retry_foreach(struct state *st, state_retry_fn *fn, void *ctx, struct sc_err *err)
+{
+    struct srow **rows = NULL, *r;
+    size_t n = 0, i;
+    int64_t now;
+    int rc = SC_OK;
+
+    pthread_mutex_lock(&st->mu);
+    now = now_ms(st);
+    if (st->t[SROW_RETRY].n_live > 0) {
+        rows = malloc(st->t[SROW_RETRY].n_live * sizeof(*rows));
+        if (rows == NULL)
+            rc = SC_ENOMEM;
+    }
+    for (r = st->t[SROW_RETRY].lhead; rc == SC_OK && r != NULL; r = r->lnext) {
+        if (row_expired(st, r, now))
+            continue;
+        rows[n] = srow_clone(r);
+        if (rows[n] == NULL)
+            rc = SC_ENOMEM;
+        else
+            n++;
+    }
+    pthread_mutex_unlock(&st->mu);
+    for (i = 0; rc == SC_OK && i < n; i++) {
+        struct state_retry v;
+        v.failures = rows[i]->n;
+        v.next_ms = rows[i]->t1;
+        v.updated_ms = rows[i]->t2;
+        snprintf(v.last_error, sizeof(v.last_error), "%s", rows[i]->v1);
+        if (fn(ctx, srow_key(rows[i], 0), srow_key(rows[i], 1), &v) != 0)
+            break;
+    }
+    for (i = 0; i < n; i++)
+        srow_free(rows[i]);
+    free(rows);
+    if (rc != SC_OK)
+        return sc_err_set(err, rc, "state: out of memory listing retry rows");
+    return SC_OK;
+}
+
+int
+state_event_put(struct state *st, const char *uid, const char *type, const char *reason,
+                const char *message, const struct state_event *ev, struct sc_err *err)
+{
+    const char *keys[SROW_MAX_KEYS] = {uid, type, reason, message};
+    int rc;
+
+    if (check_keys(SROW_EVENT, keys, err) != SC_OK)
+        return err != NULL ? err->code : SC_EINVALID;
+    if (ev == NULL || ev->name[0] == '\0' || ev->count < 0)
+        return sc_err_set(err, SC_EINVALID, "state: event without a name or with a bad count");
+    if (strnlen(ev->name, sizeof(ev->name)) == sizeof(ev->name) ||
+        strnlen(ev->namespace_, sizeof(ev->namespace_)) == sizeof(ev->namespace_))
+        return sc_err_set(err, SC_ETOOBIG, "state: event name or namespace not terminated");
+    pthread_mutex_lock(&st->mu);
+    rc = upsert(st, SROW_EVENT, keys, ev->namespace_, ev->name, ev->count, ev->first_ms,
+                ev->last_ms, now_ms(st));
+    pthread_mutex_unlock(&st->mu);
+    if (rc != SC_OK)
+        return sc_err_set(err, rc, "state: out of memory");
+    return SC_OK;
+}
+
+int
+state_event_get(struct state *st, const char *uid, const char *type, const char *reason,
+                const char *message, struct state_event *out, struct sc_err *err)
+{
+    const char *keys[SROW_MAX_KEYS] = {uid, type, reason, message};
+    char buf[KEY_BUF];
+    size_t klen;
+    uint64_t h;
+    struct srow *r;
+    int rc = SC_ENOTFOUND;
+
+    if (check_keys(SROW_EVENT, keys, err) != SC_OK)
+        return err != NULL ? err->code : SC_EINVALID;
+    pthread_mutex_lock(&st->mu);
+    r = lookup(st, SROW_EVENT, keys, buf, &klen, &h);
+    if (r != NULL && !r->dead && !row_expired(st, r, now_ms(st))) {
+        snprintf(out->namespace_, sizeof(out->namespace_), "%s", r->v1);
+        snprintf(out->name, sizeof(out->name), "%s", r->v2);
+        out->count = r->n;
+        out->first_ms = r->t1;
+        out->last_ms = r->t2;
+        rc = SC_OK;
+    }
+    pthread_mutex_unlock(&st->mu);
+    if (rc != SC_OK)
+        return sc_err_set(err, rc, "state: no event state for %s %s", uid, reason);
+    return SC_OK;
+}
+
+int
+state_event_clear(struct state *st, const char *uid, const char *type, const char *reason,
+                  const char *message, struct sc_err *err)
+{
+    const char *keys[SROW_MAX_KEYS] = {uid, type, reason, message};
+
+    if (check_keys(SROW_EVENT, keys, err) != SC_OK)
+        return err != NULL ? err->code : SC_EINVALID;
+    pthread_mutex_lock(&st->mu);
+    remove_key(st, SROW_EVENT, keys);
+    pthread_mutex_unlock(&st->mu);
+    return SC_OK;
+}
+
+int
+state_forget_uid(struct state *st, const char *uid, size_t *n_removed, struct sc_err *err)
+{
+    size_t n = 0, ulen;
+    uint64_t uh;
+    int ti;
+
+    if (uid == NULL)
+        return sc_err_set(err, SC_EINVALID, "state: missing uid");
+    ulen = strnlen(uid, STATE_MAX_UID);
+    if (ulen >= STATE_MAX_UID)
+        return sc_err_set(err, SC_ETOOBIG, "state: uid longer than its cap");
+    uh = fnv1a(uid, ulen);
+    pthread_mutex_lock(&st->mu);
+    for (ti = 0; ti < 2; ti++) {
+        struct tab *t = &st->t[ti];
+        struct srow *r = t->ub[uh & (t->nb - 1)], *next;
+        for (; r != NULL; r = next) {
+            next = r->unext;
+            if (r->uhash == uh && !r->dead && strcmp(srow_key(r, t->uid_field), uid) == 0) {
+                kill_row(st, r);
+                n++;
+            }
+        }
+    }
+    pthread_mutex_unlock(&st->mu);
+    if (n_removed != NULL)
+        *n_removed = n;
+    return SC_OK;
+}
+
+int
+state_prune(struct state *st, size_t *n_pruned, struct sc_err *err)
+{
+    size_t n;
+
+    (void)err;
+    pthread_mutex_lock(&st->mu);
+    n = prune_locked(st, now_ms(st));
+    pthread_mutex_unlock(&st->mu);
+    if (n_pruned != NULL)
+        *n_pruned = n;
+    return SC_OK;
+}
+
+void
+state_get_stats(struct state *st, struct state_stats *out)
+{
+    pthread_mutex_lock(&st->mu);
+    *out = st->stats;
+    out->persistent = st->persistent;
+    out->n_retry = st->t[SROW_RETRY].n_live;
+    out->n_event = st->t[SROW_EVENT].n_live;
+    out->n_dirty = st->n_dirty;
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- reports ---- */
+
+const char *
+state_open_status_str(enum state_open_status s)
+{
+    switch (s) {
+    case STATE_OPEN_OK:
+        return "opened";
+    case STATE_OPEN_CREATED:
+        return "created";
+    case STATE_OPEN_MIGRATED:
+        return "migrated";
+    case STATE_OPEN_RECREATED:
+        return "recreated";
+    case STATE_OPEN_MEMORY:
+        return "memory only";
+    }
+    return "unknown";
+}
+
+bool
+state_open_report_is_warning(const struct state_open_report *r)
+{
+    return r->status == STATE_OPEN_RECREATED || r->status == STATE_OPEN_MEMORY;
+}
+
+void
+state_open_report_format(const struct state_open_report *r, char *out, size_t cap)
+{
+    switch (r->status) {
+    case STATE_OPEN_OK:
+        snprintf(out, cap, "state: opened %s (%zu retry rows, %zu event rows)", r->path,
+                 r->n_retry, r->n_event);
+        break;
+    case STATE_OPEN_CREATED:
+        snprintf(out, cap, "state: created %s (schema %d)", r->path, STATE_SCHEMA_VERSION);
+        break;
+    case STATE_OPEN_MIGRATED:
+        snprintf(out, cap,
+                 "state: migrated %s from schema %d to %d (%zu retry rows, %zu event rows)",
+                 r->path, r->old_version, STATE_SCHEMA_VERSION, r->n_retry, r->n_event);
+        break;
+    case STATE_OPEN_RECREATED:
+        snprintf(out, cap, "state: %s was unusable (%s); %s%s, recreated empty", r->path, r->why,
+                 r->moved_to[0] != '\0' ? "moved to " : "removed it",
+                 r->moved_to[0] != '\0' ? r->moved_to : "");
+        break;
+    case STATE_OPEN_MEMORY:
+    default:
+        snprintf(out, cap, "state: %s%scannot be used (%s); keeping retry and event state in memory only",
+                 r->path, r->path[0] != '\0' ? " " : "", r->why);
+        break;
+    }
+}
