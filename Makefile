@@ -52,7 +52,7 @@ BENCH_BINS += $$($(1)_BENCH)
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call TESTS_FOR,$(c))))
 
-.PHONY: all deps tools check test asan fuzz demo format format-check tidy bench clean \
+.PHONY: all deps tools check test asan fuzz demo format format-check tidy bench clean print-unit-bins print-it-bins \
         unit-bins it-bins bench-bins
 all: $(BIN)/snapshot-controller $(BIN)/snapshot-webhook
 
@@ -127,3 +127,8 @@ clean:
 	rm -rf build build-asan bin
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+print-unit-bins:
+	@echo $(UNIT_BINS)
+print-it-bins:
+	@echo $(IT_BINS)

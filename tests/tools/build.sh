@@ -16,7 +16,7 @@ k8s_ver() { sed -n 's#^\tk8s.io/kubernetes \(v[^ ]*\).*#\1#p' "$here/k8s/go.mod"
 build_mod() { # name, then go build arguments
 	local mod=$1; shift
 	local stamp="$bin/$mod.stamp" want
-	want=$(cat "$here/$mod/go.mod" "$here/$mod/go.sum" "$here/$mod"/*.go.in 2>/dev/null | sha256sum | cut -d' ' -f1)
+	want=$(shopt -s nullglob; cat "$here/$mod/go.mod" "$here/$mod/go.sum" "$here/$mod"/*.go.in | sha256sum | cut -d' ' -f1)
 	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 		echo "tools: $mod up to date ($(sed -n 1p "$here/$mod/go.mod"))"
 		return 0
