@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# tests/fuzz/run.sh -- build every libFuzzer target tests/fuzz/<component>_*_fuzz.c
+# with clang (-fsanitize=fuzzer,address,undefined) against its component's
+# sources (and those it depends on), then run each for FUZZ_SECONDS (default
+# 30) from its seed corpus tests/fuzz/corpus/<target>/ if there is one.
+# A crash, leak or sanitizer report fails the target.  Prints
+# "fuzz: N passed, N failed".
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+secs=${FUZZ_SECONDS:-30}
+out=${FUZZ_BUILD:-$top/build-fuzz}
+mkdir -p "$out"
+pkgs="libcurl jansson yaml-0.1 libmicrohttpd sqlite3 openssl"
+passed=0 failed=0
+deps_of() {
+	case "$1" in
+	kube) echo kube common ;;
+	state) echo state common ;;
+	webhook) echo webhook kube common ;;
+	controller) echo controller state kube common ;;
+	*) echo common ;;
+	esac
+}
+for t in tests/fuzz/*_fuzz.c; do
+	[ -f "$t" ] || continue
+	name=$(basename "$t" .c)
+	comp=${name%%_*}
+	srcs=()
+	for c in $(deps_of "$comp"); do
+		for f in "$c"/*.c; do
+			[ "$f" = "$c/main.c" ] || srcs+=("$f")
+		done
+	done
+	# shellcheck disable=SC2046
+	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE \
+		-DSC_VERSION='"fuzz"' -I. -pthread $(pkg-config --cflags $pkgs) -o "$out/$name" "$t" "${srcs[@]}" \
+		$(pkg-config --libs $pkgs) -lm >"$out/$name.build.log" 2>&1; then
+		echo "FAIL $name: does not build"; tail -n 15 "$out/$name.build.log" | sed 's/^/    /'
+		failed=$((failed + 1)); continue
+	fi
+	corpus=$out/$name.corpus
+	mkdir -p "$corpus"
+	[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
+	if (cd "$out" && "./$name" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 "$corpus" \
+		>"$name.log" 2>&1); then
+		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$name.log")
+		echo "ok   fuzz.$name (${runs:-?} runs in ${secs}s)"
+		passed=$((passed + 1))
+	else
+		echo "FAIL fuzz.$name; see $out/$name.log"
+		grep -m5 -E 'ERROR|SUMMARY|runtime error' "$out/$name.log" | sed 's/^/    /'
+		failed=$((failed + 1))
+	fi
+done
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
