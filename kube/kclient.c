@@ -1,0 +1,1206 @@
+/* kube/kclient.c -- HTTP requests to the API server over libcurl.
+ *
+ * A client owns a pool of easy handles and a share handle (DNS, TLS sessions,
+ * connections) so requests from any thread reuse kept-alive connections.
+ * Every request passes the token bucket first.  The one status mapper,
+ * kclient_map_status(), lives here.
+ */
+#include "kube/kclient.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/limits.h"
+#include "kube/kinternal.h"
+#include "kube/kjson.h"
+
+#define KCLIENT_POOL_MAX        16
+#define KCLIENT_CONNECT_TIMEOUT 10000
+#define KCLIENT_URL_MAX         (KPATH_MAX + 2048)
+
+struct kclient {
+    struct kconfig cfg; /* deep copy */
+    struct kclient_opts opts;
+    char *ua;
+    char *connect_to; /* "tls-server-name:port:host:port" or NULL */
+    char *base;       /* URL prefix actually used */
+
+    pthread_mutex_t mu; /* bucket, pool, token, stats */
+    struct kbucket bucket;
+    CURL *pool[KCLIENT_POOL_MAX];
+    int npool;
+    char *token;
+    struct timespec token_mtime;
+    struct kclient_stats stats;
+
+    CURLSH *share;
+    pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
+};
+
+/* ---- rate limiter ------------------------------------------------------------ */
+
+void
+kbucket_init(struct kbucket *b, double qps, int burst, struct clock clock)
+{
+    b->qps = qps;
+    b->burst = burst < 1 ? 1 : burst;
+    b->tokens = b->burst;
+    b->clock = clock;
+    b->last_ms = clock_mono_ms(&clock);
+}
+
+int64_t
+kbucket_reserve(struct kbucket *b)
+{
+    int64_t now;
+    double wait;
+
+    if (b->qps <= 0)
+        return 0;
+    now = clock_mono_ms(&b->clock);
+    if (now > b->last_ms) {
+        b->tokens += (double)(now - b->last_ms) * b->qps / 1000.0;
+        if (b->tokens > b->burst)
+            b->tokens = b->burst;
+        b->last_ms = now;
+    }
+    b->tokens -= 1.0;
+    if (b->tokens >= 0)
+        return 0;
+    /* Debt: the caller waits until the bucket is back at zero. */
+    wait = -b->tokens * 1000.0 / b->qps;
+    return (int64_t)(wait + 0.999);
+}
+
+/* ---- options, construction ------------------------------------------------------- */
+
+void
+kclient_opts_default(struct kclient_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->qps = 5;
+    o->burst = 10;
+    o->timeout_ms = 30000;
+    o->max_retries = 3;
+}
+
+static void
+share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ctx)
+{
+    struct kclient *c = ctx;
+    (void)h;
+    (void)access;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&c->share_mu[data]);
+}
+
+static void
+share_unlock(CURL *h, curl_lock_data data, void *ctx)
+{
+    struct kclient *c = ctx;
+    (void)h;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&c->share_mu[data]);
+}
+
+static char *
+memdup0(const char *p, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d != NULL) {
+        memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static int
+copy_cfg(struct kconfig *d, const struct kconfig *s)
+{
+    memset(d, 0, sizeof(*d));
+#define DUP(f)                                             \
+    do {                                                   \
+        if (s->f != NULL && (d->f = strdup(s->f)) == NULL) \
+            return SC_ENOMEM;                              \
+    } while (0)
+#define DUPN(f, n)                                                \
+    do {                                                          \
+        if (s->f != NULL && (d->f = memdup0(s->f, s->n)) == NULL) \
+            return SC_ENOMEM;                                     \
+        d->n = s->n;                                              \
+    } while (0)
+    DUP(source);
+    DUP(server);
+    DUPN(ca_pem, ca_len);
+    d->insecure = s->insecure;
+    DUP(tls_server_name);
+    DUPN(cert_pem, cert_len);
+    DUPN(key_pem, key_len);
+    DUP(token);
+    DUP(token_file);
+    DUP(namespace);
+#undef DUP
+#undef DUPN
+    return 0;
+}
+
+static void
+free_cfg_fields(struct kconfig *c)
+{
+    free(c->source);
+    free(c->server);
+    free(c->ca_pem);
+    free(c->tls_server_name);
+    free(c->cert_pem);
+    if (c->key_pem)
+        explicit_bzero(c->key_pem, c->key_len);
+    free(c->key_pem);
+    if (c->token)
+        explicit_bzero(c->token, strlen(c->token));
+    free(c->token);
+    free(c->token_file);
+    free(c->namespace);
+}
+
+/* Split "https://host:port" for tls-server-name: URL uses the name, and
+ * CONNECT_TO sends the connection to the real host. */
+static int
+setup_server_name(struct kclient *c)
+{
+    const char *s = c->cfg.server;
+    const char *hp = strstr(s, "://");
+    const char *host, *end, *colon;
+    const char *port;
+    int dflt;
+
+    if (hp == NULL)
+        return SC_EINVALID;
+    dflt = strncmp(s, "https", 5) == 0 ? 443 : 80;
+    host = hp + 3;
+    end = strchr(host, '/');
+    if (end == NULL)
+        end = host + strlen(host);
+    if (host[0] == '[') {
+        const char *rb = memchr(host, ']', (size_t)(end - host));
+        if (rb == NULL)
+            return SC_EINVALID;
+        colon = (rb + 1 < end && rb[1] == ':') ? rb + 1 : NULL;
+    } else {
+        colon = memchr(host, ':', (size_t)(end - host));
+    }
+    char portbuf[16];
+    if (colon != NULL) {
+        snprintf(portbuf, sizeof(portbuf), "%.*s", (int)(end - colon - 1), colon + 1);
+    } else {
+        snprintf(portbuf, sizeof(portbuf), "%d", dflt);
+        colon = end;
+    }
+    port = portbuf;
+    if (c->cfg.tls_server_name == NULL) {
+        c->base = strdup(s);
+        return c->base ? 0 : SC_ENOMEM;
+    }
+    if (asprintf(&c->connect_to, "%s:%s:%.*s:%s", c->cfg.tls_server_name, port, (int)(colon - host),
+                 host, port) < 0) {
+        c->connect_to = NULL;
+        return SC_ENOMEM;
+    }
+    if (asprintf(&c->base, "%.*s://%s:%s%s", (int)(hp - s), s, c->cfg.tls_server_name, port, end) <
+        0) {
+        c->base = NULL;
+        return SC_ENOMEM;
+    }
+    return 0;
+}
+
+struct kclient *
+kclient_new(const struct kconfig *cfg, const struct kclient_opts *opts, struct sc_err *err)
+{
+    struct kclient *c;
+    int rc;
+
+    if (cfg == NULL || cfg->server == NULL) {
+        sc_err_set(err, SC_EINVALID, "kclient: no server configured");
+        return NULL;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        sc_err_set(err, SC_ENOMEM, "kclient: out of memory");
+        return NULL;
+    }
+    if (opts != NULL)
+        c->opts = *opts;
+    else
+        kclient_opts_default(&c->opts);
+    if (c->opts.timeout_ms <= 0)
+        c->opts.timeout_ms = 30000;
+    if (c->opts.max_retries == 0)
+        c->opts.max_retries = 3;
+    if (c->opts.max_retries < 0)
+        c->opts.max_retries = 0;
+    if (c->opts.clock.mono_ms == NULL)
+        c->opts.clock = clock_system();
+    pthread_mutex_init(&c->mu, NULL);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&c->share_mu[i], NULL);
+    kbucket_init(&c->bucket, c->opts.qps, c->opts.burst, c->opts.clock);
+    rc = copy_cfg(&c->cfg, cfg);
+    if (rc == 0)
+        rc = setup_server_name(c);
+    if (rc == 0) {
+        if (c->opts.user_agent != NULL)
+            c->ua = strdup(c->opts.user_agent);
+        else
+            c->ua = strdup("snapshot-controller/" SC_VERSION);
+        c->opts.user_agent = NULL;
+        if (c->ua == NULL)
+            rc = SC_ENOMEM;
+    }
+    if (rc == 0 && c->cfg.token != NULL && (c->token = strdup(c->cfg.token)) == NULL)
+        rc = SC_ENOMEM;
+    if (rc != 0) {
+        sc_err_set(err, rc, "kclient: %s", rc == SC_ENOMEM ? "out of memory" : "bad server URL");
+        kclient_free(c);
+        return NULL;
+    }
+    c->share = curl_share_init();
+    if (c->share == NULL) {
+        sc_err_set(err, SC_ENOMEM, "kclient: curl_share_init failed");
+        kclient_free(c);
+        return NULL;
+    }
+    curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    return c;
+}
+
+void
+kclient_free(struct kclient *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < c->npool; i++)
+        curl_easy_cleanup(c->pool[i]);
+    if (c->share != NULL)
+        curl_share_cleanup(c->share);
+    free_cfg_fields(&c->cfg);
+    free(c->ua);
+    free(c->connect_to);
+    free(c->base);
+    if (c->token) {
+        explicit_bzero(c->token, strlen(c->token));
+        free(c->token);
+    }
+    pthread_mutex_destroy(&c->mu);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&c->share_mu[i]);
+    free(c);
+}
+
+void
+kclient_get_stats(struct kclient *c, struct kclient_stats *out)
+{
+    pthread_mutex_lock(&c->mu);
+    *out = c->stats;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- paths ---------------------------------------------------------------------- */
+
+static int
+is_unreserved(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '.' || ch == '_' || ch == '~';
+}
+
+/* Append s percent-escaped to b. */
+static int
+buf_add_escaped(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        int rc;
+        if (is_unreserved(ch)) {
+            rc = buf_add(b, s, 1);
+        } else {
+            char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            rc = buf_add(b, e, 3);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int
+kpath(char *out, size_t cap, const char *group, const char *version, const char *resource,
+      const char *ns, const char *name, const char *sub)
+{
+    struct buf b;
+    int rc = 0;
+
+    if (resource == NULL || resource[0] == '\0' || version == NULL || version[0] == '\0')
+        return SC_EINVALID;
+    if ((sub != NULL && name == NULL) || (name != NULL && name[0] == '\0') ||
+        (ns != NULL && ns[0] == '\0'))
+        return SC_EINVALID;
+    buf_init(&b, cap ? cap - 1 : 0);
+    if (group == NULL || group[0] == '\0')
+        rc = buf_addf(&b, "/api/%s", version);
+    else
+        rc = buf_addf(&b, "/apis/%s/%s", group, version);
+    if (rc == 0 && ns != NULL) {
+        rc = buf_adds(&b, "/namespaces/");
+        if (rc == 0)
+            rc = buf_add_escaped(&b, ns);
+    }
+    if (rc == 0)
+        rc = buf_addf(&b, "/%s", resource);
+    if (rc == 0 && name != NULL) {
+        rc = buf_adds(&b, "/");
+        if (rc == 0)
+            rc = buf_add_escaped(&b, name);
+    }
+    if (rc == 0 && sub != NULL)
+        rc = buf_addf(&b, "/%s", sub);
+    if (rc == 0) {
+        if (b.len + 1 > cap)
+            rc = SC_ETOOBIG;
+        else
+            memcpy(out, buf_str(&b), b.len + 1);
+    }
+    buf_release(&b);
+    return rc == SC_ENOMEM ? SC_ENOMEM : rc != 0 ? SC_ETOOBIG : 0;
+}
+
+/* ---- status mapping ------------------------------------------------------------- */
+
+static void
+copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int
+kclient_map_status(long http_status, const char *body, size_t len, const char *retry_after_hdr,
+                   struct sc_err *err)
+{
+    const char *reason = NULL, *message = NULL;
+    json_t *st = NULL;
+    int code, retry = 0;
+
+    if (http_status >= 200 && http_status < 300)
+        return 0;
+    if (body != NULL && len > 0 && len <= LIM_API_BODY) {
+        st = json_loadb(body, len, 0, NULL);
+        if (st != NULL && json_is_object(st)) {
+            struct kjson r;
+            kjson_init(&r, st, NULL);
+            const char *kind = kjson_str(&r, "kind");
+            if (kind == NULL || strcmp(kind, "Status") == 0) {
+                reason = kjson_str(&r, "reason");
+                message = kjson_str(&r, "message");
+                retry = (int)kjson_int(&r, "details.retryAfterSeconds", 0);
+                if (kjson_error(&r) != 0) {
+                    reason = message = NULL;
+                    retry = 0;
+                }
+            }
+        }
+    }
+    if (retry_after_hdr != NULL) {
+        char *end;
+        long v = strtol(retry_after_hdr, &end, 10);
+        if (end != retry_after_hdr && v > 0 && v < 86400)
+            retry = (int)v;
+    }
+    if (retry < 0 || retry > 86400)
+        retry = 0;
+    switch (http_status) {
+    case 400:
+    case 422:
+        code = SC_EINVALID;
+        break;
+    case 401:
+        code = SC_EUNAUTHORIZED;
+        break;
+    case 403:
+        code = SC_EFORBIDDEN;
+        break;
+    case 404:
+        code = SC_ENOTFOUND;
+        break;
+    case 409:
+        code = (reason != NULL && strcmp(reason, "AlreadyExists") == 0) ? SC_EEXIST : SC_ECONFLICT;
+        break;
+    case 410:
+        code = SC_EGONE;
+        break;
+    case 413:
+        code = SC_ETOOBIG;
+        break;
+    case 429:
+        code = SC_ETOOMANY;
+        break;
+    case 504:
+        code = SC_ETIMEOUT;
+        break;
+    default:
+        if (http_status >= 500 && http_status < 600)
+            code = (reason != NULL && strcmp(reason, "Timeout") == 0) ? SC_ETIMEOUT : SC_ESERVER;
+        else
+            code = SC_EPROTO;
+    }
+    if (err != NULL) {
+        err->code = code;
+        err->http_status = http_status;
+        err->retry_after = retry;
+        copy_str(err->reason, sizeof(err->reason), reason ? reason : "");
+        if (message != NULL && message[0] != '\0')
+            copy_str(err->msg, sizeof(err->msg), message);
+        else
+            snprintf(err->msg, sizeof(err->msg), "HTTP %ld%s%s", http_status, reason ? " " : "",
+                     reason ? reason : "");
+    }
+    json_decref(st);
+    return code;
+}
+
+/* ---- the request engine ------------------------------------------------------------- */
+
+struct xfer {
+    struct buf body; /* response body (non-stream), or error body (stream) */
+    char retry_after[32];
+    /* streaming */
+    CURL *h;
+    kstream_fn *fn;
+    void *ctx;
+    int fn_rc;
+    int status_checked;
+    int stream_ok;
+    const volatile int *stop;
+    int too_big;
+};
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *ud)
+{
+    struct xfer *x = ud;
+    size_t len = size * n;
+    static const char key[] = "retry-after:";
+
+    if (len > sizeof(key) && strncasecmp(p, key, sizeof(key) - 1) == 0) {
+        const char *v = p + sizeof(key) - 1;
+        size_t vl = len - (sizeof(key) - 1);
+        while (vl > 0 && (*v == ' ' || *v == '\t')) {
+            v++;
+            vl--;
+        }
+        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+            vl--;
+        if (vl >= sizeof(x->retry_after))
+            vl = sizeof(x->retry_after) - 1;
+        memcpy(x->retry_after, v, vl);
+        x->retry_after[vl] = '\0';
+    }
+    return len;
+}
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *ud)
+{
+    struct xfer *x = ud;
+    size_t len = size * n;
+
+    if (x->fn != NULL) {
+        if (!x->status_checked) {
+            long st = 0;
+            curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &st);
+            x->status_checked = 1;
+            x->stream_ok = st >= 200 && st < 300;
+        }
+        if (x->stream_ok) {
+            x->fn_rc = x->fn(x->ctx, p, len);
+            return x->fn_rc == 0 ? len : 0;
+        }
+    }
+    if (buf_add(&x->body, p, len) != 0) {
+        x->too_big = 1;
+        return 0;
+    }
+    return len;
+}
+
+static int
+on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c2, curl_off_t d)
+{
+    struct xfer *x = ud;
+    (void)a;
+    (void)b;
+    (void)c2;
+    (void)d;
+    return (x->stop != NULL && *x->stop) ? 1 : 0;
+}
+
+static void
+sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static void
+throttle(struct kclient *c)
+{
+    int64_t wait;
+
+    pthread_mutex_lock(&c->mu);
+    wait = kbucket_reserve(&c->bucket);
+    c->stats.throttled_ms += (uint64_t)wait;
+    pthread_mutex_unlock(&c->mu);
+    if (wait > 0)
+        sleep_ms(wait);
+}
+
+/* Re-read the token file when its mtime changed (or force).  c->mu held. */
+static void
+refresh_token_locked(struct kclient *c, int force)
+{
+    struct stat st;
+    char *t = NULL;
+    size_t n;
+
+    if (c->cfg.token_file == NULL || stat(c->cfg.token_file, &st) != 0)
+        return;
+    if (!force && c->token != NULL && st.st_mtim.tv_sec == c->token_mtime.tv_sec &&
+        st.st_mtim.tv_nsec == c->token_mtime.tv_nsec)
+        return;
+    if (kfile_read(c->cfg.token_file, LIM_TOKEN_FILE, &t, &n, NULL) != 0)
+        return;
+    while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' '))
+        t[--n] = '\0';
+    if (c->token) {
+        explicit_bzero(c->token, strlen(c->token));
+        free(c->token);
+    }
+    c->token = t;
+    c->token_mtime = st.st_mtim;
+    c->stats.token_reloads++;
+}
+
+static CURL *
+pool_get(struct kclient *c)
+{
+    CURL *h = NULL;
+
+    pthread_mutex_lock(&c->mu);
+    if (c->npool > 0)
+        h = c->pool[--c->npool];
+    pthread_mutex_unlock(&c->mu);
+    if (h == NULL)
+        h = curl_easy_init();
+    else
+        curl_easy_reset(h);
+    return h;
+}
+
+static void
+pool_put(struct kclient *c, CURL *h)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->npool < KCLIENT_POOL_MAX) {
+        c->pool[c->npool++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (h != NULL)
+        curl_easy_cleanup(h);
+}
+
+/* Configure h for one exchange.  *hdrs and *conn get curl lists the caller
+ * frees after the transfer. */
+static int
+setup(struct kclient *c, CURL *h, const char *method, const char *url, const char *ctype,
+      const struct buf *body, struct xfer *x, struct curl_slist **hdrs, struct curl_slist **conn,
+      char *errbuf)
+{
+    struct curl_slist *l = NULL, *t;
+    char auth[LIM_TOKEN_FILE + 32];
+
+    *hdrs = NULL;
+    *conn = NULL;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, c->ua);
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)KCLIENT_CONNECT_TIMEOUT);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    if (c->connect_to != NULL) {
+        *conn = curl_slist_append(NULL, c->connect_to);
+        if (*conn == NULL)
+            return SC_ENOMEM;
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, *conn);
+    }
+    if (c->cfg.ca_pem != NULL) {
+        struct curl_blob blob = {
+            .data = c->cfg.ca_pem, .len = c->cfg.ca_len, .flags = CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+    }
+    if (c->cfg.insecure) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (c->cfg.cert_pem != NULL && c->cfg.key_pem != NULL) {
+        struct curl_blob cb = {
+            .data = c->cfg.cert_pem, .len = c->cfg.cert_len, .flags = CURL_BLOB_COPY};
+        struct curl_blob kb = {
+            .data = c->cfg.key_pem, .len = c->cfg.key_len, .flags = CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
+        curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
+        curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    l = curl_slist_append(l, "Accept: application/json");
+    if (l == NULL)
+        return SC_ENOMEM;
+    if (body != NULL) {
+        char ct[128];
+        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "application/json");
+        if ((t = curl_slist_append(l, ct)) == NULL)
+            goto nomem;
+        l = t;
+    }
+    pthread_mutex_lock(&c->mu);
+    refresh_token_locked(c, 0);
+    if (c->token != NULL)
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+    else
+        auth[0] = '\0';
+    pthread_mutex_unlock(&c->mu);
+    if (auth[0] != '\0') {
+        t = curl_slist_append(l, auth);
+        explicit_bzero(auth, sizeof(auth));
+        if (t == NULL)
+            goto nomem;
+        l = t;
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
+    *hdrs = l;
+    if (strcmp(method, "GET") == 0)
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    else
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (body != NULL) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, buf_str(body));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+    }
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    return 0;
+nomem:
+    curl_slist_free_all(l);
+    curl_slist_free_all(*conn);
+    *conn = NULL;
+    return SC_ENOMEM;
+}
+
+static int
+map_curl(CURLcode cc, const char *errbuf, const char *method, const char *path,
+         const struct xfer *x, struct sc_err *err)
+{
+    int code;
+
+    if (x->too_big)
+        return sc_err_set(err, SC_ETOOBIG, "%s %s: response body exceeds the %zu byte limit",
+                          method, path, x->body.max);
+    switch (cc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        code = SC_ETIMEOUT;
+        break;
+    case CURLE_OUT_OF_MEMORY:
+        code = SC_ENOMEM;
+        break;
+    default:
+        code = SC_EIO;
+    }
+    return sc_err_set(err, code, "%s %s: %s", method, path,
+                      errbuf[0] ? errbuf : curl_easy_strerror(cc));
+}
+
+static int
+build_url(struct kclient *c, const char *path, const char *query, char *url, size_t cap,
+          struct sc_err *err)
+{
+    int n;
+
+    if (path == NULL || path[0] != '/')
+        return sc_err_set(err, SC_EINVALID, "api path must start with '/'");
+    n = snprintf(url, cap, "%s%s%s%s", c->base, path, query && query[0] ? "?" : "",
+                 query ? query : "");
+    if (n < 0 || (size_t)n >= cap)
+        return sc_err_set(err, SC_ETOOBIG, "request URL too long");
+    return 0;
+}
+
+/* One request with retries.  On 2xx *out gets the parsed body (if out). */
+static int
+do_request(struct kclient *c, const char *method, const char *path, const char *query,
+           const char *ctype, const json_t *body, json_t **out, struct sc_err *err)
+{
+    char url[KCLIENT_URL_MAX];
+    char errbuf[CURL_ERROR_SIZE];
+    struct buf req;
+    int rc, attempt = 0, reauth = 0;
+
+    rc = build_url(c, path, query, url, sizeof(url), err);
+    if (rc != 0)
+        return rc;
+    buf_init(&req, LIM_REQUEST_BODY);
+    if (body != NULL) {
+        rc = kjson_dumpb(body, &req, err);
+        if (rc != 0) {
+            buf_release(&req);
+            return sc_err_wrap(err, rc, "%s %s", method, path);
+        }
+    }
+    for (;;) {
+        struct xfer x;
+        struct curl_slist *hdrs = NULL, *conn = NULL;
+        long status = 0;
+        CURLcode cc;
+        CURL *h;
+
+        memset(&x, 0, sizeof(x));
+        buf_init(&x.body, LIM_API_BODY);
+        throttle(c);
+        h = pool_get(c);
+        if (h == NULL) {
+            rc = sc_err_set(err, SC_ENOMEM, "%s %s: curl_easy_init failed", method, path);
+            break;
+        }
+        errbuf[0] = '\0';
+        rc = setup(c, h, method, url, ctype, body ? &req : NULL, &x, &hdrs, &conn, errbuf);
+        if (rc != 0) {
+            curl_easy_cleanup(h);
+            buf_release(&x.body);
+            rc = sc_err_set(err, rc, "%s %s: out of memory", method, path);
+            break;
+        }
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->opts.timeout_ms);
+        cc = curl_easy_perform(h);
+        pthread_mutex_lock(&c->mu);
+        c->stats.requests++;
+        pthread_mutex_unlock(&c->mu);
+        if (cc == CURLE_OK)
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, NULL);
+        curl_slist_free_all(hdrs);
+        curl_slist_free_all(conn);
+        pool_put(c, h);
+        if (cc != CURLE_OK) {
+            rc = map_curl(cc, errbuf, method, path, &x, err);
+            buf_release(&x.body);
+            break;
+        }
+        if (status >= 200 && status < 300) {
+            rc = 0;
+            if (out != NULL) {
+                rc = kjson_parse(buf_str(&x.body), x.body.len, LIM_API_BODY, out, err);
+                if (rc != 0)
+                    sc_err_wrap(err, rc, "%s %s: response", method, path);
+            }
+            buf_release(&x.body);
+            break;
+        }
+        rc = kclient_map_status(status, buf_str(&x.body), x.body.len,
+                                x.retry_after[0] ? x.retry_after : NULL, err);
+        buf_release(&x.body);
+        if (rc == SC_EUNAUTHORIZED && c->cfg.token_file != NULL && !reauth) {
+            reauth = 1;
+            pthread_mutex_lock(&c->mu);
+            refresh_token_locked(c, 1);
+            pthread_mutex_unlock(&c->mu);
+            continue;
+        }
+        int ra = err ? err->retry_after : 0;
+        if (err == NULL && (rc == SC_ETOOMANY || rc == SC_ESERVER))
+            ra = 1; /* no detail to read: be conservative */
+        if ((rc == SC_ETOOMANY || (rc == SC_ESERVER && ra > 0)) && attempt < c->opts.max_retries &&
+            ra > 0 && ra <= KCLIENT_MAX_RETRY_AFTER_S) {
+            attempt++;
+            pthread_mutex_lock(&c->mu);
+            c->stats.retries++;
+            pthread_mutex_unlock(&c->mu);
+            sleep_ms((int64_t)ra * 1000);
+            continue;
+        }
+        break;
+    }
+    buf_release(&req);
+    return rc;
+}
+
+int
+kclient_request(struct kclient *c, const char *method, const char *path, const char *query,
+                const char *content_type, const json_t *body, json_t **out, struct sc_err *err)
+{
+    return do_request(c, method, path, query, content_type, body, out, err);
+}
+
+int
+kclient_get(struct kclient *c, const char *path, json_t **out, struct sc_err *err)
+{
+    return do_request(c, "GET", path, NULL, NULL, NULL, out, err);
+}
+
+int
+kclient_create(struct kclient *c, const char *path, const json_t *body, json_t **out,
+               struct sc_err *err)
+{
+    if (body == NULL)
+        return sc_err_set(err, SC_EINVALID, "create %s: no body", path);
+    return do_request(c, "POST", path, NULL, "application/json", body, out, err);
+}
+
+int
+kclient_update(struct kclient *c, const char *path, const json_t *body, json_t **out,
+               struct sc_err *err)
+{
+    if (body == NULL)
+        return sc_err_set(err, SC_EINVALID, "update %s: no body", path);
+    return do_request(c, "PUT", path, NULL, "application/json", body, out, err);
+}
+
+int
+kclient_patch(struct kclient *c, const char *path, enum kpatch_type type, const json_t *patch,
+              json_t **out, struct sc_err *err)
+{
+    const char *ct;
+    int rc;
+
+    if (patch == NULL)
+        return sc_err_set(err, SC_EINVALID, "patch %s: no body", path);
+    if (type == KPATCH_JSON) {
+        if (!json_is_array(patch))
+            return sc_err_set(err, SC_EINVALID, "patch %s: a json patch must be an array", path);
+        ct = "application/json-patch+json";
+    } else {
+        if (!json_is_object(patch))
+            return sc_err_set(err, SC_EINVALID, "patch %s: a merge patch must be an object", path);
+        ct = "application/merge-patch+json";
+    }
+    rc = do_request(c, "PATCH", path, NULL, ct, patch, out, err);
+    /* A failed "test" on resourceVersion/uid is a precondition failure:
+     * report it as a conflict so callers re-read and retry. */
+    if (rc == SC_EINVALID && type == KPATCH_JSON && err != NULL && strstr(err->msg, "test") &&
+        (strstr(err->msg, "/metadata/resourceVersion") || strstr(err->msg, "/metadata/uid"))) {
+        err->code = SC_ECONFLICT;
+        rc = SC_ECONFLICT;
+    }
+    return rc;
+}
+
+int
+kclient_delete(struct kclient *c, const char *path, const struct kdelete_opts *opts, json_t **out,
+               struct sc_err *err)
+{
+    json_t *body = NULL;
+    int rc;
+
+    if (opts != NULL && (opts->uid || opts->resource_version || opts->propagation)) {
+        static const char *const prop[] = {NULL, "Background", "Foreground", "Orphan"};
+        body = json_pack("{s:s, s:s}", "kind", "DeleteOptions", "apiVersion", "v1");
+        if (body == NULL)
+            return sc_err_set(err, SC_ENOMEM, "delete %s: out of memory", path);
+        if (opts->uid || opts->resource_version) {
+            json_t *pre = json_object();
+            if (pre == NULL) {
+                json_decref(body);
+                return sc_err_set(err, SC_ENOMEM, "delete %s: out of memory", path);
+            }
+            if (opts->uid)
+                json_object_set_new(pre, "uid", json_string(opts->uid));
+            if (opts->resource_version)
+                json_object_set_new(pre, "resourceVersion", json_string(opts->resource_version));
+            json_object_set_new(body, "preconditions", pre);
+        }
+        if (opts->propagation > KPROP_DEFAULT && opts->propagation <= KPROP_ORPHAN)
+            json_object_set_new(body, "propagationPolicy", json_string(prop[opts->propagation]));
+    }
+    rc = do_request(c, "DELETE", path, NULL, "application/json", body, out, err);
+    json_decref(body);
+    return rc;
+}
+
+/* ---- LIST --------------------------------------------------------------------------- */
+
+static int
+add_query_param(struct buf *q, const char *k, const char *v)
+{
+    int rc = buf_addf(q, "%s%s=", q->len ? "&" : "", k);
+    return rc ? rc : buf_add_escaped(q, v);
+}
+
+int
+kclient_list(struct kclient *c, const char *path, const struct klist_opts *opts, klist_fn *fn,
+             void *ctx, char *rv, size_t rv_cap, struct sc_err *err)
+{
+    char cont[4096] = "";
+    int limit =
+        (opts && opts->limit > 0 && opts->limit < LIM_LIST_PAGE) ? opts->limit : LIM_LIST_PAGE;
+    int first = 1, rc = 0;
+
+    if (rv != NULL && rv_cap > 0)
+        rv[0] = '\0';
+    for (;;) {
+        struct buf q;
+        json_t *page = NULL;
+        struct kjson r;
+        const json_t *items, *it;
+        const char *prv, *pcont;
+        size_t i;
+
+        buf_init(&q, 8192);
+        rc = buf_addf(&q, "limit=%d", limit);
+        if (rc == 0 && opts && opts->label_selector && opts->label_selector[0])
+            rc = add_query_param(&q, "labelSelector", opts->label_selector);
+        if (rc == 0 && opts && opts->field_selector && opts->field_selector[0])
+            rc = add_query_param(&q, "fieldSelector", opts->field_selector);
+        if (rc == 0 && cont[0])
+            rc = add_query_param(&q, "continue", cont);
+        if (rc != 0) {
+            buf_release(&q);
+            return sc_err_set(err, SC_ETOOBIG, "list %s: query too long", path);
+        }
+        rc = do_request(c, "GET", path, buf_str(&q), NULL, NULL, &page, err);
+        buf_release(&q);
+        if (rc != 0)
+            return rc;
+        kjson_init(&r, page, err);
+        items = kjson_arr(&r, "items");
+        prv = kjson_str(&r, "metadata.resourceVersion");
+        pcont = kjson_str(&r, "metadata.continue");
+        if (kjson_error(&r) != 0) {
+            json_decref(page);
+            return sc_err_wrap(err, SC_EPROTO, "list %s", path);
+        }
+        if (first && rv != NULL && prv != NULL) {
+            if (strlen(prv) >= rv_cap) {
+                json_decref(page);
+                return sc_err_set(err, SC_ETOOBIG, "list %s: resourceVersion too long", path);
+            }
+            strcpy(rv, prv);
+        }
+        first = 0;
+        json_array_foreach (items, i, it) {
+            if (!json_is_object(it)) {
+                json_decref(page);
+                return sc_err_set(err, SC_EPROTO, "list %s: items[%zu]: expected object", path, i);
+            }
+            rc = fn ? fn(ctx, it) : 0;
+            if (rc != 0) {
+                json_decref(page);
+                return rc;
+            }
+        }
+        if (pcont == NULL || pcont[0] == '\0') {
+            json_decref(page);
+            return 0;
+        }
+        if (strlen(pcont) >= sizeof(cont)) {
+            json_decref(page);
+            return sc_err_set(err, SC_ETOOBIG, "list %s: continue token too long", path);
+        }
+        strcpy(cont, pcont);
+        json_decref(page);
+    }
+}
+
+int
+kclient_served(struct kclient *c, const char *group, const char *version, const char *resource,
+               struct sc_err *err)
+{
+    char path[KPATH_MAX];
+    json_t *disc = NULL, *one = NULL;
+    struct kjson r;
+    const json_t *res, *v;
+    size_t i;
+    int rc, found = 0;
+
+    if (group == NULL || group[0] == '\0')
+        snprintf(path, sizeof(path), "/api/%s", version);
+    else
+        snprintf(path, sizeof(path), "/apis/%s/%s", group, version);
+    rc = kclient_get(c, path, &disc, err);
+    if (rc == SC_ENOTFOUND) {
+        sc_err_set(err, SC_ENOTFOUND, "resource not served: %s is not served", path);
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    kjson_init(&r, disc, err);
+    res = kjson_arr(&r, "resources");
+    json_array_foreach (res, i, v) {
+        const json_t *n = json_object_get(v, "name");
+        if (json_is_string(n) && strcmp(json_string_value(n), resource) == 0)
+            found = 1;
+    }
+    json_decref(disc);
+    if (!found) {
+        sc_err_set(err, SC_ENOTFOUND, "resource not served: %s has no resource %s", path, resource);
+        return 0;
+    }
+    rc = kpath(path, sizeof(path), group, version, resource, NULL, NULL, NULL);
+    if (rc != 0)
+        return sc_err_set(err, rc, "bad resource name");
+    rc = do_request(c, "GET", path, "limit=1", NULL, NULL, &one, err);
+    json_decref(one);
+    if (rc == SC_ENOTFOUND) {
+        sc_err_set(err, SC_ENOTFOUND, "resource not served: list %s: not found", path);
+        return 0;
+    }
+    return rc == 0 ? 1 : rc;
+}
+
+/* ---- streams ------------------------------------------------------------------------ */
+
+int
+kclient_stream(struct kclient *c, const char *path, const char *query, kstream_fn *fn, void *ctx,
+               const volatile int *stop, int64_t max_ms, struct sc_err *err)
+{
+    char url[KCLIENT_URL_MAX];
+    char errbuf[CURL_ERROR_SIZE];
+    struct curl_slist *hdrs = NULL, *conn = NULL;
+    struct xfer x;
+    long status = 0;
+    CURLcode cc;
+    CURL *h;
+    int rc;
+
+    rc = build_url(c, path, query, url, sizeof(url), err);
+    if (rc != 0)
+        return rc;
+    throttle(c);
+    h = curl_easy_init();
+    if (h == NULL)
+        return sc_err_set(err, SC_ENOMEM, "watch %s: curl_easy_init failed", path);
+    memset(&x, 0, sizeof(x));
+    buf_init(&x.body, 64 * 1024);
+    x.h = h;
+    x.fn = fn;
+    x.ctx = ctx;
+    x.stop = stop;
+    errbuf[0] = '\0';
+    rc = setup(c, h, "GET", url, NULL, NULL, &x, &hdrs, &conn, errbuf);
+    if (rc != 0) {
+        curl_easy_cleanup(h);
+        return sc_err_set(err, rc, "watch %s: out of memory", path);
+    }
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(max_ms > 0 ? max_ms : 0));
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
+    /* Detect a dead peer on an idle watch. */
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);
+    cc = curl_easy_perform(h);
+    pthread_mutex_lock(&c->mu);
+    c->stats.requests++;
+    pthread_mutex_unlock(&c->mu);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+    curl_slist_free_all(conn);
+    if (x.fn_rc != 0) {
+        rc = x.fn_rc;
+    } else if (cc == CURLE_ABORTED_BY_CALLBACK && stop != NULL && *stop) {
+        rc = sc_err_set(err, SC_ESHUTDOWN, "watch %s: stopped", path);
+    } else if (status != 0 && (status < 200 || status >= 300)) {
+        rc = kclient_map_status(status, buf_str(&x.body), x.body.len,
+                                x.retry_after[0] ? x.retry_after : NULL, err);
+    } else if (cc == CURLE_OPERATION_TIMEDOUT && max_ms > 0) {
+        rc = 0; /* our own time limit: a normal end */
+    } else if (cc != CURLE_OK) {
+        rc = map_curl(cc, errbuf, "watch", path, &x, err);
+    } else {
+        rc = 0;
+    }
+    buf_release(&x.body);
+    return rc;
+}
+
+/* ---- JSON patch helpers ----------------------------------------------------------------- */
+
+int
+kpatch_add_op(json_t *ops, const char *op, const char *path, json_t *value)
+{
+    json_t *o;
+
+    if (ops == NULL || !json_is_array(ops) || op == NULL || path == NULL) {
+        json_decref(value);
+        return SC_EINVALID;
+    }
+    o = json_pack("{s:s, s:s}", "op", op, "path", path);
+    if (o == NULL) {
+        json_decref(value);
+        return SC_ENOMEM;
+    }
+    if (value != NULL && json_object_set_new(o, "value", value) != 0) {
+        json_decref(o);
+        return SC_ENOMEM;
+    }
+    if (json_array_append_new(ops, o) != 0)
+        return SC_ENOMEM;
+    return 0;
+}
+
+int
+kpatch_escape(const char *seg, char *out, size_t cap)
+{
+    size_t k = 0;
+
+    for (; *seg; seg++) {
+        const char *rep = NULL;
+        char one[2] = {*seg, '\0'};
+        if (*seg == '~')
+            rep = "~0";
+        else if (*seg == '/')
+            rep = "~1";
+        else
+            rep = one;
+        size_t n = strlen(rep);
+        if (k + n + 1 > cap)
+            return SC_ETOOBIG;
+        memcpy(out + k, rep, n);
+        k += n;
+    }
+    if (k + 1 > cap)
+        return SC_ETOOBIG;
+    out[k] = '\0';
+    return 0;
+}

@@ -1,0 +1,1222 @@
+/* kube/kinformer.c -- list+watch caches of compact views (kinformer.h).
+ *
+ * Locking: inf->lock (rwlock) guards the item table and the indexes;
+ * inf->mu guards the stop flag, sync state and last error.  Handlers are
+ * called on the informer thread with no lock held.
+ */
+#include "kube/kinformer.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "kube/kinternal.h"
+#include "kube/kjson.h"
+
+#define KINF_RV_MAX 64
+
+/* ---- items ----------------------------------------------------------------------- */
+
+struct kitem {
+    struct kitem *hnext; /* cache chain; written only under the table lock */
+    uint64_t hash;
+    atomic_int refs;
+    kinf_free_fn *free_view;
+    void *free_ctx;
+    void *view;
+    const char *uid, *rv; /* point into key's allocation */
+    char key[];           /* key \0 uid \0 rv \0 */
+};
+
+struct kitem *
+kitem_acquire(struct kitem *it)
+{
+    if (it != NULL)
+        atomic_fetch_add_explicit(&it->refs, 1, memory_order_relaxed);
+    return it;
+}
+
+void
+kitem_release(struct kitem *it)
+{
+    if (it == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&it->refs, 1, memory_order_acq_rel) == 1) {
+        if (it->free_view)
+            it->free_view(it->free_ctx, it->view);
+        else
+            free(it->view);
+        free(it);
+    }
+}
+
+void
+kitem_release_all(struct kitem **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        kitem_release(items[i]);
+    free(items);
+}
+
+const char *
+kitem_key(const struct kitem *it)
+{
+    return it->key;
+}
+
+const char *
+kitem_uid(const struct kitem *it)
+{
+    return it->uid;
+}
+
+const char *
+kitem_rv(const struct kitem *it)
+{
+    return it->rv;
+}
+
+const void *
+kitem_view(const struct kitem *it)
+{
+    return it->view;
+}
+
+static uint64_t
+hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* ---- compact view packing ---------------------------------------------------------- */
+
+void
+kpack_init(struct kpack *p, size_t fixed)
+{
+    p->fixed = (fixed + 7) & ~(size_t)7;
+    p->need = 0;
+    p->mem = NULL;
+    p->off = 0;
+}
+
+void
+kpack_reserve(struct kpack *p, const char *s)
+{
+    if (s != NULL)
+        p->need += strlen(s) + 1;
+}
+
+void *
+kpack_alloc(struct kpack *p)
+{
+    p->mem = calloc(1, p->fixed + p->need);
+    p->off = p->fixed;
+    return p->mem;
+}
+
+const char *
+kpack_str(struct kpack *p, const char *s)
+{
+    size_t n;
+    char *d;
+
+    if (s == NULL || p->mem == NULL)
+        return NULL;
+    n = strlen(s) + 1;
+    if (p->off + n > p->fixed + p->need)
+        return NULL; /* reserve/str order mismatch: caller bug, never overflow */
+    d = p->mem + p->off;
+    memcpy(d, s, n);
+    p->off += n;
+    return d;
+}
+
+/* ---- index storage ------------------------------------------------------------------ */
+
+struct kindex_out {
+    char *vals[KINF_MAX_INDEX_VALUES];
+    int n;
+    int overflow;
+};
+
+void
+kindex_emit(struct kindex_out *out, const char *value)
+{
+    if (value == NULL)
+        return;
+    for (int i = 0; i < out->n; i++)
+        if (strcmp(out->vals[i], value) == 0)
+            return;
+    if (out->n >= KINF_MAX_INDEX_VALUES) {
+        out->overflow = 1;
+        return;
+    }
+    out->vals[out->n] = strdup(value);
+    if (out->vals[out->n] != NULL)
+        out->n++;
+}
+
+static void
+kindex_out_release(struct kindex_out *o)
+{
+    for (int i = 0; i < o->n; i++)
+        free(o->vals[i]);
+    o->n = 0;
+}
+
+/* value -> list of item keys (the cache holds the items). */
+struct kix_bucket {
+    struct kix_bucket *next;
+    char **keys;
+    size_t n, cap;
+    char value[];
+};
+
+struct kindex {
+    char *name;
+    kindex_fn *fn;
+    void *ctx;
+    struct kix_bucket **tab;
+    size_t nbuckets;
+};
+
+/* ---- the informer -------------------------------------------------------------------- */
+
+struct kinformer {
+    struct kclient *c;
+    char *name, *path, *label_selector;
+    kinf_parse_fn *parse;
+    kinf_free_fn *free_view;
+    void *parse_ctx;
+    struct kinf_handlers h;
+    int64_t resync_ms, watch_timeout_s;
+    void (*on_error)(void *ctx, const char *informer, const struct sc_err *err);
+    void *error_ctx;
+
+    pthread_rwlock_t lock;
+    struct kitem **tab;
+    size_t nbuckets, nitems;
+    struct kindex idx[KINF_MAX_INDEXES];
+    int nidx;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    volatile int stop;
+    bool synced, started, joined;
+    struct sc_err last;
+    pthread_t thread;
+
+    /* informer thread only */
+    char rv[KINF_RV_MAX];
+    struct kwatch_framer framer;
+    int64_t last_resync;
+    int watch_events;
+};
+
+struct kinformer *
+kinformer_new(struct kclient *c, const struct kinformer_opts *o, struct sc_err *err)
+{
+    struct kinformer *inf;
+    pthread_condattr_t ca;
+
+    if (c == NULL || o == NULL || o->path == NULL || o->parse == NULL) {
+        sc_err_set(err, SC_EINVALID, "kinformer: client, path and parse are required");
+        return NULL;
+    }
+    inf = calloc(1, sizeof(*inf));
+    if (inf == NULL)
+        goto nomem;
+    inf->c = c;
+    inf->name = strdup(o->name ? o->name : o->path);
+    inf->path = strdup(o->path);
+    inf->label_selector = o->label_selector ? strdup(o->label_selector) : NULL;
+    inf->nbuckets = 256;
+    inf->tab = calloc(inf->nbuckets, sizeof(*inf->tab));
+    if (inf->name == NULL || inf->path == NULL || inf->tab == NULL ||
+        (o->label_selector && inf->label_selector == NULL)) {
+        free(inf->name);
+        free(inf->path);
+        free(inf->label_selector);
+        free(inf->tab);
+        free(inf);
+        goto nomem;
+    }
+    inf->parse = o->parse;
+    inf->free_view = o->free_view;
+    inf->parse_ctx = o->parse_ctx;
+    inf->h = o->handlers;
+    inf->resync_ms = o->resync_ms;
+    inf->watch_timeout_s = o->watch_timeout_s;
+    inf->on_error = o->on_error;
+    inf->error_ctx = o->error_ctx;
+    pthread_rwlock_init(&inf->lock, NULL);
+    pthread_mutex_init(&inf->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&inf->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    kwatch_framer_init(&inf->framer, LIM_WATCH_LINE);
+    return inf;
+nomem:
+    sc_err_set(err, SC_ENOMEM, "kinformer: out of memory");
+    return NULL;
+}
+
+int
+kinformer_add_index(struct kinformer *inf, const char *name, kindex_fn *fn, void *ctx,
+                    struct sc_err *err)
+{
+    struct kindex *x;
+
+    if (inf->started)
+        return sc_err_set(err, SC_EINVALID, "kinformer %s: add indexes before start", inf->name);
+    if (inf->nidx >= KINF_MAX_INDEXES)
+        return sc_err_set(err, SC_ETOOBIG, "kinformer %s: too many indexes", inf->name);
+    if (name == NULL || fn == NULL)
+        return sc_err_set(err, SC_EINVALID, "kinformer %s: index needs a name and a function",
+                          inf->name);
+    x = &inf->idx[inf->nidx];
+    x->name = strdup(name);
+    x->nbuckets = 256;
+    x->tab = calloc(x->nbuckets, sizeof(*x->tab));
+    if (x->name == NULL || x->tab == NULL) {
+        free(x->name);
+        free(x->tab);
+        memset(x, 0, sizeof(*x));
+        return sc_err_set(err, SC_ENOMEM, "kinformer: out of memory");
+    }
+    x->fn = fn;
+    x->ctx = ctx;
+    inf->nidx++;
+    return 0;
+}
+
+static void
+report(struct kinformer *inf, const struct sc_err *e)
+{
+    pthread_mutex_lock(&inf->mu);
+    inf->last = *e;
+    pthread_mutex_unlock(&inf->mu);
+    if (inf->on_error)
+        inf->on_error(inf->error_ctx, inf->name, e);
+    else
+        log_warnx("informer %s: %s", inf->name, e->msg);
+}
+
+/* ---- table (inf->lock held for writing unless noted) ------------------------------------- */
+
+static struct kitem *
+tab_find(struct kinformer *inf, const char *key, uint64_t h)
+{
+    struct kitem *it = inf->tab[h & (inf->nbuckets - 1)];
+    while (it && (it->hash != h || strcmp(it->key, key) != 0))
+        it = it->hnext;
+    return it;
+}
+
+static void
+tab_grow(struct kinformer *inf)
+{
+    size_t nb = inf->nbuckets * 2;
+    struct kitem **t = calloc(nb, sizeof(*t));
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < inf->nbuckets; i++) {
+        struct kitem *it = inf->tab[i];
+        while (it) {
+            struct kitem *n = it->hnext;
+            it->hnext = t[it->hash & (nb - 1)];
+            t[it->hash & (nb - 1)] = it;
+            it = n;
+        }
+    }
+    free(inf->tab);
+    inf->tab = t;
+    inf->nbuckets = nb;
+}
+
+static void
+ix_remove(struct kindex *x, const char *value, const char *key)
+{
+    uint64_t h = hash_str(value);
+    struct kix_bucket **pp = &x->tab[h & (x->nbuckets - 1)];
+
+    while (*pp && strcmp((*pp)->value, value) != 0)
+        pp = &(*pp)->next;
+    if (*pp == NULL)
+        return;
+    struct kix_bucket *b = *pp;
+    for (size_t i = 0; i < b->n; i++) {
+        if (strcmp(b->keys[i], key) == 0) {
+            free(b->keys[i]);
+            b->keys[i] = b->keys[--b->n];
+            break;
+        }
+    }
+    if (b->n == 0) {
+        *pp = b->next;
+        free(b->keys);
+        free(b);
+    }
+}
+
+static void
+ix_add(struct kindex *x, const char *value, const char *key)
+{
+    uint64_t h = hash_str(value);
+    struct kix_bucket **pp = &x->tab[h & (x->nbuckets - 1)];
+    struct kix_bucket *b = *pp;
+
+    while (b && strcmp(b->value, value) != 0)
+        b = b->next;
+    if (b == NULL) {
+        size_t n = strlen(value);
+        b = calloc(1, sizeof(*b) + n + 1);
+        if (b == NULL)
+            return;
+        memcpy(b->value, value, n + 1);
+        b->next = *pp;
+        *pp = b;
+    }
+    if (b->n == b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 2;
+        char **k = realloc(b->keys, nc * sizeof(*k));
+        if (k == NULL)
+            return;
+        b->keys = k;
+        b->cap = nc;
+    }
+    b->keys[b->n] = strdup(key);
+    if (b->keys[b->n] != NULL)
+        b->n++;
+}
+
+static void
+index_item(struct kinformer *inf, const struct kitem *it, bool add)
+{
+    for (int i = 0; i < inf->nidx; i++) {
+        struct kindex_out out = {0};
+        inf->idx[i].fn(inf->idx[i].ctx, it->view, &out);
+        for (int k = 0; k < out.n; k++) {
+            if (add)
+                ix_add(&inf->idx[i], out.vals[k], it->key);
+            else
+                ix_remove(&inf->idx[i], out.vals[k], it->key);
+        }
+        kindex_out_release(&out);
+    }
+}
+
+/* Put it in the table (taking over the caller's reference).  Returns the
+ * replaced item (its table reference, caller releases) or NULL. */
+static struct kitem *
+tab_put(struct kinformer *inf, struct kitem *it)
+{
+    struct kitem **pp = &inf->tab[it->hash & (inf->nbuckets - 1)];
+    struct kitem *old;
+
+    while (*pp && ((*pp)->hash != it->hash || strcmp((*pp)->key, it->key) != 0))
+        pp = &(*pp)->hnext;
+    old = *pp;
+    if (old != NULL) {
+        it->hnext = old->hnext;
+        *pp = it;
+        index_item(inf, old, false);
+    } else {
+        it->hnext = inf->tab[it->hash & (inf->nbuckets - 1)];
+        inf->tab[it->hash & (inf->nbuckets - 1)] = it;
+        inf->nitems++;
+    }
+    index_item(inf, it, true);
+    if (old == NULL && inf->nitems > inf->nbuckets)
+        tab_grow(inf);
+    return old;
+}
+
+/* Remove key; returns the removed item's table reference or NULL. */
+static struct kitem *
+tab_del(struct kinformer *inf, const char *key)
+{
+    uint64_t h = hash_str(key);
+    struct kitem **pp = &inf->tab[h & (inf->nbuckets - 1)];
+
+    while (*pp && ((*pp)->hash != h || strcmp((*pp)->key, key) != 0))
+        pp = &(*pp)->hnext;
+    if (*pp == NULL)
+        return NULL;
+    struct kitem *it = *pp;
+    *pp = it->hnext;
+    it->hnext = NULL;
+    inf->nitems--;
+    index_item(inf, it, false);
+    return it;
+}
+
+/* ---- building items ------------------------------------------------------------------ */
+
+static int
+make_item(struct kinformer *inf, const json_t *obj, struct kitem **out, struct sc_err *err)
+{
+    struct kjson r;
+    const char *ns, *name, *uid, *rv;
+    void *view = NULL;
+    size_t kl, ul, rl;
+    struct kitem *it;
+    int rc;
+
+    kjson_init(&r, obj, err);
+    ns = kjson_str(&r, "metadata.namespace");
+    name = kjson_str_req(&r, "metadata.name");
+    uid = kjson_str(&r, "metadata.uid");
+    rv = kjson_str(&r, "metadata.resourceVersion");
+    if (kjson_error(&r) != 0)
+        return kjson_error(&r);
+    if (ns != NULL && ns[0] == '\0')
+        ns = NULL;
+    if (uid == NULL)
+        uid = "";
+    if (rv == NULL)
+        rv = "";
+    kl = (ns ? strlen(ns) + 1 : 0) + strlen(name);
+    if (kl >= LIM_KEY)
+        return sc_err_set(err, SC_ETOOBIG, "object key longer than %d bytes", LIM_KEY - 1);
+    ul = strlen(uid);
+    rl = strlen(rv);
+    if (ul > 128 || rl >= KINF_RV_MAX)
+        return sc_err_set(err, SC_EPROTO, "%s: uid or resourceVersion too long", name);
+    rc = inf->parse(inf->parse_ctx, obj, &view, err);
+    if (rc != 0)
+        return rc;
+    it = malloc(sizeof(*it) + kl + 1 + ul + 1 + rl + 1);
+    if (it == NULL) {
+        if (inf->free_view)
+            inf->free_view(inf->parse_ctx, view);
+        else
+            free(view);
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    }
+    if (ns)
+        snprintf(it->key, kl + 1, "%s/%s", ns, name);
+    else
+        memcpy(it->key, name, kl + 1);
+    memcpy(it->key + kl + 1, uid, ul + 1);
+    memcpy(it->key + kl + 1 + ul + 1, rv, rl + 1);
+    it->uid = it->key + kl + 1;
+    it->rv = it->key + kl + 1 + ul + 1;
+    it->hnext = NULL;
+    it->hash = hash_str(it->key);
+    atomic_init(&it->refs, 1);
+    it->free_view = inf->free_view;
+    it->free_ctx = inf->parse_ctx;
+    it->view = view;
+    *out = it;
+    return 0;
+}
+
+/* Compare resourceVersions: <0, 0, >0; non-numeric ones compare as "differs". */
+static int
+rv_cmp(const char *a, const char *b)
+{
+    char *ea, *eb;
+    unsigned long long x = strtoull(a, &ea, 10), y = strtoull(b, &eb, 10);
+    if (*a && *b && *ea == '\0' && *eb == '\0')
+        return x < y ? -1 : x > y;
+    return strcmp(a, b) == 0 ? 0 : 2;
+}
+
+/* ---- readers -------------------------------------------------------------------------- */
+
+struct kitem *
+kinformer_get(struct kinformer *inf, const char *key)
+{
+    struct kitem *it;
+
+    if (key == NULL)
+        return NULL;
+    pthread_rwlock_rdlock(&inf->lock);
+    it = kitem_acquire(tab_find(inf, key, hash_str(key)));
+    pthread_rwlock_unlock(&inf->lock);
+    return it;
+}
+
+int
+kinformer_list(struct kinformer *inf, struct kitem ***out, size_t *n)
+{
+    struct kitem **arr = NULL;
+    size_t k = 0;
+
+    pthread_rwlock_rdlock(&inf->lock);
+    if (inf->nitems > 0) {
+        arr = malloc(inf->nitems * sizeof(*arr));
+        if (arr == NULL) {
+            pthread_rwlock_unlock(&inf->lock);
+            return SC_ENOMEM;
+        }
+        for (size_t i = 0; i < inf->nbuckets; i++)
+            for (struct kitem *it = inf->tab[i]; it; it = it->hnext)
+                arr[k++] = kitem_acquire(it);
+    }
+    pthread_rwlock_unlock(&inf->lock);
+    *out = arr;
+    *n = k;
+    return 0;
+}
+
+int
+kinformer_by_index(struct kinformer *inf, const char *index, const char *value, struct kitem ***out,
+                   size_t *n, struct sc_err *err)
+{
+    struct kindex *x = NULL;
+    struct kitem **arr = NULL;
+    size_t k = 0;
+
+    *out = NULL;
+    *n = 0;
+    for (int i = 0; i < inf->nidx; i++)
+        if (strcmp(inf->idx[i].name, index) == 0)
+            x = &inf->idx[i];
+    if (x == NULL)
+        return sc_err_set(err, SC_EINVALID, "kinformer %s: no index %s", inf->name, index);
+    if (value == NULL)
+        return 0;
+    pthread_rwlock_rdlock(&inf->lock);
+    uint64_t h = hash_str(value);
+    struct kix_bucket *b = x->tab[h & (x->nbuckets - 1)];
+    while (b && strcmp(b->value, value) != 0)
+        b = b->next;
+    if (b != NULL && b->n > 0) {
+        arr = malloc(b->n * sizeof(*arr));
+        if (arr == NULL) {
+            pthread_rwlock_unlock(&inf->lock);
+            return sc_err_set(err, SC_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < b->n; i++) {
+            struct kitem *it = tab_find(inf, b->keys[i], hash_str(b->keys[i]));
+            if (it)
+                arr[k++] = kitem_acquire(it);
+        }
+    }
+    pthread_rwlock_unlock(&inf->lock);
+    if (k == 0) {
+        free(arr);
+        arr = NULL;
+    }
+    *out = arr;
+    *n = k;
+    return 0;
+}
+
+size_t
+kinformer_len(struct kinformer *inf)
+{
+    size_t n;
+    pthread_rwlock_rdlock(&inf->lock);
+    n = inf->nitems;
+    pthread_rwlock_unlock(&inf->lock);
+    return n;
+}
+
+bool
+kinformer_synced(struct kinformer *inf)
+{
+    bool s;
+    pthread_mutex_lock(&inf->mu);
+    s = inf->synced;
+    pthread_mutex_unlock(&inf->mu);
+    return s;
+}
+
+int
+kinformer_wait_synced(struct kinformer *inf, int64_t timeout_ms)
+{
+    struct timespec ts;
+    int rc = 0;
+
+    kts_after_ms(&ts, timeout_ms);
+    pthread_mutex_lock(&inf->mu);
+    while (!inf->synced && !inf->stop) {
+        if (pthread_cond_timedwait(&inf->cv, &inf->mu, &ts) != 0) {
+            rc = inf->synced ? 0 : SC_ETIMEOUT;
+            break;
+        }
+    }
+    if (rc == 0 && !inf->synced)
+        rc = SC_ESHUTDOWN;
+    pthread_mutex_unlock(&inf->mu);
+    return rc;
+}
+
+int
+kinformer_status(struct kinformer *inf, struct sc_err *err)
+{
+    int rc;
+    pthread_mutex_lock(&inf->mu);
+    rc = inf->last.code;
+    if (err != NULL)
+        *err = inf->last;
+    pthread_mutex_unlock(&inf->mu);
+    return rc;
+}
+
+int
+kinformer_store(struct kinformer *inf, const json_t *obj, struct sc_err *err)
+{
+    struct kitem *it, *cur, *old = NULL;
+    int rc = make_item(inf, obj, &it, err);
+
+    if (rc != 0)
+        return rc;
+    pthread_rwlock_wrlock(&inf->lock);
+    cur = tab_find(inf, it->key, it->hash);
+    if (cur != NULL && rv_cmp(cur->rv, it->rv) >= 0 && rv_cmp(cur->rv, it->rv) != 2) {
+        pthread_rwlock_unlock(&inf->lock);
+        kitem_release(it);
+        return 0;
+    }
+    old = tab_put(inf, it);
+    pthread_rwlock_unlock(&inf->lock);
+    kitem_release(old);
+    return 0;
+}
+
+/* ---- informer thread -------------------------------------------------------------------- */
+
+static void
+set_synced(struct kinformer *inf)
+{
+    pthread_mutex_lock(&inf->mu);
+    inf->synced = true;
+    memset(&inf->last, 0, sizeof(inf->last));
+    pthread_cond_broadcast(&inf->cv);
+    pthread_mutex_unlock(&inf->mu);
+}
+
+/* Sleep up to ms unless stopped; returns true when stopping. */
+static bool
+nap(struct kinformer *inf, int64_t ms)
+{
+    struct timespec ts;
+    bool stop;
+
+    kts_after_ms(&ts, ms);
+    pthread_mutex_lock(&inf->mu);
+    while (!inf->stop && pthread_cond_timedwait(&inf->cv, &inf->mu, &ts) == 0)
+        ;
+    stop = inf->stop;
+    pthread_mutex_unlock(&inf->mu);
+    return stop;
+}
+
+struct relist {
+    struct kinformer *inf;
+    struct kitem **items;
+    size_t n, cap;
+};
+
+static int
+relist_item(void *ctx, const json_t *obj)
+{
+    struct relist *rl = ctx;
+    struct sc_err e = {0};
+    struct kitem *it;
+
+    if (make_item(rl->inf, obj, &it, &e) != 0) {
+        sc_err_wrap(&e, e.code, "list: skipped object");
+        report(rl->inf, &e);
+        return 0;
+    }
+    if (rl->n == rl->cap) {
+        size_t nc = rl->cap ? rl->cap * 2 : 256;
+        struct kitem **a = realloc(rl->items, nc * sizeof(*a));
+        if (a == NULL) {
+            kitem_release(it);
+            return SC_ENOMEM;
+        }
+        rl->items = a;
+        rl->cap = nc;
+    }
+    rl->items[rl->n++] = it;
+    return 0;
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* LIST everything, then apply the difference to the cache and handlers. */
+static int
+relist(struct kinformer *inf, struct sc_err *err)
+{
+    struct relist rl = {.inf = inf};
+    struct klist_opts lo = {.label_selector = inf->label_selector};
+    char rv[KINF_RV_MAX];
+    int rc;
+
+    rc = kclient_list(inf->c, inf->path, &lo, relist_item, &rl, rv, sizeof(rv), err);
+    if (rc != 0) {
+        if (rc == SC_ENOTFOUND)
+            sc_err_set(err, SC_ENOTFOUND, "resource not served: %s", inf->path);
+        kitem_release_all(rl.items, rl.n);
+        return rc;
+    }
+    /* Keys present now, sorted, to find deletions. */
+    const char **seen = rl.n ? malloc(rl.n * sizeof(*seen)) : NULL;
+    if (rl.n && seen == NULL) {
+        kitem_release_all(rl.items, rl.n);
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < rl.n; i++)
+        seen[i] = rl.items[i]->key;
+    qsort(seen, rl.n, sizeof(*seen), cmp_key);
+
+    for (size_t i = 0; i < rl.n; i++) {
+        struct kitem *it = rl.items[i], *cur, *old;
+        pthread_rwlock_wrlock(&inf->lock);
+        cur = tab_find(inf, it->key, it->hash);
+        if (cur != NULL && strcmp(cur->rv, it->rv) == 0 && strcmp(cur->uid, it->uid) == 0) {
+            pthread_rwlock_unlock(&inf->lock);
+            continue; /* unchanged: keep the cached item, drop the new one below */
+        }
+        old = tab_put(inf, kitem_acquire(it));
+        pthread_rwlock_unlock(&inf->lock);
+        if (old == NULL) {
+            if (inf->h.on_add)
+                inf->h.on_add(inf->h.ctx, it);
+        } else {
+            if (inf->h.on_update)
+                inf->h.on_update(inf->h.ctx, old, it);
+            kitem_release(old);
+        }
+    }
+    /* Deletions: cached keys not in the new list. */
+    struct kitem **all;
+    size_t nall;
+    if (kinformer_list(inf, &all, &nall) == 0) {
+        for (size_t i = 0; i < nall; i++) {
+            const char *k = all[i]->key;
+            if (rl.n && bsearch(&k, seen, rl.n, sizeof(*seen), cmp_key))
+                continue;
+            pthread_rwlock_wrlock(&inf->lock);
+            struct kitem *gone = tab_del(inf, all[i]->key);
+            pthread_rwlock_unlock(&inf->lock);
+            if (gone != NULL) {
+                if (inf->h.on_delete)
+                    inf->h.on_delete(inf->h.ctx, gone);
+                kitem_release(gone);
+            }
+        }
+        kitem_release_all(all, nall);
+    }
+    free(seen);
+    kitem_release_all(rl.items, rl.n);
+    snprintf(inf->rv, sizeof(inf->rv), "%s", rv);
+    set_synced(inf);
+    return 0;
+}
+
+/* Apply one decoded watch event. */
+static int
+apply_event(struct kinformer *inf, enum kwatch_type type, json_t *obj, struct sc_err *err)
+{
+    struct kitem *it = NULL, *old;
+    struct kjson r;
+
+    if (type == KW_BOOKMARK || type == KW_ERROR) {
+        kjson_init(&r, obj, err);
+        if (type == KW_ERROR) {
+            int64_t code = kjson_int(&r, "code", 0);
+            const char *msg = kjson_str(&r, "message");
+            char *s = json_dumps(obj, JSON_COMPACT);
+            int rc = kclient_map_status(code ? code : 500, s, s ? strlen(s) : 0, NULL, err);
+            free(s);
+            if (msg == NULL && err != NULL)
+                sc_err_wrap(err, rc, "watch error event");
+            return rc == 0 ? SC_EPROTO : rc;
+        }
+        const char *rv = kjson_str(&r, "metadata.resourceVersion");
+        if (kjson_error(&r) != 0)
+            return kjson_error(&r);
+        if (rv != NULL && strlen(rv) < sizeof(inf->rv))
+            strcpy(inf->rv, rv);
+        return 0;
+    }
+    int rc = make_item(inf, obj, &it, err);
+    if (rc != 0) {
+        /* The object is skipped, the watch goes on. */
+        if (err != NULL) {
+            sc_err_wrap(err, rc, "watch: skipped object");
+            report(inf, err);
+        }
+        kjson_init(&r, obj, NULL);
+        const char *rv = kjson_str(&r, "metadata.resourceVersion");
+        if (rv != NULL && strlen(rv) < sizeof(inf->rv))
+            strcpy(inf->rv, rv);
+        return 0;
+    }
+    snprintf(inf->rv, sizeof(inf->rv), "%s", it->rv);
+    inf->watch_events++;
+    pthread_rwlock_wrlock(&inf->lock);
+    if (type == KW_DELETED) {
+        old = tab_del(inf, it->key);
+        pthread_rwlock_unlock(&inf->lock);
+        if (inf->h.on_delete)
+            inf->h.on_delete(inf->h.ctx, old ? old : it);
+        kitem_release(old);
+        kitem_release(it);
+        return 0;
+    }
+    old = tab_put(inf, kitem_acquire(it));
+    pthread_rwlock_unlock(&inf->lock);
+    if (old == NULL) {
+        if (inf->h.on_add)
+            inf->h.on_add(inf->h.ctx, it);
+    } else {
+        if (inf->h.on_update)
+            inf->h.on_update(inf->h.ctx, old, it);
+        kitem_release(old);
+    }
+    kitem_release(it);
+    return 0;
+}
+
+struct wctx {
+    struct kinformer *inf;
+    struct sc_err *err;
+};
+
+static int
+on_line(void *ctx, const char *line, size_t len)
+{
+    struct wctx *w = ctx;
+    enum kwatch_type type;
+    json_t *obj;
+    int rc = kwatch_decode(line, len, &type, &obj, w->err);
+
+    if (rc != 0)
+        return sc_err_wrap(w->err, rc, "watch %s: malformed event", w->inf->path);
+    rc = apply_event(w->inf, type, obj, w->err);
+    json_decref(obj);
+    return rc;
+}
+
+static int
+on_chunk(void *ctx, const char *data, size_t n)
+{
+    struct wctx *w = ctx;
+    int rc = kwatch_framer_feed(&w->inf->framer, data, n, on_line, w);
+    if (rc == SC_ETOOBIG)
+        sc_err_set(w->err, SC_ETOOBIG, "watch %s: event line exceeds the %u byte limit",
+                   w->inf->path, LIM_WATCH_LINE);
+    return rc;
+}
+
+static int
+watch_once(struct kinformer *inf, int64_t max_ms, struct sc_err *err)
+{
+    struct buf q;
+    struct wctx w = {.inf = inf, .err = err};
+    int64_t to = inf->watch_timeout_s > 0 ? inf->watch_timeout_s : 300 + (int64_t)(krand64() % 300);
+    int rc;
+
+    buf_init(&q, 8192);
+    rc = buf_addf(&q, "watch=1&allowWatchBookmarks=true&timeoutSeconds=%lld&resourceVersion=%s",
+                  (long long)to, inf->rv);
+    if (rc == 0 && inf->label_selector) {
+        rc = buf_adds(&q, "&labelSelector=");
+        for (const char *p = inf->label_selector; rc == 0 && *p; p++) {
+            unsigned char ch = (unsigned char)*p;
+            if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                ch == '-' || ch == '.' || ch == '_')
+                rc = buf_add(&q, p, 1);
+            else
+                rc = buf_addf(&q, "%%%02X", ch);
+        }
+    }
+    if (rc != 0) {
+        buf_release(&q);
+        return sc_err_set(err, SC_ETOOBIG, "watch %s: query too long", inf->path);
+    }
+    if (max_ms <= 0 || max_ms > (to + 60) * 1000)
+        max_ms = (to + 60) * 1000;
+    inf->framer.len = 0;
+    rc = kclient_stream(inf->c, inf->path, buf_str(&q), on_chunk, &w, &inf->stop, max_ms, err);
+    buf_release(&q);
+    return rc;
+}
+
+static void
+resync(struct kinformer *inf)
+{
+    struct kitem **all;
+    size_t n;
+
+    if (inf->h.on_update == NULL || kinformer_list(inf, &all, &n) != 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        inf->h.on_update(inf->h.ctx, all[i], all[i]);
+    kitem_release_all(all, n);
+}
+
+static void *
+run(void *arg)
+{
+    struct kinformer *inf = arg;
+    int64_t backoff = KINF_BACKOFF_START_MS;
+    struct clock clk = clock_system();
+
+    inf->last_resync = clock_mono_ms(&clk);
+    while (!inf->stop) {
+        struct sc_err err = {0};
+        int rc = relist(inf, &err);
+        if (inf->stop)
+            break;
+        if (rc != 0) {
+            sc_err_wrap(&err, rc, "list %s (retry in %lld ms)", inf->name, (long long)backoff);
+            report(inf, &err);
+            if (nap(inf, backoff))
+                break;
+            backoff = backoff * 2 > KINF_BACKOFF_MAX_MS ? KINF_BACKOFF_MAX_MS : backoff * 2;
+            continue;
+        }
+        backoff = KINF_BACKOFF_START_MS;
+        /* Watch until Gone (relist) or stop. */
+        while (!inf->stop) {
+            int64_t max_ms = 0;
+            if (inf->resync_ms > 0) {
+                int64_t now = clock_mono_ms(&clk);
+                if (now - inf->last_resync >= inf->resync_ms) {
+                    resync(inf);
+                    inf->last_resync = now;
+                }
+                max_ms = inf->resync_ms - (now - inf->last_resync);
+                if (max_ms < 1000)
+                    max_ms = 1000;
+            }
+            inf->watch_events = 0;
+            memset(&err, 0, sizeof(err));
+            rc = watch_once(inf, max_ms, &err);
+            if (inf->stop)
+                break;
+            if (inf->watch_events > 0)
+                backoff = KINF_BACKOFF_START_MS;
+            if (rc == 0)
+                continue; /* server or client time limit: watch again from rv */
+            if (rc == SC_EGONE) {
+                sc_err_wrap(&err, rc, "watch %s: resourceVersion %s expired, relisting", inf->name,
+                            inf->rv);
+                report(inf, &err);
+                break;
+            }
+            sc_err_wrap(&err, rc, "watch %s (restart in %lld ms)", inf->name, (long long)backoff);
+            report(inf, &err);
+            if (nap(inf, backoff))
+                break;
+            backoff = backoff * 2 > KINF_BACKOFF_MAX_MS ? KINF_BACKOFF_MAX_MS : backoff * 2;
+            if (rc == SC_ENOTFOUND)
+                break; /* resource went away: relist to find out */
+        }
+    }
+    return NULL;
+}
+
+int
+kinformer_start(struct kinformer *inf, struct sc_err *err)
+{
+    if (inf->started)
+        return sc_err_set(err, SC_EINVALID, "kinformer %s: already started", inf->name);
+    inf->started = true;
+    if (pthread_create(&inf->thread, NULL, run, inf) != 0) {
+        inf->started = false;
+        return sc_err_set(err, SC_ENOMEM, "kinformer %s: cannot start thread", inf->name);
+    }
+    return 0;
+}
+
+void
+kinformer_stop(struct kinformer *inf)
+{
+    pthread_mutex_lock(&inf->mu);
+    inf->stop = 1;
+    pthread_cond_broadcast(&inf->cv);
+    pthread_mutex_unlock(&inf->mu);
+    if (inf->started && !inf->joined) {
+        pthread_join(inf->thread, NULL);
+        inf->joined = true;
+    }
+}
+
+void
+kinformer_free(struct kinformer *inf)
+{
+    if (inf == NULL)
+        return;
+    kinformer_stop(inf);
+    for (size_t i = 0; i < inf->nbuckets; i++) {
+        struct kitem *it = inf->tab[i];
+        while (it) {
+            struct kitem *n = it->hnext;
+            kitem_release(it);
+            it = n;
+        }
+    }
+    free(inf->tab);
+    for (int i = 0; i < inf->nidx; i++) {
+        struct kindex *x = &inf->idx[i];
+        for (size_t b = 0; b < x->nbuckets; b++) {
+            struct kix_bucket *k = x->tab[b];
+            while (k) {
+                struct kix_bucket *n = k->next;
+                for (size_t j = 0; j < k->n; j++)
+                    free(k->keys[j]);
+                free(k->keys);
+                free(k);
+                k = n;
+            }
+        }
+        free(x->tab);
+        free(x->name);
+    }
+    kwatch_framer_release(&inf->framer);
+    free(inf->name);
+    free(inf->path);
+    free(inf->label_selector);
+    pthread_rwlock_destroy(&inf->lock);
+    pthread_mutex_destroy(&inf->mu);
+    pthread_cond_destroy(&inf->cv);
+    free(inf);
+}
+
+/* ---- watch framing ------------------------------------------------------------------------ */
+
+void
+kwatch_framer_init(struct kwatch_framer *f, size_t max)
+{
+    f->buf = NULL;
+    f->len = 0;
+    f->cap = 0;
+    f->max = max;
+}
+
+void
+kwatch_framer_release(struct kwatch_framer *f)
+{
+    free(f->buf);
+    f->buf = NULL;
+    f->len = f->cap = 0;
+}
+
+static int
+framer_append(struct kwatch_framer *f, const char *p, size_t n)
+{
+    if (f->len + n > f->max)
+        return SC_ETOOBIG;
+    if (f->len + n > f->cap) {
+        size_t nc = f->cap ? f->cap : 4096;
+        while (nc < f->len + n)
+            nc *= 2;
+        if (nc > f->max)
+            nc = f->max;
+        char *b = realloc(f->buf, nc);
+        if (b == NULL)
+            return SC_ENOMEM;
+        f->buf = b;
+        f->cap = nc;
+    }
+    memcpy(f->buf + f->len, p, n);
+    f->len += n;
+    return 0;
+}
+
+int
+kwatch_framer_feed(struct kwatch_framer *f, const char *data, size_t n,
+                   int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
+{
+    while (n > 0) {
+        const char *nl = memchr(data, '\n', n);
+        size_t take = nl ? (size_t)(nl - data) : n;
+        int rc;
+
+        if (nl == NULL) {
+            rc = framer_append(f, data, take);
+            if (rc != 0)
+                f->len = 0;
+            return rc;
+        }
+        if (f->len == 0) {
+            /* whole line in this chunk: no copy */
+            if (take > f->max)
+                return SC_ETOOBIG;
+            rc = (take > 0 && !(take == 1 && data[0] == '\r')) ? fn(ctx, data, take) : 0;
+        } else {
+            rc = framer_append(f, data, take);
+            if (rc != 0) {
+                f->len = 0;
+                return rc;
+            }
+            size_t l = f->len;
+            f->len = 0; /* the callback may re-enter nothing, but reset first */
+            rc = fn(ctx, f->buf, l);
+        }
+        if (rc != 0)
+            return rc;
+        data += take + 1;
+        n -= take + 1;
+    }
+    return 0;
+}
+
+int
+kwatch_decode(const char *line, size_t len, enum kwatch_type *type, json_t **obj,
+              struct sc_err *err)
+{
+    json_t *ev = NULL;
+    struct kjson r;
+    const char *t;
+    const json_t *o;
+    int rc;
+
+    rc = kjson_parse(line, len, LIM_WATCH_LINE, &ev, err);
+    if (rc != 0)
+        return rc == SC_ETOOBIG ? rc : SC_EPROTO;
+    if (!json_is_object(ev)) {
+        json_decref(ev);
+        return sc_err_set(err, SC_EPROTO, "watch event: expected object");
+    }
+    kjson_init(&r, ev, err);
+    t = kjson_str_req(&r, "type");
+    o = kjson_obj_req(&r, "object");
+    if (kjson_error(&r) != 0) {
+        json_decref(ev);
+        return SC_EPROTO;
+    }
+    if (strcmp(t, "ADDED") == 0)
+        *type = KW_ADDED;
+    else if (strcmp(t, "MODIFIED") == 0)
+        *type = KW_MODIFIED;
+    else if (strcmp(t, "DELETED") == 0)
+        *type = KW_DELETED;
+    else if (strcmp(t, "BOOKMARK") == 0)
+        *type = KW_BOOKMARK;
+    else if (strcmp(t, "ERROR") == 0)
+        *type = KW_ERROR;
+    else {
+        rc = sc_err_set(err, SC_EPROTO, "watch event: unknown type \"%.32s\"", t);
+        json_decref(ev);
+        return rc;
+    }
+    *obj = json_incref((json_t *)o);
+    json_decref(ev);
+    return 0;
+}

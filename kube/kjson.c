@@ -1,0 +1,244 @@
+/* kube/kjson.c -- typed path reads with a sticky error (see kjson.h). */
+#include "kube/kjson.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define KJSON_PATH_MAX 256
+
+void
+kjson_init(struct kjson *r, const json_t *root, struct sc_err *err)
+{
+    r->root = root;
+    r->err = err;
+    r->rc = 0;
+}
+
+static const char *
+type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "unknown";
+}
+
+int
+kjson_fail(struct kjson *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (r->rc != 0)
+        return r->rc;
+    r->rc = code;
+    if (r->err != NULL) {
+        r->err->code = code;
+        r->err->http_status = 0;
+        r->err->retry_after = 0;
+        r->err->reason[0] = '\0';
+        va_start(ap, fmt);
+        vsnprintf(r->err->msg, sizeof(r->err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* Walk a dotted path.  Returns the value (NULL when absent or null).  A
+ * non-object in the middle of the path sets the error. */
+static const json_t *
+walk(struct kjson *r, const char *path)
+{
+    const json_t *cur = r->root;
+    const char *p = path;
+    char seg[KJSON_PATH_MAX];
+
+    if (r->rc != 0 || cur == NULL)
+        return NULL;
+    while (*p != '\0') {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (n >= sizeof(seg)) {
+            kjson_fail(r, SC_EINVALID, "%s: path too long", path);
+            return NULL;
+        }
+        if (!json_is_object(cur)) {
+            kjson_fail(r, SC_EPROTO, "%.*s: expected object, got %s", (int)(p - path - 1), path,
+                       type_name(cur));
+            return NULL;
+        }
+        memcpy(seg, p, n);
+        seg[n] = '\0';
+        cur = json_object_get(cur, seg);
+        if (cur == NULL || json_is_null(cur))
+            return NULL;
+        p += n;
+        if (*p == '.')
+            p++;
+    }
+    return cur;
+}
+
+static const json_t *
+typed(struct kjson *r, const char *path, json_type want, const char *want_name)
+{
+    const json_t *v = walk(r, path);
+
+    if (v == NULL)
+        return NULL;
+    if (json_typeof(v) != want && !(want == JSON_TRUE && json_is_boolean(v)) &&
+        !(want == JSON_INTEGER && json_is_real(v))) {
+        kjson_fail(r, SC_EPROTO, "%s: expected %s, got %s", path, want_name, type_name(v));
+        return NULL;
+    }
+    return v;
+}
+
+const char *
+kjson_str(struct kjson *r, const char *path)
+{
+    const json_t *v = typed(r, path, JSON_STRING, "string");
+    return v ? json_string_value(v) : NULL;
+}
+
+bool
+kjson_bool(struct kjson *r, const char *path)
+{
+    const json_t *v = typed(r, path, JSON_TRUE, "boolean");
+    return v ? json_is_true(v) : false;
+}
+
+int64_t
+kjson_int(struct kjson *r, const char *path, int64_t def)
+{
+    const json_t *v = typed(r, path, JSON_INTEGER, "integer");
+    if (v == NULL)
+        return def;
+    if (json_is_real(v))
+        return (int64_t)json_real_value(v);
+    return (int64_t)json_integer_value(v);
+}
+
+const json_t *
+kjson_obj(struct kjson *r, const char *path)
+{
+    return typed(r, path, JSON_OBJECT, "object");
+}
+
+const json_t *
+kjson_arr(struct kjson *r, const char *path)
+{
+    return typed(r, path, JSON_ARRAY, "array");
+}
+
+const char *
+kjson_str_req(struct kjson *r, const char *path)
+{
+    const char *s = kjson_str(r, path);
+    if (s == NULL && r->rc == 0)
+        kjson_fail(r, SC_EPROTO, "%s: missing", path);
+    return s;
+}
+
+const json_t *
+kjson_obj_req(struct kjson *r, const char *path)
+{
+    const json_t *o = kjson_obj(r, path);
+    if (o == NULL && r->rc == 0)
+        kjson_fail(r, SC_EPROTO, "%s: missing", path);
+    return o;
+}
+
+const char *
+kjson_key_str(struct kjson *r, const json_t *map, const char *what, const char *key)
+{
+    const json_t *v;
+
+    if (r->rc != 0 || map == NULL)
+        return NULL;
+    if (!json_is_object(map)) {
+        kjson_fail(r, SC_EPROTO, "%s: expected object, got %s", what, type_name(map));
+        return NULL;
+    }
+    v = json_object_get(map, key);
+    if (v == NULL || json_is_null(v))
+        return NULL;
+    if (!json_is_string(v)) {
+        kjson_fail(r, SC_EPROTO, "%s[%s]: expected string, got %s", what, key, type_name(v));
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+bool
+kjson_arr_has_str(struct kjson *r, const char *path, const char *s)
+{
+    const json_t *a = kjson_arr(r, path);
+    const json_t *v;
+    size_t i;
+
+    if (a == NULL)
+        return false;
+    json_array_foreach (a, i, v) {
+        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+            return true;
+    }
+    return false;
+}
+
+int
+kjson_error(const struct kjson *r)
+{
+    return r->rc;
+}
+
+int
+kjson_parse(const char *data, size_t n, size_t max, json_t **out, struct sc_err *err)
+{
+    json_error_t je;
+    json_t *v;
+
+    if (n > max)
+        return sc_err_set(err, SC_ETOOBIG, "json body of %zu bytes exceeds the %zu byte limit", n,
+                          max);
+    v = json_loadb(data, n, JSON_REJECT_DUPLICATES, &je);
+    if (v == NULL)
+        return sc_err_set(err, SC_EPROTO, "malformed json at line %d column %d: %s", je.line,
+                          je.column, je.text);
+    *out = v;
+    return 0;
+}
+
+static int
+dump_cb(const char *p, size_t n, void *data)
+{
+    return buf_add((struct buf *)data, p, n) == 0 ? 0 : -1;
+}
+
+int
+kjson_dumpb(const json_t *v, struct buf *b, struct sc_err *err)
+{
+    size_t before = b->len;
+
+    if (json_dump_callback(v, dump_cb, b, JSON_COMPACT) != 0) {
+        b->len = before;
+        if (b->data != NULL)
+            b->data[before] = '\0';
+        return sc_err_set(err, SC_ETOOBIG, "serialised json exceeds the %zu byte limit", b->max);
+    }
+    return 0;
+}

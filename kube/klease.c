@@ -1,0 +1,390 @@
+/* kube/klease.c -- Lease-based leader election (klease.h). */
+#include "kube/klease.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "kube/kinternal.h"
+#include "kube/kjson.h"
+
+#define KLEASE_ID_MAX 256
+
+struct klease {
+    struct kclient *c;
+    char *ns, *name, *identity;
+    int64_t lease_ms, renew_deadline_ms, retry_ms;
+    struct clock clock;
+    struct klease_opts cb; /* callbacks and ctx only */
+    char path[KPATH_MAX];
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop, started, joined, leader;
+    int64_t last_renew; /* mono ms */
+    pthread_t thread;
+
+    /* loop state (thread or klease_try caller) */
+    char observed_rv[64];
+    char observed_holder[KLEASE_ID_MAX];
+    int64_t observed_at; /* mono ms when the record last changed */
+};
+
+int
+klease_sanitize(const char *in, char *out, size_t cap)
+{
+    size_t n = strlen(in), k;
+
+    if (n + 2 > cap)
+        return SC_ETOOBIG;
+    for (k = 0; k < n; k++) {
+        char ch = in[k];
+        out[k] = ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-')
+                     ? ch
+                     : '-';
+    }
+    if (k > 0 && out[k - 1] == '-')
+        out[k++] = 'X';
+    out[k] = '\0';
+    return 0;
+}
+
+struct klease *
+klease_new(struct kclient *c, const struct klease_opts *o, struct sc_err *err)
+{
+    struct klease *l;
+    pthread_condattr_t ca;
+    int rc;
+
+    if (c == NULL || o == NULL || o->ns == NULL || o->name == NULL || o->identity == NULL ||
+        o->identity[0] == '\0' || strlen(o->identity) >= KLEASE_ID_MAX) {
+        sc_err_set(err, SC_EINVALID, "klease: client, namespace, name and identity are required");
+        return NULL;
+    }
+    l = calloc(1, sizeof(*l));
+    if (l == NULL) {
+        sc_err_set(err, SC_ENOMEM, "klease: out of memory");
+        return NULL;
+    }
+    l->c = c;
+    l->ns = strdup(o->ns);
+    l->name = strdup(o->name);
+    l->identity = strdup(o->identity);
+    l->lease_ms = o->lease_ms > 0 ? o->lease_ms : 15000;
+    l->renew_deadline_ms = o->renew_deadline_ms > 0 ? o->renew_deadline_ms : 10000;
+    l->retry_ms = o->retry_ms > 0 ? o->retry_ms : 5000;
+    l->clock = o->clock.mono_ms ? o->clock : clock_system();
+    l->cb = *o;
+    l->cb.ns = l->cb.name = l->cb.identity = NULL;
+    rc = kpath(l->path, sizeof(l->path), "coordination.k8s.io", "v1", "leases", o->ns, o->name,
+               NULL);
+    if (l->ns == NULL || l->name == NULL || l->identity == NULL || rc != 0) {
+        sc_err_set(err, rc ? rc : SC_ENOMEM, "klease: bad lease name or out of memory");
+        free(l->ns);
+        free(l->name);
+        free(l->identity);
+        free(l);
+        return NULL;
+    }
+    if (l->lease_ms <= l->renew_deadline_ms || l->renew_deadline_ms <= l->retry_ms) {
+        sc_err_set(err, SC_EINVALID, "klease: need lease duration > renew deadline > retry period");
+        free(l->ns);
+        free(l->name);
+        free(l->identity);
+        free(l);
+        return NULL;
+    }
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return l;
+}
+
+/* MicroTime: 2006-01-02T15:04:05.000000Z */
+static void
+micro_time(int64_t wall_ms, char *out, size_t cap)
+{
+    time_t s = (time_t)(wall_ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char date[32];
+    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, cap, "%.20s.%06dZ", date, (int)(wall_ms % 1000) * 1000);
+}
+
+static json_t *
+lease_body(struct klease *l, const char *rv, const char *holder, int64_t dur_s, const char *acquire,
+           const char *renew, int64_t transitions)
+{
+    json_t *b = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:I, s:s, s:s, s:I}}", "apiVersion",
+                          "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", l->name,
+                          "namespace", l->ns, "spec", "holderIdentity", holder,
+                          "leaseDurationSeconds", (json_int_t)dur_s, "acquireTime", acquire,
+                          "renewTime", renew, "leaseTransitions", (json_int_t)transitions);
+    if (b != NULL && rv != NULL)
+        json_object_set_new(json_object_get(b, "metadata"), "resourceVersion", json_string(rv));
+    return b;
+}
+
+static void
+note_leader(struct klease *l, const char *holder)
+{
+    if (strcmp(holder, l->observed_holder) != 0) {
+        snprintf(l->observed_holder, sizeof(l->observed_holder), "%s", holder);
+        if (l->cb.on_new_leader && holder[0])
+            l->cb.on_new_leader(l->cb.ctx, holder);
+    }
+}
+
+int
+klease_try(struct klease *l, struct sc_err *err)
+{
+    json_t *cur = NULL, *body = NULL, *out = NULL;
+    char now_s[40], acq[40];
+    int64_t now_mono = clock_mono_ms(&l->clock);
+    int rc;
+
+    micro_time(clock_wall_ms(&l->clock), now_s, sizeof(now_s));
+    rc = kclient_get(l->c, l->path, &cur, err);
+    if (rc == SC_ENOTFOUND) {
+        char coll[KPATH_MAX];
+        kpath(coll, sizeof(coll), "coordination.k8s.io", "v1", "leases", l->ns, NULL, NULL);
+        body = lease_body(l, NULL, l->identity, l->lease_ms / 1000, now_s, now_s, 0);
+        if (body == NULL)
+            return sc_err_set(err, SC_ENOMEM, "lease: out of memory");
+        rc = kclient_create(l->c, coll, body, &out, err);
+        json_decref(body);
+        if (rc != 0)
+            return rc == SC_EEXIST ? 0 : rc;
+        struct kjson r;
+        kjson_init(&r, out, NULL);
+        const char *rv = kjson_str(&r, "metadata.resourceVersion");
+        snprintf(l->observed_rv, sizeof(l->observed_rv), "%s", rv ? rv : "");
+        l->observed_at = now_mono;
+        note_leader(l, l->identity);
+        json_decref(out);
+        return 1;
+    }
+    if (rc != 0)
+        return rc;
+
+    struct kjson r;
+    kjson_init(&r, cur, err);
+    const char *rv = kjson_str_req(&r, "metadata.resourceVersion");
+    const char *holder = kjson_str(&r, "spec.holderIdentity");
+    int64_t dur = kjson_int(&r, "spec.leaseDurationSeconds", 0);
+    const char *acquire = kjson_str(&r, "spec.acquireTime");
+    int64_t trans = kjson_int(&r, "spec.leaseTransitions", 0);
+    if (kjson_error(&r) != 0) {
+        json_decref(cur);
+        return sc_err_wrap(err, SC_EPROTO, "lease %s/%s", l->ns, l->name);
+    }
+    if (holder == NULL)
+        holder = "";
+    if (strcmp(rv, l->observed_rv) != 0) {
+        snprintf(l->observed_rv, sizeof(l->observed_rv), "%s", rv);
+        l->observed_at = now_mono;
+    }
+    note_leader(l, holder);
+    bool mine = strcmp(holder, l->identity) == 0;
+    if (!mine && holder[0] != '\0' && l->observed_at + dur * 1000 > now_mono) {
+        json_decref(cur);
+        return 0; /* held by someone else and not expired */
+    }
+    if (mine && acquire != NULL)
+        snprintf(acq, sizeof(acq), "%s", acquire);
+    else
+        snprintf(acq, sizeof(acq), "%s", now_s);
+    body = lease_body(l, rv, l->identity, l->lease_ms / 1000, acq, now_s, mine ? trans : trans + 1);
+    json_decref(cur);
+    if (body == NULL)
+        return sc_err_set(err, SC_ENOMEM, "lease: out of memory");
+    rc = kclient_update(l->c, l->path, body, &out, err);
+    json_decref(body);
+    if (rc == SC_ECONFLICT)
+        return 0; /* someone else wrote first */
+    if (rc != 0)
+        return rc;
+    kjson_init(&r, out, NULL);
+    rv = kjson_str(&r, "metadata.resourceVersion");
+    snprintf(l->observed_rv, sizeof(l->observed_rv), "%s", rv ? rv : "");
+    l->observed_at = now_mono;
+    note_leader(l, l->identity);
+    json_decref(out);
+    return 1;
+}
+
+static bool
+nap(struct klease *l, int64_t ms)
+{
+    struct timespec ts;
+    bool stop;
+
+    kts_after_ms(&ts, ms);
+    pthread_mutex_lock(&l->mu);
+    while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &ts) == 0)
+        ;
+    stop = l->stop;
+    pthread_mutex_unlock(&l->mu);
+    return stop;
+}
+
+static void
+report(struct klease *l, struct sc_err *e)
+{
+    if (l->cb.on_error)
+        l->cb.on_error(l->cb.ctx, e);
+    else
+        log_warnx("leader election %s/%s: %s", l->ns, l->name, e->msg);
+}
+
+static void *
+run(void *arg)
+{
+    struct klease *l = arg;
+
+    /* Acquire. */
+    for (;;) {
+        struct sc_err e = {0};
+        int rc = klease_try(l, &e);
+        if (rc == 1)
+            break;
+        if (rc < 0)
+            report(l, &e);
+        /* client-go jitters the retry period by up to 20% */
+        if (nap(l, l->retry_ms + (int64_t)(krand64() % (uint64_t)(l->retry_ms / 5 + 1))))
+            return NULL;
+    }
+    pthread_mutex_lock(&l->mu);
+    l->leader = true;
+    l->last_renew = clock_mono_ms(&l->clock);
+    pthread_mutex_unlock(&l->mu);
+    if (l->cb.on_started_leading)
+        l->cb.on_started_leading(l->cb.ctx);
+    /* Renew. */
+    for (;;) {
+        if (nap(l, l->retry_ms))
+            return NULL;
+        for (;;) {
+            struct sc_err e = {0};
+            int rc = klease_try(l, &e);
+            int64_t now = clock_mono_ms(&l->clock);
+            if (rc == 1) {
+                pthread_mutex_lock(&l->mu);
+                l->last_renew = now;
+                pthread_mutex_unlock(&l->mu);
+                break;
+            }
+            if (rc < 0)
+                report(l, &e);
+            pthread_mutex_lock(&l->mu);
+            bool lost = now - l->last_renew >= l->renew_deadline_ms ||
+                        (rc == 0 && strcmp(l->observed_holder, l->identity) != 0);
+            if (lost)
+                l->leader = false;
+            pthread_mutex_unlock(&l->mu);
+            if (lost) {
+                struct sc_err le;
+                sc_err_set(&le, SC_ETIMEOUT, "lost lease %s/%s: %s", l->ns, l->name,
+                           now - l->last_renew >= l->renew_deadline_ms
+                               ? "renew deadline passed"
+                               : "another candidate holds it");
+                report(l, &le);
+                if (l->cb.on_stopped_leading)
+                    l->cb.on_stopped_leading(l->cb.ctx);
+                return NULL;
+            }
+            /* retry quickly within the deadline */
+            if (nap(l, l->retry_ms / 4 > 200 ? l->retry_ms / 4 : 200))
+                return NULL;
+        }
+    }
+}
+
+int
+klease_start(struct klease *l, struct sc_err *err)
+{
+    if (l->started)
+        return sc_err_set(err, SC_EINVALID, "klease: already started");
+    l->started = true;
+    if (pthread_create(&l->thread, NULL, run, l) != 0) {
+        l->started = false;
+        return sc_err_set(err, SC_ENOMEM, "klease: cannot start thread");
+    }
+    return 0;
+}
+
+void
+klease_stop(struct klease *l, bool release)
+{
+    pthread_mutex_lock(&l->mu);
+    l->stop = true;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    if (l->started && !l->joined) {
+        pthread_join(l->thread, NULL);
+        l->joined = true;
+    }
+    if (release && klease_is_leader(l)) {
+        json_t *cur = NULL, *body;
+        char now_s[40];
+        if (kclient_get(l->c, l->path, &cur, NULL) == 0) {
+            struct kjson r;
+            kjson_init(&r, cur, NULL);
+            const char *rv = kjson_str(&r, "metadata.resourceVersion");
+            const char *holder = kjson_str(&r, "spec.holderIdentity");
+            int64_t trans = kjson_int(&r, "spec.leaseTransitions", 0);
+            if (rv && holder && strcmp(holder, l->identity) == 0) {
+                micro_time(clock_wall_ms(&l->clock), now_s, sizeof(now_s));
+                body = lease_body(l, rv, "", 1, now_s, now_s, trans);
+                if (body != NULL)
+                    kclient_update(l->c, l->path, body, NULL, NULL);
+                json_decref(body);
+            }
+            json_decref(cur);
+        }
+        pthread_mutex_lock(&l->mu);
+        l->leader = false;
+        pthread_mutex_unlock(&l->mu);
+    }
+}
+
+void
+klease_free(struct klease *l)
+{
+    if (l == NULL)
+        return;
+    klease_stop(l, false);
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
+    free(l->ns);
+    free(l->name);
+    free(l->identity);
+    free(l);
+}
+
+bool
+klease_is_leader(struct klease *l)
+{
+    bool b;
+    pthread_mutex_lock(&l->mu);
+    b = l->leader;
+    pthread_mutex_unlock(&l->mu);
+    return b;
+}
+
+int64_t
+klease_last_renew_ms(struct klease *l)
+{
+    int64_t v;
+    pthread_mutex_lock(&l->mu);
+    v = l->last_renew;
+    pthread_mutex_unlock(&l->mu);
+    return v;
+}

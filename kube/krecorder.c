@@ -1,0 +1,485 @@
+/* kube/krecorder.c -- core/v1 Event recorder (krecorder.h). */
+#include "kube/krecorder.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/limits.h"
+#include "common/log.h"
+#include "kube/kinternal.h"
+#include "kube/kjson.h"
+
+#define KREC_STR 256 /* api_version, kind, namespace, name, uid, rv, reason */
+
+struct pending {
+    char api_version[KREC_STR], kind[KREC_STR], ns[KREC_STR], name[KREC_STR], uid[KREC_STR],
+        rv[KREC_STR];
+    char type[16];
+    char reason[KREC_STR];
+    char message[LIM_EVENT_MESSAGE];
+};
+
+struct agg {
+    char *key; /* uid \x1f type \x1f reason \x1f message */
+    struct krec_entry e;
+};
+
+struct spam {
+    char *key;
+    double tokens;
+    int64_t last_ms;
+};
+
+struct krecorder {
+    struct kclient *c;
+    char *component, *rcomponent, *rinstance;
+    int64_t window_ms, spam_refill_ms;
+    int spam_burst;
+    struct clock clock;
+    struct krecorder_store store;
+    void (*on_error)(void *ctx, const struct sc_err *err);
+    void *error_ctx;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv, idle_cv;
+    struct pending *q; /* ring of KREC_QUEUE_MAX */
+    size_t qhead, qlen;
+    bool busy, stop;
+    pthread_t thread;
+    bool started;
+
+    pthread_mutex_t tmu; /* agg and spam tables */
+    struct agg *aggs;
+    size_t naggs;
+    struct spam *spams;
+    size_t nspams;
+    struct krecorder_stats stats;
+};
+
+static void *run(void *arg);
+
+struct krecorder *
+krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *err)
+{
+    struct krecorder *r = calloc(1, sizeof(*r));
+    pthread_condattr_t ca;
+
+    if (r == NULL || c == NULL)
+        goto fail;
+    r->c = c;
+    r->component = strdup(o && o->component ? o->component : "snapshot-controller");
+    r->rcomponent = strdup(o && o->reporting_component ? o->reporting_component : r->component);
+    r->rinstance = strdup(o && o->reporting_instance ? o->reporting_instance : "");
+    r->window_ms = o && o->window_ms > 0 ? o->window_ms : 600000;
+    r->spam_burst = o && o->spam_burst > 0 ? o->spam_burst : 25;
+    r->spam_refill_ms = o && o->spam_refill_ms > 0 ? o->spam_refill_ms : 300000;
+    r->clock = o && o->clock.mono_ms ? o->clock : clock_system();
+    if (o) {
+        r->store = o->store;
+        r->on_error = o->on_error;
+        r->error_ctx = o->error_ctx;
+    }
+    r->q = calloc(KREC_QUEUE_MAX, sizeof(*r->q));
+    r->aggs = calloc(KREC_TABLE_MAX, sizeof(*r->aggs));
+    r->spams = calloc(KREC_TABLE_MAX, sizeof(*r->spams));
+    if (!r->component || !r->rcomponent || !r->rinstance || !r->q || !r->aggs || !r->spams)
+        goto fail;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->tmu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cv, &ca);
+    pthread_cond_init(&r->idle_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&r->thread, NULL, run, r) != 0) {
+        pthread_mutex_destroy(&r->mu);
+        pthread_mutex_destroy(&r->tmu);
+        pthread_cond_destroy(&r->cv);
+        pthread_cond_destroy(&r->idle_cv);
+        goto fail;
+    }
+    r->started = true;
+    return r;
+fail:
+    sc_err_set(err, c ? SC_ENOMEM : SC_EINVALID, "krecorder: %s",
+               c ? "out of memory" : "no client");
+    if (r) {
+        free(r->component);
+        free(r->rcomponent);
+        free(r->rinstance);
+        free(r->q);
+        free(r->aggs);
+        free(r->spams);
+        free(r);
+    }
+    return NULL;
+}
+
+void
+krecorder_free(struct krecorder *r)
+{
+    if (r == NULL)
+        return;
+    krecorder_flush(r, 5000);
+    pthread_mutex_lock(&r->mu);
+    r->stop = true;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    if (r->started)
+        pthread_join(r->thread, NULL);
+    for (size_t i = 0; i < r->naggs; i++)
+        free(r->aggs[i].key);
+    for (size_t i = 0; i < r->nspams; i++)
+        free(r->spams[i].key);
+    pthread_mutex_destroy(&r->mu);
+    pthread_mutex_destroy(&r->tmu);
+    pthread_cond_destroy(&r->cv);
+    pthread_cond_destroy(&r->idle_cv);
+    free(r->component);
+    free(r->rcomponent);
+    free(r->rinstance);
+    free(r->q);
+    free(r->aggs);
+    free(r->spams);
+    free(r);
+}
+
+void
+krecorder_get_stats(struct krecorder *r, struct krecorder_stats *out)
+{
+    pthread_mutex_lock(&r->tmu);
+    *out = r->stats;
+    pthread_mutex_unlock(&r->tmu);
+}
+
+static void
+copy(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* ---- spam filter (tmu held) ------------------------------------------------------------ */
+
+static bool
+spam_allow(struct krecorder *r, const char *key)
+{
+    int64_t now = clock_mono_ms(&r->clock);
+    struct spam *s = NULL;
+
+    for (size_t i = 0; i < r->nspams; i++)
+        if (strcmp(r->spams[i].key, key) == 0)
+            s = &r->spams[i];
+    if (s == NULL) {
+        if (r->nspams == KREC_TABLE_MAX) {
+            /* evict the least recently used bucket */
+            size_t old = 0;
+            for (size_t i = 1; i < r->nspams; i++)
+                if (r->spams[i].last_ms < r->spams[old].last_ms)
+                    old = i;
+            free(r->spams[old].key);
+            r->spams[old] = r->spams[--r->nspams];
+        }
+        char *k = strdup(key);
+        if (k == NULL)
+            return true;
+        s = &r->spams[r->nspams++];
+        s->key = k;
+        s->tokens = r->spam_burst;
+        s->last_ms = now;
+    }
+    if (now > s->last_ms) {
+        s->tokens += (double)(now - s->last_ms) / (double)r->spam_refill_ms;
+        if (s->tokens > r->spam_burst)
+            s->tokens = r->spam_burst;
+        s->last_ms = now;
+    }
+    if (s->tokens < 1.0)
+        return false;
+    s->tokens -= 1.0;
+    return true;
+}
+
+int
+krecorder_event(struct krecorder *r, const struct kobj_ref *obj, const char *type,
+                const char *reason, const char *fmt, ...)
+{
+    struct pending *p;
+    char skey[KREC_STR * 4];
+    va_list ap;
+    bool ok;
+
+    if (r == NULL || obj == NULL || obj->name == NULL || obj->kind == NULL || type == NULL ||
+        reason == NULL || fmt == NULL)
+        return SC_EINVALID;
+    snprintf(skey, sizeof(skey), "%s/%s/%s/%s", obj->kind, obj->ns ? obj->ns : "", obj->name,
+             obj->uid ? obj->uid : "");
+    pthread_mutex_lock(&r->tmu);
+    ok = spam_allow(r, skey);
+    if (!ok)
+        r->stats.dropped_spam++;
+    pthread_mutex_unlock(&r->tmu);
+    if (!ok)
+        return SC_ETOOMANY;
+    pthread_mutex_lock(&r->mu);
+    if (r->qlen == KREC_QUEUE_MAX || r->stop) {
+        pthread_mutex_unlock(&r->mu);
+        pthread_mutex_lock(&r->tmu);
+        r->stats.dropped_queue++;
+        pthread_mutex_unlock(&r->tmu);
+        return SC_ETOOMANY;
+    }
+    p = &r->q[(r->qhead + r->qlen) % KREC_QUEUE_MAX];
+    copy(p->api_version, sizeof(p->api_version), obj->api_version);
+    copy(p->kind, sizeof(p->kind), obj->kind);
+    copy(p->ns, sizeof(p->ns), obj->ns);
+    copy(p->name, sizeof(p->name), obj->name);
+    copy(p->uid, sizeof(p->uid), obj->uid);
+    copy(p->rv, sizeof(p->rv), obj->resource_version);
+    copy(p->type, sizeof(p->type), type);
+    copy(p->reason, sizeof(p->reason), reason);
+    va_start(ap, fmt);
+    vsnprintf(p->message, sizeof(p->message), fmt, ap);
+    va_end(ap);
+    r->qlen++;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
+int
+krecorder_flush(struct krecorder *r, int64_t timeout_ms)
+{
+    struct timespec ts;
+    int rc = 0;
+
+    kts_after_ms(&ts, timeout_ms);
+    pthread_mutex_lock(&r->mu);
+    while (r->qlen > 0 || r->busy) {
+        if (pthread_cond_timedwait(&r->idle_cv, &r->mu, &ts) != 0) {
+            rc = (r->qlen > 0 || r->busy) ? SC_ETIMEOUT : 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+static void *
+run(void *arg)
+{
+    struct krecorder *r = arg;
+    struct pending *p = malloc(sizeof(*p));
+
+    if (p == NULL)
+        return NULL;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (r->qlen == 0 && !r->stop)
+            pthread_cond_wait(&r->cv, &r->mu);
+        if (r->qlen == 0 && r->stop)
+            break;
+        *p = r->q[r->qhead];
+        r->qhead = (r->qhead + 1) % KREC_QUEUE_MAX;
+        r->qlen--;
+        r->busy = true;
+        pthread_mutex_unlock(&r->mu);
+        struct kobj_ref o = {.api_version = p->api_version,
+                             .kind = p->kind,
+                             .ns = p->ns,
+                             .name = p->name,
+                             .uid = p->uid,
+                             .resource_version = p->rv};
+        struct sc_err e = {0};
+        if (krecorder_send(r, &o, p->type, p->reason, p->message, &e) != 0) {
+            if (r->on_error)
+                r->on_error(r->error_ctx, &e);
+            else
+                log_warnx("event %s %s on %s %s/%s: %s", p->type, p->reason, p->kind, p->ns,
+                          p->name, e.msg);
+        }
+        pthread_mutex_lock(&r->mu);
+        r->busy = false;
+        if (r->qlen == 0)
+            pthread_cond_broadcast(&r->idle_cv);
+    }
+    pthread_cond_broadcast(&r->idle_cv);
+    pthread_mutex_unlock(&r->mu);
+    free(p);
+    return NULL;
+}
+
+/* ---- aggregation table (tmu held) ----------------------------------------------------------- */
+
+static char *
+agg_key(const char *uid, const char *type, const char *reason, const char *message)
+{
+    char *k;
+    if (asprintf(&k, "%s\x1f%s\x1f%s\x1f%s", uid, type, reason, message) < 0)
+        return NULL;
+    return k;
+}
+
+static int
+mem_lookup(struct krecorder *r, const char *key, struct krec_entry *out)
+{
+    for (size_t i = 0; i < r->naggs; i++) {
+        if (strcmp(r->aggs[i].key, key) == 0) {
+            *out = r->aggs[i].e;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void
+mem_save(struct krecorder *r, const char *key, const struct krec_entry *e)
+{
+    for (size_t i = 0; i < r->naggs; i++) {
+        if (strcmp(r->aggs[i].key, key) == 0) {
+            r->aggs[i].e = *e;
+            return;
+        }
+    }
+    if (r->naggs == KREC_TABLE_MAX) {
+        size_t old = 0;
+        for (size_t i = 1; i < r->naggs; i++)
+            if (r->aggs[i].e.last_ms < r->aggs[old].e.last_ms)
+                old = i;
+        free(r->aggs[old].key);
+        r->aggs[old] = r->aggs[--r->naggs];
+    }
+    char *k = strdup(key);
+    if (k == NULL)
+        return;
+    r->aggs[r->naggs].key = k;
+    r->aggs[r->naggs].e = *e;
+    r->naggs++;
+}
+
+static void
+ts_str(int64_t wall_ms, char *out, size_t cap)
+{
+    clock_rfc3339(wall_ms, out, cap);
+}
+
+int
+krecorder_send(struct krecorder *r, const struct kobj_ref *obj, const char *type,
+               const char *reason, const char *message, struct sc_err *err)
+{
+    const char *uid = obj->uid ? obj->uid : "";
+    const char *ev_ns = obj->ns && obj->ns[0] ? obj->ns : "default";
+    char msg[LIM_EVENT_MESSAGE];
+    char path[KPATH_MAX], now_s[40], first_s[40];
+    struct krec_entry e;
+    int64_t now = clock_wall_ms(&r->clock);
+    int found = 0, rc;
+    char *key;
+
+    if (obj->name == NULL || obj->kind == NULL)
+        return sc_err_set(err, SC_EINVALID, "event: object needs a kind and a name");
+    snprintf(msg, sizeof(msg), "%s", message);
+    key = agg_key(uid, type, reason, msg);
+    if (key == NULL)
+        return sc_err_set(err, SC_ENOMEM, "event: out of memory");
+    memset(&e, 0, sizeof(e));
+    if (r->store.lookup)
+        found = r->store.lookup(r->store.ctx, uid, type, reason, msg, &e) == 1;
+    else {
+        pthread_mutex_lock(&r->tmu);
+        found = mem_lookup(r, key, &e);
+        pthread_mutex_unlock(&r->tmu);
+    }
+    ts_str(now, now_s, sizeof(now_s));
+    if (found && now - e.last_ms <= r->window_ms && e.ev_name[0]) {
+        json_t *patch =
+            json_pack("{s:I, s:s}", "count", (json_int_t)(e.count + 1), "lastTimestamp", now_s);
+        if (patch == NULL) {
+            free(key);
+            return sc_err_set(err, SC_ENOMEM, "event: out of memory");
+        }
+        rc = kpath(path, sizeof(path), NULL, "v1", "events", e.ev_ns, e.ev_name, NULL);
+        if (rc == 0)
+            rc = kclient_patch(r->c, path, KPATCH_MERGE, patch, NULL, err);
+        json_decref(patch);
+        if (rc == 0) {
+            e.count++;
+            e.last_ms = now;
+            goto saved;
+        }
+        if (rc != SC_ENOTFOUND) {
+            pthread_mutex_lock(&r->tmu);
+            r->stats.failed++;
+            pthread_mutex_unlock(&r->tmu);
+            free(key);
+            return rc;
+        }
+        /* the Event expired or was deleted: create a new one */
+    }
+    memset(&e, 0, sizeof(e));
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned long long nanos =
+            (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+        int n = snprintf(e.ev_name, sizeof(e.ev_name), "%s.%llx", obj->name, nanos);
+        if (n < 0 || (size_t)n >= sizeof(e.ev_name)) {
+            free(key);
+            return sc_err_set(err, SC_EINVALID, "event: object name too long");
+        }
+    }
+    snprintf(e.ev_ns, sizeof(e.ev_ns), "%s", ev_ns);
+    e.count = 1;
+    e.first_ms = e.last_ms = now;
+    ts_str(e.first_ms, first_s, sizeof(first_s));
+    json_t *inv = json_pack("{s:s, s:s, s:s}", "kind", obj->kind, "name", obj->name, "apiVersion",
+                            obj->api_version ? obj->api_version : "");
+    if (inv != NULL && obj->ns && obj->ns[0])
+        json_object_set_new(inv, "namespace", json_string(obj->ns));
+    if (inv != NULL && uid[0])
+        json_object_set_new(inv, "uid", json_string(uid));
+    if (inv != NULL && obj->resource_version && obj->resource_version[0])
+        json_object_set_new(inv, "resourceVersion", json_string(obj->resource_version));
+    json_t *body = json_pack(
+        "{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s, s:{s:s}, s:s, s:s, "
+        "s:i, s:s, s:s}",
+        "apiVersion", "v1", "kind", "Event", "metadata", "name", e.ev_name, "namespace", e.ev_ns,
+        "involvedObject", inv, "reason", reason, "message", msg, "type", type, "source",
+        "component", r->component, "firstTimestamp", first_s, "lastTimestamp", first_s, "count", 1,
+        "reportingComponent", r->rcomponent, "reportingInstance", r->rinstance);
+    if (body == NULL) {
+        free(key);
+        return sc_err_set(err, SC_ENOMEM, "event: out of memory");
+    }
+    rc = kpath(path, sizeof(path), NULL, "v1", "events", e.ev_ns, NULL, NULL);
+    if (rc == 0)
+        rc = kclient_create(r->c, path, body, NULL, err);
+    json_decref(body);
+    if (rc != 0) {
+        pthread_mutex_lock(&r->tmu);
+        r->stats.failed++;
+        pthread_mutex_unlock(&r->tmu);
+        free(key);
+        return rc;
+    }
+    pthread_mutex_lock(&r->tmu);
+    r->stats.created++;
+    pthread_mutex_unlock(&r->tmu);
+    goto store;
+saved:
+    pthread_mutex_lock(&r->tmu);
+    r->stats.patched++;
+    pthread_mutex_unlock(&r->tmu);
+store:
+    if (r->store.save)
+        r->store.save(r->store.ctx, uid, type, reason, msg, &e);
+    else {
+        pthread_mutex_lock(&r->tmu);
+        mem_save(r, key, &e);
+        pthread_mutex_unlock(&r->tmu);
+    }
+    free(key);
+    return 0;
+}

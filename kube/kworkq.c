@@ -1,0 +1,716 @@
+/* kube/kworkq.c -- de-duplicating work queue with per-key backoff (kworkq.h).
+ *
+ * Entries live in a chained hash table keyed by the key string.  Ready keys
+ * form a FIFO through the entries; delayed keys sit in a binary min-heap of
+ * (due, entry) nodes, where a node whose due no longer matches its entry's
+ * is stale and skipped.  An entry is freed once it is idle: not ready, not
+ * processing, not delayed and without failures.
+ */
+#include "kube/kworkq.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/limits.h"
+#include "kube/kinternal.h"
+
+#define KWQ_FAKE_POLL_MS 20
+
+struct kwq_entry {
+    struct kwq_entry *hnext; /* hash chain */
+    struct kwq_entry *qnext; /* ready FIFO */
+    int failures;
+    int hrefs; /* heap nodes pointing here (stale ones included) */
+    bool ready, processing, dirty;
+    int64_t due; /* mono ms when delayed, 0 = not delayed */
+    char key[];
+};
+
+struct kwq_node {
+    int64_t due;
+    struct kwq_entry *e;
+};
+
+struct kworkq {
+    char *name;
+    int64_t base_ms, max_ms;
+    struct clock clock;
+    struct kworkq_hooks hooks;
+    bool fake_clock;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* ready keys, shutdown, time */
+    pthread_cond_t idle_cv; /* processing count dropped */
+    struct kwq_entry **tab;
+    size_t nbuckets, nentries;
+    struct kwq_entry *head, *tail;
+    size_t nready, ndelayed_live, nproc;
+    struct kwq_node *heap;
+    size_t nheap, heapcap;
+    bool shutdown;
+
+    pthread_t *threads;
+    int nthreads;
+    kworkq_fn *fn;
+    void *fn_ctx;
+};
+
+static uint64_t
+hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+struct kworkq *
+kworkq_new(const struct kworkq_opts *opts, struct sc_err *err)
+{
+    struct kworkq *q = calloc(1, sizeof(*q));
+    pthread_condattr_t ca;
+
+    if (q == NULL)
+        goto nomem;
+    q->base_ms = opts && opts->base_ms > 0 ? opts->base_ms : 1000;
+    q->max_ms = opts && opts->max_ms > 0 ? opts->max_ms : 300000;
+    if (q->max_ms < q->base_ms)
+        q->max_ms = q->base_ms;
+    if (opts && opts->clock.mono_ms) {
+        q->clock = opts->clock;
+        q->fake_clock = opts->clock.mono_ms != clock_system().mono_ms;
+    } else {
+        q->clock = clock_system();
+    }
+    if (opts)
+        q->hooks = opts->hooks;
+    q->name = strdup(opts && opts->name ? opts->name : "queue");
+    q->nbuckets = 64;
+    q->tab = calloc(q->nbuckets, sizeof(*q->tab));
+    if (q->name == NULL || q->tab == NULL) {
+        free(q->name);
+        free(q->tab);
+        free(q);
+        goto nomem;
+    }
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->cv, &ca);
+    pthread_cond_init(&q->idle_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return q;
+nomem:
+    sc_err_set(err, SC_ENOMEM, "kworkq: out of memory");
+    return NULL;
+}
+
+void
+kworkq_free(struct kworkq *q)
+{
+    if (q == NULL)
+        return;
+    if (q->nthreads > 0)
+        kworkq_stop_workers(q);
+    for (size_t i = 0; i < q->nbuckets; i++) {
+        struct kwq_entry *e = q->tab[i];
+        while (e) {
+            struct kwq_entry *n = e->hnext;
+            free(e);
+            e = n;
+        }
+    }
+    free(q->tab);
+    free(q->heap);
+    free(q->name);
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv);
+    pthread_cond_destroy(&q->idle_cv);
+    free(q);
+}
+
+/* ---- table ------------------------------------------------------------------ */
+
+static struct kwq_entry *
+lookup(struct kworkq *q, const char *key)
+{
+    struct kwq_entry *e = q->tab[hash_str(key) & (q->nbuckets - 1)];
+    while (e && strcmp(e->key, key) != 0)
+        e = e->hnext;
+    return e;
+}
+
+static void
+grow(struct kworkq *q)
+{
+    size_t nb = q->nbuckets * 2;
+    struct kwq_entry **t = calloc(nb, sizeof(*t));
+    if (t == NULL)
+        return; /* slower, still correct */
+    for (size_t i = 0; i < q->nbuckets; i++) {
+        struct kwq_entry *e = q->tab[i];
+        while (e) {
+            struct kwq_entry *n = e->hnext;
+            size_t b = hash_str(e->key) & (nb - 1);
+            e->hnext = t[b];
+            t[b] = e;
+            e = n;
+        }
+    }
+    free(q->tab);
+    q->tab = t;
+    q->nbuckets = nb;
+}
+
+static struct kwq_entry *
+get_or_create(struct kworkq *q, const char *key)
+{
+    struct kwq_entry *e = lookup(q, key);
+    size_t n, b;
+
+    if (e != NULL)
+        return e;
+    n = strlen(key);
+    e = calloc(1, sizeof(*e) + n + 1);
+    if (e == NULL)
+        return NULL;
+    memcpy(e->key, key, n + 1);
+    if (q->nentries + 1 > q->nbuckets)
+        grow(q);
+    b = hash_str(key) & (q->nbuckets - 1);
+    e->hnext = q->tab[b];
+    q->tab[b] = e;
+    q->nentries++;
+    return e;
+}
+
+static void
+maybe_free(struct kworkq *q, struct kwq_entry *e)
+{
+    struct kwq_entry **pp;
+
+    if (e->ready || e->processing || e->dirty || e->due != 0 || e->failures != 0 || e->hrefs != 0)
+        return;
+    pp = &q->tab[hash_str(e->key) & (q->nbuckets - 1)];
+    while (*pp && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp) {
+        *pp = e->hnext;
+        q->nentries--;
+        free(e);
+    }
+}
+
+/* ---- heap -------------------------------------------------------------------- */
+
+static int
+heap_push(struct kworkq *q, int64_t due, struct kwq_entry *e)
+{
+    size_t i;
+
+    if (q->nheap == q->heapcap) {
+        size_t nc = q->heapcap ? q->heapcap * 2 : 64;
+        struct kwq_node *h = realloc(q->heap, nc * sizeof(*h));
+        if (h == NULL)
+            return SC_ENOMEM;
+        q->heap = h;
+        q->heapcap = nc;
+    }
+    i = q->nheap++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (q->heap[p].due <= due)
+            break;
+        q->heap[i] = q->heap[p];
+        i = p;
+    }
+    q->heap[i].due = due;
+    q->heap[i].e = e;
+    e->hrefs++;
+    return 0;
+}
+
+static void
+heap_pop(struct kworkq *q)
+{
+    struct kwq_node last = q->heap[--q->nheap];
+    size_t i = 0;
+
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        int64_t md = last.due;
+        if (l < q->nheap && q->heap[l].due < md) {
+            m = l;
+            md = q->heap[l].due;
+        }
+        if (r < q->nheap && q->heap[r].due < md)
+            m = r;
+        if (m == i)
+            break;
+        q->heap[i] = q->heap[m];
+        i = m;
+    }
+    if (q->nheap > 0)
+        q->heap[i] = last;
+}
+
+/* ---- core -------------------------------------------------------------------- */
+
+static void
+push_ready(struct kworkq *q, struct kwq_entry *e)
+{
+    e->ready = true;
+    e->qnext = NULL;
+    if (q->tail)
+        q->tail->qnext = e;
+    else
+        q->head = e;
+    q->tail = e;
+    q->nready++;
+    pthread_cond_signal(&q->cv);
+}
+
+static void
+add_locked(struct kworkq *q, struct kwq_entry *e)
+{
+    if (e->processing) {
+        e->dirty = true;
+        return;
+    }
+    if (!e->ready)
+        push_ready(q, e);
+}
+
+/* Move delayed keys whose time came to the ready FIFO. */
+static void
+promote_locked(struct kworkq *q)
+{
+    int64_t now = clock_mono_ms(&q->clock);
+
+    while (q->nheap > 0 && q->heap[0].due <= now) {
+        struct kwq_entry *e = q->heap[0].e;
+        int64_t due = q->heap[0].due;
+        heap_pop(q);
+        e->hrefs--;
+        if (e->due != due) {
+            maybe_free(q, e); /* stale node: the entry was rescheduled */
+            continue;
+        }
+        e->due = 0;
+        q->ndelayed_live--;
+        add_locked(q, e);
+        maybe_free(q, e);
+    }
+}
+
+static int
+check_key(const char *key)
+{
+    if (key == NULL || key[0] == '\0' || strlen(key) >= LIM_KEY)
+        return SC_EINVALID;
+    return 0;
+}
+
+int
+kworkq_add(struct kworkq *q, const char *key)
+{
+    struct kwq_entry *e;
+    int rc = check_key(key);
+
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&q->mu);
+    if (q->shutdown) {
+        pthread_mutex_unlock(&q->mu);
+        return SC_ESHUTDOWN;
+    }
+    e = get_or_create(q, key);
+    if (e == NULL)
+        rc = SC_ENOMEM;
+    else
+        add_locked(q, e);
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
+static int
+add_after_locked(struct kworkq *q, struct kwq_entry *e, int64_t delay_ms)
+{
+    int64_t due;
+
+    if (delay_ms <= 0) {
+        add_locked(q, e);
+        return 0;
+    }
+    due = clock_mono_ms(&q->clock) + delay_ms;
+    if (due == 0)
+        due = 1;
+    if (e->due != 0 && e->due <= due)
+        return 0;
+    if (heap_push(q, due, e) != 0)
+        return SC_ENOMEM;
+    if (e->due == 0)
+        q->ndelayed_live++;
+    e->due = due;
+    pthread_cond_broadcast(&q->cv); /* a getter may need to wake earlier */
+    return 0;
+}
+
+int
+kworkq_add_after(struct kworkq *q, const char *key, int64_t delay_ms)
+{
+    struct kwq_entry *e;
+    int rc = check_key(key);
+
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&q->mu);
+    if (q->shutdown) {
+        pthread_mutex_unlock(&q->mu);
+        return SC_ESHUTDOWN;
+    }
+    e = get_or_create(q, key);
+    if (e == NULL) {
+        rc = SC_ENOMEM;
+    } else {
+        rc = add_after_locked(q, e, delay_ms);
+        maybe_free(q, e);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
+static int64_t
+backoff_for(const struct kworkq *q, int failures)
+{
+    int64_t d = q->base_ms;
+
+    for (int i = 1; i < failures; i++) {
+        if (d >= q->max_ms / 2) {
+            d = q->max_ms;
+            break;
+        }
+        d *= 2;
+    }
+    return d > q->max_ms ? q->max_ms : d;
+}
+
+int
+kworkq_add_rate_limited(struct kworkq *q, const char *key, const struct sc_err *last_error)
+{
+    struct kwq_entry *e;
+    int failures = 0, rc = check_key(key);
+    int64_t delay = 0, next_wall;
+
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&q->mu);
+    e = get_or_create(q, key);
+    if (e == NULL) {
+        pthread_mutex_unlock(&q->mu);
+        return SC_ENOMEM;
+    }
+    if (e->failures < 1000000)
+        e->failures++;
+    failures = e->failures;
+    delay = backoff_for(q, failures);
+    if (q->shutdown)
+        rc = SC_ESHUTDOWN; /* remembered through the hook only */
+    else
+        rc = add_after_locked(q, e, delay);
+    pthread_mutex_unlock(&q->mu);
+    next_wall = clock_wall_ms(&q->clock) + delay;
+    if (q->hooks.on_failure)
+        q->hooks.on_failure(q->hooks.ctx, q->name, key, failures, next_wall, last_error);
+    return rc;
+}
+
+void
+kworkq_forget(struct kworkq *q, const char *key)
+{
+    struct kwq_entry *e;
+    int had = 0;
+
+    if (check_key(key) != 0)
+        return;
+    pthread_mutex_lock(&q->mu);
+    e = lookup(q, key);
+    if (e != NULL && e->failures > 0) {
+        e->failures = 0;
+        had = 1;
+        maybe_free(q, e);
+    }
+    pthread_mutex_unlock(&q->mu);
+    if (had && q->hooks.on_forget)
+        q->hooks.on_forget(q->hooks.ctx, q->name, key);
+}
+
+int
+kworkq_failures(struct kworkq *q, const char *key)
+{
+    struct kwq_entry *e;
+    int f = 0;
+
+    if (check_key(key) != 0)
+        return 0;
+    pthread_mutex_lock(&q->mu);
+    e = lookup(q, key);
+    if (e != NULL)
+        f = e->failures;
+    pthread_mutex_unlock(&q->mu);
+    return f;
+}
+
+int64_t
+kworkq_next_backoff(struct kworkq *q, const char *key)
+{
+    return backoff_for(q, kworkq_failures(q, key) + 1);
+}
+
+int
+kworkq_seed(struct kworkq *q, const char *key, int failures, int64_t next_wall_ms)
+{
+    struct kwq_entry *e;
+    int rc = check_key(key);
+
+    if (rc != 0)
+        return rc;
+    if (failures < 0)
+        failures = 0;
+    pthread_mutex_lock(&q->mu);
+    if (q->shutdown) {
+        pthread_mutex_unlock(&q->mu);
+        return SC_ESHUTDOWN;
+    }
+    e = get_or_create(q, key);
+    if (e == NULL) {
+        rc = SC_ENOMEM;
+    } else {
+        int64_t delay = next_wall_ms - clock_wall_ms(&q->clock);
+        if (delay > q->max_ms)
+            delay = q->max_ms;
+        e->failures = failures;
+        rc = add_after_locked(q, e, delay);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
+int
+kworkq_get(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms)
+{
+    struct timespec deadline;
+    int rc = 0;
+
+    if (timeout_ms > 0)
+        kts_after_ms(&deadline, timeout_ms);
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        promote_locked(q);
+        if (q->shutdown) {
+            rc = SC_ESHUTDOWN;
+            break;
+        }
+        if (q->head != NULL) {
+            struct kwq_entry *e = q->head;
+            size_t n = strlen(e->key);
+            if (n + 1 > cap) {
+                rc = SC_ETOOBIG;
+                break;
+            }
+            q->head = e->qnext;
+            if (q->head == NULL)
+                q->tail = NULL;
+            q->nready--;
+            e->ready = false;
+            e->processing = true;
+            q->nproc++;
+            memcpy(key, e->key, n + 1);
+            rc = 0;
+            break;
+        }
+        if (timeout_ms == 0) {
+            rc = SC_ETIMEOUT;
+            break;
+        }
+        /* Sleep until a key arrives, the next delayed key is due, or the
+         * deadline; with a fake clock poll every few ms. */
+        int64_t wait = -1;
+        if (q->nheap > 0) {
+            wait = q->heap[0].due - clock_mono_ms(&q->clock);
+            if (wait < 1)
+                wait = 1;
+        }
+        if (q->fake_clock && (wait < 0 || wait > KWQ_FAKE_POLL_MS))
+            wait = KWQ_FAKE_POLL_MS;
+        struct timespec ts;
+        if (wait >= 0) {
+            kts_after_ms(&ts, wait);
+            if (timeout_ms > 0 && (deadline.tv_sec < ts.tv_sec ||
+                                   (deadline.tv_sec == ts.tv_sec && deadline.tv_nsec < ts.tv_nsec)))
+                ts = deadline;
+        } else if (timeout_ms > 0) {
+            ts = deadline;
+        }
+        if (wait >= 0 || timeout_ms > 0)
+            pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+        else
+            pthread_cond_wait(&q->cv, &q->mu);
+        if (timeout_ms > 0) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec > deadline.tv_sec ||
+                (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
+                promote_locked(q);
+                if (q->head == NULL && !q->shutdown) {
+                    rc = SC_ETIMEOUT;
+                    break;
+                }
+            }
+        }
+    }
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
+void
+kworkq_done(struct kworkq *q, const char *key)
+{
+    struct kwq_entry *e;
+
+    if (check_key(key) != 0)
+        return;
+    pthread_mutex_lock(&q->mu);
+    e = lookup(q, key);
+    if (e != NULL && e->processing) {
+        e->processing = false;
+        q->nproc--;
+        if (e->dirty) {
+            e->dirty = false;
+            if (!q->shutdown)
+                push_ready(q, e);
+        }
+        maybe_free(q, e);
+        pthread_cond_broadcast(&q->idle_cv);
+    }
+    pthread_mutex_unlock(&q->mu);
+}
+
+void
+kworkq_kick(struct kworkq *q)
+{
+    pthread_mutex_lock(&q->mu);
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void
+kworkq_shutdown(struct kworkq *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->shutdown = true;
+    pthread_cond_broadcast(&q->cv);
+    while (q->nproc > 0)
+        pthread_cond_wait(&q->idle_cv, &q->mu);
+    pthread_mutex_unlock(&q->mu);
+}
+
+bool
+kworkq_shutting_down(struct kworkq *q)
+{
+    bool s;
+    pthread_mutex_lock(&q->mu);
+    s = q->shutdown;
+    pthread_mutex_unlock(&q->mu);
+    return s;
+}
+
+size_t
+kworkq_len(struct kworkq *q)
+{
+    size_t n;
+    pthread_mutex_lock(&q->mu);
+    promote_locked(q);
+    n = q->nready;
+    pthread_mutex_unlock(&q->mu);
+    return n;
+}
+
+size_t
+kworkq_delayed(struct kworkq *q)
+{
+    size_t n;
+    pthread_mutex_lock(&q->mu);
+    promote_locked(q);
+    n = q->ndelayed_live;
+    pthread_mutex_unlock(&q->mu);
+    return n;
+}
+
+/* ---- workers ------------------------------------------------------------------ */
+
+static void *
+worker_main(void *arg)
+{
+    struct kworkq *q = arg;
+    char key[LIM_KEY];
+
+    for (;;) {
+        struct sc_err err = {0};
+        int rc = kworkq_get(q, key, sizeof(key), -1);
+        if (rc == SC_ESHUTDOWN)
+            break;
+        if (rc != 0)
+            continue;
+        rc = q->fn(q->fn_ctx, key, &err);
+        if (rc == 0)
+            kworkq_forget(q, key);
+        else if (rc != SC_ESHUTDOWN) {
+            if (err.code == 0)
+                sc_err_set(&err, rc, "%s", sc_err_str(rc));
+            kworkq_add_rate_limited(q, key, &err);
+        }
+        kworkq_done(q, key);
+    }
+    return NULL;
+}
+
+int
+kworkq_start_workers(struct kworkq *q, int n, kworkq_fn *fn, void *ctx, struct sc_err *err)
+{
+    if (n < 1 || fn == NULL)
+        return sc_err_set(err, SC_EINVALID, "kworkq: need at least one worker and a function");
+    if (q->nthreads > 0)
+        return sc_err_set(err, SC_EINVALID, "kworkq: workers already started");
+    q->threads = calloc((size_t)n, sizeof(*q->threads));
+    if (q->threads == NULL)
+        return sc_err_set(err, SC_ENOMEM, "kworkq: out of memory");
+    q->fn = fn;
+    q->fn_ctx = ctx;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&q->threads[i], NULL, worker_main, q) != 0) {
+            q->nthreads = i;
+            kworkq_stop_workers(q);
+            return sc_err_set(err, SC_ENOMEM, "kworkq: cannot start worker %d", i);
+        }
+    }
+    q->nthreads = n;
+    return 0;
+}
+
+void
+kworkq_stop_workers(struct kworkq *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->shutdown = true;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    for (int i = 0; i < q->nthreads; i++)
+        pthread_join(q->threads[i], NULL);
+    free(q->threads);
+    q->threads = NULL;
+    q->nthreads = 0;
+}
