@@ -1,0 +1,329 @@
+/* The HTTPS server on loopback: TLS, certificate rotation through a
+ * Kubernetes-style "..data" symlink swap, a broken rotation, body cap and
+ * slow clients.  Uses the certificates in tests/data/webhook/certs. */
+#include "webhook/whserver.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/limits.h"
+#include "tests/unit/webhook/fixtures.h"
+
+struct env {
+    char dir[256];
+    char cert[300], key[300];
+    struct fx_lookup fx;
+    struct whmetrics m;
+    struct whroute rt;
+    struct whserver *srv;
+    int port;
+};
+
+static void
+cert_path(char *out, size_t cap, const char *name)
+{
+    char rel[300], *abs;
+
+    snprintf(rel, sizeof(rel), "%s/webhook/certs/%s", harness_data_dir(), name);
+    abs = realpath(rel, NULL);
+    snprintf(out, cap, "%s", abs ? abs : rel);
+    free(abs);
+}
+
+static void
+sh(const char *cmd)
+{
+    if (system(cmd) != 0)
+        fprintf(stderr, "command failed: %s\n", cmd);
+}
+
+/* Make dir/<gen>/{tls.crt,tls.key} from certs crt/key and point ..data at it. */
+static void
+publish(struct env *e, const char *gen, const char *crt, const char *key)
+{
+    char a[300], b[300], cmd[2048];
+
+    cert_path(a, sizeof(a), crt);
+    cert_path(b, sizeof(b), key);
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && mkdir -p %s && cp %s %s/tls.crt && cp %s %s/tls.key && "
+             "ln -sfn %s ..data_tmp && mv -T ..data_tmp ..data",
+             e->dir, gen, a, gen, b, gen, gen);
+    sh(cmd);
+}
+
+static void
+env_start(struct env *e, unsigned idle_s, int64_t read_ms)
+{
+    struct whserver_opts o;
+    struct sc_err err = {0};
+    char cmd[600];
+
+    snprintf(e->dir, sizeof(e->dir), "/tmp/whserver_test.XXXXXX");
+    CHECK(mkdtemp(e->dir) != NULL);
+    publish(e, "..gen_a", "a.crt", "a.key");
+    snprintf(cmd, sizeof(cmd), "cd %s && ln -s ..data/tls.crt tls.crt && ln -s ..data/tls.key tls.key",
+             e->dir);
+    sh(cmd);
+    snprintf(e->cert, sizeof(e->cert), "%s/tls.crt", e->dir);
+    snprintf(e->key, sizeof(e->key), "%s/tls.key", e->dir);
+    e->rt.lookup = fx_lookup_init(&e->fx);
+    whmetrics_init(&e->m);
+    e->rt.metrics = &e->m;
+    whserver_opts_default(&o);
+    o.bind_address = "127.0.0.1";
+    o.port = 0;
+    o.cert_file = e->cert;
+    o.key_file = e->key;
+    o.threads = 2;
+    o.idle_timeout_s = idle_s;
+    o.read_timeout_ms = read_ms;
+    o.cert_poll_ms = 100;
+    o.route = &e->rt;
+    CHECK_INT(whserver_start(&o, &e->srv, &err), SC_OK);
+    if (err.msg[0])
+        fprintf(stderr, "start: %s\n", err.msg);
+    e->port = e->srv ? whserver_port(e->srv) : 0;
+}
+
+static void
+env_stop(struct env *e)
+{
+    char cmd[300];
+
+    whserver_stop(e->srv);
+    fx_lookup_release(&e->fx);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", e->dir);
+    sh(cmd);
+}
+
+static size_t
+sink(char *p, size_t sz, size_t n, void *arg)
+{
+    (void)p;
+    (void)arg;
+    return sz * n;
+}
+
+/* GET url with the CA bundle ca (a file name in certs/); returns the HTTP
+ * status or -curl error. */
+static long
+get(CURL *c, int port, const char *path, const char *ca, int fresh)
+{
+    char url[256], capath[300];
+    long status = 0;
+    CURLcode rc;
+
+    cert_path(capath, sizeof(capath), ca);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, capath);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, (long)fresh);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        return -(long)rc;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
+static void
+test_serves_tls(void)
+{
+    struct env e;
+    CURL *c = curl_easy_init();
+
+    env_start(&e, 15, 10000);
+    CHECK_INT(get(c, e.port, "/healthz", "a.crt", 1), 200);
+    CHECK_INT(get(c, e.port, "/readyz", "a.crt", 0), 200);
+    CHECK_INT(get(c, e.port, "/nowhere", "a.crt", 0), 404);
+    /* A client that trusts only b cannot talk to a. */
+    CHECK(get(c, e.port, "/healthz", "b.crt", 1) < 0);
+    curl_easy_cleanup(c);
+    env_stop(&e);
+}
+
+static void
+test_rotation_via_symlink_swap(void)
+{
+    struct env e;
+    CURL *keep = curl_easy_init(), *fresh = curl_easy_init();
+    char both[300], cmd[1024], a[300], b[300];
+    int switched = 0, failures = 0;
+
+    env_start(&e, 15, 10000);
+    cert_path(a, sizeof(a), "a.crt");
+    cert_path(b, sizeof(b), "b.crt");
+    snprintf(both, sizeof(both), "%s/both.crt", e.dir);
+    snprintf(cmd, sizeof(cmd), "cat %s %s > %s", a, b, both);
+    sh(cmd);
+    /* A keep-alive client trusting both keeps working across the swap. */
+    CHECK_INT(get(keep, e.port, "/healthz", "a.crt", 1), 200);
+    publish(&e, "..gen_b", "b.crt", "b.key");
+    for (int i = 0; i < 60 && !switched; i++) {
+        char capath[300];
+        long st;
+
+        snprintf(capath, sizeof(capath), "%s", both);
+        curl_easy_setopt(keep, CURLOPT_CAINFO, capath);
+        st = get(keep, e.port, "/healthz", "a.crt", 0);
+        (void)st;
+        if (get(fresh, e.port, "/healthz", "b.crt", 1) == 200)
+            switched = 1;
+        else
+            usleep(100000);
+    }
+    CHECK(switched);
+    /* The old keep-alive connection was told to close; a new one works. */
+    for (int i = 0; i < 20; i++)
+        if (get(fresh, e.port, "/healthz", "b.crt", i % 2) != 200)
+            failures++;
+    CHECK_INT(failures, 0);
+    CHECK_INT(atomic_load(&e.m.cert_reloads[0]), 1);
+
+    /* A broken pair (key of a with cert of b) is refused; b keeps serving. */
+    {
+        char cmd2[1024], bc[300], ak[300];
+
+        cert_path(bc, sizeof(bc), "b.crt");
+        cert_path(ak, sizeof(ak), "a.key");
+        snprintf(cmd2, sizeof(cmd2),
+                 "cd %s && mkdir ..gen_bad && cp %s ..gen_bad/tls.crt && cp %s ..gen_bad/tls.key "
+                 "&& ln -sfn ..gen_bad ..data_tmp && mv -T ..data_tmp ..data",
+                 e.dir, bc, ak);
+        sh(cmd2);
+    }
+    for (int i = 0; i < 50 && atomic_load(&e.m.cert_reloads[1]) == 0; i++)
+        usleep(100000);
+    CHECK_INT(atomic_load(&e.m.cert_reloads[1]), 1);
+    CHECK_INT(get(fresh, e.port, "/healthz", "b.crt", 1), 200);
+    curl_easy_cleanup(keep);
+    curl_easy_cleanup(fresh);
+    env_stop(&e);
+}
+
+static size_t
+read_zeros(char *p, size_t sz, size_t n, void *arg)
+{
+    (void)arg;
+    memset(p, '0', sz * n);
+    return sz * n;
+}
+
+static void
+test_body_cap(void)
+{
+    struct env e;
+    CURL *c = curl_easy_init();
+    char url[128], ca[300];
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    long status = 0;
+
+    env_start(&e, 15, 10000);
+    cert_path(ca, sizeof(ca), "a.crt");
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/validate-class", e.port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_zeros);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)LIM_ADMISSION_BODY + 1);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    CHECK_INT(status, 413);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    /* The server still answers. */
+    c = curl_easy_init();
+    CHECK_INT(get(c, e.port, "/healthz", "a.crt", 1), 200);
+    curl_easy_cleanup(c);
+    env_stop(&e);
+}
+
+static size_t
+read_slowly(char *p, size_t sz, size_t n, void *arg)
+{
+    int *sent = arg;
+
+    (void)sz;
+    (void)n;
+    if (*sent >= 40)
+        return 0;
+    usleep(200000);
+    p[0] = ' ';
+    (*sent)++;
+    return 1;
+}
+
+static void
+test_slow_clients_are_dropped(void)
+{
+    struct env e;
+    struct sockaddr_in sin;
+    struct pollfd pfd;
+    char byte, url[128], ca[300];
+    int fd, sent = 0;
+    time_t t0;
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    CURLcode rc;
+
+    env_start(&e, 1, 1000);
+    /* A TCP client that never speaks is closed after the idle timeout. */
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)e.port);
+    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+    CHECK_INT(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    t0 = time(NULL);
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    /* Wait for EOF (GnuTLS may send an alert first). */
+    for (;;) {
+        if (poll(&pfd, 1, 5000) != 1 || read(fd, &byte, 1) <= 0)
+            break;
+    }
+    CHECK(time(NULL) - t0 <= 4);
+    close(fd);
+
+    /* A body that trickles in (1 byte / 200 ms, 40 bytes) is cut at ~1 s. */
+    cert_path(ca, sizeof(ca), "a.crt");
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/validate-class", e.port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_slowly);
+    curl_easy_setopt(c, CURLOPT_READDATA, &sent);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)40);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+    t0 = time(NULL);
+    rc = curl_easy_perform(c);
+    CHECK(rc != CURLE_OK);
+    CHECK(sent < 40);
+    CHECK(time(NULL) - t0 <= 5);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    c = curl_easy_init();
+    CHECK_INT(get(c, e.port, "/healthz", "a.crt", 1), 200);
+    curl_easy_cleanup(c);
+    env_stop(&e);
+}
+
+TEST_MAIN(TEST(test_serves_tls), TEST(test_rotation_via_symlink_swap), TEST(test_body_cap),
+          TEST(test_slow_clients_are_dropped))
