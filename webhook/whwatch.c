@@ -1,0 +1,247 @@
+/* webhook/whwatch.c -- the watch caches behind the admission rules. */
+#include "webhook/whwatch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "kube/kinformer.h"
+#include "webhook/wh_classes.h"
+#include "webhook/wh_dataref.h"
+
+struct class_view {
+    const char *name;
+    const char *driver;
+    bool is_default;
+};
+
+struct whwatch {
+    struct kinformer *classes[2]; /* by enum wh_class_kind */
+    struct kinformer *grants;
+    enum wh_class_kind kinds[2];  /* parse contexts */
+};
+
+static int
+parse_class(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+{
+    const enum wh_class_kind *kind = ctx;
+    const char *driver, *name;
+    struct class_view *v;
+    struct kpack p;
+    bool def;
+    int rc;
+
+    rc = wh_classes_parse(obj, *kind, &driver, &def, err);
+    if (rc != SC_OK)
+        return rc;
+    name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+    if (name == NULL)
+        return sc_err_set(err, SC_EPROTO, "class without metadata.name");
+    kpack_init(&p, sizeof(*v));
+    kpack_reserve(&p, name);
+    kpack_reserve(&p, driver);
+    v = kpack_alloc(&p);
+    if (v == NULL)
+        return sc_err_set(err, SC_ENOMEM, "cannot allocate");
+    v->name = kpack_str(&p, name);
+    v->driver = kpack_str(&p, driver);
+    v->is_default = def;
+    *view = v;
+    return SC_OK;
+}
+
+static int
+parse_grant(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+{
+    struct wh_grant *g;
+    int rc;
+
+    (void)ctx;
+    rc = wh_dataref_grant_parse(obj, &g, err);
+    if (rc == SC_OK)
+        *view = g;
+    return rc;
+}
+
+static void
+index_ns(void *ctx, const void *view, struct kindex_out *out)
+{
+    const struct wh_grant *g = view;
+
+    (void)ctx;
+    kindex_emit(out, g->ns);
+}
+
+/* Not served = its CRD is absent (kinformer reports SC_ENOTFOUND). */
+static bool
+not_served(struct kinformer *inf)
+{
+    return kinformer_status(inf, NULL) == SC_ENOTFOUND;
+}
+
+static int
+lk_classes(void *ctx, enum wh_class_kind kind, wh_class_visit_fn *fn, void *arg,
+           struct sc_err *err)
+{
+    struct whwatch *w = ctx;
+    struct kinformer *inf = w->classes[kind];
+    struct kitem **items = NULL;
+    struct sc_err st = {0};
+    size_t n = 0;
+    int rc;
+
+    if (kind == WH_CLASS_GROUP && not_served(inf))
+        return SC_OK; /* no VolumeGroupSnapshotClass CRD: nothing can collide */
+    if (!kinformer_synced(inf)) {
+        kinformer_status(inf, &st);
+        return sc_err_set(err, SC_EIO, "the %s cache has not synced%s%s",
+                          kind == WH_CLASS_GROUP ? "VolumeGroupSnapshotClass"
+                                                 : "VolumeSnapshotClass",
+                          st.msg[0] ? ": " : "", st.msg);
+    }
+    rc = kinformer_list(inf, &items, &n);
+    if (rc != SC_OK)
+        return sc_err_set(err, rc, "cannot list the class cache");
+    for (size_t i = 0; i < n; i++) {
+        const struct class_view *v = kitem_view(items[i]);
+
+        if (fn(arg, v->name, v->driver, v->is_default))
+            break;
+    }
+    kitem_release_all(items, n);
+    return SC_OK;
+}
+
+static int
+lk_grants(void *ctx, const char *ns, wh_grant_visit_fn *fn, void *arg, struct sc_err *err)
+{
+    struct whwatch *w = ctx;
+    struct kitem **items = NULL;
+    struct sc_err st = {0};
+    size_t n = 0;
+    int rc;
+
+    if (not_served(w->grants))
+        return sc_err_set(err, SC_ENOTFOUND, "the ReferenceGrant CRD is not installed");
+    if (!kinformer_synced(w->grants)) {
+        kinformer_status(w->grants, &st);
+        return sc_err_set(err, SC_EIO, "the ReferenceGrant cache has not synced%s%s",
+                          st.msg[0] ? ": " : "", st.msg);
+    }
+    rc = kinformer_by_index(w->grants, "ns", ns, &items, &n, err);
+    if (rc != SC_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (fn(arg, kitem_view(items[i])))
+            break;
+    kitem_release_all(items, n);
+    return SC_OK;
+}
+
+struct wh_lookup
+whwatch_lookup(struct whwatch *w)
+{
+    return (struct wh_lookup){.classes = lk_classes, .grants = lk_grants, .ctx = w};
+}
+
+bool
+whwatch_ready(void *ctx)
+{
+    struct whwatch *w = ctx;
+
+    return kinformer_synced(w->classes[WH_CLASS_SNAPSHOT]) &&
+           (kinformer_synced(w->classes[WH_CLASS_GROUP]) ||
+            not_served(w->classes[WH_CLASS_GROUP])) &&
+           (kinformer_synced(w->grants) || not_served(w->grants));
+}
+
+/* The first served version of group/resource among versions (NULL-ended);
+ * the first one when none is (the informer then waits for the CRD). */
+static const char *
+pick_version(struct kclient *c, const char *group, const char *resource,
+             const char *const *versions)
+{
+    struct sc_err err = {0};
+
+    for (size_t i = 0; versions[i] != NULL; i++)
+        if (kclient_served(c, group, versions[i], resource, &err) == 1)
+            return versions[i];
+    log_info("%s.%s is not served yet (%s); watching %s and waiting for it", resource, group,
+             err.msg, versions[0]);
+    return versions[0];
+}
+
+static struct kinformer *
+start_one(struct kclient *c, const char *name, const char *group, const char *version,
+          const char *resource, kinf_parse_fn *parse, void *parse_ctx, bool ns_index,
+          struct sc_err *err)
+{
+    struct kinformer_opts o;
+    struct kinformer *inf;
+    char path[KPATH_MAX];
+
+    if (kpath(path, sizeof(path), group, version, resource, NULL, NULL, NULL) != SC_OK) {
+        sc_err_set(err, SC_EINVALID, "bad path for %s", resource);
+        return NULL;
+    }
+    memset(&o, 0, sizeof(o));
+    o.name = name;
+    o.path = path;
+    o.parse = parse;
+    o.parse_ctx = parse_ctx;
+    inf = kinformer_new(c, &o, err);
+    if (inf == NULL)
+        return NULL;
+    if ((ns_index && kinformer_add_index(inf, "ns", index_ns, NULL, err) != SC_OK) ||
+        kinformer_start(inf, err) != SC_OK) {
+        kinformer_free(inf);
+        return NULL;
+    }
+    log_info("watching %s at %s", name, path);
+    return inf;
+}
+
+int
+whwatch_start(struct kclient *c, struct whwatch **out, struct sc_err *err)
+{
+    static const char *const group_versions[] = {"v1beta2", "v1", "v1beta1", NULL};
+    static const char *const grant_versions[] = {"v1beta1", "v1", NULL};
+    struct whwatch *w = calloc(1, sizeof(*w));
+
+    *out = NULL;
+    if (w == NULL)
+        return sc_err_set(err, SC_ENOMEM, "cannot allocate");
+    w->kinds[WH_CLASS_SNAPSHOT] = WH_CLASS_SNAPSHOT;
+    w->kinds[WH_CLASS_GROUP] = WH_CLASS_GROUP;
+    w->classes[WH_CLASS_SNAPSHOT] =
+        start_one(c, "volumesnapshotclasses", "snapshot.storage.k8s.io", "v1",
+                  "volumesnapshotclasses", parse_class, &w->kinds[WH_CLASS_SNAPSHOT], false, err);
+    if (w->classes[WH_CLASS_SNAPSHOT] != NULL)
+        w->classes[WH_CLASS_GROUP] = start_one(
+            c, "volumegroupsnapshotclasses", "groupsnapshot.storage.k8s.io",
+            pick_version(c, "groupsnapshot.storage.k8s.io", "volumegroupsnapshotclasses",
+                         group_versions),
+            "volumegroupsnapshotclasses", parse_class, &w->kinds[WH_CLASS_GROUP], false, err);
+    if (w->classes[WH_CLASS_GROUP] != NULL)
+        w->grants = start_one(
+            c, "referencegrants", "gateway.networking.k8s.io",
+            pick_version(c, "gateway.networking.k8s.io", "referencegrants", grant_versions),
+            "referencegrants", parse_grant, NULL, true, err);
+    if (w->grants == NULL) {
+        whwatch_free(w);
+        return err ? err->code : SC_EIO;
+    }
+    *out = w;
+    return SC_OK;
+}
+
+void
+whwatch_free(struct whwatch *w)
+{
+    if (w == NULL)
+        return;
+    kinformer_free(w->grants);
+    kinformer_free(w->classes[WH_CLASS_GROUP]);
+    kinformer_free(w->classes[WH_CLASS_SNAPSHOT]);
+    free(w);
+}
