@@ -1,0 +1,375 @@
+#include "controller/cmetrics.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const double buckets[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600};
+#define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+struct op {
+    struct op *next;
+    char *name, *uid, *driver, *type;
+    int64_t start_ms;
+};
+
+struct series {
+    char *driver, *op, *status, *type;
+    uint64_t counts[N_BUCKETS];
+    uint64_t count;
+    double sum;
+};
+
+struct cmetrics {
+    pthread_mutex_t mu;
+    struct clock clock;
+    int64_t start_wall_ms;
+    struct op *ops; /* a list: pending operations are few per live object */
+    size_t n_ops;
+    struct op **index; /* hash buckets over ops by uid */
+    size_t n_index;
+    struct series *series;
+    size_t n_series;
+};
+
+static uint64_t
+h64(const char *a, const char *b)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (; *a != '\0'; a++)
+        h = (h ^ (unsigned char)*a) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+    for (; *b != '\0'; b++)
+        h = (h ^ (unsigned char)*b) * 1099511628211ull;
+    return h;
+}
+
+struct cmetrics *
+cmetrics_new(struct clock clock)
+{
+    struct cmetrics *m = calloc(1, sizeof(*m));
+
+    if (m == NULL)
+        return NULL;
+    m->n_index = 4096;
+    m->index = calloc(m->n_index, sizeof(*m->index));
+    m->series = calloc(CMETRICS_MAX_SERIES, sizeof(*m->series));
+    if (m->index == NULL || m->series == NULL) {
+        free(m->index);
+        free(m->series);
+        free(m);
+        return NULL;
+    }
+    pthread_mutex_init(&m->mu, NULL);
+    m->clock = clock;
+    m->start_wall_ms = clock_wall_ms(&clock);
+    return m;
+}
+
+static void
+op_free(struct op *o)
+{
+    free(o->name);
+    free(o->uid);
+    free(o->driver);
+    free(o->type);
+    free(o);
+}
+
+void
+cmetrics_free(struct cmetrics *m)
+{
+    size_t i;
+
+    if (m == NULL)
+        return;
+    for (i = 0; i < m->n_index; i++) {
+        struct op *o = m->index[i];
+
+        while (o != NULL) {
+            struct op *next = o->next;
+
+            op_free(o);
+            o = next;
+        }
+    }
+    for (i = 0; i < m->n_series; i++) {
+        free(m->series[i].driver);
+        free(m->series[i].op);
+        free(m->series[i].status);
+        free(m->series[i].type);
+    }
+    free(m->series);
+    free(m->index);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+static struct op **
+op_slot(struct cmetrics *m, const char *name, const char *uid)
+{
+    struct op **pp = &m->index[h64(name, uid) & (m->n_index - 1)];
+
+    while (*pp != NULL && (strcmp((*pp)->name, name) != 0 || strcmp((*pp)->uid, uid) != 0))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+void
+cmetrics_start(struct cmetrics *m, const char *op, const char *uid, const char *driver,
+               const char *snapshot_type)
+{
+    struct op **pp, *o;
+
+    if (m == NULL || uid == NULL)
+        return;
+    pthread_mutex_lock(&m->mu);
+    pp = op_slot(m, op, uid);
+    if (*pp == NULL && m->n_ops < CMETRICS_MAX_OPS) {
+        o = calloc(1, sizeof(*o));
+        if (o != NULL) {
+            o->name = strdup(op);
+            o->uid = strdup(uid);
+            o->driver = strdup(driver != NULL && *driver != '\0' ? driver : "unknown");
+            o->type = strdup(snapshot_type);
+            if (o->name == NULL || o->uid == NULL || o->driver == NULL || o->type == NULL) {
+                op_free(o);
+            } else {
+                o->start_ms = clock_mono_ms(&m->clock);
+                *pp = o;
+                m->n_ops++;
+            }
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+static struct series *
+series_get(struct cmetrics *m, const char *driver, const char *op, const char *status,
+           const char *type)
+{
+    size_t i;
+    struct series *s;
+
+    for (i = 0; i < m->n_series; i++) {
+        s = &m->series[i];
+        if (strcmp(s->driver, driver) == 0 && strcmp(s->op, op) == 0 &&
+            strcmp(s->status, status) == 0 && strcmp(s->type, type) == 0)
+            return s;
+    }
+    if (m->n_series >= CMETRICS_MAX_SERIES)
+        return NULL;
+    s = &m->series[m->n_series];
+    s->driver = strdup(driver);
+    s->op = strdup(op);
+    s->status = strdup(status);
+    s->type = strdup(type);
+    if (s->driver == NULL || s->op == NULL || s->status == NULL || s->type == NULL) {
+        free(s->driver);
+        free(s->op);
+        free(s->status);
+        free(s->type);
+        memset(s, 0, sizeof(*s));
+        return NULL;
+    }
+    m->n_series++;
+    return s;
+}
+
+static void
+observe(struct cmetrics *m, const char *driver, const char *op, const char *status,
+        const char *type, double secs)
+{
+    struct series *s = series_get(m, driver, op, status, type);
+    size_t i;
+
+    if (s == NULL)
+        return;
+    for (i = 0; i < N_BUCKETS; i++)
+        if (secs <= buckets[i])
+            s->counts[i]++;
+    s->count++;
+    s->sum += secs;
+}
+
+static void
+unlink_op(struct cmetrics *m, struct op **pp)
+{
+    struct op *o = *pp;
+
+    *pp = o->next;
+    op_free(o);
+    m->n_ops--;
+}
+
+void
+cmetrics_record(struct cmetrics *m, const char *op, const char *uid, const char *status,
+                const char *driver)
+{
+    struct op **pp;
+    double secs;
+    const char *drv;
+
+    if (m == NULL || uid == NULL)
+        return;
+    pthread_mutex_lock(&m->mu);
+    pp = op_slot(m, op, uid);
+    if (*pp == NULL) {
+        pthread_mutex_unlock(&m->mu);
+        return;
+    }
+    secs = (double)(clock_mono_ms(&m->clock) - (*pp)->start_ms) / 1000.0;
+    drv = driver != NULL && *driver != '\0' && strcmp(driver, "unknown") != 0 ? driver
+                                                                              : (*pp)->driver;
+    observe(m, drv, op, status != NULL ? status : "unknown", (*pp)->type, secs);
+    if (strcmp(op, OP_DELETE_SNAPSHOT) == 0) {
+        static const char *creates[] = {OP_CREATE_SNAPSHOT, OP_CREATE_SNAPSHOT_AND_READY};
+        size_t i;
+
+        for (i = 0; i < 2; i++) {
+            struct op **cp = op_slot(m, creates[i], uid);
+
+            if (*cp != NULL) {
+                observe(m, drv, creates[i], OP_STATUS_CANCEL, (*cp)->type, secs);
+                unlink_op(m, cp);
+            }
+        }
+        pp = op_slot(m, op, uid); /* the unlinks may have moved it */
+    }
+    if (*pp != NULL)
+        unlink_op(m, pp);
+    pthread_mutex_unlock(&m->mu);
+}
+
+void
+cmetrics_drop(struct cmetrics *m, const char *op, const char *uid)
+{
+    struct op **pp;
+
+    if (m == NULL || uid == NULL)
+        return;
+    pthread_mutex_lock(&m->mu);
+    pp = op_slot(m, op, uid);
+    if (*pp != NULL)
+        unlink_op(m, pp);
+    pthread_mutex_unlock(&m->mu);
+}
+
+size_t
+cmetrics_in_flight(struct cmetrics *m)
+{
+    size_t n;
+
+    pthread_mutex_lock(&m->mu);
+    n = m->n_ops;
+    pthread_mutex_unlock(&m->mu);
+    return n;
+}
+
+void
+cmetrics_fmt_float(double v, char *out, size_t cap)
+{
+    char tmp[40];
+    int prec, exp10;
+
+    if (isnan(v)) {
+        snprintf(out, cap, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(out, cap, v > 0 ? "+Inf" : "-Inf");
+        return;
+    }
+    if (v == 0) {
+        snprintf(out, cap, "0");
+        return;
+    }
+    /* shortest round-tripping precision, as Go's 'g' with -1; %e form when exp < -4 or >= 6 */
+    for (prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    exp10 = atoi(strchr(tmp, 'e') + 1);
+    if (exp10 < -4 || exp10 >= 6) {
+        /* Go: %e form "1.5e+09"; exponent at least two digits */
+        char *e = strchr(tmp, 'e');
+
+        *e = '\0';
+        snprintf(out, cap, "%se%c%02d", tmp, exp10 < 0 ? '-' : '+', abs(exp10));
+    } else {
+        int decimals = prec - 1 - exp10;
+
+        snprintf(out, cap, "%.*f", decimals > 0 ? decimals : 0, v);
+    }
+}
+
+static int
+render_series(struct buf *out, const struct series *s)
+{
+    char num[40];
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < N_BUCKETS && rc == 0; i++) {
+        cmetrics_fmt_float(buckets[i], num, sizeof(num));
+        rc = buf_addf(out,
+                      "snapshot_controller_operation_total_seconds_bucket{driver_name=\"%s\","
+                      "operation_name=\"%s\",operation_status=\"%s\",snapshot_type=\"%s\","
+                      "le=\"%s\"} %llu\n",
+                      s->driver, s->op, s->status, s->type, num,
+                      (unsigned long long)s->counts[i]);
+    }
+    cmetrics_fmt_float(s->sum, num, sizeof(num));
+    if (rc == 0)
+        rc = buf_addf(out,
+                      "snapshot_controller_operation_total_seconds_bucket{driver_name=\"%s\","
+                      "operation_name=\"%s\",operation_status=\"%s\",snapshot_type=\"%s\","
+                      "le=\"+Inf\"} %llu\n"
+                      "snapshot_controller_operation_total_seconds_sum{driver_name=\"%s\","
+                      "operation_name=\"%s\",operation_status=\"%s\",snapshot_type=\"%s\"} %s\n"
+                      "snapshot_controller_operation_total_seconds_count{driver_name=\"%s\","
+                      "operation_name=\"%s\",operation_status=\"%s\",snapshot_type=\"%s\"} %llu\n",
+                      s->driver, s->op, s->status, s->type, (unsigned long long)s->count,
+                      s->driver, s->op, s->status, s->type, num, s->driver, s->op, s->status,
+                      s->type, (unsigned long long)s->count);
+    return rc;
+}
+
+int
+cmetrics_render(struct cmetrics *m, struct buf *out, int (*extra)(void *ctx, struct buf *out),
+                void *ctx)
+{
+    char num[40];
+    size_t i;
+    int rc;
+
+    pthread_mutex_lock(&m->mu);
+    cmetrics_fmt_float((double)m->start_wall_ms / 1000.0, num, sizeof(num));
+    rc = buf_addf(out,
+                  "# HELP process_start_time_seconds [ALPHA] Start time of the process since unix "
+                  "epoch in seconds.\n"
+                  "# TYPE process_start_time_seconds gauge\n"
+                  "process_start_time_seconds %s\n",
+                  num);
+    if (rc == 0 && m->n_series > 0)
+        rc = buf_adds(out, "# HELP snapshot_controller_operation_total_seconds [ALPHA] Total "
+                           "number of seconds spent by the controller on an operation\n"
+                           "# TYPE snapshot_controller_operation_total_seconds histogram\n");
+    for (i = 0; i < m->n_series && rc == 0; i++)
+        rc = render_series(out, &m->series[i]);
+    if (rc == 0)
+        rc = buf_addf(out,
+                      "# HELP snapshot_controller_operations_in_flight [ALPHA] Total number of "
+                      "operations in flight\n"
+                      "# TYPE snapshot_controller_operations_in_flight gauge\n"
+                      "snapshot_controller_operations_in_flight %zu\n",
+                      m->n_ops);
+    pthread_mutex_unlock(&m->mu);
+    if (rc == 0 && extra != NULL)
+        rc = extra(ctx, out);
+    return rc;
+}

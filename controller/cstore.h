@@ -1,0 +1,51 @@
+/* controller/cstore.h -- a thread-safe map from "ns/name" (or "name") to a
+ * reference-counted compact view (controller/cview.h).
+ *
+ * It plays both roles upstream splits in two: the informer's lister and the
+ * controller's private store.  cstore_put() follows upstream's RV rule:
+ * an object replaces the stored one only if its resourceVersion is numeric
+ * and >= the stored one (same RV passes, so resyncs are processed; a
+ * non-numeric RV is skipped), which drops stale watch events after our own
+ * writes stored a newer response.
+ *
+ * Ownership: cstore_put() takes ownership of the caller's reference on
+ * every path.  cstore_get() returns a new reference (release it with
+ * cview_unref) or NULL.  cstore_each() calls fn under the read lock with a
+ * borrowed view; fn must not call back into the same store.
+ */
+#ifndef SC_CSTORE_H
+#define SC_CSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "controller/cview.h"
+
+struct cstore;
+
+struct cstore *cstore_new(void);
+void cstore_free(struct cstore *s); /* NULL-safe; drops every reference */
+
+/* The key a view is stored under: "ns/name" or "name". */
+int cstore_key(const struct cmeta *m, char *out, size_t cap);
+
+enum cstore_put_result {
+    CSTORE_ADDED = 0,
+    CSTORE_REPLACED = 1,
+    CSTORE_STALE = 2, /* dropped: older or non-numeric resourceVersion */
+};
+/* Store m under its key (takes the reference).  force skips the RV rule
+ * (used when the informer relists).  Returns enum cstore_put_result or a
+ * negative SC_E*. */
+int cstore_put(struct cstore *s, struct cmeta *m, bool force);
+/* New reference or NULL. */
+struct cmeta *cstore_get(struct cstore *s, const char *key);
+/* Remove the key; returns the removed reference (caller owns) or NULL. */
+struct cmeta *cstore_del(struct cstore *s, const char *key);
+size_t cstore_len(struct cstore *s);
+/* Visit every view (borrowed); fn returns non-zero to stop. */
+void cstore_each(struct cstore *s, int (*fn)(const struct cmeta *m, void *arg), void *arg);
+/* Sum of cview_bytes() plus the table, for the memory figures. */
+size_t cstore_bytes(struct cstore *s);
+
+#endif

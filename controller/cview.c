@@ -1,0 +1,624 @@
+#include "controller/cview.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/limits.h"
+
+/* A typed reader with a sticky error, local to the view parsers. */
+struct jr {
+    const json_t *root;
+    struct sc_err *err;
+    int rc;
+};
+
+static const char *
+jtype(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    default: return "null";
+    }
+}
+
+/* Walk a dotted path from root; NULL when absent or null.  A non-object on
+ * the way is a type error. */
+static const json_t *
+jr_get(struct jr *r, const json_t *from, const char *path)
+{
+    const json_t *cur = from;
+    char seg[128];
+    const char *p = path;
+
+    if (r->rc != 0)
+        return NULL;
+    while (cur != NULL && *p != '\0') {
+        const char *dot = strchr(p, '.');
+        size_t n = dot != NULL ? (size_t)(dot - p) : strlen(p);
+
+        if (n >= sizeof(seg))
+            return NULL;
+        memcpy(seg, p, n);
+        seg[n] = '\0';
+        if (!json_is_object(cur)) {
+            r->rc = sc_err_set(r->err, SC_EPROTO, "%.*s: expected object, got %s",
+                               (int)(p - path > 0 ? p - path - 1 : 0), path, jtype(cur));
+            return NULL;
+        }
+        cur = json_object_get(cur, seg);
+        p = dot != NULL ? dot + 1 : p + n;
+    }
+    if (cur != NULL && json_is_null(cur))
+        return NULL;
+    return cur;
+}
+
+static const char *
+jr_str_at(struct jr *r, const json_t *from, const char *path)
+{
+    const json_t *v = jr_get(r, from, path);
+
+    if (v == NULL)
+        return NULL;
+    if (!json_is_string(v)) {
+        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected string, got %s", path, jtype(v));
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+static const char *
+jr_str(struct jr *r, const char *path)
+{
+    return jr_str_at(r, r->root, path);
+}
+
+static enum tri
+jr_tri(struct jr *r, const char *path)
+{
+    const json_t *v = jr_get(r, r->root, path);
+
+    if (v == NULL)
+        return TRI_UNSET;
+    if (!json_is_boolean(v)) {
+        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected boolean, got %s", path, jtype(v));
+        return TRI_UNSET;
+    }
+    return json_is_true(v) ? TRI_TRUE : TRI_FALSE;
+}
+
+static bool
+jr_int(struct jr *r, const char *path, int64_t *out)
+{
+    const json_t *v = jr_get(r, r->root, path);
+
+    if (v == NULL)
+        return false;
+    if (!json_is_integer(v)) {
+        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected integer, got %s", path, jtype(v));
+        return false;
+    }
+    *out = (int64_t)json_integer_value(v);
+    return true;
+}
+
+static const json_t *
+jr_obj(struct jr *r, const char *path)
+{
+    const json_t *v = jr_get(r, r->root, path);
+
+    if (v != NULL && !json_is_object(v)) {
+        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected object, got %s", path, jtype(v));
+        return NULL;
+    }
+    return v;
+}
+
+static const json_t *
+jr_arr(struct jr *r, const char *path)
+{
+    const json_t *v = jr_get(r, r->root, path);
+
+    if (v != NULL && !json_is_array(v)) {
+        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected array, got %s", path, jtype(v));
+        return NULL;
+    }
+    return v;
+}
+
+/* Value of a map entry whose key may contain dots (annotations, params). */
+static const char *
+jr_map_str(struct jr *r, const char *map_path, const char *key, bool *present)
+{
+    const json_t *m = jr_obj(r, map_path);
+    const json_t *v;
+
+    if (present != NULL)
+        *present = false;
+    if (m == NULL)
+        return NULL;
+    v = json_object_get(m, key);
+    if (v == NULL)
+        return NULL;
+    if (present != NULL)
+        *present = true;
+    if (json_is_null(v))
+        return NULL;
+    if (!json_is_string(v)) {
+        r->rc = sc_err_set(r->err, SC_EPROTO, "%s[%s]: expected string, got %s", map_path, key,
+                           jtype(v));
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* ---- packing: copy every borrowed string into one block ---- */
+
+#define PACK_MAX 24
+
+struct pack {
+    const char **slot[PACK_MAX];
+    size_t n;
+};
+
+static void
+pk(struct pack *p, const char **slot)
+{
+    if (p->n < PACK_MAX)
+        p->slot[p->n++] = slot;
+}
+
+static int
+pack_commit(struct pack *p, struct cmeta *m, struct sc_err *err)
+{
+    size_t total = 0, i;
+    char *block, *w;
+
+    for (i = 0; i < p->n; i++)
+        if (*p->slot[i] != NULL)
+            total += strlen(*p->slot[i]) + 1;
+    block = malloc(total > 0 ? total : 1);
+    if (block == NULL)
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    w = block;
+    for (i = 0; i < p->n; i++) {
+        size_t len;
+
+        if (*p->slot[i] == NULL)
+            continue;
+        len = strlen(*p->slot[i]) + 1;
+        memcpy(w, *p->slot[i], len);
+        *p->slot[i] = w;
+        w += len;
+    }
+    m->block = block;
+    m->block_len = (unsigned)total;
+    m->refs = 1;
+    return 0;
+}
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} known_fins[] = {
+    {CFIN_VS_SOURCE, FIN_VS_SOURCE},   {CFIN_VS_BOUND, FIN_VS_BOUND},
+    {CFIN_VS_INGROUP, FIN_VS_INGROUP}, {CFIN_VSC_BOUND, FIN_VSC_BOUND},
+    {CFIN_PVC_SOURCE, FIN_PVC_SOURCE},
+};
+
+int
+cview_fin_slot(unsigned bit)
+{
+    int i;
+
+    for (i = 0; i < (int)SC_ARRAY_LEN(known_fins); i++)
+        if (known_fins[i].bit == bit)
+            return i;
+    return -1;
+}
+
+int
+cview_fin_index(const struct cmeta *m, unsigned bit)
+{
+    int s = cview_fin_slot(bit);
+
+    if (s < 0 || (m->fins & bit) == 0)
+        return -1;
+    return m->fin_idx[s];
+}
+
+static void
+meta_read(struct jr *r, struct cmeta *m, struct pack *p, bool namespaced)
+{
+    const json_t *fins;
+    size_t i;
+
+    memset(m->fin_idx, -1, sizeof(m->fin_idx));
+    m->ns = namespaced ? jr_str(r, "metadata.namespace") : NULL;
+    m->name = jr_str(r, "metadata.name");
+    m->uid = jr_str(r, "metadata.uid");
+    m->rv = jr_str(r, "metadata.resourceVersion");
+    m->deleting = jr_str(r, "metadata.deletionTimestamp") != NULL;
+    if (r->rc == 0 && (m->name == NULL || m->name[0] == '\0'))
+        r->rc = sc_err_set(r->err, SC_EPROTO, "metadata.name: required field is missing");
+    if (r->rc == 0 && namespaced && m->ns == NULL)
+        r->rc = sc_err_set(r->err, SC_EPROTO, "metadata.namespace: required field is missing");
+    if (m->uid == NULL)
+        m->uid = "";
+    if (m->rv == NULL)
+        m->rv = "";
+    fins = jr_arr(r, "metadata.finalizers");
+    if (fins != NULL) {
+        m->n_fins = (unsigned)json_array_size(fins);
+        for (i = 0; i < json_array_size(fins); i++) {
+            const char *f = json_string_value(json_array_get(fins, i));
+            size_t k;
+
+            if (f == NULL)
+                continue;
+            for (k = 0; k < SC_ARRAY_LEN(known_fins); k++) {
+                if (strcmp(f, known_fins[k].name) == 0 && (m->fins & known_fins[k].bit) == 0 &&
+                    i < 127) {
+                    m->fins |= known_fins[k].bit;
+                    m->fin_idx[k] = (signed char)i;
+                }
+            }
+        }
+    }
+    pk(p, &m->ns);
+    pk(p, &m->name);
+    pk(p, &m->uid);
+    pk(p, &m->rv);
+}
+
+static enum cpolicy
+policy_of(const char *s)
+{
+    if (s == NULL)
+        return POLICY_UNSET;
+    if (strcmp(s, "Delete") == 0)
+        return POLICY_DELETE;
+    if (strcmp(s, "Retain") == 0)
+        return POLICY_RETAIN;
+    return POLICY_OTHER;
+}
+
+/* True if a quantity string denotes zero ("0", "0Gi", "0.0", "+0"). */
+static bool
+quantity_is_zero(const char *q)
+{
+    const char *p = q;
+
+    if (*p == '+' || *p == '-')
+        p++;
+    if (*p < '0' || *p > '9')
+        return false;
+    for (; *p == '0' || *p == '.'; p++)
+        ;
+    return *p == '\0' || (*p >= 'A' && *p <= 'z' && (*p < '1' || *p > '9'));
+}
+
+static const char *
+vgs_owner_of(struct jr *r)
+{
+    const json_t *refs = jr_arr(r, "metadata.ownerReferences");
+    size_t i;
+
+    if (refs == NULL)
+        return NULL;
+    for (i = 0; i < json_array_size(refs); i++) {
+        const json_t *o = json_array_get(refs, i);
+        const char *kind = json_string_value(json_object_get(o, "kind"));
+        const char *api = json_string_value(json_object_get(o, "apiVersion"));
+        const char *name = json_string_value(json_object_get(o, "name"));
+
+        if (kind != NULL && api != NULL && name != NULL &&
+            strcmp(kind, "VolumeGroupSnapshot") == 0 && strcmp(api, VGS_API_VERSION) == 0)
+            return name;
+    }
+    return NULL;
+}
+
+int
+cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err)
+{
+    struct jr r = {obj, err, 0};
+    struct pack p = {{0}, 0};
+    struct cvs *v = calloc(1, sizeof(*v));
+    const json_t *src, *rs;
+    char numbuf[32];
+
+    if (v == NULL)
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    if (!json_is_object(obj)) {
+        free(v);
+        return sc_err_set(err, SC_EPROTO, "object: expected object");
+    }
+    v->m.size = (unsigned)sizeof(*v);
+    meta_read(&r, &v->m, &p, true);
+    v->vgs_owner = vgs_owner_of(&r);
+    src = jr_obj(&r, "spec.source");
+    v->has_pvc = src != NULL && json_object_get(src, "persistentVolumeClaimName") != NULL &&
+                 !json_is_null(json_object_get(src, "persistentVolumeClaimName"));
+    v->pvc = jr_str(&r, "spec.source.persistentVolumeClaimName");
+    v->has_content = src != NULL && json_object_get(src, "volumeSnapshotContentName") != NULL &&
+                     !json_is_null(json_object_get(src, "volumeSnapshotContentName"));
+    v->content = jr_str(&r, "spec.source.volumeSnapshotContentName");
+    v->class_name = jr_str(&r, "spec.volumeSnapshotClassName");
+    v->has_status = jr_obj(&r, "status") != NULL;
+    v->bound = jr_str(&r, "status.boundVolumeSnapshotContentName");
+    v->creation_time = jr_str(&r, "status.creationTime");
+    v->ready = jr_tri(&r, "status.readyToUse");
+    rs = jr_get(&r, obj, "status.restoreSize");
+    if (rs != NULL && json_is_string(rs)) {
+        v->restore_size = json_string_value(rs);
+        v->restore_zero = quantity_is_zero(v->restore_size);
+    } else if (rs != NULL && json_is_integer(rs)) {
+        /* int-or-string: keep an integer as its decimal text */
+        snprintf(numbuf, sizeof(numbuf), "%lld", (long long)json_integer_value(rs));
+        v->restore_size = numbuf;
+        v->restore_zero = json_integer_value(rs) == 0;
+    } else if (rs != NULL) {
+        r.rc = sc_err_set(err, SC_EPROTO, "status.restoreSize: expected string, got %s", jtype(rs));
+    }
+    v->has_error = jr_obj(&r, "status.error") != NULL;
+    v->error_msg = jr_str(&r, "status.error.message");
+    v->error_time = jr_str(&r, "status.error.time");
+    v->vgs_name = jr_str(&r, "status.volumeGroupSnapshotName");
+    if (r.rc != 0) {
+        free(v);
+        return r.rc;
+    }
+    pk(&p, &v->vgs_owner);
+    pk(&p, &v->pvc);
+    pk(&p, &v->content);
+    pk(&p, &v->class_name);
+    pk(&p, &v->bound);
+    pk(&p, &v->creation_time);
+    pk(&p, &v->restore_size);
+    pk(&p, &v->error_msg);
+    pk(&p, &v->error_time);
+    pk(&p, &v->vgs_name);
+    if (pack_commit(&p, &v->m, err) != 0) {
+        free(v);
+        return SC_ENOMEM;
+    }
+    *out = v;
+    return 0;
+}
+
+int
+cvsc_parse(const json_t *obj, struct cvsc **out, struct sc_err *err)
+{
+    struct jr r = {obj, err, 0};
+    struct pack p = {{0}, 0};
+    struct cvsc *v = calloc(1, sizeof(*v));
+    bool present = false;
+
+    if (v == NULL)
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    if (!json_is_object(obj)) {
+        free(v);
+        return sc_err_set(err, SC_EPROTO, "object: expected object");
+    }
+    v->m.size = (unsigned)sizeof(*v);
+    meta_read(&r, &v->m, &p, false);
+    (void)jr_map_str(&r, "metadata.annotations", ANN_BEING_DELETED, &present);
+    v->being_deleted_ann = present;
+    v->ref_name = jr_str(&r, "spec.volumeSnapshotRef.name");
+    v->ref_ns = jr_str(&r, "spec.volumeSnapshotRef.namespace");
+    v->ref_uid = jr_str(&r, "spec.volumeSnapshotRef.uid");
+    v->ref_kind = jr_str(&r, "spec.volumeSnapshotRef.kind");
+    v->ref_api = jr_str(&r, "spec.volumeSnapshotRef.apiVersion");
+    v->class_name = jr_str(&r, "spec.volumeSnapshotClassName");
+    v->policy = policy_of(jr_str(&r, "spec.deletionPolicy"));
+    v->driver = jr_str(&r, "spec.driver");
+    v->volume_handle = jr_str(&r, "spec.source.volumeHandle");
+    v->snapshot_handle = jr_str(&r, "spec.source.snapshotHandle");
+    v->source_volume_mode = jr_str(&r, "spec.sourceVolumeMode");
+    v->has_status = jr_obj(&r, "status") != NULL;
+    v->has_creation_time = jr_int(&r, "status.creationTime", &v->creation_time_ns);
+    v->ready = jr_tri(&r, "status.readyToUse");
+    v->has_restore_size = jr_int(&r, "status.restoreSize", &v->restore_size);
+    v->has_error = jr_obj(&r, "status.error") != NULL;
+    v->error_msg = jr_str(&r, "status.error.message");
+    v->error_time = jr_str(&r, "status.error.time");
+    v->status_snapshot_handle = jr_str(&r, "status.snapshotHandle");
+    v->vgs_handle = jr_str(&r, "status.volumeGroupSnapshotHandle");
+    if (r.rc != 0) {
+        free(v);
+        return r.rc;
+    }
+    pk(&p, &v->ref_name);
+    pk(&p, &v->ref_ns);
+    pk(&p, &v->ref_uid);
+    pk(&p, &v->ref_kind);
+    pk(&p, &v->ref_api);
+    pk(&p, &v->class_name);
+    pk(&p, &v->driver);
+    pk(&p, &v->volume_handle);
+    pk(&p, &v->snapshot_handle);
+    pk(&p, &v->source_volume_mode);
+    pk(&p, &v->error_msg);
+    pk(&p, &v->error_time);
+    pk(&p, &v->status_snapshot_handle);
+    pk(&p, &v->vgs_handle);
+    if (pack_commit(&p, &v->m, err) != 0) {
+        free(v);
+        return SC_ENOMEM;
+    }
+    *out = v;
+    return 0;
+}
+
+int
+cclass_parse(const json_t *obj, struct cclass **out, struct sc_err *err)
+{
+    struct jr r = {obj, err, 0};
+    struct pack p = {{0}, 0};
+    struct cclass *v = calloc(1, sizeof(*v));
+    const char *def;
+
+    if (v == NULL)
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    if (!json_is_object(obj)) {
+        free(v);
+        return sc_err_set(err, SC_EPROTO, "object: expected object");
+    }
+    v->m.size = (unsigned)sizeof(*v);
+    meta_read(&r, &v->m, &p, false);
+    v->driver = jr_str(&r, "driver");
+    v->policy_str = jr_str(&r, "deletionPolicy");
+    v->policy = policy_of(v->policy_str);
+    def = jr_map_str(&r, "metadata.annotations", ANN_DEFAULT_CLASS, NULL);
+    v->is_default = def != NULL && strcmp(def, "true") == 0;
+    v->secret_name = jr_map_str(&r, "parameters", PARAM_SECRET_NAME, &v->has_secret_name);
+    v->secret_ns = jr_map_str(&r, "parameters", PARAM_SECRET_NS, &v->has_secret_ns);
+    if (r.rc != 0) {
+        free(v);
+        return r.rc;
+    }
+    pk(&p, &v->driver);
+    pk(&p, &v->policy_str);
+    pk(&p, &v->secret_name);
+    pk(&p, &v->secret_ns);
+    if (pack_commit(&p, &v->m, err) != 0) {
+        free(v);
+        return SC_ENOMEM;
+    }
+    *out = v;
+    return 0;
+}
+
+int
+cpvc_parse(const json_t *obj, struct cpvc **out, struct sc_err *err)
+{
+    struct jr r = {obj, err, 0};
+    struct pack p = {{0}, 0};
+    struct cpvc *v = calloc(1, sizeof(*v));
+
+    if (v == NULL)
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    if (!json_is_object(obj)) {
+        free(v);
+        return sc_err_set(err, SC_EPROTO, "object: expected object");
+    }
+    v->m.size = (unsigned)sizeof(*v);
+    meta_read(&r, &v->m, &p, true);
+    v->phase = jr_str(&r, "status.phase");
+    v->volume_name = jr_str(&r, "spec.volumeName");
+    v->ds_kind = jr_str(&r, "spec.dataSource.kind");
+    v->ds_api_group = jr_str(&r, "spec.dataSource.apiGroup");
+    v->ds_name = jr_str(&r, "spec.dataSource.name");
+    if (r.rc != 0) {
+        free(v);
+        return r.rc;
+    }
+    pk(&p, &v->phase);
+    pk(&p, &v->volume_name);
+    pk(&p, &v->ds_kind);
+    pk(&p, &v->ds_api_group);
+    pk(&p, &v->ds_name);
+    if (pack_commit(&p, &v->m, err) != 0) {
+        free(v);
+        return SC_ENOMEM;
+    }
+    *out = v;
+    return 0;
+}
+
+int
+cpv_parse(const json_t *obj, struct cpv **out, struct sc_err *err)
+{
+    struct jr r = {obj, err, 0};
+    struct pack p = {{0}, 0};
+    struct cpv *v = calloc(1, sizeof(*v));
+    const json_t *aff;
+
+    if (v == NULL)
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    if (!json_is_object(obj)) {
+        free(v);
+        return sc_err_set(err, SC_EPROTO, "object: expected object");
+    }
+    v->m.size = (unsigned)sizeof(*v);
+    meta_read(&r, &v->m, &p, false);
+    v->csi_driver = jr_str(&r, "spec.csi.driver");
+    v->csi_handle = jr_str(&r, "spec.csi.volumeHandle");
+    if (r.rc == 0 && jr_obj(&r, "spec.csi") != NULL && v->csi_driver == NULL)
+        v->csi_driver = "";
+    v->claim_ns = jr_str(&r, "spec.claimRef.namespace");
+    v->claim_name = jr_str(&r, "spec.claimRef.name");
+    v->claim_uid = jr_str(&r, "spec.claimRef.uid");
+    v->volume_mode = jr_str(&r, "spec.volumeMode");
+    aff = jr_obj(&r, "spec.nodeAffinity.required");
+    if (r.rc != 0) {
+        free(v);
+        return r.rc;
+    }
+    pk(&p, &v->csi_driver);
+    pk(&p, &v->csi_handle);
+    pk(&p, &v->claim_ns);
+    pk(&p, &v->claim_name);
+    pk(&p, &v->claim_uid);
+    pk(&p, &v->volume_mode);
+    if (pack_commit(&p, &v->m, err) != 0) {
+        free(v);
+        return SC_ENOMEM;
+    }
+    if (aff != NULL) {
+        v->m.extra = json_deep_copy(aff);
+        v->node_affinity = v->m.extra;
+    }
+    *out = v;
+    return 0;
+}
+
+void *
+cview_ref(struct cmeta *m)
+{
+    if (m != NULL)
+        __atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+    return m;
+}
+
+void
+cview_unref(struct cmeta *m)
+{
+    if (m == NULL)
+        return;
+    if (__atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    free(m->block);
+    json_decref(m->extra);
+    free(m);
+}
+
+bool
+cview_rv_num(const char *rv, int64_t *out)
+{
+    int64_t v = 0;
+
+    if (rv == NULL || *rv == '\0')
+        return false;
+    for (; *rv != '\0'; rv++) {
+        if (*rv < '0' || *rv > '9' || v > (INT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (*rv - '0');
+    }
+    *out = v;
+    return true;
+}
+
+size_t
+cview_bytes(const struct cmeta *m)
+{
+    return m == NULL ? 0 : (size_t)m->size + m->block_len;
+}

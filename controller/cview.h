@@ -1,0 +1,169 @@
+/* controller/cview.h -- compact, immutable views of the objects the
+ * controller caches: VolumeSnapshot (cvs), VolumeSnapshotContent (cvsc),
+ * VolumeSnapshotClass (cclass), PersistentVolumeClaim (cpvc), and the
+ * PersistentVolume (cpv) read live for one pass.
+ *
+ * A view copies only the fields the sync logic reads into one allocation
+ * (a few hundred bytes), so a cache of 10,000 snapshots does not keep
+ * 10,000 jansson trees alive.  Views are reference counted and immutable
+ * once parsed: readers on any thread take a reference (cview_ref) from the
+ * store and drop it (cview_unref) when the pass ends.  Every string field
+ * is either NULL (absent or JSON null) or a NUL-terminated copy owned by
+ * the view.
+ *
+ * *_parse(obj, &out, err): obj is borrowed; on success *out is a new view
+ * with one reference (caller owns it); on failure *out is untouched and err
+ * names the field ("spec.source.persistentVolumeClaimName: expected
+ * string, got integer").  Unknown fields are ignored.
+ */
+#ifndef SC_CVIEW_H
+#define SC_CVIEW_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+#include "common/sc_err.h"
+
+/* Finalizers, annotations and labels upstream uses (§3.1). */
+#define FIN_VSC_BOUND  "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
+#define FIN_VS_BOUND   "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"
+#define FIN_VS_SOURCE  "snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection"
+#define FIN_VS_INGROUP "snapshot.storage.kubernetes.io/volumesnapshot-in-group-protection"
+#define FIN_PVC_SOURCE "snapshot.storage.kubernetes.io/pvc-as-source-protection"
+#define ANN_DEFAULT_CLASS   "snapshot.storage.kubernetes.io/is-default-class"
+#define ANN_BEING_DELETED   "snapshot.storage.kubernetes.io/volumesnapshot-being-deleted"
+#define ANN_DEL_SECRET_NAME "snapshot.storage.kubernetes.io/deletion-secret-name"
+#define ANN_DEL_SECRET_NS   "snapshot.storage.kubernetes.io/deletion-secret-namespace"
+#define LABEL_MANAGED_BY    "snapshot.storage.kubernetes.io/managed-by"
+#define PARAM_SECRET_NAME   "csi.storage.k8s.io/snapshotter-secret-name"
+#define PARAM_SECRET_NS     "csi.storage.k8s.io/snapshotter-secret-namespace"
+#define VGS_API_VERSION     "groupsnapshot.storage.k8s.io/v1"
+#define VS_API_VERSION      "snapshot.storage.k8s.io/v1"
+
+/* Bits for the finalizers a view knows about. */
+enum cfin {
+    CFIN_VS_SOURCE = 1u << 0,
+    CFIN_VS_BOUND = 1u << 1,
+    CFIN_VS_INGROUP = 1u << 2,
+    CFIN_VSC_BOUND = 1u << 3,
+    CFIN_PVC_SOURCE = 1u << 4,
+};
+
+/* A tri-state bool: a *bool in Go. */
+enum tri { TRI_UNSET = -1, TRI_FALSE = 0, TRI_TRUE = 1 };
+
+enum cpolicy { POLICY_UNSET = 0, POLICY_DELETE = 1, POLICY_RETAIN = 2, POLICY_OTHER = 3 };
+
+/* Common header of every view: refcount, the packed string block, and the
+ * metadata every kind has. */
+struct cmeta {
+    int refs;          /* atomic */
+    char *block;       /* owns every string of the view */
+    unsigned block_len;
+    unsigned size;     /* sizeof the kind's struct */
+    json_t *extra;     /* owned reference (cpv's node affinity), or NULL */
+    const char *ns;    /* NULL for cluster-scoped kinds */
+    const char *name;  /* never NULL */
+    const char *uid;   /* "" when absent (unsaved objects) */
+    const char *rv;    /* resourceVersion, "" when absent */
+    bool deleting;     /* metadata.deletionTimestamp set */
+    unsigned fins;     /* enum cfin bits */
+    unsigned n_fins;   /* all finalizers, known or not */
+    signed char fin_idx[5]; /* index in metadata.finalizers per enum cfin bit, -1 if absent */
+};
+
+struct cvs {
+    struct cmeta m;
+    const char *vgs_owner;   /* name of a groupsnapshot.storage.k8s.io/v1 VGS ownerRef */
+    bool has_pvc;            /* spec.source.persistentVolumeClaimName present (may be "") */
+    const char *pvc;
+    bool has_content;        /* spec.source.volumeSnapshotContentName present */
+    const char *content;
+    const char *class_name;  /* spec.volumeSnapshotClassName */
+    bool has_status;
+    const char *bound;       /* status.boundVolumeSnapshotContentName */
+    const char *creation_time;
+    enum tri ready;
+    const char *restore_size; /* quantity string as stored */
+    bool restore_zero;        /* restore_size parses as zero */
+    bool has_error;
+    const char *error_msg;
+    const char *error_time;
+    const char *vgs_name;     /* status.volumeGroupSnapshotName */
+};
+
+struct cvsc {
+    struct cmeta m;
+    bool being_deleted_ann;  /* ANN_BEING_DELETED present */
+    const char *ref_name, *ref_ns, *ref_uid, *ref_kind, *ref_api;
+    const char *class_name;
+    enum cpolicy policy;
+    const char *driver;
+    const char *volume_handle;   /* spec.source.volumeHandle */
+    const char *snapshot_handle; /* spec.source.snapshotHandle */
+    const char *source_volume_mode;
+    bool has_status;
+    bool has_creation_time;
+    int64_t creation_time_ns;
+    enum tri ready;
+    bool has_restore_size;
+    int64_t restore_size;
+    bool has_error;
+    const char *error_msg;
+    const char *error_time;
+    const char *status_snapshot_handle;
+    const char *vgs_handle; /* status.volumeGroupSnapshotHandle */
+};
+
+struct cclass {
+    struct cmeta m;
+    const char *driver;
+    enum cpolicy policy;
+    const char *policy_str;
+    bool is_default;   /* annotation value exactly "true" */
+    bool has_secret_name, has_secret_ns;
+    const char *secret_name, *secret_ns; /* templates from the parameters */
+};
+
+struct cpvc {
+    struct cmeta m;
+    const char *phase;       /* status.phase */
+    const char *volume_name; /* spec.volumeName */
+    const char *ds_kind, *ds_api_group, *ds_name; /* spec.dataSource */
+};
+
+struct cpv {
+    struct cmeta m;
+    const char *csi_driver;    /* spec.csi.driver; NULL if not a CSI volume */
+    const char *csi_handle;    /* spec.csi.volumeHandle */
+    const char *claim_ns, *claim_name, *claim_uid;
+    const char *volume_mode;
+    const json_t *node_affinity; /* spec.nodeAffinity.required (m.extra), or NULL */
+};
+
+SC_MUST_CHECK int cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err);
+SC_MUST_CHECK int cvsc_parse(const json_t *obj, struct cvsc **out, struct sc_err *err);
+SC_MUST_CHECK int cclass_parse(const json_t *obj, struct cclass **out, struct sc_err *err);
+SC_MUST_CHECK int cpvc_parse(const json_t *obj, struct cpvc **out, struct sc_err *err);
+SC_MUST_CHECK int cpv_parse(const json_t *obj, struct cpv **out, struct sc_err *err);
+
+/* Reference counting for any view (pass &v->m).  cview_unref(NULL) is a
+ * no-op; the last unref frees the view. */
+void *cview_ref(struct cmeta *m);
+void cview_unref(struct cmeta *m);
+#define CVIEW_UNREF(v) cview_unref((v) != NULL ? &(v)->m : NULL)
+
+/* Index of the finalizer bit in the fin_idx table (0..4). */
+int cview_fin_slot(unsigned bit);
+/* Index of finalizer `bit` in metadata.finalizers, or -1. */
+int cview_fin_index(const struct cmeta *m, unsigned bit);
+
+/* Parse a resourceVersion as an int64; false if it is not a number. */
+bool cview_rv_num(const char *rv, int64_t *out);
+
+/* Approximate heap bytes held by a view (for the RSS figures). */
+size_t cview_bytes(const struct cmeta *m);
+
+#endif

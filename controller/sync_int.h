@@ -1,0 +1,28 @@
+/* controller/sync_int.h -- helpers shared by snapshot_sync.c and
+ * content_sync.c (not part of the public sync interface). */
+#ifndef SC_SYNC_INT_H
+#define SC_SYNC_INT_H
+
+#include "controller/sync.h"
+
+/* Fill a sync_obj for a view. */
+void sync_obj_vs(const struct cvs *vs, struct sync_obj *o);
+void sync_obj_vsc(const struct cvsc *c, struct sync_obj *o);
+void sync_obj_pvc(const struct cpvc *p, struct sync_obj *o);
+
+/* JSON patch adding finalizer fin to an object with meta m (guarded by a
+ * resourceVersion test when the list is created). NULL on ENOMEM. */
+json_t *sync_patch_add_finalizers(const struct cmeta *m, const char *const *fins, size_t n);
+/* JSON patch removing the finalizers in bits (test + remove by index). */
+json_t *sync_patch_remove_finalizers(const struct cmeta *m, unsigned bits);
+
+/* upstream: IsSnapshotDeletionCandidate. */
+bool sync_vs_deletion_candidate(const struct cvs *vs);
+/* upstream: IsVolumeSnapshotRefSet (name, namespace and uid match). */
+bool sync_vs_ref_set(const struct cvs *vs, const struct cvsc *c);
+
+/* Set the being-deleted annotation on the content if absent
+ * (upstream: setAnnVolumeSnapshotBeingDeleted).  0 or the write error. */
+int sync_set_being_deleted(const struct sync_env *env, const struct cvsc *c, struct sc_err *err);
+
+#endif

@@ -1,0 +1,379 @@
+/* controller/sync_util.c -- upstream's pkg/utils helpers the sync steps
+ * need: secret-reference templates (GetSecretReference with os.Expand
+ * semantics) and node-selector matching for distributed snapshotting. */
+#include "controller/sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/limits.h"
+#include "controller/gostr.h"
+
+struct tmpl_param {
+    const char *key;
+    const char *value;
+};
+
+static bool
+is_special(char c)
+{
+    return c == '*' || c == '#' || c == '$' || c == '@' || c == '!' || c == '?' || c == '-' ||
+           (c >= '0' && c <= '9');
+}
+
+static bool
+is_alnum(char c)
+{
+    return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Go os.getShellName: returns the name span within s (s[0] follows '$'),
+ * and *w the number of bytes consumed. */
+static void
+shell_name(const char *s, size_t len, size_t *name_off, size_t *name_len, size_t *w)
+{
+    size_t i;
+
+    *name_off = 0;
+    *name_len = 0;
+    if (s[0] == '{') {
+        if (len > 2 && is_special(s[1]) && s[2] == '}') {
+            *name_off = 1;
+            *name_len = 1;
+            *w = 3;
+            return;
+        }
+        for (i = 1; i < len; i++) {
+            if (s[i] == '}') {
+                if (i == 1) {
+                    *w = 2; /* eat "${}" */
+                    return;
+                }
+                *name_off = 1;
+                *name_len = i - 1;
+                *w = i + 1;
+                return;
+            }
+        }
+        *w = 1; /* eat "${" */
+        return;
+    }
+    if (is_special(s[0])) {
+        *name_len = 1;
+        *w = 1;
+        return;
+    }
+    for (i = 0; i < len && is_alnum(s[i]); i++)
+        ;
+    *name_len = i;
+    *w = i;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* upstream: resolveTemplate.  out gets the expansion; missing keys give
+ * "invalid tokens: [\"a\" \"b\"]" (sorted, de-duplicated). */
+static int
+resolve_template(const char *tmpl, const struct tmpl_param *params, size_t n_params, struct buf *out,
+                 struct sc_err *err)
+{
+    size_t len = strlen(tmpl), i = 0, j, k;
+    char *missing[16];
+    size_t n_missing = 0;
+    int rc = 0;
+
+    for (j = 0; j < len && rc == 0; j++) {
+        size_t off, nlen, w;
+
+        if (tmpl[j] != '$' || j + 1 >= len)
+            continue;
+        rc = buf_add(out, tmpl + i, j - i);
+        shell_name(tmpl + j + 1, len - j - 1, &off, &nlen, &w);
+        if (rc == 0 && nlen == 0 && w == 0) {
+            rc = buf_add(out, "$", 1);
+        } else if (rc == 0 && nlen > 0) {
+            const char *name = tmpl + j + 1 + off;
+            bool found = false;
+
+            for (k = 0; k < n_params; k++) {
+                if (strlen(params[k].key) == nlen && strncmp(params[k].key, name, nlen) == 0) {
+                    rc = buf_adds(out, params[k].value);
+                    found = true;
+                    break;
+                }
+            }
+            if (!found && n_missing < SC_ARRAY_LEN(missing)) {
+                bool dup = false;
+
+                for (k = 0; k < n_missing; k++)
+                    dup = dup || (strlen(missing[k]) == nlen && strncmp(missing[k], name, nlen) == 0);
+                if (!dup) {
+                    missing[n_missing] = strndup(name, nlen);
+                    if (missing[n_missing] == NULL)
+                        rc = SC_ENOMEM;
+                    else
+                        n_missing++;
+                }
+            }
+        }
+        j += w;
+        i = j + 1;
+    }
+    if (rc == 0 && i < len)
+        rc = buf_add(out, tmpl + i, len - i);
+    if (rc == 0 && n_missing > 0) {
+        struct buf m;
+
+        buf_init(&m, SC_ERR_MSG_LEN);
+        qsort(missing, n_missing, sizeof(missing[0]), cmp_str);
+        rc = buf_adds(&m, "invalid tokens: [");
+        for (k = 0; k < n_missing && rc == 0; k++) {
+            if (k > 0)
+                rc = buf_adds(&m, " ");
+            if (rc == 0)
+                rc = gostr_quote(&m, missing[k]);
+        }
+        if (rc == 0)
+            rc = buf_adds(&m, "]");
+        rc = sc_err_set(err, SC_EINVALID, "%s", rc == 0 ? buf_str(&m) : "invalid tokens");
+        buf_release(&m);
+    } else if (rc != 0) {
+        rc = sc_err_set(err, rc, "template too long");
+    }
+    for (k = 0; k < n_missing; k++)
+        free(missing[k]);
+    return rc;
+}
+
+static bool
+dns_label_ok(const char *s, size_t len)
+{
+    size_t i;
+
+    if (len == 0 || len > 63)
+        return false;
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return false;
+    }
+    return s[0] != '-' && s[len - 1] != '-';
+}
+
+static bool
+dns_subdomain_ok(const char *s)
+{
+    size_t len = strlen(s);
+    const char *p = s;
+
+    if (len == 0 || len > 253)
+        return false;
+    while (1) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot != NULL ? (size_t)(dot - p) : strlen(p);
+
+        if (!dns_label_ok(p, n))
+            return false;
+        if (dot == NULL)
+            return true;
+        p = dot + 1;
+    }
+}
+
+/* Best-effort appends to a message buffer: a message longer than its cap
+ * is cut, which is all a cap can do. */
+static void
+adds(struct buf *b, const char *s)
+{
+    if (buf_adds(b, s) != 0)
+        return;
+}
+
+static void
+addq(struct buf *b, const char *s)
+{
+    if (gostr_quote(b, s) != 0)
+        adds(b, "\"...\"");
+}
+
+static int
+resolve_one(const char *tmpl, const struct tmpl_param *params, size_t n, bool is_ns, char *out,
+            size_t cap, struct sc_err *err)
+{
+    struct buf r, m;
+    struct sc_err inner;
+    int rc;
+    bool valid;
+
+    buf_init(&r, LIM_KEY);
+    buf_init(&m, SC_ERR_MSG_LEN);
+    rc = resolve_template(tmpl, params, n, &r, &inner);
+    if (rc != 0) {
+        adds(&m, "error resolving value ");
+        addq(&m, tmpl);
+        adds(&m, ": ");
+        adds(&m, inner.msg);
+        rc = sc_err_set(err, rc, "%s", buf_str(&m));
+        goto out;
+    }
+    valid = is_ns ? dns_label_ok(buf_str(&r), r.len) : dns_subdomain_ok(buf_str(&r));
+    if (!valid) {
+        addq(&m, tmpl);
+        if (strcmp(tmpl, buf_str(&r)) != 0) {
+            adds(&m, " resolved to ");
+            addq(&m, buf_str(&r));
+            adds(&m, " which");
+        }
+        adds(&m, is_ns ? " is not a valid namespace name" : " is not a valid secret name");
+        rc = sc_err_set(err, SC_EINVALID, "%s", buf_str(&m));
+        goto out;
+    }
+    if (r.len >= cap) {
+        rc = sc_err_set(err, SC_ETOOBIG, "resolved secret reference too long");
+        goto out;
+    }
+    memcpy(out, buf_str(&r), r.len + 1);
+out:
+    buf_release(&r);
+    buf_release(&m);
+    return rc;
+}
+
+int
+sync_secret_ref(const struct cclass *cls, const char *content_name, const char *vs_ns,
+                const char *vs_name, bool *has_ref, char *name, char *ns, size_t cap,
+                struct sc_err *err)
+{
+    const char *name_t = cls->secret_name != NULL ? cls->secret_name : "";
+    const char *ns_t = cls->secret_ns != NULL ? cls->secret_ns : "";
+    struct tmpl_param ns_params[] = {
+        {"volumesnapshotcontent.name", content_name},
+        {"volumesnapshot.namespace", vs_ns},
+    };
+    struct tmpl_param name_params[] = {
+        {"volumesnapshotcontent.name", content_name},
+        {"volumesnapshot.name", vs_name},
+        {"volumesnapshot.namespace", vs_ns},
+    };
+    int rc;
+
+    *has_ref = false;
+    if (cls->has_secret_name != cls->has_secret_ns)
+        return sc_err_set(err, SC_EINVALID,
+                          "failed to get name and namespace template from params: either name and "
+                          "namespace for Snapshotter secrets specified, Both must be specified");
+    if (!cls->has_secret_name)
+        return 0;
+    if (*name_t == '\0' || *ns_t == '\0')
+        return sc_err_set(err, SC_EINVALID,
+                          "failed to get name and namespace template from params: Snapshotter "
+                          "secrets specified in parameters but value of either namespace or name "
+                          "is empty");
+    rc = resolve_one(ns_t, ns_params, SC_ARRAY_LEN(ns_params), true, ns, cap, err);
+    if (rc == 0)
+        rc = resolve_one(name_t, name_params, SC_ARRAY_LEN(name_params), false, name, cap, err);
+    if (rc == 0)
+        *has_ref = true;
+    return rc;
+}
+
+/* ---- node selectors ---- */
+
+static bool
+value_in(const json_t *values, const char *v)
+{
+    size_t i;
+    const json_t *x;
+
+    json_array_foreach(values, i, x)
+    {
+        if (json_is_string(x) && strcmp(json_string_value(x), v) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool
+requirement_matches(const json_t *req, const json_t *fields, bool is_field)
+{
+    const char *key = json_string_value(json_object_get(req, "key"));
+    const char *op = json_string_value(json_object_get(req, "operator"));
+    const json_t *values = json_object_get(req, "values");
+    const char *have;
+
+    if (key == NULL || op == NULL)
+        return false;
+    have = json_string_value(json_object_get(fields, key));
+    if (is_field && strcmp(key, "metadata.name") != 0)
+        return false;
+    if (strcmp(op, "In") == 0)
+        return have != NULL && value_in(values, have);
+    if (strcmp(op, "NotIn") == 0)
+        return have == NULL || !value_in(values, have);
+    if (strcmp(op, "Exists") == 0)
+        return have != NULL;
+    if (strcmp(op, "DoesNotExist") == 0)
+        return have == NULL;
+    if (strcmp(op, "Gt") == 0 || strcmp(op, "Lt") == 0) {
+        const char *lim = json_string_value(json_array_get(values, 0));
+        char *end1, *end2;
+        long long a, b;
+
+        if (have == NULL || lim == NULL || json_array_size(values) != 1)
+            return false;
+        a = strtoll(have, &end1, 10);
+        b = strtoll(lim, &end2, 10);
+        if (*end1 != '\0' || *end2 != '\0')
+            return false;
+        return op[0] == 'G' ? a > b : a < b;
+    }
+    return false;
+}
+
+bool
+sync_node_matches(const json_t *selector, const json_t *node)
+{
+    const json_t *terms = json_object_get(selector, "nodeSelectorTerms");
+    const json_t *labels = json_object_get(json_object_get(node, "metadata"), "labels");
+    json_t *fields = json_object();
+    const json_t *term;
+    size_t i;
+    bool any = false;
+
+    if (fields == NULL)
+        return false;
+    json_object_set(fields, "metadata.name",
+                    json_object_get(json_object_get(node, "metadata"), "name"));
+    json_array_foreach(terms, i, term)
+    {
+        const json_t *exprs = json_object_get(term, "matchExpressions");
+        const json_t *fexprs = json_object_get(term, "matchFields");
+        const json_t *req;
+        size_t k;
+        bool ok = true;
+
+        if (json_array_size(exprs) == 0 && json_array_size(fexprs) == 0)
+            continue; /* an empty term matches nothing */
+        json_array_foreach(exprs, k, req)
+        {
+            ok = ok && requirement_matches(req, labels, false);
+        }
+        json_array_foreach(fexprs, k, req)
+        {
+            ok = ok && requirement_matches(req, fields, true);
+        }
+        if (ok) {
+            any = true;
+            break;
+        }
+    }
+    json_decref(fields);
+    return any;
+}
