@@ -1,0 +1,473 @@
+/* controller/gview.c -- group snapshot views.  See gview.h.
+ *
+ * Layout: one allocation holds the struct and its arrays (volume handle
+ * pointers, infos); m.extra is a trimmed deep copy of the object (the
+ * metadata fields read here, spec, status) that every string borrows from;
+ * m.block stays NULL.  cview_unref() frees all three. */
+#include "controller/gview.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+
+struct rd {
+    struct sc_err *err;
+    int rc;
+};
+
+static const char *
+jtype(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    default: return "null";
+    }
+}
+
+/* Walk a dotted path; NULL when absent or null. */
+static const json_t *
+rd_get(struct rd *r, const json_t *from, const char *path)
+{
+    const json_t *cur = from;
+    const char *p = path;
+    char seg[96];
+
+    if (r->rc != 0)
+        return NULL;
+    while (cur != NULL && *p != '\0') {
+        const char *dot = strchr(p, '.');
+        size_t n = dot != NULL ? (size_t)(dot - p) : strlen(p);
+
+        if (n >= sizeof(seg))
+            return NULL;
+        memcpy(seg, p, n);
+        seg[n] = '\0';
+        if (!json_is_object(cur)) {
+            r->rc = sc_err_set(r->err, SC_EPROTO, "%.*s: expected object, got %s",
+                               (int)(p > path ? p - path - 1 : 0), path, jtype(cur));
+            return NULL;
+        }
+        cur = json_object_get(cur, seg);
+        p = dot != NULL ? dot + 1 : p + n;
+    }
+    return cur != NULL && json_is_null(cur) ? NULL : cur;
+}
+
+static const json_t *
+rd_typed(struct rd *r, const json_t *from, const char *path, json_type t, const char *tname)
+{
+    const json_t *v = rd_get(r, from, path);
+
+    if (v != NULL && json_typeof(v) != t && !(t == JSON_TRUE && json_is_boolean(v))) {
+        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected %s, got %s", path, tname, jtype(v));
+        return NULL;
+    }
+    return v;
+}
+
+static const char *
+rd_str(struct rd *r, const json_t *from, const char *path)
+{
+    return json_string_value(rd_typed(r, from, path, JSON_STRING, "string"));
+}
+
+static const json_t *
+rd_obj(struct rd *r, const json_t *from, const char *path)
+{
+    return rd_typed(r, from, path, JSON_OBJECT, "object");
+}
+
+static const json_t *
+rd_arr(struct rd *r, const json_t *from, const char *path)
+{
+    return rd_typed(r, from, path, JSON_ARRAY, "array");
+}
+
+static enum tri
+rd_tri(struct rd *r, const json_t *from, const char *path)
+{
+    const json_t *v = rd_typed(r, from, path, JSON_TRUE, "boolean");
+
+    return v == NULL ? TRI_UNSET : json_is_true(v) ? TRI_TRUE : TRI_FALSE;
+}
+
+static bool
+rd_int(struct rd *r, const json_t *from, const char *path, int64_t *out)
+{
+    const json_t *v = rd_typed(r, from, path, JSON_INTEGER, "integer");
+
+    if (v == NULL)
+        return false;
+    *out = (int64_t)json_integer_value(v);
+    return true;
+}
+
+/* metav1.Time (RFC 3339) or v1beta1's int64 nanoseconds. */
+static bool
+rd_time_ns(struct rd *r, const json_t *from, const char *path, int64_t *out)
+{
+    const json_t *v = rd_get(r, from, path);
+
+    if (v == NULL)
+        return false;
+    if (json_is_integer(v)) {
+        *out = (int64_t)json_integer_value(v);
+        return true;
+    }
+    if (json_is_string(v)) {
+        int64_t ms = clock_parse_rfc3339(json_string_value(v));
+
+        if (ms < 0) {
+            r->rc = sc_err_set(r->err, SC_EPROTO, "%s: not an RFC 3339 time", path);
+            return false;
+        }
+        *out = ms * 1000000;
+        return true;
+    }
+    r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected string, got %s", path, jtype(v));
+    return false;
+}
+
+/* Map value of a key that may contain dots; *present tells whether the key
+ * exists. */
+static const char *
+rd_map_str(struct rd *r, const json_t *from, const char *map_path, const char *key, bool *present)
+{
+    const json_t *m = rd_obj(r, from, map_path);
+    const json_t *v;
+
+    if (present != NULL)
+        *present = false;
+    if (m == NULL)
+        return NULL;
+    v = json_object_get(m, key);
+    if (v == NULL)
+        return NULL;
+    if (present != NULL)
+        *present = true;
+    if (json_is_null(v))
+        return NULL;
+    if (!json_is_string(v)) {
+        r->rc = sc_err_set(r->err, SC_EPROTO, "%s[%s]: expected string, got %s", map_path, key,
+                           jtype(v));
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* The trimmed copy: metadata (name, namespace, uid, resourceVersion,
+ * deletionTimestamp, finalizers, the annotations in keep_ann), spec,
+ * status, and the top-level fields in keep_top (class kinds). */
+static json_t *
+trimmed_copy(const json_t *obj, const char *const *keep_ann, const char *const *keep_top)
+{
+    static const char *const meta_keys[] = {"name", "namespace", "uid", "resourceVersion",
+                                            "deletionTimestamp", "finalizers"};
+    const json_t *meta = json_object_get(obj, "metadata");
+    const json_t *anns = json_object_get(meta, "annotations");
+    json_t *out = json_object(), *m = json_object(), *a = json_object();
+    size_t i;
+
+    if (out == NULL || m == NULL || a == NULL) {
+        json_decref(out);
+        json_decref(m);
+        json_decref(a);
+        return NULL;
+    }
+    if (json_is_object(meta)) {
+        for (i = 0; i < SC_ARRAY_LEN(meta_keys); i++) {
+            json_t *v = json_object_get(meta, meta_keys[i]);
+
+            if (v != NULL)
+                json_object_set_new(m, meta_keys[i], json_deep_copy(v));
+        }
+    } else if (meta != NULL) {
+        json_object_set_new(out, "metadata", json_deep_copy(meta)); /* type error later */
+        json_decref(m);
+        m = NULL;
+    }
+    if (json_is_object(anns)) {
+        for (i = 0; keep_ann != NULL && keep_ann[i] != NULL; i++) {
+            json_t *v = json_object_get(anns, keep_ann[i]);
+
+            if (v != NULL)
+                json_object_set_new(a, keep_ann[i], json_deep_copy(v));
+        }
+    } else if (anns != NULL && m != NULL) {
+        json_decref(a);
+        a = json_deep_copy(anns);
+    }
+    if (m != NULL) {
+        json_object_set_new(m, "annotations", a);
+        json_object_set_new(out, "metadata", m);
+    } else {
+        json_decref(a);
+    }
+    if (json_object_get(obj, "spec") != NULL)
+        json_object_set_new(out, "spec", json_deep_copy(json_object_get(obj, "spec")));
+    if (json_object_get(obj, "status") != NULL)
+        json_object_set_new(out, "status", json_deep_copy(json_object_get(obj, "status")));
+    for (i = 0; keep_top != NULL && keep_top[i] != NULL; i++) {
+        json_t *v = json_object_get(obj, keep_top[i]);
+
+        if (v != NULL)
+            json_object_set_new(out, keep_top[i], json_deep_copy(v));
+    }
+    return out;
+}
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} group_fins[] = {{GFIN_VGS_BOUND, FIN_VGS_BOUND}, {GFIN_VGSC_BOUND, FIN_VGSC_BOUND}};
+
+static void
+meta_read(struct rd *r, const json_t *x, struct cmeta *m, unsigned *gfins, int *gfin_idx,
+          bool namespaced)
+{
+    const json_t *fins;
+    size_t i, k;
+
+    memset(m->fin_idx, -1, sizeof(m->fin_idx));
+    gfin_idx[0] = gfin_idx[1] = -1;
+    m->ns = namespaced ? rd_str(r, x, "metadata.namespace") : NULL;
+    m->name = rd_str(r, x, "metadata.name");
+    m->uid = rd_str(r, x, "metadata.uid");
+    m->rv = rd_str(r, x, "metadata.resourceVersion");
+    m->deleting = rd_str(r, x, "metadata.deletionTimestamp") != NULL;
+    if (r->rc == 0 && (m->name == NULL || m->name[0] == '\0'))
+        r->rc = sc_err_set(r->err, SC_EPROTO, "metadata.name: required field is missing");
+    if (r->rc == 0 && namespaced && m->ns == NULL)
+        r->rc = sc_err_set(r->err, SC_EPROTO, "metadata.namespace: required field is missing");
+    if (m->uid == NULL)
+        m->uid = "";
+    if (m->rv == NULL)
+        m->rv = "";
+    fins = rd_arr(r, x, "metadata.finalizers");
+    m->n_fins = (unsigned)json_array_size(fins);
+    for (i = 0; i < json_array_size(fins); i++) {
+        const char *f = json_string_value(json_array_get(fins, i));
+
+        for (k = 0; f != NULL && k < SC_ARRAY_LEN(group_fins); k++) {
+            if (strcmp(f, group_fins[k].name) == 0 && (*gfins & group_fins[k].bit) == 0) {
+                *gfins |= group_fins[k].bit;
+                gfin_idx[k] = (int)i;
+            }
+        }
+    }
+}
+
+int
+gview_fin_index(const unsigned gfins, const int *gfin_idx, unsigned bit)
+{
+    size_t k;
+
+    for (k = 0; k < SC_ARRAY_LEN(group_fins); k++)
+        if (group_fins[k].bit == bit)
+            return (gfins & bit) != 0 ? gfin_idx[k] : -1;
+    return -1;
+}
+
+static enum cpolicy
+policy_of(const char *s)
+{
+    if (s == NULL)
+        return POLICY_UNSET;
+    if (strcmp(s, "Delete") == 0)
+        return POLICY_DELETE;
+    if (strcmp(s, "Retain") == 0)
+        return POLICY_RETAIN;
+    return POLICY_OTHER;
+}
+
+static int
+finish(struct rd *r, struct cmeta *m, json_t *x, size_t size)
+{
+    if (r->rc != 0) {
+        json_decref(x);
+        free(m);
+        return r->rc;
+    }
+    m->refs = 1;
+    m->block = NULL;
+    m->block_len = 0;
+    m->size = (unsigned)size;
+    m->extra = x;
+    return 0;
+}
+
+int
+gvgs_parse(const json_t *obj, struct gvgs **out, struct sc_err *err)
+{
+    struct rd r = {err, 0};
+    struct gvgs *v;
+    json_t *x;
+    const json_t *src;
+
+    if (!json_is_object(obj))
+        return sc_err_set(err, SC_EPROTO, "object: expected object");
+    x = trimmed_copy(obj, NULL, NULL);
+    v = calloc(1, sizeof(*v));
+    if (x == NULL || v == NULL) {
+        json_decref(x);
+        free(v);
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    }
+    meta_read(&r, x, &v->m, &v->gfins, v->gfin_idx, true);
+    src = rd_obj(&r, x, "spec.source");
+    v->selector = rd_obj(&r, x, "spec.source.selector");
+    v->has_selector = v->selector != NULL;
+    v->has_content = src != NULL && json_object_get(src, "volumeGroupSnapshotContentName") != NULL &&
+                     !json_is_null(json_object_get(src, "volumeGroupSnapshotContentName"));
+    v->content = rd_str(&r, x, "spec.source.volumeGroupSnapshotContentName");
+    v->class_name = rd_str(&r, x, "spec.volumeGroupSnapshotClassName");
+    v->has_status = rd_obj(&r, x, "status") != NULL;
+    v->bound = rd_str(&r, x, "status.boundVolumeGroupSnapshotContentName");
+    v->creation_time = rd_str(&r, x, "status.creationTime");
+    v->ready = rd_tri(&r, x, "status.readyToUse");
+    v->has_error = rd_obj(&r, x, "status.error") != NULL;
+    v->error_msg = rd_str(&r, x, "status.error.message");
+    v->error_time = rd_str(&r, x, "status.error.time");
+    if (finish(&r, &v->m, x, sizeof(*v)) != 0)
+        return r.rc;
+    *out = v;
+    return 0;
+}
+
+int
+gvgsc_parse(const json_t *obj, struct gvgsc **out, struct sc_err *err)
+{
+    static const char *const anns[] = {ANN_GROUP_BEING_DELETED, NULL};
+    struct rd r = {err, 0};
+    struct gvgsc *v;
+    json_t *x;
+    const json_t *vh, *infos;
+    size_t nvh, ninf, i, size;
+    bool present = false;
+
+    if (!json_is_object(obj))
+        return sc_err_set(err, SC_EPROTO, "object: expected object");
+    x = trimmed_copy(obj, anns, NULL);
+    if (x == NULL)
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    vh = rd_arr(&r, x, "spec.source.volumeHandles");
+    infos = rd_arr(&r, x, "status.volumeSnapshotInfoList");
+    if (r.rc != 0) {
+        json_decref(x);
+        return r.rc;
+    }
+    nvh = json_array_size(vh);
+    ninf = json_array_size(infos);
+    if (nvh > GVIEW_MAX_VOLUMES || ninf > GVIEW_MAX_VOLUMES) {
+        json_decref(x);
+        return sc_err_set(err, SC_ETOOBIG, "group snapshot content has more than %d volumes",
+                          GVIEW_MAX_VOLUMES);
+    }
+    size = sizeof(*v) + ninf * sizeof(struct gvinfo) + nvh * sizeof(char *);
+    v = calloc(1, size);
+    if (v == NULL) {
+        json_decref(x);
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    }
+    v->infos = (struct gvinfo *)(void *)(v + 1);
+    v->volume_handles = (const char **)(void *)(v->infos + ninf);
+    meta_read(&r, x, &v->m, &v->gfins, v->gfin_idx, false);
+    (void)rd_map_str(&r, x, "metadata.annotations", ANN_GROUP_BEING_DELETED, &present);
+    v->being_deleted_ann = present;
+    v->ref_name = rd_str(&r, x, "spec.volumeGroupSnapshotRef.name");
+    v->ref_ns = rd_str(&r, x, "spec.volumeGroupSnapshotRef.namespace");
+    v->ref_uid = rd_str(&r, x, "spec.volumeGroupSnapshotRef.uid");
+    v->ref_kind = rd_str(&r, x, "spec.volumeGroupSnapshotRef.kind");
+    v->ref_api = rd_str(&r, x, "spec.volumeGroupSnapshotRef.apiVersion");
+    v->class_name = rd_str(&r, x, "spec.volumeGroupSnapshotClassName");
+    v->policy_str = rd_str(&r, x, "spec.deletionPolicy");
+    v->policy = policy_of(v->policy_str);
+    v->driver = rd_str(&r, x, "spec.driver");
+    for (i = 0; i < nvh && r.rc == 0; i++) {
+        const json_t *h = json_array_get(vh, i);
+
+        if (!json_is_string(h))
+            r.rc = sc_err_set(err, SC_EPROTO, "spec.source.volumeHandles[%zu]: expected string, "
+                              "got %s", i, jtype(h));
+        else
+            v->volume_handles[i] = json_string_value(h);
+    }
+    v->n_volume_handles = r.rc == 0 ? nvh : 0;
+    v->has_group_handles = rd_obj(&r, x, "spec.source.groupSnapshotHandles") != NULL;
+    v->src_group_handle =
+        rd_str(&r, x, "spec.source.groupSnapshotHandles.volumeGroupSnapshotHandle");
+    v->n_snapshot_handles =
+        json_array_size(rd_arr(&r, x, "spec.source.groupSnapshotHandles.volumeSnapshotHandles"));
+    v->has_status = rd_obj(&r, x, "status") != NULL;
+    v->group_handle = rd_str(&r, x, "status.volumeGroupSnapshotHandle");
+    v->has_creation_time = rd_time_ns(&r, x, "status.creationTime", &v->creation_time_ns);
+    v->ready = rd_tri(&r, x, "status.readyToUse");
+    v->has_error = rd_obj(&r, x, "status.error") != NULL;
+    v->error_msg = rd_str(&r, x, "status.error.message");
+    v->error_time = rd_str(&r, x, "status.error.time");
+    for (i = 0; i < ninf && r.rc == 0; i++) {
+        const json_t *e = json_array_get(infos, i);
+        struct gvinfo *g = &v->infos[i];
+
+        if (!json_is_object(e)) {
+            r.rc = sc_err_set(err, SC_EPROTO, "status.volumeSnapshotInfoList[%zu]: expected "
+                              "object, got %s", i, jtype(e));
+            break;
+        }
+        g->volume_handle = rd_str(&r, e, "volumeHandle");
+        g->snapshot_handle = rd_str(&r, e, "snapshotHandle");
+        g->has_creation_time = rd_time_ns(&r, e, "creationTime", &g->creation_time_ns);
+        g->ready = rd_tri(&r, e, "readyToUse");
+        g->has_restore_size = rd_int(&r, e, "restoreSize", &g->restore_size);
+        if (r.rc != 0)
+            sc_err_wrap(err, r.rc, "status.volumeSnapshotInfoList[%zu]", i);
+    }
+    v->n_infos = r.rc == 0 ? ninf : 0;
+    if (finish(&r, &v->m, x, size) != 0)
+        return r.rc;
+    *out = v;
+    return 0;
+}
+
+int
+gclass_parse(const json_t *obj, struct gclass **out, struct sc_err *err)
+{
+    static const char *const anns[] = {ANN_GROUP_DEFAULT_CLASS, NULL};
+    static const char *const top[] = {"driver", "deletionPolicy", "parameters", NULL};
+    struct rd r = {err, 0};
+    struct gclass *v;
+    json_t *x;
+    const char *def;
+    int unused[2];
+    unsigned unused_fins = 0;
+
+    if (!json_is_object(obj))
+        return sc_err_set(err, SC_EPROTO, "object: expected object");
+    x = trimmed_copy(obj, anns, top);
+    v = calloc(1, sizeof(*v));
+    if (x == NULL || v == NULL) {
+        json_decref(x);
+        free(v);
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    }
+    meta_read(&r, x, &v->m, &unused_fins, unused, false);
+    v->driver = rd_str(&r, x, "driver");
+    v->policy_str = rd_str(&r, x, "deletionPolicy");
+    v->policy = policy_of(v->policy_str);
+    def = rd_map_str(&r, x, "metadata.annotations", ANN_GROUP_DEFAULT_CLASS, NULL);
+    v->is_default = def != NULL && strcmp(def, "true") == 0;
+    v->secret_name = rd_map_str(&r, x, "parameters", PARAM_GROUP_SECRET_NAME, &v->has_secret_name);
+    v->secret_ns = rd_map_str(&r, x, "parameters", PARAM_GROUP_SECRET_NS, &v->has_secret_ns);
+    if (finish(&r, &v->m, x, sizeof(*v)) != 0)
+        return r.rc;
+    *out = v;
+    return 0;
+}
