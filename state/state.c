@@ -31,6 +31,7 @@
 #define DEF_EVENT_TTL_MS      (3600LL * 1000)
 #define DEF_PRUNE_INTERVAL_MS (60LL * 1000)
 #define MIN_BUCKETS           256
+#define FLUSH_CHUNK           256 /* rows copied per hold of mu while flushing */
 /* Tombstones waiting for the writer beyond this many: drop them and rewrite
  * both tables from the mirror instead (bounds memory when the disk stalls). */
 #define MAX_TOMBSTONES(st) ((st)->o.flush_batch * 8 + 4096)
@@ -645,14 +646,49 @@ degrade(struct state *st, int sqlite_rc, const char *what)
     notify(st, false, why);
 }
 
-/* Write every dirty row in one transaction.  io_mu held. */
+/* Take up to max rows off the dirty list as private copies (mu held); dead
+ * rows leave the mirror here.  SC_ENOMEM takes nothing. */
+static int
+take_chunk(struct state *st, struct srow **out, size_t max, size_t *n_out)
+{
+    struct srow *r;
+    size_t n = 0, i;
+
+    for (r = st->dirty; r != NULL && n < max; r = r->dnext) {
+        out[n] = srow_clone(r);
+        if (out[n] == NULL) {
+            for (i = 0; i < n; i++)
+                srow_free(out[i]);
+            return SC_ENOMEM;
+        }
+        n++;
+    }
+    for (i = 0; i < n; i++) {
+        r = st->dirty;
+        st->dirty = r->dnext;
+        st->n_dirty--;
+        r->dirty = false;
+        r->dnext = NULL;
+        if (r->dead) {
+            tab_unlink_hash(&st->t[r->table], r);
+            st->n_dead--;
+            srow_free(r);
+        }
+    }
+    *n_out = n;
+    return SC_OK;
+}
+
+/* Write the rows dirty now in ONE transaction (io_mu held).  Rows are copied
+ * FLUSH_CHUNK at a time so `mu` is never held for long; a row written again
+ * meanwhile is simply written again later. */
 static int
 flush_io(struct state *st, struct sc_err *err)
 {
-    struct srow **batch = NULL, *r, *next;
-    size_t n = 0, i;
+    struct srow *chunk[FLUSH_CHUNK];
+    size_t target, done = 0, n = 0, i;
     bool wipe;
-    int sqlite_rc, rc;
+    int sqlite_rc = 0, rc, mem = SC_OK;
     struct sc_err e = {0};
 
     pthread_mutex_lock(&st->mu);
@@ -660,49 +696,33 @@ flush_io(struct state *st, struct sc_err *err)
         pthread_mutex_unlock(&st->mu);
         return SC_OK;
     }
-    if (st->n_dirty > 0) {
-        batch = malloc(st->n_dirty * sizeof(*batch));
-        if (batch == NULL) {
-            pthread_mutex_unlock(&st->mu);
-            return sc_err_set(err, SC_ENOMEM, "state: out of memory flushing");
-        }
-    }
-    for (r = st->dirty; r != NULL; r = r->dnext) {
-        batch[n] = srow_clone(r);
-        if (batch[n] == NULL) {
-            pthread_mutex_unlock(&st->mu);
-            for (i = 0; i < n; i++)
-                srow_free(batch[i]);
-            free(batch);
-            return sc_err_set(err, SC_ENOMEM, "state: out of memory flushing");
-        }
-        n++;
-    }
-    for (r = st->dirty; r != NULL; r = next) {
-        next = r->dnext;
-        r->dirty = false;
-        r->dnext = NULL;
-        if (r->dead) {
-            tab_unlink_hash(&st->t[r->table], r);
-            srow_free(r);
-        }
-    }
-    st->dirty = NULL;
-    st->n_dirty = 0;
-    st->n_dead = 0;
+    target = st->n_dirty;
     wipe = st->wipe_pending;
     st->wipe_pending = false;
     pthread_mutex_unlock(&st->mu);
 
-    rc = sdb_write(st->db, batch, n, wipe, &sqlite_rc, &e);
-    for (i = 0; i < n; i++)
-        srow_free(batch[i]);
-    free(batch);
+    rc = sdb_begin(st->db, wipe, &sqlite_rc, &e);
+    while (rc == SC_OK && done < target) {
+        pthread_mutex_lock(&st->mu);
+        mem = take_chunk(st, chunk, target - done < FLUSH_CHUNK ? target - done : FLUSH_CHUNK,
+                         &n);
+        pthread_mutex_unlock(&st->mu);
+        if (mem != SC_OK || n == 0)
+            break; /* out of memory: commit what we have, the rest stays dirty */
+        rc = sdb_put(st->db, chunk, n, &sqlite_rc, &e);
+        for (i = 0; i < n; i++)
+            srow_free(chunk[i]);
+        done += n;
+    }
+    if (rc == SC_OK)
+        rc = sdb_commit(st->db, &sqlite_rc, &e);
     if (rc == SC_OK) {
         pthread_mutex_lock(&st->mu);
         st->stats.n_flushes++;
-        st->stats.n_rows_written += n;
+        st->stats.n_rows_written += done;
         pthread_mutex_unlock(&st->mu);
+        if (mem != SC_OK)
+            return sc_err_set(err, SC_ENOMEM, "state: out of memory flushing");
         return SC_OK;
     }
     degrade(st, sqlite_rc, e.msg);

@@ -57,13 +57,13 @@
 #define STATE_DEFAULT_DIR "/var/lib/snapshot-controller"
 #define STATE_DB_NAME     "state.db"
 
-#define STATE_MAX_KIND    64                /* object kind, e.g. "VolumeSnapshot" */
+#define STATE_MAX_KIND    64                /* object kind or work-queue name */
 #define STATE_MAX_UID     LIM_KEY           /* object UID (or a work-queue key) */
 #define STATE_MAX_TYPE    16                /* Event type: "Normal" / "Warning" */
 #define STATE_MAX_REASON  128               /* Event reason */
 #define STATE_MAX_MESSAGE LIM_EVENT_MESSAGE /* Event message */
-#define STATE_MAX_NS      64                /* Event namespace (DNS label, 63) */
-#define STATE_MAX_NAME    254               /* Event object name (DNS subdomain, 253) */
+#define STATE_MAX_NS      256               /* Event namespace (as kube/krecorder.h) */
+#define STATE_MAX_NAME    320               /* Event object name (as KREC_NAME_MAX) */
 #define STATE_MAX_ERROR   512               /* last error text (truncated, not refused) */
 #define STATE_MAX_PATH    4096              /* database path */
 

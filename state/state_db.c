@@ -35,7 +35,7 @@ static const char schema_sql[] =
     " name TEXT NOT NULL, count INTEGER NOT NULL,"
     " first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,"
     " namespace TEXT NOT NULL DEFAULT '',"
-    " PRIMARY KEY (uid, type, reason, message));"
+    " PRIMARY KEY (uid, type, reason, message)) WITHOUT ROWID;"
     "PRAGMA user_version = 2;";
 
 /* migrations[v - 1] upgrades version v to v + 1. */
@@ -602,32 +602,47 @@ write_row(struct sdb *d, const struct srow *r)
     return run(s);
 }
 
-int
-sdb_write(struct sdb *d, struct srow *const *rows, size_t n, bool wipe, int *sqlite_rc,
-          struct sc_err *err)
+static int
+fail_tx(struct sdb *d, int rc, int *sqlite_rc, struct sc_err *err)
 {
-    size_t i;
-    int rc;
-
-    *sqlite_rc = SQLITE_OK;
-    rc = run(d->st[ST_BEGIN]);
-    if (rc != SQLITE_OK)
-        goto fail;
-    if (wipe) {
-        rc = run(d->st[ST_WIPE_RETRY]);
-        if (rc == SQLITE_OK)
-            rc = run(d->st[ST_WIPE_EVENT]);
-    }
-    for (i = 0; rc == SQLITE_OK && i < n; i++)
-        rc = write_row(d, rows[i]);
-    if (rc == SQLITE_OK)
-        rc = run(d->st[ST_COMMIT]);
-    if (rc == SQLITE_OK)
-        return SC_OK;
-fail:
     *sqlite_rc = rc & 0xff;
     sc_err_set(err, SC_ESTATE, "state: write: %s", sqlite3_errmsg(d->db));
     if (!sqlite3_get_autocommit(d->db))
         run(d->st[ST_ROLLBACK]);
     return SC_ESTATE;
+}
+
+int
+sdb_begin(struct sdb *d, bool wipe, int *sqlite_rc, struct sc_err *err)
+{
+    int rc = run(d->st[ST_BEGIN]);
+
+    *sqlite_rc = SQLITE_OK;
+    if (rc == SQLITE_OK && wipe) {
+        rc = run(d->st[ST_WIPE_RETRY]);
+        if (rc == SQLITE_OK)
+            rc = run(d->st[ST_WIPE_EVENT]);
+    }
+    return rc == SQLITE_OK ? SC_OK : fail_tx(d, rc, sqlite_rc, err);
+}
+
+int
+sdb_put(struct sdb *d, struct srow *const *rows, size_t n, int *sqlite_rc, struct sc_err *err)
+{
+    size_t i;
+    int rc = SQLITE_OK;
+
+    *sqlite_rc = SQLITE_OK;
+    for (i = 0; rc == SQLITE_OK && i < n; i++)
+        rc = write_row(d, rows[i]);
+    return rc == SQLITE_OK ? SC_OK : fail_tx(d, rc, sqlite_rc, err);
+}
+
+int
+sdb_commit(struct sdb *d, int *sqlite_rc, struct sc_err *err)
+{
+    int rc = run(d->st[ST_COMMIT]);
+
+    *sqlite_rc = SQLITE_OK;
+    return rc == SQLITE_OK ? SC_OK : fail_tx(d, rc, sqlite_rc, err);
 }

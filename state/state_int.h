@@ -75,11 +75,14 @@ int sdb_open(const char *path, const struct state_opts *o, bool fresh, sdb_load_
              sdb_reset_fn *reset, void *ctx, struct state_open_report *report, struct sdb **out,
              struct sc_err *err);
 
-/* Write rows (dead ones are deleted) in one transaction; wipe=true empties
- * both tables first.  On failure rolls back, sets *sqlite_rc to the primary
- * SQLite code and returns SC_ESTATE. */
-int sdb_write(struct sdb *db, struct srow *const *rows, size_t n, bool wipe, int *sqlite_rc,
-              struct sc_err *err);
+/* One write transaction: sdb_begin() (wipe=true empties both tables first),
+ * any number of sdb_put() (dead rows are deleted, live ones upserted), then
+ * sdb_commit().  On failure each rolls back, sets *sqlite_rc to the primary
+ * SQLite code and returns SC_ESTATE; the transaction is then over. */
+int sdb_begin(struct sdb *db, bool wipe, int *sqlite_rc, struct sc_err *err);
+int sdb_put(struct sdb *db, struct srow *const *rows, size_t n, int *sqlite_rc,
+            struct sc_err *err);
+int sdb_commit(struct sdb *db, int *sqlite_rc, struct sc_err *err);
 
 /* True if an SQLite code means the file itself is bad (recreate it), false if
  * the disk or directory is the problem (fall back to memory). */
