@@ -896,6 +896,58 @@ kclient_update(struct kclient *c, const char *path, const json_t *body, json_t *
     return do_request(c, "PUT", path, NULL, "application/json", body, out, err);
 }
 
+/* The API server answers a failed JSON-patch "test" with a bare 422 that
+ * does not say which operation failed.  When the patch tested
+ * /metadata/resourceVersion or /metadata/uid, read the object and check
+ * those preconditions ourselves: a mismatch (or a vanished object) is a
+ * conflict, so callers re-read and retry instead of giving up. */
+static int
+check_patch_preconditions(struct kclient *c, const char *path, const json_t *patch, int rc,
+                          struct sc_err *err)
+{
+    const char *want_rv = NULL, *want_uid = NULL;
+    const json_t *op;
+    json_t *cur = NULL;
+    size_t i;
+
+    json_array_foreach (patch, i, op) {
+        const char *o = json_string_value(json_object_get(op, "op"));
+        const char *p = json_string_value(json_object_get(op, "path"));
+        const char *v = json_string_value(json_object_get(op, "value"));
+        if (o == NULL || p == NULL || v == NULL || strcmp(o, "test") != 0)
+            continue;
+        if (strcmp(p, "/metadata/resourceVersion") == 0)
+            want_rv = v;
+        else if (strcmp(p, "/metadata/uid") == 0)
+            want_uid = v;
+    }
+    if (want_rv == NULL && want_uid == NULL)
+        return rc;
+    int grc = do_request(c, "GET", path, NULL, NULL, NULL, &cur, NULL);
+    if (grc == SC_ENOTFOUND)
+        return sc_err_set(err, SC_ECONFLICT, "patch %s: precondition failed: object is gone", path);
+    if (grc != 0)
+        return rc;
+    struct kjson r;
+    kjson_init(&r, cur, NULL);
+    const char *rv = kjson_str(&r, "metadata.resourceVersion");
+    const char *uid = kjson_str(&r, "metadata.uid");
+    if (want_rv != NULL && (rv == NULL || strcmp(rv, want_rv) != 0)) {
+        rc = sc_err_set(err, SC_ECONFLICT,
+                        "patch %s: precondition failed: resourceVersion is %s, expected %s", path,
+                        rv ? rv : "unset", want_rv);
+    } else if (want_uid != NULL && (uid == NULL || strcmp(uid, want_uid) != 0)) {
+        rc = sc_err_set(err, SC_ECONFLICT, "patch %s: precondition failed: uid is %s, expected %s",
+                        path, uid ? uid : "unset", want_uid);
+    }
+    if (rc == SC_ECONFLICT && err != NULL) {
+        err->http_status = 422;
+        snprintf(err->reason, sizeof(err->reason), "Conflict");
+    }
+    json_decref(cur);
+    return rc;
+}
+
 int
 kclient_patch(struct kclient *c, const char *path, enum kpatch_type type, const json_t *patch,
               json_t **out, struct sc_err *err)
@@ -915,13 +967,8 @@ kclient_patch(struct kclient *c, const char *path, enum kpatch_type type, const 
         ct = "application/merge-patch+json";
     }
     rc = do_request(c, "PATCH", path, NULL, ct, patch, out, err);
-    /* A failed "test" on resourceVersion/uid is a precondition failure:
-     * report it as a conflict so callers re-read and retry. */
-    if (rc == SC_EINVALID && type == KPATCH_JSON && err != NULL && strstr(err->msg, "test") &&
-        (strstr(err->msg, "/metadata/resourceVersion") || strstr(err->msg, "/metadata/uid"))) {
-        err->code = SC_ECONFLICT;
-        rc = SC_ECONFLICT;
-    }
+    if (rc == SC_EINVALID && type == KPATCH_JSON)
+        rc = check_patch_preconditions(c, path, patch, rc, err);
     return rc;
 }
 

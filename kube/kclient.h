@@ -102,9 +102,11 @@ enum kpatch_type {
     KPATCH_JSON,  /* application/json-patch+json: an array of operations */
     KPATCH_MERGE, /* application/merge-patch+json */
 };
-/* A failed JSON-patch "test" operation is reported by the server as 422:
- * callers see SC_EINVALID with reason "Invalid"; kclient maps a failed test on
- * /metadata/resourceVersion or /metadata/uid to SC_ECONFLICT. */
+/* A failed JSON-patch "test" operation is reported by the server as a bare
+ * 422 (SC_EINVALID) that does not name the operation.  When the patch tests
+ * /metadata/resourceVersion or /metadata/uid, kclient then GETs the object
+ * and, if either differs (or the object is gone), returns SC_ECONFLICT
+ * ("precondition failed: ...") instead. */
 int kclient_patch(struct kclient *c, const char *path, enum kpatch_type type, const json_t *patch,
                   json_t **out, struct sc_err *err);
 

@@ -212,6 +212,9 @@ struct kinformer {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     volatile int stop;
+    volatile int interrupt; /* stop or pause: ends a running watch */
+    bool paused, have_forced;
+    char forced_rv[KINF_RV_MAX];
     bool synced, started, joined;
     struct sc_err last;
     pthread_t thread;
@@ -951,7 +954,7 @@ watch_once(struct kinformer *inf, int64_t max_ms, struct sc_err *err)
     if (max_ms <= 0 || max_ms > (to + 60) * 1000)
         max_ms = (to + 60) * 1000;
     inf->framer.len = 0;
-    rc = kclient_stream(inf->c, inf->path, buf_str(&q), on_chunk, &w, &inf->stop, max_ms, err);
+    rc = kclient_stream(inf->c, inf->path, buf_str(&q), on_chunk, &w, &inf->interrupt, max_ms, err);
     buf_release(&q);
     return rc;
 }
@@ -1004,11 +1007,23 @@ run(void *arg)
                 if (max_ms < 1000)
                     max_ms = 1000;
             }
+            pthread_mutex_lock(&inf->mu);
+            while (inf->paused && !inf->stop)
+                pthread_cond_wait(&inf->cv, &inf->mu);
+            if (inf->have_forced) {
+                memcpy(inf->rv, inf->forced_rv, sizeof(inf->rv));
+                inf->have_forced = false;
+            }
+            pthread_mutex_unlock(&inf->mu);
+            if (inf->stop)
+                break;
             inf->watch_events = 0;
             memset(&err, 0, sizeof(err));
             rc = watch_once(inf, max_ms, &err);
             if (inf->stop)
                 break;
+            if (rc == SC_ESHUTDOWN)
+                continue; /* paused: wait above */
             if (inf->watch_events > 0)
                 backoff = KINF_BACKOFF_START_MS;
             if (rc == 0)
@@ -1049,12 +1064,37 @@ kinformer_stop(struct kinformer *inf)
 {
     pthread_mutex_lock(&inf->mu);
     inf->stop = 1;
+    inf->interrupt = 1;
     pthread_cond_broadcast(&inf->cv);
     pthread_mutex_unlock(&inf->mu);
     if (inf->started && !inf->joined) {
         pthread_join(inf->thread, NULL);
         inf->joined = true;
     }
+}
+
+void
+kinformer_pause(struct kinformer *inf)
+{
+    pthread_mutex_lock(&inf->mu);
+    inf->paused = true;
+    inf->interrupt = 1;
+    pthread_cond_broadcast(&inf->cv);
+    pthread_mutex_unlock(&inf->mu);
+}
+
+void
+kinformer_resume(struct kinformer *inf, const char *rv)
+{
+    pthread_mutex_lock(&inf->mu);
+    inf->paused = false;
+    inf->interrupt = inf->stop;
+    if (rv != NULL && strlen(rv) < sizeof(inf->forced_rv)) {
+        strcpy(inf->forced_rv, rv);
+        inf->have_forced = true;
+    }
+    pthread_cond_broadcast(&inf->cv);
+    pthread_mutex_unlock(&inf->mu);
 }
 
 void

@@ -139,6 +139,13 @@ size_t kinformer_len(struct kinformer *inf);
  * Does not call handlers. */
 int kinformer_store(struct kinformer *inf, const json_t *obj, struct sc_err *err);
 
+/* Operational/test hooks.  kinformer_pause() ends the current watch (within
+ * ~1 s) and holds the thread before the next one; the cache stays readable.
+ * kinformer_resume() lets it watch again, from rv when rv is not NULL (e.g.
+ * a compacted resourceVersion, to force the 410 Gone -> relist path). */
+void kinformer_pause(struct kinformer *inf);
+void kinformer_resume(struct kinformer *inf, const char *rv);
+
 /* ---- watch framing (exposed for tests and fuzzing) ------------------------------------ */
 
 /* Splits a watch stream into newline-delimited events; events may span chunks

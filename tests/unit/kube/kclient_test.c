@@ -61,6 +61,10 @@ test_map_recorded_bodies(void)
     CHECK_INT(e.retry_after, 0);
     CHECK_INT(map_file(500, "500-internal.json", "3", &e), SC_ESERVER);
     CHECK_INT(e.retry_after, 3);
+    /* What the server really answers to a failed JSON-patch "test": a bare
+     * 422 (kclient_patch() then checks rv/uid itself). */
+    CHECK_INT(map_file(422, "422-jsonpatch-test.json", NULL, &e), SC_EINVALID);
+    CHECK_STR(e.msg, "the server rejected our request due to an error in our request");
     CHECK_INT(map_file(504, "504-timeout.json", NULL, &e), SC_ETIMEOUT);
     CHECK_STR(e.reason, "Timeout");
 }

@@ -1,0 +1,319 @@
+/* Integration tests of kube/kclient.c against the real API server: CRUD and
+ * /status on a custom resource, JSON/merge patch with preconditions,
+ * conflicts on stale resourceVersions, delete preconditions, pagination over
+ * 1,000 objects, discovery of served resources, bad credentials. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube/kjson.h"
+#include "tests/integration/kube/itlib.h"
+
+static const char *
+rv_of(const json_t *o)
+{
+    struct kjson r;
+    kjson_init(&r, o, NULL);
+    return kjson_str(&r, "metadata.resourceVersion");
+}
+
+static void
+test_crud_status_patch_conflict(void)
+{
+    struct kclient *c = it_client(-1, 1);
+    char ns[64], coll[KPATH_MAX], path[KPATH_MAX], status[KPATH_MAX];
+    json_t *w, *got = NULL, *out = NULL;
+    struct sc_err e = {0};
+    struct kjson r;
+
+    if (c == NULL)
+        return;
+    snprintf(ns, sizeof(ns), "kit-crud-%s", it_suffix());
+    it_namespace(c, ns);
+    it_widget_path(coll, sizeof(coll), ns, NULL, NULL);
+    it_widget_path(path, sizeof(path), ns, "w1", NULL);
+    it_widget_path(status, sizeof(status), ns, "w1", "status");
+
+    /* CREATE, then CREATE again: AlreadyExists */
+    w = it_widget(ns, "w1", 1, NULL);
+    CHECK_INT(kclient_create(c, coll, w, &out, &e), 0);
+    CHECK_INT(kclient_create(c, coll, w, NULL, &e), SC_EEXIST);
+    CHECK_STR(e.reason, "AlreadyExists");
+    CHECK_INT(e.http_status, 409);
+    json_decref(w);
+    char rv1[64];
+    snprintf(rv1, sizeof(rv1), "%s", rv_of(out));
+    char uid[64];
+    kjson_init(&r, out, NULL);
+    snprintf(uid, sizeof(uid), "%s", kjson_str(&r, "metadata.uid"));
+    json_decref(out);
+    out = NULL;
+
+    /* GET */
+    CHECK_INT(kclient_get(c, path, &got, &e), 0);
+    kjson_init(&r, got, NULL);
+    CHECK_INT(kjson_int(&r, "spec.size", 0), 1);
+    CHECK_STR(kjson_str(&r, "metadata.resourceVersion"), rv1);
+
+    /* UPDATE spec with the current rv */
+    json_object_set_new(json_object_get(got, "spec"), "size", json_integer(2));
+    CHECK_INT(kclient_update(c, path, got, &out, &e), 0);
+    char rv2[64];
+    snprintf(rv2, sizeof(rv2), "%s", rv_of(out));
+    CHECK(strcmp(rv1, rv2) != 0);
+    json_decref(out);
+    out = NULL;
+    /* the same body again carries the stale rv: Conflict */
+    CHECK_INT(kclient_update(c, path, got, NULL, &e), SC_ECONFLICT);
+    CHECK_STR(e.reason, "Conflict");
+    CHECK(strstr(e.msg, "the object has been modified") != NULL);
+    json_decref(got);
+    got = NULL;
+
+    /* UPDATE /status: status changes, spec does not */
+    CHECK_INT(kclient_get(c, path, &got, &e), 0);
+    json_object_set_new(got, "status", json_pack("{s:b, s:s}", "ready", 1, "message", "fine"));
+    json_object_set_new(json_object_get(got, "spec"), "size", json_integer(99));
+    CHECK_INT(kclient_update(c, status, got, &out, &e), 0);
+    kjson_init(&r, out, NULL);
+    CHECK(kjson_bool(&r, "status.ready"));
+    CHECK_INT(kjson_int(&r, "spec.size", 0), 2);
+    char rv3[64];
+    snprintf(rv3, sizeof(rv3), "%s", rv_of(out));
+    json_decref(out);
+    out = NULL;
+    json_decref(got);
+    got = NULL;
+
+    /* MERGE PATCH spec */
+    json_t *mp = json_pack("{s:{s:s}}", "spec", "color", "red");
+    CHECK_INT(kclient_patch(c, path, KPATCH_MERGE, mp, &out, &e), 0);
+    json_decref(mp);
+    kjson_init(&r, out, NULL);
+    CHECK_STR(kjson_str(&r, "spec.color"), "red");
+    char rv4[64];
+    snprintf(rv4, sizeof(rv4), "%s", rv_of(out));
+    json_decref(out);
+    out = NULL;
+
+    /* JSON PATCH with a test on the current rv and uid: applied */
+    json_t *jp = json_array();
+    kpatch_add_op(jp, "test", "/metadata/resourceVersion", json_string(rv4));
+    kpatch_add_op(jp, "test", "/metadata/uid", json_string(uid));
+    kpatch_add_op(jp, "replace", "/spec/size", json_integer(5));
+    CHECK_INT(kclient_patch(c, path, KPATCH_JSON, jp, &out, &e), 0);
+    json_decref(out);
+    out = NULL;
+    /* ...and the same patch again: the rv test fails -> conflict */
+    int rc = kclient_patch(c, path, KPATCH_JSON, jp, NULL, &e);
+    if (rc != SC_ECONFLICT)
+        fprintf(stderr, "stale json patch: rc=%d status=%ld reason=%s msg=%s\n", rc, e.http_status,
+                e.reason, e.msg);
+    CHECK_INT(rc, SC_ECONFLICT);
+    json_decref(jp);
+    /* a JSON patch on /status */
+    jp = json_array();
+    kpatch_add_op(jp, "replace", "/status/message", json_string("patched"));
+    CHECK_INT(kclient_patch(c, status, KPATCH_JSON, jp, &out, &e), 0);
+    kjson_init(&r, out, NULL);
+    CHECK_STR(kjson_str(&r, "status.message"), "patched");
+    json_decref(out);
+    out = NULL;
+    json_decref(jp);
+    /* wrong-shape patches are refused before any request */
+    CHECK_INT(kclient_patch(c, path, KPATCH_JSON, json_object(), NULL, &e), SC_EINVALID);
+    (void)rv3;
+
+    /* DELETE with a wrong uid precondition: conflict; right one: deleted */
+    struct kdelete_opts dopt = {.uid = "00000000-0000-0000-0000-000000000000",
+                                .propagation = KPROP_BACKGROUND};
+    CHECK_INT(kclient_delete(c, path, &dopt, NULL, &e), SC_ECONFLICT);
+    dopt.uid = uid;
+    CHECK_INT(kclient_delete(c, path, &dopt, NULL, &e), 0);
+    CHECK_INT(kclient_get(c, path, &got, &e), SC_ENOTFOUND);
+    CHECK_STR(e.reason, "NotFound");
+    CHECK_INT(kclient_delete(c, path, NULL, NULL, &e), SC_ENOTFOUND);
+    /* invalid object: 422 with the server's message */
+    w = it_widget(ns, "Bad_Name", 1, NULL);
+    CHECK_INT(kclient_create(c, coll, w, NULL, &e), SC_EINVALID);
+    CHECK(strstr(e.msg, "Bad_Name") != NULL);
+    json_decref(w);
+    kclient_free(c);
+}
+
+struct counter {
+    int n;
+    int bad;
+};
+
+static int
+count_item(void *ctx, const json_t *item)
+{
+    struct counter *k = ctx;
+    struct kjson r;
+    kjson_init(&r, item, NULL);
+    if (kjson_str(&r, "metadata.name") == NULL)
+        k->bad++;
+    k->n++;
+    return 0;
+}
+
+static void
+test_pagination_1000(void)
+{
+    struct kclient *c = it_client(-1, 1);
+    char ns[64], coll[KPATH_MAX], name[64], rv[64];
+    struct sc_err e = {0};
+    struct counter k = {0};
+    int created = 0;
+
+    if (c == NULL)
+        return;
+    snprintf(ns, sizeof(ns), "kit-page-%s", it_suffix());
+    it_namespace(c, ns);
+    it_widget_path(coll, sizeof(coll), ns, NULL, NULL);
+    int64_t t0 = it_now_ms();
+    for (int i = 0; i < 1000; i++) {
+        snprintf(name, sizeof(name), "w-%04d", i);
+        json_t *w = it_widget(ns, name, i, "page");
+        if (kclient_create(c, coll, w, NULL, &e) == 0)
+            created++;
+        else
+            fprintf(stderr, "create %s: %s\n", name, e.msg);
+        json_decref(w);
+    }
+    int64_t t1 = it_now_ms();
+    CHECK_INT(created, 1000);
+    printf("figure: sequential CREATE through one client: %.0f requests/s (1000 in %lld ms)\n",
+           1000.0 * 1000 / (double)(t1 - t0 + 1), (long long)(t1 - t0));
+
+    struct klist_opts lo = {.limit = 77, .label_selector = "test=page"};
+    CHECK_INT(kclient_list(c, coll, &lo, count_item, &k, rv, sizeof(rv), &e), 0);
+    CHECK_INT(k.n, 1000);
+    CHECK_INT(k.bad, 0);
+    CHECK(rv[0] != '\0');
+    struct kclient_stats st;
+    kclient_get_stats(c, &st);
+    /* 1000 creates + ceil(1000/77)=13 pages */
+    CHECK_INT(st.requests, 1000 + 13 + 1);
+    /* the default page size is LIM_LIST_PAGE (500): 2 pages + 1 empty-continue-free end */
+    k.n = 0;
+    CHECK_INT(kclient_list(c, coll, NULL, count_item, &k, rv, sizeof(rv), &e), 0);
+    CHECK_INT(k.n, 1000);
+    /* GET of 1000 objects through the same client */
+    int64_t t2 = it_now_ms();
+    char path[KPATH_MAX];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(name, sizeof(name), "w-%04d", i);
+        it_widget_path(path, sizeof(path), ns, name, NULL);
+        json_t *o = NULL;
+        CHECK_INT(kclient_get(c, path, &o, &e), 0);
+        json_decref(o);
+    }
+    int64_t t3 = it_now_ms();
+    printf("figure: sequential GET through one client: %.0f requests/s\n",
+           1000.0 * 1000 / (double)(t3 - t2 + 1));
+    /* a callback error stops the list and is returned */
+    CHECK_INT(kclient_request(c, "DELETE", "/api/v1/namespaces/x-nonexistent-x", NULL, NULL, NULL,
+                              NULL, &e),
+              SC_ENOTFOUND);
+    /* clean up the namespace (deletes the widgets too) */
+    char nspath[KPATH_MAX];
+    kpath(nspath, sizeof(nspath), NULL, "v1", "namespaces", NULL, ns, NULL);
+    CHECK_INT(kclient_delete(c, nspath, NULL, NULL, &e), 0);
+    kclient_free(c);
+}
+
+static void
+test_rate_limit_real(void)
+{
+    struct kclient *c = it_client(20, 5);
+    struct sc_err e = {0};
+
+    if (c == NULL)
+        return;
+    int64_t t0 = it_now_ms();
+    for (int i = 0; i < 25; i++) {
+        json_t *o = NULL;
+        CHECK_INT(kclient_get(c, "/api/v1/namespaces/default", &o, &e), 0);
+        json_decref(o);
+    }
+    int64_t dt = it_now_ms() - t0;
+    /* 5 free, then 20 more at 20/s: about one second, never much less */
+    CHECK(dt >= 900);
+    struct kclient_stats st;
+    kclient_get_stats(c, &st);
+    CHECK(st.throttled_ms > 0);
+    printf("figure: 25 GETs at qps=20 burst=5 took %lld ms\n", (long long)dt);
+    kclient_free(c);
+}
+
+static void
+test_served(void)
+{
+    struct kclient *c = it_client(-1, 1);
+    struct sc_err e = {0};
+
+    if (c == NULL)
+        return;
+    CHECK_INT(kclient_served(c, W_GROUP, "v1", "widgets", &e), 1);
+    CHECK_INT(kclient_served(c, "", "v1", "persistentvolumeclaims", &e), 1);
+    CHECK_INT(kclient_served(c, W_GROUP, "v1", "gadgets", &e), 0);
+    CHECK(strstr(e.msg, "resource not served") != NULL);
+    CHECK_INT(kclient_served(c, "groupsnapshot.example.invalid", "v1", "things", &e), 0);
+    CHECK(strstr(e.msg, "not served") != NULL);
+    kclient_free(c);
+}
+
+static void
+test_bad_token_unauthorized(void)
+{
+    struct kconfig *cfg = NULL;
+    struct sc_err e = {0};
+
+    if (getenv("KUBECONFIG") == NULL || kconfig_load(NULL, &cfg, &e) != 0) {
+        CHECK(0);
+        return;
+    }
+    /* drop the client certificate, use a made-up token */
+    free(cfg->cert_pem);
+    free(cfg->key_pem);
+    cfg->cert_pem = cfg->key_pem = NULL;
+    cfg->cert_len = cfg->key_len = 0;
+    cfg->token = strdup("not-a-valid-token");
+    struct kclient *c = kclient_new(cfg, NULL, &e);
+    kconfig_free(cfg);
+    json_t *o = NULL;
+    int64_t t0 = it_now_ms();
+    CHECK_INT(kclient_get(c, "/api/v1/namespaces", &o, &e), SC_EUNAUTHORIZED);
+    CHECK_INT(e.http_status, 401);
+    CHECK(it_now_ms() - t0 < 2000);
+    struct kclient_stats st;
+    kclient_get_stats(c, &st);
+    CHECK_INT(st.requests, 1); /* no retry loop on 401 without a token file */
+    kclient_free(c);
+}
+
+static void
+test_wrong_ca_is_transport_error(void)
+{
+    struct kconfig *cfg = NULL;
+    struct sc_err e = {0};
+
+    if (getenv("KUBECONFIG") == NULL || kconfig_load(NULL, &cfg, &e) != 0) {
+        CHECK(0);
+        return;
+    }
+    free(cfg->ca_pem);
+    cfg->ca_pem = NULL; /* system store: the test CA is unknown */
+    cfg->ca_len = 0;
+    struct kclient *c = kclient_new(cfg, NULL, &e);
+    kconfig_free(cfg);
+    CHECK_INT(kclient_get(c, "/api/v1/namespaces", NULL, &e), SC_EIO);
+    CHECK(strstr(e.msg, "certificate") != NULL || strstr(e.msg, "SSL") != NULL);
+    kclient_free(c);
+}
+
+TEST_MAIN(TEST(test_crud_status_patch_conflict), TEST(test_pagination_1000),
+          TEST(test_rate_limit_real), TEST(test_served), TEST(test_bad_token_unauthorized),
+          TEST(test_wrong_ca_is_transport_error))
