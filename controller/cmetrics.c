@@ -293,7 +293,7 @@ cmetrics_fmt_float(double v, char *out, size_t cap)
         if (strtod(tmp, NULL) == v)
             break;
     }
-    exp10 = atoi(strchr(tmp, 'e') + 1);
+    exp10 = (int)strtol(strchr(tmp, 'e') + 1, NULL, 10);
     if (exp10 < -4 || exp10 >= 6) {
         /* Go: %e form "1.5e+09"; exponent at least two digits */
         char *e = strchr(tmp, 'e');

@@ -1,0 +1,862 @@
+#include "controller/ctrl.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "controller/cmetrics.h"
+#include "controller/cstore.h"
+#include "controller/cview.h"
+#include "controller/httpsrv.h"
+#include "controller/sync.h"
+#include "kube/kclient.h"
+#include "kube/kconfig.h"
+#include "kube/kinformer.h"
+#include "kube/klease.h"
+#include "kube/krecorder.h"
+#include "kube/kworkq.h"
+#include "state/state.h"
+
+#define Q_SNAPSHOT "snapshot-controller-snapshot"
+#define Q_CONTENT  "snapshot-controller-content"
+#define SNAP_GROUP "snapshot.storage.k8s.io"
+#define LEASE_NAME "snapshot-controller-leader"
+
+enum { INF_VS, INF_VSC, INF_CLASS, INF_PVC, N_INF };
+
+struct ctrl {
+    const struct copts *o;
+    struct clock clock;
+    struct kconfig *cfg;
+    struct kclient *kc;    /* controller traffic */
+    struct kclient *le_kc; /* leader election only */
+    struct kinformer *inf[N_INF];
+    struct cstore *stores[N_INF];
+    struct kworkq *q_vs, *q_vsc;
+    struct krecorder *rec;
+    struct cmetrics *metrics;
+    struct state *st;
+    struct klease *lease;
+    struct httpsrv *http;
+    struct sync_actions act;
+    struct sync_env env;
+    pthread_t starter;
+    bool starter_running;
+    int running;   /* atomic: informers and workers started */
+    int synced;    /* atomic: caches synced, workers running */
+    int crds_ok;   /* atomic */
+    int stopping;  /* atomic */
+    uint64_t retries[2]; /* atomic, per queue */
+    uint64_t syncs[2];
+};
+
+/* ---- informer plumbing ---- */
+
+static int
+parse_vs(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+{
+    (void)ctx;
+    return cvs_parse(obj, (struct cvs **)view, err);
+}
+
+static int
+parse_vsc(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+{
+    (void)ctx;
+    return cvsc_parse(obj, (struct cvsc **)view, err);
+}
+
+static int
+parse_class(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+{
+    (void)ctx;
+    return cclass_parse(obj, (struct cclass **)view, err);
+}
+
+static int
+parse_pvc(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+{
+    (void)ctx;
+    return cpvc_parse(obj, (struct cpvc **)view, err);
+}
+
+static void
+free_view(void *ctx, void *view)
+{
+    (void)ctx;
+    cview_unref(view);
+}
+
+static struct cmeta *
+item_view(const struct kitem *it)
+{
+    return (struct cmeta *)kitem_view(it);
+}
+
+static void
+put_and_enqueue(struct ctrl *c, int which, const struct kitem *it)
+{
+    struct cmeta *m = item_view(it);
+
+    cstore_put(c->stores[which], cview_ref(m), false);
+    if (which == INF_VS)
+        kworkq_add(c->q_vs, kitem_key(it));
+    else if (which == INF_VSC)
+        kworkq_add(c->q_vsc, kitem_key(it));
+}
+
+#define HANDLERS(tag, which)                                                                       \
+    static void on_add_##tag(void *ctx, const struct kitem *it)                                    \
+    {                                                                                              \
+        put_and_enqueue(ctx, which, it);                                                           \
+    }                                                                                              \
+    static void on_update_##tag(void *ctx, const struct kitem *o, const struct kitem *n)           \
+    {                                                                                              \
+        (void)o;                                                                                   \
+        put_and_enqueue(ctx, which, n);                                                            \
+    }
+
+HANDLERS(vs, INF_VS)
+HANDLERS(vsc, INF_VSC)
+HANDLERS(class, INF_CLASS)
+HANDLERS(pvc, INF_PVC)
+
+static void
+on_delete_vs(void *ctx, const struct kitem *it)
+{
+    struct ctrl *c = ctx;
+
+    snapshot_deleted(&c->env, (const struct cvs *)item_view(it));
+}
+
+static void
+on_delete_vsc(void *ctx, const struct kitem *it)
+{
+    struct ctrl *c = ctx;
+
+    content_deleted(&c->env, (const struct cvsc *)item_view(it));
+}
+
+static void
+on_delete_plain(struct ctrl *c, int which, const struct kitem *it)
+{
+    cview_unref(cstore_del(c->stores[which], kitem_key(it)));
+}
+
+static void
+on_delete_class(void *ctx, const struct kitem *it)
+{
+    on_delete_plain(ctx, INF_CLASS, it);
+}
+
+static void
+on_delete_pvc(void *ctx, const struct kitem *it)
+{
+    on_delete_plain(ctx, INF_PVC, it);
+}
+
+static void
+on_inf_error(void *ctx, const char *informer, const struct sc_err *err)
+{
+    (void)ctx;
+    log_warnx("informer %s: %s", informer, err->msg);
+}
+
+/* ---- actions: the real API ---- */
+
+static int
+obj_path(const struct sync_obj *o, bool status, char *out, size_t cap)
+{
+    const char *sub = status ? "status" : NULL;
+
+    switch (o->kind) {
+    case SYNC_VS:
+        return kpath(out, cap, SNAP_GROUP, "v1", "volumesnapshots", o->ns, o->name, sub);
+    case SYNC_VSC:
+        return kpath(out, cap, SNAP_GROUP, "v1", "volumesnapshotcontents", NULL, o->name, sub);
+    default:
+        return kpath(out, cap, "", "v1", "persistentvolumeclaims", o->ns, o->name, sub);
+    }
+}
+
+/* Store an object we wrote so the next pass sees it before the watch. */
+static void
+store_response(struct ctrl *c, enum sync_kind kind, const json_t *obj)
+{
+    struct sc_err err;
+    struct cmeta *m = NULL;
+    int which = kind == SYNC_VS ? INF_VS : kind == SYNC_VSC ? INF_VSC : INF_PVC;
+    int rc;
+
+    if (obj == NULL)
+        return;
+    if (kind == SYNC_VS)
+        rc = cvs_parse(obj, (struct cvs **)&m, &err);
+    else if (kind == SYNC_VSC)
+        rc = cvsc_parse(obj, (struct cvsc **)&m, &err);
+    else
+        rc = cpvc_parse(obj, (struct cpvc **)&m, &err);
+    if (rc == 0)
+        cstore_put(c->stores[which], m, false);
+}
+
+static int
+act_get_pv(void *ctx, const char *name, struct cpv **out, struct sc_err *err)
+{
+    struct ctrl *c = ctx;
+    char path[KPATH_MAX];
+    json_t *obj = NULL;
+    int rc;
+
+    rc = kpath(path, sizeof(path), "", "v1", "persistentvolumes", NULL, name, NULL);
+    if (rc == 0)
+        rc = kclient_get(c->kc, path, &obj, err);
+    if (rc == 0)
+        rc = cpv_parse(obj, out, err);
+    json_decref(obj);
+    return rc;
+}
+
+static int
+collect(void *ctx, const json_t *item)
+{
+    return json_array_append((json_t *)ctx, (json_t *)item) == 0 ? 0 : SC_ENOMEM;
+}
+
+static int
+act_list_nodes(void *ctx, json_t **out, struct sc_err *err)
+{
+    struct ctrl *c = ctx;
+    json_t *arr = json_array();
+    char rv[64];
+    int rc;
+
+    if (arr == NULL)
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    rc = kclient_list(c->kc, "/api/v1/nodes", NULL, collect, arr, rv, sizeof(rv), err);
+    if (rc != 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
+}
+
+static int
+act_create_content(void *ctx, const json_t *body, struct sc_err *err)
+{
+    struct ctrl *c = ctx;
+    char path[KPATH_MAX];
+    json_t *out = NULL;
+    int rc = kpath(path, sizeof(path), SNAP_GROUP, "v1", "volumesnapshotcontents", NULL, NULL,
+                   NULL);
+
+    if (rc == 0)
+        rc = kclient_create(c->kc, path, body, &out, err);
+    if (rc == 0)
+        store_response(c, SYNC_VSC, out);
+    json_decref(out);
+    return rc;
+}
+
+static int
+act_patch(void *ctx, const struct sync_obj *o, bool status, enum sync_patch type,
+          const json_t *patch, struct sc_err *err)
+{
+    struct ctrl *c = ctx;
+    char path[KPATH_MAX];
+    json_t *out = NULL;
+    int rc = obj_path(o, status, path, sizeof(path));
+
+    if (rc == 0)
+        rc = kclient_patch(c->kc, path, type == SYNC_PATCH_JSON ? KPATCH_JSON : KPATCH_MERGE,
+                           patch, &out, err);
+    if (rc == 0)
+        store_response(c, o->kind, out);
+    json_decref(out);
+    return rc;
+}
+
+static int
+act_delete_content(void *ctx, const char *name, struct sc_err *err)
+{
+    struct ctrl *c = ctx;
+    char path[KPATH_MAX];
+    int rc = kpath(path, sizeof(path), SNAP_GROUP, "v1", "volumesnapshotcontents", NULL, name,
+                   NULL);
+
+    return rc == 0 ? kclient_delete(c->kc, path, NULL, NULL, err) : rc;
+}
+
+static void
+act_event(void *ctx, const struct sync_obj *o, const char *type, const char *reason,
+          const char *message)
+{
+    struct ctrl *c = ctx;
+    struct kobj_ref ref = {
+        o->kind == SYNC_PVC ? "v1" : "snapshot.storage.k8s.io/v1",
+        o->kind == SYNC_VS    ? "VolumeSnapshot"
+        : o->kind == SYNC_VSC ? "VolumeSnapshotContent"
+                              : "PersistentVolumeClaim",
+        o->ns, o->name, o->uid, o->rv,
+    };
+
+    /* events also go to the log at info level, as upstream's recorder does */
+    log_debug(2, "event %s %s/%s: %s %s: %s", ref.kind, o->ns != NULL ? o->ns : "", o->name, type,
+              reason, message);
+    if (krecorder_event(c->rec, &ref, type, reason, "%s", message) != 0)
+        log_debug(4, "event %s for %s dropped by the spam limit", reason, o->name);
+}
+
+static void
+act_enqueue_vs(void *ctx, const char *key)
+{
+    struct ctrl *c = ctx;
+
+    kworkq_add(c->q_vs, key);
+}
+
+static void
+act_enqueue_vsc(void *ctx, const char *key)
+{
+    struct ctrl *c = ctx;
+
+    kworkq_add(c->q_vsc, key);
+}
+
+/* ---- state/ persistence hooks ---- */
+
+static void
+q_on_failure(void *ctx, const char *queue, const char *key, int failures, int64_t next_wall_ms,
+             const struct sc_err *last)
+{
+    struct ctrl *c = ctx;
+    struct sc_err err;
+
+    if (state_retry_put(c->st, queue, key, failures, next_wall_ms, last != NULL ? last->msg : NULL,
+                        &err) != 0)
+        log_debug(2, "state: cannot save retry of %s: %s", key, err.msg);
+}
+
+static void
+q_on_forget(void *ctx, const char *queue, const char *key)
+{
+    struct ctrl *c = ctx;
+    struct sc_err err;
+
+    if (state_retry_clear(c->st, queue, key, &err) != 0)
+        log_debug(2, "state: cannot clear retry of %s: %s", key, err.msg);
+}
+
+static int
+seed_fn(void *ctx, const char *kind, const char *uid, const struct state_retry *r)
+{
+    struct ctrl *c = ctx;
+
+    if (strcmp(kind, Q_SNAPSHOT) == 0)
+        kworkq_seed(c->q_vs, uid, r->failures, r->next_ms);
+    else if (strcmp(kind, Q_CONTENT) == 0)
+        kworkq_seed(c->q_vsc, uid, r->failures, r->next_ms);
+    return 0;
+}
+
+static int
+rec_lookup(void *ctx, const char *uid, const char *type, const char *reason, const char *message,
+           struct krec_entry *out)
+{
+    struct ctrl *c = ctx;
+    struct state_event ev;
+
+    if (state_event_get(c->st, uid, type, reason, message, &ev, NULL) != 0)
+        return 0;
+    snprintf(out->ev_ns, sizeof(out->ev_ns), "%s", ev.namespace_);
+    snprintf(out->ev_name, sizeof(out->ev_name), "%s", ev.name);
+    out->count = ev.count;
+    out->first_ms = ev.first_ms;
+    out->last_ms = ev.last_ms;
+    return 1;
+}
+
+static void
+rec_save(void *ctx, const char *uid, const char *type, const char *reason, const char *message,
+         const struct krec_entry *e)
+{
+    struct ctrl *c = ctx;
+    struct state_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    snprintf(ev.namespace_, sizeof(ev.namespace_), "%s", e->ev_ns);
+    snprintf(ev.name, sizeof(ev.name), "%s", e->ev_name);
+    ev.count = e->count;
+    ev.first_ms = e->first_ms;
+    ev.last_ms = e->last_ms;
+    if (state_event_put(c->st, uid, type, reason, message, &ev, NULL) != 0)
+        log_debug(2, "state: cannot save event %s", reason);
+}
+
+/* ---- HTTP handlers ---- */
+
+static int
+metrics_extra(void *ctx, struct buf *out)
+{
+    struct ctrl *c = ctx;
+    size_t d_vs = c->q_vs != NULL ? kworkq_len(c->q_vs) + kworkq_delayed(c->q_vs) : 0;
+    size_t d_vsc = c->q_vsc != NULL ? kworkq_len(c->q_vsc) + kworkq_delayed(c->q_vsc) : 0;
+
+    return buf_addf(
+        out,
+        "# HELP snapshot_controller_queue_depth Keys waiting in a work queue (ready or delayed).\n"
+        "# TYPE snapshot_controller_queue_depth gauge\n"
+        "snapshot_controller_queue_depth{queue=\"" Q_SNAPSHOT "\"} %zu\n"
+        "snapshot_controller_queue_depth{queue=\"" Q_CONTENT "\"} %zu\n"
+        "# HELP snapshot_controller_queue_retries_total Syncs that failed and were requeued with "
+        "backoff.\n"
+        "# TYPE snapshot_controller_queue_retries_total counter\n"
+        "snapshot_controller_queue_retries_total{queue=\"" Q_SNAPSHOT "\"} %llu\n"
+        "snapshot_controller_queue_retries_total{queue=\"" Q_CONTENT "\"} %llu\n"
+        "# HELP snapshot_controller_syncs_total Syncs run by the workers.\n"
+        "# TYPE snapshot_controller_syncs_total counter\n"
+        "snapshot_controller_syncs_total{queue=\"" Q_SNAPSHOT "\"} %llu\n"
+        "snapshot_controller_syncs_total{queue=\"" Q_CONTENT "\"} %llu\n"
+        "# HELP snapshot_controller_cached_objects Objects held in the controller's caches.\n"
+        "# TYPE snapshot_controller_cached_objects gauge\n"
+        "snapshot_controller_cached_objects{kind=\"VolumeSnapshot\"} %zu\n"
+        "snapshot_controller_cached_objects{kind=\"VolumeSnapshotContent\"} %zu\n"
+        "snapshot_controller_cached_objects{kind=\"PersistentVolumeClaim\"} %zu\n"
+        "# HELP snapshot_controller_leader 1 when this replica runs the controller.\n"
+        "# TYPE snapshot_controller_leader gauge\n"
+        "snapshot_controller_leader %d\n",
+        d_vs, d_vsc, (unsigned long long)__atomic_load_n(&c->retries[0], __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&c->retries[1], __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&c->syncs[0], __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&c->syncs[1], __ATOMIC_RELAXED),
+        cstore_len(c->stores[INF_VS]), cstore_len(c->stores[INF_VSC]),
+        cstore_len(c->stores[INF_PVC]), __atomic_load_n(&c->running, __ATOMIC_ACQUIRE));
+}
+
+static int
+h_metrics(void *ctx, struct buf *out)
+{
+    struct ctrl *c = ctx;
+
+    return cmetrics_render(c->metrics, out, metrics_extra, c);
+}
+
+static bool
+h_ready(void *ctx, char *why, size_t cap)
+{
+    struct ctrl *c = ctx;
+
+    if (!__atomic_load_n(&c->crds_ok, __ATOMIC_ACQUIRE)) {
+        snprintf(why, cap, "snapshot CRDs not found yet");
+        return false;
+    }
+    if (__atomic_load_n(&c->running, __ATOMIC_ACQUIRE) &&
+        !__atomic_load_n(&c->synced, __ATOMIC_ACQUIRE)) {
+        snprintf(why, cap, "caches not synced yet");
+        return false;
+    }
+    if (!c->o->leader_election && !__atomic_load_n(&c->synced, __ATOMIC_ACQUIRE)) {
+        snprintf(why, cap, "caches not synced yet");
+        return false;
+    }
+    return true;
+}
+
+static bool
+h_leader(void *ctx, char *why, size_t cap)
+{
+    struct ctrl *c = ctx;
+    int64_t last, now;
+
+    /* upstream: unhealthy when we lead and renewal is > 20 s overdue */
+    if (c->lease == NULL || !klease_is_leader(c->lease))
+        return true;
+    last = klease_last_renew_ms(c->lease);
+    now = clock_mono_ms(&c->clock);
+    if (last > 0 && now - last > c->o->le_lease_ms + 20000) {
+        snprintf(why, cap, "failed election to renew leadership on lease %s", LEASE_NAME);
+        return false;
+    }
+    return true;
+}
+
+/* ---- workers ---- */
+
+static int
+vs_worker(void *ctx, const char *key, struct sc_err *err)
+{
+    struct ctrl *c = ctx;
+    int rc = snapshot_sync_key(&c->env, key, err);
+
+    __atomic_add_fetch(&c->syncs[0], 1, __ATOMIC_RELAXED);
+    if (rc != 0) {
+        __atomic_add_fetch(&c->retries[0], 1, __ATOMIC_RELAXED);
+        log_debug(3, "snapshot '%s': %s (will retry)", key, err->msg);
+    }
+    return rc;
+}
+
+static int
+vsc_worker(void *ctx, const char *key, struct sc_err *err)
+{
+    struct ctrl *c = ctx;
+    int rc = content_sync_key(&c->env, key, err);
+
+    __atomic_add_fetch(&c->syncs[1], 1, __ATOMIC_RELAXED);
+    if (rc != 0) {
+        __atomic_add_fetch(&c->retries[1], 1, __ATOMIC_RELAXED);
+        log_debug(3, "content '%s': %s (will retry)", key, err->msg);
+    }
+    return rc;
+}
+
+/* ---- construction ---- */
+
+struct ctrl *
+ctrl_new(const struct copts *o, struct sc_err *err)
+{
+    struct ctrl *c = calloc(1, sizeof(*c));
+    struct kclient_opts ko;
+    struct kworkq_opts qo;
+    struct krecorder_opts ro;
+    struct state_open_report rep;
+    char line[1024];
+    int i;
+
+    if (c == NULL) {
+        sc_err_set(err, SC_ENOMEM, "out of memory");
+        return NULL;
+    }
+    c->o = o;
+    c->clock = clock_system();
+    if (kconfig_load(o->kubeconfig, &c->cfg, err) != 0)
+        goto fail;
+    kclient_opts_default(&ko);
+    ko.qps = o->qps;
+    ko.burst = o->burst;
+    c->kc = kclient_new(c->cfg, &ko, err);
+    c->le_kc = c->kc != NULL ? kclient_new(c->cfg, &ko, err) : NULL;
+    if (c->kc == NULL || c->le_kc == NULL)
+        goto fail;
+    c->st = state_open_dir(o->state_dir, NULL, &rep, err);
+    if (c->st == NULL)
+        goto fail;
+    state_open_report_format(&rep, line, sizeof(line));
+    if (state_open_report_is_warning(&rep))
+        log_warnx("%s", line);
+    else
+        log_debug(1, "%s", line);
+    c->metrics = cmetrics_new(c->clock);
+    for (i = 0; i < N_INF; i++)
+        c->stores[i] = cstore_new();
+    memset(&qo, 0, sizeof(qo));
+    qo.base_ms = o->retry_start_ms;
+    qo.max_ms = o->retry_max_ms;
+    qo.hooks = (struct kworkq_hooks){c, q_on_failure, q_on_forget};
+    qo.name = Q_SNAPSHOT;
+    c->q_vs = kworkq_new(&qo, err);
+    qo.name = Q_CONTENT;
+    c->q_vsc = c->q_vs != NULL ? kworkq_new(&qo, err) : NULL;
+    memset(&ro, 0, sizeof(ro));
+    ro.component = "snapshot-controller";
+    ro.store = (struct krecorder_store){c, rec_lookup, rec_save};
+    c->rec = c->q_vsc != NULL ? krecorder_new(c->kc, &ro, err) : NULL;
+    if (c->metrics == NULL || c->q_vs == NULL || c->q_vsc == NULL || c->rec == NULL)
+        goto fail;
+    for (i = 0; i < N_INF; i++)
+        if (c->stores[i] == NULL)
+            goto fail;
+    c->act = (struct sync_actions){c,
+                                   act_get_pv,
+                                   act_list_nodes,
+                                   act_create_content,
+                                   act_patch,
+                                   act_delete_content,
+                                   act_event,
+                                   act_enqueue_vs,
+                                   act_enqueue_vsc};
+    c->env.snapshots = c->stores[INF_VS];
+    c->env.contents = c->stores[INF_VSC];
+    c->env.classes = c->stores[INF_CLASS];
+    c->env.claims = c->stores[INF_PVC];
+    c->env.act = &c->act;
+    c->env.metrics = c->metrics;
+    c->env.clock = c->clock;
+    c->env.opts.prevent_volume_mode_conversion = o->prevent_volume_mode_conversion;
+    c->env.opts.distributed_snapshotting = o->distributed;
+    return c;
+fail:
+    if (err != NULL && err->code == 0)
+        sc_err_set(err, SC_ENOMEM, "out of memory");
+    ctrl_free(c);
+    return NULL;
+}
+
+int
+ctrl_wait_crds(struct ctrl *c, struct sc_err *err)
+{
+    static const char *res[] = {"volumesnapshots", "volumesnapshotclasses",
+                                "volumesnapshotcontents"};
+    int64_t deadline = clock_mono_ms(&c->clock) + c->o->crd_wait_ms;
+    double delay = 100;
+    size_t i = 0;
+
+    for (;;) {
+        int rc = 1;
+
+        for (; i < SC_ARRAY_LEN(res); i++) {
+            rc = kclient_served(c->kc, SNAP_GROUP, "v1", res[i], err);
+            if (rc != 1)
+                break;
+        }
+        if (rc == 1) {
+            __atomic_store_n(&c->crds_ok, 1, __ATOMIC_RELEASE);
+            return 0;
+        }
+        log_debug(1, "waiting for CRD %s: %s", res[i], err != NULL ? err->msg : "");
+        if (clock_mono_ms(&c->clock) + (int64_t)delay > deadline)
+            return sc_err_set(err, SC_ETIMEOUT, "Exiting due to failure to ensure CRDs exist "
+                              "during startup: %s", err != NULL ? err->msg : "");
+        usleep((useconds_t)(delay * 1000));
+        delay *= 1.5;
+    }
+}
+
+static int
+make_informer(struct ctrl *c, int which, const char *name, const char *group, const char *res,
+              kinf_parse_fn *parse, struct kinf_handlers h, struct sc_err *err)
+{
+    struct kinformer_opts io;
+    char path[KPATH_MAX];
+
+    if (kpath(path, sizeof(path), group, "v1", res, NULL, NULL, NULL) != 0)
+        return sc_err_set(err, SC_EINVALID, "bad path for %s", res);
+    memset(&io, 0, sizeof(io));
+    io.name = name;
+    io.path = path;
+    io.parse = parse;
+    io.free_view = free_view;
+    io.handlers = h;
+    io.resync_ms = which == INF_VS || which == INF_VSC ? c->o->resync_ms : 0;
+    io.on_error = on_inf_error;
+    io.error_ctx = c;
+    c->inf[which] = kinformer_new(c->kc, &io, err);
+    return c->inf[which] != NULL ? 0 : (err != NULL ? err->code : SC_ENOMEM);
+}
+
+/* upstream: ctrl.Run -- informers, cache sync, then the workers. */
+static int
+ctrl_run(struct ctrl *c, struct sc_err *err)
+{
+    struct kinf_handlers h[N_INF] = {
+        {c, on_add_vs, on_update_vs, on_delete_vs},
+        {c, on_add_vsc, on_update_vsc, on_delete_vsc},
+        {c, on_add_class, on_update_class, on_delete_class},
+        {c, on_add_pvc, on_update_pvc, on_delete_pvc},
+    };
+    int i, rc;
+
+    rc = make_informer(c, INF_VS, "volumesnapshots", SNAP_GROUP, "volumesnapshots", parse_vs,
+                       h[INF_VS], err);
+    if (rc == 0)
+        rc = make_informer(c, INF_VSC, "volumesnapshotcontents", SNAP_GROUP,
+                           "volumesnapshotcontents", parse_vsc, h[INF_VSC], err);
+    if (rc == 0)
+        rc = make_informer(c, INF_CLASS, "volumesnapshotclasses", SNAP_GROUP,
+                           "volumesnapshotclasses", parse_class, h[INF_CLASS], err);
+    if (rc == 0)
+        rc = make_informer(c, INF_PVC, "persistentvolumeclaims", "", "persistentvolumeclaims",
+                           parse_pvc, h[INF_PVC], err);
+    for (i = 0; i < N_INF && rc == 0; i++)
+        rc = kinformer_start(c->inf[i], err);
+    if (rc != 0)
+        return rc;
+    __atomic_store_n(&c->running, 1, __ATOMIC_RELEASE);
+    for (i = 0; i < N_INF; i++) {
+        while (!__atomic_load_n(&c->stopping, __ATOMIC_ACQUIRE)) {
+            rc = kinformer_wait_synced(c->inf[i], 1000);
+            if (rc == 0)
+                break;
+            if (rc == SC_ESHUTDOWN)
+                return sc_err_set(err, rc, "shutting down");
+        }
+    }
+    if (__atomic_load_n(&c->stopping, __ATOMIC_ACQUIRE))
+        return sc_err_set(err, SC_ESHUTDOWN, "shutting down");
+    log_info("caches synced: %zu snapshots, %zu contents, %zu classes, %zu claims",
+             cstore_len(c->stores[INF_VS]), cstore_len(c->stores[INF_VSC]),
+             cstore_len(c->stores[INF_CLASS]), cstore_len(c->stores[INF_PVC]));
+    {
+        struct sc_err serr;
+
+        if (state_retry_foreach(c->st, seed_fn, c, &serr) != 0)
+            log_debug(1, "state: cannot seed retries: %s", serr.msg);
+    }
+    rc = kworkq_start_workers(c->q_vs, c->o->worker_threads, vs_worker, c, err);
+    if (rc == 0)
+        rc = kworkq_start_workers(c->q_vsc, c->o->worker_threads, vsc_worker, c, err);
+    if (rc == 0)
+        __atomic_store_n(&c->synced, 1, __ATOMIC_RELEASE);
+    return rc;
+}
+
+static void *
+starter_main(void *arg)
+{
+    struct ctrl *c = arg;
+    struct sc_err err;
+
+    sc_err_clear(&err);
+    if (ctrl_run(c, &err) != 0 && err.code != SC_ESHUTDOWN)
+        fatalx("cannot start the controller: %s", err.msg);
+    return NULL;
+}
+
+static void
+le_started(void *ctx)
+{
+    struct ctrl *c = ctx;
+
+    log_info("became leader, starting the controller");
+    /* the lease thread must keep renewing: start on another thread */
+    if (pthread_create(&c->starter, NULL, starter_main, c) != 0)
+        fatalx("cannot start the controller thread");
+    c->starter_running = true;
+}
+
+static void
+le_stopped(void *ctx)
+{
+    (void)ctx;
+    log_error("leaderelection lost");
+    exit(1);
+}
+
+static void
+le_new_leader(void *ctx, const char *identity)
+{
+    (void)ctx;
+    log_info("new leader elected: %s", identity);
+}
+
+static const char *
+le_namespace(const struct copts *o, char *buf, size_t cap)
+{
+    FILE *fp;
+    const char *env;
+
+    if (o->le_namespace[0] != '\0')
+        return o->le_namespace;
+    env = getenv("POD_NAMESPACE");
+    if (env != NULL && env[0] != '\0')
+        return env;
+    fp = fopen("/var/run/secrets/kubernetes.io/serviceaccount/namespace", "r");
+    if (fp != NULL) {
+        size_t n = fread(buf, 1, cap - 1, fp);
+
+        fclose(fp);
+        buf[n] = '\0';
+        buf[strcspn(buf, "\r\n")] = '\0';
+        if (buf[0] != '\0')
+            return buf;
+    }
+    return "default";
+}
+
+int
+ctrl_start(struct ctrl *c, struct sc_err *err)
+{
+    if (c->o->http_endpoint[0] != '\0') {
+        struct httpsrv_handlers h = {c, h_metrics, h_ready,
+                                     c->o->leader_election ? h_leader : NULL};
+
+        c->http = httpsrv_start(c->o->http_endpoint, c->o->metrics_path, &h, err);
+        if (c->http == NULL)
+            return err != NULL ? err->code : SC_EIO;
+    }
+    if (c->o->leader_election) {
+        char ns_buf[256], name[256], host[256], ident[256];
+        struct klease_opts lo;
+
+        if (gethostname(host, sizeof(host)) != 0)
+            snprintf(host, sizeof(host), "unknown");
+        host[sizeof(host) - 1] = '\0';
+        if (klease_sanitize(LEASE_NAME, name, sizeof(name)) != 0 ||
+            klease_sanitize(host, ident, sizeof(ident)) != 0)
+            return sc_err_set(err, SC_EINVALID, "bad lease name or identity");
+        memset(&lo, 0, sizeof(lo));
+        lo.ns = le_namespace(c->o, ns_buf, sizeof(ns_buf));
+        lo.name = name;
+        lo.identity = ident;
+        lo.lease_ms = c->o->le_lease_ms;
+        lo.renew_deadline_ms = c->o->le_renew_ms;
+        lo.retry_ms = c->o->le_retry_ms;
+        lo.ctx = c;
+        lo.on_started_leading = le_started;
+        lo.on_stopped_leading = le_stopped;
+        lo.on_new_leader = le_new_leader;
+        log_info("leader election: lease %s/%s, identity %s", lo.ns, lo.name, lo.identity);
+        c->lease = klease_new(c->le_kc, &lo, err);
+        if (c->lease == NULL)
+            return err != NULL ? err->code : SC_ENOMEM;
+        return klease_start(c->lease, err);
+    }
+    return ctrl_run(c, err);
+}
+
+void
+ctrl_stop(struct ctrl *c, bool release)
+{
+    int i;
+
+    if (c == NULL)
+        return;
+    __atomic_store_n(&c->stopping, 1, __ATOMIC_RELEASE);
+    if (c->starter_running) {
+        pthread_join(c->starter, NULL);
+        c->starter_running = false;
+    }
+    if (c->q_vs != NULL)
+        kworkq_stop_workers(c->q_vs);
+    if (c->q_vsc != NULL)
+        kworkq_stop_workers(c->q_vsc);
+    for (i = 0; i < N_INF; i++)
+        if (c->inf[i] != NULL)
+            kinformer_stop(c->inf[i]);
+    if (c->lease != NULL)
+        klease_stop(c->lease, release);
+    if (c->rec != NULL)
+        krecorder_flush(c->rec, 5000);
+}
+
+void
+ctrl_free(struct ctrl *c)
+{
+    int i;
+
+    if (c == NULL)
+        return;
+    ctrl_stop(c, false);
+    httpsrv_stop(c->http);
+    klease_free(c->lease);
+    for (i = 0; i < N_INF; i++)
+        kinformer_free(c->inf[i]);
+    krecorder_free(c->rec);
+    kworkq_free(c->q_vs);
+    kworkq_free(c->q_vsc);
+    for (i = 0; i < N_INF; i++)
+        cstore_free(c->stores[i]);
+    cmetrics_free(c->metrics);
+    state_close(c->st);
+    kclient_free(c->kc);
+    kclient_free(c->le_kc);
+    kconfig_free(c->cfg);
+    free(c);
+}
