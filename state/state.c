@@ -26,7 +26,8 @@
 #define DEF_FLUSH_INTERVAL_MS 200
 #define DEF_FLUSH_BATCH       512
 #define DEF_BUSY_TIMEOUT_MS   2000
-#define DEF_MAX_ROWS          100000
+#define DEF_MAX_RETRY         50000
+#define DEF_MAX_EVENT         20000
 #define DEF_RETRY_TTL_MS      (24LL * 3600 * 1000)
 #define DEF_EVENT_TTL_MS      (3600LL * 1000)
 #define DEF_PRUNE_INTERVAL_MS (60LL * 1000)
@@ -808,9 +809,9 @@ apply_defaults(struct state_opts *o, const struct state_opts *in, struct sc_err 
     if (o->busy_timeout_ms == 0)
         o->busy_timeout_ms = DEF_BUSY_TIMEOUT_MS;
     if (o->max_retry == 0)
-        o->max_retry = DEF_MAX_ROWS;
+        o->max_retry = DEF_MAX_RETRY;
     if (o->max_event == 0)
-        o->max_event = DEF_MAX_ROWS;
+        o->max_event = DEF_MAX_EVENT;
     if (o->retry_ttl_ms == 0)
         o->retry_ttl_ms = DEF_RETRY_TTL_MS;
     if (o->event_ttl_ms == 0)

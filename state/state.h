@@ -90,8 +90,8 @@ struct state_opts {
     int flush_interval_ms;         /* writer period; default 200 */
     int flush_batch;               /* wake the writer early at this many dirty rows; default 512 */
     int busy_timeout_ms;           /* SQLite busy timeout; default 2000 */
-    size_t max_retry;              /* retry rows kept; default 100000 */
-    size_t max_event;              /* event rows kept; default 100000 */
+    size_t max_retry;              /* retry rows kept; default 50000 (~15 MB of heap) */
+    size_t max_event;              /* event rows kept; default 20000 (~10 MB of heap) */
     int64_t retry_ttl_ms;          /* prune retry rows not written for this long; default 24 h */
     int64_t event_ttl_ms;          /* prune events whose last_ms is older; default 1 h (the
                                       API server's default --event-ttl) */
