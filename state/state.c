@@ -36,14 +36,14 @@
 /* Tombstones waiting for the writer beyond this many: drop them and rewrite
  * both tables from the mirror instead (bounds memory when the disk stalls). */
 #define MAX_TOMBSTONES(st) ((st)->o.flush_batch * 8 + 4096)
-#define KEY_BUF                                                                                    \
+#define KEY_BUF \
     (STATE_MAX_UID + STATE_MAX_TYPE + STATE_MAX_REASON + STATE_MAX_MESSAGE + SROW_MAX_KEYS)
 
 struct tab {
-    struct srow **hb;           /* whole-key hash buckets */
-    struct srow **ub;           /* uid hash buckets (same count) */
-    size_t nb;                  /* bucket count, a power of two */
-    size_t n_hashed;            /* live + dead rows */
+    struct srow **hb; /* whole-key hash buckets */
+    struct srow **ub; /* uid hash buckets (same count) */
+    size_t nb;        /* bucket count, a power of two */
+    size_t n_hashed;  /* live + dead rows */
     size_t n_live;
     struct srow *lhead, *ltail; /* live rows, least recently written first */
     size_t max;
@@ -474,8 +474,7 @@ row_expired(const struct state *st, const struct srow *r, int64_t now)
 }
 
 static struct srow *
-lookup(struct state *st, int table, const char *const *keys, char *buf, size_t *klen,
-       uint64_t *h)
+lookup(struct state *st, int table, const char *const *keys, char *buf, size_t *klen, uint64_t *h)
 {
     *klen = build_key(keys, st->t[table].nkeys, buf, NULL);
     *h = fnv1a(buf, *klen);
@@ -484,8 +483,8 @@ lookup(struct state *st, int table, const char *const *keys, char *buf, size_t *
 
 /* Create or update a row with these values; r_out gets it. */
 static int
-upsert(struct state *st, int table, const char *const *keys, const char *v1, const char *v2,
-       int n, int64_t t1, int64_t t2, int64_t now)
+upsert(struct state *st, int table, const char *const *keys, const char *v1, const char *v2, int n,
+       int64_t t1, int64_t t2, int64_t now)
 {
     char buf[KEY_BUF];
     size_t klen;
@@ -705,8 +704,7 @@ flush_io(struct state *st, struct sc_err *err)
     rc = sdb_begin(st->db, wipe, &sqlite_rc, &e);
     while (rc == SC_OK && done < target) {
         pthread_mutex_lock(&st->mu);
-        mem = take_chunk(st, chunk, target - done < FLUSH_CHUNK ? target - done : FLUSH_CHUNK,
-                         &n);
+        mem = take_chunk(st, chunk, target - done < FLUSH_CHUNK ? target - done : FLUSH_CHUNK, &n);
         pthread_mutex_unlock(&st->mu);
         if (mem != SC_OK || n == 0)
             break; /* out of memory: commit what we have, the rest stays dirty */
@@ -944,8 +942,8 @@ check_keys(int table, const char *const *keys, struct sc_err *err)
 }
 
 int
-state_retry_put(struct state *st, const char *kind, const char *uid, int failures,
-                int64_t next_ms, const char *last_error, struct sc_err *err)
+state_retry_put(struct state *st, const char *kind, const char *uid, int failures, int64_t next_ms,
+                const char *last_error, struct sc_err *err)
 {
     const char *keys[SROW_MAX_KEYS] = {kind, uid};
     int64_t now;
@@ -1201,8 +1199,8 @@ state_open_report_format(const struct state_open_report *r, char *out, size_t ca
 {
     switch (r->status) {
     case STATE_OPEN_OK:
-        snprintf(out, cap, "state: opened %s (%zu retry rows, %zu event rows)", r->path,
-                 r->n_retry, r->n_event);
+        snprintf(out, cap, "state: opened %s (%zu retry rows, %zu event rows)", r->path, r->n_retry,
+                 r->n_event);
         break;
     case STATE_OPEN_CREATED:
         snprintf(out, cap, "state: created %s (schema %d)", r->path, STATE_SCHEMA_VERSION);
@@ -1219,7 +1217,8 @@ state_open_report_format(const struct state_open_report *r, char *out, size_t ca
         break;
     case STATE_OPEN_MEMORY:
     default:
-        snprintf(out, cap, "state: %s%scannot be used (%s); keeping retry and event state in memory only",
+        snprintf(out, cap,
+                 "state: %s%scannot be used (%s); keeping retry and event state in memory only",
                  r->path, r->path[0] != '\0' ? " " : "", r->why);
         break;
     }

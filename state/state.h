@@ -113,11 +113,11 @@ enum state_open_status {
 /* What state_open() did, for the caller to log once (the library never logs). */
 struct state_open_report {
     enum state_open_status status;
-    int old_version;                 /* user_version found (-1 if unreadable/none) */
-    size_t n_retry, n_event;         /* rows loaded from the file */
-    char path[STATE_MAX_PATH];       /* database path ("" for memory only) */
-    char moved_to[STATE_MAX_PATH];   /* where the unusable file went; "" if nowhere */
-    char why[SC_ERR_MSG_LEN];        /* reason for RECREATED / MEMORY; "" otherwise */
+    int old_version;               /* user_version found (-1 if unreadable/none) */
+    size_t n_retry, n_event;       /* rows loaded from the file */
+    char path[STATE_MAX_PATH];     /* database path ("" for memory only) */
+    char moved_to[STATE_MAX_PATH]; /* where the unusable file went; "" if nowhere */
+    char why[SC_ERR_MSG_LEN];      /* reason for RECREATED / MEMORY; "" otherwise */
 };
 
 /* Static lower-case name of a status ("recreated"). */
@@ -148,17 +148,16 @@ void state_close(struct state *st);
 /* ---- retry state, keyed by (kind, uid) ---- */
 
 struct state_retry {
-    int failures;                    /* consecutive failures so far */
-    int64_t next_ms;                 /* wall ms of the next attempt */
-    int64_t updated_ms;              /* wall ms of the last state_retry_put() */
+    int failures;                     /* consecutive failures so far */
+    int64_t next_ms;                  /* wall ms of the next attempt */
+    int64_t updated_ms;               /* wall ms of the last state_retry_put() */
     char last_error[STATE_MAX_ERROR]; /* "" if none */
 };
 
 /* Record a failure: failures so far, when to try next (wall ms), and the error
  * text (may be NULL; truncated to STATE_MAX_ERROR-1 bytes). */
-SC_MUST_CHECK int state_retry_put(struct state *st, const char *kind, const char *uid,
-                                  int failures, int64_t next_ms, const char *last_error,
-                                  struct sc_err *err);
+SC_MUST_CHECK int state_retry_put(struct state *st, const char *kind, const char *uid, int failures,
+                                  int64_t next_ms, const char *last_error, struct sc_err *err);
 /* Fill *out; SC_ENOTFOUND if there is no (unexpired) row. */
 SC_MUST_CHECK int state_retry_get(struct state *st, const char *kind, const char *uid,
                                   struct state_retry *out, struct sc_err *err);
@@ -189,12 +188,11 @@ SC_MUST_CHECK int state_event_put(struct state *st, const char *uid, const char 
                                   const struct state_event *ev, struct sc_err *err);
 /* Fill *out; SC_ENOTFOUND if unknown or expired (last_ms older than event_ttl_ms). */
 SC_MUST_CHECK int state_event_get(struct state *st, const char *uid, const char *type,
-                                  const char *reason, const char *message,
-                                  struct state_event *out, struct sc_err *err);
+                                  const char *reason, const char *message, struct state_event *out,
+                                  struct sc_err *err);
 /* Forget one key (e.g. the PATCH answered 404: the Event expired). */
 SC_MUST_CHECK int state_event_clear(struct state *st, const char *uid, const char *type,
-                                    const char *reason, const char *message,
-                                    struct sc_err *err);
+                                    const char *reason, const char *message, struct sc_err *err);
 
 /* ---- housekeeping ---- */
 
@@ -214,14 +212,14 @@ SC_MUST_CHECK int state_prune(struct state *st, size_t *n_pruned, struct sc_err 
 SC_MUST_CHECK int state_flush(struct state *st, struct sc_err *err);
 
 struct state_stats {
-    bool persistent;          /* rows are being saved to a file */
-    size_t n_retry, n_event;  /* live rows in the mirror */
-    size_t n_dirty;           /* rows waiting for the writer */
-    uint64_t n_flushes;       /* committed transactions */
-    uint64_t n_rows_written;  /* row writes (upserts + deletes) committed */
-    uint64_t n_evicted;       /* rows dropped by the size caps */
-    uint64_t n_pruned;        /* rows dropped by the TTLs */
-    uint64_t n_degraded;      /* runtime degradations (recreate or memory fallback) */
+    bool persistent;                   /* rows are being saved to a file */
+    size_t n_retry, n_event;           /* live rows in the mirror */
+    size_t n_dirty;                    /* rows waiting for the writer */
+    uint64_t n_flushes;                /* committed transactions */
+    uint64_t n_rows_written;           /* row writes (upserts + deletes) committed */
+    uint64_t n_evicted;                /* rows dropped by the size caps */
+    uint64_t n_pruned;                 /* rows dropped by the TTLs */
+    uint64_t n_degraded;               /* runtime degradations (recreate or memory fallback) */
     char degraded_why[SC_ERR_MSG_LEN]; /* the last one; "" if none */
 };
 

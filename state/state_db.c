@@ -347,8 +347,8 @@ move_aside(const char *path, char *moved_to, size_t mcap, char *why, size_t wcap
 
 static enum attempt
 attempt(const char *path, const struct state_opts *o, sdb_load_fn *load, sdb_reset_fn *reset,
-        void *ctx, struct state_open_report *rep, bool *created, bool *migrated,
-        struct sdb **out, char *why, size_t wcap)
+        void *ctx, struct state_open_report *rep, bool *created, bool *migrated, struct sdb **out,
+        char *why, size_t wcap)
 {
     struct sdb *d = calloc(1, sizeof(*d));
     struct stat sb;
@@ -401,8 +401,7 @@ attempt(const char *path, const struct state_opts *o, sdb_load_fn *load, sdb_res
             goto fail;
         }
         if (n_objects > 0) {
-            snprintf(why, wcap, "not our database (schema version 0 with %lld objects)",
-                     n_objects);
+            snprintf(why, wcap, "not our database (schema version 0 with %lld objects)", n_objects);
             rc = SQLITE_ERROR;
             goto bad;
         }
@@ -471,8 +470,7 @@ attempt(const char *path, const struct state_opts *o, sdb_load_fn *load, sdb_res
         *migrated = true;
     }
     for (i = 0; i < ST_N; i++) {
-        rc = sqlite3_prepare_v3(d->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &d->st[i],
-                                NULL);
+        rc = sqlite3_prepare_v3(d->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &d->st[i], NULL);
         if (rc != SQLITE_OK) {
             set_why(why, wcap, d->db, rc, "prepare");
             goto fail;
@@ -523,8 +521,8 @@ sdb_open(const char *path, const struct state_opts *o, bool fresh, sdb_load_fn *
     else
         a = attempt(path, o, load, reset, ctx, rep, &created, &migrated, out, why, sizeof(why));
     if (a == A_OK) {
-        rep->status = created ? STATE_OPEN_CREATED
-                              : (migrated ? STATE_OPEN_MIGRATED : STATE_OPEN_OK);
+        rep->status =
+            created ? STATE_OPEN_CREATED : (migrated ? STATE_OPEN_MIGRATED : STATE_OPEN_OK);
         return SC_OK;
     }
     if (a == A_NOMEM) {
@@ -550,8 +548,7 @@ sdb_open(const char *path, const struct state_opts *o, bool fresh, sdb_load_fn *
             }
         }
         /* "<first problem>; <why the fix failed>" */
-        snprintf(rep->why + strlen(rep->why), sizeof(rep->why) - strlen(rep->why), "; %s",
-                 why2);
+        snprintf(rep->why + strlen(rep->why), sizeof(rep->why) - strlen(rep->why), "; %s", why2);
     }
     rep->status = STATE_OPEN_MEMORY;
     return sc_err_set(err, SC_ESTATE, "state: %s", rep->why);

@@ -20,25 +20,25 @@ enum srow_table { SROW_RETRY = 0, SROW_EVENT = 1 };
 #define SROW_MAX_KEYS 4 /* retry: kind, uid.  event: uid, type, reason, message */
 
 struct srow {
-    struct srow *hnext;        /* main hash chain */
-    struct srow *unext;        /* uid hash chain */
+    struct srow *hnext;         /* main hash chain */
+    struct srow *unext;         /* uid hash chain */
     struct srow *lprev, *lnext; /* write-order list of live rows (oldest first) */
-    struct srow *dnext;        /* dirty list */
-    uint64_t hash;             /* of the whole key */
-    uint64_t uhash;            /* of the uid field */
-    uint8_t table;             /* enum srow_table */
+    struct srow *dnext;         /* dirty list */
+    uint64_t hash;              /* of the whole key */
+    uint64_t uhash;             /* of the uid field */
+    uint8_t table;              /* enum srow_table */
     uint8_t nkeys;
-    bool dirty;                /* on the dirty list */
-    bool dead;                 /* tombstone: deleted, the writer must delete it on disk */
-    int n;                     /* retry: failures.  event: count */
-    int64_t t1;                /* retry: next_ms.     event: first_ms */
-    int64_t t2;                /* retry: updated_ms.  event: last_ms */
-    int64_t touch_ms;          /* when the mirror last wrote it (for pruning order) */
-    char *v1;                  /* retry: last_error.  event: namespace.  owned, never NULL */
-    char *v2;                  /* retry: unused ("").  event: name.  owned, never NULL */
+    bool dirty;                   /* on the dirty list */
+    bool dead;                    /* tombstone: deleted, the writer must delete it on disk */
+    int n;                        /* retry: failures.  event: count */
+    int64_t t1;                   /* retry: next_ms.     event: first_ms */
+    int64_t t2;                   /* retry: updated_ms.  event: last_ms */
+    int64_t touch_ms;             /* when the mirror last wrote it (for pruning order) */
+    char *v1;                     /* retry: last_error.  event: namespace.  owned, never NULL */
+    char *v2;                     /* retry: unused ("").  event: name.  owned, never NULL */
     uint16_t koff[SROW_MAX_KEYS]; /* offset of each key field in key[] */
-    size_t klen;               /* bytes of key[], NULs included */
-    char key[];                /* key fields, each NUL-terminated, back to back */
+    size_t klen;                  /* bytes of key[], NULs included */
+    char key[];                   /* key fields, each NUL-terminated, back to back */
 };
 
 /* A new row (not linked anywhere); NULL on allocation failure.  v1/v2 may be NULL (""). */
@@ -80,8 +80,7 @@ int sdb_open(const char *path, const struct state_opts *o, bool fresh, sdb_load_
  * sdb_commit().  On failure each rolls back, sets *sqlite_rc to the primary
  * SQLite code and returns SC_ESTATE; the transaction is then over. */
 int sdb_begin(struct sdb *db, bool wipe, int *sqlite_rc, struct sc_err *err);
-int sdb_put(struct sdb *db, struct srow *const *rows, size_t n, int *sqlite_rc,
-            struct sc_err *err);
+int sdb_put(struct sdb *db, struct srow *const *rows, size_t n, int *sqlite_rc, struct sc_err *err);
 int sdb_commit(struct sdb *db, int *sqlite_rc, struct sc_err *err);
 
 /* True if an SQLite code means the file itself is bad (recreate it), false if

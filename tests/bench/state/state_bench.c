@@ -12,8 +12,8 @@
 #include "state/state.h"
 
 #include <malloc.h>
-#include <sqlite3.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +67,8 @@ uid_of(int i, char *out, size_t cap)
     snprintf(out, cap, "6f1c2d3e-%04x-4a5b-8c9d-%012x", (unsigned)(i & 0xffff), (unsigned)i);
 }
 
-#define TYPICAL_MSG                                                                                \
-    "Failed to check and update snapshot: snapshot controller failed to update "                \
+#define TYPICAL_MSG                                                                           \
+    "Failed to check and update snapshot: snapshot controller failed to update "              \
     "default/snap-%d on API server: the object has been modified; please apply your changes " \
     "to the latest version and try again"
 
@@ -142,8 +142,8 @@ bench_hot(const char *dir, int threads, int events)
         pthread_join(th[i], NULL);
     t = now_s() - t0;
     printf("hot path  %-6s put, %d thread%s: %7.0f ns per call (%.2f M calls/s total)\n",
-           events ? "event" : "retry", threads, threads > 1 ? "s" : " ",
-           t * 1e9 / per, (double)per * threads / t / 1e6);
+           events ? "event" : "retry", threads, threads > 1 ? "s" : " ", t * 1e9 / per,
+           (double)per * threads / t / 1e6);
     state_close(st);
     rm_db(path);
 }
@@ -217,8 +217,7 @@ bench_writer(const char *dir)
     t0 = now_s();
     for (i = 0; i < total; i++) {
         double a = now_s();
-        if (state_retry_put(st, "VolumeSnapshot", uids[i % 50000], i, wall_ms(), "conflict",
-                            NULL))
+        if (state_retry_put(st, "VolumeSnapshot", uids[i % 50000], i, wall_ms(), "conflict", NULL))
             die("retry_put");
         lat[i] = now_s() - a;
     }

@@ -7,8 +7,8 @@
  * Not named *_it.c on purpose: the Makefile links state/ tests with state and
  * common only, and this needs kube too; restart.sh builds it.
  *
- *   restart_prog retry-fail   STATE_DIR NS KEY_A KEY_B   fail A 3 times, B once; flush; kill -9 self
- *   restart_prog retry-resume STATE_DIR NS KEY_A KEY_B   seed from state, time each key, succeed
+ *   restart_prog retry-fail   STATE_DIR NS KEY_A KEY_B   fail A 3 times, B once; flush; kill -9
+ * self restart_prog retry-resume STATE_DIR NS KEY_A KEY_B   seed from state, time each key, succeed
  *   restart_prog retry-rows   STATE_DIR                  print the number of retry rows
  *   restart_prog event        STATE_DIR NS OBJ MSG N [kill]  send the Warning N times
  *
@@ -163,8 +163,8 @@ queue_with_state(struct state *st, struct seed_ctx *s)
 /* ---- ADAPTER: krecorder store -> state/ event rows ---- */
 
 static int
-store_lookup(void *ctx, const char *uid, const char *type, const char *reason,
-             const char *message, struct krec_entry *out)
+store_lookup(void *ctx, const char *uid, const char *type, const char *reason, const char *message,
+             struct krec_entry *out)
 {
     struct state_event ev;
 

@@ -647,8 +647,7 @@ full_disk_cap(void)
     CHECK(!seen.persistent);
     CHECK(strstr(seen.why, "memory") != NULL);
     /* still answers, from memory, and flushing is a no-op */
-    CHECK_INT(state_event_get(st, "uid-0", "Warning", "R",
-                              "mmm", &e, NULL), SC_ENOTFOUND);
+    CHECK_INT(state_event_get(st, "uid-0", "Warning", "R", "mmm", &e, NULL), SC_ENOTFOUND);
     CHECK_INT(state_retry_put(st, "K", "u", 1, 0, NULL, &err), SC_OK);
     CHECK_INT(state_retry_get(st, "K", "u", &r, NULL), SC_OK);
     CHECK_INT(state_flush(st, &err), SC_OK);
@@ -673,8 +672,9 @@ full_disk_tmpfs(void)
     tu_mkdtemp(dir, sizeof(dir));
     if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
         mount("tmpfs", dir, "tmpfs", 0, "size=256k") != 0) {
-        fprintf(stderr, "    SKIP: cannot mount a tmpfs here (%s); full_disk_cap covers "
-                        "SQLITE_FULL\n",
+        fprintf(stderr,
+                "    SKIP: cannot mount a tmpfs here (%s); full_disk_cap covers "
+                "SQLITE_FULL\n",
                 strerror(errno));
         tu_rmdir(dir);
         return;

@@ -170,7 +170,8 @@ bad_input(void)
     CHECK_INT(state_event_put(st, "u", "Warning", "R", big, &e, &err), SC_ETOOBIG);
     big[STATE_MAX_MESSAGE - 1] = '\0'; /* exactly at the cap is fine */
     CHECK_INT(state_event_put(st, "u", "Warning", "R", big, &e, &err), SC_OK);
-    CHECK_INT(state_event_get(st, "u", "Warning", "R", big, &got, &err), SC_ENOTFOUND); /* expired */
+    CHECK_INT(state_event_get(st, "u", "Warning", "R", big, &got, &err),
+              SC_ENOTFOUND); /* expired */
     e.name[0] = '\0';
     CHECK_INT(state_event_put(st, "u", "Warning", "R", "m", &e, &err), SC_EINVALID);
     CHECK_INT(state_event_put(st, "u", "Warning", "R", "m", NULL, &err), SC_EINVALID);
@@ -478,7 +479,6 @@ report_lines(void)
     CHECK_STR(state_open_status_str((enum state_open_status)42), "unknown");
 }
 
-TEST_MAIN(TEST(memory_only), TEST(roundtrip), TEST(forget_uid), TEST(bad_input),
-          TEST(eviction_cap), TEST(ttl_prune), TEST(coalesce), TEST(writer_thread),
-          TEST(writer_wakes_on_batch), TEST(foreach_rows), TEST(tombstone_overflow),
-          TEST(report_lines))
+TEST_MAIN(TEST(memory_only), TEST(roundtrip), TEST(forget_uid), TEST(bad_input), TEST(eviction_cap),
+          TEST(ttl_prune), TEST(coalesce), TEST(writer_thread), TEST(writer_wakes_on_batch),
+          TEST(foreach_rows), TEST(tombstone_overflow), TEST(report_lines))

@@ -3,7 +3,6 @@
 #ifndef SC_STATE_TESTUTIL_H
 #define SC_STATE_TESTUTIL_H
 
-
 #include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
