@@ -139,6 +139,9 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
         buf_init(&r->body, LIM_ADMISSION_BODY);
         r->start_us = mono_us();
         *con_cls = r;
+        /* While the body arrives, silence is bounded by the read timeout. */
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned)((s->opts.read_timeout_ms + 999) / 1000));
         if (cl != NULL && strtoull(cl, NULL, 10) > LIM_ADMISSION_BODY) {
             char *msg = NULL;
             int n = asprintf(&msg, "request body of %s bytes exceeds the limit of %u bytes\n", cl,
@@ -171,6 +174,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     whroute_handle(s->opts.route, method, url, ctype, buf_str(&r->body), r->body.len, &out);
     r->first_done = 2;
+    /* Back to the idle timeout for a keep-alive connection. */
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, s->opts.idle_timeout_s);
     whmetrics_latency(s->opts.route->metrics, whroute_path(url), mono_us() - r->start_us);
     return send_resp(g, conn, method, out.status, out.body, out.len, out.content_type);
 }
