@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# tests/bench/webhook/webhook_bench.sh -- admission and conversion throughput
+# of snapshot-webhook over TLS with keep-alive on loopback, measured with wrk
+# (Debian package) and a Lua script that POSTs a recorded review.
+#
+# Usage: tests/bench/webhook/webhook_bench.sh [SECONDS] [CONNECTIONS] [WRK_THREADS]
+# Uses the cluster in $KUBECONFIG/$CLUSTER_DIR if set (the webhook's caches
+# must sync against a real API server), else starts one and stops it after.
+# Binary: $SC_BIN/snapshot-webhook (default bin/).  Prints one line per
+# scenario: requests/s, p50, p99 (wrk --latency), and the webhook's own
+# server-side histogram count.  Figures only: nothing is asserted.
+set -u
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+cd "$top"
+secs=${1:-10} conns=${2:-16} wthreads=${3:-2}
+SC_BIN=${SC_BIN:-$top/bin}
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
+own=0
+if [ -z "${KUBECONFIG:-}" ] || [ -z "${CLUSTER_DIR:-}" ]; then
+	eval "$(tests/cluster/up whbench)" || exit 1
+	tests/cluster/crds >&2 || exit 1
+	own=1
+fi
+k() { "$TOOLS_BIN/kubectl" "$@"; }
+W=$(mktemp -d /tmp/whbench.XXXX)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+WHPID=
+cleanup() {
+	[ -n "$WHPID" ] && kill "$WHPID" 2>/dev/null && wait "$WHPID" 2>/dev/null
+	rm -rf "$W"
+	[ "$own" = 1 ] && tests/cluster/down "$CLUSTER_DIR" >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$W/tls.key" -out "$W/tls.crt" 2>/dev/null
+# A default class for the bench driver, so the denial path walks a real cache.
+k apply -f - >/dev/null <<Y
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotClass
+metadata: {name: bench-default, annotations: {snapshot.storage.kubernetes.io/is-default-class: "true"}}
+driver: bench.csi.example.com
+deletionPolicy: Delete
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: bench-src}
+---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: bench, namespace: bench-src}
+spec:
+  from: [{group: "", kind: PersistentVolumeClaim, namespace: prod}]
+  to: [{group: snapshot.storage.k8s.io, kind: VolumeSnapshot}]
+Y
+"$SC_BIN/snapshot-webhook" --tls-cert-file="$W/tls.crt" --tls-private-key-file="$W/tls.key" \
+	--bind-address=127.0.0.1 --port="$PORT" --kubeconfig="$KUBECONFIG" --threads="${WH_THREADS:-4}" \
+	>"$W/webhook.log" 2>&1 &
+WHPID=$!
+for _ in $(seq 1 120); do
+	curl -sf --cacert "$W/tls.crt" "https://127.0.0.1:$PORT/readyz" >/dev/null && break
+	sleep 0.5
+done
+curl -sf --cacert "$W/tls.crt" "https://127.0.0.1:$PORT/readyz" >/dev/null || { echo "webhook not ready"; tail "$W/webhook.log"; exit 1; }
+
+d=tests/data/webhook
+python3 - "$d" "$W" <<'PY'
+import json, sys
+d, w = sys.argv[1], sys.argv[2]
+cls = json.load(open(f"{d}/admission/vsclass-create.json"))
+cls["request"]["object"]["driver"] = "bench.csi.example.com"
+json.dump(cls, open(f"{w}/deny.json", "w"))
+allow = json.loads(json.dumps(cls))
+allow["request"]["object"]["metadata"]["annotations"] = {}
+json.dump(allow, open(f"{w}/allow.json", "w"))
+pvc = json.load(open(f"{d}/admission/pvc-create-cross-ns.json"))
+pvc["request"]["object"]["spec"]["dataSourceRef"]["namespace"] = "bench-src"
+json.dump(pvc, open(f"{w}/pvc.json", "w"))
+obj = json.load(open(f"{d}/convert/vgsc-v1beta2.json"))
+json.dump({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
+           "request": {"uid": "bench", "desiredAPIVersion": "groupsnapshot.storage.k8s.io/v1beta1",
+                       "objects": [obj]}}, open(f"{w}/convert.json", "w"))
+PY
+# Sanity: each body gets the intended answer before it is measured.
+check() { curl -sS --cacert "$W/tls.crt" -H 'Content-Type: application/json' --data-binary @"$W/$1" "https://127.0.0.1:$PORT$2" | grep -q "$3" || { echo "unexpected answer for $1"; exit 1; }; }
+check deny.json /validate-class '"allowed":false'
+check allow.json /validate-class '"allowed":true'
+check pvc.json /validate-pvc '"allowed":true'
+check convert.json /convert '"status":"Success"'
+
+echo "webhook bench: wrk -t$wthreads -c$conns -d${secs}s, TLS 1.3 keep-alive, loopback, $(nproc) cores, webhook --threads=${WH_THREADS:-4}"
+printf '%-34s %10s %9s %9s %9s\n' scenario "req/s" p50 p90 p99
+for sc in "deny.json /validate-class second-default-class(denied)" \
+	"allow.json /validate-class non-default-class(allowed)" \
+	"pvc.json /validate-pvc cross-ns-pvc-with-grant(allowed)" \
+	"convert.json /convert vgsc-v1beta2-to-v1beta1"; do
+	set -- $sc
+	cat >"$W/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("$W/$1", "rb")
+wrk.body = f:read("*a")
+f:close()
+LUA
+	out=$(wrk -t"$wthreads" -c"$conns" -d"${secs}s" --latency -s "$W/post.lua" "https://127.0.0.1:$PORT$2" 2>&1)
+	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+	p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+	p90=$(awk '$1 == "90%" {print $2}' <<<"$out")
+	p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+	errs=$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr -s ' ' | tr '\n' ';')
+	printf '%-34s %10s %9s %9s %9s %s\n' "$3" "$rps" "$p50" "$p90" "$p99" "$errs"
+done
+echo "server-side histogram (/metrics):"
+curl -sS --cacert "$W/tls.crt" "https://127.0.0.1:$PORT/metrics" |
+	grep -E 'request_duration_seconds_(count|sum)|decisions_total\{.*\} [1-9]' | sed 's/^/  /'
+echo "webhook RSS: $(ps -o rss= -p "$WHPID") KiB"
