@@ -816,9 +816,8 @@ ctrl_stop(struct ctrl *c, bool release)
 {
     int i;
 
-    if (c == NULL)
-        return;
-    __atomic_store_n(&c->stopping, 1, __ATOMIC_RELEASE);
+    if (c == NULL || __atomic_exchange_n(&c->stopping, 1, __ATOMIC_ACQ_REL))
+        return; /* already stopped */
     if (c->starter_running) {
         pthread_join(c->starter, NULL);
         c->starter_running = false;
