@@ -21,14 +21,21 @@ static const char *
 jtype(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
-    case JSON_INTEGER: return "integer";
-    case JSON_REAL: return "number";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
     case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    default: return "null";
+    case JSON_FALSE:
+        return "boolean";
+    default:
+        return "null";
     }
 }
 
@@ -169,8 +176,8 @@ rd_map_str(struct rd *r, const json_t *from, const char *map_path, const char *k
 static json_t *
 trimmed_copy(const json_t *obj, const char *const *keep_ann, const char *const *keep_top)
 {
-    static const char *const meta_keys[] = {"name", "namespace", "uid", "resourceVersion",
-                                            "deletionTimestamp", "finalizers"};
+    static const char *const meta_keys[] = {
+        "name", "namespace", "uid", "resourceVersion", "deletionTimestamp", "finalizers"};
     const json_t *meta = json_object_get(obj, "metadata");
     const json_t *anns = json_object_get(meta, "annotations");
     json_t *out = json_object(), *m = json_object(), *a = json_object();
@@ -325,7 +332,8 @@ gvgs_parse(const json_t *obj, struct gvgs **out, struct sc_err *err)
     src = rd_obj(&r, x, "spec.source");
     v->selector = rd_obj(&r, x, "spec.source.selector");
     v->has_selector = v->selector != NULL;
-    v->has_content = src != NULL && json_object_get(src, "volumeGroupSnapshotContentName") != NULL &&
+    v->has_content = src != NULL &&
+                     json_object_get(src, "volumeGroupSnapshotContentName") != NULL &&
                      !json_is_null(json_object_get(src, "volumeGroupSnapshotContentName"));
     v->content = rd_str(&r, x, "spec.source.volumeGroupSnapshotContentName");
     v->class_name = rd_str(&r, x, "spec.volumeGroupSnapshotClassName");
@@ -395,8 +403,10 @@ gvgsc_parse(const json_t *obj, struct gvgsc **out, struct sc_err *err)
         const json_t *h = json_array_get(vh, i);
 
         if (!json_is_string(h))
-            r.rc = sc_err_set(err, SC_EPROTO, "spec.source.volumeHandles[%zu]: expected string, "
-                              "got %s", i, jtype(h));
+            r.rc = sc_err_set(err, SC_EPROTO,
+                              "spec.source.volumeHandles[%zu]: expected string, "
+                              "got %s",
+                              i, jtype(h));
         else
             v->volume_handles[i] = json_string_value(h);
     }
@@ -418,8 +428,10 @@ gvgsc_parse(const json_t *obj, struct gvgsc **out, struct sc_err *err)
         struct gvinfo *g = &v->infos[i];
 
         if (!json_is_object(e)) {
-            r.rc = sc_err_set(err, SC_EPROTO, "status.volumeSnapshotInfoList[%zu]: expected "
-                              "object, got %s", i, jtype(e));
+            r.rc = sc_err_set(err, SC_EPROTO,
+                              "status.volumeSnapshotInfoList[%zu]: expected "
+                              "object, got %s",
+                              i, jtype(e));
             break;
         }
         g->volume_handle = rd_str(&r, e, "volumeHandle");

@@ -32,10 +32,12 @@
 #include "common/sc_err.h"
 #include "controller/cview.h"
 
-#define FIN_VGS_BOUND  "groupsnapshot.storage.kubernetes.io/volumegroupsnapshot-bound-protection"
-#define FIN_VGSC_BOUND "groupsnapshot.storage.kubernetes.io/volumegroupsnapshotcontent-bound-protection"
-#define ANN_GROUP_DEFAULT_CLASS  "groupsnapshot.storage.kubernetes.io/is-default-class"
-#define ANN_GROUP_BEING_DELETED  "groupsnapshot.storage.kubernetes.io/volumegroupsnapshot-being-deleted"
+#define FIN_VGS_BOUND "groupsnapshot.storage.kubernetes.io/volumegroupsnapshot-bound-protection"
+#define FIN_VGSC_BOUND \
+    "groupsnapshot.storage.kubernetes.io/volumegroupsnapshotcontent-bound-protection"
+#define ANN_GROUP_DEFAULT_CLASS "groupsnapshot.storage.kubernetes.io/is-default-class"
+#define ANN_GROUP_BEING_DELETED \
+    "groupsnapshot.storage.kubernetes.io/volumegroupsnapshot-being-deleted"
 #define ANN_GROUP_DEL_SECRET_NAME "groupsnapshot.storage.kubernetes.io/deletion-secret-name"
 #define ANN_GROUP_DEL_SECRET_NS   "groupsnapshot.storage.kubernetes.io/deletion-secret-namespace"
 /* on member VSCs: note the k8s.io domain and the camelCase (upstream) */
@@ -52,15 +54,15 @@ enum gfin {
 
 struct gvgs {
     struct cmeta m;
-    unsigned gfins;          /* enum gfin bits */
-    int gfin_idx[2];         /* index in metadata.finalizers per bit, -1 if absent */
-    bool has_selector;       /* spec.source.selector present (an object) */
-    const json_t *selector;  /* borrowed from m.extra, or NULL */
-    bool has_content;        /* spec.source.volumeGroupSnapshotContentName present */
+    unsigned gfins;         /* enum gfin bits */
+    int gfin_idx[2];        /* index in metadata.finalizers per bit, -1 if absent */
+    bool has_selector;      /* spec.source.selector present (an object) */
+    const json_t *selector; /* borrowed from m.extra, or NULL */
+    bool has_content;       /* spec.source.volumeGroupSnapshotContentName present */
     const char *content;
-    const char *class_name;  /* spec.volumeGroupSnapshotClassName */
+    const char *class_name; /* spec.volumeGroupSnapshotClassName */
     bool has_status;
-    const char *bound;       /* status.boundVolumeGroupSnapshotContentName */
+    const char *bound;         /* status.boundVolumeGroupSnapshotContentName */
     const char *creation_time; /* RFC 3339 as stored */
     enum tri ready;
     bool has_error;
@@ -83,26 +85,26 @@ struct gvgsc {
     struct cmeta m;
     unsigned gfins;
     int gfin_idx[2];
-    bool being_deleted_ann;       /* ANN_GROUP_BEING_DELETED present */
+    bool being_deleted_ann; /* ANN_GROUP_BEING_DELETED present */
     const char *ref_name, *ref_ns, *ref_uid, *ref_kind, *ref_api;
-    const char *class_name;       /* spec.volumeGroupSnapshotClassName */
+    const char *class_name; /* spec.volumeGroupSnapshotClassName */
     enum cpolicy policy;
     const char *policy_str;
     const char *driver;
-    size_t n_volume_handles;      /* spec.source.volumeHandles */
+    size_t n_volume_handles; /* spec.source.volumeHandles */
     const char **volume_handles;
     bool has_group_handles;       /* spec.source.groupSnapshotHandles present */
     const char *src_group_handle; /* ...groupSnapshotHandles.volumeGroupSnapshotHandle */
     size_t n_snapshot_handles;    /* ...groupSnapshotHandles.volumeSnapshotHandles */
     bool has_status;
-    const char *group_handle;     /* status.volumeGroupSnapshotHandle */
+    const char *group_handle; /* status.volumeGroupSnapshotHandle */
     bool has_creation_time;
-    int64_t creation_time_ns;     /* status.creationTime (RFC 3339, or v1beta1 int64 ns) */
+    int64_t creation_time_ns; /* status.creationTime (RFC 3339, or v1beta1 int64 ns) */
     enum tri ready;
     bool has_error;
     const char *error_msg;
     const char *error_time;
-    size_t n_infos;               /* status.volumeSnapshotInfoList */
+    size_t n_infos; /* status.volumeSnapshotInfoList */
     struct gvinfo *infos;
 };
 

@@ -7,9 +7,9 @@
 
 struct lreq {
     enum labelsel_op op;
-    unsigned order;     /* input order, the tie-break of the sort */
+    unsigned order; /* input order, the tie-break of the sort */
     char *key;
-    char **values;      /* sorted, de-duplicated */
+    char **values; /* sorted, de-duplicated */
     size_t n_values;
 };
 
@@ -193,8 +193,7 @@ parse_expr(struct labelsel *s, const json_t *e, size_t idx, struct sc_err *err)
     if (!json_is_string(jk))
         return sc_err_set(err, SC_EINVALID, "matchExpressions[%zu].key: expected string", idx);
     if (!json_is_string(jo))
-        return sc_err_set(err, SC_EINVALID, "matchExpressions[%zu].operator: expected string",
-                          idx);
+        return sc_err_set(err, SC_EINVALID, "matchExpressions[%zu].operator: expected string", idx);
     if (jv != NULL && !json_is_null(jv) && !json_is_array(jv))
         return sc_err_set(err, SC_EINVALID, "matchExpressions[%zu].values: expected array", idx);
     op = json_string_value(jo);
@@ -261,8 +260,7 @@ labelsel_parse(const json_t *sel, struct labelsel **out, struct sc_err *err)
         free(s);
         return sc_err_set(err, SC_ENOMEM, "out of memory");
     }
-    json_object_foreach((json_t *)ml, k, v)
-    {
+    json_object_foreach ((json_t *)ml, k, v) {
         if (!json_is_string(v)) {
             rc = sc_err_set(err, SC_EINVALID, "matchLabels[%.253s]: expected string", k);
             break;
@@ -308,12 +306,24 @@ labelsel_match(const struct labelsel *s, const json_t *labels)
         bool ok;
 
         switch (r->op) {
-        case LABELSEL_EQ: ok = v != NULL && strcmp(v, r->values[0]) == 0; break;
-        case LABELSEL_IN: ok = v != NULL && has_value(r, v); break;
-        case LABELSEL_NOTIN: ok = v == NULL || !has_value(r, v); break;
-        case LABELSEL_EXISTS: ok = v != NULL; break;
-        case LABELSEL_NOTEXISTS: ok = v == NULL; break;
-        default: ok = false; break;
+        case LABELSEL_EQ:
+            ok = v != NULL && strcmp(v, r->values[0]) == 0;
+            break;
+        case LABELSEL_IN:
+            ok = v != NULL && has_value(r, v);
+            break;
+        case LABELSEL_NOTIN:
+            ok = v == NULL || !has_value(r, v);
+            break;
+        case LABELSEL_EXISTS:
+            ok = v != NULL;
+            break;
+        case LABELSEL_NOTEXISTS:
+            ok = v == NULL;
+            break;
+        default:
+            ok = false;
+            break;
         }
         if (!ok)
             return false;
@@ -341,7 +351,9 @@ labelsel_query(const struct labelsel *s, struct buf *out)
         if (rc != 0)
             break;
         switch (r->op) {
-        case LABELSEL_EQ: rc = buf_addf(out, "=%s", r->values[0]); break;
+        case LABELSEL_EQ:
+            rc = buf_addf(out, "=%s", r->values[0]);
+            break;
         case LABELSEL_IN:
         case LABELSEL_NOTIN:
             rc = buf_adds(out, r->op == LABELSEL_IN ? " in (" : " notin (");
@@ -350,7 +362,8 @@ labelsel_query(const struct labelsel *s, struct buf *out)
             if (rc == 0)
                 rc = buf_adds(out, ")");
             break;
-        default: break;
+        default:
+            break;
         }
     }
     return rc;

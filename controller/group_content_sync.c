@@ -1,0 +1,467 @@
+/* controller/group_content_sync.c -- VolumeGroupSnapshotContent reconcile
+ * (upstream: syncGroupSnapshotContent), the content delete event, member
+ * names, group secret templates and the hooks the VolumeSnapshot side
+ * calls.  Contents are never deleted here. */
+#include "controller/gsync.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/limits.h"
+#include "controller/gostr.h"
+#include "controller/sync_int.h"
+
+/* ---- member names ---- */
+
+int
+gsync_member_names(const char *vgs_uid, const char *volume_handle, char *vs_name, char *vsc_name,
+                   size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0, i;
+    char h[2 * EVP_MAX_MD_SIZE + 1];
+    EVP_MD_CTX *ctx;
+    int ok;
+
+    if (cap < GSYNC_MEMBER_NAME_LEN)
+        return SC_ETOOBIG;
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL)
+        return SC_ENOMEM;
+    /* the plain concatenation, no separator (upstream) */
+    ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+         EVP_DigestUpdate(ctx, vgs_uid, strlen(vgs_uid)) == 1 &&
+         EVP_DigestUpdate(ctx, volume_handle, strlen(volume_handle)) == 1 &&
+         EVP_DigestFinal_ex(ctx, md, &md_len) == 1;
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return SC_ENOMEM;
+    for (i = 0; i < md_len; i++) {
+        h[2 * i] = hex[md[i] >> 4];
+        h[2 * i + 1] = hex[md[i] & 15];
+    }
+    h[2 * md_len] = '\0';
+    snprintf(vs_name, cap, "snapshot-%s", h);
+    snprintf(vsc_name, cap, "snapcontent-%s", h);
+    return 0;
+}
+
+/* ---- group secret templates (os.Expand semantics) ---- */
+
+struct tparam {
+    const char *key;
+    const char *value; /* NULL: not available */
+};
+
+static bool
+special_var(char c)
+{
+    return c == '*' || c == '#' || c == '$' || c == '@' || c == '!' || c == '?' || c == '-' ||
+           (c >= '0' && c <= '9');
+}
+
+static bool
+alnum_(char c)
+{
+    return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Go's os.getShellName on s (after '$'): name span and bytes consumed. */
+static void
+shell_name(const char *s, size_t len, size_t *off, size_t *nlen, size_t *w)
+{
+    size_t i;
+
+    *off = 0;
+    *nlen = 0;
+    if (s[0] == '{') {
+        if (len > 2 && special_var(s[1]) && s[2] == '}') {
+            *off = 1;
+            *nlen = 1;
+            *w = 3;
+            return;
+        }
+        for (i = 1; i < len; i++) {
+            if (s[i] == '}') {
+                *w = i + 1;
+                if (i == 1) {
+                    *w = 2; /* "${}": eaten */
+                    return;
+                }
+                *off = 1;
+                *nlen = i - 1;
+                return;
+            }
+        }
+        *w = 1; /* bad syntax: eat "${" */
+        return;
+    }
+    if (special_var(s[0])) {
+        *nlen = 1;
+        *w = 1;
+        return;
+    }
+    for (i = 0; i < len && alnum_(s[i]); i++)
+        ;
+    *nlen = i;
+    *w = i;
+}
+
+static int
+cmp_strp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* upstream: resolveTemplate.  Missing tokens: "invalid tokens: [\"a\"]". */
+static int
+expand(const char *t, const struct tparam *ps, size_t n, struct buf *out, struct sc_err *err)
+{
+    size_t len = strlen(t), i = 0, j, k, n_missing = 0;
+    char *missing[16];
+    int rc = 0;
+
+    for (j = 0; j < len && rc == 0; j++) {
+        size_t off, nlen, w;
+
+        if (t[j] != '$' || j + 1 >= len)
+            continue;
+        rc = buf_add(out, t + i, j - i);
+        shell_name(t + j + 1, len - j - 1, &off, &nlen, &w);
+        if (rc == 0 && nlen == 0 && w == 0) {
+            rc = buf_add(out, "$", 1);
+        } else if (rc == 0 && nlen > 0) {
+            const char *name = t + j + 1 + off;
+            bool found = false;
+
+            for (k = 0; k < n; k++) {
+                if (ps[k].value != NULL && strlen(ps[k].key) == nlen &&
+                    strncmp(ps[k].key, name, nlen) == 0) {
+                    rc = buf_adds(out, ps[k].value);
+                    found = true;
+                    break;
+                }
+            }
+            if (!found && n_missing < SC_ARRAY_LEN(missing)) {
+                bool dup = false;
+
+                for (k = 0; k < n_missing; k++)
+                    dup =
+                        dup || (strlen(missing[k]) == nlen && strncmp(missing[k], name, nlen) == 0);
+                if (!dup) {
+                    missing[n_missing] = strndup(name, nlen);
+                    if (missing[n_missing] == NULL)
+                        rc = SC_ENOMEM;
+                    else
+                        n_missing++;
+                }
+            }
+        }
+        j += w;
+        i = j + 1;
+    }
+    if (rc == 0 && i < len)
+        rc = buf_add(out, t + i, len - i);
+    if (rc == 0 && n_missing > 0) {
+        struct buf m;
+
+        buf_init(&m, SC_ERR_MSG_LEN);
+        qsort(missing, n_missing, sizeof(missing[0]), cmp_strp);
+        rc = buf_adds(&m, "invalid tokens: [");
+        for (k = 0; k < n_missing && rc == 0; k++) {
+            if (k > 0)
+                rc = buf_adds(&m, " ");
+            if (rc == 0)
+                rc = gostr_quote(&m, missing[k]);
+        }
+        if (rc == 0)
+            rc = buf_adds(&m, "]");
+        rc = sc_err_set(err, SC_EINVALID, "%s", rc == 0 ? buf_str(&m) : "invalid tokens");
+        buf_release(&m);
+    } else if (rc != 0) {
+        rc = sc_err_set(err, rc, "template too long");
+    }
+    for (k = 0; k < n_missing; k++)
+        free(missing[k]);
+    return rc;
+}
+
+static bool
+dns_label(const char *s, size_t len)
+{
+    size_t i;
+
+    if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
+        return false;
+    for (i = 0; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+static bool
+dns_subdomain(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len == 0 || len > 253)
+        return false;
+    for (;;) {
+        const char *dot = strchr(s, '.');
+        size_t n = dot != NULL ? (size_t)(dot - s) : strlen(s);
+
+        if (!dns_label(s, n))
+            return false;
+        if (dot == NULL)
+            return true;
+        s = dot + 1;
+    }
+}
+
+/* Best-effort message appends: a message longer than its cap is cut. */
+static void
+madd(struct buf *b, const char *s)
+{
+    if (buf_adds(b, s) != 0)
+        return;
+}
+
+static void
+mquote(struct buf *b, const char *s)
+{
+    if (gostr_quote(b, s) != 0)
+        madd(b, "\"...\"");
+}
+
+static int
+resolve(const char *t, const struct tparam *ps, size_t n, bool is_ns, char *out, size_t cap,
+        struct sc_err *err)
+{
+    struct buf r, m;
+    struct sc_err inner;
+    int rc;
+
+    buf_init(&r, LIM_KEY);
+    buf_init(&m, SC_ERR_MSG_LEN);
+    rc = expand(t, ps, n, &r, &inner);
+    if (rc != 0) {
+        madd(&m, "error resolving value ");
+        mquote(&m, t);
+        madd(&m, ": ");
+        madd(&m, inner.msg);
+        rc = sc_err_set(err, rc, "%s", buf_str(&m));
+    } else if (is_ns ? !dns_label(buf_str(&r), r.len) : !dns_subdomain(buf_str(&r))) {
+        mquote(&m, t);
+        if (strcmp(t, buf_str(&r)) != 0) {
+            madd(&m, " resolved to ");
+            mquote(&m, buf_str(&r));
+            madd(&m, " which");
+        }
+        madd(&m, is_ns ? " is not a valid namespace name" : " is not a valid secret name");
+        rc = sc_err_set(err, SC_EINVALID, "%s", buf_str(&m));
+    } else if (r.len >= cap) {
+        rc = sc_err_set(err, SC_ETOOBIG, "resolved secret reference too long");
+    } else {
+        memcpy(out, buf_str(&r), r.len + 1);
+    }
+    buf_release(&r);
+    buf_release(&m);
+    return rc;
+}
+
+int
+gsync_secret_ref(const struct gclass *cls, const char *content_name, const char *vgs_ns,
+                 const char *vgs_name, bool *has_ref, char *name, char *ns, size_t cap,
+                 struct sc_err *err)
+{
+    const struct tparam ns_params[] = {
+        {"volumegroupsnapshotcontent.name", content_name},
+        {"volumegroupsnapshot.namespace", vgs_ns},
+    };
+    const struct tparam name_params[] = {
+        {"volumegroupsnapshotcontent.name", content_name},
+        {"volumegroupsnapshot.name", vgs_name},
+        {"volumegroupsnapshot.namespace", vgs_ns},
+    };
+    int rc;
+
+    *has_ref = false;
+    if (cls->has_secret_name != cls->has_secret_ns)
+        return sc_err_set(err, SC_EINVALID,
+                          "failed to get name and namespace template from params: either name and "
+                          "namespace for GroupSnapshotter secrets specified, Both must be "
+                          "specified");
+    if (!cls->has_secret_name)
+        return 0;
+    if (cls->secret_name == NULL || cls->secret_name[0] == '\0' || cls->secret_ns == NULL ||
+        cls->secret_ns[0] == '\0')
+        return sc_err_set(err, SC_EINVALID,
+                          "failed to get name and namespace template from params: "
+                          "GroupSnapshotter secrets specified in parameters but value of either "
+                          "namespace or name is empty");
+    rc = resolve(cls->secret_ns, ns_params, SC_ARRAY_LEN(ns_params), true, ns, cap, err);
+    if (rc == 0)
+        rc = resolve(cls->secret_name, name_params, SC_ARRAY_LEN(name_params), false, name, cap,
+                     err);
+    if (rc == 0)
+        *has_ref = true;
+    return rc;
+}
+
+/* ---- hooks for the VolumeSnapshot side ---- */
+
+bool
+gsync_group_exists(struct cstore *groups, const char *ns, const char *name)
+{
+    char key[LIM_KEY];
+    struct cmeta *m;
+
+    if (groups == NULL || ns == NULL || name == NULL || name[0] == '\0')
+        return false;
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
+    m = cstore_get(groups, key);
+    cview_unref(m);
+    return m != NULL;
+}
+
+void
+gsync_member_delete_msg(const char *ns, const char *vs, const char *vgs, char *out, size_t cap)
+{
+    snprintf(out, cap,
+             "deletion of the individual volume snapshot %s/%s is not allowed as it belongs to "
+             "group snapshot %s/%s. Deleting the group snapshot will trigger the deletion of all "
+             "the individual volume snapshots that are part of the group.",
+             ns, vs, ns, vgs);
+}
+
+struct handle_scan {
+    const char *handle;
+    char *out;
+    size_t cap;
+    bool found;
+};
+
+static int
+handle_fn(const struct cmeta *m, void *arg)
+{
+    const struct gvgsc *c = (const struct gvgsc *)m;
+    struct handle_scan *s = arg;
+
+    if (c->group_handle != NULL && strcmp(c->group_handle, s->handle) == 0 && c->ref_name != NULL) {
+        snprintf(s->out, s->cap, "%s", c->ref_name);
+        s->found = true;
+        return 1;
+    }
+    return 0;
+}
+
+bool
+gsync_group_name_for_handle(struct cstore *group_contents, const char *handle, char *out,
+                            size_t cap)
+{
+    struct handle_scan s = {handle, out, cap, false};
+
+    if (group_contents == NULL || handle == NULL || cap == 0)
+        return false;
+    cstore_each(group_contents, handle_fn, &s);
+    return s.found;
+}
+
+/* ---- syncGroupSnapshotContent (§5.9) ---- */
+
+static void
+obj_vgsc(const struct gvgsc *c, struct gsync_obj *o)
+{
+    o->kind = GSYNC_VGSC;
+    o->ns = NULL;
+    o->name = c->m.name;
+    o->uid = c->m.uid;
+    o->rv = c->m.rv;
+}
+
+/* upstream: needsUpdateGroupSnapshotStatus (with its always-true pointer
+ * comparison when both readyToUse are set) */
+static bool
+needs_status_update(const struct gvgs *g, const struct gvgsc *c)
+{
+    if (!g->has_status && c->has_status)
+        return true;
+    if (g->has_status && g->bound == NULL)
+        return true;
+    if (g->creation_time == NULL && c->has_creation_time)
+        return true;
+    if (g->ready == TRI_UNSET && c->ready != TRI_UNSET)
+        return true;
+    if (g->ready != TRI_UNSET && c->ready != TRI_UNSET)
+        return true;
+    return false;
+}
+
+static int
+group_content_sync(const struct gsync_env *env, const struct gvgsc *c, struct sc_err *err)
+{
+    static const char *const fin[] = {FIN_VGSC_BOUND};
+    char key[LIM_KEY];
+    struct gvgs *g;
+    struct gsync_obj o;
+    int rc;
+
+    if (c->has_group_handles == (c->n_volume_handles > 0)) {
+        static const char m[] =
+            "Exactly one of GroupSnapshotHandles and VolumeHandles should be specified";
+
+        obj_vgsc(c, &o);
+        env->act->event(env->act->ctx, &o, "Warning", "GroupContentValidationError", m);
+        return sc_err_set(err, SC_EINVALID, "%s", m);
+    }
+    if (c->ref_uid == NULL || c->ref_uid[0] == '\0')
+        return 0; /* pre-bound, waiting for the group snapshot */
+    if (!c->m.deleting && (c->gfins & GFIN_VGSC_BOUND) == 0) {
+        json_t *p = sync_patch_add_finalizers(&c->m, fin, 1);
+
+        if (p == NULL)
+            return sc_err_set(err, SC_ENOMEM, "out of memory");
+        obj_vgsc(c, &o);
+        rc = env->act->patch(env->act->ctx, &o, false, SYNC_PATCH_JSON, p, err);
+        json_decref(p);
+        return rc;
+    }
+    snprintf(key, sizeof(key), "%s/%s", c->ref_ns != NULL ? c->ref_ns : "",
+             c->ref_name != NULL ? c->ref_name : "");
+    g = (struct gvgs *)cstore_get(env->groups, key);
+    if (g != NULL && strcmp(g->m.uid, c->ref_uid) == 0 && needs_status_update(g, c))
+        env->act->enqueue_group(env->act->ctx, key);
+    CVIEW_UNREF(g);
+    return 0;
+}
+
+/* upstream: syncGroupSnapshotContentByKey */
+int
+group_content_sync_key(const struct gsync_env *env, const char *key, struct sc_err *err)
+{
+    struct gvgsc *c = (struct gvgsc *)cstore_get(env->group_contents, key);
+    int rc;
+
+    sc_err_clear(err);
+    if (c == NULL)
+        return 0;
+    rc = group_content_sync(env, c, err);
+    CVIEW_UNREF(c);
+    return rc;
+}
+
+/* upstream: deleteGroupSnapshotContent */
+void
+group_content_deleted(const struct gsync_env *env, const struct gvgsc *c)
+{
+    char key[LIM_KEY];
+
+    cview_unref(cstore_del(env->group_contents, c->m.name));
+    snprintf(key, sizeof(key), "%s/%s", c->ref_ns != NULL ? c->ref_ns : "",
+             c->ref_name != NULL ? c->ref_name : "");
+    env->act->enqueue_group(env->act->ctx, key);
+}
