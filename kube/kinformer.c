@@ -782,7 +782,8 @@ relist(struct kinformer *inf, struct sc_err *err)
     }
     for (size_t i = 0; i < rl.n; i++)
         seen[i] = rl.items[i]->key;
-    qsort(seen, rl.n, sizeof(*seen), cmp_key);
+    if (rl.n > 0)
+        qsort(seen, rl.n, sizeof(*seen), cmp_key);
 
     for (size_t i = 0; i < rl.n; i++) {
         struct kitem *it = rl.items[i], *cur, *old;

@@ -30,7 +30,8 @@ struct klease {
     /* loop state (thread or klease_try caller) */
     char observed_rv[64];
     char observed_holder[KLEASE_ID_MAX];
-    int64_t observed_at; /* mono ms when the record last changed */
+    int64_t observed_at;     /* mono ms when the record last changed */
+    int64_t observed_dur_ms; /* the holder's leaseDurationSeconds, in ms */
 };
 
 int
@@ -192,6 +193,7 @@ klease_try(struct klease *l, struct sc_err *err)
         l->observed_at = now_mono;
     }
     note_leader(l, holder);
+    l->observed_dur_ms = dur * 1000;
     bool mine = strcmp(holder, l->identity) == 0;
     if (!mine && holder[0] != '\0' && l->observed_at + dur * 1000 > now_mono) {
         json_decref(cur);
@@ -257,8 +259,15 @@ run(void *arg)
             break;
         if (rc < 0)
             report(l, &e);
-        /* client-go jitters the retry period by up to 20% */
-        if (nap(l, l->retry_ms + (int64_t)(krand64() % (uint64_t)(l->retry_ms / 5 + 1))))
+        /* client-go jitters the retry period by up to 20%.  If the holder's
+         * lease (as we observed it) runs out sooner, try right then. */
+        int64_t wait = l->retry_ms + (int64_t)(krand64() % (uint64_t)(l->retry_ms / 5 + 1));
+        if (rc == 0 && l->observed_dur_ms > 0) {
+            int64_t expiry = l->observed_at + l->observed_dur_ms - clock_mono_ms(&l->clock);
+            if (expiry >= 0 && expiry + 50 < wait)
+                wait = expiry + 50;
+        }
+        if (nap(l, wait))
             return NULL;
     }
     pthread_mutex_lock(&l->mu);

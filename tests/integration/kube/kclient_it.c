@@ -121,7 +121,9 @@ test_crud_status_patch_conflict(void)
     out = NULL;
     json_decref(jp);
     /* wrong-shape patches are refused before any request */
-    CHECK_INT(kclient_patch(c, path, KPATCH_JSON, json_object(), NULL, &e), SC_EINVALID);
+    json_t *notarray = json_object();
+    CHECK_INT(kclient_patch(c, path, KPATCH_JSON, notarray, NULL, &e), SC_EINVALID);
+    json_decref(notarray);
     (void)rv3;
 
     /* DELETE with a wrong uid precondition: conflict; right one: deleted */

@@ -164,8 +164,12 @@ test_kill9_takeover_release_and_loss(void)
     CHECK_INT(second, 3 - first);
     printf("figure: kill -9 of the leader -> takeover after %lld ms (lease 15 s, retry 5 s)\n",
            (long long)took);
-    /* within the lease duration of the last renewal, plus one jittered retry period */
-    CHECK(took <= 15000 + 6000 + 1000);
+    /* The follower judges expiry by its own clock from when it last saw the
+     * record change (client-go's rule, immune to clock skew), and it polls
+     * every retry period: so the takeover comes at most one lease duration
+     * after that observation, i.e. <= lease + 1.2 * retry after the kill,
+     * plus request latency. */
+    CHECK(took <= 15000 + 6000 + 2000);
 
     /* a clean exit releases: a new candidate takes over within a retry period */
     pids[3] = spawn(pfd[1], 3, lease);
@@ -179,7 +183,7 @@ test_kill9_takeover_release_and_loss(void)
     CHECK_INT(expect(pfd[0], "LEADER", 10000), 3);
     int64_t took2 = it_now_ms() - t_term;
     printf("figure: released Lease -> takeover after %lld ms\n", (long long)took2);
-    CHECK(took2 <= 7000);
+    CHECK(took2 <= 6000 + 2000); /* one jittered retry period + latency */
 
     /* take the Lease away from under the leader: it must notice and stop */
     {
