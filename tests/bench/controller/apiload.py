@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""tests/bench/controller/apiload.py -- a small, fast API client for the
+controller benchmarks (stdlib only; talks to the test cluster with the admin
+client certificate from tests/cluster/up).
+
+  apiload.py cached NS N        create N VolumeSnapshots + their contents in a
+                                steady ready state (finalizers and status set),
+                                so a controller caching them makes no writes
+  apiload.py ready NS N [PVC]   create N dynamic VolumeSnapshots of PVC at once
+                                and print creation-to-ready latencies (watch)
+"""
+import http.client, json, os, queue, ssl, sys, threading, time
+
+def cluster():
+    d = os.environ["CLUSTER_DIR"]
+    server = os.environ["API_SERVER"].replace("https://", "")
+    host, port = server.rsplit(":", 1)
+    ctx = ssl.create_default_context(cafile=f"{d}/pki/ca.crt")
+    ctx.load_cert_chain(f"{d}/pki/admin.crt", f"{d}/pki/admin.key")
+    return host, int(port), ctx
+
+HOST, PORT, CTX = cluster()
+GROUP = "/apis/snapshot.storage.k8s.io/v1"
+
+class Conn:
+    def __init__(self):
+        self.c = http.client.HTTPSConnection(HOST, PORT, context=CTX, timeout=60)
+    def req(self, method, path, body=None, ctype="application/json"):
+        for _ in range(20):
+            try:
+                self.c.request(method, path, body=None if body is None else json.dumps(body),
+                               headers={"Content-Type": ctype})
+                r = self.c.getresponse()
+                data = r.read()
+                if r.status == 429 or r.status >= 500:
+                    time.sleep(0.2)
+                    continue
+                return r.status, (json.loads(data) if data else None)
+            except (ConnectionError, http.client.HTTPException, OSError):
+                self.c = http.client.HTTPSConnection(HOST, PORT, context=CTX, timeout=60)
+                time.sleep(0.2)
+        raise RuntimeError(f"{method} {path}: giving up")
+
+def parallel(jobs, fn, threads=16):
+    q = queue.Queue()
+    for j in jobs:
+        q.put(j)
+    errs = []
+    def work():
+        c = Conn()
+        while True:
+            try:
+                j = q.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                fn(c, j)
+            except Exception as e:  # noqa: BLE001
+                errs.append(str(e))
+    ts = [threading.Thread(target=work) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errs:
+        sys.exit(f"{len(errs)} errors, first: {errs[0]}")
+
+def ensure_ns(ns):
+    Conn().req("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                              "metadata": {"name": ns}})
+
+def cached(ns, n, start):
+    ensure_ns(ns)
+    fin_vs = ["snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection",
+              "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"]
+    def one(c, i):
+        name = f"cached-{i}"
+        st, vs = c.req("POST", f"{GROUP}/namespaces/{ns}/volumesnapshots", {
+            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+            "metadata": {"name": name, "finalizers": fin_vs,
+                         "labels": {"app.kubernetes.io/name": "bench", "bench/index": str(i)}},
+            "spec": {"volumeSnapshotClassName": "csi-test-snapclass",
+                     "source": {"persistentVolumeClaimName": "bench-source"}}})
+        if st != 201:
+            raise RuntimeError(f"create vs {name}: {st} {vs}")
+        uid = vs["metadata"]["uid"]
+        cname = f"snapcontent-{uid}"
+        st, vsc = c.req("POST", f"{GROUP}/volumesnapshotcontents", {
+            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
+            "metadata": {"name": cname, "finalizers": [
+                "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"]},
+            "spec": {"volumeSnapshotRef": {"apiVersion": "snapshot.storage.k8s.io/v1",
+                                           "kind": "VolumeSnapshot", "namespace": ns,
+                                           "name": name, "uid": uid},
+                     "source": {"volumeHandle": f"bench-volume-{i}"},
+                     "volumeSnapshotClassName": "csi-test-snapclass",
+                     "deletionPolicy": "Retain", "driver": "bench.csi.example.com",
+                     "sourceVolumeMode": "Filesystem"}})
+        if st != 201:
+            raise RuntimeError(f"create vsc {cname}: {st} {vsc}")
+        ns_created = int(time.time() * 1e9)
+        st, _ = c.req("PATCH", f"{GROUP}/volumesnapshotcontents/{cname}/status", {"status": {
+            "snapshotHandle": f"bench-snap-{i}", "creationTime": ns_created,
+            "readyToUse": True, "restoreSize": 1073741824}}, "application/merge-patch+json")
+        if st != 200:
+            raise RuntimeError(f"status vsc {cname}: {st}")
+        st, _ = c.req("PATCH", f"{GROUP}/namespaces/{ns}/volumesnapshots/{name}/status", {
+            "status": {"boundVolumeSnapshotContentName": cname,
+                       "creationTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       "readyToUse": True, "restoreSize": "1Gi"}},
+            "application/merge-patch+json")
+        if st != 200:
+            raise RuntimeError(f"status vs {name}: {st}")
+    t0 = time.time()
+    parallel(range(start, start + n), one)
+    print(f"created {n} ready snapshot+content pairs in {time.time() - t0:.1f}s")
+
+def ready(ns, n, pvc):
+    ensure_ns(ns)
+    created = {}
+    done = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+    # watch first, so no transition is missed
+    def watch():
+        c = http.client.HTTPSConnection(HOST, PORT, context=CTX, timeout=900)
+        c.request("GET", f"{GROUP}/namespaces/{ns}/volumesnapshots?watch=1&timeoutSeconds=900")
+        r = c.getresponse()
+        buf = b""
+        while not stop.is_set():
+            chunk = r.read1(65536) if hasattr(r, "read1") else r.read(1)
+            if not chunk:
+                return
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                ev = json.loads(line)
+                o = ev["object"]
+                if (o.get("status") or {}).get("readyToUse") is True:
+                    nm = o["metadata"]["name"]
+                    with lock:
+                        done.setdefault(nm, time.time())
+    wt = threading.Thread(target=watch, daemon=True)
+    wt.start()
+    time.sleep(1)
+    def one(c, i):
+        name = f"ready-{i}"
+        with lock:
+            created[name] = time.time()
+        st, body = c.req("POST", f"{GROUP}/namespaces/{ns}/volumesnapshots", {
+            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+            "metadata": {"name": name},
+            "spec": {"source": {"persistentVolumeClaimName": pvc}}})
+        if st != 201:
+            raise RuntimeError(f"create {name}: {st} {body}")
+    t0 = time.time()
+    parallel(range(n), one)
+    t_created = time.time() - t0
+    deadline = time.time() + 900
+    while time.time() < deadline:
+        with lock:
+            if len(done) >= n:
+                break
+        time.sleep(0.2)
+    stop.set()
+    lat = sorted(done[k] - created[k] for k in done if k in created)
+    if not lat:
+        sys.exit("nothing became ready")
+    pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+    total = max(done.values()) - t0
+    print(f"snapshots={n} ready={len(lat)} created_in={t_created:.1f}s all_ready_in={total:.1f}s "
+          f"latency_p50={pct(0.5):.2f}s p90={pct(0.9):.2f}s p99={pct(0.99):.2f}s max={lat[-1]:.2f}s")
+    if len(lat) < n:
+        sys.exit(f"only {len(lat)} of {n} became ready")
+
+if __name__ == "__main__":
+    mode, ns, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if mode == "cached":
+        cached(ns, n, int(sys.argv[4]) if len(sys.argv) > 4 else 0)
+    elif mode == "ready":
+        ready(ns, n, sys.argv[4] if len(sys.argv) > 4 else "src")
+    else:
+        sys.exit(__doc__)
