@@ -63,6 +63,7 @@ struct state {
     size_t n_dead;
     bool persistent;
     bool wipe_pending; /* the next flush empties both tables first */
+    bool overflow;     /* too many tombstones: rewrite both tables instead */
     struct state_stats stats;
 
     pthread_mutex_t io_mu;
@@ -400,15 +401,28 @@ kill_row(struct state *st, struct srow *r)
         r->dead = true;
         st->n_dead++;
         mark_dirty(st, r);
-        if (st->n_dead > (size_t)MAX_TOMBSTONES(st)) {
-            drop_dirty(st);
-            dirty_all(st);
-            st->wipe_pending = true;
-        }
+        if (st->n_dead > (size_t)MAX_TOMBSTONES(st))
+            st->overflow = true; /* settled in unlock_mu(), when no row pointer is held */
         return;
     }
     tab_unlink_hash(t, r);
     srow_free(r);
+}
+
+/* Release mu.  First, if deletes left more tombstones than MAX_TOMBSTONES,
+ * drop them all and have the next flush rewrite both tables from the mirror.
+ * This runs here, never inside an operation, because it frees dead rows that
+ * the operation may still be walking (uid chains) or reviving. */
+static void
+unlock_mu(struct state *st)
+{
+    if (st->overflow) {
+        st->overflow = false;
+        drop_dirty(st);
+        dirty_all(st);
+        st->wipe_pending = true;
+    }
+    pthread_mutex_unlock(&st->mu);
 }
 
 /* Make room for one more live row. */
@@ -631,7 +645,7 @@ degrade(struct state *st, int sqlite_rc, const char *what)
         st->wipe_pending = false;
         st->stats.n_degraded++;
         snprintf(st->stats.degraded_why, sizeof(st->stats.degraded_why), "%s", why);
-        pthread_mutex_unlock(&st->mu);
+        unlock_mu(st);
         notify(st, true, why);
         return;
     }
@@ -642,7 +656,7 @@ degrade(struct state *st, int sqlite_rc, const char *what)
     st->wipe_pending = false;
     st->stats.n_degraded++;
     snprintf(st->stats.degraded_why, sizeof(st->stats.degraded_why), "%s", why);
-    pthread_mutex_unlock(&st->mu);
+    unlock_mu(st);
     notify(st, false, why);
 }
 
@@ -693,19 +707,27 @@ flush_io(struct state *st, struct sc_err *err)
 
     pthread_mutex_lock(&st->mu);
     if (st->db == NULL || !st->persistent || (st->n_dirty == 0 && !st->wipe_pending)) {
-        pthread_mutex_unlock(&st->mu);
+        unlock_mu(st);
         return SC_OK;
     }
     target = st->n_dirty;
     wipe = st->wipe_pending;
     st->wipe_pending = false;
-    pthread_mutex_unlock(&st->mu);
+    unlock_mu(st);
 
     rc = sdb_begin(st->db, wipe, &sqlite_rc, &e);
     while (rc == SC_OK && done < target) {
         pthread_mutex_lock(&st->mu);
-        mem = take_chunk(st, chunk, target - done < FLUSH_CHUNK ? target - done : FLUSH_CHUNK, &n);
-        pthread_mutex_unlock(&st->mu);
+        if (st->wipe_pending) {
+            /* Tombstones overflowed meanwhile: every live row is dirty again and
+             * the next flush rewrites both tables.  A row taken from now on would
+             * be written here and then deleted by that wipe, so stop. */
+            unlock_mu(st);
+            break;
+        }
+        mem = take_chunk(st, chunk, target - done < FLUSH_CHUNK ? target - done : FLUSH_CHUNK,
+                         &n);
+        unlock_mu(st);
         if (mem != SC_OK || n == 0)
             break; /* out of memory: commit what we have, the rest stays dirty */
         rc = sdb_put(st->db, chunk, n, &sqlite_rc, &e);
@@ -719,7 +741,7 @@ flush_io(struct state *st, struct sc_err *err)
         pthread_mutex_lock(&st->mu);
         st->stats.n_flushes++;
         st->stats.n_rows_written += done;
-        pthread_mutex_unlock(&st->mu);
+        unlock_mu(st);
         if (mem != SC_OK)
             return sc_err_set(err, SC_ENOMEM, "state: out of memory flushing");
         return SC_OK;
@@ -776,11 +798,11 @@ writer_main(void *arg)
             prune_locked(st, now_ms(st));
             last_prune = mono_ms();
         }
-        pthread_mutex_unlock(&st->mu);
+        unlock_mu(st);
         flush_now(st, NULL); /* a failure has already degraded the handle */
         pthread_mutex_lock(&st->mu);
     }
-    pthread_mutex_unlock(&st->mu);
+    unlock_mu(st);
     return NULL;
 }
 
@@ -862,7 +884,7 @@ state_open(const char *path, const struct state_opts *opts, struct state_open_re
         pthread_mutex_lock(&st->mu);
         rc = sdb_open(path, &st->o, false, load_row, load_reset, st, rep, &st->db, NULL);
         if (rc == SC_ENOMEM) {
-            pthread_mutex_unlock(&st->mu);
+            unlock_mu(st);
             sc_err_set(err, SC_ENOMEM, "state: out of memory opening %s", path);
             goto fail;
         }
@@ -870,7 +892,7 @@ state_open(const char *path, const struct state_opts *opts, struct state_open_re
         if (!st->persistent)
             load_reset(st);
         prune_locked(st, now_ms(st));
-        pthread_mutex_unlock(&st->mu);
+        unlock_mu(st);
     }
     if (st->o.writer == STATE_WRITER_THREAD) {
         if (pthread_create(&st->thread, NULL, writer_main, st) != 0) {
@@ -912,7 +934,7 @@ state_close(struct state *st)
         pthread_mutex_lock(&st->mu);
         st->stop = true;
         pthread_cond_signal(&st->wake);
-        pthread_mutex_unlock(&st->mu);
+        unlock_mu(st);
         pthread_join(st->thread, NULL);
     }
     flush_now(st, NULL);
@@ -956,7 +978,7 @@ state_retry_put(struct state *st, const char *kind, const char *uid, int failure
     pthread_mutex_lock(&st->mu);
     now = now_ms(st);
     rc = upsert(st, SROW_RETRY, keys, last_error, NULL, failures, next_ms, now, now);
-    pthread_mutex_unlock(&st->mu);
+    unlock_mu(st);
     if (rc != SC_OK)
         return sc_err_set(err, rc, "state: out of memory");
     return SC_OK;
@@ -984,7 +1006,7 @@ state_retry_get(struct state *st, const char *kind, const char *uid, struct stat
         snprintf(out->last_error, sizeof(out->last_error), "%s", r->v1);
         rc = SC_OK;
     }
-    pthread_mutex_unlock(&st->mu);
+    unlock_mu(st);
     if (rc != SC_OK)
         return sc_err_set(err, rc, "state: no retry state for %s %s", kind, uid);
     return SC_OK;
@@ -999,7 +1021,7 @@ state_retry_clear(struct state *st, const char *kind, const char *uid, struct sc
         return err != NULL ? err->code : SC_EINVALID;
     pthread_mutex_lock(&st->mu);
     remove_key(st, SROW_RETRY, keys);
-    pthread_mutex_unlock(&st->mu);
+    unlock_mu(st);
     return SC_OK;
 }
 
@@ -1027,7 +1049,7 @@ state_retry_foreach(struct state *st, state_retry_fn *fn, void *ctx, struct sc_e
         else
             n++;
     }
-    pthread_mutex_unlock(&st->mu);
+    unlock_mu(st);
     for (i = 0; rc == SC_OK && i < n; i++) {
         struct state_retry v;
         v.failures = rows[i]->n;
@@ -1062,7 +1084,7 @@ state_event_put(struct state *st, const char *uid, const char *type, const char 
     pthread_mutex_lock(&st->mu);
     rc = upsert(st, SROW_EVENT, keys, ev->namespace_, ev->name, ev->count, ev->first_ms,
                 ev->last_ms, now_ms(st));
-    pthread_mutex_unlock(&st->mu);
+    unlock_mu(st);
     if (rc != SC_OK)
         return sc_err_set(err, rc, "state: out of memory");
     return SC_OK;
@@ -1091,7 +1113,7 @@ state_event_get(struct state *st, const char *uid, const char *type, const char 
         out->last_ms = r->t2;
         rc = SC_OK;
     }
-    pthread_mutex_unlock(&st->mu);
+    unlock_mu(st);
     if (rc != SC_OK)
         return sc_err_set(err, rc, "state: no event state for %s %s", uid, reason);
     return SC_OK;
@@ -1107,7 +1129,7 @@ state_event_clear(struct state *st, const char *uid, const char *type, const cha
         return err != NULL ? err->code : SC_EINVALID;
     pthread_mutex_lock(&st->mu);
     remove_key(st, SROW_EVENT, keys);
-    pthread_mutex_unlock(&st->mu);
+    unlock_mu(st);
     return SC_OK;
 }
 
@@ -1136,7 +1158,7 @@ state_forget_uid(struct state *st, const char *uid, size_t *n_removed, struct sc
             }
         }
     }
-    pthread_mutex_unlock(&st->mu);
+    unlock_mu(st);
     if (n_removed != NULL)
         *n_removed = n;
     return SC_OK;
@@ -1150,7 +1172,7 @@ state_prune(struct state *st, size_t *n_pruned, struct sc_err *err)
     (void)err;
     pthread_mutex_lock(&st->mu);
     n = prune_locked(st, now_ms(st));
-    pthread_mutex_unlock(&st->mu);
+    unlock_mu(st);
     if (n_pruned != NULL)
         *n_pruned = n;
     return SC_OK;
@@ -1165,7 +1187,7 @@ state_get_stats(struct state *st, struct state_stats *out)
     out->n_retry = st->t[SROW_RETRY].n_live;
     out->n_event = st->t[SROW_EVENT].n_live;
     out->n_dirty = st->n_dirty;
-    pthread_mutex_unlock(&st->mu);
+    unlock_mu(st);
 }
 
 /* ---- reports ---- */
