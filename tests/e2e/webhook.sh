@@ -34,6 +34,7 @@ WHPID=
 cleanup() {
 	[ -n "$WHPID" ] && kill "$WHPID" 2>/dev/null && wait "$WHPID" 2>/dev/null
 	[ -n "${LOADPID:-}" ] && kill "$LOADPID" 2>/dev/null
+	[ -n "${CTRLPID:-}" ] && kill "$CTRLPID" 2>/dev/null && wait "$CTRLPID" 2>/dev/null
 	k delete validatingwebhookconfiguration snapshot-webhook-classes snapshot-webhook-pvc \
 		--ignore-not-found >/dev/null 2>&1
 	[ "$own_cluster" = 1 ] && tests/cluster/down "$CLUSTER_DIR" >/dev/null 2>&1
@@ -231,6 +232,33 @@ Y" >/dev/null || return 1
 	restore_pvc wh-dst local wh-dst snap | k apply -f - >/dev/null
 }
 
+# The admitted restore is provisioned for real: our snapshot-controller makes
+# the VolumeSnapshot in wh-src ready (csi-snapshotter cuts it), then
+# csi-provisioner (CrossNamespaceVolumeDataSource on) restores it into wh-dst.
+test_restored_pvc_provisioned() {
+	[ -x "$SC_BIN/snapshot-controller" ] || { t_fail "no $SC_BIN/snapshot-controller"; return 1; }
+	k apply -f - >/dev/null <<Y || return 1
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: source, namespace: wh-src}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: csi-test
+  resources: {requests: {storage: 1Mi}}
+---
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshot
+metadata: {name: snap, namespace: wh-src}
+spec:
+  source: {persistentVolumeClaimName: source}
+Y
+	t_wait 90 bash -c "[ \"\$($TOOLS_BIN/kubectl -n wh-src get volumesnapshot snap -o jsonpath='{.status.readyToUse}')\" = true ]" >/dev/null ||
+		{ tail -5 "$W/controller.log" >&2; return 1; }
+	t_wait 120 bash -c "[ \"\$($TOOLS_BIN/kubectl -n wh-dst get pvc restored -o jsonpath='{.status.phase}')\" = Bound ]" >/dev/null ||
+		{ k -n wh-dst describe pvc restored | tail -8 >&2; return 1; }
+	echo "    wh-dst/restored bound to $(k -n wh-dst get pvc restored -o jsonpath='{.spec.volumeName}')" >&2
+}
+
 test_group_content_conversion() {
 	local n=wh-conv b1 b2 v1
 	k apply -f - >/dev/null <<Y || return 1
@@ -365,6 +393,13 @@ t_run install_configuration test_install_configuration
 t_run second_default_class_denied test_second_default_class_denied
 t_run second_default_group_class_denied test_second_default_group_class_denied
 t_run cross_namespace_pvc_needs_grant test_cross_namespace_pvc_needs_grant
+CTRLPID=
+if [ -x "$SC_BIN/snapshot-controller" ]; then
+	"$SC_BIN/snapshot-controller" --kubeconfig="$KUBECONFIG" --leader-election=false \
+		--http-endpoint=127.0.0.1:0 --state-dir="$W/ctrl-state" -v=2 >"$W/controller.log" 2>&1 &
+	CTRLPID=$!
+fi
+t_run restored_pvc_provisioned test_restored_pvc_provisioned
 t_run group_content_conversion test_group_content_conversion
 t_run rotation_under_load test_rotation_under_load
 t_run bad_input test_bad_input
