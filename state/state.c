@@ -725,8 +725,7 @@ flush_io(struct state *st, struct sc_err *err)
             unlock_mu(st);
             break;
         }
-        mem = take_chunk(st, chunk, target - done < FLUSH_CHUNK ? target - done : FLUSH_CHUNK,
-                         &n);
+        mem = take_chunk(st, chunk, target - done < FLUSH_CHUNK ? target - done : FLUSH_CHUNK, &n);
         unlock_mu(st);
         if (mem != SC_OK || n == 0)
             break; /* out of memory: commit what we have, the rest stays dirty */

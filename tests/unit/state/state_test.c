@@ -456,6 +456,74 @@ tombstone_overflow(void)
     tu_rmdir(dir);
 }
 
+/* The overflow happens in the middle of state_forget_uid()'s walk of one uid
+ * chain, and while reviving a tombstone: neither may touch freed rows. */
+static void
+tombstone_overflow_mid_walk(void)
+{
+    char dir[64], path[128], kind[32];
+    struct state_opts o = tu_manual_opts();
+    struct state *st;
+    size_t n = 0;
+    int i;
+
+    o.flush_batch = 1; /* bound = 8 + 4096 */
+    tu_mkdtemp(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/state.db", dir);
+    st = state_open(path, &o, NULL, NULL);
+    for (i = 0; i < 4500; i++) {
+        snprintf(kind, sizeof(kind), "k%d", i);
+        CHECK_INT(state_retry_put(st, kind, "same-uid", i, 0, NULL, NULL), SC_OK);
+    }
+    CHECK_INT(state_retry_put(st, "K", "other", 1, 0, NULL, NULL), SC_OK);
+    CHECK_INT(state_flush(st, NULL), SC_OK);
+    CHECK_INT(state_forget_uid(st, "same-uid", &n, NULL), SC_OK);
+    CHECK_INT(n, 4500);
+    CHECK_INT(state_flush(st, NULL), SC_OK);
+    CHECK_INT(tu_sql_int(path, "SELECT count(*) FROM retry"), 1);
+    state_close(st);
+    tu_rmdir(dir);
+}
+
+/* Reviving a tombstone at the cap evicts a row, and that eviction is the one
+ * that overflows the tombstone bound: the revived row must survive. */
+static void
+revive_at_overflow(void)
+{
+    char dir[64], path[128], uid[32];
+    struct state_opts o = tu_manual_opts();
+    struct state_retry r;
+    struct state_stats stats;
+    struct state *st;
+    int i;
+
+    o.flush_batch = 1; /* bound = 8 + 4096 = 4104 */
+    o.max_retry = 10;
+    tu_mkdtemp(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/state.db", dir);
+    st = state_open(path, &o, NULL, NULL);
+    for (i = 0; i < 10; i++) {
+        snprintf(uid, sizeof(uid), "x%d", i);
+        CHECK_INT(state_retry_put(st, "K", uid, 1, 0, NULL, NULL), SC_OK);
+    }
+    CHECK_INT(state_flush(st, NULL), SC_OK);
+    CHECK_INT(state_retry_clear(st, "K", "x0", NULL), SC_OK); /* tombstone 1 */
+    for (i = 0; i < 4104; i++) { /* the first fills the gap, 4103 evictions: 4104 tombstones */
+        snprintf(uid, sizeof(uid), "y%d", i);
+        CHECK_INT(state_retry_put(st, "K", uid, 1, 0, NULL, NULL), SC_OK);
+    }
+    state_get_stats(st, &stats);
+    CHECK_INT(stats.n_retry, 10);
+    CHECK_INT(state_retry_put(st, "K", "x0", 42, 0, NULL, NULL), SC_OK);
+    CHECK_INT(state_retry_get(st, "K", "x0", &r, NULL), SC_OK);
+    CHECK_INT(r.failures, 42);
+    CHECK_INT(state_flush(st, NULL), SC_OK);
+    state_close(st);
+    CHECK_INT(tu_sql_int(path, "SELECT count(*) FROM retry"), 10);
+    CHECK_INT(tu_sql_int(path, "SELECT failures FROM retry WHERE uid = 'x0'"), 42);
+    tu_rmdir(dir);
+}
+
 static void
 report_lines(void)
 {
@@ -481,4 +549,5 @@ report_lines(void)
 
 TEST_MAIN(TEST(memory_only), TEST(roundtrip), TEST(forget_uid), TEST(bad_input), TEST(eviction_cap),
           TEST(ttl_prune), TEST(coalesce), TEST(writer_thread), TEST(writer_wakes_on_batch),
-          TEST(foreach_rows), TEST(tombstone_overflow), TEST(report_lines))
+          TEST(foreach_rows), TEST(tombstone_overflow), TEST(tombstone_overflow_mid_walk),
+          TEST(revive_at_overflow), TEST(report_lines))
