@@ -247,6 +247,8 @@ kclient_new(const struct kconfig *cfg, const struct kclient_opts *opts, struct s
         c->opts.max_retries = 0;
     if (c->opts.clock.mono_ms == NULL)
         c->opts.clock = clock_system();
+    if (c->opts.max_body == 0 || c->opts.max_body > LIM_API_BODY)
+        c->opts.max_body = LIM_API_BODY;
     pthread_mutex_init(&c->mu, NULL);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&c->share_mu[i], NULL);
@@ -795,7 +797,7 @@ do_request(struct kclient *c, const char *method, const char *path, const char *
         CURL *h;
 
         memset(&x, 0, sizeof(x));
-        buf_init(&x.body, LIM_API_BODY);
+        buf_init(&x.body, c->opts.max_body);
         throttle(c);
         h = pool_get(c);
         if (h == NULL) {
@@ -830,7 +832,7 @@ do_request(struct kclient *c, const char *method, const char *path, const char *
         if (status >= 200 && status < 300) {
             rc = 0;
             if (out != NULL) {
-                rc = kjson_parse(buf_str(&x.body), x.body.len, LIM_API_BODY, out, err);
+                rc = kjson_parse(buf_str(&x.body), x.body.len, c->opts.max_body, out, err);
                 if (rc != 0)
                     sc_err_wrap(err, rc, "%s %s: response", method, path);
             }

@@ -52,6 +52,7 @@ struct kclient_opts {
     int max_retries;        /* 429/Retry-After retries; -1 = none, 0 = default 3 */
     const char *user_agent; /* NULL = "snapshot-controller/<version>" */
     struct clock clock;     /* zeroed = clock_system(); the bucket uses it */
+    size_t max_body;        /* response body cap; 0 = LIM_API_BODY (never more) */
 };
 
 /* Upstream defaults: qps 5, burst 10, timeout 30s, 3 retries. */

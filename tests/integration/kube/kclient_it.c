@@ -316,6 +316,31 @@ test_wrong_ca_is_transport_error(void)
     kclient_free(c);
 }
 
-TEST_MAIN(TEST(test_crud_status_patch_conflict), TEST(test_pagination_1000),
-          TEST(test_rate_limit_real), TEST(test_served), TEST(test_bad_token_unauthorized),
-          TEST(test_wrong_ca_is_transport_error))
+static void
+test_oversized_body(void)
+{
+    struct kconfig *cfg = NULL;
+    struct sc_err e = {0};
+
+    if (getenv("KUBECONFIG") == NULL || kconfig_load(NULL, &cfg, &e) != 0) {
+        CHECK(0);
+        return;
+    }
+    struct kclient_opts o;
+    kclient_opts_default(&o);
+    o.max_body = 2048; /* the /api/v1 discovery document is larger */
+    struct kclient *c = kclient_new(cfg, &o, &e);
+    kconfig_free(cfg);
+    json_t *out = NULL;
+    CHECK_INT(kclient_get(c, "/api/v1", &out, &e), SC_ETOOBIG);
+    CHECK(out == NULL);
+    CHECK(strstr(e.msg, "exceeds the 2048 byte limit") != NULL);
+    /* a small answer still works on the same client */
+    CHECK_INT(kclient_get(c, "/api/v1/namespaces/default", &out, &e), 0);
+    json_decref(out);
+    kclient_free(c);
+}
+
+TEST_MAIN(TEST(test_oversized_body), TEST(test_crud_status_patch_conflict),
+          TEST(test_pagination_1000), TEST(test_rate_limit_real), TEST(test_served),
+          TEST(test_bad_token_unauthorized), TEST(test_wrong_ca_is_transport_error))
