@@ -23,16 +23,17 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define DEF_FLUSH_INTERVAL_MS 200
-#define DEF_FLUSH_BATCH       512
-#define DEF_BUSY_TIMEOUT_MS   2000
-#define DEF_MAX_RETRY         50000
-#define DEF_MAX_EVENT         20000
-#define DEF_RETRY_TTL_MS      (24LL * 3600 * 1000)
-#define DEF_EVENT_TTL_MS      (3600LL * 1000)
-#define DEF_PRUNE_INTERVAL_MS (60LL * 1000)
-#define MIN_BUCKETS           256
-#define FLUSH_CHUNK           256 /* rows copied per hold of mu while flushing */
+#define DEF_FLUSH_INTERVAL_MS  200
+#define DEF_FLUSH_BATCH        512
+#define DEF_BUSY_TIMEOUT_MS    2000
+#define DEF_MAX_RETRY          50000
+#define DEF_MAX_EVENT          20000
+#define DEF_RETRY_TTL_MS       (24LL * 3600 * 1000)
+#define DEF_EVENT_TTL_MS       (3600LL * 1000)
+#define DEF_PRUNE_INTERVAL_MS  (60LL * 1000)
+#define DEF_REOPEN_INTERVAL_MS (60LL * 1000)
+#define MIN_BUCKETS            256
+#define FLUSH_CHUNK            256 /* rows copied per hold of mu while flushing */
 /* Tombstones waiting for the writer beyond this many: drop them and rewrite
  * both tables from the mirror instead (bounds memory when the disk stalls). */
 #define MAX_TOMBSTONES(st) ((st)->o.flush_batch * 8 + 4096)
@@ -774,11 +775,44 @@ mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Memory mode with a file configured: try the file again (the disk may have
+ * room now, the directory may have become writable).  On success every live
+ * row is rewritten by the next flush.  Writer thread only. */
+static bool
+try_reopen(struct state *st)
+{
+    bool ok = false;
+    struct state_open_report rep;
+    struct sdb *d = NULL;
+    char why[SC_ERR_MSG_LEN];
+
+    pthread_mutex_lock(&st->io_mu);
+    if (st->db == NULL && sdb_open(st->path, &st->o, false, load_discard, load_nothing, NULL, &rep,
+                                   &d, NULL) == SC_OK) {
+        st->db = d;
+        pthread_mutex_lock(&st->mu);
+        st->persistent = true;
+        drop_dirty(st);
+        dirty_all(st);
+        st->wipe_pending = true;
+        st->stats.n_reopened++;
+        unlock_mu(st);
+        snprintf(why, sizeof(why), "the state file is usable again (%.40s); saving rows again",
+                 state_open_status_str(rep.status));
+        notify(st, true, why);
+        ok = true;
+    }
+    pthread_mutex_unlock(&st->io_mu);
+    return ok;
+}
+
 static void *
 writer_main(void *arg)
 {
     struct state *st = arg;
-    int64_t last_prune = mono_ms();
+    int64_t last_prune = mono_ms(), last_reopen = mono_ms();
+    int64_t reopen_wait = st->o.reopen_interval_ms; /* doubles while reopening keeps failing */
+    bool reopened = false;                          /* since the last fall to memory */
 
     pthread_mutex_lock(&st->mu);
     while (!st->stop) {
@@ -796,6 +830,21 @@ writer_main(void *arg)
         if (mono_ms() - last_prune >= st->o.prune_interval_ms) {
             prune_locked(st, now_ms(st));
             last_prune = mono_ms();
+        }
+        if (!st->persistent && reopened) {
+            /* The file failed again right after it came back (a disk still full):
+             * wait longer before the next full rewrite, up to an hour. */
+            reopened = false;
+            reopen_wait = reopen_wait * 2 < 3600000 ? reopen_wait * 2 : 3600000;
+        } else if (st->persistent && reopened && mono_ms() - last_reopen > reopen_wait) {
+            reopened = false;
+            reopen_wait = st->o.reopen_interval_ms;
+        }
+        if (!st->persistent && st->path[0] != '\0' && mono_ms() - last_reopen >= reopen_wait) {
+            unlock_mu(st);
+            reopened = try_reopen(st);
+            last_reopen = mono_ms();
+            pthread_mutex_lock(&st->mu);
         }
         unlock_mu(st);
         flush_now(st, NULL); /* a failure has already degraded the handle */
@@ -816,7 +865,7 @@ apply_defaults(struct state_opts *o, const struct state_opts *in, struct sc_err 
         memset(o, 0, sizeof(*o));
     if (o->flush_interval_ms < 0 || o->flush_batch < 0 || o->busy_timeout_ms < 0 ||
         o->retry_ttl_ms < 0 || o->event_ttl_ms < 0 || o->prune_interval_ms < 0 ||
-        o->max_db_bytes < 0 ||
+        o->reopen_interval_ms < 0 || o->max_db_bytes < 0 ||
         (o->writer != STATE_WRITER_THREAD && o->writer != STATE_WRITER_MANUAL))
         return sc_err_set(err, SC_EINVALID, "state: negative or unknown option");
     if (o->clock.wall_ms == NULL)
@@ -837,6 +886,8 @@ apply_defaults(struct state_opts *o, const struct state_opts *in, struct sc_err 
         o->event_ttl_ms = DEF_EVENT_TTL_MS;
     if (o->prune_interval_ms == 0)
         o->prune_interval_ms = DEF_PRUNE_INTERVAL_MS;
+    if (o->reopen_interval_ms == 0)
+        o->reopen_interval_ms = DEF_REOPEN_INTERVAL_MS;
     return SC_OK;
 }
 

@@ -26,7 +26,9 @@
  *    or a full disk falls back to in-memory operation.  state_open() says what
  *    it did in a struct state_open_report for the caller to log once; later
  *    degradations are counted in state_stats() and, optionally, reported
- *    through the on_degrade callback (called from the writer thread).
+ *    through the on_degrade callback (called from the writer thread).  In
+ *    memory mode the writer thread retries the file every reopen_interval_ms
+ *    and, once it works, rewrites every row into it.
  *
  * Thread safety: every function except state_open()/state_close() may be called
  * from any number of threads at once.  state_close() must not race with other
@@ -77,10 +79,12 @@ enum state_writer_mode {
     STATE_WRITER_MANUAL = 1, /* only state_flush() writes, on the caller's thread */
 };
 
-/* Called from the writer thread when the database had to be given up or
- * recreated while running (disk full, read-only, I/O error, corruption).
- * Must not call back into this struct state.  persistent tells whether rows
- * are still being saved to a file after the event. */
+/* Called when the database had to be given up or recreated while running
+ * (disk full, read-only, I/O error, corruption), and when memory mode found
+ * the file usable again.  It runs on the thread whose flush failed (the
+ * writer thread, or a state_flush() caller) with no lock held; it must not
+ * call back into this struct state.  persistent tells whether rows are being
+ * saved to a file after the event.  The caller logs why (one line). */
 typedef void state_degrade_fn(void *ctx, bool persistent, const char *why);
 
 /* Zero-initialised fields take the documented default. */
@@ -96,6 +100,9 @@ struct state_opts {
     int64_t event_ttl_ms;          /* prune events whose last_ms is older; default 1 h (the
                                       API server's default --event-ttl) */
     int64_t prune_interval_ms;     /* writer runs state_prune() this often; default 60 s */
+    int64_t reopen_interval_ms;    /* in memory mode, the writer retries the file this often
+                                      (a disk with room again, a directory made writable);
+                                      default 60 s.  STATE_WRITER_MANUAL never retries. */
     int64_t max_db_bytes;          /* cap on the file (PRAGMA max_page_count); hitting it is
                                       a full disk; 0 = no cap */
     state_degrade_fn *on_degrade;  /* optional */
@@ -220,6 +227,7 @@ struct state_stats {
     uint64_t n_evicted;                /* rows dropped by the size caps */
     uint64_t n_pruned;                 /* rows dropped by the TTLs */
     uint64_t n_degraded;               /* runtime degradations (recreate or memory fallback) */
+    uint64_t n_reopened;               /* times memory mode found the file usable again */
     char degraded_why[SC_ERR_MSG_LEN]; /* the last one; "" if none */
 };
 

@@ -694,8 +694,87 @@ full_disk_tmpfs(void)
     tu_rmdir(dir);
 }
 
+/* Memory mode retries the file: here its directory appears later. */
+static void
+reopen_when_usable(void)
+{
+    char dir[64], sub[96], path[128];
+    struct state_open_report rep;
+    struct state_opts o;
+    struct state_stats stats;
+    struct degrade_seen seen = {0, false, ""};
+    struct state *st;
+    int i;
+
+    tu_mkdtemp(dir, sizeof(dir));
+    snprintf(sub, sizeof(sub), "%s/later", dir);
+    snprintf(path, sizeof(path), "%s/state.db", sub);
+    memset(&o, 0, sizeof(o));
+    o.flush_interval_ms = 10;
+    o.reopen_interval_ms = 50;
+    o.on_degrade = on_degrade;
+    o.on_degrade_ctx = &seen;
+    st = state_open(path, &o, &rep, NULL); /* state_open() does not create directories */
+    CHECK(st != NULL);
+    CHECK_INT(rep.status, STATE_OPEN_MEMORY);
+    CHECK_INT(state_retry_put(st, "K", "kept", 3, 0, "x", NULL), SC_OK);
+    CHECK_INT(state_retry_put(st, "K", "gone", 1, 0, NULL, NULL), SC_OK);
+    CHECK_INT(state_retry_clear(st, "K", "gone", NULL), SC_OK);
+    usleep(200000);
+    state_get_stats(st, &stats);
+    CHECK(!stats.persistent);
+    CHECK_INT(mkdir(sub, 0700), 0);
+    for (i = 0; i < 300; i++) { /* up to 3 s */
+        state_get_stats(st, &stats);
+        if (stats.persistent && stats.n_dirty == 0 && stats.n_flushes > 0)
+            break;
+        usleep(10000);
+    }
+    CHECK(stats.persistent);
+    CHECK_INT(stats.n_reopened, 1);
+    CHECK_INT(seen.calls, 1);
+    CHECK(seen.persistent);
+    CHECK_INT(tu_sql_int(path, "SELECT count(*) FROM retry"), 1);
+    CHECK_INT(tu_sql_int(path, "SELECT failures FROM retry WHERE uid = 'kept'"), 3);
+    state_close(st);
+    tu_rmdir(dir);
+}
+
+/* A disk that stays full: each retry of the file fails again, and the wait
+ * between retries doubles (20, 40, 80, ... ms) instead of rewriting every
+ * row every 20 ms. */
+static void
+reopen_backs_off(void)
+{
+    char dir[64], path[128];
+    struct state_opts o;
+    struct state_stats stats;
+    struct degrade_seen seen = {0, true, ""};
+    struct state *st;
+
+    tu_mkdtemp(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/state.db", dir);
+    memset(&o, 0, sizeof(o));
+    o.flush_interval_ms = 5;
+    o.reopen_interval_ms = 20;
+    o.max_db_bytes = 64 * 1024;
+    o.on_degrade = on_degrade;
+    o.on_degrade_ctx = &seen;
+    st = state_open(path, &o, NULL, NULL);
+    CHECK(fill_until_degraded(st, 5000) < 5000);
+    usleep(1500000);
+    state_get_stats(st, &stats);
+    fprintf(stderr, "    1.5 s of a full disk: %llu reopen attempts succeeded, %llu degradations\n",
+            (unsigned long long)stats.n_reopened, (unsigned long long)stats.n_degraded);
+    CHECK(stats.n_reopened >= 1);
+    CHECK(stats.n_reopened <= 8); /* every 20 ms would be ~75 */
+    CHECK(stats.n_degraded >= stats.n_reopened);
+    state_close(st);
+    tu_rmdir(dir);
+}
+
 TEST_MAIN(TEST(crash_kill9_mid_transaction), TEST(crash_kill9_writer_thread), TEST(garbage_file),
           TEST(truncated_file), TEST(corrupt_pages), TEST(directory_in_the_way),
           TEST(bad_slot_taken), TEST(newer_schema), TEST(foreign_database), TEST(schema_mismatch),
           TEST(orphan_wal), TEST(migrate_from_v1), TEST(read_only_dir), TEST(full_disk_cap),
-          TEST(full_disk_tmpfs))
+          TEST(full_disk_tmpfs), TEST(reopen_when_usable), TEST(reopen_backs_off))
