@@ -197,6 +197,7 @@ struct kclient_stats {
     uint64_t throttled_ms; /* total time spent waiting for tokens */
     uint64_t retries;      /* Retry-After retries */
     uint64_t token_reloads;
+    uint64_t connects; /* new connections opened (TLS handshakes) */
 };
 void kclient_get_stats(struct kclient *c, struct kclient_stats *out);
 

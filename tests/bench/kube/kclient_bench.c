@@ -1,0 +1,89 @@
+/* tests/bench/kube/kclient_bench.c -- requests per second through one
+ * kclient against the API server in $KUBECONFIG (tests/cluster/up), with 1
+ * and 4 threads sharing the client (keep-alive connections, pooled handles,
+ * limiter off), and with the upstream default limiter (qps 5, burst 10).
+ * Prints figures; asserts nothing.  Without KUBECONFIG it says so and exits 0. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "kube/kclient.h"
+#include "kube/kconfig.h"
+
+struct run {
+    struct kclient *c;
+    double until;
+    atomic_long ok, failed;
+};
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *
+worker(void *arg)
+{
+    struct run *r = arg;
+    while (now_s() < r->until) {
+        json_t *o = NULL;
+        if (kclient_get(r->c, "/api/v1/namespaces/default", &o, NULL) == 0)
+            atomic_fetch_add(&r->ok, 1);
+        else
+            atomic_fetch_add(&r->failed, 1);
+        json_decref(o);
+    }
+    return NULL;
+}
+
+static void
+bench(struct kconfig *cfg, double qps, int burst, int threads, double secs)
+{
+    struct kclient_opts o;
+    kclient_opts_default(&o);
+    o.qps = qps;
+    o.burst = burst;
+    struct run r = {.c = kclient_new(cfg, &o, NULL)};
+    pthread_t t[16];
+    double t0 = now_s();
+    r.until = t0 + secs;
+    for (int i = 0; i < threads; i++)
+        pthread_create(&t[i], NULL, worker, &r);
+    for (int i = 0; i < threads; i++)
+        pthread_join(t[i], NULL);
+    double dt = now_s() - t0;
+    struct kclient_stats st;
+    kclient_get_stats(r.c, &st);
+    printf("figure: GET through one client, %d thread(s), %s: %.0f requests/s (%ld ok, %ld "
+           "failed, %llu connections)\n",
+           threads, qps > 0 ? "qps=5 burst=10" : "no client limiter",
+           (double)atomic_load(&r.ok) / dt, atomic_load(&r.ok), atomic_load(&r.failed),
+           (unsigned long long)st.connects);
+    kclient_free(r.c);
+}
+
+int
+main(void)
+{
+    struct kconfig *cfg = NULL;
+    struct sc_err e = {0};
+
+    if (getenv("KUBECONFIG") == NULL) {
+        printf("kclient_bench: KUBECONFIG not set, nothing measured\n");
+        return 0;
+    }
+    if (kconfig_load(NULL, &cfg, &e) != 0) {
+        printf("kclient_bench: %s\n", e.msg);
+        return 1;
+    }
+    bench(cfg, -1, 1, 1, 3);
+    bench(cfg, -1, 1, 4, 3);
+    bench(cfg, 5, 10, 4, 3);
+    kconfig_free(cfg);
+    return 0;
+}
