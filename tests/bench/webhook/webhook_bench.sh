@@ -110,7 +110,11 @@ LUA
 	errs=$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr -s ' ' | tr '\n' ';')
 	printf '%-34s %10s %9s %9s %9s %s\n' "$3" "$rps" "$p50" "$p90" "$p99" "$errs"
 done
-echo "server-side histogram (/metrics):"
-curl -sS --cacert "$W/tls.crt" "https://127.0.0.1:$PORT/metrics" |
-	grep -E 'request_duration_seconds_(count|sum)|decisions_total\{.*\} [1-9]' | sed 's/^/  /'
+echo "server-side (/metrics: time from the first body byte to the queued answer; no TLS, no socket):"
+curl -sS --cacert "$W/tls.crt" "https://127.0.0.1:$PORT/metrics" >"$W/metrics"
+grep -E 'decisions_total\{.*\} [1-9]' "$W/metrics" | sed 's/^/  /'
+awk '/_seconds_sum\{path="\// {split($1, a, "\""); sum[a[2]] = $2}
+     /_seconds_count\{path="\// {split($1, a, "\""); cnt[a[2]] = $2}
+     END {for (p in cnt) if (cnt[p] > 0) printf "  %-16s %9d requests, mean %.1f us\n", p, cnt[p], sum[p] / cnt[p] * 1e6}' "$W/metrics"
+echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "webhook RSS: $(ps -o rss= -p "$WHPID") KiB"
