@@ -130,8 +130,7 @@ out:
 }
 
 int
-certpair_load(const char *cert_file, const char *key_file, struct certpair *out,
-              struct sc_err *err)
+certpair_load(const char *cert_file, const char *key_file, struct certpair *out, struct sc_err *err)
 {
     struct certpair p;
     int rc;

@@ -32,8 +32,8 @@ load_root(const char *body, size_t len, const char *what, json_t **out, struct s
     if (body == NULL || len == 0)
         return sc_err_set(err, SC_EINVALID, "empty request body: expected a %s", what);
     if (len > LIM_ADMISSION_BODY)
-        return sc_err_set(err, SC_ETOOBIG, "request body of %zu bytes exceeds the limit of %u",
-                          len, (unsigned)LIM_ADMISSION_BODY);
+        return sc_err_set(err, SC_ETOOBIG, "request body of %zu bytes exceeds the limit of %u", len,
+                          (unsigned)LIM_ADMISSION_BODY);
     root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
         return sc_err_set(err, SC_EINVALID, "request body is not valid JSON: %s (line %d)",
@@ -169,8 +169,8 @@ dump(json_t *root, char **out, size_t *out_len, struct sc_err *err)
 }
 
 int
-review_admission_respond(const struct review_admission *r, const struct wh_decision *d,
-                         char **out, size_t *out_len, struct sc_err *err)
+review_admission_respond(const struct review_admission *r, const struct wh_decision *d, char **out,
+                         size_t *out_len, struct sc_err *err)
 {
     json_t *root, *resp;
 
@@ -267,8 +267,7 @@ review_conversion_release(struct review_conversion *r)
 
 int
 review_conversion_respond(const struct review_conversion *r, json_t *converted,
-                          const char *failure_msg, char **out, size_t *out_len,
-                          struct sc_err *err)
+                          const char *failure_msg, char **out, size_t *out_len, struct sc_err *err)
 {
     json_t *root, *result, *resp;
 

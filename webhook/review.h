@@ -56,10 +56,10 @@ int review_admission_respond(const struct review_admission *r, const struct wh_d
 
 /* A parsed ConversionReview request; pointers borrow from root. */
 struct review_conversion {
-    json_t *root;             /* owned reference */
-    const char *uid;          /* non-empty */
-    const char *desired;      /* desiredAPIVersion, e.g. "groupsnapshot.storage.k8s.io/v1" */
-    json_t *objects;          /* borrowed JSON array (may be empty) */
+    json_t *root;        /* owned reference */
+    const char *uid;     /* non-empty */
+    const char *desired; /* desiredAPIVersion, e.g. "groupsnapshot.storage.k8s.io/v1" */
+    json_t *objects;     /* borrowed JSON array (may be empty) */
 };
 
 int review_conversion_parse(const char *body, size_t len, struct review_conversion *out,

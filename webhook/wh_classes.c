@@ -7,13 +7,12 @@
 
 static const char *const class_group[] = {"snapshot.storage.k8s.io",
                                           "groupsnapshot.storage.k8s.io"};
-static const char *const class_resource[] = {"volumesnapshotclasses",
-                                             "volumegroupsnapshotclasses"};
+static const char *const class_resource[] = {"volumesnapshotclasses", "volumegroupsnapshotclasses"};
 static const char *const class_rule[] = {"default-class", "default-group-class"};
 
 int
-wh_classes_parse(const json_t *obj, enum wh_class_kind kind, const char **driver,
-                 bool *is_default, struct sc_err *err)
+wh_classes_parse(const json_t *obj, enum wh_class_kind kind, const char **driver, bool *is_default,
+                 struct sc_err *err)
 {
     const char *ann = kind == WH_CLASS_GROUP ? WH_ANN_DEFAULT_GROUP_CLASS : WH_ANN_DEFAULT_CLASS;
     json_t *v, *meta, *anns;
@@ -102,8 +101,7 @@ wh_classes_review(const struct review_admission *r, const struct wh_lookup *lk,
     if (strcmp(r->operation, "CREATE") != 0 && strcmp(r->operation, "UPDATE") != 0)
         return;
 
-    if (strcmp(r->resource.group, class_group[0]) == 0 &&
-        strcmp(r->resource.version, "v1") == 0 &&
+    if (strcmp(r->resource.group, class_group[0]) == 0 && strcmp(r->resource.version, "v1") == 0 &&
         strcmp(r->resource.resource, class_resource[0]) == 0) {
         kind = WH_CLASS_SNAPSHOT;
     } else if (strcmp(r->resource.group, class_group[1]) == 0 &&

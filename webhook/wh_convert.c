@@ -72,8 +72,7 @@ convert_up(json_t *obj, struct sc_err *err)
     ann = anns ? json_object_get(anns, WH_ANN_INFO_LIST) : NULL;
     if (ann != NULL) {
         if (!json_is_string(ann))
-            return sc_err_set(err, SC_EINVALID, "annotation %s is not a string",
-                              WH_ANN_INFO_LIST);
+            return sc_err_set(err, SC_EINVALID, "annotation %s is not a string", WH_ANN_INFO_LIST);
         list = json_loads(json_string_value(ann), JSON_DECODE_ANY, &jerr);
         if (list == NULL || !json_is_array(list)) {
             json_decref(list);
@@ -128,7 +127,7 @@ convert_down(json_t *obj, struct sc_err *err)
     pairs = json_array();
     if (pairs == NULL)
         return sc_err_set(err, SC_ENOMEM, "cannot allocate");
-    json_array_foreach(list, i, entry) {
+    json_array_foreach (list, i, entry) {
         json_t *pair, *v;
 
         if (!json_is_object(entry)) {
@@ -226,7 +225,7 @@ wh_convert_all(const json_t *objects, const char *desired, json_t **out, struct 
     res = json_array();
     if (res == NULL)
         return sc_err_set(err, SC_ENOMEM, "cannot allocate");
-    json_array_foreach(objects, i, o) {
+    json_array_foreach (objects, i, o) {
         rc = wh_convert_object(o, desired, &conv, err);
         if (rc == SC_OK && json_array_append_new(res, conv) != 0)
             rc = sc_err_set(err, SC_ENOMEM, "cannot allocate");

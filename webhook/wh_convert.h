@@ -23,8 +23,8 @@
 
 #include "common/sc_err.h"
 
-#define WH_CONVERT_GROUP   "groupsnapshot.storage.k8s.io"
-#define WH_ANN_INFO_LIST   "groupsnapshot.storage.kubernetes.io/volume-snapshot-info-list"
+#define WH_CONVERT_GROUP "groupsnapshot.storage.k8s.io"
+#define WH_ANN_INFO_LIST "groupsnapshot.storage.kubernetes.io/volume-snapshot-info-list"
 
 /* Convert obj (borrowed, not modified) to apiVersion desired.  On success
  * *out is a new reference.  Errors are SC_EINVALID with the message that

@@ -230,8 +230,9 @@ wh_dataref_review(const struct review_admission *r, const struct wh_lookup *lk,
     ref.kind = str_member(dsr, "kind", &bad);
     ref.name = str_member(dsr, "name", &bad);
     if (bad) {
-        deny(d, 400, "cannot decode the object: a metadata or spec.dataSourceRef field is not "
-                     "a string");
+        deny(d, 400,
+             "cannot decode the object: a metadata or spec.dataSourceRef field is not "
+             "a string");
         return;
     }
     if (ref.ns[0] == '\0' || strcmp(ref.ns, ref.pvc_ns) == 0)

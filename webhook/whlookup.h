@@ -64,8 +64,8 @@ struct wh_lookup {
 #define WH_MSG_LEN 1024
 struct wh_decision {
     bool allowed;
-    int code;          /* HTTP-style status code for a denial (0 when allowed) */
-    const char *rule;  /* static metric label: "default-class", "reference-grant", ... */
+    int code;             /* HTTP-style status code for a denial (0 when allowed) */
+    const char *rule;     /* static metric label: "default-class", "reference-grant", ... */
     char msg[WH_MSG_LEN]; /* "" when allowed without comment */
 };
 

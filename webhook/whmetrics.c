@@ -5,15 +5,14 @@
 
 #include "common/sc_err.h"
 
-static const char *const rule_names[WHM_RULE_N] = {
-    "default-class", "default-group-class", "reference-grant", "conversion", "envelope"};
+static const char *const rule_names[WHM_RULE_N] = {"default-class", "default-group-class",
+                                                   "reference-grant", "conversion", "envelope"};
 static const char *const result_names[WHM_RESULT_N] = {"allowed", "denied", "error"};
-static const char *const path_names[WHM_PATH_N] = {"/validate-class", "/validate-pvc",
-                                                    "/convert", "other"};
+static const char *const path_names[WHM_PATH_N] = {"/validate-class", "/validate-pvc", "/convert",
+                                                   "other"};
 /* Upper bounds in microseconds; the last bucket is +Inf. */
-static const int64_t bucket_us[WHM_N_BUCKETS - 1] = {100,   250,    500,    1000,  2500,
-                                                     5000,  10000,  25000,  50000, 100000,
-                                                     250000, 1000000, 2500000};
+static const int64_t bucket_us[WHM_N_BUCKETS - 1] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 2500000};
 
 void
 whmetrics_init(struct whmetrics *m)

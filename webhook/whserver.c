@@ -20,7 +20,7 @@
 #include "common/log.h"
 #include "webhook/certwatch.h"
 
-#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define TLS_PRIORITIES  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define MAX_GENERATIONS 8
 
 struct gen {
@@ -93,8 +93,8 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 #pragma GCC diagnostic pop
 
 static enum MHD_Result
-send_resp(struct gen *g, struct MHD_Connection *conn, const char *method, int status,
-          char *body, size_t len, const char *ctype)
+send_resp(struct gen *g, struct MHD_Connection *conn, const char *method, int status, char *body,
+          size_t len, const char *ctype)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
@@ -130,8 +130,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 
     (void)version;
     if (r == NULL) {
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
         r = calloc(1, sizeof(*r));
         if (r == NULL)
@@ -200,8 +200,7 @@ static struct gen *
 gen_start(struct whserver *s, struct certpair *pair, struct sc_err *err)
 {
     struct gen *g = calloc(1, sizeof(*g));
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
     if (g == NULL)
         return NULL;
@@ -218,8 +217,9 @@ gen_start(struct whserver *s, struct certpair *pair, struct sc_err *err)
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64u << 10), MHD_OPTION_NOTIFY_COMPLETED,
         completed, (void *)g, MHD_OPTION_END);
     if (g->daemon == NULL) {
-        sc_err_set(err, SC_EIO, "cannot start the HTTPS server (libmicrohttpd refused the "
-                                "TLS pair or options; run with -v=2 for its message)");
+        sc_err_set(err, SC_EIO,
+                   "cannot start the HTTPS server (libmicrohttpd refused the "
+                   "TLS pair or options; run with -v=2 for its message)");
         certpair_release(&g->pair);
         free(g);
         return NULL;

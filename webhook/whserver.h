@@ -32,11 +32,11 @@ struct whserver_opts {
     int port;                 /* 0 = pick a free port (see whserver_port) */
     const char *cert_file;
     const char *key_file;
-    unsigned threads;         /* thread pool size, >= 1 */
-    unsigned idle_timeout_s;  /* MHD connection (inactivity) timeout */
-    int64_t read_timeout_ms;  /* whole request, first byte of body to last */
-    int64_t cert_poll_ms;     /* how often the files are checked */
-    int64_t drain_ms;         /* longest life of a retired generation */
+    unsigned threads;        /* thread pool size, >= 1 */
+    unsigned idle_timeout_s; /* MHD connection (inactivity) timeout */
+    int64_t read_timeout_ms; /* whole request, first byte of body to last */
+    int64_t cert_poll_ms;    /* how often the files are checked */
+    int64_t drain_ms;        /* longest life of a retired generation */
     unsigned max_conns;
     const struct whroute *route;
 };

@@ -18,7 +18,7 @@ struct class_view {
 struct whwatch {
     struct kinformer *classes[2]; /* by enum wh_class_kind */
     struct kinformer *grants;
-    enum wh_class_kind kinds[2];  /* parse contexts */
+    enum wh_class_kind kinds[2]; /* parse contexts */
 };
 
 static int
@@ -80,8 +80,7 @@ not_served(struct kinformer *inf)
 }
 
 static int
-lk_classes(void *ctx, enum wh_class_kind kind, wh_class_visit_fn *fn, void *arg,
-           struct sc_err *err)
+lk_classes(void *ctx, enum wh_class_kind kind, wh_class_visit_fn *fn, void *arg, struct sc_err *err)
 {
     struct whwatch *w = ctx;
     struct kinformer *inf = w->classes[kind];

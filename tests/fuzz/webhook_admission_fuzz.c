@@ -17,8 +17,7 @@
 
 /* A lookup whose answers are derived from the input too. */
 static int
-fz_classes(void *ctx, enum wh_class_kind kind, wh_class_visit_fn *fn, void *arg,
-           struct sc_err *err)
+fz_classes(void *ctx, enum wh_class_kind kind, wh_class_visit_fn *fn, void *arg, struct sc_err *err)
 {
     const uint8_t *sel = ctx;
 

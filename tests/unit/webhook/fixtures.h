@@ -43,15 +43,14 @@ fx_text(const char *rel, size_t *len)
 struct fx_lookup {
     json_t *classes;
     json_t *grants;
-    int fail_classes;   /* return this error from classes() when non-zero */
-    int fail_grants;    /* ... from grants(); SC_ENOTFOUND = CRD absent */
+    int fail_classes; /* return this error from classes() when non-zero */
+    int fail_grants;  /* ... from grants(); SC_ENOTFOUND = CRD absent */
     int class_calls;
     int grant_calls;
 };
 
 static int
-fx_classes(void *ctx, enum wh_class_kind kind, wh_class_visit_fn *fn, void *arg,
-           struct sc_err *err)
+fx_classes(void *ctx, enum wh_class_kind kind, wh_class_visit_fn *fn, void *arg, struct sc_err *err)
 {
     struct fx_lookup *fx = ctx;
     json_t *list = json_object_get(fx->classes, kind == WH_CLASS_GROUP ? "group" : "snapshot");
@@ -61,7 +60,7 @@ fx_classes(void *ctx, enum wh_class_kind kind, wh_class_visit_fn *fn, void *arg,
     fx->class_calls++;
     if (fx->fail_classes)
         return sc_err_set(err, fx->fail_classes, "the class cache has not synced");
-    json_array_foreach(list, i, o) {
+    json_array_foreach (list, i, o) {
         const char *driver;
         bool def;
 
@@ -84,7 +83,7 @@ fx_grants(void *ctx, const char *ns, wh_grant_visit_fn *fn, void *arg, struct sc
     fx->grant_calls++;
     if (fx->fail_grants)
         return sc_err_set(err, fx->fail_grants, "resource not served");
-    json_array_foreach(fx->grants, i, o) {
+    json_array_foreach (fx->grants, i, o) {
         struct wh_grant *g;
         int stop;
 
@@ -119,9 +118,9 @@ static SC_UNUSED int
 fx_review(struct review_admission *out, const char *op, const char *group, const char *version,
           const char *resource, const char *ns, json_t *obj, json_t *old)
 {
-    json_t *req = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:s}", "uid", "uid-1",
-                            "operation", op, "resource", "group", group, "version", version,
-                            "resource", resource, "namespace", ns, "name", "obj");
+    json_t *req = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:s}", "uid", "uid-1", "operation",
+                            op, "resource", "group", group, "version", version, "resource",
+                            resource, "namespace", ns, "name", "obj");
     json_t *root = json_pack("{s:s, s:s, s:o}", "apiVersion", "admission.k8s.io/v1", "kind",
                              "AdmissionReview", "request", req);
     char *text;

@@ -142,8 +142,9 @@ test_conversion_envelope(void)
     const char *beta = "{\"apiVersion\":\"apiextensions.k8s.io/v1beta1\",\"kind\":"
                        "\"ConversionReview\",\"request\":{\"uid\":\"c1\",\"desiredAPIVersion\":"
                        "\"g/v1\",\"objects\":[]}}";
-    const char *objs = "{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"ConversionReview\","
-                       "\"request\":{\"uid\":\"c1\",\"desiredAPIVersion\":\"g/v1\",\"objects\":{}}}";
+    const char *objs =
+        "{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"ConversionReview\","
+        "\"request\":{\"uid\":\"c1\",\"desiredAPIVersion\":\"g/v1\",\"objects\":{}}}";
     const char *nodesired = "{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":"
                             "\"ConversionReview\",\"request\":{\"uid\":\"c1\"}}";
     char *out;

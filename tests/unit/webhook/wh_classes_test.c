@@ -153,8 +153,8 @@ test_wrong_resource_and_bad_objects(void)
     struct wh_decision d;
     json_t *bad;
 
-    decide(&fx, &lk, "CREATE", SNAP_G, "v1", "volumesnapshots", fx_class("a", HP, NULL, NULL),
-           NULL, &d);
+    decide(&fx, &lk, "CREATE", SNAP_G, "v1", "volumesnapshots", fx_class("a", HP, NULL, NULL), NULL,
+           &d);
     CHECK(!d.allowed);
     CHECK(strstr(d.msg, "expect resource to be") != NULL);
     CHECK(strstr(d.msg, "but found {snapshot.storage.k8s.io v1 volumesnapshots}") != NULL);

@@ -94,9 +94,9 @@ test_pair_list_renamed(void)
     json_t *st = json_object_get(out, "status");
 
     CHECK(json_object_get(st, "volumeSnapshotHandlePairList") == NULL);
-    CHECK(json_equal(json_object_get(st, "volumeSnapshotInfoList"),
-                     json_object_get(json_object_get(b1, "status"),
-                                     "volumeSnapshotHandlePairList")));
+    CHECK(
+        json_equal(json_object_get(st, "volumeSnapshotInfoList"),
+                   json_object_get(json_object_get(b1, "status"), "volumeSnapshotHandlePairList")));
     CHECK(json_object_get(json_object_get(out, "metadata"), "annotations") == NULL);
     json_decref(out);
     json_decref(b1);

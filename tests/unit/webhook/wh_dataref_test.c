@@ -114,9 +114,8 @@ test_exact_case_sensitive_match(void)
 
     decide(&lk, "CREATE", "prod", pvc("prod", "backup", SNAP, "volumesnapshot", "s"), &d);
     CHECK(!d.allowed);
-    decide(&lk, "CREATE", "prod", pvc("prod", "backup", "snapshot.storage.k8s.io/v1",
-                                      "VolumeSnapshot", "s"),
-           &d);
+    decide(&lk, "CREATE", "prod",
+           pvc("prod", "backup", "snapshot.storage.k8s.io/v1", "VolumeSnapshot", "s"), &d);
     CHECK(!d.allowed);
     decide(&lk, "CREATE", "prod", pvc("prod", "backup", SNAP, "VolumeSnapshot", "anything"), &d);
     CHECK(d.allowed);

@@ -138,10 +138,10 @@ test_conversion_review(void)
     struct whroute_resp r;
     json_t *obj = fx_load("convert/vgsc-v1beta2.json");
     json_t *want = fx_load("convert/vgsc-v1beta1.json");
-    json_t *review = json_pack("{s:s, s:s, s:{s:s, s:s, s:[O]}}", "apiVersion",
-                               "apiextensions.k8s.io/v1", "kind", "ConversionReview", "request",
-                               "uid", "u1", "desiredAPIVersion",
-                               "groupsnapshot.storage.k8s.io/v1beta1", "objects", obj);
+    json_t *review =
+        json_pack("{s:s, s:s, s:{s:s, s:s, s:[O]}}", "apiVersion", "apiextensions.k8s.io/v1",
+                  "kind", "ConversionReview", "request", "uid", "u1", "desiredAPIVersion",
+                  "groupsnapshot.storage.k8s.io/v1beta1", "objects", obj);
     char *body = json_dumps(review, JSON_COMPACT);
     json_t *j, *resp;
 

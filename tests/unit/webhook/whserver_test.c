@@ -70,8 +70,8 @@ env_start(struct env *e, unsigned idle_s, int64_t read_ms)
     snprintf(e->dir, sizeof(e->dir), "/tmp/whserver_test.XXXXXX");
     CHECK(mkdtemp(e->dir) != NULL);
     publish(e, "..gen_a", "a.crt", "a.key");
-    snprintf(cmd, sizeof(cmd), "cd %s && ln -s ..data/tls.crt tls.crt && ln -s ..data/tls.key tls.key",
-             e->dir);
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && ln -s ..data/tls.crt tls.crt && ln -s ..data/tls.key tls.key", e->dir);
     sh(cmd);
     snprintf(e->cert, sizeof(e->cert), "%s/tls.crt", e->dir);
     snprintf(e->key, sizeof(e->key), "%s/tls.key", e->dir);
