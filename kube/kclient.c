@@ -814,11 +814,14 @@ do_request(struct kclient *c, const char *method, const char *path, const char *
         }
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->opts.timeout_ms);
         cc = curl_easy_perform(h);
-        long nconn = 0;
+        long nconn = 0, ver = 0;
         curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &nconn);
+        curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &ver);
         pthread_mutex_lock(&c->mu);
         c->stats.requests++;
         c->stats.connects += (uint64_t)(nconn > 0 ? nconn : 0);
+        if (ver == CURL_HTTP_VERSION_2_0)
+            c->stats.http2++;
         pthread_mutex_unlock(&c->mu);
         if (cc == CURLE_OK)
             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

@@ -198,6 +198,7 @@ struct kclient_stats {
     uint64_t retries;      /* Retry-After retries */
     uint64_t token_reloads;
     uint64_t connects; /* new connections opened (TLS handshakes) */
+    uint64_t http2;    /* responses that came over HTTP/2 */
 };
 void kclient_get_stats(struct kclient *c, struct kclient_stats *out);
 

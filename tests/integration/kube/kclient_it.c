@@ -341,6 +341,79 @@ test_oversized_body(void)
     kclient_free(c);
 }
 
-TEST_MAIN(TEST(test_oversized_body), TEST(test_crud_status_patch_conflict),
-          TEST(test_pagination_1000), TEST(test_rate_limit_real), TEST(test_served),
-          TEST(test_bad_token_unauthorized), TEST(test_wrong_ca_is_transport_error))
+static int
+sh(const char *fmt, const char *a, const char *b)
+{
+    char cmd[1024];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(cmd, sizeof(cmd), fmt, a, b);
+#pragma GCC diagnostic pop
+    return system(cmd);
+}
+
+/* A token file that rotates is re-read: a valid ServiceAccount token is
+ * accepted (403 or 200, not 401), garbage is 401, and a fresh token works
+ * again without a new client. */
+static void
+test_token_file_rotation(void)
+{
+    const char *tools = getenv("TOOLS_BIN");
+    struct kconfig *cfg = NULL;
+    struct sc_err e = {0};
+    char dir[] = "/tmp/kit-token-XXXXXX", tok[600];
+
+    if (tools == NULL || getenv("KUBECONFIG") == NULL || kconfig_load(NULL, &cfg, &e) != 0) {
+        CHECK(0);
+        return;
+    }
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(tok, sizeof(tok), "%s/token", dir);
+    sh("%s/kubectl create serviceaccount kit-sa -n default >/dev/null 2>&1; true", tools, "");
+    CHECK_INT(sh("%s/kubectl create token kit-sa -n default > %s", tools, tok), 0);
+    free(cfg->cert_pem);
+    free(cfg->key_pem);
+    cfg->cert_pem = cfg->key_pem = NULL;
+    cfg->token_file = strdup(tok);
+    struct kclient *c = kclient_new(cfg, NULL, &e);
+    kconfig_free(cfg);
+    int rc = kclient_get(c, "/api/v1/namespaces/default", NULL, &e);
+    CHECK(rc == 0 || rc == SC_EFORBIDDEN);
+    if (rc == SC_EFORBIDDEN)
+        CHECK(strstr(e.msg, "system:serviceaccount:default:kit-sa") != NULL);
+    usleep(20000); /* a different mtime */
+    CHECK_INT(sh("echo garbage-token > %s%s", tok, ""), 0);
+    CHECK_INT(kclient_get(c, "/api/v1/namespaces/default", NULL, &e), SC_EUNAUTHORIZED);
+    usleep(20000);
+    CHECK_INT(sh("%s/kubectl create token kit-sa -n default > %s", tools, tok), 0);
+    rc = kclient_get(c, "/api/v1/namespaces/default", NULL, &e);
+    CHECK(rc == 0 || rc == SC_EFORBIDDEN);
+    struct kclient_stats st;
+    kclient_get_stats(c, &st);
+    CHECK(st.token_reloads >= 3);
+    kclient_free(c);
+    sh("rm -rf %s%s", dir, "");
+}
+
+static void
+test_http2_keepalive(void)
+{
+    struct kclient *c = it_client(-1, 1);
+    struct sc_err e = {0};
+
+    if (c == NULL)
+        return;
+    for (int i = 0; i < 20; i++)
+        CHECK_INT(kclient_get(c, "/api/v1/namespaces/default", NULL, &e), 0);
+    struct kclient_stats st;
+    kclient_get_stats(c, &st);
+    CHECK_INT(st.requests, 20);
+    CHECK_INT(st.connects, 1); /* one kept-alive connection */
+    CHECK_INT(st.http2, 20);   /* negotiated with ALPN */
+    kclient_free(c);
+}
+
+TEST_MAIN(TEST(test_token_file_rotation), TEST(test_http2_keepalive), TEST(test_oversized_body),
+          TEST(test_crud_status_patch_conflict), TEST(test_pagination_1000),
+          TEST(test_rate_limit_real), TEST(test_served), TEST(test_bad_token_unauthorized),
+          TEST(test_wrong_ca_is_transport_error))
