@@ -369,7 +369,14 @@ int
 krecorder_send(struct krecorder *r, const struct kobj_ref *obj, const char *type,
                const char *reason, const char *message, struct sc_err *err)
 {
-    const char *uid = obj->uid ? obj->uid : "";
+    char idbuf[KREC_STR * 3];
+    const char *uid = obj->uid && obj->uid[0] ? obj->uid : NULL;
+    if (uid == NULL) {
+        /* no uid: aggregate by kind/namespace/name instead */
+        snprintf(idbuf, sizeof(idbuf), "%s/%s/%s", obj->kind ? obj->kind : "",
+                 obj->ns ? obj->ns : "", obj->name ? obj->name : "");
+        uid = idbuf;
+    }
     const char *ev_ns = obj->ns && obj->ns[0] ? obj->ns : "default";
     char msg[LIM_EVENT_MESSAGE];
     char path[KPATH_MAX], now_s[40], first_s[40];
@@ -438,8 +445,8 @@ krecorder_send(struct krecorder *r, const struct kobj_ref *obj, const char *type
                             obj->api_version ? obj->api_version : "");
     if (inv != NULL && obj->ns && obj->ns[0])
         json_object_set_new(inv, "namespace", json_string(obj->ns));
-    if (inv != NULL && uid[0])
-        json_object_set_new(inv, "uid", json_string(uid));
+    if (inv != NULL && obj->uid && obj->uid[0])
+        json_object_set_new(inv, "uid", json_string(obj->uid));
     if (inv != NULL && obj->resource_version && obj->resource_version[0])
         json_object_set_new(inv, "resourceVersion", json_string(obj->resource_version));
     json_t *body = json_pack(

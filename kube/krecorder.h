@@ -24,8 +24,10 @@
  * Persistence hooks (optional; wired to state/ by the controller): before
  * creating, lookup() is asked for an aggregation record of (uid, type,
  * reason, message); after each successful create/patch save() is given the
- * new record.  Without hooks an in-memory table (KREC_TABLE_MAX entries,
- * oldest evicted) is used.  Hooks are called on the recorder thread.
+ * new record.  The "uid" passed to the hooks is the object's uid, or
+ * "<kind>/<namespace>/<name>" when the object has none.  Without hooks an
+ * in-memory table (KREC_TABLE_MAX entries, oldest evicted) is used.  Hooks
+ * are called on the recorder thread (or krecorder_send()'s caller).
  *
  * Threading: every function is thread-safe.  The client is borrowed.
  */
