@@ -28,7 +28,8 @@ K="$TOOLS_BIN/kubectl"
 modcache=$(GOTOOLCHAIN=local go env GOMODCACHE 2>/dev/null || echo "$HOME/go/pkg/mod")
 U=${UPSTREAM_CRDS:-$modcache/github.com/kubernetes-csi/external-snapshotter/client/v8@v8.6.0/config/crd}
 if [ ! -f "$U/kustomization.yaml" ]; then
-	echo "SKIP $T_SUITE: upstream CRDs not found at $U (set UPSTREAM_CRDS)"
+	echo "SKIP $T_SUITE: upstream CRDs not found at $U (set UPSTREAM_CRDS); nothing was checked"
+	echo "$T_SUITE: 0 passed, 0 failed"
 	exit 0
 fi
 RUN=$(printf '%x%x' "$(date +%s)" $$)
