@@ -319,13 +319,17 @@ gsync_group_exists(struct cstore *groups, const char *ns, const char *name)
 {
     char key[LIM_KEY];
     struct cmeta *m;
+    bool gone;
 
     if (groups == NULL || ns == NULL || name == NULL || name[0] == '\0')
         return false;
     snprintf(key, sizeof(key), "%s/%s", ns, name);
     m = cstore_get(groups, key);
+    /* deleting with no finalizer left: the API server removed it already
+     * (a write response may reach the store after the delete event) */
+    gone = m == NULL || (m->deleting && m->n_fins == 0);
     cview_unref(m);
-    return m != NULL;
+    return !gone;
 }
 
 void

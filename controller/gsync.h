@@ -122,7 +122,8 @@ void group_content_deleted(const struct gsync_env *env, const struct gvgsc *c);
 /* ---- hooks for the VolumeSnapshot side (snapshot_sync.c) ---- */
 
 /* Does the group snapshot ns/name exist in the store?  groups may be NULL
- * (groups disabled): false. */
+ * (groups disabled): false.  One being deleted with no finalizer left counts
+ * as gone (the API server removes it at once). */
 bool gsync_group_exists(struct cstore *groups, const char *ns, const char *name);
 /* upstream's SnapshotDeletePending message for a member deleted alone:
  * "deletion of the individual volume snapshot <ns/vs> is not allowed as it

@@ -1392,6 +1392,19 @@ hooks_for_snapshot_side(void)
     CHECK(gsync_group_exists(f.env.groups, "default", "db-group"));
     CHECK(!gsync_group_exists(f.env.groups, "other", "db-group"));
     CHECK(!gsync_group_exists(NULL, "default", "db-group"));
+    {
+        /* deleting with no finalizer left: already gone at the API server */
+        json_t *g = fx("vgs-selector");
+
+        jset(g, "metadata.deletionTimestamp", json_string("2026-11-22T02:10:00Z"));
+        jset(g, "metadata.resourceVersion", json_string("600"));
+        gf_add(&f, g);
+        CHECK(!gsync_group_exists(f.env.groups, "default", "db-group"));
+        jset(g, "metadata.finalizers", json_pack("[s]", FIN_VGS_BOUND));
+        gf_add(&f, g);
+        CHECK(gsync_group_exists(f.env.groups, "default", "db-group"));
+        json_decref(g);
+    }
     CHECK(gsync_group_name_for_handle(f.env.group_contents, "group-handle-1", out, sizeof(out)));
     CHECK_STR(out, "db-group");
     CHECK(!gsync_group_name_for_handle(f.env.group_contents, "nope", out, sizeof(out)));
