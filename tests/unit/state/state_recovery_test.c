@@ -445,6 +445,55 @@ orphan_wal(void)
     tu_rmdir(dir);
 }
 
+/* The right schema holding values no build writes: odd types, oversized
+ * fields, out-of-range numbers.  Loads without harm; oversized keys are
+ * skipped, numbers clamped. */
+static void
+tampered_rows(void)
+{
+    char dir[64], path[128];
+    struct state_open_report rep;
+    struct state_opts o = tu_manual_opts();
+    struct state_retry r;
+    struct state_event e;
+    struct state *st;
+    char sql[4096];
+    int64_t now = wall_now();
+
+    tu_mkdtemp(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/state.db", dir);
+    st = state_open(path, &o, &rep, NULL); /* the real schema */
+    state_close(st);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO retry VALUES (X'41420043', 12345, -5, 1, X'00', %lld);"
+             "INSERT INTO retry VALUES ('K', 'big', 99999999999, 'soon', 7, %lld);"
+             "INSERT INTO retry VALUES ('K', printf('%%.600c', 'u'), 1, 1, '', %lld);"
+             "INSERT INTO event VALUES ('u1', 'Warning', 'R', printf('%%.2000c', 'm'), 'n', 1, 0,"
+             " %lld, '');"
+             "INSERT INTO event VALUES ('u2', 'Warning', 'R', 'm', printf('%%.400c', 'n'), 1, 0,"
+             " %lld, '');"
+             "INSERT INTO event VALUES ('u3', 'Warning', 'R', 'm', 'ok', 'abc', 0, %lld, 'ns');",
+             (long long)now, (long long)now, (long long)now, (long long)now, (long long)now,
+             (long long)now);
+    CHECK_INT(tu_sql(path, sql), SQLITE_OK);
+    st = state_open(path, &o, &rep, NULL);
+    CHECK(st != NULL);
+    CHECK_INT(rep.status, STATE_OPEN_OK);
+    CHECK_INT(rep.n_retry, 2);
+    CHECK_INT(rep.n_event, 1);
+    CHECK_INT(state_retry_get(st, "AB", "12345", &r, NULL), SC_OK); /* text up to the NUL */
+    CHECK_INT(r.failures, 0);
+    CHECK_INT(state_retry_get(st, "K", "big", &r, NULL), SC_OK);
+    CHECK_INT(r.failures, 1000000000);
+    CHECK_INT(r.next_ms, 0);
+    CHECK_STR(r.last_error, "7");
+    CHECK_INT(state_event_get(st, "u3", "Warning", "R", "m", &e, NULL), SC_OK);
+    CHECK_INT(e.count, 0);
+    CHECK_STR(e.namespace_, "ns");
+    state_close(st);
+    tu_rmdir(dir);
+}
+
 /* Schema 1, as the first draft wrote it, built by hand. */
 static void
 migrate_from_v1(void)
@@ -524,7 +573,7 @@ drop_root(void)
 static void
 read_only_dir(void)
 {
-    char dir[64], ro[128], path[160], path2[160], rw[128];
+    char dir[64], ro[128], path[160], path2[160], rw[128], ur[128], path3[160], bad3[170];
     struct state_open_report rep;
     struct state_stats stats;
     struct state_retry r;
@@ -543,6 +592,14 @@ read_only_dir(void)
     make_db(path2, 5);
     CHECK_INT(chmod(rw, 0555), 0);
     CHECK_INT(chmod(path2, 0444), 0);
+    /* a writable directory holding a file we may not read */
+    snprintf(ur, sizeof(ur), "%s/unreadable", dir);
+    snprintf(path3, sizeof(path3), "%s/state.db", ur);
+    snprintf(bad3, sizeof(bad3), "%s.bad", path3);
+    CHECK_INT(mkdir(ur, 0777), 0);
+    CHECK_INT(chmod(ur, 0777), 0); /* past the umask */
+    make_db(path3, 5);
+    CHECK_INT(chmod(path3, 0000), 0);
     fflush(NULL);
     pid = fork();
     if (pid == 0) {
@@ -567,6 +624,14 @@ read_only_dir(void)
         CHECK_INT(rep.status, STATE_OPEN_MEMORY);
         CHECK_INT(state_retry_put(st, "K", "u", 2, 7, "x", NULL), SC_OK);
         state_close(st);
+        /* an unreadable file in a writable directory: moved aside, recreated */
+        st = state_open_dir(ur, NULL, &rep, NULL);
+        CHECK(st != NULL);
+        CHECK_INT(rep.status, STATE_OPEN_RECREATED);
+        CHECK_STR(rep.moved_to, bad3);
+        CHECK_INT(state_retry_put(st, "K", "u", 2, 7, "x", NULL), SC_OK);
+        state_close(st);
+        CHECK_INT(tu_sql_int(path3, "SELECT count(*) FROM retry"), 1);
         return;
     }
     {
@@ -776,5 +841,6 @@ reopen_backs_off(void)
 TEST_MAIN(TEST(crash_kill9_mid_transaction), TEST(crash_kill9_writer_thread), TEST(garbage_file),
           TEST(truncated_file), TEST(corrupt_pages), TEST(directory_in_the_way),
           TEST(bad_slot_taken), TEST(newer_schema), TEST(foreign_database), TEST(schema_mismatch),
-          TEST(orphan_wal), TEST(migrate_from_v1), TEST(read_only_dir), TEST(full_disk_cap),
-          TEST(full_disk_tmpfs), TEST(reopen_when_usable), TEST(reopen_backs_off))
+          TEST(orphan_wal), TEST(tampered_rows), TEST(migrate_from_v1), TEST(read_only_dir),
+          TEST(full_disk_cap), TEST(full_disk_tmpfs), TEST(reopen_when_usable),
+          TEST(reopen_backs_off))
