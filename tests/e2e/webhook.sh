@@ -388,6 +388,33 @@ PY
 	t_contains "$(wh "$URL/healthz")" ok
 }
 
+# /readyz stays 503 while the caches cannot sync (an API server that does not
+# answer), and admission never runs against an empty cache meanwhile.
+test_not_ready_without_api_server() {
+	local port2 pid2 code
+	port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	sed "s#server: \"$API_SERVER\"#server: \"https://127.0.0.1:1\"#" "$W/kubeconfig" >"$W/dead.kubeconfig"
+	"$SC_BIN/snapshot-webhook" --tls-cert-file="$W/tls/tls.crt" --tls-private-key-file="$W/tls/tls.key" \
+		--port="$port2" --bind-address=127.0.0.1 --kubeconfig="$W/dead.kubeconfig" >"$W/dead.log" 2>&1 &
+	pid2=$!
+	t_wait 20 wh -fs "https://127.0.0.1:$port2/healthz" >/dev/null || { kill "$pid2"; return 1; }
+	code=$(wh -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port2/readyz")
+	kill "$pid2"; wait "$pid2" 2>/dev/null
+	t_eq "$code" 503 "readyz with an unreachable API server"
+}
+
+# Last: without the ReferenceGrant CRD every cross-namespace reference is
+# denied, with a message that says why.
+test_referencegrant_crd_absent() {
+	k delete crd referencegrants.gateway.networking.k8s.io >/dev/null || return 1
+	local out
+	t_wait 90 bash -c "$TOOLS_BIN/kubectl create --dry-run=server -f - 2>&1 <<'Y' | grep -q 'is not installed'
+$(restore_pvc wh-dst restored-2 wh-src snap)
+Y" >/dev/null || return 1
+	out=$(restore_pvc wh-dst restored-2 wh-src snap | k create --dry-run=server -f - 2>&1)
+	t_contains "$out" "accessing wh-src/snap of VolumeSnapshot dataSource from wh-dst/restored-2 isn't allowed: the ReferenceGrant CRD (referencegrants.gateway.networking.k8s.io) is not installed"
+}
+
 t_run ready_with_deploy_rbac test_ready_with_deploy_rbac
 t_run install_configuration test_install_configuration
 t_run second_default_class_denied test_second_default_class_denied
@@ -403,6 +430,8 @@ t_run restored_pvc_provisioned test_restored_pvc_provisioned
 t_run group_content_conversion test_group_content_conversion
 t_run rotation_under_load test_rotation_under_load
 t_run bad_input test_bad_input
+t_run not_ready_without_api_server test_not_ready_without_api_server
+t_run referencegrant_crd_absent test_referencegrant_crd_absent
 kill "$WHPID" 2>/dev/null && wait "$WHPID" 2>/dev/null
 WHPID=
 grep -E ' E |ERROR|AddressSanitizer' "$W/webhook.log" | head -5 >&2
