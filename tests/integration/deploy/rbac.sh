@@ -65,30 +65,36 @@ test_sa_kubeconfig() {
 test_controller_allowed() {
 	[ -f "$CKC" ] || "$here/sa-kubeconfig.sh" "$CLUSTER_DIR" "$NS" snapshot-controller "$CKC" 2>/dev/null || return 1
 	expect "$CKC" yes get,list,watch persistentvolumes || return 1
-	expect "$CKC" yes get,list,watch,update,patch persistentvolumeclaims || return 1
+	expect "$CKC" yes get,list,watch,patch persistentvolumeclaims || return 1
 	expect "$CKC" yes create,patch events "$OTHER" || return 1
 	expect "$CKC" yes get,list,watch volumesnapshotclasses.snapshot.storage.k8s.io || return 1
-	expect "$CKC" yes get,list,watch,update,patch volumesnapshots.snapshot.storage.k8s.io || return 1
-	expect "$CKC" yes update,patch volumesnapshots.snapshot.storage.k8s.io/status || return 1
-	expect "$CKC" yes create,get,list,watch,update,patch,delete volumesnapshotcontents.snapshot.storage.k8s.io || return 1
-	expect "$CKC" yes update,patch volumesnapshotcontents.snapshot.storage.k8s.io/status || return 1
+	expect "$CKC" yes create,get,list,watch,patch,delete volumesnapshots.snapshot.storage.k8s.io || return 1
+	expect "$CKC" yes patch volumesnapshots.snapshot.storage.k8s.io/status || return 1
+	expect "$CKC" yes create,get,list,watch,patch,delete volumesnapshotcontents.snapshot.storage.k8s.io || return 1
+	expect "$CKC" yes patch volumesnapshotcontents.snapshot.storage.k8s.io/status || return 1
 	expect "$CKC" yes get,list,watch volumegroupsnapshotclasses.groupsnapshot.storage.k8s.io || return 1
-	expect "$CKC" yes get,list,watch,update,patch volumegroupsnapshots.groupsnapshot.storage.k8s.io || return 1
-	expect "$CKC" yes update,patch volumegroupsnapshots.groupsnapshot.storage.k8s.io/status || return 1
-	expect "$CKC" yes create,get,list,watch,update,patch,delete volumegroupsnapshotcontents.groupsnapshot.storage.k8s.io || return 1
-	expect "$CKC" yes update,patch volumegroupsnapshotcontents.groupsnapshot.storage.k8s.io/status || return 1
+	expect "$CKC" yes get,list,watch,patch volumegroupsnapshots.groupsnapshot.storage.k8s.io || return 1
+	expect "$CKC" yes patch volumegroupsnapshots.groupsnapshot.storage.k8s.io/status || return 1
+	expect "$CKC" yes create,get,list,watch,patch,delete volumegroupsnapshotcontents.groupsnapshot.storage.k8s.io || return 1
+	expect "$CKC" yes patch volumegroupsnapshotcontents.groupsnapshot.storage.k8s.io/status || return 1
 	expect "$CKC" yes get,create,update leases.coordination.k8s.io "$NS"
 }
 
 test_controller_denied() {
 	[ -f "$CKC" ] || "$here/sa-kubeconfig.sh" "$CLUSTER_DIR" "$NS" snapshot-controller "$CKC" 2>/dev/null || return 1
-	expect "$CKC" no create,delete persistentvolumeclaims || return 1
+	expect "$CKC" no create,update,delete persistentvolumeclaims || return 1
 	expect "$CKC" no create,update,patch,delete persistentvolumes || return 1
 	expect "$CKC" no list,watch,update,delete events || return 1
-	expect "$CKC" no create,delete volumesnapshots.snapshot.storage.k8s.io || return 1
+	# Every write is a PATCH: no UPDATE on any snapshot object or status.
+	expect "$CKC" no update volumesnapshots.snapshot.storage.k8s.io || return 1
+	expect "$CKC" no update volumesnapshots.snapshot.storage.k8s.io/status || return 1
+	expect "$CKC" no update volumesnapshotcontents.snapshot.storage.k8s.io || return 1
+	expect "$CKC" no update volumesnapshotcontents.snapshot.storage.k8s.io/status || return 1
+	expect "$CKC" no update,create,delete volumegroupsnapshots.groupsnapshot.storage.k8s.io || return 1
+	expect "$CKC" no update volumegroupsnapshots.groupsnapshot.storage.k8s.io/status || return 1
+	expect "$CKC" no update volumegroupsnapshotcontents.groupsnapshot.storage.k8s.io || return 1
 	expect "$CKC" no create,update,patch,delete volumesnapshotclasses.snapshot.storage.k8s.io || return 1
-	expect "$CKC" no create,delete volumegroupsnapshots.groupsnapshot.storage.k8s.io || return 1
-	expect "$CKC" no create,update,delete volumegroupsnapshotclasses.groupsnapshot.storage.k8s.io || return 1
+	expect "$CKC" no create,update,patch,delete volumegroupsnapshotclasses.groupsnapshot.storage.k8s.io || return 1
 	expect "$CKC" no get,list secrets || return 1
 	expect "$CKC" no get,list nodes || return 1
 	expect "$CKC" no get,list storageclasses.storage.k8s.io || return 1
@@ -135,8 +141,9 @@ test_controller_real_calls() {
 	t_eq "$code" 403 "lease PATCH (the Role has update, not patch)" || return 1
 	out=$("${kc[@]}" -n "$OTHER" get secrets 2>&1) && { t_fail "secrets should be forbidden"; return 1; }
 	t_contains "$out" "forbidden" || return 1
-	json='{"apiVersion":"snapshot.storage.k8s.io/v1","kind":"VolumeSnapshot","metadata":{"name":"x","namespace":"'$OTHER'"},"spec":{"source":{"persistentVolumeClaimName":"p"}}}'
-	out=$("${kc[@]}" create -f - <<<"$json" 2>&1) && { t_fail "creating a VolumeSnapshot should be forbidden"; return 1; }
+	# An UPDATE (PUT) of a snapshot object is refused: the controller only patches.
+	out=$("${kc[@]}" get vsc "rbac-$RUN" -o json | jq -c '.metadata.labels = {"x":"y"}' | "${kc[@]}" replace -f - 2>&1) &&
+		{ t_fail "UPDATE of a VolumeSnapshotContent should be forbidden"; return 1; }
 	t_contains "$out" "forbidden"
 }
 

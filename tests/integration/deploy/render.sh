@@ -198,18 +198,18 @@ rules() { # kust ClusterRole name -> "group resource verbs" lines, sorted
 test_rbac_reviewed() {
 	t_eq "$(rules deploy snapshot-controller-runner)" "$(sort <<'E'
 |persistentvolumes|get,list,watch
-|persistentvolumeclaims|get,list,patch,update,watch
+|persistentvolumeclaims|get,list,patch,watch
 |events|create,patch
 snapshot.storage.k8s.io|volumesnapshotclasses|get,list,watch
-snapshot.storage.k8s.io|volumesnapshots|get,list,patch,update,watch
-snapshot.storage.k8s.io|volumesnapshots/status|patch,update
-snapshot.storage.k8s.io|volumesnapshotcontents|create,delete,get,list,patch,update,watch
-snapshot.storage.k8s.io|volumesnapshotcontents/status|patch,update
+snapshot.storage.k8s.io|volumesnapshots|create,delete,get,list,patch,watch
+snapshot.storage.k8s.io|volumesnapshots/status|patch
+snapshot.storage.k8s.io|volumesnapshotcontents|create,delete,get,list,patch,watch
+snapshot.storage.k8s.io|volumesnapshotcontents/status|patch
 groupsnapshot.storage.k8s.io|volumegroupsnapshotclasses|get,list,watch
-groupsnapshot.storage.k8s.io|volumegroupsnapshots|get,list,patch,update,watch
-groupsnapshot.storage.k8s.io|volumegroupsnapshots/status|patch,update
-groupsnapshot.storage.k8s.io|volumegroupsnapshotcontents|create,delete,get,list,patch,update,watch
-groupsnapshot.storage.k8s.io|volumegroupsnapshotcontents/status|patch,update
+groupsnapshot.storage.k8s.io|volumegroupsnapshots|get,list,patch,watch
+groupsnapshot.storage.k8s.io|volumegroupsnapshots/status|patch
+groupsnapshot.storage.k8s.io|volumegroupsnapshotcontents|create,delete,get,list,patch,watch
+groupsnapshot.storage.k8s.io|volumegroupsnapshotcontents/status|patch
 E
 )" controller-rules || return 1
 	t_eq "$(obj deploy Role snapshot-controller-leaderelection | jq -r '.rules[] | "\(.apiGroups[0]) \(.resources[0]) \(.verbs | join(","))"')" \
