@@ -20,6 +20,7 @@ N_LARGE=${N_LARGE:-10000}
 N_READY=${N_READY:-1000}
 eval "$("$top/tests/cluster/up" bench-ctrl)" || exit 1
 "$top/tests/cluster/csi-up" "$CLUSTER_DIR" >&2 || { "$top/tests/cluster/down" "$CLUSTER_DIR"; exit 1; }
+. "$CLUSTER_DIR/env" # CSI_SOCKET
 K="$TOOLS_BIN/kubectl"
 WORK=$(mktemp -d /tmp/bench-ctrl-XXXX)
 PORT=$((30000 + $$ % 10000))
@@ -91,6 +92,7 @@ for _ in $(seq 1 120); do
 	[ "$("$K" -n bench-ready get pvc src -o jsonpath='{.status.phase}')" = Bound ] && break
 	sleep 0.5
 done
+[ "$("$K" -n bench-ready get pvc src -o jsonpath='{.status.phase}')" = Bound ] || { echo "source PVC not bound" >&2; exit 1; }
 start_controller ready --kube-api-qps=1000 --kube-api-burst=1000 || exit 1
 echo "ready: controller at --kube-api-qps=1000 with $N_LARGE other snapshots cached"
 python3 "$here/apiload.py" ready bench-ready "$N_READY" src
