@@ -82,9 +82,10 @@ enum state_writer_mode {
 /* Called when the database had to be given up or recreated while running
  * (disk full, read-only, I/O error, corruption), and when memory mode found
  * the file usable again.  It runs on the thread whose flush failed (the
- * writer thread, or a state_flush() caller) with no lock held; it must not
- * call back into this struct state.  persistent tells whether rows are being
- * saved to a file after the event.  The caller logs why (one line). */
+ * writer thread, or a state_flush() caller) while the state's I/O lock is
+ * held, so it must not call back into this struct state (state_flush() would
+ * deadlock).  persistent tells whether rows are being saved to a file after
+ * the event.  The caller logs why (one line). */
 typedef void state_degrade_fn(void *ctx, bool persistent, const char *why);
 
 /* Zero-initialised fields take the documented default. */
