@@ -96,26 +96,36 @@ spawn(int fd, int id, const char *lease)
     _exit(0);
 }
 
-/* Read "<WORD> <id>" lines until want is seen or timeout; returns id or -1. */
+/* Wait for a "<want> <id>" line and return id, or -1 on timeout.  Lines are
+ * kept until consumed, so messages arriving out of the order the test asks
+ * for them (LEADER before the second UP) are not lost. */
 static int
 expect(int fd, const char *want, int timeout_ms)
 {
     static char buf[4096];
     static size_t len;
+    static struct {
+        char word[32];
+        int id, used;
+    } seen[64];
+    static int nseen;
     int64_t end = it_now_ms() + timeout_ms;
 
     for (;;) {
         char *nl;
         while ((nl = memchr(buf, '\n', len)) != NULL) {
-            char word[32];
-            int id;
             *nl = '\0';
-            int ok = sscanf(buf, "%31s %d", word, &id) == 2 && strcmp(word, want) == 0;
+            if (nseen < 64 && sscanf(buf, "%31s %d", seen[nseen].word, &seen[nseen].id) == 2)
+                seen[nseen++].used = 0;
             size_t used = (size_t)(nl - buf) + 1;
             memmove(buf, buf + used, len - used);
             len -= used;
-            if (ok)
-                return id;
+        }
+        for (int i = 0; i < nseen; i++) {
+            if (!seen[i].used && strcmp(seen[i].word, want) == 0) {
+                seen[i].used = 1;
+                return seen[i].id;
+            }
         }
         int64_t left = end - it_now_ms();
         if (left <= 0)
