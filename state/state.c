@@ -1021,8 +1021,8 @@ state_retry_put(struct state *st, const char *kind, const char *uid, int failure
     int64_t now;
     int rc;
 
-    if (check_keys(SROW_RETRY, keys, err) != SC_OK)
-        return err != NULL ? err->code : SC_EINVALID;
+    if ((rc = check_keys(SROW_RETRY, keys, err)) != SC_OK)
+        return rc;
     if (failures < 0)
         return sc_err_set(err, SC_EINVALID, "state: negative failure count");
     pthread_mutex_lock(&st->mu);
@@ -1045,8 +1045,9 @@ state_retry_get(struct state *st, const char *kind, const char *uid, struct stat
     struct srow *r;
     int rc = SC_ENOTFOUND;
 
-    if (check_keys(SROW_RETRY, keys, err) != SC_OK)
-        return err != NULL ? err->code : SC_EINVALID;
+    if ((rc = check_keys(SROW_RETRY, keys, err)) != SC_OK)
+        return rc;
+    rc = SC_ENOTFOUND;
     pthread_mutex_lock(&st->mu);
     r = lookup(st, SROW_RETRY, keys, buf, &klen, &h);
     if (r != NULL && !r->dead && !row_expired(st, r, now_ms(st))) {
@@ -1066,9 +1067,10 @@ int
 state_retry_clear(struct state *st, const char *kind, const char *uid, struct sc_err *err)
 {
     const char *keys[SROW_MAX_KEYS] = {kind, uid};
+    int rc;
 
-    if (check_keys(SROW_RETRY, keys, err) != SC_OK)
-        return err != NULL ? err->code : SC_EINVALID;
+    if ((rc = check_keys(SROW_RETRY, keys, err)) != SC_OK)
+        return rc;
     pthread_mutex_lock(&st->mu);
     remove_key(st, SROW_RETRY, keys);
     unlock_mu(st);
@@ -1124,8 +1126,8 @@ state_event_put(struct state *st, const char *uid, const char *type, const char 
     const char *keys[SROW_MAX_KEYS] = {uid, type, reason, message};
     int rc;
 
-    if (check_keys(SROW_EVENT, keys, err) != SC_OK)
-        return err != NULL ? err->code : SC_EINVALID;
+    if ((rc = check_keys(SROW_EVENT, keys, err)) != SC_OK)
+        return rc;
     if (ev == NULL || ev->name[0] == '\0' || ev->count < 0)
         return sc_err_set(err, SC_EINVALID, "state: event without a name or with a bad count");
     if (strnlen(ev->name, sizeof(ev->name)) == sizeof(ev->name) ||
@@ -1151,8 +1153,9 @@ state_event_get(struct state *st, const char *uid, const char *type, const char 
     struct srow *r;
     int rc = SC_ENOTFOUND;
 
-    if (check_keys(SROW_EVENT, keys, err) != SC_OK)
-        return err != NULL ? err->code : SC_EINVALID;
+    if ((rc = check_keys(SROW_EVENT, keys, err)) != SC_OK)
+        return rc;
+    rc = SC_ENOTFOUND;
     pthread_mutex_lock(&st->mu);
     r = lookup(st, SROW_EVENT, keys, buf, &klen, &h);
     if (r != NULL && !r->dead && !row_expired(st, r, now_ms(st))) {
@@ -1174,9 +1177,10 @@ state_event_clear(struct state *st, const char *uid, const char *type, const cha
                   const char *message, struct sc_err *err)
 {
     const char *keys[SROW_MAX_KEYS] = {uid, type, reason, message};
+    int rc;
 
-    if (check_keys(SROW_EVENT, keys, err) != SC_OK)
-        return err != NULL ? err->code : SC_EINVALID;
+    if ((rc = check_keys(SROW_EVENT, keys, err)) != SC_OK)
+        return rc;
     pthread_mutex_lock(&st->mu);
     remove_key(st, SROW_EVENT, keys);
     unlock_mu(st);

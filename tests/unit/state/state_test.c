@@ -167,6 +167,8 @@ bad_input(void)
     CHECK_INT(state_retry_put(st, NULL, "u", 1, 0, NULL, NULL), SC_EINVALID);
     CHECK_INT(state_retry_put(st, "k", "u", -1, 0, NULL, &err), SC_EINVALID);
     CHECK_INT(state_retry_get(st, "k", big, &r, &err), SC_ETOOBIG);
+    CHECK_INT(state_retry_get(st, "k", big, &r, NULL), SC_ETOOBIG); /* same code without err */
+    CHECK_INT(state_event_clear(st, "u", "Warning", big, "m", NULL), SC_ETOOBIG);
     CHECK_INT(state_event_put(st, "u", "Warning", "R", big, &e, &err), SC_ETOOBIG);
     big[STATE_MAX_MESSAGE - 1] = '\0'; /* exactly at the cap is fine */
     CHECK_INT(state_event_put(st, "u", "Warning", "R", big, &e, &err), SC_OK);
