@@ -12,6 +12,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "controller/gostr.h"
+#include "controller/gsync.h"
 #include "controller/sync_int.h"
 
 #define MSG_CAP LIM_EVENT_MESSAGE
@@ -683,8 +684,8 @@ snap_type(const struct cvs *vs)
 /* Build the status merge patch; *created / *readied report transitions.
  * Returns NULL when nothing changes (and sets *none). */
 static json_t *
-status_patch(const struct sync_env *env, const struct cvs *vs, const struct cvsc *c, bool *created,
-             bool *readied, bool *none)
+status_patch(const struct sync_env *env, const struct cvs *vs, const struct cvsc *c,
+             const char *group_name, bool *created, bool *readied, bool *none)
 {
     json_t *st = json_object();
     bool ready = c->ready == TRI_TRUE;
@@ -731,6 +732,8 @@ status_patch(const struct sync_env *env, const struct cvs *vs, const struct cvsc
     } else if (vs->has_error) {
         json_object_set_new(st, "error", json_null());
     }
+    if (group_name != NULL && vs->vgs_name == NULL)
+        json_object_set_new(st, "volumeGroupSnapshotName", json_string(group_name));
     if (json_object_size(st) == 0) {
         json_decref(st);
         *none = true;
@@ -745,13 +748,24 @@ snapshot_update_status(const struct sync_env *env, const struct cvs *vs, const s
                        struct sc_err *err)
 {
     bool created, readied, none;
-    char key[LIM_KEY], msg[MSG_CAP];
-    json_t *p = status_patch(env, vs, c, &created, &readied, &none);
+    char key[LIM_KEY], msg[MSG_CAP], group[256];
+    const char *group_name = NULL;
+    json_t *p;
     int rc;
 
+    vs_key(vs, key, sizeof(key));
+    /* a content made by a group snapshot: name its group (§3.8); with
+     * groups off the parent is treated as absent */
+    if (c->vgs_handle != NULL && env->group_contents != NULL) {
+        if (!gsync_group_name_for_handle(env->group_contents, c->vgs_handle, group, sizeof(group)))
+            return sc_err_set(err, SC_ENOTFOUND, "updateSnapshotStatus: cannot find the group "
+                              "snapshot for VolumeSnapshot [%s], will not update snapshot status",
+                              key);
+        group_name = group;
+    }
+    p = status_patch(env, vs, c, group_name, &created, &readied, &none);
     if (none)
         return 0;
-    vs_key(vs, key, sizeof(key));
     if (created) {
         cmetrics_record(env->metrics, OP_CREATE_SNAPSHOT, vs->m.uid, OP_STATUS_SUCCESS, c->driver);
         snprintf(msg, sizeof(msg), "Snapshot %s was successfully created by the CSI driver.", key);
@@ -1180,10 +1194,19 @@ snapshot_process_deletion(const struct sync_env *env, const struct cvs *vs, stru
         return sc_err_set(err, SC_EINVALID, "snapshot %s is being used to restore a PVC", key);
     }
     remove = CFIN_VS_SOURCE;
-    /* a parent group snapshot: groups are not served here, so the parent is
-     * absent and the in-group finalizer may go (upstream would panic) */
-    if (vs->vgs_name != NULL)
+    if (vs->vgs_name != NULL && vs->vgs_name[0] != '\0') {
+        /* a member of a live group snapshot is deleted with its group; once
+         * the group is gone (or groups are off) the in-group finalizer goes */
+        if (env->groups != NULL && gsync_group_exists(env->groups, vs->m.ns, vs->vgs_name)) {
+            char msg[MSG_CAP];
+
+            gsync_member_delete_msg(vs->m.ns, vs->m.name, vs->vgs_name, msg, sizeof(msg));
+            vs_event(env, vs, "Warning", "SnapshotDeletePending", msg);
+            CVIEW_UNREF(c);
+            return sc_err_set(err, SC_EINVALID, "%s", msg);
+        }
         remove |= CFIN_VS_INGROUP;
+    }
     if (c != NULL) {
         rc = sync_set_being_deleted(env, c, err);
         if (rc != 0) {

@@ -86,6 +86,10 @@ struct sync_env {
     struct cstore *contents;  /* struct cvsc, "name" */
     struct cstore *classes;   /* struct cclass, "name" */
     struct cstore *claims;    /* struct cpvc, "ns/name" */
+    /* Group snapshot stores (controller/gview.h), NULL when groups are off:
+     * a parent group is then treated as absent (docs/compat.md). */
+    struct cstore *groups;         /* struct gvgs, "ns/name" */
+    struct cstore *group_contents; /* struct gvgsc, "name" */
     const struct sync_actions *act;
     struct cmetrics *metrics; /* may be NULL */
     struct clock clock;

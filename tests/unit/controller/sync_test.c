@@ -7,6 +7,7 @@
 
 #include "tests/lib/harness.h"
 #include "tests/unit/controller/fake.c"
+#include "controller/gview.h"
 
 #define VS_UID  "9e26aa11-0336-40a1-9721-4c992b27fa15"
 #define VSC     "snapcontent-" VS_UID
@@ -1011,6 +1012,107 @@ test_deleted_handlers(void)
     teardown();
 }
 
+/* ---- group hooks (§3.8, §3.11 step 5) ---- */
+
+static void
+add_group_stores(void)
+{
+    F.env.groups = cstore_new();
+    F.env.group_contents = cstore_new();
+}
+
+static void
+drop_group_stores(void)
+{
+    cstore_free(F.env.groups);
+    cstore_free(F.env.group_contents);
+    F.env.groups = F.env.group_contents = NULL;
+}
+
+/* A member of a live group cannot be deleted alone: SnapshotDeletePending
+ * with upstream's message, nothing written. */
+static void
+test_member_delete_blocked_by_group(void)
+{
+    json_t *vs = deleting_vs(false);
+    json_t *g = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:s},s:{s:{s:{}}}}", "apiVersion",
+                          "groupsnapshot.storage.k8s.io/v1", "kind", "VolumeGroupSnapshot",
+                          "metadata", "name", "group1", "namespace", "default", "uid", "g-uid",
+                          "resourceVersion", "5", "spec", "source", "selector");
+    struct gvgs *gv = NULL;
+
+    setup();
+    add_group_stores();
+    CHECK_INT(gvgs_parse(g, &gv, NULL), 0);
+    if (gv != NULL)
+        cstore_put(F.env.groups, &gv->m, true);
+    json_decref(g);
+    fake_add_fixture(&F, "class-default");
+    jset(vs, "status.volumeGroupSnapshotName", json_string("group1"));
+    add_vs(vs);
+    CHECK(sync_vs() < 0);
+    CHECK_STR(fake_log(&F),
+              "EVENT vs default/snap1 Warning SnapshotDeletePending deletion of the individual "
+              "volume snapshot default/snap1 is not allowed as it belongs to group snapshot "
+              "default/group1. Deleting the group snapshot will trigger the deletion of all the "
+              "individual volume snapshots that are part of the group.\n");
+    drop_group_stores();
+    teardown();
+}
+
+/* Once the group is gone, in-group goes with as-source. */
+static void
+test_member_delete_after_group_gone(void)
+{
+    json_t *vs = deleting_vs(false);
+
+    setup();
+    add_group_stores();
+    fake_add_fixture(&F, "class-default");
+    add_fin(vs, FIN_VS_INGROUP);
+    jset(vs, "status.volumeGroupSnapshotName", json_string("group1"));
+    add_vs(vs);
+    CHECK_INT(sync_vs(), 0);
+    CHECK(strstr(fake_log(&F), "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-in-group-"
+                               "protection\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"}") !=
+          NULL);
+    CHECK(strstr(fake_log(&F), "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}") != NULL);
+    drop_group_stores();
+    teardown();
+}
+
+/* A content carrying a group handle whose group content is unknown: the
+ * status is not written (upstream's error); groups off: status is copied. */
+static void
+test_group_handle_status(void)
+{
+    json_t *vs = vs_fixture();
+    json_t *c = fixture("vsc-dynamic-ready");
+    struct sc_err err;
+
+    setup();
+    add_group_stores();
+    fake_add_fixture(&F, "class-default");
+    jset(c, "status.volumeGroupSnapshotHandle", json_string("gh-1"));
+    fake_add(&F, c);
+    add_fin(vs, FIN_VS_SOURCE);
+    add_fin(vs, FIN_VS_BOUND);
+    jset(vs, "status.boundVolumeSnapshotContentName", json_string(VSC));
+    jset(vs, "status.readyToUse", json_false());
+    add_vs(vs);
+    CHECK(sync_vs_err(&err) < 0);
+    CHECK(strstr(fake_log(&F), "Snapshot status update failed, updateSnapshotStatus: cannot find "
+                               "the group snapshot for VolumeSnapshot [default/snap1], will not "
+                               "update snapshot status") != NULL);
+    drop_group_stores();
+    fake_reset_log(&F);
+    CHECK_INT(sync_vs(), 0);
+    CHECK(strstr(fake_log(&F), "\"readyToUse\":true") != NULL);
+    CHECK(strstr(fake_log(&F), "volumeGroupSnapshotName") == NULL);
+    json_decref(c);
+    teardown();
+}
+
 TEST_MAIN(TEST(test_dynamic_adds_source_finalizer), TEST(test_dynamic_creates_content),
           TEST(test_dynamic_create_already_exists), TEST(test_dynamic_create_fails),
           TEST(test_pvc_pending_with_class), TEST(test_pvc_pending_no_class),
@@ -1029,4 +1131,6 @@ TEST_MAIN(TEST(test_dynamic_adds_source_finalizer), TEST(test_dynamic_creates_co
           TEST(test_distributed_label), TEST(test_secret_annotations), TEST(test_secret_only_name),
           TEST(test_content_adds_finalizer), TEST(test_content_enqueues_snapshot),
           TEST(test_content_marks_being_deleted), TEST(test_content_orphan_untouched),
-          TEST(test_content_validation), TEST(test_deleted_handlers))
+          TEST(test_content_validation), TEST(test_deleted_handlers),
+          TEST(test_member_delete_blocked_by_group), TEST(test_member_delete_after_group_gone),
+          TEST(test_group_handle_status))
