@@ -140,9 +140,17 @@ crash_writer_thread(const char *path, int fd)
     st = state_open(path, &o, NULL, NULL);
     if (st == NULL)
         _exit(3);
-    if (write(fd, "x", 1) != 1)
-        _exit(6);
     for (;; k++) {
+        if (fd >= 0 && k % 256 == 0) {
+            struct state_stats stats;
+            state_get_stats(st, &stats);
+            if (stats.n_flushes > 0) { /* something is committed: the parent may kill now */
+                if (write(fd, "x", 1) != 1)
+                    _exit(6);
+                close(fd);
+                fd = -1;
+            }
+        }
         int v = (int)(k % 100000);
         struct state_event e = tu_event("ev", v, v, wall_now());
         snprintf(uid, sizeof(uid), "u%u", k % 3000);
@@ -205,7 +213,7 @@ crash_kill9_writer_thread(void)
         close(p[1]);
         CHECK_INT(read(p[0], &c, 1), 1);
         close(p[0]);
-        usleep(150000 + round * 50000);
+        usleep(50000 + round * 50000);
         CHECK_INT(kill(pid, SIGKILL), 0);
         CHECK_INT(waitpid(pid, &wst, 0), pid);
         st = state_open(path, &o, &rep, NULL);
@@ -789,7 +797,7 @@ reopen_when_usable(void)
     state_get_stats(st, &stats);
     CHECK(!stats.persistent);
     CHECK_INT(mkdir(sub, 0700), 0);
-    for (i = 0; i < 300; i++) { /* up to 3 s */
+    for (i = 0; i < 1000; i++) { /* up to 10 s (a loaded machine) */
         state_get_stats(st, &stats);
         if (stats.persistent && stats.n_dirty == 0 && stats.n_flushes > 0)
             break;

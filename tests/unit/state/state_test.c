@@ -340,7 +340,7 @@ writer_thread(void)
     snprintf(path, sizeof(path), "%s/state.db", dir);
     st = state_open(path, &o, NULL, NULL);
     CHECK_INT(state_retry_put(st, "K", "a", 1, 0, NULL, NULL), SC_OK);
-    for (i = 0; i < 200; i++) { /* up to 2 s */
+    for (i = 0; i < 1000; i++) { /* up to 10 s (a loaded machine) */
         state_get_stats(st, &stats);
         if (stats.n_flushes > 0 && stats.n_dirty == 0)
             break;
@@ -375,7 +375,7 @@ writer_wakes_on_batch(void)
         snprintf(uid, sizeof(uid), "u%d", i);
         CHECK_INT(state_retry_put(st, "K", uid, 1, 0, NULL, NULL), SC_OK);
     }
-    for (i = 0; i < 200; i++) {
+    for (i = 0; i < 1000; i++) {
         state_get_stats(st, &stats);
         if (stats.n_flushes > 0)
             break;
