@@ -926,6 +926,22 @@ on_chunk(void *ctx, const char *data, size_t n)
     return rc;
 }
 
+int
+kinformer_feed(struct kinformer *inf, const char *data, size_t n, struct sc_err *err)
+{
+    struct wctx w = {.inf = inf, .err = err};
+    int rc = on_chunk(&w, data, n);
+    if (rc != 0)
+        inf->framer.len = 0; /* the thread restarts the watch with a fresh framer */
+    return rc;
+}
+
+void
+kinformer_rv(struct kinformer *inf, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", inf->rv);
+}
+
 static int
 watch_once(struct kinformer *inf, int64_t max_ms, struct sc_err *err)
 {

@@ -146,6 +146,16 @@ int kinformer_store(struct kinformer *inf, const json_t *obj, struct sc_err *err
 void kinformer_pause(struct kinformer *inf);
 void kinformer_resume(struct kinformer *inf, const char *rv);
 
+/* Feed bytes of a watch stream to a (not started) informer exactly as its
+ * thread does: events update the cache, call the handlers and advance the
+ * resourceVersion.  Returns what would end the watch: 0 to go on, SC_EGONE
+ * for a 410 ERROR event (relist), SC_EPROTO/SC_ETOOBIG for a malformed or
+ * oversized line (restart), another code for other ERROR events.  For tests
+ * and tools; never call it on a started informer. */
+int kinformer_feed(struct kinformer *inf, const char *data, size_t n, struct sc_err *err);
+/* The resourceVersion the next watch would start from (copied into out). */
+void kinformer_rv(struct kinformer *inf, char *out, size_t cap);
+
 /* ---- watch framing (exposed for tests and fuzzing) ------------------------------------ */
 
 /* Splits a watch stream into newline-delimited events; events may span chunks
