@@ -362,8 +362,10 @@ test_bad_input() {
 	t_eq "$code" 400 "old ConversionReview" || return 1
 	code=$(head -c 4000000 /dev/zero | tr '\0' ' ' | wh -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @- "$URL/validate-class")
 	t_eq "$code" 413 "huge body" || return 1
-	# TLS 1.1 is refused.
-	if echo | openssl s_client -connect "127.0.0.1:$PORT" -tls1_1 2>/dev/null | grep -q 'BEGIN CERTIFICATE'; then
+	# TLS 1.2 is accepted, TLS 1.1 is refused.
+	echo | openssl s_client -connect "127.0.0.1:$PORT" -tls1_2 2>/dev/null | grep -q 'Protocol *: TLSv1.2' ||
+		{ t_fail "no TLS 1.2 handshake"; return 1; }
+	if echo | openssl s_client -connect "127.0.0.1:$PORT" -tls1_1 -cipher 'DEFAULT@SECLEVEL=0' 2>/dev/null | grep -q 'BEGIN CERTIFICATE'; then
 		{ t_fail "TLS 1.1 handshake succeeded"; return 1; }
 	fi
 	# A slow client (a body that stops arriving) is dropped after the read
