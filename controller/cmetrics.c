@@ -320,8 +320,7 @@ render_series(struct buf *out, const struct series *s)
                       "snapshot_controller_operation_total_seconds_bucket{driver_name=\"%s\","
                       "operation_name=\"%s\",operation_status=\"%s\",snapshot_type=\"%s\","
                       "le=\"%s\"} %llu\n",
-                      s->driver, s->op, s->status, s->type, num,
-                      (unsigned long long)s->counts[i]);
+                      s->driver, s->op, s->status, s->type, num, (unsigned long long)s->counts[i]);
     }
     cmetrics_fmt_float(s->sum, num, sizeof(num));
     if (rc == 0)
@@ -333,9 +332,9 @@ render_series(struct buf *out, const struct series *s)
                       "operation_name=\"%s\",operation_status=\"%s\",snapshot_type=\"%s\"} %s\n"
                       "snapshot_controller_operation_total_seconds_count{driver_name=\"%s\","
                       "operation_name=\"%s\",operation_status=\"%s\",snapshot_type=\"%s\"} %llu\n",
-                      s->driver, s->op, s->status, s->type, (unsigned long long)s->count,
-                      s->driver, s->op, s->status, s->type, num, s->driver, s->op, s->status,
-                      s->type, (unsigned long long)s->count);
+                      s->driver, s->op, s->status, s->type, (unsigned long long)s->count, s->driver,
+                      s->op, s->status, s->type, num, s->driver, s->op, s->status, s->type,
+                      (unsigned long long)s->count);
     return rc;
 }
 

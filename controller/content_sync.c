@@ -41,7 +41,8 @@ content_sync(const struct sync_env *env, const struct cvsc *c, struct sc_err *er
     int rc = 0;
 
     if ((c->volume_handle == NULL) == (c->snapshot_handle == NULL)) {
-        static const char m[] = "Exactly one of VolumeHandle and SnapshotHandle should be specified";
+        static const char m[] =
+            "Exactly one of VolumeHandle and SnapshotHandle should be specified";
         struct sync_obj o;
 
         sync_obj_vsc(c, &o);

@@ -76,8 +76,10 @@ copts_feature_gates(struct copts *o, const char *spec, char *msg, size_t cap)
         }
         *eq = '\0';
         if (!gate_bool(eq + 1, &v)) {
-            snprintf(msg, cap, "invalid value of %s=%s, err: strconv.ParseBool: parsing \"%s\": "
-                     "invalid syntax", tok, eq + 1, eq + 1);
+            snprintf(msg, cap,
+                     "invalid value of %s=%s, err: strconv.ParseBool: parsing \"%s\": "
+                     "invalid syntax",
+                     tok, eq + 1, eq + 1);
             return -1;
         }
         if (strcmp(tok, "CSIVolumeGroupSnapshot") == 0)
@@ -180,19 +182,24 @@ copts_parse(struct copts *o, int argc, char **argv, char *msg, size_t cap, void 
         return COPTS_EXIT2;
     }
     if (strcmp(o->logging_format, "text") != 0 && strcmp(o->logging_format, "json") != 0) {
-        snprintf(msg, cap, "LoggingConfiguration is invalid: format: Invalid value: \"%s\": "
-                 "Unsupported log format", o->logging_format);
+        snprintf(msg, cap,
+                 "LoggingConfiguration is invalid: format: Invalid value: \"%s\": "
+                 "Unsupported log format",
+                 o->logging_format);
         return COPTS_EXIT1;
     }
     if (o->log_text_split || o->log_json_split || o->log_text_buf[0] != '\0' ||
         o->log_json_buf[0] != '\0') {
-        snprintf(msg, cap, "LoggingConfiguration is invalid: options: the alpha split-stream and "
+        snprintf(msg, cap,
+                 "LoggingConfiguration is invalid: options: the alpha split-stream and "
                  "info-buffer options are gated by LoggingAlphaOptions, which is disabled");
         return COPTS_EXIT1;
     }
     if (o->v < 0) {
-        snprintf(msg, cap, "LoggingConfiguration is invalid: verbosity: Invalid value: %d: must "
-                 "be >= 0", o->v);
+        snprintf(msg, cap,
+                 "LoggingConfiguration is invalid: verbosity: Invalid value: %d: must "
+                 "be >= 0",
+                 o->v);
         return COPTS_EXIT1;
     }
     if (copts_feature_gates(o, o->feature_gates, msg, cap) != 0)

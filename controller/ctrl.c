@@ -57,10 +57,10 @@ struct ctrl {
     struct sync_env env;
     pthread_t starter;
     bool starter_running;
-    int running;   /* atomic: informers and workers started */
-    int synced;    /* atomic: caches synced, workers running */
-    int crds_ok;   /* atomic */
-    int stopping;  /* atomic */
+    int running;         /* atomic: informers and workers started */
+    int synced;          /* atomic: caches synced, workers running */
+    int crds_ok;         /* atomic */
+    int stopping;        /* atomic */
     uint64_t retries[4]; /* atomic, per queue */
     uint64_t syncs[4];
 };
@@ -145,15 +145,15 @@ put_and_enqueue(struct ctrl *c, int which, const struct kitem *it)
         kworkq_add(c->q_vgsc, kitem_key(it));
 }
 
-#define HANDLERS(tag, which)                                                                       \
-    static void on_add_##tag(void *ctx, const struct kitem *it)                                    \
-    {                                                                                              \
-        put_and_enqueue(ctx, which, it);                                                           \
-    }                                                                                              \
-    static void on_update_##tag(void *ctx, const struct kitem *o, const struct kitem *n)           \
-    {                                                                                              \
-        (void)o;                                                                                   \
-        put_and_enqueue(ctx, which, n);                                                            \
+#define HANDLERS(tag, which)                                                             \
+    static void on_add_##tag(void *ctx, const struct kitem *it)                          \
+    {                                                                                    \
+        put_and_enqueue(ctx, which, it);                                                 \
+    }                                                                                    \
+    static void on_update_##tag(void *ctx, const struct kitem *o, const struct kitem *n) \
+    {                                                                                    \
+        (void)o;                                                                         \
+        put_and_enqueue(ctx, which, n);                                                  \
     }
 
 HANDLERS(vs, INF_VS)
@@ -331,8 +331,8 @@ act_create_content(void *ctx, const json_t *body, struct sc_err *err)
     struct ctrl *c = ctx;
     char path[KPATH_MAX];
     json_t *out = NULL;
-    int rc = kpath(path, sizeof(path), SNAP_GROUP, "v1", "volumesnapshotcontents", NULL, NULL,
-                   NULL);
+    int rc =
+        kpath(path, sizeof(path), SNAP_GROUP, "v1", "volumesnapshotcontents", NULL, NULL, NULL);
 
     if (rc == 0)
         rc = kclient_create(c->kc, path, body, &out, err);
@@ -352,10 +352,14 @@ act_patch(void *ctx, const struct sync_obj *o, bool status, enum sync_patch type
     int rc = obj_path(o, status, path, sizeof(path));
 
     if (rc == 0)
-        rc = kclient_patch(c->kc, path, type == SYNC_PATCH_JSON ? KPATCH_JSON : KPATCH_MERGE,
-                           patch, &out, err);
+        rc = kclient_patch(c->kc, path, type == SYNC_PATCH_JSON ? KPATCH_JSON : KPATCH_MERGE, patch,
+                           &out, err);
     if (rc == 0)
-        store_response(c, o->kind == SYNC_VS ? GSYNC_VS : o->kind == SYNC_VSC ? GSYNC_VSC : -1, out);
+        store_response(c,
+                       o->kind == SYNC_VS    ? GSYNC_VS
+                       : o->kind == SYNC_VSC ? GSYNC_VSC
+                                             : -1,
+                       out);
     json_decref(out);
     return rc;
 }
@@ -365,8 +369,8 @@ act_delete_content(void *ctx, const char *name, struct sc_err *err)
 {
     struct ctrl *c = ctx;
     char path[KPATH_MAX];
-    int rc = kpath(path, sizeof(path), SNAP_GROUP, "v1", "volumesnapshotcontents", NULL, name,
-                   NULL);
+    int rc =
+        kpath(path, sizeof(path), SNAP_GROUP, "v1", "volumesnapshotcontents", NULL, name, NULL);
 
     return rc == 0 ? kclient_delete(c->kc, path, NULL, NULL, err) : rc;
 }
@@ -381,7 +385,10 @@ act_event(void *ctx, const struct sync_obj *o, const char *type, const char *rea
         o->kind == SYNC_VS    ? "VolumeSnapshot"
         : o->kind == SYNC_VSC ? "VolumeSnapshotContent"
                               : "PersistentVolumeClaim",
-        o->ns, o->name, o->uid, o->rv,
+        o->ns,
+        o->name,
+        o->uid,
+        o->rv,
     };
 
     /* events also go to the log at info level, as upstream's recorder does */
@@ -489,8 +496,8 @@ gact_patch(void *ctx, const struct gsync_obj *o, bool status, enum sync_patch ty
     int rc = gpath(o->kind, o->ns, o->name, status ? "status" : NULL, path, sizeof(path));
 
     if (rc == 0)
-        rc = kclient_patch(c->kc, path, type == SYNC_PATCH_JSON ? KPATCH_JSON : KPATCH_MERGE,
-                           patch, &out, err);
+        rc = kclient_patch(c->kc, path, type == SYNC_PATCH_JSON ? KPATCH_JSON : KPATCH_MERGE, patch,
+                           &out, err);
     if (rc == 0)
         store_response(c, (int)o->kind, out);
     json_decref(out);
@@ -517,7 +524,11 @@ gact_event(void *ctx, const struct gsync_obj *o, const char *type, const char *r
     struct kobj_ref ref = {
         o->kind == GSYNC_VS || o->kind == GSYNC_VSC ? "snapshot.storage.k8s.io/v1"
                                                     : "groupsnapshot.storage.k8s.io/v1",
-        kinds[o->kind], o->ns, o->name, o->uid, o->rv,
+        kinds[o->kind],
+        o->ns,
+        o->name,
+        o->uid,
+        o->rv,
     };
 
     log_debug(2, "event %s %s/%s: %s %s: %s", ref.kind, o->ns != NULL ? o->ns : "", o->name, type,
@@ -902,8 +913,7 @@ fail:
 
 /* Probe group/v1 resources with upstream's backoff until deadline. */
 static int
-wait_served(struct ctrl *c, const char *group, const char *const *res, size_t n,
-            struct sc_err *err)
+wait_served(struct ctrl *c, const char *group, const char *const *res, size_t n, struct sc_err *err)
 {
     int64_t deadline = clock_mono_ms(&c->clock) + c->o->crd_wait_ms;
     double delay = 100;
@@ -937,8 +947,10 @@ ctrl_wait_crds(struct ctrl *c, struct sc_err *err)
     struct sc_err gerr;
 
     if (wait_served(c, SNAP_GROUP, snap, SC_ARRAY_LEN(snap), err) != 0)
-        return sc_err_set(err, SC_ETIMEOUT, "Exiting due to failure to ensure CRDs exist during "
-                          "startup: %s", err != NULL ? err->msg : "");
+        return sc_err_set(err, SC_ETIMEOUT,
+                          "Exiting due to failure to ensure CRDs exist during "
+                          "startup: %s",
+                          err != NULL ? err->msg : "");
     __atomic_store_n(&c->crds_ok, 1, __ATOMIC_RELEASE);
     if (!c->o->gate_groups)
         return 0;

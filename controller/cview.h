@@ -27,11 +27,11 @@
 #include "common/sc_err.h"
 
 /* Finalizers, annotations and labels upstream uses (§3.1). */
-#define FIN_VSC_BOUND  "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
-#define FIN_VS_BOUND   "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"
-#define FIN_VS_SOURCE  "snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection"
-#define FIN_VS_INGROUP "snapshot.storage.kubernetes.io/volumesnapshot-in-group-protection"
-#define FIN_PVC_SOURCE "snapshot.storage.kubernetes.io/pvc-as-source-protection"
+#define FIN_VSC_BOUND       "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
+#define FIN_VS_BOUND        "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"
+#define FIN_VS_SOURCE       "snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection"
+#define FIN_VS_INGROUP      "snapshot.storage.kubernetes.io/volumesnapshot-in-group-protection"
+#define FIN_PVC_SOURCE      "snapshot.storage.kubernetes.io/pvc-as-source-protection"
 #define ANN_DEFAULT_CLASS   "snapshot.storage.kubernetes.io/is-default-class"
 #define ANN_BEING_DELETED   "snapshot.storage.kubernetes.io/volumesnapshot-being-deleted"
 #define ANN_DEL_SECRET_NAME "snapshot.storage.kubernetes.io/deletion-secret-name"
@@ -59,31 +59,31 @@ enum cpolicy { POLICY_UNSET = 0, POLICY_DELETE = 1, POLICY_RETAIN = 2, POLICY_OT
 /* Common header of every view: refcount, the packed string block, and the
  * metadata every kind has. */
 struct cmeta {
-    int refs;          /* atomic */
-    char *block;       /* owns every string of the view */
+    int refs;    /* atomic */
+    char *block; /* owns every string of the view */
     unsigned block_len;
-    unsigned size;     /* sizeof the kind's struct */
-    json_t *extra;     /* owned reference (cpv's node affinity), or NULL */
-    const char *ns;    /* NULL for cluster-scoped kinds */
-    const char *name;  /* never NULL */
-    const char *uid;   /* "" when absent (unsaved objects) */
-    const char *rv;    /* resourceVersion, "" when absent */
-    bool deleting;     /* metadata.deletionTimestamp set */
-    unsigned fins;     /* enum cfin bits */
-    unsigned n_fins;   /* all finalizers, known or not */
+    unsigned size;          /* sizeof the kind's struct */
+    json_t *extra;          /* owned reference (cpv's node affinity), or NULL */
+    const char *ns;         /* NULL for cluster-scoped kinds */
+    const char *name;       /* never NULL */
+    const char *uid;        /* "" when absent (unsaved objects) */
+    const char *rv;         /* resourceVersion, "" when absent */
+    bool deleting;          /* metadata.deletionTimestamp set */
+    unsigned fins;          /* enum cfin bits */
+    unsigned n_fins;        /* all finalizers, known or not */
     signed char fin_idx[5]; /* index in metadata.finalizers per enum cfin bit, -1 if absent */
 };
 
 struct cvs {
     struct cmeta m;
-    const char *vgs_owner;   /* name of a groupsnapshot.storage.k8s.io/v1 VGS ownerRef */
-    bool has_pvc;            /* spec.source.persistentVolumeClaimName present (may be "") */
+    const char *vgs_owner; /* name of a groupsnapshot.storage.k8s.io/v1 VGS ownerRef */
+    bool has_pvc;          /* spec.source.persistentVolumeClaimName present (may be "") */
     const char *pvc;
-    bool has_content;        /* spec.source.volumeSnapshotContentName present */
+    bool has_content; /* spec.source.volumeSnapshotContentName present */
     const char *content;
-    const char *class_name;  /* spec.volumeSnapshotClassName */
+    const char *class_name; /* spec.volumeSnapshotClassName */
     bool has_status;
-    const char *bound;       /* status.boundVolumeSnapshotContentName */
+    const char *bound; /* status.boundVolumeSnapshotContentName */
     const char *creation_time;
     enum tri ready;
     const char *restore_size; /* quantity string as stored */
@@ -91,12 +91,12 @@ struct cvs {
     bool has_error;
     const char *error_msg;
     const char *error_time;
-    const char *vgs_name;     /* status.volumeGroupSnapshotName */
+    const char *vgs_name; /* status.volumeGroupSnapshotName */
 };
 
 struct cvsc {
     struct cmeta m;
-    bool being_deleted_ann;  /* ANN_BEING_DELETED present */
+    bool being_deleted_ann; /* ANN_BEING_DELETED present */
     const char *ref_name, *ref_ns, *ref_uid, *ref_kind, *ref_api;
     const char *class_name;
     enum cpolicy policy;
@@ -122,22 +122,22 @@ struct cclass {
     const char *driver;
     enum cpolicy policy;
     const char *policy_str;
-    bool is_default;   /* annotation value exactly "true" */
+    bool is_default; /* annotation value exactly "true" */
     bool has_secret_name, has_secret_ns;
     const char *secret_name, *secret_ns; /* templates from the parameters */
 };
 
 struct cpvc {
     struct cmeta m;
-    const char *phase;       /* status.phase */
-    const char *volume_name; /* spec.volumeName */
+    const char *phase;                            /* status.phase */
+    const char *volume_name;                      /* spec.volumeName */
     const char *ds_kind, *ds_api_group, *ds_name; /* spec.dataSource */
 };
 
 struct cpv {
     struct cmeta m;
-    const char *csi_driver;    /* spec.csi.driver; NULL if not a CSI volume */
-    const char *csi_handle;    /* spec.csi.volumeHandle */
+    const char *csi_driver; /* spec.csi.driver; NULL if not a CSI volume */
+    const char *csi_handle; /* spec.csi.volumeHandle */
     const char *claim_ns, *claim_name, *claim_uid;
     const char *volume_mode;
     const json_t *node_affinity; /* spec.nodeAffinity.required (m.extra), or NULL */

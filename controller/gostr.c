@@ -31,8 +31,8 @@ utf8_decode(const unsigned char *s, uint32_t *rune)
             return 0;
         r = (r << 6) | (s[i] & 0x3F);
     }
-    if ((n == 2 && r < 0x80) || (n == 3 && r < 0x800) || (n == 4 && r < 0x10000) ||
-        r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF))
+    if ((n == 2 && r < 0x80) || (n == 3 && r < 0x800) || (n == 4 && r < 0x10000) || r > 0x10FFFF ||
+        (r >= 0xD800 && r <= 0xDFFF))
         return 0;
     *rune = r;
     return n;
@@ -75,15 +75,33 @@ gostr_quote(struct buf *b, const char *s)
             continue;
         }
         switch (r) {
-        case '"': rc = buf_adds(b, "\\\""); break;
-        case '\\': rc = buf_adds(b, "\\\\"); break;
-        case '\a': rc = buf_adds(b, "\\a"); break;
-        case '\b': rc = buf_adds(b, "\\b"); break;
-        case '\f': rc = buf_adds(b, "\\f"); break;
-        case '\n': rc = buf_adds(b, "\\n"); break;
-        case '\r': rc = buf_adds(b, "\\r"); break;
-        case '\t': rc = buf_adds(b, "\\t"); break;
-        case '\v': rc = buf_adds(b, "\\v"); break;
+        case '"':
+            rc = buf_adds(b, "\\\"");
+            break;
+        case '\\':
+            rc = buf_adds(b, "\\\\");
+            break;
+        case '\a':
+            rc = buf_adds(b, "\\a");
+            break;
+        case '\b':
+            rc = buf_adds(b, "\\b");
+            break;
+        case '\f':
+            rc = buf_adds(b, "\\f");
+            break;
+        case '\n':
+            rc = buf_adds(b, "\\n");
+            break;
+        case '\r':
+            rc = buf_adds(b, "\\r");
+            break;
+        case '\t':
+            rc = buf_adds(b, "\\t");
+            break;
+        case '\v':
+            rc = buf_adds(b, "\\v");
+            break;
         default:
             if (rune_printable(r))
                 rc = buf_add(b, p, (size_t)n);

@@ -182,8 +182,8 @@ sync_patch_remove_finalizers(const struct cmeta *m, unsigned bits)
         char path[64];
 
         snprintf(path, sizeof(path), "/metadata/finalizers/%d", idx[i]);
-        json_array_append_new(ops,
-                              json_pack("{s:s,s:s,s:s}", "op", "test", "path", path, "value", names[i]));
+        json_array_append_new(
+            ops, json_pack("{s:s,s:s,s:s}", "op", "test", "path", path, "value", names[i]));
         json_array_append_new(ops, json_pack("{s:s,s:s}", "op", "remove", "path", path));
     }
     return ops;
@@ -260,8 +260,8 @@ class_get(const struct sync_env *env, const char *name, struct sc_err *err)
     struct cclass *c = (struct cclass *)cstore_get(env->classes, name);
 
     if (c == NULL)
-        sc_err_set(err, SC_ENOTFOUND, "volumesnapshotclass.snapshot.storage.k8s.io \"%s\" not found",
-                   name);
+        sc_err_set(err, SC_ENOTFOUND,
+                   "volumesnapshotclass.snapshot.storage.k8s.io \"%s\" not found", name);
     return c;
 }
 
@@ -329,8 +329,8 @@ volume_of(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)
         goto out;
     }
     /* upstream: isVolumeBoundToClaim */
-    if (pv->claim_name == NULL || pv->claim_ns == NULL || strcmp(pv->claim_name, pvc->m.name) != 0 ||
-        strcmp(pv->claim_ns, pvc->m.ns) != 0 ||
+    if (pv->claim_name == NULL || pv->claim_ns == NULL ||
+        strcmp(pv->claim_name, pvc->m.name) != 0 || strcmp(pv->claim_ns, pvc->m.ns) != 0 ||
         (pv->claim_uid != NULL && pv->claim_uid[0] != '\0' &&
          strcmp(pv->claim_uid, pvc->m.uid) != 0)) {
         sc_err_set(err, SC_EINVALID, "claim in dataSource not bound or invalid");
@@ -385,8 +385,8 @@ snapshot_set_default_class(const struct sync_env *env, const struct cvs *vs, boo
     if (pv->csi_driver == NULL) {
         CVIEW_UNREF(pv);
         return sc_err_set(err, SC_EINVALID,
-                          "snapshotting non-CSI volumes is not supported, snapshot:%s/%s",
-                          vs->m.ns, vs->m.name);
+                          "snapshotting non-CSI volumes is not supported, snapshot:%s/%s", vs->m.ns,
+                          vs->m.name);
     }
     scan.driver = pv->csi_driver;
     cstore_each(env->classes, default_scan_fn, &scan);
@@ -395,8 +395,9 @@ snapshot_set_default_class(const struct sync_env *env, const struct cvs *vs, boo
         return sc_err_set(err, SC_EINVALID, "cannot find default snapshot class");
     if (scan.n > 1)
         return sc_err_set(err, SC_EINVALID, "%d default snapshot classes were found", scan.n);
-    rc = patch_vs(env, vs, false, SYNC_PATCH_MERGE,
-                  json_pack("{s:{s:s}}", "spec", "volumeSnapshotClassName", scan.first_name), &perr);
+    rc =
+        patch_vs(env, vs, false, SYNC_PATCH_MERGE,
+                 json_pack("{s:{s:s}}", "spec", "volumeSnapshotClassName", scan.first_name), &perr);
     if (rc != 0) /* upstream only logs this; the sync fails later without a class */
         log_warnx("snapshot '%s/%s': cannot set default class %s: %s", vs->m.ns, vs->m.name,
                   scan.first_name, perr.msg);
@@ -563,7 +564,8 @@ dynamic_content(const struct sync_env *env, const struct cvs *vs, struct cvsc **
                  name);
         vs_error_status(env, vs, true, "SnapshotContentMismatch", msg);
         CVIEW_UNREF(c);
-        return sc_err_set(err, SC_EINVALID, "snapshot %s/%s expects a dynamically provisioned "
+        return sc_err_set(err, SC_EINVALID,
+                          "snapshot %s/%s expects a dynamically provisioned "
                           "VolumeSnapshotContent %s but gets a pre-provisioned one",
                           vs->m.ns, vs->m.name, name);
     }
@@ -599,7 +601,8 @@ preprovisioned_content(const struct sync_env *env, const struct cvs *vs, struct 
                         "VolumeSnapshotContent is dynamically provisioned while expecting a "
                         "pre-provisioned one");
         CVIEW_UNREF(c);
-        return sc_err_set(err, SC_EINVALID, "snapshot %s/%s expects a pre-provisioned "
+        return sc_err_set(err, SC_EINVALID,
+                          "snapshot %s/%s expects a pre-provisioned "
                           "VolumeSnapshotContent %s but gets a dynamically provisioned one",
                           vs->m.ns, vs->m.name, vs->content);
     }
@@ -618,8 +621,7 @@ preprovisioned_content(const struct sync_env *env, const struct cvs *vs, struct 
 }
 
 static int
-content_for(const struct sync_env *env, const struct cvs *vs, struct cvsc **out,
-            struct sc_err *err)
+content_for(const struct sync_env *env, const struct cvs *vs, struct cvsc **out, struct sc_err *err)
 {
     return vs->has_content ? preprovisioned_content(env, vs, out, err)
                            : dynamic_content(env, vs, out, err);
@@ -758,7 +760,8 @@ snapshot_update_status(const struct sync_env *env, const struct cvs *vs, const s
      * groups off the parent is treated as absent */
     if (c->vgs_handle != NULL && env->group_contents != NULL) {
         if (!gsync_group_name_for_handle(env->group_contents, c->vgs_handle, group, sizeof(group)))
-            return sc_err_set(err, SC_ENOTFOUND, "updateSnapshotStatus: cannot find the group "
+            return sc_err_set(err, SC_ENOTFOUND,
+                              "updateSnapshotStatus: cannot find the group "
                               "snapshot for VolumeSnapshot [%s], will not update snapshot status",
                               key);
         group_name = group;
@@ -798,8 +801,7 @@ pick_node(const struct sync_env *env, const struct cpv *pv, char *out, size_t ca
         return NULL;
     if (env->act->list_nodes(env->act->ctx, &nodes, err) != 0)
         return NULL;
-    json_array_foreach(nodes, i, n)
-    {
+    json_array_foreach (nodes, i, n) {
         if (sync_node_matches(pv->node_affinity, n)) {
             const char *name =
                 json_string_value(json_object_get(json_object_get(n, "metadata"), "name"));
@@ -826,9 +828,9 @@ content_body(const struct sync_env *env, const struct cvs *vs, const struct ccla
 
     meta = json_pack("{s:s}", "name", name);
     spec = json_pack("{s:{s:s,s:s,s:s,s:s,s:s,s:s},s:{s:s},s:s,s:s,s:s}", "volumeSnapshotRef",
-                     "kind", "VolumeSnapshot", "apiVersion", VS_API_VERSION, "namespace",
-                     vs->m.ns, "name", vs->m.name, "uid", vs->m.uid, "resourceVersion", vs->m.rv,
-                     "source", "volumeHandle", pv->csi_handle != NULL ? pv->csi_handle : "",
+                     "kind", "VolumeSnapshot", "apiVersion", VS_API_VERSION, "namespace", vs->m.ns,
+                     "name", vs->m.name, "uid", vs->m.uid, "resourceVersion", vs->m.rv, "source",
+                     "volumeHandle", pv->csi_handle != NULL ? pv->csi_handle : "",
                      "volumeSnapshotClassName", cls->m.name, "deletionPolicy",
                      cls->policy_str != NULL ? cls->policy_str : "", "driver",
                      cls->driver != NULL ? cls->driver : "");
@@ -842,9 +844,9 @@ content_body(const struct sync_env *env, const struct cvs *vs, const struct ccla
     if (node != NULL)
         json_object_set_new(meta, "labels", json_pack("{s:s}", LABEL_MANAGED_BY, node));
     if (has_secret)
-        json_object_set_new(meta, "annotations",
-                            json_pack("{s:s,s:s}", ANN_DEL_SECRET_NAME, secret_name,
-                                      ANN_DEL_SECRET_NS, secret_ns));
+        json_object_set_new(
+            meta, "annotations",
+            json_pack("{s:s,s:s}", ANN_DEL_SECRET_NAME, secret_name, ANN_DEL_SECRET_NS, secret_ns));
     body = json_pack("{s:s,s:s,s:o,s:o}", "apiVersion", VS_API_VERSION, "kind",
                      "VolumeSnapshotContent", "metadata", meta, "spec", spec);
     return body;
@@ -853,8 +855,8 @@ content_body(const struct sync_env *env, const struct cvs *vs, const struct ccla
 /* upstream: getCreateSnapshotInput + the CSI check.  On success *cls and
  * *pv are new references. */
 static int
-create_input(const struct sync_env *env, const struct cvs *vs, struct cclass **cls,
-             struct cpv **pv, struct sc_err *err)
+create_input(const struct sync_env *env, const struct cvs *vs, struct cclass **cls, struct cpv **pv,
+             struct sc_err *err)
 {
     *cls = NULL;
     *pv = NULL;
@@ -899,8 +901,8 @@ snapshot_create_content(const struct sync_env *env, const struct cvs *vs, char *
         rc = sync_secret_ref(cls, name, vs->m.ns, vs->m.name, &has_secret, sname, sns,
                              sizeof(sname), &ierr);
     if (rc != 0) {
-        snprintf(prefix, sizeof(prefix), "failed to get input parameters to create snapshot %s: ",
-                 vs->m.name);
+        snprintf(prefix, sizeof(prefix),
+                 "failed to get input parameters to create snapshot %s: ", vs->m.name);
         rc = err_quoted(err, rc, prefix, ierr.msg);
         goto out;
     }
@@ -950,11 +952,15 @@ snapshot_bind_content(const struct sync_env *env, const struct cvs *vs, const st
     json_t *spec;
 
     if (c->ref_name == NULL || strcmp(c->ref_name, vs->m.name) != 0)
-        return sc_err_set(err, SC_EINVALID, "Could not bind snapshot %s and content %s, the "
-                          "VolumeSnapshotRef does not match", vs->m.name, c->m.name);
+        return sc_err_set(err, SC_EINVALID,
+                          "Could not bind snapshot %s and content %s, the "
+                          "VolumeSnapshotRef does not match",
+                          vs->m.name, c->m.name);
     if (c->ref_uid != NULL && c->ref_uid[0] != '\0' && strcmp(c->ref_uid, vs->m.uid) != 0)
-        return sc_err_set(err, SC_EINVALID, "Could not bind snapshot %s and content %s, the "
-                          "VolumeSnapshotRef does not match", vs->m.name, c->m.name);
+        return sc_err_set(err, SC_EINVALID,
+                          "Could not bind snapshot %s and content %s, the "
+                          "VolumeSnapshotRef does not match",
+                          vs->m.name, c->m.name);
     if (c->ref_uid != NULL && c->ref_uid[0] != '\0' && c->class_name != NULL)
         return 0;
     if (c->ref_uid != NULL && strcmp(c->ref_uid, vs->m.uid) == 0 &&
@@ -964,8 +970,8 @@ snapshot_bind_content(const struct sync_env *env, const struct cvs *vs, const st
     spec = json_pack("{s:{s:s}}", "volumeSnapshotRef", "uid", vs->m.uid);
     if (spec != NULL && vs->class_name != NULL)
         json_object_set_new(spec, "volumeSnapshotClassName", json_string(vs->class_name));
-    return patch_vsc(env, c, SYNC_PATCH_MERGE, spec != NULL ? json_pack("{s:o}", "spec", spec) : NULL,
-                     err);
+    return patch_vsc(env, c, SYNC_PATCH_MERGE,
+                     spec != NULL ? json_pack("{s:o}", "spec", spec) : NULL, err);
 }
 
 /* upstream: syncUnreadySnapshot, pre-provisioned branch */
@@ -979,7 +985,8 @@ sync_unready_preprovisioned(const struct sync_env *env, const struct cvs *vs, st
     if (rc != 0)
         return rc;
     if (c == NULL) {
-        vs_error_status(env, vs, true, "SnapshotContentMissing", "VolumeSnapshotContent is missing");
+        vs_error_status(env, vs, true, "SnapshotContentMissing",
+                        "VolumeSnapshotContent is missing");
         return sc_err_set(err, SC_ENOTFOUND, "snapshot %s/%s requests an non-existing content %s",
                           vs->m.ns, vs->m.name, vs->content);
     }
@@ -987,8 +994,10 @@ sync_unready_preprovisioned(const struct sync_env *env, const struct cvs *vs, st
     if (rc != 0) {
         snprintf(msg, sizeof(msg), "Snapshot failed to bind VolumeSnapshotContent, %s", err->msg);
         vs_error_status(env, vs, true, "SnapshotBindFailed", msg);
-        sc_err_set(err, rc, "snapshot %s/%s is bound, but VolumeSnapshotContent %s is not bound to "
-                   "the VolumeSnapshot correctly, %s", vs->m.ns, vs->m.name, c->m.name, msg);
+        sc_err_set(err, rc,
+                   "snapshot %s/%s is bound, but VolumeSnapshotContent %s is not bound to "
+                   "the VolumeSnapshot correctly, %s",
+                   vs->m.ns, vs->m.name, c->m.name, msg);
         CVIEW_UNREF(c);
         return rc;
     }
@@ -1011,12 +1020,16 @@ sync_unready_member(const struct sync_env *env, const struct cvs *vs, struct sc_
     int rc;
 
     if (vs->bound == NULL)
-        return sc_err_set(err, SC_EINVALID, "detected group snapshot member %s/%s with no content, "
-                          "retrying", vs->m.ns, vs->m.name);
+        return sc_err_set(err, SC_EINVALID,
+                          "detected group snapshot member %s/%s with no content, "
+                          "retrying",
+                          vs->m.ns, vs->m.name);
     c = content_get(env, vs->bound);
     if (c == NULL)
-        return sc_err_set(err, SC_ENOTFOUND, "failed to get group snapshot member content %s for "
-                          "snapshot %s/%s", vs->bound, vs->m.ns, vs->m.name);
+        return sc_err_set(err, SC_ENOTFOUND,
+                          "failed to get group snapshot member content %s for "
+                          "snapshot %s/%s",
+                          vs->bound, vs->m.ns, vs->m.name);
     rc = snapshot_update_status(env, vs, c, err);
     if (rc != 0) {
         snprintf(msg, sizeof(msg), "Snapshot status update failed, %s", err->msg);
@@ -1055,8 +1068,10 @@ snapshot_sync_unready(const struct sync_env *env, const struct cvs *vs, struct s
                      key);
             vs_error_status(env, vs, true, "SnapshotHandleSet", msg);
             CVIEW_UNREF(c);
-            return sc_err_set(err, SC_EINVALID, "snapshotHandle should not be set in the content "
-                              "for dynamic provisioning for snapshot %s", key);
+            return sc_err_set(err, SC_EINVALID,
+                              "snapshotHandle should not be set in the content "
+                              "for dynamic provisioning for snapshot %s",
+                              key);
         }
         /* upstream: bindandUpdateVolumeSnapshot */
         rc = snapshot_update_status(env, vs, c, err);
@@ -1111,7 +1126,8 @@ snapshot_sync_ready(const struct sync_env *env, const struct cvs *vs, struct sc_
 
     (void)err;
     if (c == NULL) {
-        vs_error_status(env, vs, true, "SnapshotContentMissing", "VolumeSnapshotContent is missing");
+        vs_error_status(env, vs, true, "SnapshotContentMissing",
+                        "VolumeSnapshotContent is missing");
         return 0;
     }
     if (!sync_vs_ref_set(vs, c))

@@ -80,8 +80,8 @@ cmp_str(const void *a, const void *b)
 /* upstream: resolveTemplate.  out gets the expansion; missing keys give
  * "invalid tokens: [\"a\" \"b\"]" (sorted, de-duplicated). */
 static int
-resolve_template(const char *tmpl, const struct tmpl_param *params, size_t n_params, struct buf *out,
-                 struct sc_err *err)
+resolve_template(const char *tmpl, const struct tmpl_param *params, size_t n_params,
+                 struct buf *out, struct sc_err *err)
 {
     size_t len = strlen(tmpl), i = 0, j, k;
     char *missing[16];
@@ -112,7 +112,8 @@ resolve_template(const char *tmpl, const struct tmpl_param *params, size_t n_par
                 bool dup = false;
 
                 for (k = 0; k < n_missing; k++)
-                    dup = dup || (strlen(missing[k]) == nlen && strncmp(missing[k], name, nlen) == 0);
+                    dup =
+                        dup || (strlen(missing[k]) == nlen && strncmp(missing[k], name, nlen) == 0);
                 if (!dup) {
                     missing[n_missing] = strndup(name, nlen);
                     if (missing[n_missing] == NULL)
@@ -292,8 +293,7 @@ value_in(const json_t *values, const char *v)
     size_t i;
     const json_t *x;
 
-    json_array_foreach(values, i, x)
-    {
+    json_array_foreach (values, i, x) {
         if (json_is_string(x) && strcmp(json_string_value(x), v) == 0)
             return true;
     }
@@ -351,8 +351,7 @@ sync_node_matches(const json_t *selector, const json_t *node)
         return false;
     json_object_set(fields, "metadata.name",
                     json_object_get(json_object_get(node, "metadata"), "name"));
-    json_array_foreach(terms, i, term)
-    {
+    json_array_foreach (terms, i, term) {
         const json_t *exprs = json_object_get(term, "matchExpressions");
         const json_t *fexprs = json_object_get(term, "matchFields");
         const json_t *req;
@@ -361,12 +360,10 @@ sync_node_matches(const json_t *selector, const json_t *node)
 
         if (json_array_size(exprs) == 0 && json_array_size(fexprs) == 0)
             continue; /* an empty term matches nothing */
-        json_array_foreach(exprs, k, req)
-        {
+        json_array_foreach (exprs, k, req) {
             ok = ok && requirement_matches(req, labels, false);
         }
-        json_array_foreach(fexprs, k, req)
-        {
+        json_array_foreach (fexprs, k, req) {
             ok = ok && requirement_matches(req, fields, true);
         }
         if (ok) {

@@ -118,8 +118,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_array_append_new(a, root);
         root = a;
     }
-    json_array_foreach(root, i, item)
-    {
+    json_array_foreach (root, i, item) {
         struct cvs *vs;
         struct cvsc *c;
         struct cclass *k;
@@ -137,8 +136,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (cpv_parse(item, &pv, NULL) == 0)
             CVIEW_UNREF(pv);
     }
-    json_array_foreach(root, i, item)
-    {
+    json_array_foreach (root, i, item) {
         const json_t *meta = json_object_get(item, "metadata");
         const char *ns = json_string_value(json_object_get(meta, "namespace"));
         const char *name = json_string_value(json_object_get(meta, "name"));

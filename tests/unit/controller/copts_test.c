@@ -16,8 +16,8 @@ parse(struct copts *o, char *msg, int argc, char **argv)
     return rc;
 }
 
-#define PARSE(o, msg, ...)                                                                         \
-    parse(o, msg, (int)(sizeof((char *[]){"snapshot-controller", __VA_ARGS__}) / sizeof(char *)),  \
+#define PARSE(o, msg, ...)                                                                        \
+    parse(o, msg, (int)(sizeof((char *[]){"snapshot-controller", __VA_ARGS__}) / sizeof(char *)), \
           (char *[]){"snapshot-controller", __VA_ARGS__})
 
 static void
@@ -76,10 +76,10 @@ test_exit_codes(void)
 
     CHECK_INT(PARSE(&o, msg, "--no-such-flag"), COPTS_EXIT2);
     CHECK(strstr(msg, "flag provided but not defined") != NULL);
-    CHECK_INT(PARSE(&o, msg, "--alsologtostderr"), COPTS_EXIT2);           /* removed klog flag */
+    CHECK_INT(PARSE(&o, msg, "--alsologtostderr"), COPTS_EXIT2); /* removed klog flag */
     CHECK_INT(PARSE(&o, msg, "--enable-volume-group-snapshots"), COPTS_EXIT2); /* removed in v8.2 */
-    CHECK_INT(PARSE(&o, msg, "--resync-period=10"), COPTS_EXIT2);         /* Go wants a unit */
-    CHECK_INT(PARSE(&o, msg, "--leader-election", "false"), COPTS_EXIT2);  /* positional */
+    CHECK_INT(PARSE(&o, msg, "--resync-period=10"), COPTS_EXIT2);              /* Go wants a unit */
+    CHECK_INT(PARSE(&o, msg, "--leader-election", "false"), COPTS_EXIT2);      /* positional */
     CHECK_INT(PARSE(&o, msg, "--feature-gates=NoSuchGate=true"), COPTS_EXIT255);
     CHECK_INT(PARSE(&o, msg, "--feature-gates=CSIVolumeGroupSnapshot=maybe"), COPTS_EXIT255);
     CHECK_INT(PARSE(&o, msg, "--logging-format=xml"), COPTS_EXIT1);
@@ -105,8 +105,9 @@ test_gates(void)
     struct copts o;
     char msg[512] = "";
 
-    CHECK_INT(PARSE(&o, msg, "--feature-gates=CSIVolumeGroupSnapshot=false,"
-                             "ReleaseLeaderElectionOnExit=true"),
+    CHECK_INT(PARSE(&o, msg,
+                    "--feature-gates=CSIVolumeGroupSnapshot=false,"
+                    "ReleaseLeaderElectionOnExit=true"),
               COPTS_RUN);
     CHECK(!o.gate_groups);
     CHECK(o.gate_release_on_exit);

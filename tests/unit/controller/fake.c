@@ -7,8 +7,7 @@
 #include "common/limits.h"
 #include "tests/lib/harness.h"
 
-static void
-logf_(struct fake *f, const char *fmt, ...) SC_PRINTF(2, 3);
+static void logf_(struct fake *f, const char *fmt, ...) SC_PRINTF(2, 3);
 
 static void
 logf_(struct fake *f, const char *fmt, ...)
@@ -130,8 +129,8 @@ fake_init(struct fake *f)
     f->nodes = json_array();
     f->clock.ms = 1763776800000; /* 2025-11-22T02:00:00Z */
     f->metrics = cmetrics_new(clock_fake(&f->clock));
-    f->act = (struct sync_actions){f, f_get_pv, f_list_nodes, f_create, f_patch, f_delete, f_event,
-                                   f_enq_vs, f_enq_vsc};
+    f->act = (struct sync_actions){f,        f_get_pv, f_list_nodes, f_create, f_patch,
+                                   f_delete, f_event,  f_enq_vs,     f_enq_vsc};
     f->env.snapshots = cstore_new();
     f->env.contents = cstore_new();
     f->env.classes = cstore_new();
@@ -211,9 +210,9 @@ fake_add(struct fake *f, const json_t *obj)
         if (rc == 0)
             rc = cstore_put(f->env.claims, &v->m, true) < 0;
     } else if (strcmp(kind, "PersistentVolume") == 0) {
-        rc = json_object_set(f->pvs,
-                             json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")),
-                             (json_t *)obj);
+        rc = json_object_set(
+            f->pvs, json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")),
+            (json_t *)obj);
     } else if (strcmp(kind, "Node") == 0) {
         rc = json_array_append(f->nodes, (json_t *)obj);
     }

@@ -11,12 +11,12 @@
 #include "controller/sync.h"
 
 struct fake {
-    struct buf log;       /* one line per call */
-    json_t *pvs;          /* name -> PV object */
-    json_t *nodes;        /* array of Node objects */
-    int fail_create;      /* SC_E* to return from create_content, 0 = ok */
-    int fail_patch;       /* SC_E* for the next patch, 0 = ok */
-    int fail_delete;      /* SC_E* for delete_content */
+    struct buf log;  /* one line per call */
+    json_t *pvs;     /* name -> PV object */
+    json_t *nodes;   /* array of Node objects */
+    int fail_create; /* SC_E* to return from create_content, 0 = ok */
+    int fail_patch;  /* SC_E* for the next patch, 0 = ok */
+    int fail_delete; /* SC_E* for delete_content */
     struct sync_actions act;
     struct sync_env env;
     struct fake_clock clock;

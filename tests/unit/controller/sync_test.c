@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "controller/gview.h"
 #include "tests/lib/harness.h"
 #include "tests/unit/controller/fake.c"
-#include "controller/gview.h"
 
 #define VS_UID  "9e26aa11-0336-40a1-9721-4c992b27fa15"
 #define VSC     "snapcontent-" VS_UID
@@ -98,10 +98,11 @@ test_dynamic_adds_source_finalizer(void)
     setup();
     world(false, false);
     CHECK_INT(sync_vs(), 0);
-    CHECK_STR(fake_log(&F),
-              "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\","
-              "\"value\":\"247\"},{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":["
-              "\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"]}]\n");
+    CHECK_STR(
+        fake_log(&F),
+        "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\","
+        "\"value\":\"247\"},{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":["
+        "\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"]}]\n");
     teardown();
 }
 
@@ -159,8 +160,9 @@ test_dynamic_create_fails(void)
     world(true, true);
     F.fail_create = SC_ESERVER;
     CHECK(sync_vs_err(&err) < 0);
-    CHECK_STR(err.msg,
-              "snapshot controller failed to update default/snap1 on API server: mock create error");
+    CHECK_STR(
+        err.msg,
+        "snapshot controller failed to update default/snap1 on API server: mock create error");
     CHECK_STR(fake_lines(&F, "EVENT", &T),
               "EVENT vs default/snap1 Warning CreateSnapshotContentFailed Error creating volume "
               "snapshot content object for snapshot default/snap1: mock create error.\n"
@@ -361,12 +363,13 @@ test_missing_class(void)
     jset(vs, "spec.volumeSnapshotClassName", json_string("non-existing"));
     add_vs(vs);
     CHECK(sync_vs() < 0);
-    CHECK_STR(fake_log(&F),
-              "PATCH vs default/snap1 status merge {\"status\":{\"error\":{\"message\":\"Failed to "
-              "get snapshot class with error volumesnapshotclass.snapshot.storage.k8s.io "
-              "\\\"non-existing\\\" not found\",\"time\":\"" NOW "\"}}}\n"
-              "EVENT vs default/snap1 Warning GetSnapshotClassFailed Failed to get snapshot class "
-              "with error volumesnapshotclass.snapshot.storage.k8s.io \"non-existing\" not found\n");
+    CHECK_STR(
+        fake_log(&F),
+        "PATCH vs default/snap1 status merge {\"status\":{\"error\":{\"message\":\"Failed to "
+        "get snapshot class with error volumesnapshotclass.snapshot.storage.k8s.io "
+        "\\\"non-existing\\\" not found\",\"time\":\"" NOW "\"}}}\n"
+        "EVENT vs default/snap1 Warning GetSnapshotClassFailed Failed to get snapshot class "
+        "with error volumesnapshotclass.snapshot.storage.k8s.io \"non-existing\" not found\n");
     teardown();
 }
 
@@ -404,9 +407,10 @@ test_non_csi_volume(void)
     add_fin(vs, FIN_VS_SOURCE);
     add_vs(vs);
     CHECK(sync_vs() < 0);
-    CHECK_STR(fake_lines(&F, "EVENT", &T),
-              "EVENT vs default/snap1 Warning SnapshotContentCreationFailed Failed to create "
-              "snapshot content with error cannot find CSI PersistentVolumeSource for volume " PV_NAME);
+    CHECK_STR(
+        fake_lines(&F, "EVENT", &T),
+        "EVENT vs default/snap1 Warning SnapshotContentCreationFailed Failed to create "
+        "snapshot content with error cannot find CSI PersistentVolumeSource for volume " PV_NAME);
     teardown();
 }
 
@@ -449,12 +453,13 @@ test_status_from_ready_content(void)
     cmetrics_start(F.metrics, OP_CREATE_SNAPSHOT, VS_UID, "testdriver.csi.k8s.io", "dynamic");
     F.clock.ms += 1500;
     CHECK_INT(sync_vs(), 0);
-    CHECK_STR(fake_log(&F),
-              "EVENT vs default/snap1 Normal SnapshotCreated Snapshot default/snap1 was "
-              "successfully created by the CSI driver.\n"
-              "EVENT vs default/snap1 Normal SnapshotReady Snapshot default/snap1 is ready to use.\n"
-              "PATCH vs default/snap1 status merge {\"status\":{\"creationTime\":"
-              "\"2026-11-22T01:50:30Z\",\"readyToUse\":true,\"restoreSize\":\"1Gi\"}}\n");
+    CHECK_STR(
+        fake_log(&F),
+        "EVENT vs default/snap1 Normal SnapshotCreated Snapshot default/snap1 was "
+        "successfully created by the CSI driver.\n"
+        "EVENT vs default/snap1 Normal SnapshotReady Snapshot default/snap1 is ready to use.\n"
+        "PATCH vs default/snap1 status merge {\"status\":{\"creationTime\":"
+        "\"2026-11-22T01:50:30Z\",\"readyToUse\":true,\"restoreSize\":\"1Gi\"}}\n");
     CHECK_INT(cmetrics_in_flight(F.metrics), 0);
     buf_init(&m, 1 << 20);
     CHECK_INT(cmetrics_render(F.metrics, &m, NULL, NULL), 0);
@@ -604,14 +609,15 @@ test_delete_policy_retain(void)
     json_decref(c);
     add_vs(deleting_vs(true));
     CHECK_INT(sync_vs(), 0);
-    CHECK_STR(fake_log(&F),
-              "PATCH vsc " VSC " merge {\"metadata\":{\"annotations\":{\"snapshot.storage."
-              "kubernetes.io/volumesnapshot-being-deleted\":\"yes\"}}}\n"
-              "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\","
-              "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"},"
-              "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"},{\"op\":\"test\",\"path\":"
-              "\"/metadata/finalizers/0\",\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-"
-              "as-source-protection\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}]\n");
+    CHECK_STR(
+        fake_log(&F),
+        "PATCH vsc " VSC " merge {\"metadata\":{\"annotations\":{\"snapshot.storage."
+        "kubernetes.io/volumesnapshot-being-deleted\":\"yes\"}}}\n"
+        "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\","
+        "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"},"
+        "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"},{\"op\":\"test\",\"path\":"
+        "\"/metadata/finalizers/0\",\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-"
+        "as-source-protection\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}]\n");
     teardown();
 }
 
@@ -794,9 +800,9 @@ test_preprovisioned_dynamic_mismatch(void)
     json_decref(c);
     add_vs(preprov_vs());
     CHECK(sync_vs() < 0);
-    CHECK(strstr(fake_log(&F), "Warning SnapshotContentMismatch VolumeSnapshotContent is "
-                               "dynamically provisioned while expecting a pre-provisioned one") !=
-          NULL);
+    CHECK(strstr(fake_log(&F),
+                 "Warning SnapshotContentMismatch VolumeSnapshotContent is "
+                 "dynamically provisioned while expecting a pre-provisioned one") != NULL);
     teardown();
 }
 
@@ -855,8 +861,9 @@ test_secret_annotations(void)
     json_t *cls = fixture("class-default");
 
     setup();
-    jset(cls, "parameters", json_pack("{s:s,s:s}", PARAM_SECRET_NAME, "${volumesnapshot.name}-key",
-                                      PARAM_SECRET_NS, "${volumesnapshot.namespace}"));
+    jset(cls, "parameters",
+         json_pack("{s:s,s:s}", PARAM_SECRET_NAME, "${volumesnapshot.name}-key", PARAM_SECRET_NS,
+                   "${volumesnapshot.namespace}"));
     fake_add(&F, cls);
     json_decref(cls);
     fake_add_fixture(&F, "pvc-bound");
@@ -1073,9 +1080,9 @@ test_member_delete_after_group_gone(void)
     jset(vs, "status.volumeGroupSnapshotName", json_string("group1"));
     add_vs(vs);
     CHECK_INT(sync_vs(), 0);
-    CHECK(strstr(fake_log(&F), "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-in-group-"
-                               "protection\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"}") !=
-          NULL);
+    CHECK(strstr(fake_log(&F),
+                 "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-in-group-"
+                 "protection\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"}") != NULL);
     CHECK(strstr(fake_log(&F), "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}") != NULL);
     drop_group_stores();
     teardown();

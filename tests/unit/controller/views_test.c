@@ -30,10 +30,10 @@ test_go_quote(void)
     CHECK_STR(q("a \"b\" \\c", &b), "\"a \\\"b\\\" \\\\c\"");
     CHECK_STR(q("tab\there\nnl\r\a\b\f\v", &b), "\"tab\\there\\nnl\\r\\a\\b\\f\\v\"");
     CHECK_STR(q("\x01\x7f", &b), "\"\\x01\\x7f\"");
-    CHECK_STR(q("caf\xc3\xa9", &b), "\"caf\xc3\xa9\"");   /* printable UTF-8 kept */
-    CHECK_STR(q("bad\xff", &b), "\"bad\\xff\"");          /* invalid UTF-8 */
-    CHECK_STR(q("\xc2\x85", &b), "\"\\u0085\"");          /* C1 control */
-    CHECK_STR(q("\xe2\x80\xa8", &b), "\"\\u2028\"");      /* line separator */
+    CHECK_STR(q("caf\xc3\xa9", &b), "\"caf\xc3\xa9\""); /* printable UTF-8 kept */
+    CHECK_STR(q("bad\xff", &b), "\"bad\\xff\"");        /* invalid UTF-8 */
+    CHECK_STR(q("\xc2\x85", &b), "\"\\u0085\"");        /* C1 control */
+    CHECK_STR(q("\xe2\x80\xa8", &b), "\"\\u2028\"");    /* line separator */
     CHECK_STR(q("", &b), "\"\"");
     buf_release(&b);
 }
@@ -77,8 +77,8 @@ test_quantity(void)
 static void
 test_parse_wrong_types(void)
 {
-    json_t *o = json_pack("{s:s,s:{s:s,s:s,s:s},s:{s:{s:i}}}", "kind", "VolumeSnapshot",
-                          "metadata", "name", "a", "namespace", "ns", "uid", "u", "spec", "source",
+    json_t *o = json_pack("{s:s,s:{s:s,s:s,s:s},s:{s:{s:i}}}", "kind", "VolumeSnapshot", "metadata",
+                          "name", "a", "namespace", "ns", "uid", "u", "spec", "source",
                           "persistentVolumeClaimName", 7);
     struct cvs *v = NULL;
     struct sc_err err;
@@ -104,11 +104,10 @@ static void
 test_parse_nulls_and_finalizers(void)
 {
     json_t *o = json_pack("{s:{s:s,s:s,s:s,s:s,s:[s,s,s]},s:{s:{s:s,s:n},s:n},s:{s:b,s:s}}",
-                          "metadata", "name", "a", "namespace", "ns", "uid", "u",
-                          "resourceVersion", "12", "finalizers", "x/other", FIN_VS_BOUND,
-                          FIN_VS_SOURCE, "spec", "source", "persistentVolumeClaimName", "pvc",
-                          "volumeSnapshotContentName", "volumeSnapshotClassName", "status",
-                          "readyToUse", 0, "restoreSize", "0");
+                          "metadata", "name", "a", "namespace", "ns", "uid", "u", "resourceVersion",
+                          "12", "finalizers", "x/other", FIN_VS_BOUND, FIN_VS_SOURCE, "spec",
+                          "source", "persistentVolumeClaimName", "pvc", "volumeSnapshotContentName",
+                          "volumeSnapshotClassName", "status", "readyToUse", 0, "restoreSize", "0");
     struct cvs *v = NULL;
 
     CHECK_INT(cvs_parse(o, &v, NULL), 0);
@@ -288,7 +287,7 @@ test_secret_templates(void)
                        "specified in parameters but value of either namespace or name is empty");
     CHECK(secret("x", NULL, name, ns, &err, &has) < 0);
     CHECK_INT(secret("a$$b", "ns", name, ns, &err, &has) < 0, 1); /* $$ is a special name */
-    CHECK_INT(secret("ab${}c", "ns", name, ns, &err, &has), 0);    /* "${}" is eaten */
+    CHECK_INT(secret("ab${}c", "ns", name, ns, &err, &has), 0);   /* "${}" is eaten */
     CHECK_STR(name, "abc");
 }
 
