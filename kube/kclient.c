@@ -770,8 +770,9 @@ build_url(struct kclient *c, const char *path, const char *query, char *url, siz
 
 /* One request with retries.  On 2xx *out gets the parsed body (if out). */
 static int
-do_request(struct kclient *c, const char *method, const char *path, const char *query,
-           const char *ctype, const json_t *body, json_t **out, struct sc_err *err)
+do_request_t(struct kclient *c, const char *method, const char *path, const char *query,
+             const char *ctype, const json_t *body, json_t **out, int64_t timeout_ms,
+             struct sc_err *err)
 {
     char url[KCLIENT_URL_MAX];
     char errbuf[CURL_ERROR_SIZE];
@@ -812,7 +813,7 @@ do_request(struct kclient *c, const char *method, const char *path, const char *
             rc = sc_err_set(err, rc, "%s %s: out of memory", method, path);
             break;
         }
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->opts.timeout_ms);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
         cc = curl_easy_perform(h);
         long nconn = 0, ver = 0;
         curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &nconn);
@@ -871,6 +872,23 @@ do_request(struct kclient *c, const char *method, const char *path, const char *
     }
     buf_release(&req);
     return rc;
+}
+
+static int
+do_request(struct kclient *c, const char *method, const char *path, const char *query,
+           const char *ctype, const json_t *body, json_t **out, struct sc_err *err)
+{
+    return do_request_t(c, method, path, query, ctype, body, out, c->opts.timeout_ms, err);
+}
+
+int
+kclient_request_timeout(struct kclient *c, const char *method, const char *path, const json_t *body,
+                        json_t **out, int64_t timeout_ms, struct sc_err *err)
+{
+    if (timeout_ms <= 0 || timeout_ms > c->opts.timeout_ms)
+        timeout_ms = c->opts.timeout_ms;
+    return do_request_t(c, method, path, NULL, body ? "application/json" : NULL, body, out,
+                        timeout_ms, err);
 }
 
 int

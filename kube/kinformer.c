@@ -857,6 +857,30 @@ apply_event(struct kinformer *inf, enum kwatch_type type, json_t *obj, struct sc
         return 0;
     }
     int rc = make_item(inf, obj, &it, err);
+    if (rc != 0 && type == KW_DELETED) {
+        /* Deleted, but the parser rejects its last state: still drop the
+         * cached entry (by key) so the cache does not keep a ghost. */
+        kjson_init(&r, obj, NULL);
+        const char *ns = kjson_str(&r, "metadata.namespace");
+        const char *name = kjson_str(&r, "metadata.name");
+        const char *rv = kjson_str(&r, "metadata.resourceVersion");
+        char key[LIM_KEY];
+        if (name != NULL) {
+            if (ns != NULL && ns[0] != '\0')
+                snprintf(key, sizeof(key), "%s/%s", ns, name);
+            else
+                snprintf(key, sizeof(key), "%s", name);
+            pthread_rwlock_wrlock(&inf->lock);
+            old = tab_del(inf, key);
+            pthread_rwlock_unlock(&inf->lock);
+            if (old != NULL && inf->h.on_delete)
+                inf->h.on_delete(inf->h.ctx, old);
+            kitem_release(old);
+        }
+        if (rv != NULL && strlen(rv) < sizeof(inf->rv))
+            strcpy(inf->rv, rv);
+        return 0;
+    }
     if (rc != 0) {
         /* The object is skipped, the watch goes on. */
         if (err != NULL) {

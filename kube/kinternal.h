@@ -21,4 +21,13 @@ void kts_after_ms(struct timespec *ts, int64_t ms);
 /* Random-ish 64-bit value (not cryptographic). */
 uint64_t krand64(void);
 
+/* A request with a shorter timeout than the client's (klease: every attempt
+ * must end within the renew deadline).  timeout_ms <= 0 or above the
+ * client's timeout means the client's. */
+struct kclient;
+struct json_t;
+int kclient_request_timeout(struct kclient *c, const char *method, const char *path,
+                            const struct json_t *body, struct json_t **out, int64_t timeout_ms,
+                            struct sc_err *err);
+
 #endif

@@ -152,14 +152,14 @@ klease_try(struct klease *l, struct sc_err *err)
     int rc;
 
     micro_time(clock_wall_ms(&l->clock), now_s, sizeof(now_s));
-    rc = kclient_get(l->c, l->path, &cur, err);
+    rc = kclient_request_timeout(l->c, "GET", l->path, NULL, &cur, l->retry_ms, err);
     if (rc == SC_ENOTFOUND) {
         char coll[KPATH_MAX];
         kpath(coll, sizeof(coll), "coordination.k8s.io", "v1", "leases", l->ns, NULL, NULL);
         body = lease_body(l, NULL, l->identity, l->lease_ms / 1000, now_s, now_s, 0);
         if (body == NULL)
             return sc_err_set(err, SC_ENOMEM, "lease: out of memory");
-        rc = kclient_create(l->c, coll, body, &out, err);
+        rc = kclient_request_timeout(l->c, "POST", coll, body, &out, l->retry_ms, err);
         json_decref(body);
         if (rc != 0)
             return rc == SC_EEXIST ? 0 : rc;
@@ -207,7 +207,7 @@ klease_try(struct klease *l, struct sc_err *err)
     json_decref(cur);
     if (body == NULL)
         return sc_err_set(err, SC_ENOMEM, "lease: out of memory");
-    rc = kclient_update(l->c, l->path, body, &out, err);
+    rc = kclient_request_timeout(l->c, "PUT", l->path, body, &out, l->retry_ms, err);
     json_decref(body);
     if (rc == SC_ECONFLICT)
         return 0; /* someone else wrote first */
@@ -343,7 +343,7 @@ klease_stop(struct klease *l, bool release)
     if (release && klease_is_leader(l)) {
         json_t *cur = NULL, *body;
         char now_s[40];
-        if (kclient_get(l->c, l->path, &cur, NULL) == 0) {
+        if (kclient_request_timeout(l->c, "GET", l->path, NULL, &cur, l->retry_ms, NULL) == 0) {
             struct kjson r;
             kjson_init(&r, cur, NULL);
             const char *rv = kjson_str(&r, "metadata.resourceVersion");
@@ -353,7 +353,7 @@ klease_stop(struct klease *l, bool release)
                 micro_time(clock_wall_ms(&l->clock), now_s, sizeof(now_s));
                 body = lease_body(l, rv, "", 1, now_s, now_s, trans);
                 if (body != NULL)
-                    kclient_update(l->c, l->path, body, NULL, NULL);
+                    kclient_request_timeout(l->c, "PUT", l->path, body, NULL, l->retry_ms, NULL);
                 json_decref(body);
             }
             json_decref(cur);

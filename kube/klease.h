@@ -15,7 +15,9 @@
  * Defaults are upstream's: lease 15s, renew deadline 10s, retry 5s.
  *
  * Use a DEDICATED kclient (its own token bucket) so renewals never wait
- * behind controller traffic.
+ * behind controller traffic.  Each Lease request is limited to retry_ms (or
+ * the client's timeout if shorter), so a hung API server cannot hold a
+ * renewal past the renew deadline.
  *
  * Threading: klease_start() runs the loop on its own thread; the callbacks
  * run on it.  klease_is_leader()/klease_last_renew_ms() are thread-safe.

@@ -225,6 +225,14 @@ test_bad_lines_end_watch_cache_intact(void)
     char rv[64];
     kinformer_rv(inf, rv, sizeof(rv));
     CHECK_STR(rv, "7"); /* but the watch position moved on */
+    /* DELETED with a last state the parser rejects: the entry still goes */
+    const char *gone =
+        "{\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"a\","
+        "\"namespace\":\"n\",\"resourceVersion\":\"8\"},\"status\":{\"readyToUse\":7}}}\n";
+    CHECK_INT(kinformer_feed(inf, gone, strlen(gone), &e), 0);
+    CHECK_INT(kinformer_len(inf), 0);
+    CHECK_INT(l.deletes, 1);
+    CHECK_INT(kinformer_feed(inf, ok, strlen(ok), &e), 0);
     /* a line over LIM_WATCH_LINE, arriving in pieces: SC_ETOOBIG */
     size_t chunk = 1 << 20;
     char *big = malloc(chunk);
