@@ -646,6 +646,46 @@ dynamic_secret_annotations(void)
     gf_release(&f);
 }
 
+static void
+bad_selector_and_api_errors(void)
+{
+    struct gf f;
+    struct sc_err err;
+    json_t *g = fx("vgs-selector");
+
+    gf_init(&f);
+    gf_world(&f);
+    jset(g, "spec.source.selector",
+         json_pack("{s:[{s:s,s:s,s:[s]}]}", "matchExpressions", "key", "app", "operator", "Gt",
+                   "values", "1"));
+    gf_add(&f, g);
+    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EINVALID);
+    CHECK(has(&f, "invalid label selector of group snapshot default/db-group: \\\"Gt\\\" is not "
+                  "a valid label selector operator"));
+    CHECK(!has(&f, "LIST"));
+    /* LIST refused by the API (403): a clear error, no content */
+    json_decref(g);
+    g = fx("vgs-selector");
+    jset(g, "metadata.resourceVersion", json_string("501"));
+    gf_add(&f, g);
+    buf_reset(&f.log);
+    f.fail_list = SC_EFORBIDDEN;
+    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EFORBIDDEN);
+    CHECK(has(&f, "failed to list PVCs with label selector app=db: mock list error"));
+    CHECK(!has(&f, "CREATE"));
+    /* a conflict on the status write is returned (requeue) */
+    f.fail_list = 0;
+    buf_reset(&f.log);
+    json_object_set_new(f.objs, "vgsc /groupsnapcontent-vgs-uid-1", json_object());
+    f.fail_patch = SC_ECONFLICT;
+    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_ECONFLICT);
+    CHECK(has(&f, "Warning GroupSnapshotStatusUpdateFailed GroupSnapshot status update failed, "
+                  "snapshot controller failed to update default/db-group on API server: mock "
+                  "patch error"));
+    json_decref(g);
+    gf_release(&f);
+}
+
 /* ---- default class ---- */
 
 static void
@@ -1421,9 +1461,9 @@ hooks_for_snapshot_side(void)
 TEST_MAIN(TEST(dynamic_creates_content_for_selected_pvcs), TEST(dynamic_match_expressions_selector),
           TEST(dynamic_no_pvc_selected), TEST(dynamic_unbound_pvc), TEST(dynamic_driver_mismatch),
           TEST(dynamic_non_csi_volume), TEST(dynamic_create_is_idempotent),
-          TEST(dynamic_secret_annotations), TEST(default_class_is_set),
-          TEST(default_class_two_defaults), TEST(default_class_none_for_driver),
-          TEST(explicit_class_missing), TEST(validation_error),
+          TEST(dynamic_secret_annotations), TEST(bad_selector_and_api_errors),
+          TEST(default_class_is_set), TEST(default_class_two_defaults),
+          TEST(default_class_none_for_driver), TEST(explicit_class_missing), TEST(validation_error),
           TEST(members_created_when_group_reported), TEST(members_not_created_before_report),
           TEST(members_rerun_adopts_existing), TEST(members_recreated_on_ready_group),
           TEST(members_create_error_wrapped), TEST(bound_finalizer_added), TEST(content_misbound),
