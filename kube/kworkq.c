@@ -509,11 +509,8 @@ kworkq_get(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms)
         kts_after_ms(&deadline, timeout_ms);
     pthread_mutex_lock(&q->mu);
     for (;;) {
-        promote_locked(q);
-        if (q->shutdown) {
-            rc = SC_ESHUTDOWN;
-            break;
-        }
+        if (!q->shutdown)
+            promote_locked(q);
         if (q->head != NULL) {
             struct kwq_entry *e = q->head;
             size_t n = strlen(e->key);
@@ -530,6 +527,10 @@ kworkq_get(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms)
             q->nproc++;
             memcpy(key, e->key, n + 1);
             rc = 0;
+            break;
+        }
+        if (q->shutdown) {
+            rc = SC_ESHUTDOWN; /* drained */
             break;
         }
         if (timeout_ms == 0) {
@@ -564,7 +565,8 @@ kworkq_get(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms)
             clock_gettime(CLOCK_MONOTONIC, &now);
             if (now.tv_sec > deadline.tv_sec ||
                 (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
-                promote_locked(q);
+                if (!q->shutdown)
+                    promote_locked(q);
                 if (q->head == NULL && !q->shutdown) {
                     rc = SC_ETIMEOUT;
                     break;
@@ -633,7 +635,8 @@ kworkq_len(struct kworkq *q)
 {
     size_t n;
     pthread_mutex_lock(&q->mu);
-    promote_locked(q);
+    if (!q->shutdown)
+        promote_locked(q);
     n = q->nready;
     pthread_mutex_unlock(&q->mu);
     return n;
@@ -644,7 +647,8 @@ kworkq_delayed(struct kworkq *q)
 {
     size_t n;
     pthread_mutex_lock(&q->mu);
-    promote_locked(q);
+    if (!q->shutdown)
+        promote_locked(q);
     n = q->ndelayed_live;
     pthread_mutex_unlock(&q->mu);
     return n;

@@ -14,9 +14,11 @@
  *   - All times come from opts.clock, so tests drive it with a fake clock
  *     (kworkq_get(.., 0) polls; after advancing a fake clock call
  *     kworkq_kick() to wake blocked getters).
- *   - kworkq_shutdown(): adds are ignored from then on, getters return
- *     SC_ESHUTDOWN, delayed keys are dropped (persist them through the hooks),
- *     and it waits until every key handed out has been kworkq_done()'d.
+ *   - kworkq_shutdown() drains, as client-go's queue does: adds are refused
+ *     (SC_ESHUTDOWN) from then on, delayed keys are dropped (persist them
+ *     through the hooks), getters still receive the keys that were already
+ *     ready and get SC_ESHUTDOWN once none are left, and it returns when
+ *     every key handed out has been kworkq_done()'d.
  *
  * Persistence hooks (optional; the controller wires them to state/):
  *   on_failure(queue, key, failures, next_wall_ms, last_error) after each

@@ -306,7 +306,32 @@ test_shutdown_waits_for_inflight(void)
     kworkq_free(q);
 }
 
-TEST_MAIN(TEST(test_dedup_and_fifo), TEST(test_never_two_workers_on_one_key),
-          TEST(test_backoff_sequence), TEST(test_add_after_moves_earlier_only),
-          TEST(test_hooks_and_seed), TEST(test_blocking_get_wakes_on_fake_clock),
-          TEST(test_workers_exclusive_and_drain), TEST(test_shutdown_waits_for_inflight))
+static void
+test_shutdown_drains_ready_keys(void)
+{
+    struct fake_clock fc = {.ms = 0};
+    struct kworkq *q = fake_queue(&fc, NULL);
+    char k[LIM_KEY];
+
+    kworkq_add(q, "a");
+    kworkq_add(q, "b");
+    kworkq_add_after(q, "delayed", 1000);
+    kworkq_shutdown(q); /* nothing in flight: returns at once */
+    CHECK_INT(kworkq_add(q, "c"), SC_ESHUTDOWN);
+    fc.ms = 5000; /* the delayed key was dropped, not promoted */
+    CHECK_INT(kworkq_get(q, k, sizeof(k), 0), 0);
+    CHECK_STR(k, "a");
+    kworkq_add(q, "a"); /* refused: no re-queue while draining */
+    kworkq_done(q, "a");
+    CHECK_INT(kworkq_get(q, k, sizeof(k), 0), 0);
+    CHECK_STR(k, "b");
+    kworkq_done(q, "b");
+    CHECK_INT(kworkq_get(q, k, sizeof(k), -1), SC_ESHUTDOWN);
+    kworkq_free(q);
+}
+
+TEST_MAIN(TEST(test_shutdown_drains_ready_keys), TEST(test_dedup_and_fifo),
+          TEST(test_never_two_workers_on_one_key), TEST(test_backoff_sequence),
+          TEST(test_add_after_moves_earlier_only), TEST(test_hooks_and_seed),
+          TEST(test_blocking_get_wakes_on_fake_clock), TEST(test_workers_exclusive_and_drain),
+          TEST(test_shutdown_waits_for_inflight))
