@@ -349,7 +349,9 @@ listen_on(const char *addr, int port, int *fd_out, int *port_out, struct sc_err 
     sin.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
         return sc_err_set(err, SC_EINVALID, "bad bind address %s (want an IPv4 literal)", addr);
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* Non-blocking: several MHD worker threads (and, during a rotation, two
+     * daemons) accept on it, and a lost race must not block a worker. */
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return sc_err_set(err, SC_EIO, "socket: %s", strerror(errno));
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
