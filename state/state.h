@@ -25,8 +25,8 @@
  *    "<path>.bad" (one generation kept) and recreated; an unwritable directory
  *    or a full disk falls back to in-memory operation.  state_open() says what
  *    it did in a struct state_open_report for the caller to log once; later
- *    degradations are counted in state_stats() and, optionally, reported
- *    through the on_degrade callback (called from the writer thread).  In
+ *    degradations are counted in state_get_stats() and, optionally, reported
+ *    through the on_degrade callback (see state_degrade_fn).  In
  *    memory mode the writer thread retries the file every reopen_interval_ms
  *    and, once it works, rewrites every row into it.
  *
