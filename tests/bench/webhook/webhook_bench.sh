@@ -32,8 +32,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
-	-addext subjectAltName=IP:127.0.0.1 -keyout "$W/tls.key" -out "$W/tls.crt" 2>/dev/null
+# Secret-volume layout (tls.crt -> ..data/tls.crt) so the pair can be rotated
+# under load at the end.
+gen_pair() {
+	mkdir -p "$W/..$1"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$W/..$1/tls.key" -out "$W/..$1/tls.crt" 2>/dev/null
+	ln -sfn "..$1" "$W/..tmp" && mv -T "$W/..tmp" "$W/..data"
+}
+gen_pair g0
+ln -s ..data/tls.crt "$W/tls.crt"
+ln -s ..data/tls.key "$W/tls.key"
+cp "$W/..g0/tls.crt" "$W/ca0.crt"
 # A default class for the bench driver, so the denial path walks a real cache.
 k apply -f - >/dev/null <<Y
 apiVersion: snapshot.storage.k8s.io/v1
@@ -54,14 +64,14 @@ spec:
   to: [{group: snapshot.storage.k8s.io, kind: VolumeSnapshot}]
 Y
 "$SC_BIN/snapshot-webhook" --tls-cert-file="$W/tls.crt" --tls-private-key-file="$W/tls.key" \
-	--bind-address=127.0.0.1 --port="$PORT" --kubeconfig="$KUBECONFIG" --threads="${WH_THREADS:-4}" \
+	--bind-address=127.0.0.1 --port="$PORT" --kubeconfig="$KUBECONFIG" --threads="${WH_THREADS:-4}" --cert-reload-interval=200ms \
 	>"$W/webhook.log" 2>&1 &
 WHPID=$!
 for _ in $(seq 1 120); do
-	curl -sf --cacert "$W/tls.crt" "https://127.0.0.1:$PORT/readyz" >/dev/null && break
+	curl -sf --cacert "$W/ca0.crt" "https://127.0.0.1:$PORT/readyz" >/dev/null && break
 	sleep 0.5
 done
-curl -sf --cacert "$W/tls.crt" "https://127.0.0.1:$PORT/readyz" >/dev/null || { echo "webhook not ready"; tail "$W/webhook.log"; exit 1; }
+curl -sf --cacert "$W/ca0.crt" "https://127.0.0.1:$PORT/readyz" >/dev/null || { echo "webhook not ready"; tail "$W/webhook.log"; exit 1; }
 
 d=tests/data/webhook
 python3 - "$d" "$W" <<'PY'
@@ -82,7 +92,7 @@ json.dump({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
                        "objects": [obj]}}, open(f"{w}/convert.json", "w"))
 PY
 # Sanity: each body gets the intended answer before it is measured.
-check() { curl -sS --cacert "$W/tls.crt" -H 'Content-Type: application/json' --data-binary @"$W/$1" "https://127.0.0.1:$PORT$2" | grep -q "$3" || { echo "unexpected answer for $1"; exit 1; }; }
+check() { curl -sS --cacert "$W/ca0.crt" -H 'Content-Type: application/json' --data-binary @"$W/$1" "https://127.0.0.1:$PORT$2" | grep -q "$3" || { echo "unexpected answer for $1"; exit 1; }; }
 check deny.json /validate-class '"allowed":false'
 check allow.json /validate-class '"allowed":true'
 check pvc.json /validate-pvc '"allowed":true'
@@ -111,10 +121,26 @@ LUA
 	printf '%-34s %10s %9s %9s %9s %s\n' "$3" "$rps" "$p50" "$p90" "$p99" "$errs"
 done
 echo "server-side (/metrics: time from the first body byte to the queued answer; no TLS, no socket):"
-curl -sS --cacert "$W/tls.crt" "https://127.0.0.1:$PORT/metrics" >"$W/metrics"
+curl -sS --cacert "$W/ca0.crt" "https://127.0.0.1:$PORT/metrics" >"$W/metrics"
 grep -E 'decisions_total\{.*\} [1-9]' "$W/metrics" | sed 's/^/  /'
 awk '/_seconds_sum\{path="\// {split($1, a, "\""); sum[a[2]] = $2}
      /_seconds_count\{path="\// {split($1, a, "\""); cnt[a[2]] = $2}
      END {for (p in cnt) if (cnt[p] > 0) printf "  %-16s %9d requests, mean %.1f us\n", p, cnt[p], sum[p] / cnt[p] * 1e6}' "$W/metrics"
+# Rotation under load: five new self-signed pairs while wrk keeps 16
+# keep-alive connections busy; wrk reports any socket error or non-2xx.
+cat >"$W/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("$W/allow.json", "rb")
+wrk.body = f:read("*a")
+f:close()
+LUA
+wrk -t"$wthreads" -c"$conns" -d14s -s "$W/post.lua" "https://127.0.0.1:$PORT/validate-class" >"$W/rot.out" 2>&1 &
+wpid=$!
+for g in 1 2 3 4 5; do sleep 2; gen_pair "g$g"; done
+wait "$wpid"
+reloads=$(curl -sS -k "https://127.0.0.1:$PORT/metrics" | awk '$1 == "snapshot_webhook_cert_reloads_total{result=\"success\"}" {print $2}')
+echo "rotation under load: $(awk '/requests in/ {print $1}' "$W/rot.out") requests in 14s across $reloads certificate reloads;" \
+	"errors: $(grep -E 'Socket errors|Non-2xx' "$W/rot.out" | tr -s ' ' | tr '\n' ';' | sed 's/;$//' | grep . || echo none)"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "webhook RSS: $(ps -o rss= -p "$WHPID") KiB"
