@@ -1087,7 +1087,7 @@ kclient_list(struct kclient *c, const char *path, const struct klist_opts *opts,
                 json_decref(page);
                 return sc_err_set(err, SC_ETOOBIG, "list %s: resourceVersion too long", path);
             }
-            strcpy(rv, prv);
+            memcpy(rv, prv, strlen(prv) + 1);
         }
         first = 0;
         json_array_foreach (items, i, it) {
@@ -1109,7 +1109,7 @@ kclient_list(struct kclient *c, const char *path, const struct klist_opts *opts,
             json_decref(page);
             return sc_err_set(err, SC_ETOOBIG, "list %s: continue token too long", path);
         }
-        strcpy(cont, pcont);
+        memcpy(cont, pcont, strlen(pcont) + 1);
         json_decref(page);
     }
 }
@@ -1183,7 +1183,7 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
     if (h == NULL)
         return sc_err_set(err, SC_ENOMEM, "watch %s: curl_easy_init failed", path);
     memset(&x, 0, sizeof(x));
-    buf_init(&x.body, 64 * 1024);
+    buf_init(&x.body, (size_t)64 * 1024);
     x.h = h;
     x.fn = fn;
     x.ctx = ctx;
@@ -1216,12 +1216,10 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
     } else if (status != 0 && (status < 200 || status >= 300)) {
         rc = kclient_map_status(status, buf_str(&x.body), x.body.len,
                                 x.retry_after[0] ? x.retry_after : NULL, err);
-    } else if (cc == CURLE_OPERATION_TIMEDOUT && max_ms > 0) {
-        rc = 0; /* our own time limit: a normal end */
-    } else if (cc != CURLE_OK) {
+    } else if (cc != CURLE_OK && !(cc == CURLE_OPERATION_TIMEDOUT && max_ms > 0)) {
         rc = map_curl(cc, errbuf, "watch", path, &x, err);
     } else {
-        rc = 0;
+        rc = 0; /* the server ended it, or our own time limit: a normal end */
     }
     buf_release(&x.body);
     return rc;

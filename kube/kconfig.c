@@ -225,7 +225,7 @@ build(struct kc_parse *p, struct kconfig *c)
     yaml_node_t *ctx = NULL, *cl = NULL, *us = NULL;
     const char *cur, *cname, *uname, *ns, *server, *tsn, *tok, *tokf;
     char prefix[96];
-    int rc, ci, ui, xi;
+    int rc, ci = 0, ui = 0, xi = 0;
 
     if (root == NULL || is_null_scalar(root))
         return sc_err_set(p->err, SC_EINVALID, "%s: empty document", p->name);

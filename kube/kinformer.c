@@ -244,7 +244,7 @@ kinformer_new(struct kclient *c, const struct kinformer_opts *o, struct sc_err *
     inf->path = strdup(o->path);
     inf->label_selector = o->label_selector ? strdup(o->label_selector) : NULL;
     inf->nbuckets = 256;
-    inf->tab = calloc(inf->nbuckets, sizeof(*inf->tab));
+    inf->tab = calloc(inf->nbuckets, sizeof(struct kitem *));
     if (inf->name == NULL || inf->path == NULL || inf->tab == NULL ||
         (o->label_selector && inf->label_selector == NULL)) {
         free(inf->name);
@@ -291,7 +291,7 @@ kinformer_add_index(struct kinformer *inf, const char *name, kindex_fn *fn, void
     x = &inf->idx[inf->nidx];
     x->name = strdup(name);
     x->nbuckets = 256;
-    x->tab = calloc(x->nbuckets, sizeof(*x->tab));
+    x->tab = calloc(x->nbuckets, sizeof(struct kix_bucket *));
     if (x->name == NULL || x->tab == NULL) {
         free(x->name);
         free(x->tab);
@@ -331,7 +331,7 @@ static void
 tab_grow(struct kinformer *inf)
 {
     size_t nb = inf->nbuckets * 2;
-    struct kitem **t = calloc(nb, sizeof(*t));
+    struct kitem **t = calloc(nb, sizeof(struct kitem *));
     if (t == NULL)
         return;
     for (size_t i = 0; i < inf->nbuckets; i++) {
@@ -477,6 +477,7 @@ make_item(struct kinformer *inf, const json_t *obj, struct kitem **out, struct s
     struct kitem *it;
     int rc;
 
+    *out = NULL;
     kjson_init(&r, obj, err);
     ns = kjson_str(&r, "metadata.namespace");
     name = kjson_str_req(&r, "metadata.name");
@@ -560,7 +561,7 @@ kinformer_list(struct kinformer *inf, struct kitem ***out, size_t *n)
 
     pthread_rwlock_rdlock(&inf->lock);
     if (inf->nitems > 0) {
-        arr = malloc(inf->nitems * sizeof(*arr));
+        arr = malloc(inf->nitems * sizeof(struct kitem *));
         if (arr == NULL) {
             pthread_rwlock_unlock(&inf->lock);
             return SC_ENOMEM;
@@ -598,7 +599,7 @@ kinformer_by_index(struct kinformer *inf, const char *index, const char *value, 
     while (b && strcmp(b->value, value) != 0)
         b = b->next;
     if (b != NULL && b->n > 0) {
-        arr = malloc(b->n * sizeof(*arr));
+        arr = malloc(b->n * sizeof(struct kitem *));
         if (arr == NULL) {
             pthread_rwlock_unlock(&inf->lock);
             return sc_err_set(err, SC_ENOMEM, "out of memory");
@@ -674,11 +675,11 @@ kinformer_status(struct kinformer *inf, struct sc_err *err)
 int
 kinformer_store(struct kinformer *inf, const json_t *obj, struct sc_err *err)
 {
-    struct kitem *it, *cur, *old = NULL;
+    struct kitem *it = NULL, *cur, *old = NULL;
     int rc = make_item(inf, obj, &it, err);
 
-    if (rc != 0)
-        return rc;
+    if (rc != 0 || it == NULL)
+        return rc ? rc : SC_EPROTO;
     pthread_rwlock_wrlock(&inf->lock);
     cur = tab_find(inf, it->key, it->hash);
     if (cur != NULL && rv_cmp(cur->rv, it->rv) >= 0 && rv_cmp(cur->rv, it->rv) != 2) {
@@ -731,16 +732,16 @@ relist_item(void *ctx, const json_t *obj)
 {
     struct relist *rl = ctx;
     struct sc_err e = {0};
-    struct kitem *it;
+    struct kitem *it = NULL;
 
-    if (make_item(rl->inf, obj, &it, &e) != 0) {
+    if (make_item(rl->inf, obj, &it, &e) != 0 || it == NULL) {
         sc_err_wrap(&e, e.code, "list: skipped object");
         report(rl->inf, &e);
         return 0;
     }
     if (rl->n == rl->cap) {
         size_t nc = rl->cap ? rl->cap * 2 : 256;
-        struct kitem **a = realloc(rl->items, nc * sizeof(*a));
+        struct kitem **a = realloc(rl->items, nc * sizeof(struct kitem *));
         if (a == NULL) {
             kitem_release(it);
             return SC_ENOMEM;
@@ -853,7 +854,7 @@ apply_event(struct kinformer *inf, enum kwatch_type type, json_t *obj, struct sc
         if (kjson_error(&r) != 0)
             return kjson_error(&r);
         if (rv != NULL && strlen(rv) < sizeof(inf->rv))
-            strcpy(inf->rv, rv);
+            memcpy(inf->rv, rv, strlen(rv) + 1);
         return 0;
     }
     int rc = make_item(inf, obj, &it, err);
@@ -878,7 +879,7 @@ apply_event(struct kinformer *inf, enum kwatch_type type, json_t *obj, struct sc
             kitem_release(old);
         }
         if (rv != NULL && strlen(rv) < sizeof(inf->rv))
-            strcpy(inf->rv, rv);
+            memcpy(inf->rv, rv, strlen(rv) + 1);
         return 0;
     }
     if (rc != 0) {
@@ -890,7 +891,7 @@ apply_event(struct kinformer *inf, enum kwatch_type type, json_t *obj, struct sc
         kjson_init(&r, obj, NULL);
         const char *rv = kjson_str(&r, "metadata.resourceVersion");
         if (rv != NULL && strlen(rv) < sizeof(inf->rv))
-            strcpy(inf->rv, rv);
+            memcpy(inf->rv, rv, strlen(rv) + 1);
         return 0;
     }
     snprintf(inf->rv, sizeof(inf->rv), "%s", it->rv);
@@ -928,8 +929,8 @@ static int
 on_line(void *ctx, const char *line, size_t len)
 {
     struct wctx *w = ctx;
-    enum kwatch_type type;
-    json_t *obj;
+    enum kwatch_type type = KW_ERROR;
+    json_t *obj = NULL;
     int rc = kwatch_decode(line, len, &type, &obj, w->err);
 
     if (rc != 0)
@@ -1131,7 +1132,7 @@ kinformer_resume(struct kinformer *inf, const char *rv)
     inf->paused = false;
     inf->interrupt = inf->stop;
     if (rv != NULL && strlen(rv) < sizeof(inf->forced_rv)) {
-        strcpy(inf->forced_rv, rv);
+        memcpy(inf->forced_rv, rv, strlen(rv) + 1);
         inf->have_forced = true;
     }
     pthread_cond_broadcast(&inf->cv);
@@ -1268,6 +1269,7 @@ kwatch_decode(const char *line, size_t len, enum kwatch_type *type, json_t **obj
     const json_t *o;
     int rc;
 
+    *obj = NULL;
     rc = kjson_parse(line, len, LIM_WATCH_LINE, &ev, err);
     if (rc != 0)
         return rc == SC_ETOOBIG ? rc : SC_EPROTO;

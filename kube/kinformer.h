@@ -108,7 +108,7 @@ struct kinformer_opts {
 struct kinformer;
 
 /* The client is borrowed and must outlive the informer. */
-struct kinformer *kinformer_new(struct kclient *c, const struct kinformer_opts *opts,
+struct kinformer *kinformer_new(struct kclient *c, const struct kinformer_opts *o,
                                 struct sc_err *err);
 /* Add an index before kinformer_start(). name is copied. */
 int kinformer_add_index(struct kinformer *inf, const char *name, kindex_fn *fn, void *ctx,

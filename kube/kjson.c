@@ -38,6 +38,12 @@ type_name(const json_t *v)
     return "unknown";
 }
 
+static void
+set_msg(struct sc_err *err, const char *fmt, va_list ap)
+{
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap) /* NOLINT(clang-analyzer-valist.Uninitialized): the caller va_start()ed ap; analyzer false positive (common/log.c gets it too) */
+}
+
 int
 kjson_fail(struct kjson *r, int code, const char *fmt, ...)
 {
@@ -46,15 +52,15 @@ kjson_fail(struct kjson *r, int code, const char *fmt, ...)
     if (r->rc != 0)
         return r->rc;
     r->rc = code;
-    if (r->err != NULL) {
-        r->err->code = code;
-        r->err->http_status = 0;
-        r->err->retry_after = 0;
-        r->err->reason[0] = '\0';
-        va_start(ap, fmt);
-        vsnprintf(r->err->msg, sizeof(r->err->msg), fmt, ap);
-        va_end(ap);
-    }
+    if (r->err == NULL)
+        return code;
+    r->err->code = code;
+    r->err->http_status = 0;
+    r->err->retry_after = 0;
+    r->err->reason[0] = '\0';
+    va_start(ap, fmt);
+    set_msg(r->err, fmt, ap);
+    va_end(ap);
     return code;
 }
 

@@ -43,10 +43,12 @@ klease_sanitize(const char *in, char *out, size_t cap)
         return SC_ETOOBIG;
     for (k = 0; k < n; k++) {
         char ch = in[k];
-        out[k] = ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || ch == '-')
-                     ? ch
-                     : '-';
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-';
+        if (ok)
+            out[k] = ch;
+        else
+            out[k] = '-';
     }
     if (k > 0 && out[k - 1] == '-')
         out[k++] = 'X';

@@ -51,7 +51,7 @@ struct klease_opts {
 
 struct klease;
 
-struct klease *klease_new(struct kclient *c, const struct klease_opts *opts, struct sc_err *err);
+struct klease *klease_new(struct kclient *c, const struct klease_opts *o, struct sc_err *err);
 int klease_start(struct klease *l, struct sc_err *err);
 /* Stop the loop; if release and we lead, give the Lease up.  Does not call
  * on_stopped_leading.  Idempotent. */

@@ -92,7 +92,7 @@ struct krecorder_opts {
 
 struct krecorder;
 
-struct krecorder *krecorder_new(struct kclient *c, const struct krecorder_opts *opts,
+struct krecorder *krecorder_new(struct kclient *c, const struct krecorder_opts *o,
                                 struct sc_err *err);
 /* Flushes (up to 5 s), stops the thread and frees.  NULL-safe. */
 void krecorder_free(struct krecorder *r);

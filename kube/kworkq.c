@@ -89,7 +89,7 @@ kworkq_new(const struct kworkq_opts *opts, struct sc_err *err)
         q->hooks = opts->hooks;
     q->name = strdup(opts && opts->name ? opts->name : "queue");
     q->nbuckets = 64;
-    q->tab = calloc(q->nbuckets, sizeof(*q->tab));
+    q->tab = calloc(q->nbuckets, sizeof(struct kwq_entry *));
     if (q->name == NULL || q->tab == NULL) {
         free(q->name);
         free(q->tab);
@@ -147,7 +147,7 @@ static void
 grow(struct kworkq *q)
 {
     size_t nb = q->nbuckets * 2;
-    struct kwq_entry **t = calloc(nb, sizeof(*t));
+    struct kwq_entry **t = calloc(nb, sizeof(struct kwq_entry *));
     if (t == NULL)
         return; /* slower, still correct */
     for (size_t i = 0; i < q->nbuckets; i++) {
