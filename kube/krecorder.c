@@ -205,7 +205,7 @@ spam_allow(struct krecorder *r, const char *key)
 static void
 format_message(char *out, size_t cap, const char *fmt, va_list ap)
 {
-    vsnprintf(out, cap, fmt, ap) /* NOLINT(clang-analyzer-valist.Uninitialized): the caller va_start()ed ap; analyzer false positive (common/log.c gets it too) */
+    vsnprintf(out, cap, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
 }
 
 int
