@@ -124,30 +124,37 @@ memdup0(const char *p, size_t n)
 static int
 copy_cfg(struct kconfig *d, const struct kconfig *s)
 {
+    struct {
+        char **dst;
+        const char *src;
+    } strs[] = {{&d->source, s->source},
+                {&d->server, s->server},
+                {&d->tls_server_name, s->tls_server_name},
+                {&d->token, s->token},
+                {&d->token_file, s->token_file},
+                {&d->namespace, s->namespace}};
+    struct {
+        char **dst;
+        size_t *dlen;
+        const char *src;
+        size_t len;
+    } blobs[] = {{&d->ca_pem, &d->ca_len, s->ca_pem, s->ca_len},
+                 {&d->cert_pem, &d->cert_len, s->cert_pem, s->cert_len},
+                 {&d->key_pem, &d->key_len, s->key_pem, s->key_len}};
+
     memset(d, 0, sizeof(*d));
-#define DUP(f)                                             \
-    do {                                                   \
-        if (s->f != NULL && (d->f = strdup(s->f)) == NULL) \
-            return SC_ENOMEM;                              \
-    } while (0)
-#define DUPN(f, n)                                                \
-    do {                                                          \
-        if (s->f != NULL && (d->f = memdup0(s->f, s->n)) == NULL) \
-            return SC_ENOMEM;                                     \
-        d->n = s->n;                                              \
-    } while (0)
-    DUP(source);
-    DUP(server);
-    DUPN(ca_pem, ca_len);
     d->insecure = s->insecure;
-    DUP(tls_server_name);
-    DUPN(cert_pem, cert_len);
-    DUPN(key_pem, key_len);
-    DUP(token);
-    DUP(token_file);
-    DUP(namespace);
-#undef DUP
-#undef DUPN
+    for (size_t i = 0; i < SC_ARRAY_LEN(strs); i++) {
+        if (strs[i].src != NULL && (*strs[i].dst = strdup(strs[i].src)) == NULL)
+            return SC_ENOMEM;
+    }
+    for (size_t i = 0; i < SC_ARRAY_LEN(blobs); i++) {
+        if (blobs[i].src == NULL)
+            continue;
+        if ((*blobs[i].dst = memdup0(blobs[i].src, blobs[i].len)) == NULL)
+            return SC_ENOMEM;
+        *blobs[i].dlen = blobs[i].len;
+    }
     return 0;
 }
 
@@ -220,6 +227,59 @@ setup_server_name(struct kclient *c)
     return 0;
 }
 
+static void
+normalise_opts(struct kclient_opts *o, const struct kclient_opts *in)
+{
+    if (in != NULL)
+        *o = *in;
+    else
+        kclient_opts_default(o);
+    if (o->timeout_ms <= 0)
+        o->timeout_ms = 30000;
+    if (o->max_retries == 0)
+        o->max_retries = 3;
+    if (o->max_retries < 0)
+        o->max_retries = 0;
+    if (o->clock.mono_ms == NULL)
+        o->clock = clock_system();
+    if (o->max_body == 0 || o->max_body > LIM_API_BODY)
+        o->max_body = LIM_API_BODY;
+}
+
+/* Strings the client owns: config copy, URL parts, user agent, token. */
+static int
+init_strings(struct kclient *c, const struct kconfig *cfg)
+{
+    int rc = copy_cfg(&c->cfg, cfg);
+
+    if (rc == 0)
+        rc = setup_server_name(c);
+    if (rc != 0)
+        return rc;
+    c->ua = strdup(c->opts.user_agent ? c->opts.user_agent : "snapshot-controller/" SC_VERSION);
+    c->opts.user_agent = NULL;
+    if (c->ua == NULL)
+        return SC_ENOMEM;
+    if (c->cfg.token != NULL && (c->token = strdup(c->cfg.token)) == NULL)
+        return SC_ENOMEM;
+    return 0;
+}
+
+static int
+init_share(struct kclient *c)
+{
+    c->share = curl_share_init();
+    if (c->share == NULL)
+        return SC_ENOMEM;
+    curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    return 0;
+}
+
 struct kclient *
 kclient_new(const struct kconfig *cfg, const struct kclient_opts *opts, struct sc_err *err)
 {
@@ -235,55 +295,22 @@ kclient_new(const struct kconfig *cfg, const struct kclient_opts *opts, struct s
         sc_err_set(err, SC_ENOMEM, "kclient: out of memory");
         return NULL;
     }
-    if (opts != NULL)
-        c->opts = *opts;
-    else
-        kclient_opts_default(&c->opts);
-    if (c->opts.timeout_ms <= 0)
-        c->opts.timeout_ms = 30000;
-    if (c->opts.max_retries == 0)
-        c->opts.max_retries = 3;
-    if (c->opts.max_retries < 0)
-        c->opts.max_retries = 0;
-    if (c->opts.clock.mono_ms == NULL)
-        c->opts.clock = clock_system();
-    if (c->opts.max_body == 0 || c->opts.max_body > LIM_API_BODY)
-        c->opts.max_body = LIM_API_BODY;
+    normalise_opts(&c->opts, opts);
     pthread_mutex_init(&c->mu, NULL);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&c->share_mu[i], NULL);
     kbucket_init(&c->bucket, c->opts.qps, c->opts.burst, c->opts.clock);
-    rc = copy_cfg(&c->cfg, cfg);
-    if (rc == 0)
-        rc = setup_server_name(c);
-    if (rc == 0) {
-        if (c->opts.user_agent != NULL)
-            c->ua = strdup(c->opts.user_agent);
-        else
-            c->ua = strdup("snapshot-controller/" SC_VERSION);
-        c->opts.user_agent = NULL;
-        if (c->ua == NULL)
-            rc = SC_ENOMEM;
-    }
-    if (rc == 0 && c->cfg.token != NULL && (c->token = strdup(c->cfg.token)) == NULL)
-        rc = SC_ENOMEM;
+    rc = init_strings(c, cfg);
     if (rc != 0) {
         sc_err_set(err, rc, "kclient: %s", rc == SC_ENOMEM ? "out of memory" : "bad server URL");
         kclient_free(c);
         return NULL;
     }
-    c->share = curl_share_init();
-    if (c->share == NULL) {
+    if (init_share(c) != 0) {
         sc_err_set(err, SC_ENOMEM, "kclient: curl_share_init failed");
         kclient_free(c);
         return NULL;
     }
-    curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
-    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     return c;
 }
 
@@ -347,45 +374,55 @@ buf_add_escaped(struct buf *b, const char *s)
     return 0;
 }
 
+static bool
+is_empty(const char *s)
+{
+    return s == NULL || s[0] == '\0';
+}
+
+/* Append "/<seg>" escaped, or nothing when seg is NULL. */
+static int
+add_segment(struct buf *b, const char *prefix, const char *seg)
+{
+    int rc;
+
+    if (seg == NULL)
+        return 0;
+    rc = buf_adds(b, prefix);
+    return rc ? rc : buf_add_escaped(b, seg);
+}
+
 int
 kpath(char *out, size_t cap, const char *group, const char *version, const char *resource,
       const char *ns, const char *name, const char *sub)
 {
     struct buf b;
-    int rc = 0;
+    int rc;
 
-    if (resource == NULL || resource[0] == '\0' || version == NULL || version[0] == '\0')
+    if (is_empty(resource) || is_empty(version))
         return SC_EINVALID;
     if ((sub != NULL && name == NULL) || (name != NULL && name[0] == '\0') ||
         (ns != NULL && ns[0] == '\0'))
         return SC_EINVALID;
     buf_init(&b, cap ? cap - 1 : 0);
-    if (group == NULL || group[0] == '\0')
+    if (is_empty(group))
         rc = buf_addf(&b, "/api/%s", version);
     else
         rc = buf_addf(&b, "/apis/%s/%s", group, version);
-    if (rc == 0 && ns != NULL) {
-        rc = buf_adds(&b, "/namespaces/");
-        if (rc == 0)
-            rc = buf_add_escaped(&b, ns);
-    }
+    if (rc == 0)
+        rc = add_segment(&b, "/namespaces/", ns);
     if (rc == 0)
         rc = buf_addf(&b, "/%s", resource);
-    if (rc == 0 && name != NULL) {
-        rc = buf_adds(&b, "/");
-        if (rc == 0)
-            rc = buf_add_escaped(&b, name);
-    }
+    if (rc == 0)
+        rc = add_segment(&b, "/", name);
     if (rc == 0 && sub != NULL)
         rc = buf_addf(&b, "/%s", sub);
-    if (rc == 0) {
-        if (b.len + 1 > cap)
-            rc = SC_ETOOBIG;
-        else
-            memcpy(out, buf_str(&b), b.len + 1);
-    }
+    if (rc == 0)
+        memcpy(out, buf_str(&b), b.len + 1); /* b's cap guarantees it fits */
     buf_release(&b);
-    return rc == SC_ENOMEM ? SC_ENOMEM : rc != 0 ? SC_ETOOBIG : 0;
+    if (rc == SC_ENOMEM)
+        return SC_ENOMEM;
+    return rc != 0 ? SC_ETOOBIG : 0;
 }
 
 /* ---- status mapping ------------------------------------------------------------- */
@@ -400,88 +437,113 @@ copy_str(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+/* What a metav1.Status body says (pointers borrowed from *st). */
+struct kstatus {
+    json_t *st; /* owned; NULL when the body is not JSON */
+    const char *reason, *message;
+    int retry;
+};
+
+static void
+read_status_body(const char *body, size_t len, struct kstatus *s)
+{
+    struct kjson r;
+    const char *kind;
+
+    memset(s, 0, sizeof(*s));
+    if (body == NULL || len == 0 || len > LIM_API_BODY)
+        return;
+    s->st = json_loadb(body, len, 0, NULL);
+    if (s->st == NULL || !json_is_object(s->st))
+        return;
+    kjson_init(&r, s->st, NULL);
+    kind = kjson_str(&r, "kind");
+    if (kind != NULL && strcmp(kind, "Status") != 0)
+        return;
+    s->reason = kjson_str(&r, "reason");
+    s->message = kjson_str(&r, "message");
+    s->retry = (int)kjson_int(&r, "details.retryAfterSeconds", 0);
+    if (kjson_error(&r) != 0) {
+        s->reason = s->message = NULL;
+        s->retry = 0;
+    }
+}
+
+/* Retry-After in seconds (HTTP dates are not used by the API server). */
+static int
+retry_seconds(const char *hdr, int from_body)
+{
+    int retry = from_body;
+
+    if (hdr != NULL) {
+        char *end;
+        long v = strtol(hdr, &end, 10);
+        if (end != hdr && v > 0 && v < 86400)
+            retry = (int)v;
+    }
+    return (retry < 0 || retry > 86400) ? 0 : retry;
+}
+
+static bool
+reason_is(const char *reason, const char *want)
+{
+    return reason != NULL && strcmp(reason, want) == 0;
+}
+
+static int
+code_for_status(long http_status, const char *reason)
+{
+    switch (http_status) {
+    case 400:
+    case 422:
+        return SC_EINVALID;
+    case 401:
+        return SC_EUNAUTHORIZED;
+    case 403:
+        return SC_EFORBIDDEN;
+    case 404:
+        return SC_ENOTFOUND;
+    case 409:
+        return reason_is(reason, "AlreadyExists") ? SC_EEXIST : SC_ECONFLICT;
+    case 410:
+        return SC_EGONE;
+    case 413:
+        return SC_ETOOBIG;
+    case 429:
+        return SC_ETOOMANY;
+    case 504:
+        return SC_ETIMEOUT;
+    default:
+        break;
+    }
+    if (http_status < 500 || http_status >= 600)
+        return SC_EPROTO;
+    return reason_is(reason, "Timeout") ? SC_ETIMEOUT : SC_ESERVER;
+}
+
 int
 kclient_map_status(long http_status, const char *body, size_t len, const char *retry_after_hdr,
                    struct sc_err *err)
 {
-    const char *reason = NULL, *message = NULL;
-    json_t *st = NULL;
-    int code, retry = 0;
+    struct kstatus s;
+    int code;
 
     if (http_status >= 200 && http_status < 300)
         return 0;
-    if (body != NULL && len > 0 && len <= LIM_API_BODY) {
-        st = json_loadb(body, len, 0, NULL);
-        if (st != NULL && json_is_object(st)) {
-            struct kjson r;
-            kjson_init(&r, st, NULL);
-            const char *kind = kjson_str(&r, "kind");
-            if (kind == NULL || strcmp(kind, "Status") == 0) {
-                reason = kjson_str(&r, "reason");
-                message = kjson_str(&r, "message");
-                retry = (int)kjson_int(&r, "details.retryAfterSeconds", 0);
-                if (kjson_error(&r) != 0) {
-                    reason = message = NULL;
-                    retry = 0;
-                }
-            }
-        }
-    }
-    if (retry_after_hdr != NULL) {
-        char *end;
-        long v = strtol(retry_after_hdr, &end, 10);
-        if (end != retry_after_hdr && v > 0 && v < 86400)
-            retry = (int)v;
-    }
-    if (retry < 0 || retry > 86400)
-        retry = 0;
-    switch (http_status) {
-    case 400:
-    case 422:
-        code = SC_EINVALID;
-        break;
-    case 401:
-        code = SC_EUNAUTHORIZED;
-        break;
-    case 403:
-        code = SC_EFORBIDDEN;
-        break;
-    case 404:
-        code = SC_ENOTFOUND;
-        break;
-    case 409:
-        code = (reason != NULL && strcmp(reason, "AlreadyExists") == 0) ? SC_EEXIST : SC_ECONFLICT;
-        break;
-    case 410:
-        code = SC_EGONE;
-        break;
-    case 413:
-        code = SC_ETOOBIG;
-        break;
-    case 429:
-        code = SC_ETOOMANY;
-        break;
-    case 504:
-        code = SC_ETIMEOUT;
-        break;
-    default:
-        if (http_status >= 500 && http_status < 600)
-            code = (reason != NULL && strcmp(reason, "Timeout") == 0) ? SC_ETIMEOUT : SC_ESERVER;
-        else
-            code = SC_EPROTO;
-    }
+    read_status_body(body, len, &s);
+    code = code_for_status(http_status, s.reason);
     if (err != NULL) {
         err->code = code;
         err->http_status = http_status;
-        err->retry_after = retry;
-        copy_str(err->reason, sizeof(err->reason), reason ? reason : "");
-        if (message != NULL && message[0] != '\0')
-            copy_str(err->msg, sizeof(err->msg), message);
+        err->retry_after = retry_seconds(retry_after_hdr, s.retry);
+        copy_str(err->reason, sizeof(err->reason), s.reason ? s.reason : "");
+        if (s.message != NULL && s.message[0] != '\0')
+            copy_str(err->msg, sizeof(err->msg), s.message);
         else
-            snprintf(err->msg, sizeof(err->msg), "HTTP %ld%s%s", http_status, reason ? " " : "",
-                     reason ? reason : "");
+            snprintf(err->msg, sizeof(err->msg), "HTTP %ld%s%s", http_status, s.reason ? " " : "",
+                     s.reason ? s.reason : "");
     }
-    json_decref(st);
+    json_decref(s.st);
     return code;
 }
 
@@ -639,32 +701,9 @@ pool_put(struct kclient *c, CURL *h)
 
 /* Configure h for one exchange.  *hdrs and *conn get curl lists the caller
  * frees after the transfer. */
-static int
-setup(struct kclient *c, CURL *h, const char *method, const char *url, const char *ctype,
-      const struct buf *body, struct xfer *x, struct curl_slist **hdrs, struct curl_slist **conn,
-      char *errbuf)
+static void
+setup_tls(struct kclient *c, CURL *h)
 {
-    struct curl_slist *l = NULL, *t;
-    char auth[LIM_TOKEN_FILE + 32];
-
-    *hdrs = NULL;
-    *conn = NULL;
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_SHARE, c->share);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, c->ua);
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)KCLIENT_CONNECT_TIMEOUT);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    if (c->connect_to != NULL) {
-        *conn = curl_slist_append(NULL, c->connect_to);
-        if (*conn == NULL)
-            return SC_ENOMEM;
-        curl_easy_setopt(h, CURLOPT_CONNECT_TO, *conn);
-    }
     if (c->cfg.ca_pem != NULL) {
         struct curl_blob blob = {
             .data = c->cfg.ca_pem, .len = c->cfg.ca_len, .flags = CURL_BLOB_COPY};
@@ -684,32 +723,84 @@ setup(struct kclient *c, CURL *h, const char *method, const char *url, const cha
         curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
         curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
     }
-    l = curl_slist_append(l, "Accept: application/json");
-    if (l == NULL)
+}
+
+/* Append line to *l; on failure free the whole list and return SC_ENOMEM. */
+static int
+add_header(struct curl_slist **l, const char *line)
+{
+    struct curl_slist *t = curl_slist_append(*l, line);
+
+    if (t == NULL) {
+        curl_slist_free_all(*l);
+        *l = NULL;
         return SC_ENOMEM;
-    if (body != NULL) {
-        char ct[128];
-        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "application/json");
-        if ((t = curl_slist_append(l, ct)) == NULL)
-            goto nomem;
-        l = t;
     }
+    *l = t;
+    return 0;
+}
+
+/* Accept, Content-Type (with a body) and the current bearer token. */
+static int
+build_headers(struct kclient *c, bool has_body, const char *ctype, struct curl_slist **out)
+{
+    struct curl_slist *l = NULL;
+    char line[LIM_TOKEN_FILE + 32];
+    int rc = add_header(&l, "Accept: application/json");
+
+    if (rc == 0 && has_body) {
+        snprintf(line, sizeof(line), "Content-Type: %s", ctype ? ctype : "application/json");
+        rc = add_header(&l, line);
+    }
+    if (rc != 0)
+        return rc;
     pthread_mutex_lock(&c->mu);
     refresh_token_locked(c, 0);
     if (c->token != NULL)
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+        snprintf(line, sizeof(line), "Authorization: Bearer %s", c->token);
     else
-        auth[0] = '\0';
+        line[0] = '\0';
     pthread_mutex_unlock(&c->mu);
-    if (auth[0] != '\0') {
-        t = curl_slist_append(l, auth);
-        explicit_bzero(auth, sizeof(auth));
-        if (t == NULL)
-            goto nomem;
-        l = t;
+    if (line[0] != '\0') {
+        rc = add_header(&l, line);
+        explicit_bzero(line, sizeof(line));
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
-    *hdrs = l;
+    *out = l;
+    return rc;
+}
+
+/* Configure h for one exchange.  *hdrs and *conn get curl lists the caller
+ * frees after the transfer. */
+static int
+setup(struct kclient *c, CURL *h, const char *method, const char *url, const char *ctype,
+      const struct buf *body, struct xfer *x, struct curl_slist **hdrs, struct curl_slist **conn,
+      char *errbuf)
+{
+    *hdrs = NULL;
+    *conn = NULL;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, c->ua);
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)KCLIENT_CONNECT_TIMEOUT);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    if (c->connect_to != NULL) {
+        *conn = curl_slist_append(NULL, c->connect_to);
+        if (*conn == NULL)
+            return SC_ENOMEM;
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, *conn);
+    }
+    setup_tls(c, h);
+    if (build_headers(c, body != NULL, ctype, hdrs) != 0) {
+        curl_slist_free_all(*conn);
+        *conn = NULL;
+        return SC_ENOMEM;
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
     if (strcmp(method, "GET") == 0)
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     else
@@ -723,11 +814,6 @@ setup(struct kclient *c, CURL *h, const char *method, const char *url, const cha
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
     return 0;
-nomem:
-    curl_slist_free_all(l);
-    curl_slist_free_all(*conn);
-    *conn = NULL;
-    return SC_ENOMEM;
 }
 
 static int
@@ -769,106 +855,123 @@ build_url(struct kclient *c, const char *path, const char *query, char *url, siz
 }
 
 /* One request with retries.  On 2xx *out gets the parsed body (if out). */
+static void
+count_exchange(struct kclient *c, CURL *h)
+{
+    long nconn = 0, ver = 0;
+
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &nconn);
+    curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &ver);
+    pthread_mutex_lock(&c->mu);
+    c->stats.requests++;
+    c->stats.connects += (uint64_t)(nconn > 0 ? nconn : 0);
+    if (ver == CURL_HTTP_VERSION_2_0)
+        c->stats.http2++;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* One HTTP exchange: throttle, perform, map the outcome. */
+static int
+exchange(struct kclient *c, const char *method, const char *path, const char *url,
+         const char *ctype, const struct buf *req, json_t **out, int64_t timeout_ms,
+         struct sc_err *err)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *hdrs = NULL, *conn = NULL;
+    struct xfer x;
+    long status = 0;
+    CURLcode cc;
+    CURL *h;
+    int rc;
+
+    throttle(c);
+    h = pool_get(c);
+    if (h == NULL)
+        return sc_err_set(err, SC_ENOMEM, "%s %s: curl_easy_init failed", method, path);
+    memset(&x, 0, sizeof(x));
+    buf_init(&x.body, c->opts.max_body);
+    rc = setup(c, h, method, url, ctype, req, &x, &hdrs, &conn, errbuf);
+    if (rc != 0) {
+        curl_easy_cleanup(h);
+        return sc_err_set(err, rc, "%s %s: out of memory", method, path);
+    }
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    cc = curl_easy_perform(h);
+    count_exchange(c, h);
+    if (cc == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_CONNECT_TO, NULL);
+    curl_slist_free_all(hdrs);
+    curl_slist_free_all(conn);
+    pool_put(c, h);
+    if (cc != CURLE_OK) {
+        rc = map_curl(cc, errbuf, method, path, &x, err);
+    } else if (status >= 200 && status < 300) {
+        rc = out ? kjson_parse(buf_str(&x.body), x.body.len, c->opts.max_body, out, err) : 0;
+        if (rc != 0)
+            sc_err_wrap(err, rc, "%s %s: response", method, path);
+    } else {
+        rc = kclient_map_status(status, buf_str(&x.body), x.body.len,
+                                x.retry_after[0] ? x.retry_after : NULL, err);
+    }
+    buf_release(&x.body);
+    return rc;
+}
+
+/* After a failed exchange: ms to wait before trying again, or -1 to give up.
+ * A 401 re-reads a token file once; 429 and 5xx-with-Retry-After wait. */
+static int64_t
+retry_after_ms(struct kclient *c, int rc, const struct sc_err *err, int *attempt, int *reauth)
+{
+    if (rc == SC_EUNAUTHORIZED && c->cfg.token_file != NULL && !*reauth) {
+        *reauth = 1;
+        pthread_mutex_lock(&c->mu);
+        refresh_token_locked(c, 1);
+        pthread_mutex_unlock(&c->mu);
+        return 0;
+    }
+    if (rc != SC_ETOOMANY && rc != SC_ESERVER)
+        return -1;
+    if (err->retry_after <= 0 || err->retry_after > KCLIENT_MAX_RETRY_AFTER_S ||
+        *attempt >= c->opts.max_retries)
+        return -1;
+    (*attempt)++;
+    pthread_mutex_lock(&c->mu);
+    c->stats.retries++;
+    pthread_mutex_unlock(&c->mu);
+    return (int64_t)err->retry_after * 1000;
+}
+
 static int
 do_request_t(struct kclient *c, const char *method, const char *path, const char *query,
              const char *ctype, const json_t *body, json_t **out, int64_t timeout_ms,
              struct sc_err *err)
 {
     char url[KCLIENT_URL_MAX];
-    char errbuf[CURL_ERROR_SIZE];
+    struct sc_err local;
     struct buf req;
     int rc, attempt = 0, reauth = 0;
 
+    if (err == NULL)
+        err = &local; /* the retry decision needs Retry-After */
     rc = build_url(c, path, query, url, sizeof(url), err);
     if (rc != 0)
         return rc;
     buf_init(&req, LIM_REQUEST_BODY);
-    if (body != NULL) {
-        rc = kjson_dumpb(body, &req, err);
-        if (rc != 0) {
-            buf_release(&req);
-            return sc_err_wrap(err, rc, "%s %s", method, path);
-        }
+    if (body != NULL && (rc = kjson_dumpb(body, &req, err)) != 0) {
+        buf_release(&req);
+        return sc_err_wrap(err, rc, "%s %s", method, path);
     }
     for (;;) {
-        struct xfer x;
-        struct curl_slist *hdrs = NULL, *conn = NULL;
-        long status = 0;
-        CURLcode cc;
-        CURL *h;
-
-        memset(&x, 0, sizeof(x));
-        buf_init(&x.body, c->opts.max_body);
-        throttle(c);
-        h = pool_get(c);
-        if (h == NULL) {
-            rc = sc_err_set(err, SC_ENOMEM, "%s %s: curl_easy_init failed", method, path);
+        rc = exchange(c, method, path, url, ctype, body ? &req : NULL, out, timeout_ms, err);
+        if (rc == 0)
             break;
-        }
-        errbuf[0] = '\0';
-        rc = setup(c, h, method, url, ctype, body ? &req : NULL, &x, &hdrs, &conn, errbuf);
-        if (rc != 0) {
-            curl_easy_cleanup(h);
-            buf_release(&x.body);
-            rc = sc_err_set(err, rc, "%s %s: out of memory", method, path);
+        int64_t wait = retry_after_ms(c, rc, err, &attempt, &reauth);
+        if (wait < 0)
             break;
-        }
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-        cc = curl_easy_perform(h);
-        long nconn = 0, ver = 0;
-        curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &nconn);
-        curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &ver);
-        pthread_mutex_lock(&c->mu);
-        c->stats.requests++;
-        c->stats.connects += (uint64_t)(nconn > 0 ? nconn : 0);
-        if (ver == CURL_HTTP_VERSION_2_0)
-            c->stats.http2++;
-        pthread_mutex_unlock(&c->mu);
-        if (cc == CURLE_OK)
-            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-        curl_easy_setopt(h, CURLOPT_CONNECT_TO, NULL);
-        curl_slist_free_all(hdrs);
-        curl_slist_free_all(conn);
-        pool_put(c, h);
-        if (cc != CURLE_OK) {
-            rc = map_curl(cc, errbuf, method, path, &x, err);
-            buf_release(&x.body);
-            break;
-        }
-        if (status >= 200 && status < 300) {
-            rc = 0;
-            if (out != NULL) {
-                rc = kjson_parse(buf_str(&x.body), x.body.len, c->opts.max_body, out, err);
-                if (rc != 0)
-                    sc_err_wrap(err, rc, "%s %s: response", method, path);
-            }
-            buf_release(&x.body);
-            break;
-        }
-        rc = kclient_map_status(status, buf_str(&x.body), x.body.len,
-                                x.retry_after[0] ? x.retry_after : NULL, err);
-        buf_release(&x.body);
-        if (rc == SC_EUNAUTHORIZED && c->cfg.token_file != NULL && !reauth) {
-            reauth = 1;
-            pthread_mutex_lock(&c->mu);
-            refresh_token_locked(c, 1);
-            pthread_mutex_unlock(&c->mu);
-            continue;
-        }
-        int ra = err ? err->retry_after : 0;
-        if (err == NULL && (rc == SC_ETOOMANY || rc == SC_ESERVER))
-            ra = 1; /* no detail to read: be conservative */
-        if ((rc == SC_ETOOMANY || (rc == SC_ESERVER && ra > 0)) && attempt < c->opts.max_retries &&
-            ra > 0 && ra <= KCLIENT_MAX_RETRY_AFTER_S) {
-            attempt++;
-            pthread_mutex_lock(&c->mu);
-            c->stats.retries++;
-            pthread_mutex_unlock(&c->mu);
-            sleep_ms((int64_t)ra * 1000);
-            continue;
-        }
-        break;
+        if (wait > 0)
+            sleep_ms(wait);
     }
     buf_release(&req);
     return rc;
@@ -1039,34 +1142,83 @@ add_query_param(struct buf *q, const char *k, const char *v)
     return rc ? rc : buf_add_escaped(q, v);
 }
 
+#define KLIST_CONTINUE_MAX 4096
+
+static int
+list_query(struct buf *q, const struct klist_opts *opts, int limit, const char *cont)
+{
+    int rc = buf_addf(q, "limit=%d", limit);
+
+    if (rc == 0 && opts && opts->label_selector && opts->label_selector[0])
+        rc = add_query_param(q, "labelSelector", opts->label_selector);
+    if (rc == 0 && opts && opts->field_selector && opts->field_selector[0])
+        rc = add_query_param(q, "fieldSelector", opts->field_selector);
+    if (rc == 0 && cont[0])
+        rc = add_query_param(q, "continue", cont);
+    return rc;
+}
+
+/* Copy s (may be NULL: "") into out[cap]; SC_ETOOBIG if it does not fit. */
+static int
+copy_bounded(char *out, size_t cap, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n >= cap)
+        return SC_ETOOBIG;
+    memcpy(out, s ? s : "", n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* Hand one page's items to fn; remember its rv (first page) and continue token. */
+static int
+list_consume(const json_t *page, const char *path, klist_fn *fn, void *ctx, char *rv, size_t rv_cap,
+             char *cont, struct sc_err *err)
+{
+    struct kjson r;
+    const json_t *items, *it;
+    const char *prv, *pcont;
+    size_t i;
+    int rc;
+
+    kjson_init(&r, page, err);
+    items = kjson_arr(&r, "items");
+    prv = kjson_str(&r, "metadata.resourceVersion");
+    pcont = kjson_str(&r, "metadata.continue");
+    if (kjson_error(&r) != 0)
+        return sc_err_wrap(err, SC_EPROTO, "list %s", path);
+    if (rv != NULL && rv[0] == '\0' && copy_bounded(rv, rv_cap, prv) != 0)
+        return sc_err_set(err, SC_ETOOBIG, "list %s: resourceVersion too long", path);
+    json_array_foreach (items, i, it) {
+        if (!json_is_object(it))
+            return sc_err_set(err, SC_EPROTO, "list %s: items[%zu]: expected object", path, i);
+        rc = fn ? fn(ctx, it) : 0;
+        if (rc != 0)
+            return rc;
+    }
+    if (copy_bounded(cont, KLIST_CONTINUE_MAX, pcont) != 0)
+        return sc_err_set(err, SC_ETOOBIG, "list %s: continue token too long", path);
+    return 0;
+}
+
 int
 kclient_list(struct kclient *c, const char *path, const struct klist_opts *opts, klist_fn *fn,
              void *ctx, char *rv, size_t rv_cap, struct sc_err *err)
 {
-    char cont[4096] = "";
+    char cont[KLIST_CONTINUE_MAX] = "";
     int limit =
         (opts && opts->limit > 0 && opts->limit < LIM_LIST_PAGE) ? opts->limit : LIM_LIST_PAGE;
-    int first = 1, rc = 0;
+    int rc;
 
     if (rv != NULL && rv_cap > 0)
         rv[0] = '\0';
-    for (;;) {
+    do {
         struct buf q;
         json_t *page = NULL;
-        struct kjson r;
-        const json_t *items, *it;
-        const char *prv, *pcont;
-        size_t i;
 
         buf_init(&q, 8192);
-        rc = buf_addf(&q, "limit=%d", limit);
-        if (rc == 0 && opts && opts->label_selector && opts->label_selector[0])
-            rc = add_query_param(&q, "labelSelector", opts->label_selector);
-        if (rc == 0 && opts && opts->field_selector && opts->field_selector[0])
-            rc = add_query_param(&q, "fieldSelector", opts->field_selector);
-        if (rc == 0 && cont[0])
-            rc = add_query_param(&q, "continue", cont);
-        if (rc != 0) {
+        if (list_query(&q, opts, limit, cont) != 0) {
             buf_release(&q);
             return sc_err_set(err, SC_ETOOBIG, "list %s: query too long", path);
         }
@@ -1074,44 +1226,12 @@ kclient_list(struct kclient *c, const char *path, const struct klist_opts *opts,
         buf_release(&q);
         if (rc != 0)
             return rc;
-        kjson_init(&r, page, err);
-        items = kjson_arr(&r, "items");
-        prv = kjson_str(&r, "metadata.resourceVersion");
-        pcont = kjson_str(&r, "metadata.continue");
-        if (kjson_error(&r) != 0) {
-            json_decref(page);
-            return sc_err_wrap(err, SC_EPROTO, "list %s", path);
-        }
-        if (first && rv != NULL && prv != NULL) {
-            if (strlen(prv) >= rv_cap) {
-                json_decref(page);
-                return sc_err_set(err, SC_ETOOBIG, "list %s: resourceVersion too long", path);
-            }
-            memcpy(rv, prv, strlen(prv) + 1);
-        }
-        first = 0;
-        json_array_foreach (items, i, it) {
-            if (!json_is_object(it)) {
-                json_decref(page);
-                return sc_err_set(err, SC_EPROTO, "list %s: items[%zu]: expected object", path, i);
-            }
-            rc = fn ? fn(ctx, it) : 0;
-            if (rc != 0) {
-                json_decref(page);
-                return rc;
-            }
-        }
-        if (pcont == NULL || pcont[0] == '\0') {
-            json_decref(page);
-            return 0;
-        }
-        if (strlen(pcont) >= sizeof(cont)) {
-            json_decref(page);
-            return sc_err_set(err, SC_ETOOBIG, "list %s: continue token too long", path);
-        }
-        memcpy(cont, pcont, strlen(pcont) + 1);
+        rc = list_consume(page, path, fn, ctx, rv, rv_cap, cont, err);
         json_decref(page);
-    }
+        if (rc != 0)
+            return rc;
+    } while (cont[0] != '\0');
+    return 0;
 }
 
 int

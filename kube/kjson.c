@@ -41,7 +41,8 @@ type_name(const json_t *v)
 static void
 set_msg(struct sc_err *err, const char *fmt, va_list ap)
 {
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
+    vsnprintf(err->msg, sizeof(err->msg), fmt,
+              ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
 }
 
 int
