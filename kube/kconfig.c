@@ -218,19 +218,35 @@ dup_opt(struct kc_parse *p, const char *s, char **out)
     return *out ? 0 : sc_err_set(p->err, SC_ENOMEM, "%s: out of memory", p->name);
 }
 
+/* Read prefix.key as a string into *out (borrowed). */
 static int
-build(struct kc_parse *p, struct kconfig *c)
+get_field(struct kc_parse *p, yaml_node_t *m, const char *prefix, const char *key, const char **out)
 {
-    yaml_node_t *root = yaml_document_get_root_node(p->doc);
-    yaml_node_t *ctx = NULL, *cl = NULL, *us = NULL;
-    const char *cur, *cname, *uname, *ns, *server, *tsn, *tok, *tokf;
-    char prefix[96];
-    int rc, ci = 0, ui = 0, xi = 0;
+    char f[160];
 
-    if (root == NULL || is_null_scalar(root))
-        return sc_err_set(p->err, SC_EINVALID, "%s: empty document", p->name);
-    if (root->type != YAML_MAPPING_NODE)
-        return sc_err_set(p->err, SC_EINVALID, "%s: expected a mapping at the top", p->name);
+    snprintf(f, sizeof(f), "%s.%s", prefix, key);
+    return get_str(p, m, key, f, out);
+}
+
+/* Copy a non-empty optional string. */
+static int
+dup_nonempty(struct kc_parse *p, const char *s, char **out)
+{
+    return (s != NULL && s[0] != '\0') ? dup_opt(p, s, out) : 0;
+}
+
+struct kc_names {
+    const char *cluster, *user;
+};
+
+static int
+build_context(struct kc_parse *p, yaml_node_t *root, struct kconfig *c, struct kc_names *n)
+{
+    yaml_node_t *ctx = NULL;
+    const char *cur, *ns;
+    char prefix[96], f[160];
+    int rc, xi = 0;
+
     rc = get_str(p, root, "current-context", "current-context", &cur);
     if (rc != 0)
         return rc;
@@ -239,86 +255,122 @@ build(struct kc_parse *p, struct kconfig *c)
     rc = find_named(p, "contexts", "context", cur, &ctx, &xi);
     if (rc != 0)
         return rc;
-    snprintf(prefix, sizeof(prefix), "contexts[%d].context.cluster", xi);
-    if ((rc = get_str(p, ctx, "cluster", prefix, &cname)) != 0)
+    snprintf(prefix, sizeof(prefix), "contexts[%d].context", xi);
+    if ((rc = get_field(p, ctx, prefix, "cluster", &n->cluster)) != 0)
         return rc;
-    if (cname == NULL || cname[0] == '\0')
-        return fail(p, SC_EINVALID, prefix, "missing");
-    snprintf(prefix, sizeof(prefix), "contexts[%d].context.user", xi);
-    if ((rc = get_str(p, ctx, "user", prefix, &uname)) != 0)
+    if (n->cluster == NULL || n->cluster[0] == '\0') {
+        snprintf(f, sizeof(f), "%s.cluster", prefix);
+        return fail(p, SC_EINVALID, f, "missing");
+    }
+    if ((rc = get_field(p, ctx, prefix, "user", &n->user)) != 0)
         return rc;
-    snprintf(prefix, sizeof(prefix), "contexts[%d].context.namespace", xi);
-    if ((rc = get_str(p, ctx, "namespace", prefix, &ns)) != 0)
+    if ((rc = get_field(p, ctx, prefix, "namespace", &ns)) != 0)
         return rc;
-    if ((rc = dup_opt(p, ns, &c->namespace)) != 0)
-        return rc;
+    return dup_opt(p, ns, &c->namespace);
+}
 
-    rc = find_named(p, "clusters", "cluster", cname, &cl, &ci);
+static int
+build_cluster(struct kc_parse *p, const char *name, struct kconfig *c)
+{
+    yaml_node_t *cl = NULL;
+    const char *server, *tsn;
+    char prefix[96], f[160];
+    int rc, ci = 0;
+
+    rc = find_named(p, "clusters", "cluster", name, &cl, &ci);
     if (rc != 0)
         return rc;
     snprintf(prefix, sizeof(prefix), "clusters[%d].cluster", ci);
-    {
-        char f[128];
-        snprintf(f, sizeof(f), "%s.server", prefix);
-        if ((rc = get_str(p, cl, "server", f, &server)) != 0)
-            return rc;
-        if (server == NULL || server[0] == '\0')
-            return fail(p, SC_EINVALID, f, "missing");
-        if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)
-            return fail(p, SC_EINVALID, f, "must start with https:// or http://");
-        if ((rc = dup_opt(p, server, &c->server)) != 0)
-            return rc;
-        size_t sl = strlen(c->server);
-        while (sl > 0 && c->server[sl - 1] == '/')
-            c->server[--sl] = '\0';
-        snprintf(f, sizeof(f), "%s.insecure-skip-tls-verify", prefix);
-        if ((rc = get_bool(p, cl, "insecure-skip-tls-verify", f, &c->insecure)) != 0)
-            return rc;
-        snprintf(f, sizeof(f), "%s.tls-server-name", prefix);
-        if ((rc = get_str(p, cl, "tls-server-name", f, &tsn)) != 0)
-            return rc;
-        if (tsn != NULL && tsn[0] != '\0' && (rc = dup_opt(p, tsn, &c->tls_server_name)) != 0)
-            return rc;
-    }
-    if ((rc = get_blob(p, cl, prefix, "certificate-authority", &c->ca_pem, &c->ca_len)) != 0)
+    snprintf(f, sizeof(f), "%s.server", prefix);
+    if ((rc = get_str(p, cl, "server", f, &server)) != 0)
         return rc;
+    if (server == NULL || server[0] == '\0')
+        return fail(p, SC_EINVALID, f, "missing");
+    if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)
+        return fail(p, SC_EINVALID, f, "must start with https:// or http://");
+    if ((rc = dup_opt(p, server, &c->server)) != 0)
+        return rc;
+    size_t sl = strlen(c->server);
+    while (sl > 0 && c->server[sl - 1] == '/')
+        c->server[--sl] = '\0';
+    snprintf(f, sizeof(f), "%s.insecure-skip-tls-verify", prefix);
+    if ((rc = get_bool(p, cl, "insecure-skip-tls-verify", f, &c->insecure)) != 0)
+        return rc;
+    if ((rc = get_field(p, cl, prefix, "tls-server-name", &tsn)) != 0)
+        return rc;
+    if ((rc = dup_nonempty(p, tsn, &c->tls_server_name)) != 0)
+        return rc;
+    return get_blob(p, cl, prefix, "certificate-authority", &c->ca_pem, &c->ca_len);
+}
 
-    if (uname != NULL && uname[0] != '\0') {
-        rc = find_named(p, "users", "user", uname, &us, &ui);
-        if (rc != 0)
-            return rc;
-        snprintf(prefix, sizeof(prefix), "users[%d].user", ui);
-        if ((rc = get_blob(p, us, prefix, "client-certificate", &c->cert_pem, &c->cert_len)) != 0)
-            return rc;
-        if ((rc = get_blob(p, us, prefix, "client-key", &c->key_pem, &c->key_len)) != 0)
-            return rc;
-        if ((c->cert_pem == NULL) != (c->key_pem == NULL)) {
-            char f[128];
-            snprintf(f, sizeof(f), "%s.%s", prefix,
-                     c->cert_pem ? "client-key" : "client-certificate");
-            return fail(p, SC_EINVALID, f, "missing (certificate and key come in pairs)");
-        }
-        char f[128];
-        snprintf(f, sizeof(f), "%s.token", prefix);
-        if ((rc = get_str(p, us, "token", f, &tok)) != 0)
-            return rc;
-        if (tok != NULL && tok[0] != '\0' && (rc = dup_opt(p, tok, &c->token)) != 0)
-            return rc;
-        snprintf(f, sizeof(f), "%s.tokenFile", prefix);
-        if ((rc = get_str(p, us, "tokenFile", f, &tokf)) != 0)
-            return rc;
-        if (tokf != NULL && tokf[0] != '\0' && c->token == NULL) {
-            c->token_file = resolve(p->dir, tokf);
-            if (c->token_file == NULL)
-                return fail(p, SC_ENOMEM, f, "out of memory");
-            char *t = NULL;
-            struct sc_err ferr = {0};
-            rc = kfile_read(c->token_file, LIM_TOKEN_FILE, &t, NULL, &ferr);
-            if (rc != 0)
-                return sc_err_set(p->err, rc, "%s: %s: %s", p->name, f, ferr.msg);
-            free(t);
-        }
+/* tokenFile: resolved against the kubeconfig's directory and readable now;
+ * the client re-reads it later. */
+static int
+build_token_file(struct kc_parse *p, const char *prefix, const char *tokf, struct kconfig *c)
+{
+    char f[160], *t = NULL;
+    struct sc_err ferr = {0};
+    int rc;
+
+    snprintf(f, sizeof(f), "%s.tokenFile", prefix);
+    c->token_file = resolve(p->dir, tokf);
+    if (c->token_file == NULL)
+        return fail(p, SC_ENOMEM, f, "out of memory");
+    rc = kfile_read(c->token_file, LIM_TOKEN_FILE, &t, NULL, &ferr);
+    free(t);
+    if (rc != 0)
+        return sc_err_set(p->err, rc, "%s: %s: %s", p->name, f, ferr.msg);
+    return 0;
+}
+
+static int
+build_user(struct kc_parse *p, const char *name, struct kconfig *c)
+{
+    yaml_node_t *us = NULL;
+    const char *tok, *tokf;
+    char prefix[96], f[160];
+    int rc, ui = 0;
+
+    rc = find_named(p, "users", "user", name, &us, &ui);
+    if (rc != 0)
+        return rc;
+    snprintf(prefix, sizeof(prefix), "users[%d].user", ui);
+    if ((rc = get_blob(p, us, prefix, "client-certificate", &c->cert_pem, &c->cert_len)) != 0)
+        return rc;
+    if ((rc = get_blob(p, us, prefix, "client-key", &c->key_pem, &c->key_len)) != 0)
+        return rc;
+    if ((c->cert_pem == NULL) != (c->key_pem == NULL)) {
+        snprintf(f, sizeof(f), "%s.%s", prefix, c->cert_pem ? "client-key" : "client-certificate");
+        return fail(p, SC_EINVALID, f, "missing (certificate and key come in pairs)");
     }
+    if ((rc = get_field(p, us, prefix, "token", &tok)) != 0)
+        return rc;
+    if ((rc = dup_nonempty(p, tok, &c->token)) != 0)
+        return rc;
+    if ((rc = get_field(p, us, prefix, "tokenFile", &tokf)) != 0)
+        return rc;
+    if (tokf != NULL && tokf[0] != '\0' && c->token == NULL)
+        return build_token_file(p, prefix, tokf, c);
+    return 0;
+}
+
+static int
+build(struct kc_parse *p, struct kconfig *c)
+{
+    yaml_node_t *root = yaml_document_get_root_node(p->doc);
+    struct kc_names n = {0};
+    int rc;
+
+    if (root == NULL || is_null_scalar(root))
+        return sc_err_set(p->err, SC_EINVALID, "%s: empty document", p->name);
+    if (root->type != YAML_MAPPING_NODE)
+        return sc_err_set(p->err, SC_EINVALID, "%s: expected a mapping at the top", p->name);
+    if ((rc = build_context(p, root, c, &n)) != 0)
+        return rc;
+    if ((rc = build_cluster(p, n.cluster, c)) != 0)
+        return rc;
+    if (n.user != NULL && n.user[0] != '\0')
+        return build_user(p, n.user, c);
     return 0;
 }
 

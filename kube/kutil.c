@@ -9,13 +9,56 @@
 
 #include "kube/kinternal.h"
 
+/* Read all of fd into a growing buffer capped at max bytes. */
+static int
+read_all(int fd, size_t max, char **out, size_t *len)
+{
+    size_t n = 0, cap = 4096;
+    char *data = malloc(cap + 1);
+
+    if (data == NULL)
+        return SC_ENOMEM;
+    for (;;) {
+        if (n == cap) {
+            if (cap >= max + 1) {
+                free(data);
+                return SC_ETOOBIG;
+            }
+            cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            char *p = realloc(data, cap + 1);
+            if (p == NULL) {
+                free(data);
+                return SC_ENOMEM;
+            }
+            data = p;
+        }
+        ssize_t r = read(fd, data + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(data);
+            return SC_EIO;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > max) {
+        free(data);
+        return SC_ETOOBIG;
+    }
+    data[n] = '\0';
+    *out = data;
+    *len = n;
+    return 0;
+}
+
 int
 kfile_read(const char *path, size_t max, char **out, size_t *len, struct sc_err *err)
 {
     struct stat st;
-    char *data = NULL;
-    size_t n = 0, cap;
-    int fd;
+    size_t n = 0;
+    int fd, rc, e;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -25,51 +68,15 @@ kfile_read(const char *path, size_t max, char **out, size_t *len, struct sc_err 
         return sc_err_set(err, SC_ETOOBIG, "%s: file of %lld bytes exceeds the %zu byte limit",
                           path, (long long)st.st_size, max);
     }
-    cap = 4096;
-    data = malloc(cap + 1);
-    if (data == NULL) {
-        close(fd);
-        return sc_err_set(err, SC_ENOMEM, "%s: out of memory", path);
-    }
-    for (;;) {
-        ssize_t r;
-        if (n == cap) {
-            char *p;
-            if (cap >= max + 1) {
-                free(data);
-                close(fd);
-                return sc_err_set(err, SC_ETOOBIG, "%s: file exceeds the %zu byte limit", path,
-                                  max);
-            }
-            cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-            p = realloc(data, cap + 1);
-            if (p == NULL) {
-                free(data);
-                close(fd);
-                return sc_err_set(err, SC_ENOMEM, "%s: out of memory", path);
-            }
-            data = p;
-        }
-        r = read(fd, data + n, cap - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            free(data);
-            close(fd);
-            return sc_err_set(err, SC_EIO, "%s: %s", path, strerror(e));
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
+    rc = read_all(fd, max, out, &n);
+    e = errno;
     close(fd);
-    if (n > max) {
-        free(data);
-        return sc_err_set(err, SC_ETOOBIG, "%s: file exceeds the %zu byte limit", path, max);
-    }
-    data[n] = '\0';
-    *out = data;
+    if (rc == SC_ETOOBIG)
+        return sc_err_set(err, rc, "%s: file exceeds the %zu byte limit", path, max);
+    if (rc == SC_EIO)
+        return sc_err_set(err, rc, "%s: %s", path, strerror(e));
+    if (rc != 0)
+        return sc_err_set(err, rc, "%s: out of memory", path);
     if (len != NULL)
         *len = n;
     return 0;
