@@ -639,7 +639,7 @@ metrics_extra(void *ctx, struct buf *out)
     size_t d_vsc = c->q_vsc != NULL ? kworkq_len(c->q_vsc) + kworkq_delayed(c->q_vsc) : 0;
     int rc;
 
-    if (c->groups) {
+    if (c->q_vgs != NULL && c->q_vgsc != NULL) { /* groups on and this replica leads */
         rc = buf_addf(
             out,
             "# HELP snapshot_controller_group_queue_depth Keys waiting in a group work queue.\n"

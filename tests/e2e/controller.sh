@@ -230,6 +230,47 @@ test_pvc_deletion_waits_for_unready() {
 	t_wait 30 gone kns get vs stuck
 }
 
+# Bad input: upstream's status errors and events, retried with backoff,
+# without blocking anything else.
+test_bad_input() {
+	make_vs bad-pvc no-such-claim csi-test-snapclass || return 1
+	local want="Failed to create snapshot content with error snapshot controller failed to update bad-pvc on API server: cannot get claim from snapshot"
+	t_wait 30 sh -c "'$K' -n '$NS' get vs bad-pvc -o jsonpath='{.status.error.message}' | grep -qxF '$want'" >/dev/null || return 1
+	t_eq "$(jp volumesnapshot bad-pvc '{.status.readyToUse}')" false "readyToUse" || return 1
+	make_vs bad-class src1 no-such-class || return 1
+	want='Failed to get snapshot class with error volumesnapshotclass.snapshot.storage.k8s.io "no-such-class" not found'
+	t_wait 30 sh -c "'$K' -n '$NS' get vs bad-class -o jsonpath='{.status.error.message}' | grep -qxF '$want'" >/dev/null || return 1
+	# a non-CSI volume, bound by the PV controller
+	"$K" apply -f - >/dev/null <<-YAML || return 1
+	apiVersion: v1
+	kind: PersistentVolume
+	metadata: {name: hostpath-$NS}
+	spec:
+	  capacity: {storage: 1Gi}
+	  accessModes: [ReadWriteOnce]
+	  storageClassName: ""
+	  hostPath: {path: /tmp/nowhere}
+	  claimRef: {namespace: $NS, name: legacy}
+	YAML
+	make_pvc legacy "  storageClassName: \"\"
+  volumeName: hostpath-$NS" || return 1
+	t_wait 60 bound legacy >/dev/null || return 1
+	make_vs bad-legacy legacy || return 1
+	want="Failed to set default snapshot class with error snapshotting non-CSI volumes is not supported, snapshot:$NS/bad-legacy"
+	t_wait 30 sh -c "'$K' -n '$NS' get vs bad-legacy -o jsonpath='{.status.error.message}' | grep -qxF '$want'" >/dev/null || return 1
+	t_wait 10 sh -c "'$K' -n '$NS' get events --field-selector involvedObject.name=bad-legacy,reason=SetDefaultSnapshotClassFailed -o name | grep -q ." >/dev/null || return 1
+	# the failures are retried with backoff, and other snapshots still work
+	local r
+	r=$(curl -s "http://127.0.0.1:$PORT1/metrics" | awk '$1 == "snapshot_controller_queue_retries_total{queue=\"snapshot-controller-snapshot\"}" {print $2}')
+	[ "${r:-0}" -gt 0 ] || { t_fail "no retries counted"; return 1; }
+	make_vs good-after-bad src1 || return 1
+	t_wait 60 ready good-after-bad >/dev/null || return 1
+	kns delete vs bad-pvc bad-class bad-legacy good-after-bad --wait=false >/dev/null
+	t_wait 60 gone kns get vs bad-legacy || return 1
+	kns delete pvc legacy --wait=false >/dev/null
+	"$K" delete pv "hostpath-$NS" --wait=false >/dev/null
+}
+
 test_metrics_and_health() {
 	local m
 	m=$(curl -sf "http://127.0.0.1:$PORT1/metrics") || return 1
@@ -271,6 +312,7 @@ t_run two_default_classes_error test_two_default_classes_error
 t_run delete_policy_delete test_delete_policy_delete
 t_run delete_policy_retain test_delete_policy_retain
 t_run pvc_deletion_waits_for_unready test_pvc_deletion_waits_for_unready
+t_run bad_input test_bad_input
 t_run metrics_and_health test_metrics_and_health
 t_run leader_failover test_leader_failover
 "$K" delete volumesnapshotclass "retain-$NS" "nobody-$NS" --ignore-not-found >/dev/null 2>&1

@@ -10,7 +10,9 @@
 #      QPS so the sidecar's default 5 QPS is not what gets measured).
 # Prints figures; asserts nothing about their size.
 # Env: CONTROLLER (default bin/snapshot-controller), N_SMALL (1000),
-# N_LARGE (10000), N_READY (1000).
+# N_LARGE (10000), N_READY (1000), SKIP_CACHE=1 (only the creation-to-ready
+# run), READY_FLAGS (extra controller flags for it, e.g. -v=3).
+# The controller logs stay in the printed work directory.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -25,7 +27,7 @@ K="$TOOLS_BIN/kubectl"
 WORK=$(mktemp -d /tmp/bench-ctrl-XXXX)
 PORT=$((30000 + $$ % 10000))
 cpid=
-trap 'stop_controller; "$top/tests/cluster/down" "$CLUSTER_DIR" >/dev/null 2>&1' EXIT
+trap 'stop_controller; cp "$CLUSTER_DIR"/csi-*.log "$WORK"/ 2>/dev/null; "$top/tests/cluster/down" "$CLUSTER_DIR" >/dev/null 2>&1; echo "logs: $WORK" >&2' EXIT
 
 start_controller() { # log-name [flags]
 	local name=$1
@@ -63,12 +65,14 @@ measure() { # label
 	stop_controller
 }
 
-"$K" create ns bench-cache >/dev/null
-measure 0
-python3 "$here/apiload.py" cached bench-cache "$N_SMALL" 0 || exit 1
-measure "$N_SMALL"
-python3 "$here/apiload.py" cached bench-cache "$((N_LARGE - N_SMALL))" "$N_SMALL" || exit 1
-measure "$N_LARGE"
+if [ "${SKIP_CACHE:-0}" != 1 ]; then
+	"$K" create ns bench-cache >/dev/null
+	measure 0
+	python3 "$here/apiload.py" cached bench-cache "$N_SMALL" 0 || exit 1
+	measure "$N_SMALL"
+	python3 "$here/apiload.py" cached bench-cache "$((N_LARGE - N_SMALL))" "$N_SMALL" || exit 1
+	measure "$N_LARGE"
+fi
 
 # ---- creation to ready ------------------------------------------------------
 # the sidecar at the same QPS as the controller
@@ -93,8 +97,13 @@ for _ in $(seq 1 120); do
 	sleep 0.5
 done
 [ "$("$K" -n bench-ready get pvc src -o jsonpath='{.status.phase}')" = Bound ] || { echo "source PVC not bound" >&2; exit 1; }
-start_controller ready --kube-api-qps=1000 --kube-api-burst=1000 || exit 1
-echo "ready: controller at --kube-api-qps=1000 with $N_LARGE other snapshots cached"
+start_controller ready --kube-api-qps=1000 --kube-api-burst=1000 ${READY_FLAGS:-} || exit 1
+# let the initial sync of what is already cached drain first
+for _ in $(seq 1 600); do
+	[ "$(metric 'snapshot_controller_queue_depth{queue="snapshot-controller-snapshot"}')" = 0 ] && break
+	sleep 0.5
+done
+echo "ready: controller at --kube-api-qps=1000, $(metric 'snapshot_controller_cached_objects{kind="VolumeSnapshot"}') other snapshots cached"
 python3 "$here/apiload.py" ready bench-ready "$N_READY" src
 echo "ready: controller VmRSS $(rss_kib) KiB, VmHWM $(hwm_kib) KiB after the run;" \
 	"retries $(metric 'snapshot_controller_queue_retries_total{queue="snapshot-controller-snapshot"}')," \
