@@ -467,48 +467,25 @@ tab_del(struct kinformer *inf, const char *key)
 
 /* ---- building items ------------------------------------------------------------------ */
 
-static int
-make_item(struct kinformer *inf, const json_t *obj, struct kitem **out, struct sc_err *err)
+static void
+drop_view(struct kinformer *inf, void *view)
 {
-    struct kjson r;
-    const char *ns, *name, *uid, *rv;
-    void *view = NULL;
-    size_t kl, ul, rl;
-    struct kitem *it;
-    int rc;
+    if (inf->free_view)
+        inf->free_view(inf->parse_ctx, view);
+    else
+        free(view);
+}
 
-    *out = NULL;
-    kjson_init(&r, obj, err);
-    ns = kjson_str(&r, "metadata.namespace");
-    name = kjson_str_req(&r, "metadata.name");
-    uid = kjson_str(&r, "metadata.uid");
-    rv = kjson_str(&r, "metadata.resourceVersion");
-    if (kjson_error(&r) != 0)
-        return kjson_error(&r);
-    if (ns != NULL && ns[0] == '\0')
-        ns = NULL;
-    if (uid == NULL)
-        uid = "";
-    if (rv == NULL)
-        rv = "";
-    kl = (ns ? strlen(ns) + 1 : 0) + strlen(name);
-    if (kl >= LIM_KEY)
-        return sc_err_set(err, SC_ETOOBIG, "object key longer than %d bytes", LIM_KEY - 1);
-    ul = strlen(uid);
-    rl = strlen(rv);
-    if (ul > 128 || rl >= KINF_RV_MAX)
-        return sc_err_set(err, SC_EPROTO, "%s: uid or resourceVersion too long", name);
-    rc = inf->parse(inf->parse_ctx, obj, &view, err);
-    if (rc != 0)
-        return rc;
-    it = malloc(sizeof(*it) + kl + 1 + ul + 1 + rl + 1);
-    if (it == NULL) {
-        if (inf->free_view)
-            inf->free_view(inf->parse_ctx, view);
-        else
-            free(view);
-        return sc_err_set(err, SC_ENOMEM, "out of memory");
-    }
+/* One allocation: the item, then "key\0uid\0rv\0". */
+static struct kitem *
+alloc_item(struct kinformer *inf, const char *ns, const char *name, const char *uid, const char *rv,
+           void *view)
+{
+    size_t kl = (ns ? strlen(ns) + 1 : 0) + strlen(name), ul = strlen(uid), rl = strlen(rv);
+    struct kitem *it = malloc(sizeof(*it) + kl + 1 + ul + 1 + rl + 1);
+
+    if (it == NULL)
+        return NULL;
     if (ns)
         snprintf(it->key, kl + 1, "%s/%s", ns, name);
     else
@@ -523,7 +500,41 @@ make_item(struct kinformer *inf, const json_t *obj, struct kitem **out, struct s
     it->free_view = inf->free_view;
     it->free_ctx = inf->parse_ctx;
     it->view = view;
-    *out = it;
+    return it;
+}
+
+static int
+make_item(struct kinformer *inf, const json_t *obj, struct kitem **out, struct sc_err *err)
+{
+    struct kjson r;
+    const char *ns, *name, *uid, *rv;
+    void *view = NULL;
+    int rc;
+
+    *out = NULL;
+    kjson_init(&r, obj, err);
+    ns = kjson_str(&r, "metadata.namespace");
+    name = kjson_str_req(&r, "metadata.name");
+    uid = kjson_str(&r, "metadata.uid");
+    rv = kjson_str(&r, "metadata.resourceVersion");
+    if (kjson_error(&r) != 0)
+        return kjson_error(&r);
+    if (ns != NULL && ns[0] == '\0')
+        ns = NULL;
+    uid = uid ? uid : "";
+    rv = rv ? rv : "";
+    if ((ns ? strlen(ns) + 1 : 0) + strlen(name) >= LIM_KEY)
+        return sc_err_set(err, SC_ETOOBIG, "object key longer than %d bytes", LIM_KEY - 1);
+    if (strlen(uid) > 128 || strlen(rv) >= KINF_RV_MAX)
+        return sc_err_set(err, SC_EPROTO, "%s: uid or resourceVersion too long", name);
+    rc = inf->parse(inf->parse_ctx, obj, &view, err);
+    if (rc != 0)
+        return rc;
+    *out = alloc_item(inf, ns, name, uid, rv, view);
+    if (*out == NULL) {
+        drop_view(inf, view);
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -760,70 +771,98 @@ cmp_key(const void *a, const void *b)
 }
 
 /* LIST everything, then apply the difference to the cache and handlers. */
+/* Put it (borrowed; the cache takes its own reference) into the cache and
+ * call on_add or on_update. */
+static void
+publish(struct kinformer *inf, struct kitem *it)
+{
+    struct kitem *old;
+
+    pthread_rwlock_wrlock(&inf->lock);
+    old = tab_put(inf, kitem_acquire(it));
+    pthread_rwlock_unlock(&inf->lock);
+    if (old == NULL) {
+        if (inf->h.on_add)
+            inf->h.on_add(inf->h.ctx, it);
+        return;
+    }
+    if (inf->h.on_update)
+        inf->h.on_update(inf->h.ctx, old, it);
+    kitem_release(old);
+}
+
+/* Remove key and call on_delete with the cached item (or with fallback when
+ * nothing was cached and fallback is not NULL). */
+static void
+unpublish(struct kinformer *inf, const char *key, const struct kitem *fallback)
+{
+    struct kitem *old;
+
+    pthread_rwlock_wrlock(&inf->lock);
+    old = tab_del(inf, key);
+    pthread_rwlock_unlock(&inf->lock);
+    if (inf->h.on_delete && (old != NULL || fallback != NULL))
+        inf->h.on_delete(inf->h.ctx, old ? old : fallback);
+    kitem_release(old);
+}
+
+static bool
+unchanged(struct kinformer *inf, const struct kitem *it)
+{
+    bool same;
+
+    pthread_rwlock_rdlock(&inf->lock);
+    const struct kitem *cur = tab_find(inf, it->key, it->hash);
+    same = cur != NULL && strcmp(cur->rv, it->rv) == 0 && strcmp(cur->uid, it->uid) == 0;
+    pthread_rwlock_unlock(&inf->lock);
+    return same;
+}
+
+/* Delete every cached key that is not in seen[n] (sorted). */
+static void
+delete_unseen(struct kinformer *inf, const char **seen, size_t n)
+{
+    struct kitem **all;
+    size_t nall;
+
+    if (kinformer_list(inf, &all, &nall) != 0)
+        return;
+    for (size_t i = 0; i < nall; i++) {
+        const char *k = all[i]->key;
+        if (n == 0 || bsearch(&k, seen, n, sizeof(*seen), cmp_key) == NULL)
+            unpublish(inf, k, NULL);
+    }
+    kitem_release_all(all, nall);
+}
+
+/* LIST everything, then apply the difference to the cache and handlers. */
 static int
 relist(struct kinformer *inf, struct sc_err *err)
 {
     struct relist rl = {.inf = inf};
     struct klist_opts lo = {.label_selector = inf->label_selector};
     char rv[KINF_RV_MAX];
+    const char **seen = NULL;
     int rc;
 
     rc = kclient_list(inf->c, inf->path, &lo, relist_item, &rl, rv, sizeof(rv), err);
-    if (rc != 0) {
+    if (rc == 0 && rl.n > 0 && (seen = malloc(rl.n * sizeof(*seen))) == NULL)
+        rc = sc_err_set(err, SC_ENOMEM, "out of memory");
+    if (rc != 0 || (rl.n > 0 && seen == NULL)) {
         if (rc == SC_ENOTFOUND)
             sc_err_set(err, SC_ENOTFOUND, "resource not served: %s", inf->path);
         kitem_release_all(rl.items, rl.n);
-        return rc;
-    }
-    /* Keys present now, sorted, to find deletions. */
-    const char **seen = rl.n ? malloc(rl.n * sizeof(*seen)) : NULL;
-    if (rl.n && seen == NULL) {
-        kitem_release_all(rl.items, rl.n);
-        return sc_err_set(err, SC_ENOMEM, "out of memory");
+        return rc ? rc : SC_ENOMEM;
     }
     for (size_t i = 0; i < rl.n; i++)
         seen[i] = rl.items[i]->key;
     if (rl.n > 0)
         qsort(seen, rl.n, sizeof(*seen), cmp_key);
-
     for (size_t i = 0; i < rl.n; i++) {
-        struct kitem *it = rl.items[i], *cur, *old;
-        pthread_rwlock_wrlock(&inf->lock);
-        cur = tab_find(inf, it->key, it->hash);
-        if (cur != NULL && strcmp(cur->rv, it->rv) == 0 && strcmp(cur->uid, it->uid) == 0) {
-            pthread_rwlock_unlock(&inf->lock);
-            continue; /* unchanged: keep the cached item, drop the new one below */
-        }
-        old = tab_put(inf, kitem_acquire(it));
-        pthread_rwlock_unlock(&inf->lock);
-        if (old == NULL) {
-            if (inf->h.on_add)
-                inf->h.on_add(inf->h.ctx, it);
-        } else {
-            if (inf->h.on_update)
-                inf->h.on_update(inf->h.ctx, old, it);
-            kitem_release(old);
-        }
+        if (!unchanged(inf, rl.items[i]))
+            publish(inf, rl.items[i]);
     }
-    /* Deletions: cached keys not in the new list. */
-    struct kitem **all;
-    size_t nall;
-    if (kinformer_list(inf, &all, &nall) == 0) {
-        for (size_t i = 0; i < nall; i++) {
-            const char *k = all[i]->key;
-            if (rl.n && bsearch(&k, seen, rl.n, sizeof(*seen), cmp_key))
-                continue;
-            pthread_rwlock_wrlock(&inf->lock);
-            struct kitem *gone = tab_del(inf, all[i]->key);
-            pthread_rwlock_unlock(&inf->lock);
-            if (gone != NULL) {
-                if (inf->h.on_delete)
-                    inf->h.on_delete(inf->h.ctx, gone);
-                kitem_release(gone);
-            }
-        }
-        kitem_release_all(all, nall);
-    }
+    delete_unseen(inf, seen, rl.n);
     free(seen);
     kitem_release_all(rl.items, rl.n);
     snprintf(inf->rv, sizeof(inf->rv), "%s", rv);
@@ -832,90 +871,94 @@ relist(struct kinformer *inf, struct sc_err *err)
 }
 
 /* Apply one decoded watch event. */
+static void
+set_rv(struct kinformer *inf, const char *rv)
+{
+    if (rv != NULL && strlen(rv) < sizeof(inf->rv))
+        memcpy(inf->rv, rv, strlen(rv) + 1);
+}
+
+static const char *
+rv_of(const json_t *obj)
+{
+    struct kjson r;
+
+    kjson_init(&r, obj, NULL);
+    return kjson_str(&r, "metadata.resourceVersion");
+}
+
+/* BOOKMARK moves the resourceVersion; ERROR ends the watch with its code. */
+static int
+apply_meta_event(struct kinformer *inf, enum kwatch_type type, const json_t *obj,
+                 struct sc_err *err)
+{
+    struct kjson r;
+
+    kjson_init(&r, obj, err);
+    if (type == KW_ERROR) {
+        int64_t code = kjson_int(&r, "code", 0);
+        const char *msg = kjson_str(&r, "message");
+        char *s = json_dumps(obj, JSON_COMPACT);
+        int rc = kclient_map_status(code ? code : 500, s, s ? strlen(s) : 0, NULL, err);
+        free(s);
+        if (msg == NULL && err != NULL)
+            sc_err_wrap(err, rc, "watch error event");
+        return rc == 0 ? SC_EPROTO : rc;
+    }
+    const char *rv = kjson_str(&r, "metadata.resourceVersion");
+    if (kjson_error(&r) != 0)
+        return kjson_error(&r);
+    set_rv(inf, rv);
+    return 0;
+}
+
+/* Deleted, but the parser rejects its last state: still drop the cached
+ * entry (by key) so the cache does not keep a ghost. */
+static void
+delete_unparsed(struct kinformer *inf, const json_t *obj)
+{
+    struct kjson r;
+    char key[LIM_KEY];
+
+    kjson_init(&r, obj, NULL);
+    const char *ns = kjson_str(&r, "metadata.namespace");
+    const char *name = kjson_str(&r, "metadata.name");
+    if (name == NULL)
+        return;
+    if (ns != NULL && ns[0] != '\0')
+        snprintf(key, sizeof(key), "%s/%s", ns, name);
+    else
+        snprintf(key, sizeof(key), "%s", name);
+    unpublish(inf, key, NULL);
+}
+
+/* Apply one decoded watch event. */
 static int
 apply_event(struct kinformer *inf, enum kwatch_type type, json_t *obj, struct sc_err *err)
 {
-    struct kitem *it = NULL, *old;
-    struct kjson r;
+    struct kitem *it = NULL;
+    int rc;
 
-    if (type == KW_BOOKMARK || type == KW_ERROR) {
-        kjson_init(&r, obj, err);
-        if (type == KW_ERROR) {
-            int64_t code = kjson_int(&r, "code", 0);
-            const char *msg = kjson_str(&r, "message");
-            char *s = json_dumps(obj, JSON_COMPACT);
-            int rc = kclient_map_status(code ? code : 500, s, s ? strlen(s) : 0, NULL, err);
-            free(s);
-            if (msg == NULL && err != NULL)
-                sc_err_wrap(err, rc, "watch error event");
-            return rc == 0 ? SC_EPROTO : rc;
-        }
-        const char *rv = kjson_str(&r, "metadata.resourceVersion");
-        if (kjson_error(&r) != 0)
-            return kjson_error(&r);
-        if (rv != NULL && strlen(rv) < sizeof(inf->rv))
-            memcpy(inf->rv, rv, strlen(rv) + 1);
-        return 0;
-    }
-    int rc = make_item(inf, obj, &it, err);
-    if (rc != 0 && type == KW_DELETED) {
-        /* Deleted, but the parser rejects its last state: still drop the
-         * cached entry (by key) so the cache does not keep a ghost. */
-        kjson_init(&r, obj, NULL);
-        const char *ns = kjson_str(&r, "metadata.namespace");
-        const char *name = kjson_str(&r, "metadata.name");
-        const char *rv = kjson_str(&r, "metadata.resourceVersion");
-        char key[LIM_KEY];
-        if (name != NULL) {
-            if (ns != NULL && ns[0] != '\0')
-                snprintf(key, sizeof(key), "%s/%s", ns, name);
-            else
-                snprintf(key, sizeof(key), "%s", name);
-            pthread_rwlock_wrlock(&inf->lock);
-            old = tab_del(inf, key);
-            pthread_rwlock_unlock(&inf->lock);
-            if (old != NULL && inf->h.on_delete)
-                inf->h.on_delete(inf->h.ctx, old);
-            kitem_release(old);
-        }
-        if (rv != NULL && strlen(rv) < sizeof(inf->rv))
-            memcpy(inf->rv, rv, strlen(rv) + 1);
-        return 0;
-    }
+    if (type == KW_BOOKMARK || type == KW_ERROR)
+        return apply_meta_event(inf, type, obj, err);
+    rc = make_item(inf, obj, &it, err);
     if (rc != 0) {
-        /* The object is skipped, the watch goes on. */
-        if (err != NULL) {
+        if (type == KW_DELETED) {
+            delete_unparsed(inf, obj);
+        } else if (err != NULL) {
+            /* The object is skipped, the watch goes on. */
             sc_err_wrap(err, rc, "watch: skipped object");
             report(inf, err);
         }
-        kjson_init(&r, obj, NULL);
-        const char *rv = kjson_str(&r, "metadata.resourceVersion");
-        if (rv != NULL && strlen(rv) < sizeof(inf->rv))
-            memcpy(inf->rv, rv, strlen(rv) + 1);
+        set_rv(inf, rv_of(obj));
         return 0;
     }
-    snprintf(inf->rv, sizeof(inf->rv), "%s", it->rv);
+    set_rv(inf, it->rv);
     inf->watch_events++;
-    pthread_rwlock_wrlock(&inf->lock);
-    if (type == KW_DELETED) {
-        old = tab_del(inf, it->key);
-        pthread_rwlock_unlock(&inf->lock);
-        if (inf->h.on_delete)
-            inf->h.on_delete(inf->h.ctx, old ? old : it);
-        kitem_release(old);
-        kitem_release(it);
-        return 0;
-    }
-    old = tab_put(inf, kitem_acquire(it));
-    pthread_rwlock_unlock(&inf->lock);
-    if (old == NULL) {
-        if (inf->h.on_add)
-            inf->h.on_add(inf->h.ctx, it);
-    } else {
-        if (inf->h.on_update)
-            inf->h.on_update(inf->h.ctx, old, it);
-        kitem_release(old);
-    }
+    if (type == KW_DELETED)
+        unpublish(inf, it->key, it);
+    else
+        publish(inf, it);
     kitem_release(it);
     return 0;
 }
@@ -1014,6 +1057,81 @@ resync(struct kinformer *inf)
     kitem_release_all(all, n);
 }
 
+static int64_t
+next_backoff(int64_t backoff)
+{
+    return backoff * 2 > KINF_BACKOFF_MAX_MS ? KINF_BACKOFF_MAX_MS : backoff * 2;
+}
+
+/* Run a due resync; returns how long the next watch may last (0 = no limit). */
+static int64_t
+resync_if_due(struct kinformer *inf, const struct clock *clk)
+{
+    int64_t now, max_ms;
+
+    if (inf->resync_ms <= 0)
+        return 0;
+    now = clock_mono_ms(clk);
+    if (now - inf->last_resync >= inf->resync_ms) {
+        resync(inf);
+        inf->last_resync = now;
+    }
+    max_ms = inf->resync_ms - (now - inf->last_resync);
+    return max_ms < 1000 ? 1000 : max_ms;
+}
+
+/* Hold while paused; apply a forced resourceVersion.  true when stopping. */
+static bool
+wait_unpaused(struct kinformer *inf)
+{
+    bool stop;
+
+    pthread_mutex_lock(&inf->mu);
+    while (inf->paused && !inf->stop)
+        pthread_cond_wait(&inf->cv, &inf->mu);
+    if (inf->have_forced) {
+        memcpy(inf->rv, inf->forced_rv, sizeof(inf->rv));
+        inf->have_forced = false;
+    }
+    stop = inf->stop;
+    pthread_mutex_unlock(&inf->mu);
+    return stop;
+}
+
+/* Watch again and again from the last resourceVersion; return when a relist
+ * is needed (410, resource gone) or on stop. */
+static void
+watch_loop(struct kinformer *inf, const struct clock *clk, int64_t *backoff)
+{
+    while (!inf->stop) {
+        struct sc_err err = {0};
+        int64_t max_ms = resync_if_due(inf, clk);
+        if (wait_unpaused(inf))
+            return;
+        inf->watch_events = 0;
+        int rc = watch_once(inf, max_ms, &err);
+        if (inf->stop)
+            return;
+        if (inf->watch_events > 0)
+            *backoff = KINF_BACKOFF_START_MS;
+        if (rc == SC_ESHUTDOWN || rc == 0)
+            continue; /* paused, or a time limit: watch again from rv */
+        if (rc == SC_EGONE) {
+            sc_err_wrap(&err, rc, "watch %s: resourceVersion %s expired, relisting", inf->name,
+                        inf->rv);
+            report(inf, &err);
+            return;
+        }
+        sc_err_wrap(&err, rc, "watch %s (restart in %lld ms)", inf->name, (long long)*backoff);
+        report(inf, &err);
+        if (nap(inf, *backoff))
+            return;
+        *backoff = next_backoff(*backoff);
+        if (rc == SC_ENOTFOUND)
+            return; /* resource went away: relist to find out */
+    }
+}
+
 static void *
 run(void *arg)
 {
@@ -1032,58 +1150,11 @@ run(void *arg)
             report(inf, &err);
             if (nap(inf, backoff))
                 break;
-            backoff = backoff * 2 > KINF_BACKOFF_MAX_MS ? KINF_BACKOFF_MAX_MS : backoff * 2;
+            backoff = next_backoff(backoff);
             continue;
         }
         backoff = KINF_BACKOFF_START_MS;
-        /* Watch until Gone (relist) or stop. */
-        while (!inf->stop) {
-            int64_t max_ms = 0;
-            if (inf->resync_ms > 0) {
-                int64_t now = clock_mono_ms(&clk);
-                if (now - inf->last_resync >= inf->resync_ms) {
-                    resync(inf);
-                    inf->last_resync = now;
-                }
-                max_ms = inf->resync_ms - (now - inf->last_resync);
-                if (max_ms < 1000)
-                    max_ms = 1000;
-            }
-            pthread_mutex_lock(&inf->mu);
-            while (inf->paused && !inf->stop)
-                pthread_cond_wait(&inf->cv, &inf->mu);
-            if (inf->have_forced) {
-                memcpy(inf->rv, inf->forced_rv, sizeof(inf->rv));
-                inf->have_forced = false;
-            }
-            pthread_mutex_unlock(&inf->mu);
-            if (inf->stop)
-                break;
-            inf->watch_events = 0;
-            memset(&err, 0, sizeof(err));
-            rc = watch_once(inf, max_ms, &err);
-            if (inf->stop)
-                break;
-            if (rc == SC_ESHUTDOWN)
-                continue; /* paused: wait above */
-            if (inf->watch_events > 0)
-                backoff = KINF_BACKOFF_START_MS;
-            if (rc == 0)
-                continue; /* server or client time limit: watch again from rv */
-            if (rc == SC_EGONE) {
-                sc_err_wrap(&err, rc, "watch %s: resourceVersion %s expired, relisting", inf->name,
-                            inf->rv);
-                report(inf, &err);
-                break;
-            }
-            sc_err_wrap(&err, rc, "watch %s (restart in %lld ms)", inf->name, (long long)backoff);
-            report(inf, &err);
-            if (nap(inf, backoff))
-                break;
-            backoff = backoff * 2 > KINF_BACKOFF_MAX_MS ? KINF_BACKOFF_MAX_MS : backoff * 2;
-            if (rc == SC_ENOTFOUND)
-                break; /* resource went away: relist to find out */
-        }
+        watch_loop(inf, &clk, &backoff);
     }
     return NULL;
 }
