@@ -18,50 +18,44 @@
 #include "webhook/whserver.h"
 #include "webhook/whwatch.h"
 
-int
-main(int argc, char **argv)
+struct opts {
+    const char *cert, *key, *kubeconfig, *bind, *log_format;
+    int port, verbosity, threads, max_conns, burst;
+    double qps;
+    bool version;
+    int64_t reload_ms, idle_ms, read_ms, drain_ms;
+};
+
+/* Returns -1 to go on, else the exit code. */
+static int
+parse_flags(int argc, char **argv, struct opts *o)
 {
-    const char *cert = "", *key = "", *kubeconfig = "", *bind = "0.0.0.0", *log_format = "text";
-    int port = 8443, verbosity = 0, threads = 4, max_conns = 1000, burst = 10;
-    double qps = 5;
-    bool version = false;
-    int64_t reload_ms = 1000, idle_ms = 15000, read_ms = 10000, drain_ms = 30000;
     const struct flag tab[] = {
-        {"tls-cert-file", FLAG_STRING, &cert,
+        {"tls-cert-file", FLAG_STRING, &o->cert,
          "PEM certificate served to the API server (may be followed by its chain); reloaded when "
          "it changes"},
-        {"tls-private-key-file", FLAG_STRING, &key, "PEM private key of --tls-cert-file"},
-        {"port", FLAG_INT, &port, "HTTPS port"},
-        {"bind-address", FLAG_STRING, &bind, "IPv4 address to listen on"},
-        {"kubeconfig", FLAG_STRING, &kubeconfig,
+        {"tls-private-key-file", FLAG_STRING, &o->key, "PEM private key of --tls-cert-file"},
+        {"port", FLAG_INT, &o->port, "HTTPS port"},
+        {"bind-address", FLAG_STRING, &o->bind, "IPv4 address to listen on"},
+        {"kubeconfig", FLAG_STRING, &o->kubeconfig,
          "kubeconfig file; empty: $KUBECONFIG, then the in-cluster config"},
-        {"kube-api-qps", FLAG_FLOAT, &qps, "API requests per second of the watch client"},
-        {"kube-api-burst", FLAG_INT, &burst, "API request burst of the watch client"},
-        {"threads", FLAG_INT, &threads, "HTTPS worker threads"},
-        {"max-connections", FLAG_INT, &max_conns, "most concurrent connections"},
-        {"cert-reload-interval", FLAG_DURATION, &reload_ms,
+        {"kube-api-qps", FLAG_FLOAT, &o->qps, "API requests per second of the watch client"},
+        {"kube-api-burst", FLAG_INT, &o->burst, "API request burst of the watch client"},
+        {"threads", FLAG_INT, &o->threads, "HTTPS worker threads"},
+        {"max-connections", FLAG_INT, &o->max_conns, "most concurrent connections"},
+        {"cert-reload-interval", FLAG_DURATION, &o->reload_ms,
          "how often the certificate and key files are checked for changes"},
-        {"idle-timeout", FLAG_DURATION, &idle_ms,
+        {"idle-timeout", FLAG_DURATION, &o->idle_ms,
          "close a connection with no traffic for this long"},
-        {"read-timeout", FLAG_DURATION, &read_ms, "longest time to receive one request body"},
-        {"drain-timeout", FLAG_DURATION, &drain_ms,
+        {"read-timeout", FLAG_DURATION, &o->read_ms, "longest time to receive one request body"},
+        {"drain-timeout", FLAG_DURATION, &o->drain_ms,
          "longest life of connections on a replaced certificate"},
-        {"v", FLAG_INT, &verbosity, "log verbosity"},
-        {"log-format", FLAG_STRING, &log_format, "text or json"},
-        {"version", FLAG_BOOL, &version, "print the version and exit"},
+        {"v", FLAG_INT, &o->verbosity, "log verbosity"},
+        {"log-format", FLAG_STRING, &o->log_format, "text or json"},
+        {"version", FLAG_BOOL, &o->version, "print the version and exit"},
     };
-    struct whserver_opts so;
-    struct whserver *srv = NULL;
-    struct whwatch *watch = NULL;
-    struct kclient_opts ko;
-    struct kclient *kc;
-    struct kconfig *cfg = NULL;
-    struct whmetrics metrics;
-    struct whroute route;
-    struct sc_err err = {0};
     char ferr[256];
-    sigset_t sigs;
-    int rc, sig;
+    int rc;
 
     rc = flags_parse(tab, SC_ARRAY_LEN(tab), argc, argv, ferr, sizeof(ferr));
     if (rc == FLAGS_HELP) {
@@ -73,23 +67,119 @@ main(int argc, char **argv)
         flags_usage(tab, SC_ARRAY_LEN(tab), "snapshot-webhook", stderr);
         return 2;
     }
-    if (version) {
+    if (o->version) {
         printf("snapshot-webhook %s\n", SC_VERSION);
         return 0;
     }
-    if (strcmp(log_format, "text") != 0 && strcmp(log_format, "json") != 0) {
+    if (strcmp(o->log_format, "text") != 0 && strcmp(o->log_format, "json") != 0) {
         fprintf(stderr, "invalid value \"%s\" for flag -log-format: want text or json\n",
-                log_format);
+                o->log_format);
         return 2;
     }
-    log_init("snapshot-webhook", verbosity,
-             strcmp(log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
-    if (cert[0] == '\0')
+    return -1;
+}
+
+static void
+check_opts(const struct opts *o)
+{
+    if (o->cert[0] == '\0')
         fatalx("--tls-cert-file must be specified");
-    if (key[0] == '\0')
+    if (o->key[0] == '\0')
         fatalx("--tls-private-key-file must be specified");
-    if (port < 0 || port > 65535 || threads < 1 || threads > 256 || max_conns < 1)
+    if (o->port < 0 || o->port > 65535 || o->threads < 1 || o->threads > 256 || o->max_conns < 1)
         fatalx("--port, --threads or --max-connections out of range");
+}
+
+static struct kclient *
+api_client(const struct opts *o)
+{
+    struct kclient_opts ko;
+    struct kconfig *cfg = NULL;
+    struct kclient *kc;
+    struct sc_err err = {0};
+
+    if (kconfig_load(o->kubeconfig, &cfg, &err) != SC_OK)
+        fatalx("cannot load the API server configuration: %s", err.msg);
+    kclient_opts_default(&ko);
+    ko.qps = o->qps;
+    ko.burst = o->burst;
+    ko.user_agent = "snapshot-webhook/" SC_VERSION;
+    kc = kclient_new(cfg, &ko, &err);
+    kconfig_free(cfg);
+    if (kc == NULL)
+        fatalx("cannot create the API client: %s", err.msg);
+    return kc;
+}
+
+static void
+server_opts(const struct opts *o, const struct whroute *route, struct whserver_opts *so)
+{
+    whserver_opts_default(so);
+    so->bind_address = o->bind;
+    so->port = o->port;
+    so->cert_file = o->cert;
+    so->key_file = o->key;
+    so->threads = (unsigned)o->threads;
+    so->max_conns = (unsigned)o->max_conns;
+    so->idle_timeout_s = (unsigned)((o->idle_ms + 999) / 1000);
+    so->read_timeout_ms = o->read_ms;
+    so->cert_poll_ms = o->reload_ms > 0 ? o->reload_ms : 1000;
+    so->drain_ms = o->drain_ms;
+    so->route = route;
+}
+
+/* Until SIGINT/SIGTERM: keep the ready gauge current. Returns the signal. */
+static int
+wait_for_signal(const sigset_t *sigs, struct whwatch *watch, struct whmetrics *metrics)
+{
+    for (;;) {
+        struct timespec ts = {1, 0};
+        bool ready = whwatch_ready(watch);
+        int sig;
+
+        if (ready != (atomic_load(&metrics->ready) != 0)) {
+            atomic_store(&metrics->ready, ready ? 1 : 0);
+            log_info(ready ? "watch caches synced: ready" : "watch caches lost sync: not ready");
+        }
+        sig = sigtimedwait(sigs, NULL, &ts);
+        if (sig == SIGINT || sig == SIGTERM)
+            return sig;
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    struct opts o = {.cert = "",
+                     .key = "",
+                     .kubeconfig = "",
+                     .bind = "0.0.0.0",
+                     .log_format = "text",
+                     .port = 8443,
+                     .threads = 4,
+                     .max_conns = 1000,
+                     .burst = 10,
+                     .qps = 5,
+                     .reload_ms = 1000,
+                     .idle_ms = 15000,
+                     .read_ms = 10000,
+                     .drain_ms = 30000};
+    struct whserver_opts so;
+    struct whserver *srv = NULL;
+    struct whwatch *watch = NULL;
+    struct kclient *kc;
+    struct whmetrics metrics;
+    struct whroute route;
+    struct sc_err err = {0};
+    sigset_t sigs;
+    int rc, sig;
+
+    rc = parse_flags(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    log_init("snapshot-webhook", o.verbosity,
+             strcmp(o.log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
+    check_opts(&o);
 
     /* Every thread started below inherits the blocked signals; the main
      * thread takes them with sigtimedwait(). */
@@ -99,54 +189,22 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (kconfig_load(kubeconfig, &cfg, &err) != SC_OK)
-        fatalx("cannot load the API server configuration: %s", err.msg);
-    kclient_opts_default(&ko);
-    ko.qps = qps;
-    ko.burst = burst;
-    ko.user_agent = "snapshot-webhook/" SC_VERSION;
-    kc = kclient_new(cfg, &ko, &err);
-    kconfig_free(cfg);
-    if (kc == NULL)
-        fatalx("cannot create the API client: %s", err.msg);
+    kc = api_client(&o);
     if (whwatch_start(kc, &watch, &err) != SC_OK)
         fatalx("cannot start the watch caches: %s", err.msg);
-
     whmetrics_init(&metrics);
     memset(&route, 0, sizeof(route));
     route.lookup = whwatch_lookup(watch);
     route.metrics = &metrics;
     route.ready = whwatch_ready;
     route.ready_ctx = watch;
-
-    whserver_opts_default(&so);
-    so.bind_address = bind;
-    so.port = port;
-    so.cert_file = cert;
-    so.key_file = key;
-    so.threads = (unsigned)threads;
-    so.max_conns = (unsigned)max_conns;
-    so.idle_timeout_s = (unsigned)((idle_ms + 999) / 1000);
-    so.read_timeout_ms = read_ms;
-    so.cert_poll_ms = reload_ms > 0 ? reload_ms : 1000;
-    so.drain_ms = drain_ms;
-    so.route = &route;
+    server_opts(&o, &route, &so);
     if (whserver_start(&so, &srv, &err) != SC_OK)
         fatalx("cannot serve HTTPS: %s", err.msg);
-    log_info("serving HTTPS on %s:%d (%d threads, TLS 1.2+)", bind, whserver_port(srv), threads);
+    log_info("serving HTTPS on %s:%d (%d threads, TLS 1.2+)", o.bind, whserver_port(srv),
+             o.threads);
 
-    for (;;) {
-        struct timespec ts = {1, 0};
-        bool ready = whwatch_ready(watch);
-
-        if (ready != (atomic_load(&metrics.ready) != 0)) {
-            atomic_store(&metrics.ready, ready ? 1 : 0);
-            log_info(ready ? "watch caches synced: ready" : "watch caches lost sync: not ready");
-        }
-        sig = sigtimedwait(&sigs, NULL, &ts);
-        if (sig == SIGINT || sig == SIGTERM)
-            break;
-    }
+    sig = wait_for_signal(&sigs, watch, &metrics);
     log_info("signal %d: shutting down", sig);
     whserver_stop(srv);
     whwatch_free(watch);

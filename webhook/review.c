@@ -62,87 +62,102 @@ member_obj(json_t *parent, const char *key, json_t **out, struct sc_err *err)
     return SC_OK;
 }
 
+/* apiVersion and kind of an AdmissionReview. */
+static int
+admission_gvk(json_t *root, const char **api_version, struct sc_err *err)
+{
+    const char *kind;
+    int bad = 0;
+
+    *api_version = member_str(root, "apiVersion", &bad);
+    kind = member_str(root, "kind", &bad);
+    if (bad || kind == NULL || strcmp(kind, "AdmissionReview") != 0)
+        return sc_err_set(err, SC_EINVALID, "unsupported kind %s%s%s: expected AdmissionReview",
+                          kind ? "\"" : "", kind ? kind : "(missing)", kind ? "\"" : "");
+    if (*api_version == NULL || (strcmp(*api_version, REVIEW_ADMISSION_V1) != 0 &&
+                                 strcmp(*api_version, REVIEW_ADMISSION_V1BETA1) != 0))
+        return sc_err_set(err, SC_EINVALID,
+                          "unsupported AdmissionReview apiVersion %s: expected %s or %s",
+                          *api_version ? *api_version : "(missing)", REVIEW_ADMISSION_V1,
+                          REVIEW_ADMISSION_V1BETA1);
+    return SC_OK;
+}
+
+/* request.resource {group, version, resource}. */
+static int
+admission_resource(json_t *req, struct review_gvr *gvr, struct sc_err *err)
+{
+    json_t *res = json_object_get(req, "resource");
+    int bad = 0;
+
+    if (!json_is_object(res))
+        return sc_err_set(err, SC_EINVALID, "request.resource is missing");
+    gvr->group = member_str(res, "group", &bad);
+    gvr->version = member_str(res, "version", &bad);
+    gvr->resource = member_str(res, "resource", &bad);
+    if (bad || gvr->version == NULL || gvr->resource == NULL)
+        return sc_err_set(err, SC_EINVALID,
+                          "request.resource needs string version and resource fields");
+    if (gvr->group == NULL)
+        gvr->group = "";
+    return SC_OK;
+}
+
+/* uid, operation, namespace, name, resource, object and oldObject. */
+static int
+admission_request(json_t *req, struct review_admission *r, struct sc_err *err)
+{
+    int bad = 0, rc;
+
+    r->uid = member_str(req, "uid", &bad);
+    r->operation = member_str(req, "operation", &bad);
+    r->ns = member_str(req, "namespace", &bad);
+    r->name = member_str(req, "name", &bad);
+    if (bad)
+        return sc_err_set(err, SC_EINVALID,
+                          "request.uid, operation, namespace and name must be strings");
+    if (r->uid == NULL || r->uid[0] == '\0')
+        return sc_err_set(err, SC_EINVALID, "request.uid is missing");
+    if (r->operation == NULL || r->operation[0] == '\0')
+        return sc_err_set(err, SC_EINVALID, "request.operation is missing");
+    rc = admission_resource(req, &r->resource, err);
+    if (rc != SC_OK)
+        return rc;
+    if (r->ns == NULL)
+        r->ns = "";
+    if (r->name == NULL)
+        r->name = "";
+    rc = member_obj(req, "object", &r->object, err);
+    if (rc == SC_OK)
+        rc = member_obj(req, "oldObject", &r->old_object, err);
+    return rc;
+}
+
 int
 review_admission_parse(const char *body, size_t len, struct review_admission *out,
                        struct sc_err *err)
 {
     struct review_admission r;
-    json_t *req, *res;
-    const char *kind;
-    int bad = 0, rc;
+    json_t *req;
+    int rc;
 
     memset(out, 0, sizeof(*out));
     memset(&r, 0, sizeof(r));
     rc = load_root(body, len, "AdmissionReview", &r.root, err);
     if (rc != SC_OK)
         return rc;
-
-    r.api_version = member_str(r.root, "apiVersion", &bad);
-    kind = member_str(r.root, "kind", &bad);
-    if (bad || kind == NULL || strcmp(kind, "AdmissionReview") != 0) {
-        rc = sc_err_set(err, SC_EINVALID, "unsupported kind %s%s%s: expected AdmissionReview",
-                        kind ? "\"" : "", kind ? kind : "(missing)", kind ? "\"" : "");
-        goto fail;
-    }
-    if (r.api_version == NULL || (strcmp(r.api_version, REVIEW_ADMISSION_V1) != 0 &&
-                                  strcmp(r.api_version, REVIEW_ADMISSION_V1BETA1) != 0)) {
-        rc = sc_err_set(err, SC_EINVALID,
-                        "unsupported AdmissionReview apiVersion %s: expected %s or %s",
-                        r.api_version ? r.api_version : "(missing)", REVIEW_ADMISSION_V1,
-                        REVIEW_ADMISSION_V1BETA1);
-        goto fail;
-    }
+    rc = admission_gvk(r.root, &r.api_version, err);
     req = json_object_get(r.root, "request");
-    if (!json_is_object(req)) {
+    if (rc == SC_OK && !json_is_object(req))
         rc = sc_err_set(err, SC_EINVALID, "AdmissionReview has no request object");
-        goto fail;
-    }
-    r.uid = member_str(req, "uid", &bad);
-    r.operation = member_str(req, "operation", &bad);
-    r.ns = member_str(req, "namespace", &bad);
-    r.name = member_str(req, "name", &bad);
-    if (bad) {
-        rc = sc_err_set(err, SC_EINVALID,
-                        "request.uid, operation, namespace and name must be strings");
-        goto fail;
-    }
-    if (r.uid == NULL || r.uid[0] == '\0') {
-        rc = sc_err_set(err, SC_EINVALID, "request.uid is missing");
-        goto fail;
-    }
-    if (r.operation == NULL || r.operation[0] == '\0') {
-        rc = sc_err_set(err, SC_EINVALID, "request.operation is missing");
-        goto fail;
-    }
-    res = json_object_get(req, "resource");
-    if (!json_is_object(res)) {
-        rc = sc_err_set(err, SC_EINVALID, "request.resource is missing");
-        goto fail;
-    }
-    r.resource.group = member_str(res, "group", &bad);
-    r.resource.version = member_str(res, "version", &bad);
-    r.resource.resource = member_str(res, "resource", &bad);
-    if (bad || r.resource.version == NULL || r.resource.resource == NULL) {
-        rc = sc_err_set(err, SC_EINVALID,
-                        "request.resource needs string version and resource fields");
-        goto fail;
-    }
-    if (r.resource.group == NULL)
-        r.resource.group = "";
-    if (r.ns == NULL)
-        r.ns = "";
-    if (r.name == NULL)
-        r.name = "";
-    rc = member_obj(req, "object", &r.object, err);
     if (rc == SC_OK)
-        rc = member_obj(req, "oldObject", &r.old_object, err);
-    if (rc != SC_OK)
-        goto fail;
+        rc = admission_request(req, &r, err);
+    if (rc != SC_OK) {
+        json_decref(r.root);
+        return rc;
+    }
     *out = r;
     return SC_OK;
-fail:
-    json_decref(r.root);
-    return rc;
 }
 
 void
@@ -198,13 +213,30 @@ review_admission_respond(const struct review_admission *r, const struct wh_decis
     return dump(root, out, out_len, err);
 }
 
+/* request.objects: an array; absent or null means empty (omitempty). */
+static int
+conversion_objects(json_t *req, json_t **objects, struct sc_err *err)
+{
+    json_t *o = json_object_get(req, "objects");
+
+    if (o == NULL || json_is_null(o)) {
+        o = json_array();
+        if (o == NULL || json_object_set_new(req, "objects", o) != 0)
+            return sc_err_set(err, SC_ENOMEM, "cannot allocate");
+    } else if (!json_is_array(o)) {
+        return sc_err_set(err, SC_EINVALID, "request.objects is not a JSON array");
+    }
+    *objects = o;
+    return SC_OK;
+}
+
 int
 review_conversion_parse(const char *body, size_t len, struct review_conversion *out,
                         struct sc_err *err)
 {
     struct review_conversion r;
     const char *api, *kind;
-    json_t *req;
+    json_t *req = NULL;
     int bad = 0, rc;
 
     memset(out, 0, sizeof(*out));
@@ -215,45 +247,30 @@ review_conversion_parse(const char *body, size_t len, struct review_conversion *
     api = member_str(r.root, "apiVersion", &bad);
     kind = member_str(r.root, "kind", &bad);
     if (bad || kind == NULL || strcmp(kind, "ConversionReview") != 0 || api == NULL ||
-        strcmp(api, REVIEW_CONVERSION_V1) != 0) {
+        strcmp(api, REVIEW_CONVERSION_V1) != 0)
         rc = sc_err_set(err, SC_EINVALID,
                         "unsupported group version kind %s, %s: expected %s ConversionReview",
                         api ? api : "(missing apiVersion)", kind ? kind : "(missing kind)",
                         REVIEW_CONVERSION_V1);
-        goto fail;
-    }
-    req = json_object_get(r.root, "request");
-    if (!json_is_object(req)) {
+    if (rc == SC_OK && !json_is_object(req = json_object_get(r.root, "request")))
         rc = sc_err_set(err, SC_EINVALID, "ConversionReview has no request object");
-        goto fail;
+    if (rc == SC_OK) {
+        r.uid = member_str(req, "uid", &bad);
+        r.desired = member_str(req, "desiredAPIVersion", &bad);
+        if (bad || r.uid == NULL || r.uid[0] == '\0')
+            rc = sc_err_set(err, SC_EINVALID, "request.uid is missing or not a string");
+        else if (r.desired == NULL || r.desired[0] == '\0')
+            rc = sc_err_set(err, SC_EINVALID,
+                            "request.desiredAPIVersion is missing or not a string");
     }
-    r.uid = member_str(req, "uid", &bad);
-    r.desired = member_str(req, "desiredAPIVersion", &bad);
-    if (bad || r.uid == NULL || r.uid[0] == '\0') {
-        rc = sc_err_set(err, SC_EINVALID, "request.uid is missing or not a string");
-        goto fail;
-    }
-    if (r.desired == NULL || r.desired[0] == '\0') {
-        rc = sc_err_set(err, SC_EINVALID, "request.desiredAPIVersion is missing or not a string");
-        goto fail;
-    }
-    r.objects = json_object_get(req, "objects");
-    if (r.objects == NULL || json_is_null(r.objects)) {
-        /* An absent list is an empty list (omitempty on the Go side). */
-        r.objects = json_array();
-        if (r.objects == NULL || json_object_set_new(req, "objects", r.objects) != 0) {
-            rc = sc_err_set(err, SC_ENOMEM, "cannot allocate");
-            goto fail;
-        }
-    } else if (!json_is_array(r.objects)) {
-        rc = sc_err_set(err, SC_EINVALID, "request.objects is not a JSON array");
-        goto fail;
+    if (rc == SC_OK)
+        rc = conversion_objects(req, &r.objects, err);
+    if (rc != SC_OK) {
+        json_decref(r.root);
+        return rc;
     }
     *out = r;
     return SC_OK;
-fail:
-    json_decref(r.root);
-    return rc;
 }
 
 void

@@ -1,7 +1,6 @@
 /* webhook/wh_classes.c -- the default-class admission rule. */
 #include "webhook/wh_classes.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,20 +63,45 @@ visit_class(void *arg, const char *name, const char *driver, bool is_default)
     return 1;
 }
 
-static void deny(struct wh_decision *d, const char *rule, int code, const char *fmt, ...)
-    SC_PRINTF(4, 5);
+/* A macro, not a varargs function: the format strings stay literal at the
+ * call sites (checked by -Wformat) and no va_list is needed. */
+#define classes_deny(d, rule_, code_, ...)                           \
+    ((d)->allowed = false, (d)->rule = (rule_), (d)->code = (code_), \
+     (void)snprintf((d)->msg, sizeof((d)->msg), __VA_ARGS__))
 
-static void
-deny(struct wh_decision *d, const char *rule, int code, const char *fmt, ...)
+/* Which class kind the request's resource is; -1 for anything else. */
+static int
+class_kind_of(const struct review_gvr *gvr)
 {
-    va_list ap;
+    const char *v = gvr->version;
 
-    d->allowed = false;
-    d->rule = rule;
-    d->code = code;
-    va_start(ap, fmt);
-    vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
-    va_end(ap);
+    if (strcmp(gvr->group, class_group[0]) == 0 && strcmp(gvr->resource, class_resource[0]) == 0)
+        return strcmp(v, "v1") == 0 ? WH_CLASS_SNAPSHOT : -1;
+    if (strcmp(gvr->group, class_group[1]) == 0 && strcmp(gvr->resource, class_resource[1]) == 0)
+        return (strcmp(v, "v1") == 0 || strcmp(v, "v1beta2") == 0 || strcmp(v, "v1beta1") == 0)
+                   ? WH_CLASS_GROUP
+                   : -1;
+    return -1;
+}
+
+/* The ratchet: on UPDATE, an object that was already default for the same
+ * driver passes.  Returns 1 to allow, 0 to go on checking, -1 after a
+ * denial was written to d. */
+static int
+ratchet(const struct review_admission *r, enum wh_class_kind kind, const char *driver,
+        struct wh_decision *d)
+{
+    struct sc_err err = {0};
+    const char *old_driver;
+    bool old_default;
+
+    if (strcmp(r->operation, "UPDATE") != 0 || r->old_object == NULL)
+        return 0;
+    if (wh_classes_parse(r->old_object, kind, &old_driver, &old_default, &err) != SC_OK) {
+        classes_deny(d, class_rule[kind], 400, "cannot decode the old object: %s", err.msg);
+        return -1;
+    }
+    return old_default && strcmp(old_driver, driver) == 0;
 }
 
 void
@@ -86,74 +110,48 @@ wh_classes_review(const struct review_admission *r, const struct wh_lookup *lk,
 {
     struct sc_err err = {0};
     struct find_default f;
-    enum wh_class_kind kind;
-    const char *driver, *old_driver;
-    bool is_default, old_default;
-    char found[200];
-    int rc;
+    const char *driver;
+    bool is_default;
+    int kind, rc;
 
     memset(d, 0, sizeof(*d));
     d->allowed = true;
-    d->rule = class_rule[0];
-    if (strcmp(r->resource.group, class_group[1]) == 0 &&
-        strcmp(r->resource.resource, class_resource[1]) == 0)
-        d->rule = class_rule[1];
+    d->rule = strcmp(r->resource.resource, class_resource[1]) == 0 ? class_rule[1] : class_rule[0];
     if (strcmp(r->operation, "CREATE") != 0 && strcmp(r->operation, "UPDATE") != 0)
         return;
-
-    if (strcmp(r->resource.group, class_group[0]) == 0 && strcmp(r->resource.version, "v1") == 0 &&
-        strcmp(r->resource.resource, class_resource[0]) == 0) {
-        kind = WH_CLASS_SNAPSHOT;
-    } else if (strcmp(r->resource.group, class_group[1]) == 0 &&
-               (strcmp(r->resource.version, "v1") == 0 ||
-                strcmp(r->resource.version, "v1beta2") == 0 ||
-                strcmp(r->resource.version, "v1beta1") == 0) &&
-               strcmp(r->resource.resource, class_resource[1]) == 0) {
-        kind = WH_CLASS_GROUP;
-    } else {
-        snprintf(found, sizeof(found), "{%s %s %s}", r->resource.group, r->resource.version,
-                 r->resource.resource);
-        deny(d, "envelope", 400,
-             "expect resource to be {snapshot.storage.k8s.io v1 volumesnapshotclasses} or "
-             "{groupsnapshot.storage.k8s.io v1 volumegroupsnapshotclasses}, but found %s",
-             found);
+    kind = class_kind_of(&r->resource);
+    if (kind < 0) {
+        classes_deny(
+            d, "envelope", 400,
+            "expect resource to be {snapshot.storage.k8s.io v1 volumesnapshotclasses} or "
+            "{groupsnapshot.storage.k8s.io v1 volumegroupsnapshotclasses}, but found {%s %s %s}",
+            r->resource.group, r->resource.version, r->resource.resource);
         return;
     }
     d->rule = class_rule[kind];
-
     if (r->object == NULL) {
-        deny(d, class_rule[kind], 400, "admission request has no object");
+        classes_deny(d, class_rule[kind], 400, "admission request has no object");
         return;
     }
-    rc = wh_classes_parse(r->object, kind, &driver, &is_default, &err);
+    rc = wh_classes_parse(r->object, (enum wh_class_kind)kind, &driver, &is_default, &err);
     if (rc != SC_OK) {
-        deny(d, class_rule[kind], 400, "cannot decode the object: %s", err.msg);
+        classes_deny(d, class_rule[kind], 400, "cannot decode the object: %s", err.msg);
         return;
     }
-    if (!is_default)
-        return;
-
-    if (strcmp(r->operation, "UPDATE") == 0 && r->old_object != NULL) {
-        rc = wh_classes_parse(r->old_object, kind, &old_driver, &old_default, &err);
-        if (rc != SC_OK) {
-            deny(d, class_rule[kind], 400, "cannot decode the old object: %s", err.msg);
-            return;
-        }
-        if (old_default && strcmp(old_driver, driver) == 0)
-            return; /* ratchet: already default for the same driver */
-    }
+    if (!is_default || ratchet(r, (enum wh_class_kind)kind, driver, d) != 0)
+        return; /* not default, already default for this driver, or denied */
 
     memset(&f, 0, sizeof(f));
     f.driver = driver;
-    rc = lk->classes(lk->ctx, kind, visit_class, &f, &err);
+    rc = lk->classes(lk->ctx, (enum wh_class_kind)kind, visit_class, &f, &err);
     if (rc != SC_OK) {
-        deny(d, class_rule[kind], 500, "%s", err.msg[0] ? err.msg : sc_err_str(rc));
+        classes_deny(d, class_rule[kind], 500, "%s", err.msg[0] ? err.msg : sc_err_str(rc));
         return;
     }
     if (f.found)
-        deny(d, class_rule[kind], 0,
-             kind == WH_CLASS_GROUP
-                 ? "default group snapshot class: %s already exists for driver: %s"
-                 : "default snapshot class: %s already exists for driver: %s",
-             f.name, driver);
+        classes_deny(d, class_rule[kind], 0,
+                     kind == WH_CLASS_GROUP
+                         ? "default group snapshot class: %s already exists for driver: %s"
+                         : "default snapshot class: %s already exists for driver: %s",
+                     f.name, driver);
 }

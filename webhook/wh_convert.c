@@ -56,12 +56,55 @@ annotations(json_t *obj, int create, int *bad)
     return anns;
 }
 
+/* obj.status as an object, created when create is set; NULL when absent
+ * (or on ENOMEM when creating). */
+static json_t *
+status_of(json_t *obj, int create)
+{
+    json_t *st = json_object_get(obj, "status");
+
+    if ((st == NULL || json_is_null(st)) && create) {
+        st = json_object();
+        if (st == NULL || json_object_set_new(obj, "status", st) != 0)
+            return NULL;
+    }
+    return json_is_object(st) ? st : NULL;
+}
+
+/* v1beta1 -> newer with the annotation present: it becomes the info list. */
+static int
+info_from_annotation(json_t *obj, json_t *anns, const json_t *ann, struct sc_err *err)
+{
+    json_error_t jerr;
+    json_t *list, *status;
+
+    if (!json_is_string(ann))
+        return sc_err_set(err, SC_EINVALID, "annotation %s is not a string", WH_ANN_INFO_LIST);
+    list = json_loads(json_string_value(ann), JSON_DECODE_ANY, &jerr);
+    if (list == NULL || !json_is_array(list)) {
+        json_decref(list);
+        return sc_err_set(err, SC_EINVALID, "annotation %s is not a JSON array: %s",
+                          WH_ANN_INFO_LIST, list ? "wrong type" : jerr.text);
+    }
+    status = status_of(obj, 1);
+    if (status == NULL) {
+        json_decref(list);
+        return sc_err_set(err, SC_ENOMEM, "cannot allocate");
+    }
+    json_object_del(status, "volumeSnapshotHandlePairList");
+    if (json_object_set_new(status, "volumeSnapshotInfoList", list) != 0)
+        return sc_err_set(err, SC_ENOMEM, "cannot allocate");
+    json_object_del(anns, WH_ANN_INFO_LIST);
+    if (json_object_size(anns) == 0)
+        json_object_del(json_object_get(obj, "metadata"), "annotations");
+    return SC_OK;
+}
+
 /* v1beta1 -> v1beta2/v1 (status only; apiVersion is set by the caller). */
 static int
 convert_up(json_t *obj, struct sc_err *err)
 {
     json_t *status = json_object_get(obj, "status"), *anns, *ann, *list;
-    json_error_t jerr;
     int bad = 0;
 
     if (status != NULL && !json_is_null(status) && !json_is_object(status))
@@ -70,33 +113,10 @@ convert_up(json_t *obj, struct sc_err *err)
     if (bad)
         return sc_err_set(err, SC_EINVALID, "metadata.annotations is not a JSON object");
     ann = anns ? json_object_get(anns, WH_ANN_INFO_LIST) : NULL;
-    if (ann != NULL) {
-        if (!json_is_string(ann))
-            return sc_err_set(err, SC_EINVALID, "annotation %s is not a string", WH_ANN_INFO_LIST);
-        list = json_loads(json_string_value(ann), JSON_DECODE_ANY, &jerr);
-        if (list == NULL || !json_is_array(list)) {
-            json_decref(list);
-            return sc_err_set(err, SC_EINVALID, "annotation %s is not a JSON array: %s",
-                              WH_ANN_INFO_LIST, list ? "wrong type" : jerr.text);
-        }
-        if (status == NULL || json_is_null(status)) {
-            status = json_object();
-            if (status == NULL || json_object_set_new(obj, "status", status) != 0) {
-                json_decref(list);
-                return sc_err_set(err, SC_ENOMEM, "cannot allocate");
-            }
-        }
-        json_object_del(status, "volumeSnapshotHandlePairList");
-        if (json_object_set_new(status, "volumeSnapshotInfoList", list) != 0)
-            return sc_err_set(err, SC_ENOMEM, "cannot allocate");
-        json_object_del(anns, WH_ANN_INFO_LIST);
-        if (json_object_size(anns) == 0)
-            json_object_del(json_object_get(obj, "metadata"), "annotations");
-        return SC_OK;
-    }
-    if (status == NULL || json_is_null(status))
-        return SC_OK;
-    list = json_object_get(status, "volumeSnapshotHandlePairList");
+    if (ann != NULL)
+        return info_from_annotation(obj, anns, ann, err);
+    status = status_of(obj, 0);
+    list = status ? json_object_get(status, "volumeSnapshotHandlePairList") : NULL;
     if (list != NULL) {
         json_incref(list);
         json_object_del(status, "volumeSnapshotHandlePairList");
@@ -106,30 +126,16 @@ convert_up(json_t *obj, struct sc_err *err)
     return SC_OK;
 }
 
-/* v1beta2/v1 -> v1beta1. */
+/* The info list reduced to {volumeHandle, snapshotHandle} pairs. */
 static int
-convert_down(json_t *obj, struct sc_err *err)
+pairs_of(const json_t *list, json_t **out, struct sc_err *err)
 {
-    json_t *status = json_object_get(obj, "status"), *list, *pairs, *anns, *entry;
-    char *enc;
+    json_t *pairs = json_array(), *entry, *pair, *v;
     size_t i;
-    int bad = 0;
 
-    if (status == NULL || json_is_null(status))
-        return SC_OK;
-    if (!json_is_object(status))
-        return sc_err_set(err, SC_EINVALID, "status is not a JSON object");
-    list = json_object_get(status, "volumeSnapshotInfoList");
-    if (list == NULL)
-        return SC_OK;
-    if (!json_is_array(list))
-        return sc_err_set(err, SC_EINVALID, "status.volumeSnapshotInfoList is not a JSON array");
-    pairs = json_array();
     if (pairs == NULL)
         return sc_err_set(err, SC_ENOMEM, "cannot allocate");
     json_array_foreach (list, i, entry) {
-        json_t *pair, *v;
-
         if (!json_is_object(entry)) {
             json_decref(pairs);
             return sc_err_set(err, SC_EINVALID,
@@ -145,18 +151,38 @@ convert_down(json_t *obj, struct sc_err *err)
         if ((v = json_object_get(entry, "snapshotHandle")) != NULL)
             json_object_set(pair, "snapshotHandle", v);
     }
+    *out = pairs;
+    return SC_OK;
+}
+
+/* v1beta2/v1 -> v1beta1. */
+static int
+convert_down(json_t *obj, struct sc_err *err)
+{
+    json_t *status = json_object_get(obj, "status"), *list, *pairs = NULL, *anns;
+    char *enc;
+    int bad = 0, rc;
+
+    if (status == NULL || json_is_null(status))
+        return SC_OK;
+    if (!json_is_object(status))
+        return sc_err_set(err, SC_EINVALID, "status is not a JSON object");
+    list = json_object_get(status, "volumeSnapshotInfoList");
+    if (list == NULL)
+        return SC_OK;
+    if (!json_is_array(list))
+        return sc_err_set(err, SC_EINVALID, "status.volumeSnapshotInfoList is not a JSON array");
+    rc = pairs_of(list, &pairs, err);
+    if (rc != SC_OK)
+        return rc;
     enc = json_dumps(list, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     anns = annotations(obj, 1, &bad);
-    if (enc == NULL || anns == NULL) {
+    if (enc == NULL || anns == NULL ||
+        json_object_set_new(anns, WH_ANN_INFO_LIST, json_string(enc)) != 0) {
         free(enc);
         json_decref(pairs);
         if (bad)
             return sc_err_set(err, SC_EINVALID, "metadata.annotations is not a JSON object");
-        return sc_err_set(err, SC_ENOMEM, "cannot allocate");
-    }
-    if (json_object_set_new(anns, WH_ANN_INFO_LIST, json_string(enc)) != 0) {
-        free(enc);
-        json_decref(pairs);
         return sc_err_set(err, SC_ENOMEM, "cannot allocate");
     }
     free(enc);

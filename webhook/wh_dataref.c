@@ -1,26 +1,16 @@
 /* webhook/wh_dataref.c -- the ReferenceGrant rule for PVC data sources. */
 #include "webhook/wh_dataref.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RULE "reference-grant"
 
-static void deny(struct wh_decision *d, int code, const char *fmt, ...) SC_PRINTF(3, 4);
-
-static void
-deny(struct wh_decision *d, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    d->allowed = false;
-    d->code = code;
-    va_start(ap, fmt);
-    vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
-    va_end(ap);
-}
+/* A macro, not a varargs function: see wh_classes.c. */
+#define dataref_deny(d, code_, ...)             \
+    ((d)->allowed = false, (d)->code = (code_), \
+     (void)snprintf((d)->msg, sizeof((d)->msg), __VA_ARGS__))
 
 static int
 streq(const char *a, const char *b)
@@ -77,6 +67,34 @@ pack_str(char **cursor, const char *s, const char *dflt)
     return p;
 }
 
+/* Bytes for a packed grant with nf from and nt to entries. */
+static size_t
+grant_size(const json_t *meta, const json_t *from, const json_t *to, size_t nf, size_t nt)
+{
+    size_t need = sizeof(struct wh_grant) + nf * sizeof(struct wh_grant_from) +
+                  nt * sizeof(struct wh_grant_to) + str_size(opt_str(meta, "namespace")) +
+                  str_size(opt_str(meta, "name"));
+    const json_t *e;
+
+    for (size_t i = 0; i < nf; i++) {
+        e = json_array_get(from, i);
+        need += str_size(opt_str(e, "group")) + str_size(opt_str(e, "kind")) +
+                str_size(opt_str(e, "namespace"));
+    }
+    for (size_t i = 0; i < nt; i++) {
+        e = json_array_get(to, i);
+        need += str_size(opt_str(e, "group")) + str_size(opt_str(e, "kind")) +
+                str_size(opt_str(e, "name"));
+    }
+    return need;
+}
+
+static bool
+is_absent(const json_t *v)
+{
+    return v == NULL || json_is_null(v);
+}
+
 int
 wh_dataref_grant_parse(const json_t *obj, struct wh_grant **out, struct sc_err *err)
 {
@@ -84,7 +102,7 @@ wh_dataref_grant_parse(const json_t *obj, struct wh_grant **out, struct sc_err *
     struct wh_grant *g;
     struct wh_grant_from *f;
     struct wh_grant_to *t;
-    size_t need, i, nf, nt;
+    size_t i, nf, nt;
     char *cur;
 
     *out = NULL;
@@ -92,28 +110,15 @@ wh_dataref_grant_parse(const json_t *obj, struct wh_grant **out, struct sc_err *
     spec = json_object_get(obj, "spec");
     if (!json_is_object(obj) || !json_is_object(meta))
         return sc_err_set(err, SC_EINVALID, "ReferenceGrant has no metadata");
-    if (spec != NULL && !json_is_null(spec) && !json_is_object(spec))
+    if (!is_absent(spec) && !json_is_object(spec))
         return sc_err_set(err, SC_EINVALID, "ReferenceGrant spec is not an object");
     from = json_object_get(spec, "from");
     to = json_object_get(spec, "to");
-    if ((from != NULL && !json_is_null(from) && !json_is_array(from)) ||
-        (to != NULL && !json_is_null(to) && !json_is_array(to)))
+    if ((!is_absent(from) && !json_is_array(from)) || (!is_absent(to) && !json_is_array(to)))
         return sc_err_set(err, SC_EINVALID, "ReferenceGrant spec.from/spec.to is not a list");
     nf = json_is_array(from) ? json_array_size(from) : 0;
     nt = json_is_array(to) ? json_array_size(to) : 0;
-    need = sizeof(*g) + nf * sizeof(*f) + nt * sizeof(*t) + str_size(opt_str(meta, "namespace")) +
-           str_size(opt_str(meta, "name"));
-    for (i = 0; i < nf; i++) {
-        e = json_array_get(from, i);
-        need += str_size(opt_str(e, "group")) + str_size(opt_str(e, "kind")) +
-                str_size(opt_str(e, "namespace"));
-    }
-    for (i = 0; i < nt; i++) {
-        e = json_array_get(to, i);
-        need += str_size(opt_str(e, "group")) + str_size(opt_str(e, "kind")) +
-                str_size(opt_str(e, "name"));
-    }
-    g = calloc(1, need);
+    g = calloc(1, grant_size(meta, from, to, nf, nt));
     if (g == NULL)
         return sc_err_set(err, SC_ENOMEM, "cannot allocate");
     f = (struct wh_grant_from *)(g + 1);
@@ -173,6 +178,49 @@ str_member(const json_t *obj, const char *key, int *bad)
     return json_string_value(v);
 }
 
+/* Read the PVC's names and its dataSourceRef into ref.  Returns 1 when there
+ * is a reference to check, 0 when there is none, -1 after a denial was
+ * written to d. */
+static int
+read_ref(const struct review_admission *r, struct wh_dataref *ref, struct wh_decision *d)
+{
+    json_t *meta, *spec, *dsr;
+    int bad = 0;
+
+    memset(ref, 0, sizeof(*ref));
+    meta = json_object_get(r->object, "metadata");
+    if (!is_absent(meta) && !json_is_object(meta)) {
+        dataref_deny(d, 400, "cannot decode the object: metadata is not a JSON object");
+        return -1;
+    }
+    ref->pvc_ns = str_member(meta, "namespace", &bad);
+    ref->pvc_name = str_member(meta, "name", &bad);
+    if (ref->pvc_ns[0] == '\0')
+        ref->pvc_ns = r->ns;
+    if (ref->pvc_name[0] == '\0')
+        ref->pvc_name = r->name[0] ? r->name : str_member(meta, "generateName", &bad);
+    spec = json_object_get(r->object, "spec");
+    dsr = json_is_object(spec) ? json_object_get(spec, "dataSourceRef") : NULL;
+    if ((!is_absent(spec) && !json_is_object(spec)) || (!is_absent(dsr) && !json_is_object(dsr))) {
+        dataref_deny(d, 400,
+                     "cannot decode the object: spec or spec.dataSourceRef is not a JSON object");
+        return -1;
+    }
+    if (is_absent(dsr))
+        return 0;
+    ref->ns = str_member(dsr, "namespace", &bad);
+    ref->group = str_member(dsr, "apiGroup", &bad);
+    ref->kind = str_member(dsr, "kind", &bad);
+    ref->name = str_member(dsr, "name", &bad);
+    if (bad) {
+        dataref_deny(d, 400,
+                     "cannot decode the object: a metadata or spec.dataSourceRef field is not "
+                     "a string");
+        return -1;
+    }
+    return 1;
+}
+
 void
 wh_dataref_review(const struct review_admission *r, const struct wh_lookup *lk,
                   struct wh_decision *d)
@@ -180,8 +228,7 @@ wh_dataref_review(const struct review_admission *r, const struct wh_lookup *lk,
     struct grant_search s;
     struct wh_dataref ref;
     struct sc_err err = {0};
-    json_t *meta, *spec, *dsr;
-    int bad = 0, rc;
+    int rc;
 
     memset(d, 0, sizeof(*d));
     d->allowed = true;
@@ -191,75 +238,42 @@ wh_dataref_review(const struct review_admission *r, const struct wh_lookup *lk,
     if (strcmp(r->resource.group, "") != 0 || strcmp(r->resource.version, "v1") != 0 ||
         strcmp(r->resource.resource, "persistentvolumeclaims") != 0) {
         d->rule = "envelope";
-        deny(d, 400, "expect resource to be { v1 persistentvolumeclaims}, but found {%s %s %s}",
-             r->resource.group, r->resource.version, r->resource.resource);
+        dataref_deny(d, 400,
+                     "expect resource to be { v1 persistentvolumeclaims}, but found {%s %s %s}",
+                     r->resource.group, r->resource.version, r->resource.resource);
         return;
     }
     if (r->object == NULL) {
-        deny(d, 400, "admission request has no object");
+        dataref_deny(d, 400, "admission request has no object");
         return;
     }
-    memset(&ref, 0, sizeof(ref));
-    meta = json_object_get(r->object, "metadata");
-    if (meta != NULL && !json_is_null(meta) && !json_is_object(meta)) {
-        deny(d, 400, "cannot decode the object: metadata is not a JSON object");
-        return;
-    }
-    ref.pvc_ns = str_member(meta, "namespace", &bad);
-    ref.pvc_name = str_member(meta, "name", &bad);
-    if (ref.pvc_ns[0] == '\0')
-        ref.pvc_ns = r->ns;
-    if (ref.pvc_name[0] == '\0')
-        ref.pvc_name = r->name[0] ? r->name : str_member(meta, "generateName", &bad);
-    spec = json_object_get(r->object, "spec");
-    if (spec == NULL || json_is_null(spec))
-        return;
-    if (!json_is_object(spec)) {
-        deny(d, 400, "cannot decode the object: spec is not a JSON object");
-        return;
-    }
-    dsr = json_object_get(spec, "dataSourceRef");
-    if (dsr == NULL || json_is_null(dsr))
-        return;
-    if (!json_is_object(dsr)) {
-        deny(d, 400, "cannot decode the object: spec.dataSourceRef is not a JSON object");
-        return;
-    }
-    ref.ns = str_member(dsr, "namespace", &bad);
-    ref.group = str_member(dsr, "apiGroup", &bad);
-    ref.kind = str_member(dsr, "kind", &bad);
-    ref.name = str_member(dsr, "name", &bad);
-    if (bad) {
-        deny(d, 400,
-             "cannot decode the object: a metadata or spec.dataSourceRef field is not "
-             "a string");
-        return;
-    }
-    if (ref.ns[0] == '\0' || strcmp(ref.ns, ref.pvc_ns) == 0)
-        return;
+    if (read_ref(r, &ref, d) <= 0 || ref.ns[0] == '\0' || strcmp(ref.ns, ref.pvc_ns) == 0)
+        return; /* denied, no reference, or not cross-namespace */
 
     memset(&s, 0, sizeof(s));
     s.ref = &ref;
     rc = lk->grants(lk->ctx, ref.ns, visit_grant, &s, &err);
     if (rc == SC_ENOTFOUND) {
-        deny(d, 403,
-             "accessing %s/%s of %s dataSource from %s/%s isn't allowed: the ReferenceGrant CRD "
-             "(referencegrants.gateway.networking.k8s.io) is not installed, so cross-namespace "
-             "data sources are denied",
-             ref.ns, ref.name, ref.kind, ref.pvc_ns, ref.pvc_name);
+        dataref_deny(
+            d, 403,
+            "accessing %s/%s of %s dataSource from %s/%s isn't allowed: the ReferenceGrant CRD "
+            "(referencegrants.gateway.networking.k8s.io) is not installed, so cross-namespace "
+            "data sources are denied",
+            ref.ns, ref.name, ref.kind, ref.pvc_ns, ref.pvc_name);
         return;
     }
     if (rc != SC_OK) {
-        deny(d, 500, "cannot check ReferenceGrants in namespace %s: %s", ref.ns,
-             err.msg[0] ? err.msg : sc_err_str(rc));
+        dataref_deny(d, 500, "cannot check ReferenceGrants in namespace %s: %s", ref.ns,
+                     err.msg[0] ? err.msg : sc_err_str(rc));
         return;
     }
     if (s.allowed)
         return;
-    deny(d, 403,
-         "accessing %s/%s of %s dataSource from %s/%s isn't allowed: no ReferenceGrant in "
-         "namespace %s has from {group: \"\", kind: PersistentVolumeClaim, namespace: %s} and "
-         "to {group: \"%s\", kind: %s, name: %s}",
-         ref.ns, ref.name, ref.kind, ref.pvc_ns, ref.pvc_name, ref.ns, ref.pvc_ns, ref.group,
-         ref.kind, ref.name);
+    dataref_deny(
+        d, 403,
+        "accessing %s/%s of %s dataSource from %s/%s isn't allowed: no ReferenceGrant in "
+        "namespace %s has from {group: \"\", kind: PersistentVolumeClaim, namespace: %s} and "
+        "to {group: \"%s\", kind: %s, name: %s}",
+        ref.ns, ref.name, ref.kind, ref.pvc_ns, ref.pvc_name, ref.ns, ref.pvc_ns, ref.group,
+        ref.kind, ref.name);
 }

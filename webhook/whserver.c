@@ -257,7 +257,7 @@ reap_retired(struct whserver *s, int64_t now_ms)
 
         if (gen_conns(g) == 0 || now_ms - g->retired_at_ms > s->opts.drain_ms) {
             gen_stop(g);
-            memmove(&s->gens[i], &s->gens[i + 1], (s->n_gens - i - 1) * sizeof(s->gens[0]));
+            memmove(&s->gens[i], &s->gens[i + 1], (s->n_gens - i - 1) * sizeof(struct gen *));
             s->n_gens--;
             continue;
         }
@@ -286,7 +286,7 @@ try_reload(struct whserver *s)
     if (s->n_gens == MAX_GENERATIONS) {
         /* Rotations faster than connections drain: drop the oldest. */
         gen_stop(s->gens[0]);
-        memmove(&s->gens[0], &s->gens[1], (s->n_gens - 1) * sizeof(s->gens[0]));
+        memmove(&s->gens[0], &s->gens[1], (s->n_gens - 1) * sizeof(struct gen *));
         s->n_gens--;
     }
     g = gen_start(s, &pair, &err);
