@@ -145,67 +145,97 @@ note_leader(struct klease *l, const char *holder)
     }
 }
 
+/* We wrote the Lease: remember its new resourceVersion. */
+static void
+note_written(struct klease *l, const json_t *out, int64_t now_mono)
+{
+    struct kjson r;
+    const char *rv;
+
+    kjson_init(&r, out, NULL);
+    rv = kjson_str(&r, "metadata.resourceVersion");
+    snprintf(l->observed_rv, sizeof(l->observed_rv), "%s", rv ? rv : "");
+    l->observed_at = now_mono;
+    note_leader(l, l->identity);
+}
+
+static int
+lease_create(struct klease *l, const char *now_s, int64_t now_mono, struct sc_err *err)
+{
+    char coll[KPATH_MAX];
+    json_t *body, *out = NULL;
+    int rc;
+
+    kpath(coll, sizeof(coll), "coordination.k8s.io", "v1", "leases", l->ns, NULL, NULL);
+    body = lease_body(l, NULL, l->identity, l->lease_ms / 1000, now_s, now_s, 0);
+    if (body == NULL)
+        return sc_err_set(err, SC_ENOMEM, "lease: out of memory");
+    rc = kclient_request_timeout(l->c, "POST", coll, body, &out, l->retry_ms, err);
+    json_decref(body);
+    if (rc != 0)
+        return rc == SC_EEXIST ? 0 : rc; /* another candidate created it first */
+    note_written(l, out, now_mono);
+    json_decref(out);
+    return 1;
+}
+
+/* The Lease as read, fields borrowed from its JSON. */
+struct lease_rec {
+    const char *rv, *holder, *acquire;
+    int64_t dur_s, transitions;
+};
+
+static int
+read_lease(struct klease *l, const json_t *cur, struct lease_rec *rec, struct sc_err *err)
+{
+    struct kjson r;
+
+    kjson_init(&r, cur, err);
+    rec->rv = kjson_str_req(&r, "metadata.resourceVersion");
+    rec->holder = kjson_str(&r, "spec.holderIdentity");
+    rec->dur_s = kjson_int(&r, "spec.leaseDurationSeconds", 0);
+    rec->acquire = kjson_str(&r, "spec.acquireTime");
+    rec->transitions = kjson_int(&r, "spec.leaseTransitions", 0);
+    if (kjson_error(&r) != 0)
+        return sc_err_wrap(err, SC_EPROTO, "lease %s/%s", l->ns, l->name);
+    if (rec->holder == NULL)
+        rec->holder = "";
+    return 0;
+}
+
 int
 klease_try(struct klease *l, struct sc_err *err)
 {
-    json_t *cur = NULL, *body = NULL, *out = NULL;
-    char now_s[40], acq[40];
+    json_t *cur = NULL, *body, *out = NULL;
+    struct lease_rec rec;
+    char now_s[40];
     int64_t now_mono = clock_mono_ms(&l->clock);
     int rc;
 
     micro_time(clock_wall_ms(&l->clock), now_s, sizeof(now_s));
     rc = kclient_request_timeout(l->c, "GET", l->path, NULL, &cur, l->retry_ms, err);
-    if (rc == SC_ENOTFOUND) {
-        char coll[KPATH_MAX];
-        kpath(coll, sizeof(coll), "coordination.k8s.io", "v1", "leases", l->ns, NULL, NULL);
-        body = lease_body(l, NULL, l->identity, l->lease_ms / 1000, now_s, now_s, 0);
-        if (body == NULL)
-            return sc_err_set(err, SC_ENOMEM, "lease: out of memory");
-        rc = kclient_request_timeout(l->c, "POST", coll, body, &out, l->retry_ms, err);
-        json_decref(body);
-        if (rc != 0)
-            return rc == SC_EEXIST ? 0 : rc;
-        struct kjson r;
-        kjson_init(&r, out, NULL);
-        const char *rv = kjson_str(&r, "metadata.resourceVersion");
-        snprintf(l->observed_rv, sizeof(l->observed_rv), "%s", rv ? rv : "");
-        l->observed_at = now_mono;
-        note_leader(l, l->identity);
-        json_decref(out);
-        return 1;
-    }
+    if (rc == SC_ENOTFOUND)
+        return lease_create(l, now_s, now_mono, err);
     if (rc != 0)
         return rc;
-
-    struct kjson r;
-    kjson_init(&r, cur, err);
-    const char *rv = kjson_str_req(&r, "metadata.resourceVersion");
-    const char *holder = kjson_str(&r, "spec.holderIdentity");
-    int64_t dur = kjson_int(&r, "spec.leaseDurationSeconds", 0);
-    const char *acquire = kjson_str(&r, "spec.acquireTime");
-    int64_t trans = kjson_int(&r, "spec.leaseTransitions", 0);
-    if (kjson_error(&r) != 0) {
+    if ((rc = read_lease(l, cur, &rec, err)) != 0) {
         json_decref(cur);
-        return sc_err_wrap(err, SC_EPROTO, "lease %s/%s", l->ns, l->name);
+        return rc;
     }
-    if (holder == NULL)
-        holder = "";
-    if (strcmp(rv, l->observed_rv) != 0) {
-        snprintf(l->observed_rv, sizeof(l->observed_rv), "%s", rv);
+    if (strcmp(rec.rv, l->observed_rv) != 0) {
+        snprintf(l->observed_rv, sizeof(l->observed_rv), "%s", rec.rv);
         l->observed_at = now_mono;
     }
-    note_leader(l, holder);
-    l->observed_dur_ms = dur * 1000;
-    bool mine = strcmp(holder, l->identity) == 0;
-    if (!mine && holder[0] != '\0' && l->observed_at + dur * 1000 > now_mono) {
+    note_leader(l, rec.holder);
+    l->observed_dur_ms = rec.dur_s * 1000;
+    bool mine = strcmp(rec.holder, l->identity) == 0;
+    if (!mine && rec.holder[0] != '\0' && l->observed_at + rec.dur_s * 1000 > now_mono) {
         json_decref(cur);
         return 0; /* held by someone else and not expired */
     }
-    if (mine && acquire != NULL)
-        snprintf(acq, sizeof(acq), "%s", acquire);
-    else
-        snprintf(acq, sizeof(acq), "%s", now_s);
-    body = lease_body(l, rv, l->identity, l->lease_ms / 1000, acq, now_s, mine ? trans : trans + 1);
+    body = lease_body(l, rec.rv, l->identity, l->lease_ms / 1000,
+                      (mine && rec.acquire) ? rec.acquire : now_s, now_s,
+                      mine ? rec.transitions : rec.transitions + 1);
     json_decref(cur);
     if (body == NULL)
         return sc_err_set(err, SC_ENOMEM, "lease: out of memory");
@@ -215,11 +245,7 @@ klease_try(struct klease *l, struct sc_err *err)
         return 0; /* someone else wrote first */
     if (rc != 0)
         return rc;
-    kjson_init(&r, out, NULL);
-    rv = kjson_str(&r, "metadata.resourceVersion");
-    snprintf(l->observed_rv, sizeof(l->observed_rv), "%s", rv ? rv : "");
-    l->observed_at = now_mono;
-    note_leader(l, l->identity);
+    note_written(l, out, now_mono);
     json_decref(out);
     return 1;
 }
@@ -248,17 +274,15 @@ report(struct klease *l, struct sc_err *e)
         log_warnx("leader election %s/%s: %s", l->ns, l->name, e->msg);
 }
 
-static void *
-run(void *arg)
+/* Until we hold the Lease: true when acquired, false when stopping. */
+static bool
+acquire_loop(struct klease *l)
 {
-    struct klease *l = arg;
-
-    /* Acquire. */
     for (;;) {
         struct sc_err e = {0};
         int rc = klease_try(l, &e);
         if (rc == 1)
-            break;
+            return true;
         if (rc < 0)
             report(l, &e);
         /* client-go jitters the retry period by up to 20%.  If the holder's
@@ -270,50 +294,68 @@ run(void *arg)
                 wait = expiry + 50;
         }
         if (nap(l, wait))
-            return NULL;
+            return false;
     }
+}
+
+/* One renewal, retried quickly until it works or the renew deadline passes
+ * (or another holder appears).  0 renewed, 1 lost, -1 stopping. */
+static int
+renew_once(struct klease *l)
+{
+    for (;;) {
+        struct sc_err e = {0};
+        int rc = klease_try(l, &e);
+        int64_t now = clock_mono_ms(&l->clock);
+        if (rc == 1) {
+            pthread_mutex_lock(&l->mu);
+            l->last_renew = now;
+            pthread_mutex_unlock(&l->mu);
+            return 0;
+        }
+        if (rc < 0)
+            report(l, &e);
+        pthread_mutex_lock(&l->mu);
+        bool late = now - l->last_renew >= l->renew_deadline_ms;
+        bool taken = rc == 0 && strcmp(l->observed_holder, l->identity) != 0;
+        if (late || taken)
+            l->leader = false;
+        pthread_mutex_unlock(&l->mu);
+        if (late || taken) {
+            struct sc_err le;
+            sc_err_set(&le, SC_ETIMEOUT, "lost lease %s/%s: %s", l->ns, l->name,
+                       late ? "renew deadline passed" : "another candidate holds it");
+            report(l, &le);
+            return 1;
+        }
+        if (nap(l, l->retry_ms / 4 > 200 ? l->retry_ms / 4 : 200))
+            return -1;
+    }
+}
+
+static void *
+run(void *arg)
+{
+    struct klease *l = arg;
+
+    if (!acquire_loop(l))
+        return NULL;
     pthread_mutex_lock(&l->mu);
     l->leader = true;
     l->last_renew = clock_mono_ms(&l->clock);
     pthread_mutex_unlock(&l->mu);
     if (l->cb.on_started_leading)
         l->cb.on_started_leading(l->cb.ctx);
-    /* Renew. */
     for (;;) {
         if (nap(l, l->retry_ms))
             return NULL;
-        for (;;) {
-            struct sc_err e = {0};
-            int rc = klease_try(l, &e);
-            int64_t now = clock_mono_ms(&l->clock);
-            if (rc == 1) {
-                pthread_mutex_lock(&l->mu);
-                l->last_renew = now;
-                pthread_mutex_unlock(&l->mu);
-                break;
-            }
-            if (rc < 0)
-                report(l, &e);
-            pthread_mutex_lock(&l->mu);
-            bool lost = now - l->last_renew >= l->renew_deadline_ms ||
-                        (rc == 0 && strcmp(l->observed_holder, l->identity) != 0);
-            if (lost)
-                l->leader = false;
-            pthread_mutex_unlock(&l->mu);
-            if (lost) {
-                struct sc_err le;
-                sc_err_set(&le, SC_ETIMEOUT, "lost lease %s/%s: %s", l->ns, l->name,
-                           now - l->last_renew >= l->renew_deadline_ms
-                               ? "renew deadline passed"
-                               : "another candidate holds it");
-                report(l, &le);
-                if (l->cb.on_stopped_leading)
-                    l->cb.on_stopped_leading(l->cb.ctx);
-                return NULL;
-            }
-            /* retry quickly within the deadline */
-            if (nap(l, l->retry_ms / 4 > 200 ? l->retry_ms / 4 : 200))
-                return NULL;
+        int rc = renew_once(l);
+        if (rc < 0)
+            return NULL;
+        if (rc > 0) {
+            if (l->cb.on_stopped_leading)
+                l->cb.on_stopped_leading(l->cb.ctx);
+            return NULL;
         }
     }
 }
