@@ -366,133 +366,151 @@ mem_save(struct krecorder *r, const char *key, const struct krec_entry *e)
 }
 
 static void
-ts_str(int64_t wall_ms, char *out, size_t cap)
+bump(struct krecorder *r, uint64_t *counter)
 {
-    clock_rfc3339(wall_ms, out, cap);
+    pthread_mutex_lock(&r->tmu);
+    (*counter)++;
+    pthread_mutex_unlock(&r->tmu);
 }
 
-int
-krecorder_send(struct krecorder *r, const struct kobj_ref *obj, const char *type,
-               const char *reason, const char *message, struct sc_err *err)
+/* PATCH count+1 and lastTimestamp on the Event in *e. */
+static int
+patch_event(struct krecorder *r, struct krec_entry *e, int64_t now, struct sc_err *err)
 {
-    char idbuf[KREC_STR * 3];
-    const char *uid = obj->uid && obj->uid[0] ? obj->uid : NULL;
-    if (uid == NULL) {
-        /* no uid: aggregate by kind/namespace/name instead */
-        snprintf(idbuf, sizeof(idbuf), "%s/%s/%s", obj->kind ? obj->kind : "",
-                 obj->ns ? obj->ns : "", obj->name ? obj->name : "");
-        uid = idbuf;
-    }
-    const char *ev_ns = obj->ns && obj->ns[0] ? obj->ns : "default";
-    char msg[LIM_EVENT_MESSAGE];
-    char path[KPATH_MAX], now_s[40], first_s[40];
-    struct krec_entry e;
-    int64_t now = clock_wall_ms(&r->clock);
-    int found = 0, rc;
-    char *key;
+    char path[KPATH_MAX], now_s[40];
+    json_t *patch;
+    int rc;
 
-    if (obj->name == NULL || obj->kind == NULL)
-        return sc_err_set(err, SC_EINVALID, "event: object needs a kind and a name");
-    snprintf(msg, sizeof(msg), "%s", message);
-    key = agg_key(uid, type, reason, msg);
-    if (key == NULL)
+    clock_rfc3339(now, now_s, sizeof(now_s));
+    patch = json_pack("{s:I, s:s}", "count", (json_int_t)e->count + 1, "lastTimestamp", now_s);
+    if (patch == NULL)
         return sc_err_set(err, SC_ENOMEM, "event: out of memory");
-    memset(&e, 0, sizeof(e));
-    if (r->store.lookup)
-        found = r->store.lookup(r->store.ctx, uid, type, reason, msg, &e) == 1;
-    else {
-        pthread_mutex_lock(&r->tmu);
-        found = mem_lookup(r, key, &e);
-        pthread_mutex_unlock(&r->tmu);
+    rc = kpath(path, sizeof(path), NULL, "v1", "events", e->ev_ns, e->ev_name, NULL);
+    if (rc == 0)
+        rc = kclient_patch(r->c, path, KPATCH_MERGE, patch, NULL, err);
+    json_decref(patch);
+    if (rc == 0) {
+        e->count++;
+        e->last_ms = now;
     }
-    ts_str(now, now_s, sizeof(now_s));
-    if (found && now - e.last_ms <= r->window_ms && e.ev_name[0]) {
-        json_t *patch =
-            json_pack("{s:I, s:s}", "count", (json_int_t)e.count + 1, "lastTimestamp", now_s);
-        if (patch == NULL) {
-            free(key);
-            return sc_err_set(err, SC_ENOMEM, "event: out of memory");
-        }
-        rc = kpath(path, sizeof(path), NULL, "v1", "events", e.ev_ns, e.ev_name, NULL);
-        if (rc == 0)
-            rc = kclient_patch(r->c, path, KPATCH_MERGE, patch, NULL, err);
-        json_decref(patch);
-        if (rc == 0) {
-            e.count++;
-            e.last_ms = now;
-            goto saved;
-        }
-        if (rc != SC_ENOTFOUND) {
-            pthread_mutex_lock(&r->tmu);
-            r->stats.failed++;
-            pthread_mutex_unlock(&r->tmu);
-            free(key);
-            return rc;
-        }
-        /* the Event expired or was deleted: create a new one */
-    }
-    memset(&e, 0, sizeof(e));
-    {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        unsigned long long nanos =
-            (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
-        int n = snprintf(e.ev_name, sizeof(e.ev_name), "%s.%llx", obj->name, nanos);
-        if (n < 0 || (size_t)n >= sizeof(e.ev_name)) {
-            free(key);
-            return sc_err_set(err, SC_EINVALID, "event: object name too long");
-        }
-    }
-    snprintf(e.ev_ns, sizeof(e.ev_ns), "%s", ev_ns);
-    e.count = 1;
-    e.first_ms = e.last_ms = now;
-    ts_str(e.first_ms, first_s, sizeof(first_s));
+    return rc;
+}
+
+static json_t *
+involved_object(const struct kobj_ref *obj)
+{
     json_t *inv = json_pack("{s:s, s:s, s:s}", "kind", obj->kind, "name", obj->name, "apiVersion",
                             obj->api_version ? obj->api_version : "");
+
     if (inv != NULL && obj->ns && obj->ns[0])
         json_object_set_new(inv, "namespace", json_string(obj->ns));
     if (inv != NULL && obj->uid && obj->uid[0])
         json_object_set_new(inv, "uid", json_string(obj->uid));
     if (inv != NULL && obj->resource_version && obj->resource_version[0])
         json_object_set_new(inv, "resourceVersion", json_string(obj->resource_version));
+    return inv;
+}
+
+/* CREATE a new Event "<name>.<hex unix nanos>" and describe it in *e. */
+static int
+create_event(struct krecorder *r, const struct kobj_ref *obj, const char *type, const char *reason,
+             const char *msg, int64_t now, struct krec_entry *e, struct sc_err *err)
+{
+    char path[KPATH_MAX], first_s[40];
+    struct timespec ts;
+    int rc, n;
+
+    memset(e, 0, sizeof(*e));
+    clock_gettime(CLOCK_REALTIME, &ts);
+    n = snprintf(e->ev_name, sizeof(e->ev_name), "%s.%llx", obj->name,
+                 (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec);
+    if (n < 0 || (size_t)n >= sizeof(e->ev_name))
+        return sc_err_set(err, SC_EINVALID, "event: object name too long");
+    snprintf(e->ev_ns, sizeof(e->ev_ns), "%s", obj->ns && obj->ns[0] ? obj->ns : "default");
+    e->count = 1;
+    e->first_ms = e->last_ms = now;
+    clock_rfc3339(now, first_s, sizeof(first_s));
     json_t *body = json_pack(
         "{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s, s:{s:s}, s:s, s:s, "
         "s:i, s:s, s:s}",
-        "apiVersion", "v1", "kind", "Event", "metadata", "name", e.ev_name, "namespace", e.ev_ns,
-        "involvedObject", inv, "reason", reason, "message", msg, "type", type, "source",
-        "component", r->component, "firstTimestamp", first_s, "lastTimestamp", first_s, "count", 1,
-        "reportingComponent", r->rcomponent, "reportingInstance", r->rinstance);
-    if (body == NULL) {
-        free(key);
+        "apiVersion", "v1", "kind", "Event", "metadata", "name", e->ev_name, "namespace", e->ev_ns,
+        "involvedObject", involved_object(obj), "reason", reason, "message", msg, "type", type,
+        "source", "component", r->component, "firstTimestamp", first_s, "lastTimestamp", first_s,
+        "count", 1, "reportingComponent", r->rcomponent, "reportingInstance", r->rinstance);
+    if (body == NULL)
         return sc_err_set(err, SC_ENOMEM, "event: out of memory");
-    }
-    rc = kpath(path, sizeof(path), NULL, "v1", "events", e.ev_ns, NULL, NULL);
+    rc = kpath(path, sizeof(path), NULL, "v1", "events", e->ev_ns, NULL, NULL);
     if (rc == 0)
         rc = kclient_create(r->c, path, body, NULL, err);
     json_decref(body);
-    if (rc != 0) {
-        pthread_mutex_lock(&r->tmu);
-        r->stats.failed++;
-        pthread_mutex_unlock(&r->tmu);
-        free(key);
-        return rc;
+    return rc;
+}
+
+static int
+lookup_entry(struct krecorder *r, const char *id, const char *key, const char *type,
+             const char *reason, const char *msg, struct krec_entry *e)
+{
+    int found;
+
+    memset(e, 0, sizeof(*e));
+    if (r->store.lookup)
+        return r->store.lookup(r->store.ctx, id, type, reason, msg, e) == 1;
+    pthread_mutex_lock(&r->tmu);
+    found = mem_lookup(r, key, e);
+    pthread_mutex_unlock(&r->tmu);
+    return found;
+}
+
+static void
+save_entry(struct krecorder *r, const char *id, const char *key, const char *type,
+           const char *reason, const char *msg, const struct krec_entry *e)
+{
+    if (r->store.save) {
+        r->store.save(r->store.ctx, id, type, reason, msg, e);
+        return;
     }
     pthread_mutex_lock(&r->tmu);
-    r->stats.created++;
+    mem_save(r, key, e);
     pthread_mutex_unlock(&r->tmu);
-    goto store;
-saved:
-    pthread_mutex_lock(&r->tmu);
-    r->stats.patched++;
-    pthread_mutex_unlock(&r->tmu);
-store:
-    if (r->store.save)
-        r->store.save(r->store.ctx, uid, type, reason, msg, &e);
-    else {
-        pthread_mutex_lock(&r->tmu);
-        mem_save(r, key, &e);
-        pthread_mutex_unlock(&r->tmu);
+}
+
+int
+krecorder_send(struct krecorder *r, const struct kobj_ref *obj, const char *type,
+               const char *reason, const char *message, struct sc_err *err)
+{
+    char idbuf[KREC_STR * 3], msg[LIM_EVENT_MESSAGE];
+    const char *id = obj->uid;
+    struct krec_entry e;
+    int64_t now = clock_wall_ms(&r->clock);
+    int rc = SC_ENOTFOUND;
+    char *key;
+
+    if (obj->name == NULL || obj->kind == NULL)
+        return sc_err_set(err, SC_EINVALID, "event: object needs a kind and a name");
+    if (id == NULL || id[0] == '\0') {
+        /* no uid: aggregate by kind/namespace/name instead */
+        snprintf(idbuf, sizeof(idbuf), "%s/%s/%s", obj->kind, obj->ns ? obj->ns : "", obj->name);
+        id = idbuf;
     }
+    snprintf(msg, sizeof(msg), "%s", message);
+    key = agg_key(id, type, reason, msg);
+    if (key == NULL)
+        return sc_err_set(err, SC_ENOMEM, "event: out of memory");
+    if (lookup_entry(r, id, key, type, reason, msg, &e) && now - e.last_ms <= r->window_ms &&
+        e.ev_name[0])
+        rc = patch_event(r, &e, now, err);
+    if (rc == 0) {
+        bump(r, &r->stats.patched);
+    } else if (rc == SC_ENOTFOUND) {
+        /* nothing to aggregate onto, or the Event expired or was deleted */
+        rc = create_event(r, obj, type, reason, msg, now, &e, err);
+        if (rc == 0)
+            bump(r, &r->stats.created);
+    }
+    if (rc == 0)
+        save_entry(r, id, key, type, reason, msg, &e);
+    else
+        bump(r, &r->stats.failed);
     free(key);
-    return 0;
+    return rc;
 }
