@@ -41,8 +41,9 @@ type_name(const json_t *v)
 static void
 set_msg(struct sc_err *err, const char *fmt, va_list ap)
 {
-    vsnprintf(err->msg, sizeof(err->msg), fmt,
-              ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
+    char *msg = err->msg;
+    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): analyzer false positive */
+    vsnprintf(msg, SC_ERR_MSG_LEN, fmt, ap);
 }
 
 int

@@ -499,11 +499,69 @@ kworkq_seed(struct kworkq *q, const char *key, int failures, int64_t next_wall_m
     return rc;
 }
 
+/* Hand the first ready key to the caller (q->mu held, q->head not NULL). */
+static int
+take_head_locked(struct kworkq *q, char *key, size_t cap)
+{
+    struct kwq_entry *e = q->head;
+    size_t n = strlen(e->key);
+
+    if (n + 1 > cap)
+        return SC_ETOOBIG;
+    q->head = e->qnext;
+    if (q->head == NULL)
+        q->tail = NULL;
+    q->nready--;
+    e->ready = false;
+    e->processing = true;
+    q->nproc++;
+    memcpy(key, e->key, n + 1);
+    return 0;
+}
+
+static bool
+ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Sleep (q->mu held) until a key may be ready: signalled, the next delayed
+ * key is due, the deadline (if has_deadline), or a fake-clock poll.
+ * Returns true once the deadline has passed. */
+static bool
+wait_locked(struct kworkq *q, bool has_deadline, const struct timespec *deadline)
+{
+    struct timespec ts, now;
+    int64_t wait = -1;
+
+    if (q->nheap > 0) {
+        wait = q->heap[0].due - clock_mono_ms(&q->clock);
+        if (wait < 1)
+            wait = 1;
+    }
+    if (q->fake_clock && (wait < 0 || wait > KWQ_FAKE_POLL_MS))
+        wait = KWQ_FAKE_POLL_MS;
+    if (wait < 0 && !has_deadline) {
+        pthread_cond_wait(&q->cv, &q->mu);
+        return false;
+    }
+    if (wait >= 0)
+        kts_after_ms(&ts, wait);
+    if (has_deadline && (wait < 0 || ts_before(deadline, &ts)))
+        ts = *deadline;
+    pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+    if (!has_deadline)
+        return false;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return !ts_before(&now, deadline);
+}
+
 int
 kworkq_get(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms)
 {
-    struct timespec deadline;
-    int rc = 0;
+    struct timespec deadline = {0};
+    bool expired = false;
+    int rc;
 
     if (timeout_ms > 0)
         kts_after_ms(&deadline, timeout_ms);
@@ -512,67 +570,18 @@ kworkq_get(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms)
         if (!q->shutdown)
             promote_locked(q);
         if (q->head != NULL) {
-            struct kwq_entry *e = q->head;
-            size_t n = strlen(e->key);
-            if (n + 1 > cap) {
-                rc = SC_ETOOBIG;
-                break;
-            }
-            q->head = e->qnext;
-            if (q->head == NULL)
-                q->tail = NULL;
-            q->nready--;
-            e->ready = false;
-            e->processing = true;
-            q->nproc++;
-            memcpy(key, e->key, n + 1);
-            rc = 0;
+            rc = take_head_locked(q, key, cap);
             break;
         }
         if (q->shutdown) {
             rc = SC_ESHUTDOWN; /* drained */
             break;
         }
-        if (timeout_ms == 0) {
+        if (timeout_ms == 0 || expired) {
             rc = SC_ETIMEOUT;
             break;
         }
-        /* Sleep until a key arrives, the next delayed key is due, or the
-         * deadline; with a fake clock poll every few ms. */
-        int64_t wait = -1;
-        if (q->nheap > 0) {
-            wait = q->heap[0].due - clock_mono_ms(&q->clock);
-            if (wait < 1)
-                wait = 1;
-        }
-        if (q->fake_clock && (wait < 0 || wait > KWQ_FAKE_POLL_MS))
-            wait = KWQ_FAKE_POLL_MS;
-        struct timespec ts;
-        if (wait >= 0) {
-            kts_after_ms(&ts, wait);
-            if (timeout_ms > 0 && (deadline.tv_sec < ts.tv_sec ||
-                                   (deadline.tv_sec == ts.tv_sec && deadline.tv_nsec < ts.tv_nsec)))
-                ts = deadline;
-        } else if (timeout_ms > 0) {
-            ts = deadline;
-        }
-        if (wait >= 0 || timeout_ms > 0)
-            pthread_cond_timedwait(&q->cv, &q->mu, &ts);
-        else
-            pthread_cond_wait(&q->cv, &q->mu);
-        if (timeout_ms > 0) {
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if (now.tv_sec > deadline.tv_sec ||
-                (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
-                if (!q->shutdown)
-                    promote_locked(q);
-                if (q->head == NULL && !q->shutdown) {
-                    rc = SC_ETIMEOUT;
-                    break;
-                }
-            }
-        }
+        expired = wait_locked(q, timeout_ms > 0, &deadline);
     }
     pthread_mutex_unlock(&q->mu);
     return rc;
