@@ -90,15 +90,25 @@ wh() { curl -sS --cacert "$W/ca.crt" "$@"; }
 metric() { wh "$URL/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 
 # ---- admission and conversion configuration from deploy/ ------------------------
-python3 - "$URL" "$CABUNDLE" >"$W/vwc.yaml" <<'PY'
-import sys, yaml
-url, ca = sys.argv[1], sys.argv[2]
-docs = [d for d in yaml.safe_load_all(open("deploy/webhook/validatingwebhookconfiguration.yaml")) if d]
+# YAML -> JSON with kubectl (no PyYAML needed), then point each webhook at
+# the loopback url.
+k create --dry-run=client -o json -f deploy/webhook/validatingwebhookconfiguration.yaml >"$W/vwc.in.json" ||
+	echo "cannot read deploy/webhook/validatingwebhookconfiguration.yaml" >&2
+python3 - "$URL" "$CABUNDLE" "$W/vwc.in.json" >"$W/vwc.yaml" <<'PY'
+import json, sys
+url, ca, path = sys.argv[1], sys.argv[2], sys.argv[3]
+text, docs, dec, i = open(path).read(), [], json.JSONDecoder(), 0
+while i < len(text):  # a List, or JSON documents one after another
+    if text[i].isspace():
+        i += 1
+        continue
+    doc, i = dec.raw_decode(text, i)
+    docs += doc["items"] if doc.get("kind") == "List" else [doc]
 for d in docs:
     for w in d["webhooks"]:
-        path = w["clientConfig"]["service"]["path"]
-        w["clientConfig"] = {"url": url + path, "caBundle": ca}
-print(yaml.safe_dump_all(docs))
+        p = w["clientConfig"]["service"]["path"]
+        w["clientConfig"] = {"url": url + p, "caBundle": ca}
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
 PY
 conversion_patch() {
 	printf '{"spec":{"conversion":{"strategy":"Webhook","webhook":{"conversionReviewVersions":["v1"],"clientConfig":{"url":"%s/convert","caBundle":"%s"}}}}}' "$URL" "$CABUNDLE"
