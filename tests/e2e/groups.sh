@@ -24,6 +24,7 @@ CONTROLLER=${CONTROLLER:-$top/bin/snapshot-controller}
 own_cluster=0
 if [ -z "${CLUSTER_DIR:-}" ]; then
 	eval "$("$top/tests/cluster/up" e2e-groups)" || exit 1
+	[ -n "${CLUSTER_DIR:-}" ] || { echo "cannot start a cluster" >&2; exit 1; }
 	"$top/tests/cluster/csi-up" "$CLUSTER_DIR" >&2 || { "$top/tests/cluster/down" "$CLUSTER_DIR"; exit 1; }
 	own_cluster=1
 fi
@@ -182,7 +183,12 @@ test_match_labels_two_members() {
 	# the default group class was picked
 	t_eq "$(jp volumegroupsnapshot g1 '{.spec.volumeGroupSnapshotClassName}')" csi-test-groupclass "default class" || return 1
 	t_eq "$("$K" get volumegroupsnapshotcontent "$(group_content g1)" -o jsonpath='{.spec.source.volumeHandles}' | jq length)" 2 "content volumes" || return 1
-	t_wait 10 have_event g1 GroupSnapshotReady "GroupSnapshot $NS/g1 is ready to use." >/dev/null
+	t_wait 10 have_event g1 GroupSnapshotReady "GroupSnapshot $NS/g1 is ready to use." >/dev/null || return 1
+	t_wait 10 have_event g1 CreatingGroupSnapshot "Waiting for a group snapshot $NS/g1 to be created by the CSI driver." >/dev/null || return 1
+	local m
+	m=$(curl -s "http://127.0.0.1:$PORT/metrics")
+	t_contains "$m" 'operation_name="CreateGroupSnapshotAndReady"' "metrics" || return 1
+	t_contains "$m" 'operation_name="CreateGroupSnapshot"' "metrics"
 }
 
 test_restore_from_each_member() {
@@ -300,6 +306,33 @@ test_restart_between_ready_and_members() {
 	done
 }
 
+# Without the group CRDs the controller warns and runs the snapshot side
+# (only on a cluster of our own: the CRDs are deleted).
+test_no_group_crds() {
+	local o
+	stop_controller c3
+	# no controller runs: let go of the group objects by hand, then the CRDs
+	for o in $("$K" get volumegroupsnapshot -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}'); do
+		"$K" -n "${o%%/*}" patch volumegroupsnapshot "${o#*/}" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+	done
+	for o in $("$K" get volumegroupsnapshotcontent -o name); do
+		"$K" patch "$o" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+	done
+	timeout 120 "$K" delete crd volumegroupsnapshots.groupsnapshot.storage.k8s.io \
+		volumegroupsnapshotcontents.groupsnapshot.storage.k8s.io \
+		volumegroupsnapshotclasses.groupsnapshot.storage.k8s.io >/dev/null || return 1
+	start_controller c4 || { t_fail "not ready without group CRDs: $(tail -5 "$WORK/c4.log")"; return 1; }
+	t_wait 60 grep -Eq " W .*group snapshot (CRDs|support)" "$WORK/c4.log" >/dev/null || return 1
+	kns apply -f - >/dev/null <<-YAML || return 1
+	apiVersion: snapshot.storage.k8s.io/v1
+	kind: VolumeSnapshot
+	metadata: {name: plain1}
+	spec:
+	  source: {persistentVolumeClaimName: db1}
+	YAML
+	t_wait 60 vs_ready plain1 >/dev/null
+}
+
 t_run pvcs_bound test_pvcs_bound
 t_run match_labels_two_members test_match_labels_two_members
 t_run restore_from_each_member test_restore_from_each_member
@@ -309,4 +342,5 @@ t_run delete_policy_delete test_delete_policy_delete
 t_run delete_policy_retain test_delete_policy_retain
 t_run two_default_group_classes test_two_default_group_classes
 t_run restart_between_ready_and_members test_restart_between_ready_and_members
+[ "$own_cluster" = 1 ] && t_run no_group_crds test_no_group_crds
 t_done
