@@ -620,7 +620,7 @@ on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c2, curl_off_t d)
     (void)b;
     (void)c2;
     (void)d;
-    return (x->stop != NULL && *x->stop) ? 1 : 0;
+    return (x->stop != NULL && __atomic_load_n(x->stop, __ATOMIC_ACQUIRE)) ? 1 : 0;
 }
 
 static void
@@ -1331,7 +1331,8 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
     curl_slist_free_all(conn);
     if (x.fn_rc != 0) {
         rc = x.fn_rc;
-    } else if (cc == CURLE_ABORTED_BY_CALLBACK && stop != NULL && *stop) {
+    } else if (cc == CURLE_ABORTED_BY_CALLBACK && stop != NULL &&
+               __atomic_load_n(stop, __ATOMIC_ACQUIRE)) {
         rc = sc_err_set(err, SC_ESHUTDOWN, "watch %s: stopped", path);
     } else if (status != 0 && (status < 200 || status >= 300)) {
         rc = kclient_map_status(status, buf_str(&x.body), x.body.len,

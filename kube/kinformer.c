@@ -20,6 +20,11 @@
 
 #define KINF_RV_MAX 64
 
+/* stop and interrupt are read by the informer thread (and curl's progress
+ * callback) without the lock: access them atomically. */
+#define FLAG_GET(f)    __atomic_load_n(&(f), __ATOMIC_ACQUIRE)
+#define FLAG_SET(f, v) __atomic_store_n(&(f), (v), __ATOMIC_RELEASE)
+
 /* ---- items ----------------------------------------------------------------------- */
 
 struct kitem {
@@ -659,7 +664,7 @@ kinformer_wait_synced(struct kinformer *inf, int64_t timeout_ms)
 
     kts_after_ms(&ts, timeout_ms);
     pthread_mutex_lock(&inf->mu);
-    while (!inf->synced && !inf->stop) {
+    while (!inf->synced && !FLAG_GET(inf->stop)) {
         if (pthread_cond_timedwait(&inf->cv, &inf->mu, &ts) != 0) {
             rc = inf->synced ? 0 : SC_ETIMEOUT;
             break;
@@ -725,9 +730,9 @@ nap(struct kinformer *inf, int64_t ms)
 
     kts_after_ms(&ts, ms);
     pthread_mutex_lock(&inf->mu);
-    while (!inf->stop && pthread_cond_timedwait(&inf->cv, &inf->mu, &ts) == 0)
+    while (!FLAG_GET(inf->stop) && pthread_cond_timedwait(&inf->cv, &inf->mu, &ts) == 0)
         ;
-    stop = inf->stop;
+    stop = FLAG_GET(inf->stop);
     pthread_mutex_unlock(&inf->mu);
     return stop;
 }
@@ -1087,13 +1092,13 @@ wait_unpaused(struct kinformer *inf)
     bool stop;
 
     pthread_mutex_lock(&inf->mu);
-    while (inf->paused && !inf->stop)
+    while (inf->paused && !FLAG_GET(inf->stop))
         pthread_cond_wait(&inf->cv, &inf->mu);
     if (inf->have_forced) {
         memcpy(inf->rv, inf->forced_rv, sizeof(inf->rv));
         inf->have_forced = false;
     }
-    stop = inf->stop;
+    stop = FLAG_GET(inf->stop);
     pthread_mutex_unlock(&inf->mu);
     return stop;
 }
@@ -1103,14 +1108,14 @@ wait_unpaused(struct kinformer *inf)
 static void
 watch_loop(struct kinformer *inf, const struct clock *clk, int64_t *backoff)
 {
-    while (!inf->stop) {
+    while (!FLAG_GET(inf->stop)) {
         struct sc_err err = {0};
         int64_t max_ms = resync_if_due(inf, clk);
         if (wait_unpaused(inf))
             return;
         inf->watch_events = 0;
         int rc = watch_once(inf, max_ms, &err);
-        if (inf->stop)
+        if (FLAG_GET(inf->stop))
             return;
         if (inf->watch_events > 0)
             *backoff = KINF_BACKOFF_START_MS;
@@ -1140,10 +1145,10 @@ run(void *arg)
     struct clock clk = clock_system();
 
     inf->last_resync = clock_mono_ms(&clk);
-    while (!inf->stop) {
+    while (!FLAG_GET(inf->stop)) {
         struct sc_err err = {0};
         int rc = relist(inf, &err);
-        if (inf->stop)
+        if (FLAG_GET(inf->stop))
             break;
         if (rc != 0) {
             sc_err_wrap(&err, rc, "list %s (retry in %lld ms)", inf->name, (long long)backoff);
@@ -1176,8 +1181,8 @@ void
 kinformer_stop(struct kinformer *inf)
 {
     pthread_mutex_lock(&inf->mu);
-    inf->stop = 1;
-    inf->interrupt = 1;
+    FLAG_SET(inf->stop, 1);
+    FLAG_SET(inf->interrupt, 1);
     pthread_cond_broadcast(&inf->cv);
     pthread_mutex_unlock(&inf->mu);
     if (inf->started && !inf->joined) {
@@ -1191,7 +1196,7 @@ kinformer_pause(struct kinformer *inf)
 {
     pthread_mutex_lock(&inf->mu);
     inf->paused = true;
-    inf->interrupt = 1;
+    FLAG_SET(inf->interrupt, 1);
     pthread_cond_broadcast(&inf->cv);
     pthread_mutex_unlock(&inf->mu);
 }
@@ -1201,7 +1206,7 @@ kinformer_resume(struct kinformer *inf, const char *rv)
 {
     pthread_mutex_lock(&inf->mu);
     inf->paused = false;
-    inf->interrupt = inf->stop;
+    FLAG_SET(inf->interrupt, FLAG_GET(inf->stop));
     if (rv != NULL && strlen(rv) < sizeof(inf->forced_rv)) {
         memcpy(inf->forced_rv, rv, strlen(rv) + 1);
         inf->have_forced = true;
