@@ -84,7 +84,9 @@ on_update(void *ctx, const struct kitem *o, const struct kitem *n)
 {
     struct rec *r = ctx;
     if (o == n) {
+        pthread_mutex_lock(&r->mu);
         r->resyncs++;
+        pthread_mutex_unlock(&r->mu);
         return;
     }
     r->updates++;
@@ -472,6 +474,51 @@ test_bad_token_backs_off(void)
     kclient_free(c);
 }
 
-TEST_MAIN(TEST(test_watch_sees_create_update_delete), TEST(test_gone_relists_and_converges),
-          TEST(test_absent_crd_then_served), TEST(test_unreachable_backs_off),
-          TEST(test_bad_token_backs_off))
+static void
+test_resync_replays_cache(void)
+{
+    struct kclient *c = it_client(-1, 1);
+    struct rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    char ns[64], label[48], coll[KPATH_MAX];
+    struct sc_err e = {0};
+
+    if (c == NULL)
+        return;
+    snprintf(ns, sizeof(ns), "kit-resync-%s", it_suffix());
+    snprintf(label, sizeof(label), "r%s", it_suffix());
+    it_namespace(c, ns);
+    create_widget(c, ns, "one", 1, label);
+    create_widget(c, ns, "two", 2, label);
+    kpath(coll, sizeof(coll), W_GROUP, "v1", "widgets", ns, NULL, NULL);
+    char sel[64];
+    snprintf(sel, sizeof(sel), "test=%s", label);
+    struct kinformer_opts o = {
+        .name = "widgets",
+        .path = coll,
+        .label_selector = sel,
+        .parse = parse_widget,
+        .handlers = {.ctx = &r, .on_add = on_add, .on_update = on_update},
+        .resync_ms = 1500,
+        .on_error = on_error,
+        .error_ctx = &r,
+    };
+    struct kinformer *inf = kinformer_new(c, &o, &e);
+    CHECK_INT(kinformer_start(inf, &e), 0);
+    CHECK_INT(kinformer_wait_synced(inf, 10000), 0);
+    usleep(4000000);
+    pthread_mutex_lock(&r.mu);
+    int resyncs = r.resyncs;
+    pthread_mutex_unlock(&r.mu);
+    /* every 1.5 s each cached item is replayed as on_update(old == new) */
+    CHECK(resyncs >= 2 * 2);
+    CHECK(resyncs <= 2 * 4);
+    CHECK_INT(r.updates, 0);
+    CHECK_INT(atomic_load(&r.errors), 0);
+    printf("figure: resync every 1.5 s over 4 s: %d replays of 2 objects\n", resyncs);
+    kinformer_free(inf);
+    kclient_free(c);
+}
+
+TEST_MAIN(TEST(test_resync_replays_cache), TEST(test_watch_sees_create_update_delete),
+          TEST(test_gone_relists_and_converges), TEST(test_absent_crd_then_served),
+          TEST(test_unreachable_backs_off), TEST(test_bad_token_backs_off))
