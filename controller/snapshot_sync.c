@@ -826,7 +826,10 @@ content_body(const struct sync_env *env, const struct cvs *vs, const struct ccla
 {
     json_t *meta, *spec, *body;
 
-    meta = json_pack("{s:s}", "name", name);
+    /* born with its bound finalizer: upstream adds it with a separate patch
+     * from syncContent, which races with the sidecar's first update of the
+     * new content (docs/compat.md) */
+    meta = json_pack("{s:s,s:[s]}", "name", name, "finalizers", FIN_VSC_BOUND);
     spec = json_pack("{s:{s:s,s:s,s:s,s:s,s:s,s:s},s:{s:s},s:s,s:s,s:s}", "volumeSnapshotRef",
                      "kind", "VolumeSnapshot", "apiVersion", VS_API_VERSION, "namespace", vs->m.ns,
                      "name", vs->m.name, "uid", vs->m.uid, "resourceVersion", vs->m.rv, "source",
