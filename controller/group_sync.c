@@ -194,6 +194,88 @@ gvols_release(struct gvols *v)
     v->n = 0;
 }
 
+/* upstream: isVolumeBoundToClaim */
+static bool
+pv_bound_to(const struct cpv *pv, const struct cpvc *pvc)
+{
+    return pv->claim_name != NULL && pv->claim_ns != NULL &&
+           strcmp(pv->claim_name, pvc->m.name) == 0 && strcmp(pv->claim_ns, pvc->m.ns) == 0 &&
+           (pv->claim_uid == NULL || pv->claim_uid[0] == '\0' ||
+            strcmp(pv->claim_uid, pvc->m.uid) == 0);
+}
+
+/* One selected PVC: Bound, its PV by a live GET, the claimRef.  0 with
+ * *out (a new view), or an error. */
+static int
+pvc_volume(const struct gsync_env *env, const struct gvgs *g, const json_t *item, struct cpv **out,
+           struct sc_err *err)
+{
+    const char *vol;
+    struct cpvc *pvc = NULL;
+    struct cpv *pv = NULL;
+    struct sc_err perr;
+    int rc = cpvc_parse(item, &pvc, err);
+
+    *out = NULL;
+    if (rc != 0)
+        return sc_err_wrap(err, rc, "PVC in namespace %s", g->m.ns);
+    vol = pvc->volume_name != NULL ? pvc->volume_name : "";
+    if (pvc->phase == NULL || strcmp(pvc->phase, "Bound") != 0) {
+        rc = sc_err_set(err, SC_EINVALID,
+                        "the PVC %s is not yet bound to a PV, will not attempt to take a group "
+                        "snapshot",
+                        pvc->m.name);
+        CVIEW_UNREF(pvc);
+        return rc;
+    }
+    sc_err_clear(&perr);
+    rc = env->act->get_pv(env->act->ctx, vol, &pv, &perr);
+    if (rc != 0) {
+        char prefix[MSG_CAP];
+
+        snprintf(prefix, sizeof(prefix), "failed to retrieve PV %s from the API server: ", vol);
+        err_quoted(err, rc, prefix, perr.msg);
+    } else if (!pv_bound_to(pv, pvc)) {
+        rc = sc_err_set(err, SC_EINVALID, "claim in dataSource not bound or invalid");
+        CVIEW_UNREF(pv);
+    } else {
+        *out = pv;
+    }
+    CVIEW_UNREF(pvc);
+    return rc;
+}
+
+/* LIST the PVCs with the selector's text; *q gets the text. */
+static int
+list_selected(const struct gsync_env *env, const struct gvgs *g, const struct labelsel *sel,
+              struct buf *q, json_t **items, struct sc_err *err)
+{
+    int rc = labelsel_query(sel, q);
+
+    if (rc != 0)
+        return sc_err_set(err, rc, "label selector of group snapshot %s/%s is too long", g->m.ns,
+                          g->m.name);
+    rc = env->act->list_pvcs(env->act->ctx, g->m.ns, buf_str(q), items, err);
+    if (rc != 0)
+        sc_err_wrap(err, rc, "failed to list PVCs with label selector %s", buf_str(q));
+    return rc;
+}
+
+static int
+none_selected(const struct labelsel *sel, struct sc_err *err)
+{
+    struct buf f;
+    int rc;
+
+    buf_init(&f, LABELSEL_MAX_TEXT);
+    if (labelsel_format(sel, &f) != 0)
+        buf_reset(&f);
+    rc = sc_err_set(err, SC_EINVALID, "label selector %s for group snapshot not applied to any PVC",
+                    buf_str(&f));
+    buf_release(&f);
+    return rc;
+}
+
 /* List the PVCs the selector picks (full LabelSelector semantics), require
  * each to be Bound, GET its PV and check the claimRef.  strict=false (the
  * member PV map) skips the volumes it cannot resolve instead of failing. */
@@ -215,99 +297,33 @@ group_volumes(const struct gsync_env *env, const struct gvgs *g, bool strict, st
         return sc_err_wrap(err, rc, "invalid label selector of group snapshot %s/%s", g->m.ns,
                            g->m.name);
     buf_init(&q, LABELSEL_MAX_TEXT);
-    rc = labelsel_query(sel, &q);
-    if (rc != 0) {
-        rc = sc_err_set(err, rc, "label selector of group snapshot %s/%s is too long", g->m.ns,
-                        g->m.name);
-        goto out;
+    rc = list_selected(env, g, sel, &q, &items, err);
+    if (rc == 0) {
+        out->pv = calloc(json_array_size(items) + 1, sizeof(struct cpv *));
+        if (out->pv == NULL)
+            rc = sc_err_set(err, SC_ENOMEM, "out of memory");
     }
-    rc = env->act->list_pvcs(env->act->ctx, g->m.ns, buf_str(&q), &items, err);
-    if (rc != 0) {
-        sc_err_wrap(err, rc, "failed to list PVCs with label selector %s", buf_str(&q));
-        goto out;
-    }
-    out->pv = calloc(json_array_size(items) > 0 ? json_array_size(items) : 1, sizeof(*out->pv));
-    if (out->pv == NULL) {
-        rc = sc_err_set(err, SC_ENOMEM, "out of memory");
-        goto out;
-    }
-    json_array_foreach (items, i, item) {
-        const json_t *labels = json_object_get(json_object_get(item, "metadata"), "labels");
-        struct cpvc *pvc = NULL;
+    for (i = 0; rc == 0 && i < json_array_size(items); i++) {
         struct cpv *pv = NULL;
-        struct sc_err perr;
 
+        item = json_array_get(items, i);
         /* the API applied the same selector; match again so a server that
-         * ignores part of it (or a stale cache) cannot widen the group */
-        if (!labelsel_match(sel, labels))
+         * ignores part of it cannot widen the group */
+        if (!labelsel_match(sel, json_object_get(json_object_get(item, "metadata"), "labels")))
             continue;
         if (out->n >= GVIEW_MAX_VOLUMES) {
             rc = sc_err_set(err, SC_ETOOBIG, "group snapshot %s/%s selects more than %d PVCs",
                             g->m.ns, g->m.name, GVIEW_MAX_VOLUMES);
-            goto out;
+            break;
         }
-        rc = cpvc_parse(item, &pvc, err);
-        if (rc != 0) {
-            sc_err_wrap(err, rc, "PVC in namespace %s", g->m.ns);
-            if (!strict) {
-                rc = 0;
-                continue;
-            }
-            goto out;
-        }
-        if (pvc->phase == NULL || strcmp(pvc->phase, "Bound") != 0) {
-            if (strict)
-                rc = sc_err_set(err, SC_EINVALID,
-                                "the PVC %s is not yet bound to a PV, will not attempt to take a "
-                                "group snapshot",
-                                pvc->m.name);
-            CVIEW_UNREF(pvc);
-            if (rc != 0)
-                goto out;
-            continue;
-        }
-        sc_err_clear(&perr);
-        rc = env->act->get_pv(env->act->ctx, pvc->volume_name != NULL ? pvc->volume_name : "", &pv,
-                              &perr);
-        if (rc != 0) {
-            char prefix[MSG_CAP];
-
-            snprintf(prefix, sizeof(prefix), "failed to retrieve PV %s from the API server: ",
-                     pvc->volume_name != NULL ? pvc->volume_name : "");
-            err_quoted(err, rc, prefix, perr.msg);
-            CVIEW_UNREF(pvc);
-            if (!strict) {
-                rc = 0;
-                continue;
-            }
-            goto out;
-        }
-        /* upstream: isVolumeBoundToClaim */
-        if (pv->claim_name == NULL || pv->claim_ns == NULL ||
-            strcmp(pv->claim_name, pvc->m.name) != 0 || strcmp(pv->claim_ns, pvc->m.ns) != 0 ||
-            (pv->claim_uid != NULL && pv->claim_uid[0] != '\0' &&
-             strcmp(pv->claim_uid, pvc->m.uid) != 0)) {
-            CVIEW_UNREF(pv);
-            CVIEW_UNREF(pvc);
-            if (!strict)
-                continue;
-            rc = sc_err_set(err, SC_EINVALID, "claim in dataSource not bound or invalid");
-            goto out;
-        }
-        CVIEW_UNREF(pvc);
-        out->pv[out->n++] = pv;
+        rc = pvc_volume(env, g, item, &pv, err);
+        if (rc == 0)
+            out->pv[out->n++] = pv;
+        else if (!strict)
+            rc = 0; /* the member map takes what it can resolve */
     }
-    if (out->n == 0 && strict) {
-        struct buf f;
-
-        buf_init(&f, LABELSEL_MAX_TEXT);
-        if (labelsel_format(sel, &f) != 0)
-            buf_reset(&f);
-        rc = sc_err_set(err, SC_EINVALID,
-                        "label selector %s for group snapshot not applied to any PVC", buf_str(&f));
-        buf_release(&f);
-    }
-out:
+    if (rc == 0 && out->n == 0 && strict)
+        rc = none_selected(sel, err);
     if (rc != 0)
         gvols_release(out);
     json_decref(items);
@@ -357,7 +373,7 @@ group_set_default_class(const struct gsync_env *env, const struct gvgs *g, bool 
     rc = group_volumes(env, g, true, &vols, err);
     if (rc != 0)
         return rc;
-    if (vols.pv[0]->csi_driver == NULL) {
+    if (vols.n == 0 || vols.pv[0]->csi_driver == NULL) {
         gvols_release(&vols);
         return sc_err_set(err, SC_EINVALID,
                           "snapshotting non-CSI volumes is not supported, group snapshot:%s/%s",
@@ -758,6 +774,13 @@ pv_for_handle(const struct gvols *vols, const char *driver, const char *handle)
     return found;
 }
 
+/* The member deletion secret (resolved once per group). */
+struct member_secret {
+    bool has;
+    char name[LIM_KEY];
+    char ns[LIM_KEY];
+};
+
 /* POST, or GET on AlreadyExists; *out the object. */
 static int
 create_or_get(const struct gsync_env *env, enum gsync_kind kind, const char *ns, const char *name,
@@ -779,140 +802,203 @@ member_err(struct sc_err *err, int rc, const char *what, const char *inner)
     return sc_err_set(err, rc, "createIndividualSnapshotForGroupSnapshot: %s %s", what, inner);
 }
 
-/* Create (or adopt) the member VSC and VS for one volume of the group and
- * bind them.  upstream: createSnapshotsForGroupSnapshotContent, one entry. */
-static int
-create_member(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
-              const struct gvinfo *info, const struct cpv *pv, bool has_secret, const char *sname,
-              const char *sns, struct sc_err *err)
+static void
+obj_vs_view(const struct cvs *vs, struct gsync_obj *o)
 {
-    char vs_name[GSYNC_MEMBER_NAME_LEN], vsc_name[GSYNC_MEMBER_NAME_LEN];
-    json_t *vsc_body = NULL, *vs_body = NULL, *vsc_obj = NULL, *vs_obj = NULL, *p;
-    struct cvsc *vsc = NULL;
-    struct cvs *vs = NULL;
-    struct sc_err ierr;
-    struct gsync_obj o;
-    int rc;
+    o->kind = GSYNC_VS;
+    o->ns = vs->m.ns;
+    o->name = vs->m.name;
+    o->uid = vs->m.uid;
+    o->rv = vs->m.rv;
+}
 
-    rc = gsync_member_names(g->m.uid, info->volume_handle, vs_name, vsc_name, sizeof(vs_name));
-    if (rc != 0)
-        return sc_err_set(err, rc, "cannot name the members of group snapshot %s/%s", g->m.ns,
-                          g->m.name);
-    vsc_body = json_pack(
+static void
+obj_vsc_view(const struct cvsc *c, struct gsync_obj *o)
+{
+    o->kind = GSYNC_VSC;
+    o->ns = NULL;
+    o->name = c->m.name;
+    o->uid = c->m.uid;
+    o->rv = c->m.rv;
+}
+
+/* The member VSC body (upstream: the VSC built in
+ * createSnapshotsForGroupSnapshotContent).  NULL on ENOMEM. */
+static json_t *
+member_vsc_body(const struct gvgs *g, const struct gvgsc *c, const struct gvinfo *info,
+                const struct cpv *pv, const char *vs_name, const char *vsc_name,
+                const struct member_secret *sec)
+{
+    json_t *b = json_pack(
         "{s:s,s:s,s:{s:s,s:{s:s}},s:{s:{s:s,s:s,s:s},s:s,s:s,s:{s:s}}}", "apiVersion",
         VS_API_VERSION, "kind", "VolumeSnapshotContent", "metadata", "name", vsc_name,
         "annotations", ANN_MEMBER_GROUP_HANDLE, c->group_handle, "spec", "volumeSnapshotRef",
         "kind", "VolumeSnapshot", "name", vs_name, "namespace", g->m.ns, "deletionPolicy",
         c->policy_str != NULL ? c->policy_str : "", "driver", c->driver != NULL ? c->driver : "",
         "source", "volumeHandle", info->volume_handle);
-    vs_body = json_pack(
-        "{s:s,s:s,s:{s:s,s:s,s:[{s:s,s:s,s:s,s:s}],s:[s]},s:{s:{s:s}}}", "apiVersion",
-        VS_API_VERSION, "kind", "VolumeSnapshot", "metadata", "name", vs_name, "namespace", g->m.ns,
-        "ownerReferences", "apiVersion", VGS_API_VERSION, "kind", "VolumeGroupSnapshot", "name",
-        g->m.name, "uid", g->m.uid, "finalizers", FIN_VS_INGROUP, "spec", "source",
-        "persistentVolumeClaimName", pv != NULL && pv->claim_name != NULL ? pv->claim_name : "");
-    if (vsc_body == NULL || vs_body == NULL) {
-        rc = sc_err_set(err, SC_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (pv != NULL && pv->volume_mode != NULL)
-        json_object_set_new(json_object_get(vsc_body, "spec"), "sourceVolumeMode",
-                            json_string(pv->volume_mode));
-    if (has_secret) {
-        json_t *ann = json_object_get(json_object_get(vsc_body, "metadata"), "annotations");
 
-        json_object_set_new(ann, ANN_DEL_SECRET_NAME, json_string(sname));
-        json_object_set_new(ann, ANN_DEL_SECRET_NS, json_string(sns));
+    if (b != NULL && pv != NULL && pv->volume_mode != NULL)
+        json_object_set_new(json_object_get(b, "spec"), "sourceVolumeMode",
+                            json_string(pv->volume_mode));
+    if (b != NULL && sec->has) {
+        json_t *ann = json_object_get(json_object_get(b, "metadata"), "annotations");
+
+        json_object_set_new(ann, ANN_DEL_SECRET_NAME, json_string(sec->name));
+        json_object_set_new(ann, ANN_DEL_SECRET_NS, json_string(sec->ns));
     }
+    return b;
+}
+
+/* The member VS body: ownerReference, in-group finalizer, the PVC name
+ * ("" when the PV is unknown, as upstream). */
+static json_t *
+member_vs_body(const struct gvgs *g, const struct cpv *pv, const char *vs_name)
+{
+    return json_pack("{s:s,s:s,s:{s:s,s:s,s:[{s:s,s:s,s:s,s:s}],s:[s]},s:{s:{s:s}}}", "apiVersion",
+                     VS_API_VERSION, "kind", "VolumeSnapshot", "metadata", "name", vs_name,
+                     "namespace", g->m.ns, "ownerReferences", "apiVersion", VGS_API_VERSION, "kind",
+                     "VolumeGroupSnapshot", "name", g->m.name, "uid", g->m.uid, "finalizers",
+                     FIN_VS_INGROUP, "spec", "source", "persistentVolumeClaimName",
+                     pv != NULL && pv->claim_name != NULL ? pv->claim_name : "");
+}
+
+/* POST each member object or adopt the existing one. */
+static int
+member_objects(const struct gsync_env *env, const struct gvgs *g, const json_t *vsc_body,
+               const json_t *vs_body, struct cvsc **vsc, struct cvs **vs, struct sc_err *err)
+{
+    const char *vsc_name =
+        json_string_value(json_object_get(json_object_get(vsc_body, "metadata"), "name"));
+    const char *vs_name =
+        json_string_value(json_object_get(json_object_get(vs_body, "metadata"), "name"));
+    json_t *vsc_obj = NULL, *vs_obj = NULL;
+    struct sc_err ierr;
+    int rc;
+
     sc_err_clear(&ierr);
     rc = create_or_get(env, GSYNC_VSC, NULL, vsc_name, vsc_body, &vsc_obj, &ierr);
     if (rc == 0)
-        rc = cvsc_parse(vsc_obj, &vsc, &ierr);
+        rc = cvsc_parse(vsc_obj, vsc, &ierr);
     if (rc != 0) {
         member_err(err, rc, "creating volumesnapshotcontent", ierr.msg);
         goto out;
     }
     rc = create_or_get(env, GSYNC_VS, g->m.ns, vs_name, vs_body, &vs_obj, &ierr);
     if (rc == 0)
-        rc = cvs_parse(vs_obj, &vs, &ierr);
+        rc = cvs_parse(vs_obj, vs, &ierr);
     if (rc != 0) {
         member_err(err, rc, "error creating or fetching volumesnapshot", ierr.msg);
-        goto out;
-    }
-    if (vs->m.uid[0] == '\0') {
+    } else if ((*vs)->m.uid[0] == '\0') {
         rc = sc_err_set(err, SC_EPROTO,
                         "createIndividualSnapshotForGroupSnapshot: created snapshot %s has an "
                         "empty UID",
                         vs_name);
-        goto out;
-    }
-    /* bind the VSC to the VS uid */
-    if (vsc->ref_uid == NULL || strcmp(vsc->ref_uid, vs->m.uid) != 0) {
-        o.kind = GSYNC_VSC;
-        o.ns = NULL;
-        o.name = vsc->m.name;
-        o.uid = vsc->m.uid;
-        o.rv = vsc->m.rv;
-        p = json_pack("{s:{s:{s:s}}}", "spec", "volumeSnapshotRef", "uid", vs->m.uid);
-        rc = patch_obj(env, &o, false, SYNC_PATCH_MERGE, p, &ierr);
-        if (rc != 0) {
-            member_err(err, rc, "binding volumesnapshotcontent to volumesnapshot", ierr.msg);
-            goto out;
-        }
-    }
-    /* bind the VS (status subresource); unlike upstream an existing status
-     * is kept, never wiped */
-    if (vs->bound == NULL || vs->vgs_name == NULL) {
-        json_t *st = json_object();
-
-        if (st != NULL && vs->bound == NULL)
-            json_object_set_new(st, "boundVolumeSnapshotContentName", json_string(vsc_name));
-        if (st != NULL && vs->vgs_name == NULL)
-            json_object_set_new(st, "volumeGroupSnapshotName", json_string(g->m.name));
-        o.kind = GSYNC_VS;
-        o.ns = vs->m.ns;
-        o.name = vs->m.name;
-        o.uid = vs->m.uid;
-        o.rv = vs->m.rv;
-        rc = patch_obj(env, &o, true, SYNC_PATCH_MERGE,
-                       st != NULL ? json_pack("{s:o}", "status", st) : NULL, &ierr);
-        if (rc != 0) {
-            member_err(err, rc, "binding volumesnapshot to volumesnapshotcontent", ierr.msg);
-            goto out;
-        }
-    }
-    /* the VSC status from the group's info, when it differs */
-    if (vsc->status_snapshot_handle == NULL || info->snapshot_handle == NULL ||
-        strcmp(vsc->status_snapshot_handle, info->snapshot_handle) != 0 ||
-        vsc->vgs_handle == NULL || strcmp(vsc->vgs_handle, c->group_handle) != 0 ||
-        vsc->ready != info->ready || (info->has_creation_time && !vsc->has_creation_time) ||
-        (info->has_restore_size && !vsc->has_restore_size)) {
-        json_t *st = json_pack("{s:s?,s:s}", "snapshotHandle", info->snapshot_handle,
-                               "volumeGroupSnapshotHandle", c->group_handle);
-
-        if (st != NULL && info->has_creation_time)
-            json_object_set_new(st, "creationTime", json_integer(info->creation_time_ns));
-        if (st != NULL && info->has_restore_size)
-            json_object_set_new(st, "restoreSize", json_integer(info->restore_size));
-        if (st != NULL && info->ready != TRI_UNSET)
-            json_object_set_new(st, "readyToUse", json_boolean(info->ready == TRI_TRUE));
-        o.kind = GSYNC_VSC;
-        o.ns = NULL;
-        o.name = vsc->m.name;
-        o.uid = vsc->m.uid;
-        o.rv = vsc->m.rv;
-        rc = patch_obj(env, &o, true, SYNC_PATCH_MERGE,
-                       st != NULL ? json_pack("{s:o}", "status", st) : NULL, &ierr);
-        if (rc != 0) {
-            member_err(err, rc, "setting snapshotHandle in volumesnapshotcontent", ierr.msg);
-            goto out;
-        }
     }
 out:
-    json_decref(vsc_body);
-    json_decref(vs_body);
     json_decref(vsc_obj);
     json_decref(vs_obj);
+    return rc;
+}
+
+/* Does the member VSC status differ from the group's info entry? */
+static bool
+vsc_status_differs(const struct cvsc *vsc, const struct gvgsc *c, const struct gvinfo *info)
+{
+    if (vsc->status_snapshot_handle == NULL || info->snapshot_handle == NULL ||
+        strcmp(vsc->status_snapshot_handle, info->snapshot_handle) != 0)
+        return true;
+    if (vsc->vgs_handle == NULL || strcmp(vsc->vgs_handle, c->group_handle) != 0)
+        return true;
+    return vsc->ready != info->ready || (info->has_creation_time && !vsc->has_creation_time) ||
+           (info->has_restore_size && !vsc->has_restore_size);
+}
+
+/* The member VSC status from the group's info entry. */
+static json_t *
+member_vsc_status(const struct gvgsc *c, const struct gvinfo *info)
+{
+    json_t *st = json_pack("{s:s?,s:s}", "snapshotHandle", info->snapshot_handle,
+                           "volumeGroupSnapshotHandle", c->group_handle);
+
+    if (st == NULL)
+        return NULL;
+    if (info->has_creation_time)
+        json_object_set_new(st, "creationTime", json_integer(info->creation_time_ns));
+    if (info->has_restore_size)
+        json_object_set_new(st, "restoreSize", json_integer(info->restore_size));
+    if (info->ready != TRI_UNSET)
+        json_object_set_new(st, "readyToUse", json_boolean(info->ready == TRI_TRUE));
+    return json_pack("{s:o}", "status", st);
+}
+
+/* Bind the pair (VSC ref uid, VS status) and copy the info into the VSC
+ * status; each write only when it changes something.  Unlike upstream an
+ * existing VS status is kept, never wiped. */
+static int
+member_bind(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
+            const struct gvinfo *info, const struct cvsc *vsc, const struct cvs *vs,
+            struct sc_err *err)
+{
+    struct gsync_obj o;
+    struct sc_err ierr;
+    int rc;
+
+    sc_err_clear(&ierr);
+    obj_vsc_view(vsc, &o);
+    if (vsc->ref_uid == NULL || strcmp(vsc->ref_uid, vs->m.uid) != 0) {
+        rc = patch_obj(env, &o, false, SYNC_PATCH_MERGE,
+                       json_pack("{s:{s:{s:s}}}", "spec", "volumeSnapshotRef", "uid", vs->m.uid),
+                       &ierr);
+        if (rc != 0)
+            return member_err(err, rc, "binding volumesnapshotcontent to volumesnapshot", ierr.msg);
+    }
+    if (vs->bound == NULL || vs->vgs_name == NULL) {
+        obj_vs_view(vs, &o);
+        rc = patch_obj(env, &o, true, SYNC_PATCH_MERGE,
+                       json_pack("{s:{s:s,s:s}}", "status", "boundVolumeSnapshotContentName",
+                                 vs->bound != NULL ? vs->bound : vsc->m.name,
+                                 "volumeGroupSnapshotName",
+                                 vs->vgs_name != NULL ? vs->vgs_name : g->m.name),
+                       &ierr);
+        if (rc != 0)
+            return member_err(err, rc, "binding volumesnapshot to volumesnapshotcontent", ierr.msg);
+    }
+    if (!vsc_status_differs(vsc, c, info))
+        return 0;
+    obj_vsc_view(vsc, &o);
+    rc = patch_obj(env, &o, true, SYNC_PATCH_MERGE, member_vsc_status(c, info), &ierr);
+    if (rc != 0)
+        return member_err(err, rc, "setting snapshotHandle in volumesnapshotcontent", ierr.msg);
+    return 0;
+}
+
+/* Create (or adopt) the member VSC and VS for one volume of the group and
+ * bind them.  upstream: createSnapshotsForGroupSnapshotContent, one entry. */
+static int
+create_member(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
+              const struct gvinfo *info, const struct cpv *pv, const struct member_secret *sec,
+              struct sc_err *err)
+{
+    char vs_name[GSYNC_MEMBER_NAME_LEN], vsc_name[GSYNC_MEMBER_NAME_LEN];
+    json_t *vsc_body, *vs_body;
+    struct cvsc *vsc = NULL;
+    struct cvs *vs = NULL;
+    int rc;
+
+    rc = gsync_member_names(g->m.uid, info->volume_handle, vs_name, vsc_name, sizeof(vs_name));
+    if (rc != 0)
+        return sc_err_set(err, rc, "cannot name the members of group snapshot %s/%s", g->m.ns,
+                          g->m.name);
+    vsc_body = member_vsc_body(g, c, info, pv, vs_name, vsc_name, sec);
+    vs_body = member_vs_body(g, pv, vs_name);
+    if (vsc_body == NULL || vs_body == NULL)
+        rc = sc_err_set(err, SC_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = member_objects(env, g, vsc_body, vs_body, &vsc, &vs, err);
+    if (rc == 0)
+        rc = member_bind(env, g, c, info, vsc, vs, err);
+    json_decref(vsc_body);
+    json_decref(vs_body);
     CVIEW_UNREF(vsc);
     CVIEW_UNREF(vs);
     return rc;
@@ -933,11 +1019,10 @@ static int
 create_members(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
                struct sc_err *err)
 {
-    char sname[LIM_KEY], sns[LIM_KEY];
+    struct member_secret sec;
     struct gvols vols = {NULL, 0};
     struct gclass *cls;
     struct sc_err ierr;
-    bool has_secret = false;
     size_t i;
     int rc;
 
@@ -952,8 +1037,9 @@ create_members(const struct gsync_env *env, const struct gvgs *g, const struct g
     if (cls == NULL)
         return sc_err_set(err, ierr.code, "getGroupSnapshotSecret: %s", ierr.msg);
     /* upstream resolves the member secret with no group snapshot (§11.14) */
-    rc =
-        gsync_secret_ref(cls, c->m.name, NULL, NULL, &has_secret, sname, sns, sizeof(sname), &ierr);
+    memset(&sec, 0, sizeof(sec));
+    rc = gsync_secret_ref(cls, c->m.name, NULL, NULL, &sec.has, sec.name, sec.ns, sizeof(sec.name),
+                          &ierr);
     CVIEW_UNREF(cls);
     if (rc != 0)
         return sc_err_set(err, rc, "getGroupSnapshotSecret: %s", ierr.msg);
@@ -973,7 +1059,7 @@ create_members(const struct gsync_env *env, const struct gvgs *g, const struct g
             break;
         }
         rc = create_member(env, g, c, info, pv_for_handle(&vols, c->driver, info->volume_handle),
-                           has_secret, sname, sns, err);
+                           &sec, err);
         if (rc != 0)
             break;
     }
