@@ -33,6 +33,16 @@ struct spam {
     int64_t last_ms;
 };
 
+#define COMBINED_PREFIX "(combined from similar events): "
+
+/* Distinct messages seen for one (object, type, reason) in the window. */
+struct similar {
+    char *key;
+    uint64_t msgs[KREC_SIMILAR_MAX];
+    int n;
+    int64_t first_ms, last_ms;
+};
+
 struct krecorder {
     struct kclient *c;
     char *component, *rcomponent, *rinstance;
@@ -56,6 +66,9 @@ struct krecorder {
     size_t naggs;
     struct spam *spams;
     size_t nspams;
+    struct similar *sims;
+    size_t nsims;
+    int similar_max;
     struct krecorder_stats stats;
 };
 
@@ -85,7 +98,12 @@ krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *
     r->q = calloc(KREC_QUEUE_MAX, sizeof(*r->q));
     r->aggs = calloc(KREC_TABLE_MAX, sizeof(*r->aggs));
     r->spams = calloc(KREC_TABLE_MAX, sizeof(*r->spams));
-    if (!r->component || !r->rcomponent || !r->rinstance || !r->q || !r->aggs || !r->spams)
+    r->sims = calloc(KREC_TABLE_MAX, sizeof(*r->sims));
+    r->similar_max = o && o->similar_max != 0 ? o->similar_max : 10;
+    if (r->similar_max > KREC_SIMILAR_MAX)
+        r->similar_max = KREC_SIMILAR_MAX;
+    if (!r->component || !r->rcomponent || !r->rinstance || !r->q || !r->aggs || !r->spams ||
+        !r->sims)
         goto fail;
     pthread_mutex_init(&r->mu, NULL);
     pthread_mutex_init(&r->tmu, NULL);
@@ -113,6 +131,7 @@ fail:
         free(r->q);
         free(r->aggs);
         free(r->spams);
+        free(r->sims);
         free(r);
     }
     return NULL;
@@ -134,6 +153,9 @@ krecorder_free(struct krecorder *r)
         free(r->aggs[i].key);
     for (size_t i = 0; i < r->nspams; i++)
         free(r->spams[i].key);
+    for (size_t i = 0; i < r->nsims; i++)
+        free(r->sims[i].key);
+    free(r->sims);
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->tmu);
     pthread_cond_destroy(&r->cv);
@@ -366,6 +388,76 @@ mem_save(struct krecorder *r, const char *key, const struct krec_entry *e)
     r->naggs++;
 }
 
+static uint64_t
+hash64(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static struct similar *
+similar_slot(struct krecorder *r, const char *key, int64_t now)
+{
+    struct similar *s;
+
+    for (size_t i = 0; i < r->nsims; i++)
+        if (strcmp(r->sims[i].key, key) == 0)
+            return &r->sims[i];
+    if (r->nsims == KREC_TABLE_MAX) {
+        size_t old = 0;
+        for (size_t i = 1; i < r->nsims; i++)
+            if (r->sims[i].last_ms < r->sims[old].last_ms)
+                old = i;
+        free(r->sims[old].key);
+        r->sims[old] = r->sims[--r->nsims];
+    }
+    char *k = strdup(key);
+    if (k == NULL)
+        return NULL;
+    s = &r->sims[r->nsims++];
+    memset(s, 0, sizeof(*s));
+    s->key = k;
+    s->first_ms = now;
+    return s;
+}
+
+/* Record msg for (id, type, reason); true when events of this kind are now
+ * combined (similar_max distinct messages seen within the window). */
+static bool
+similar_check(struct krecorder *r, const char *id, const char *type, const char *reason,
+              const char *msg, int64_t now)
+{
+    char key[KREC_STR * 5];
+    uint64_t h = hash64(msg);
+    bool combine, seen = false;
+
+    if (r->similar_max < 0)
+        return false;
+    snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", id, type, reason);
+    pthread_mutex_lock(&r->tmu);
+    struct similar *s = similar_slot(r, key, now);
+    if (s == NULL) {
+        pthread_mutex_unlock(&r->tmu);
+        return false;
+    }
+    if (now - s->first_ms > r->window_ms) {
+        s->n = 0;
+        s->first_ms = now;
+    }
+    s->last_ms = now;
+    for (int i = 0; i < s->n; i++)
+        seen = seen || s->msgs[i] == h;
+    if (!seen && s->n < r->similar_max)
+        s->msgs[s->n++] = h;
+    combine = s->n >= r->similar_max;
+    pthread_mutex_unlock(&r->tmu);
+    return combine;
+}
+
 static void
 bump(struct krecorder *r, uint64_t *counter)
 {
@@ -376,7 +468,8 @@ bump(struct krecorder *r, uint64_t *counter)
 
 /* PATCH count+1 and lastTimestamp on the Event in *e. */
 static int
-patch_event(struct krecorder *r, struct krec_entry *e, int64_t now, struct sc_err *err)
+patch_event(struct krecorder *r, struct krec_entry *e, int64_t now, const char *new_msg,
+            struct sc_err *err)
 {
     char path[KPATH_MAX], now_s[40];
     json_t *patch;
@@ -384,6 +477,8 @@ patch_event(struct krecorder *r, struct krec_entry *e, int64_t now, struct sc_er
 
     clock_rfc3339(now, now_s, sizeof(now_s));
     patch = json_pack("{s:I, s:s}", "count", (json_int_t)e->count + 1, "lastTimestamp", now_s);
+    if (patch != NULL && new_msg != NULL)
+        json_object_set_new(patch, "message", json_string(new_msg));
     if (patch == NULL)
         return sc_err_set(err, SC_ENOMEM, "event: out of memory");
     rc = kpath(path, sizeof(path), NULL, "v1", "events", e->ev_ns, e->ev_name, NULL);
@@ -493,13 +588,20 @@ krecorder_send(struct krecorder *r, const struct kobj_ref *obj, const char *type
         snprintf(idbuf, sizeof(idbuf), "%s/%s/%s", obj->kind, obj->ns ? obj->ns : "", obj->name);
         id = idbuf;
     }
-    snprintf(msg, sizeof(msg), "%s", message);
-    key = agg_key(id, type, reason, msg);
+    /* aggregation identity: the message, or the combined marker */
+    const char *amsg = msg;
+    if (similar_check(r, id, type, reason, message, now)) {
+        snprintf(msg, sizeof(msg), "%s%s", COMBINED_PREFIX, message);
+        amsg = COMBINED_PREFIX;
+    } else {
+        snprintf(msg, sizeof(msg), "%s", message);
+    }
+    key = agg_key(id, type, reason, amsg);
     if (key == NULL)
         return sc_err_set(err, SC_ENOMEM, "event: out of memory");
-    if (lookup_entry(r, id, key, type, reason, msg, &e) && now - e.last_ms <= r->window_ms &&
+    if (lookup_entry(r, id, key, type, reason, amsg, &e) && now - e.last_ms <= r->window_ms &&
         e.ev_name[0])
-        rc = patch_event(r, &e, now, err);
+        rc = patch_event(r, &e, now, amsg == msg ? NULL : msg, err);
     if (rc == 0) {
         bump(r, &r->stats.patched);
     } else if (rc == SC_ENOTFOUND) {
@@ -509,7 +611,7 @@ krecorder_send(struct krecorder *r, const struct kobj_ref *obj, const char *type
             bump(r, &r->stats.created);
     }
     if (rc == 0)
-        save_entry(r, id, key, type, reason, msg, &e);
+        save_entry(r, id, key, type, reason, amsg, &e);
     else
         bump(r, &r->stats.failed);
     free(key);

@@ -12,6 +12,10 @@
  * message) within window_ms of the first one is not created again: the
  * existing Event is PATCHed (merge patch) with count+1 and a new
  * lastTimestamp.  If that Event is gone (404) a new one is created.
+ * Similar events (client-go's EventAggregator): once similar_max (10)
+ * different messages with the same (object, type, reason) were seen within
+ * window_ms, further ones are folded into ONE Event whose message is
+ * "(combined from similar events): <latest message>" and whose count rises.
  * Spam limit: per object, a token bucket of spam_burst events refilling one
  * per spam_refill_ms (client-go: 25, 5 min); events over it are dropped and
  * counted.
@@ -43,9 +47,10 @@
 #include "common/sc_err.h"
 #include "kube/kclient.h"
 
-#define KREC_QUEUE_MAX 1000
-#define KREC_TABLE_MAX 4096
-#define KREC_NAME_MAX  320
+#define KREC_QUEUE_MAX   1000
+#define KREC_TABLE_MAX   4096
+#define KREC_NAME_MAX    320
+#define KREC_SIMILAR_MAX 64 /* cap on similar_max */
 
 /* The object an event is about (all strings borrowed for the call). */
 struct kobj_ref {
@@ -88,6 +93,7 @@ struct krecorder_opts {
     /* Failed sends are reported here on the recorder thread; NULL = log_warnx. */
     void (*on_error)(void *ctx, const struct sc_err *err);
     void *error_ctx;
+    int similar_max; /* 0 = 10 (client-go); < 0 = never combine */
 };
 
 struct krecorder;

@@ -12,6 +12,8 @@
 
 struct found {
     int n;
+    int combined_count;
+    char combined_msg[160];
     int count_total;
     int max_count;
     char comp[64], rcomp[64], rinst[64], kind[64], uid[64], first[40], last[40];
@@ -32,6 +34,10 @@ on_event(void *ctx, const json_t *ev)
         snprintf(f->last, sizeof(f->last), "%s", kjson_str(&r, "lastTimestamp"));
     }
     const char *s;
+    if ((s = kjson_str(&r, "message")) && strncmp(s, "(combined from similar events): ", 32) == 0) {
+        f->combined_count = count;
+        snprintf(f->combined_msg, sizeof(f->combined_msg), "%s", s);
+    }
     if ((s = kjson_str(&r, "source.component")))
         snprintf(f->comp, sizeof(f->comp), "%s", s);
     if ((s = kjson_str(&r, "reportingComponent")))
@@ -242,5 +248,39 @@ test_store_hooks_survive_restart(void)
     kclient_free(c);
 }
 
-TEST_MAIN(TEST(test_aggregation_count_rises), TEST(test_spam_limit),
-          TEST(test_store_hooks_survive_restart))
+/* client-go's EventAggregator: after 10 different messages for the same
+ * (object, type, reason), further ones fold into one combined Event. */
+static void
+test_similar_events_combined(void)
+{
+    struct kclient *c = it_client(-1, 1);
+    struct sc_err e = {0};
+    char ns[64], name[64];
+
+    if (c == NULL)
+        return;
+    snprintf(ns, sizeof(ns), "kit-sim-%s", it_suffix());
+    snprintf(name, sizeof(name), "snap-%s", it_suffix());
+    it_namespace(c, ns);
+    struct krecorder *rec = krecorder_new(c, NULL, &e);
+    struct kobj_ref obj = {.api_version = "snapshot.storage.k8s.io/v1",
+                           .kind = "VolumeSnapshot",
+                           .ns = ns,
+                           .name = name,
+                           .uid = "6f1e2b44-0000-4000-8000-000000000006"};
+    for (int i = 1; i <= 12; i++)
+        CHECK_INT(krecorder_event(rec, &obj, "Warning", "SnapshotContentCreationFailed",
+                                  "Failed to create snapshot content with error attempt %d", i),
+                  0);
+    CHECK_INT(krecorder_flush(rec, 10000), 0);
+    struct found f = find_events(c, ns, name, "SnapshotContentCreationFailed");
+    CHECK_INT(f.n, 10);             /* 9 individual + 1 combined */
+    CHECK_INT(f.combined_count, 3); /* messages 10, 11, 12 */
+    CHECK_STR(f.combined_msg, "(combined from similar events): Failed to create snapshot "
+                              "content with error attempt 12");
+    krecorder_free(rec);
+    kclient_free(c);
+}
+
+TEST_MAIN(TEST(test_similar_events_combined), TEST(test_aggregation_count_rises),
+          TEST(test_spam_limit), TEST(test_store_hooks_survive_restart))
