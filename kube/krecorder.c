@@ -74,37 +74,70 @@ struct krecorder {
 
 static void *run(void *arg);
 
+/* Settings with defaults; false when a copy could not be allocated. */
+static bool
+apply_opts(struct krecorder *r, const struct krecorder_opts *o)
+{
+    static const struct krecorder_opts none;
+
+    if (o == NULL)
+        o = &none;
+    r->component = strdup(o->component ? o->component : "snapshot-controller");
+    r->rcomponent = strdup(o->reporting_component ? o->reporting_component
+                           : r->component         ? r->component
+                                                  : "snapshot-controller");
+    r->rinstance = strdup(o->reporting_instance ? o->reporting_instance : "");
+    r->window_ms = o->window_ms > 0 ? o->window_ms : 600000;
+    r->spam_burst = o->spam_burst > 0 ? o->spam_burst : 25;
+    r->spam_refill_ms = o->spam_refill_ms > 0 ? o->spam_refill_ms : 300000;
+    r->clock = o->clock.mono_ms ? o->clock : clock_system();
+    r->store = o->store;
+    r->on_error = o->on_error;
+    r->error_ctx = o->error_ctx;
+    r->similar_max = o->similar_max != 0 ? o->similar_max : 10;
+    if (r->similar_max > KREC_SIMILAR_MAX)
+        r->similar_max = KREC_SIMILAR_MAX;
+    return r->component && r->rcomponent && r->rinstance;
+}
+
+static void
+free_parts(struct krecorder *r)
+{
+    free(r->component);
+    free(r->rcomponent);
+    free(r->rinstance);
+    free(r->q);
+    free(r->aggs);
+    free(r->spams);
+    free(r->sims);
+    free(r);
+}
+
 struct krecorder *
 krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *err)
 {
-    struct krecorder *r = calloc(1, sizeof(*r));
+    struct krecorder *r;
     pthread_condattr_t ca;
 
-    if (r == NULL || c == NULL)
-        goto fail;
-    r->c = c;
-    r->component = strdup(o && o->component ? o->component : "snapshot-controller");
-    r->rcomponent = strdup(o && o->reporting_component ? o->reporting_component : r->component);
-    r->rinstance = strdup(o && o->reporting_instance ? o->reporting_instance : "");
-    r->window_ms = o && o->window_ms > 0 ? o->window_ms : 600000;
-    r->spam_burst = o && o->spam_burst > 0 ? o->spam_burst : 25;
-    r->spam_refill_ms = o && o->spam_refill_ms > 0 ? o->spam_refill_ms : 300000;
-    r->clock = o && o->clock.mono_ms ? o->clock : clock_system();
-    if (o) {
-        r->store = o->store;
-        r->on_error = o->on_error;
-        r->error_ctx = o->error_ctx;
+    if (c == NULL) {
+        sc_err_set(err, SC_EINVALID, "krecorder: no client");
+        return NULL;
     }
+    r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        sc_err_set(err, SC_ENOMEM, "krecorder: out of memory");
+        return NULL;
+    }
+    r->c = c;
     r->q = calloc(KREC_QUEUE_MAX, sizeof(*r->q));
     r->aggs = calloc(KREC_TABLE_MAX, sizeof(*r->aggs));
     r->spams = calloc(KREC_TABLE_MAX, sizeof(*r->spams));
     r->sims = calloc(KREC_TABLE_MAX, sizeof(*r->sims));
-    r->similar_max = o && o->similar_max != 0 ? o->similar_max : 10;
-    if (r->similar_max > KREC_SIMILAR_MAX)
-        r->similar_max = KREC_SIMILAR_MAX;
-    if (!r->component || !r->rcomponent || !r->rinstance || !r->q || !r->aggs || !r->spams ||
-        !r->sims)
-        goto fail;
+    if (!apply_opts(r, o) || !r->q || !r->aggs || !r->spams || !r->sims) {
+        free_parts(r);
+        sc_err_set(err, SC_ENOMEM, "krecorder: out of memory");
+        return NULL;
+    }
     pthread_mutex_init(&r->mu, NULL);
     pthread_mutex_init(&r->tmu, NULL);
     pthread_condattr_init(&ca);
@@ -117,24 +150,12 @@ krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *
         pthread_mutex_destroy(&r->tmu);
         pthread_cond_destroy(&r->cv);
         pthread_cond_destroy(&r->idle_cv);
-        goto fail;
+        free_parts(r);
+        sc_err_set(err, SC_ENOMEM, "krecorder: cannot start thread");
+        return NULL;
     }
     r->started = true;
     return r;
-fail:
-    sc_err_set(err, c ? SC_ENOMEM : SC_EINVALID, "krecorder: %s",
-               c ? "out of memory" : "no client");
-    if (r) {
-        free(r->component);
-        free(r->rcomponent);
-        free(r->rinstance);
-        free(r->q);
-        free(r->aggs);
-        free(r->spams);
-        free(r->sims);
-        free(r);
-    }
-    return NULL;
 }
 
 void
