@@ -41,10 +41,10 @@ gsync_member_names(const char *vgs_uid, const char *volume_handle, char *vs_name
     if (!ok)
         return SC_ENOMEM;
     for (i = 0; i < md_len; i++) {
-        h[2 * i] = hex[md[i] >> 4];
-        h[2 * i + 1] = hex[md[i] & 15];
+        h[(size_t)i * 2] = hex[md[i] >> 4];
+        h[(size_t)i * 2 + 1] = hex[md[i] & 15];
     }
-    h[2 * md_len] = '\0';
+    h[(size_t)md_len * 2] = '\0';
     snprintf(vs_name, cap, "snapshot-%s", h);
     snprintf(vsc_name, cap, "snapcontent-%s", h);
     return 0;
@@ -117,12 +117,67 @@ cmp_strp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* upstream: resolveTemplate.  Missing tokens: "invalid tokens: [\"a\"]". */
+/* State of one os.Expand run. */
+struct expander {
+    const struct tparam *ps;
+    size_t n;
+    struct buf *out;
+    char *missing[16];
+    size_t n_missing;
+};
+
+/* Expand one token name (nlen bytes): its value, or remember it missing. */
+static int
+expand_token(struct expander *x, const char *name, size_t nlen)
+{
+    size_t k;
+
+    for (k = 0; k < x->n; k++)
+        if (x->ps[k].value != NULL && strlen(x->ps[k].key) == nlen &&
+            strncmp(x->ps[k].key, name, nlen) == 0)
+            return buf_adds(x->out, x->ps[k].value);
+    for (k = 0; k < x->n_missing; k++)
+        if (strlen(x->missing[k]) == nlen && strncmp(x->missing[k], name, nlen) == 0)
+            return 0;
+    if (x->n_missing >= SC_ARRAY_LEN(x->missing))
+        return 0;
+    x->missing[x->n_missing] = strndup(name, nlen);
+    if (x->missing[x->n_missing] == NULL)
+        return SC_ENOMEM;
+    x->n_missing++;
+    return 0;
+}
+
+/* upstream's error for missing tokens: "invalid tokens: [\"a\" \"b\"]". */
+static int
+missing_err(struct expander *x, struct sc_err *err)
+{
+    struct buf m;
+    size_t k;
+    int rc;
+
+    buf_init(&m, SC_ERR_MSG_LEN);
+    qsort(x->missing, x->n_missing, sizeof(x->missing[0]), cmp_strp);
+    rc = buf_adds(&m, "invalid tokens: [");
+    for (k = 0; k < x->n_missing && rc == 0; k++) {
+        if (k > 0)
+            rc = buf_adds(&m, " ");
+        if (rc == 0)
+            rc = gostr_quote(&m, x->missing[k]);
+    }
+    if (rc == 0)
+        rc = buf_adds(&m, "]");
+    rc = sc_err_set(err, SC_EINVALID, "%s", rc == 0 ? buf_str(&m) : "invalid tokens");
+    buf_release(&m);
+    return rc;
+}
+
+/* upstream: resolveTemplate (os.Expand with a recording mapping). */
 static int
 expand(const char *t, const struct tparam *ps, size_t n, struct buf *out, struct sc_err *err)
 {
-    size_t len = strlen(t), i = 0, j, k, n_missing = 0;
-    char *missing[16];
+    struct expander x = {ps, n, out, {NULL}, 0};
+    size_t len = strlen(t), i = 0, j, k;
     int rc = 0;
 
     for (j = 0; j < len && rc == 0; j++) {
@@ -132,61 +187,21 @@ expand(const char *t, const struct tparam *ps, size_t n, struct buf *out, struct
             continue;
         rc = buf_add(out, t + i, j - i);
         shell_name(t + j + 1, len - j - 1, &off, &nlen, &w);
-        if (rc == 0 && nlen == 0 && w == 0) {
-            rc = buf_add(out, "$", 1);
-        } else if (rc == 0 && nlen > 0) {
-            const char *name = t + j + 1 + off;
-            bool found = false;
-
-            for (k = 0; k < n; k++) {
-                if (ps[k].value != NULL && strlen(ps[k].key) == nlen &&
-                    strncmp(ps[k].key, name, nlen) == 0) {
-                    rc = buf_adds(out, ps[k].value);
-                    found = true;
-                    break;
-                }
-            }
-            if (!found && n_missing < SC_ARRAY_LEN(missing)) {
-                bool dup = false;
-
-                for (k = 0; k < n_missing; k++)
-                    dup =
-                        dup || (strlen(missing[k]) == nlen && strncmp(missing[k], name, nlen) == 0);
-                if (!dup) {
-                    missing[n_missing] = strndup(name, nlen);
-                    if (missing[n_missing] == NULL)
-                        rc = SC_ENOMEM;
-                    else
-                        n_missing++;
-                }
-            }
-        }
+        if (rc == 0 && nlen == 0 && w == 0)
+            rc = buf_add(out, "$", 1); /* "$" not followed by a name stays */
+        else if (rc == 0 && nlen > 0)
+            rc = expand_token(&x, t + j + 1 + off, nlen);
         j += w;
         i = j + 1;
     }
     if (rc == 0 && i < len)
         rc = buf_add(out, t + i, len - i);
-    if (rc == 0 && n_missing > 0) {
-        struct buf m;
-
-        buf_init(&m, SC_ERR_MSG_LEN);
-        qsort(missing, n_missing, sizeof(missing[0]), cmp_strp);
-        rc = buf_adds(&m, "invalid tokens: [");
-        for (k = 0; k < n_missing && rc == 0; k++) {
-            if (k > 0)
-                rc = buf_adds(&m, " ");
-            if (rc == 0)
-                rc = gostr_quote(&m, missing[k]);
-        }
-        if (rc == 0)
-            rc = buf_adds(&m, "]");
-        rc = sc_err_set(err, SC_EINVALID, "%s", rc == 0 ? buf_str(&m) : "invalid tokens");
-        buf_release(&m);
-    } else if (rc != 0) {
+    if (rc == 0 && x.n_missing > 0)
+        rc = missing_err(&x, err);
+    else if (rc != 0)
         rc = sc_err_set(err, rc, "template too long");
-    }
-    for (k = 0; k < n_missing; k++)
-        free(missing[k]);
+    for (k = 0; k < x.n_missing; k++)
+        free(x.missing[k]);
     return rc;
 }
 
@@ -344,8 +359,7 @@ gsync_member_delete_msg(const char *ns, const char *vs, const char *vgs, char *o
 
 struct handle_scan {
     const char *handle;
-    char *out;
-    size_t cap;
+    char name[LIM_KEY];
     bool found;
 };
 
@@ -356,7 +370,7 @@ handle_fn(const struct cmeta *m, void *arg)
     struct handle_scan *s = arg;
 
     if (c->group_handle != NULL && strcmp(c->group_handle, s->handle) == 0 && c->ref_name != NULL) {
-        snprintf(s->out, s->cap, "%s", c->ref_name);
+        snprintf(s->name, sizeof(s->name), "%s", c->ref_name);
         s->found = true;
         return 1;
     }
@@ -367,11 +381,15 @@ bool
 gsync_group_name_for_handle(struct cstore *group_contents, const char *handle, char *out,
                             size_t cap)
 {
-    struct handle_scan s = {handle, out, cap, false};
+    struct handle_scan s;
 
     if (group_contents == NULL || handle == NULL || cap == 0)
         return false;
+    memset(&s, 0, sizeof(s));
+    s.handle = handle;
     cstore_each(group_contents, handle_fn, &s);
+    if (s.found)
+        snprintf(out, cap, "%s", s.name);
     return s.found;
 }
 

@@ -300,10 +300,12 @@ group_volumes(const struct gsync_env *env, const struct gvgs *g, bool strict, st
     rc = list_selected(env, g, sel, &q, &items, err);
     if (rc == 0) {
         out->pv = calloc(json_array_size(items) + 1, sizeof(struct cpv *));
-        if (out->pv == NULL)
-            rc = sc_err_set(err, SC_ENOMEM, "out of memory");
+        if (out->pv == NULL) {
+            sc_err_set(err, SC_ENOMEM, "out of memory");
+            rc = SC_ENOMEM;
+        }
     }
-    for (i = 0; rc == 0 && i < json_array_size(items); i++) {
+    for (i = 0; rc == 0 && out->pv != NULL && i < json_array_size(items); i++) {
         struct cpv *pv = NULL;
 
         item = json_array_get(items, i);
@@ -556,52 +558,38 @@ group_check_add_finalizer(const struct gsync_env *env, const struct gvgs *g, boo
 
 /* ---- status (§5.7) ---- */
 
-/* upstream: updateGroupSnapshotStatus.  c may be a zeroed view naming a
- * content just created. */
-static int
-group_update_status(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
-                    struct sc_err *err)
+/* status.error from the content: copied when it differs, cleared when the
+ * content has none (upstream's rules, value comparison). */
+static void
+status_error_field(const struct gvgs *g, const struct gvgsc *c, json_t *st)
 {
-    char key[LIM_KEY], msg[MSG_CAP], ts[40];
-    bool ready = c->ready == TRI_TRUE, created = false, readied = false;
-    json_t *st = json_object();
-    int rc;
+    bool same;
+    json_t *e;
 
-    if (st == NULL)
-        return sc_err_set(err, SC_ENOMEM, "out of memory");
-    vgs_key(g, key, sizeof(key));
-    if (!g->has_status || g->bound == NULL)
-        json_object_set_new(st, "boundVolumeGroupSnapshotContentName", json_string(c->m.name));
-    if (c->has_creation_time && g->creation_time == NULL) {
-        clock_rfc3339(c->creation_time_ns / 1000000, ts, sizeof(ts));
-        json_object_set_new(st, "creationTime", json_string(ts));
-        created = true;
-    }
-    if (g->ready == TRI_UNSET || (g->ready == TRI_TRUE) != ready) {
-        json_object_set_new(st, "readyToUse", json_boolean(ready));
-        readied = ready;
-    }
     if (c->has_error && c->error_msg != NULL) {
-        bool same = g->has_error && g->error_msg != NULL &&
-                    strcmp(g->error_msg, c->error_msg) == 0 &&
-                    ((g->error_time == NULL && c->error_time == NULL) ||
-                     (g->error_time != NULL && c->error_time != NULL &&
-                      strcmp(g->error_time, c->error_time) == 0));
-
-        if (!same) {
-            json_t *e = json_pack("{s:s}", "message", c->error_msg);
-
-            if (e != NULL && c->error_time != NULL)
-                json_object_set_new(e, "time", json_string(c->error_time));
-            json_object_set_new(st, "error", e != NULL ? e : json_null());
-        }
+        same = g->has_error && g->error_msg != NULL && strcmp(g->error_msg, c->error_msg) == 0 &&
+               ((g->error_time == NULL && c->error_time == NULL) ||
+                (g->error_time != NULL && c->error_time != NULL &&
+                 strcmp(g->error_time, c->error_time) == 0));
+        if (same)
+            return;
+        e = json_pack("{s:s}", "message", c->error_msg);
+        if (e != NULL && c->error_time != NULL)
+            json_object_set_new(e, "time", json_string(c->error_time));
+        json_object_set_new(st, "error", e != NULL ? e : json_null());
     } else if (g->has_error) {
         json_object_set_new(st, "error", json_null());
     }
-    if (json_object_size(st) == 0) {
-        json_decref(st);
-        return 0;
-    }
+}
+
+/* Events and metrics of the created / ready transitions. */
+static void
+status_transitions(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
+                   bool created, bool readied)
+{
+    char key[LIM_KEY], msg[MSG_CAP];
+
+    vgs_key(g, key, sizeof(key));
     if (created) {
         cmetrics_record(env->metrics, OP_CREATE_GROUP_SNAPSHOT, g->m.uid, OP_STATUS_SUCCESS,
                         c->driver);
@@ -615,9 +603,43 @@ group_update_status(const struct gsync_env *env, const struct gvgs *g, const str
         snprintf(msg, sizeof(msg), "GroupSnapshot %s is ready to use.", key);
         vgs_event(env, g, "Normal", "GroupSnapshotReady", msg);
     }
+}
+
+/* upstream: updateGroupSnapshotStatus.  c may be a zeroed view naming a
+ * content just created. */
+static int
+group_update_status(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
+                    struct sc_err *err)
+{
+    char key[LIM_KEY], ts[40];
+    bool ready = c->ready == TRI_TRUE, created = false, readied = false;
+    json_t *st = json_object();
+    int rc;
+
+    if (st == NULL)
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    if (!g->has_status || g->bound == NULL)
+        json_object_set_new(st, "boundVolumeGroupSnapshotContentName", json_string(c->m.name));
+    if (c->has_creation_time && g->creation_time == NULL) {
+        clock_rfc3339(c->creation_time_ns / 1000000, ts, sizeof(ts));
+        json_object_set_new(st, "creationTime", json_string(ts));
+        created = true;
+    }
+    if (g->ready == TRI_UNSET || (g->ready == TRI_TRUE) != ready) {
+        json_object_set_new(st, "readyToUse", json_boolean(ready));
+        readied = ready;
+    }
+    status_error_field(g, c, st);
+    if (json_object_size(st) == 0) {
+        json_decref(st);
+        return 0;
+    }
+    status_transitions(env, g, c, created, readied);
     rc = patch_vgs(env, g, true, SYNC_PATCH_MERGE, json_pack("{s:o}", "status", st), err);
-    if (rc != 0)
+    if (rc != 0) {
+        vgs_key(g, key, sizeof(key));
         sc_err_wrap(err, rc, "snapshot controller failed to update %s on API server", key);
+    }
     return rc;
 }
 
@@ -651,106 +673,125 @@ group_content_body(const struct gvgs *g, const struct gclass *cls, const struct 
     return body;
 }
 
+/* upstream's wrap: "failed to get input parameters to create group
+ * snapshot <name>: %q" */
+static int
+input_err(struct sc_err *err, int rc, const struct gvgs *g, const char *inner)
+{
+    char prefix[MSG_CAP];
+
+    snprintf(prefix, sizeof(prefix),
+             "failed to get input parameters to create group snapshot %s: ", g->m.name);
+    return err_quoted(err, rc, prefix, inner);
+}
+
+/* Every PV must be CSI and of the class's driver (§5.10). */
+static int
+check_drivers(const struct gsync_env *env, const struct gvgs *g, const struct gclass *cls,
+              const struct gvols *vols, struct sc_err *err)
+{
+    char msg[MSG_CAP];
+    size_t i;
+
+    for (i = 0; i < vols->n; i++) {
+        const struct cpv *pv = vols->pv[i];
+
+        if (pv->csi_driver == NULL) {
+            snprintf(msg, sizeof(msg), "Cannot snapshot a non-CSI volume: %s", pv->m.name);
+            vgs_event(env, g, "Warning", "CreateGroupSnapshotContentFailed", msg);
+            return sc_err_set(err, SC_EINVALID,
+                              "cannot snapshot a non-CSI volume for group snapshot %s/%s: %s",
+                              g->m.ns, g->m.name, pv->m.name);
+        }
+        if (cls->driver == NULL || strcmp(pv->csi_driver, cls->driver) != 0) {
+            snprintf(msg, sizeof(msg),
+                     "Volume CSI driver (%s) mismatch with VolumeGroupSnapshotClass (%s) %s/%s: %s",
+                     pv->csi_driver, cls->driver != NULL ? cls->driver : "", g->m.ns, g->m.name,
+                     pv->m.name);
+            vgs_event(env, g, "Warning", "CreateGroupSnapshotContentFailed", msg);
+            return sc_err_set(err, SC_EINVALID, "%s", msg);
+        }
+    }
+    return 0;
+}
+
+/* The content body for this group: class, volumes, secret. */
+static int
+content_body_for(const struct gsync_env *env, const struct gvgs *g, const char *name, json_t **body,
+                 struct sc_err *err)
+{
+    char sname[LIM_KEY], sns[LIM_KEY];
+    struct gclass *cls;
+    struct gvols vols = {NULL, 0};
+    struct sc_err ierr;
+    bool has_secret = false;
+    int rc;
+
+    *body = NULL;
+    sc_err_clear(&ierr);
+    if (g->class_name == NULL) {
+        char inner[MSG_CAP];
+
+        snprintf(inner, sizeof(inner),
+                 "failed to take group snapshot %s without a group snapshot class", g->m.name);
+        return input_err(err, SC_EINVALID, g, inner);
+    }
+    cls = gclass_get(env, g->class_name, &ierr);
+    if (cls == NULL)
+        return input_err(err, ierr.code, g, ierr.msg);
+    rc = group_volumes(env, g, true, &vols, &ierr);
+    if (rc != 0)
+        input_err(err, rc, g, ierr.msg);
+    if (rc == 0)
+        rc = check_drivers(env, g, cls, &vols, err);
+    if (rc == 0) {
+        rc = gsync_secret_ref(cls, name, g->m.ns, g->m.name, &has_secret, sname, sns, sizeof(sname),
+                              &ierr);
+        if (rc != 0)
+            input_err(err, rc, g, ierr.msg);
+    }
+    if (rc == 0) {
+        *body = group_content_body(g, cls, &vols, name, has_secret, sname, sns);
+        if (*body == NULL)
+            rc = sc_err_set(err, SC_ENOMEM, "out of memory");
+    }
+    gvols_release(&vols);
+    CVIEW_UNREF(cls);
+    return rc;
+}
+
 /* upstream: createGroupSnapshotContent.  name (cap bytes) gets the content
  * name. */
 static int
 group_create_content(const struct gsync_env *env, const struct gvgs *g, char *name, size_t cap,
                      struct sc_err *err)
 {
-    char key[LIM_KEY], msg[MSG_CAP], sname[LIM_KEY], sns[LIM_KEY];
-    struct gclass *cls = NULL;
-    struct gvols vols = {NULL, 0};
+    char key[LIM_KEY], msg[MSG_CAP];
     struct sc_err ierr;
     json_t *body = NULL;
-    bool has_secret = false;
-    size_t i;
     int rc;
 
     vgs_key(g, key, sizeof(key));
     snprintf(name, cap, "groupsnapcontent-%s", g->m.uid);
+    rc = content_body_for(env, g, name, &body, err);
+    if (rc != 0)
+        return rc;
     sc_err_clear(&ierr);
-    if (g->class_name == NULL) {
-        char inner[MSG_CAP], prefix[MSG_CAP];
-
-        snprintf(inner, sizeof(inner),
-                 "failed to take group snapshot %s without a group snapshot class", g->m.name);
-        snprintf(prefix, sizeof(prefix),
-                 "failed to get input parameters to create group snapshot %s: ", g->m.name);
-        return err_quoted(err, SC_EINVALID, prefix, inner);
-    }
-    cls = gclass_get(env, g->class_name, &ierr);
-    if (cls == NULL) {
-        char prefix[MSG_CAP];
-
-        snprintf(prefix, sizeof(prefix),
-                 "failed to get input parameters to create group snapshot %s: ", g->m.name);
-        return err_quoted(err, ierr.code, prefix, ierr.msg);
-    }
-    rc = group_volumes(env, g, true, &vols, &ierr);
-    if (rc != 0) {
-        char prefix[MSG_CAP];
-
-        snprintf(prefix, sizeof(prefix),
-                 "failed to get input parameters to create group snapshot %s: ", g->m.name);
-        err_quoted(err, rc, prefix, ierr.msg);
-        goto out;
-    }
-    for (i = 0; i < vols.n; i++) {
-        const struct cpv *pv = vols.pv[i];
-
-        if (pv->csi_driver == NULL) {
-            snprintf(msg, sizeof(msg), "Cannot snapshot a non-CSI volume: %s", pv->m.name);
-            vgs_event(env, g, "Warning", "CreateGroupSnapshotContentFailed", msg);
-            rc = sc_err_set(err, SC_EINVALID,
-                            "cannot snapshot a non-CSI volume for group snapshot %s: %s", key,
-                            pv->m.name);
-            goto out;
-        }
-        if (cls->driver == NULL || strcmp(pv->csi_driver, cls->driver) != 0) {
-            snprintf(msg, sizeof(msg),
-                     "Volume CSI driver (%s) mismatch with VolumeGroupSnapshotClass (%s) %s: %s",
-                     pv->csi_driver, cls->driver != NULL ? cls->driver : "", key, pv->m.name);
-            vgs_event(env, g, "Warning", "CreateGroupSnapshotContentFailed", msg);
-            rc = sc_err_set(err, SC_EINVALID, "%s", msg);
-            goto out;
-        }
-    }
-    rc = gsync_secret_ref(cls, name, g->m.ns, g->m.name, &has_secret, sname, sns, sizeof(sname),
-                          &ierr);
-    if (rc != 0) {
-        char prefix[MSG_CAP];
-
-        snprintf(prefix, sizeof(prefix),
-                 "failed to get input parameters to create group snapshot %s: ", g->m.name);
-        err_quoted(err, rc, prefix, ierr.msg);
-        goto out;
-    }
-    body = group_content_body(g, cls, &vols, name, has_secret, sname, sns);
-    if (body == NULL) {
-        rc = sc_err_set(err, SC_ENOMEM, "out of memory");
-        goto out;
-    }
     rc = env->act->create(env->act->ctx, GSYNC_VGSC, NULL, body, NULL, &ierr);
-    if (rc == SC_EEXIST) {
-        rc = 0; /* idempotent: the content is ours by its name */
-    } else if (rc != 0) {
+    json_decref(body);
+    if (rc != 0 && rc != SC_EEXIST) { /* AlreadyExists: the content is ours by its name */
         snprintf(
             msg, sizeof(msg),
             "Error creating volume group snapshot content object for group snapshot %s: %.400s.",
             key, ierr.msg);
         vgs_event(env, g, "Warning", "CreateGroupSnapshotContentFailed", msg);
-        rc = sc_err_set(err, rc, "snapshot controller failed to update %s on API server: %s", key,
-                        ierr.msg);
-        goto out;
+        return sc_err_set(err, rc, "snapshot controller failed to update %s on API server: %s", key,
+                          ierr.msg);
     }
     snprintf(msg, sizeof(msg), "Waiting for a group snapshot %s to be created by the CSI driver.",
              key);
     vgs_event(env, g, "Normal", "CreatingGroupSnapshot", msg);
-out:
-    json_decref(body);
-    gvols_release(&vols);
-    CVIEW_UNREF(cls);
-    return rc;
+    return 0;
 }
 
 /* ---- members (§5.5) ---- */
@@ -1116,6 +1157,67 @@ link_fn(const struct cmeta *m, void *arg)
     return 0;
 }
 
+/* Add the v1 VolumeGroupSnapshot ownerReference to a static member: GET
+ * the live object (the view does not keep the list) and add with a
+ * resourceVersion test. */
+static int
+add_owner_ref(const struct gsync_env *env, const struct gvgs *g, const struct gsync_obj *o,
+              struct sc_err *err)
+{
+    json_t *live = NULL, *ops = NULL, *ref;
+    const json_t *meta;
+    const char *rv;
+    int rc = env->act->get(env->act->ctx, GSYNC_VS, o->ns, o->name, &live, err);
+
+    if (rc != 0)
+        return rc;
+    meta = json_object_get(live, "metadata");
+    rv = json_string_value(json_object_get(meta, "resourceVersion"));
+    ref = json_pack("{s:s,s:s,s:s,s:s}", "apiVersion", VGS_API_VERSION, "kind",
+                    "VolumeGroupSnapshot", "name", g->m.name, "uid", g->m.uid);
+    if (ref != NULL)
+        ops = json_array();
+    if (ops != NULL && rv != NULL)
+        json_array_append_new(ops, json_pack("{s:s,s:s,s:s}", "op", "test", "path",
+                                             "/metadata/resourceVersion", "value", rv));
+    if (ops != NULL && json_array_size(json_object_get(meta, "ownerReferences")) > 0)
+        json_array_append_new(ops, json_pack("{s:s,s:s,s:O}", "op", "add", "path",
+                                             "/metadata/ownerReferences/-", "value", ref));
+    else if (ops != NULL)
+        json_array_append_new(ops, json_pack("{s:s,s:s,s:[O]}", "op", "add", "path",
+                                             "/metadata/ownerReferences", "value", ref));
+    rc = patch_obj(env, o, false, SYNC_PATCH_JSON, ops, err);
+    json_decref(ref);
+    json_decref(live);
+    return rc;
+}
+
+/* One static member VS: status.volumeGroupSnapshotName, then the
+ * ownerReference, each when missing. */
+static int
+link_member(const struct gsync_env *env, const struct gvgs *g, const char *name, struct sc_err *err)
+{
+    char key[LIM_KEY];
+    struct gsync_obj o;
+    struct cvs *vs;
+    int rc = 0;
+
+    snprintf(key, sizeof(key), "%s/%s", g->m.ns, name);
+    vs = (struct cvs *)cstore_get(env->snapshots, key);
+    if (vs == NULL || vs->m.deleting) {
+        CVIEW_UNREF(vs);
+        return 0;
+    }
+    obj_vs_view(vs, &o);
+    if (vs->vgs_name == NULL)
+        rc = patch_obj(env, &o, true, SYNC_PATCH_MERGE,
+                       json_pack("{s:{s:s}}", "status", "volumeGroupSnapshotName", g->m.name), err);
+    if (rc == 0 && vs->vgs_owner == NULL)
+        rc = add_owner_ref(env, g, &o, err);
+    CVIEW_UNREF(vs);
+    return rc;
+}
+
 /* Link the user's VS/VSC pairs whose content reports this group's handle:
  * status.volumeGroupSnapshotName and the v1 VolumeGroupSnapshot
  * ownerReference (upstream does both from the snapshot side). */
@@ -1123,67 +1225,18 @@ static int
 link_static_members(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
                     struct sc_err *err)
 {
-    struct link_scan scan = {c->group_handle, g->m.ns, json_array()};
-    char key[LIM_KEY];
+    struct link_scan scan = {c->group_handle, g->m.ns, NULL};
     size_t i;
     int rc = 0;
 
-    if (c->group_handle == NULL || scan.names == NULL) {
-        json_decref(scan.names);
+    if (c->group_handle == NULL)
         return 0;
-    }
+    scan.names = json_array();
+    if (scan.names == NULL)
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
     cstore_each(env->contents, link_fn, &scan);
-    for (i = 0; rc == 0 && i < json_array_size(scan.names); i++) {
-        const char *name = json_string_value(json_array_get(scan.names, i));
-        struct cvs *vs;
-        struct gsync_obj o;
-
-        snprintf(key, sizeof(key), "%s/%s", g->m.ns, name);
-        vs = (struct cvs *)cstore_get(env->snapshots, key);
-        if (vs == NULL || vs->m.deleting) {
-            CVIEW_UNREF(vs);
-            continue;
-        }
-        o.kind = GSYNC_VS;
-        o.ns = vs->m.ns;
-        o.name = vs->m.name;
-        o.uid = vs->m.uid;
-        o.rv = vs->m.rv;
-        if (vs->vgs_name == NULL)
-            rc = patch_obj(env, &o, true, SYNC_PATCH_MERGE,
-                           json_pack("{s:{s:s}}", "status", "volumeGroupSnapshotName", g->m.name),
-                           err);
-        if (rc == 0 && vs->vgs_owner == NULL) {
-            json_t *live = NULL, *ops;
-            const json_t *refs;
-            json_t *ref = json_pack("{s:s,s:s,s:s,s:s}", "apiVersion", VGS_API_VERSION, "kind",
-                                    "VolumeGroupSnapshot", "name", g->m.name, "uid", g->m.uid);
-
-            rc = env->act->get(env->act->ctx, GSYNC_VS, vs->m.ns, vs->m.name, &live, err);
-            if (rc == 0) {
-                const char *rv = json_string_value(
-                    json_object_get(json_object_get(live, "metadata"), "resourceVersion"));
-
-                refs = json_object_get(json_object_get(live, "metadata"), "ownerReferences");
-                ops = json_array();
-                if (ops != NULL && rv != NULL)
-                    json_array_append_new(ops, json_pack("{s:s,s:s,s:s}", "op", "test", "path",
-                                                         "/metadata/resourceVersion", "value", rv));
-                if (ops != NULL && json_array_size(refs) > 0)
-                    json_array_append_new(ops,
-                                          json_pack("{s:s,s:s,s:O}", "op", "add", "path",
-                                                    "/metadata/ownerReferences/-", "value", ref));
-                else if (ops != NULL)
-                    json_array_append_new(ops,
-                                          json_pack("{s:s,s:s,s:[O]}", "op", "add", "path",
-                                                    "/metadata/ownerReferences", "value", ref));
-                rc = patch_obj(env, &o, false, SYNC_PATCH_JSON, ops, err);
-            }
-            json_decref(live);
-            json_decref(ref);
-        }
-        CVIEW_UNREF(vs);
-    }
+    for (i = 0; rc == 0 && i < json_array_size(scan.names); i++)
+        rc = link_member(env, g, json_string_value(json_array_get(scan.names, i)), err);
     json_decref(scan.names);
     return rc;
 }
@@ -1406,123 +1459,152 @@ restore_fn(const struct cmeta *m, void *arg)
 }
 
 static json_t *
-remove_finalizer_patch(const struct cmeta *m, int idx, const char *fin)
+remove_finalizer_patch(int idx, const char *fin)
 {
     char path[64];
 
-    (void)m;
     snprintf(path, sizeof(path), "/metadata/finalizers/%d", idx);
     return json_pack("[{s:s,s:s,s:s},{s:s,s:s}]", "op", "test", "path", path, "value", fin, "op",
                      "remove", "path", path);
+}
+
+/* A member is the source of a Pending restore: SnapshotDeletePending. */
+static int
+members_restoring(const struct gsync_env *env, const struct gvgs *g, const struct member_scan *ms,
+                  struct sc_err *err)
+{
+    char msg[MSG_CAP];
+    size_t i;
+
+    for (i = 0; i < json_array_size(ms->names); i++) {
+        struct restore_scan r = {g->m.ns, json_string_value(json_array_get(ms->names, i)), false};
+
+        cstore_each(env->claims, restore_fn, &r);
+        if (r.found) {
+            snprintf(msg, sizeof(msg),
+                     "Snapshot %s/%s belonging to VolumeGroupSnapshot %s/%s is being used to "
+                     "restore a PVC",
+                     g->m.ns, r.vs_name, g->m.ns, g->m.name);
+            vgs_event(env, g, "Warning", "SnapshotDeletePending", msg);
+            return sc_err_set(err, SC_EINVALID, "%s", msg);
+        }
+    }
+    return 0;
+}
+
+/* The being-deleted annotation, then (Delete) the content itself. */
+static int
+delete_group_content(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
+                     bool delete_content, struct sc_err *err)
+{
+    struct sc_err derr;
+    int rc;
+
+    if (!c->being_deleted_ann) {
+        rc = patch_vgsc(
+            env, c, SYNC_PATCH_MERGE,
+            json_pack("{s:{s:{s:s}}}", "metadata", "annotations", ANN_GROUP_BEING_DELETED, "yes"),
+            err);
+        if (rc != 0)
+            return sc_err_wrap(err, rc,
+                               "failed to set VolumeGroupSnapshotBeingDeleted annotation on the "
+                               "content %s",
+                               c->m.name);
+    }
+    if (!delete_content)
+        return 0;
+    sc_err_clear(&derr);
+    rc = env->act->del(env->act->ctx, GSYNC_VGSC, NULL, c->m.name, &derr);
+    if (rc == 0 || rc == SC_ENOTFOUND)
+        return 0; /* already gone: upstream retries here (§11.15) */
+    vgs_event(env, g, "Warning", "GroupSnapshotContentObjectDeleteError",
+              "Failed to delete group snapshot content API object");
+    return sc_err_set(err, rc, "failed to delete VolumeGroupSnapshotContent %s from API server: %s",
+                      c->m.name, derr.msg);
+}
+
+/* DELETE every member not already on its way (NotFound is fine). */
+static int
+delete_members(const struct gsync_env *env, const struct gvgs *g, const struct member_scan *ms,
+               struct sc_err *err)
+{
+    char msg[MSG_CAP];
+    size_t i;
+
+    for (i = 0; i < json_array_size(ms->names); i++) {
+        const char *vs = json_string_value(json_array_get(ms->names, i));
+        struct sc_err derr;
+        int rc;
+
+        if (json_is_true(json_array_get(ms->deleting, i)))
+            continue;
+        sc_err_clear(&derr);
+        rc = env->act->del(env->act->ctx, GSYNC_VS, g->m.ns, vs, &derr);
+        if (rc != 0 && rc != SC_ENOTFOUND) {
+            snprintf(msg, sizeof(msg),
+                     "failed to delete snapshot API object %s/%s part of group snapshot %s/%s: "
+                     "%.400s",
+                     g->m.ns, vs, g->m.ns, g->m.name, derr.msg);
+            vgs_event(env, g, "Warning", "SnapshotDeleteError", msg);
+            return sc_err_set(err, rc, "%s", msg);
+        }
+    }
+    return 0;
+}
+
+/* The bound content of a deleting group, if it points back (upstream's
+ * fallback to the fixed name is dead code, §11.15; ours works). */
+static struct gvgsc *
+deleting_content(const struct gsync_env *env, const struct gvgs *g)
+{
+    char cname[LIM_KEY];
+    const char *name = NULL;
+    struct gvgsc *c;
+
+    if (g->bound != NULL && g->bound[0] != '\0') {
+        name = g->bound;
+    } else if (!g->has_content) {
+        snprintf(cname, sizeof(cname), "groupsnapcontent-%s", g->m.uid);
+        name = cname;
+    }
+    c = gcontent_get(env, name);
+    if (c != NULL && !vgs_ref_set(g, c)) {
+        CVIEW_UNREF(c);
+        c = NULL;
+    }
+    return c;
 }
 
 /* upstream: processGroupSnapshotWithDeletionTimestamp */
 static int
 group_process_deletion(const struct gsync_env *env, const struct gvgs *g, struct sc_err *err)
 {
-    char driver[256], cname[LIM_KEY], key[LIM_KEY], msg[MSG_CAP];
-    const char *content_name = NULL;
+    char driver[256];
     struct member_scan ms;
     struct gvgsc *c;
     bool delete_content;
-    size_t i;
-    int rc = 0;
+    int rc, idx;
 
-    vgs_key(g, key, sizeof(key));
     metrics_driver(env, g, driver, sizeof(driver));
     cmetrics_start(env->metrics, OP_DELETE_GROUP_SNAPSHOT, g->m.uid, driver, snap_type(g));
-    if (g->bound != NULL && g->bound[0] != '\0') {
-        content_name = g->bound;
-    } else if (!g->has_content) {
-        /* upstream's fallback is dead code (§11.15); ours works */
-        snprintf(cname, sizeof(cname), "groupsnapcontent-%s", g->m.uid);
-        content_name = cname;
-    }
-    c = gcontent_get(env, content_name);
-    if (c != NULL && !vgs_ref_set(g, c)) {
-        CVIEW_UNREF(c);
-        c = NULL;
-    }
-    delete_content = c != NULL && c->policy == POLICY_DELETE;
-    if (!g->m.deleting || (g->gfins & GFIN_VGS_BOUND) == 0) {
-        CVIEW_UNREF(c);
+    if (!g->m.deleting || (g->gfins & GFIN_VGS_BOUND) == 0)
         return 0;
-    }
+    c = deleting_content(env, g);
+    delete_content = c != NULL && c->policy == POLICY_DELETE;
     if (group_members(env, g->m.ns, g->m.name, &ms) != 0) {
         CVIEW_UNREF(c);
         return sc_err_set(err, SC_ENOMEM, "out of memory");
     }
-    for (i = 0; i < json_array_size(ms.names); i++) {
-        struct restore_scan r = {g->m.ns, json_string_value(json_array_get(ms.names, i)), false};
-
-        cstore_each(env->claims, restore_fn, &r);
-        if (r.found) {
-            snprintf(msg, sizeof(msg),
-                     "Snapshot %s/%s belonging to VolumeGroupSnapshot %s is being used to restore "
-                     "a PVC",
-                     g->m.ns, r.vs_name, key);
-            vgs_event(env, g, "Warning", "SnapshotDeletePending", msg);
-            rc = sc_err_set(err, SC_EINVALID, "%s", msg);
-            goto out;
-        }
-    }
-    if (c != NULL && !c->being_deleted_ann) {
-        rc = patch_vgsc(
-            env, c, SYNC_PATCH_MERGE,
-            json_pack("{s:{s:{s:s}}}", "metadata", "annotations", ANN_GROUP_BEING_DELETED, "yes"),
-            err);
-        if (rc != 0) {
-            sc_err_wrap(err, rc,
-                        "failed to set VolumeGroupSnapshotBeingDeleted annotation on the "
-                        "content %s",
-                        c->m.name);
-            goto out;
-        }
-    }
-    if (c != NULL && delete_content) {
-        struct sc_err derr;
-
-        sc_err_clear(&derr);
-        rc = env->act->del(env->act->ctx, GSYNC_VGSC, NULL, c->m.name, &derr);
-        if (rc == SC_ENOTFOUND) {
-            rc = 0; /* already gone: upstream retries here (§11.15) */
-        } else if (rc != 0) {
-            vgs_event(env, g, "Warning", "GroupSnapshotContentObjectDeleteError",
-                      "Failed to delete group snapshot content API object");
-            rc = sc_err_set(err, rc,
-                            "failed to delete VolumeGroupSnapshotContent %s from API "
-                            "server: %s",
-                            c->m.name, derr.msg);
-            goto out;
-        }
-    }
-    for (i = 0; i < json_array_size(ms.names); i++) {
-        const char *vs = json_string_value(json_array_get(ms.names, i));
-        struct sc_err derr;
-
-        if (json_is_true(json_array_get(ms.deleting, i)))
-            continue; /* already on its way */
-        sc_err_clear(&derr);
-        rc = env->act->del(env->act->ctx, GSYNC_VS, g->m.ns, vs, &derr);
-        if (rc == SC_ENOTFOUND) {
-            rc = 0;
-        } else if (rc != 0) {
-            snprintf(msg, sizeof(msg),
-                     "failed to delete snapshot API object %s/%s part of group snapshot %s: %.400s",
-                     g->m.ns, vs, key, derr.msg);
-            vgs_event(env, g, "Warning", "SnapshotDeleteError", msg);
-            rc = sc_err_set(err, rc, "%s", msg);
-            goto out;
-        }
-    }
-    if (!(c != NULL && delete_content)) {
-        int idx = gview_fin_index(g->gfins, g->gfin_idx, GFIN_VGS_BOUND);
-
-        if (idx >= 0)
-            rc = patch_vgs(env, g, false, SYNC_PATCH_JSON,
-                           remove_finalizer_patch(&g->m, idx, FIN_VGS_BOUND), err);
-    }
-out:
+    rc = members_restoring(env, g, &ms, err);
+    if (rc == 0 && c != NULL)
+        rc = delete_group_content(env, g, c, delete_content, err);
+    if (rc == 0)
+        rc = delete_members(env, g, &ms, err);
+    idx = gview_fin_index(g->gfins, g->gfin_idx, GFIN_VGS_BOUND);
+    /* with Delete the finalizer goes once the content is gone */
+    if (rc == 0 && !delete_content && idx >= 0)
+        rc = patch_vgs(env, g, false, SYNC_PATCH_JSON, remove_finalizer_patch(idx, FIN_VGS_BOUND),
+                       err);
     json_decref(ms.names);
     json_decref(ms.deleting);
     CVIEW_UNREF(c);

@@ -114,8 +114,8 @@ int group_content_sync_key(const struct gsync_env *env, const char *key, struct 
 /* The informer saw a VolumeGroupSnapshot disappear (upstream:
  * deleteGroupSnapshot): drops it from the store, records the
  * DeleteGroupSnapshot metric, enqueues its bound content and its member
- * snapshots (their in-group finalizer may go now).  vgs borrowed. */
-void group_deleted(const struct gsync_env *env, const struct gvgs *vgs);
+ * snapshots (their in-group finalizer may go now).  g borrowed. */
+void group_deleted(const struct gsync_env *env, const struct gvgs *g);
 /* The informer saw a group content disappear: drop it, enqueue its group. */
 void group_content_deleted(const struct gsync_env *env, const struct gvgsc *c);
 

@@ -173,61 +173,69 @@ rd_map_str(struct rd *r, const json_t *from, const char *map_path, const char *k
 /* The trimmed copy: metadata (name, namespace, uid, resourceVersion,
  * deletionTimestamp, finalizers, the annotations in keep_ann), spec,
  * status, and the top-level fields in keep_top (class kinds). */
-static json_t *
-trimmed_copy(const json_t *obj, const char *const *keep_ann, const char *const *keep_top)
+/* Copy the keys listed in keys (NULL-terminated) from src to dst. */
+static void
+copy_keys(json_t *dst, const json_t *src, const char *const *keys)
 {
-    static const char *const meta_keys[] = {
-        "name", "namespace", "uid", "resourceVersion", "deletionTimestamp", "finalizers"};
-    const json_t *meta = json_object_get(obj, "metadata");
-    const json_t *anns = json_object_get(meta, "annotations");
-    json_t *out = json_object(), *m = json_object(), *a = json_object();
     size_t i;
 
-    if (out == NULL || m == NULL || a == NULL) {
-        json_decref(out);
+    for (i = 0; keys != NULL && keys[i] != NULL; i++) {
+        json_t *v = json_object_get(src, keys[i]);
+
+        if (v != NULL)
+            json_object_set_new(dst, keys[i], json_deep_copy(v));
+    }
+}
+
+/* The trimmed metadata: the fields read here and the annotations in
+ * keep_ann.  A non-object metadata / annotations is copied as is, so the
+ * reader reports the type error. */
+static json_t *
+trimmed_meta(const json_t *meta, const char *const *keep_ann)
+{
+    static const char *const meta_keys[] = {
+        "name", "namespace", "uid", "resourceVersion", "deletionTimestamp", "finalizers", NULL};
+    const json_t *anns = json_object_get(meta, "annotations");
+    json_t *m, *a;
+
+    if (!json_is_object(meta))
+        return json_deep_copy(meta);
+    m = json_object();
+    a = json_is_object(anns) || anns == NULL ? json_object() : json_deep_copy(anns);
+    if (m == NULL || a == NULL) {
         json_decref(m);
         json_decref(a);
         return NULL;
     }
-    if (json_is_object(meta)) {
-        for (i = 0; i < SC_ARRAY_LEN(meta_keys); i++) {
-            json_t *v = json_object_get(meta, meta_keys[i]);
+    copy_keys(m, meta, meta_keys);
+    if (json_is_object(anns))
+        copy_keys(a, anns, keep_ann);
+    json_object_set_new(m, "annotations", a);
+    return m;
+}
 
-            if (v != NULL)
-                json_object_set_new(m, meta_keys[i], json_deep_copy(v));
-        }
-    } else if (meta != NULL) {
-        json_object_set_new(out, "metadata", json_deep_copy(meta)); /* type error later */
-        json_decref(m);
-        m = NULL;
-    }
-    if (json_is_object(anns)) {
-        for (i = 0; keep_ann != NULL && keep_ann[i] != NULL; i++) {
-            json_t *v = json_object_get(anns, keep_ann[i]);
+/* The trimmed copy: metadata (trimmed_meta), spec, status, and the
+ * top-level fields in keep_top (class kinds). */
+static json_t *
+trimmed_copy(const json_t *obj, const char *const *keep_ann, const char *const *keep_top)
+{
+    static const char *const parts[] = {"spec", "status", NULL};
+    const json_t *meta = json_object_get(obj, "metadata");
+    json_t *out = json_object();
 
-            if (v != NULL)
-                json_object_set_new(a, keep_ann[i], json_deep_copy(v));
+    if (out == NULL)
+        return NULL;
+    if (meta != NULL) {
+        json_t *m = trimmed_meta(meta, keep_ann);
+
+        if (m == NULL) {
+            json_decref(out);
+            return NULL;
         }
-    } else if (anns != NULL && m != NULL) {
-        json_decref(a);
-        a = json_deep_copy(anns);
-    }
-    if (m != NULL) {
-        json_object_set_new(m, "annotations", a);
         json_object_set_new(out, "metadata", m);
-    } else {
-        json_decref(a);
     }
-    if (json_object_get(obj, "spec") != NULL)
-        json_object_set_new(out, "spec", json_deep_copy(json_object_get(obj, "spec")));
-    if (json_object_get(obj, "status") != NULL)
-        json_object_set_new(out, "status", json_deep_copy(json_object_get(obj, "status")));
-    for (i = 0; keep_top != NULL && keep_top[i] != NULL; i++) {
-        json_t *v = json_object_get(obj, keep_top[i]);
-
-        if (v != NULL)
-            json_object_set_new(out, keep_top[i], json_deep_copy(v));
-    }
+    copy_keys(out, obj, parts);
+    copy_keys(out, obj, keep_top);
     return out;
 }
 
@@ -350,6 +358,84 @@ gvgs_parse(const json_t *obj, struct gvgs **out, struct sc_err *err)
     return 0;
 }
 
+/* spec.source.volumeHandles into v->volume_handles (room for all). */
+static void
+read_handles(struct rd *r, const json_t *vh, struct gvgsc *v)
+{
+    size_t i, n = json_array_size(vh);
+
+    for (i = 0; i < n && r->rc == 0; i++) {
+        const json_t *h = json_array_get(vh, i);
+
+        if (!json_is_string(h))
+            r->rc =
+                sc_err_set(r->err, SC_EPROTO,
+                           "spec.source.volumeHandles[%zu]: expected string, got %s", i, jtype(h));
+        else
+            v->volume_handles[i] = json_string_value(h);
+    }
+    v->n_volume_handles = r->rc == 0 ? n : 0;
+}
+
+/* status.volumeSnapshotInfoList into v->infos (room for all). */
+static void
+read_infos(struct rd *r, const json_t *infos, struct gvgsc *v)
+{
+    size_t i, n = json_array_size(infos);
+
+    for (i = 0; i < n && r->rc == 0; i++) {
+        const json_t *e = json_array_get(infos, i);
+        struct gvinfo *g = &v->infos[i];
+
+        if (!json_is_object(e)) {
+            r->rc = sc_err_set(r->err, SC_EPROTO,
+                               "status.volumeSnapshotInfoList[%zu]: expected object, got %s", i,
+                               jtype(e));
+            break;
+        }
+        g->volume_handle = rd_str(r, e, "volumeHandle");
+        g->snapshot_handle = rd_str(r, e, "snapshotHandle");
+        g->has_creation_time = rd_time_ns(r, e, "creationTime", &g->creation_time_ns);
+        g->ready = rd_tri(r, e, "readyToUse");
+        g->has_restore_size = rd_int(r, e, "restoreSize", &g->restore_size);
+        if (r->rc != 0)
+            sc_err_wrap(r->err, r->rc, "status.volumeSnapshotInfoList[%zu]", i);
+    }
+    v->n_infos = r->rc == 0 ? n : 0;
+}
+
+static void
+read_vgsc_spec(struct rd *r, const json_t *x, const json_t *vh, struct gvgsc *v)
+{
+    v->ref_name = rd_str(r, x, "spec.volumeGroupSnapshotRef.name");
+    v->ref_ns = rd_str(r, x, "spec.volumeGroupSnapshotRef.namespace");
+    v->ref_uid = rd_str(r, x, "spec.volumeGroupSnapshotRef.uid");
+    v->ref_kind = rd_str(r, x, "spec.volumeGroupSnapshotRef.kind");
+    v->ref_api = rd_str(r, x, "spec.volumeGroupSnapshotRef.apiVersion");
+    v->class_name = rd_str(r, x, "spec.volumeGroupSnapshotClassName");
+    v->policy_str = rd_str(r, x, "spec.deletionPolicy");
+    v->policy = policy_of(v->policy_str);
+    v->driver = rd_str(r, x, "spec.driver");
+    read_handles(r, vh, v);
+    v->has_group_handles = rd_obj(r, x, "spec.source.groupSnapshotHandles") != NULL;
+    v->src_group_handle =
+        rd_str(r, x, "spec.source.groupSnapshotHandles.volumeGroupSnapshotHandle");
+    v->n_snapshot_handles =
+        json_array_size(rd_arr(r, x, "spec.source.groupSnapshotHandles.volumeSnapshotHandles"));
+}
+
+static void
+read_vgsc_status(struct rd *r, const json_t *x, struct gvgsc *v)
+{
+    v->has_status = rd_obj(r, x, "status") != NULL;
+    v->group_handle = rd_str(r, x, "status.volumeGroupSnapshotHandle");
+    v->has_creation_time = rd_time_ns(r, x, "status.creationTime", &v->creation_time_ns);
+    v->ready = rd_tri(r, x, "status.readyToUse");
+    v->has_error = rd_obj(r, x, "status.error") != NULL;
+    v->error_msg = rd_str(r, x, "status.error.message");
+    v->error_time = rd_str(r, x, "status.error.time");
+}
+
 int
 gvgsc_parse(const json_t *obj, struct gvgsc **out, struct sc_err *err)
 {
@@ -358,7 +444,7 @@ gvgsc_parse(const json_t *obj, struct gvgsc **out, struct sc_err *err)
     struct gvgsc *v;
     json_t *x;
     const json_t *vh, *infos;
-    size_t nvh, ninf, i, size;
+    size_t nvh, ninf, size;
     bool present = false;
 
     if (!json_is_object(obj))
@@ -390,59 +476,9 @@ gvgsc_parse(const json_t *obj, struct gvgsc **out, struct sc_err *err)
     meta_read(&r, x, &v->m, &v->gfins, v->gfin_idx, false);
     (void)rd_map_str(&r, x, "metadata.annotations", ANN_GROUP_BEING_DELETED, &present);
     v->being_deleted_ann = present;
-    v->ref_name = rd_str(&r, x, "spec.volumeGroupSnapshotRef.name");
-    v->ref_ns = rd_str(&r, x, "spec.volumeGroupSnapshotRef.namespace");
-    v->ref_uid = rd_str(&r, x, "spec.volumeGroupSnapshotRef.uid");
-    v->ref_kind = rd_str(&r, x, "spec.volumeGroupSnapshotRef.kind");
-    v->ref_api = rd_str(&r, x, "spec.volumeGroupSnapshotRef.apiVersion");
-    v->class_name = rd_str(&r, x, "spec.volumeGroupSnapshotClassName");
-    v->policy_str = rd_str(&r, x, "spec.deletionPolicy");
-    v->policy = policy_of(v->policy_str);
-    v->driver = rd_str(&r, x, "spec.driver");
-    for (i = 0; i < nvh && r.rc == 0; i++) {
-        const json_t *h = json_array_get(vh, i);
-
-        if (!json_is_string(h))
-            r.rc = sc_err_set(err, SC_EPROTO,
-                              "spec.source.volumeHandles[%zu]: expected string, "
-                              "got %s",
-                              i, jtype(h));
-        else
-            v->volume_handles[i] = json_string_value(h);
-    }
-    v->n_volume_handles = r.rc == 0 ? nvh : 0;
-    v->has_group_handles = rd_obj(&r, x, "spec.source.groupSnapshotHandles") != NULL;
-    v->src_group_handle =
-        rd_str(&r, x, "spec.source.groupSnapshotHandles.volumeGroupSnapshotHandle");
-    v->n_snapshot_handles =
-        json_array_size(rd_arr(&r, x, "spec.source.groupSnapshotHandles.volumeSnapshotHandles"));
-    v->has_status = rd_obj(&r, x, "status") != NULL;
-    v->group_handle = rd_str(&r, x, "status.volumeGroupSnapshotHandle");
-    v->has_creation_time = rd_time_ns(&r, x, "status.creationTime", &v->creation_time_ns);
-    v->ready = rd_tri(&r, x, "status.readyToUse");
-    v->has_error = rd_obj(&r, x, "status.error") != NULL;
-    v->error_msg = rd_str(&r, x, "status.error.message");
-    v->error_time = rd_str(&r, x, "status.error.time");
-    for (i = 0; i < ninf && r.rc == 0; i++) {
-        const json_t *e = json_array_get(infos, i);
-        struct gvinfo *g = &v->infos[i];
-
-        if (!json_is_object(e)) {
-            r.rc = sc_err_set(err, SC_EPROTO,
-                              "status.volumeSnapshotInfoList[%zu]: expected "
-                              "object, got %s",
-                              i, jtype(e));
-            break;
-        }
-        g->volume_handle = rd_str(&r, e, "volumeHandle");
-        g->snapshot_handle = rd_str(&r, e, "snapshotHandle");
-        g->has_creation_time = rd_time_ns(&r, e, "creationTime", &g->creation_time_ns);
-        g->ready = rd_tri(&r, e, "readyToUse");
-        g->has_restore_size = rd_int(&r, e, "restoreSize", &g->restore_size);
-        if (r.rc != 0)
-            sc_err_wrap(err, r.rc, "status.volumeSnapshotInfoList[%zu]", i);
-    }
-    v->n_infos = r.rc == 0 ? ninf : 0;
+    read_vgsc_spec(&r, x, vh, v);
+    read_vgsc_status(&r, x, v);
+    read_infos(&r, infos, v);
     if (finish(&r, &v->m, x, size) != 0)
         return r.rc;
     *out = v;

@@ -219,12 +219,28 @@ parse_expr(struct labelsel *s, const json_t *e, size_t idx, struct sc_err *err)
     return add_req(s, o, json_string_value(jk), jv, NULL, err);
 }
 
+static int
+parse_labels(struct labelsel *s, const json_t *ml, struct sc_err *err)
+{
+    const char *k;
+    const json_t *v;
+    int rc;
+
+    json_object_foreach ((json_t *)ml, k, v) {
+        if (!json_is_string(v))
+            return sc_err_set(err, SC_EINVALID, "matchLabels[%.253s]: expected string", k);
+        rc = add_req(s, LABELSEL_EQ, k, NULL, json_string_value(v), err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int
 labelsel_parse(const json_t *sel, struct labelsel **out, struct sc_err *err)
 {
     struct labelsel *s = calloc(1, sizeof(*s));
-    const json_t *ml, *me, *v;
-    const char *k;
+    const json_t *ml, *me;
     size_t i, total;
     int rc = 0;
 
@@ -260,15 +276,7 @@ labelsel_parse(const json_t *sel, struct labelsel **out, struct sc_err *err)
         free(s);
         return sc_err_set(err, SC_ENOMEM, "out of memory");
     }
-    json_object_foreach ((json_t *)ml, k, v) {
-        if (!json_is_string(v)) {
-            rc = sc_err_set(err, SC_EINVALID, "matchLabels[%.253s]: expected string", k);
-            break;
-        }
-        rc = add_req(s, LABELSEL_EQ, k, NULL, json_string_value(v), err);
-        if (rc != 0)
-            break;
-    }
+    rc = parse_labels(s, ml, err);
     for (i = 0; rc == 0 && i < json_array_size(me); i++)
         rc = parse_expr(s, json_array_get(me, i), i, err);
     if (rc != 0) {
@@ -331,40 +339,39 @@ labelsel_match(const struct labelsel *s, const json_t *labels)
     return true;
 }
 
+static int
+query_req(const struct lreq *r, struct buf *out)
+{
+    size_t j;
+    int rc = buf_adds(out, r->op == LABELSEL_NOTEXISTS ? "!" : "");
+
+    if (rc == 0)
+        rc = buf_adds(out, r->key);
+    if (rc != 0)
+        return rc;
+    if (r->op == LABELSEL_EQ)
+        return buf_addf(out, "=%s", r->values[0]);
+    if (r->op != LABELSEL_IN && r->op != LABELSEL_NOTIN)
+        return 0;
+    rc = buf_adds(out, r->op == LABELSEL_IN ? " in (" : " notin (");
+    for (j = 0; rc == 0 && j < r->n_values; j++)
+        rc = buf_addf(out, "%s%s", j > 0 ? "," : "", r->values[j]);
+    return rc == 0 ? buf_adds(out, ")") : rc;
+}
+
 int
 labelsel_query(const struct labelsel *s, struct buf *out)
 {
-    size_t i, j;
+    size_t i;
     int rc = 0;
 
     if (labelsel_nothing(s))
         return 0;
     for (i = 0; rc == 0 && i < s->n; i++) {
-        const struct lreq *r = &s->reqs[i];
-
         if (i > 0)
             rc = buf_adds(out, ",");
-        if (rc == 0 && r->op == LABELSEL_NOTEXISTS)
-            rc = buf_adds(out, "!");
         if (rc == 0)
-            rc = buf_adds(out, r->key);
-        if (rc != 0)
-            break;
-        switch (r->op) {
-        case LABELSEL_EQ:
-            rc = buf_addf(out, "=%s", r->values[0]);
-            break;
-        case LABELSEL_IN:
-        case LABELSEL_NOTIN:
-            rc = buf_adds(out, r->op == LABELSEL_IN ? " in (" : " notin (");
-            for (j = 0; rc == 0 && j < r->n_values; j++)
-                rc = buf_addf(out, "%s%s", j > 0 ? "," : "", r->values[j]);
-            if (rc == 0)
-                rc = buf_adds(out, ")");
-            break;
-        default:
-            break;
-        }
+            rc = query_req(&s->reqs[i], out);
     }
     return rc;
 }
