@@ -20,7 +20,7 @@ cd "$top"
 logs=${TEST_LOGS:-$top/build/test-logs}
 rm -rf "$logs"
 mkdir -p "$logs"
-passed=0 failed=0 failures=()
+passed=0 failed=0 skipped=0 failures=()
 export CLUSTER_ROOT=${CLUSTER_ROOT:-/tmp/sc-clusters}
 
 # suite NAME CMD...: run one suite, echo its output, add its counts.
@@ -32,6 +32,10 @@ suite() {
 	rc=$?
 	grep -E '^(ok|FAIL) |passed, [0-9]+ failed' "$log" | grep -v '^ok ' || true
 	line=$(grep -E '(^|: )[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	if [ -z "$line" ] && [ "$rc" -eq 0 ] && grep -q '^SKIP ' "$log"; then
+		grep '^SKIP ' "$log"
+		skipped=$((skipped + 1)); return
+	fi
 	if [ -z "$line" ]; then
 		echo "FAIL $name: no summary line (exit $rc); last lines of $log:"
 		tail -n 20 "$log" | sed 's/^/    /'
@@ -51,6 +55,7 @@ suite() {
 finish() {
 	echo
 	[ ${#failures[@]} -gt 0 ] && echo "failed suites: ${failures[*]}"
+	[ "$skipped" -gt 0 ] && echo "skipped suites: $skipped (see the SKIP lines above)"
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	exit
@@ -108,10 +113,8 @@ if step cluster-up bash -c "tests/cluster/up it >'$logs/it.env' && . '$logs/it.e
 	for t in tests/integration/*/*.sh; do
 		[ "$t" = tests/integration/cluster/selftest.sh ] && continue
 		case "$t" in */lib*.sh|*/sa-kubeconfig.sh) continue ;; esac
-		suite "it-$(basename "$(dirname "$t")")-$(basename "$t" .sh)" "$t"
-	done
-	for t in $(make -s --no-print-directory BUILD=build-asan print-it-bins); do
-		suite "it-$(basename "$t")" "$t"
+		# BUILD/ASAN: tests/integration/kube/run.sh runs the *_it binaries of the ASan build.
+		BUILD=$SC_BUILD ASAN=1 suite "it-$(basename "$(dirname "$t")")-$(basename "$t" .sh)" "$t"
 	done
 	sanitizer_clean "$CLUSTER_DIR"
 	unset ASAN_OPTIONS UBSAN_OPTIONS
