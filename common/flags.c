@@ -6,6 +6,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Read one "<number><unit>" term of a Go duration at *s into milliseconds. */
+static int
+duration_term(const char **s, double *ms)
+{
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"ms", 1},
+                 {"s", 1e3},   {"m", 60e3},  {"h", 3600e3}};
+    char *end;
+    double v;
+
+    if (!((**s >= '0' && **s <= '9') || **s == '.'))
+        return -1;
+    errno = 0;
+    v = strtod(*s, &end);
+    if (end == *s || errno != 0)
+        return -1;
+    for (size_t i = 0; i < SC_ARRAY_LEN(units); i++) {
+        size_t n = strlen(units[i].unit);
+        /* "m" must not swallow the "m" of "ms": longer units come first. */
+        if (strncmp(end, units[i].unit, n) == 0) {
+            *ms = v * units[i].ms;
+            *s = end + n;
+            return 0;
+        }
+    }
+    return -1; /* Go requires a unit */
+}
+
 int
 flags_parse_duration(const char *s, int64_t *out_ms)
 {
@@ -25,38 +55,10 @@ flags_parse_duration(const char *s, int64_t *out_ms)
     if (*s == '\0')
         return -1;
     while (*s != '\0') {
-        char *end;
-        double v, unit;
-
-        if (!((*s >= '0' && *s <= '9') || *s == '.'))
+        double ms;
+        if (duration_term(&s, &ms) != 0)
             return -1;
-        errno = 0;
-        v = strtod(s, &end);
-        if (end == s || errno != 0)
-            return -1;
-        s = end;
-        if (strncmp(s, "ns", 2) == 0) {
-            unit = 1e-6;
-            s += 2;
-        } else if (strncmp(s, "us", 2) == 0 || strncmp(s, "\xc2\xb5s", 3) == 0) {
-            unit = 1e-3;
-            s += s[0] == 'u' ? 2 : 3;
-        } else if (strncmp(s, "ms", 2) == 0) {
-            unit = 1;
-            s += 2;
-        } else if (*s == 's') {
-            unit = 1e3;
-            s++;
-        } else if (*s == 'm') {
-            unit = 60e3;
-            s++;
-        } else if (*s == 'h') {
-            unit = 3600e3;
-            s++;
-        } else {
-            return -1; /* Go requires a unit */
-        }
-        total += v * unit;
+        total += ms;
         if (total > 9.2e15)
             return -1;
     }
@@ -130,15 +132,53 @@ find_flag(const struct flag *tab, size_t n, const char *name, size_t len)
     return NULL;
 }
 
+/* Apply one "-name[=value]" argument at argv[*i] (may consume the next one). */
+static int
+parse_one(const struct flag *tab, size_t n, int argc, char **argv, int *i, char *err, size_t errlen)
+{
+    const char *a = argv[*i], *name, *eq, *val;
+    const struct flag *f;
+    size_t len;
+
+    name = a[1] == '-' ? a + 2 : a + 1;
+    if (*name == '\0' || *name == '-' || *name == '=') {
+        snprintf(err, errlen, "bad flag syntax: %s", a);
+        return FLAGS_ERROR;
+    }
+    eq = strchr(name, '=');
+    len = eq ? (size_t)(eq - name) : strlen(name);
+    f = find_flag(tab, n, name, len);
+    if (f == NULL) {
+        if ((len == 1 && name[0] == 'h') || (len == 4 && strncmp(name, "help", 4) == 0))
+            return FLAGS_HELP;
+        snprintf(err, errlen, "flag provided but not defined: -%.*s", (int)len, name);
+        return FLAGS_ERROR;
+    }
+    if (eq != NULL) {
+        val = eq + 1;
+    } else if (f->type == FLAG_BOOL) {
+        val = "true";
+    } else if (*i + 1 < argc) {
+        val = argv[++*i];
+    } else {
+        snprintf(err, errlen, "flag needs an argument: -%s", f->name);
+        return FLAGS_ERROR;
+    }
+    if (set_value(f, val) != 0) {
+        snprintf(err, errlen, "invalid value \"%s\" for flag -%s", val, f->name);
+        return FLAGS_ERROR;
+    }
+    return FLAGS_OK;
+}
+
 int
 flags_parse(const struct flag *tab, size_t n, int argc, char **argv, char *err, size_t errlen)
 {
     int i;
 
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *name, *eq, *val = NULL;
-        const struct flag *f;
-        size_t len;
+        const char *a = argv[i];
+        int rc;
 
         if (strcmp(a, "--") == 0) {
             i++;
@@ -146,34 +186,9 @@ flags_parse(const struct flag *tab, size_t n, int argc, char **argv, char *err, 
         }
         if (a[0] != '-' || a[1] == '\0')
             break;
-        name = a[1] == '-' ? a + 2 : a + 1;
-        if (*name == '\0' || *name == '-' || *name == '=') {
-            snprintf(err, errlen, "bad flag syntax: %s", a);
-            return FLAGS_ERROR;
-        }
-        eq = strchr(name, '=');
-        len = eq ? (size_t)(eq - name) : strlen(name);
-        f = find_flag(tab, n, name, len);
-        if (f == NULL) {
-            if ((len == 1 && name[0] == 'h') || (len == 4 && strncmp(name, "help", 4) == 0))
-                return FLAGS_HELP;
-            snprintf(err, errlen, "flag provided but not defined: -%.*s", (int)len, name);
-            return FLAGS_ERROR;
-        }
-        if (eq != NULL) {
-            val = eq + 1;
-        } else if (f->type == FLAG_BOOL) {
-            val = "true";
-        } else if (i + 1 < argc) {
-            val = argv[++i];
-        } else {
-            snprintf(err, errlen, "flag needs an argument: -%s", f->name);
-            return FLAGS_ERROR;
-        }
-        if (set_value(f, val) != 0) {
-            snprintf(err, errlen, "invalid value \"%s\" for flag -%s", val, f->name);
-            return FLAGS_ERROR;
-        }
+        rc = parse_one(tab, n, argc, argv, &i, err, errlen);
+        if (rc != FLAGS_OK)
+            return rc;
     }
     if (i < argc) {
         snprintf(err, errlen, "unexpected argument: %s", argv[i]);

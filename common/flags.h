@@ -29,8 +29,8 @@ struct flag {
 
 enum flags_result {
     FLAGS_OK = 0,
-    FLAGS_HELP = 1,     /* -h/--help/-help seen: print usage, exit 0 */
-    FLAGS_ERROR = -1,   /* message in err: print it and usage, exit 2 */
+    FLAGS_HELP = 1,   /* -h/--help/-help seen: print usage, exit 0 */
+    FLAGS_ERROR = -1, /* message in err: print it and usage, exit 2 */
 };
 
 /* Parse argv[1..]; positional arguments are an error.  err gets a message

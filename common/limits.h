@@ -4,17 +4,17 @@
 #ifndef SC_LIMITS_H
 #define SC_LIMITS_H
 
-#define LIM_KUBECONFIG_FILE   (1u << 20)  /* a kubeconfig file */
-#define LIM_CERT_FILE         (1u << 20)  /* a PEM certificate or key file */
-#define LIM_TOKEN_FILE        (64u << 10) /* a bearer token file */
-#define LIM_API_BODY          (16u << 20) /* one API response body (a list page) */
-#define LIM_REQUEST_BODY      (4u << 20)  /* one request body we send */
-#define LIM_WATCH_LINE        (4u << 20)  /* one watch event line */
-#define LIM_LIST_PAGE         500         /* objects per LIST page (limit=) */
-#define LIM_ADMISSION_BODY    (3u << 20)  /* one AdmissionReview/ConversionReview body */
-#define LIM_EVENT_MESSAGE     1024        /* one Event message (API server caps at 1 KiB) */
-#define LIM_LOG_LINE          4096        /* one log line */
-#define LIM_KEY               512         /* "namespace/name" work-queue key */
-#define LIM_METRICS_BODY      (1u << 20)  /* one /metrics response */
+#define LIM_KUBECONFIG_FILE (1u << 20)  /* a kubeconfig file */
+#define LIM_CERT_FILE       (1u << 20)  /* a PEM certificate or key file */
+#define LIM_TOKEN_FILE      (64u << 10) /* a bearer token file */
+#define LIM_API_BODY        (16u << 20) /* one API response body (a list page) */
+#define LIM_REQUEST_BODY    (4u << 20)  /* one request body we send */
+#define LIM_WATCH_LINE      (4u << 20)  /* one watch event line */
+#define LIM_LIST_PAGE       500         /* objects per LIST page (limit=) */
+#define LIM_ADMISSION_BODY  (3u << 20)  /* one AdmissionReview/ConversionReview body */
+#define LIM_EVENT_MESSAGE   1024        /* one Event message (API server caps at 1 KiB) */
+#define LIM_LOG_LINE        4096        /* one log line */
+#define LIM_KEY             512         /* "namespace/name" work-queue key */
+#define LIM_METRICS_BODY    (1u << 20)  /* one /metrics response */
 
 #endif

@@ -60,7 +60,8 @@ log_emit(char level, int v, int errnum, const char *fmt, va_list ap)
     size_t n;
     int len;
 
-    len = vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* The analyzer cannot see va_start in the callers' LOG_BODY. */
+    len = vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     if (len < 0)
         return;
     n = (size_t)len < sizeof(msg) ? (size_t)len : sizeof(msg) - 1;
@@ -74,9 +75,10 @@ log_emit(char level, int v, int errnum, const char *fmt, va_list ap)
         char esc[LIM_LOG_LINE];
         const char *lvl = level == 'E' ? "error" : level == 'W' ? "warning" : "info";
         json_escape(esc, sizeof(esc), msg);
-        len = snprintf(line, sizeof(line),
-                       "{\"ts\":\"%s\",\"level\":\"%s\",\"v\":%d,\"caller\":\"%s\",\"msg\":\"%s\"}\n",
-                       ts, lvl, v, log_cfg.prog, esc);
+        len =
+            snprintf(line, sizeof(line),
+                     "{\"ts\":\"%s\",\"level\":\"%s\",\"v\":%d,\"caller\":\"%s\",\"msg\":\"%s\"}\n",
+                     ts, lvl, v, log_cfg.prog, esc);
     } else {
         len = snprintf(line, sizeof(line), "%s %c %s %s\n", ts, level, log_cfg.prog, msg);
     }
@@ -87,12 +89,12 @@ log_emit(char level, int v, int errnum, const char *fmt, va_list ap)
         return;
 }
 
-#define LOG_BODY(level, v, errnum)                                                                 \
-    do {                                                                                           \
-        va_list ap;                                                                                \
-        va_start(ap, fmt);                                                                         \
-        log_emit(level, v, errnum, fmt, ap);                                                       \
-        va_end(ap);                                                                                \
+#define LOG_BODY(level, v, errnum)           \
+    do {                                     \
+        va_list ap;                          \
+        va_start(ap, fmt);                   \
+        log_emit(level, v, errnum, fmt, ap); \
+        va_end(ap);                          \
     } while (0)
 
 void

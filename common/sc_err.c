@@ -16,7 +16,7 @@ sc_err_set(struct sc_err *err, int code, const char *fmt, ...)
     err->retry_after = 0;
     err->reason[0] = '\0';
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
     return code;
 }
@@ -33,7 +33,7 @@ sc_err_wrap(struct sc_err *err, int code, const char *fmt, ...)
     if (err->code == 0)
         err->code = code;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
     memcpy(old, err->msg, sizeof(old));
     {
@@ -63,30 +63,48 @@ const char *
 sc_err_str(int code)
 {
     switch (code) {
-    case SC_OK: return "ok";
-    case SC_ENOMEM: return "out of memory";
-    case SC_EIO: return "i/o error";
-    case SC_EPROTO: return "protocol error";
-    case SC_ENOTFOUND: return "not found";
-    case SC_ECONFLICT: return "conflict";
-    case SC_EGONE: return "gone";
-    case SC_EINVALID: return "invalid";
-    case SC_EFORBIDDEN: return "forbidden";
-    case SC_ESERVER: return "server error";
-    case SC_ETOOBIG: return "too big";
-    case SC_ESTATE: return "state database unusable";
-    case SC_EEXIST: return "already exists";
-    case SC_EUNAUTHORIZED: return "unauthorized";
-    case SC_ETOOMANY: return "too many requests";
-    case SC_ETIMEOUT: return "timeout";
-    case SC_ESHUTDOWN: return "shutting down";
-    default: return "unknown error";
+    case SC_OK:
+        return "ok";
+    case SC_ENOMEM:
+        return "out of memory";
+    case SC_EIO:
+        return "i/o error";
+    case SC_EPROTO:
+        return "protocol error";
+    case SC_ENOTFOUND:
+        return "not found";
+    case SC_ECONFLICT:
+        return "conflict";
+    case SC_EGONE:
+        return "gone";
+    case SC_EINVALID:
+        return "invalid";
+    case SC_EFORBIDDEN:
+        return "forbidden";
+    case SC_ESERVER:
+        return "server error";
+    case SC_ETOOBIG:
+        return "too big";
+    case SC_ESTATE:
+        return "state database unusable";
+    case SC_EEXIST:
+        return "already exists";
+    case SC_EUNAUTHORIZED:
+        return "unauthorized";
+    case SC_ETOOMANY:
+        return "too many requests";
+    case SC_ETIMEOUT:
+        return "timeout";
+    case SC_ESHUTDOWN:
+        return "shutting down";
+    default:
+        return "unknown error";
     }
 }
 
 int
 sc_err_retryable(int code)
 {
-    return code == SC_EIO || code == SC_ESERVER || code == SC_ETOOMANY ||
-           code == SC_ETIMEOUT || code == SC_ECONFLICT;
+    return code == SC_EIO || code == SC_ESERVER || code == SC_ETOOMANY || code == SC_ETIMEOUT ||
+           code == SC_ECONFLICT;
 }

@@ -14,22 +14,22 @@
 
 enum sc_err_code {
     SC_OK = 0,
-    SC_ENOMEM = -1,        /* allocation failed */
-    SC_EIO = -2,           /* connect, TLS, timeout, file I/O: retry with backoff */
-    SC_EPROTO = -3,        /* response or object is not what the API promises */
-    SC_ENOTFOUND = -4,     /* HTTP 404 */
-    SC_ECONFLICT = -5,     /* HTTP 409 (not AlreadyExists): re-read, then retry */
-    SC_EGONE = -6,         /* HTTP 410: the watch must relist */
-    SC_EINVALID = -7,      /* HTTP 422/400, or input we refuse */
-    SC_EFORBIDDEN = -8,    /* HTTP 403: RBAC, do not hammer */
-    SC_ESERVER = -9,       /* HTTP 5xx: retry with backoff */
-    SC_ETOOBIG = -10,      /* a size cap was hit: body, buffer, list */
-    SC_ESTATE = -11,       /* state/ database unusable: rebuild it */
-    SC_EEXIST = -12,       /* HTTP 409 reason AlreadyExists */
+    SC_ENOMEM = -1,         /* allocation failed */
+    SC_EIO = -2,            /* connect, TLS, timeout, file I/O: retry with backoff */
+    SC_EPROTO = -3,         /* response or object is not what the API promises */
+    SC_ENOTFOUND = -4,      /* HTTP 404 */
+    SC_ECONFLICT = -5,      /* HTTP 409 (not AlreadyExists): re-read, then retry */
+    SC_EGONE = -6,          /* HTTP 410: the watch must relist */
+    SC_EINVALID = -7,       /* HTTP 422/400, or input we refuse */
+    SC_EFORBIDDEN = -8,     /* HTTP 403: RBAC, do not hammer */
+    SC_ESERVER = -9,        /* HTTP 5xx: retry with backoff */
+    SC_ETOOBIG = -10,       /* a size cap was hit: body, buffer, list */
+    SC_ESTATE = -11,        /* state/ database unusable: rebuild it */
+    SC_EEXIST = -12,        /* HTTP 409 reason AlreadyExists */
     SC_EUNAUTHORIZED = -13, /* HTTP 401: bad or expired credentials */
-    SC_ETOOMANY = -14,     /* HTTP 429: honour retry_after */
-    SC_ETIMEOUT = -15,     /* request or wait timed out */
-    SC_ESHUTDOWN = -16,    /* the component is shutting down */
+    SC_ETOOMANY = -14,      /* HTTP 429: honour retry_after */
+    SC_ETIMEOUT = -15,      /* request or wait timed out */
+    SC_ESHUTDOWN = -16,     /* the component is shutting down */
 };
 
 #define SC_ERR_REASON_LEN 48

@@ -27,15 +27,18 @@ int harness_run(int argc, char **argv, const struct test_case *tests);
 /* Directory of recorded fixtures (tests/data), from $TEST_DATA or the default. */
 const char *harness_data_dir(void);
 
-#define CHECK(x)          check((x), #x, __FILE__, __LINE__)
-#define CHECK_STR(a, b)   check_str_eq((a), (b), #a, #b, __FILE__, __LINE__)
-#define CHECK_INT(a, b)   check_int_eq((long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
-#define TEST(name)        {#name, name}
-#define TEST_MAIN(...)                                                                             \
-    int main(int argc, char **argv)                                                                \
-    {                                                                                              \
-        static const struct test_case tests_[] = {__VA_ARGS__, {NULL, NULL}};                      \
-        return harness_run(argc, argv, tests_);                                                    \
+#define CHECK(x)        check((x), #x, __FILE__, __LINE__)
+#define CHECK_STR(a, b) check_str_eq((a), (b), #a, #b, __FILE__, __LINE__)
+#define CHECK_INT(a, b) check_int_eq((long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
+#define TEST(name)  \
+    {               \
+#name, name \
+    }
+#define TEST_MAIN(...)                                                        \
+    int main(int argc, char **argv)                                           \
+    {                                                                         \
+        static const struct test_case tests_[] = {__VA_ARGS__, {NULL, NULL}}; \
+        return harness_run(argc, argv, tests_);                               \
     }
 
 #endif

@@ -34,13 +34,22 @@ test_parse_go_semantics(void)
     const char *kc = NULL;
     int64_t iv = 1000;
     const struct flag tab[] = {
-        {"leader-election", FLAG_BOOL, &le, ""},  {"debug", FLAG_BOOL, &dbg, ""},
-        {"worker-threads", FLAG_INT, &workers, ""}, {"kube-api-qps", FLAG_FLOAT, &qps, ""},
-        {"kubeconfig", FLAG_STRING, &kc, ""},     {"retry-interval-start", FLAG_DURATION, &iv, ""},
+        {"leader-election", FLAG_BOOL, &le, ""},
+        {"debug", FLAG_BOOL, &dbg, ""},
+        {"worker-threads", FLAG_INT, &workers, ""},
+        {"kube-api-qps", FLAG_FLOAT, &qps, ""},
+        {"kubeconfig", FLAG_STRING, &kc, ""},
+        {"retry-interval-start", FLAG_DURATION, &iv, ""},
     };
     char err[128];
-    char *argv[] = {"prog", "--leader-election=false", "-debug", "--worker-threads", "4",
-                    "-kube-api-qps=100.5", "--kubeconfig=/tmp/kc", "--retry-interval-start=2s"};
+    char *argv[] = {"prog",
+                    "--leader-election=false",
+                    "-debug",
+                    "--worker-threads",
+                    "4",
+                    "-kube-api-qps=100.5",
+                    "--kubeconfig=/tmp/kc",
+                    "--retry-interval-start=2s"};
 
     CHECK_INT(flags_parse(tab, 6, 8, argv, err, sizeof(err)), FLAGS_OK);
     CHECK(!le);
