@@ -946,11 +946,14 @@ ctrl_wait_crds(struct ctrl *c, struct sc_err *err)
                                         "volumegroupsnapshotcontents"};
     struct sc_err gerr;
 
-    if (wait_served(c, SNAP_GROUP, snap, SC_ARRAY_LEN(snap), err) != 0)
+    if (wait_served(c, SNAP_GROUP, snap, SC_ARRAY_LEN(snap), err) != 0) {
+        char inner[SC_ERR_MSG_LEN];
+
+        /* copy first: err->msg is both the source and the destination */
+        snprintf(inner, sizeof(inner), "%s", err != NULL ? err->msg : "");
         return sc_err_set(err, SC_ETIMEOUT,
-                          "Exiting due to failure to ensure CRDs exist during "
-                          "startup: %s",
-                          err != NULL ? err->msg : "");
+                          "Exiting due to failure to ensure CRDs exist during startup: %s", inner);
+    }
     __atomic_store_n(&c->crds_ok, 1, __ATOMIC_RELEASE);
     if (!c->o->gate_groups)
         return 0;
