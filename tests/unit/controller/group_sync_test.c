@@ -33,14 +33,18 @@ static void glog(struct gf *f, const char *fmt, ...) SC_PRINTF(2, 3);
 static void
 glog(struct gf *f, const char *fmt, ...)
 {
-    char line[8192];
+    enum { LINE_MAX_ = 1 << 16 }; /* a 1024-volume content body fits */
+    char *line = malloc(LINE_MAX_);
     va_list ap;
 
+    if (line == NULL)
+        abort();
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vsnprintf(line, LINE_MAX_, fmt, ap);
     va_end(ap);
     if (buf_adds(&f->log, line) != 0 || buf_adds(&f->log, "\n") != 0)
         abort();
+    free(line);
 }
 
 static const char *
@@ -206,7 +210,7 @@ static void
 gf_init(struct gf *f)
 {
     memset(f, 0, sizeof(*f));
-    buf_init(&f->log, 1u << 20);
+    buf_init(&f->log, 4u << 20);
     f->pvs = json_object();
     f->pvcs = json_array();
     f->objs = json_object();
@@ -682,6 +686,89 @@ bad_selector_and_api_errors(void)
     CHECK(has(&f, "Warning GroupSnapshotStatusUpdateFailed GroupSnapshot status update failed, "
                   "snapshot controller failed to update default/db-group on API server: mock "
                   "patch error"));
+    json_decref(g);
+    gf_release(&f);
+}
+
+/* A group of GVIEW_MAX_VOLUMES volumes: one content with every handle, in
+ * PVC list order; one more PVC is refused (SC_ETOOBIG). */
+static void
+large_group_at_the_cap(void)
+{
+    struct gf f;
+    struct sc_err err;
+    json_t *g = fx("vgs-selector");
+    char name[64], vol[64], uid[64], h[64];
+    int i;
+
+    gf_init(&f);
+    gf_fx(&f, "gclass");
+    for (i = 0; i <= GVIEW_MAX_VOLUMES; i++) {
+        json_t *pvc = fx("pvc-db-1"), *pv = fx("pv-1");
+
+        snprintf(name, sizeof(name), "data-%04d", i);
+        snprintf(vol, sizeof(vol), "pv-%04d", i);
+        snprintf(uid, sizeof(uid), "pvc-uid-%04d", i);
+        snprintf(h, sizeof(h), "vol-%04d", i);
+        jset(pvc, "metadata.name", json_string(name));
+        jset(pvc, "metadata.uid", json_string(uid));
+        jset(pvc, "spec.volumeName", json_string(vol));
+        jset(pv, "metadata.name", json_string(vol));
+        jset(pv, "spec.csi.volumeHandle", json_string(h));
+        jset(pv, "spec.claimRef",
+             json_pack("{s:s,s:s,s:s}", "name", name, "namespace", "default", "uid", uid));
+        if (i < GVIEW_MAX_VOLUMES)
+            gf_add(&f, pvc);
+        gf_add(&f, pv);
+        if (i == GVIEW_MAX_VOLUMES)
+            json_array_append(f.pvcs, pvc); /* listed only in the second round */
+        json_decref(pvc);
+        json_decref(pv);
+    }
+    json_array_remove(f.pvcs, (size_t)GVIEW_MAX_VOLUMES);
+    gf_add(&f, g);
+    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
+    CHECK_INT(count(&f, "GET pv "), GVIEW_MAX_VOLUMES);
+    CHECK(has(&f, "[\"vol-0000\",\"vol-0001\","));
+    CHECK(has(&f, ",\"vol-1023\"]"));
+    {
+        json_t *extra = fx("pvc-db-1");
+
+        jset(extra, "metadata.name", json_string("data-1024"));
+        jset(extra, "metadata.uid", json_string("pvc-uid-1024"));
+        jset(extra, "spec.volumeName", json_string("pv-1024"));
+        json_array_append_new(f.pvcs, extra);
+    }
+    json_object_clear(f.objs);
+    jset(g, "metadata.resourceVersion", json_string("501"));
+    gf_add(&f, g);
+    buf_reset(&f.log);
+    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_ETOOBIG);
+    CHECK(has(&f, "selects more than 1024 PVCs"));
+    CHECK(!has(&f, "CREATE"));
+    /* the driver reported all 1024: 1024 member pairs, each PVC named */
+    json_array_remove(f.pvcs, (size_t)GVIEW_MAX_VOLUMES);
+    {
+        json_t *c = fx("vgsc-dynamic"), *infos = json_array(), *handles = json_array();
+
+        for (i = 0; i < GVIEW_MAX_VOLUMES; i++) {
+            snprintf(h, sizeof(h), "vol-%04d", i);
+            snprintf(name, sizeof(name), "snap-%04d", i);
+            json_array_append_new(handles, json_string(h));
+            json_array_append_new(infos, json_pack("{s:s,s:s,s:b}", "volumeHandle", h,
+                                                   "snapshotHandle", name, "readyToUse", 1));
+        }
+        jset(c, "spec.source.volumeHandles", handles);
+        jset(c, "status.volumeSnapshotInfoList", infos);
+        gf_add(&f, c);
+        json_decref(c);
+    }
+    buf_reset(&f.log);
+    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
+    CHECK_INT(count(&f, "CREATE vs "), GVIEW_MAX_VOLUMES);
+    CHECK_INT(count(&f, "CREATE vsc "), GVIEW_MAX_VOLUMES);
+    CHECK(has(&f, "\"persistentVolumeClaimName\":\"data-1023\""));
+    CHECK_INT(count(&f, "\"persistentVolumeClaimName\":\"\""), 0);
     json_decref(g);
     gf_release(&f);
 }
@@ -1462,8 +1549,9 @@ TEST_MAIN(TEST(dynamic_creates_content_for_selected_pvcs), TEST(dynamic_match_ex
           TEST(dynamic_no_pvc_selected), TEST(dynamic_unbound_pvc), TEST(dynamic_driver_mismatch),
           TEST(dynamic_non_csi_volume), TEST(dynamic_create_is_idempotent),
           TEST(dynamic_secret_annotations), TEST(bad_selector_and_api_errors),
-          TEST(default_class_is_set), TEST(default_class_two_defaults),
-          TEST(default_class_none_for_driver), TEST(explicit_class_missing), TEST(validation_error),
+          TEST(large_group_at_the_cap), TEST(default_class_is_set),
+          TEST(default_class_two_defaults), TEST(default_class_none_for_driver),
+          TEST(explicit_class_missing), TEST(validation_error),
           TEST(members_created_when_group_reported), TEST(members_not_created_before_report),
           TEST(members_rerun_adopts_existing), TEST(members_recreated_on_ready_group),
           TEST(members_create_error_wrapped), TEST(bound_finalizer_added), TEST(content_misbound),
