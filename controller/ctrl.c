@@ -129,6 +129,18 @@ item_view(const struct kitem *it)
     return (struct cmeta *)kitem_view(it);
 }
 
+/* Queue key for a sync pass.  Until the caches have synced, the informers'
+ * adds come from the initial LIST: a key restored from state/ with failures
+ * (kworkq_seed, before the informers start) keeps its persisted backoff
+ * instead of being made ready at once by that synthetic add. */
+static void
+enqueue(struct ctrl *c, struct kworkq *q, const char *key)
+{
+    if (!__atomic_load_n(&c->synced, __ATOMIC_ACQUIRE) && kworkq_failures(q, key) > 0)
+        return;
+    kworkq_add(q, key);
+}
+
 static void
 put_and_enqueue(struct ctrl *c, int which, const struct kitem *it)
 {
@@ -136,13 +148,13 @@ put_and_enqueue(struct ctrl *c, int which, const struct kitem *it)
 
     cstore_put(c->stores[which], cview_ref(m), false);
     if (which == INF_VS)
-        kworkq_add(c->q_vs, kitem_key(it));
+        enqueue(c, c->q_vs, kitem_key(it));
     else if (which == INF_VSC)
-        kworkq_add(c->q_vsc, kitem_key(it));
+        enqueue(c, c->q_vsc, kitem_key(it));
     else if (which == INF_VGS)
-        kworkq_add(c->q_vgs, kitem_key(it));
+        enqueue(c, c->q_vgs, kitem_key(it));
     else if (which == INF_VGSC)
-        kworkq_add(c->q_vgsc, kitem_key(it));
+        enqueue(c, c->q_vgsc, kitem_key(it));
 }
 
 #define HANDLERS(tag, which)                                                             \
@@ -1042,6 +1054,13 @@ ctrl_run(struct ctrl *c, struct sc_err *err)
         c->env.groups = c->stores[INF_VGS];
         c->env.group_contents = c->stores[INF_VGSC];
     }
+    if (rc == 0) {
+        /* Restore persisted backoff before the initial LIST queues every key. */
+        struct sc_err serr;
+
+        if (state_retry_foreach(c->st, seed_fn, c, &serr) != 0)
+            log_debug(1, "state: cannot seed retries: %s", serr.msg);
+    }
     for (i = 0; i < N_INF && rc == 0; i++)
         if (c->inf[i] != NULL)
             rc = kinformer_start(c->inf[i], err);
@@ -1063,12 +1082,6 @@ ctrl_run(struct ctrl *c, struct sc_err *err)
              cstore_len(c->stores[INF_VS]), cstore_len(c->stores[INF_VSC]),
              cstore_len(c->stores[INF_CLASS]), cstore_len(c->stores[INF_PVC]));
     malloc_trim(0); /* give back what the initial LIST pages and parse trees used */
-    {
-        struct sc_err serr;
-
-        if (state_retry_foreach(c->st, seed_fn, c, &serr) != 0)
-            log_debug(1, "state: cannot seed retries: %s", serr.msg);
-    }
     rc = kworkq_start_workers(c->q_vs, c->o->worker_threads, vs_worker, c, err);
     if (rc == 0)
         rc = kworkq_start_workers(c->q_vsc, c->o->worker_threads, vsc_worker, c, err);

@@ -1,7 +1,11 @@
 /* kube/kclient.c -- HTTP requests to the API server over libcurl.
  *
- * A client owns a pool of easy handles and a share handle (DNS, TLS sessions,
- * connections) so requests from any thread reuse kept-alive connections.
+ * A client owns a pool of easy handles and a share handle (DNS, TLS sessions).
+ * Each pooled easy handle keeps its own kept-alive connection; requests from
+ * any thread take a handle from the pool.  The connection cache is NOT in the
+ * share handle: libcurl 7.88 documents sharing it between concurrent threads
+ * as unsafe (CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT), and a run with 40
+ * workers crashed inside libcrypto with it shared.
  * Every request passes the token bucket first.  The one status mapper,
  * kclient_map_status(), lives here.
  */
@@ -276,7 +280,6 @@ init_share(struct kclient *c)
     curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     return 0;
 }
 

@@ -92,6 +92,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 [ -x tests/fuzz/run.sh ] && FUZZ_SECONDS=${FUZZ_SECONDS:-10} suite fuzz tests/fuzz/run.sh
 
 export SC_BIN=${SC_BIN:-$top/build-asan/bin}
+export CONTROLLER=${CONTROLLER:-$SC_BIN/snapshot-controller}
 export SC_BUILD=${SC_BUILD:-$top/build-asan}
 
 # sanitizer_clean DIR: any ASan/UBSan report file left by our binaries fails the suite.
