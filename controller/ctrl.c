@@ -182,6 +182,8 @@ on_delete_vgs(void *ctx, const struct kitem *it)
     struct ctrl *c = ctx;
 
     group_deleted(&c->genv, (const struct gvgs *)item_view(it));
+    /* a deleted object keeps no retry state (the on_forget hook clears state/) */
+    kworkq_forget(c->q_vgs, kitem_key(it));
 }
 
 static void
@@ -190,6 +192,8 @@ on_delete_vgsc(void *ctx, const struct kitem *it)
     struct ctrl *c = ctx;
 
     group_content_deleted(&c->genv, (const struct gvgsc *)item_view(it));
+    /* a deleted object keeps no retry state (the on_forget hook clears state/) */
+    kworkq_forget(c->q_vgsc, kitem_key(it));
 }
 
 static void
@@ -198,6 +202,8 @@ on_delete_vs(void *ctx, const struct kitem *it)
     struct ctrl *c = ctx;
 
     snapshot_deleted(&c->env, (const struct cvs *)item_view(it));
+    /* a deleted object keeps no retry state (the on_forget hook clears state/) */
+    kworkq_forget(c->q_vs, kitem_key(it));
 }
 
 static void
@@ -206,6 +212,8 @@ on_delete_vsc(void *ctx, const struct kitem *it)
     struct ctrl *c = ctx;
 
     content_deleted(&c->env, (const struct cvsc *)item_view(it));
+    /* a deleted object keeps no retry state (the on_forget hook clears state/) */
+    kworkq_forget(c->q_vsc, kitem_key(it));
 }
 
 static void
