@@ -52,252 +52,16 @@ gsync_member_names(const char *vgs_uid, const char *volume_handle, char *vs_name
 
 /* ---- group secret templates (os.Expand semantics) ---- */
 
-struct tparam {
-    const char *key;
-    const char *value; /* NULL: not available */
-};
-
-static bool
-special_var(char c)
-{
-    return c == '*' || c == '#' || c == '$' || c == '@' || c == '!' || c == '?' || c == '-' ||
-           (c >= '0' && c <= '9');
-}
-
-static bool
-alnum_(char c)
-{
-    return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* Go's os.getShellName on s (after '$'): name span and bytes consumed. */
-static void
-shell_name(const char *s, size_t len, size_t *off, size_t *nlen, size_t *w)
-{
-    size_t i;
-
-    *off = 0;
-    *nlen = 0;
-    if (s[0] == '{') {
-        if (len > 2 && special_var(s[1]) && s[2] == '}') {
-            *off = 1;
-            *nlen = 1;
-            *w = 3;
-            return;
-        }
-        for (i = 1; i < len; i++) {
-            if (s[i] == '}') {
-                *w = i + 1;
-                if (i == 1) {
-                    *w = 2; /* "${}": eaten */
-                    return;
-                }
-                *off = 1;
-                *nlen = i - 1;
-                return;
-            }
-        }
-        *w = 1; /* bad syntax: eat "${" */
-        return;
-    }
-    if (special_var(s[0])) {
-        *nlen = 1;
-        *w = 1;
-        return;
-    }
-    for (i = 0; i < len && alnum_(s[i]); i++)
-        ;
-    *nlen = i;
-    *w = i;
-}
-
-static int
-cmp_strp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* State of one os.Expand run. */
-struct expander {
-    const struct tparam *ps;
-    size_t n;
-    struct buf *out;
-    char *missing[16];
-    size_t n_missing;
-};
-
-/* Expand one token name (nlen bytes): its value, or remember it missing. */
-static int
-expand_token(struct expander *x, const char *name, size_t nlen)
-{
-    size_t k;
-
-    for (k = 0; k < x->n; k++)
-        if (x->ps[k].value != NULL && strlen(x->ps[k].key) == nlen &&
-            strncmp(x->ps[k].key, name, nlen) == 0)
-            return buf_adds(x->out, x->ps[k].value);
-    for (k = 0; k < x->n_missing; k++)
-        if (strlen(x->missing[k]) == nlen && strncmp(x->missing[k], name, nlen) == 0)
-            return 0;
-    if (x->n_missing >= SC_ARRAY_LEN(x->missing))
-        return 0;
-    x->missing[x->n_missing] = strndup(name, nlen);
-    if (x->missing[x->n_missing] == NULL)
-        return SC_ENOMEM;
-    x->n_missing++;
-    return 0;
-}
-
-/* upstream's error for missing tokens: "invalid tokens: [\"a\" \"b\"]". */
-static int
-missing_err(struct expander *x, struct sc_err *err)
-{
-    struct buf m;
-    size_t k;
-    int rc;
-
-    buf_init(&m, SC_ERR_MSG_LEN);
-    qsort(x->missing, x->n_missing, sizeof(x->missing[0]), cmp_strp);
-    rc = buf_adds(&m, "invalid tokens: [");
-    for (k = 0; k < x->n_missing && rc == 0; k++) {
-        if (k > 0)
-            rc = buf_adds(&m, " ");
-        if (rc == 0)
-            rc = gostr_quote(&m, x->missing[k]);
-    }
-    if (rc == 0)
-        rc = buf_adds(&m, "]");
-    rc = sc_err_set(err, SC_EINVALID, "%s", rc == 0 ? buf_str(&m) : "invalid tokens");
-    buf_release(&m);
-    return rc;
-}
-
-/* upstream: resolveTemplate (os.Expand with a recording mapping). */
-static int
-expand(const char *t, const struct tparam *ps, size_t n, struct buf *out, struct sc_err *err)
-{
-    struct expander x = {ps, n, out, {NULL}, 0};
-    size_t len = strlen(t), i = 0, j, k;
-    int rc = 0;
-
-    for (j = 0; j < len && rc == 0; j++) {
-        size_t off, nlen, w;
-
-        if (t[j] != '$' || j + 1 >= len)
-            continue;
-        rc = buf_add(out, t + i, j - i);
-        shell_name(t + j + 1, len - j - 1, &off, &nlen, &w);
-        if (rc == 0 && nlen == 0 && w == 0)
-            rc = buf_add(out, "$", 1); /* "$" not followed by a name stays */
-        else if (rc == 0 && nlen > 0)
-            rc = expand_token(&x, t + j + 1 + off, nlen);
-        j += w;
-        i = j + 1;
-    }
-    if (rc == 0 && i < len)
-        rc = buf_add(out, t + i, len - i);
-    if (rc == 0 && x.n_missing > 0)
-        rc = missing_err(&x, err);
-    else if (rc != 0)
-        rc = sc_err_set(err, rc, "template too long");
-    for (k = 0; k < x.n_missing; k++)
-        free(x.missing[k]);
-    return rc;
-}
-
-static bool
-dns_label(const char *s, size_t len)
-{
-    size_t i;
-
-    if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
-        return false;
-    for (i = 0; i < len; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-            return false;
-    return true;
-}
-
-static bool
-dns_subdomain(const char *s)
-{
-    size_t len = strlen(s);
-
-    if (len == 0 || len > 253)
-        return false;
-    for (;;) {
-        const char *dot = strchr(s, '.');
-        size_t n = dot != NULL ? (size_t)(dot - s) : strlen(s);
-
-        if (!dns_label(s, n))
-            return false;
-        if (dot == NULL)
-            return true;
-        s = dot + 1;
-    }
-}
-
-/* Best-effort message appends: a message longer than its cap is cut. */
-static void
-madd(struct buf *b, const char *s)
-{
-    if (buf_adds(b, s) != 0)
-        return;
-}
-
-static void
-mquote(struct buf *b, const char *s)
-{
-    if (gostr_quote(b, s) != 0)
-        madd(b, "\"...\"");
-}
-
-static int
-resolve(const char *t, const struct tparam *ps, size_t n, bool is_ns, char *out, size_t cap,
-        struct sc_err *err)
-{
-    struct buf r, m;
-    struct sc_err inner;
-    int rc;
-
-    buf_init(&r, LIM_KEY);
-    buf_init(&m, SC_ERR_MSG_LEN);
-    rc = expand(t, ps, n, &r, &inner);
-    if (rc != 0) {
-        madd(&m, "error resolving value ");
-        mquote(&m, t);
-        madd(&m, ": ");
-        madd(&m, inner.msg);
-        rc = sc_err_set(err, rc, "%s", buf_str(&m));
-    } else if (is_ns ? !dns_label(buf_str(&r), r.len) : !dns_subdomain(buf_str(&r))) {
-        mquote(&m, t);
-        if (strcmp(t, buf_str(&r)) != 0) {
-            madd(&m, " resolved to ");
-            mquote(&m, buf_str(&r));
-            madd(&m, " which");
-        }
-        madd(&m, is_ns ? " is not a valid namespace name" : " is not a valid secret name");
-        rc = sc_err_set(err, SC_EINVALID, "%s", buf_str(&m));
-    } else if (r.len >= cap) {
-        rc = sc_err_set(err, SC_ETOOBIG, "resolved secret reference too long");
-    } else {
-        memcpy(out, buf_str(&r), r.len + 1);
-    }
-    buf_release(&r);
-    buf_release(&m);
-    return rc;
-}
-
 int
 gsync_secret_ref(const struct gclass *cls, const char *content_name, const char *vgs_ns,
                  const char *vgs_name, bool *has_ref, char *name, char *ns, size_t cap,
                  struct sc_err *err)
 {
-    const struct tparam ns_params[] = {
+    const struct tmpl_param ns_params[] = {
         {"volumegroupsnapshotcontent.name", content_name},
         {"volumegroupsnapshot.namespace", vgs_ns},
     };
-    const struct tparam name_params[] = {
+    const struct tmpl_param name_params[] = {
         {"volumegroupsnapshotcontent.name", content_name},
         {"volumegroupsnapshot.name", vgs_name},
         {"volumegroupsnapshot.namespace", vgs_ns},
@@ -318,10 +82,11 @@ gsync_secret_ref(const struct gclass *cls, const char *content_name, const char 
                           "failed to get name and namespace template from params: "
                           "GroupSnapshotter secrets specified in parameters but value of either "
                           "namespace or name is empty");
-    rc = resolve(cls->secret_ns, ns_params, SC_ARRAY_LEN(ns_params), true, ns, cap, err);
+    rc = sync_resolve_secret_template(cls->secret_ns, ns_params, SC_ARRAY_LEN(ns_params), true, ns,
+                                      cap, err);
     if (rc == 0)
-        rc = resolve(cls->secret_name, name_params, SC_ARRAY_LEN(name_params), false, name, cap,
-                     err);
+        rc = sync_resolve_secret_template(cls->secret_name, name_params, SC_ARRAY_LEN(name_params),
+                                          false, name, cap, err);
     if (rc == 0)
         *has_ref = true;
     return rc;

@@ -1,5 +1,5 @@
-/* controller/sync_int.h -- helpers shared by snapshot_sync.c and
- * content_sync.c (not part of the public sync interface). */
+/* controller/sync_int.h -- helpers shared by snapshot_sync.c,
+ * content_sync.c and the group sync files (not part of the public sync interface). */
 #ifndef SC_SYNC_INT_H
 #define SC_SYNC_INT_H
 
@@ -24,5 +24,17 @@ bool sync_vs_ref_set(const struct cvs *vs, const struct cvsc *c);
 /* Set the being-deleted annotation on the content if absent
  * (upstream: setAnnVolumeSnapshotBeingDeleted).  0 or the write error. */
 int sync_set_being_deleted(const struct sync_env *env, const struct cvsc *c, struct sc_err *err);
+
+/* A secret-parameter template's placeholder and its value (NULL: not available). */
+struct tmpl_param {
+    const char *key;
+    const char *value;
+};
+
+/* upstream: resolveTemplate + the DNS-label (namespace) or DNS-subdomain (name)
+ * check of GetSecretReference, with upstream's error texts.  out gets the
+ * expansion (cap bytes).  Shared by the snapshot and group secret rules. */
+int sync_resolve_secret_template(const char *tmpl, const struct tmpl_param *params, size_t n,
+                                 bool is_ns, char *out, size_t cap, struct sc_err *err);
 
 #endif

@@ -10,11 +10,7 @@
 #include "common/buf.h"
 #include "common/limits.h"
 #include "controller/gostr.h"
-
-struct tmpl_param {
-    const char *key;
-    const char *value;
-};
+#include "controller/sync_int.h"
 
 static bool
 is_special(char c)
@@ -102,7 +98,9 @@ resolve_template(const char *tmpl, const struct tmpl_param *params, size_t n_par
             bool found = false;
 
             for (k = 0; k < n_params; k++) {
-                if (strlen(params[k].key) == nlen && strncmp(params[k].key, name, nlen) == 0) {
+                /* a NULL value is a key not available here: reported as missing */
+                if (params[k].value != NULL && strlen(params[k].key) == nlen &&
+                    strncmp(params[k].key, name, nlen) == 0) {
                     rc = buf_adds(out, params[k].value);
                     found = true;
                     break;
@@ -204,9 +202,9 @@ addq(struct buf *b, const char *s)
         adds(b, "\"...\"");
 }
 
-static int
-resolve_one(const char *tmpl, const struct tmpl_param *params, size_t n, bool is_ns, char *out,
-            size_t cap, struct sc_err *err)
+int
+sync_resolve_secret_template(const char *tmpl, const struct tmpl_param *params, size_t n,
+                             bool is_ns, char *out, size_t cap, struct sc_err *err)
 {
     struct buf r, m;
     struct sc_err inner;
@@ -277,9 +275,10 @@ sync_secret_ref(const struct cclass *cls, const char *content_name, const char *
                           "failed to get name and namespace template from params: Snapshotter "
                           "secrets specified in parameters but value of either namespace or name "
                           "is empty");
-    rc = resolve_one(ns_t, ns_params, SC_ARRAY_LEN(ns_params), true, ns, cap, err);
+    rc = sync_resolve_secret_template(ns_t, ns_params, SC_ARRAY_LEN(ns_params), true, ns, cap, err);
     if (rc == 0)
-        rc = resolve_one(name_t, name_params, SC_ARRAY_LEN(name_params), false, name, cap, err);
+        rc = sync_resolve_secret_template(name_t, name_params, SC_ARRAY_LEN(name_params), false,
+                                          name, cap, err);
     if (rc == 0)
         *has_ref = true;
     return rc;
