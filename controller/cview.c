@@ -5,111 +5,55 @@
 #include <string.h>
 
 #include "common/limits.h"
+#include "kube/kjson.h"
 
 /* A typed reader with a sticky error, local to the view parsers. */
-struct jr {
-    const json_t *root;
-    struct sc_err *err;
-    int rc;
-};
-
 static const char *
-jtype(const json_t *v)
+jr_str_at(struct kjson *r, const json_t *from, const char *path)
 {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-        return "integer";
-    case JSON_REAL:
-        return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "boolean";
-    default:
-        return "null";
-    }
-}
-
-/* Walk a dotted path from root; NULL when absent or null.  A non-object on
- * the way is a type error. */
-static const json_t *
-jr_get(struct jr *r, const json_t *from, const char *path)
-{
-    const json_t *cur = from;
-    char seg[128];
-    const char *p = path;
-
-    if (r->rc != 0)
-        return NULL;
-    while (cur != NULL && *p != '\0') {
-        const char *dot = strchr(p, '.');
-        size_t n = dot != NULL ? (size_t)(dot - p) : strlen(p);
-
-        if (n >= sizeof(seg))
-            return NULL;
-        memcpy(seg, p, n);
-        seg[n] = '\0';
-        if (!json_is_object(cur)) {
-            r->rc = sc_err_set(r->err, SC_EPROTO, "%.*s: expected object, got %s",
-                               (int)(p - path > 0 ? p - path - 1 : 0), path, jtype(cur));
-            return NULL;
-        }
-        cur = json_object_get(cur, seg);
-        p = dot != NULL ? dot + 1 : p + n;
-    }
-    if (cur != NULL && json_is_null(cur))
-        return NULL;
-    return cur;
-}
-
-static const char *
-jr_str_at(struct jr *r, const json_t *from, const char *path)
-{
-    const json_t *v = jr_get(r, from, path);
+    const json_t *v = kjson_get(r, from, path);
 
     if (v == NULL)
         return NULL;
     if (!json_is_string(v)) {
-        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected string, got %s", path, jtype(v));
+        r->rc =
+            sc_err_set(r->err, SC_EPROTO, "%s: expected string, got %s", path, kjson_type_name(v));
         return NULL;
     }
     return json_string_value(v);
 }
 
 static const char *
-jr_str(struct jr *r, const char *path)
+jr_str(struct kjson *r, const char *path)
 {
     return jr_str_at(r, r->root, path);
 }
 
 static enum tri
-jr_tri(struct jr *r, const char *path)
+jr_tri(struct kjson *r, const char *path)
 {
-    const json_t *v = jr_get(r, r->root, path);
+    const json_t *v = kjson_get(r, r->root, path);
 
     if (v == NULL)
         return TRI_UNSET;
     if (!json_is_boolean(v)) {
-        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected boolean, got %s", path, jtype(v));
+        r->rc =
+            sc_err_set(r->err, SC_EPROTO, "%s: expected boolean, got %s", path, kjson_type_name(v));
         return TRI_UNSET;
     }
     return json_is_true(v) ? TRI_TRUE : TRI_FALSE;
 }
 
 static bool
-jr_int(struct jr *r, const char *path, int64_t *out)
+jr_int(struct kjson *r, const char *path, int64_t *out)
 {
-    const json_t *v = jr_get(r, r->root, path);
+    const json_t *v = kjson_get(r, r->root, path);
 
     if (v == NULL)
         return false;
     if (!json_is_integer(v)) {
-        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected integer, got %s", path, jtype(v));
+        r->rc =
+            sc_err_set(r->err, SC_EPROTO, "%s: expected integer, got %s", path, kjson_type_name(v));
         return false;
     }
     *out = (int64_t)json_integer_value(v);
@@ -117,24 +61,26 @@ jr_int(struct jr *r, const char *path, int64_t *out)
 }
 
 static const json_t *
-jr_obj(struct jr *r, const char *path)
+jr_obj(struct kjson *r, const char *path)
 {
-    const json_t *v = jr_get(r, r->root, path);
+    const json_t *v = kjson_get(r, r->root, path);
 
     if (v != NULL && !json_is_object(v)) {
-        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected object, got %s", path, jtype(v));
+        r->rc =
+            sc_err_set(r->err, SC_EPROTO, "%s: expected object, got %s", path, kjson_type_name(v));
         return NULL;
     }
     return v;
 }
 
 static const json_t *
-jr_arr(struct jr *r, const char *path)
+jr_arr(struct kjson *r, const char *path)
 {
-    const json_t *v = jr_get(r, r->root, path);
+    const json_t *v = kjson_get(r, r->root, path);
 
     if (v != NULL && !json_is_array(v)) {
-        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected array, got %s", path, jtype(v));
+        r->rc =
+            sc_err_set(r->err, SC_EPROTO, "%s: expected array, got %s", path, kjson_type_name(v));
         return NULL;
     }
     return v;
@@ -142,7 +88,7 @@ jr_arr(struct jr *r, const char *path)
 
 /* Value of a map entry whose key may contain dots (annotations, params). */
 static const char *
-jr_map_str(struct jr *r, const char *map_path, const char *key, bool *present)
+jr_map_str(struct kjson *r, const char *map_path, const char *key, bool *present)
 {
     const json_t *m = jr_obj(r, map_path);
     const json_t *v;
@@ -160,7 +106,7 @@ jr_map_str(struct jr *r, const char *map_path, const char *key, bool *present)
         return NULL;
     if (!json_is_string(v)) {
         r->rc = sc_err_set(r->err, SC_EPROTO, "%s[%s]: expected string, got %s", map_path, key,
-                           jtype(v));
+                           kjson_type_name(v));
         return NULL;
     }
     return json_string_value(v);
@@ -242,7 +188,7 @@ cview_fin_index(const struct cmeta *m, unsigned bit)
 }
 
 static void
-meta_read(struct jr *r, struct cmeta *m, struct pack *p, bool namespaced)
+meta_read(struct kjson *r, struct cmeta *m, struct pack *p, bool namespaced)
 {
     const json_t *fins;
     size_t i;
@@ -313,7 +259,7 @@ quantity_is_zero(const char *q)
 }
 
 static const char *
-vgs_owner_of(struct jr *r)
+vgs_owner_of(struct kjson *r)
 {
     const json_t *refs = jr_arr(r, "metadata.ownerReferences");
     size_t i;
@@ -336,7 +282,7 @@ vgs_owner_of(struct jr *r)
 int
 cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err)
 {
-    struct jr r = {obj, err, 0};
+    struct kjson r = {obj, err, 0};
     struct pack p = {{0}, 0};
     struct cvs *v = calloc(1, sizeof(*v));
     const json_t *src, *rs;
@@ -363,7 +309,7 @@ cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err)
     v->bound = jr_str(&r, "status.boundVolumeSnapshotContentName");
     v->creation_time = jr_str(&r, "status.creationTime");
     v->ready = jr_tri(&r, "status.readyToUse");
-    rs = jr_get(&r, obj, "status.restoreSize");
+    rs = kjson_get(&r, obj, "status.restoreSize");
     if (rs != NULL && json_is_string(rs)) {
         v->restore_size = json_string_value(rs);
         v->restore_zero = quantity_is_zero(v->restore_size);
@@ -373,7 +319,8 @@ cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err)
         v->restore_size = numbuf;
         v->restore_zero = json_integer_value(rs) == 0;
     } else if (rs != NULL) {
-        r.rc = sc_err_set(err, SC_EPROTO, "status.restoreSize: expected string, got %s", jtype(rs));
+        r.rc = sc_err_set(err, SC_EPROTO, "status.restoreSize: expected string, got %s",
+                          kjson_type_name(rs));
     }
     v->has_error = jr_obj(&r, "status.error") != NULL;
     v->error_msg = jr_str(&r, "status.error.message");
@@ -404,7 +351,7 @@ cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err)
 int
 cvsc_parse(const json_t *obj, struct cvsc **out, struct sc_err *err)
 {
-    struct jr r = {obj, err, 0};
+    struct kjson r = {obj, err, 0};
     struct pack p = {{0}, 0};
     struct cvsc *v = calloc(1, sizeof(*v));
     bool present = false;
@@ -468,7 +415,7 @@ cvsc_parse(const json_t *obj, struct cvsc **out, struct sc_err *err)
 int
 cclass_parse(const json_t *obj, struct cclass **out, struct sc_err *err)
 {
-    struct jr r = {obj, err, 0};
+    struct kjson r = {obj, err, 0};
     struct pack p = {{0}, 0};
     struct cclass *v = calloc(1, sizeof(*v));
     const char *def;
@@ -507,7 +454,7 @@ cclass_parse(const json_t *obj, struct cclass **out, struct sc_err *err)
 int
 cpvc_parse(const json_t *obj, struct cpvc **out, struct sc_err *err)
 {
-    struct jr r = {obj, err, 0};
+    struct kjson r = {obj, err, 0};
     struct pack p = {{0}, 0};
     struct cpvc *v = calloc(1, sizeof(*v));
 
@@ -544,7 +491,7 @@ cpvc_parse(const json_t *obj, struct cpvc **out, struct sc_err *err)
 int
 cpv_parse(const json_t *obj, struct cpv **out, struct sc_err *err)
 {
-    struct jr r = {obj, err, 0};
+    struct kjson r = {obj, err, 0};
     struct pack p = {{0}, 0};
     struct cpv *v = calloc(1, sizeof(*v));
     const json_t *aff;

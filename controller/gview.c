@@ -11,95 +11,41 @@
 #include <string.h>
 
 #include "common/clock.h"
-
-struct rd {
-    struct sc_err *err;
-    int rc;
-};
-
-static const char *
-jtype(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-        return "integer";
-    case JSON_REAL:
-        return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "boolean";
-    default:
-        return "null";
-    }
-}
-
-/* Walk a dotted path; NULL when absent or null. */
-static const json_t *
-rd_get(struct rd *r, const json_t *from, const char *path)
-{
-    const json_t *cur = from;
-    const char *p = path;
-    char seg[96];
-
-    if (r->rc != 0)
-        return NULL;
-    while (cur != NULL && *p != '\0') {
-        const char *dot = strchr(p, '.');
-        size_t n = dot != NULL ? (size_t)(dot - p) : strlen(p);
-
-        if (n >= sizeof(seg))
-            return NULL;
-        memcpy(seg, p, n);
-        seg[n] = '\0';
-        if (!json_is_object(cur)) {
-            r->rc = sc_err_set(r->err, SC_EPROTO, "%.*s: expected object, got %s",
-                               (int)(p > path ? p - path - 1 : 0), path, jtype(cur));
-            return NULL;
-        }
-        cur = json_object_get(cur, seg);
-        p = dot != NULL ? dot + 1 : p + n;
-    }
-    return cur != NULL && json_is_null(cur) ? NULL : cur;
-}
+#include "kube/kjson.h"
 
 static const json_t *
-rd_typed(struct rd *r, const json_t *from, const char *path, json_type t, const char *tname)
+rd_typed(struct kjson *r, const json_t *from, const char *path, json_type t, const char *tname)
 {
-    const json_t *v = rd_get(r, from, path);
+    const json_t *v = kjson_get(r, from, path);
 
     if (v != NULL && json_typeof(v) != t && !(t == JSON_TRUE && json_is_boolean(v))) {
-        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected %s, got %s", path, tname, jtype(v));
+        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected %s, got %s", path, tname,
+                           kjson_type_name(v));
         return NULL;
     }
     return v;
 }
 
 static const char *
-rd_str(struct rd *r, const json_t *from, const char *path)
+rd_str(struct kjson *r, const json_t *from, const char *path)
 {
     return json_string_value(rd_typed(r, from, path, JSON_STRING, "string"));
 }
 
 static const json_t *
-rd_obj(struct rd *r, const json_t *from, const char *path)
+rd_obj(struct kjson *r, const json_t *from, const char *path)
 {
     return rd_typed(r, from, path, JSON_OBJECT, "object");
 }
 
 static const json_t *
-rd_arr(struct rd *r, const json_t *from, const char *path)
+rd_arr(struct kjson *r, const json_t *from, const char *path)
 {
     return rd_typed(r, from, path, JSON_ARRAY, "array");
 }
 
 static enum tri
-rd_tri(struct rd *r, const json_t *from, const char *path)
+rd_tri(struct kjson *r, const json_t *from, const char *path)
 {
     const json_t *v = rd_typed(r, from, path, JSON_TRUE, "boolean");
 
@@ -107,7 +53,7 @@ rd_tri(struct rd *r, const json_t *from, const char *path)
 }
 
 static bool
-rd_int(struct rd *r, const json_t *from, const char *path, int64_t *out)
+rd_int(struct kjson *r, const json_t *from, const char *path, int64_t *out)
 {
     const json_t *v = rd_typed(r, from, path, JSON_INTEGER, "integer");
 
@@ -119,9 +65,9 @@ rd_int(struct rd *r, const json_t *from, const char *path, int64_t *out)
 
 /* metav1.Time (RFC 3339) or v1beta1's int64 nanoseconds. */
 static bool
-rd_time_ns(struct rd *r, const json_t *from, const char *path, int64_t *out)
+rd_time_ns(struct kjson *r, const json_t *from, const char *path, int64_t *out)
 {
-    const json_t *v = rd_get(r, from, path);
+    const json_t *v = kjson_get(r, from, path);
 
     if (v == NULL)
         return false;
@@ -139,14 +85,15 @@ rd_time_ns(struct rd *r, const json_t *from, const char *path, int64_t *out)
         *out = ms * 1000000;
         return true;
     }
-    r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected string, got %s", path, jtype(v));
+    r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected string, got %s", path, kjson_type_name(v));
     return false;
 }
 
 /* Map value of a key that may contain dots; *present tells whether the key
  * exists. */
 static const char *
-rd_map_str(struct rd *r, const json_t *from, const char *map_path, const char *key, bool *present)
+rd_map_str(struct kjson *r, const json_t *from, const char *map_path, const char *key,
+           bool *present)
 {
     const json_t *m = rd_obj(r, from, map_path);
     const json_t *v;
@@ -164,7 +111,7 @@ rd_map_str(struct rd *r, const json_t *from, const char *map_path, const char *k
         return NULL;
     if (!json_is_string(v)) {
         r->rc = sc_err_set(r->err, SC_EPROTO, "%s[%s]: expected string, got %s", map_path, key,
-                           jtype(v));
+                           kjson_type_name(v));
         return NULL;
     }
     return json_string_value(v);
@@ -245,7 +192,7 @@ static const struct {
 } group_fins[] = {{GFIN_VGS_BOUND, FIN_VGS_BOUND}, {GFIN_VGSC_BOUND, FIN_VGSC_BOUND}};
 
 static void
-meta_read(struct rd *r, const json_t *x, struct cmeta *m, unsigned *gfins, int *gfin_idx,
+meta_read(struct kjson *r, const json_t *x, struct cmeta *m, unsigned *gfins, int *gfin_idx,
           bool namespaced)
 {
     const json_t *fins;
@@ -304,7 +251,7 @@ policy_of(const char *s)
 }
 
 static int
-finish(struct rd *r, struct cmeta *m, json_t *x, size_t size)
+finish(struct kjson *r, struct cmeta *m, json_t *x, size_t size)
 {
     if (r->rc != 0) {
         json_decref(x);
@@ -322,7 +269,7 @@ finish(struct rd *r, struct cmeta *m, json_t *x, size_t size)
 int
 gvgs_parse(const json_t *obj, struct gvgs **out, struct sc_err *err)
 {
-    struct rd r = {err, 0};
+    struct kjson r = {NULL, err, 0};
     struct gvgs *v;
     json_t *x;
     const json_t *src;
@@ -360,7 +307,7 @@ gvgs_parse(const json_t *obj, struct gvgs **out, struct sc_err *err)
 
 /* spec.source.volumeHandles into v->volume_handles (room for all). */
 static void
-read_handles(struct rd *r, const json_t *vh, struct gvgsc *v)
+read_handles(struct kjson *r, const json_t *vh, struct gvgsc *v)
 {
     size_t i, n = json_array_size(vh);
 
@@ -368,9 +315,9 @@ read_handles(struct rd *r, const json_t *vh, struct gvgsc *v)
         const json_t *h = json_array_get(vh, i);
 
         if (!json_is_string(h))
-            r->rc =
-                sc_err_set(r->err, SC_EPROTO,
-                           "spec.source.volumeHandles[%zu]: expected string, got %s", i, jtype(h));
+            r->rc = sc_err_set(r->err, SC_EPROTO,
+                               "spec.source.volumeHandles[%zu]: expected string, got %s", i,
+                               kjson_type_name(h));
         else
             v->volume_handles[i] = json_string_value(h);
     }
@@ -379,7 +326,7 @@ read_handles(struct rd *r, const json_t *vh, struct gvgsc *v)
 
 /* status.volumeSnapshotInfoList into v->infos (room for all). */
 static void
-read_infos(struct rd *r, const json_t *infos, struct gvgsc *v)
+read_infos(struct kjson *r, const json_t *infos, struct gvgsc *v)
 {
     size_t i, n = json_array_size(infos);
 
@@ -390,7 +337,7 @@ read_infos(struct rd *r, const json_t *infos, struct gvgsc *v)
         if (!json_is_object(e)) {
             r->rc = sc_err_set(r->err, SC_EPROTO,
                                "status.volumeSnapshotInfoList[%zu]: expected object, got %s", i,
-                               jtype(e));
+                               kjson_type_name(e));
             break;
         }
         g->volume_handle = rd_str(r, e, "volumeHandle");
@@ -405,7 +352,7 @@ read_infos(struct rd *r, const json_t *infos, struct gvgsc *v)
 }
 
 static void
-read_vgsc_spec(struct rd *r, const json_t *x, const json_t *vh, struct gvgsc *v)
+read_vgsc_spec(struct kjson *r, const json_t *x, const json_t *vh, struct gvgsc *v)
 {
     v->ref_name = rd_str(r, x, "spec.volumeGroupSnapshotRef.name");
     v->ref_ns = rd_str(r, x, "spec.volumeGroupSnapshotRef.namespace");
@@ -425,7 +372,7 @@ read_vgsc_spec(struct rd *r, const json_t *x, const json_t *vh, struct gvgsc *v)
 }
 
 static void
-read_vgsc_status(struct rd *r, const json_t *x, struct gvgsc *v)
+read_vgsc_status(struct kjson *r, const json_t *x, struct gvgsc *v)
 {
     v->has_status = rd_obj(r, x, "status") != NULL;
     v->group_handle = rd_str(r, x, "status.volumeGroupSnapshotHandle");
@@ -440,7 +387,7 @@ int
 gvgsc_parse(const json_t *obj, struct gvgsc **out, struct sc_err *err)
 {
     static const char *const anns[] = {ANN_GROUP_BEING_DELETED, NULL};
-    struct rd r = {err, 0};
+    struct kjson r = {NULL, err, 0};
     struct gvgsc *v;
     json_t *x;
     const json_t *vh, *infos;
@@ -490,7 +437,7 @@ gclass_parse(const json_t *obj, struct gclass **out, struct sc_err *err)
 {
     static const char *const anns[] = {ANN_GROUP_DEFAULT_CLASS, NULL};
     static const char *const top[] = {"driver", "deletionPolicy", "parameters", NULL};
-    struct rd r = {err, 0};
+    struct kjson r = {NULL, err, 0};
     struct gclass *v;
     json_t *x;
     const char *def;

@@ -15,8 +15,8 @@ kjson_init(struct kjson *r, const json_t *root, struct sc_err *err)
     r->rc = 0;
 }
 
-static const char *
-type_name(const json_t *v)
+const char *
+kjson_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT:
@@ -66,12 +66,10 @@ kjson_fail(struct kjson *r, int code, const char *fmt, ...)
     return code;
 }
 
-/* Walk a dotted path.  Returns the value (NULL when absent or null).  A
- * non-object in the middle of the path sets the error. */
-static const json_t *
-walk(struct kjson *r, const char *path)
+const json_t *
+kjson_get(struct kjson *r, const json_t *from, const char *path)
 {
-    const json_t *cur = r->root;
+    const json_t *cur = from;
     const char *p = path;
     char seg[KJSON_PATH_MAX];
 
@@ -86,7 +84,7 @@ walk(struct kjson *r, const char *path)
         }
         if (!json_is_object(cur)) {
             kjson_fail(r, SC_EPROTO, "%.*s: expected object, got %s", (int)(p - path - 1), path,
-                       type_name(cur));
+                       kjson_type_name(cur));
             return NULL;
         }
         memcpy(seg, p, n);
@@ -104,13 +102,13 @@ walk(struct kjson *r, const char *path)
 static const json_t *
 typed(struct kjson *r, const char *path, json_type want, const char *want_name)
 {
-    const json_t *v = walk(r, path);
+    const json_t *v = kjson_get(r, r->root, path);
 
     if (v == NULL)
         return NULL;
     if (json_typeof(v) != want && !(want == JSON_TRUE && json_is_boolean(v)) &&
         !(want == JSON_INTEGER && json_is_real(v))) {
-        kjson_fail(r, SC_EPROTO, "%s: expected %s, got %s", path, want_name, type_name(v));
+        kjson_fail(r, SC_EPROTO, "%s: expected %s, got %s", path, want_name, kjson_type_name(v));
         return NULL;
     }
     return v;
@@ -179,14 +177,14 @@ kjson_key_str(struct kjson *r, const json_t *map, const char *what, const char *
     if (r->rc != 0 || map == NULL)
         return NULL;
     if (!json_is_object(map)) {
-        kjson_fail(r, SC_EPROTO, "%s: expected object, got %s", what, type_name(map));
+        kjson_fail(r, SC_EPROTO, "%s: expected object, got %s", what, kjson_type_name(map));
         return NULL;
     }
     v = json_object_get(map, key);
     if (v == NULL || json_is_null(v))
         return NULL;
     if (!json_is_string(v)) {
-        kjson_fail(r, SC_EPROTO, "%s[%s]: expected string, got %s", what, key, type_name(v));
+        kjson_fail(r, SC_EPROTO, "%s[%s]: expected string, got %s", what, key, kjson_type_name(v));
         return NULL;
     }
     return json_string_value(v);

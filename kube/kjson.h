@@ -37,6 +37,13 @@ struct kjson {
 void kjson_init(struct kjson *r, const json_t *root, struct sc_err *err);
 
 /* Optional reads: NULL / false / def when absent or null. */
+/* Walk a dotted path from `from` (any object inside the root, or the root):
+ * the value, or NULL when absent or JSON null.  A non-object on the way, or
+ * a segment longer than KJSON_PATH_MAX, sets the sticky error.  Borrowed. */
+const json_t *kjson_get(struct kjson *r, const json_t *from, const char *path);
+/* The name of v's JSON type for messages: "string", "integer", "object", ... */
+const char *kjson_type_name(const json_t *v);
+
 const char *kjson_str(struct kjson *r, const char *path);
 bool kjson_bool(struct kjson *r, const char *path);
 int64_t kjson_int(struct kjson *r, const char *path, int64_t def);
