@@ -773,18 +773,26 @@ ghost(struct ctrl *c, int which, const char *key)
     return true;
 }
 
+/* Count one sync pass of queue q and log a failure once (the queue retries it). */
+static int
+worker_result(struct ctrl *c, int q, const char *what, const char *key, int rc,
+              const struct sc_err *err)
+{
+    __atomic_add_fetch(&c->syncs[q], 1, __ATOMIC_RELAXED);
+    if (rc != 0) {
+        __atomic_add_fetch(&c->retries[q], 1, __ATOMIC_RELAXED);
+        log_debug(3, "%s '%s': %s (will retry)", what, key, err->msg);
+    }
+    return rc;
+}
+
 static int
 vs_worker(void *ctx, const char *key, struct sc_err *err)
 {
     struct ctrl *c = ctx;
     int rc = ghost(c, INF_VS, key) ? 0 : snapshot_sync_key(&c->env, key, err);
 
-    __atomic_add_fetch(&c->syncs[0], 1, __ATOMIC_RELAXED);
-    if (rc != 0) {
-        __atomic_add_fetch(&c->retries[0], 1, __ATOMIC_RELAXED);
-        log_debug(3, "snapshot '%s': %s (will retry)", key, err->msg);
-    }
-    return rc;
+    return worker_result(c, 0, "snapshot", key, rc, err);
 }
 
 static int
@@ -793,12 +801,7 @@ vsc_worker(void *ctx, const char *key, struct sc_err *err)
     struct ctrl *c = ctx;
     int rc = ghost(c, INF_VSC, key) ? 0 : content_sync_key(&c->env, key, err);
 
-    __atomic_add_fetch(&c->syncs[1], 1, __ATOMIC_RELAXED);
-    if (rc != 0) {
-        __atomic_add_fetch(&c->retries[1], 1, __ATOMIC_RELAXED);
-        log_debug(3, "content '%s': %s (will retry)", key, err->msg);
-    }
-    return rc;
+    return worker_result(c, 1, "content", key, rc, err);
 }
 
 static int
@@ -807,12 +810,7 @@ vgs_worker(void *ctx, const char *key, struct sc_err *err)
     struct ctrl *c = ctx;
     int rc = ghost(c, INF_VGS, key) ? 0 : group_sync_key(&c->genv, key, err);
 
-    __atomic_add_fetch(&c->syncs[2], 1, __ATOMIC_RELAXED);
-    if (rc != 0) {
-        __atomic_add_fetch(&c->retries[2], 1, __ATOMIC_RELAXED);
-        log_debug(3, "group snapshot '%s': %s (will retry)", key, err->msg);
-    }
-    return rc;
+    return worker_result(c, 2, "group snapshot", key, rc, err);
 }
 
 static int
@@ -821,12 +819,7 @@ vgsc_worker(void *ctx, const char *key, struct sc_err *err)
     struct ctrl *c = ctx;
     int rc = ghost(c, INF_VGSC, key) ? 0 : group_content_sync_key(&c->genv, key, err);
 
-    __atomic_add_fetch(&c->syncs[3], 1, __ATOMIC_RELAXED);
-    if (rc != 0) {
-        __atomic_add_fetch(&c->retries[3], 1, __ATOMIC_RELAXED);
-        log_debug(3, "group content '%s': %s (will retry)", key, err->msg);
-    }
-    return rc;
+    return worker_result(c, 3, "group content", key, rc, err);
 }
 
 /* ---- construction ---- */
