@@ -55,7 +55,7 @@ cmetrics_new(struct clock clock)
     if (m == NULL)
         return NULL;
     m->n_index = 4096;
-    m->index = calloc(m->n_index, sizeof(*m->index));
+    m->index = calloc(m->n_index, sizeof(struct op *));
     m->series = calloc(CMETRICS_MAX_SERIES, sizeof(*m->series));
     if (m->index == NULL || m->series == NULL) {
         free(m->index);

@@ -12,7 +12,7 @@ defaults(struct copts *o)
 {
     memset(o, 0, sizeof(*o));
     o->kubeconfig = "";
-    o->resync_ms = 15 * 60 * 1000;
+    o->resync_ms = (int64_t)15 * 60 * 1000;
     o->worker_threads = 10;
     o->le_namespace = "";
     o->le_lease_ms = 15000;
@@ -23,7 +23,7 @@ defaults(struct copts *o)
     o->http_endpoint = "";
     o->metrics_path = "/metrics";
     o->retry_start_ms = 1000;
-    o->retry_max_ms = 5 * 60 * 1000;
+    o->retry_max_ms = (int64_t)5 * 60 * 1000;
     o->prevent_volume_mode_conversion = true;
     o->crd_wait_ms = 30000;
     o->feature_gates = "";

@@ -43,7 +43,7 @@ cstore_new(void)
     if (s == NULL)
         return NULL;
     s->n_buckets = 64;
-    s->tab = calloc(s->n_buckets, sizeof(*s->tab));
+    s->tab = calloc(s->n_buckets, sizeof(struct centry *));
     if (s->tab == NULL || pthread_rwlock_init(&s->lock, NULL) != 0) {
         free(s->tab);
         free(s);
@@ -98,7 +98,7 @@ static void
 grow(struct cstore *s)
 {
     size_t n = s->n_buckets * 2, i;
-    struct centry **tab = calloc(n, sizeof(*tab));
+    struct centry **tab = calloc(n, sizeof(struct centry *));
 
     if (tab == NULL)
         return; /* keep the longer chains */
@@ -235,7 +235,7 @@ cstore_bytes(struct cstore *s)
     size_t i, total;
 
     pthread_rwlock_rdlock(&s->lock);
-    total = sizeof(*s) + s->n_buckets * sizeof(*s->tab);
+    total = sizeof(*s) + s->n_buckets * sizeof(struct centry *);
     for (i = 0; i < s->n_buckets; i++) {
         const struct centry *e;
 

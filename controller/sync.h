@@ -106,7 +106,7 @@ int content_sync_key(const struct sync_env *env, const char *key, struct sc_err 
  * bound content.  vs is the last known view (borrowed). */
 void snapshot_deleted(const struct sync_env *env, const struct cvs *vs);
 /* The informer saw a content disappear (upstream: deleteContent). */
-void content_deleted(const struct sync_env *env, const struct cvsc *vsc);
+void content_deleted(const struct sync_env *env, const struct cvsc *c);
 
 /* ---- pieces exposed for unit tests ---- */
 

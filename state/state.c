@@ -208,8 +208,8 @@ tab_init(struct tab *t, int table, size_t max, int64_t ttl_ms)
 {
     memset(t, 0, sizeof(*t));
     t->nb = MIN_BUCKETS;
-    t->hb = calloc(t->nb, sizeof(*t->hb));
-    t->ub = calloc(t->nb, sizeof(*t->ub));
+    t->hb = calloc(t->nb, sizeof(struct srow *));
+    t->ub = calloc(t->nb, sizeof(struct srow *));
     t->max = max;
     t->ttl_ms = ttl_ms;
     t->nkeys = table == SROW_RETRY ? 2 : 4;
@@ -265,8 +265,8 @@ tab_maybe_grow(struct tab *t)
 
     if (t->n_hashed < t->nb)
         return;
-    hb = calloc(nb, sizeof(*hb));
-    ub = calloc(nb, sizeof(*ub));
+    hb = calloc(nb, sizeof(struct srow *));
+    ub = calloc(nb, sizeof(struct srow *));
     if (hb == NULL || ub == NULL) {
         free(hb);
         free(ub);
@@ -1081,18 +1081,19 @@ int
 state_retry_foreach(struct state *st, state_retry_fn *fn, void *ctx, struct sc_err *err)
 {
     struct srow **rows = NULL, *r;
-    size_t n = 0, i;
+    size_t n = 0, i, cap;
     int64_t now;
     int rc = SC_OK;
 
     pthread_mutex_lock(&st->mu);
     now = now_ms(st);
-    if (st->t[SROW_RETRY].n_live > 0) {
-        rows = malloc(st->t[SROW_RETRY].n_live * sizeof(*rows));
+    cap = st->t[SROW_RETRY].n_live; /* the length of the live list */
+    if (cap > 0) {
+        rows = malloc(cap * sizeof(struct srow *));
         if (rows == NULL)
             rc = SC_ENOMEM;
     }
-    for (r = st->t[SROW_RETRY].lhead; rc == SC_OK && r != NULL; r = r->lnext) {
+    for (r = st->t[SROW_RETRY].lhead; rc == SC_OK && r != NULL && n < cap; r = r->lnext) {
         if (row_expired(st, r, now))
             continue;
         rows[n] = srow_clone(r);

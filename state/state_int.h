@@ -45,7 +45,7 @@ struct srow {
 struct srow *srow_new(int table, const char *const *keys, int nkeys, const char *v1,
                       const char *v2);
 /* A private copy (links cleared); NULL on allocation failure. */
-struct srow *srow_clone(const struct srow *r);
+struct srow *srow_clone(const struct srow *src);
 void srow_free(struct srow *r); /* NULL-safe */
 /* SC_OK if the key fields of a row of this table fit their STATE_MAX_* caps,
  * else SC_EINVALID (a NULL field) or SC_ETOOBIG. */
@@ -67,26 +67,26 @@ typedef int sdb_load_fn(void *ctx, struct srow *r);
 typedef void sdb_reset_fn(void *ctx);
 
 /* Open path, check, migrate, prepare and load it, as state.h describes;
- * fresh=true moves any existing file aside first.  Fills *report fully.  On
+ * fresh=true moves any existing file aside first.  Fills *rep fully.  On
  * SC_OK *out is set (status OK/CREATED/MIGRATED/RECREATED); when the file is
- * unusable it returns SC_ESTATE with report->status MEMORY and *out NULL.
+ * unusable it returns SC_ESTATE with rep->status MEMORY and *out NULL.
  * SC_ENOMEM only when memory runs out. */
 int sdb_open(const char *path, const struct state_opts *o, bool fresh, sdb_load_fn *load,
-             sdb_reset_fn *reset, void *ctx, struct state_open_report *report, struct sdb **out,
+             sdb_reset_fn *reset, void *ctx, struct state_open_report *rep, struct sdb **out,
              struct sc_err *err);
 
 /* One write transaction: sdb_begin() (wipe=true empties both tables first),
  * any number of sdb_put() (dead rows are deleted, live ones upserted), then
  * sdb_commit().  On failure each rolls back, sets *sqlite_rc to the primary
  * SQLite code and returns SC_ESTATE; the transaction is then over. */
-int sdb_begin(struct sdb *db, bool wipe, int *sqlite_rc, struct sc_err *err);
-int sdb_put(struct sdb *db, struct srow *const *rows, size_t n, int *sqlite_rc, struct sc_err *err);
-int sdb_commit(struct sdb *db, int *sqlite_rc, struct sc_err *err);
+int sdb_begin(struct sdb *d, bool wipe, int *sqlite_rc, struct sc_err *err);
+int sdb_put(struct sdb *d, struct srow *const *rows, size_t n, int *sqlite_rc, struct sc_err *err);
+int sdb_commit(struct sdb *d, int *sqlite_rc, struct sc_err *err);
 
 /* True if an SQLite code means the file itself is bad (recreate it), false if
  * the disk or directory is the problem (fall back to memory). */
 bool sdb_code_means_bad_file(int sqlite_rc);
 
-void sdb_close(struct sdb *db); /* NULL-safe */
+void sdb_close(struct sdb *d); /* NULL-safe */
 
 #endif
