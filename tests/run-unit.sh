@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs unit-test binaries and prints one summary line: "unit: N passed, N failed".
 set -u
+# glibc writes fatal errors (heap corruption) to /dev/tty unless told otherwise.
+export LIBC_FATAL_STDERR_=1
 passed=0 failed=0
 for t in "$@"; do
 	out=$("$t" 2>&1)
