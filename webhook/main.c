@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <microhttpd.h>
+
 #include "common/flags.h"
 #include "common/log.h"
 #include "kube/kclient.h"
@@ -147,6 +149,18 @@ wait_for_signal(const sigset_t *sigs, struct whwatch *watch, struct whmetrics *m
     }
 }
 
+/* libmicrohttpd calls this on an internal error it cannot recover from; the
+ * default prints to stderr and aborts.  Log it through our logger (one
+ * line, JSON when asked) before aborting, so the pod log says why. */
+static void
+mhd_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+    (void)cls;
+    log_error("libmicrohttpd panic at %s:%u: %s", file ? file : "?", line,
+              reason ? reason : "(no reason)");
+    abort();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -180,6 +194,7 @@ main(int argc, char **argv)
     log_init("snapshot-webhook", o.verbosity,
              strcmp(o.log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
     check_opts(&o);
+    MHD_set_panic_func(mhd_panic, NULL);
 
     /* Every thread started below inherits the blocked signals; the main
      * thread takes them with sigtimedwait(). */
