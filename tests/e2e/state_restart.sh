@@ -16,17 +16,24 @@ CONTROLLER=${CONTROLLER:-${SC_BIN:-$top/bin}/snapshot-controller}
 K="$TOOLS_BIN/kubectl"
 W=$(mktemp -d /tmp/e2e-state-XXXX)
 NS=e2e-state-$$
-PID=
 
+# Tests run in subshells (t_run), so the controllers' pids live in a file.
 start_ctrl() { # state-dir log
-	setsid "$CONTROLLER" --kubeconfig="$KUBECONFIG" --leader-election=false -v=3 \
+	"$CONTROLLER" --kubeconfig="$KUBECONFIG" --leader-election=false -v=3 \
 		--http-endpoint=127.0.0.1:0 --retry-interval-start=1s --retry-interval-max=5m \
 		--state-dir="$1" >"$2" 2>&1 &
-	PID=$!
+	echo $! >>"$W/pids"
 }
-stop_ctrl() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=; }
+stop_ctrl() { # kill -9 every controller this script started
+	local p
+	[ -f "$W/pids" ] || return 0
+	for p in $(cat "$W/pids"); do kill -9 "$p" 2>/dev/null; done
+	for p in $(cat "$W/pids"); do
+		while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+	done
+	: >"$W/pids"
+}
 cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && sleep 1
 	stop_ctrl
 	"$K" delete ns "$NS" --wait=false >/dev/null 2>&1
 	echo "logs: $W" >&2
