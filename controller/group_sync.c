@@ -336,25 +336,12 @@ group_volumes(const struct gsync_env *env, const struct gvgs *g, bool strict, st
 
 /* ---- class resolution (§5.2) ---- */
 
-struct gdefault_scan {
-    const char *driver;
-    char first[256];
-    int n;
-};
-
 static int
 gdefault_fn(const struct cmeta *m, void *arg)
 {
     const struct gclass *c = (const struct gclass *)m;
-    struct gdefault_scan *s = arg;
 
-    if (c->is_default && c->driver != NULL && strcmp(c->driver, s->driver) == 0) {
-        /* upstream takes the first in lister order; pick the smallest name
-         * to stay deterministic */
-        if (s->n == 0 || strcmp(c->m.name, s->first) < 0)
-            snprintf(s->first, sizeof(s->first), "%s", c->m.name);
-        s->n++;
-    }
+    sync_default_scan_add(arg, c->m.name, c->driver, c->is_default);
     return 0;
 }
 
@@ -364,7 +351,7 @@ static int
 group_set_default_class(const struct gsync_env *env, const struct gvgs *g, bool *patched,
                         struct sc_err *err)
 {
-    struct gdefault_scan scan;
+    struct sync_default_scan scan;
     struct gvols vols;
     struct sc_err perr;
     int rc;

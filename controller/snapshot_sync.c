@@ -342,26 +342,12 @@ out:
     return pv;
 }
 
-struct default_scan {
-    const char *driver;
-    const char *first;
-    char first_name[256];
-    int n;
-};
-
 static int
 default_scan_fn(const struct cmeta *m, void *arg)
 {
     const struct cclass *c = (const struct cclass *)m;
-    struct default_scan *s = arg;
 
-    if (c->is_default && c->driver != NULL && strcmp(c->driver, s->driver) == 0) {
-        /* upstream takes the first in lister order; ours is store order, so
-         * pick the smallest name to stay deterministic */
-        if (s->n == 0 || strcmp(c->m.name, s->first_name) < 0)
-            snprintf(s->first_name, sizeof(s->first_name), "%s", c->m.name);
-        s->n++;
-    }
+    sync_default_scan_add(arg, c->m.name, c->driver, c->is_default);
     return 0;
 }
 
@@ -371,7 +357,7 @@ static int
 snapshot_set_default_class(const struct sync_env *env, const struct cvs *vs, bool *patched,
                            struct sc_err *err)
 {
-    struct default_scan scan = {0};
+    struct sync_default_scan scan = {0};
     struct cpv *pv;
     struct sc_err perr;
     int rc;
@@ -395,12 +381,11 @@ snapshot_set_default_class(const struct sync_env *env, const struct cvs *vs, boo
         return sc_err_set(err, SC_EINVALID, "cannot find default snapshot class");
     if (scan.n > 1)
         return sc_err_set(err, SC_EINVALID, "%d default snapshot classes were found", scan.n);
-    rc =
-        patch_vs(env, vs, false, SYNC_PATCH_MERGE,
-                 json_pack("{s:{s:s}}", "spec", "volumeSnapshotClassName", scan.first_name), &perr);
+    rc = patch_vs(env, vs, false, SYNC_PATCH_MERGE,
+                  json_pack("{s:{s:s}}", "spec", "volumeSnapshotClassName", scan.first), &perr);
     if (rc != 0) /* upstream only logs this; the sync fails later without a class */
         log_warnx("snapshot '%s/%s': cannot set default class %s: %s", vs->m.ns, vs->m.name,
-                  scan.first_name, perr.msg);
+                  scan.first, perr.msg);
     else
         *patched = true;
     return 0;

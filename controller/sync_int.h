@@ -25,6 +25,18 @@ bool sync_vs_ref_set(const struct cvs *vs, const struct cvsc *c);
  * (upstream: setAnnVolumeSnapshotBeingDeleted).  0 or the write error. */
 int sync_set_being_deleted(const struct sync_env *env, const struct cvsc *c, struct sc_err *err);
 
+/* The default-class search shared by snapshot and group classes
+ * (upstream: SetDefaultSnapshotClass / SetDefaultGroupSnapshotClass): feed
+ * every class; n counts those marked default for driver, and first keeps the
+ * smallest such name (upstream takes lister order; ours stays deterministic). */
+struct sync_default_scan {
+    const char *driver;
+    char first[256];
+    int n;
+};
+void sync_default_scan_add(struct sync_default_scan *s, const char *name, const char *driver,
+                           bool is_default);
+
 /* A secret-parameter template's placeholder and its value (NULL: not available). */
 struct tmpl_param {
     const char *key;

@@ -284,6 +284,17 @@ sync_secret_ref(const struct cclass *cls, const char *content_name, const char *
     return rc;
 }
 
+void
+sync_default_scan_add(struct sync_default_scan *s, const char *name, const char *driver,
+                      bool is_default)
+{
+    if (!is_default || driver == NULL || strcmp(driver, s->driver) != 0)
+        return;
+    if (s->n == 0 || strcmp(name, s->first) < 0)
+        snprintf(s->first, sizeof(s->first), "%s", name);
+    s->n++;
+}
+
 /* ---- node selectors ---- */
 
 static bool
