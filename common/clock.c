@@ -8,7 +8,7 @@
 static int64_t
 sys_mono(void *ctx)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
     (void)ctx;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -17,7 +17,7 @@ sys_mono(void *ctx)
 static int64_t
 sys_wall(void *ctx)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
     (void)ctx;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -59,7 +59,7 @@ void
 clock_rfc3339(int64_t wall_ms, char *out, unsigned long cap)
 {
     time_t t = (time_t)(wall_ms / 1000);
-    struct tm tm;
+    struct tm tm = {0};
 
     gmtime_r(&t, &tm);
     if (strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 && cap > 0)
@@ -119,7 +119,7 @@ parse_offset(const char *p, int64_t *off_s)
 int64_t
 clock_parse_rfc3339(const char *s)
 {
-    struct tm tm;
+    struct tm tm = {0};
     const char *p = s;
     int64_t off_s;
     int y, mo, d, h, mi, sec;

@@ -137,7 +137,7 @@ static int
 parse_one(const struct flag *tab, size_t n, int argc, char **argv, int *i, char *err, size_t errlen)
 {
     const char *a = argv[*i], *name, *eq, *val;
-    const struct flag *f;
+    const struct flag *f = NULL;
     size_t len;
 
     name = a[1] == '-' ? a + 2 : a + 1;

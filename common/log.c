@@ -55,8 +55,8 @@ static void
 log_emit(char level, int v, int errnum, const char *fmt, va_list ap)
 {
     char msg[LIM_LOG_LINE], line[LIM_LOG_LINE * 2], ts[40];
-    struct timespec now;
-    struct tm tm;
+    struct timespec now = {0};
+    struct tm tm = {0};
     size_t n;
     int len;
 

@@ -122,7 +122,7 @@ void
 cmetrics_start(struct cmetrics *m, const char *op, const char *uid, const char *driver,
                const char *snapshot_type)
 {
-    struct op **pp, *o;
+    struct op **pp = NULL, *o = NULL;
 
     if (m == NULL || uid == NULL)
         return;
@@ -152,7 +152,7 @@ series_get(struct cmetrics *m, const char *driver, const char *op, const char *s
            const char *type)
 {
     size_t i;
-    struct series *s;
+    struct series *s = NULL;
 
     for (i = 0; i < m->n_series; i++) {
         s = &m->series[i];
@@ -209,7 +209,7 @@ void
 cmetrics_record(struct cmetrics *m, const char *op, const char *uid, const char *status,
                 const char *driver)
 {
-    struct op **pp;
+    struct op **pp = NULL;
     double secs;
     const char *drv;
 
@@ -247,7 +247,7 @@ cmetrics_record(struct cmetrics *m, const char *op, const char *uid, const char 
 void
 cmetrics_drop(struct cmetrics *m, const char *op, const char *uid)
 {
-    struct op **pp;
+    struct op **pp = NULL;
 
     if (m == NULL || uid == NULL)
         return;

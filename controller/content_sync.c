@@ -37,13 +37,13 @@ content_sync(const struct sync_env *env, const struct cvsc *c, struct sc_err *er
 {
     static const char *const fin[] = {FIN_VSC_BOUND};
     char key[LIM_KEY];
-    struct cvs *vs;
+    struct cvs *vs = NULL;
     int rc = 0;
 
     if ((c->volume_handle == NULL) == (c->snapshot_handle == NULL)) {
         static const char m[] =
             "Exactly one of VolumeHandle and SnapshotHandle should be specified";
-        struct sync_obj o;
+        struct sync_obj o = {0};
 
         sync_obj_vsc(c, &o);
         env->act->event(env->act->ctx, &o, "Warning", "ContentValidationError", m);
@@ -52,7 +52,7 @@ content_sync(const struct sync_env *env, const struct cvsc *c, struct sc_err *er
     if (c->ref_uid == NULL || c->ref_uid[0] == '\0')
         return 0; /* pre-bound, waiting for the snapshot */
     if (!c->m.deleting && (c->m.fins & CFIN_VSC_BOUND) == 0) {
-        struct sync_obj o;
+        struct sync_obj o = {0};
         json_t *p = sync_patch_add_finalizers(&c->m, fin, 1);
 
         if (p == NULL)

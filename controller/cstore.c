@@ -122,7 +122,7 @@ int
 cstore_put(struct cstore *s, struct cmeta *m, bool force)
 {
     char key[LIM_KEY];
-    struct centry **pp, *e;
+    struct centry **pp = NULL, *e = NULL;
     uint64_t h;
     int rc;
 
@@ -171,7 +171,7 @@ cstore_put(struct cstore *s, struct cmeta *m, bool force)
 struct cmeta *
 cstore_get(struct cstore *s, const char *key)
 {
-    struct centry **pp;
+    struct centry **pp = NULL;
     struct cmeta *m = NULL;
 
     pthread_rwlock_rdlock(&s->lock);
@@ -185,7 +185,7 @@ cstore_get(struct cstore *s, const char *key)
 struct cmeta *
 cstore_del(struct cstore *s, const char *key)
 {
-    struct centry **pp, *e;
+    struct centry **pp = NULL, *e = NULL;
     struct cmeta *m = NULL;
 
     pthread_rwlock_wrlock(&s->lock);
@@ -219,7 +219,7 @@ cstore_each(struct cstore *s, int (*fn)(const struct cmeta *m, void *arg), void 
 
     pthread_rwlock_rdlock(&s->lock);
     for (i = 0; i < s->n_buckets; i++) {
-        const struct centry *e;
+        const struct centry *e = NULL;
 
         for (e = s->tab[i]; e != NULL; e = e->next)
             if (fn(e->m, arg) != 0)
@@ -237,7 +237,7 @@ cstore_bytes(struct cstore *s)
     pthread_rwlock_rdlock(&s->lock);
     total = sizeof(*s) + s->n_buckets * sizeof(struct centry *);
     for (i = 0; i < s->n_buckets; i++) {
-        const struct centry *e;
+        const struct centry *e = NULL;
 
         for (e = s->tab[i]; e != NULL; e = e->next)
             total += sizeof(*e) + strlen(e->key) + 1 + cview_bytes(e->m);

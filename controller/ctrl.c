@@ -269,7 +269,7 @@ obj_path(const struct sync_obj *o, bool status, char *out, size_t cap)
 static void
 store_response(struct ctrl *c, int kind, const json_t *obj)
 {
-    struct sc_err err;
+    struct sc_err err = {0};
     struct cmeta *m = NULL;
     int which, rc;
 
@@ -582,7 +582,7 @@ q_on_failure(void *ctx, const char *queue, const char *key, int failures, int64_
              const struct sc_err *last)
 {
     struct ctrl *c = ctx;
-    struct sc_err err;
+    struct sc_err err = {0};
 
     if (state_retry_put(c->st, queue, key, failures, next_wall_ms, last != NULL ? last->msg : NULL,
                         &err) != 0)
@@ -593,7 +593,7 @@ static void
 q_on_forget(void *ctx, const char *queue, const char *key)
 {
     struct ctrl *c = ctx;
-    struct sc_err err;
+    struct sc_err err = {0};
 
     if (state_retry_clear(c->st, queue, key, &err) != 0)
         log_debug(2, "state: cannot clear retry of %s: %s", key, err.msg);
@@ -620,7 +620,7 @@ rec_lookup(void *ctx, const char *uid, const char *type, const char *reason, con
            struct krec_entry *out)
 {
     struct ctrl *c = ctx;
-    struct state_event ev;
+    struct state_event ev = {0};
 
     if (state_event_get(c->st, uid, type, reason, message, &ev, NULL) != 0)
         return 0;
@@ -637,7 +637,7 @@ rec_save(void *ctx, const char *uid, const char *type, const char *reason, const
          const struct krec_entry *e)
 {
     struct ctrl *c = ctx;
-    struct state_event ev;
+    struct state_event ev = {0};
 
     memset(&ev, 0, sizeof(ev));
     snprintf(ev.namespace_, sizeof(ev.namespace_), "%s", e->ev_ns);
@@ -828,10 +828,10 @@ struct ctrl *
 ctrl_new(const struct copts *o, struct sc_err *err)
 {
     struct ctrl *c = calloc(1, sizeof(*c));
-    struct kclient_opts ko;
-    struct kworkq_opts qo;
-    struct krecorder_opts ro;
-    struct state_open_report rep;
+    struct kclient_opts ko = {0};
+    struct kworkq_opts qo = {0};
+    struct krecorder_opts ro = {0};
+    struct state_open_report rep = {0};
     char line[1024];
     int i;
 
@@ -957,7 +957,7 @@ ctrl_wait_crds(struct ctrl *c, struct sc_err *err)
                                        "volumesnapshotcontents"};
     static const char *const group[] = {"volumegroupsnapshots", "volumegroupsnapshotclasses",
                                         "volumegroupsnapshotcontents"};
-    struct sc_err gerr;
+    struct sc_err gerr = {0};
 
     if (wait_served(c, SNAP_GROUP, snap, SC_ARRAY_LEN(snap), err) != 0) {
         char inner[SC_ERR_MSG_LEN];
@@ -985,7 +985,7 @@ static int
 make_informer(struct ctrl *c, int which, const char *name, const char *group, const char *res,
               kinf_parse_fn *parse, struct kinf_handlers h, struct sc_err *err)
 {
-    struct kinformer_opts io;
+    struct kinformer_opts io = {0};
     char path[KPATH_MAX];
 
     if (kpath(path, sizeof(path), group, "v1", res, NULL, NULL, NULL) != 0)
@@ -1039,7 +1039,7 @@ ctrl_run(struct ctrl *c, struct sc_err *err)
         rc = make_informer(c, INF_GCLASS, "volumegroupsnapshotclasses", GROUP_API_GROUP,
                            "volumegroupsnapshotclasses", parse_gclass, h[INF_GCLASS], err);
     if (rc == 0 && c->groups) {
-        struct kworkq_opts qo;
+        struct kworkq_opts qo = {0};
 
         memset(&qo, 0, sizeof(qo));
         qo.base_ms = c->o->retry_start_ms;
@@ -1057,7 +1057,7 @@ ctrl_run(struct ctrl *c, struct sc_err *err)
     }
     if (rc == 0) {
         /* Restore persisted backoff before the initial LIST queues every key. */
-        struct sc_err serr;
+        struct sc_err serr = {0};
 
         if (state_retry_foreach(c->st, seed_fn, c, &serr) != 0)
             log_debug(1, "state: cannot seed retries: %s", serr.msg);
@@ -1099,7 +1099,7 @@ static void *
 starter_main(void *arg)
 {
     struct ctrl *c = arg;
-    struct sc_err err;
+    struct sc_err err = {0};
 
     sc_err_clear(&err);
     if (ctrl_run(c, &err) != 0 && err.code != SC_ESHUTDOWN)
@@ -1171,7 +1171,7 @@ ctrl_start(struct ctrl *c, struct sc_err *err)
     }
     if (c->o->leader_election) {
         char ns_buf[256], name[256], host[256], ident[256];
-        struct klease_opts lo;
+        struct klease_opts lo = {0};
 
         if (gethostname(host, sizeof(host)) != 0)
             snprintf(host, sizeof(host), "unknown");

@@ -98,7 +98,7 @@ bool
 gsync_group_exists(struct cstore *groups, const char *ns, const char *name)
 {
     char key[LIM_KEY];
-    struct cmeta *m;
+    struct cmeta *m = NULL;
     bool gone;
 
     if (groups == NULL || ns == NULL || name == NULL || name[0] == '\0')
@@ -146,7 +146,7 @@ bool
 gsync_group_name_for_handle(struct cstore *group_contents, const char *handle, char *out,
                             size_t cap)
 {
-    struct handle_scan s;
+    struct handle_scan s = {0};
 
     if (group_contents == NULL || handle == NULL || cap == 0)
         return false;
@@ -193,8 +193,8 @@ group_content_sync(const struct gsync_env *env, const struct gvgsc *c, struct sc
 {
     static const char *const fin[] = {FIN_VGSC_BOUND};
     char key[LIM_KEY];
-    struct gvgs *g;
-    struct gsync_obj o;
+    struct gvgs *g = NULL;
+    struct gsync_obj o = {0};
     int rc;
 
     if (c->has_group_handles == (c->n_volume_handles > 0)) {

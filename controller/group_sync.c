@@ -49,7 +49,7 @@ static void
 vgs_event(const struct gsync_env *env, const struct gvgs *g, const char *type, const char *reason,
           const char *msg)
 {
-    struct gsync_obj o;
+    struct gsync_obj o = {0};
 
     obj_vgs(g, &o);
     env->act->event(env->act->ctx, &o, type, reason, msg);
@@ -73,7 +73,7 @@ static int
 patch_vgs(const struct gsync_env *env, const struct gvgs *g, bool status, enum sync_patch type,
           json_t *patch, struct sc_err *err)
 {
-    struct gsync_obj o;
+    struct gsync_obj o = {0};
 
     obj_vgs(g, &o);
     return patch_obj(env, &o, status, type, patch, err);
@@ -83,7 +83,7 @@ static int
 patch_vgsc(const struct gsync_env *env, const struct gvgsc *c, enum sync_patch type, json_t *patch,
            struct sc_err *err)
 {
-    struct gsync_obj o;
+    struct gsync_obj o = {0};
 
     obj_vgsc(c, &o);
     return patch_obj(env, &o, false, type, patch, err);
@@ -93,7 +93,7 @@ patch_vgsc(const struct gsync_env *env, const struct gvgsc *c, enum sync_patch t
 static int
 err_quoted(struct sc_err *err, int code, const char *prefix, const char *inner)
 {
-    struct buf b;
+    struct buf b = {0};
     int rc;
 
     buf_init(&b, SC_ERR_MSG_LEN - 1);
@@ -113,7 +113,7 @@ vgs_error_status(const struct gsync_env *env, const struct gvgs *g, bool set_rea
 {
     char now[40];
     json_t *st;
-    struct sc_err werr;
+    struct sc_err werr = {0};
     int rc;
 
     if (g->error_msg != NULL && strcmp(g->error_msg, msg) == 0)
@@ -213,7 +213,7 @@ pvc_volume(const struct gsync_env *env, const struct gvgs *g, const json_t *item
     const char *vol;
     struct cpvc *pvc = NULL;
     struct cpv *pv = NULL;
-    struct sc_err perr;
+    struct sc_err perr = {0};
     int rc = cpvc_parse(item, &pvc, err);
 
     *out = NULL;
@@ -264,7 +264,7 @@ list_selected(const struct gsync_env *env, const struct gvgs *g, const struct la
 static int
 none_selected(const struct labelsel *sel, struct sc_err *err)
 {
-    struct buf f;
+    struct buf f = {0};
     int rc;
 
     buf_init(&f, LABELSEL_MAX_TEXT);
@@ -284,7 +284,7 @@ group_volumes(const struct gsync_env *env, const struct gvgs *g, bool strict, st
               struct sc_err *err)
 {
     struct labelsel *sel = NULL;
-    struct buf q;
+    struct buf q = {0};
     json_t *items = NULL;
     const json_t *item;
     size_t i;
@@ -351,9 +351,9 @@ static int
 group_set_default_class(const struct gsync_env *env, const struct gvgs *g, bool *patched,
                         struct sc_err *err)
 {
-    struct sync_default_scan scan;
-    struct gvols vols;
-    struct sc_err perr;
+    struct sync_default_scan scan = {0};
+    struct gvols vols = {0};
+    struct sc_err perr = {0};
     int rc;
 
     *patched = false;
@@ -434,7 +434,7 @@ dynamic_content(const struct gsync_env *env, const struct gvgs *g, struct gvgsc 
                 struct sc_err *err)
 {
     char name[LIM_KEY], msg[MSG_CAP];
-    struct gvgsc *c;
+    struct gvgsc *c = NULL;
 
     *out = NULL;
     snprintf(name, sizeof(name), "groupsnapcontent-%s", g->m.uid);
@@ -473,7 +473,7 @@ preprovisioned_content(const struct gsync_env *env, const struct gvgs *g, struct
                        struct sc_err *err)
 {
     char msg[MSG_CAP];
-    struct gvgsc *c;
+    struct gvgsc *c = NULL;
 
     *out = NULL;
     if (g->content == NULL || g->content[0] == '\0')
@@ -708,9 +708,9 @@ content_body_for(const struct gsync_env *env, const struct gvgs *g, const char *
                  struct sc_err *err)
 {
     char sname[LIM_KEY], sns[LIM_KEY];
-    struct gclass *cls;
+    struct gclass *cls = NULL;
     struct gvols vols = {NULL, 0};
-    struct sc_err ierr;
+    struct sc_err ierr = {0};
     bool has_secret = false;
     int rc;
 
@@ -754,7 +754,7 @@ group_create_content(const struct gsync_env *env, const struct gvgs *g, char *na
                      struct sc_err *err)
 {
     char key[LIM_KEY], msg[MSG_CAP];
-    struct sc_err ierr;
+    struct sc_err ierr = {0};
     json_t *body = NULL;
     int rc;
 
@@ -900,7 +900,7 @@ member_objects(const struct gsync_env *env, const struct gvgs *g, const json_t *
     const char *vs_name =
         json_string_value(json_object_get(json_object_get(vs_body, "metadata"), "name"));
     json_t *vsc_obj = NULL, *vs_obj = NULL;
-    struct sc_err ierr;
+    struct sc_err ierr = {0};
     int rc;
 
     sc_err_clear(&ierr);
@@ -967,8 +967,8 @@ member_bind(const struct gsync_env *env, const struct gvgs *g, const struct gvgs
             const struct gvinfo *info, const struct cvsc *vsc, const struct cvs *vs,
             struct sc_err *err)
 {
-    struct gsync_obj o;
-    struct sc_err ierr;
+    struct gsync_obj o = {0};
+    struct sc_err ierr = {0};
     int rc;
 
     sc_err_clear(&ierr);
@@ -1047,10 +1047,10 @@ static int
 create_members(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
                struct sc_err *err)
 {
-    struct member_secret sec;
+    struct member_secret sec = {0};
     struct gvols vols = {NULL, 0};
-    struct gclass *cls;
-    struct sc_err ierr;
+    struct gclass *cls = NULL;
+    struct sc_err ierr = {0};
     size_t i;
     int rc;
 
@@ -1105,7 +1105,7 @@ members_missing(const struct gsync_env *env, const struct gvgs *g, const struct 
     if (!members_reported(c))
         return false;
     for (i = 0; i < c->n_infos; i++) {
-        struct cmeta *vs, *vsc;
+        struct cmeta *vs = NULL, *vsc = NULL;
         bool missing;
 
         if (c->infos[i].volume_handle == NULL ||
@@ -1185,8 +1185,8 @@ static int
 link_member(const struct gsync_env *env, const struct gvgs *g, const char *name, struct sc_err *err)
 {
     char key[LIM_KEY];
-    struct gsync_obj o;
-    struct cvs *vs;
+    struct gsync_obj o = {0};
+    struct cvs *vs = NULL;
     int rc = 0;
 
     snprintf(key, sizeof(key), "%s/%s", g->m.ns, name);
@@ -1255,7 +1255,7 @@ sync_unready_preprovisioned(const struct gsync_env *env, const struct gvgs *g, s
 {
     char msg[MSG_CAP], inner[SC_ERR_MSG_LEN];
     struct gvgsc *c = NULL;
-    struct sc_err lerr;
+    struct sc_err lerr = {0};
     int rc = preprovisioned_content(env, g, &c, err);
 
     if (rc != 0)
@@ -1338,7 +1338,7 @@ group_sync_unready(const struct gsync_env *env, const struct gvgs *g, struct sc_
     }
     {
         /* the new content has no status yet: {bound, readyToUse=false} */
-        struct gvgsc fresh;
+        struct gvgsc fresh = {0};
 
         memset(&fresh, 0, sizeof(fresh));
         fresh.m.name = name;
@@ -1358,7 +1358,7 @@ static int
 group_sync_ready(const struct gsync_env *env, const struct gvgs *g, struct sc_err *err)
 {
     struct gvgsc *c = gcontent_get(env, g->bound);
-    struct sc_err lerr;
+    struct sc_err lerr = {0};
     int rc = 0;
 
     if (c == NULL) {
@@ -1484,7 +1484,7 @@ static int
 delete_group_content(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
                      bool delete_content, struct sc_err *err)
 {
-    struct sc_err derr;
+    struct sc_err derr = {0};
     int rc;
 
     if (!c->being_deleted_ann) {
@@ -1520,7 +1520,7 @@ delete_members(const struct gsync_env *env, const struct gvgs *g, const struct m
 
     for (i = 0; i < json_array_size(ms->names); i++) {
         const char *vs = json_string_value(json_array_get(ms->names, i));
-        struct sc_err derr;
+        struct sc_err derr = {0};
         int rc;
 
         if (json_is_true(json_array_get(ms->deleting, i)))
@@ -1546,7 +1546,7 @@ deleting_content(const struct gsync_env *env, const struct gvgs *g)
 {
     char cname[LIM_KEY];
     const char *name = NULL;
-    struct gvgsc *c;
+    struct gvgsc *c = NULL;
 
     if (g->bound != NULL && g->bound[0] != '\0') {
         name = g->bound;
@@ -1567,8 +1567,8 @@ static int
 group_process_deletion(const struct gsync_env *env, const struct gvgs *g, struct sc_err *err)
 {
     char driver[256];
-    struct member_scan ms;
-    struct gvgsc *c;
+    struct member_scan ms = {0};
+    struct gvgsc *c = NULL;
     bool delete_content;
     int rc, idx;
 
@@ -1650,7 +1650,7 @@ void
 group_deleted(const struct gsync_env *env, const struct gvgs *g)
 {
     char key[LIM_KEY];
-    struct member_scan ms;
+    struct member_scan ms = {0};
     size_t i;
 
     vgs_key(g, key, sizeof(key));

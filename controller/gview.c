@@ -270,7 +270,7 @@ int
 gvgs_parse(const json_t *obj, struct gvgs **out, struct sc_err *err)
 {
     struct kjson r = {NULL, err, 0};
-    struct gvgs *v;
+    struct gvgs *v = NULL;
     json_t *x;
     const json_t *src;
 
@@ -388,7 +388,7 @@ gvgsc_parse(const json_t *obj, struct gvgsc **out, struct sc_err *err)
 {
     static const char *const anns[] = {ANN_GROUP_BEING_DELETED, NULL};
     struct kjson r = {NULL, err, 0};
-    struct gvgsc *v;
+    struct gvgsc *v = NULL;
     json_t *x;
     const json_t *vh, *infos;
     size_t nvh, ninf, size;
@@ -438,7 +438,7 @@ gclass_parse(const json_t *obj, struct gclass **out, struct sc_err *err)
     static const char *const anns[] = {ANN_GROUP_DEFAULT_CLASS, NULL};
     static const char *const top[] = {"driver", "deletionPolicy", "parameters", NULL};
     struct kjson r = {NULL, err, 0};
-    struct gclass *v;
+    struct gclass *v = NULL;
     json_t *x;
     const char *def;
     int unused[2];

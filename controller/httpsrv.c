@@ -55,7 +55,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
     if (strcmp(url, s->metrics_path) == 0 && s->h.metrics != NULL) {
-        struct buf b;
+        struct buf b = {0};
         enum MHD_Result rc;
 
         buf_init(&b, LIM_METRICS_BODY);

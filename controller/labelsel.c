@@ -115,7 +115,7 @@ static int
 add_req(struct labelsel *s, enum labelsel_op op, const char *key, const json_t *values,
         const char *single, struct sc_err *err)
 {
-    struct lreq *r;
+    struct lreq *r = NULL;
     size_t i, n;
 
     if (s->n >= LABELSEL_MAX_REQS)

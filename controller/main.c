@@ -16,9 +16,9 @@
 int
 main(int argc, char **argv)
 {
-    struct copts o;
-    struct sc_err err;
-    struct ctrl *c;
+    struct copts o = {0};
+    struct sc_err err = {0};
+    struct ctrl *c = NULL;
     char msg[1024] = "";
     sigset_t set;
     int sig, rc;

@@ -59,7 +59,7 @@ static void
 vs_event(const struct sync_env *env, const struct cvs *vs, const char *type, const char *reason,
          const char *msg)
 {
-    struct sync_obj o;
+    struct sync_obj o = {0};
 
     sync_obj_vs(vs, &o);
     env->act->event(env->act->ctx, &o, type, reason, msg);
@@ -69,7 +69,7 @@ vs_event(const struct sync_env *env, const struct cvs *vs, const char *type, con
 static int
 err_quoted(struct sc_err *err, int code, const char *prefix, const char *inner)
 {
-    struct buf b;
+    struct buf b = {0};
     int rc;
 
     buf_init(&b, MSG_CAP - 1);
@@ -85,7 +85,7 @@ static int
 patch_vs(const struct sync_env *env, const struct cvs *vs, bool status, enum sync_patch type,
          json_t *patch, struct sc_err *err)
 {
-    struct sync_obj o;
+    struct sync_obj o = {0};
     int rc;
 
     if (patch == NULL)
@@ -100,7 +100,7 @@ static int
 patch_vsc(const struct sync_env *env, const struct cvsc *c, enum sync_patch type, json_t *patch,
           struct sc_err *err)
 {
-    struct sync_obj o;
+    struct sync_obj o = {0};
     int rc;
 
     if (patch == NULL)
@@ -234,7 +234,7 @@ vs_error_status(const struct sync_env *env, const struct cvs *vs, bool set_ready
 {
     char now[40];
     json_t *st;
-    struct sc_err werr;
+    struct sc_err werr = {0};
     int rc;
 
     if (vs->error_msg != NULL && strcmp(vs->error_msg, msg) == 0)
@@ -276,7 +276,7 @@ static struct cpvc *
 claim_of(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)
 {
     char key[LIM_KEY];
-    struct cpvc *p;
+    struct cpvc *p = NULL;
 
     if (!vs->has_pvc) {
         sc_err_set(err, SC_EINVALID, "the snapshot source does not have a PVC name");
@@ -305,7 +305,7 @@ volume_of(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)
 {
     struct cpvc *pvc = claim_of(env, vs, err);
     struct cpv *pv = NULL;
-    struct sc_err gerr;
+    struct sc_err gerr = {0};
     int rc;
 
     if (pvc == NULL)
@@ -358,8 +358,8 @@ snapshot_set_default_class(const struct sync_env *env, const struct cvs *vs, boo
                            struct sc_err *err)
 {
     struct sync_default_scan scan = {0};
-    struct cpv *pv;
-    struct sc_err perr;
+    struct cpv *pv = NULL;
+    struct sc_err perr = {0};
     int rc;
 
     *patched = false;
@@ -454,9 +454,9 @@ static int
 snapshot_check_remove_pvc_finalizer(const struct sync_env *env, const struct cvs *vs,
                                     bool skip_current, struct sc_err *err)
 {
-    struct pvc_use_scan scan;
-    struct cpvc *pvc;
-    struct sync_obj o;
+    struct pvc_use_scan scan = {0};
+    struct cpvc *pvc = NULL;
+    struct sync_obj o = {0};
     json_t *p;
     int rc;
 
@@ -495,7 +495,7 @@ snapshot_ensure_pvc_finalizer(const struct sync_env *env, const struct cvs *vs, 
 {
     static const char *const fin[] = {FIN_PVC_SOURCE};
     struct cpvc *pvc = claim_of(env, vs, NULL);
-    struct sync_obj o;
+    struct sync_obj o = {0};
     json_t *p;
     int rc;
 
@@ -535,7 +535,7 @@ dynamic_content(const struct sync_env *env, const struct cvs *vs, struct cvsc **
                 struct sc_err *err)
 {
     char name[LIM_KEY], msg[MSG_CAP];
-    struct cvsc *c;
+    struct cvsc *c = NULL;
 
     *out = NULL;
     snprintf(name, sizeof(name), "snapcontent-%s", vs->m.uid);
@@ -572,7 +572,7 @@ preprovisioned_content(const struct sync_env *env, const struct cvs *vs, struct 
                        struct sc_err *err)
 {
     char msg[MSG_CAP];
-    struct cvsc *c;
+    struct cvsc *c = NULL;
 
     *out = NULL;
     if (vs->content == NULL || vs->content[0] == '\0')
@@ -677,7 +677,7 @@ status_patch(const struct sync_env *env, const struct cvs *vs, const struct cvsc
     json_t *st = json_object();
     bool ready = c->ready == TRI_TRUE;
     char ts[40];
-    struct buf q;
+    struct buf q = {0};
 
     (void)env;
     *created = *readied = *none = false;
@@ -872,7 +872,7 @@ snapshot_create_content(const struct sync_env *env, const struct cvs *vs, char *
     char msg[2 * MSG_CAP];
     struct cclass *cls = NULL;
     struct cpv *pv = NULL;
-    struct sc_err ierr;
+    struct sc_err ierr = {0};
     const char *node;
     bool has_secret = false;
     json_t *body = NULL;
@@ -1004,7 +1004,7 @@ static int
 sync_unready_member(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)
 {
     char msg[MSG_CAP];
-    struct cvsc *c;
+    struct cvsc *c = NULL;
     int rc;
 
     if (vs->bound == NULL)
@@ -1083,7 +1083,7 @@ snapshot_sync_unready(const struct sync_env *env, const struct cvs *vs, struct s
     }
     {
         /* the new content has no status yet: status = {bound, ready=false} */
-        struct cvsc fresh;
+        struct cvsc fresh = {0};
 
         memset(&fresh, 0, sizeof(fresh));
         fresh.m.name = name;
@@ -1226,7 +1226,7 @@ snapshot_process_deletion(const struct sync_env *env, const struct cvs *vs, stru
         }
     }
     if (c != NULL && delete_content) {
-        struct sc_err derr;
+        struct sc_err derr = {0};
 
         sc_err_clear(&derr);
         rc = env->act->delete_content(env->act->ctx, c->m.name, &derr);
@@ -1266,7 +1266,7 @@ snapshot_process_deletion(const struct sync_env *env, const struct cvs *vs, stru
 static int
 snapshot_sync(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)
 {
-    struct sc_err ferr;
+    struct sc_err ferr = {0};
     char msg[MSG_CAP];
     bool wrote;
     int rc;
@@ -1324,7 +1324,7 @@ void
 snapshot_deleted(const struct sync_env *env, const struct cvs *vs)
 {
     char key[LIM_KEY];
-    struct cmeta *old;
+    struct cmeta *old = NULL;
 
     vs_key(vs, key, sizeof(key));
     old = cstore_del(env->snapshots, key);

@@ -127,7 +127,7 @@ resolve_template(const char *tmpl, const struct tmpl_param *params, size_t n_par
     if (rc == 0 && i < len)
         rc = buf_add(out, tmpl + i, len - i);
     if (rc == 0 && n_missing > 0) {
-        struct buf m;
+        struct buf m = {0};
 
         buf_init(&m, SC_ERR_MSG_LEN);
         qsort(missing, n_missing, sizeof(missing[0]), cmp_str);
@@ -206,8 +206,8 @@ int
 sync_resolve_secret_template(const char *tmpl, const struct tmpl_param *params, size_t n,
                              bool is_ns, char *out, size_t cap, struct sc_err *err)
 {
-    struct buf r, m;
-    struct sc_err inner;
+    struct buf r = {0}, m = {0};
+    struct sc_err inner = {0};
     int rc;
     bool valid;
 

@@ -286,7 +286,7 @@ init_share(struct kclient *c)
 struct kclient *
 kclient_new(const struct kconfig *cfg, const struct kclient_opts *opts, struct sc_err *err)
 {
-    struct kclient *c;
+    struct kclient *c = NULL;
     int rc;
 
     if (cfg == NULL || cfg->server == NULL) {
@@ -399,7 +399,7 @@ int
 kpath(char *out, size_t cap, const char *group, const char *version, const char *resource,
       const char *ns, const char *name, const char *sub)
 {
-    struct buf b;
+    struct buf b = {0};
     int rc;
 
     if (is_empty(resource) || is_empty(version))
@@ -450,7 +450,7 @@ struct kstatus {
 static void
 read_status_body(const char *body, size_t len, struct kstatus *s)
 {
-    struct kjson r;
+    struct kjson r = {0};
     const char *kind;
 
     memset(s, 0, sizeof(*s));
@@ -528,7 +528,7 @@ int
 kclient_map_status(long http_status, const char *body, size_t len, const char *retry_after_hdr,
                    struct sc_err *err)
 {
-    struct kstatus s;
+    struct kstatus s = {0};
     int code;
 
     if (http_status >= 200 && http_status < 300)
@@ -651,7 +651,7 @@ throttle(struct kclient *c)
 static void
 refresh_token_locked(struct kclient *c, int force)
 {
-    struct stat st;
+    struct stat st = {0};
     char *t = NULL;
     size_t n;
 
@@ -881,7 +881,7 @@ exchange(struct kclient *c, const char *method, const char *path, const char *ur
 {
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *hdrs = NULL, *conn = NULL;
-    struct xfer x;
+    struct xfer x = {0};
     long status = 0;
     CURLcode cc;
     CURL *h;
@@ -952,8 +952,8 @@ do_request_t(struct kclient *c, const char *method, const char *path, const char
              struct sc_err *err)
 {
     char url[KCLIENT_URL_MAX];
-    struct sc_err local;
-    struct buf req;
+    struct sc_err local = {0};
+    struct buf req = {0};
     int rc, attempt = 0, reauth = 0;
 
     if (err == NULL)
@@ -1060,7 +1060,7 @@ check_patch_preconditions(struct kclient *c, const char *path, const json_t *pat
         return sc_err_set(err, SC_ECONFLICT, "patch %s: precondition failed: object is gone", path);
     if (grc != 0)
         return rc;
-    struct kjson r;
+    struct kjson r = {0};
     kjson_init(&r, cur, NULL);
     const char *rv = kjson_str(&r, "metadata.resourceVersion");
     const char *uid = kjson_str(&r, "metadata.uid");
@@ -1179,7 +1179,7 @@ static int
 list_consume(const json_t *page, const char *path, klist_fn *fn, void *ctx, char *rv, size_t rv_cap,
              char *cont, struct sc_err *err)
 {
-    struct kjson r;
+    struct kjson r = {0};
     const json_t *items, *it;
     const char *prv, *pcont;
     size_t i;
@@ -1217,7 +1217,7 @@ kclient_list(struct kclient *c, const char *path, const struct klist_opts *opts,
     if (rv != NULL && rv_cap > 0)
         rv[0] = '\0';
     do {
-        struct buf q;
+        struct buf q = {0};
         json_t *page = NULL;
 
         buf_init(&q, 8192);
@@ -1243,7 +1243,7 @@ kclient_served(struct kclient *c, const char *group, const char *version, const 
 {
     char path[KPATH_MAX];
     json_t *disc = NULL, *one = NULL;
-    struct kjson r;
+    struct kjson r = {0};
     const json_t *res, *v;
     size_t i;
     int rc, found = 0;
@@ -1292,7 +1292,7 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
     char url[KCLIENT_URL_MAX];
     char errbuf[CURL_ERROR_SIZE];
     struct curl_slist *hdrs = NULL, *conn = NULL;
-    struct xfer x;
+    struct xfer x = {0};
     long status = 0;
     CURLcode cc;
     CURL *h;

@@ -380,7 +380,7 @@ kconfig_parse(const char *yaml, size_t len, const char *name, const char *dir, s
 {
     yaml_parser_t parser;
     yaml_document_t doc;
-    struct kconfig *c;
+    struct kconfig *c = NULL;
     struct kc_parse p = {.doc = &doc, .name = name ? name : "kubeconfig", .dir = dir, .err = err};
     int rc;
 
@@ -449,7 +449,7 @@ int
 kconfig_in_cluster(const char *host, const char *port, const char *sa_dir, struct kconfig **out,
                    struct sc_err *err)
 {
-    struct kconfig *c;
+    struct kconfig *c = NULL;
     char path[1024];
     char *ns = NULL;
     int rc;
@@ -522,7 +522,7 @@ kconfig_load(const char *flag_path, struct kconfig **out, struct sc_err *err)
         if (list == NULL)
             return sc_err_set(err, SC_ENOMEM, "out of memory");
         for (char *tok = strtok_r(list, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
-            struct stat st;
+            struct stat st = {0};
             if (first == NULL)
                 first = tok;
             if (stat(tok, &st) == 0) {

@@ -234,7 +234,7 @@ struct kinformer {
 struct kinformer *
 kinformer_new(struct kclient *c, const struct kinformer_opts *o, struct sc_err *err)
 {
-    struct kinformer *inf;
+    struct kinformer *inf = NULL;
     pthread_condattr_t ca;
 
     if (c == NULL || o == NULL || o->path == NULL || o->parse == NULL) {
@@ -284,7 +284,7 @@ int
 kinformer_add_index(struct kinformer *inf, const char *name, kindex_fn *fn, void *ctx,
                     struct sc_err *err)
 {
-    struct kindex *x;
+    struct kindex *x = NULL;
 
     if (inf->started)
         return sc_err_set(err, SC_EINVALID, "kinformer %s: add indexes before start", inf->name);
@@ -431,7 +431,7 @@ static struct kitem *
 tab_put(struct kinformer *inf, struct kitem *it)
 {
     struct kitem **pp = &inf->tab[it->hash & (inf->nbuckets - 1)];
-    struct kitem *old;
+    struct kitem *old = NULL;
 
     while (*pp && ((*pp)->hash != it->hash || strcmp((*pp)->key, it->key) != 0))
         pp = &(*pp)->hnext;
@@ -511,7 +511,7 @@ alloc_item(struct kinformer *inf, const char *ns, const char *name, const char *
 static int
 make_item(struct kinformer *inf, const json_t *obj, struct kitem **out, struct sc_err *err)
 {
-    struct kjson r;
+    struct kjson r = {0};
     const char *ns, *name, *uid, *rv;
     void *view = NULL;
     int rc;
@@ -559,7 +559,7 @@ rv_cmp(const char *a, const char *b)
 struct kitem *
 kinformer_get(struct kinformer *inf, const char *key)
 {
-    struct kitem *it;
+    struct kitem *it = NULL;
 
     if (key == NULL)
         return NULL;
@@ -659,7 +659,7 @@ kinformer_synced(struct kinformer *inf)
 int
 kinformer_wait_synced(struct kinformer *inf, int64_t timeout_ms)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
     int rc = 0;
 
     kts_after_ms(&ts, timeout_ms);
@@ -725,7 +725,7 @@ set_synced(struct kinformer *inf)
 static bool
 nap(struct kinformer *inf, int64_t ms)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
     bool stop;
 
     kts_after_ms(&ts, ms);
@@ -781,7 +781,7 @@ cmp_key(const void *a, const void *b)
 static void
 publish(struct kinformer *inf, struct kitem *it)
 {
-    struct kitem *old;
+    struct kitem *old = NULL;
 
     pthread_rwlock_wrlock(&inf->lock);
     old = tab_put(inf, kitem_acquire(it));
@@ -801,7 +801,7 @@ publish(struct kinformer *inf, struct kitem *it)
 static void
 unpublish(struct kinformer *inf, const char *key, const struct kitem *fallback)
 {
-    struct kitem *old;
+    struct kitem *old = NULL;
 
     pthread_rwlock_wrlock(&inf->lock);
     old = tab_del(inf, key);
@@ -827,7 +827,7 @@ unchanged(struct kinformer *inf, const struct kitem *it)
 static void
 delete_unseen(struct kinformer *inf, const char **seen, size_t n)
 {
-    struct kitem **all;
+    struct kitem **all = NULL;
     size_t nall;
 
     if (kinformer_list(inf, &all, &nall) != 0)
@@ -886,7 +886,7 @@ set_rv(struct kinformer *inf, const char *rv)
 static const char *
 rv_of(const json_t *obj)
 {
-    struct kjson r;
+    struct kjson r = {0};
 
     kjson_init(&r, obj, NULL);
     return kjson_str(&r, "metadata.resourceVersion");
@@ -897,7 +897,7 @@ static int
 apply_meta_event(struct kinformer *inf, enum kwatch_type type, const json_t *obj,
                  struct sc_err *err)
 {
-    struct kjson r;
+    struct kjson r = {0};
 
     kjson_init(&r, obj, err);
     if (type == KW_ERROR) {
@@ -922,7 +922,7 @@ apply_meta_event(struct kinformer *inf, enum kwatch_type type, const json_t *obj
 static void
 delete_unparsed(struct kinformer *inf, const json_t *obj)
 {
-    struct kjson r;
+    struct kjson r = {0};
     char key[LIM_KEY];
 
     kjson_init(&r, obj, NULL);
@@ -1018,7 +1018,7 @@ kinformer_rv(struct kinformer *inf, char *out, size_t cap)
 static int
 watch_once(struct kinformer *inf, int64_t max_ms, struct sc_err *err)
 {
-    struct buf q;
+    struct buf q = {0};
     struct wctx w = {.inf = inf, .err = err};
     int64_t to = inf->watch_timeout_s > 0 ? inf->watch_timeout_s : 300 + (int64_t)(krand64() % 300);
     int rc;
@@ -1052,7 +1052,7 @@ watch_once(struct kinformer *inf, int64_t max_ms, struct sc_err *err)
 static void
 resync(struct kinformer *inf)
 {
-    struct kitem **all;
+    struct kitem **all = NULL;
     size_t n;
 
     if (inf->h.on_update == NULL || kinformer_list(inf, &all, &n) != 0)
@@ -1340,7 +1340,7 @@ kwatch_decode(const char *line, size_t len, enum kwatch_type *type, json_t **obj
               struct sc_err *err)
 {
     json_t *ev = NULL;
-    struct kjson r;
+    struct kjson r = {0};
     const char *t;
     const json_t *o;
     int rc;

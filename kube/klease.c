@@ -59,7 +59,7 @@ klease_sanitize(const char *in, char *out, size_t cap)
 struct klease *
 klease_new(struct kclient *c, const struct klease_opts *o, struct sc_err *err)
 {
-    struct klease *l;
+    struct klease *l = NULL;
     pthread_condattr_t ca;
     int rc;
 
@@ -114,7 +114,7 @@ static void
 micro_time(int64_t wall_ms, char *out, size_t cap)
 {
     time_t s = (time_t)(wall_ms / 1000);
-    struct tm tm;
+    struct tm tm = {0};
     gmtime_r(&s, &tm);
     char date[32];
     strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -149,7 +149,7 @@ note_leader(struct klease *l, const char *holder)
 static void
 note_written(struct klease *l, const json_t *out, int64_t now_mono)
 {
-    struct kjson r;
+    struct kjson r = {0};
     const char *rv;
 
     kjson_init(&r, out, NULL);
@@ -188,7 +188,7 @@ struct lease_rec {
 static int
 read_lease(struct klease *l, const json_t *cur, struct lease_rec *rec, struct sc_err *err)
 {
-    struct kjson r;
+    struct kjson r = {0};
 
     kjson_init(&r, cur, err);
     rec->rv = kjson_str_req(&r, "metadata.resourceVersion");
@@ -207,7 +207,7 @@ int
 klease_try(struct klease *l, struct sc_err *err)
 {
     json_t *cur = NULL, *body, *out = NULL;
-    struct lease_rec rec;
+    struct lease_rec rec = {0};
     char now_s[40];
     int64_t now_mono = clock_mono_ms(&l->clock);
     int rc;
@@ -253,7 +253,7 @@ klease_try(struct klease *l, struct sc_err *err)
 static bool
 nap(struct klease *l, int64_t ms)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
     bool stop;
 
     kts_after_ms(&ts, ms);
@@ -322,7 +322,7 @@ renew_once(struct klease *l)
             l->leader = false;
         pthread_mutex_unlock(&l->mu);
         if (late || taken) {
-            struct sc_err le;
+            struct sc_err le = {0};
             sc_err_set(&le, SC_ETIMEOUT, "lost lease %s/%s: %s", l->ns, l->name,
                        late ? "renew deadline passed" : "another candidate holds it");
             report(l, &le);
@@ -388,7 +388,7 @@ klease_stop(struct klease *l, bool release)
         json_t *cur = NULL, *body;
         char now_s[40];
         if (kclient_request_timeout(l->c, "GET", l->path, NULL, &cur, l->retry_ms, NULL) == 0) {
-            struct kjson r;
+            struct kjson r = {0};
             kjson_init(&r, cur, NULL);
             const char *rv = kjson_str(&r, "metadata.resourceVersion");
             const char *holder = kjson_str(&r, "spec.holderIdentity");

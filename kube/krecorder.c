@@ -116,7 +116,7 @@ free_parts(struct krecorder *r)
 struct krecorder *
 krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *err)
 {
-    struct krecorder *r;
+    struct krecorder *r = NULL;
     pthread_condattr_t ca;
 
     if (c == NULL) {
@@ -256,7 +256,7 @@ int
 krecorder_event(struct krecorder *r, const struct kobj_ref *obj, const char *type,
                 const char *reason, const char *fmt, ...)
 {
-    struct pending *p;
+    struct pending *p = NULL;
     char skey[KREC_STR * 4];
     va_list ap;
     bool ok;
@@ -302,7 +302,7 @@ krecorder_event(struct krecorder *r, const struct kobj_ref *obj, const char *typ
 int
 krecorder_flush(struct krecorder *r, int64_t timeout_ms)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
     int rc = 0;
 
     kts_after_ms(&ts, timeout_ms);
@@ -423,7 +423,7 @@ hash64(const char *s)
 static struct similar *
 similar_slot(struct krecorder *r, const char *key, int64_t now)
 {
-    struct similar *s;
+    struct similar *s = NULL;
 
     for (size_t i = 0; i < r->nsims; i++)
         if (strcmp(r->sims[i].key, key) == 0)
@@ -534,7 +534,7 @@ create_event(struct krecorder *r, const struct kobj_ref *obj, const char *type, 
              const char *msg, int64_t now, struct krec_entry *e, struct sc_err *err)
 {
     char path[KPATH_MAX], first_s[40];
-    struct timespec ts;
+    struct timespec ts = {0};
     int rc, n;
 
     memset(e, 0, sizeof(*e));
@@ -597,7 +597,7 @@ krecorder_send(struct krecorder *r, const struct kobj_ref *obj, const char *type
 {
     char idbuf[KREC_STR * 3], msg[LIM_EVENT_MESSAGE];
     const char *id = obj->uid;
-    struct krec_entry e;
+    struct krec_entry e = {0};
     int64_t now = clock_wall_ms(&r->clock);
     int rc = SC_ENOTFOUND;
     char *key;

@@ -56,7 +56,7 @@ read_all(int fd, size_t max, char **out, size_t *len)
 int
 kfile_read(const char *path, size_t max, char **out, size_t *len, struct sc_err *err)
 {
-    struct stat st;
+    struct stat st = {0};
     size_t n = 0;
     int fd, rc, e;
 
@@ -159,7 +159,7 @@ krand64(void)
 {
     static _Thread_local uint64_t s;
     if (s == 0) {
-        struct timespec ts;
+        struct timespec ts = {0};
         clock_gettime(CLOCK_MONOTONIC, &ts);
         s = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^
             (uint64_t)(uintptr_t)&ts;

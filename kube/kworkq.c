@@ -190,7 +190,7 @@ get_or_create(struct kworkq *q, const char *key)
 static void
 maybe_free(struct kworkq *q, struct kwq_entry *e)
 {
-    struct kwq_entry **pp;
+    struct kwq_entry **pp = NULL;
 
     if (e->ready || e->processing || e->dirty || e->due != 0 || e->failures != 0 || e->hrefs != 0)
         return;
@@ -317,7 +317,7 @@ check_key(const char *key)
 int
 kworkq_add(struct kworkq *q, const char *key)
 {
-    struct kwq_entry *e;
+    struct kwq_entry *e = NULL;
     int rc = check_key(key);
 
     if (rc != 0)
@@ -362,7 +362,7 @@ add_after_locked(struct kworkq *q, struct kwq_entry *e, int64_t delay_ms)
 int
 kworkq_add_after(struct kworkq *q, const char *key, int64_t delay_ms)
 {
-    struct kwq_entry *e;
+    struct kwq_entry *e = NULL;
     int rc = check_key(key);
 
     if (rc != 0)
@@ -401,7 +401,7 @@ backoff_for(const struct kworkq *q, int failures)
 int
 kworkq_add_rate_limited(struct kworkq *q, const char *key, const struct sc_err *last_error)
 {
-    struct kwq_entry *e;
+    struct kwq_entry *e = NULL;
     int failures = 0, rc = check_key(key);
     int64_t delay = 0, next_wall;
 
@@ -431,7 +431,7 @@ kworkq_add_rate_limited(struct kworkq *q, const char *key, const struct sc_err *
 void
 kworkq_forget(struct kworkq *q, const char *key)
 {
-    struct kwq_entry *e;
+    struct kwq_entry *e = NULL;
     int had = 0;
 
     if (check_key(key) != 0)
@@ -451,7 +451,7 @@ kworkq_forget(struct kworkq *q, const char *key)
 int
 kworkq_failures(struct kworkq *q, const char *key)
 {
-    struct kwq_entry *e;
+    struct kwq_entry *e = NULL;
     int f = 0;
 
     if (check_key(key) != 0)
@@ -473,7 +473,7 @@ kworkq_next_backoff(struct kworkq *q, const char *key)
 int
 kworkq_seed(struct kworkq *q, const char *key, int failures, int64_t next_wall_ms)
 {
-    struct kwq_entry *e;
+    struct kwq_entry *e = NULL;
     int rc = check_key(key);
 
     if (rc != 0)
@@ -531,7 +531,7 @@ ts_before(const struct timespec *a, const struct timespec *b)
 static bool
 wait_locked(struct kworkq *q, bool has_deadline, const struct timespec *deadline)
 {
-    struct timespec ts, now;
+    struct timespec ts = {0}, now = {0};
     int64_t wait = -1;
 
     if (q->nheap > 0) {
@@ -590,7 +590,7 @@ kworkq_get(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms)
 void
 kworkq_done(struct kworkq *q, const char *key)
 {
-    struct kwq_entry *e;
+    struct kwq_entry *e = NULL;
 
     if (check_key(key) != 0)
         return;

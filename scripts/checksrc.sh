@@ -4,7 +4,9 @@
 #     only common/; controller/ and webhook/ never include each other;
 #   - banned functions: sprintf, vsprintf, strcpy, strcat, strncpy, strtok,
 #     atoi, atol, gets;
-#   - no printf/fprintf outside common/log.c, */main.c and tests/.
+#   - no printf/fprintf outside common/log.c, */main.c and tests/;
+#   - every local struct and struct pointer starts initialised, in sources and
+#     tests alike (scripts/uninit-structs.awk).
 # Prints one line per violation and "checksrc: N passed, N failed" (one test per rule).
 set -u
 cd "$(dirname "$0")/.."
@@ -37,5 +39,6 @@ rule banned-functions < <(src 'common/*.[ch]' 'kube/*.[ch]' 'state/*.[ch]' 'cont
 rule no-printf-in-libraries < <(src 'common/*.c' 'kube/*.c' 'state/*.c' 'controller/*.c' 'webhook/*.c' |
 	grep -vE '(^common/(log|flags)\.c|/main\.c)$' |
 	xargs -r grep -nE '(^|[^a-z_])(printf|fprintf|puts) *\(' | grep -vE 'snprintf|vsnprintf|dprintf')
+rule zeroed-local-structs < <(src '*.c' | xargs -r awk -f scripts/uninit-structs.awk)
 echo "checksrc: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -290,7 +290,7 @@ static void
 tab_unlink_hash(struct tab *t, struct srow *r)
 {
     size_t m = t->nb - 1;
-    struct srow **pp;
+    struct srow **pp = NULL;
 
     for (pp = &t->hb[r->hash & m]; *pp != NULL; pp = &(*pp)->hnext) {
         if (*pp == r) {
@@ -336,7 +336,7 @@ list_remove(struct tab *t, struct srow *r)
 static struct srow *
 tab_find(struct tab *t, const char *key, size_t klen, uint64_t h)
 {
-    struct srow *r;
+    struct srow *r = NULL;
 
     for (r = t->hb[h & (t->nb - 1)]; r != NULL; r = r->hnext)
         if (r->hash == h && r->klen == klen && memcmp(r->key, key, klen) == 0)
@@ -385,7 +385,7 @@ dirty_all(struct state *st)
     int ti;
 
     for (ti = 0; ti < 2; ti++) {
-        struct srow *r;
+        struct srow *r = NULL;
         for (r = st->t[ti].lhead; r != NULL; r = r->lnext)
             mark_dirty(st, r);
     }
@@ -547,7 +547,7 @@ prune_locked(struct state *st, int64_t now)
     for (ti = 0; ti < 2; ti++) {
         struct tab *t = &st->t[ti];
         int64_t cutoff = now - t->ttl_ms;
-        struct srow *r, *next;
+        struct srow *r = NULL, *next = NULL;
         /* Rows are in write order: stop at the first one written after the cutoff. */
         for (r = t->lhead; r != NULL && r->touch_ms < cutoff; r = next) {
             next = r->lnext;
@@ -627,7 +627,7 @@ notify(struct state *st, bool persistent, const char *why)
 static void
 degrade(struct state *st, int sqlite_rc, const char *what)
 {
-    struct state_open_report rep;
+    struct state_open_report rep = {0};
     char why[SC_ERR_MSG_LEN];
 
     sdb_close(st->db);
@@ -666,7 +666,7 @@ degrade(struct state *st, int sqlite_rc, const char *what)
 static int
 take_chunk(struct state *st, struct srow **out, size_t max, size_t *n_out)
 {
-    struct srow *r;
+    struct srow *r = NULL;
     size_t n = 0, i;
 
     for (r = st->dirty; r != NULL && n < max; r = r->dnext) {
@@ -700,7 +700,7 @@ take_chunk(struct state *st, struct srow **out, size_t max, size_t *n_out)
 static int
 flush_io(struct state *st, struct sc_err *err)
 {
-    struct srow *chunk[FLUSH_CHUNK];
+    struct srow *chunk[FLUSH_CHUNK] = {0};
     size_t target, done = 0, n = 0, i;
     bool wipe;
     int sqlite_rc = 0, rc, mem = SC_OK;
@@ -770,7 +770,7 @@ state_flush(struct state *st, struct sc_err *err)
 static int64_t
 mono_ms(void)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
@@ -782,7 +782,7 @@ static bool
 try_reopen(struct state *st)
 {
     bool ok = false;
-    struct state_open_report rep;
+    struct state_open_report rep = {0};
     struct sdb *d = NULL;
     char why[SC_ERR_MSG_LEN];
 
@@ -816,7 +816,7 @@ writer_main(void *arg)
 
     pthread_mutex_lock(&st->mu);
     while (!st->stop) {
-        struct timespec dl;
+        struct timespec dl = {0};
         int64_t due = mono_ms() + st->o.flush_interval_ms;
         dl.tv_sec = due / 1000;
         dl.tv_nsec = (due % 1000) * 1000000;
@@ -895,9 +895,9 @@ struct state *
 state_open(const char *path, const struct state_opts *opts, struct state_open_report *report,
            struct sc_err *err)
 {
-    struct state_open_report local;
+    struct state_open_report local = {0};
     struct state_open_report *rep = report != NULL ? report : &local;
-    struct state *st;
+    struct state *st = NULL;
     pthread_condattr_t ca;
     int rc;
 
@@ -963,7 +963,7 @@ state_open_dir(const char *dir, const struct state_opts *opts, struct state_open
                struct sc_err *err)
 {
     char path[STATE_MAX_PATH];
-    struct stat sb;
+    struct stat sb = {0};
 
     if (dir == NULL || dir[0] == '\0')
         return state_open(NULL, opts, report, err);
@@ -1042,7 +1042,7 @@ state_retry_get(struct state *st, const char *kind, const char *uid, struct stat
     char buf[KEY_BUF];
     size_t klen;
     uint64_t h;
-    struct srow *r;
+    struct srow *r = NULL;
     int rc = SC_ENOTFOUND;
 
     if ((rc = check_keys(SROW_RETRY, keys, err)) != SC_OK)
@@ -1104,7 +1104,7 @@ state_retry_foreach(struct state *st, state_retry_fn *fn, void *ctx, struct sc_e
     }
     unlock_mu(st);
     for (i = 0; rc == SC_OK && i < n; i++) {
-        struct state_retry v;
+        struct state_retry v = {0};
         v.failures = rows[i]->n;
         v.next_ms = rows[i]->t1;
         v.updated_ms = rows[i]->t2;
@@ -1151,7 +1151,7 @@ state_event_get(struct state *st, const char *uid, const char *type, const char 
     char buf[KEY_BUF];
     size_t klen;
     uint64_t h;
-    struct srow *r;
+    struct srow *r = NULL;
     int rc = SC_ENOTFOUND;
 
     if ((rc = check_keys(SROW_EVENT, keys, err)) != SC_OK)

@@ -223,7 +223,7 @@ load_table(sqlite3 *db, int table, sdb_load_fn *load, void *ctx, size_t *n_loade
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *keys[SROW_MAX_KEYS];
-        struct srow *r;
+        struct srow *r = NULL;
 
         if (table == SROW_RETRY) {
             keys[0] = col_text(s, 0);
@@ -313,7 +313,7 @@ static int
 move_aside(const char *path, char *moved_to, size_t mcap, char *why, size_t wcap)
 {
     char bad[STATE_MAX_PATH];
-    struct stat sb;
+    struct stat sb = {0};
 
     moved_to[0] = '\0';
     if (lstat(path, &sb) != 0) {
@@ -351,7 +351,7 @@ attempt(const char *path, const struct state_opts *o, sdb_load_fn *load, sdb_res
         char *why, size_t wcap)
 {
     struct sdb *d = calloc(1, sizeof(*d));
-    struct stat sb;
+    struct stat sb = {0};
     long long version = 0, n_objects = 0;
     bool existed;
     char mode[16];

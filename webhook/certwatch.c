@@ -21,7 +21,7 @@
 static int
 read_file(const char *path, char **out, size_t *len, struct sc_err *err)
 {
-    struct buf b;
+    struct buf b = {0};
     char tmp[8192];
     ssize_t n;
     int fd, rc = SC_OK;
@@ -116,7 +116,7 @@ check_pair(const struct certpair *p, const char *cert_file, const char *key_file
     }
     {
         const ASN1_TIME *na = X509_get0_notAfter(leaf);
-        struct tm tm;
+        struct tm tm = {0};
 
         memset(&tm, 0, sizeof(tm));
         *not_after = (na != NULL && ASN1_TIME_to_tm(na, &tm) == 1) ? (int64_t)timegm(&tm) : 0;
@@ -132,7 +132,7 @@ out:
 int
 certpair_load(const char *cert_file, const char *key_file, struct certpair *out, struct sc_err *err)
 {
-    struct certpair p;
+    struct certpair p = {0};
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -167,7 +167,7 @@ certpair_release(struct certpair *p)
 static void
 stamp_one(const char *path, uint64_t v[5], int *missing, int bit)
 {
-    struct stat st;
+    struct stat st = {0};
 
     if (stat(path, &st) != 0) {
         memset(v, 0, 5 * sizeof(v[0]));

@@ -95,9 +95,9 @@ check_opts(const struct opts *o)
 static struct kclient *
 api_client(const struct opts *o)
 {
-    struct kclient_opts ko;
+    struct kclient_opts ko = {0};
     struct kconfig *cfg = NULL;
-    struct kclient *kc;
+    struct kclient *kc = NULL;
     struct sc_err err = {0};
 
     if (kconfig_load(o->kubeconfig, &cfg, &err) != SC_OK)
@@ -178,12 +178,12 @@ main(int argc, char **argv)
                      .idle_ms = 15000,
                      .read_ms = 10000,
                      .drain_ms = 30000};
-    struct whserver_opts so;
+    struct whserver_opts so = {0};
     struct whserver *srv = NULL;
     struct whwatch *watch = NULL;
-    struct kclient *kc;
-    struct whmetrics metrics;
-    struct whroute route;
+    struct kclient *kc = NULL;
+    struct whmetrics metrics = {0};
+    struct whroute route = {0};
     struct sc_err err = {0};
     sigset_t sigs;
     int rc, sig;

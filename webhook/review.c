@@ -137,7 +137,7 @@ int
 review_admission_parse(const char *body, size_t len, struct review_admission *out,
                        struct sc_err *err)
 {
-    struct review_admission r;
+    struct review_admission r = {0};
     json_t *req;
     int rc;
 
@@ -234,7 +234,7 @@ int
 review_conversion_parse(const char *body, size_t len, struct review_conversion *out,
                         struct sc_err *err)
 {
-    struct review_conversion r;
+    struct review_conversion r = {0};
     const char *api, *kind;
     json_t *req = NULL;
     int bad = 0, rc;

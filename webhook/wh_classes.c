@@ -109,7 +109,7 @@ wh_classes_review(const struct review_admission *r, const struct wh_lookup *lk,
                   struct wh_decision *d)
 {
     struct sc_err err = {0};
-    struct find_default f;
+    struct find_default f = {0};
     const char *driver;
     bool is_default;
     int kind, rc;

@@ -99,9 +99,9 @@ int
 wh_dataref_grant_parse(const json_t *obj, struct wh_grant **out, struct sc_err *err)
 {
     json_t *meta, *spec, *from, *to, *e;
-    struct wh_grant *g;
-    struct wh_grant_from *f;
-    struct wh_grant_to *t;
+    struct wh_grant *g = NULL;
+    struct wh_grant_from *f = NULL;
+    struct wh_grant_to *t = NULL;
     size_t i, nf, nt;
     char *cur;
 
@@ -225,8 +225,8 @@ void
 wh_dataref_review(const struct review_admission *r, const struct wh_lookup *lk,
                   struct wh_decision *d)
 {
-    struct grant_search s;
-    struct wh_dataref ref;
+    struct grant_search s = {0};
+    struct wh_dataref ref = {0};
     struct sc_err err = {0};
     int rc;
 

@@ -78,8 +78,8 @@ static void
 admission(const struct whroute *rt, enum whm_path path, const char *body, size_t len,
           struct whroute_resp *out)
 {
-    struct review_admission r;
-    struct wh_decision d;
+    struct review_admission r = {0};
+    struct wh_decision d = {0};
     struct sc_err err = {0};
     char *s;
     size_t n;
@@ -111,7 +111,7 @@ admission(const struct whroute *rt, enum whm_path path, const char *body, size_t
 static void
 conversion(const struct whroute *rt, const char *body, size_t len, struct whroute_resp *out)
 {
-    struct review_conversion r;
+    struct review_conversion r = {0};
     struct sc_err err = {0};
     json_t *converted = NULL;
     char *s;
@@ -159,7 +159,7 @@ whroute_handle(const struct whroute *rt, const char *method, const char *url,
             else
                 set_text(out, 503, "not ready: the watch caches have not synced\n");
         } else {
-            struct buf b;
+            struct buf b = {0};
 
             buf_init(&b, LIM_METRICS_BODY);
             if (whmetrics_render(rt->metrics, &b) != SC_OK) {

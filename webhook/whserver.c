@@ -55,7 +55,7 @@ struct req {
 static int64_t
 mono_us(void)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -96,7 +96,7 @@ static enum MHD_Result
 send_resp(struct gen *g, struct MHD_Connection *conn, const char *method, int status, char *body,
           size_t len, const char *ctype)
 {
-    struct MHD_Response *resp;
+    struct MHD_Response *resp = NULL;
     enum MHD_Result ret;
 
     if (strcmp(method, "HEAD") == 0) {
@@ -125,7 +125,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     struct gen *g = cls;
     struct whserver *s = g->srv;
     struct req *r = *con_cls;
-    struct whroute_resp out;
+    struct whroute_resp out = {0};
     const char *ctype;
 
     (void)version;
@@ -268,10 +268,10 @@ reap_retired(struct whserver *s, int64_t now_ms)
 static void
 try_reload(struct whserver *s)
 {
-    struct certstamp now;
-    struct certpair pair;
+    struct certstamp now = {0};
+    struct certpair pair = {0};
     struct sc_err err = {0};
-    struct gen *g, *old;
+    struct gen *g = NULL, *old = NULL;
 
     certstamp_read(s->opts.cert_file, s->opts.key_file, &now);
     if (certstamp_equal(&now, &s->stamp))
@@ -314,7 +314,7 @@ static void *
 watcher_main(void *arg)
 {
     struct whserver *s = arg;
-    struct timespec ts;
+    struct timespec ts = {0};
 
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
@@ -340,7 +340,7 @@ watcher_main(void *arg)
 static int
 listen_on(const char *addr, int port, int *fd_out, int *port_out, struct sc_err *err)
 {
-    struct sockaddr_in sin;
+    struct sockaddr_in sin = {0};
     socklen_t slen = sizeof(sin);
     int fd, one = 1;
 
@@ -370,9 +370,9 @@ listen_on(const char *addr, int port, int *fd_out, int *port_out, struct sc_err 
 int
 whserver_start(const struct whserver_opts *opts, struct whserver **out, struct sc_err *err)
 {
-    struct whserver *s;
-    struct certpair pair;
-    struct gen *g;
+    struct whserver *s = NULL;
+    struct certpair pair = {0};
+    struct gen *g = NULL;
     int rc;
 
     *out = NULL;

@@ -26,8 +26,8 @@ parse_class(void *ctx, const json_t *obj, void **view, struct sc_err *err)
 {
     const enum wh_class_kind *kind = ctx;
     const char *driver, *name;
-    struct class_view *v;
-    struct kpack p;
+    struct class_view *v = NULL;
+    struct kpack p = {0};
     bool def;
     int rc;
 
@@ -53,7 +53,7 @@ parse_class(void *ctx, const json_t *obj, void **view, struct sc_err *err)
 static int
 parse_grant(void *ctx, const json_t *obj, void **view, struct sc_err *err)
 {
-    struct wh_grant *g;
+    struct wh_grant *g = NULL;
     int rc;
 
     (void)ctx;
@@ -175,8 +175,8 @@ start_one(struct kclient *c, const char *name, const char *group, const char *ve
           const char *resource, kinf_parse_fn *parse, void *parse_ctx, bool ns_index,
           struct sc_err *err)
 {
-    struct kinformer_opts o;
-    struct kinformer *inf;
+    struct kinformer_opts o = {0};
+    struct kinformer *inf = NULL;
     char path[KPATH_MAX];
 
     if (kpath(path, sizeof(path), group, version, resource, NULL, NULL, NULL) != SC_OK) {

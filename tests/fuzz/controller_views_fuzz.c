@@ -94,7 +94,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const struct sync_actions act = {NULL,     a_get_pv, a_list_nodes, a_create, a_patch,
                                             a_delete, a_event,  a_enq,        a_enq};
     struct fake_clock fc = {1000};
-    struct sync_env env;
+    struct sync_env env = {0};
     json_t *root, *item;
     size_t i;
     char key[LIM_KEY];
@@ -119,11 +119,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         root = a;
     }
     json_array_foreach (root, i, item) {
-        struct cvs *vs;
-        struct cvsc *c;
-        struct cclass *k;
-        struct cpvc *p;
-        struct cpv *pv;
+        struct cvs *vs = NULL;
+        struct cvsc *c = NULL;
+        struct cclass *k = NULL;
+        struct cpvc *p = NULL;
+        struct cpv *pv = NULL;
 
         if (cvs_parse(item, &vs, NULL) == 0)
             cstore_put(env.snapshots, &vs->m, true);
@@ -140,7 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const json_t *meta = json_object_get(item, "metadata");
         const char *ns = json_string_value(json_object_get(meta, "namespace"));
         const char *name = json_string_value(json_object_get(meta, "name"));
-        struct sc_err err;
+        struct sc_err err = {0};
 
         if (name == NULL)
             continue;

@@ -33,9 +33,9 @@ struct view {
 static int
 parse(void *ctx, const json_t *obj, void **out, struct sc_err *err)
 {
-    struct kjson r;
-    struct kpack p;
-    struct view *v;
+    struct kjson r = {0};
+    struct kpack p = {0};
+    struct view *v = NULL;
     (void)ctx;
 
     kjson_init(&r, obj, err);
@@ -107,7 +107,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct kconfig cfg = {.server = "https://127.0.0.1:1"};
     struct kinformer_opts o = {.name = "fuzz", .path = "/apis/x/v1/things", .parse = parse};
-    struct kwatch_framer fr;
+    struct kwatch_framer fr = {0};
     struct fctx f = {0};
     size_t chunk;
 

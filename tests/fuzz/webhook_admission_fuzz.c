@@ -46,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct review_admission r;
-    struct wh_decision d;
+    struct review_admission r = {0};
+    struct wh_decision d = {0};
     uint8_t sel = size ? data[0] : 0;
     struct wh_lookup lk = {fz_classes, fz_grants, &sel};
     char *out = NULL;

@@ -20,8 +20,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const versions[] = {WH_CONVERT_GROUP "/v1beta1", WH_CONVERT_GROUP "/v1beta2",
                                            WH_CONVERT_GROUP "/v1"};
-    struct review_conversion r;
-    struct sc_err err;
+    struct review_conversion r = {0};
+    struct sc_err err = {0};
     json_t *conv = NULL, *back = NULL;
     char *out = NULL;
     size_t n;

@@ -4,6 +4,11 @@
  * run).  CHECK() records a failure and carries on; the binary ends with
  * "<name>: N passed, N failed" and exits non-zero if anything failed.
  * Run one test with: ./binary <test-name>.
+ *
+ * TEST_TIMED marks a test whose outcome depends on wall-clock time (server
+ * timeouts racing a client).  With SC_TEST_NO_TIMING set -- the valgrind
+ * run, where everything is 20-50x slower -- those are reported as skipped;
+ * the plain and ASan runs always execute them.
  */
 #ifndef SC_HARNESS_H
 #define SC_HARNESS_H
@@ -16,6 +21,7 @@ typedef void test_fn(void);
 struct test_case {
     const char *name;
     test_fn *fn;
+    bool timed; /* depends on wall-clock time; skipped under SC_TEST_NO_TIMING */
 };
 
 void check(bool ok, const char *expr, const char *file, int line);
@@ -30,15 +36,19 @@ const char *harness_data_dir(void);
 #define CHECK(x)        check((x), #x, __FILE__, __LINE__)
 #define CHECK_STR(a, b) check_str_eq((a), (b), #a, #b, __FILE__, __LINE__)
 #define CHECK_INT(a, b) check_int_eq((long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
-#define TEST(name)  \
-    {               \
-#name, name \
+#define TEST(name)         \
+    {                      \
+#name, name, false \
     }
-#define TEST_MAIN(...)                                                        \
-    int main(int argc, char **argv)                                           \
-    {                                                                         \
-        static const struct test_case tests_[] = {__VA_ARGS__, {NULL, NULL}}; \
-        return harness_run(argc, argv, tests_);                               \
+#define TEST_TIMED(name)  \
+    {                     \
+#name, name, true \
+    }
+#define TEST_MAIN(...)                                                               \
+    int main(int argc, char **argv)                                                  \
+    {                                                                                \
+        static const struct test_case tests_[] = {__VA_ARGS__, {NULL, NULL, false}}; \
+        return harness_run(argc, argv, tests_);                                      \
     }
 
 #endif

@@ -47,7 +47,7 @@ run(const char *fixture, int n)
     struct cstore *s = cstore_new();
     json_t **trees = calloc((size_t)n, sizeof(*trees));
     size_t before, after_views, after_trees;
-    struct timespec t0, t1;
+    struct timespec t0 = {0}, t1 = {0};
     char name[64];
     int i;
 

@@ -29,7 +29,7 @@ heap_used(void)
 static double
 now_s(void)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
@@ -44,9 +44,9 @@ struct vs_view {
 static int
 vs_parse(void *ctx, const json_t *obj, void **out, struct sc_err *err)
 {
-    struct kjson r;
-    struct kpack p;
-    struct vs_view *v;
+    struct kjson r = {0};
+    struct kpack p = {0};
+    struct vs_view *v = NULL;
     (void)ctx;
 
     kjson_init(&r, obj, err);
@@ -97,9 +97,9 @@ struct pvc_view {
 static int
 pvc_parse(void *ctx, const json_t *obj, void **out, struct sc_err *err)
 {
-    struct kjson r;
-    struct kpack p;
-    struct pvc_view *v;
+    struct kjson r = {0};
+    struct kpack p = {0};
+    struct pvc_view *v = NULL;
     (void)ctx;
 
     kjson_init(&r, obj, err);
@@ -274,7 +274,7 @@ decode_rate(void)
         total += (size_t)n;
         free(line);
     }
-    struct kwatch_framer f;
+    struct kwatch_framer f = {0};
     kwatch_framer_init(&f, 4u << 20);
     double t0 = now_s();
     for (size_t off = 0; off < total; off += 16384) {

@@ -21,7 +21,7 @@ struct run {
 static double
 now_s(void)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
@@ -44,7 +44,7 @@ worker(void *arg)
 static void
 bench(struct kconfig *cfg, double qps, int burst, int threads, double secs)
 {
-    struct kclient_opts o;
+    struct kclient_opts o = {0};
     kclient_opts_default(&o);
     o.qps = qps;
     o.burst = burst;
@@ -57,7 +57,7 @@ bench(struct kconfig *cfg, double qps, int burst, int threads, double secs)
     for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
     double dt = now_s() - t0;
-    struct kclient_stats st;
+    struct kclient_stats st = {0};
     kclient_get_stats(r.c, &st);
     printf("figure: GET through one client, %d thread(s), %s: %.0f requests/s (%ld ok, %ld "
            "failed, %llu connections)\n",

@@ -24,7 +24,7 @@
 static double
 now_s(void)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
@@ -38,7 +38,7 @@ wall_ms(void)
 static long long
 file_size(const char *p)
 {
-    struct stat sb;
+    struct stat sb = {0};
     return stat(p, &sb) == 0 ? (long long)sb.st_size : 0;
 }
 
@@ -97,7 +97,7 @@ hot_main(void *arg)
 {
     struct hot *h = arg;
     char uid[64], msg[400];
-    struct state_event e;
+    struct state_event e = {0};
     int i;
 
     for (i = 0; i < h->n; i++) {
@@ -118,10 +118,10 @@ static void
 bench_hot(const char *dir, int threads, int events)
 {
     char path[512];
-    struct state_opts o;
-    struct state *st;
+    struct state_opts o = {0};
+    struct state *st = NULL;
     pthread_t th[8];
-    struct hot h[8];
+    struct hot h[8] = {0};
     const int per = 200000;
     double t0, t;
     int i;
@@ -154,9 +154,9 @@ static void
 bench_batch(const char *dir, int batch, int events)
 {
     char path[512], uid[64], msg[400];
-    struct state_opts o;
-    struct state *st;
-    struct state_event e;
+    struct state_opts o = {0};
+    struct state *st = NULL;
+    struct state_event e = {0};
     const int total = batch == 1 ? 5000 : 50000;
     double t0, t;
     int i;
@@ -201,9 +201,9 @@ bench_writer(const char *dir)
     char path[512];
     static char uids[50000][64];
     static double lat[500000];
-    struct state_opts o;
-    struct state_stats s;
-    struct state *st;
+    struct state_opts o = {0};
+    struct state_stats s = {0};
+    struct state *st = NULL;
     const int total = 500000;
     double t0, t_put, t_all;
     int i;
@@ -244,11 +244,11 @@ static void
 bench_size(const char *dir, int n_events, int n_retry)
 {
     char path[512], uid[64], msg[400];
-    struct state_opts o;
-    struct state_open_report rep;
-    struct state *st;
-    struct state_event e;
-    struct mallinfo2 m0, m1;
+    struct state_opts o = {0};
+    struct state_open_report rep = {0};
+    struct state *st = NULL;
+    struct state_event e = {0};
+    struct mallinfo2 m0 = {0}, m1 = {0};
     double t0, t;
     int i;
 

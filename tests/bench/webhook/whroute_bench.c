@@ -46,7 +46,7 @@ grants(void *ctx, const char *ns, wh_grant_visit_fn *fn, void *arg, struct sc_er
 static double
 clock_s(clockid_t id)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
 
     clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -89,8 +89,8 @@ main(int argc, char **argv)
     static struct wh_grant_from from_other = {"", "PersistentVolumeClaim", "elsewhere"};
     static struct wh_grant_to to = {"snapshot.storage.k8s.io", "VolumeSnapshot", NULL};
     struct mem_lookup m = {n, calloc((size_t)n, 32), calloc((size_t)n, sizeof(struct wh_grant))};
-    struct whmetrics metrics;
-    struct whroute rt;
+    struct whmetrics metrics = {0};
+    struct whroute rt = {0};
     struct {
         const char *name, *url;
         char *body;
@@ -135,7 +135,7 @@ main(int argc, char **argv)
         int status = 0;
 
         for (long i = 0; i < iters; i++) {
-            struct whroute_resp out;
+            struct whroute_resp out = {0};
 
             whroute_handle(&rt, "POST", sc[s].url, "application/json", sc[s].body, len, &out);
             status = out.status;

@@ -12,7 +12,7 @@
 static const char *
 rv_of(const json_t *o)
 {
-    struct kjson r;
+    struct kjson r = {0};
     kjson_init(&r, o, NULL);
     return kjson_str(&r, "metadata.resourceVersion");
 }
@@ -24,7 +24,7 @@ test_crud_status_patch_conflict(void)
     char ns[64], coll[KPATH_MAX], path[KPATH_MAX], status[KPATH_MAX];
     json_t *w, *got = NULL, *out = NULL;
     struct sc_err e = {0};
-    struct kjson r;
+    struct kjson r = {0};
 
     if (c == NULL)
         return;
@@ -152,7 +152,7 @@ static int
 count_item(void *ctx, const json_t *item)
 {
     struct counter *k = ctx;
-    struct kjson r;
+    struct kjson r = {0};
     kjson_init(&r, item, NULL);
     if (kjson_str(&r, "metadata.name") == NULL)
         k->bad++;
@@ -194,7 +194,7 @@ test_pagination_1000(void)
     CHECK_INT(k.n, 1000);
     CHECK_INT(k.bad, 0);
     CHECK(rv[0] != '\0');
-    struct kclient_stats st;
+    struct kclient_stats st = {0};
     kclient_get_stats(c, &st);
     /* 1000 creates + ceil(1000/77)=13 pages */
     CHECK_INT(st.requests, 1000 + 13 + 1);
@@ -243,7 +243,7 @@ test_rate_limit_real(void)
     int64_t dt = it_now_ms() - t0;
     /* 5 free, then 20 more at 20/s: about one second, never much less */
     CHECK(dt >= 900);
-    struct kclient_stats st;
+    struct kclient_stats st = {0};
     kclient_get_stats(c, &st);
     CHECK(st.throttled_ms > 0);
     printf("figure: 25 GETs at qps=20 burst=5 took %lld ms\n", (long long)dt);
@@ -290,7 +290,7 @@ test_bad_token_unauthorized(void)
     CHECK_INT(kclient_get(c, "/api/v1/namespaces", &o, &e), SC_EUNAUTHORIZED);
     CHECK_INT(e.http_status, 401);
     CHECK(it_now_ms() - t0 < 2000);
-    struct kclient_stats st;
+    struct kclient_stats st = {0};
     kclient_get_stats(c, &st);
     CHECK_INT(st.requests, 1); /* no retry loop on 401 without a token file */
     kclient_free(c);
@@ -326,7 +326,7 @@ test_oversized_body(void)
         CHECK(0);
         return;
     }
-    struct kclient_opts o;
+    struct kclient_opts o = {0};
     kclient_opts_default(&o);
     o.max_body = 2048; /* the /api/v1 discovery document is larger */
     struct kclient *c = kclient_new(cfg, &o, &e);
@@ -388,7 +388,7 @@ test_token_file_rotation(void)
     CHECK_INT(sh("%s/kubectl create token kit-sa -n default > %s", tools, tok), 0);
     rc = kclient_get(c, "/api/v1/namespaces/default", NULL, &e);
     CHECK(rc == 0 || rc == SC_EFORBIDDEN);
-    struct kclient_stats st;
+    struct kclient_stats st = {0};
     kclient_get_stats(c, &st);
     CHECK(st.token_reloads >= 3);
     kclient_free(c);
@@ -405,7 +405,7 @@ test_http2_keepalive(void)
         return;
     for (int i = 0; i < 20; i++)
         CHECK_INT(kclient_get(c, "/api/v1/namespaces/default", NULL, &e), 0);
-    struct kclient_stats st;
+    struct kclient_stats st = {0};
     kclient_get_stats(c, &st);
     CHECK_INT(st.requests, 20);
     CHECK_INT(st.connects, 1); /* one kept-alive connection */

@@ -22,9 +22,9 @@ struct wview {
 static int
 parse_widget(void *ctx, const json_t *obj, void **view, struct sc_err *err)
 {
-    struct kjson r;
-    struct kpack p;
-    struct wview *v;
+    struct kjson r = {0};
+    struct kpack p = {0};
+    struct wview *v = NULL;
     (void)ctx;
 
     kjson_init(&r, obj, err);
@@ -240,7 +240,7 @@ test_watch_sees_create_update_delete(void)
     CHECK(now != NULL && strcmp(((const struct wview *)kitem_view(now))->color, "green") == 0);
     kitem_release(now);
     /* secondary index */
-    struct kitem **items;
+    struct kitem **items = NULL;
     size_t n;
     CHECK_INT(kinformer_by_index(inf, "color", "green", &items, &n, &e), 0);
     CHECK_INT(n, 1);
@@ -433,7 +433,7 @@ test_unreachable_backs_off(void)
     CHECK_INT(kinformer_status(inf, &e), SC_EIO);
     CHECK(strstr(e.msg, "retry in") != NULL);
     kinformer_free(inf);
-    struct kclient_stats st;
+    struct kclient_stats st = {0};
     kclient_get_stats(c, &st);
     /* 0 s, 0.8 s, 2.4 s (then 5.6 s): three attempts in 4 s, not hundreds */
     CHECK(st.requests >= 2 && st.requests <= 4);
@@ -468,7 +468,7 @@ test_bad_token_backs_off(void)
     usleep(4000000);
     CHECK_INT(kinformer_status(inf, &e), SC_EUNAUTHORIZED);
     kinformer_free(inf);
-    struct kclient_stats st;
+    struct kclient_stats st = {0};
     kclient_get_stats(c, &st);
     CHECK(st.requests >= 2 && st.requests <= 4);
     kclient_free(c);

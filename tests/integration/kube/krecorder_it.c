@@ -23,7 +23,7 @@ static int
 on_event(void *ctx, const json_t *ev)
 {
     struct found *f = ctx;
-    struct kjson r;
+    struct kjson r = {0};
     kjson_init(&r, ev, NULL);
     int count = (int)kjson_int(&r, "count", 0);
     f->n++;
@@ -108,7 +108,7 @@ test_aggregation_count_rises(void)
     f = find_events(c, ns, name, "SnapshotFinalizerError");
     CHECK_INT(f.n, 2);
     CHECK_INT(f.count_total, 6);
-    struct krecorder_stats st;
+    struct krecorder_stats st = {0};
     krecorder_get_stats(rec, &st);
     CHECK_INT(st.created, 2);
     CHECK_INT(st.patched, 4);

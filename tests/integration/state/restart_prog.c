@@ -40,7 +40,7 @@ die(const char *what, const struct sc_err *e)
 static int64_t
 mono_ms(void)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
@@ -48,7 +48,7 @@ mono_ms(void)
 static int64_t
 wall_ms(void)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
@@ -56,7 +56,7 @@ wall_ms(void)
 static struct state *
 open_state(const char *dir)
 {
-    struct state_open_report rep;
+    struct state_open_report rep = {0};
     struct sc_err e = {0};
     char line[8192];
     struct state *st = state_open_dir(dir, NULL, &rep, &e);
@@ -73,7 +73,7 @@ static struct kclient *
 client(void)
 {
     struct kconfig *cfg = NULL;
-    struct kclient *c;
+    struct kclient *c = NULL;
     struct sc_err e = {0};
 
     if (kconfig_load(NULL, &cfg, &e) != 0)
@@ -140,9 +140,9 @@ seed_one(void *ctx, const char *kind, const char *uid, const struct state_retry 
 static struct kworkq *
 queue_with_state(struct state *st, struct seed_ctx *s)
 {
-    struct kworkq_opts o;
+    struct kworkq_opts o = {0};
     struct sc_err e = {0};
-    struct kworkq *q;
+    struct kworkq *q = NULL;
 
     memset(&o, 0, sizeof(o));
     o.name = QUEUE_NAME;
@@ -166,7 +166,7 @@ static int
 store_lookup(void *ctx, const char *uid, const char *type, const char *reason, const char *message,
              struct krec_entry *out)
 {
-    struct state_event ev;
+    struct state_event ev = {0};
 
     if (state_event_get(ctx, uid, type, reason, message, &ev, NULL) != SC_OK)
         return 0;
@@ -182,7 +182,7 @@ static void
 store_save(void *ctx, const char *uid, const char *type, const char *reason, const char *message,
            const struct krec_entry *e)
 {
-    struct state_event ev;
+    struct state_event ev = {0};
 
     memset(&ev, 0, sizeof(ev));
     snprintf(ev.namespace_, sizeof(ev.namespace_), "%s", e->ev_ns);
@@ -224,7 +224,7 @@ retry_fail(const char *dir, const char *ns, const char *key_a, const char *key_b
 {
     struct state *st = open_state(dir);
     struct kclient *c = client();
-    struct seed_ctx seeds;
+    struct seed_ctx seeds = {0};
     struct kworkq *q = queue_with_state(st, &seeds);
     char key[LIM_KEY];
     int fails_a = 0, fails_b = 0;
@@ -262,7 +262,7 @@ retry_resume(const char *dir, const char *ns, const char *key_a, const char *key
 {
     struct state *st = open_state(dir);
     struct kclient *c = client();
-    struct seed_ctx seeds;
+    struct seed_ctx seeds = {0};
     struct kworkq *q = queue_with_state(st, &seeds);
     int64_t t0 = mono_ms();
     char key[LIM_KEY];
@@ -317,13 +317,13 @@ event(const char *dir, const char *ns, const char *obj, const char *msg, int n, 
 {
     struct state *st = open_state(dir);
     struct kclient *c = client();
-    struct krecorder_opts o;
-    struct krecorder *r;
-    struct krecorder_stats s;
+    struct krecorder_opts o = {0};
+    struct krecorder *r = NULL;
+    struct krecorder_stats s = {0};
     struct sc_err e = {0};
     char path[KPATH_MAX];
     json_t *cm = NULL;
-    struct kobj_ref ref;
+    struct kobj_ref ref = {0};
     int i;
 
     if (kpath(path, sizeof(path), NULL, "v1", "configmaps", ns, obj, NULL) != 0 ||

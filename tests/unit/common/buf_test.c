@@ -9,7 +9,7 @@
 static void
 test_append_and_cap(void)
 {
-    struct buf b;
+    struct buf b = {0};
 
     buf_init(&b, 8);
     CHECK_STR(buf_str(&b), "");
@@ -28,7 +28,7 @@ test_append_and_cap(void)
 static void
 test_detach(void)
 {
-    struct buf b;
+    struct buf b = {0};
     char *p;
 
     buf_init(&b, 100);
@@ -45,7 +45,7 @@ test_detach(void)
 static void
 test_addf_overflow(void)
 {
-    struct buf b;
+    struct buf b = {0};
 
     buf_init(&b, 4);
     CHECK_INT(buf_addf(&b, "%s", "toolong"), SC_ETOOBIG);

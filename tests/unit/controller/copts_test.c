@@ -23,7 +23,7 @@ parse(struct copts *o, char *msg, int argc, char **argv)
 static void
 test_defaults(void)
 {
-    struct copts o;
+    struct copts o = {0};
     char msg[512] = "";
     char *argv[] = {"snapshot-controller"};
 
@@ -52,7 +52,7 @@ test_defaults(void)
 static void
 test_go_flag_semantics(void)
 {
-    struct copts o;
+    struct copts o = {0};
     char msg[512] = "";
 
     CHECK_INT(PARSE(&o, msg, "-leader-election=true", "--kube-api-qps", "1000",
@@ -71,7 +71,7 @@ test_go_flag_semantics(void)
 static void
 test_exit_codes(void)
 {
-    struct copts o;
+    struct copts o = {0};
     char msg[512] = "";
 
     CHECK_INT(PARSE(&o, msg, "--no-such-flag"), COPTS_EXIT2);
@@ -90,7 +90,7 @@ test_exit_codes(void)
 static void
 test_version_after_validation(void)
 {
-    struct copts o;
+    struct copts o = {0};
     char msg[512] = "";
 
     CHECK_INT(PARSE(&o, msg, "--version"), COPTS_EXIT0);
@@ -102,7 +102,7 @@ test_version_after_validation(void)
 static void
 test_gates(void)
 {
-    struct copts o;
+    struct copts o = {0};
     char msg[512] = "";
 
     CHECK_INT(PARSE(&o, msg,

@@ -182,29 +182,29 @@ void
 fake_add(struct fake *f, const json_t *obj)
 {
     const char *kind = json_string_value(json_object_get(obj, "kind"));
-    struct sc_err err;
+    struct sc_err err = {0};
     int rc = -1;
 
     if (strcmp(kind, "VolumeSnapshot") == 0) {
-        struct cvs *v;
+        struct cvs *v = NULL;
 
         rc = cvs_parse(obj, &v, &err);
         if (rc == 0)
             rc = cstore_put(f->env.snapshots, &v->m, true) < 0;
     } else if (strcmp(kind, "VolumeSnapshotContent") == 0) {
-        struct cvsc *v;
+        struct cvsc *v = NULL;
 
         rc = cvsc_parse(obj, &v, &err);
         if (rc == 0)
             rc = cstore_put(f->env.contents, &v->m, true) < 0;
     } else if (strcmp(kind, "VolumeSnapshotClass") == 0) {
-        struct cclass *v;
+        struct cclass *v = NULL;
 
         rc = cclass_parse(obj, &v, &err);
         if (rc == 0)
             rc = cstore_put(f->env.classes, &v->m, true) < 0;
     } else if (strcmp(kind, "PersistentVolumeClaim") == 0) {
-        struct cpvc *v;
+        struct cpvc *v = NULL;
 
         rc = cpvc_parse(obj, &v, &err);
         if (rc == 0)

@@ -319,42 +319,42 @@ static void
 gf_add(struct gf *f, const json_t *obj)
 {
     const char *kind = json_string_value(json_object_get(obj, "kind"));
-    struct sc_err err;
+    struct sc_err err = {0};
     int rc = 0;
 
     sc_err_clear(&err);
     if (strcmp(kind, "VolumeGroupSnapshot") == 0) {
-        struct gvgs *v;
+        struct gvgs *v = NULL;
 
         rc = gvgs_parse(obj, &v, &err);
         if (rc == 0)
             put(f->env.groups, &v->m);
     } else if (strcmp(kind, "VolumeGroupSnapshotContent") == 0) {
-        struct gvgsc *v;
+        struct gvgsc *v = NULL;
 
         rc = gvgsc_parse(obj, &v, &err);
         if (rc == 0)
             put(f->env.group_contents, &v->m);
     } else if (strcmp(kind, "VolumeGroupSnapshotClass") == 0) {
-        struct gclass *v;
+        struct gclass *v = NULL;
 
         rc = gclass_parse(obj, &v, &err);
         if (rc == 0)
             put(f->env.group_classes, &v->m);
     } else if (strcmp(kind, "VolumeSnapshot") == 0) {
-        struct cvs *v;
+        struct cvs *v = NULL;
 
         rc = cvs_parse(obj, &v, &err);
         if (rc == 0)
             put(f->env.snapshots, &v->m);
     } else if (strcmp(kind, "VolumeSnapshotContent") == 0) {
-        struct cvsc *v;
+        struct cvsc *v = NULL;
 
         rc = cvsc_parse(obj, &v, &err);
         if (rc == 0)
             put(f->env.contents, &v->m);
     } else if (strcmp(kind, "PersistentVolumeClaim") == 0) {
-        struct cpvc *v;
+        struct cpvc *v = NULL;
 
         json_array_append(f->pvcs, (json_t *)obj);
         rc = cpvc_parse(obj, &v, &err);
@@ -447,9 +447,9 @@ sync_group(struct gf *f, const char *key, struct sc_err *err)
 static void
 dynamic_creates_content_for_selected_pvcs(void)
 {
-    struct gf f;
-    struct sc_err err;
-    struct buf t;
+    struct gf f = {0};
+    struct sc_err err = {0};
+    struct buf t = {0};
 
     gf_init(&f);
     buf_init(&t, 1 << 16);
@@ -483,9 +483,9 @@ dynamic_creates_content_for_selected_pvcs(void)
 static void
 dynamic_match_expressions_selector(void)
 {
-    struct gf f;
-    struct sc_err err;
-    struct buf t;
+    struct gf f = {0};
+    struct sc_err err = {0};
+    struct buf t = {0};
     json_t *g = fx("vgs-selector");
 
     gf_init(&f);
@@ -517,9 +517,9 @@ dynamic_match_expressions_selector(void)
 static void
 dynamic_no_pvc_selected(void)
 {
-    struct gf f;
-    struct sc_err err;
-    struct buf t;
+    struct gf f = {0};
+    struct sc_err err = {0};
+    struct buf t = {0};
     json_t *g = fx("vgs-selector");
 
     gf_init(&f);
@@ -542,8 +542,8 @@ dynamic_no_pvc_selected(void)
 static void
 dynamic_unbound_pvc(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *p = fx("pvc-db-2");
 
     gf_init(&f);
@@ -564,8 +564,8 @@ dynamic_unbound_pvc(void)
 static void
 dynamic_driver_mismatch(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *pv = fx("pv-2");
 
     gf_init(&f);
@@ -587,8 +587,8 @@ dynamic_driver_mismatch(void)
 static void
 dynamic_non_csi_volume(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *pv = fx("pv-1");
 
     gf_init(&f);
@@ -607,8 +607,8 @@ dynamic_non_csi_volume(void)
 static void
 dynamic_create_is_idempotent(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
 
     gf_init(&f);
     gf_world(&f);
@@ -631,8 +631,8 @@ dynamic_create_is_idempotent(void)
 static void
 dynamic_secret_annotations(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *c = fx("gclass");
 
     gf_init(&f);
@@ -653,8 +653,8 @@ dynamic_secret_annotations(void)
 static void
 bad_selector_and_api_errors(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *g = fx("vgs-selector");
 
     gf_init(&f);
@@ -695,8 +695,8 @@ bad_selector_and_api_errors(void)
 static void
 large_group_at_the_cap(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *g = fx("vgs-selector");
     char name[64], vol[64], uid[64], h[64];
     int i;
@@ -778,9 +778,9 @@ large_group_at_the_cap(void)
 static void
 default_class_is_set(void)
 {
-    struct gf f;
-    struct sc_err err;
-    struct buf t;
+    struct gf f = {0};
+    struct sc_err err = {0};
+    struct buf t = {0};
     json_t *g = fx("vgs-selector");
 
     gf_init(&f);
@@ -801,9 +801,9 @@ default_class_is_set(void)
 static void
 default_class_two_defaults(void)
 {
-    struct gf f;
-    struct sc_err err;
-    struct buf t;
+    struct gf f = {0};
+    struct sc_err err = {0};
+    struct buf t = {0};
     json_t *g = fx("vgs-selector"), *c2 = fx("gclass");
 
     gf_init(&f);
@@ -830,8 +830,8 @@ default_class_two_defaults(void)
 static void
 default_class_none_for_driver(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *g = fx("vgs-selector"), *c = fx("gclass");
 
     gf_init(&f);
@@ -850,8 +850,8 @@ default_class_none_for_driver(void)
 static void
 explicit_class_missing(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *g = fx("vgs-selector");
 
     gf_init(&f);
@@ -869,8 +869,8 @@ explicit_class_missing(void)
 static void
 validation_error(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *g = fx("vgs-selector");
 
     gf_init(&f);
@@ -890,9 +890,9 @@ validation_error(void)
 static void
 members_created_when_group_reported(void)
 {
-    struct gf f;
-    struct sc_err err;
-    struct buf t;
+    struct gf f = {0};
+    struct sc_err err = {0};
+    struct buf t = {0};
 
     gf_init(&f);
     buf_init(&t, 1 << 16);
@@ -959,8 +959,8 @@ members_created_when_group_reported(void)
 static void
 members_not_created_before_report(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *c = fx("vgsc-dynamic");
 
     gf_init(&f);
@@ -981,8 +981,8 @@ members_not_created_before_report(void)
 static void
 members_rerun_adopts_existing(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *vs, *vsc;
     char key[256];
 
@@ -1022,8 +1022,8 @@ members_rerun_adopts_existing(void)
 static void
 members_recreated_on_ready_group(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *g = fx("vgs-selector");
 
     gf_init(&f);
@@ -1046,8 +1046,8 @@ members_recreated_on_ready_group(void)
 static void
 members_create_error_wrapped(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
 
     gf_init(&f);
     gf_world(&f);
@@ -1064,9 +1064,9 @@ members_create_error_wrapped(void)
 static void
 bound_finalizer_added(void)
 {
-    struct gf f;
-    struct sc_err err;
-    struct buf t;
+    struct gf f = {0};
+    struct sc_err err = {0};
+    struct buf t = {0};
     json_t *g = fx("vgs-selector");
 
     gf_init(&f);
@@ -1090,8 +1090,8 @@ bound_finalizer_added(void)
 static void
 content_misbound(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *c = fx("vgsc-dynamic");
 
     gf_init(&f);
@@ -1158,9 +1158,9 @@ deleting_world(struct gf *f, const char *policy)
 static void
 delete_policy_delete(void)
 {
-    struct gf f;
-    struct sc_err err;
-    struct buf t;
+    struct gf f = {0};
+    struct sc_err err = {0};
+    struct buf t = {0};
 
     gf_init(&f);
     buf_init(&t, 1 << 16);
@@ -1199,9 +1199,9 @@ delete_policy_delete(void)
 static void
 delete_policy_retain(void)
 {
-    struct gf f;
-    struct sc_err err;
-    struct buf t;
+    struct gf f = {0};
+    struct sc_err err = {0};
+    struct buf t = {0};
 
     gf_init(&f);
     buf_init(&t, 1 << 16);
@@ -1218,8 +1218,8 @@ delete_policy_retain(void)
 static void
 delete_blocked_by_restore(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *p = fx("pvc-other");
 
     gf_init(&f);
@@ -1242,8 +1242,8 @@ delete_blocked_by_restore(void)
 static void
 delete_member_error(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
 
     gf_init(&f);
     deleting_world(&f, "Retain");
@@ -1259,8 +1259,8 @@ delete_member_error(void)
 static void
 delete_content_error(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
 
     gf_init(&f);
     deleting_world(&f, "Delete");
@@ -1274,8 +1274,8 @@ delete_content_error(void)
 static void
 delete_without_finalizer_does_nothing(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *g = fx("vgs-selector");
 
     gf_init(&f);
@@ -1292,9 +1292,9 @@ delete_without_finalizer_does_nothing(void)
 static void
 group_deleted_releases_members(void)
 {
-    struct gf f;
-    struct gvgs *g;
-    struct buf t;
+    struct gf f = {0};
+    struct gvgs *g = NULL;
+    struct buf t = {0};
 
     gf_init(&f);
     buf_init(&t, 1 << 16);
@@ -1318,8 +1318,8 @@ group_deleted_releases_members(void)
 static void
 static_content_missing(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
 
     gf_init(&f);
     gf_fx(&f, "vgs-static");
@@ -1333,9 +1333,9 @@ static_content_missing(void)
 static void
 static_binds_and_links_members(void)
 {
-    struct gf f;
-    struct sc_err err;
-    struct buf t;
+    struct gf f = {0};
+    struct sc_err err = {0};
+    struct buf t = {0};
     json_t *c = fx("vgsc-static"), *vs, *vsc;
 
     gf_init(&f);
@@ -1384,8 +1384,8 @@ static_binds_and_links_members(void)
 static void
 static_content_dynamic_mismatch(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *g = fx("vgs-static");
 
     gf_init(&f);
@@ -1405,8 +1405,8 @@ static_content_dynamic_mismatch(void)
 static void
 content_sync_validation_and_finalizer(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *c = fx("vgsc-dynamic");
 
     gf_init(&f);
@@ -1435,8 +1435,8 @@ content_sync_validation_and_finalizer(void)
 static void
 content_sync_enqueues_group(void)
 {
-    struct gf f;
-    struct sc_err err;
+    struct gf f = {0};
+    struct sc_err err = {0};
     json_t *c = fx("vgsc-dynamic");
 
     gf_init(&f);
@@ -1472,10 +1472,10 @@ member_names_are_sha256(void)
 static void
 secret_templates(void)
 {
-    struct gclass c;
+    struct gclass c = {0};
     char name[256], ns[256];
     bool has_ref;
-    struct sc_err err;
+    struct sc_err err = {0};
 
     memset(&c, 0, sizeof(c));
     CHECK_INT(gsync_secret_ref(&c, "gc", "ns1", "g1", &has_ref, name, ns, sizeof(name), &err), 0);
@@ -1510,7 +1510,7 @@ secret_templates(void)
 static void
 hooks_for_snapshot_side(void)
 {
-    struct gf f;
+    struct gf f = {0};
     char out[256], msg[1024];
 
     gf_init(&f);

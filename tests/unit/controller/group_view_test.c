@@ -38,7 +38,7 @@ vgs_fields(void)
 {
     json_t *o = load("vgs-selector");
     struct gvgs *v = NULL;
-    struct sc_err err;
+    struct sc_err err = {0};
 
     json_object_set_new(json_object_get(o, "metadata"), "finalizers",
                         json_pack("[s,s]", "x/y", FIN_VGS_BOUND));
@@ -74,7 +74,7 @@ vgsc_fields_and_infos(void)
 {
     json_t *o = load("vgsc-dynamic");
     struct gvgsc *v = NULL;
-    struct sc_err err;
+    struct sc_err err = {0};
 
     CHECK_INT(gvgsc_parse(o, &v, &err), 0);
     json_decref(o);
@@ -105,7 +105,7 @@ vgsc_v1beta1_integer_creation_time(void)
 {
     json_t *o = load("vgsc-dynamic");
     struct gvgsc *v = NULL;
-    struct sc_err err;
+    struct sc_err err = {0};
 
     json_object_set_new(json_object_get(o, "status"), "creationTime",
                         json_integer(1795312805123456789LL));
@@ -126,7 +126,7 @@ static_content_and_class(void)
     json_t *o = load("vgsc-static"), *c = load("gclass");
     struct gvgsc *v = NULL;
     struct gclass *k = NULL;
-    struct sc_err err;
+    struct sc_err err = {0};
 
     CHECK_INT(gvgsc_parse(o, &v, &err), 0);
     CHECK(v->has_group_handles);
@@ -194,7 +194,7 @@ bad_input_refused(void)
     for (i = 0; i < SC_ARRAY_LEN(vgs_cases); i++) {
         json_t *o = parse_json(vgs_cases[i].json);
         struct gvgs *v = NULL;
-        struct sc_err err;
+        struct sc_err err = {0};
         int rc = gvgs_parse(o, &v, &err);
 
         CHECK(rc != 0);
@@ -206,7 +206,7 @@ bad_input_refused(void)
     for (i = 0; i < SC_ARRAY_LEN(vgsc_cases); i++) {
         json_t *o = parse_json(vgsc_cases[i].json);
         struct gvgsc *v = NULL;
-        struct sc_err err;
+        struct sc_err err = {0};
         int rc = gvgsc_parse(o, &v, &err);
 
         CHECK(rc != 0);
@@ -222,7 +222,7 @@ oversized_lists_refused(void)
 {
     json_t *o = load("vgsc-dynamic"), *h = json_array();
     struct gvgsc *v = NULL;
-    struct sc_err err;
+    struct sc_err err = {0};
     int i;
 
     for (i = 0; i <= GVIEW_MAX_VOLUMES; i++)

@@ -78,7 +78,7 @@ test_endpoints(void)
 {
     struct state s = {false, true};
     struct httpsrv_handlers h = {&s, metrics, ready, leader};
-    struct sc_err err;
+    struct sc_err err = {0};
     struct httpsrv *srv = httpsrv_start("127.0.0.1:0", "/metrics", &h, &err);
     char out[4096];
     int port;
@@ -128,7 +128,7 @@ test_bad_endpoint(void)
 {
     struct state s = {true, true};
     struct httpsrv_handlers h = {&s, metrics, ready, NULL};
-    struct sc_err err;
+    struct sc_err err = {0};
 
     CHECK(httpsrv_start("8080", "/metrics", &h, &err) == NULL);
     CHECK_STR(err.msg, "listen tcp 8080: missing port in address");

@@ -12,7 +12,7 @@ sel(const char *json)
     json_error_t je;
     json_t *j = json_loads(json, JSON_DECODE_ANY, &je);
     struct labelsel *s = NULL;
-    struct sc_err err;
+    struct sc_err err = {0};
     int rc;
 
     CHECK(j != NULL);
@@ -132,7 +132,7 @@ empty_selects_all_null_selects_nothing(void)
 static void
 query_text_sorted(void)
 {
-    struct buf b;
+    struct buf b = {0};
     struct labelsel *s = sel("{\"matchLabels\":{\"z\":\"1\",\"app\":\"db\"},\"matchExpressions\":["
                              "{\"key\":\"m\",\"operator\":\"In\",\"values\":[\"y\",\"x\",\"y\"]},"
                              "{\"key\":\"n\",\"operator\":\"NotIn\",\"values\":[\"b\",\"a\"]},"
@@ -162,7 +162,7 @@ query_text_sorted(void)
 static void
 bad_selectors_rejected(void)
 {
-    struct sc_err err;
+    struct sc_err err = {0};
 
     CHECK_INT(parse_err("[]", &err), SC_EINVALID);
     CHECK_INT(parse_err("{\"matchLabels\":[]}", &err), SC_EINVALID);
@@ -193,7 +193,7 @@ too_many_requirements(void)
 {
     json_t *ml = json_object(), *s = json_object();
     struct labelsel *out = NULL;
-    struct sc_err err;
+    struct sc_err err = {0};
     char k[32];
     int i;
 

@@ -79,7 +79,7 @@ world(bool with_source_fin, bool with_pvc_fin)
 static int
 sync_vs(void)
 {
-    struct sc_err err;
+    struct sc_err err = {0};
 
     return snapshot_sync_key(&F.env, "default/snap1", &err);
 }
@@ -114,23 +114,24 @@ test_dynamic_creates_content(void)
     setup();
     world(true, false);
     CHECK_INT(sync_vs(), 0);
-    CHECK_STR(fake_log(&F),
-              "PATCH pvc default/claim1 json [{\"op\":\"add\",\"path\":\"/metadata/finalizers/-\","
-              "\"value\":\"snapshot.storage.kubernetes.io/pvc-as-source-protection\"}]\n"
-              "GET pv " PV_NAME "\n"
-              "CREATE vsc {\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":"
-              "\"VolumeSnapshotContent\",\"metadata\":{\"finalizers\":[\"snapshot.storage.kubernetes.io/"
-              "volumesnapshotcontent-bound-protection\"],\"name\":\"" VSC "\"},\"spec\":{"
-              "\"deletionPolicy\":\"Delete\",\"driver\":\"testdriver.csi.k8s.io\",\"source\":{"
-              "\"volumeHandle\":\"4\"},\"sourceVolumeMode\":\"Filesystem\","
-              "\"volumeSnapshotClassName\":\"csi-test-snapclass\",\"volumeSnapshotRef\":{"
-              "\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":\"VolumeSnapshot\",\"name\":"
-              "\"snap1\",\"namespace\":\"default\",\"resourceVersion\":\"247\",\"uid\":\"" VS_UID
-              "\"}}}\n"
-              "EVENT vs default/snap1 Normal CreatingSnapshot Waiting for a snapshot default/snap1 "
-              "to be created by the CSI driver.\n"
-              "PATCH vs default/snap1 status merge {\"status\":{\"boundVolumeSnapshotContentName\":"
-              "\"" VSC "\",\"readyToUse\":false}}\n");
+    CHECK_STR(
+        fake_log(&F),
+        "PATCH pvc default/claim1 json [{\"op\":\"add\",\"path\":\"/metadata/finalizers/-\","
+        "\"value\":\"snapshot.storage.kubernetes.io/pvc-as-source-protection\"}]\n"
+        "GET pv " PV_NAME "\n"
+        "CREATE vsc {\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":"
+        "\"VolumeSnapshotContent\",\"metadata\":{\"finalizers\":[\"snapshot.storage.kubernetes.io/"
+        "volumesnapshotcontent-bound-protection\"],\"name\":\"" VSC "\"},\"spec\":{"
+        "\"deletionPolicy\":\"Delete\",\"driver\":\"testdriver.csi.k8s.io\",\"source\":{"
+        "\"volumeHandle\":\"4\"},\"sourceVolumeMode\":\"Filesystem\","
+        "\"volumeSnapshotClassName\":\"csi-test-snapclass\",\"volumeSnapshotRef\":{"
+        "\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":\"VolumeSnapshot\",\"name\":"
+        "\"snap1\",\"namespace\":\"default\",\"resourceVersion\":\"247\",\"uid\":\"" VS_UID
+        "\"}}}\n"
+        "EVENT vs default/snap1 Normal CreatingSnapshot Waiting for a snapshot default/snap1 "
+        "to be created by the CSI driver.\n"
+        "PATCH vs default/snap1 status merge {\"status\":{\"boundVolumeSnapshotContentName\":"
+        "\"" VSC "\",\"readyToUse\":false}}\n");
     CHECK_INT(cmetrics_in_flight(F.metrics), 2); /* CreateSnapshot, CreateSnapshotAndReady */
     teardown();
 }
@@ -155,7 +156,7 @@ test_dynamic_create_already_exists(void)
 static void
 test_dynamic_create_fails(void)
 {
-    struct sc_err err;
+    struct sc_err err = {0};
 
     setup();
     world(true, true);
@@ -440,7 +441,7 @@ static void
 test_status_from_ready_content(void)
 {
     json_t *vs;
-    struct buf m;
+    struct buf m = {0};
 
     setup();
     world(false, true);
@@ -644,7 +645,7 @@ static void
 test_delete_blocked_by_restore(void)
 {
     json_t *pvc = fixture("pvc-pending");
-    struct sc_err err;
+    struct sc_err err = {0};
 
     setup();
     fake_add_fixture(&F, "class-default");
@@ -776,7 +777,7 @@ test_preprovisioned_binds(void)
 static void
 test_preprovisioned_missing(void)
 {
-    struct sc_err err;
+    struct sc_err err = {0};
 
     setup();
     fake_add_fixture(&F, "class-default");
@@ -913,7 +914,7 @@ test_secret_only_name(void)
 static int
 sync_vsc(void)
 {
-    struct sc_err err;
+    struct sc_err err = {0};
 
     return content_sync_key(&F.env, VSC, &err);
 }
@@ -999,8 +1000,8 @@ static void
 test_deleted_handlers(void)
 {
     json_t *vs = vs_fixture();
-    struct cvs *v;
-    struct cvsc *c;
+    struct cvs *v = NULL;
+    struct cvsc *c = NULL;
     json_t *cj = fixture("vsc-dynamic-ready");
 
     setup();
@@ -1096,7 +1097,7 @@ test_group_handle_status(void)
 {
     json_t *vs = vs_fixture();
     json_t *c = fixture("vsc-dynamic-ready");
-    struct sc_err err;
+    struct sc_err err = {0};
 
     setup();
     add_group_stores();

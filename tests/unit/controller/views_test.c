@@ -23,7 +23,7 @@ q(const char *s, struct buf *b)
 static void
 test_go_quote(void)
 {
-    struct buf b;
+    struct buf b = {0};
 
     buf_init(&b, 4096);
     CHECK_STR(q("plain", &b), "\"plain\"");
@@ -41,7 +41,7 @@ test_go_quote(void)
 static void
 test_go_quote_cap(void)
 {
-    struct buf b;
+    struct buf b = {0};
 
     buf_init(&b, 8);
     CHECK(gostr_quote(&b, "much too long for eight") == SC_ETOOBIG);
@@ -61,7 +61,7 @@ qty(int64_t v, struct buf *b)
 static void
 test_quantity(void)
 {
-    struct buf b;
+    struct buf b = {0};
 
     buf_init(&b, 64);
     CHECK_STR(qty(1073741824, &b), "1Gi");
@@ -81,7 +81,7 @@ test_parse_wrong_types(void)
                           "name", "a", "namespace", "ns", "uid", "u", "spec", "source",
                           "persistentVolumeClaimName", 7);
     struct cvs *v = NULL;
-    struct sc_err err;
+    struct sc_err err = {0};
 
     CHECK(cvs_parse(o, &v, &err) == SC_EPROTO);
     CHECK_STR(err.msg, "spec.source.persistentVolumeClaimName: expected string, got integer");
@@ -141,7 +141,7 @@ static void
 test_store_rv_rule(void)
 {
     struct cstore *s = cstore_new();
-    struct cmeta *m;
+    struct cmeta *m = NULL;
 
     CHECK_INT(cstore_put(s, vs_rv("2"), false), CSTORE_ADDED);
     CHECK_INT(cstore_put(s, vs_rv("10"), false), CSTORE_REPLACED); /* numeric, not lexical */
@@ -168,7 +168,7 @@ test_store_many(void)
 
     for (i = 0; i < 5000; i++) {
         json_t *o;
-        struct cvs *v;
+        struct cvs *v = NULL;
 
         snprintf(name, sizeof(name), "s%d", i);
         o = json_pack("{s:{s:s,s:s,s:s}}", "metadata", "name", name, "namespace", "ns",
@@ -180,7 +180,7 @@ test_store_many(void)
     }
     CHECK_INT(cstore_len(s), 5000);
     for (i = 0; i < 5000; i += 499) {
-        struct cmeta *m;
+        struct cmeta *m = NULL;
 
         snprintf(name, sizeof(name), "ns/s%d", i);
         m = cstore_get(s, name);
@@ -217,7 +217,7 @@ test_metrics_cancel_on_delete(void)
 {
     struct fake_clock fc = {1000};
     struct cmetrics *m = cmetrics_new(clock_fake(&fc));
-    struct buf out;
+    struct buf out = {0};
 
     cmetrics_start(m, OP_CREATE_SNAPSHOT, "u1", "drv", SNAP_TYPE_DYNAMIC);
     cmetrics_start(m, OP_CREATE_SNAPSHOT_AND_READY, "u1", "drv", SNAP_TYPE_DYNAMIC);
@@ -244,7 +244,7 @@ test_metrics_cancel_on_delete(void)
 static int
 secret(const char *name_t, const char *ns_t, char *name, char *ns, struct sc_err *err, bool *has)
 {
-    struct cclass c;
+    struct cclass c = {0};
 
     memset(&c, 0, sizeof(c));
     c.has_secret_name = name_t != NULL;
@@ -258,7 +258,7 @@ static void
 test_secret_templates(void)
 {
     char name[256], ns[256];
-    struct sc_err err;
+    struct sc_err err = {0};
     bool has;
 
     CHECK_INT(secret(NULL, NULL, name, ns, &err, &has), 0);

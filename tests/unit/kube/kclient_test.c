@@ -32,7 +32,7 @@ map_file(long status, const char *file, const char *retry_hdr, struct sc_err *er
 static void
 test_map_recorded_bodies(void)
 {
-    struct sc_err e;
+    struct sc_err e = {0};
 
     CHECK_INT(map_file(404, "404-notfound.json", NULL, &e), SC_ENOTFOUND);
     CHECK_STR(e.reason, "NotFound");
@@ -72,7 +72,7 @@ test_map_recorded_bodies(void)
 static void
 test_map_non_status_bodies(void)
 {
-    struct sc_err e;
+    struct sc_err e = {0};
 
     /* An HTML body from a proxy: the code comes from the status alone. */
     CHECK_INT(map_file(503, "503-html.txt", "5", &e), SC_ESERVER);
@@ -160,7 +160,7 @@ static void
 test_bucket_fake_clock(void)
 {
     struct fake_clock fc = {.ms = 1000000};
-    struct kbucket b;
+    struct kbucket b = {0};
 
     kbucket_init(&b, 5, 10, clock_fake(&fc));
     /* The burst is free. */

@@ -23,9 +23,9 @@ struct vview {
 static int
 parse_vs(void *ctx, const json_t *obj, void **out, struct sc_err *err)
 {
-    struct kjson r;
-    struct kpack p;
-    struct vview *v;
+    struct kjson r = {0};
+    struct kpack p = {0};
+    struct vview *v = NULL;
     (void)ctx;
 
     kjson_init(&r, obj, err);
@@ -127,7 +127,7 @@ fixture(size_t *len)
 static void
 test_recorded_events_drive_cache(void)
 {
-    struct kclient *c;
+    struct kclient *c = NULL;
     struct log l = {0};
     struct kinformer *inf = mk(&c, &l);
     struct sc_err e = {0};
@@ -153,7 +153,7 @@ test_recorded_events_drive_cache(void)
         CHECK_STR(v->bound, "snapcontent-0d1f3a52-8c7e-4b8e-9a55-3f0c2d6b1a01");
         CHECK_STR(kitem_uid(held), "0d1f3a52-8c7e-4b8e-9a55-3f0c2d6b1a01");
     }
-    struct kitem **items;
+    struct kitem **items = NULL;
     size_t n;
     CHECK_INT(kinformer_by_index(inf, "class", "csi-hostpath-snapclass", &items, &n, &e), 0);
     CHECK_INT(n, 1);
@@ -187,7 +187,7 @@ test_recorded_events_drive_cache(void)
 static void
 test_bad_lines_end_watch_cache_intact(void)
 {
-    struct kclient *c;
+    struct kclient *c = NULL;
     struct log l = {0};
     struct kinformer *inf = mk(&c, &l);
     struct sc_err e = {0};
@@ -256,7 +256,7 @@ test_bad_lines_end_watch_cache_intact(void)
 static void
 test_store_respects_resource_version(void)
 {
-    struct kclient *c;
+    struct kclient *c = NULL;
     struct log l = {0};
     struct kinformer *inf = mk(&c, &l);
     struct sc_err e = {0};

@@ -48,7 +48,7 @@ test_several_events_in_one_chunk(void)
 {
     size_t len;
     char *d = read_fixture("events.jsonl", &len);
-    struct kwatch_framer f;
+    struct kwatch_framer f = {0};
     struct lines l = {0};
 
     kwatch_framer_init(&f, LIM_WATCH_LINE);
@@ -73,7 +73,7 @@ test_events_split_across_chunks(void)
 
     /* Every chunk size from 1 byte up: the same 5 events come out whole. */
     for (size_t chunk = 1; chunk < 700; chunk += (chunk < 20 ? 1 : 37)) {
-        struct kwatch_framer f;
+        struct kwatch_framer f = {0};
         struct lines l = {0};
         kwatch_framer_init(&f, LIM_WATCH_LINE);
         for (size_t off = 0; off < len; off += chunk) {
@@ -91,7 +91,7 @@ test_events_split_across_chunks(void)
 static void
 test_partial_tail_and_blank_lines(void)
 {
-    struct kwatch_framer f;
+    struct kwatch_framer f = {0};
     struct lines l = {0};
     const char *a = "\n\r\n{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"x\"}}}\n{\"ty";
     const char *b = "pe\":\"DELETED\",\"object\":{}}\r\n";
@@ -110,7 +110,7 @@ test_partial_tail_and_blank_lines(void)
 static void
 test_oversized_line(void)
 {
-    struct kwatch_framer f;
+    struct kwatch_framer f = {0};
     struct lines l = {0};
     char big[300];
 
@@ -163,7 +163,7 @@ test_kjson_typed_reads(void)
         "{\"a.b/c\":\"v\"},\"finalizers\":[\"f1\",\"f2\"]},\"spec\":{\"ready\":true,\"n\":7}}";
     json_t *root = NULL;
     struct sc_err e = {0};
-    struct kjson r;
+    struct kjson r = {0};
 
     CHECK_INT(kjson_parse(doc, strlen(doc), 4096, &root, &e), 0);
     kjson_init(&r, root, &e);
@@ -196,7 +196,7 @@ test_kjson_typed_reads(void)
     CHECK_INT(kjson_parse("{\"a\":1,\"a\":2}", 13, 100, &root, &e), SC_EPROTO);
     CHECK_INT(kjson_parse("{", 1, 100, &root, &e), SC_EPROTO);
     /* dump into a capped buffer */
-    struct buf b;
+    struct buf b = {0};
     json_t *v = json_pack("{s:s}", "k", "0123456789");
     buf_init(&b, 10);
     CHECK_INT(kjson_dumpb(v, &b, &e), SC_ETOOBIG);
@@ -216,8 +216,8 @@ struct view {
 static void
 test_kpack(void)
 {
-    struct kpack p;
-    struct view *v;
+    struct kpack p = {0};
+    struct view *v = NULL;
 
     kpack_init(&p, sizeof(struct view));
     kpack_reserve(&p, "snap-1");

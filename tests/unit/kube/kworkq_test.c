@@ -164,7 +164,7 @@ test_hooks_and_seed(void)
     struct hook_log log = {0};
     struct kworkq_hooks hooks = {.ctx = &log, .on_failure = on_failure, .on_forget = on_forget};
     struct kworkq *q = fake_queue(&fc, &hooks);
-    struct sc_err e;
+    struct sc_err e = {0};
     char k[LIM_KEY];
 
     sc_err_set(&e, SC_ECONFLICT, "object was modified");
@@ -287,7 +287,7 @@ test_shutdown_waits_for_inflight(void)
 {
     struct kworkq *q = kworkq_new(NULL, NULL);
     char k[LIM_KEY];
-    struct timespec t0, t1;
+    struct timespec t0 = {0}, t1 = {0};
     pthread_t t;
 
     kworkq_add(q, "a");

@@ -85,9 +85,9 @@ crash_kill9_mid_transaction(void)
         pid_t pid;
         char c;
         int st_;
-        struct state_open_report rep;
+        struct state_open_report rep = {0};
         struct state_opts o = tu_manual_opts();
-        struct state *st;
+        struct state *st = NULL;
         struct gen_check gc = {0, 0, 0};
 
         CHECK(pipe(p) == 0);
@@ -129,8 +129,8 @@ crash_kill9_mid_transaction(void)
 static _Noreturn void
 crash_writer_thread(const char *path, int fd)
 {
-    struct state_opts o;
-    struct state *st;
+    struct state_opts o = {0};
+    struct state *st = NULL;
     char uid[32], msg[64];
     unsigned k = 0;
 
@@ -142,7 +142,7 @@ crash_writer_thread(const char *path, int fd)
         _exit(3);
     for (;; k++) {
         if (fd >= 0 && k % 256 == 0) {
-            struct state_stats stats;
+            struct state_stats stats = {0};
             state_get_stats(st, &stats);
             if (stats.n_flushes > 0) { /* something is committed: the parent may kill now */
                 if (write(fd, "x", 1) != 1)
@@ -198,8 +198,8 @@ crash_kill9_writer_thread(void)
         int p[2], wst;
         pid_t pid;
         char c;
-        struct state_open_report rep;
-        struct state *st;
+        struct state_open_report rep = {0};
+        struct state *st = NULL;
         struct row_check rc = {0, 0};
         struct state_opts o = tu_manual_opts();
 
@@ -254,11 +254,11 @@ static void
 expect_recreated(const char *path, const char *why_part)
 {
     char bad[160], line[8192];
-    struct state_open_report rep;
+    struct state_open_report rep = {0};
     struct state_opts o = tu_manual_opts();
-    struct state_stats stats;
-    struct state_retry r;
-    struct state *st;
+    struct state_stats stats = {0};
+    struct state_retry r = {0};
+    struct state *st = NULL;
 
     snprintf(bad, sizeof(bad), "%s.bad", path);
     st = state_open(path, &o, &rep, NULL);
@@ -352,7 +352,7 @@ static void
 directory_in_the_way(void)
 {
     char dir[64], path[128], bad[160];
-    struct stat sb;
+    struct stat sb = {0};
 
     tu_mkdtemp(dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/state.db", dir);
@@ -369,8 +369,8 @@ static void
 bad_slot_taken(void)
 {
     char dir[64], path[128], bad[160], inner[200];
-    struct state_open_report rep;
-    struct state *st;
+    struct state_open_report rep = {0};
+    struct state *st = NULL;
 
     tu_mkdtemp(dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/state.db", dir);
@@ -435,8 +435,8 @@ static void
 orphan_wal(void)
 {
     char dir[64], path[128], wal[160];
-    struct state_open_report rep;
-    struct state *st;
+    struct state_open_report rep = {0};
+    struct state *st = NULL;
     char junk[5000];
 
     tu_mkdtemp(dir, sizeof(dir));
@@ -460,11 +460,11 @@ static void
 tampered_rows(void)
 {
     char dir[64], path[128];
-    struct state_open_report rep;
+    struct state_open_report rep = {0};
     struct state_opts o = tu_manual_opts();
-    struct state_retry r;
-    struct state_event e;
-    struct state *st;
+    struct state_retry r = {0};
+    struct state_event e = {0};
+    struct state *st = NULL;
     char sql[4096];
     int64_t now = wall_now();
 
@@ -533,10 +533,10 @@ random_byte_flips(void)
     CHECK(size > 8192);
     srand(12345);
     for (iter = 0; iter < 300; iter++) {
-        struct state_open_report rep;
+        struct state_open_report rep = {0};
         struct state_opts o = tu_manual_opts();
-        struct state_retry r;
-        struct state *st;
+        struct state_retry r = {0};
+        struct state *st = NULL;
         int fd, k, nflip = 1 + rand() % 16;
 
         copy_file(tmpl, path);
@@ -569,11 +569,11 @@ static void
 migrate_from_v1(void)
 {
     char dir[64], path[128];
-    struct state_open_report rep;
+    struct state_open_report rep = {0};
     struct state_opts o = tu_manual_opts();
-    struct state_retry r;
-    struct state_event e;
-    struct state *st;
+    struct state_retry r = {0};
+    struct state_event e = {0};
+    struct state *st = NULL;
     char sql[2048];
     int64_t now = wall_now();
 
@@ -644,10 +644,10 @@ static void
 read_only_dir(void)
 {
     char dir[64], ro[128], path[160], path2[160], rw[128], ur[128], path3[160], bad3[170];
-    struct state_open_report rep;
-    struct state_stats stats;
-    struct state_retry r;
-    struct state *st;
+    struct state_open_report rep = {0};
+    struct state_stats stats = {0};
+    struct state_retry r = {0};
+    struct state *st = NULL;
     char line[8192];
     pid_t pid;
 
@@ -734,7 +734,7 @@ static int
 fill_until_degraded(struct state *st, int limit)
 {
     char uid[32], msg[STATE_MAX_MESSAGE];
-    struct state_stats stats;
+    struct state_stats stats = {0};
     int i;
 
     memset(msg, 'm', sizeof(msg) - 1);
@@ -759,11 +759,11 @@ full_disk_cap(void)
     char dir[64], path[128];
     struct state_opts o = tu_manual_opts();
     struct degrade_seen seen = {0, true, ""};
-    struct state_stats stats;
-    struct state_event e;
-    struct state_retry r;
+    struct state_stats stats = {0};
+    struct state_event e = {0};
+    struct state_retry r = {0};
     struct sc_err err = {0};
-    struct state *st;
+    struct state *st = NULL;
     int n;
 
     tu_mkdtemp(dir, sizeof(dir));
@@ -800,12 +800,12 @@ full_disk_tmpfs(void)
     char dir[64], path[128];
     struct state_opts o = tu_manual_opts();
     struct degrade_seen seen = {0, true, ""};
-    struct state_stats stats;
-    struct state *st;
+    struct state_stats stats = {0};
+    struct state *st = NULL;
     int n;
 
     tu_mkdtemp(dir, sizeof(dir));
-    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+    if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
         mount("tmpfs", dir, "tmpfs", 0, "size=256k") != 0) {
         fprintf(stderr,
                 "    SKIP: cannot mount a tmpfs here (%s); full_disk_cap covers "
@@ -834,11 +834,11 @@ static void
 reopen_when_usable(void)
 {
     char dir[64], sub[96], path[128];
-    struct state_open_report rep;
-    struct state_opts o;
-    struct state_stats stats;
+    struct state_open_report rep = {0};
+    struct state_opts o = {0};
+    struct state_stats stats = {0};
     struct degrade_seen seen = {0, false, ""};
-    struct state *st;
+    struct state *st = NULL;
     int i;
 
     tu_mkdtemp(dir, sizeof(dir));
@@ -882,10 +882,10 @@ static void
 reopen_backs_off(void)
 {
     char dir[64], path[128];
-    struct state_opts o;
-    struct state_stats stats;
+    struct state_opts o = {0};
+    struct state_stats stats = {0};
     struct degrade_seen seen = {0, true, ""};
-    struct state *st;
+    struct state *st = NULL;
 
     tu_mkdtemp(dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/state.db", dir);

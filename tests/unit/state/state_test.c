@@ -8,12 +8,12 @@
 static void
 memory_only(void)
 {
-    struct state_open_report rep;
+    struct state_open_report rep = {0};
     struct sc_err err = {0};
     struct state *st = state_open(NULL, NULL, &rep, &err);
-    struct state_retry r;
+    struct state_retry r = {0};
     struct state_event e = tu_event("pod.1", 3, 1000, 2000), got;
-    struct state_stats stats;
+    struct state_stats stats = {0};
     char line[512];
 
     CHECK(st != NULL);
@@ -56,12 +56,12 @@ static void
 roundtrip(void)
 {
     char dir[64], path[128];
-    struct state_open_report rep;
+    struct state_open_report rep = {0};
     struct state_opts o = tu_manual_opts();
     struct sc_err err = {0};
-    struct state *st;
-    struct state_retry r;
-    struct state_event e, got;
+    struct state *st = NULL;
+    struct state_retry r = {0};
+    struct state_event e = {0}, got = {0};
     int64_t now = time(NULL) * 1000LL;
     char line[1024];
 
@@ -118,9 +118,9 @@ forget_uid(void)
 {
     char dir[64], path[128];
     struct state_opts o = tu_manual_opts();
-    struct state *st;
-    struct state_event e;
-    struct state_retry r;
+    struct state *st = NULL;
+    struct state_event e = {0};
+    struct state_retry r = {0};
     size_t n = 99;
     int64_t now = time(NULL) * 1000LL;
 
@@ -154,8 +154,8 @@ bad_input(void)
     struct state *st = state_open(NULL, NULL, NULL, NULL);
     struct sc_err err = {0};
     struct state_event e = tu_event("n", 1, 0, 0), got;
-    struct state_retry r;
-    struct state_opts bad;
+    struct state_retry r = {0};
+    struct state_opts bad = {0};
     char big[STATE_MAX_MESSAGE + 10];
     char longerr[STATE_MAX_ERROR * 3];
 
@@ -205,11 +205,11 @@ eviction_cap(void)
 {
     char dir[64], path[128];
     struct state_opts o = tu_manual_opts();
-    struct state_open_report rep;
-    struct state_stats stats;
-    struct state_retry r;
+    struct state_open_report rep = {0};
+    struct state_stats stats = {0};
+    struct state_retry r = {0};
     struct fake_clock fc = {1000000};
-    struct state *st;
+    struct state *st = NULL;
     char uid[32];
     int i;
 
@@ -254,11 +254,11 @@ ttl_prune(void)
 {
     char dir[64], path[128];
     struct state_opts o = tu_manual_opts();
-    struct state_open_report rep;
+    struct state_open_report rep = {0};
     struct fake_clock fc = {10000000};
-    struct state_retry r;
-    struct state_event e, got;
-    struct state *st;
+    struct state_retry r = {0};
+    struct state_event e = {0}, got = {0};
+    struct state *st = NULL;
     size_t n = 0;
 
     o.clock = clock_fake(&fc);
@@ -300,8 +300,8 @@ coalesce(void)
 {
     char dir[64], path[128];
     struct state_opts o = tu_manual_opts();
-    struct state_stats stats;
-    struct state *st;
+    struct state_stats stats = {0};
+    struct state *st = NULL;
     int i;
 
     tu_mkdtemp(dir, sizeof(dir));
@@ -329,9 +329,9 @@ static void
 writer_thread(void)
 {
     char dir[64], path[128];
-    struct state_opts o;
-    struct state_stats stats;
-    struct state *st;
+    struct state_opts o = {0};
+    struct state_stats stats = {0};
+    struct state *st = NULL;
     int i;
 
     memset(&o, 0, sizeof(o));
@@ -359,9 +359,9 @@ static void
 writer_wakes_on_batch(void)
 {
     char dir[64], path[128];
-    struct state_opts o;
-    struct state_stats stats;
-    struct state *st;
+    struct state_opts o = {0};
+    struct state_stats stats = {0};
+    struct state *st = NULL;
     char uid[32];
     int i;
 
@@ -432,7 +432,7 @@ tombstone_overflow(void)
 {
     char dir[64], path[128], uid[32];
     struct state_opts o = tu_manual_opts();
-    struct state *st;
+    struct state *st = NULL;
     int i;
 
     o.flush_batch = 8; /* bound = 8 * 8 + 4096 */
@@ -465,7 +465,7 @@ tombstone_overflow_mid_walk(void)
 {
     char dir[64], path[128], kind[32];
     struct state_opts o = tu_manual_opts();
-    struct state *st;
+    struct state *st = NULL;
     size_t n = 0;
     int i;
 
@@ -494,9 +494,9 @@ revive_at_overflow(void)
 {
     char dir[64], path[128], uid[32];
     struct state_opts o = tu_manual_opts();
-    struct state_retry r;
-    struct state_stats stats;
-    struct state *st;
+    struct state_retry r = {0};
+    struct state_stats stats = {0};
+    struct state *st = NULL;
     int i;
 
     o.flush_batch = 1; /* bound = 8 + 4096 = 4104 */
@@ -529,7 +529,7 @@ revive_at_overflow(void)
 static void
 report_lines(void)
 {
-    struct state_open_report r;
+    struct state_open_report r = {0};
     char line[8192];
 
     memset(&r, 0, sizeof(r));

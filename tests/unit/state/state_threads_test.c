@@ -28,7 +28,7 @@ worker_main(void *arg)
         w->expect[j] = -1;
     for (j = 0; j < N_OPS; j++) {
         int k = (j * 7 + w->id) % N_KEYS;
-        struct state_retry r;
+        struct state_retry r = {0};
         struct state_event e = tu_event("ev", j, j, (int64_t)time(NULL) * 1000), got;
 
         snprintf(uid, sizeof(uid), "t%d-%d", w->id, k);
@@ -87,7 +87,7 @@ busy_main(void *arg)
     struct busy *b = arg;
 
     while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
-        struct state_stats stats;
+        struct state_stats stats = {0};
         int n = 0;
         (void)!state_flush(b->st, NULL);
         (void)!state_prune(b->st, NULL, NULL);
@@ -103,11 +103,11 @@ static void
 many_workers(void)
 {
     char dir[64], path[128], uid[32];
-    struct state_opts o;
-    struct state_stats stats;
-    struct state *st;
-    struct worker w[N_WORKERS];
-    struct busy b;
+    struct state_opts o = {0};
+    struct state_stats stats = {0};
+    struct state *st = NULL;
+    struct worker w[N_WORKERS] = {0};
+    struct busy b = {0};
     pthread_t th[N_WORKERS], bt;
     int i, k;
 
@@ -145,7 +145,7 @@ many_workers(void)
     st = state_open(path, &o, NULL, NULL);
     for (i = 0; i < N_WORKERS; i++) {
         for (k = 0; k < N_KEYS; k++) {
-            struct state_retry r;
+            struct state_retry r = {0};
             int rc;
             snprintf(uid, sizeof(uid), "t%d-%d", i, k);
             rc = state_retry_get(st, "K", uid, &r, NULL);
@@ -206,10 +206,10 @@ static void
 cap_under_contention(void)
 {
     char dir[64], path[128];
-    struct state_opts o;
-    struct state_stats stats;
-    struct state *st;
-    struct cap_worker w[N_WORKERS];
+    struct state_opts o = {0};
+    struct state_stats stats = {0};
+    struct state *st = NULL;
+    struct cap_worker w[N_WORKERS] = {0};
     pthread_t th[N_WORKERS];
     struct collect before = {0, 0}, after = {0, 0};
     int i;

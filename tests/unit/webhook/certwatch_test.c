@@ -76,7 +76,7 @@ teardown(void)
 static void
 test_good_pair_and_chain(void)
 {
-    struct certpair p;
+    struct certpair p = {0};
     struct sc_err err = {0};
     char c[300], k[300], chain[128];
     char *a, *b;
@@ -111,7 +111,7 @@ test_good_pair_and_chain(void)
 static void
 test_bad_pairs(void)
 {
-    struct certpair p;
+    struct certpair p = {0};
     struct sc_err err = {0};
     char c[300], k[300], g[128], e[128];
 
@@ -143,7 +143,7 @@ test_bad_pairs(void)
 static void
 test_too_big(void)
 {
-    struct certpair p;
+    struct certpair p = {0};
     struct sc_err err = {0};
     char big[128], k[300];
     size_t n = LIM_CERT_FILE + 10;
@@ -162,7 +162,7 @@ test_too_big(void)
 static void
 test_stamp_sees_symlink_swap_and_rewrite(void)
 {
-    struct certstamp s1, s2;
+    struct certstamp s1 = {0}, s2 = {0};
     char cmd[512], c[128], k[128];
 
     setup();

@@ -15,7 +15,7 @@ parse_str(const char *s, struct review_admission *r, struct sc_err *err)
 static void
 test_recorded_request(void)
 {
-    struct review_admission r;
+    struct review_admission r = {0};
     size_t len;
     char *body = fx_text("admission/vsclass-create.json", &len);
 
@@ -36,7 +36,7 @@ test_recorded_request(void)
 static void
 test_response_echoes_version_and_uid(void)
 {
-    struct review_admission r;
+    struct review_admission r = {0};
     struct wh_decision d = {.allowed = false, .code = 403, .rule = "x", .msg = "nope"};
     char *out;
     size_t n;
@@ -103,8 +103,8 @@ test_bad_envelopes(void)
         {"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"kind\":\"x\"}",
          "not valid JSON"},
     };
-    struct review_admission r;
-    struct sc_err err;
+    struct review_admission r = {0};
+    struct sc_err err = {0};
 
     for (size_t i = 0; i < SC_ARRAY_LEN(cases); i++) {
         memset(&err, 0, sizeof(err));
@@ -122,8 +122,8 @@ test_huge_body(void)
 {
     size_t n = LIM_ADMISSION_BODY + 1;
     char *big = malloc(n);
-    struct review_admission r;
-    struct review_conversion c;
+    struct review_admission r = {0};
+    struct review_conversion c = {0};
     struct sc_err err = {0};
 
     memset(big, ' ', n);
@@ -135,7 +135,7 @@ test_huge_body(void)
 static void
 test_conversion_envelope(void)
 {
-    struct review_conversion c;
+    struct review_conversion c = {0};
     struct sc_err err = {0};
     const char *ok = "{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"ConversionReview\","
                      "\"request\":{\"uid\":\"c1\",\"desiredAPIVersion\":\"g/v1\"}}";

@@ -10,7 +10,7 @@ static void
 decide(struct fx_lookup *fx, struct wh_lookup *lk, const char *op, const char *group,
        const char *version, const char *resource, json_t *obj, json_t *old, struct wh_decision *d)
 {
-    struct review_admission r;
+    struct review_admission r = {0};
 
     CHECK_INT(fx_review(&r, op, group, version, resource, "", obj, old), SC_OK);
     (void)fx;
@@ -21,10 +21,10 @@ decide(struct fx_lookup *fx, struct wh_lookup *lk, const char *op, const char *g
 static void
 test_second_default_denied_with_upstream_message(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct review_admission r;
-    struct wh_decision d;
+    struct review_admission r = {0};
+    struct wh_decision d = {0};
     size_t len;
     char *body = fx_text("admission/vsclass-create.json", &len);
 
@@ -42,9 +42,9 @@ test_second_default_denied_with_upstream_message(void)
 static void
 test_default_for_other_driver_allowed(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
+    struct wh_decision d = {0};
 
     /* ebs-not-default carries "True", which is not exactly "true". */
     decide(&fx, &lk, "CREATE", SNAP_G, "v1", "volumesnapshotclasses",
@@ -57,9 +57,9 @@ test_default_for_other_driver_allowed(void)
 static void
 test_non_default_never_looks(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
+    struct wh_decision d = {0};
 
     decide(&fx, &lk, "CREATE", SNAP_G, "v1", "volumesnapshotclasses",
            fx_class("x", HP, WH_ANN_DEFAULT_CLASS, "True"), NULL, &d);
@@ -78,9 +78,9 @@ test_non_default_never_looks(void)
 static void
 test_update_ratchet(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
+    struct wh_decision d = {0};
 
     /* Already default for the same driver: passes without a lookup, even
      * though the cache holds another default for the driver. */
@@ -108,9 +108,9 @@ test_update_ratchet(void)
 static void
 test_other_operations_allowed(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
+    struct wh_decision d = {0};
 
     fx.fail_classes = SC_EIO;
     decide(&fx, &lk, "DELETE", SNAP_G, "v1", "volumesnapshotclasses", NULL,
@@ -125,9 +125,9 @@ test_other_operations_allowed(void)
 static void
 test_group_classes(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
+    struct wh_decision d = {0};
     const char *versions[] = {"v1", "v1beta1", "v1beta2"};
 
     for (int i = 0; i < 3; i++) {
@@ -148,9 +148,9 @@ test_group_classes(void)
 static void
 test_wrong_resource_and_bad_objects(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
+    struct wh_decision d = {0};
     json_t *bad;
 
     decide(&fx, &lk, "CREATE", SNAP_G, "v1", "volumesnapshots", fx_class("a", HP, NULL, NULL), NULL,
@@ -182,9 +182,9 @@ test_wrong_resource_and_bad_objects(void)
 static void
 test_lookup_error_denies(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
+    struct wh_decision d = {0};
 
     fx.fail_classes = SC_EIO;
     decide(&fx, &lk, "CREATE", SNAP_G, "v1", "volumesnapshotclasses",

@@ -22,7 +22,7 @@ pvc(const char *ns, const char *src_ns, const char *group, const char *kind, con
 static void
 decide(struct wh_lookup *lk, const char *op, const char *ns, json_t *obj, struct wh_decision *d)
 {
-    struct review_admission r;
+    struct review_admission r = {0};
 
     CHECK_INT(fx_review(&r, op, "", "v1", "persistentvolumeclaims", ns, obj, NULL), SC_OK);
     wh_dataref_review(&r, lk, d);
@@ -34,10 +34,10 @@ decide(struct wh_lookup *lk, const char *op, const char *ns, json_t *obj, struct
 static void
 test_recorded_request_granted(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct review_admission r;
-    struct wh_decision d;
+    struct review_admission r = {0};
+    struct wh_decision d = {0};
     size_t len;
     char *body = fx_text("admission/pvc-create-cross-ns.json", &len);
 
@@ -53,9 +53,9 @@ test_recorded_request_granted(void)
 static void
 test_named_grant(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
+    struct wh_decision d = {0};
 
     decide(&lk, "CREATE", "staging", pvc("staging", "backup", SNAP, "VolumeSnapshot", "snap-1"),
            &d);
@@ -75,9 +75,9 @@ test_named_grant(void)
 static void
 test_from_and_to_must_be_in_one_grant(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
+    struct wh_decision d = {0};
 
     /* dev has a from in grant a and the snapshot to in grant b: no. */
     decide(&lk, "CREATE", "dev", pvc("dev", "backup", SNAP, "VolumeSnapshot", "s"), &d);
@@ -93,9 +93,9 @@ test_from_and_to_must_be_in_one_grant(void)
 static void
 test_grant_must_live_in_source_namespace(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
+    struct wh_decision d = {0};
 
     decide(&lk, "CREATE", "qa", pvc("qa", "backup", SNAP, "VolumeSnapshot", "s"), &d);
     CHECK(!d.allowed);
@@ -108,9 +108,9 @@ test_grant_must_live_in_source_namespace(void)
 static void
 test_exact_case_sensitive_match(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
+    struct wh_decision d = {0};
 
     decide(&lk, "CREATE", "prod", pvc("prod", "backup", SNAP, "volumesnapshot", "s"), &d);
     CHECK(!d.allowed);
@@ -125,9 +125,9 @@ test_exact_case_sensitive_match(void)
 static void
 test_no_lookup_when_not_cross_namespace(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
+    struct wh_decision d = {0};
     json_t *plain;
 
     fx.fail_grants = SC_EIO;
@@ -150,9 +150,9 @@ test_no_lookup_when_not_cross_namespace(void)
 static void
 test_crd_absent_denies(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
+    struct wh_decision d = {0};
 
     fx.fail_grants = SC_ENOTFOUND;
     decide(&lk, "CREATE", "prod", pvc("prod", "backup", SNAP, "VolumeSnapshot", "s"), &d);
@@ -171,10 +171,10 @@ test_crd_absent_denies(void)
 static void
 test_bad_shapes(void)
 {
-    struct fx_lookup fx;
+    struct fx_lookup fx = {0};
     struct wh_lookup lk = fx_lookup_init(&fx);
-    struct wh_decision d;
-    struct review_admission r;
+    struct wh_decision d = {0};
+    struct review_admission r = {0};
     json_t *o;
 
     o = json_pack("{s:{s:s}, s:{s:s}}", "metadata", "name", "p", "spec", "dataSourceRef", "x");

@@ -39,8 +39,8 @@ call(struct env *e, const char *method, const char *url, const char *ct, const c
 static void
 test_health_ready_and_404(void)
 {
-    struct env e;
-    struct whroute_resp r;
+    struct env e = {0};
+    struct whroute_resp r = {0};
 
     env_init(&e);
     call(&e, "GET", "/healthz", NULL, NULL, &r);
@@ -69,8 +69,8 @@ test_health_ready_and_404(void)
 static void
 test_bad_requests_are_4xx(void)
 {
-    struct env e;
-    struct whroute_resp r;
+    struct env e = {0};
+    struct whroute_resp r = {0};
 
     env_init(&e);
     call(&e, "POST", "/validate-class", "text/plain", "{}", &r);
@@ -99,8 +99,8 @@ test_bad_requests_are_4xx(void)
 static void
 test_admission_and_metrics(void)
 {
-    struct env e;
-    struct whroute_resp r;
+    struct env e = {0};
+    struct whroute_resp r = {0};
     size_t len;
     char *body = fx_text("admission/vsclass-create.json", &len);
     json_t *j;
@@ -134,8 +134,8 @@ test_admission_and_metrics(void)
 static void
 test_conversion_review(void)
 {
-    struct env e;
-    struct whroute_resp r;
+    struct env e = {0};
+    struct whroute_resp r = {0};
     json_t *obj = fx_load("convert/vgsc-v1beta2.json");
     json_t *want = fx_load("convert/vgsc-v1beta1.json");
     json_t *review =

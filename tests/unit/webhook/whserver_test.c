@@ -63,7 +63,7 @@ publish(struct env *e, const char *gen, const char *crt, const char *key)
 static void
 env_start(struct env *e, unsigned idle_s, int64_t read_ms)
 {
-    struct whserver_opts o;
+    struct whserver_opts o = {0};
     struct sc_err err = {0};
     char cmd[600];
 
@@ -139,7 +139,7 @@ get(CURL *c, int port, const char *path, const char *ca, int fresh)
 static void
 test_serves_tls(void)
 {
-    struct env e;
+    struct env e = {0};
     CURL *c = curl_easy_init();
 
     env_start(&e, 15, 10000);
@@ -155,7 +155,7 @@ test_serves_tls(void)
 static void
 test_rotation_via_symlink_swap(void)
 {
-    struct env e;
+    struct env e = {0};
     CURL *keep = curl_easy_init(), *fresh = curl_easy_init();
     char both[300], cmd[1024], a[300], b[300];
     int switched = 0, failures = 0;
@@ -224,7 +224,7 @@ read_zeros(char *p, size_t sz, size_t n, void *arg)
 static void
 test_body_cap(void)
 {
-    struct env e;
+    struct env e = {0};
     CURL *c = curl_easy_init();
     char url[128], ca[300];
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
@@ -285,9 +285,9 @@ read_fast(char *p, size_t sz, size_t n, void *arg)
 static void
 test_slow_clients_are_dropped(void)
 {
-    struct env e;
-    struct sockaddr_in sin;
-    struct pollfd pfd;
+    struct env e = {0};
+    struct sockaddr_in sin = {0};
+    struct pollfd pfd = {0};
     char byte, url[128], ca[300];
     int fd, sent = 0;
     time_t t0;
@@ -355,4 +355,4 @@ test_slow_clients_are_dropped(void)
 }
 
 TEST_MAIN(TEST(test_serves_tls), TEST(test_rotation_via_symlink_swap), TEST(test_body_cap),
-          TEST(test_slow_clients_are_dropped))
+          TEST_TIMED(test_slow_clients_are_dropped))
