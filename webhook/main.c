@@ -210,6 +210,7 @@ main(int argc, char **argv)
     whmetrics_init(&metrics);
     memset(&route, 0, sizeof(route));
     route.lookup = whwatch_lookup(watch);
+    route.warn = whwatch_warn_lookup(watch); /* /warn-snapshot (issue 16) */
     route.metrics = &metrics;
     route.ready = whwatch_ready;
     route.ready_ctx = watch;
