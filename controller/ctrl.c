@@ -17,6 +17,7 @@
 #include "controller/gsync.h"
 #include "controller/gview.h"
 #include "controller/httpsrv.h"
+#include "controller/stuck_metrics.h"
 #include "controller/sync.h"
 #include "kube/kclient.h"
 #include "kube/kconfig.h"
@@ -651,6 +652,24 @@ rec_save(void *ctx, const char *uid, const char *type, const char *reason, const
 
 /* ---- HTTP handlers ---- */
 
+/* Stuck-state gauges (controller/stuck_metrics.h), while the caches are synced. */
+static int
+metrics_stuck(struct ctrl *c, struct buf *out)
+{
+    struct stuck_src s = {0};
+
+    if (!__atomic_load_n(&c->synced, __ATOMIC_ACQUIRE))
+        return 0;
+    s.snapshots = c->stores[INF_VS];
+    s.contents = c->stores[INF_VSC];
+    s.pvcs = c->stores[INF_PVC];
+    s.groups = c->q_vgs != NULL ? c->stores[INF_VGS] : NULL;
+    s.group_contents = c->q_vgsc != NULL ? c->stores[INF_VGSC] : NULL;
+    s.now_ms = clock_wall_ms(&c->clock);
+    s.threshold_s = STUCK_DELETION_THRESHOLD_S;
+    return stuck_metrics_render(&s, out);
+}
+
 static int
 metrics_extra(void *ctx, struct buf *out)
 {
@@ -678,6 +697,9 @@ metrics_extra(void *ctx, struct buf *out)
         if (rc != 0)
             return rc;
     }
+    rc = metrics_stuck(c, out); /* issue 16 */
+    if (rc != 0)
+        return rc;
     return buf_addf(
         out,
         "# HELP snapshot_controller_queue_depth Keys waiting in a work queue (ready or delayed).\n"
