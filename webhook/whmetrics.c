@@ -7,6 +7,9 @@
 #include "webhook/wh_warn.h"
 
 _Static_assert(WHM_WARN_N == WH_WARN_KIND_N, "WHM_WARN_N must match enum wh_warn_kind");
+_Static_assert(WHM_CACHE_N == WH_OBJ_N, "WHM_CACHE_N must match enum wh_obj");
+static const char *const cache_names[WHM_CACHE_N] = {"PersistentVolumeClaim", "PersistentVolume",
+                                                     "StorageClass", "VolumeSnapshotContent"};
 
 static const char *const rule_names[WHM_RULE_N] = {"default-class",   "default-group-class",
                                                    "reference-grant", "conversion",
@@ -125,5 +128,11 @@ whmetrics_render(struct whmetrics *m, struct buf *b)
         rc |= buf_addf(b, "snapshot_webhook_admission_warnings_total{warning=\"%s\"} %llu\n",
                        wh_warn_kind_name((enum wh_warn_kind)k),
                        (unsigned long long)atomic_load(&m->warnings[k]));
+    rc |= buf_adds(b, "# HELP snapshot_webhook_cached_objects Objects in the caches of the "
+                      "warnings, by kind.\n"
+                      "# TYPE snapshot_webhook_cached_objects gauge\n");
+    for (int k = 0; k < WHM_CACHE_N; k++)
+        rc |= buf_addf(b, "snapshot_webhook_cached_objects{kind=\"%s\"} %llu\n", cache_names[k],
+                       (unsigned long long)atomic_load(&m->cached[k]));
     return rc == SC_OK ? SC_OK : SC_ETOOBIG;
 }

@@ -34,6 +34,7 @@ enum whm_path {
 
 #define WHM_N_BUCKETS 14
 #define WHM_WARN_N    10 /* == WH_WARN_KIND_N (webhook/wh_warn.h; checked in whmetrics.c) */
+#define WHM_CACHE_N   4  /* == WH_OBJ_N (webhook/wh_warn.h; checked in whmetrics.c) */
 
 struct whmetrics {
     atomic_uint_fast64_t decisions[WHM_RULE_N][WHM_RESULT_N];
@@ -42,6 +43,7 @@ struct whmetrics {
     atomic_uint_fast64_t sum_us[WHM_PATH_N];
     atomic_uint_fast64_t cert_reloads[2];      /* [0] success, [1] failure */
     atomic_uint_fast64_t warnings[WHM_WARN_N]; /* by enum wh_warn_kind */
+    atomic_uint_fast64_t cached[WHM_CACHE_N];  /* objects in the warnings' caches, by enum wh_obj */
     atomic_int ready;                          /* 1 once the caches synced */
 };
 

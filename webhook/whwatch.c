@@ -263,6 +263,13 @@ whwatch_warn_lookup(struct whwatch *w)
     return lk;
 }
 
+void
+whwatch_counts(struct whwatch *w, size_t out[WH_OBJ_N])
+{
+    for (int i = 0; i < WH_OBJ_N; i++)
+        out[i] = w->objs[i] != NULL ? kinformer_len(w->objs[i]) : 0;
+}
+
 bool
 whwatch_ready(void *ctx)
 {

@@ -41,6 +41,8 @@ struct whwatch;
 int whwatch_start(struct kclient *c, struct whwatch **out, struct sc_err *err);
 struct wh_lookup whwatch_lookup(struct whwatch *w);
 struct wh_warn_lookup whwatch_warn_lookup(struct whwatch *w);
+/* Objects in each cache of the warnings, by enum wh_obj. */
+void whwatch_counts(struct whwatch *w, size_t out[WH_OBJ_N]);
 /* ctx is a struct whwatch * (the signature fits struct whroute.ready). */
 bool whwatch_ready(void *ctx);
 void whwatch_free(struct whwatch *w); /* NULL-safe; stops the informers */

@@ -487,6 +487,8 @@ test_route(void)
     whroute_handle(&rt, "GET", "/metrics", NULL, NULL, 0, &out);
     CHECK(strstr(out.body,
                  "snapshot_webhook_admission_warnings_total{warning=\"pvc-deleting\"} 1") != NULL);
+    CHECK(strstr(out.body, "snapshot_webhook_cached_objects{kind=\"PersistentVolumeClaim\"} 0") !=
+          NULL);
     CHECK(strstr(out.body, "snapshot_webhook_admission_decisions_total{rule=\"snapshot-warnings\","
                            "result=\"allowed\"} 2") != NULL);
     free(out.body);
