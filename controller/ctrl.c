@@ -17,6 +17,7 @@
 #include "controller/gsync.h"
 #include "controller/gview.h"
 #include "controller/httpsrv.h"
+#include "controller/pvc_pin.h"
 #include "controller/stuck_metrics.h"
 #include "controller/sync.h"
 #include "kube/kclient.h"
@@ -143,6 +144,15 @@ enqueue(struct ctrl *c, struct kworkq *q, const char *key)
 }
 
 static void
+enqueue_snapshot_key(void *ctx, const char *key)
+{
+    struct ctrl *c = ctx;
+
+    if (c->q_vs != NULL)
+        enqueue(c, c->q_vs, key);
+}
+
+static void
 put_and_enqueue(struct ctrl *c, int which, const struct kitem *it)
 {
     struct cmeta *m = item_view(it);
@@ -156,6 +166,8 @@ put_and_enqueue(struct ctrl *c, int which, const struct kitem *it)
         enqueue(c, c->q_vgs, kitem_key(it));
     else if (which == INF_VGSC)
         enqueue(c, c->q_vgsc, kitem_key(it));
+    else if (which == INF_PVC) /* issue 16: a held PVC being deleted re-checks its snapshots */
+        pvc_pin_enqueue(c->stores[INF_VS], (const struct cpvc *)m, enqueue_snapshot_key, c);
 }
 
 #define HANDLERS(tag, which)                                                             \
