@@ -182,7 +182,7 @@ stuck_metrics_render(const struct stuck_src *s, struct buf *out)
         "# HELP snapshot_controller_stuck_deletions Objects whose deletion has waited longer than "
         "the threshold, by finalizer still present.\n"
         "# TYPE snapshot_controller_stuck_deletions gauge\n"};
-    struct st_acc acc[SK_N];
+    struct st_acc acc[SK_N] = {0};
     int rc = SC_OK;
     int n = 0;
 

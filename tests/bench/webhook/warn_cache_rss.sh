@@ -66,4 +66,4 @@ kill "$WH" && wait "$WH" 2>/dev/null
 start
 wait_cached "$N"
 echo "webhook RSS, $N PVCs cached (one LIST after a restart): $(rss_kb) kB"
-k delete namespace rss-bench --wait=true --timeout=300s >/dev/null || echo "namespace rss-bench not deleted" >&2
+k delete namespace rss-bench --wait=true --timeout=600s >/dev/null || echo "namespace rss-bench not deleted" >&2
