@@ -6,7 +6,9 @@
 #   2. every alert name in the rule file has at least one test that expects
 #      it to fire (so a new alert cannot ship untested);
 #   3. `promtool test rules` runs each *.test.yaml here; each test file
-#      counts as one test.
+#      counts as one test;
+#   4. the component renders: `kubectl kustomize` of tests/alerts/overlay (deploy/webhook plus
+#      the deploy/monitoring component) holds the PrometheusRule with the same groups.
 # Prints "alerts: N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -39,7 +41,17 @@ promtool_test() { # promtool_test FILE
 	t_contains "$out" "SUCCESS"
 }
 
+test_component_renders() {
+	local k=${TOOLS_BIN:-$top/.cache/bin}/kubectl out
+	[ -x "$k" ] || { t_fail "no kubectl in ${TOOLS_BIN:-$top/.cache/bin} (make tools)"; return 1; }
+	out=$("$k" kustomize tests/alerts/overlay 2>&1) || { t_fail "$out"; return 1; }
+	t_contains "$out" "kind: PrometheusRule" || return 1
+	t_contains "$out" "name: volume-snapshot-alerts" || return 1
+	t_eq "$(grep -c '^    - alert: ' <<<"$out")" "$(grep -c '^  - alert: ' "$tmp/rules.yaml")" "alerts rendered"
+}
+
 t_run check_rules test_check_rules
+t_run component_renders test_component_renders
 t_run every_alert_tested test_every_alert_tested
 for f in tests/alerts/*.test.yaml; do
 	t_run "$(basename "$f" .test.yaml)" promtool_test "$f"
