@@ -219,6 +219,10 @@ E
 snapshot.storage.k8s.io|volumesnapshotclasses|get,list,watch
 groupsnapshot.storage.k8s.io|volumegroupsnapshotclasses|get,list,watch
 gateway.networking.k8s.io|referencegrants|get,list,watch
+|persistentvolumeclaims|get,list,watch
+|persistentvolumes|get,list,watch
+storage.k8s.io|storageclasses|get,list,watch
+snapshot.storage.k8s.io|volumesnapshotcontents|get,list,watch
 E
 )" webhook-rules || return 1
 	t_eq "$(obj deploy ClusterRoleBinding snapshot-controller-role | jq -r '.subjects[0] | "\(.kind) \(.namespace)/\(.name)"')" "ServiceAccount kube-system/snapshot-controller"
