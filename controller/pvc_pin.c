@@ -14,7 +14,9 @@ pvc_pin_holds(const struct cvs *s)
         return false;
     if (s->bound != NULL && s->bound[0] != '\0')
         return true; /* bound to a content: being cut */
-    return !s->has_error;
+    /* Not bound: only a snapshot the controller has taken on (it carries our
+     * finalizers, ES#1306/ES#1309) and that has not failed may still be cut. */
+    return (s->m.fins & (CFIN_VS_SOURCE | CFIN_VS_BOUND)) != 0 && !s->has_error;
 }
 
 struct waiters {

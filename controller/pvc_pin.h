@@ -7,8 +7,13 @@
  * the PVC only while it can still read it:
  *   - it is not ready, and
  *   - it is bound to a content (status.boundVolumeSnapshotContentName: the
- *     snapshot is being cut), or it has no error yet (it may still be cut).
- * A snapshot in error without a content does not hold the PVC.
+ *     snapshot is being cut), or it carries the controller's snapshot
+ *     finalizers and has no error (it may still be cut).
+ * A snapshot in error without a content, and one the controller never took
+ * on (no finalizer: its class is missing, say), do not hold the PVC.  That is
+ * the semantics of upstream's proposed fixes ES#1306 / ES#1309 (count only
+ * not-ready snapshots that hold finalizers), plus: an error without a content
+ * means nothing is being cut.
  *
  * While a PVC's deletion waits, pvc_pin_event() records one Event on the PVC
  * (Normal, WaitingForSnapshots) naming the snapshots it waits for; the

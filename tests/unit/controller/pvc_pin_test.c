@@ -50,12 +50,14 @@ world(bool deleting)
     json_decref(vs);
 }
 
-/* Another snapshot of claim1: error (NULL = none), bound content (NULL = none). */
+/* Another snapshot of claim1, taken on by the controller (it carries the
+ * as-source finalizer): error (NULL = none), bound content (NULL = none). */
 static void
 other(const char *name, const char *error, const char *bound)
 {
     json_t *vs = fixture("vs-dynamic");
 
+    add_fin(vs, FIN_VS_SOURCE);
     jset(vs, "metadata.name", json_string(name));
     jset(vs, "metadata.uid", json_string(name));
     jset(vs, "spec.volumeSnapshotClassName", json_string("missing-class"));
@@ -92,6 +94,16 @@ test_errored_contentless_does_not_pin(void)
 {
     world(true);
     other("broken", "Failed to get snapshot class with error missing-class not found", NULL);
+    {
+        /* ... nor one the controller never took on (no finalizer, no status). */
+        json_t *vs = fixture("vs-dynamic");
+
+        jset(vs, "metadata.name", json_string("fresh"));
+        jset(vs, "metadata.uid", json_string("fresh"));
+        jdel(vs, "status");
+        fake_add(&F, vs);
+        json_decref(vs);
+    }
     sync_snap1();
     CHECK_STR(fake_lines(&F, REMOVE_PVC_FIN, &T), REMOVE_PVC_FIN
               " [{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\",\"value\":"
@@ -137,6 +149,8 @@ test_holds_and_waiters(void)
     v.ready = TRI_TRUE;
     CHECK(!pvc_pin_holds(&v));
     v.ready = TRI_FALSE;
+    CHECK(!pvc_pin_holds(&v)); /* never taken on: no finalizer */
+    v.m.fins = CFIN_VS_SOURCE;
     CHECK(pvc_pin_holds(&v));
     v.has_error = true;
     CHECK(!pvc_pin_holds(&v));
