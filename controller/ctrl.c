@@ -17,6 +17,8 @@
 #include "controller/gsync.h"
 #include "controller/gview.h"
 #include "controller/httpsrv.h"
+#include "controller/pvc_pin.h"
+#include "controller/stuck_metrics.h"
 #include "controller/sync.h"
 #include "kube/kclient.h"
 #include "kube/kconfig.h"
@@ -142,6 +144,15 @@ enqueue(struct ctrl *c, struct kworkq *q, const char *key)
 }
 
 static void
+enqueue_snapshot_key(void *ctx, const char *key)
+{
+    struct ctrl *c = ctx;
+
+    if (c->q_vs != NULL)
+        enqueue(c, c->q_vs, key);
+}
+
+static void
 put_and_enqueue(struct ctrl *c, int which, const struct kitem *it)
 {
     struct cmeta *m = item_view(it);
@@ -155,6 +166,8 @@ put_and_enqueue(struct ctrl *c, int which, const struct kitem *it)
         enqueue(c, c->q_vgs, kitem_key(it));
     else if (which == INF_VGSC)
         enqueue(c, c->q_vgsc, kitem_key(it));
+    else if (which == INF_PVC) /* issue 16: a held PVC being deleted re-checks its snapshots */
+        pvc_pin_enqueue(c->stores[INF_VS], (const struct cpvc *)m, enqueue_snapshot_key, c);
 }
 
 #define HANDLERS(tag, which)                                                             \
@@ -651,6 +664,24 @@ rec_save(void *ctx, const char *uid, const char *type, const char *reason, const
 
 /* ---- HTTP handlers ---- */
 
+/* Stuck-state gauges (controller/stuck_metrics.h), while the caches are synced. */
+static int
+metrics_stuck(struct ctrl *c, struct buf *out)
+{
+    struct stuck_src s = {0};
+
+    if (!__atomic_load_n(&c->synced, __ATOMIC_ACQUIRE))
+        return 0;
+    s.snapshots = c->stores[INF_VS];
+    s.contents = c->stores[INF_VSC];
+    s.pvcs = c->stores[INF_PVC];
+    s.groups = c->q_vgs != NULL ? c->stores[INF_VGS] : NULL;
+    s.group_contents = c->q_vgsc != NULL ? c->stores[INF_VGSC] : NULL;
+    s.now_ms = clock_wall_ms(&c->clock);
+    s.threshold_s = STUCK_DELETION_THRESHOLD_S;
+    return stuck_metrics_render(&s, out);
+}
+
 static int
 metrics_extra(void *ctx, struct buf *out)
 {
@@ -678,6 +709,9 @@ metrics_extra(void *ctx, struct buf *out)
         if (rc != 0)
             return rc;
     }
+    rc = metrics_stuck(c, out); /* issue 16 */
+    if (rc != 0)
+        return rc;
     return buf_addf(
         out,
         "# HELP snapshot_controller_queue_depth Keys waiting in a work queue (ready or delayed).\n"

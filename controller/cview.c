@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/limits.h"
 #include "kube/kjson.h"
 
@@ -199,6 +200,8 @@ meta_read(struct kjson *r, struct cmeta *m, struct pack *p, bool namespaced)
     m->uid = jr_str(r, "metadata.uid");
     m->rv = jr_str(r, "metadata.resourceVersion");
     m->deleting = jr_str(r, "metadata.deletionTimestamp") != NULL;
+    m->created_ms = clock_parse_rfc3339(jr_str(r, "metadata.creationTimestamp")); /* issue 16 */
+    m->deleting_ms = clock_parse_rfc3339(jr_str(r, "metadata.deletionTimestamp"));
     if (r->rc == 0 && (m->name == NULL || m->name[0] == '\0'))
         r->rc = sc_err_set(r->err, SC_EPROTO, "metadata.name: required field is missing");
     if (r->rc == 0 && namespaced && m->ns == NULL)

@@ -69,6 +69,8 @@ struct cmeta {
     const char *uid;        /* "" when absent (unsaved objects) */
     const char *rv;         /* resourceVersion, "" when absent */
     bool deleting;          /* metadata.deletionTimestamp set */
+    int64_t created_ms;     /* metadata.creationTimestamp (wall ms), -1 when absent or bad */
+    int64_t deleting_ms;    /* metadata.deletionTimestamp (wall ms), -1 when absent or bad */
     unsigned fins;          /* enum cfin bits */
     unsigned n_fins;        /* all finalizers, known or not */
     signed char fin_idx[5]; /* index in metadata.finalizers per enum cfin bit, -1 if absent */

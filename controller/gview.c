@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "common/clock.h"
+
+#include "common/clock.h"
 #include "kube/kjson.h"
 
 static const json_t *
@@ -141,7 +143,8 @@ static json_t *
 trimmed_meta(const json_t *meta, const char *const *keep_ann)
 {
     static const char *const meta_keys[] = {
-        "name", "namespace", "uid", "resourceVersion", "deletionTimestamp", "finalizers", NULL};
+        "name",       "namespace",         "uid", "resourceVersion", "deletionTimestamp",
+        "finalizers", "creationTimestamp", NULL};
     const json_t *anns = json_object_get(meta, "annotations");
     json_t *m, *a;
 
@@ -205,6 +208,8 @@ meta_read(struct kjson *r, const json_t *x, struct cmeta *m, unsigned *gfins, in
     m->uid = rd_str(r, x, "metadata.uid");
     m->rv = rd_str(r, x, "metadata.resourceVersion");
     m->deleting = rd_str(r, x, "metadata.deletionTimestamp") != NULL;
+    m->created_ms = clock_parse_rfc3339(rd_str(r, x, "metadata.creationTimestamp")); /* issue 16 */
+    m->deleting_ms = clock_parse_rfc3339(rd_str(r, x, "metadata.deletionTimestamp"));
     if (r->rc == 0 && (m->name == NULL || m->name[0] == '\0'))
         r->rc = sc_err_set(r->err, SC_EPROTO, "metadata.name: required field is missing");
     if (r->rc == 0 && namespaced && m->ns == NULL)

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "controller/gostr.h"
 #include "controller/gsync.h"
+#include "controller/pvc_pin.h"
 #include "controller/sync_int.h"
 
 #define MSG_CAP LIM_EVENT_MESSAGE
@@ -442,7 +443,7 @@ pvc_use_fn(const struct cmeta *m, void *arg)
         return 0;
     if (s->has_content)
         return 0;
-    if (s->pvc != NULL && strcmp(s->pvc, u->pvc) == 0 && s->ready != TRI_TRUE) {
+    if (s->pvc != NULL && strcmp(s->pvc, u->pvc) == 0 && pvc_pin_holds(s)) { /* ES#1305 */
         u->in_use = true;
         return 1;
     }
@@ -475,6 +476,7 @@ snapshot_check_remove_pvc_finalizer(const struct sync_env *env, const struct cvs
     scan.in_use = false;
     cstore_each(env->snapshots, pvc_use_fn, &scan);
     if (scan.in_use) {
+        pvc_pin_event(env, pvc, scan.skip); /* issue 16: name what the deletion waits for */
         CVIEW_UNREF(pvc);
         return 0;
     }

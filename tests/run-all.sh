@@ -94,6 +94,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 SC_TEST_NO_TIMING=1 UNIT_JOBS=2 UNIT_NAME=unit-valgrind \
 	UNIT_WRAPPER="$(make -s --no-print-directory print-valgrind)" suite unit-valgrind tests/run-unit.sh $unit_bins
 [ -x tests/fuzz/run.sh ] && FUZZ_SECONDS=${FUZZ_SECONDS:-10} suite fuzz tests/fuzz/run.sh
+# The PrometheusRule of deploy/monitoring under promtool (recorded series).
+suite alerts tests/alerts/run.sh
 
 export SC_BIN=${SC_BIN:-$top/build-asan/bin}
 export CONTROLLER=${CONTROLLER:-$SC_BIN/snapshot-controller}

@@ -137,7 +137,12 @@ wait_for_signal(const sigset_t *sigs, struct whwatch *watch, struct whmetrics *m
     for (;;) {
         struct timespec ts = {1, 0};
         bool ready = whwatch_ready(watch);
+        size_t counts[WH_OBJ_N] = {0};
         int sig;
+
+        whwatch_counts(watch, counts); /* the warnings' caches (issue 16) */
+        for (int i = 0; i < WH_OBJ_N; i++)
+            atomic_store(&metrics->cached[i], counts[i]);
 
         if (ready != (atomic_load(&metrics->ready) != 0)) {
             atomic_store(&metrics->ready, ready ? 1 : 0);
@@ -210,6 +215,7 @@ main(int argc, char **argv)
     whmetrics_init(&metrics);
     memset(&route, 0, sizeof(route));
     route.lookup = whwatch_lookup(watch);
+    route.warn = whwatch_warn_lookup(watch); /* /warn-snapshot (issue 16) */
     route.metrics = &metrics;
     route.ready = whwatch_ready;
     route.ready_ctx = watch;

@@ -187,12 +187,47 @@ int
 review_admission_respond(const struct review_admission *r, const struct wh_decision *d, char **out,
                          size_t *out_len, struct sc_err *err)
 {
+    return review_admission_respond_warn(r, d, NULL, 0, out, out_len, err);
+}
+
+/* response.warnings: n strings (none: the field is left out).  json_string()
+ * is NULL only for text that is not UTF-8 or on ENOMEM. */
+static int
+add_warnings(json_t *resp, const char *const *warnings, size_t n)
+{
+    json_t *arr;
+
+    if (n == 0)
+        return 0;
+    arr = json_array();
+    if (arr == NULL || json_object_set_new(resp, "warnings", arr) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *w = json_string(warnings[i]);
+
+        if (w == NULL)
+            continue; /* not UTF-8 (a cut multi-byte name): leave it out */
+        if (json_array_append_new(arr, w) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
+review_admission_respond_warn(const struct review_admission *r, const struct wh_decision *d,
+                              const char *const *warnings, size_t n_warnings, char **out,
+                              size_t *out_len, struct sc_err *err)
+{
     json_t *root, *resp;
 
     *out = NULL;
     resp = json_pack("{s:s, s:b}", "uid", r->uid, "allowed", d->allowed ? 1 : 0);
     if (resp == NULL)
         return sc_err_set(err, SC_ENOMEM, "cannot build the response");
+    if (add_warnings(resp, warnings, n_warnings) != 0) {
+        json_decref(resp);
+        return sc_err_set(err, SC_ENOMEM, "cannot build the response warnings");
+    }
     if (!d->allowed || d->msg[0] != '\0') {
         json_t *st = json_pack("{s:s}", "message", d->msg);
 

@@ -53,6 +53,12 @@ void review_admission_release(struct review_admission *r);
  * message and code. */
 int review_admission_respond(const struct review_admission *r, const struct wh_decision *d,
                              char **out, size_t *out_len, struct sc_err *err);
+/* The same with response.warnings (n_warnings UTF-8 strings, copied; the
+ * field is left out when n_warnings is 0).  kubectl prints each as
+ * "Warning: <text>". */
+int review_admission_respond_warn(const struct review_admission *r, const struct wh_decision *d,
+                                  const char *const *warnings, size_t n_warnings, char **out,
+                                  size_t *out_len, struct sc_err *err);
 
 /* A parsed ConversionReview request; pointers borrow from root. */
 struct review_conversion {

@@ -4,12 +4,19 @@
 #include <string.h>
 
 #include "common/sc_err.h"
+#include "webhook/wh_warn.h"
 
-static const char *const rule_names[WHM_RULE_N] = {"default-class", "default-group-class",
-                                                   "reference-grant", "conversion", "envelope"};
+_Static_assert(WHM_WARN_N == WH_WARN_KIND_N, "WHM_WARN_N must match enum wh_warn_kind");
+_Static_assert(WHM_CACHE_N == WH_OBJ_N, "WHM_CACHE_N must match enum wh_obj");
+static const char *const cache_names[WHM_CACHE_N] = {"PersistentVolumeClaim", "PersistentVolume",
+                                                     "StorageClass", "VolumeSnapshotContent"};
+
+static const char *const rule_names[WHM_RULE_N] = {"default-class",   "default-group-class",
+                                                   "reference-grant", "conversion",
+                                                   "envelope",        WH_WARN_RULE};
 static const char *const result_names[WHM_RESULT_N] = {"allowed", "denied", "error"};
 static const char *const path_names[WHM_PATH_N] = {"/validate-class", "/validate-pvc", "/convert",
-                                                   "other"};
+                                                   "/warn-snapshot", "other"};
 /* Upper bounds in microseconds; the last bucket is +Inf. */
 static const int64_t bucket_us[WHM_N_BUCKETS - 1] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 2500000};
@@ -56,6 +63,13 @@ void
 whmetrics_cert_reload(struct whmetrics *m, int ok)
 {
     atomic_fetch_add_explicit(&m->cert_reloads[ok ? 0 : 1], 1, memory_order_relaxed);
+}
+
+void
+whmetrics_warning(struct whmetrics *m, int kind)
+{
+    if (kind >= 0 && kind < WHM_WARN_N)
+        atomic_fetch_add_explicit(&m->warnings[kind], 1, memory_order_relaxed);
 }
 
 int
@@ -107,5 +121,18 @@ whmetrics_render(struct whmetrics *m, struct buf *b)
                    "snapshot_webhook_ready %d\n",
                    (unsigned long long)atomic_load(&m->cert_reloads[0]),
                    (unsigned long long)atomic_load(&m->cert_reloads[1]), atomic_load(&m->ready));
+    rc |= buf_adds(b, "# HELP snapshot_webhook_admission_warnings_total Warnings returned on "
+                      "snapshot and group snapshot creation, by kind.\n"
+                      "# TYPE snapshot_webhook_admission_warnings_total counter\n");
+    for (int k = 0; k < WHM_WARN_N; k++)
+        rc |= buf_addf(b, "snapshot_webhook_admission_warnings_total{warning=\"%s\"} %llu\n",
+                       wh_warn_kind_name((enum wh_warn_kind)k),
+                       (unsigned long long)atomic_load(&m->warnings[k]));
+    rc |= buf_adds(b, "# HELP snapshot_webhook_cached_objects Objects in the caches of the "
+                      "warnings, by kind.\n"
+                      "# TYPE snapshot_webhook_cached_objects gauge\n");
+    for (int k = 0; k < WHM_CACHE_N; k++)
+        rc |= buf_addf(b, "snapshot_webhook_cached_objects{kind=\"%s\"} %llu\n", cache_names[k],
+                       (unsigned long long)atomic_load(&m->cached[k]));
     return rc == SC_OK ? SC_OK : SC_ETOOBIG;
 }

@@ -55,6 +55,8 @@ whroute_path(const char *url)
         return WHM_PATH_PVC;
     if (strcmp(url, "/convert") == 0)
         return WHM_PATH_CONVERT;
+    if (strcmp(url, "/warn-snapshot") == 0)
+        return WHM_PATH_WARN;
     return WHM_PATH_OTHER;
 }
 
@@ -74,6 +76,29 @@ envelope_error(const struct whroute *rt, struct whroute_resp *out, int status, c
     set_text(out, status, "%s\n", msg);
 }
 
+/* /warn-snapshot: allowed, with the warnings wh_warn_review() finds. */
+static int
+warn_respond(const struct whroute *rt, const struct review_admission *r, char **s, size_t *n,
+             struct sc_err *err)
+{
+    struct wh_warnings w = {0};
+    struct wh_decision d = {0};
+    const char *msgs[WH_WARN_MAX];
+
+    d.allowed = true;
+    d.rule = WH_WARN_RULE;
+    if (rt->warn.get != NULL)
+        wh_warn_review(r, &rt->warn, &w);
+    for (size_t i = 0; i < w.n; i++) {
+        msgs[i] = w.msg[i];
+        whmetrics_warning(rt->metrics, (int)w.kind[i]);
+        log_debug(2, "warning on %s %s/%s (uid %s): %s", r->resource.resource, r->ns, r->name,
+                  r->uid, w.msg[i]);
+    }
+    whmetrics_decision(rt->metrics, WHM_RULE_WARNINGS, WHM_ALLOWED);
+    return review_admission_respond_warn(r, &d, msgs, w.n, s, n, err);
+}
+
 static void
 admission(const struct whroute *rt, enum whm_path path, const char *body, size_t len,
           struct whroute_resp *out)
@@ -88,6 +113,15 @@ admission(const struct whroute *rt, enum whm_path path, const char *body, size_t
     rc = review_admission_parse(body, len, &r, &err);
     if (rc != SC_OK) {
         envelope_error(rt, out, rc == SC_ETOOBIG ? 413 : 400, err.msg);
+        return;
+    }
+    if (path == WHM_PATH_WARN) {
+        rc = warn_respond(rt, &r, &s, &n, &err);
+        review_admission_release(&r);
+        if (rc != SC_OK)
+            set_text(out, 500, "%s\n", err.msg);
+        else
+            set_json(out, s, n);
         return;
     }
     if (path == WHM_PATH_CLASS)

@@ -7,6 +7,9 @@
  *   GET  /metrics          Prometheus text
  *   POST /validate-class   AdmissionReview: default-class rule
  *   POST /validate-pvc     AdmissionReview: ReferenceGrant rule
+ *   POST /warn-snapshot    AdmissionReview: always allowed, with the warnings of
+ *                          webhook/wh_warn.h for VolumeSnapshot and
+ *                          VolumeGroupSnapshot CREATE
  *   POST /convert          ConversionReview
  * A POST body must have Content-Type application/json (exactly, as
  * upstream; "application/json; charset=utf-8" is also accepted), else 415;
@@ -20,12 +23,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "webhook/wh_warn.h"
 #include "webhook/whlookup.h"
 #include "webhook/whmetrics.h"
 
 struct whroute {
     struct wh_lookup lookup;
-    struct whmetrics *metrics; /* borrowed */
+    struct wh_warn_lookup warn; /* .get == NULL: /warn-snapshot answers with no warnings */
+    struct whmetrics *metrics;  /* borrowed */
     bool (*ready)(void *ctx);
     void *ready_ctx;
 };

@@ -8,6 +8,7 @@
 #include "kube/kinformer.h"
 #include "webhook/wh_classes.h"
 #include "webhook/wh_dataref.h"
+#include "webhook/wh_objs.h"
 
 struct class_view {
     const char *name;
@@ -18,7 +19,8 @@ struct class_view {
 struct whwatch {
     struct kinformer *classes[2]; /* by enum wh_class_kind */
     struct kinformer *grants;
-    enum wh_class_kind kinds[2]; /* parse contexts */
+    enum wh_class_kind kinds[2];      /* parse contexts */
+    struct kinformer *objs[WH_OBJ_N]; /* by enum wh_obj: for the warnings only */
 };
 
 static int
@@ -70,6 +72,112 @@ index_ns(void *ctx, const void *view, struct kindex_out *out)
 
     (void)ctx;
     kindex_emit(out, g->ns);
+}
+
+/* ---- the compact views of the warnings' objects --------------------------------- */
+
+static int
+parse_pvc(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+{
+    struct wh_pvc *v = NULL;
+    int rc = wh_pvc_parse(obj, &v, err);
+
+    (void)ctx;
+    *view = v;
+    return rc;
+}
+
+static int
+parse_pv(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+{
+    struct wh_pv *v = NULL;
+    int rc = wh_pv_parse(obj, &v, err);
+
+    (void)ctx;
+    *view = v;
+    return rc;
+}
+
+static int
+parse_sc(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+{
+    struct wh_sc *v = NULL;
+    int rc = wh_sc_parse(obj, &v, err);
+
+    (void)ctx;
+    *view = v;
+    return rc;
+}
+
+static int
+parse_content(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+{
+    struct wh_content *v = NULL;
+    int rc = wh_content_parse(obj, &v, err);
+
+    (void)ctx;
+    *view = v;
+    return rc;
+}
+
+static void
+index_pvc_ns(void *ctx, const void *view, struct kindex_out *out)
+{
+    const struct wh_pvc *p = view;
+
+    (void)ctx;
+    kindex_emit(out, p->ns);
+}
+
+static const char *const obj_names[WH_OBJ_N] = {"PersistentVolumeClaim", "PersistentVolume",
+                                                "StorageClass", "VolumeSnapshotContent"};
+
+/* SC_OK when the cache of kind can answer, else SC_EIO. */
+static int
+obj_ready(struct whwatch *w, enum wh_obj kind, struct sc_err *err)
+{
+    if (kind >= WH_OBJ_N || w->objs[kind] == NULL)
+        return sc_err_set(err, SC_EINVALID, "no cache for object kind %d", (int)kind);
+    if (!kinformer_synced(w->objs[kind]))
+        return sc_err_set(err, SC_EIO, "the %s cache has not synced", obj_names[kind]);
+    return SC_OK;
+}
+
+static int
+lk_get(void *ctx, enum wh_obj kind, const char *key, wh_obj_visit_fn *fn, void *arg,
+       struct sc_err *err)
+{
+    struct whwatch *w = ctx;
+    struct kitem *it = NULL;
+    int rc = obj_ready(w, kind, err);
+
+    if (rc != SC_OK)
+        return rc;
+    it = kinformer_get(w->objs[kind], key);
+    if (it == NULL)
+        return sc_err_set(err, SC_ENOTFOUND, "%s %s not found", obj_names[kind], key);
+    fn(arg, kitem_view(it));
+    kitem_release(it);
+    return SC_OK;
+}
+
+static int
+lk_pvcs(void *ctx, const char *ns, wh_obj_visit_fn *fn, void *arg, struct sc_err *err)
+{
+    struct whwatch *w = ctx;
+    struct kitem **items = NULL;
+    size_t n = 0;
+    int rc = obj_ready(w, WH_OBJ_PVC, err);
+
+    if (rc == SC_OK)
+        rc = kinformer_by_index(w->objs[WH_OBJ_PVC], "ns", ns, &items, &n, err);
+    if (rc != SC_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (fn(arg, kitem_view(items[i])))
+            break;
+    kitem_release_all(items, n);
+    return SC_OK;
 }
 
 /* Not served = its CRD is absent (kinformer reports SC_ENOTFOUND). */
@@ -143,6 +251,25 @@ whwatch_lookup(struct whwatch *w)
     return (struct wh_lookup){.classes = lk_classes, .grants = lk_grants, .ctx = w};
 }
 
+struct wh_warn_lookup
+whwatch_warn_lookup(struct whwatch *w)
+{
+    struct wh_warn_lookup lk = {0};
+
+    lk.classes = whwatch_lookup(w);
+    lk.get = lk_get;
+    lk.pvcs = lk_pvcs;
+    lk.ctx = w;
+    return lk;
+}
+
+void
+whwatch_counts(struct whwatch *w, size_t out[WH_OBJ_N])
+{
+    for (int i = 0; i < WH_OBJ_N; i++)
+        out[i] = w->objs[i] != NULL ? kinformer_len(w->objs[i]) : 0;
+}
+
 bool
 whwatch_ready(void *ctx)
 {
@@ -172,7 +299,7 @@ pick_version(struct kclient *c, const char *group, const char *resource,
 
 static struct kinformer *
 start_one(struct kclient *c, const char *name, const char *group, const char *version,
-          const char *resource, kinf_parse_fn *parse, void *parse_ctx, bool ns_index,
+          const char *resource, kinf_parse_fn *parse, void *parse_ctx, kindex_fn *ns_index,
           struct sc_err *err)
 {
     struct kinformer_opts o = {0};
@@ -191,13 +318,33 @@ start_one(struct kclient *c, const char *name, const char *group, const char *ve
     inf = kinformer_new(c, &o, err);
     if (inf == NULL)
         return NULL;
-    if ((ns_index && kinformer_add_index(inf, "ns", index_ns, NULL, err) != SC_OK) ||
+    if ((ns_index && kinformer_add_index(inf, "ns", ns_index, NULL, err) != SC_OK) ||
         kinformer_start(inf, err) != SC_OK) {
         kinformer_free(inf);
         return NULL;
     }
     log_info("watching %s at %s", name, path);
     return inf;
+}
+
+/* The caches of the warnings (docs/webhook.md): every PVC (indexed by
+ * namespace), PV, StorageClass and VolumeSnapshotContent, as compact views.
+ * Stops at the first that cannot start (err filled). */
+static void
+start_objs(struct kclient *c, struct whwatch *w, struct sc_err *err)
+{
+    w->objs[WH_OBJ_PVC] = start_one(c, "persistentvolumeclaims", "", "v1", "persistentvolumeclaims",
+                                    parse_pvc, NULL, index_pvc_ns, err);
+    if (w->objs[WH_OBJ_PVC] != NULL)
+        w->objs[WH_OBJ_PV] = start_one(c, "persistentvolumes", "", "v1", "persistentvolumes",
+                                       parse_pv, NULL, NULL, err);
+    if (w->objs[WH_OBJ_PV] != NULL)
+        w->objs[WH_OBJ_SC] = start_one(c, "storageclasses", "storage.k8s.io", "v1",
+                                       "storageclasses", parse_sc, NULL, NULL, err);
+    if (w->objs[WH_OBJ_SC] != NULL)
+        w->objs[WH_OBJ_CONTENT] =
+            start_one(c, "volumesnapshotcontents", "snapshot.storage.k8s.io", "v1",
+                      "volumesnapshotcontents", parse_content, NULL, NULL, err);
 }
 
 int
@@ -214,19 +361,21 @@ whwatch_start(struct kclient *c, struct whwatch **out, struct sc_err *err)
     w->kinds[WH_CLASS_GROUP] = WH_CLASS_GROUP;
     w->classes[WH_CLASS_SNAPSHOT] =
         start_one(c, "volumesnapshotclasses", "snapshot.storage.k8s.io", "v1",
-                  "volumesnapshotclasses", parse_class, &w->kinds[WH_CLASS_SNAPSHOT], false, err);
+                  "volumesnapshotclasses", parse_class, &w->kinds[WH_CLASS_SNAPSHOT], NULL, err);
     if (w->classes[WH_CLASS_SNAPSHOT] != NULL)
         w->classes[WH_CLASS_GROUP] = start_one(
             c, "volumegroupsnapshotclasses", "groupsnapshot.storage.k8s.io",
             pick_version(c, "groupsnapshot.storage.k8s.io", "volumegroupsnapshotclasses",
                          group_versions),
-            "volumegroupsnapshotclasses", parse_class, &w->kinds[WH_CLASS_GROUP], false, err);
+            "volumegroupsnapshotclasses", parse_class, &w->kinds[WH_CLASS_GROUP], NULL, err);
     if (w->classes[WH_CLASS_GROUP] != NULL)
         w->grants = start_one(
             c, "referencegrants", "gateway.networking.k8s.io",
             pick_version(c, "gateway.networking.k8s.io", "referencegrants", grant_versions),
-            "referencegrants", parse_grant, NULL, true, err);
-    if (w->grants == NULL) {
+            "referencegrants", parse_grant, NULL, index_ns, err);
+    if (w->grants != NULL)
+        start_objs(c, w, err);
+    if (w->objs[WH_OBJ_CONTENT] == NULL) {
         whwatch_free(w);
         return err ? err->code : SC_EIO;
     }
@@ -239,6 +388,8 @@ whwatch_free(struct whwatch *w)
 {
     if (w == NULL)
         return;
+    for (int i = WH_OBJ_N - 1; i >= 0; i--)
+        kinformer_free(w->objs[i]);
     kinformer_free(w->grants);
     kinformer_free(w->classes[WH_CLASS_GROUP]);
     kinformer_free(w->classes[WH_CLASS_SNAPSHOT]);

@@ -19,7 +19,8 @@
 #   --days N              validity of the serving certificate (365); the CA gets 10 years
 #   --renew-days N        renew when fewer days remain (30)
 #   --webhook-configs "A B"  ValidatingWebhookConfigurations to patch
-#                         (snapshot-webhook-classes snapshot-webhook-pvc)
+#                         (snapshot-webhook-classes snapshot-webhook-pvc
+#                         snapshot-webhook-warnings)
 #   --crds "A B"          CRDs whose conversion webhook to patch (the three group CRDs)
 #   --force               always make a new CA and certificate
 #   --kubectl PATH        kubectl to use ($KUBECTL, else kubectl on PATH)
@@ -32,7 +33,7 @@ svc=snapshot-webhook
 secret=snapshot-webhook-tls
 days=365
 renew_days=30
-vwcs="snapshot-webhook-classes snapshot-webhook-pvc"
+vwcs="snapshot-webhook-classes snapshot-webhook-pvc snapshot-webhook-warnings"
 crds="volumegroupsnapshots.groupsnapshot.storage.k8s.io volumegroupsnapshotcontents.groupsnapshot.storage.k8s.io volumegroupsnapshotclasses.groupsnapshot.storage.k8s.io"
 force=0
 K=${KUBECTL:-kubectl}

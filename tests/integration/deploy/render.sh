@@ -81,7 +81,8 @@ PodDisruptionBudget/snapshot-webhook
 Service/snapshot-webhook
 ServiceAccount/snapshot-webhook
 ValidatingWebhookConfiguration/snapshot-webhook-classes
-ValidatingWebhookConfiguration/snapshot-webhook-pvc"
+ValidatingWebhookConfiguration/snapshot-webhook-pvc
+ValidatingWebhookConfiguration/snapshot-webhook-warnings"
 	local certs="Certificate/snapshot-webhook
 Certificate/snapshot-webhook-ca
 Issuer/snapshot-webhook-ca
@@ -128,7 +129,7 @@ test_cert_manager_objects() {
 		"snapshot-webhook-ca=ca snapshot-webhook-selfsigned=selfSigned " || return 1
 	# CA injection into both webhook configurations and the three group CRDs.
 	t_eq "$(yq -r 'select(.metadata.annotations["cert-manager.io/inject-ca-from"] == "kube-system/snapshot-webhook") | .metadata.name' "$f" | sort | tr '\n' ' ')" \
-		"snapshot-webhook-classes snapshot-webhook-pvc volumegroupsnapshotclasses.groupsnapshot.storage.k8s.io volumegroupsnapshotcontents.groupsnapshot.storage.k8s.io volumegroupsnapshots.groupsnapshot.storage.k8s.io "
+		"snapshot-webhook-classes snapshot-webhook-pvc snapshot-webhook-warnings volumegroupsnapshotclasses.groupsnapshot.storage.k8s.io volumegroupsnapshotcontents.groupsnapshot.storage.k8s.io volumegroupsnapshots.groupsnapshot.storage.k8s.io "
 }
 
 test_controller_deployment() {
@@ -218,6 +219,10 @@ E
 snapshot.storage.k8s.io|volumesnapshotclasses|get,list,watch
 groupsnapshot.storage.k8s.io|volumegroupsnapshotclasses|get,list,watch
 gateway.networking.k8s.io|referencegrants|get,list,watch
+|persistentvolumeclaims|get,list,watch
+|persistentvolumes|get,list,watch
+storage.k8s.io|storageclasses|get,list,watch
+snapshot.storage.k8s.io|volumesnapshotcontents|get,list,watch
 E
 )" webhook-rules || return 1
 	t_eq "$(obj deploy ClusterRoleBinding snapshot-controller-role | jq -r '.subjects[0] | "\(.kind) \(.namespace)/\(.name)"')" "ServiceAccount kube-system/snapshot-controller"

@@ -714,6 +714,7 @@ test_pvc_finalizer_kept_while_unready(void)
     world(false, true);
     jset(other, "metadata.name", json_string("snap-unready"));
     jset(other, "metadata.uid", json_string("u2"));
+    add_fin(other, FIN_VS_SOURCE); /* taken on by the controller: it holds (ES#1305, pvc_pin.c) */
     fake_add(&F, other);
     json_decref(other);
     other = vs_fixture();

@@ -1,0 +1,120 @@
+/* controller/pvc_pin.c -- which snapshots keep a PVC's source-protection finalizer. */
+#include "controller/pvc_pin.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/limits.h"
+#include "controller/sync_int.h"
+
+bool
+pvc_pin_holds(const struct cvs *s)
+{
+    if (s->ready == TRI_TRUE)
+        return false;
+    if (s->bound != NULL && s->bound[0] != '\0')
+        return true; /* bound to a content: being cut */
+    /* Not bound: only a snapshot the controller has taken on (it carries our
+     * finalizers, ES#1306/ES#1309) and that has not failed may still be cut. */
+    return (s->m.fins & (CFIN_VS_SOURCE | CFIN_VS_BOUND)) != 0 && !s->has_error;
+}
+
+struct waiters {
+    const char *ns, *pvc, *skip;
+    size_t n;
+    char *out;
+    size_t cap, len;
+};
+
+static int
+waiter_fn(const struct cmeta *m, void *arg)
+{
+    const struct cvs *s = (const struct cvs *)m;
+    struct waiters *w = arg;
+    int k;
+
+    if (strcmp(s->m.ns, w->ns) != 0 || s->has_content || s->pvc == NULL ||
+        strcmp(s->pvc, w->pvc) != 0 || (w->skip != NULL && strcmp(s->m.name, w->skip) == 0) ||
+        !pvc_pin_holds(s))
+        return 0;
+    if (w->n < PVC_PIN_MAX_NAMES && w->cap > w->len) {
+        k = snprintf(w->out + w->len, w->cap - w->len, "%s%s", w->n ? ", " : "", s->m.name);
+        if (k > 0)
+            w->len += (size_t)k < w->cap - w->len ? (size_t)k : w->cap - w->len - 1;
+    }
+    w->n++;
+    return 0;
+}
+
+size_t
+pvc_pin_waiters(struct cstore *snapshots, const char *ns, const char *pvc, const char *skip,
+                char *out, size_t cap)
+{
+    struct waiters w = {0};
+
+    w.ns = ns;
+    w.pvc = pvc;
+    w.skip = skip;
+    w.out = out;
+    w.cap = cap;
+    if (cap > 0)
+        out[0] = '\0';
+    cstore_each(snapshots, waiter_fn, &w);
+    if (w.n > PVC_PIN_MAX_NAMES && cap > w.len)
+        snprintf(out + w.len, cap - w.len, " and %zu more", w.n - PVC_PIN_MAX_NAMES);
+    return w.n;
+}
+
+void
+pvc_pin_event(const struct sync_env *env, const struct cpvc *pvc, const char *skip)
+{
+    char names[LIM_EVENT_MESSAGE / 2];
+    char msg[LIM_EVENT_MESSAGE];
+    struct sync_obj o = {0};
+    size_t n;
+
+    if (!pvc->m.deleting || (pvc->m.fins & CFIN_PVC_SOURCE) == 0)
+        return;
+    n = pvc_pin_waiters(env->snapshots, pvc->m.ns, pvc->m.name, skip, names, sizeof(names));
+    if (n == 0)
+        return;
+    snprintf(msg, sizeof(msg),
+             "deletion waits for %zu VolumeSnapshot(s) being cut from this claim: %s", n, names);
+    sync_obj_pvc(pvc, &o);
+    env->act->event(env->act->ctx, &o, "Normal", PVC_PIN_REASON, msg);
+}
+
+struct requeue {
+    const char *ns, *pvc;
+    void (*enqueue)(void *ctx, const char *key);
+    void *ctx;
+};
+
+static int
+requeue_fn(const struct cmeta *m, void *arg)
+{
+    const struct cvs *s = (const struct cvs *)m;
+    struct requeue *r = arg;
+    char key[LIM_KEY];
+
+    if (strcmp(s->m.ns, r->ns) != 0 || s->pvc == NULL || strcmp(s->pvc, r->pvc) != 0)
+        return 0;
+    if (cstore_key(&s->m, key, sizeof(key)) == 0)
+        r->enqueue(r->ctx, key);
+    return 0;
+}
+
+void
+pvc_pin_enqueue(struct cstore *snapshots, const struct cpvc *pvc,
+                void (*enqueue)(void *ctx, const char *key), void *ctx)
+{
+    struct requeue r = {0};
+
+    if (snapshots == NULL || !pvc->m.deleting || (pvc->m.fins & CFIN_PVC_SOURCE) == 0)
+        return;
+    r.ns = pvc->m.ns;
+    r.pvc = pvc->m.name;
+    r.enqueue = enqueue;
+    r.ctx = ctx;
+    cstore_each(snapshots, requeue_fn, &r);
+}

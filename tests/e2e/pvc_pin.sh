@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# tests/e2e/pvc_pin.sh -- no PVC pinned for nothing (upstream's open ES#1305)
+# and the stuck-state gauges, with our snapshot-controller, the real
+# csi-provisioner / csi-snapshotter and the mock driver on a real API server.
+#
+#   errored_contentless_does_not_pin: a PVC with one snapshot in error that
+#     never got a content (its class does not exist) and one ready snapshot
+#     is deleted and goes away; both snapshots stay.  Upstream keeps the
+#     pvc-as-source-protection finalizer until the errored snapshot is deleted.
+#   event_names_waiters: a PVC with a snapshot that is being cut (bound to a
+#     content that no sidecar serves, so it stays unready without an error)
+#     stays Terminating with one WaitingForSnapshots Event naming it; once that
+#     snapshot is deleted, the PVC goes away.
+#   gauges: snapshot_controller_objects / _oldest_object_age_seconds show the
+#     states of the snapshots above.
+#
+# Runs inside `make test` (cluster and CSI peers up) or standalone.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+. tests/lib/t.sh
+T_SUITE=e2e-pvc_pin
+
+own_cluster=0
+if [ -z "${KUBECONFIG:-}" ] || [ -z "${CLUSTER_DIR:-}" ]; then
+	eval "$(tests/cluster/up pine2e)" || { echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
+	tests/cluster/csi-up "$CLUSTER_DIR" >&2 || { tests/cluster/down "$CLUSTER_DIR"; echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
+	own_cluster=1
+fi
+SC_BIN=${SC_BIN:-$top/bin}
+CONTROLLER=${CONTROLLER:-$SC_BIN/snapshot-controller}
+k() { "$TOOLS_BIN/kubectl" "$@"; }
+W=$CLUSTER_DIR/pvc_pin
+mkdir -p "$W"
+NS=pin
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+CTRLPID=
+cleanup() {
+	[ -n "$CTRLPID" ] && kill "$CTRLPID" 2>/dev/null && wait "$CTRLPID" 2>/dev/null
+	[ "$own_cluster" = 1 ] && tests/cluster/down "$CLUSTER_DIR" >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+"$CONTROLLER" --kubeconfig="$KUBECONFIG" --leader-election=false --http-endpoint=127.0.0.1:"$PORT" \
+	--state-dir="$W/state" --retry-interval-max=5s -v=2 >"$W/controller.log" 2>&1 &
+CTRLPID=$!
+
+pvc() { # pvc NAME
+	printf 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: %s, namespace: %s}\nspec:\n  accessModes: [ReadWriteOnce]\n  storageClassName: csi-test\n  resources: {requests: {storage: 1Mi}}\n' "$1" "$NS"
+}
+vs() { # vs NAME PVC CLASS|-
+	local cls=${3#-}
+	printf 'apiVersion: snapshot.storage.k8s.io/v1\nkind: VolumeSnapshot\nmetadata: {name: %s, namespace: %s}\nspec:\n  %s\n  source: {persistentVolumeClaimName: %s}\n' \
+		"$1" "$NS" "${cls:+volumeSnapshotClassName: $cls}" "$2"
+}
+jp() { k -n "$NS" get "$1" "$2" -o jsonpath="$3" 2>/dev/null; }
+field_is() { [ "$(jp "$1" "$2" "$3")" = "$4" ]; }
+field_has() { case $(jp "$1" "$2" "$3") in *"$4"*) return 0 ;; esac; return 1; }
+gone() { ! k -n "$NS" get "$1" "$2" >/dev/null 2>&1; }
+no_pin() { ! field_has pvc "$1" '{.metadata.finalizers}' pvc-as-source-protection; }
+
+test_setup() {
+	t_wait 60 curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null || { tail -20 "$W/controller.log" >&2; return 1; }
+	k create namespace "$NS" >/dev/null || return 1
+	k apply -f - >/dev/null <<Y || return 1
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotClass
+metadata: {name: pin-nodriver}
+driver: none.csi.example
+deletionPolicy: Retain
+Y
+	{ pvc p1; echo ---; pvc p2; } | k apply -f - >/dev/null || return 1
+	t_wait 60 field_is pvc p1 '{.status.phase}' Bound >/dev/null || return 1
+	t_wait 60 field_is pvc p2 '{.status.phase}' Bound >/dev/null
+}
+
+test_errored_contentless_does_not_pin() {
+	vs broken p1 no-such-class | k create -f - >/dev/null || return 1
+	t_wait 60 field_has volumesnapshot broken '{.status.error.message}' "Failed to get snapshot class" >/dev/null || return 1
+	vs good p1 - | k create -f - >/dev/null || return 1
+	t_wait 60 field_is volumesnapshot good '{.status.readyToUse}' true >/dev/null || return 1
+	t_eq "$(jp volumesnapshot broken '{.status.boundVolumeSnapshotContentName}')" "" "broken's content" || return 1
+	# The ready snapshot's pass drops the finalizer: the errored one cannot read the PVC.
+	t_wait 30 no_pin p1 >/dev/null || { t_fail "finalizers: $(jp pvc p1 '{.metadata.finalizers}')"; return 1; }
+	k -n "$NS" delete pvc p1 --wait=false >/dev/null || return 1
+	t_wait 30 gone pvc p1 >/dev/null || { t_fail "p1 still there: $(jp pvc p1 '{.metadata.finalizers}')"; return 1; }
+	k -n "$NS" get volumesnapshot good broken >/dev/null || return 1
+}
+
+test_event_names_waiters() {
+	local ev
+	vs cut p2 pin-nodriver | k create -f - >/dev/null || return 1
+	t_wait 60 field_has volumesnapshot cut '{.status.boundVolumeSnapshotContentName}' snapcontent- >/dev/null || return 1
+	t_wait 30 field_has pvc p2 '{.metadata.finalizers}' pvc-as-source-protection >/dev/null || return 1
+	k -n "$NS" delete pvc p2 --wait=false >/dev/null || return 1
+	ev=$(t_wait 30 bash -c "$TOOLS_BIN/kubectl -n $NS get events --field-selector involvedObject.kind=PersistentVolumeClaim,involvedObject.name=p2,reason=WaitingForSnapshots -o jsonpath='{.items[*].message}' | grep ." ) || return 1
+	echo "    PVC p2 Event: $ev" >&2
+	t_eq "$ev" "deletion waits for 1 VolumeSnapshot(s) being cut from this claim: cut" "Event message" || return 1
+	field_has pvc p2 '{.metadata.finalizers}' pvc-as-source-protection || { t_fail "p2 lost its finalizer while cut is being cut"; return 1; }
+	# The snapshot goes (Retain: its content stays); so does the PVC.
+	k -n "$NS" delete volumesnapshot cut --wait=false >/dev/null || return 1
+	t_wait 60 gone pvc p2 >/dev/null || { t_fail "p2 still there: $(jp pvc p2 '{.metadata.finalizers}')"; return 1; }
+}
+
+test_gauges() {
+	local m
+	m=$(curl -s "http://127.0.0.1:$PORT/metrics")
+	printf '%s\n' "$m" | grep -E '^snapshot_controller_(objects|oldest_object_age_seconds|stuck_deletions)\{kind="(VolumeSnapshot|PersistentVolumeClaim)"' >"$W/gauges.txt"
+	t_contains "$m" 'snapshot_controller_objects{kind="VolumeSnapshot",state="error"} 1' || return 1
+	t_contains "$m" 'snapshot_controller_objects{kind="VolumeSnapshot",state="ready"} 1' || return 1
+	awk '$1 == "snapshot_controller_oldest_object_age_seconds{kind=\"VolumeSnapshot\",state=\"error\"}" && $2 > 0 {f=1} END {exit !f}' <<<"$m" ||
+		{ t_fail "no age for the errored snapshot"; return 1; }
+	t_contains "$m" 'snapshot_controller_stuck_deletions{kind="PersistentVolumeClaim",finalizer="snapshot.storage.kubernetes.io/pvc-as-source-protection"} 0'
+}
+
+t_run setup test_setup
+t_run errored_contentless_does_not_pin test_errored_contentless_does_not_pin
+t_run event_names_waiters test_event_names_waiters
+t_run gauges test_gauges
+grep -E 'AddressSanitizer|runtime error' "$W/controller.log" | head -5 >&2
+t_done
