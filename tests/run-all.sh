@@ -20,7 +20,7 @@ cd "$top"
 logs=${TEST_LOGS:-$top/build/test-logs}
 rm -rf "$logs"
 mkdir -p "$logs"
-passed=0 failed=0 skipped=0 failures=()
+passed=0 failed=0 skipped=0 skipped_tests=0 failures=()
 export CLUSTER_ROOT=${CLUSTER_ROOT:-/tmp/sc-clusters}
 
 # suite NAME CMD...: run one suite, echo its output, add its counts.
@@ -44,6 +44,7 @@ suite() {
 	p=$(sed -E 's/.*(^|[^0-9])([0-9]+) passed.*/\2/' <<<"$line")
 	f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
 	passed=$((passed + p)) failed=$((failed + f))
+	[[ $line =~ ([0-9]+)\ skipped ]] && skipped_tests=$((skipped_tests + BASH_REMATCH[1]))
 	if [ "$f" -gt 0 ]; then
 		failures+=("$name")
 		echo "   (log: $log)"
@@ -56,7 +57,11 @@ finish() {
 	echo
 	[ ${#failures[@]} -gt 0 ] && echo "failed suites: ${failures[*]}"
 	[ "$skipped" -gt 0 ] && echo "skipped suites: $skipped (see the SKIP lines above)"
-	echo "$passed passed, $failed failed"
+	if [ "$skipped_tests" -gt 0 ]; then
+		echo "$passed passed, $failed failed, $skipped_tests skipped"
+	else
+		echo "$passed passed, $failed failed"
+	fi
 	[ "$failed" -eq 0 ]
 	exit
 }
