@@ -72,8 +72,12 @@ deps:
 tools: deps
 	@tests/tools/build.sh all
 
-image: deps all
-	@scripts/image-build.sh
+# Rebuilt when a binary, the image scripts or VERSION change.
+image: deps $(BUILD)/images/.stamp
+$(BUILD)/images/.stamp: $(BIN)/snapshot-controller $(BIN)/snapshot-webhook scripts/image-build.sh \
+		scripts/image-rootfs.sh VERSION
+	@BIN=$(BIN) scripts/image-build.sh $(BUILD)/images
+	@touch $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

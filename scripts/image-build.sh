@@ -17,7 +17,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-out=${1:-$top/build/images}
+out=$(mkdir -p "${1:-$top/build/images}" && cd "${1:-$top/build/images}" && pwd)
 version=$(cat VERSION)
 for t in umoci dpkg-deb apt-get strip; do
 	command -v "$t" >/dev/null || { echo "image-build: $t is missing (scripts/deps.sh installs it)" >&2; exit 1; }
@@ -39,7 +39,7 @@ build_one() { # NAME DESCRIPTION
 	work=$out/$name.work
 	rm -rf "$work"
 	mkdir -p "$work"
-	scripts/image-rootfs.sh "bin/$name" "$name" "$work/rootfs"
+	scripts/image-rootfs.sh "${BIN:-bin}/$name" "$name" "$work/rootfs"
 	chown -R 0:0 "$work/rootfs"
 	chown 65532:65532 "$work/rootfs/var/lib/snapshot-controller" "$work/rootfs/home/nonroot"
 	# Layer 2 is the binary alone; layer 1 the rest.

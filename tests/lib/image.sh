@@ -29,7 +29,8 @@ img_prepare() {
 	if [ -z "${IMAGE_DIR:-}" ]; then
 		IMAGE_DIR=$top/build/images
 		local t0=$SECONDS
-		make -C "$top" -s --no-print-directory image >&2 || { echo "$T_SUITE: make image failed" >&2; return 1; }
+		# The plain build, whatever BUILD/BIN/OPT the caller's environment holds.
+		make -C "$top" -s --no-print-directory BUILD=build BIN=bin OPT="-O2 -g" EXTRA_CFLAGS= EXTRA_LDFLAGS= image >&2 || { echo "$T_SUITE: make image failed" >&2; return 1; }
 		echo "    make image: $((SECONDS - t0))s" >&2
 	fi
 	[ -d "$IMAGE_DIR/snapshot-controller.oci" ] && [ -d "$IMAGE_DIR/snapshot-webhook.oci" ] ||
