@@ -90,6 +90,7 @@ PY
 )
 	uncomp=$(($(stat -c %s "$work/base.tar") + $(stat -c %s "$work/bin.tar")))
 	rm -rf "$work/rootfs" "$work/bin" "$work/base.tar" "$work/bin.tar"
+	rm -rf "$out/$name.oci"
 	mv "$lay" "$out/$name.oci"
 	rm -rf "$work"
 	printf 'image: %s:%s compressed %d bytes (%.1f MiB), uncompressed %d bytes (%.1f MiB) -> %s\n' \
