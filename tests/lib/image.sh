@@ -61,8 +61,9 @@ img_start() { # VAR LOG BUNDLE [options]
 	shift 2
 	pidf=$(mktemp)
 	"$top/tests/lib/image-run.sh" "$@" >"$log" 2>&1 3>"$pidf" &
-	local i
-	for i in $(seq 1 50); do [ -s "$pidf" ] && break; sleep 0.1; done
+	local bg=$!
+	# Until image-run.sh has started unshare (or has failed).
+	while [ ! -s "$pidf" ] && kill -0 "$bg" 2>/dev/null; do sleep 0.1; done
 	printf -v "$var" '%s' "$(cat "$pidf")"
 	rm -f "$pidf"
 }
