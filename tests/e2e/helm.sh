@@ -274,10 +274,12 @@ secret_dir() { # SECRET DIR: the Secret's keys as a kubelet Secret volume lays t
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 images=0
-if img_prepare; then
-	images=1
-	img_unpack snapshot-controller "$W/controller" && img_unpack snapshot-webhook "$W/webhook" || images=0
-fi
+img_prepare
+case $? in
+0) images=1
+	img_unpack snapshot-controller "$W/controller" && img_unpack snapshot-webhook "$W/webhook" || images=0 ;;
+2) images=skip ;; # the SKIP line is printed; only when the Debian tools cannot be installed
+esac
 test_images_with_chart_accounts() {
 	[ "$images" = 1 ] || t_fail "no images" || return 1
 	mkdir -p "$W/c-sa" "$W/c-state" "$W/w-sa"
@@ -323,7 +325,7 @@ test_images_with_chart_accounts() {
 		{ tail -20 "$W/controller.log" >&2; return 1; }
 	! grep -H ' 403\|forbidden' "$W/controller.log" "$W/webhook.log" >&2 || t_fail "RBAC denials in the logs"
 }
-t_run images_with_chart_accounts test_images_with_chart_accounts
+[ "$images" = skip ] || t_run images_with_chart_accounts test_images_with_chart_accounts
 # t_run's subshell started them: stop them through the pids it recorded.
 if [ -s "$W/pids" ]; then read -r CPID WPID <"$W/pids"; fi
 img_stop "$CPID"; img_stop "$WPID"; CPID= WPID=
