@@ -17,8 +17,11 @@
 #   - the program runs as the image's user with no supplementary groups,
 #     no capabilities (a non-zero uid after exec) and no_new_privs, with
 #     exactly the image's environment plus -e.
-# The pid printed on fd 3 (when open) is unshare's; killing it with SIGTERM
-# kills the program (--kill-child).  Must run as root (mount namespaces).
+# The pid printed on fd 3 (when open) is unshare's.  unshare ignores SIGTERM
+# while it waits, and its --kill-child does not reach the program (the kernel
+# clears the parent-death signal when chroot changes the uid): stop the
+# program itself, unshare's child (tests/lib/image.sh img_stop).  Must run as
+# root (mount namespaces).
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 BUNDLE [-v SRC:DST[:ro]]... [-t DST]... [-e K=V]... [-- ARGS...]" >&2; exit 2; }
 bundle=$(cd "$1" && pwd); shift
