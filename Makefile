@@ -8,6 +8,8 @@
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #   make demo       the README's demo: the whole flow on a local control plane
 #   make tools      build the upstream Go programs the tests use (cached in .cache/bin)
+#   make image      the two OCI images from bin/ and Debian packages, no registry
+#                   pull (build/images/*.oci.tar; scripts/image-build.sh)
 #   make format / make format-check / make tidy
 #   make bench      benchmarks that print figures
 
@@ -60,7 +62,7 @@ BENCH_BINS += $$($(1)_BENCH)
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call TESTS_FOR,$(c))))
 
-.PHONY: all deps tools check test asan valgrind fuzz demo format format-check tidy bench clean print-unit-bins print-it-bins print-asan-flags print-valgrind \
+.PHONY: all deps tools image check test asan valgrind fuzz demo format format-check tidy bench clean print-unit-bins print-it-bins print-asan-flags print-valgrind \
         unit-bins it-bins bench-bins
 all: $(BIN)/snapshot-controller $(BIN)/snapshot-webhook
 
@@ -69,6 +71,13 @@ deps:
 
 tools: deps
 	@tests/tools/build.sh all
+
+# Rebuilt when a binary, the image scripts or VERSION change.
+image: deps $(BUILD)/images/.stamp
+$(BUILD)/images/.stamp: $(BIN)/snapshot-controller $(BIN)/snapshot-webhook scripts/image-build.sh \
+		scripts/image-rootfs.sh VERSION
+	@BIN=$(BIN) scripts/image-build.sh $(BUILD)/images
+	@touch $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -49,9 +49,17 @@ csi_build() {
 	go build -trimpath -ldflags "-s -w" -o "$bin/csi-testdriver" ./testdriver
 }
 
+# helm (v4), for the chart tests; its version string from the pin in go.mod.
+helm_ver() { sed -n 's#^\thelm.sh/helm/v4 \(v[^ ]*\).*#\1#p' "$here/helm/go.mod" | head -1; }
+helm_build() {
+	go build -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$(helm_ver)" \
+		-o "$bin/helm" helm.sh/helm/v4/cmd/helm
+}
+
 case "${1:-all}" in
 k8s) build_mod k8s k8s_build ;;
 csi) build_mod csi csi_build ;;
-all) build_mod k8s k8s_build; build_mod csi csi_build ;;
-*) echo "usage: $0 [k8s|csi|all]" >&2; exit 2 ;;
+helm) build_mod helm helm_build ;;
+all) build_mod k8s k8s_build; build_mod csi csi_build; build_mod helm helm_build ;;
+*) echo "usage: $0 [k8s|csi|helm|all]" >&2; exit 2 ;;
 esac
