@@ -2,7 +2,8 @@
 # chart-sync.sh -- copy the chart's shared files from their one source:
 # crds/*.yaml -> charts/snapshot-controller/files/crds/, and deploy/'s RBAC
 # (controller/rbac.yaml, controller/leader-election.yaml, webhook/rbac.yaml)
-# -> files/rbac/.  Helm reads nothing outside the chart directory, so the
+# -> files/rbac/, and deploy/monitoring/prometheusrule.yaml (the alerts) ->
+# files/monitoring/.  Helm reads nothing outside the chart directory, so the
 # chart carries copies; its templates take the rules from them, and
 # tests/e2e/helm.sh fails when a copy differs from its source.
 #   chart-sync.sh          copy
@@ -17,7 +18,8 @@ for f in "$top"/crds/*.yaml; do
 done
 pairs+=("$top/deploy/controller/rbac.yaml:$c/rbac/controller.yaml"
 	"$top/deploy/controller/leader-election.yaml:$c/rbac/leader-election.yaml"
-	"$top/deploy/webhook/rbac.yaml:$c/rbac/webhook.yaml")
+	"$top/deploy/webhook/rbac.yaml:$c/rbac/webhook.yaml"
+	"$top/deploy/monitoring/prometheusrule.yaml:$c/monitoring/prometheusrule.yaml")
 rc=0
 for p in "${pairs[@]}"; do
 	src=${p%%:*} dst=${p#*:}
