@@ -8,14 +8,19 @@
 #   - helm lint, with the defaults and with each value set below;
 #   - helm template with four value sets, each `kubectl apply --dry-run=server`
 #     (stand-in CRDs for cert-manager's and prometheus-operator's kinds, which
-#     this cluster lacks);
+#     this cluster lacks); the warnings ValidatingWebhookConfiguration carries
+#     the set's CA wiring, and the PrometheusRule's spec equals
+#     deploy/monitoring's and passes `promtool check rules`;
 #   - helm install into kube-system over the CRDs the cluster already has
 #     (--take-ownership, as over an upstream install): CRDs established and
 #     owned by the release, RBAC and webhook configurations present with the
 #     chart's CA; then the controller and the webhook run from the images
 #     (tests/lib/image-run.sh) with tokens of the chart's ServiceAccounts and
 #     the chart's TLS Secret: a snapshot gets ready, the webhook serves the
-#     certificate the webhook configurations trust;
+#     certificate the webhook configurations trust, and `kubectl create` of a
+#     snapshot naming a missing class prints the webhook's "Warning:" line
+#     through the chart's snapshot-webhook-warnings configuration (its Service
+#     made an ExternalName of localhost for that, then put back: see there);
 #   - helm upgrade changes what it should (a PDB goes, args change, the
 #     self-signed certificate stays);
 #   - helm uninstall leaves no object of the release but the CRDs.
@@ -52,6 +57,7 @@ cleanup() {
 	img_stop "$WPID"
 	h uninstall "$REL" -n kube-system >/dev/null 2>&1
 	k delete crd certificates.cert-manager.io issuers.cert-manager.io servicemonitors.monitoring.coreos.com \
+		prometheusrules.monitoring.coreos.com \
 		--ignore-not-found >/dev/null 2>&1
 	k delete ns helm-e2e snap-other --ignore-not-found --wait=false >/dev/null 2>&1
 	rm -rf "$W/controller" "$W/webhook"
@@ -71,6 +77,7 @@ controller:
   replicas: 3
   args: {v: 5, kubeApiQps: 50, kubeApiBurst: 100, loggingFormat: json}
   serviceMonitor: {enabled: true, labels: {release: prometheus}}
+prometheusRule: {enabled: true, labels: {release: prometheus}}
 webhook:
   tls:
     mode: certManager
@@ -96,6 +103,7 @@ webhook:
   failurePolicy: {classes: Ignore, pvc: Ignore}
   timeoutSeconds: 10
   pvcExcludedNamespaces: [kube-system, kube-node-lease]
+  warnings: {timeoutSeconds: 3, excludedNamespaces: [kube-system, kube-node-lease]}
   tls:
     mode: secret
     secretName: my-webhook-tls
@@ -160,7 +168,8 @@ t_run lint lint_all
 standin_crds() { # cert-manager's and prometheus-operator's kinds, schema-less
 	local g kind plural scope
 	for x in cert-manager.io:Certificate:certificates:Namespaced cert-manager.io:Issuer:issuers:Namespaced \
-		monitoring.coreos.com:ServiceMonitor:servicemonitors:Namespaced; do
+		monitoring.coreos.com:ServiceMonitor:servicemonitors:Namespaced \
+		monitoring.coreos.com:PrometheusRule:prometheusrules:Namespaced; do
 		IFS=: read -r g kind plural scope <<<"$x"
 		cat <<Y
 ---
@@ -181,7 +190,7 @@ Y
 }
 standin_crds | k apply -f - >/dev/null
 k wait --for=condition=Established --timeout=60s crd/certificates.cert-manager.io crd/issuers.cert-manager.io \
-	crd/servicemonitors.monitoring.coreos.com >/dev/null
+	crd/servicemonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com >/dev/null
 k create ns snap-other >/dev/null
 
 dry_run() { # SET NAMESPACE
@@ -229,6 +238,66 @@ test_value_effects() { # the value sets changed what they should
 }
 t_run value_effects test_value_effects
 
+obj_json() { # FILE KIND NAME: that object of the YAML file as JSON, null when absent
+	python3 - "$@" <<'PY'
+import json, sys, yaml
+f, kind, name = sys.argv[1:]
+o = [d for d in yaml.safe_load_all(open(f))
+     if d and d.get("kind") == kind and d["metadata"]["name"] == name]
+print(json.dumps(o[0] if o else None, sort_keys=True))
+PY
+}
+test_warnings_values() { # the warnings configuration in each value set
+	local f=$W/v1-defaults.rendered.yaml got want classes
+	got=$(obj_json "$f" ValidatingWebhookConfiguration snapshot-webhook-warnings) || return 1
+	[ "$got" != null ] || t_fail "v1: no snapshot-webhook-warnings" || return 1
+	# With the defaults, the webhook is deploy/'s plus the chart's caBundle
+	# (the same as the other configurations').
+	want=$(obj_json deploy/webhook/warnings-webhook.yaml ValidatingWebhookConfiguration snapshot-webhook-warnings) || return 1
+	t_eq "$(jq -c 'del(.webhooks[0].clientConfig.caBundle) | .webhooks' <<<"$got")" "$(jq -c .webhooks <<<"$want")" "v1: warnings webhook vs deploy/'s" || return 1
+	classes=$(obj_json "$f" ValidatingWebhookConfiguration snapshot-webhook-classes) || return 1
+	[ "$(jq -r '.webhooks[0].clientConfig.caBundle' <<<"$got")" != null ] || t_fail "v1: no caBundle" || return 1
+	t_eq "$(jq -r '.webhooks[0].clientConfig.caBundle' <<<"$got")" "$(jq -r '.webhooks[0].clientConfig.caBundle' <<<"$classes")" "v1: warnings caBundle" || return 1
+	# cert-manager: the CA is injected, none rendered.
+	got=$(obj_json "$W/v2-certmanager.rendered.yaml" ValidatingWebhookConfiguration snapshot-webhook-warnings) || return 1
+	t_eq "$(jq -r '.metadata.annotations["cert-manager.io/inject-ca-from"]' <<<"$got")/$(jq -r '.webhooks[0].clientConfig.caBundle' <<<"$got")" \
+		"kube-system/snapshot-webhook/null" "v2: warnings CA injection" || return 1
+	# A user CA, and the set's timeout and excluded namespaces.
+	got=$(obj_json "$W/v3-secret-scheduling.rendered.yaml" ValidatingWebhookConfiguration snapshot-webhook-warnings) || return 1
+	t_eq "$(jq -r '.webhooks[0].clientConfig.caBundle' <<<"$got")" "$(base64 -w0 <"$W/user-ca.crt")" "v3: warnings caBundle" || return 1
+	t_eq "$(jq -c '[.webhooks[0].failurePolicy, .webhooks[0].timeoutSeconds, .webhooks[0].namespaceSelector.matchExpressions[0].values]' <<<"$got")" \
+		'["Ignore",3,["kube-system","kube-node-lease"]]' "v3: warnings policy, timeout, exclusions" || return 1
+	# Off: the other configurations stay.
+	h template "$REL" "$CHART" -n kube-system --set webhook.warnings.enabled=false >"$W/nowarn.yaml" || return 1
+	t_eq "$(obj_json "$W/nowarn.yaml" ValidatingWebhookConfiguration snapshot-webhook-warnings)" null "warnings.enabled=false" || return 1
+	[ "$(obj_json "$W/nowarn.yaml" ValidatingWebhookConfiguration snapshot-webhook-classes)" != null ] ||
+		t_fail "warnings.enabled=false dropped the class webhooks" || return 1
+	# Another namespace: the Service and the controller's user follow it.
+	h template "$REL" "$CHART" -n snap-other >"$W/other-ns.yaml" || return 1
+	got=$(obj_json "$W/other-ns.yaml" ValidatingWebhookConfiguration snapshot-webhook-warnings) || return 1
+	t_eq "$(jq -r '.webhooks[0].clientConfig.service.namespace' <<<"$got")" snap-other "service namespace" || return 1
+	t_contains "$(jq -r '.webhooks[0].matchConditions[1].expression' <<<"$got")" "'system:serviceaccount:snap-other:snapshot-controller'" "controller's user"
+}
+t_run warnings_values test_warnings_values
+
+test_prometheus_rule() { # off by default; on, deploy/monitoring's rules, which promtool accepts
+	local got want n out
+	t_eq "$(obj_json "$W/v1-defaults.rendered.yaml" PrometheusRule volume-snapshot-alerts)" null "v1: PrometheusRule" || return 1
+	got=$(obj_json "$W/v2-certmanager.rendered.yaml" PrometheusRule volume-snapshot-alerts) || return 1
+	[ "$got" != null ] || t_fail "v2: no PrometheusRule" || return 1
+	want=$(obj_json deploy/monitoring/prometheusrule.yaml PrometheusRule volume-snapshot-alerts) || return 1
+	t_eq "$(jq -c .spec <<<"$got")" "$(jq -c .spec <<<"$want")" "rendered rules vs deploy/monitoring's" || return 1
+	t_eq "$(jq -r '.metadata.namespace + "/" + .metadata.labels.release' <<<"$got")" "kube-system/prometheus" "v2: namespace/label" || return 1
+	command -v promtool >/dev/null || t_fail "promtool not found (scripts/deps.sh installs prometheus)" || return 1
+	# The PrometheusRule's spec is a Prometheus rule file (JSON is YAML).
+	jq .spec <<<"$got" >"$W/chart-rules.json" || return 1
+	n=$(jq '[.groups[].rules[]] | length' <<<"$want")
+	[ "$n" -gt 0 ] || t_fail "no rules in deploy/monitoring" || return 1
+	out=$(promtool check rules "$W/chart-rules.json" 2>&1) || { t_fail "$out"; return 1; }
+	t_contains "$out" "SUCCESS: $n rules found"
+}
+t_run prometheus_rule test_prometheus_rule
+
 # ---- install -------------------------------------------------------------------
 INSTALL_SET=(--set webhook.conversion=false --set controller.replicas=1 --set webhook.replicas=1)
 test_install() {
@@ -243,7 +312,9 @@ test_install() {
 	k -n kube-system get sa snapshot-controller snapshot-webhook >/dev/null || return 1
 	k -n kube-system get deploy snapshot-controller snapshot-webhook >/dev/null || return 1
 	k -n kube-system get pdb snapshot-controller snapshot-webhook >/dev/null || return 1
-	k get validatingwebhookconfiguration snapshot-webhook-classes snapshot-webhook-pvc >/dev/null || return 1
+	k get validatingwebhookconfiguration snapshot-webhook-classes snapshot-webhook-pvc snapshot-webhook-warnings >/dev/null || return 1
+	t_eq "$(k get validatingwebhookconfiguration snapshot-webhook-warnings -o jsonpath='{.webhooks[0].failurePolicy}/{.webhooks[0].clientConfig.service.path}')" \
+		"Ignore//warn-snapshot" "warnings configuration" || return 1
 	# The live RBAC equals deploy/'s.
 	{ k get clusterrole snapshot-controller-runner snapshot-webhook-runner -o yaml && echo --- &&
 		k -n kube-system get role snapshot-controller-leaderelection -o yaml; } >"$W/live-rbac.yaml" || return 1
@@ -253,8 +324,10 @@ test_install() {
 	local ca
 	ca=$(k -n kube-system get secret snapshot-webhook-tls -o jsonpath='{.data.ca\.crt}')
 	[ -n "$ca" ] || t_fail "no ca.crt in the Secret" || return 1
-	t_eq "$(k get validatingwebhookconfiguration snapshot-webhook-classes snapshot-webhook-pvc \
+	t_eq "$(k get validatingwebhookconfiguration snapshot-webhook-classes snapshot-webhook-pvc snapshot-webhook-warnings \
 		-o jsonpath='{range .items[*].webhooks[*]}{.clientConfig.caBundle}{"\n"}{end}' | sort -u)" "$ca" "caBundles" || return 1
+	t_eq "$(k get validatingwebhookconfiguration snapshot-webhook-classes snapshot-webhook-pvc snapshot-webhook-warnings \
+		-o jsonpath='{range .items[*].webhooks[*]}{.clientConfig.caBundle}{"\n"}{end}' | grep -c .)" 4 "webhooks with a caBundle" || return 1
 	k -n kube-system get secret snapshot-webhook-tls -o jsonpath='{.data.tls\.crt}' >"$W/tls-before" || return 1
 	t_eq "$(k get deploy -n kube-system snapshot-controller -o jsonpath='{.spec.template.spec.securityContext.runAsUser}/{.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem}/{.spec.template.spec.priorityClassName}')" \
 		"65532/true/system-cluster-critical" "controller pod security and priority"
@@ -302,6 +375,7 @@ test_images_with_chart_accounts() {
 		--tls-cert-file=/etc/snapshot-webhook/tls/tls.crt --tls-private-key-file=/etc/snapshot-webhook/tls/tls.key \
 		--port="$wport" --bind-address=127.0.0.1
 	echo "$CPID $WPID" >"$W/pids"
+	echo "$wport" >"$W/wport"
 	t_wait 60 curl -sf "http://127.0.0.1:$cport/readyz" >/dev/null || { tail -20 "$W/controller.log" >&2; return 1; }
 	# The webhook's certificate verifies against the caBundle the chart gave the
 	# API server, for the Service's DNS name.
@@ -326,6 +400,44 @@ test_images_with_chart_accounts() {
 	! grep -H ' 403\|forbidden' "$W/controller.log" "$W/webhook.log" >&2 || t_fail "RBAC denials in the logs"
 }
 [ "$images" = skip ] || t_run images_with_chart_accounts test_images_with_chart_accounts
+# The chart's warnings configuration, served by the webhook from the image.
+# The API server reaches a webhook's Service through its ClusterIP, which
+# nothing routes on this cluster (no nodes, no service proxy); for an
+# ExternalName Service it dials the external name instead, and still checks
+# the certificate for snapshot-webhook.kube-system.svc against the
+# configuration's caBundle.  So for this test the chart's Service becomes an
+# ExternalName of localhost and the configuration names the webhook's loopback
+# port; its caBundle, path, rules and matchConditions stay the chart's.  Both
+# are put back before the upgrade.
+vs_missing_class() {
+	printf '%s\n' "apiVersion: snapshot.storage.k8s.io/v1" "kind: VolumeSnapshot" "metadata: {name: $1}" \
+		"spec: {volumeSnapshotClassName: no-such-class, source: {persistentVolumeClaimName: src}}"
+}
+warned_dry_run() { # the API server has seen both changes once a dry run is warned
+	vs_missing_class warned | k -n helm-e2e create --dry-run=server -f - 2>&1 | grep '^Warning: '
+}
+test_warning_through_chart_config() {
+	[ -s "$W/wport" ] || t_fail "the webhook from the image did not start" || return 1
+	local wport out
+	wport=$(cat "$W/wport")
+	k -n kube-system patch svc snapshot-webhook --type=merge \
+		-p '{"spec":{"type":"ExternalName","externalName":"localhost","clusterIP":null,"clusterIPs":null,"ipFamilies":null,"ipFamilyPolicy":null}}' >/dev/null || return 1
+	k patch validatingwebhookconfiguration snapshot-webhook-warnings --type=json \
+		-p "[{\"op\":\"replace\",\"path\":\"/webhooks/0/clientConfig/service/port\",\"value\":$wport}]" >/dev/null || return 1
+	t_wait 60 warned_dry_run >/dev/null || { t_fail "no warning on a dry run"; tail -20 "$W/webhook.log" >&2; return 1; }
+	out=$(vs_missing_class warned | k -n helm-e2e create -f - 2>&1) || { t_fail "$out"; return 1; }
+	echo "$out" | sed 's/^/    /' >&2
+	t_contains "$out" 'Warning: VolumeSnapshotClass "no-such-class" does not exist: this object stays unready until it does; create it or set spec.volumeSnapshotClassName to an existing class' || return 1
+	t_contains "$out" "volumesnapshot.snapshot.storage.k8s.io/warned created" || return 1
+	t_eq "$(grep -c '^Warning: ' <<<"$out")" 1 "warning lines" || return 1
+	k -n helm-e2e delete volumesnapshot warned --wait=false >/dev/null
+}
+if [ "$images" = 1 ]; then
+	t_run warning_through_chart_config test_warning_through_chart_config
+	k -n kube-system patch svc snapshot-webhook --type=merge -p '{"spec":{"type":"ClusterIP","externalName":null}}' >/dev/null
+	k patch validatingwebhookconfiguration snapshot-webhook-warnings --type=json \
+		-p '[{"op":"replace","path":"/webhooks/0/clientConfig/service/port","value":443}]' >/dev/null
+fi
 # t_run's subshell started them: stop them through the pids it recorded.
 if [ -s "$W/pids" ]; then read -r CPID WPID <"$W/pids"; fi
 img_stop "$CPID"; img_stop "$WPID"; CPID= WPID=
