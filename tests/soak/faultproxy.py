@@ -81,7 +81,6 @@ def control():
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    up = None
 
     def log_message(self, fmt, *args):
         pass
@@ -122,16 +121,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
         if body is not None:
             headers["Content-Length"] = str(len(body))
-        conn = self.upstream() if is_watch else (self.up or self.upstream())
-        if not is_watch:
-            self.up = conn
+        # A new upstream connection per request: nothing stale survives an
+        # API server restart.
+        conn = self.upstream()
         try:
             conn.request(self.command, self.path, body, headers)
             resp = conn.getresponse()
         except (OSError, http.client.HTTPException):
             # API server down: the client sees its connection closed
             conn.close()
-            self.up = None
             self.close_connection = True
             return
         self.send_response(resp.status)
@@ -143,9 +141,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
-            if resp.will_close:
-                conn.close()
-                self.up = None
+            conn.close()
             return
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
@@ -180,7 +176,9 @@ def main():
     ctx.load_cert_chain(CERT, KEY)
     ctx.set_alpn_protocols(["http/1.1"])
     srv = Server(("127.0.0.1", int(PORT)), Handler)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    # the handshake happens in the handler thread (on the first read), so a
+    # slow client does not hold up accept()
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     threading.Thread(target=control, daemon=True).start()
     bump("requests")
     stats["requests"] -= 1

@@ -24,7 +24,8 @@
 # Environment: CONTROLLER (any snapshot-controller binary: ours or upstream's
 # Go one: only upstream's flags are passed, plus --state-dir when the binary
 # has it), SNAPSHOTS (1000), WAVE (50), PVCS (10), KILLS (50), CHAOS_INTERVAL
-# (4), APISERVER_RESTARTS (1), ETCD_RESTARTS (1), GONE (1), FAIL_WINDOWS (1),
+# (12 s: with a 4 s lease, a leader killed every 4 s never gets anything
+# done), APISERVER_RESTARTS (1), ETCD_RESTARTS (1), GONE (1), FAIL_WINDOWS (1),
 # FAIL_SECONDS (4), WAVE_TIMEOUT (300 s for a wave to become ready),
 # SOAK_NAME (suite name).  Uses the cluster in $CLUSTER_DIR (with CSI peers),
 # else starts one and stops it.  Prints a result line:
@@ -37,7 +38,7 @@ cd "$top"
 . tests/lib/t.sh
 T_SUITE=${SOAK_NAME:-soak}
 SNAPSHOTS=${SNAPSHOTS:-1000} WAVE=${WAVE:-50} PVCS=${PVCS:-10} KILLS=${KILLS:-50}
-CHAOS_INTERVAL=${CHAOS_INTERVAL:-4} APISERVER_RESTARTS=${APISERVER_RESTARTS:-1}
+CHAOS_INTERVAL=${CHAOS_INTERVAL:-12} APISERVER_RESTARTS=${APISERVER_RESTARTS:-1}
 ETCD_RESTARTS=${ETCD_RESTARTS:-1} GONE=${GONE:-1} FAIL_WINDOWS=${FAIL_WINDOWS:-1}
 FAIL_SECONDS=${FAIL_SECONDS:-4} WAVE_TIMEOUT=${WAVE_TIMEOUT:-300}
 SC_BIN=${SC_BIN:-$top/bin}
@@ -63,9 +64,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}:log_path=$S/sanitizer
 
 cleanup() {
 	local p
+	touch "$S/stop"
 	[ -f "$S/chaos.pid" ] && kill "$(cat "$S/chaos.pid")" 2>/dev/null
-	for p in "$S"/r*.pid "$S/proxy.pid"; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
-	for p in "$S"/r*.pid; do
+	[ -f "$S/supervisor.pid" ] && kill "$(cat "$S/supervisor.pid")" 2>/dev/null
+	for p in "$S"/r?.pid "$S/proxy.pid"; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
+	for p in "$S"/r?.pid; do
 		[ -f "$p" ] || continue
 		for _ in $(seq 1 20); do kill -0 "$(cat "$p")" 2>/dev/null || break; sleep 0.5; done
 		kill -9 "$(cat "$p")" 2>/dev/null
@@ -161,10 +164,9 @@ chaos() {
 			pid=$(cat "$S/$r.pid" 2>/dev/null)
 			if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 				kill -9 "$pid"
-				wait "$pid" 2>/dev/null
 				kills=$((kills + 1))
 				echo "chaos: kill -9 of leader $r (pid $pid), kill $kills" >&2
-				start_replica "$r"
+				# the supervisor starts it again, as the kubelet would
 			else
 				n=$((n - 1)) # no leader right now: try again
 			fi
@@ -173,6 +175,26 @@ chaos() {
 	done
 	echo "$kills $api $etcd $gone" >"$S/chaos.counts"
 }
+# The kubelet's part: a replica that exits (killed, or on lost leadership,
+# as upstream's controller does) is started again after 1 s.  Every start
+# after the first is counted in $S/restarts.
+supervise() {
+	local r pid
+	while [ ! -f "$S/stop" ]; do
+		sleep 1
+		for r in r1 r2; do
+			pid=$(cat "$S/$r.pid")
+			kill -0 "$pid" 2>/dev/null && continue
+			wait "$pid" 2>/dev/null
+			echo "supervisor: $r (pid $pid) exited: $(tail -1 "$S/$r.log" | cut -c1-200)" >&2
+			start_replica "$r"
+			echo x >>"$S/restarts"
+		done
+	done
+}
+: >"$S/restarts"
+supervise 2>>"$S/supervisor.log" &
+echo $! >"$S/supervisor.pid"
 echo "0 0 0 0" >"$S/chaos.counts"
 chaos 2>>"$S/chaos.log" &
 echo $! >"$S/chaos.pid"
@@ -226,10 +248,10 @@ while [ "$created" -lt "$SNAPSHOTS" ]; do
 	have=$(k -n "$NS" get vs -o name 2>/dev/null | awk -F/ -v a="$first" -v b="$last" '{n = substr($2, 2) + 0} n >= a && n <= b' | wc -l)
 	lost=$((lost + want - have))
 	# The previous wave goes while this one is made ready: deletions overlap.
-	[ -n "$prev" ] && apply_retry k -n "$NS" delete vs $prev --wait=false
+	[ -n "$prev" ] && apply_retry k -n "$NS" delete vs $prev --wait=false --ignore-not-found
 	prev=$(seq -f 's%.0f' "$first" "$last" | tr '\n' ' ')
 done
-[ -n "$prev" ] && apply_retry k -n "$NS" delete vs $prev --wait=false
+[ -n "$prev" ] && apply_retry k -n "$NS" delete vs $prev --wait=false --ignore-not-found
 # Chaos runs its full schedule even if the waves finished first.
 while kill -0 "$(cat "$S/chaos.pid")" 2>/dev/null; do sleep 1; done
 read -r kills api etcd gone <"$S/chaos.counts"
@@ -310,8 +332,12 @@ t_run chaos_schedule_done check_chaos_ran
 stuck=$( (k -n "$NS" get vs -o name; vsc_of_ns; k -n "$NS" get pvc -o name) 2>/dev/null | wc -l)
 orphans=$(comm -23 "$S/created.ids" "$S/deleted.ids" 2>/dev/null | wc -l)
 dups=$(awk '{print $3}' "$S/vsc.end" 2>/dev/null | sort | uniq -d | wc -l)
-for p in "$S"/r*.pid; do kill "$(cat "$p")" 2>/dev/null; done
-for p in "$S"/r*.pid; do for _ in $(seq 1 30); do kill -0 "$(cat "$p")" 2>/dev/null || break; sleep 0.5; done; done
+touch "$S/stop"
+kill "$(cat "$S/supervisor.pid")" 2>/dev/null
+wait "$(cat "$S/supervisor.pid")" 2>/dev/null
+restarts=$(wc -l <"$S/restarts")
+for p in "$S"/r?.pid; do kill "$(cat "$p")" 2>/dev/null; done
+for p in "$S"/r?.pid; do for _ in $(seq 1 30); do kill -0 "$(cat "$p")" 2>/dev/null || break; sleep 0.5; done; done
 t_run no_sanitizer_report check_sanitizer
-echo "soak-result controller=$(basename "$CONTROLLER")@$CONTROLLER snapshots=$SNAPSHOTS kills=$kills apiserver_restarts=$api etcd_restarts=$etcd gone=$gone fail_windows=$fail lost=$lost duplicates=$dups stuck=$stuck orphans=$orphans not_ready=$not_ready seconds=$((SECONDS - T0)) proxy: $(cat "$S/proxy.stats" 2>/dev/null)"
+echo "soak-result controller=$(basename "$CONTROLLER")@$CONTROLLER snapshots=$SNAPSHOTS kills=$kills apiserver_restarts=$api etcd_restarts=$etcd gone=$gone fail_windows=$fail lost=$lost duplicates=$dups stuck=$stuck orphans=$orphans not_ready=$not_ready replica_restarts=$restarts seconds=$((SECONDS - T0)) proxy: $(cat "$S/proxy.stats" 2>/dev/null)"
 t_done
