@@ -17,8 +17,8 @@
 #   every snapshot reached readyToUse before its deletion; none lost (each
 #   wave complete when it was deleted); no VolumeSnapshot bound to two
 #   contents and no content left without its snapshot; 0 stuck finalizers
-#   (every VolumeSnapshot, VolumeSnapshotContent and PVC of the run gone at
-#   the end); 0 orphaned driver snapshots (each CreateSnapshot id the driver
+#   (every VolumeSnapshot, VolumeSnapshotContent and PVC of the run gone
+#   within 600 s of the last deletion); 0 orphaned driver snapshots (each CreateSnapshot id the driver
 #   logged during the run has its DeleteSnapshot); no sanitizer report.
 #
 # Environment: CONTROLLER (any snapshot-controller binary: ours or upstream's
@@ -142,8 +142,11 @@ DRIVER_LINE0=$(wc -l <"$DRIVER_LOG")
 # kills at fixed fractions of the schedule.  Counts go to $S/chaos.counts.
 # (The 429/500 windows are opened by the wave loop right after a wave is
 # created, when the controllers are sure to be writing.)
+injected() { # injected CODE: faults of that code the proxy injected so far
+	awk -v k="injected_$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}' "$S/proxy.stats"
+}
 chaos() {
-	local kills=0 api=0 etcd=0 gone=0 n=0 total l pid r
+	local kills=0 api=0 etcd=0 gone=0 n=0 total l pid r g0
 	total=$((KILLS + APISERVER_RESTARTS + ETCD_RESTARTS + GONE))
 	while [ "$n" -lt "$total" ] && [ ! -f "$S/stop" ]; do
 		sleep "$CHAOS_INTERVAL"
@@ -155,8 +158,14 @@ chaos() {
 			fault_restart etcd KILL 2 && etcd=$((etcd + 1))
 			fault_wait_api 120
 		elif [ "$gone" -lt "$GONE" ] && [ "$n" -ge $(((gone + 1) * total / (GONE + 1) + 2)) ]; then
-			echo gone >"$S/proxy.mode"; sleep 3; echo ok >"$S/proxy.mode"; gone=$((gone + 1))
-			echo "chaos: forced watch expiry (410)" >&2
+			# Every watch is cut; keep answering 410 until re-watches have
+			# arrived (the clients back off after a cut), at most 30 s.
+			g0=$(injected 410)
+			echo gone >"$S/proxy.mode"
+			for _ in $(seq 1 60); do [ "$(injected 410)" -gt "$g0" ] && break; sleep 0.5; done
+			sleep 2
+			echo ok >"$S/proxy.mode"; gone=$((gone + 1))
+			echo "chaos: forced watch expiry: $(($(injected 410) - g0)) watches answered 410" >&2
 		elif [ "$kills" -lt "$KILLS" ]; then
 			l=$(leader)
 			r=${l#soak-}
@@ -278,7 +287,7 @@ check_no_duplicates() {
 stuck=0
 check_stuck() {
 	apply_retry k -n "$NS" delete pvc --all --wait=false
-	local end=$((SECONDS + 300)) vs vsc pvc
+	local end=$((SECONDS + 600)) vs vsc pvc
 	while :; do
 		vs=$(k -n "$NS" get vs -o name 2>/dev/null | wc -l)
 		vsc=$(vsc_of_ns | wc -l)
@@ -292,7 +301,7 @@ check_stuck() {
 		k -n "$NS" get vs,pvc -o yaml >"$S/stuck.yaml" 2>&1
 		vsc_of_ns >>"$S/stuck.yaml"
 	fi
-	t_eq "$stuck" 0 "objects left after 300 s ($vs VolumeSnapshots, $vsc contents, $pvc PVCs; see $S/stuck.yaml)"
+	t_eq "$stuck" 0 "objects left after 600 s ($vs VolumeSnapshots, $vsc contents, $pvc PVCs; see $S/stuck.yaml)"
 }
 orphans=0
 check_orphans() {
