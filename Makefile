@@ -6,6 +6,9 @@
 #   make asan       unit tests under ASan/UBSan, locals filled with a pattern
 #   make valgrind   unit tests under valgrind memcheck (plain build)
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
+#   make fuzz-long  the fuzz campaign: FUZZ_LONG_SECONDS per target, corpus kept in tests/fuzz/corpus/
+#   make soak       controller chaos (tests/soak/soak.sh: 1000 snapshots, 50 leader kills, restarts,
+#                   410s, 429/500 bursts); CONTROLLER=<binary> runs it against any snapshot-controller
 #   make demo       the README's demo: the whole flow on a local control plane
 #   make tools      build the upstream Go programs the tests use (cached in .cache/bin)
 #   make image      the two OCI images from bin/ and Debian packages, no registry
@@ -62,7 +65,8 @@ BENCH_BINS += $$($(1)_BENCH)
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call TESTS_FOR,$(c))))
 
-.PHONY: all deps tools image check test asan valgrind fuzz demo format format-check tidy bench clean print-unit-bins print-it-bins print-asan-flags print-valgrind \
+.PHONY: all deps tools image check test asan valgrind fuzz fuzz-long soak demo format format-check tidy bench clean \
+        print-unit-bins print-it-bins print-asan-flags print-valgrind \
         unit-bins it-bins bench-bins
 all: $(BIN)/snapshot-controller $(BIN)/snapshot-webhook
 
@@ -130,6 +134,12 @@ demo: deps
 
 fuzz: deps
 	@tests/fuzz/run.sh
+
+fuzz-long: deps
+	@FUZZ_SECONDS=$${FUZZ_LONG_SECONDS:-600} FUZZ_KEEP_CORPUS=1 tests/fuzz/run.sh
+
+soak: deps all
+	@tests/soak/soak.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all bench-bins

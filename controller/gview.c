@@ -84,6 +84,10 @@ rd_time_ns(struct kjson *r, const json_t *from, const char *path, int64_t *out)
             r->rc = sc_err_set(r->err, SC_EPROTO, "%s: not an RFC 3339 time", path);
             return false;
         }
+        if (ms > INT64_MAX / 1000000) { /* after 2262: no int64 nanoseconds */
+            r->rc = sc_err_set(r->err, SC_EPROTO, "%s: time out of range", path);
+            return false;
+        }
         *out = ms * 1000000;
         return true;
     }

@@ -112,6 +112,18 @@ patch_vsc(const struct sync_env *env, const struct cvsc *c, enum sync_patch type
     return rc;
 }
 
+/* Append v (stolen) to ops; on failure (v NULL or no memory) drop ops:
+ * a patch missing one of its operations -- the resourceVersion test above
+ * all -- would be a wrong write.  Returns ops or NULL. */
+static json_t *
+ops_append(json_t *ops, json_t *v)
+{
+    if (ops != NULL && json_array_append_new(ops, v) == 0)
+        return ops;
+    json_decref(ops);
+    return NULL;
+}
+
 json_t *
 sync_patch_add_finalizers(const struct cmeta *m, const char *const *fins, size_t n)
 {
@@ -123,19 +135,23 @@ sync_patch_add_finalizers(const struct cmeta *m, const char *const *fins, size_t
     if (m->n_fins == 0) {
         json_t *list = json_array();
 
-        for (i = 0; i < n; i++)
-            json_array_append_new(list, json_string(fins[i]));
+        for (i = 0; i < n && list != NULL; i++)
+            list = ops_append(list, json_string(fins[i]));
         /* "add" of a whole list replaces one a concurrent writer made:
          * guard it with the resourceVersion we saw. */
         if (m->rv[0] != '\0')
-            json_array_append_new(ops, json_pack("{s:s,s:s,s:s}", "op", "test", "path",
-                                                 "/metadata/resourceVersion", "value", m->rv));
-        json_array_append_new(ops, json_pack("{s:s,s:s,s:o}", "op", "add", "path",
-                                             "/metadata/finalizers", "value", list));
+            ops = ops_append(ops, json_pack("{s:s,s:s,s:s}", "op", "test", "path",
+                                            "/metadata/resourceVersion", "value", m->rv));
+        if (list == NULL) {
+            json_decref(ops);
+            return NULL;
+        }
+        ops = ops_append(ops, json_pack("{s:s,s:s,s:o}", "op", "add", "path",
+                                        "/metadata/finalizers", "value", list));
     } else {
-        for (i = 0; i < n; i++)
-            json_array_append_new(ops, json_pack("{s:s,s:s,s:s}", "op", "add", "path",
-                                                 "/metadata/finalizers/-", "value", fins[i]));
+        for (i = 0; i < n && ops != NULL; i++)
+            ops = ops_append(ops, json_pack("{s:s,s:s,s:s}", "op", "add", "path",
+                                            "/metadata/finalizers/-", "value", fins[i]));
     }
     return ops;
 }
@@ -183,9 +199,11 @@ sync_patch_remove_finalizers(const struct cmeta *m, unsigned bits)
         char path[64];
 
         snprintf(path, sizeof(path), "/metadata/finalizers/%d", idx[i]);
-        json_array_append_new(
-            ops, json_pack("{s:s,s:s,s:s}", "op", "test", "path", path, "value", names[i]));
-        json_array_append_new(ops, json_pack("{s:s,s:s}", "op", "remove", "path", path));
+        ops = ops_append(ops,
+                         json_pack("{s:s,s:s,s:s}", "op", "test", "path", path, "value", names[i]));
+        ops = ops_append(ops, json_pack("{s:s,s:s}", "op", "remove", "path", path));
+        if (ops == NULL)
+            return NULL;
     }
     return ops;
 }

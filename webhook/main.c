@@ -25,7 +25,7 @@ struct opts {
     int port, verbosity, threads, max_conns, burst;
     double qps;
     bool version;
-    int64_t reload_ms, idle_ms, read_ms, drain_ms;
+    int64_t reload_ms, idle_ms, read_ms, drain_ms, header_ms;
 };
 
 /* Returns -1 to go on, else the exit code. */
@@ -50,6 +50,9 @@ parse_flags(int argc, char **argv, struct opts *o)
         {"idle-timeout", FLAG_DURATION, &o->idle_ms,
          "close a connection with no traffic for this long"},
         {"read-timeout", FLAG_DURATION, &o->read_ms, "longest time to receive one request body"},
+        {"header-timeout", FLAG_DURATION, &o->header_ms,
+         "close a new connection that has not finished its TLS handshake and request headers "
+         "within this time (0: never)"},
         {"drain-timeout", FLAG_DURATION, &o->drain_ms,
          "longest life of connections on a replaced certificate"},
         {"v", FLAG_INT, &o->verbosity, "log verbosity"},
@@ -88,8 +91,11 @@ check_opts(const struct opts *o)
         fatalx("--tls-cert-file must be specified");
     if (o->key[0] == '\0')
         fatalx("--tls-private-key-file must be specified");
-    if (o->port < 0 || o->port > 65535 || o->threads < 1 || o->threads > 256 || o->max_conns < 1)
+    if (o->port < 0 || o->port > 65535 || o->threads < 1 || o->threads > 256 || o->max_conns < 1 ||
+        o->max_conns > 1000000)
         fatalx("--port, --threads or --max-connections out of range");
+    if (o->header_ms < 0)
+        fatalx("--header-timeout must not be negative");
 }
 
 static struct kclient *
@@ -127,6 +133,7 @@ server_opts(const struct opts *o, const struct whroute *route, struct whserver_o
     so->read_timeout_ms = o->read_ms;
     so->cert_poll_ms = o->reload_ms > 0 ? o->reload_ms : 1000;
     so->drain_ms = o->drain_ms;
+    so->header_timeout_ms = o->header_ms;
     so->route = route;
 }
 
@@ -182,7 +189,8 @@ main(int argc, char **argv)
                      .reload_ms = 1000,
                      .idle_ms = 15000,
                      .read_ms = 10000,
-                     .drain_ms = 30000};
+                     .drain_ms = 30000,
+                     .header_ms = 3000};
     struct whserver_opts so = {0};
     struct whserver *srv = NULL;
     struct whwatch *watch = NULL;

@@ -22,6 +22,29 @@
 
 #define TLS_PRIORITIES  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define MAX_GENERATIONS 8
+/* libmicrohttpd's own connection limit is this many times max_conns, so that
+ * our policy (evict, see conn_admit) runs before MHD stops accepting. */
+#define MHD_LIMIT_FACTOR 2
+#define SWEEP_MIN_MS     50 /* shortest period of the header-deadline sweep */
+
+/* Where a connection is, as far as slot policy is concerned. */
+enum conn_state {
+    CONN_NEW,  /* accepted; TLS handshake or first request headers unfinished */
+    CONN_BUSY, /* headers received, request in progress */
+    CONN_IDLE, /* between requests on a keep-alive connection */
+};
+
+/* One accepted connection, in accept order (oldest first).  Allocated in
+ * the STARTED notification and freed in CLOSED, which libmicrohttpd sends
+ * before it closes the socket: so while an entry is listed under conn_mu,
+ * its fd is that connection's, and shutdown() on it is safe. */
+struct conn {
+    struct conn *prev, *next;
+    int fd;
+    enum conn_state st;
+    int evicted;      /* shut down by us; MHD closes it on its next pass */
+    int64_t since_ms; /* accepted at */
+};
 
 struct gen {
     struct whserver *srv;
@@ -43,6 +66,11 @@ struct whserver {
     pthread_t watcher;
     int watcher_started;
     struct certstamp stamp;
+    /* Connection slots, across every generation. */
+    pthread_mutex_t conn_mu; /* guards the list and the counters below */
+    struct conn *conn_head, *conn_tail;
+    unsigned n_live; /* listed and not evicted */
+    struct whserver_stats stats;
 };
 
 struct req {
@@ -61,6 +89,138 @@ mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Shut a connection down so that its MHD thread closes it; conn_mu held. */
+static void
+conn_evict(struct whserver *s, struct conn *c, int deadline)
+{
+    shutdown(c->fd, SHUT_RDWR);
+    c->evicted = 1;
+    s->n_live--;
+    if (deadline)
+        s->stats.header_timeouts++;
+    else
+        s->stats.evictions++;
+}
+
+/* The connection to give up when every slot is taken: the oldest that has
+ * not finished its headers, else the oldest idle keep-alive one, else none
+ * (every slot is serving a request).  conn_mu held. */
+static struct conn *
+conn_victim(struct whserver *s)
+{
+    struct conn *idle = NULL;
+
+    for (struct conn *c = s->conn_head; c != NULL; c = c->next) {
+        if (c->evicted)
+            continue;
+        if (c->st == CONN_NEW)
+            return c;
+        if (c->st == CONN_IDLE && idle == NULL)
+            idle = c;
+    }
+    return idle;
+}
+
+/* A new connection takes a slot; over max_conns, the victim's is freed. */
+static void
+conn_admit(struct whserver *s, struct conn *c)
+{
+    pthread_mutex_lock(&s->conn_mu);
+    c->prev = s->conn_tail;
+    if (s->conn_tail != NULL)
+        s->conn_tail->next = c;
+    else
+        s->conn_head = c;
+    s->conn_tail = c;
+    s->n_live++;
+    s->stats.accepted++;
+    if (s->n_live > s->opts.max_conns) {
+        struct conn *v = conn_victim(s);
+
+        if (v != NULL) {
+            log_debug(1, "all %u connection slots taken: closing the oldest connection%s",
+                      s->opts.max_conns,
+                      v->st == CONN_NEW ? " with unfinished headers" : " idle between requests");
+            conn_evict(s, v, 0);
+        }
+    }
+    pthread_mutex_unlock(&s->conn_mu);
+}
+
+static void
+conn_forget(struct whserver *s, struct conn *c)
+{
+    pthread_mutex_lock(&s->conn_mu);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        s->conn_head = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    else
+        s->conn_tail = c->prev;
+    if (!c->evicted)
+        s->n_live--;
+    pthread_mutex_unlock(&s->conn_mu);
+    free(c);
+}
+
+static void
+conn_set_state(struct whserver *s, struct MHD_Connection *mc, enum conn_state st)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn *c = info ? info->socket_context : NULL;
+
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&s->conn_mu);
+    c->st = st;
+    pthread_mutex_unlock(&s->conn_mu);
+}
+
+/* libmicrohttpd's connection notifications (cls is the server). */
+static void
+notify_conn(void *cls, struct MHD_Connection *mc, void **socket_context,
+            enum MHD_ConnectionNotificationCode code)
+{
+    struct whserver *s = cls;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn *c = info ? calloc(1, sizeof(*c)) : NULL;
+
+        *socket_context = NULL;
+        if (c == NULL)
+            return; /* untracked: it only escapes the slot policy */
+        c->fd = info->connect_fd;
+        c->st = CONN_NEW;
+        c->since_ms = mono_us() / 1000;
+        *socket_context = c;
+        conn_admit(s, c);
+        return;
+    }
+    if (*socket_context != NULL)
+        conn_forget(s, *socket_context);
+    *socket_context = NULL;
+}
+
+/* Close connections that have not finished their first request's headers
+ * within header_timeout_ms of being accepted. */
+static void
+sweep_headers(struct whserver *s, int64_t now_ms)
+{
+    if (s->opts.header_timeout_ms <= 0)
+        return;
+    pthread_mutex_lock(&s->conn_mu);
+    for (struct conn *c = s->conn_head; c != NULL; c = c->next) {
+        if (!c->evicted && c->st == CONN_NEW && now_ms - c->since_ms > s->opts.header_timeout_ms)
+            conn_evict(s, c, 1);
+    }
+    pthread_mutex_unlock(&s->conn_mu);
+}
+
 void
 whserver_opts_default(struct whserver_opts *o)
 {
@@ -73,6 +233,7 @@ whserver_opts_default(struct whserver_opts *o)
     o->cert_poll_ms = 1000;
     o->drain_ms = 30000;
     o->max_conns = 1000;
+    o->header_timeout_ms = 3000;
 }
 
 #pragma GCC diagnostic push
@@ -133,6 +294,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
+        conn_set_state(s, conn, CONN_BUSY);
         r = calloc(1, sizeof(*r));
         if (r == NULL)
             return MHD_NO;
@@ -184,16 +346,26 @@ static void
 completed(void *cls, struct MHD_Connection *conn, void **con_cls,
           enum MHD_RequestTerminationCode toe)
 {
+    struct gen *g = cls;
     struct req *r = *con_cls;
 
-    (void)cls;
-    (void)conn;
     (void)toe;
+    conn_set_state(g->srv, conn, CONN_IDLE);
     if (r == NULL)
         return;
     buf_release(&r->body);
     free(r);
     *con_cls = NULL;
+}
+
+/* MHD splits its limit between the pool's threads, and refuses (stops
+ * accepting) at it; ours must bite first. */
+static unsigned
+mhd_limit(const struct whserver *s)
+{
+    unsigned threads = s->opts.threads ? s->opts.threads : 1;
+
+    return s->opts.max_conns * MHD_LIMIT_FACTOR + 4 * threads;
 }
 
 static struct gen *
@@ -213,9 +385,9 @@ gen_start(struct whserver *s, struct certpair *pair, struct sc_err *err)
         MHD_OPTION_HTTPS_MEM_KEY, g->pair.key_pem, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->opts.threads ? s->opts.threads : 1),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_s,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->opts.max_conns,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64u << 10), MHD_OPTION_NOTIFY_COMPLETED,
-        completed, (void *)g, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, mhd_limit(s), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64u << 10), MHD_OPTION_NOTIFY_COMPLETED, completed, (void *)g,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, (void *)s, MHD_OPTION_END);
     if (g->daemon == NULL) {
         sc_err_set(err, SC_EIO,
                    "cannot start the HTTPS server (libmicrohttpd refused the "
@@ -310,17 +482,32 @@ try_reload(struct whserver *s)
              (long long)g->pair.not_after);
 }
 
+/* How often the watcher wakes: often enough for the header deadline (a
+ * quarter of it) and the certificate poll. */
+static int64_t
+watcher_tick_ms(const struct whserver *s)
+{
+    int64_t t = s->opts.cert_poll_ms;
+
+    if (s->opts.header_timeout_ms > 0 && s->opts.header_timeout_ms / 4 < t)
+        t = s->opts.header_timeout_ms / 4;
+    return t < SWEEP_MIN_MS ? SWEEP_MIN_MS : t;
+}
+
 static void *
 watcher_main(void *arg)
 {
     struct whserver *s = arg;
     struct timespec ts = {0};
+    int64_t tick = watcher_tick_ms(s), next_poll = mono_us() / 1000 + s->opts.cert_poll_ms;
 
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
+        int64_t now;
+
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += s->opts.cert_poll_ms / 1000;
-        ts.tv_nsec += (s->opts.cert_poll_ms % 1000) * 1000000;
+        ts.tv_sec += tick / 1000;
+        ts.tv_nsec += (tick % 1000) * 1000000;
         if (ts.tv_nsec >= 1000000000) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000;
@@ -328,7 +515,12 @@ watcher_main(void *arg)
         pthread_cond_timedwait(&s->cv, &s->mu, &ts);
         if (s->stop)
             break;
-        reap_retired(s, mono_us() / 1000);
+        now = mono_us() / 1000;
+        sweep_headers(s, now);
+        if (now < next_poll)
+            continue;
+        next_poll = now + s->opts.cert_poll_ms;
+        reap_retired(s, now);
         pthread_mutex_unlock(&s->mu);
         try_reload(s);
         pthread_mutex_lock(&s->mu);
@@ -388,6 +580,7 @@ whserver_start(const struct whserver_opts *opts, struct whserver **out, struct s
         s->opts.cert_poll_ms = 1000;
     s->fd = -1;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->conn_mu, NULL);
     {
         pthread_condattr_t ca;
 
@@ -427,6 +620,15 @@ whserver_port(const struct whserver *s)
 }
 
 void
+whserver_stats(struct whserver *s, struct whserver_stats *out)
+{
+    pthread_mutex_lock(&s->conn_mu);
+    *out = s->stats;
+    out->live = s->n_live;
+    pthread_mutex_unlock(&s->conn_mu);
+}
+
+void
 whserver_stop(struct whserver *s)
 {
     if (s == NULL)
@@ -445,5 +647,6 @@ whserver_stop(struct whserver *s)
         close(s->fd);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->conn_mu);
     free(s);
 }

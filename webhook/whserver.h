@@ -14,8 +14,16 @@
  * Limits: TLS 1.2 and 1.3 only; request bodies over LIM_ADMISSION_BODY get
  * 413 (by Content-Length) or the connection is closed (chunked); a request
  * whose body takes longer than read_timeout_ms is dropped; a connection idle
- * for idle_timeout_s (no bytes either way, headers included) is closed;
- * at most max_conns connections.
+ * for idle_timeout_s (no bytes either way, headers included) is closed.
+ *
+ * Slots: at most max_conns connections are served.  A connection that has
+ * not finished its TLS handshake and first request headers within
+ * header_timeout_ms of being accepted is closed (0 = no deadline).  When a
+ * new connection would pass max_conns, the oldest connection that has not
+ * finished its headers is closed to make room (else the oldest idle
+ * keep-alive one), so a client holding every slot with unfinished headers
+ * cannot keep a legitimate request out.  Only a connection serving a
+ * request is never closed for a newcomer.
  *
  * Ownership: opts and route are borrowed and must outlive the server.
  */
@@ -38,7 +46,16 @@ struct whserver_opts {
     int64_t cert_poll_ms;    /* how often the files are checked */
     int64_t drain_ms;        /* longest life of a retired generation */
     unsigned max_conns;
+    int64_t header_timeout_ms; /* accept to end of first headers; 0 = none */
     const struct whroute *route;
+};
+
+/* Counters since start (whserver_stats copies them). */
+struct whserver_stats {
+    unsigned long long accepted;        /* connections accepted */
+    unsigned long long evictions;       /* closed to make room for a newcomer */
+    unsigned long long header_timeouts; /* closed at header_timeout_ms */
+    unsigned live;                      /* holding a slot now */
 };
 
 void whserver_opts_default(struct whserver_opts *o);
@@ -49,6 +66,7 @@ struct whserver;
  * start serving. */
 int whserver_start(const struct whserver_opts *opts, struct whserver **out, struct sc_err *err);
 int whserver_port(const struct whserver *s);
+void whserver_stats(struct whserver *s, struct whserver_stats *out);
 /* Stop accepting, stop every generation and the watcher; NULL-safe. */
 void whserver_stop(struct whserver *s);
 

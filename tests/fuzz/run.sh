@@ -5,6 +5,9 @@
 # 30) from its seed corpus tests/fuzz/corpus/<target>/ if there is one.
 # A crash, leak or sanitizer report fails the target.  Prints
 # "fuzz: N passed, N failed".
+# FUZZ_ONLY=<substring> runs matching targets only.  FUZZ_KEEP_CORPUS=1
+# (make fuzz-long) merges what a run found back into tests/fuzz/corpus/<target>/
+# (libFuzzer -merge=1: only inputs that add coverage are kept).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -25,6 +28,7 @@ deps_of() {
 for t in tests/fuzz/*_fuzz.c; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .c)
+	case "$name" in *"${FUZZ_ONLY:-}"*) ;; *) continue ;; esac
 	comp=${name%%_*}
 	srcs=()
 	for c in $(deps_of "$comp"); do
@@ -47,6 +51,12 @@ for t in tests/fuzz/*_fuzz.c; do
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$name.log")
 		echo "ok   fuzz.$name (${runs:-?} runs in ${secs}s)"
 		passed=$((passed + 1))
+		if [ "${FUZZ_KEEP_CORPUS:-0}" = 1 ]; then
+			mkdir -p "tests/fuzz/corpus/$name"
+			"$out/$name" -merge=1 "tests/fuzz/corpus/$name" "$corpus" >"$out/$name.merge.log" 2>&1 ||
+				echo "    corpus merge failed: see $out/$name.merge.log"
+			echo "    corpus: $(find "tests/fuzz/corpus/$name" -type f | wc -l) inputs kept in tests/fuzz/corpus/$name"
+		fi
 	else
 		echo "FAIL fuzz.$name; see $out/$name.log"
 		grep -m5 -E 'ERROR|SUMMARY|runtime error' "$out/$name.log" | sed 's/^/    /'

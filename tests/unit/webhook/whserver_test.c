@@ -16,6 +16,7 @@
 
 #include "common/limits.h"
 #include "tests/unit/webhook/fixtures.h"
+#include "tests/unit/webhook/slowclient.h"
 
 /* A client-side timeout that only stops a hung test: never an expectation
  * (under valgrind a TLS handshake alone takes seconds). */
@@ -65,7 +66,8 @@ publish(struct env *e, const char *gen, const char *crt, const char *key)
 }
 
 static void
-env_start(struct env *e, unsigned idle_s, int64_t read_ms)
+env_start_slots(struct env *e, unsigned idle_s, int64_t read_ms, unsigned max_conns,
+                int64_t header_ms)
 {
     struct whserver_opts o = {0};
     struct sc_err err = {0};
@@ -91,11 +93,21 @@ env_start(struct env *e, unsigned idle_s, int64_t read_ms)
     o.idle_timeout_s = idle_s;
     o.read_timeout_ms = read_ms;
     o.cert_poll_ms = 100;
+    o.max_conns = max_conns;
+    o.header_timeout_ms = header_ms;
     o.route = &e->rt;
     CHECK_INT(whserver_start(&o, &e->srv, &err), SC_OK);
     if (err.msg[0])
         fprintf(stderr, "start: %s\n", err.msg);
     e->port = e->srv ? whserver_port(e->srv) : 0;
+}
+
+static void
+env_start(struct env *e, unsigned idle_s, int64_t read_ms)
+{
+    /* No header deadline: under valgrind a TLS handshake alone takes
+     * seconds; test_header_deadline tests it. */
+    env_start_slots(e, idle_s, read_ms, 1000, 0);
 }
 
 static void
@@ -244,6 +256,10 @@ test_body_cap(void)
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
     curl_easy_setopt(c, CURLOPT_READFUNCTION, read_zeros);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)LIM_ADMISSION_BODY + 1);
+    /* Wait for the server's answer to "Expect: 100-continue" (the 413)
+     * however slow it is (valgrind): without this curl starts sending the
+     * body after 1 s and may see the connection closed under it. */
+    curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, HANG_GUARD_MS);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, HANG_GUARD_MS);
     curl_easy_perform(c);
@@ -358,5 +374,125 @@ test_slow_clients_are_dropped(void)
     env_stop(&e);
 }
 
+/* Wait (poll) until the server closes c; 1 if it did within wait_ms. */
+static int
+closed_within(struct slow_conn *c, int wait_ms)
+{
+    for (int waited = 0; waited <= wait_ms; waited += 50) {
+        if (slow_closed(c))
+            return 1;
+        usleep(50000);
+    }
+    return 0;
+}
+
+#define HOLDERS 48
+
+/* The slow-client finding: one client holds every connection slot with
+ * unfinished headers (half stuck in the TLS handshake, half in the HTTP
+ * headers), and no timeout can free a slot (idle, read and header timeouts
+ * all 10 minutes).  A legitimate review is still answered: the server closes
+ * the oldest unfinished connection for it, and only that one. */
+/* Wait until the server counts n live connections (a closed client's slot
+ * is given back when its MHD thread processes the close). */
+static int
+live_reaches(struct whserver *srv, unsigned n)
+{
+    struct whserver_stats st = {0};
+
+    for (int i = 0; i < 6000; i++) {
+        whserver_stats(srv, &st);
+        if (st.live == n)
+            return 1;
+        usleep(10000);
+    }
+    fprintf(stderr, "live connections: %u, want %u\n", st.live, n);
+    return 0;
+}
+
+static void
+test_slot_holder_cannot_starve_a_review(void)
+{
+    struct env e = {0};
+    struct slow_conn held[HOLDERS + 1] = {0};
+    struct whserver_stats st = {0};
+    SSL_CTX *ctx = slow_ctx();
+    char ca[300];
+    char *body = fx_text("admission/vsclass-create.json", NULL);
+    int opened = 0, still_open = 0;
+
+    env_start_slots(&e, 600, 600000, HOLDERS, 600000);
+    cert_path(ca, sizeof(ca), "a.crt");
+    for (int i = 0; i < HOLDERS; i++)
+        opened += slow_open(&held[i], ctx, e.port, i % 2 ? SLOW_HTTP_HEADER : SLOW_TLS_HELLO) == 0;
+    CHECK_INT(opened, HOLDERS);
+    CHECK(live_reaches(e.srv, HOLDERS));
+    whserver_stats(e.srv, &st);
+    CHECK_INT(st.evictions, 0);
+    for (int round = 0; round < 2; round++) {
+        int64_t us = 0;
+
+        if (round > 0) {
+            /* The first review's connection is gone; the client takes its
+             * slot back, so every slot is held again. */
+            CHECK(live_reaches(e.srv, HOLDERS - 1));
+            CHECK_INT(slow_open(&held[HOLDERS], ctx, e.port, SLOW_TLS_HELLO), 0);
+            CHECK(live_reaches(e.srv, HOLDERS));
+        }
+        /* 60 s: far beyond any scheduling delay, far below the 10 minutes
+         * after which a timeout would have freed a slot anyway. */
+        CHECK_INT(slow_review(e.port, ca, body, 60000, &us), 200);
+        fprintf(stderr, "review %d with all %d slots held: %.1f ms\n", round + 1, HOLDERS,
+                (double)us / 1000.0);
+        whserver_stats(e.srv, &st);
+        CHECK_INT(st.evictions, round + 1);
+        CHECK_INT(st.header_timeouts, 0);
+        /* The oldest holder paid, TLS-handshake kind first, then HTTP. */
+        CHECK(closed_within(&held[round], 10000));
+    }
+    for (int i = 2; i <= HOLDERS; i++)
+        still_open += !slow_closed(&held[i]);
+    CHECK_INT(still_open, HOLDERS - 1);
+    for (int i = 0; i <= HOLDERS; i++)
+        slow_close(&held[i]);
+    SSL_CTX_free(ctx);
+    free(body);
+    env_stop(&e);
+}
+
+/* A connection that has not finished its first headers within the header
+ * deadline is closed, whether stuck in the TLS handshake or in the headers;
+ * a keep-alive connection idle between requests is not. */
+static void
+test_header_deadline(void)
+{
+    struct env e = {0};
+    struct slow_conn hello = {0}, head = {0};
+    struct whserver_stats st = {0};
+    SSL_CTX *ctx = slow_ctx();
+    CURL *c = curl_easy_init();
+    long reused = -1;
+
+    env_start_slots(&e, 600, 600000, 100, 300);
+    CHECK_INT(slow_open(&hello, ctx, e.port, SLOW_TLS_HELLO), 0);
+    CHECK_INT(slow_open(&head, ctx, e.port, SLOW_HTTP_HEADER), 0);
+    CHECK_INT(get(c, e.port, "/healthz", "a.crt", 1), 200);
+    CHECK(closed_within(&hello, 20000));
+    CHECK(closed_within(&head, 20000));
+    /* The keep-alive connection outlived the deadline and is reused. */
+    CHECK_INT(get(c, e.port, "/healthz", "a.crt", 0), 200);
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &reused);
+    CHECK_INT(reused, 0);
+    whserver_stats(e.srv, &st);
+    CHECK_INT(st.header_timeouts, 2);
+    CHECK_INT(st.evictions, 0);
+    slow_close(&hello);
+    slow_close(&head);
+    curl_easy_cleanup(c);
+    SSL_CTX_free(ctx);
+    env_stop(&e);
+}
+
 TEST_MAIN(TEST(test_serves_tls), TEST(test_rotation_via_symlink_swap), TEST(test_body_cap),
-          TEST_TIMED(test_slow_clients_are_dropped))
+          TEST_TIMED(test_slow_clients_are_dropped), TEST(test_slot_holder_cannot_starve_a_review),
+          TEST_TIMED(test_header_deadline))
