@@ -10,6 +10,8 @@
 #   make tools      build the upstream Go programs the tests use (cached in .cache/bin)
 #   make format / make format-check / make tidy
 #   make bench      benchmarks that print figures
+#   make bench-compare  ours against upstream's controller and webhooks, side by side
+#                   (N=2000 by default; writes docs/performance.md)
 
 CC      ?= cc
 BUILD   ?= build
@@ -60,7 +62,7 @@ BENCH_BINS += $$($(1)_BENCH)
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call TESTS_FOR,$(c))))
 
-.PHONY: all deps tools check test asan valgrind fuzz demo format format-check tidy bench clean print-unit-bins print-it-bins print-asan-flags print-valgrind \
+.PHONY: all deps tools check test asan valgrind fuzz demo format format-check tidy bench bench-compare clean print-unit-bins print-it-bins print-asan-flags print-valgrind \
         unit-bins it-bins bench-bins
 all: $(BIN)/snapshot-controller $(BIN)/snapshot-webhook
 
@@ -125,6 +127,12 @@ fuzz: deps
 bench: deps
 	@$(MAKE) --no-print-directory all bench-bins
 	@tests/bench/run.sh
+
+bench-compare: deps
+	@$(MAKE) --no-print-directory all
+	@tests/tools/build.sh all
+	@tests/tools/build.sh upstream
+	@tests/bench/compare/compare.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
