@@ -37,7 +37,7 @@ PHASES=${PHASES:-"webhook idle ready cached perf"}
 PERF=${PERF:-1}
 WRK_SECS=${WRK_SECS:-10}
 DOC=${DOC-docs/performance.md}
-UB=$top/.cache/bin
+UB=${UPSTREAM_BIN:-$top/.cache/bin}
 OURS_CTRL=${OURS_CTRL:-$top/bin/snapshot-controller}
 OURS_WH=${OURS_WH:-$top/bin/snapshot-webhook}
 for b in "$UB/upstream-snapshot-controller" "$UB/upstream-snapshot-validation-webhook" "$OURS_CTRL" "$OURS_WH"; do
@@ -230,11 +230,12 @@ for ph in $PHASES; do
 	perf)
 		[ "$PERF" = 1 ] || continue
 		command -v perf >/dev/null || { echo "perf is not installed (scripts/deps.sh: linux-perf)" >&2; continue; }
-		echo "== perf: ours, n=$N" >&2
+		echo "== perf: ours, n=${PERF_N:-$N}" >&2
 		start_ctrl ours "perf-ours"
+		n=${PERF_N:-$N}
 		perf record -F 999 -g -o "$WORK/perf-create.data" -p "$cpid" >/dev/null 2>"$WORK/perf-create.err" &
 		ppid=$!
-		python3 tests/bench/controller/apiload.py ready bench-ready "$N" src >&2 || exit 1
+		python3 tests/bench/controller/apiload.py ready bench-ready "$n" src >&2 || exit 1
 		settle "$cpid"
 		kill -INT "$ppid"; wait "$ppid"
 		perf record -F 999 -g -o "$WORK/perf-delete.data" -p "$cpid" >/dev/null 2>"$WORK/perf-delete.err" &
@@ -244,7 +245,7 @@ for ph in $PHASES; do
 		kill -INT "$ppid"; wait "$ppid"
 		stop_ctrl
 		for p in create delete; do
-			perf report -i "$WORK/perf-$p.data" --stdio --no-children --sort dso 2>/dev/null | grep -v '^#' | grep . | head -25 >"$WORK/perf-$p-dso.txt"
+			perf report -i "$WORK/perf-$p.data" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v '^#' | grep . | head -25 >"$WORK/perf-$p-dso.txt"
 			perf report -i "$WORK/perf-$p.data" --stdio --no-children --sort dso,symbol -g none 2>/dev/null | grep -v '^#' | grep . | head -60 >"$WORK/perf-$p-sym.txt"
 			perf report -i "$WORK/perf-$p.data" --stdio --children --sort symbol -g none 2>/dev/null | grep -v '^#' | grep . | head -80 >"$WORK/perf-$p-children.txt"
 		done
