@@ -58,9 +58,14 @@ def fmt(v, unit=""):
 
 
 def ratio(u, o, smaller_better=True):
+    """smaller_better (memory, CPU, latency): ours/upstream, with 1/x when ours
+    is smaller; otherwise (a duration, lower is faster): upstream/ours as a
+    speed-up, "1.6× faster"."""
     if u is None or o is None or u == 0 or o == 0:
         return "n/a"
-    return f"1/{u / o:.1f}" if smaller_better and u >= o else (f"{o / u:.2f}×" if smaller_better else f"{u / o:.2f}×")
+    if smaller_better:
+        return f"{o / u:.2f} (1/{u / o:.1f})" if o < u else f"{o / u:.2f}"
+    return f"{u / o:.2f}× faster" if u >= o else f"{u / o:.2f}× (slower)"
 
 
 def lat_ms(s):  # wrk latency text -> ms
@@ -114,7 +119,7 @@ for kind, lbl in (("validate", "admission (second default class, denied)"), ("co
     if num(f"wh_upstream_{kind}_rps") is None and num(f"wh_ours_{kind}_rps") is None:
         continue
     u, o = num(f"wh_upstream_{kind}_rps"), num(f"wh_ours_{kind}_rps")
-    rows.append((f"webhook {lbl}: req/s", fmt(u), fmt(o), "n/a" if not u or not o else f"{o / u:.2f}×"))
+    rows.append((f"webhook {lbl}: req/s", fmt(u), fmt(o), "n/a" if not u or not o else f"{o / u:.2f}× the rate"))
     u, o = lat_ms(R.get(f"wh_upstream_{kind}_p99")), lat_ms(R.get(f"wh_ours_{kind}_p99"))
     rows.append(("  p99 (ms)", fmt(u), fmt(o), ratio(u, o)))
     u, o = num(f"wh_upstream_{kind}_cpu_us"), num(f"wh_ours_{kind}_cpu_us")
@@ -122,7 +127,7 @@ for kind, lbl in (("validate", "admission (second default class, denied)"), ("co
     u, o = mb(f"wh_upstream_{kind}_rss"), mb(f"wh_ours_{kind}_rss")
     rows.append(("  RSS after the run (MB)", fmt(u), fmt(o), ratio(u, o)))
 
-table = ["| figure | upstream | ours | ratio (ours vs upstream) |", "|---|---|---|---|"]
+table = ["| figure | upstream | ours | ratio: ours/upstream; times: speed-up |", "|---|---|---|---|"]
 table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
 print("\n".join(table))
 
