@@ -85,6 +85,9 @@ for lbl, key in (("RSS idle, nothing cached (MB)", "Rss"), ("  anonymous (MB)", 
 u = None if mb("idle_upstream_Rss") is None else mb("idle_upstream_Rss") - mb("idle_upstream_Anonymous")
 o = None if mb("idle_ours_Rss") is None else mb("idle_ours_Rss") - mb("idle_ours_Anonymous")
 rows.append(("  file-backed (MB)", fmt(u), fmt(o), ratio(u, o)))
+u, o = mb("idle_upstream_Pss"), mb("idle_ours_Pss")
+if u is not None or o is not None:
+    rows.append(("  PSS (shared library pages split among their users) (MB)", fmt(u), fmt(o), ratio(u, o)))
 rows.append(("  threads", R.get("idle_upstream_threads", "n/a"), R.get("idle_ours_threads", "n/a"), ""))
 c = max(steps) if steps else 0
 u, o = mb(f"cached_upstream_{c}_rss"), mb(f"cached_ours_{c}_rss")

@@ -160,7 +160,7 @@ for ph in $PHASES; do
 		for side in $(order $phase); do
 			start_ctrl "$side" "idle-$side"
 			sleep 2
-			awk '/^(Rss|Anonymous|Shared_Clean|Private_Clean|Shared_Dirty|Private_Dirty):/ {print "idle_'"$side"'_" $1, $2}' \
+			awk '/^(Rss|Pss|Anonymous|Shared_Clean|Private_Clean|Shared_Dirty|Private_Dirty):/ {print "idle_'"$side"'_" $1, $2}' \
 				"/proc/$cpid/smaps_rollup" | tr -d : >>"$R"
 			res "idle_${side}_threads $(kib "$cpid" Threads)"
 			res "idle_${side}_hwm $(kib "$cpid" VmHWM)"
