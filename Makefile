@@ -15,6 +15,8 @@
 #                   pull (build/images/*.oci.tar; scripts/image-build.sh)
 #   make format / make format-check / make tidy
 #   make bench      benchmarks that print figures
+#   make bench-compare  ours against upstream's controller and webhooks, side by side
+#                   (N=2000 by default; writes docs/performance.md)
 
 CC      ?= cc
 BUILD   ?= build
@@ -65,8 +67,8 @@ BENCH_BINS += $$($(1)_BENCH)
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call TESTS_FOR,$(c))))
 
-.PHONY: all deps tools image check test asan valgrind fuzz fuzz-long soak demo format format-check tidy bench clean \
-        print-unit-bins print-it-bins print-asan-flags print-valgrind \
+.PHONY: all deps tools image check test asan valgrind fuzz fuzz-long soak demo format format-check tidy bench \
+        bench-compare clean print-unit-bins print-it-bins print-asan-flags print-valgrind \
         unit-bins it-bins bench-bins
 all: $(BIN)/snapshot-controller $(BIN)/snapshot-webhook
 
@@ -144,6 +146,12 @@ soak: deps all
 bench: deps
 	@$(MAKE) --no-print-directory all bench-bins
 	@tests/bench/run.sh
+
+bench-compare: deps
+	@$(MAKE) --no-print-directory all
+	@tests/tools/build.sh all
+	@tests/tools/build.sh upstream
+	@tests/bench/compare/compare.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

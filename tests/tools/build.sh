@@ -56,10 +56,27 @@ helm_build() {
 		-o "$bin/helm" helm.sh/helm/v4/cmd/helm
 }
 
+# Upstream's own control plane programs, for the side-by-side benchmark
+# (tests/bench/compare): snapshot-controller and the conversion webhook at
+# v8.6.0; the validation webhook was removed after v8.1.x and v8.1.1 is not on
+# the module proxy, so it is built from v8.1.0 (a second wrapper module: one
+# module cannot require two versions of external-snapshotter).  Installed under
+# upstream-* names so they never shadow our binaries.
+upstream_build() {
+	local m=github.com/kubernetes-csi/external-snapshotter/v8/cmd
+	go build -trimpath -ldflags "-s -w" -o "$bin/upstream-snapshot-controller" $m/snapshot-controller
+	go build -trimpath -ldflags "-s -w" -o "$bin/upstream-snapshot-conversion-webhook" $m/snapshot-conversion-webhook
+}
+upstream_vwh_build() {
+	go build -trimpath -ldflags "-s -w" -o "$bin/upstream-snapshot-validation-webhook" \
+		github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-validation-webhook
+}
+
 case "${1:-all}" in
 k8s) build_mod k8s k8s_build ;;
 csi) build_mod csi csi_build ;;
 helm) build_mod helm helm_build ;;
 all) build_mod k8s k8s_build; build_mod csi csi_build; build_mod helm helm_build ;;
-*) echo "usage: $0 [k8s|csi|helm|all]" >&2; exit 2 ;;
+upstream) build_mod upstream upstream_build; build_mod upstream-vwh upstream_vwh_build ;;
+*) echo "usage: $0 [k8s|csi|helm|all|upstream]" >&2; exit 2 ;;
 esac

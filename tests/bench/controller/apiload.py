@@ -8,6 +8,9 @@ client certificate from tests/cluster/up).
                                 so a controller caching them makes no writes
   apiload.py ready NS N [PVC]   create N dynamic VolumeSnapshots of PVC at once
                                 and print creation-to-ready latencies (watch)
+  apiload.py delete NS          delete every VolumeSnapshot in NS at once and
+                                print the time until they and their contents
+                                are all gone (watch)
 """
 import http.client, json, os, queue, ssl, sys, threading, time
 
@@ -173,9 +176,67 @@ def ready(ns, n, pvc):
     if len(lat) < n:
         sys.exit(f"only {len(lat)} of {n} became ready")
 
+def watch_gone(path, rv, names, lock, stop):
+    """Removes from names every object whose DELETED event arrives."""
+    c = http.client.HTTPSConnection(HOST, PORT, context=CTX, timeout=900)
+    c.request("GET", f"{path}?watch=1&resourceVersion={rv}&timeoutSeconds=900")
+    r = c.getresponse()
+    buf = b""
+    while not stop.is_set():
+        chunk = r.read1(65536)
+        if not chunk:
+            return
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            ev = json.loads(line)
+            if ev.get("type") == "DELETED":
+                with lock:
+                    names.discard(ev["object"]["metadata"]["name"])
+
+def delete(ns):
+    c = Conn()
+    st, vsl = c.req("GET", f"{GROUP}/namespaces/{ns}/volumesnapshots")
+    st2, vscl = c.req("GET", f"{GROUP}/volumesnapshotcontents")
+    if st != 200 or st2 != 200:
+        sys.exit(f"list: {st} {st2}")
+    vs = {o["metadata"]["name"] for o in vsl["items"]}
+    vsc = {o["metadata"]["name"] for o in vscl["items"]
+           if (o["spec"].get("volumeSnapshotRef") or {}).get("namespace") == ns}
+    n_vs, n_vsc = len(vs), len(vsc)
+    lock = threading.Lock()
+    stop = threading.Event()
+    for path, rv, names in ((f"{GROUP}/namespaces/{ns}/volumesnapshots", vsl["metadata"]["resourceVersion"], vs),
+                            (f"{GROUP}/volumesnapshotcontents", vscl["metadata"]["resourceVersion"], vsc)):
+        threading.Thread(target=watch_gone, args=(path, rv, names, lock, stop), daemon=True).start()
+    time.sleep(1)
+    def one(c, name):
+        st, body = c.req("DELETE", f"{GROUP}/namespaces/{ns}/volumesnapshots/{name}")
+        if st not in (200, 202, 404):
+            raise RuntimeError(f"delete {name}: {st} {body}")
+    t0 = time.time()
+    parallel(sorted(vs), one)
+    t_deleted = time.time() - t0
+    deadline = time.time() + 900
+    while time.time() < deadline:
+        with lock:
+            if not vs and not vsc:
+                break
+        time.sleep(0.2)
+    stop.set()
+    with lock:
+        left = len(vs) + len(vsc)
+    print(f"deleted snapshots={n_vs} contents={n_vsc} deletes_sent_in={t_deleted:.1f}s "
+          f"all_gone_in={time.time() - t0:.1f}s left={left}")
+    if left:
+        sys.exit(f"{left} objects still exist")
+
 if __name__ == "__main__":
-    mode, ns, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    if mode == "cached":
+    mode, ns = sys.argv[1], sys.argv[2]
+    n = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    if mode == "delete":
+        delete(ns)
+    elif mode == "cached":
         cached(ns, n, int(sys.argv[4]) if len(sys.argv) > 4 else 0)
     elif mode == "ready":
         ready(ns, n, sys.argv[4] if len(sys.argv) > 4 else "src")

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# tests/bench/compare/compare.sh -- `make bench-compare`: our controller and
+# webhook against upstream's, side by side, on one cluster in one run.
+#
+# Upstream binaries come from tests/tools/build.sh upstream (.cache/bin/
+# upstream-*).  Both controllers run at --kube-api-qps=1000
+# --kube-api-burst=1000, 10 workers, no leader election, one at a time, with
+# the same csi-snapshotter (restarted at qps 1000, 50 workers) and driver.
+# Every phase runs both controllers; the order alternates from phase to phase.
+#
+# Phases:
+#   webhook  wrk against ours and upstream's validation webhook (same
+#            AdmissionReview) and conversion webhook (same ConversionReview)
+#   idle     RSS and its split (smaps_rollup) on an empty cluster
+#   ready    for each n in CURVE: n dynamic snapshots of one PVC created at once,
+#            then all deleted; time to all ready / all gone, controller CPU
+#            (/proc), peak RSS, API server write deltas (apiserver_request_total)
+#   cached   RSS after a restart with 0..N_CACHED ready VS + VSC existing
+#   perf     (PERF=1) ours once more under `perf record` for create and delete
+# Results go to $WORK/results (one "key value" line each); compare.py turns
+# them into the ratio table (stdout) and docs/performance.md with charts.
+#
+# Env: N (2000) the main size; CURVE ("500 1000 $N"); N_CACHED (2000);
+# CACHED_STEPS ("0 1000 $N_CACHED"); FIRST (upstream|ours, default upstream);
+# PHASES ("webhook idle ready cached perf"); PERF (1); WRK_SECS (10);
+# DOC (docs/performance.md; empty = no doc).  Asserts nothing about speed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../../.." && pwd)
+cd "$top"
+N=${N:-2000}
+CURVE=${CURVE:-"500 1000 $N"}
+N_CACHED=${N_CACHED:-2000}
+CACHED_STEPS=${CACHED_STEPS:-"0 1000 $N_CACHED"}
+FIRST=${FIRST:-upstream}
+PHASES=${PHASES:-"webhook idle ready cached perf"}
+PERF=${PERF:-1}
+WRK_SECS=${WRK_SECS:-10}
+DOC=${DOC-docs/performance.md}
+UB=${UPSTREAM_BIN:-$top/.cache/bin}
+OURS_CTRL=${OURS_CTRL:-$top/bin/snapshot-controller}
+OURS_WH=${OURS_WH:-$top/bin/snapshot-webhook}
+for b in "$UB/upstream-snapshot-controller" "$UB/upstream-snapshot-validation-webhook" "$OURS_CTRL" "$OURS_WH"; do
+	[ -x "$b" ] || { echo "missing $b (make all; tests/tools/build.sh upstream)" >&2; exit 1; }
+done
+command -v wrk >/dev/null || { echo "wrk is not installed (scripts/deps.sh)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/bench-compare-XXXX)
+R=$WORK/results
+: >"$R"
+res() { echo "$*" >>"$R"; }
+res n "$N"
+res curve "$CURVE"
+res cached_steps "$CACHED_STEPS"
+res load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+res nproc "$(nproc)"
+
+eval "$(tests/cluster/up bench-cmp)" || exit 1
+cpid= whpid= spid_new=
+cleanup() {
+	stop_pid "$cpid"
+	stop_pid "$whpid"
+	cp "$CLUSTER_DIR"/csi-*.log "$WORK"/ 2>/dev/null
+	tests/cluster/down "$CLUSTER_DIR" >/dev/null 2>&1
+	echo "bench-compare: logs and raw results in $WORK" >&2
+}
+trap cleanup EXIT
+tests/cluster/csi-up "$CLUSTER_DIR" >&2 || exit 1
+. "$CLUSTER_DIR/env" # CSI_SOCKET
+K="$TOOLS_BIN/kubectl"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+stop_pid() {
+	[ -n "${1:-}" ] || return 0
+	kill "$1" 2>/dev/null
+	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+# CPU seconds (user + system) a process has used so far
+cpu_s() { awk '{printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a - b}'; }
+kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+# waits until a process has used under 3 ticks in each of 3 consecutive seconds
+settle() {
+	local quiet=0 a b
+	for _ in $(seq 1 300); do
+		a=$(ticks "$1") || return 1
+		sleep 1
+		b=$(ticks "$1") || return 1
+		if [ $((b - a)) -lt 3 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+		[ $quiet -ge 3 ] && return 0
+	done
+}
+
+# ---- the same csi-snapshotter for both, at high QPS -------------------------
+spid=$(awk '$1 == "csi-snapshotter" {print $2}' "$CLUSTER_DIR/pids" | tail -1)
+kill "$spid" 2>/dev/null
+sleep 1
+"$TOOLS_BIN/csi-snapshotter" --csi-address="$CSI_SOCKET" --kubeconfig="$KUBECONFIG" \
+	--leader-election=false --kube-api-qps=1000 --kube-api-burst=1000 --worker-threads=50 --timeout=30s \
+	>"$WORK/csi-snapshotter.log" 2>&1 &
+echo "csi-snapshotter $!" >>"$CLUSTER_DIR/pids"
+
+order() { # phase index -> the two sides in this phase's order
+	if [ $(($1 % 2)) -eq 0 ]; then
+		[ "$FIRST" = ours ] && echo "ours upstream" || echo "upstream ours"
+	else
+		[ "$FIRST" = ours ] && echo "upstream ours" || echo "ours upstream"
+	fi
+}
+start_ctrl() { # side log-name
+	local side=$1 name=$2
+	rm -rf "$WORK/state"
+	if [ "$side" = ours ]; then
+		"$OURS_CTRL" --kubeconfig="$KUBECONFIG" --state-dir="$WORK/state" --http-endpoint=127.0.0.1:$PORT \
+			--kube-api-qps=1000 --kube-api-burst=1000 --worker-threads=10 --leader-election=false \
+			>"$WORK/$name.log" 2>&1 &
+	else
+		"$UB/upstream-snapshot-controller" --kubeconfig="$KUBECONFIG" --http-endpoint=127.0.0.1:$PORT \
+			--kube-api-qps=1000 --kube-api-burst=1000 --worker-threads=10 --leader-election=false \
+			>"$WORK/$name.log" 2>&1 &
+	fi
+	cpid=$!
+	for _ in $(seq 1 600); do
+		curl -sf "http://127.0.0.1:$PORT/metrics" >/dev/null && break
+		kill -0 "$cpid" 2>/dev/null || { echo "$side controller died: $(tail -3 "$WORK/$name.log")" >&2; exit 1; }
+		sleep 0.1
+	done
+	settle "$cpid"
+}
+stop_ctrl() { stop_pid "$cpid"; cpid=; }
+api_metrics() { "$K" get --raw /metrics | grep '^apiserver_request_total{' >"$1"; }
+api_cpu() { cpu_s "$(awk '$1 == "kube-apiserver" {print $2}' "$CLUSTER_DIR/pids" | tail -1)"; }
+etcd_cpu() { cpu_s "$(awk '$1 == "etcd" {print $2}' "$CLUSTER_DIR/pids" | tail -1)"; }
+
+"$K" create ns bench-ready >/dev/null
+"$K" -n bench-ready apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: src}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+YAML
+for _ in $(seq 1 120); do
+	[ "$("$K" -n bench-ready get pvc src -o jsonpath='{.status.phase}')" = Bound ] && break
+	sleep 0.5
+done
+[ "$("$K" -n bench-ready get pvc src -o jsonpath='{.status.phase}')" = Bound ] || { echo "source PVC not bound" >&2; exit 1; }
+
+phase=0
+for ph in $PHASES; do
+	case $ph in
+	webhook) . "$here/webhook.sh" ;;
+	idle)
+		echo "== idle" >&2
+		for side in $(order $phase); do
+			start_ctrl "$side" "idle-$side"
+			sleep 2
+			awk '/^(Rss|Pss|Anonymous|Shared_Clean|Private_Clean|Shared_Dirty|Private_Dirty):/ {print "idle_'"$side"'_" $1, $2}' \
+				"/proc/$cpid/smaps_rollup" | tr -d : >>"$R"
+			res "idle_${side}_threads $(kib "$cpid" Threads)"
+			res "idle_${side}_hwm $(kib "$cpid" VmHWM)"
+			python3 "$here/smaps.py" "/proc/$cpid/smaps" >"$WORK/smaps-$side.txt"
+			stop_ctrl
+		done
+		;;
+	ready)
+		i=0
+		for n in $CURVE; do
+			for side in $(order $((phase + i))); do
+				echo "== ready n=$n $side" >&2
+				start_ctrl "$side" "ready-$n-$side"
+				k="ready_${side}_${n}"
+				c0=$(cpu_s "$cpid") a0=$(api_cpu) e0=$(etcd_cpu)
+				api_metrics "$WORK/$k-m0"
+				out=$(python3 tests/bench/controller/apiload.py ready bench-ready "$n" src) || { echo "$out" >&2; exit 1; }
+				echo "  $out" >&2
+				res "${k}_all_ready_s $(sed -n 's/.*all_ready_in=\([0-9.]*\)s.*/\1/p' <<<"$out")"
+				res "${k}_p50_s $(sed -n 's/.*latency_p50=\([0-9.]*\)s.*/\1/p' <<<"$out")"
+				res "${k}_p99_s $(sed -n 's/.* p99=\([0-9.]*\)s.*/\1/p' <<<"$out")"
+				c1=$(cpu_s "$cpid")
+				settle "$cpid"
+				c1s=$(cpu_s "$cpid")
+				api_metrics "$WORK/$k-m1"
+				res "${k}_cpu_create_s $(minus "$c1s" "$c0")"
+				res "${k}_cpu_create_to_ready_s $(minus "$c1" "$c0")"
+				res "${k}_apiserver_cpu_create_s $(minus "$(api_cpu)" "$a0")"
+				res "${k}_etcd_cpu_create_s $(minus "$(etcd_cpu)" "$e0")"
+				res "${k}_rss_after_create $(kib "$cpid" VmRSS)"
+				c2=$(cpu_s "$cpid") a0=$(api_cpu) e0=$(etcd_cpu)
+				out=$(python3 tests/bench/controller/apiload.py delete bench-ready) || { echo "$out" >&2; exit 1; }
+				echo "  $out" >&2
+				res "${k}_all_gone_s $(sed -n 's/.*all_gone_in=\([0-9.]*\)s.*/\1/p' <<<"$out")"
+				settle "$cpid"
+				api_metrics "$WORK/$k-m2"
+				res "${k}_cpu_delete_s $(minus "$(cpu_s "$cpid")" "$c2")"
+				res "${k}_apiserver_cpu_delete_s $(minus "$(api_cpu)" "$a0")"
+				res "${k}_etcd_cpu_delete_s $(minus "$(etcd_cpu)" "$e0")"
+				res "${k}_hwm $(kib "$cpid" VmHWM)"
+				res "${k}_rss_end $(kib "$cpid" VmRSS)"
+				stop_ctrl
+			done
+			i=$((i + 1))
+		done
+		;;
+	cached)
+		"$K" create ns bench-cache >/dev/null
+		have=0 i=0
+		for c in $CACHED_STEPS; do
+			if [ "$c" -gt "$have" ]; then
+				python3 tests/bench/controller/apiload.py cached bench-cache "$((c - have))" "$have" >&2 || exit 1
+				have=$c
+			fi
+			for side in $(order $((phase + i))); do
+				echo "== cached $c $side" >&2
+				start_ctrl "$side" "cached-$c-$side"
+				sleep 2
+				res "cached_${side}_${c}_rss $(kib "$cpid" VmRSS)"
+				res "cached_${side}_${c}_hwm $(kib "$cpid" VmHWM)"
+				res "cached_${side}_${c}_anon $(awk '$1 == "Anonymous:" {print $2}' "/proc/$cpid/smaps_rollup")"
+				stop_ctrl
+			done
+			i=$((i + 1))
+		done
+		;;
+	perf)
+		[ "$PERF" = 1 ] || continue
+		command -v perf >/dev/null || { echo "perf is not installed (scripts/deps.sh: linux-perf)" >&2; continue; }
+		echo "== perf: ours, n=${PERF_N:-$N}" >&2
+		start_ctrl ours "perf-ours"
+		n=${PERF_N:-$N}
+		perf record -F 999 -g -o "$WORK/perf-create.data" -p "$cpid" >/dev/null 2>"$WORK/perf-create.err" &
+		ppid=$!
+		python3 tests/bench/controller/apiload.py ready bench-ready "$n" src >&2 || exit 1
+		settle "$cpid"
+		kill -INT "$ppid"; wait "$ppid"
+		perf record -F 999 -g -o "$WORK/perf-delete.data" -p "$cpid" >/dev/null 2>"$WORK/perf-delete.err" &
+		ppid=$!
+		python3 tests/bench/controller/apiload.py delete bench-ready >&2 || exit 1
+		settle "$cpid"
+		kill -INT "$ppid"; wait "$ppid"
+		stop_ctrl
+		for p in create delete; do
+			perf report -i "$WORK/perf-$p.data" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v '^#' | grep . | head -25 >"$WORK/perf-$p-dso.txt"
+			perf report -i "$WORK/perf-$p.data" --stdio --no-children --sort dso,symbol -g none 2>/dev/null | grep -v '^#' | grep . | head -60 >"$WORK/perf-$p-sym.txt"
+			perf report -i "$WORK/perf-$p.data" --stdio --children --sort symbol -g none 2>/dev/null | grep -v '^#' | grep . | head -80 >"$WORK/perf-$p-children.txt"
+		done
+		;;
+	*) echo "unknown phase $ph" >&2; exit 2 ;;
+	esac
+	phase=$((phase + 1))
+done
+res load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+python3 "$here/compare.py" "$WORK" "$DOC"
