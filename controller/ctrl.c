@@ -17,6 +17,7 @@
 #include "controller/gsync.h"
 #include "controller/gview.h"
 #include "controller/httpsrv.h"
+#include "controller/starter.h"
 #include "controller/sync.h"
 #include "kube/kclient.h"
 #include "kube/kconfig.h"
@@ -55,13 +56,12 @@ struct ctrl {
     struct httpsrv *http;
     struct sync_actions act;
     struct sync_env env;
-    pthread_t starter;
-    bool starter_running;
-    int running;         /* atomic: informers and workers started */
-    int synced;          /* atomic: caches synced, workers running */
-    int crds_ok;         /* atomic */
-    int stopping;        /* atomic */
-    uint64_t retries[4]; /* atomic, per queue */
+    struct starter starter; /* the controller thread leadership starts */
+    int running;            /* atomic: informers and workers started */
+    int synced;             /* atomic: caches synced, workers running */
+    int crds_ok;            /* atomic */
+    int stopping;           /* atomic */
+    uint64_t retries[4];    /* atomic, per queue */
     uint64_t syncs[4];
 };
 
@@ -145,8 +145,12 @@ static void
 put_and_enqueue(struct ctrl *c, int which, const struct kitem *it)
 {
     struct cmeta *m = item_view(it);
+    int rc = cstore_put(c->stores[which], cview_ref(m), false);
 
-    cstore_put(c->stores[which], cview_ref(m), false);
+    /* Queued even so: the worker finds the view missing from the store and
+     * puts the informer's again, or fails and retries with backoff. */
+    if (rc < 0)
+        log_warnx("cannot store %s: %s", kitem_key(it), sc_err_str(rc));
     if (which == INF_VS)
         enqueue(c, c->q_vs, kitem_key(it));
     else if (which == INF_VSC)
@@ -297,10 +301,14 @@ store_response(struct ctrl *c, int kind, const json_t *obj)
         rc = cpvc_parse(obj, (struct cpvc **)&m, &err);
         break;
     }
-    if (rc == 0 && c->stores[which] != NULL)
-        cstore_put(c->stores[which], m, false);
-    else if (rc == 0)
+    if (rc == 0 && c->stores[which] != NULL) {
+        /* the store keeps the older view: the watch event brings this one */
+        rc = cstore_put(c->stores[which], m, false);
+        if (rc < 0)
+            log_warnx("cannot store the %s write response: %s", m->name, sc_err_str(rc));
+    } else if (rc == 0) {
         cview_unref(m);
+    }
 }
 
 static int
@@ -759,18 +767,26 @@ h_leader(void *ctx, char *why, size_t cap)
 /* ---- workers ---- */
 
 /* A store entry the informer no longer has is a ghost: a write response
- * stored after the delete event.  Drop it (upstream: the lister decides). */
-static bool
+ * stored after the delete event.  Drop it (upstream: the lister decides):
+ * returns 1.  An informer item missing from the store (its put failed) is
+ * put again: 0, or the put's error (the queue retries the key). */
+static int
 ghost(struct ctrl *c, int which, const char *key)
 {
     struct kitem *it = kinformer_get(c->inf[which], key);
+    struct cmeta *m = NULL;
+    int rc = 0;
 
-    if (it != NULL) {
-        kitem_release(it);
-        return false;
+    if (it == NULL) {
+        cview_unref(cstore_del(c->stores[which], key));
+        return 1;
     }
-    cview_unref(cstore_del(c->stores[which], key));
-    return true;
+    m = cstore_get(c->stores[which], key);
+    if (m == NULL)
+        rc = cstore_put(c->stores[which], cview_ref(item_view(it)), false);
+    cview_unref(m);
+    kitem_release(it);
+    return rc < 0 ? rc : 0;
 }
 
 /* Count one sync pass of queue q and log a failure once (the queue retries it). */
@@ -790,7 +806,12 @@ static int
 vs_worker(void *ctx, const char *key, struct sc_err *err)
 {
     struct ctrl *c = ctx;
-    int rc = ghost(c, INF_VS, key) ? 0 : snapshot_sync_key(&c->env, key, err);
+    int rc = ghost(c, INF_VS, key);
+
+    if (rc < 0)
+        rc = sc_err_set(err, rc, "cannot store the informer's view");
+    else
+        rc = rc == 1 ? 0 : snapshot_sync_key(&c->env, key, err);
 
     return worker_result(c, 0, "snapshot", key, rc, err);
 }
@@ -799,7 +820,12 @@ static int
 vsc_worker(void *ctx, const char *key, struct sc_err *err)
 {
     struct ctrl *c = ctx;
-    int rc = ghost(c, INF_VSC, key) ? 0 : content_sync_key(&c->env, key, err);
+    int rc = ghost(c, INF_VSC, key);
+
+    if (rc < 0)
+        rc = sc_err_set(err, rc, "cannot store the informer's view");
+    else
+        rc = rc == 1 ? 0 : content_sync_key(&c->env, key, err);
 
     return worker_result(c, 1, "content", key, rc, err);
 }
@@ -808,7 +834,12 @@ static int
 vgs_worker(void *ctx, const char *key, struct sc_err *err)
 {
     struct ctrl *c = ctx;
-    int rc = ghost(c, INF_VGS, key) ? 0 : group_sync_key(&c->genv, key, err);
+    int rc = ghost(c, INF_VGS, key);
+
+    if (rc < 0)
+        rc = sc_err_set(err, rc, "cannot store the informer's view");
+    else
+        rc = rc == 1 ? 0 : group_sync_key(&c->genv, key, err);
 
     return worker_result(c, 2, "group snapshot", key, rc, err);
 }
@@ -817,7 +848,12 @@ static int
 vgsc_worker(void *ctx, const char *key, struct sc_err *err)
 {
     struct ctrl *c = ctx;
-    int rc = ghost(c, INF_VGSC, key) ? 0 : group_content_sync_key(&c->genv, key, err);
+    int rc = ghost(c, INF_VGSC, key);
+
+    if (rc < 0)
+        rc = sc_err_set(err, rc, "cannot store the informer's view");
+    else
+        rc = rc == 1 ? 0 : group_content_sync_key(&c->genv, key, err);
 
     return worker_result(c, 3, "group content", key, rc, err);
 }
@@ -836,6 +872,11 @@ ctrl_new(const struct copts *o, struct sc_err *err)
     int i;
 
     if (c == NULL) {
+        sc_err_set(err, SC_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (starter_init(&c->starter) != 0) {
+        free(c);
         sc_err_set(err, SC_ENOMEM, "out of memory");
         return NULL;
     }
@@ -1003,6 +1044,31 @@ make_informer(struct ctrl *c, int which, const char *name, const char *group, co
     return c->inf[which] != NULL ? 0 : (err != NULL ? err->code : SC_ENOMEM);
 }
 
+/* The group queues, made before the HTTP thread starts (metrics_extra
+ * reads them) and never changed after. */
+static int
+make_group_queues(struct ctrl *c, struct sc_err *err)
+{
+    struct kworkq_opts qo = {0};
+
+    if (!c->groups)
+        return 0;
+    memset(&qo, 0, sizeof(qo));
+    qo.base_ms = c->o->retry_start_ms;
+    qo.max_ms = c->o->retry_max_ms;
+    qo.hooks = (struct kworkq_hooks){c, q_on_failure, q_on_forget};
+    qo.name = Q_GROUP;
+    c->q_vgs = kworkq_new(&qo, err);
+    qo.name = Q_GCONTENT;
+    c->q_vgsc = c->q_vgs != NULL ? kworkq_new(&qo, err) : NULL;
+    if (c->q_vgs == NULL || c->q_vgsc == NULL)
+        return err != NULL && err->code != 0 ? err->code : SC_ENOMEM;
+    /* the snapshot side sees the groups from now on */
+    c->env.groups = c->stores[INF_VGS];
+    c->env.group_contents = c->stores[INF_VGSC];
+    return 0;
+}
+
 /* upstream: ctrl.Run -- informers, cache sync, then the workers. */
 static int
 ctrl_run(struct ctrl *c, struct sc_err *err)
@@ -1038,23 +1104,6 @@ ctrl_run(struct ctrl *c, struct sc_err *err)
     if (rc == 0 && c->groups)
         rc = make_informer(c, INF_GCLASS, "volumegroupsnapshotclasses", GROUP_API_GROUP,
                            "volumegroupsnapshotclasses", parse_gclass, h[INF_GCLASS], err);
-    if (rc == 0 && c->groups) {
-        struct kworkq_opts qo = {0};
-
-        memset(&qo, 0, sizeof(qo));
-        qo.base_ms = c->o->retry_start_ms;
-        qo.max_ms = c->o->retry_max_ms;
-        qo.hooks = (struct kworkq_hooks){c, q_on_failure, q_on_forget};
-        qo.name = Q_GROUP;
-        c->q_vgs = kworkq_new(&qo, err);
-        qo.name = Q_GCONTENT;
-        c->q_vgsc = c->q_vgs != NULL ? kworkq_new(&qo, err) : NULL;
-        if (c->q_vgs == NULL || c->q_vgsc == NULL)
-            rc = err != NULL && err->code != 0 ? err->code : SC_ENOMEM;
-        /* the snapshot side sees the groups from now on */
-        c->env.groups = c->stores[INF_VGS];
-        c->env.group_contents = c->stores[INF_VGSC];
-    }
     if (rc == 0) {
         /* Restore persisted backoff before the initial LIST queues every key. */
         struct sc_err serr = {0};
@@ -1112,11 +1161,15 @@ le_started(void *ctx)
 {
     struct ctrl *c = ctx;
 
+    int rc;
+
     log_info("became leader, starting the controller");
     /* the lease thread must keep renewing: start on another thread */
-    if (pthread_create(&c->starter, NULL, starter_main, c) != 0)
+    rc = starter_launch(&c->starter, starter_main, c);
+    if (rc == SC_ESHUTDOWN)
+        log_info("shutting down: not starting the controller");
+    else if (rc != 0)
         fatalx("cannot start the controller thread");
-    c->starter_running = true;
 }
 
 static void
@@ -1158,9 +1211,45 @@ le_namespace(const struct copts *o, char *buf, size_t cap)
     return "default";
 }
 
+/* The lease, made before the HTTP thread starts (h_leader reads c->lease)
+ * and started after it. */
+static int
+make_lease(struct ctrl *c, struct sc_err *err)
+{
+    char ns_buf[256], name[256], host[256], ident[256];
+    struct klease_opts lo = {0};
+
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "unknown");
+    host[sizeof(host) - 1] = '\0';
+    if (klease_sanitize(LEASE_NAME, name, sizeof(name)) != 0 ||
+        klease_sanitize(host, ident, sizeof(ident)) != 0)
+        return sc_err_set(err, SC_EINVALID, "bad lease name or identity");
+    memset(&lo, 0, sizeof(lo));
+    lo.ns = le_namespace(c->o, ns_buf, sizeof(ns_buf));
+    lo.name = name;
+    lo.identity = ident;
+    lo.lease_ms = c->o->le_lease_ms;
+    lo.renew_deadline_ms = c->o->le_renew_ms;
+    lo.retry_ms = c->o->le_retry_ms;
+    lo.ctx = c;
+    lo.on_started_leading = le_started;
+    lo.on_stopped_leading = le_stopped;
+    lo.on_new_leader = le_new_leader;
+    log_info("leader election: lease %s/%s, identity %s", lo.ns, lo.name, lo.identity);
+    c->lease = klease_new(c->le_kc, &lo, err);
+    return c->lease != NULL ? 0 : (err != NULL && err->code != 0 ? err->code : SC_ENOMEM);
+}
+
 int
 ctrl_start(struct ctrl *c, struct sc_err *err)
 {
+    int rc = make_group_queues(c, err);
+
+    if (rc == 0 && c->o->leader_election)
+        rc = make_lease(c, err);
+    if (rc != 0)
+        return rc;
     if (c->o->http_endpoint[0] != '\0') {
         struct httpsrv_handlers h = {c, h_metrics, h_ready,
                                      c->o->leader_election ? h_leader : NULL};
@@ -1169,33 +1258,8 @@ ctrl_start(struct ctrl *c, struct sc_err *err)
         if (c->http == NULL)
             return err != NULL ? err->code : SC_EIO;
     }
-    if (c->o->leader_election) {
-        char ns_buf[256], name[256], host[256], ident[256];
-        struct klease_opts lo = {0};
-
-        if (gethostname(host, sizeof(host)) != 0)
-            snprintf(host, sizeof(host), "unknown");
-        host[sizeof(host) - 1] = '\0';
-        if (klease_sanitize(LEASE_NAME, name, sizeof(name)) != 0 ||
-            klease_sanitize(host, ident, sizeof(ident)) != 0)
-            return sc_err_set(err, SC_EINVALID, "bad lease name or identity");
-        memset(&lo, 0, sizeof(lo));
-        lo.ns = le_namespace(c->o, ns_buf, sizeof(ns_buf));
-        lo.name = name;
-        lo.identity = ident;
-        lo.lease_ms = c->o->le_lease_ms;
-        lo.renew_deadline_ms = c->o->le_renew_ms;
-        lo.retry_ms = c->o->le_retry_ms;
-        lo.ctx = c;
-        lo.on_started_leading = le_started;
-        lo.on_stopped_leading = le_stopped;
-        lo.on_new_leader = le_new_leader;
-        log_info("leader election: lease %s/%s, identity %s", lo.ns, lo.name, lo.identity);
-        c->lease = klease_new(c->le_kc, &lo, err);
-        if (c->lease == NULL)
-            return err != NULL ? err->code : SC_ENOMEM;
+    if (c->lease != NULL)
         return klease_start(c->lease, err);
-    }
     return ctrl_run(c, err);
 }
 
@@ -1206,10 +1270,9 @@ ctrl_stop(struct ctrl *c, bool release)
 
     if (c == NULL || __atomic_exchange_n(&c->stopping, 1, __ATOMIC_ACQ_REL))
         return; /* already stopped */
-    if (c->starter_running) {
-        pthread_join(c->starter, NULL);
-        c->starter_running = false;
-    }
+    /* Leadership may be won until klease_stop(): a launch after this
+     * refuses, one before it is joined here. */
+    starter_stop(&c->starter);
     if (c->q_vs != NULL)
         kworkq_stop_workers(c->q_vs);
     if (c->q_vsc != NULL)
@@ -1236,6 +1299,7 @@ ctrl_free(struct ctrl *c)
         return;
     ctrl_stop(c, false);
     httpsrv_stop(c->http);
+    starter_destroy(&c->starter);
     klease_free(c->lease);
     for (i = 0; i < N_INF; i++)
         kinformer_free(c->inf[i]);

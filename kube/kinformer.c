@@ -775,7 +775,6 @@ cmp_key(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* LIST everything, then apply the difference to the cache and handlers. */
 /* Put it (borrowed; the cache takes its own reference) into the cache and
  * call on_add or on_update. */
 static void
@@ -875,7 +874,7 @@ relist(struct kinformer *inf, struct sc_err *err)
     return 0;
 }
 
-/* Apply one decoded watch event. */
+/* Remember rv (ignored when NULL or too long) to resume the watch from. */
 static void
 set_rv(struct kinformer *inf, const char *rv)
 {
