@@ -860,65 +860,10 @@ vgsc_worker(void *ctx, const char *key, struct sc_err *err)
 
 /* ---- construction ---- */
 
-struct ctrl *
-ctrl_new(const struct copts *o, struct sc_err *err)
+/* The sync logic's view of the ctrl: its stores and its actions. */
+static void
+wire_sync(struct ctrl *c)
 {
-    struct ctrl *c = calloc(1, sizeof(*c));
-    struct kclient_opts ko = {0};
-    struct kworkq_opts qo = {0};
-    struct krecorder_opts ro = {0};
-    struct state_open_report rep = {0};
-    char line[1024];
-    int i;
-
-    if (c == NULL) {
-        sc_err_set(err, SC_ENOMEM, "out of memory");
-        return NULL;
-    }
-    if (starter_init(&c->starter) != 0) {
-        free(c);
-        sc_err_set(err, SC_ENOMEM, "out of memory");
-        return NULL;
-    }
-    c->o = o;
-    c->clock = clock_system();
-    if (kconfig_load(o->kubeconfig, &c->cfg, err) != 0)
-        goto fail;
-    kclient_opts_default(&ko);
-    ko.qps = o->qps;
-    ko.burst = o->burst;
-    c->kc = kclient_new(c->cfg, &ko, err);
-    c->le_kc = c->kc != NULL ? kclient_new(c->cfg, &ko, err) : NULL;
-    if (c->kc == NULL || c->le_kc == NULL)
-        goto fail;
-    c->st = state_open_dir(o->state_dir, NULL, &rep, err);
-    if (c->st == NULL)
-        goto fail;
-    state_open_report_format(&rep, line, sizeof(line));
-    if (state_open_report_is_warning(&rep))
-        log_warnx("%s", line);
-    else
-        log_debug(1, "%s", line);
-    c->metrics = cmetrics_new(c->clock);
-    for (i = 0; i < N_INF; i++)
-        c->stores[i] = cstore_new();
-    memset(&qo, 0, sizeof(qo));
-    qo.base_ms = o->retry_start_ms;
-    qo.max_ms = o->retry_max_ms;
-    qo.hooks = (struct kworkq_hooks){c, q_on_failure, q_on_forget};
-    qo.name = Q_SNAPSHOT;
-    c->q_vs = kworkq_new(&qo, err);
-    qo.name = Q_CONTENT;
-    c->q_vsc = c->q_vs != NULL ? kworkq_new(&qo, err) : NULL;
-    memset(&ro, 0, sizeof(ro));
-    ro.component = "snapshot-controller";
-    ro.store = (struct krecorder_store){c, rec_lookup, rec_save};
-    c->rec = c->q_vsc != NULL ? krecorder_new(c->kc, &ro, err) : NULL;
-    if (c->metrics == NULL || c->q_vs == NULL || c->q_vsc == NULL || c->rec == NULL)
-        goto fail;
-    for (i = 0; i < N_INF; i++)
-        if (c->stores[i] == NULL)
-            goto fail;
     c->act = (struct sync_actions){c,
                                    act_get_pv,
                                    act_list_nodes,
@@ -935,8 +880,8 @@ ctrl_new(const struct copts *o, struct sc_err *err)
     c->env.act = &c->act;
     c->env.metrics = c->metrics;
     c->env.clock = c->clock;
-    c->env.opts.prevent_volume_mode_conversion = o->prevent_volume_mode_conversion;
-    c->env.opts.distributed_snapshotting = o->distributed;
+    c->env.opts.prevent_volume_mode_conversion = c->o->prevent_volume_mode_conversion;
+    c->env.opts.distributed_snapshotting = c->o->distributed;
     c->gact = (struct gsync_actions){c,
                                      act_get_pv,
                                      gact_list_pvcs,
@@ -957,12 +902,91 @@ ctrl_new(const struct copts *o, struct sc_err *err)
     c->genv.act = &c->gact;
     c->genv.metrics = c->metrics;
     c->genv.clock = c->clock;
-    return c;
-fail:
-    if (err != NULL && err->code == 0)
+}
+
+/* API clients (controller traffic and leader election apart) and state/. */
+static int
+open_clients(struct ctrl *c, struct sc_err *err)
+{
+    struct kclient_opts ko = {0};
+    struct state_open_report rep = {0};
+    char line[1024];
+
+    if (kconfig_load(c->o->kubeconfig, &c->cfg, err) != 0)
+        return err != NULL ? err->code : SC_EINVALID;
+    kclient_opts_default(&ko);
+    ko.qps = c->o->qps;
+    ko.burst = c->o->burst;
+    c->kc = kclient_new(c->cfg, &ko, err);
+    c->le_kc = c->kc != NULL ? kclient_new(c->cfg, &ko, err) : NULL;
+    if (c->kc == NULL || c->le_kc == NULL)
+        return SC_ENOMEM;
+    c->st = state_open_dir(c->o->state_dir, NULL, &rep, err);
+    if (c->st == NULL)
+        return SC_EIO;
+    state_open_report_format(&rep, line, sizeof(line));
+    if (state_open_report_is_warning(&rep))
+        log_warnx("%s", line);
+    else
+        log_debug(1, "%s", line);
+    return 0;
+}
+
+/* Metrics, stores, the snapshot queues and the event recorder. */
+static int
+make_parts(struct ctrl *c, struct sc_err *err)
+{
+    struct kworkq_opts qo = {0};
+    struct krecorder_opts ro = {0};
+    int i;
+
+    c->metrics = cmetrics_new(c->clock);
+    for (i = 0; i < N_INF; i++)
+        c->stores[i] = cstore_new();
+    memset(&qo, 0, sizeof(qo));
+    qo.base_ms = c->o->retry_start_ms;
+    qo.max_ms = c->o->retry_max_ms;
+    qo.hooks = (struct kworkq_hooks){c, q_on_failure, q_on_forget};
+    qo.name = Q_SNAPSHOT;
+    c->q_vs = kworkq_new(&qo, err);
+    qo.name = Q_CONTENT;
+    c->q_vsc = c->q_vs != NULL ? kworkq_new(&qo, err) : NULL;
+    memset(&ro, 0, sizeof(ro));
+    ro.component = "snapshot-controller";
+    ro.store = (struct krecorder_store){c, rec_lookup, rec_save};
+    c->rec = c->q_vsc != NULL ? krecorder_new(c->kc, &ro, err) : NULL;
+    if (c->metrics == NULL || c->q_vs == NULL || c->q_vsc == NULL || c->rec == NULL)
+        return SC_ENOMEM;
+    for (i = 0; i < N_INF; i++)
+        if (c->stores[i] == NULL)
+            return SC_ENOMEM;
+    return 0;
+}
+
+struct ctrl *
+ctrl_new(const struct copts *o, struct sc_err *err)
+{
+    struct ctrl *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
         sc_err_set(err, SC_ENOMEM, "out of memory");
-    ctrl_free(c);
-    return NULL;
+        return NULL;
+    }
+    if (starter_init(&c->starter) != 0) {
+        free(c);
+        sc_err_set(err, SC_ENOMEM, "out of memory");
+        return NULL;
+    }
+    c->o = o;
+    c->clock = clock_system();
+    if (open_clients(c, err) != 0 || make_parts(c, err) != 0) {
+        if (err != NULL && err->code == 0)
+            sc_err_set(err, SC_ENOMEM, "out of memory");
+        ctrl_free(c);
+        return NULL;
+    }
+    wire_sync(c);
+    return c;
 }
 
 /* Probe group/v1 resources with upstream's backoff until deadline. */
@@ -1069,9 +1093,9 @@ make_group_queues(struct ctrl *c, struct sc_err *err)
     return 0;
 }
 
-/* upstream: ctrl.Run -- informers, cache sync, then the workers. */
+/* One informer a kind; the group kinds only when groups are on. */
 static int
-ctrl_run(struct ctrl *c, struct sc_err *err)
+make_informers(struct ctrl *c, struct sc_err *err)
 {
     struct kinf_handlers h[N_INF] = {
         {c, on_add_vs, on_update_vs, on_delete_vs},
@@ -1082,7 +1106,7 @@ ctrl_run(struct ctrl *c, struct sc_err *err)
         {c, on_add_vgsc, on_update_vgsc, on_delete_vgsc},
         {c, on_add_gclass, on_update_gclass, on_delete_gclass},
     };
-    int i, rc;
+    int rc;
 
     rc = make_informer(c, INF_VS, "volumesnapshots", SNAP_GROUP, "volumesnapshots", parse_vs,
                        h[INF_VS], err);
@@ -1104,6 +1128,15 @@ ctrl_run(struct ctrl *c, struct sc_err *err)
     if (rc == 0 && c->groups)
         rc = make_informer(c, INF_GCLASS, "volumegroupsnapshotclasses", GROUP_API_GROUP,
                            "volumegroupsnapshotclasses", parse_gclass, h[INF_GCLASS], err);
+    return rc;
+}
+
+/* upstream: ctrl.Run -- informers, cache sync, then the workers. */
+static int
+ctrl_run(struct ctrl *c, struct sc_err *err)
+{
+    int i, rc = make_informers(c, err);
+
     if (rc == 0) {
         /* Restore persisted backoff before the initial LIST queues every key. */
         struct sc_err serr = {0};
