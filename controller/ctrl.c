@@ -802,60 +802,49 @@ worker_result(struct ctrl *c, int q, const char *what, const char *key, int rc,
     return rc;
 }
 
+/* One worker pass: drop a ghost, re-put a missing view, else sync. */
 static int
-vs_worker(void *ctx, const char *key, struct sc_err *err)
+worker_pass(struct ctrl *c, int which, int q, const char *what, const char *key, struct sc_err *err)
 {
-    struct ctrl *c = ctx;
-    int rc = ghost(c, INF_VS, key);
+    int rc = ghost(c, which, key);
 
     if (rc < 0)
         rc = sc_err_set(err, rc, "cannot store the informer's view");
+    else if (rc == 1)
+        rc = 0;
+    else if (which == INF_VS)
+        rc = snapshot_sync_key(&c->env, key, err);
+    else if (which == INF_VSC)
+        rc = content_sync_key(&c->env, key, err);
+    else if (which == INF_VGS)
+        rc = group_sync_key(&c->genv, key, err);
     else
-        rc = rc == 1 ? 0 : snapshot_sync_key(&c->env, key, err);
+        rc = group_content_sync_key(&c->genv, key, err);
+    return worker_result(c, q, what, key, rc, err);
+}
 
-    return worker_result(c, 0, "snapshot", key, rc, err);
+static int
+vs_worker(void *ctx, const char *key, struct sc_err *err)
+{
+    return worker_pass(ctx, INF_VS, 0, "snapshot", key, err);
 }
 
 static int
 vsc_worker(void *ctx, const char *key, struct sc_err *err)
 {
-    struct ctrl *c = ctx;
-    int rc = ghost(c, INF_VSC, key);
-
-    if (rc < 0)
-        rc = sc_err_set(err, rc, "cannot store the informer's view");
-    else
-        rc = rc == 1 ? 0 : content_sync_key(&c->env, key, err);
-
-    return worker_result(c, 1, "content", key, rc, err);
+    return worker_pass(ctx, INF_VSC, 1, "content", key, err);
 }
 
 static int
 vgs_worker(void *ctx, const char *key, struct sc_err *err)
 {
-    struct ctrl *c = ctx;
-    int rc = ghost(c, INF_VGS, key);
-
-    if (rc < 0)
-        rc = sc_err_set(err, rc, "cannot store the informer's view");
-    else
-        rc = rc == 1 ? 0 : group_sync_key(&c->genv, key, err);
-
-    return worker_result(c, 2, "group snapshot", key, rc, err);
+    return worker_pass(ctx, INF_VGS, 2, "group snapshot", key, err);
 }
 
 static int
 vgsc_worker(void *ctx, const char *key, struct sc_err *err)
 {
-    struct ctrl *c = ctx;
-    int rc = ghost(c, INF_VGSC, key);
-
-    if (rc < 0)
-        rc = sc_err_set(err, rc, "cannot store the informer's view");
-    else
-        rc = rc == 1 ? 0 : group_content_sync_key(&c->genv, key, err);
-
-    return worker_result(c, 3, "group content", key, rc, err);
+    return worker_pass(ctx, INF_VGSC, 3, "group content", key, err);
 }
 
 /* ---- construction ---- */

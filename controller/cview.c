@@ -247,13 +247,51 @@ vgs_owner_of(struct kjson *r)
     return NULL;
 }
 
+/* Spec and status of a VolumeSnapshot; numbuf (ncap bytes) holds an
+ * integer restoreSize as text until the view is packed. */
+static void
+cvs_read(struct kjson *r, const json_t *obj, struct cvs *v, char *numbuf, size_t ncap)
+{
+    const json_t *src, *rs;
+
+    v->vgs_owner = vgs_owner_of(r);
+    src = jr_obj(r, "spec.source");
+    v->has_pvc = src != NULL && json_object_get(src, "persistentVolumeClaimName") != NULL &&
+                 !json_is_null(json_object_get(src, "persistentVolumeClaimName"));
+    v->pvc = jr_str(r, "spec.source.persistentVolumeClaimName");
+    v->has_content = src != NULL && json_object_get(src, "volumeSnapshotContentName") != NULL &&
+                     !json_is_null(json_object_get(src, "volumeSnapshotContentName"));
+    v->content = jr_str(r, "spec.source.volumeSnapshotContentName");
+    v->class_name = jr_str(r, "spec.volumeSnapshotClassName");
+    v->has_status = jr_obj(r, "status") != NULL;
+    v->bound = jr_str(r, "status.boundVolumeSnapshotContentName");
+    v->creation_time = jr_str(r, "status.creationTime");
+    v->ready = jr_tri(r, "status.readyToUse");
+    rs = kjson_get(r, obj, "status.restoreSize");
+    if (rs != NULL && json_is_string(rs)) {
+        v->restore_size = json_string_value(rs);
+        v->restore_zero = quantity_is_zero(v->restore_size);
+    } else if (rs != NULL && json_is_integer(rs)) {
+        /* int-or-string: keep an integer as its decimal text */
+        snprintf(numbuf, ncap, "%lld", (long long)json_integer_value(rs));
+        v->restore_size = numbuf;
+        v->restore_zero = json_integer_value(rs) == 0;
+    } else if (rs != NULL) {
+        r->rc = sc_err_set(r->err, SC_EPROTO, "status.restoreSize: expected string, got %s",
+                           kjson_type_name(rs));
+    }
+    v->has_error = jr_obj(r, "status.error") != NULL;
+    v->error_msg = jr_str(r, "status.error.message");
+    v->error_time = jr_str(r, "status.error.time");
+    v->vgs_name = jr_str(r, "status.volumeGroupSnapshotName");
+}
+
 int
 cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err)
 {
     struct kjson r = {obj, err, 0};
     struct cpack p = {0};
     struct cvs *v = calloc(1, sizeof(*v));
-    const json_t *src, *rs;
     char numbuf[32];
 
     if (v == NULL)
@@ -264,36 +302,7 @@ cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err)
     }
     v->m.size = (unsigned)sizeof(*v);
     meta_read(&r, &v->m, &p, true);
-    v->vgs_owner = vgs_owner_of(&r);
-    src = jr_obj(&r, "spec.source");
-    v->has_pvc = src != NULL && json_object_get(src, "persistentVolumeClaimName") != NULL &&
-                 !json_is_null(json_object_get(src, "persistentVolumeClaimName"));
-    v->pvc = jr_str(&r, "spec.source.persistentVolumeClaimName");
-    v->has_content = src != NULL && json_object_get(src, "volumeSnapshotContentName") != NULL &&
-                     !json_is_null(json_object_get(src, "volumeSnapshotContentName"));
-    v->content = jr_str(&r, "spec.source.volumeSnapshotContentName");
-    v->class_name = jr_str(&r, "spec.volumeSnapshotClassName");
-    v->has_status = jr_obj(&r, "status") != NULL;
-    v->bound = jr_str(&r, "status.boundVolumeSnapshotContentName");
-    v->creation_time = jr_str(&r, "status.creationTime");
-    v->ready = jr_tri(&r, "status.readyToUse");
-    rs = kjson_get(&r, obj, "status.restoreSize");
-    if (rs != NULL && json_is_string(rs)) {
-        v->restore_size = json_string_value(rs);
-        v->restore_zero = quantity_is_zero(v->restore_size);
-    } else if (rs != NULL && json_is_integer(rs)) {
-        /* int-or-string: keep an integer as its decimal text */
-        snprintf(numbuf, sizeof(numbuf), "%lld", (long long)json_integer_value(rs));
-        v->restore_size = numbuf;
-        v->restore_zero = json_integer_value(rs) == 0;
-    } else if (rs != NULL) {
-        r.rc = sc_err_set(err, SC_EPROTO, "status.restoreSize: expected string, got %s",
-                          kjson_type_name(rs));
-    }
-    v->has_error = jr_obj(&r, "status.error") != NULL;
-    v->error_msg = jr_str(&r, "status.error.message");
-    v->error_time = jr_str(&r, "status.error.time");
-    v->vgs_name = jr_str(&r, "status.volumeGroupSnapshotName");
+    cvs_read(&r, obj, v, numbuf, sizeof(numbuf));
     if (r.rc != 0) {
         free(v);
         return r.rc;
@@ -317,13 +326,42 @@ cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err)
     return 0;
 }
 
+/* Annotations, spec and status of a VolumeSnapshotContent. */
+static void
+cvsc_read(struct kjson *r, struct cvsc *v)
+{
+    bool present = false;
+
+    (void)jr_map_str(r, "metadata.annotations", ANN_BEING_DELETED, &present);
+    v->being_deleted_ann = present;
+    v->ref_name = jr_str(r, "spec.volumeSnapshotRef.name");
+    v->ref_ns = jr_str(r, "spec.volumeSnapshotRef.namespace");
+    v->ref_uid = jr_str(r, "spec.volumeSnapshotRef.uid");
+    v->ref_kind = jr_str(r, "spec.volumeSnapshotRef.kind");
+    v->ref_api = jr_str(r, "spec.volumeSnapshotRef.apiVersion");
+    v->class_name = jr_str(r, "spec.volumeSnapshotClassName");
+    v->policy = policy_of(jr_str(r, "spec.deletionPolicy"));
+    v->driver = jr_str(r, "spec.driver");
+    v->volume_handle = jr_str(r, "spec.source.volumeHandle");
+    v->snapshot_handle = jr_str(r, "spec.source.snapshotHandle");
+    v->source_volume_mode = jr_str(r, "spec.sourceVolumeMode");
+    v->has_status = jr_obj(r, "status") != NULL;
+    v->has_creation_time = jr_int(r, "status.creationTime", &v->creation_time_ns);
+    v->ready = jr_tri(r, "status.readyToUse");
+    v->has_restore_size = jr_int(r, "status.restoreSize", &v->restore_size);
+    v->has_error = jr_obj(r, "status.error") != NULL;
+    v->error_msg = jr_str(r, "status.error.message");
+    v->error_time = jr_str(r, "status.error.time");
+    v->status_snapshot_handle = jr_str(r, "status.snapshotHandle");
+    v->vgs_handle = jr_str(r, "status.volumeGroupSnapshotHandle");
+}
+
 int
 cvsc_parse(const json_t *obj, struct cvsc **out, struct sc_err *err)
 {
     struct kjson r = {obj, err, 0};
     struct cpack p = {0};
     struct cvsc *v = calloc(1, sizeof(*v));
-    bool present = false;
 
     if (v == NULL)
         return sc_err_set(err, SC_ENOMEM, "out of memory");
@@ -333,28 +371,7 @@ cvsc_parse(const json_t *obj, struct cvsc **out, struct sc_err *err)
     }
     v->m.size = (unsigned)sizeof(*v);
     meta_read(&r, &v->m, &p, false);
-    (void)jr_map_str(&r, "metadata.annotations", ANN_BEING_DELETED, &present);
-    v->being_deleted_ann = present;
-    v->ref_name = jr_str(&r, "spec.volumeSnapshotRef.name");
-    v->ref_ns = jr_str(&r, "spec.volumeSnapshotRef.namespace");
-    v->ref_uid = jr_str(&r, "spec.volumeSnapshotRef.uid");
-    v->ref_kind = jr_str(&r, "spec.volumeSnapshotRef.kind");
-    v->ref_api = jr_str(&r, "spec.volumeSnapshotRef.apiVersion");
-    v->class_name = jr_str(&r, "spec.volumeSnapshotClassName");
-    v->policy = policy_of(jr_str(&r, "spec.deletionPolicy"));
-    v->driver = jr_str(&r, "spec.driver");
-    v->volume_handle = jr_str(&r, "spec.source.volumeHandle");
-    v->snapshot_handle = jr_str(&r, "spec.source.snapshotHandle");
-    v->source_volume_mode = jr_str(&r, "spec.sourceVolumeMode");
-    v->has_status = jr_obj(&r, "status") != NULL;
-    v->has_creation_time = jr_int(&r, "status.creationTime", &v->creation_time_ns);
-    v->ready = jr_tri(&r, "status.readyToUse");
-    v->has_restore_size = jr_int(&r, "status.restoreSize", &v->restore_size);
-    v->has_error = jr_obj(&r, "status.error") != NULL;
-    v->error_msg = jr_str(&r, "status.error.message");
-    v->error_time = jr_str(&r, "status.error.time");
-    v->status_snapshot_handle = jr_str(&r, "status.snapshotHandle");
-    v->vgs_handle = jr_str(&r, "status.volumeGroupSnapshotHandle");
+    cvsc_read(&r, v);
     if (r.rc != 0) {
         free(v);
         return r.rc;

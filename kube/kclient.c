@@ -1292,6 +1292,26 @@ kclient_served(struct kclient *c, const char *group, const char *version, const 
 
 /* ---- streams ------------------------------------------------------------------------ */
 
+/* How a watch stream ended: the callback's error, our stop, an HTTP
+ * error, a transport error, or 0 (the server ended it, or our own time
+ * limit: a normal end). */
+static int
+stream_result(const struct xfer *x, CURLcode cc, long status, const char *errbuf, const char *path,
+              int64_t max_ms, struct sc_err *err)
+{
+    if (x->fn_rc != 0)
+        return x->fn_rc;
+    if (cc == CURLE_ABORTED_BY_CALLBACK && x->stop != NULL &&
+        __atomic_load_n(x->stop, __ATOMIC_ACQUIRE))
+        return sc_err_set(err, SC_ESHUTDOWN, "watch %s: stopped", path);
+    if (status != 0 && (status < 200 || status >= 300))
+        return kclient_map_status(status, buf_str(&x->body), x->body.len,
+                                  x->retry_after[0] ? x->retry_after : NULL, err);
+    if (cc != CURLE_OK && !(cc == CURLE_OPERATION_TIMEDOUT && max_ms > 0))
+        return map_curl(cc, errbuf, "watch", path, x, err);
+    return 0;
+}
+
 int
 kclient_stream(struct kclient *c, const char *path, const char *query, kstream_fn *fn, void *ctx,
                const volatile int *stop, int64_t max_ms, struct sc_err *err)
@@ -1339,19 +1359,7 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
     curl_easy_cleanup(h);
     curl_slist_free_all(hdrs);
     curl_slist_free_all(conn);
-    if (x.fn_rc != 0) {
-        rc = x.fn_rc;
-    } else if (cc == CURLE_ABORTED_BY_CALLBACK && stop != NULL &&
-               __atomic_load_n(stop, __ATOMIC_ACQUIRE)) {
-        rc = sc_err_set(err, SC_ESHUTDOWN, "watch %s: stopped", path);
-    } else if (status != 0 && (status < 200 || status >= 300)) {
-        rc = kclient_map_status(status, buf_str(&x.body), x.body.len,
-                                x.retry_after[0] ? x.retry_after : NULL, err);
-    } else if (cc != CURLE_OK && !(cc == CURLE_OPERATION_TIMEDOUT && max_ms > 0)) {
-        rc = map_curl(cc, errbuf, "watch", path, &x, err);
-    } else {
-        rc = 0; /* the server ended it, or our own time limit: a normal end */
-    }
+    rc = stream_result(&x, cc, status, errbuf, path, max_ms, err);
     buf_release(&x.body);
     return rc;
 }
