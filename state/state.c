@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/hmap.h"
+
 #define DEF_FLUSH_INTERVAL_MS  200
 #define DEF_FLUSH_BATCH        512
 #define DEF_BUSY_TIMEOUT_MS    2000
@@ -82,14 +84,7 @@ struct state {
 static uint64_t
 fnv1a(const char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return hmap_hash_bytes(HMAP_HASH_SEED, p, n);
 }
 
 static const size_t key_caps[2][SROW_MAX_KEYS] = {
