@@ -1,6 +1,6 @@
 /* controller/starter.c: leadership won while the controller stops must not
  * leave a controller thread running after ctrl_stop() (issue 14).  Run the
- * race under TSan: see docs/testing.md ("make tsan-starter"). */
+ * race under ThreadSanitizer with `make tsan`. */
 #include "controller/starter.h"
 
 #include <pthread.h>
