@@ -107,7 +107,7 @@ static void
 grow(struct hmap *m)
 {
     size_t n = m->n_buckets > 0 ? m->n_buckets * 2 : 16, i;
-    struct hmap_entry **tab = calloc(n, sizeof(*tab));
+    struct hmap_entry **tab = calloc(n, sizeof(struct hmap_entry *));
 
     if (tab == NULL)
         return;
@@ -149,7 +149,10 @@ hmap_put(struct hmap *m, const void *key, void *val, void **old)
     e = calloc(1, sizeof(*e));
     if (e == NULL)
         return SC_ENOMEM;
-    e->key = m->type->key_dup != NULL ? m->type->key_dup(key) : (void *)(uintptr_t)key;
+    if (m->type->key_dup != NULL)
+        e->key = m->type->key_dup(key);
+    else /* the caller's key, kept as is (the map never writes through it) */
+        memcpy(&e->key, &key, sizeof(e->key));
     if (e->key == NULL) {
         free(e);
         return SC_ENOMEM;
@@ -205,5 +208,5 @@ hmap_each(const struct hmap *m, int (*fn)(const void *key, void *val, void *arg)
 size_t
 hmap_bytes(const struct hmap *m)
 {
-    return m->n_buckets * sizeof(*m->tab) + m->len * sizeof(struct hmap_entry);
+    return m->n_buckets * sizeof(struct hmap_entry *) + m->len * sizeof(struct hmap_entry);
 }

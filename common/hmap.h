@@ -52,7 +52,7 @@ extern const struct hmap_type hmap_str_keys;
 /* FNV-1a, the one string hash of the project: of a C string, or of n more
  * bytes continuing hash h (start with HMAP_HASH_SEED). */
 #define HMAP_HASH_SEED 1469598103934665603ull
-uint64_t hmap_hash_str(const void *s);
+uint64_t hmap_hash_str(const void *key);
 uint64_t hmap_hash_bytes(uint64_t h, const void *p, size_t n);
 bool hmap_str_eq(const void *a, const void *b);
 

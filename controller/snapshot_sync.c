@@ -668,6 +668,36 @@ snap_type(const struct cvs *vs)
     return vs->has_content ? SNAP_TYPE_PREPROVISIONED : SNAP_TYPE_DYNAMIC;
 }
 
+/* The snapshot already shows the content's error (message and time). */
+static bool
+same_error(const struct cvs *vs, const struct cvsc *c)
+{
+    if (!vs->has_error || vs->error_msg == NULL || strcmp(vs->error_msg, c->error_msg) != 0)
+        return false;
+    if (vs->error_time == NULL || c->error_time == NULL)
+        return vs->error_time == c->error_time;
+    return strcmp(vs->error_time, c->error_time) == 0;
+}
+
+/* status.error into st: copied from the content, or cleared when the
+ * content has none (value comparison, see docs/compat.md). */
+static void
+status_error(const struct cvs *vs, const struct cvsc *c, json_t *st)
+{
+    json_t *e = NULL;
+
+    if (c->has_error && c->error_msg != NULL) {
+        if (same_error(vs, c))
+            return;
+        e = json_pack("{s:s}", "message", c->error_msg);
+        if (e != NULL && c->error_time != NULL)
+            json_object_set_new(e, "time", json_string(c->error_time));
+        json_object_set_new(st, "error", e != NULL ? e : json_null());
+    } else if (vs->has_error) {
+        json_object_set_new(st, "error", json_null());
+    }
+}
+
 /* Build the status merge patch; *created / *readied report transitions.
  * Returns NULL when nothing changes (and sets *none). */
 static json_t *
@@ -700,25 +730,7 @@ status_patch(const struct sync_env *env, const struct cvs *vs, const struct cvsc
         gostr_quantity_binsi(&q, c->restore_size) == 0)
         json_object_set_new(st, "restoreSize", json_string(buf_str(&q)));
     buf_release(&q);
-    /* error: copied from the content, or cleared when the content has none
-     * (or on the ready transition); value comparison, see docs/compat.md */
-    if (c->has_error && c->error_msg != NULL) {
-        bool same = vs->has_error && vs->error_msg != NULL &&
-                    strcmp(vs->error_msg, c->error_msg) == 0 &&
-                    ((vs->error_time == NULL && c->error_time == NULL) ||
-                     (vs->error_time != NULL && c->error_time != NULL &&
-                      strcmp(vs->error_time, c->error_time) == 0));
-
-        if (!same) {
-            json_t *e = json_pack("{s:s}", "message", c->error_msg);
-
-            if (e != NULL && c->error_time != NULL)
-                json_object_set_new(e, "time", json_string(c->error_time));
-            json_object_set_new(st, "error", e != NULL ? e : json_null());
-        }
-    } else if (vs->has_error) {
-        json_object_set_new(st, "error", json_null());
-    }
+    status_error(vs, c, st);
     if (group_name != NULL && vs->vgs_name == NULL)
         json_object_set_new(st, "volumeGroupSnapshotName", json_string(group_name));
     if (json_object_size(st) == 0) {

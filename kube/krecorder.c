@@ -45,7 +45,7 @@ struct similar {
 };
 
 struct slots {
-    struct hmap idx; /* key -> index + 1 */
+    struct hmap idx; /* key -> its entry in base */
     char *base;      /* KREC_TABLE_MAX entries of elem bytes */
     size_t elem, n;
     int64_t (*last)(const void *e); /* when the entry was last used */
@@ -132,9 +132,7 @@ slots_free(struct slots *t)
 static void *
 slots_find(const struct slots *t, const char *key)
 {
-    uintptr_t v = (uintptr_t)hmap_get(&t->idx, key);
-
-    return v != 0 ? t->base + (v - 1) * t->elem : NULL;
+    return hmap_get(&t->idx, key);
 }
 
 /* Drop the least recently used entry; the last one moves into its place. */
@@ -153,7 +151,7 @@ slots_evict(struct slots *t)
         return;
     memcpy(t->base + old * t->elem, t->base + t->n * t->elem, t->elem);
     /* the moved key is there already: only its index changes */
-    if (hmap_put(&t->idx, slot_key(t, old), (void *)(uintptr_t)(old + 1), NULL) != 0)
+    if (hmap_put(&t->idx, slot_key(t, old), t->base + old * t->elem, NULL) != 0)
         abort(); /* replacing an existing key allocates nothing */
 }
 
@@ -168,11 +166,11 @@ slots_add(struct slots *t, const char *key)
     k = strdup(key);
     if (k == NULL)
         return NULL;
-    if (hmap_put(&t->idx, k, (void *)(uintptr_t)(t->n + 1), NULL) != 0) {
+    e = t->base + t->n * t->elem;
+    if (hmap_put(&t->idx, k, e, NULL) != 0) {
         free(k);
         return NULL;
     }
-    e = t->base + t->n * t->elem;
     memset(e, 0, t->elem);
     memcpy(e, &k, sizeof(k));
     t->n++;
@@ -278,9 +276,6 @@ krecorder_free(struct krecorder *r)
     pthread_mutex_destroy(&r->tmu);
     pthread_cond_destroy(&r->cv);
     pthread_cond_destroy(&r->idle_cv);
-    free(r->component);
-    free(r->rcomponent);
-    free(r->rinstance);
     free_parts(r);
 }
 
