@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hmap.h"
+
 static const double buckets[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600};
 #define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 
@@ -37,14 +39,11 @@ struct cmetrics {
 static uint64_t
 h64(const char *a, const char *b)
 {
-    uint64_t h = 1469598103934665603ull;
+    static const unsigned char sep = 0xff;
+    uint64_t h = hmap_hash_bytes(HMAP_HASH_SEED, a, strlen(a));
 
-    for (; *a != '\0'; a++)
-        h = (h ^ (unsigned char)*a) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;
-    for (; *b != '\0'; b++)
-        h = (h ^ (unsigned char)*b) * 1099511628211ull;
-    return h;
+    h = hmap_hash_bytes(h, &sep, 1);
+    return hmap_hash_bytes(h, b, strlen(b));
 }
 
 struct cmetrics *

@@ -97,10 +97,21 @@ copts_feature_gates(struct copts *o, const char *spec, char *msg, size_t cap)
     return 0;
 }
 
-int
-copts_parse(struct copts *o, int argc, char **argv, char *msg, size_t cap, void *out_stream)
+#define COPTS_FLAGS_MAX 40
+
+/* Append the flags of one group to tab at *n. */
+static void
+add_flags(struct flag *tab, size_t *n, const struct flag *f, size_t nf)
 {
-    const struct flag tab[] = {
+    memcpy(tab + *n, f, nf * sizeof(*f));
+    *n += nf;
+}
+
+/* Client, resync, workers and leader election. */
+static void
+flags_client(struct copts *o, struct flag *tab, size_t *n)
+{
+    const struct flag f[] = {
         {"kubeconfig", FLAG_STRING, &o->kubeconfig,
          "Absolute path to the kubeconfig file. Required only when running out of cluster."},
         {"resync-period", FLAG_DURATION, &o->resync_ms, "Resync interval of the controller."},
@@ -123,6 +134,16 @@ copts_parse(struct copts *o, int argc, char **argv, char *msg, size_t cap, void 
          "QPS to use while communicating with the kubernetes apiserver. Defaults to 5.0."},
         {"kube-api-burst", FLAG_INT, &o->burst,
          "Burst to use while communicating with the kubernetes apiserver. Defaults to 10."},
+    };
+
+    add_flags(tab, n, f, SC_ARRAY_LEN(f));
+}
+
+/* HTTP endpoint, retries, features and the state cache. */
+static void
+flags_controller(struct copts *o, struct flag *tab, size_t *n)
+{
+    const struct flag f[] = {
         {"http-endpoint", FLAG_STRING, &o->http_endpoint,
          "The TCP network address where the HTTP server for diagnostics, including metrics and "
          "leader election health check, will listen (example: `:8080`). The default is empty "
@@ -149,6 +170,16 @@ copts_parse(struct copts *o, int argc, char **argv, char *msg, size_t cap, void 
         {"automaxprocs", FLAG_BOOL, &o->automaxprocs,
          "automatically set GOMAXPROCS to match Linux container CPU quota (accepted; C has no "
          "GOMAXPROCS)"},
+    };
+
+    add_flags(tab, n, f, SC_ARRAY_LEN(f));
+}
+
+/* Upstream's logging flags (component-base). */
+static void
+flags_logging(struct copts *o, struct flag *tab, size_t *n)
+{
+    const struct flag f[] = {
         {"v", FLAG_INT, &o->v, "number for the log level verbosity"},
         {"vmodule", FLAG_STRING, &o->vmodule,
          "comma-separated list of pattern=N settings for file-filtered logging (only works for "
@@ -169,39 +200,60 @@ copts_parse(struct copts *o, int argc, char **argv, char *msg, size_t cap, void 
         {"state-dir", FLAG_STRING, &o->state_dir,
          "Directory of the retry and event state cache (state.db); empty keeps it in memory."},
     };
-    int rc;
 
-    defaults(o);
-    rc = flags_parse(tab, SC_ARRAY_LEN(tab), argc, argv, msg, cap);
-    if (rc == FLAGS_HELP) {
-        flags_usage(tab, SC_ARRAY_LEN(tab), argv[0], out_stream);
-        return COPTS_EXIT0;
-    }
-    if (rc != FLAGS_OK) {
-        flags_usage(tab, SC_ARRAY_LEN(tab), argv[0], out_stream);
-        return COPTS_EXIT2;
-    }
+    add_flags(tab, n, f, SC_ARRAY_LEN(f));
+}
+
+/* What upstream's LoggingConfiguration validation rejects. */
+static int
+check_logging(const struct copts *o, char *msg, size_t cap)
+{
     if (strcmp(o->logging_format, "text") != 0 && strcmp(o->logging_format, "json") != 0) {
         snprintf(msg, cap,
                  "LoggingConfiguration is invalid: format: Invalid value: \"%s\": "
                  "Unsupported log format",
                  o->logging_format);
-        return COPTS_EXIT1;
+        return -1;
     }
     if (o->log_text_split || o->log_json_split || o->log_text_buf[0] != '\0' ||
         o->log_json_buf[0] != '\0') {
         snprintf(msg, cap,
                  "LoggingConfiguration is invalid: options: the alpha split-stream and "
                  "info-buffer options are gated by LoggingAlphaOptions, which is disabled");
-        return COPTS_EXIT1;
+        return -1;
     }
     if (o->v < 0) {
         snprintf(msg, cap,
                  "LoggingConfiguration is invalid: verbosity: Invalid value: %d: must "
                  "be >= 0",
                  o->v);
-        return COPTS_EXIT1;
+        return -1;
     }
+    return 0;
+}
+
+int
+copts_parse(struct copts *o, int argc, char **argv, char *msg, size_t cap, void *out_stream)
+{
+    struct flag tab[COPTS_FLAGS_MAX] = {{0}};
+    size_t n = 0;
+    int rc;
+
+    flags_client(o, tab, &n);
+    flags_controller(o, tab, &n);
+    flags_logging(o, tab, &n);
+    defaults(o);
+    rc = flags_parse(tab, n, argc, argv, msg, cap);
+    if (rc == FLAGS_HELP) {
+        flags_usage(tab, n, argv[0], out_stream);
+        return COPTS_EXIT0;
+    }
+    if (rc != FLAGS_OK) {
+        flags_usage(tab, n, argv[0], out_stream);
+        return COPTS_EXIT2;
+    }
+    if (check_logging(o, msg, cap) != 0)
+        return COPTS_EXIT1;
     if (copts_feature_gates(o, o->feature_gates, msg, cap) != 0)
         return COPTS_EXIT255;
     if (o->version) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hmap.h"
 #include "common/limits.h"
 #include "common/sc_err.h"
 
@@ -22,18 +23,6 @@ struct cstore {
     size_t n_buckets;
     size_t len;
 };
-
-static uint64_t
-hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 struct cstore *
 cstore_new(void)
@@ -130,7 +119,7 @@ cstore_put(struct cstore *s, struct cmeta *m, bool force)
         cview_unref(m);
         return SC_ETOOBIG;
     }
-    h = hash_str(key);
+    h = hmap_hash_str(key);
     pthread_rwlock_wrlock(&s->lock);
     pp = find_slot(s, key, h);
     if (*pp != NULL) {
@@ -175,7 +164,7 @@ cstore_get(struct cstore *s, const char *key)
     struct cmeta *m = NULL;
 
     pthread_rwlock_rdlock(&s->lock);
-    pp = find_slot(s, key, hash_str(key));
+    pp = find_slot(s, key, hmap_hash_str(key));
     if (*pp != NULL)
         m = cview_ref((*pp)->m);
     pthread_rwlock_unlock(&s->lock);
@@ -189,7 +178,7 @@ cstore_del(struct cstore *s, const char *key)
     struct cmeta *m = NULL;
 
     pthread_rwlock_wrlock(&s->lock);
-    pp = find_slot(s, key, hash_str(key));
+    pp = find_slot(s, key, hmap_hash_str(key));
     if (*pp != NULL) {
         e = *pp;
         *pp = e->next;

@@ -19,6 +19,7 @@
 #include "controller/httpsrv.h"
 #include "controller/pvc_pin.h"
 #include "controller/stuck_metrics.h"
+#include "controller/starter.h"
 #include "controller/sync.h"
 #include "kube/kclient.h"
 #include "kube/kconfig.h"
@@ -57,13 +58,12 @@ struct ctrl {
     struct httpsrv *http;
     struct sync_actions act;
     struct sync_env env;
-    pthread_t starter;
-    bool starter_running;
-    int running;         /* atomic: informers and workers started */
-    int synced;          /* atomic: caches synced, workers running */
-    int crds_ok;         /* atomic */
-    int stopping;        /* atomic */
-    uint64_t retries[4]; /* atomic, per queue */
+    struct starter starter; /* the controller thread leadership starts */
+    int running;            /* atomic: informers and workers started */
+    int synced;             /* atomic: caches synced, workers running */
+    int crds_ok;            /* atomic */
+    int stopping;           /* atomic */
+    uint64_t retries[4];    /* atomic, per queue */
     uint64_t syncs[4];
 };
 
@@ -156,8 +156,12 @@ static void
 put_and_enqueue(struct ctrl *c, int which, const struct kitem *it)
 {
     struct cmeta *m = item_view(it);
+    int rc = cstore_put(c->stores[which], cview_ref(m), false);
 
-    cstore_put(c->stores[which], cview_ref(m), false);
+    /* Queued even so: the worker finds the view missing from the store and
+     * puts the informer's again, or fails and retries with backoff. */
+    if (rc < 0)
+        log_warnx("cannot store %s: %s", kitem_key(it), sc_err_str(rc));
     if (which == INF_VS)
         enqueue(c, c->q_vs, kitem_key(it));
     else if (which == INF_VSC)
@@ -310,10 +314,14 @@ store_response(struct ctrl *c, int kind, const json_t *obj)
         rc = cpvc_parse(obj, (struct cpvc **)&m, &err);
         break;
     }
-    if (rc == 0 && c->stores[which] != NULL)
-        cstore_put(c->stores[which], m, false);
-    else if (rc == 0)
+    if (rc == 0 && c->stores[which] != NULL) {
+        /* the store keeps the older view: the watch event brings this one */
+        rc = cstore_put(c->stores[which], m, false);
+        if (rc < 0)
+            log_warnx("cannot store the %s write response: %s", m->name, sc_err_str(rc));
+    } else if (rc == 0) {
         cview_unref(m);
+    }
 }
 
 static int
@@ -793,18 +801,26 @@ h_leader(void *ctx, char *why, size_t cap)
 /* ---- workers ---- */
 
 /* A store entry the informer no longer has is a ghost: a write response
- * stored after the delete event.  Drop it (upstream: the lister decides). */
-static bool
+ * stored after the delete event.  Drop it (upstream: the lister decides):
+ * returns 1.  An informer item missing from the store (its put failed) is
+ * put again: 0, or the put's error (the queue retries the key). */
+static int
 ghost(struct ctrl *c, int which, const char *key)
 {
     struct kitem *it = kinformer_get(c->inf[which], key);
+    struct cmeta *m = NULL;
+    int rc = 0;
 
-    if (it != NULL) {
-        kitem_release(it);
-        return false;
+    if (it == NULL) {
+        cview_unref(cstore_del(c->stores[which], key));
+        return 1;
     }
-    cview_unref(cstore_del(c->stores[which], key));
-    return true;
+    m = cstore_get(c->stores[which], key);
+    if (m == NULL)
+        rc = cstore_put(c->stores[which], cview_ref(item_view(it)), false);
+    cview_unref(m);
+    kitem_release(it);
+    return rc < 0 ? rc : 0;
 }
 
 /* Count one sync pass of queue q and log a failure once (the queue retries it). */
@@ -820,98 +836,57 @@ worker_result(struct ctrl *c, int q, const char *what, const char *key, int rc,
     return rc;
 }
 
+/* One worker pass: drop a ghost, re-put a missing view, else sync. */
+static int
+worker_pass(struct ctrl *c, int which, int q, const char *what, const char *key, struct sc_err *err)
+{
+    int rc = ghost(c, which, key);
+
+    if (rc < 0)
+        rc = sc_err_set(err, rc, "cannot store the informer's view");
+    else if (rc == 1)
+        rc = 0;
+    else if (which == INF_VS)
+        rc = snapshot_sync_key(&c->env, key, err);
+    else if (which == INF_VSC)
+        rc = content_sync_key(&c->env, key, err);
+    else if (which == INF_VGS)
+        rc = group_sync_key(&c->genv, key, err);
+    else
+        rc = group_content_sync_key(&c->genv, key, err);
+    return worker_result(c, q, what, key, rc, err);
+}
+
 static int
 vs_worker(void *ctx, const char *key, struct sc_err *err)
 {
-    struct ctrl *c = ctx;
-    int rc = ghost(c, INF_VS, key) ? 0 : snapshot_sync_key(&c->env, key, err);
-
-    return worker_result(c, 0, "snapshot", key, rc, err);
+    return worker_pass(ctx, INF_VS, 0, "snapshot", key, err);
 }
 
 static int
 vsc_worker(void *ctx, const char *key, struct sc_err *err)
 {
-    struct ctrl *c = ctx;
-    int rc = ghost(c, INF_VSC, key) ? 0 : content_sync_key(&c->env, key, err);
-
-    return worker_result(c, 1, "content", key, rc, err);
+    return worker_pass(ctx, INF_VSC, 1, "content", key, err);
 }
 
 static int
 vgs_worker(void *ctx, const char *key, struct sc_err *err)
 {
-    struct ctrl *c = ctx;
-    int rc = ghost(c, INF_VGS, key) ? 0 : group_sync_key(&c->genv, key, err);
-
-    return worker_result(c, 2, "group snapshot", key, rc, err);
+    return worker_pass(ctx, INF_VGS, 2, "group snapshot", key, err);
 }
 
 static int
 vgsc_worker(void *ctx, const char *key, struct sc_err *err)
 {
-    struct ctrl *c = ctx;
-    int rc = ghost(c, INF_VGSC, key) ? 0 : group_content_sync_key(&c->genv, key, err);
-
-    return worker_result(c, 3, "group content", key, rc, err);
+    return worker_pass(ctx, INF_VGSC, 3, "group content", key, err);
 }
 
 /* ---- construction ---- */
 
-struct ctrl *
-ctrl_new(const struct copts *o, struct sc_err *err)
+/* The sync logic's view of the ctrl: its stores and its actions. */
+static void
+wire_sync(struct ctrl *c)
 {
-    struct ctrl *c = calloc(1, sizeof(*c));
-    struct kclient_opts ko = {0};
-    struct kworkq_opts qo = {0};
-    struct krecorder_opts ro = {0};
-    struct state_open_report rep = {0};
-    char line[1024];
-    int i;
-
-    if (c == NULL) {
-        sc_err_set(err, SC_ENOMEM, "out of memory");
-        return NULL;
-    }
-    c->o = o;
-    c->clock = clock_system();
-    if (kconfig_load(o->kubeconfig, &c->cfg, err) != 0)
-        goto fail;
-    kclient_opts_default(&ko);
-    ko.qps = o->qps;
-    ko.burst = o->burst;
-    c->kc = kclient_new(c->cfg, &ko, err);
-    c->le_kc = c->kc != NULL ? kclient_new(c->cfg, &ko, err) : NULL;
-    if (c->kc == NULL || c->le_kc == NULL)
-        goto fail;
-    c->st = state_open_dir(o->state_dir, NULL, &rep, err);
-    if (c->st == NULL)
-        goto fail;
-    state_open_report_format(&rep, line, sizeof(line));
-    if (state_open_report_is_warning(&rep))
-        log_warnx("%s", line);
-    else
-        log_debug(1, "%s", line);
-    c->metrics = cmetrics_new(c->clock);
-    for (i = 0; i < N_INF; i++)
-        c->stores[i] = cstore_new();
-    memset(&qo, 0, sizeof(qo));
-    qo.base_ms = o->retry_start_ms;
-    qo.max_ms = o->retry_max_ms;
-    qo.hooks = (struct kworkq_hooks){c, q_on_failure, q_on_forget};
-    qo.name = Q_SNAPSHOT;
-    c->q_vs = kworkq_new(&qo, err);
-    qo.name = Q_CONTENT;
-    c->q_vsc = c->q_vs != NULL ? kworkq_new(&qo, err) : NULL;
-    memset(&ro, 0, sizeof(ro));
-    ro.component = "snapshot-controller";
-    ro.store = (struct krecorder_store){c, rec_lookup, rec_save};
-    c->rec = c->q_vsc != NULL ? krecorder_new(c->kc, &ro, err) : NULL;
-    if (c->metrics == NULL || c->q_vs == NULL || c->q_vsc == NULL || c->rec == NULL)
-        goto fail;
-    for (i = 0; i < N_INF; i++)
-        if (c->stores[i] == NULL)
-            goto fail;
     c->act = (struct sync_actions){c,
                                    act_get_pv,
                                    act_list_nodes,
@@ -928,8 +903,8 @@ ctrl_new(const struct copts *o, struct sc_err *err)
     c->env.act = &c->act;
     c->env.metrics = c->metrics;
     c->env.clock = c->clock;
-    c->env.opts.prevent_volume_mode_conversion = o->prevent_volume_mode_conversion;
-    c->env.opts.distributed_snapshotting = o->distributed;
+    c->env.opts.prevent_volume_mode_conversion = c->o->prevent_volume_mode_conversion;
+    c->env.opts.distributed_snapshotting = c->o->distributed;
     c->gact = (struct gsync_actions){c,
                                      act_get_pv,
                                      gact_list_pvcs,
@@ -950,12 +925,91 @@ ctrl_new(const struct copts *o, struct sc_err *err)
     c->genv.act = &c->gact;
     c->genv.metrics = c->metrics;
     c->genv.clock = c->clock;
-    return c;
-fail:
-    if (err != NULL && err->code == 0)
+}
+
+/* API clients (controller traffic and leader election apart) and state/. */
+static int
+open_clients(struct ctrl *c, struct sc_err *err)
+{
+    struct kclient_opts ko = {0};
+    struct state_open_report rep = {0};
+    char line[1024];
+
+    if (kconfig_load(c->o->kubeconfig, &c->cfg, err) != 0)
+        return err != NULL ? err->code : SC_EINVALID;
+    kclient_opts_default(&ko);
+    ko.qps = c->o->qps;
+    ko.burst = c->o->burst;
+    c->kc = kclient_new(c->cfg, &ko, err);
+    c->le_kc = c->kc != NULL ? kclient_new(c->cfg, &ko, err) : NULL;
+    if (c->kc == NULL || c->le_kc == NULL)
+        return SC_ENOMEM;
+    c->st = state_open_dir(c->o->state_dir, NULL, &rep, err);
+    if (c->st == NULL)
+        return SC_EIO;
+    state_open_report_format(&rep, line, sizeof(line));
+    if (state_open_report_is_warning(&rep))
+        log_warnx("%s", line);
+    else
+        log_debug(1, "%s", line);
+    return 0;
+}
+
+/* Metrics, stores, the snapshot queues and the event recorder. */
+static int
+make_parts(struct ctrl *c, struct sc_err *err)
+{
+    struct kworkq_opts qo = {0};
+    struct krecorder_opts ro = {0};
+    int i;
+
+    c->metrics = cmetrics_new(c->clock);
+    for (i = 0; i < N_INF; i++)
+        c->stores[i] = cstore_new();
+    memset(&qo, 0, sizeof(qo));
+    qo.base_ms = c->o->retry_start_ms;
+    qo.max_ms = c->o->retry_max_ms;
+    qo.hooks = (struct kworkq_hooks){c, q_on_failure, q_on_forget};
+    qo.name = Q_SNAPSHOT;
+    c->q_vs = kworkq_new(&qo, err);
+    qo.name = Q_CONTENT;
+    c->q_vsc = c->q_vs != NULL ? kworkq_new(&qo, err) : NULL;
+    memset(&ro, 0, sizeof(ro));
+    ro.component = "snapshot-controller";
+    ro.store = (struct krecorder_store){c, rec_lookup, rec_save};
+    c->rec = c->q_vsc != NULL ? krecorder_new(c->kc, &ro, err) : NULL;
+    if (c->metrics == NULL || c->q_vs == NULL || c->q_vsc == NULL || c->rec == NULL)
+        return SC_ENOMEM;
+    for (i = 0; i < N_INF; i++)
+        if (c->stores[i] == NULL)
+            return SC_ENOMEM;
+    return 0;
+}
+
+struct ctrl *
+ctrl_new(const struct copts *o, struct sc_err *err)
+{
+    struct ctrl *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
         sc_err_set(err, SC_ENOMEM, "out of memory");
-    ctrl_free(c);
-    return NULL;
+        return NULL;
+    }
+    if (starter_init(&c->starter) != 0) {
+        free(c);
+        sc_err_set(err, SC_ENOMEM, "out of memory");
+        return NULL;
+    }
+    c->o = o;
+    c->clock = clock_system();
+    if (open_clients(c, err) != 0 || make_parts(c, err) != 0) {
+        if (err != NULL && err->code == 0)
+            sc_err_set(err, SC_ENOMEM, "out of memory");
+        ctrl_free(c);
+        return NULL;
+    }
+    wire_sync(c);
+    return c;
 }
 
 /* Probe group/v1 resources with upstream's backoff until deadline. */
@@ -1037,9 +1091,34 @@ make_informer(struct ctrl *c, int which, const char *name, const char *group, co
     return c->inf[which] != NULL ? 0 : (err != NULL ? err->code : SC_ENOMEM);
 }
 
-/* upstream: ctrl.Run -- informers, cache sync, then the workers. */
+/* The group queues, made before the HTTP thread starts (metrics_extra
+ * reads them) and never changed after. */
 static int
-ctrl_run(struct ctrl *c, struct sc_err *err)
+make_group_queues(struct ctrl *c, struct sc_err *err)
+{
+    struct kworkq_opts qo = {0};
+
+    if (!c->groups)
+        return 0;
+    memset(&qo, 0, sizeof(qo));
+    qo.base_ms = c->o->retry_start_ms;
+    qo.max_ms = c->o->retry_max_ms;
+    qo.hooks = (struct kworkq_hooks){c, q_on_failure, q_on_forget};
+    qo.name = Q_GROUP;
+    c->q_vgs = kworkq_new(&qo, err);
+    qo.name = Q_GCONTENT;
+    c->q_vgsc = c->q_vgs != NULL ? kworkq_new(&qo, err) : NULL;
+    if (c->q_vgs == NULL || c->q_vgsc == NULL)
+        return err != NULL && err->code != 0 ? err->code : SC_ENOMEM;
+    /* the snapshot side sees the groups from now on */
+    c->env.groups = c->stores[INF_VGS];
+    c->env.group_contents = c->stores[INF_VGSC];
+    return 0;
+}
+
+/* One informer a kind; the group kinds only when groups are on. */
+static int
+make_informers(struct ctrl *c, struct sc_err *err)
 {
     struct kinf_handlers h[N_INF] = {
         {c, on_add_vs, on_update_vs, on_delete_vs},
@@ -1050,7 +1129,7 @@ ctrl_run(struct ctrl *c, struct sc_err *err)
         {c, on_add_vgsc, on_update_vgsc, on_delete_vgsc},
         {c, on_add_gclass, on_update_gclass, on_delete_gclass},
     };
-    int i, rc;
+    int rc;
 
     rc = make_informer(c, INF_VS, "volumesnapshots", SNAP_GROUP, "volumesnapshots", parse_vs,
                        h[INF_VS], err);
@@ -1072,23 +1151,15 @@ ctrl_run(struct ctrl *c, struct sc_err *err)
     if (rc == 0 && c->groups)
         rc = make_informer(c, INF_GCLASS, "volumegroupsnapshotclasses", GROUP_API_GROUP,
                            "volumegroupsnapshotclasses", parse_gclass, h[INF_GCLASS], err);
-    if (rc == 0 && c->groups) {
-        struct kworkq_opts qo = {0};
+    return rc;
+}
 
-        memset(&qo, 0, sizeof(qo));
-        qo.base_ms = c->o->retry_start_ms;
-        qo.max_ms = c->o->retry_max_ms;
-        qo.hooks = (struct kworkq_hooks){c, q_on_failure, q_on_forget};
-        qo.name = Q_GROUP;
-        c->q_vgs = kworkq_new(&qo, err);
-        qo.name = Q_GCONTENT;
-        c->q_vgsc = c->q_vgs != NULL ? kworkq_new(&qo, err) : NULL;
-        if (c->q_vgs == NULL || c->q_vgsc == NULL)
-            rc = err != NULL && err->code != 0 ? err->code : SC_ENOMEM;
-        /* the snapshot side sees the groups from now on */
-        c->env.groups = c->stores[INF_VGS];
-        c->env.group_contents = c->stores[INF_VGSC];
-    }
+/* upstream: ctrl.Run -- informers, cache sync, then the workers. */
+static int
+ctrl_run(struct ctrl *c, struct sc_err *err)
+{
+    int i, rc = make_informers(c, err);
+
     if (rc == 0) {
         /* Restore persisted backoff before the initial LIST queues every key. */
         struct sc_err serr = {0};
@@ -1146,11 +1217,15 @@ le_started(void *ctx)
 {
     struct ctrl *c = ctx;
 
+    int rc;
+
     log_info("became leader, starting the controller");
     /* the lease thread must keep renewing: start on another thread */
-    if (pthread_create(&c->starter, NULL, starter_main, c) != 0)
+    rc = starter_launch(&c->starter, starter_main, c);
+    if (rc == SC_ESHUTDOWN)
+        log_info("shutting down: not starting the controller");
+    else if (rc != 0)
         fatalx("cannot start the controller thread");
-    c->starter_running = true;
 }
 
 static void
@@ -1192,9 +1267,45 @@ le_namespace(const struct copts *o, char *buf, size_t cap)
     return "default";
 }
 
+/* The lease, made before the HTTP thread starts (h_leader reads c->lease)
+ * and started after it. */
+static int
+make_lease(struct ctrl *c, struct sc_err *err)
+{
+    char ns_buf[256], name[256], host[256], ident[256];
+    struct klease_opts lo = {0};
+
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "unknown");
+    host[sizeof(host) - 1] = '\0';
+    if (klease_sanitize(LEASE_NAME, name, sizeof(name)) != 0 ||
+        klease_sanitize(host, ident, sizeof(ident)) != 0)
+        return sc_err_set(err, SC_EINVALID, "bad lease name or identity");
+    memset(&lo, 0, sizeof(lo));
+    lo.ns = le_namespace(c->o, ns_buf, sizeof(ns_buf));
+    lo.name = name;
+    lo.identity = ident;
+    lo.lease_ms = c->o->le_lease_ms;
+    lo.renew_deadline_ms = c->o->le_renew_ms;
+    lo.retry_ms = c->o->le_retry_ms;
+    lo.ctx = c;
+    lo.on_started_leading = le_started;
+    lo.on_stopped_leading = le_stopped;
+    lo.on_new_leader = le_new_leader;
+    log_info("leader election: lease %s/%s, identity %s", lo.ns, lo.name, lo.identity);
+    c->lease = klease_new(c->le_kc, &lo, err);
+    return c->lease != NULL ? 0 : (err != NULL && err->code != 0 ? err->code : SC_ENOMEM);
+}
+
 int
 ctrl_start(struct ctrl *c, struct sc_err *err)
 {
+    int rc = make_group_queues(c, err);
+
+    if (rc == 0 && c->o->leader_election)
+        rc = make_lease(c, err);
+    if (rc != 0)
+        return rc;
     if (c->o->http_endpoint[0] != '\0') {
         struct httpsrv_handlers h = {c, h_metrics, h_ready,
                                      c->o->leader_election ? h_leader : NULL};
@@ -1203,33 +1314,8 @@ ctrl_start(struct ctrl *c, struct sc_err *err)
         if (c->http == NULL)
             return err != NULL ? err->code : SC_EIO;
     }
-    if (c->o->leader_election) {
-        char ns_buf[256], name[256], host[256], ident[256];
-        struct klease_opts lo = {0};
-
-        if (gethostname(host, sizeof(host)) != 0)
-            snprintf(host, sizeof(host), "unknown");
-        host[sizeof(host) - 1] = '\0';
-        if (klease_sanitize(LEASE_NAME, name, sizeof(name)) != 0 ||
-            klease_sanitize(host, ident, sizeof(ident)) != 0)
-            return sc_err_set(err, SC_EINVALID, "bad lease name or identity");
-        memset(&lo, 0, sizeof(lo));
-        lo.ns = le_namespace(c->o, ns_buf, sizeof(ns_buf));
-        lo.name = name;
-        lo.identity = ident;
-        lo.lease_ms = c->o->le_lease_ms;
-        lo.renew_deadline_ms = c->o->le_renew_ms;
-        lo.retry_ms = c->o->le_retry_ms;
-        lo.ctx = c;
-        lo.on_started_leading = le_started;
-        lo.on_stopped_leading = le_stopped;
-        lo.on_new_leader = le_new_leader;
-        log_info("leader election: lease %s/%s, identity %s", lo.ns, lo.name, lo.identity);
-        c->lease = klease_new(c->le_kc, &lo, err);
-        if (c->lease == NULL)
-            return err != NULL ? err->code : SC_ENOMEM;
+    if (c->lease != NULL)
         return klease_start(c->lease, err);
-    }
     return ctrl_run(c, err);
 }
 
@@ -1240,10 +1326,9 @@ ctrl_stop(struct ctrl *c, bool release)
 
     if (c == NULL || __atomic_exchange_n(&c->stopping, 1, __ATOMIC_ACQ_REL))
         return; /* already stopped */
-    if (c->starter_running) {
-        pthread_join(c->starter, NULL);
-        c->starter_running = false;
-    }
+    /* Leadership may be won until klease_stop(): a launch after this
+     * refuses, one before it is joined here. */
+    starter_stop(&c->starter);
     if (c->q_vs != NULL)
         kworkq_stop_workers(c->q_vs);
     if (c->q_vsc != NULL)
@@ -1270,6 +1355,7 @@ ctrl_free(struct ctrl *c)
         return;
     ctrl_stop(c, false);
     httpsrv_stop(c->http);
+    starter_destroy(&c->starter);
     klease_free(c->lease);
     for (i = 0; i < N_INF; i++)
         kinformer_free(c->inf[i]);

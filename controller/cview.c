@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/limits.h"
+#include "controller/cpack.h"
 #include "kube/kjson.h"
 
 /* A typed reader with a sticky error, local to the view parsers. */
@@ -113,49 +114,16 @@ jr_map_str(struct kjson *r, const char *map_path, const char *key, bool *present
     return json_string_value(v);
 }
 
-/* ---- packing: copy every borrowed string into one block ---- */
-
-#define PACK_MAX 24
-
-struct pack {
-    const char **slot[PACK_MAX];
-    size_t n;
-};
-
-static void
-pk(struct pack *p, const char **slot)
-{
-    if (p->n < PACK_MAX)
-        p->slot[p->n++] = slot;
-}
+/* ---- packing (controller/cpack.h) ---- */
 
 static int
-pack_commit(struct pack *p, struct cmeta *m, struct sc_err *err)
+pack_commit(struct cpack *p, struct cmeta *m, struct sc_err *err)
 {
-    size_t total = 0, i;
-    char *block, *w;
+    int rc = cpack_commit(p, &m->block, &m->block_len, err);
 
-    for (i = 0; i < p->n; i++)
-        if (*p->slot[i] != NULL)
-            total += strlen(*p->slot[i]) + 1;
-    block = malloc(total > 0 ? total : 1);
-    if (block == NULL)
-        return sc_err_set(err, SC_ENOMEM, "out of memory");
-    w = block;
-    for (i = 0; i < p->n; i++) {
-        size_t len;
-
-        if (*p->slot[i] == NULL)
-            continue;
-        len = strlen(*p->slot[i]) + 1;
-        memcpy(w, *p->slot[i], len);
-        *p->slot[i] = w;
-        w += len;
-    }
-    m->block = block;
-    m->block_len = (unsigned)total;
-    m->refs = 1;
-    return 0;
+    if (rc == 0)
+        m->refs = 1;
+    return rc;
 }
 
 static const struct {
@@ -189,7 +157,7 @@ cview_fin_index(const struct cmeta *m, unsigned bit)
 }
 
 static void
-meta_read(struct kjson *r, struct cmeta *m, struct pack *p, bool namespaced)
+meta_read(struct kjson *r, struct cmeta *m, struct cpack *p, bool namespaced)
 {
     const json_t *fins;
     size_t i;
@@ -228,10 +196,10 @@ meta_read(struct kjson *r, struct cmeta *m, struct pack *p, bool namespaced)
             }
         }
     }
-    pk(p, &m->ns);
-    pk(p, &m->name);
-    pk(p, &m->uid);
-    pk(p, &m->rv);
+    cpack_add(p, &m->ns);
+    cpack_add(p, &m->name);
+    cpack_add(p, &m->uid);
+    cpack_add(p, &m->rv);
 }
 
 static enum cpolicy
@@ -282,13 +250,51 @@ vgs_owner_of(struct kjson *r)
     return NULL;
 }
 
+/* Spec and status of a VolumeSnapshot; numbuf (ncap bytes) holds an
+ * integer restoreSize as text until the view is packed. */
+static void
+cvs_read(struct kjson *r, const json_t *obj, struct cvs *v, char *numbuf, size_t ncap)
+{
+    const json_t *src, *rs;
+
+    v->vgs_owner = vgs_owner_of(r);
+    src = jr_obj(r, "spec.source");
+    v->has_pvc = src != NULL && json_object_get(src, "persistentVolumeClaimName") != NULL &&
+                 !json_is_null(json_object_get(src, "persistentVolumeClaimName"));
+    v->pvc = jr_str(r, "spec.source.persistentVolumeClaimName");
+    v->has_content = src != NULL && json_object_get(src, "volumeSnapshotContentName") != NULL &&
+                     !json_is_null(json_object_get(src, "volumeSnapshotContentName"));
+    v->content = jr_str(r, "spec.source.volumeSnapshotContentName");
+    v->class_name = jr_str(r, "spec.volumeSnapshotClassName");
+    v->has_status = jr_obj(r, "status") != NULL;
+    v->bound = jr_str(r, "status.boundVolumeSnapshotContentName");
+    v->creation_time = jr_str(r, "status.creationTime");
+    v->ready = jr_tri(r, "status.readyToUse");
+    rs = kjson_get(r, obj, "status.restoreSize");
+    if (rs != NULL && json_is_string(rs)) {
+        v->restore_size = json_string_value(rs);
+        v->restore_zero = quantity_is_zero(v->restore_size);
+    } else if (rs != NULL && json_is_integer(rs)) {
+        /* int-or-string: keep an integer as its decimal text */
+        snprintf(numbuf, ncap, "%lld", (long long)json_integer_value(rs));
+        v->restore_size = numbuf;
+        v->restore_zero = json_integer_value(rs) == 0;
+    } else if (rs != NULL) {
+        r->rc = sc_err_set(r->err, SC_EPROTO, "status.restoreSize: expected string, got %s",
+                           kjson_type_name(rs));
+    }
+    v->has_error = jr_obj(r, "status.error") != NULL;
+    v->error_msg = jr_str(r, "status.error.message");
+    v->error_time = jr_str(r, "status.error.time");
+    v->vgs_name = jr_str(r, "status.volumeGroupSnapshotName");
+}
+
 int
 cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err)
 {
     struct kjson r = {obj, err, 0};
-    struct pack p = {{0}, 0};
+    struct cpack p = {0};
     struct cvs *v = calloc(1, sizeof(*v));
-    const json_t *src, *rs;
     char numbuf[32];
 
     if (v == NULL)
@@ -299,65 +305,66 @@ cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err)
     }
     v->m.size = (unsigned)sizeof(*v);
     meta_read(&r, &v->m, &p, true);
-    v->vgs_owner = vgs_owner_of(&r);
-    src = jr_obj(&r, "spec.source");
-    v->has_pvc = src != NULL && json_object_get(src, "persistentVolumeClaimName") != NULL &&
-                 !json_is_null(json_object_get(src, "persistentVolumeClaimName"));
-    v->pvc = jr_str(&r, "spec.source.persistentVolumeClaimName");
-    v->has_content = src != NULL && json_object_get(src, "volumeSnapshotContentName") != NULL &&
-                     !json_is_null(json_object_get(src, "volumeSnapshotContentName"));
-    v->content = jr_str(&r, "spec.source.volumeSnapshotContentName");
-    v->class_name = jr_str(&r, "spec.volumeSnapshotClassName");
-    v->has_status = jr_obj(&r, "status") != NULL;
-    v->bound = jr_str(&r, "status.boundVolumeSnapshotContentName");
-    v->creation_time = jr_str(&r, "status.creationTime");
-    v->ready = jr_tri(&r, "status.readyToUse");
-    rs = kjson_get(&r, obj, "status.restoreSize");
-    if (rs != NULL && json_is_string(rs)) {
-        v->restore_size = json_string_value(rs);
-        v->restore_zero = quantity_is_zero(v->restore_size);
-    } else if (rs != NULL && json_is_integer(rs)) {
-        /* int-or-string: keep an integer as its decimal text */
-        snprintf(numbuf, sizeof(numbuf), "%lld", (long long)json_integer_value(rs));
-        v->restore_size = numbuf;
-        v->restore_zero = json_integer_value(rs) == 0;
-    } else if (rs != NULL) {
-        r.rc = sc_err_set(err, SC_EPROTO, "status.restoreSize: expected string, got %s",
-                          kjson_type_name(rs));
-    }
-    v->has_error = jr_obj(&r, "status.error") != NULL;
-    v->error_msg = jr_str(&r, "status.error.message");
-    v->error_time = jr_str(&r, "status.error.time");
-    v->vgs_name = jr_str(&r, "status.volumeGroupSnapshotName");
+    cvs_read(&r, obj, v, numbuf, sizeof(numbuf));
     if (r.rc != 0) {
         free(v);
         return r.rc;
     }
-    pk(&p, &v->vgs_owner);
-    pk(&p, &v->pvc);
-    pk(&p, &v->content);
-    pk(&p, &v->class_name);
-    pk(&p, &v->bound);
-    pk(&p, &v->creation_time);
-    pk(&p, &v->restore_size);
-    pk(&p, &v->error_msg);
-    pk(&p, &v->error_time);
-    pk(&p, &v->vgs_name);
-    if (pack_commit(&p, &v->m, err) != 0) {
+    cpack_add(&p, &v->vgs_owner);
+    cpack_add(&p, &v->pvc);
+    cpack_add(&p, &v->content);
+    cpack_add(&p, &v->class_name);
+    cpack_add(&p, &v->bound);
+    cpack_add(&p, &v->creation_time);
+    cpack_add(&p, &v->restore_size);
+    cpack_add(&p, &v->error_msg);
+    cpack_add(&p, &v->error_time);
+    cpack_add(&p, &v->vgs_name);
+    r.rc = pack_commit(&p, &v->m, err);
+    if (r.rc != 0) {
         free(v);
-        return SC_ENOMEM;
+        return r.rc;
     }
     *out = v;
     return 0;
+}
+
+/* Annotations, spec and status of a VolumeSnapshotContent. */
+static void
+cvsc_read(struct kjson *r, struct cvsc *v)
+{
+    bool present = false;
+
+    (void)jr_map_str(r, "metadata.annotations", ANN_BEING_DELETED, &present);
+    v->being_deleted_ann = present;
+    v->ref_name = jr_str(r, "spec.volumeSnapshotRef.name");
+    v->ref_ns = jr_str(r, "spec.volumeSnapshotRef.namespace");
+    v->ref_uid = jr_str(r, "spec.volumeSnapshotRef.uid");
+    v->ref_kind = jr_str(r, "spec.volumeSnapshotRef.kind");
+    v->ref_api = jr_str(r, "spec.volumeSnapshotRef.apiVersion");
+    v->class_name = jr_str(r, "spec.volumeSnapshotClassName");
+    v->policy = policy_of(jr_str(r, "spec.deletionPolicy"));
+    v->driver = jr_str(r, "spec.driver");
+    v->volume_handle = jr_str(r, "spec.source.volumeHandle");
+    v->snapshot_handle = jr_str(r, "spec.source.snapshotHandle");
+    v->source_volume_mode = jr_str(r, "spec.sourceVolumeMode");
+    v->has_status = jr_obj(r, "status") != NULL;
+    v->has_creation_time = jr_int(r, "status.creationTime", &v->creation_time_ns);
+    v->ready = jr_tri(r, "status.readyToUse");
+    v->has_restore_size = jr_int(r, "status.restoreSize", &v->restore_size);
+    v->has_error = jr_obj(r, "status.error") != NULL;
+    v->error_msg = jr_str(r, "status.error.message");
+    v->error_time = jr_str(r, "status.error.time");
+    v->status_snapshot_handle = jr_str(r, "status.snapshotHandle");
+    v->vgs_handle = jr_str(r, "status.volumeGroupSnapshotHandle");
 }
 
 int
 cvsc_parse(const json_t *obj, struct cvsc **out, struct sc_err *err)
 {
     struct kjson r = {obj, err, 0};
-    struct pack p = {{0}, 0};
+    struct cpack p = {0};
     struct cvsc *v = calloc(1, sizeof(*v));
-    bool present = false;
 
     if (v == NULL)
         return sc_err_set(err, SC_ENOMEM, "out of memory");
@@ -367,49 +374,29 @@ cvsc_parse(const json_t *obj, struct cvsc **out, struct sc_err *err)
     }
     v->m.size = (unsigned)sizeof(*v);
     meta_read(&r, &v->m, &p, false);
-    (void)jr_map_str(&r, "metadata.annotations", ANN_BEING_DELETED, &present);
-    v->being_deleted_ann = present;
-    v->ref_name = jr_str(&r, "spec.volumeSnapshotRef.name");
-    v->ref_ns = jr_str(&r, "spec.volumeSnapshotRef.namespace");
-    v->ref_uid = jr_str(&r, "spec.volumeSnapshotRef.uid");
-    v->ref_kind = jr_str(&r, "spec.volumeSnapshotRef.kind");
-    v->ref_api = jr_str(&r, "spec.volumeSnapshotRef.apiVersion");
-    v->class_name = jr_str(&r, "spec.volumeSnapshotClassName");
-    v->policy = policy_of(jr_str(&r, "spec.deletionPolicy"));
-    v->driver = jr_str(&r, "spec.driver");
-    v->volume_handle = jr_str(&r, "spec.source.volumeHandle");
-    v->snapshot_handle = jr_str(&r, "spec.source.snapshotHandle");
-    v->source_volume_mode = jr_str(&r, "spec.sourceVolumeMode");
-    v->has_status = jr_obj(&r, "status") != NULL;
-    v->has_creation_time = jr_int(&r, "status.creationTime", &v->creation_time_ns);
-    v->ready = jr_tri(&r, "status.readyToUse");
-    v->has_restore_size = jr_int(&r, "status.restoreSize", &v->restore_size);
-    v->has_error = jr_obj(&r, "status.error") != NULL;
-    v->error_msg = jr_str(&r, "status.error.message");
-    v->error_time = jr_str(&r, "status.error.time");
-    v->status_snapshot_handle = jr_str(&r, "status.snapshotHandle");
-    v->vgs_handle = jr_str(&r, "status.volumeGroupSnapshotHandle");
+    cvsc_read(&r, v);
     if (r.rc != 0) {
         free(v);
         return r.rc;
     }
-    pk(&p, &v->ref_name);
-    pk(&p, &v->ref_ns);
-    pk(&p, &v->ref_uid);
-    pk(&p, &v->ref_kind);
-    pk(&p, &v->ref_api);
-    pk(&p, &v->class_name);
-    pk(&p, &v->driver);
-    pk(&p, &v->volume_handle);
-    pk(&p, &v->snapshot_handle);
-    pk(&p, &v->source_volume_mode);
-    pk(&p, &v->error_msg);
-    pk(&p, &v->error_time);
-    pk(&p, &v->status_snapshot_handle);
-    pk(&p, &v->vgs_handle);
-    if (pack_commit(&p, &v->m, err) != 0) {
+    cpack_add(&p, &v->ref_name);
+    cpack_add(&p, &v->ref_ns);
+    cpack_add(&p, &v->ref_uid);
+    cpack_add(&p, &v->ref_kind);
+    cpack_add(&p, &v->ref_api);
+    cpack_add(&p, &v->class_name);
+    cpack_add(&p, &v->driver);
+    cpack_add(&p, &v->volume_handle);
+    cpack_add(&p, &v->snapshot_handle);
+    cpack_add(&p, &v->source_volume_mode);
+    cpack_add(&p, &v->error_msg);
+    cpack_add(&p, &v->error_time);
+    cpack_add(&p, &v->status_snapshot_handle);
+    cpack_add(&p, &v->vgs_handle);
+    r.rc = pack_commit(&p, &v->m, err);
+    if (r.rc != 0) {
         free(v);
-        return SC_ENOMEM;
+        return r.rc;
     }
     *out = v;
     return 0;
@@ -419,7 +406,7 @@ int
 cclass_parse(const json_t *obj, struct cclass **out, struct sc_err *err)
 {
     struct kjson r = {obj, err, 0};
-    struct pack p = {{0}, 0};
+    struct cpack p = {0};
     struct cclass *v = calloc(1, sizeof(*v));
     const char *def;
 
@@ -442,13 +429,14 @@ cclass_parse(const json_t *obj, struct cclass **out, struct sc_err *err)
         free(v);
         return r.rc;
     }
-    pk(&p, &v->driver);
-    pk(&p, &v->policy_str);
-    pk(&p, &v->secret_name);
-    pk(&p, &v->secret_ns);
-    if (pack_commit(&p, &v->m, err) != 0) {
+    cpack_add(&p, &v->driver);
+    cpack_add(&p, &v->policy_str);
+    cpack_add(&p, &v->secret_name);
+    cpack_add(&p, &v->secret_ns);
+    r.rc = pack_commit(&p, &v->m, err);
+    if (r.rc != 0) {
         free(v);
-        return SC_ENOMEM;
+        return r.rc;
     }
     *out = v;
     return 0;
@@ -458,7 +446,7 @@ int
 cpvc_parse(const json_t *obj, struct cpvc **out, struct sc_err *err)
 {
     struct kjson r = {obj, err, 0};
-    struct pack p = {{0}, 0};
+    struct cpack p = {0};
     struct cpvc *v = calloc(1, sizeof(*v));
 
     if (v == NULL)
@@ -478,14 +466,15 @@ cpvc_parse(const json_t *obj, struct cpvc **out, struct sc_err *err)
         free(v);
         return r.rc;
     }
-    pk(&p, &v->phase);
-    pk(&p, &v->volume_name);
-    pk(&p, &v->ds_kind);
-    pk(&p, &v->ds_api_group);
-    pk(&p, &v->ds_name);
-    if (pack_commit(&p, &v->m, err) != 0) {
+    cpack_add(&p, &v->phase);
+    cpack_add(&p, &v->volume_name);
+    cpack_add(&p, &v->ds_kind);
+    cpack_add(&p, &v->ds_api_group);
+    cpack_add(&p, &v->ds_name);
+    r.rc = pack_commit(&p, &v->m, err);
+    if (r.rc != 0) {
         free(v);
-        return SC_ENOMEM;
+        return r.rc;
     }
     *out = v;
     return 0;
@@ -495,7 +484,7 @@ int
 cpv_parse(const json_t *obj, struct cpv **out, struct sc_err *err)
 {
     struct kjson r = {obj, err, 0};
-    struct pack p = {{0}, 0};
+    struct cpack p = {0};
     struct cpv *v = calloc(1, sizeof(*v));
     const json_t *aff;
 
@@ -520,15 +509,16 @@ cpv_parse(const json_t *obj, struct cpv **out, struct sc_err *err)
         free(v);
         return r.rc;
     }
-    pk(&p, &v->csi_driver);
-    pk(&p, &v->csi_handle);
-    pk(&p, &v->claim_ns);
-    pk(&p, &v->claim_name);
-    pk(&p, &v->claim_uid);
-    pk(&p, &v->volume_mode);
-    if (pack_commit(&p, &v->m, err) != 0) {
+    cpack_add(&p, &v->csi_driver);
+    cpack_add(&p, &v->csi_handle);
+    cpack_add(&p, &v->claim_ns);
+    cpack_add(&p, &v->claim_name);
+    cpack_add(&p, &v->claim_uid);
+    cpack_add(&p, &v->volume_mode);
+    r.rc = pack_commit(&p, &v->m, err);
+    if (r.rc != 0) {
         free(v);
-        return SC_ENOMEM;
+        return r.rc;
     }
     if (aff != NULL) {
         v->m.extra = json_deep_copy(aff);

@@ -58,6 +58,42 @@ rune_printable(uint32_t r)
     return 1;
 }
 
+/* One decoded rune r (n bytes at p) as Go's strconv.Quote writes it. */
+static int
+quote_rune(struct buf *b, const unsigned char *p, int n, uint32_t r)
+{
+    switch (r) {
+    case '"':
+        return buf_adds(b, "\\\"");
+    case '\\':
+        return buf_adds(b, "\\\\");
+    case '\a':
+        return buf_adds(b, "\\a");
+    case '\b':
+        return buf_adds(b, "\\b");
+    case '\f':
+        return buf_adds(b, "\\f");
+    case '\n':
+        return buf_adds(b, "\\n");
+    case '\r':
+        return buf_adds(b, "\\r");
+    case '\t':
+        return buf_adds(b, "\\t");
+    case '\v':
+        return buf_adds(b, "\\v");
+    default:
+        if (rune_printable(r))
+            return buf_add(b, p, (size_t)n);
+        else if (r < 0x20 || r == 0x7F)
+            return buf_addf(b, "\\x%02x", (unsigned)r);
+        else if (r < 0x10000)
+            return buf_addf(b, "\\u%04x", (unsigned)r);
+        else
+            return buf_addf(b, "\\U%08x", (unsigned)r);
+    }
+    return 0;
+}
+
 int
 gostr_quote(struct buf *b, const char *s)
 {
@@ -74,45 +110,7 @@ gostr_quote(struct buf *b, const char *s)
             p++;
             continue;
         }
-        switch (r) {
-        case '"':
-            rc = buf_adds(b, "\\\"");
-            break;
-        case '\\':
-            rc = buf_adds(b, "\\\\");
-            break;
-        case '\a':
-            rc = buf_adds(b, "\\a");
-            break;
-        case '\b':
-            rc = buf_adds(b, "\\b");
-            break;
-        case '\f':
-            rc = buf_adds(b, "\\f");
-            break;
-        case '\n':
-            rc = buf_adds(b, "\\n");
-            break;
-        case '\r':
-            rc = buf_adds(b, "\\r");
-            break;
-        case '\t':
-            rc = buf_adds(b, "\\t");
-            break;
-        case '\v':
-            rc = buf_adds(b, "\\v");
-            break;
-        default:
-            if (rune_printable(r))
-                rc = buf_add(b, p, (size_t)n);
-            else if (r < 0x20 || r == 0x7F)
-                rc = buf_addf(b, "\\x%02x", (unsigned)r);
-            else if (r < 0x10000)
-                rc = buf_addf(b, "\\u%04x", (unsigned)r);
-            else
-                rc = buf_addf(b, "\\U%08x", (unsigned)r);
-            break;
-        }
+        rc = quote_rune(b, p, n, r);
         p += n;
     }
     if (rc == 0)

@@ -111,12 +111,49 @@ cmp_req(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order ? 1 : 0;
 }
 
+/* Copy the n values (single, or the strings of values) into r: checked,
+ * sorted, duplicates dropped.  On error the caller releases r. */
+static int
+req_values(struct lreq *r, const char *key, const json_t *values, const char *single, size_t n,
+           struct sc_err *err)
+{
+    size_t i, w = 1;
+
+    for (i = 0; i < n; i++) {
+        const char *v = single != NULL ? single : json_string_value(json_array_get(values, i));
+
+        if (v == NULL)
+            return sc_err_set(err, SC_EINVALID,
+                              "label selector: values of key %s: expected strings", key);
+        if (!valid_value(v))
+            return sc_err_set(err, SC_EINVALID,
+                              "label selector: invalid label value \"%.63s\" for key %s", v, key);
+        r->values[r->n_values] = strdup(v);
+        if (r->values[r->n_values] == NULL)
+            return sc_err_set(err, SC_ENOMEM, "out of memory");
+        r->n_values++;
+    }
+    qsort(r->values, r->n_values, sizeof(*r->values), cmp_strp);
+    if (r->n_values <= 1)
+        return 0;
+    /* a set: drop duplicates */
+    for (i = 1; i < r->n_values; i++) {
+        if (strcmp(r->values[i], r->values[w - 1]) == 0)
+            free(r->values[i]);
+        else
+            r->values[w++] = r->values[i];
+    }
+    r->n_values = w;
+    return 0;
+}
+
 static int
 add_req(struct labelsel *s, enum labelsel_op op, const char *key, const json_t *values,
         const char *single, struct sc_err *err)
 {
     struct lreq *r = NULL;
-    size_t i, n;
+    size_t n;
+    int rc;
 
     if (s->n >= LABELSEL_MAX_REQS)
         return sc_err_set(err, SC_ETOOBIG, "label selector has more than %d requirements",
@@ -141,38 +178,10 @@ add_req(struct labelsel *s, enum labelsel_op op, const char *key, const json_t *
         req_release(r);
         return sc_err_set(err, SC_ENOMEM, "out of memory");
     }
-    for (i = 0; i < n; i++) {
-        const char *v = single != NULL ? single : json_string_value(json_array_get(values, i));
-
-        if (v == NULL) {
-            req_release(r);
-            return sc_err_set(err, SC_EINVALID,
-                              "label selector: values of key %s: expected strings", key);
-        }
-        if (!valid_value(v)) {
-            req_release(r);
-            return sc_err_set(err, SC_EINVALID,
-                              "label selector: invalid label value \"%.63s\" for key %s", v, key);
-        }
-        r->values[r->n_values] = strdup(v);
-        if (r->values[r->n_values] == NULL) {
-            req_release(r);
-            return sc_err_set(err, SC_ENOMEM, "out of memory");
-        }
-        r->n_values++;
-    }
-    qsort(r->values, r->n_values, sizeof(*r->values), cmp_strp);
-    /* a set: drop duplicates */
-    if (r->n_values > 1) {
-        size_t w = 1;
-
-        for (i = 1; i < r->n_values; i++) {
-            if (strcmp(r->values[i], r->values[w - 1]) == 0)
-                free(r->values[i]);
-            else
-                r->values[w++] = r->values[i];
-        }
-        r->n_values = w;
+    rc = req_values(r, key, values, single, n, err);
+    if (rc != 0) {
+        req_release(r);
+        return rc;
     }
     s->n++;
     return 0;

@@ -13,17 +13,10 @@
 #include "controller/copts.h"
 #include "controller/ctrl.h"
 
-int
-main(int argc, char **argv)
+/* The exit status copts_parse asks for (its message printed), or -1 to run. */
+static int
+flags_exit(int rc, const char *msg)
 {
-    struct copts o = {0};
-    struct sc_err err = {0};
-    struct ctrl *c = NULL;
-    char msg[1024] = "";
-    sigset_t set;
-    int sig, rc;
-
-    rc = copts_parse(&o, argc, argv, msg, sizeof(msg), stderr);
     switch (rc) {
     case COPTS_EXIT0:
         if (msg[0] != '\0')
@@ -39,25 +32,45 @@ main(int argc, char **argv)
         fprintf(stderr, "%s\n", msg);
         return 255;
     default:
-        break;
+        return -1;
     }
-    log_init("snapshot-controller", o.v,
-             strcmp(o.logging_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
-    if (!o.gate_groups)
+}
+
+/* Logging, malloc arenas, signals (blocked in every thread: main waits for
+ * them), libcurl. */
+static void
+process_setup(const struct copts *o, sigset_t *set)
+{
+    log_init("snapshot-controller", o->v,
+             strcmp(o->logging_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
+    if (!o->gate_groups)
         log_warnx("feature gate CSIVolumeGroupSnapshot is GA; setting it to false is deprecated");
     log_info("version: %s", SC_VERSION);
     /* workers and informers allocate from many threads: a few malloc arenas
      * keep freed list pages reusable instead of stranding them per thread */
     mallopt(M_ARENA_MAX, 2);
-
-    /* every thread inherits the blocked set; main waits for the signals */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
+int
+main(int argc, char **argv)
+{
+    struct copts o = {0};
+    struct sc_err err = {0};
+    struct ctrl *c = NULL;
+    char msg[1024] = "";
+    sigset_t set;
+    int sig, rc;
+
+    rc = flags_exit(copts_parse(&o, argc, argv, msg, sizeof(msg), stderr), msg);
+    if (rc >= 0)
+        return rc;
+    process_setup(&o, &set);
     sc_err_clear(&err);
     c = ctrl_new(&o, &err);
     if (c == NULL) {

@@ -688,6 +688,36 @@ snap_type(const struct cvs *vs)
     return vs->has_content ? SNAP_TYPE_PREPROVISIONED : SNAP_TYPE_DYNAMIC;
 }
 
+/* The snapshot already shows the content's error (message and time). */
+static bool
+same_error(const struct cvs *vs, const struct cvsc *c)
+{
+    if (!vs->has_error || vs->error_msg == NULL || strcmp(vs->error_msg, c->error_msg) != 0)
+        return false;
+    if (vs->error_time == NULL || c->error_time == NULL)
+        return vs->error_time == c->error_time;
+    return strcmp(vs->error_time, c->error_time) == 0;
+}
+
+/* status.error into st: copied from the content, or cleared when the
+ * content has none (value comparison, see docs/compat.md). */
+static void
+status_error(const struct cvs *vs, const struct cvsc *c, json_t *st)
+{
+    json_t *e = NULL;
+
+    if (c->has_error && c->error_msg != NULL) {
+        if (same_error(vs, c))
+            return;
+        e = json_pack("{s:s}", "message", c->error_msg);
+        if (e != NULL && c->error_time != NULL)
+            json_object_set_new(e, "time", json_string(c->error_time));
+        json_object_set_new(st, "error", e != NULL ? e : json_null());
+    } else if (vs->has_error) {
+        json_object_set_new(st, "error", json_null());
+    }
+}
+
 /* Build the status merge patch; *created / *readied report transitions.
  * Returns NULL when nothing changes (and sets *none). */
 static json_t *
@@ -720,25 +750,7 @@ status_patch(const struct sync_env *env, const struct cvs *vs, const struct cvsc
         gostr_quantity_binsi(&q, c->restore_size) == 0)
         json_object_set_new(st, "restoreSize", json_string(buf_str(&q)));
     buf_release(&q);
-    /* error: copied from the content, or cleared when the content has none
-     * (or on the ready transition); value comparison, see docs/compat.md */
-    if (c->has_error && c->error_msg != NULL) {
-        bool same = vs->has_error && vs->error_msg != NULL &&
-                    strcmp(vs->error_msg, c->error_msg) == 0 &&
-                    ((vs->error_time == NULL && c->error_time == NULL) ||
-                     (vs->error_time != NULL && c->error_time != NULL &&
-                      strcmp(vs->error_time, c->error_time) == 0));
-
-        if (!same) {
-            json_t *e = json_pack("{s:s}", "message", c->error_msg);
-
-            if (e != NULL && c->error_time != NULL)
-                json_object_set_new(e, "time", json_string(c->error_time));
-            json_object_set_new(st, "error", e != NULL ? e : json_null());
-        }
-    } else if (vs->has_error) {
-        json_object_set_new(st, "error", json_null());
-    }
+    status_error(vs, c, st);
     if (group_name != NULL && vs->vgs_name == NULL)
         json_object_set_new(st, "volumeGroupSnapshotName", json_string(group_name));
     if (json_object_size(st) == 0) {
@@ -883,13 +895,40 @@ create_input(const struct sync_env *env, const struct cvs *vs, struct cclass **c
     return 0;
 }
 
+/* POST the content body; events for both outcomes (an existing one is
+ * reused). */
+static int
+create_content_post(const struct sync_env *env, const struct cvs *vs, const json_t *body,
+                    struct sc_err *err)
+{
+    char key[LIM_KEY], msg[2 * MSG_CAP];
+    struct sc_err ierr = {0};
+    int rc;
+
+    vs_key(vs, key, sizeof(key));
+    sc_err_clear(&ierr);
+    rc = env->act->create_content(env->act->ctx, body, &ierr);
+    if (rc == SC_EEXIST)
+        rc = 0; /* created by an earlier pass: reuse it */
+    if (rc != 0) {
+        snprintf(msg, sizeof(msg),
+                 "Error creating volume snapshot content object for snapshot %s: %s.", key,
+                 ierr.msg);
+        vs_event(env, vs, "Warning", "CreateSnapshotContentFailed", msg);
+        return sc_err_set(err, rc, "snapshot controller failed to update %s on API server: %s", key,
+                          ierr.msg);
+    }
+    snprintf(msg, sizeof(msg), "Waiting for a snapshot %s to be created by the CSI driver.", key);
+    vs_event(env, vs, "Normal", "CreatingSnapshot", msg);
+    return 0;
+}
+
 /* upstream: createSnapshotContent.  On success *name holds the content name. */
 static int
 snapshot_create_content(const struct sync_env *env, const struct cvs *vs, char *name, size_t cap,
                         struct sc_err *err)
 {
-    char key[LIM_KEY], prefix[MSG_CAP], node_buf[256], sname[LIM_KEY], sns[LIM_KEY];
-    char msg[2 * MSG_CAP];
+    char prefix[MSG_CAP], node_buf[256], sname[LIM_KEY], sns[LIM_KEY];
     struct cclass *cls = NULL;
     struct cpv *pv = NULL;
     struct sc_err ierr = {0};
@@ -898,7 +937,6 @@ snapshot_create_content(const struct sync_env *env, const struct cvs *vs, char *
     json_t *body = NULL;
     int rc;
 
-    vs_key(vs, key, sizeof(key));
     rc = snapshot_ensure_pvc_finalizer(env, vs, err);
     if (rc != 0)
         return rc;
@@ -914,9 +952,9 @@ snapshot_create_content(const struct sync_env *env, const struct cvs *vs, char *
         rc = err_quoted(err, rc, prefix, ierr.msg);
         goto out;
     }
-    if (pv->csi_driver == NULL) {
+    if (pv == NULL || pv->csi_driver == NULL) {
         rc = sc_err_set(err, SC_EINVALID, "cannot find CSI PersistentVolumeSource for volume %s",
-                        pv->m.name);
+                        pv != NULL ? pv->m.name : "");
         goto out;
     }
     sc_err_clear(&ierr);
@@ -930,21 +968,7 @@ snapshot_create_content(const struct sync_env *env, const struct cvs *vs, char *
         rc = sc_err_set(err, SC_ENOMEM, "out of memory");
         goto out;
     }
-    sc_err_clear(&ierr);
-    rc = env->act->create_content(env->act->ctx, body, &ierr);
-    if (rc == SC_EEXIST)
-        rc = 0; /* created by an earlier pass: reuse it */
-    if (rc != 0) {
-        snprintf(msg, sizeof(msg),
-                 "Error creating volume snapshot content object for snapshot %s: %s.", key,
-                 ierr.msg);
-        vs_event(env, vs, "Warning", "CreateSnapshotContentFailed", msg);
-        rc = sc_err_set(err, rc, "snapshot controller failed to update %s on API server: %s", key,
-                        ierr.msg);
-        goto out;
-    }
-    snprintf(msg, sizeof(msg), "Waiting for a snapshot %s to be created by the CSI driver.", key);
-    vs_event(env, vs, "Normal", "CreatingSnapshot", msg);
+    rc = create_content_post(env, vs, body, err);
 out:
     json_decref(body);
     CVIEW_UNREF(cls);
@@ -1047,11 +1071,78 @@ sync_unready_member(const struct sync_env *env, const struct cvs *vs, struct sc_
     return rc;
 }
 
+/* Dynamic snapshot whose content exists: bind it (no handle allowed). */
+static int
+unready_bind(const struct sync_env *env, const struct cvs *vs, const struct cvsc *c,
+             const char *key, struct sc_err *err)
+{
+    char msg[MSG_CAP];
+    int rc;
+
+    if (c->snapshot_handle != NULL) {
+        snprintf(msg, sizeof(msg),
+                 "Snapshot handle should not be set in content %s for dynamic provisioning", key);
+        vs_error_status(env, vs, true, "SnapshotHandleSet", msg);
+        return sc_err_set(err, SC_EINVALID,
+                          "snapshotHandle should not be set in the content "
+                          "for dynamic provisioning for snapshot %s",
+                          key);
+    }
+    /* upstream: bindandUpdateVolumeSnapshot */
+    rc = snapshot_update_status(env, vs, c, err);
+    if (rc != 0) {
+        snprintf(msg, sizeof(msg), "Snapshot status update failed, %s", err->msg);
+        vs_error_status(env, vs, true, "SnapshotStatusUpdateFailed", msg);
+    }
+    return rc;
+}
+
+/* Dynamic snapshot with no content yet: create it, then point the status
+ * at it.  driver is the metrics driver, replaced by the class's. */
+static int
+unready_create(const struct sync_env *env, const struct cvs *vs, const char *key, char *driver,
+               size_t dcap, struct sc_err *err)
+{
+    char msg[MSG_CAP], name[LIM_KEY];
+    struct cvsc fresh = {0};
+    int rc;
+
+    if (!vs->has_pvc) {
+        snprintf(msg, sizeof(msg), "PVC source for snapshot %s is missing", key);
+        vs_error_status(env, vs, true, "SnapshotPVCSourceMissing", msg);
+        return sc_err_set(err, SC_EINVALID, "expected PVC source for snapshot %s but got nil", key);
+    }
+    rc = snapshot_create_content(env, vs, name, sizeof(name), err);
+    if (rc != 0) {
+        snprintf(msg, sizeof(msg), "Failed to create snapshot content with error %s", err->msg);
+        vs_error_status(env, vs, true, "SnapshotContentCreationFailed", msg);
+        return rc;
+    }
+    /* the new content has no status yet: status = {bound, ready=false} */
+    memset(&fresh, 0, sizeof(fresh));
+    fresh.m.name = name;
+    fresh.ready = TRI_UNSET;
+    if (vs->class_name != NULL) {
+        struct cclass *cls = (struct cclass *)cstore_get(env->classes, vs->class_name);
+
+        if (cls != NULL && cls->driver != NULL)
+            snprintf(driver, dcap, "%s", cls->driver);
+        CVIEW_UNREF(cls);
+    }
+    fresh.driver = driver;
+    rc = snapshot_update_status(env, vs, &fresh, err);
+    if (rc != 0) {
+        snprintf(msg, sizeof(msg), "Snapshot status update failed, %s", err->msg);
+        vs_error_status(env, vs, false, "SnapshotStatusUpdateFailed", msg);
+    }
+    return rc;
+}
+
 /* upstream: syncUnreadySnapshot */
 static int
 snapshot_sync_unready(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)
 {
-    char key[LIM_KEY], msg[MSG_CAP], driver[256], name[LIM_KEY];
+    char key[LIM_KEY], driver[256];
     struct cvsc *c = NULL;
     int rc;
 
@@ -1070,59 +1161,11 @@ snapshot_sync_unready(const struct sync_env *env, const struct cvs *vs, struct s
     if (rc != 0)
         return rc;
     if (c != NULL) {
-        if (c->snapshot_handle != NULL) {
-            snprintf(msg, sizeof(msg),
-                     "Snapshot handle should not be set in content %s for dynamic provisioning",
-                     key);
-            vs_error_status(env, vs, true, "SnapshotHandleSet", msg);
-            CVIEW_UNREF(c);
-            return sc_err_set(err, SC_EINVALID,
-                              "snapshotHandle should not be set in the content "
-                              "for dynamic provisioning for snapshot %s",
-                              key);
-        }
-        /* upstream: bindandUpdateVolumeSnapshot */
-        rc = snapshot_update_status(env, vs, c, err);
-        if (rc != 0) {
-            snprintf(msg, sizeof(msg), "Snapshot status update failed, %s", err->msg);
-            vs_error_status(env, vs, true, "SnapshotStatusUpdateFailed", msg);
-        }
+        rc = unready_bind(env, vs, c, key, err);
         CVIEW_UNREF(c);
         return rc;
     }
-    if (!vs->has_pvc) {
-        snprintf(msg, sizeof(msg), "PVC source for snapshot %s is missing", key);
-        vs_error_status(env, vs, true, "SnapshotPVCSourceMissing", msg);
-        return sc_err_set(err, SC_EINVALID, "expected PVC source for snapshot %s but got nil", key);
-    }
-    rc = snapshot_create_content(env, vs, name, sizeof(name), err);
-    if (rc != 0) {
-        snprintf(msg, sizeof(msg), "Failed to create snapshot content with error %s", err->msg);
-        vs_error_status(env, vs, true, "SnapshotContentCreationFailed", msg);
-        return rc;
-    }
-    {
-        /* the new content has no status yet: status = {bound, ready=false} */
-        struct cvsc fresh = {0};
-
-        memset(&fresh, 0, sizeof(fresh));
-        fresh.m.name = name;
-        fresh.ready = TRI_UNSET;
-        if (vs->class_name != NULL) {
-            struct cclass *cls = (struct cclass *)cstore_get(env->classes, vs->class_name);
-
-            if (cls != NULL && cls->driver != NULL)
-                snprintf(driver, sizeof(driver), "%s", cls->driver);
-            CVIEW_UNREF(cls);
-        }
-        fresh.driver = driver;
-        rc = snapshot_update_status(env, vs, &fresh, err);
-    }
-    if (rc != 0) {
-        snprintf(msg, sizeof(msg), "Snapshot status update failed, %s", err->msg);
-        vs_error_status(env, vs, false, "SnapshotStatusUpdateFailed", msg);
-    }
-    return rc;
+    return unready_create(env, vs, key, driver, sizeof(driver), err);
 }
 
 /* upstream: syncReadySnapshot */
@@ -1181,20 +1224,15 @@ snapshot_restoring(const struct sync_env *env, const struct cvs *vs)
     return r.found;
 }
 
-/* upstream: processSnapshotWithDeletionTimestamp */
-static int
-snapshot_process_deletion(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)
+/* The content a deleted snapshot points to (bound, or the one it would
+ * have made), when its snapshot reference names this snapshot; new ref. */
+static struct cvsc *
+deletion_content(const struct sync_env *env, const struct cvs *vs)
 {
-    char driver[256], cname[LIM_KEY], key[LIM_KEY];
+    char cname[LIM_KEY];
     const char *content_name = NULL;
     struct cvsc *c = NULL;
-    bool delete_content;
-    unsigned remove;
-    int rc;
 
-    vs_key(vs, key, sizeof(key));
-    metrics_driver(env, vs, driver, sizeof(driver));
-    cmetrics_start(env->metrics, OP_DELETE_SNAPSHOT, vs->m.uid, driver, snap_type(vs));
     if (vs->bound != NULL && vs->bound[0] != '\0') {
         content_name = vs->bound;
     } else if (vs->has_pvc) {
@@ -1206,66 +1244,78 @@ snapshot_process_deletion(const struct sync_env *env, const struct cvs *vs, stru
         CVIEW_UNREF(c);
         c = NULL;
     }
-    delete_content = c != NULL && c->policy == POLICY_DELETE;
-    if (!sync_vs_deletion_candidate(vs)) {
-        CVIEW_UNREF(c);
-        return 0;
-    }
-    if (c != NULL && snapshot_restoring(env, vs)) {
+    return c;
+}
+
+/* What holds a deletion back: a restore from it, a live group.  0, or the
+ * error; *remove gains the in-group finalizer when that may go. */
+static int
+deletion_blocked(const struct sync_env *env, const struct cvs *vs, bool has_content,
+                 unsigned *remove, struct sc_err *err)
+{
+    char key[LIM_KEY];
+
+    vs_key(vs, key, sizeof(key));
+    if (has_content && snapshot_restoring(env, vs)) {
         vs_event(env, vs, "Warning", "SnapshotDeletePending",
                  "Snapshot is being used to restore a PVC");
-        CVIEW_UNREF(c);
         return sc_err_set(err, SC_EINVALID, "snapshot %s is being used to restore a PVC", key);
     }
-    remove = CFIN_VS_SOURCE;
-    if (vs->vgs_name != NULL && vs->vgs_name[0] != '\0') {
-        /* a member of a live group snapshot is deleted with its group; once
-         * the group is gone (or groups are off) the in-group finalizer goes */
-        if (env->groups != NULL && gsync_group_exists(env->groups, vs->m.ns, vs->vgs_name)) {
-            char msg[MSG_CAP];
+    if (vs->vgs_name == NULL || vs->vgs_name[0] == '\0')
+        return 0;
+    /* a member of a live group snapshot is deleted with its group; once the
+     * group is gone (or groups are off) the in-group finalizer goes */
+    if (env->groups != NULL && gsync_group_exists(env->groups, vs->m.ns, vs->vgs_name)) {
+        char msg[MSG_CAP];
 
-            gsync_member_delete_msg(vs->m.ns, vs->m.name, vs->vgs_name, msg, sizeof(msg));
-            vs_event(env, vs, "Warning", "SnapshotDeletePending", msg);
-            CVIEW_UNREF(c);
-            return sc_err_set(err, SC_EINVALID, "%s", msg);
-        }
-        remove |= CFIN_VS_INGROUP;
+        gsync_member_delete_msg(vs->m.ns, vs->m.name, vs->vgs_name, msg, sizeof(msg));
+        vs_event(env, vs, "Warning", "SnapshotDeletePending", msg);
+        return sc_err_set(err, SC_EINVALID, "%s", msg);
     }
-    if (c != NULL) {
-        rc = sync_set_being_deleted(env, c, err);
-        if (rc != 0) {
-            char prefix[MSG_CAP], inner[SC_ERR_MSG_LEN];
+    *remove |= CFIN_VS_INGROUP;
+    return 0;
+}
 
-            snprintf(inner, sizeof(inner), "%s", err->msg);
-            snprintf(prefix, sizeof(prefix),
-                     "failed to set VolumeSnapshotBeingDeleted annotation on the content %s: ",
-                     c->m.name);
-            err_quoted(err, rc, prefix, inner);
-            CVIEW_UNREF(c);
-            return rc;
-        }
+/* Mark the content being deleted and, under policy Delete, delete it. */
+static int
+deletion_content_steps(const struct sync_env *env, const struct cvs *vs, const struct cvsc *c,
+                       bool delete_content, struct sc_err *err)
+{
+    char prefix[MSG_CAP];
+    struct sc_err derr = {0};
+    int rc = sync_set_being_deleted(env, c, err);
+
+    if (rc != 0) {
+        char inner[SC_ERR_MSG_LEN];
+
+        snprintf(inner, sizeof(inner), "%s", err->msg);
+        snprintf(
+            prefix, sizeof(prefix),
+            "failed to set VolumeSnapshotBeingDeleted annotation on the content %s: ", c->m.name);
+        err_quoted(err, rc, prefix, inner);
+        return rc;
     }
-    if (c != NULL && delete_content) {
-        struct sc_err derr = {0};
+    if (!delete_content)
+        return 0;
+    sc_err_clear(&derr);
+    rc = env->act->delete_content(env->act->ctx, c->m.name, &derr);
+    if (rc == 0 || rc == SC_ENOTFOUND)
+        return 0;
+    vs_event(env, vs, "Warning", "SnapshotContentObjectDeleteError",
+             "Failed to delete snapshot content API object");
+    snprintf(prefix, sizeof(prefix),
+             "failed to delete VolumeSnapshotContent %s from API server: ", c->m.name);
+    err_quoted(err, rc, prefix, derr.msg);
+    return rc;
+}
 
-        sc_err_clear(&derr);
-        rc = env->act->delete_content(env->act->ctx, c->m.name, &derr);
-        if (rc != 0 && rc != SC_ENOTFOUND) {
-            char prefix[MSG_CAP];
+/* upstream: removeSnapshotFinalizer */
+static int
+deletion_remove_finalizers(const struct sync_env *env, const struct cvs *vs, unsigned remove,
+                           struct sc_err *err)
+{
+    int rc;
 
-            vs_event(env, vs, "Warning", "SnapshotContentObjectDeleteError",
-                     "Failed to delete snapshot content API object");
-            snprintf(prefix, sizeof(prefix),
-                     "failed to delete VolumeSnapshotContent %s from API server: ", c->m.name);
-            err_quoted(err, rc, prefix, derr.msg);
-            CVIEW_UNREF(c);
-            return rc;
-        }
-    }
-    if (!(c != NULL && delete_content))
-        remove |= CFIN_VS_BOUND;
-    CVIEW_UNREF(c);
-    /* upstream: removeSnapshotFinalizer */
     if ((vs->m.fins & remove) == 0)
         return 0;
     rc = snapshot_check_remove_pvc_finalizer(env, vs, true, err);
@@ -1282,6 +1332,34 @@ snapshot_process_deletion(const struct sync_env *env, const struct cvs *vs, stru
                     err);
 }
 
+/* upstream: processSnapshotWithDeletionTimestamp */
+static int
+snapshot_process_deletion(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)
+{
+    char driver[256];
+    struct cvsc *c = NULL;
+    bool delete_content;
+    unsigned remove = CFIN_VS_SOURCE;
+    int rc;
+
+    metrics_driver(env, vs, driver, sizeof(driver));
+    cmetrics_start(env->metrics, OP_DELETE_SNAPSHOT, vs->m.uid, driver, snap_type(vs));
+    c = deletion_content(env, vs);
+    delete_content = c != NULL && c->policy == POLICY_DELETE;
+    if (!sync_vs_deletion_candidate(vs)) {
+        CVIEW_UNREF(c);
+        return 0;
+    }
+    rc = deletion_blocked(env, vs, c != NULL, &remove, err);
+    if (rc == 0 && c != NULL)
+        rc = deletion_content_steps(env, vs, c, delete_content, err);
+    CVIEW_UNREF(c);
+    if (rc != 0)
+        return rc;
+    if (!delete_content)
+        remove |= CFIN_VS_BOUND;
+    return deletion_remove_finalizers(env, vs, remove, err);
+}
 /* upstream: syncSnapshot */
 static int
 snapshot_sync(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)

@@ -73,6 +73,63 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+#define TMPL_MISSING_MAX 16
+
+/* Names a template asked for that params did not have (strdup'd). */
+struct tmpl_missing {
+    char *name[TMPL_MISSING_MAX];
+    size_t n;
+};
+
+/* Expand the name (nlen bytes) into out, or note it as missing (once; at
+ * most TMPL_MISSING_MAX).  0 or SC_ENOMEM/SC_ETOOBIG. */
+static int
+tmpl_expand(const char *name, size_t nlen, const struct tmpl_param *params, size_t n_params,
+            struct buf *out, struct tmpl_missing *miss)
+{
+    size_t k;
+
+    for (k = 0; k < n_params; k++)
+        /* a NULL value is a key not available here: reported as missing */
+        if (params[k].value != NULL && strlen(params[k].key) == nlen &&
+            strncmp(params[k].key, name, nlen) == 0)
+            return buf_adds(out, params[k].value);
+    if (miss->n >= TMPL_MISSING_MAX)
+        return 0;
+    for (k = 0; k < miss->n; k++)
+        if (strlen(miss->name[k]) == nlen && strncmp(miss->name[k], name, nlen) == 0)
+            return 0;
+    miss->name[miss->n] = strndup(name, nlen);
+    if (miss->name[miss->n] == NULL)
+        return SC_ENOMEM;
+    miss->n++;
+    return 0;
+}
+
+/* "invalid tokens: [\"a\" \"b\"]" (sorted) as err; returns SC_EINVALID. */
+static int
+tmpl_missing_error(struct tmpl_missing *miss, struct sc_err *err)
+{
+    struct buf m = {0};
+    size_t k;
+    int rc;
+
+    buf_init(&m, SC_ERR_MSG_LEN);
+    qsort(miss->name, miss->n, sizeof(miss->name[0]), cmp_str);
+    rc = buf_adds(&m, "invalid tokens: [");
+    for (k = 0; k < miss->n && rc == 0; k++) {
+        if (k > 0)
+            rc = buf_adds(&m, " ");
+        if (rc == 0)
+            rc = gostr_quote(&m, miss->name[k]);
+    }
+    if (rc == 0)
+        rc = buf_adds(&m, "]");
+    rc = sc_err_set(err, SC_EINVALID, "%s", rc == 0 ? buf_str(&m) : "invalid tokens");
+    buf_release(&m);
+    return rc;
+}
+
 /* upstream: resolveTemplate.  out gets the expansion; missing keys give
  * "invalid tokens: [\"a\" \"b\"]" (sorted, de-duplicated). */
 static int
@@ -80,8 +137,7 @@ resolve_template(const char *tmpl, const struct tmpl_param *params, size_t n_par
                  struct buf *out, struct sc_err *err)
 {
     size_t len = strlen(tmpl), i = 0, j, k;
-    char *missing[16];
-    size_t n_missing = 0;
+    struct tmpl_missing miss = {{0}, 0};
     int rc = 0;
 
     for (j = 0; j < len && rc == 0; j++) {
@@ -91,62 +147,21 @@ resolve_template(const char *tmpl, const struct tmpl_param *params, size_t n_par
             continue;
         rc = buf_add(out, tmpl + i, j - i);
         shell_name(tmpl + j + 1, len - j - 1, &off, &nlen, &w);
-        if (rc == 0 && nlen == 0 && w == 0) {
+        if (rc == 0 && nlen == 0 && w == 0)
             rc = buf_add(out, "$", 1);
-        } else if (rc == 0 && nlen > 0) {
-            const char *name = tmpl + j + 1 + off;
-            bool found = false;
-
-            for (k = 0; k < n_params; k++) {
-                /* a NULL value is a key not available here: reported as missing */
-                if (params[k].value != NULL && strlen(params[k].key) == nlen &&
-                    strncmp(params[k].key, name, nlen) == 0) {
-                    rc = buf_adds(out, params[k].value);
-                    found = true;
-                    break;
-                }
-            }
-            if (!found && n_missing < SC_ARRAY_LEN(missing)) {
-                bool dup = false;
-
-                for (k = 0; k < n_missing; k++)
-                    dup =
-                        dup || (strlen(missing[k]) == nlen && strncmp(missing[k], name, nlen) == 0);
-                if (!dup) {
-                    missing[n_missing] = strndup(name, nlen);
-                    if (missing[n_missing] == NULL)
-                        rc = SC_ENOMEM;
-                    else
-                        n_missing++;
-                }
-            }
-        }
+        else if (rc == 0 && nlen > 0)
+            rc = tmpl_expand(tmpl + j + 1 + off, nlen, params, n_params, out, &miss);
         j += w;
         i = j + 1;
     }
     if (rc == 0 && i < len)
         rc = buf_add(out, tmpl + i, len - i);
-    if (rc == 0 && n_missing > 0) {
-        struct buf m = {0};
-
-        buf_init(&m, SC_ERR_MSG_LEN);
-        qsort(missing, n_missing, sizeof(missing[0]), cmp_str);
-        rc = buf_adds(&m, "invalid tokens: [");
-        for (k = 0; k < n_missing && rc == 0; k++) {
-            if (k > 0)
-                rc = buf_adds(&m, " ");
-            if (rc == 0)
-                rc = gostr_quote(&m, missing[k]);
-        }
-        if (rc == 0)
-            rc = buf_adds(&m, "]");
-        rc = sc_err_set(err, SC_EINVALID, "%s", rc == 0 ? buf_str(&m) : "invalid tokens");
-        buf_release(&m);
-    } else if (rc != 0) {
+    if (rc == 0 && miss.n > 0)
+        rc = tmpl_missing_error(&miss, err);
+    else if (rc != 0)
         rc = sc_err_set(err, rc, "template too long");
-    }
-    for (k = 0; k < n_missing; k++)
-        free(missing[k]);
+    for (k = 0; k < miss.n; k++)
+        free(miss.name[k]);
     return rc;
 }
 

@@ -647,30 +647,39 @@ throttle(struct kclient *c)
         sleep_ms(wait);
 }
 
-/* Re-read the token file when its mtime changed (or force).  c->mu held. */
+/* Re-read the token file when its mtime changed (or force).  Takes c->mu
+ * only to compare and to swap: the file is read without it (a slow or
+ * blocking file must not stall every other request). */
 static void
-refresh_token_locked(struct kclient *c, int force)
+refresh_token(struct kclient *c, int force)
 {
     struct stat st = {0};
-    char *t = NULL;
+    char *t = NULL, *old = NULL;
     size_t n;
+    bool same;
 
     if (c->cfg.token_file == NULL || stat(c->cfg.token_file, &st) != 0)
         return;
-    if (!force && c->token != NULL && st.st_mtim.tv_sec == c->token_mtime.tv_sec &&
-        st.st_mtim.tv_nsec == c->token_mtime.tv_nsec)
+    pthread_mutex_lock(&c->mu);
+    same = c->token != NULL && st.st_mtim.tv_sec == c->token_mtime.tv_sec &&
+           st.st_mtim.tv_nsec == c->token_mtime.tv_nsec;
+    pthread_mutex_unlock(&c->mu);
+    if (same && !force)
         return;
     if (kfile_read(c->cfg.token_file, LIM_TOKEN_FILE, &t, &n, NULL) != 0)
         return;
     while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' '))
         t[--n] = '\0';
-    if (c->token) {
-        explicit_bzero(c->token, strlen(c->token));
-        free(c->token);
-    }
+    pthread_mutex_lock(&c->mu);
+    old = c->token;
     c->token = t;
     c->token_mtime = st.st_mtim;
     c->stats.token_reloads++;
+    pthread_mutex_unlock(&c->mu);
+    if (old != NULL) {
+        explicit_bzero(old, strlen(old));
+        free(old);
+    }
 }
 
 static CURL *
@@ -702,8 +711,7 @@ pool_put(struct kclient *c, CURL *h)
         curl_easy_cleanup(h);
 }
 
-/* Configure h for one exchange.  *hdrs and *conn get curl lists the caller
- * frees after the transfer. */
+/* TLS for one exchange: CA bundle, verification, client certificate. */
 static void
 setup_tls(struct kclient *c, CURL *h)
 {
@@ -757,8 +765,8 @@ build_headers(struct kclient *c, bool has_body, const char *ctype, struct curl_s
     }
     if (rc != 0)
         return rc;
+    refresh_token(c, 0);
     pthread_mutex_lock(&c->mu);
-    refresh_token_locked(c, 0);
     if (c->token != NULL)
         snprintf(line, sizeof(line), "Authorization: Bearer %s", c->token);
     else
@@ -857,7 +865,7 @@ build_url(struct kclient *c, const char *path, const char *query, char *url, siz
     return 0;
 }
 
-/* One request with retries.  On 2xx *out gets the parsed body (if out). */
+/* Count one exchange (connections opened, HTTP/2) in the stats. */
 static void
 count_exchange(struct kclient *c, CURL *h)
 {
@@ -929,9 +937,7 @@ retry_after_ms(struct kclient *c, int rc, const struct sc_err *err, int *attempt
 {
     if (rc == SC_EUNAUTHORIZED && c->cfg.token_file != NULL && !*reauth) {
         *reauth = 1;
-        pthread_mutex_lock(&c->mu);
-        refresh_token_locked(c, 1);
-        pthread_mutex_unlock(&c->mu);
+        refresh_token(c, 1);
         return 0;
     }
     if (rc != SC_ETOOMANY && rc != SC_ESERVER)
@@ -946,6 +952,7 @@ retry_after_ms(struct kclient *c, int rc, const struct sc_err *err, int *attempt
     return (int64_t)err->retry_after * 1000;
 }
 
+/* One request with retries.  On 2xx *out gets the parsed body (if out). */
 static int
 do_request_t(struct kclient *c, const char *method, const char *path, const char *query,
              const char *ctype, const json_t *body, json_t **out, int64_t timeout_ms,
@@ -1285,6 +1292,26 @@ kclient_served(struct kclient *c, const char *group, const char *version, const 
 
 /* ---- streams ------------------------------------------------------------------------ */
 
+/* How a watch stream ended: the callback's error, our stop, an HTTP
+ * error, a transport error, or 0 (the server ended it, or our own time
+ * limit: a normal end). */
+static int
+stream_result(const struct xfer *x, CURLcode cc, long status, const char *errbuf, const char *path,
+              int64_t max_ms, struct sc_err *err)
+{
+    if (x->fn_rc != 0)
+        return x->fn_rc;
+    if (cc == CURLE_ABORTED_BY_CALLBACK && x->stop != NULL &&
+        __atomic_load_n(x->stop, __ATOMIC_ACQUIRE))
+        return sc_err_set(err, SC_ESHUTDOWN, "watch %s: stopped", path);
+    if (status != 0 && (status < 200 || status >= 300))
+        return kclient_map_status(status, buf_str(&x->body), x->body.len,
+                                  x->retry_after[0] ? x->retry_after : NULL, err);
+    if (cc != CURLE_OK && !(cc == CURLE_OPERATION_TIMEDOUT && max_ms > 0))
+        return map_curl(cc, errbuf, "watch", path, x, err);
+    return 0;
+}
+
 int
 kclient_stream(struct kclient *c, const char *path, const char *query, kstream_fn *fn, void *ctx,
                const volatile int *stop, int64_t max_ms, struct sc_err *err)
@@ -1332,19 +1359,7 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
     curl_easy_cleanup(h);
     curl_slist_free_all(hdrs);
     curl_slist_free_all(conn);
-    if (x.fn_rc != 0) {
-        rc = x.fn_rc;
-    } else if (cc == CURLE_ABORTED_BY_CALLBACK && stop != NULL &&
-               __atomic_load_n(stop, __ATOMIC_ACQUIRE)) {
-        rc = sc_err_set(err, SC_ESHUTDOWN, "watch %s: stopped", path);
-    } else if (status != 0 && (status < 200 || status >= 300)) {
-        rc = kclient_map_status(status, buf_str(&x.body), x.body.len,
-                                x.retry_after[0] ? x.retry_after : NULL, err);
-    } else if (cc != CURLE_OK && !(cc == CURLE_OPERATION_TIMEDOUT && max_ms > 0)) {
-        rc = map_curl(cc, errbuf, "watch", path, &x, err);
-    } else {
-        rc = 0; /* the server ended it, or our own time limit: a normal end */
-    }
+    rc = stream_result(&x, cc, status, errbuf, path, max_ms, err);
     buf_release(&x.body);
     return rc;
 }

@@ -445,13 +445,33 @@ kconfig_load_file(const char *path, struct kconfig **out, struct sc_err *err)
     return rc;
 }
 
+/* The service account's namespace file, trimmed; NULL when absent or
+ * empty (caller frees). */
+static char *
+sa_namespace(const char *sa_dir)
+{
+    char path[1024];
+    char *ns = NULL;
+    size_t n;
+
+    snprintf(path, sizeof(path), "%s/namespace", sa_dir);
+    if (kfile_read(path, 4096, &ns, NULL, NULL) != 0)
+        return NULL;
+    n = strlen(ns);
+    while (n > 0 && (ns[n - 1] == '\n' || ns[n - 1] == ' ' || ns[n - 1] == '\r'))
+        ns[--n] = '\0';
+    if (n > 0)
+        return ns;
+    free(ns);
+    return NULL;
+}
+
 int
 kconfig_in_cluster(const char *host, const char *port, const char *sa_dir, struct kconfig **out,
                    struct sc_err *err)
 {
     struct kconfig *c = NULL;
     char path[1024];
-    char *ns = NULL;
     int rc;
 
     if (host == NULL)
@@ -494,16 +514,7 @@ kconfig_in_cluster(const char *host, const char *port, const char *sa_dir, struc
         kconfig_free(c);
         return sc_err_wrap(err, rc ? rc : SC_ENOMEM, "in-cluster config");
     }
-    snprintf(path, sizeof(path), "%s/namespace", sa_dir);
-    if (kfile_read(path, 4096, &ns, NULL, NULL) == 0) {
-        size_t n = strlen(ns);
-        while (n > 0 && (ns[n - 1] == '\n' || ns[n - 1] == ' ' || ns[n - 1] == '\r'))
-            ns[--n] = '\0';
-        if (n > 0)
-            c->namespace = ns;
-        else
-            free(ns);
-    }
+    c->namespace = sa_namespace(sa_dir);
     *out = c;
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/hmap.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "kube/kinternal.h"
@@ -90,17 +91,6 @@ const void *
 kitem_view(const struct kitem *it)
 {
     return it->view;
-}
-
-static uint64_t
-hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
 }
 
 /* ---- compact view packing ---------------------------------------------------------- */
@@ -356,7 +346,7 @@ tab_grow(struct kinformer *inf)
 static void
 ix_remove(struct kindex *x, const char *value, const char *key)
 {
-    uint64_t h = hash_str(value);
+    uint64_t h = hmap_hash_str(value);
     struct kix_bucket **pp = &x->tab[h & (x->nbuckets - 1)];
 
     while (*pp && strcmp((*pp)->value, value) != 0)
@@ -381,7 +371,7 @@ ix_remove(struct kindex *x, const char *value, const char *key)
 static void
 ix_add(struct kindex *x, const char *value, const char *key)
 {
-    uint64_t h = hash_str(value);
+    uint64_t h = hmap_hash_str(value);
     struct kix_bucket **pp = &x->tab[h & (x->nbuckets - 1)];
     struct kix_bucket *b = *pp;
 
@@ -455,7 +445,7 @@ tab_put(struct kinformer *inf, struct kitem *it)
 static struct kitem *
 tab_del(struct kinformer *inf, const char *key)
 {
-    uint64_t h = hash_str(key);
+    uint64_t h = hmap_hash_str(key);
     struct kitem **pp = &inf->tab[h & (inf->nbuckets - 1)];
 
     while (*pp && ((*pp)->hash != h || strcmp((*pp)->key, key) != 0))
@@ -500,7 +490,7 @@ alloc_item(struct kinformer *inf, const char *ns, const char *name, const char *
     it->uid = it->key + kl + 1;
     it->rv = it->key + kl + 1 + ul + 1;
     it->hnext = NULL;
-    it->hash = hash_str(it->key);
+    it->hash = hmap_hash_str(it->key);
     atomic_init(&it->refs, 1);
     it->free_view = inf->free_view;
     it->free_ctx = inf->parse_ctx;
@@ -564,7 +554,7 @@ kinformer_get(struct kinformer *inf, const char *key)
     if (key == NULL)
         return NULL;
     pthread_rwlock_rdlock(&inf->lock);
-    it = kitem_acquire(tab_find(inf, key, hash_str(key)));
+    it = kitem_acquire(tab_find(inf, key, hmap_hash_str(key)));
     pthread_rwlock_unlock(&inf->lock);
     return it;
 }
@@ -610,7 +600,7 @@ kinformer_by_index(struct kinformer *inf, const char *index, const char *value, 
     if (value == NULL)
         return 0;
     pthread_rwlock_rdlock(&inf->lock);
-    uint64_t h = hash_str(value);
+    uint64_t h = hmap_hash_str(value);
     struct kix_bucket *b = x->tab[h & (x->nbuckets - 1)];
     while (b && strcmp(b->value, value) != 0)
         b = b->next;
@@ -621,7 +611,7 @@ kinformer_by_index(struct kinformer *inf, const char *index, const char *value, 
             return sc_err_set(err, SC_ENOMEM, "out of memory");
         }
         for (size_t i = 0; i < b->n; i++) {
-            struct kitem *it = tab_find(inf, b->keys[i], hash_str(b->keys[i]));
+            struct kitem *it = tab_find(inf, b->keys[i], hmap_hash_str(b->keys[i]));
             if (it)
                 arr[k++] = kitem_acquire(it);
         }
@@ -775,7 +765,6 @@ cmp_key(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* LIST everything, then apply the difference to the cache and handlers. */
 /* Put it (borrowed; the cache takes its own reference) into the cache and
  * call on_add or on_update. */
 static void
@@ -875,7 +864,7 @@ relist(struct kinformer *inf, struct sc_err *err)
     return 0;
 }
 
-/* Apply one decoded watch event. */
+/* Remember rv (ignored when NULL or too long) to resume the watch from. */
 static void
 set_rv(struct kinformer *inf, const char *rv)
 {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hmap.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "kube/kinternal.h"
@@ -43,6 +44,13 @@ struct similar {
     int64_t first_ms, last_ms;
 };
 
+struct slots {
+    struct hmap idx; /* key -> its entry in base */
+    char *base;      /* KREC_TABLE_MAX entries of elem bytes */
+    size_t elem, n;
+    int64_t (*last)(const void *e); /* when the entry was last used */
+};
+
 struct krecorder {
     struct kclient *c;
     char *component, *rcomponent, *rinstance;
@@ -61,18 +69,113 @@ struct krecorder {
     pthread_t thread;
     bool started;
 
-    pthread_mutex_t tmu; /* agg and spam tables */
-    struct agg *aggs;
-    size_t naggs;
-    struct spam *spams;
-    size_t nspams;
-    struct similar *sims;
-    size_t nsims;
+    pthread_mutex_t tmu; /* agg, spam and similar tables */
+    struct slots aggs, spams, sims;
     int similar_max;
     struct krecorder_stats stats;
 };
 
 static void *run(void *arg);
+
+/* ---- LRU tables: KREC_TABLE_MAX entries, each starting with its key, found
+ * through a hash map; the least recently used one goes when a table is full.
+ * tmu held. ---- */
+
+static const struct hmap_type slot_keys = {hmap_hash_str, hmap_str_eq, NULL, NULL, NULL};
+
+static int64_t
+agg_last(const void *e)
+{
+    return ((const struct agg *)e)->e.last_ms;
+}
+
+static int64_t
+spam_last(const void *e)
+{
+    return ((const struct spam *)e)->last_ms;
+}
+
+static int64_t
+similar_last(const void *e)
+{
+    return ((const struct similar *)e)->last_ms;
+}
+
+static char *
+slot_key(const struct slots *t, size_t i)
+{
+    return *(char **)(t->base + i * t->elem);
+}
+
+static bool
+slots_init(struct slots *t, size_t elem, int64_t (*last)(const void *e))
+{
+    hmap_init(&t->idx, &slot_keys, KREC_TABLE_MAX);
+    t->elem = elem;
+    t->n = 0;
+    t->last = last;
+    t->base = calloc(KREC_TABLE_MAX, elem);
+    return t->base != NULL;
+}
+
+static void
+slots_free(struct slots *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(slot_key(t, i));
+    hmap_free(&t->idx);
+    free(t->base);
+    t->base = NULL;
+    t->n = 0;
+}
+
+static void *
+slots_find(const struct slots *t, const char *key)
+{
+    return hmap_get(&t->idx, key);
+}
+
+/* Drop the least recently used entry; the last one moves into its place. */
+static void
+slots_evict(struct slots *t)
+{
+    size_t old = 0;
+
+    for (size_t i = 1; i < t->n; i++)
+        if (t->last(t->base + i * t->elem) < t->last(t->base + old * t->elem))
+            old = i;
+    hmap_del(&t->idx, slot_key(t, old), NULL);
+    free(slot_key(t, old));
+    t->n--;
+    if (old == t->n)
+        return;
+    memcpy(t->base + old * t->elem, t->base + t->n * t->elem, t->elem);
+    /* the moved key is there already: only its index changes */
+    if (hmap_put(&t->idx, slot_key(t, old), t->base + old * t->elem, NULL) != 0)
+        abort(); /* replacing an existing key allocates nothing */
+}
+
+/* A new zeroed entry for key (evicting when full), or NULL out of memory. */
+static void *
+slots_add(struct slots *t, const char *key)
+{
+    char *k = NULL, *e = NULL;
+
+    if (t->n == KREC_TABLE_MAX)
+        slots_evict(t);
+    k = strdup(key);
+    if (k == NULL)
+        return NULL;
+    e = t->base + t->n * t->elem;
+    if (hmap_put(&t->idx, k, e, NULL) != 0) {
+        free(k);
+        return NULL;
+    }
+    memset(e, 0, t->elem);
+    memcpy(e, &k, sizeof(k));
+    t->n++;
+    return e;
+}
 
 /* Settings with defaults; false when a copy could not be allocated. */
 static bool
@@ -107,9 +210,9 @@ free_parts(struct krecorder *r)
     free(r->rcomponent);
     free(r->rinstance);
     free(r->q);
-    free(r->aggs);
-    free(r->spams);
-    free(r->sims);
+    slots_free(&r->aggs);
+    slots_free(&r->spams);
+    slots_free(&r->sims);
     free(r);
 }
 
@@ -130,10 +233,9 @@ krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *
     }
     r->c = c;
     r->q = calloc(KREC_QUEUE_MAX, sizeof(*r->q));
-    r->aggs = calloc(KREC_TABLE_MAX, sizeof(*r->aggs));
-    r->spams = calloc(KREC_TABLE_MAX, sizeof(*r->spams));
-    r->sims = calloc(KREC_TABLE_MAX, sizeof(*r->sims));
-    if (!apply_opts(r, o) || !r->q || !r->aggs || !r->spams || !r->sims) {
+    if (!slots_init(&r->aggs, sizeof(struct agg), agg_last) ||
+        !slots_init(&r->spams, sizeof(struct spam), spam_last) ||
+        !slots_init(&r->sims, sizeof(struct similar), similar_last) || !apply_opts(r, o) || !r->q) {
         free_parts(r);
         sc_err_set(err, SC_ENOMEM, "krecorder: out of memory");
         return NULL;
@@ -170,24 +272,11 @@ krecorder_free(struct krecorder *r)
     pthread_mutex_unlock(&r->mu);
     if (r->started)
         pthread_join(r->thread, NULL);
-    for (size_t i = 0; i < r->naggs; i++)
-        free(r->aggs[i].key);
-    for (size_t i = 0; i < r->nspams; i++)
-        free(r->spams[i].key);
-    for (size_t i = 0; i < r->nsims; i++)
-        free(r->sims[i].key);
-    free(r->sims);
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->tmu);
     pthread_cond_destroy(&r->cv);
     pthread_cond_destroy(&r->idle_cv);
-    free(r->component);
-    free(r->rcomponent);
-    free(r->rinstance);
-    free(r->q);
-    free(r->aggs);
-    free(r->spams);
-    free(r);
+    free_parts(r);
 }
 
 void
@@ -210,26 +299,12 @@ static bool
 spam_allow(struct krecorder *r, const char *key)
 {
     int64_t now = clock_mono_ms(&r->clock);
-    struct spam *s = NULL;
+    struct spam *s = slots_find(&r->spams, key);
 
-    for (size_t i = 0; i < r->nspams; i++)
-        if (strcmp(r->spams[i].key, key) == 0)
-            s = &r->spams[i];
     if (s == NULL) {
-        if (r->nspams == KREC_TABLE_MAX) {
-            /* evict the least recently used bucket */
-            size_t old = 0;
-            for (size_t i = 1; i < r->nspams; i++)
-                if (r->spams[i].last_ms < r->spams[old].last_ms)
-                    old = i;
-            free(r->spams[old].key);
-            r->spams[old] = r->spams[--r->nspams];
-        }
-        char *k = strdup(key);
-        if (k == NULL)
+        s = slots_add(&r->spams, key);
+        if (s == NULL)
             return true;
-        s = &r->spams[r->nspams++];
-        s->key = k;
         s->tokens = r->spam_burst;
         s->last_ms = now;
     }
@@ -375,74 +450,35 @@ agg_key(const char *uid, const char *type, const char *reason, const char *messa
 static int
 mem_lookup(struct krecorder *r, const char *key, struct krec_entry *out)
 {
-    for (size_t i = 0; i < r->naggs; i++) {
-        if (strcmp(r->aggs[i].key, key) == 0) {
-            *out = r->aggs[i].e;
-            return 1;
-        }
-    }
-    return 0;
+    const struct agg *a = slots_find(&r->aggs, key);
+
+    if (a == NULL)
+        return 0;
+    *out = a->e;
+    return 1;
 }
 
 static void
 mem_save(struct krecorder *r, const char *key, const struct krec_entry *e)
 {
-    for (size_t i = 0; i < r->naggs; i++) {
-        if (strcmp(r->aggs[i].key, key) == 0) {
-            r->aggs[i].e = *e;
-            return;
-        }
-    }
-    if (r->naggs == KREC_TABLE_MAX) {
-        size_t old = 0;
-        for (size_t i = 1; i < r->naggs; i++)
-            if (r->aggs[i].e.last_ms < r->aggs[old].e.last_ms)
-                old = i;
-        free(r->aggs[old].key);
-        r->aggs[old] = r->aggs[--r->naggs];
-    }
-    char *k = strdup(key);
-    if (k == NULL)
-        return;
-    r->aggs[r->naggs].key = k;
-    r->aggs[r->naggs].e = *e;
-    r->naggs++;
-}
+    struct agg *a = slots_find(&r->aggs, key);
 
-static uint64_t
-hash64(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
+    if (a == NULL)
+        a = slots_add(&r->aggs, key);
+    if (a != NULL)
+        a->e = *e;
 }
 
 static struct similar *
 similar_slot(struct krecorder *r, const char *key, int64_t now)
 {
-    struct similar *s = NULL;
+    struct similar *s = slots_find(&r->sims, key);
 
-    for (size_t i = 0; i < r->nsims; i++)
-        if (strcmp(r->sims[i].key, key) == 0)
-            return &r->sims[i];
-    if (r->nsims == KREC_TABLE_MAX) {
-        size_t old = 0;
-        for (size_t i = 1; i < r->nsims; i++)
-            if (r->sims[i].last_ms < r->sims[old].last_ms)
-                old = i;
-        free(r->sims[old].key);
-        r->sims[old] = r->sims[--r->nsims];
-    }
-    char *k = strdup(key);
-    if (k == NULL)
-        return NULL;
-    s = &r->sims[r->nsims++];
-    memset(s, 0, sizeof(*s));
-    s->key = k;
-    s->first_ms = now;
+    if (s != NULL)
+        return s;
+    s = slots_add(&r->sims, key);
+    if (s != NULL)
+        s->first_ms = now;
     return s;
 }
 
@@ -453,7 +489,7 @@ similar_check(struct krecorder *r, const char *id, const char *type, const char 
               const char *msg, int64_t now)
 {
     char key[KREC_STR * 5];
-    uint64_t h = hash64(msg);
+    uint64_t h = hmap_hash_str(msg);
     bool combine, seen = false;
 
     if (r->similar_max < 0)

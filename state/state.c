@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/hmap.h"
+
 #define DEF_FLUSH_INTERVAL_MS  200
 #define DEF_FLUSH_BATCH        512
 #define DEF_BUSY_TIMEOUT_MS    2000
@@ -82,14 +84,7 @@ struct state {
 static uint64_t
 fnv1a(const char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return hmap_hash_bytes(HMAP_HASH_SEED, p, n);
 }
 
 static const size_t key_caps[2][SROW_MAX_KEYS] = {
@@ -891,6 +886,29 @@ apply_defaults(struct state_opts *o, const struct state_opts *in, struct sc_err 
     return SC_OK;
 }
 
+/* Load the file at path into the tables; a file that cannot be used
+ * leaves st in memory only (rep says why).  SC_OK or SC_ENOMEM. */
+static int
+open_file(struct state *st, const char *path, struct state_open_report *rep, struct sc_err *err)
+{
+    int rc;
+
+    snprintf(st->path, sizeof(st->path), "%s", path);
+    st->persistent = true; /* so rows evicted while loading become tombstones */
+    pthread_mutex_lock(&st->mu);
+    rc = sdb_open(path, &st->o, false, load_row, load_reset, st, rep, &st->db, NULL);
+    if (rc == SC_ENOMEM) {
+        unlock_mu(st);
+        return sc_err_set(err, SC_ENOMEM, "state: out of memory opening %s", path);
+    }
+    st->persistent = st->db != NULL;
+    if (!st->persistent)
+        load_reset(st);
+    prune_locked(st, now_ms(st));
+    unlock_mu(st);
+    return SC_OK;
+}
+
 struct state *
 state_open(const char *path, const struct state_opts *opts, struct state_open_report *report,
            struct sc_err *err)
@@ -899,7 +917,6 @@ state_open(const char *path, const struct state_opts *opts, struct state_open_re
     struct state_open_report *rep = report != NULL ? report : &local;
     struct state *st = NULL;
     pthread_condattr_t ca;
-    int rc;
 
     memset(rep, 0, sizeof(*rep));
     rep->old_version = -1;
@@ -928,21 +945,8 @@ state_open(const char *path, const struct state_opts *opts, struct state_open_re
     if (path == NULL || path[0] == '\0') {
         rep->status = STATE_OPEN_MEMORY;
         snprintf(rep->why, sizeof(rep->why), "no state file configured");
-    } else {
-        snprintf(st->path, sizeof(st->path), "%s", path);
-        st->persistent = true; /* so rows evicted while loading become tombstones */
-        pthread_mutex_lock(&st->mu);
-        rc = sdb_open(path, &st->o, false, load_row, load_reset, st, rep, &st->db, NULL);
-        if (rc == SC_ENOMEM) {
-            unlock_mu(st);
-            sc_err_set(err, SC_ENOMEM, "state: out of memory opening %s", path);
-            goto fail;
-        }
-        st->persistent = st->db != NULL;
-        if (!st->persistent)
-            load_reset(st);
-        prune_locked(st, now_ms(st));
-        unlock_mu(st);
+    } else if (open_file(st, path, rep, err) != SC_OK) {
+        goto fail;
     }
     if (st->o.writer == STATE_WRITER_THREAD) {
         if (pthread_create(&st->thread, NULL, writer_main, st) != 0) {

@@ -345,156 +345,210 @@ move_aside(const char *path, char *moved_to, size_t mcap, char *why, size_t wcap
     return -1;
 }
 
+/* One attempt at opening the file: the phases below share this.  A phase
+ * returns A_OK to go on; A_FAIL means "classify rc", A_BAD a file that is
+ * not ours. */
+struct att {
+    const char *path;
+    const struct state_opts *o;
+    struct sdb *d;
+    char *why;
+    size_t wcap;
+    struct state_open_report *rep;
+    long long version;
+    bool existed;
+    int rc; /* the failing SQLite code, for classify() */
+};
+
+static enum attempt
+att_sqlite_fail(struct att *a, int rc, const char *what)
+{
+    a->rc = rc;
+    set_why(a->why, a->wcap, a->d->db, rc, what);
+    return A_FAIL;
+}
+
+/* Not a regular file: bad.  A new or empty file: drop a stray WAL. */
+static enum attempt
+att_file(struct att *a)
+{
+    struct stat sb = {0};
+
+    a->existed = lstat(a->path, &sb) == 0;
+    if (a->existed && !S_ISREG(sb.st_mode)) {
+        snprintf(a->why, a->wcap, "%s is not a regular file%s", a->path,
+                 S_ISDIR(sb.st_mode) ? " (a directory)" : "");
+        return A_BAD;
+    }
+    if (!a->existed || sb.st_size == 0) {
+        /* A WAL left without its database would be replayed into the new one. */
+        unlink_suffix(a->path, "-wal");
+        unlink_suffix(a->path, "-shm");
+    }
+    return A_OK;
+}
+
+/* Open, then read the schema version: one this build knows, and 0 only for
+ * an empty file. */
+static enum attempt
+att_open(struct att *a)
+{
+    long long n_objects = 0;
+    int rc = sqlite3_open_v2(
+        a->path, &a->d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+
+    if (rc != SQLITE_OK)
+        return att_sqlite_fail(a, rc, "open");
+    sqlite3_extended_result_codes(a->d->db, 1);
+    sqlite3_busy_timeout(a->d->db, a->o->busy_timeout_ms);
+    rc = query_int(a->d->db, "PRAGMA user_version", &a->version);
+    if (rc != SQLITE_OK)
+        return att_sqlite_fail(a, rc, "read schema version");
+    a->rep->old_version = (int)a->version;
+    if (a->version > STATE_SCHEMA_VERSION || a->version < 0) {
+        snprintf(a->why, a->wcap, "schema version %lld is not one this build knows (%d)",
+                 a->version, STATE_SCHEMA_VERSION);
+        return A_BAD;
+    }
+    if (a->version != 0)
+        return A_OK;
+    rc = query_int(a->d->db, "SELECT count(*) FROM sqlite_master", &n_objects);
+    if (rc != SQLITE_OK)
+        return att_sqlite_fail(a, rc, "read schema");
+    if (n_objects > 0) {
+        snprintf(a->why, a->wcap, "not our database (schema version 0 with %lld objects)",
+                 n_objects);
+        return A_BAD;
+    }
+    return A_OK;
+}
+
+/* Writable, WAL, synchronous=NORMAL, and the size cap. */
+static enum attempt
+att_pragmas(struct att *a)
+{
+    char mode[16];
+    int rc;
+
+    if (sqlite3_db_readonly(a->d->db, "main") == 1) {
+        snprintf(a->why, a->wcap, "%s is read-only", a->path);
+        a->rc = SQLITE_READONLY;
+        return A_FAIL;
+    }
+    rc = query_text(a->d->db, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+    if (rc != SQLITE_OK)
+        return att_sqlite_fail(a, rc, "set WAL mode");
+    rc = exec_sql(a->d->db, "PRAGMA synchronous = NORMAL");
+    if (rc != SQLITE_OK)
+        return att_sqlite_fail(a, rc, "set synchronous");
+    if (a->o->max_db_bytes > 0) {
+        long long page = 4096, pages;
+        char sql[64];
+
+        if (query_int(a->d->db, "PRAGMA page_size", &page) != SQLITE_OK || page <= 0)
+            page = 4096;
+        pages = (long long)(a->o->max_db_bytes / page);
+        snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", pages > 8 ? pages : 8LL);
+        rc = query_int(a->d->db, sql, &page);
+        if (rc != SQLITE_OK)
+            return att_sqlite_fail(a, rc, "set max_page_count");
+    }
+    return A_OK;
+}
+
+/* An existing database passes quick_check; a new one gets the schema, an
+ * older one is migrated. */
+static enum attempt
+att_schema(struct att *a, bool *created, bool *migrated)
+{
+    char verdict[128];
+    int rc;
+
+    if (a->version > 0) {
+        rc = query_text(a->d->db, "PRAGMA quick_check", verdict, sizeof(verdict));
+        if (rc != SQLITE_OK)
+            return att_sqlite_fail(a, rc, "check");
+        if (strcmp(verdict, "ok") != 0) {
+            snprintf(a->why, a->wcap, "integrity check failed: %s", verdict);
+            return A_BAD;
+        }
+    }
+    if (a->version == 0) {
+        rc = exec_sql(a->d->db, "BEGIN IMMEDIATE");
+        if (rc == SQLITE_OK)
+            rc = exec_sql(a->d->db, schema_sql);
+        if (rc == SQLITE_OK)
+            rc = exec_sql(a->d->db, "COMMIT");
+        if (rc != SQLITE_OK) {
+            att_sqlite_fail(a, rc, "create schema");
+            exec_sql(a->d->db, "ROLLBACK");
+            return A_FAIL;
+        }
+        *created = true;
+    } else if (a->version < STATE_SCHEMA_VERSION) {
+        rc = migrate(a->d->db, a->version);
+        if (rc != SQLITE_OK)
+            return att_sqlite_fail(a, rc, "migrate");
+        *migrated = true;
+    }
+    return A_OK;
+}
+
+/* Prepare the statements, then load both tables through load. */
+static enum attempt
+att_load(struct att *a, sdb_load_fn *load, sdb_reset_fn *reset, void *ctx,
+         struct state_open_report *rep)
+{
+    int rc, i;
+
+    for (i = 0; i < ST_N; i++) {
+        rc = sqlite3_prepare_v3(a->d->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->d->st[i],
+                                NULL);
+        if (rc != SQLITE_OK)
+            return att_sqlite_fail(a, rc, "prepare");
+    }
+    rc = load_table(a->d->db, SROW_RETRY, load, ctx, &rep->n_retry);
+    if (rc == SQLITE_OK)
+        rc = load_table(a->d->db, SROW_EVENT, load, ctx, &rep->n_event);
+    if (rc != SQLITE_OK) {
+        att_sqlite_fail(a, rc, "load");
+        reset(ctx);
+        rep->n_retry = rep->n_event = 0;
+        return A_FAIL;
+    }
+    return A_OK;
+}
+
 static enum attempt
 attempt(const char *path, const struct state_opts *o, sdb_load_fn *load, sdb_reset_fn *reset,
         void *ctx, struct state_open_report *rep, bool *created, bool *migrated, struct sdb **out,
         char *why, size_t wcap)
 {
-    struct sdb *d = calloc(1, sizeof(*d));
-    struct stat sb = {0};
-    long long version = 0, n_objects = 0;
-    bool existed;
-    char mode[16];
+    struct att a = {path, o, calloc(1, sizeof(struct sdb)), why, wcap, rep, 0, false, SQLITE_OK};
     enum attempt res;
-    int rc, i;
 
+    why[0] = '\0';
     *created = *migrated = false;
     rep->n_retry = rep->n_event = 0;
-    if (d == NULL)
+    if (a.d == NULL)
         return A_NOMEM;
-    existed = lstat(path, &sb) == 0;
-    if (existed && !S_ISREG(sb.st_mode)) {
-        snprintf(why, wcap, "%s is not a regular file%s", path,
-                 S_ISDIR(sb.st_mode) ? " (a directory)" : "");
-        free(d);
-        return A_BAD;
+    res = att_file(&a);
+    if (res == A_OK)
+        res = att_open(&a);
+    if (res == A_OK)
+        res = att_pragmas(&a);
+    if (res == A_OK)
+        res = att_schema(&a, created, migrated);
+    if (res == A_OK)
+        res = att_load(&a, load, reset, ctx, rep);
+    if (res == A_OK) {
+        *out = a.d;
+        return A_OK;
     }
-    if (!existed || sb.st_size == 0) {
-        /* A WAL left without its database would be replayed into the new one. */
-        unlink_suffix(path, "-wal");
-        unlink_suffix(path, "-shm");
-    }
-    rc = sqlite3_open_v2(path, &d->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        set_why(why, wcap, d->db, rc, "open");
-        goto fail;
-    }
-    sqlite3_extended_result_codes(d->db, 1);
-    sqlite3_busy_timeout(d->db, o->busy_timeout_ms);
-    rc = query_int(d->db, "PRAGMA user_version", &version);
-    if (rc != SQLITE_OK) {
-        set_why(why, wcap, d->db, rc, "read schema version");
-        goto fail;
-    }
-    rep->old_version = (int)version;
-    if (version > STATE_SCHEMA_VERSION || version < 0) {
-        snprintf(why, wcap, "schema version %lld is not one this build knows (%d)", version,
-                 STATE_SCHEMA_VERSION);
-        rc = SQLITE_ERROR;
-        goto bad;
-    }
-    if (version == 0) {
-        rc = query_int(d->db, "SELECT count(*) FROM sqlite_master", &n_objects);
-        if (rc != SQLITE_OK) {
-            set_why(why, wcap, d->db, rc, "read schema");
-            goto fail;
-        }
-        if (n_objects > 0) {
-            snprintf(why, wcap, "not our database (schema version 0 with %lld objects)", n_objects);
-            rc = SQLITE_ERROR;
-            goto bad;
-        }
-    }
-    if (sqlite3_db_readonly(d->db, "main") == 1) {
-        snprintf(why, wcap, "%s is read-only", path);
-        rc = SQLITE_READONLY;
-        goto fail;
-    }
-    rc = query_text(d->db, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
-    if (rc != SQLITE_OK) {
-        set_why(why, wcap, d->db, rc, "set WAL mode");
-        goto fail;
-    }
-    rc = exec_sql(d->db, "PRAGMA synchronous = NORMAL");
-    if (rc != SQLITE_OK) {
-        set_why(why, wcap, d->db, rc, "set synchronous");
-        goto fail;
-    }
-    if (o->max_db_bytes > 0) {
-        long long page = 4096;
-        char sql[64];
-        rc = query_int(d->db, "PRAGMA page_size", &page);
-        if (rc != SQLITE_OK || page <= 0)
-            page = 4096;
-        snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
-                 (long long)(o->max_db_bytes / page) > 8 ? (long long)(o->max_db_bytes / page)
-                                                         : 8LL);
-        rc = query_int(d->db, sql, &page);
-        if (rc != SQLITE_OK) {
-            set_why(why, wcap, d->db, rc, "set max_page_count");
-            goto fail;
-        }
-    }
-    if (version > 0) {
-        char verdict[128];
-        rc = query_text(d->db, "PRAGMA quick_check", verdict, sizeof(verdict));
-        if (rc != SQLITE_OK) {
-            set_why(why, wcap, d->db, rc, "check");
-            goto fail;
-        }
-        if (strcmp(verdict, "ok") != 0) {
-            snprintf(why, wcap, "integrity check failed: %s", verdict);
-            rc = SQLITE_CORRUPT;
-            goto bad;
-        }
-    }
-    if (version == 0) {
-        rc = exec_sql(d->db, "BEGIN IMMEDIATE");
-        if (rc == SQLITE_OK)
-            rc = exec_sql(d->db, schema_sql);
-        if (rc == SQLITE_OK)
-            rc = exec_sql(d->db, "COMMIT");
-        if (rc != SQLITE_OK) {
-            set_why(why, wcap, d->db, rc, "create schema");
-            exec_sql(d->db, "ROLLBACK");
-            goto fail;
-        }
-        *created = true;
-    } else if (version < STATE_SCHEMA_VERSION) {
-        rc = migrate(d->db, version);
-        if (rc != SQLITE_OK) {
-            set_why(why, wcap, d->db, rc, "migrate");
-            goto fail;
-        }
-        *migrated = true;
-    }
-    for (i = 0; i < ST_N; i++) {
-        rc = sqlite3_prepare_v3(d->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &d->st[i], NULL);
-        if (rc != SQLITE_OK) {
-            set_why(why, wcap, d->db, rc, "prepare");
-            goto fail;
-        }
-    }
-    rc = load_table(d->db, SROW_RETRY, load, ctx, &rep->n_retry);
-    if (rc == SQLITE_OK)
-        rc = load_table(d->db, SROW_EVENT, load, ctx, &rep->n_event);
-    if (rc != SQLITE_OK) {
-        set_why(why, wcap, d->db, rc, "load");
-        reset(ctx);
-        rep->n_retry = rep->n_event = 0;
-        goto fail;
-    }
-    *out = d;
-    return A_OK;
-
-fail:
-    res = classify(rc, existed);
-    sdb_close(d);
+    if (res == A_FAIL)
+        res = classify(a.rc, a.existed);
+    sdb_close(a.d);
     return res;
-bad:
-    sdb_close(d);
-    return A_BAD;
 }
 
 int

@@ -4,7 +4,7 @@
 #  1. install Debian packages (scripts/deps.sh) and build the upstream Go
 #     tools (tests/tools/build.sh; cached in .cache/bin, rebuilt when pins change);
 #  2. build our binaries twice: optimised (bin/) and with ASan/UBSan (build-asan/bin);
-#  3. source rules (scripts/checksrc.sh); unit tests, plain and under ASan/UBSan;
+#  3. source rules (scripts/checksrc.sh, make tidy); unit tests, plain, under ASan/UBSan and (threaded ones) TSan;
 #     fuzz targets for a few seconds each;
 #  4. integration: one shared real control plane with the CSI peers
 #     (tests/cluster/up + csi-up), then every tests/integration/*/*.sh and
@@ -88,6 +88,8 @@ step build-asan make -j2 BUILD=build-asan BIN=build-asan/bin \
 	OPT="$(make -s --no-print-directory print-asan-flags)" all unit-bins it-bins || finish
 
 suite checksrc scripts/checksrc.sh
+suite tidy make -s --no-print-directory tidy
+suite unit-tsan make -s --no-print-directory tsan
 unit_bins=$(make -s --no-print-directory print-unit-bins)
 suite unit tests/run-unit.sh $unit_bins
 # shellcheck disable=SC2046

@@ -3,9 +3,13 @@
  * bucket with a fake clock. */
 #include "kube/kclient.h"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/limits.h"
 #include "kube/kinternal.h"
@@ -210,5 +214,64 @@ test_client_new_errors(void)
     kclient_free(NULL);
 }
 
+struct req {
+    struct kclient *c;
+    int rc;
+};
+
+static void *
+request_thread(void *arg)
+{
+    struct req *r = arg;
+    struct sc_err e = {0};
+    json_t *out = NULL;
+
+    r->rc = kclient_get(r->c, "/api/v1/namespaces", &out, &e);
+    json_decref(out);
+    return NULL;
+}
+
+/* A token file that blocks on read (a FIFO nobody writes yet) must not hold
+ * the client lock: before the fix this test never ended, because
+ * kclient_get_stats() waited for the lock the reading thread held. */
+static void
+test_token_read_outside_lock(void)
+{
+    char dir[] = "/tmp/kclient-test-XXXXXX", fifo[64];
+    struct kconfig cfg = {0};
+    struct kclient_stats st = {0};
+    struct req r = {0};
+    pthread_t th;
+    int fd;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(fifo, sizeof(fifo), "%s/token", dir);
+    CHECK_INT(mkfifo(fifo, 0600), 0);
+    cfg.server = "https://127.0.0.1:1";
+    cfg.token = "old";
+    cfg.token_file = fifo;
+    r.c = kclient_new(&cfg, NULL, NULL);
+    CHECK(r.c != NULL);
+    if (r.c == NULL)
+        return;
+    CHECK_INT(pthread_create(&th, NULL, request_thread, &r), 0);
+    /* Opening the write end waits for the reader: from here the request
+     * thread sits in the token read until we write. */
+    fd = open(fifo, O_WRONLY);
+    CHECK(fd >= 0);
+    kclient_get_stats(r.c, &st); /* takes the client lock */
+    CHECK_INT(st.token_reloads, 0);
+    CHECK(write(fd, "new\n", 4) == 4);
+    close(fd);
+    pthread_join(th, NULL);
+    CHECK_INT(r.rc, SC_EIO); /* nothing listens on port 1 */
+    kclient_get_stats(r.c, &st);
+    CHECK_INT(st.token_reloads, 1);
+    kclient_free(r.c);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 TEST_MAIN(TEST(test_map_recorded_bodies), TEST(test_map_non_status_bodies), TEST(test_kpath),
-          TEST(test_patch_helpers), TEST(test_bucket_fake_clock), TEST(test_client_new_errors))
+          TEST(test_patch_helpers), TEST(test_bucket_fake_clock), TEST(test_client_new_errors),
+          TEST(test_token_read_outside_lock))

@@ -1,0 +1,212 @@
+#include "common/hmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sc_err.h"
+
+uint64_t
+hmap_hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+uint64_t
+hmap_hash_str(const void *key)
+{
+    return hmap_hash_bytes(HMAP_HASH_SEED, key, strlen(key));
+}
+
+bool
+hmap_str_eq(const void *a, const void *b)
+{
+    return strcmp(a, b) == 0;
+}
+
+static void *
+str_dup(const void *key)
+{
+    return strdup(key);
+}
+
+const struct hmap_type hmap_str_keys = {hmap_hash_str, hmap_str_eq, str_dup, free, NULL};
+
+void
+hmap_init(struct hmap *m, const struct hmap_type *type, size_t n_max)
+{
+    memset(m, 0, sizeof(*m));
+    m->type = type;
+    m->n_max = n_max;
+}
+
+static void
+entry_free(const struct hmap *m, struct hmap_entry *e, bool free_val)
+{
+    if (m->type->key_free != NULL)
+        m->type->key_free(e->key);
+    if (free_val && m->type->val_free != NULL)
+        m->type->val_free(e->val);
+    free(e);
+}
+
+void
+hmap_free(struct hmap *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->n_buckets; i++) {
+        struct hmap_entry *e = m->tab[i], *next;
+
+        for (; e != NULL; e = next) {
+            next = e->next;
+            entry_free(m, e, true);
+        }
+    }
+    free(m->tab);
+    m->tab = NULL;
+    m->n_buckets = m->len = 0;
+}
+
+/* The link that points at key's entry (or at the NULL ending its chain). */
+static struct hmap_entry **
+slot(const struct hmap *m, const void *key, uint64_t h)
+{
+    struct hmap_entry **pp = &m->tab[h & (m->n_buckets - 1)];
+
+    while (*pp != NULL && ((*pp)->hash != h || !m->type->key_eq((*pp)->key, key)))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+struct hmap_entry *
+hmap_find(const struct hmap *m, const void *key)
+{
+    if (m->len == 0)
+        return NULL;
+    return *slot(m, key, m->type->hash(key));
+}
+
+void *
+hmap_get(const struct hmap *m, const void *key)
+{
+    struct hmap_entry *e = hmap_find(m, key);
+
+    return e != NULL ? e->val : NULL;
+}
+
+/* Double the buckets (or make the first 16); a failed grow keeps the old
+ * table, which still works, only with longer chains. */
+static void
+grow(struct hmap *m)
+{
+    size_t n = m->n_buckets > 0 ? m->n_buckets * 2 : 16, i;
+    struct hmap_entry **tab = calloc(n, sizeof(struct hmap_entry *));
+
+    if (tab == NULL)
+        return;
+    for (i = 0; i < m->n_buckets; i++) {
+        struct hmap_entry *e = m->tab[i], *next;
+
+        for (; e != NULL; e = next) {
+            next = e->next;
+            e->next = tab[e->hash & (n - 1)];
+            tab[e->hash & (n - 1)] = e;
+        }
+    }
+    free(m->tab);
+    m->tab = tab;
+    m->n_buckets = n;
+}
+
+int
+hmap_put(struct hmap *m, const void *key, void *val, void **old)
+{
+    uint64_t h = m->type->hash(key);
+    struct hmap_entry **pp = NULL, *e = NULL;
+
+    if (m->len >= m->n_buckets)
+        grow(m);
+    if (m->n_buckets == 0)
+        return SC_ENOMEM;
+    pp = slot(m, key, h);
+    if (*pp != NULL) {
+        if (old != NULL)
+            *old = (*pp)->val;
+        else if (m->type->val_free != NULL)
+            m->type->val_free((*pp)->val);
+        (*pp)->val = val;
+        return 0;
+    }
+    if (m->n_max > 0 && m->len >= m->n_max)
+        return SC_ETOOBIG;
+    e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return SC_ENOMEM;
+    if (m->type->key_dup != NULL)
+        e->key = m->type->key_dup(key);
+    else /* the caller's key, kept as is (the map never writes through it) */
+        memcpy(&e->key, &key, sizeof(e->key));
+    if (e->key == NULL) {
+        free(e);
+        return SC_ENOMEM;
+    }
+    e->hash = h;
+    e->val = val;
+    *pp = e;
+    m->len++;
+    if (old != NULL)
+        *old = NULL;
+    return 0;
+}
+
+bool
+hmap_del(struct hmap *m, const void *key, void **val)
+{
+    struct hmap_entry **pp = NULL, *e = NULL;
+
+    if (m->len == 0)
+        return false;
+    pp = slot(m, key, m->type->hash(key));
+    e = *pp;
+    if (e == NULL)
+        return false;
+    *pp = e->next;
+    m->len--;
+    if (val != NULL)
+        *val = e->val;
+    entry_free(m, e, val == NULL);
+    return true;
+}
+
+size_t
+hmap_len(const struct hmap *m)
+{
+    return m->len;
+}
+
+void
+hmap_each(const struct hmap *m, int (*fn)(const void *key, void *val, void *arg), void *arg)
+{
+    size_t i;
+
+    for (i = 0; i < m->n_buckets; i++) {
+        struct hmap_entry *e = m->tab[i];
+
+        for (; e != NULL; e = e->next)
+            if (fn(e->key, e->val, arg) != 0)
+                return;
+    }
+}
+
+size_t
+hmap_bytes(const struct hmap *m)
+{
+    return m->n_buckets * sizeof(struct hmap_entry *) + m->len * sizeof(struct hmap_entry);
+}

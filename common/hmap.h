@@ -1,0 +1,81 @@
+/* common/hmap.h -- one hash map for every keyed table (chained, power-of-two
+ * buckets, grows at load 1).
+ *
+ * A struct hmap_type says once, where a table is defined, how its keys hash
+ * and compare and who frees what (in the manner of Redis's dictType):
+ *   hash      key -> 64-bit hash (hmap_hash_str for C strings)
+ *   key_eq    true when two keys are the same
+ *   key_dup   the map's own copy of a key on insert; NULL: the map keeps the
+ *             caller's pointer (which must then outlive the entry)
+ *   key_free  frees a key the map owns (NULL: nothing to free)
+ *   val_free  frees a value the map drops (hmap_del, hmap_free; NULL: none)
+ * hmap_str_keys is the type of a map of C-string keys copied by the map, with
+ * values the caller frees.
+ *
+ * Threading: none inside; the owner locks.  Limits: n_max entries at most
+ * (0: no cap); hmap_put() past it fails with SC_ETOOBIG.
+ */
+#ifndef SC_HMAP_H
+#define SC_HMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+
+struct hmap_type {
+    uint64_t (*hash)(const void *key);
+    bool (*key_eq)(const void *a, const void *b);
+    void *(*key_dup)(const void *key);
+    void (*key_free)(void *key);
+    void (*val_free)(void *val);
+};
+
+struct hmap_entry {
+    struct hmap_entry *next;
+    uint64_t hash;
+    void *key;
+    void *val;
+};
+
+struct hmap {
+    const struct hmap_type *type;
+    struct hmap_entry **tab;
+    size_t n_buckets; /* 0 until the first put */
+    size_t len;
+    size_t n_max;
+};
+
+extern const struct hmap_type hmap_str_keys;
+
+/* FNV-1a, the one string hash of the project: of a C string, or of n more
+ * bytes continuing hash h (start with HMAP_HASH_SEED). */
+#define HMAP_HASH_SEED 1469598103934665603ull
+uint64_t hmap_hash_str(const void *key);
+uint64_t hmap_hash_bytes(uint64_t h, const void *p, size_t n);
+bool hmap_str_eq(const void *a, const void *b);
+
+/* Allocates nothing. */
+void hmap_init(struct hmap *m, const struct hmap_type *type, size_t n_max);
+/* Drops every entry (key_free, val_free) and the buckets. */
+void hmap_free(struct hmap *m);
+/* The value stored under key, or NULL. */
+void *hmap_get(const struct hmap *m, const void *key);
+/* The entry of key, or NULL (to change its value in place). */
+struct hmap_entry *hmap_find(const struct hmap *m, const void *key);
+/* Store val under key.  A key already there gets the new value and its old
+ * one goes to *old (or to val_free when old is NULL).  0, SC_ENOMEM or
+ * SC_ETOOBIG (n_max); on failure nothing changed and val is still the
+ * caller's. */
+SC_MUST_CHECK int hmap_put(struct hmap *m, const void *key, void *val, void **old);
+/* Remove key; its value goes to *val (or to val_free when val is NULL).
+ * true when the key was there. */
+bool hmap_del(struct hmap *m, const void *key, void **val);
+size_t hmap_len(const struct hmap *m);
+/* Visit every entry; fn returns non-zero to stop.  fn must not put or del. */
+void hmap_each(const struct hmap *m, int (*fn)(const void *key, void *val, void *arg), void *arg);
+/* Bytes the map itself holds (buckets and entries, not keys or values). */
+size_t hmap_bytes(const struct hmap *m);
+
+#endif
