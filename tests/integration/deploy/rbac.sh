@@ -154,7 +154,14 @@ test_webhook_rbac() {
 	expect "$WKC" yes get,list,watch referencegrants.gateway.networking.k8s.io || return 1
 	expect "$WKC" no create,update,patch,delete volumesnapshotclasses.snapshot.storage.k8s.io || return 1
 	expect "$WKC" no create,update,delete referencegrants.gateway.networking.k8s.io || return 1
-	expect "$WKC" no get,list persistentvolumeclaims || return 1
+	# The admission warnings read PVCs, PVs, StorageClasses and contents
+	# from watch caches: read-only, never a write.
+	expect "$WKC" yes get,list,watch persistentvolumeclaims || return 1
+	expect "$WKC" yes get,list,watch persistentvolumes || return 1
+	expect "$WKC" yes get,list,watch storageclasses.storage.k8s.io || return 1
+	expect "$WKC" yes get,list,watch volumesnapshotcontents.snapshot.storage.k8s.io || return 1
+	expect "$WKC" no create,update,patch,delete persistentvolumeclaims || return 1
+	expect "$WKC" no create,update,patch,delete volumesnapshotcontents.snapshot.storage.k8s.io || return 1
 	expect "$WKC" no get,list secrets || return 1
 	expect "$WKC" no list volumesnapshots.snapshot.storage.k8s.io || return 1
 	local out
