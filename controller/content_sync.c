@@ -43,25 +43,15 @@ content_sync(const struct sync_env *env, const struct cvsc *c, struct sc_err *er
     if ((c->volume_handle == NULL) == (c->snapshot_handle == NULL)) {
         static const char m[] =
             "Exactly one of VolumeHandle and SnapshotHandle should be specified";
-        struct sync_obj o = {0};
 
-        sync_obj_vsc(c, &o);
-        env->act->event(env->act->ctx, &o, "Warning", "ContentValidationError", m);
+        sync_event(env, KIND_VSC, &c->m, "Warning", "ContentValidationError", m);
         return sc_err_set(err, SC_EINVALID, "%s", m);
     }
     if (c->ref_uid == NULL || c->ref_uid[0] == '\0')
         return 0; /* pre-bound, waiting for the snapshot */
-    if (!c->m.deleting && (c->m.fins & CFIN_VSC_BOUND) == 0) {
-        struct sync_obj o = {0};
-        json_t *p = sync_patch_add_finalizers(&c->m, fin, 1);
-
-        if (p == NULL)
-            return sc_err_set(err, SC_ENOMEM, "out of memory");
-        sync_obj_vsc(c, &o);
-        rc = env->act->patch(env->act->ctx, &o, false, SYNC_PATCH_JSON, p, err);
-        json_decref(p);
-        return rc;
-    }
+    if (!c->m.deleting && (c->m.fins & CFIN_VSC_BOUND) == 0)
+        return sync_patch(env, KIND_VSC, &c->m, false, SYNC_PATCH_JSON,
+                          cpatch_add_finalizers(&c->m, fin, 1), err);
     snprintf(key, sizeof(key), "%s/%s", c->ref_ns != NULL ? c->ref_ns : "",
              c->ref_name != NULL ? c->ref_name : "");
     vs = (struct cvs *)cstore_get(env->snapshots, key);
@@ -70,7 +60,7 @@ content_sync(const struct sync_env *env, const struct cvsc *c, struct sc_err *er
         vs = NULL;
     }
     if (vs != NULL && needs_status_update(vs, c))
-        env->act->enqueue_snapshot(env->act->ctx, key);
+        env->act->enqueue(env->act->ctx, KIND_VS, key);
     if (vs != NULL && sync_vs_deletion_candidate(vs))
         rc = sync_set_being_deleted(env, c, err);
     CVIEW_UNREF(vs);
@@ -101,5 +91,5 @@ content_deleted(const struct sync_env *env, const struct cvsc *c)
     cview_unref(cstore_del(env->contents, c->m.name));
     snprintf(key, sizeof(key), "%s/%s", c->ref_ns != NULL ? c->ref_ns : "",
              c->ref_name != NULL ? c->ref_name : "");
-    env->act->enqueue_snapshot(env->act->ctx, key);
+    env->act->enqueue(env->act->ctx, KIND_VS, key);
 }

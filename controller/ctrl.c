@@ -36,7 +36,45 @@
 #define SNAP_GROUP "snapshot.storage.k8s.io"
 #define LEASE_NAME "snapshot-controller-leader"
 
-enum { INF_VS, INF_VSC, INF_CLASS, INF_PVC, INF_VGS, INF_VGSC, INF_GCLASS, N_INF };
+/* One entry per kind (enum kind in controller/sync.h): where it lives in
+ * the API, whether it needs the group CRDs, and its work queue and sync
+ * step when it has one.  The parser, store and queue of a kind are found
+ * by its index: view_parse(), c->stores[kind], c->q[kind]. */
+struct kind_def {
+    const char *group;    /* API group, "" for the core group */
+    const char *resource; /* plural resource name (also the informer's name) */
+    const char *kind;     /* Kind, for events */
+    bool groups_only;     /* an informer only when groups are on */
+    const char *queue;    /* work queue name, NULL: no queue */
+    const char *what;     /* the worker's word for it in the log */
+    int (*sync)(const struct sync_env *env, const char *key, struct sc_err *err);
+};
+
+static const struct kind_def KINDS[N_KIND] = {
+    [KIND_VS] = {SNAP_GROUP, "volumesnapshots", "VolumeSnapshot", false, Q_SNAPSHOT, "snapshot",
+                 snapshot_sync_key},
+    [KIND_VSC] = {SNAP_GROUP, "volumesnapshotcontents", "VolumeSnapshotContent", false, Q_CONTENT,
+                  "content", content_sync_key},
+    [KIND_CLASS] = {SNAP_GROUP, "volumesnapshotclasses", "VolumeSnapshotClass", false, NULL, NULL,
+                    NULL},
+    [KIND_PVC] = {"", "persistentvolumeclaims", "PersistentVolumeClaim", false, NULL, NULL, NULL},
+    [KIND_VGS] = {GROUP_API_GROUP, "volumegroupsnapshots", "VolumeGroupSnapshot", true, Q_GROUP,
+                  "group snapshot", group_sync_key},
+    [KIND_VGSC] = {GROUP_API_GROUP, "volumegroupsnapshotcontents", "VolumeGroupSnapshotContent",
+                   true, Q_GCONTENT, "group content", group_content_sync_key},
+    [KIND_GCLASS] = {GROUP_API_GROUP, "volumegroupsnapshotclasses", "VolumeGroupSnapshotClass",
+                     true, NULL, NULL, NULL},
+    [KIND_PV] = {"", "persistentvolumes", "PersistentVolume", false, NULL, NULL, NULL},
+    [KIND_NODE] = {"", "nodes", "Node", false, NULL, NULL, NULL},
+};
+
+struct ctrl;
+
+/* What an informer handler or a worker of one kind is given. */
+struct kind_ctx {
+    struct ctrl *c;
+    enum kind kind;
+};
 
 struct ctrl {
     const struct copts *o;
@@ -44,13 +82,11 @@ struct ctrl {
     struct kconfig *cfg;
     struct kclient *kc;    /* controller traffic */
     struct kclient *le_kc; /* leader election only */
-    struct kinformer *inf[N_INF];
-    struct cstore *stores[N_INF];
-    struct kworkq *q_vs, *q_vsc;
-    struct kworkq *q_vgs, *q_vgsc; /* NULL when groups are off */
-    bool groups;                   /* CSIVolumeGroupSnapshot and the group CRDs are there */
-    struct gsync_actions gact;
-    struct gsync_env genv;
+    struct kinformer *inf[N_WATCHED];
+    struct cstore *stores[N_WATCHED];
+    struct kworkq *q[N_WATCHED]; /* the group kinds' NULL when groups are off */
+    struct kind_ctx kctx[N_WATCHED];
+    bool groups; /* CSIVolumeGroupSnapshot and the group CRDs are there */
     struct krecorder *rec;
     struct cmetrics *metrics;
     struct state *st;
@@ -58,64 +94,47 @@ struct ctrl {
     struct httpsrv *http;
     struct sync_actions act;
     struct sync_env env;
-    struct starter starter; /* the controller thread leadership starts */
-    int running;            /* atomic: informers and workers started */
-    int synced;             /* atomic: caches synced, workers running */
-    int crds_ok;            /* atomic */
-    int stopping;           /* atomic */
-    uint64_t retries[4];    /* atomic, per queue */
-    uint64_t syncs[4];
+    struct starter starter;      /* the controller thread leadership starts */
+    int running;                 /* atomic: informers and workers started */
+    int synced;                  /* atomic: caches synced, workers running */
+    int crds_ok;                 /* atomic */
+    int stopping;                /* atomic */
+    uint64_t retries[N_WATCHED]; /* atomic, per queue */
+    uint64_t syncs[N_WATCHED];
 };
 
 /* ---- informer plumbing ---- */
 
+/* The compact view of an object of kind (controller/cview.h, gview.h). */
 static int
-parse_vs(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+view_parse(enum kind kind, const json_t *obj, struct cmeta **out, struct sc_err *err)
 {
-    (void)ctx;
-    return cvs_parse(obj, (struct cvs **)view, err);
+    switch (kind) {
+    case KIND_VS:
+        return cvs_parse(obj, (struct cvs **)out, err);
+    case KIND_VSC:
+        return cvsc_parse(obj, (struct cvsc **)out, err);
+    case KIND_CLASS:
+        return cclass_parse(obj, (struct cclass **)out, err);
+    case KIND_PVC:
+        return cpvc_parse(obj, (struct cpvc **)out, err);
+    case KIND_VGS:
+        return gvgs_parse(obj, (struct gvgs **)out, err);
+    case KIND_VGSC:
+        return gvgsc_parse(obj, (struct gvgsc **)out, err);
+    case KIND_GCLASS:
+        return gclass_parse(obj, (struct gclass **)out, err);
+    default:
+        return sc_err_set(err, SC_EINVALID, "no view for %s", kind_name(kind));
+    }
 }
 
 static int
-parse_vsc(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+parse_item(void *ctx, const json_t *obj, void **view, struct sc_err *err)
 {
-    (void)ctx;
-    return cvsc_parse(obj, (struct cvsc **)view, err);
-}
+    const struct kind_ctx *k = ctx;
 
-static int
-parse_class(void *ctx, const json_t *obj, void **view, struct sc_err *err)
-{
-    (void)ctx;
-    return cclass_parse(obj, (struct cclass **)view, err);
-}
-
-static int
-parse_pvc(void *ctx, const json_t *obj, void **view, struct sc_err *err)
-{
-    (void)ctx;
-    return cpvc_parse(obj, (struct cpvc **)view, err);
-}
-
-static int
-parse_vgs(void *ctx, const json_t *obj, void **view, struct sc_err *err)
-{
-    (void)ctx;
-    return gvgs_parse(obj, (struct gvgs **)view, err);
-}
-
-static int
-parse_vgsc(void *ctx, const json_t *obj, void **view, struct sc_err *err)
-{
-    (void)ctx;
-    return gvgsc_parse(obj, (struct gvgsc **)view, err);
-}
-
-static int
-parse_gclass(void *ctx, const json_t *obj, void **view, struct sc_err *err)
-{
-    (void)ctx;
-    return gclass_parse(obj, (struct gclass **)view, err);
+    return view_parse(k->kind, obj, (struct cmeta **)view, err);
 }
 
 static void
@@ -138,6 +157,8 @@ item_view(const struct kitem *it)
 static void
 enqueue(struct ctrl *c, struct kworkq *q, const char *key)
 {
+    if (q == NULL)
+        return;
     if (!__atomic_load_n(&c->synced, __ATOMIC_ACQUIRE) && kworkq_failures(q, key) > 0)
         return;
     kworkq_add(q, key);
@@ -148,113 +169,65 @@ enqueue_snapshot_key(void *ctx, const char *key)
 {
     struct ctrl *c = ctx;
 
-    if (c->q_vs != NULL)
-        enqueue(c, c->q_vs, key);
+    enqueue(c, c->q[KIND_VS], key);
 }
 
 static void
-put_and_enqueue(struct ctrl *c, int which, const struct kitem *it)
+put_and_enqueue(const struct kind_ctx *k, const struct kitem *it)
 {
+    struct ctrl *c = k->c;
     struct cmeta *m = item_view(it);
-    int rc = cstore_put(c->stores[which], cview_ref(m), false);
+    int rc = cstore_put(c->stores[k->kind], cview_ref(m), false);
 
     /* Queued even so: the worker finds the view missing from the store and
      * puts the informer's again, or fails and retries with backoff. */
     if (rc < 0)
         log_warnx("cannot store %s: %s", kitem_key(it), sc_err_str(rc));
-    if (which == INF_VS)
-        enqueue(c, c->q_vs, kitem_key(it));
-    else if (which == INF_VSC)
-        enqueue(c, c->q_vsc, kitem_key(it));
-    else if (which == INF_VGS)
-        enqueue(c, c->q_vgs, kitem_key(it));
-    else if (which == INF_VGSC)
-        enqueue(c, c->q_vgsc, kitem_key(it));
-    else if (which == INF_PVC) /* issue 16: a held PVC being deleted re-checks its snapshots */
-        pvc_pin_enqueue(c->stores[INF_VS], (const struct cpvc *)m, enqueue_snapshot_key, c);
+    enqueue(c, c->q[k->kind], kitem_key(it));
+    if (k->kind == KIND_PVC) /* issue 16: a held PVC being deleted re-checks its snapshots */
+        pvc_pin_enqueue(c->stores[KIND_VS], (const struct cpvc *)m, enqueue_snapshot_key, c);
 }
 
-#define HANDLERS(tag, which)                                                             \
-    static void on_add_##tag(void *ctx, const struct kitem *it)                          \
-    {                                                                                    \
-        put_and_enqueue(ctx, which, it);                                                 \
-    }                                                                                    \
-    static void on_update_##tag(void *ctx, const struct kitem *o, const struct kitem *n) \
-    {                                                                                    \
-        (void)o;                                                                         \
-        put_and_enqueue(ctx, which, n);                                                  \
+static void
+on_add(void *ctx, const struct kitem *it)
+{
+    put_and_enqueue(ctx, it);
+}
+
+static void
+on_update(void *ctx, const struct kitem *old, const struct kitem *it)
+{
+    (void)old;
+    put_and_enqueue(ctx, it);
+}
+
+static void
+on_delete(void *ctx, const struct kitem *it)
+{
+    const struct kind_ctx *k = ctx;
+    struct ctrl *c = k->c;
+    const struct cmeta *m = item_view(it);
+
+    switch (k->kind) {
+    case KIND_VS:
+        snapshot_deleted(&c->env, (const struct cvs *)m);
+        break;
+    case KIND_VSC:
+        content_deleted(&c->env, (const struct cvsc *)m);
+        break;
+    case KIND_VGS:
+        group_deleted(&c->env, (const struct gvgs *)m);
+        break;
+    case KIND_VGSC:
+        group_content_deleted(&c->env, (const struct gvgsc *)m);
+        break;
+    default:
+        cview_unref(cstore_del(c->stores[k->kind], kitem_key(it)));
+        break;
     }
-
-HANDLERS(vs, INF_VS)
-HANDLERS(vsc, INF_VSC)
-HANDLERS(class, INF_CLASS)
-HANDLERS(pvc, INF_PVC)
-HANDLERS(vgs, INF_VGS)
-HANDLERS(vgsc, INF_VGSC)
-HANDLERS(gclass, INF_GCLASS)
-
-static void
-on_delete_vgs(void *ctx, const struct kitem *it)
-{
-    struct ctrl *c = ctx;
-
-    group_deleted(&c->genv, (const struct gvgs *)item_view(it));
     /* a deleted object keeps no retry state (the on_forget hook clears state/) */
-    kworkq_forget(c->q_vgs, kitem_key(it));
-}
-
-static void
-on_delete_vgsc(void *ctx, const struct kitem *it)
-{
-    struct ctrl *c = ctx;
-
-    group_content_deleted(&c->genv, (const struct gvgsc *)item_view(it));
-    /* a deleted object keeps no retry state (the on_forget hook clears state/) */
-    kworkq_forget(c->q_vgsc, kitem_key(it));
-}
-
-static void
-on_delete_vs(void *ctx, const struct kitem *it)
-{
-    struct ctrl *c = ctx;
-
-    snapshot_deleted(&c->env, (const struct cvs *)item_view(it));
-    /* a deleted object keeps no retry state (the on_forget hook clears state/) */
-    kworkq_forget(c->q_vs, kitem_key(it));
-}
-
-static void
-on_delete_vsc(void *ctx, const struct kitem *it)
-{
-    struct ctrl *c = ctx;
-
-    content_deleted(&c->env, (const struct cvsc *)item_view(it));
-    /* a deleted object keeps no retry state (the on_forget hook clears state/) */
-    kworkq_forget(c->q_vsc, kitem_key(it));
-}
-
-static void
-on_delete_plain(struct ctrl *c, int which, const struct kitem *it)
-{
-    cview_unref(cstore_del(c->stores[which], kitem_key(it)));
-}
-
-static void
-on_delete_class(void *ctx, const struct kitem *it)
-{
-    on_delete_plain(ctx, INF_CLASS, it);
-}
-
-static void
-on_delete_pvc(void *ctx, const struct kitem *it)
-{
-    on_delete_plain(ctx, INF_PVC, it);
-}
-
-static void
-on_delete_gclass(void *ctx, const struct kitem *it)
-{
-    on_delete_plain(ctx, INF_GCLASS, it);
+    if (c->q[k->kind] != NULL)
+        kworkq_forget(c->q[k->kind], kitem_key(it));
 }
 
 static void
@@ -264,81 +237,42 @@ on_inf_error(void *ctx, const char *informer, const struct sc_err *err)
     log_warnx("informer %s: %s", informer, err->msg);
 }
 
-/* ---- actions: the real API ---- */
+/* ---- actions (struct sync_actions): the real API ---- */
 
 static int
-obj_path(const struct sync_obj *o, bool status, char *out, size_t cap)
+kind_path(enum kind kind, const char *ns, const char *name, const char *sub, char *out, size_t cap)
 {
-    const char *sub = status ? "status" : NULL;
-
-    switch (o->kind) {
-    case SYNC_VS:
-        return kpath(out, cap, SNAP_GROUP, "v1", "volumesnapshots", o->ns, o->name, sub);
-    case SYNC_VSC:
-        return kpath(out, cap, SNAP_GROUP, "v1", "volumesnapshotcontents", NULL, o->name, sub);
-    default:
-        return kpath(out, cap, "", "v1", "persistentvolumeclaims", o->ns, o->name, sub);
-    }
+    return kpath(out, cap, KINDS[kind].group, "v1", KINDS[kind].resource, ns, name, sub);
 }
 
-/* Store an object we wrote so the next pass sees it before the watch.
- * kind is an enum gsync_kind (its VS/VSC values equal enum sync_kind's). */
+/* Store an object we wrote so the next pass sees it before the watch. */
 static void
-store_response(struct ctrl *c, int kind, const json_t *obj)
+store_response(struct ctrl *c, enum kind kind, const json_t *obj)
 {
     struct sc_err err = {0};
     struct cmeta *m = NULL;
-    int which, rc;
+    int rc;
 
-    if (obj == NULL)
+    if (obj == NULL || kind >= N_WATCHED || c->stores[kind] == NULL)
         return;
-    switch (kind) {
-    case GSYNC_VS:
-        which = INF_VS;
-        rc = cvs_parse(obj, (struct cvs **)&m, &err);
-        break;
-    case GSYNC_VSC:
-        which = INF_VSC;
-        rc = cvsc_parse(obj, (struct cvsc **)&m, &err);
-        break;
-    case GSYNC_VGS:
-        which = INF_VGS;
-        rc = gvgs_parse(obj, (struct gvgs **)&m, &err);
-        break;
-    case GSYNC_VGSC:
-        which = INF_VGSC;
-        rc = gvgsc_parse(obj, (struct gvgsc **)&m, &err);
-        break;
-    default:
-        which = INF_PVC;
-        rc = cpvc_parse(obj, (struct cpvc **)&m, &err);
-        break;
-    }
-    if (rc == 0 && c->stores[which] != NULL) {
-        /* the store keeps the older view: the watch event brings this one */
-        rc = cstore_put(c->stores[which], m, false);
-        if (rc < 0)
-            log_warnx("cannot store the %s write response: %s", m->name, sc_err_str(rc));
-    } else if (rc == 0) {
-        cview_unref(m);
-    }
+    rc = view_parse(kind, obj, &m, &err);
+    if (rc != 0)
+        return;
+    /* the store keeps the older view: the watch event brings this one */
+    rc = cstore_put(c->stores[kind], m, false);
+    if (rc < 0)
+        log_warnx("cannot store the %s write response: %s", m->name, sc_err_str(rc));
 }
 
 static int
-act_get_pv(void *ctx, const char *name, struct cpv **out, struct sc_err *err)
+act_get(void *ctx, enum kind kind, const char *ns, const char *name, json_t **out,
+        struct sc_err *err)
 {
     struct ctrl *c = ctx;
     char path[KPATH_MAX];
-    json_t *obj = NULL;
-    int rc;
+    int rc = kind_path(kind, ns, name, NULL, path, sizeof(path));
 
-    rc = kpath(path, sizeof(path), "", "v1", "persistentvolumes", NULL, name, NULL);
-    if (rc == 0)
-        rc = kclient_get(c->kc, path, &obj, err);
-    if (rc == 0)
-        rc = cpv_parse(obj, out, err);
-    json_decref(obj);
-    return rc;
+    return rc == 0 ? kclient_get(c->kc, path, out, err) : rc;
 }
 
 static int
@@ -348,134 +282,8 @@ collect(void *ctx, const json_t *item)
 }
 
 static int
-act_list_nodes(void *ctx, json_t **out, struct sc_err *err)
-{
-    struct ctrl *c = ctx;
-    json_t *arr = json_array();
-    char rv[64];
-    int rc;
-
-    if (arr == NULL)
-        return sc_err_set(err, SC_ENOMEM, "out of memory");
-    rc = kclient_list(c->kc, "/api/v1/nodes", NULL, collect, arr, rv, sizeof(rv), err);
-    if (rc != 0) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
-}
-
-static int
-act_create_content(void *ctx, const json_t *body, struct sc_err *err)
-{
-    struct ctrl *c = ctx;
-    char path[KPATH_MAX];
-    json_t *out = NULL;
-    int rc =
-        kpath(path, sizeof(path), SNAP_GROUP, "v1", "volumesnapshotcontents", NULL, NULL, NULL);
-
-    if (rc == 0)
-        rc = kclient_create(c->kc, path, body, &out, err);
-    if (rc == 0)
-        store_response(c, GSYNC_VSC, out);
-    json_decref(out);
-    return rc;
-}
-
-static int
-act_patch(void *ctx, const struct sync_obj *o, bool status, enum sync_patch type,
-          const json_t *patch, struct sc_err *err)
-{
-    struct ctrl *c = ctx;
-    char path[KPATH_MAX];
-    json_t *out = NULL;
-    int rc = obj_path(o, status, path, sizeof(path));
-
-    if (rc == 0)
-        rc = kclient_patch(c->kc, path, type == SYNC_PATCH_JSON ? KPATCH_JSON : KPATCH_MERGE, patch,
-                           &out, err);
-    if (rc == 0)
-        store_response(c,
-                       o->kind == SYNC_VS    ? GSYNC_VS
-                       : o->kind == SYNC_VSC ? GSYNC_VSC
-                                             : -1,
-                       out);
-    json_decref(out);
-    return rc;
-}
-
-static int
-act_delete_content(void *ctx, const char *name, struct sc_err *err)
-{
-    struct ctrl *c = ctx;
-    char path[KPATH_MAX];
-    int rc =
-        kpath(path, sizeof(path), SNAP_GROUP, "v1", "volumesnapshotcontents", NULL, name, NULL);
-
-    return rc == 0 ? kclient_delete(c->kc, path, NULL, NULL, err) : rc;
-}
-
-static void
-act_event(void *ctx, const struct sync_obj *o, const char *type, const char *reason,
-          const char *message)
-{
-    struct ctrl *c = ctx;
-    struct kobj_ref ref = {
-        o->kind == SYNC_PVC ? "v1" : "snapshot.storage.k8s.io/v1",
-        o->kind == SYNC_VS    ? "VolumeSnapshot"
-        : o->kind == SYNC_VSC ? "VolumeSnapshotContent"
-                              : "PersistentVolumeClaim",
-        o->ns,
-        o->name,
-        o->uid,
-        o->rv,
-    };
-
-    /* events also go to the log at info level, as upstream's recorder does */
-    log_debug(2, "event %s %s/%s: %s %s: %s", ref.kind, o->ns != NULL ? o->ns : "", o->name, type,
-              reason, message);
-    if (krecorder_event(c->rec, &ref, type, reason, "%s", message) != 0)
-        log_debug(4, "event %s for %s dropped by the spam limit", reason, o->name);
-}
-
-static void
-act_enqueue_vs(void *ctx, const char *key)
-{
-    struct ctrl *c = ctx;
-
-    kworkq_add(c->q_vs, key);
-}
-
-static void
-act_enqueue_vsc(void *ctx, const char *key)
-{
-    struct ctrl *c = ctx;
-
-    kworkq_add(c->q_vsc, key);
-}
-
-/* ---- group actions (controller/gsync.h) ---- */
-
-static int
-gpath(enum gsync_kind kind, const char *ns, const char *name, const char *sub, char *out,
-      size_t cap)
-{
-    switch (kind) {
-    case GSYNC_VS:
-        return kpath(out, cap, SNAP_GROUP, "v1", "volumesnapshots", ns, name, sub);
-    case GSYNC_VSC:
-        return kpath(out, cap, SNAP_GROUP, "v1", "volumesnapshotcontents", NULL, name, sub);
-    case GSYNC_VGS:
-        return kpath(out, cap, GROUP_API_GROUP, "v1", "volumegroupsnapshots", ns, name, sub);
-    default:
-        return kpath(out, cap, GROUP_API_GROUP, "v1", "volumegroupsnapshotcontents", NULL, name,
-                     sub);
-    }
-}
-
-static int
-gact_list_pvcs(void *ctx, const char *ns, const char *selector, json_t **out, struct sc_err *err)
+act_list(void *ctx, enum kind kind, const char *ns, const char *selector, json_t **out,
+         struct sc_err *err)
 {
     struct ctrl *c = ctx;
     struct klist_opts lo = {selector != NULL && *selector != '\0' ? selector : NULL, NULL, 0};
@@ -485,7 +293,7 @@ gact_list_pvcs(void *ctx, const char *ns, const char *selector, json_t **out, st
 
     if (arr == NULL)
         return sc_err_set(err, SC_ENOMEM, "out of memory");
-    rc = kpath(path, sizeof(path), "", "v1", "persistentvolumeclaims", ns, NULL, NULL);
+    rc = kind_path(kind, ns, NULL, NULL, path, sizeof(path));
     if (rc == 0)
         rc = kclient_list(c->kc, path, &lo, collect, arr, rv, sizeof(rv), err);
     if (rc != 0) {
@@ -497,18 +305,18 @@ gact_list_pvcs(void *ctx, const char *ns, const char *selector, json_t **out, st
 }
 
 static int
-gact_create(void *ctx, enum gsync_kind kind, const char *ns, const json_t *body, json_t **out,
-            struct sc_err *err)
+act_create(void *ctx, enum kind kind, const char *ns, const json_t *body, json_t **out,
+           struct sc_err *err)
 {
     struct ctrl *c = ctx;
     char path[KPATH_MAX];
     json_t *resp = NULL;
-    int rc = gpath(kind, ns, NULL, NULL, path, sizeof(path));
+    int rc = kind_path(kind, ns, NULL, NULL, path, sizeof(path));
 
     if (rc == 0)
         rc = kclient_create(c->kc, path, body, &resp, err);
     if (rc == 0)
-        store_response(c, (int)kind, resp);
+        store_response(c, kind, resp);
     if (rc == 0 && out != NULL)
         *out = resp;
     else
@@ -517,83 +325,57 @@ gact_create(void *ctx, enum gsync_kind kind, const char *ns, const json_t *body,
 }
 
 static int
-gact_get(void *ctx, enum gsync_kind kind, const char *ns, const char *name, json_t **out,
-         struct sc_err *err)
-{
-    struct ctrl *c = ctx;
-    char path[KPATH_MAX];
-    int rc = gpath(kind, ns, name, NULL, path, sizeof(path));
-
-    return rc == 0 ? kclient_get(c->kc, path, out, err) : rc;
-}
-
-static int
-gact_patch(void *ctx, const struct gsync_obj *o, bool status, enum sync_patch type,
-           const json_t *patch, struct sc_err *err)
+act_patch(void *ctx, const struct sync_ref *o, bool status, enum sync_patch type,
+          const json_t *patch, struct sc_err *err)
 {
     struct ctrl *c = ctx;
     char path[KPATH_MAX];
     json_t *out = NULL;
-    int rc = gpath(o->kind, o->ns, o->name, status ? "status" : NULL, path, sizeof(path));
+    int rc = kind_path(o->kind, o->m->ns, o->m->name, status ? "status" : NULL, path, sizeof(path));
 
     if (rc == 0)
         rc = kclient_patch(c->kc, path, type == SYNC_PATCH_JSON ? KPATCH_JSON : KPATCH_MERGE, patch,
                            &out, err);
     if (rc == 0)
-        store_response(c, (int)o->kind, out);
+        store_response(c, o->kind, out);
     json_decref(out);
     return rc;
 }
 
 static int
-gact_del(void *ctx, enum gsync_kind kind, const char *ns, const char *name, struct sc_err *err)
+act_del(void *ctx, enum kind kind, const char *ns, const char *name, struct sc_err *err)
 {
     struct ctrl *c = ctx;
     char path[KPATH_MAX];
-    int rc = gpath(kind, ns, name, NULL, path, sizeof(path));
+    int rc = kind_path(kind, ns, name, NULL, path, sizeof(path));
 
     return rc == 0 ? kclient_delete(c->kc, path, NULL, NULL, err) : rc;
 }
 
 static void
-gact_event(void *ctx, const struct gsync_obj *o, const char *type, const char *reason,
-           const char *message)
+act_event(void *ctx, const struct sync_ref *o, const char *type, const char *reason,
+          const char *message)
 {
     struct ctrl *c = ctx;
-    static const char *kinds[] = {"VolumeSnapshot", "VolumeSnapshotContent", "VolumeGroupSnapshot",
-                                  "VolumeGroupSnapshotContent"};
-    struct kobj_ref ref = {
-        o->kind == GSYNC_VS || o->kind == GSYNC_VSC ? "snapshot.storage.k8s.io/v1"
-                                                    : "groupsnapshot.storage.k8s.io/v1",
-        kinds[o->kind],
-        o->ns,
-        o->name,
-        o->uid,
-        o->rv,
-    };
+    const struct kind_def *d = &KINDS[o->kind];
+    char api_version[64];
+    struct kobj_ref ref = {api_version, d->kind, o->m->ns, o->m->name, o->m->uid, o->m->rv};
 
-    log_debug(2, "event %s %s/%s: %s %s: %s", ref.kind, o->ns != NULL ? o->ns : "", o->name, type,
-              reason, message);
+    snprintf(api_version, sizeof(api_version), "%s%sv1", d->group, d->group[0] != '\0' ? "/" : "");
+    /* events also go to the log at info level, as upstream's recorder does */
+    log_debug(2, "event %s %s/%s: %s %s: %s", ref.kind, o->m->ns != NULL ? o->m->ns : "",
+              o->m->name, type, reason, message);
     if (krecorder_event(c->rec, &ref, type, reason, "%s", message) != 0)
-        log_debug(4, "event %s for %s dropped by the spam limit", reason, o->name);
+        log_debug(4, "event %s for %s dropped by the spam limit", reason, o->m->name);
 }
 
 static void
-gact_enqueue_group(void *ctx, const char *key)
+act_enqueue(void *ctx, enum kind kind, const char *key)
 {
     struct ctrl *c = ctx;
 
-    if (c->q_vgs != NULL)
-        kworkq_add(c->q_vgs, key);
-}
-
-static void
-gact_enqueue_group_content(void *ctx, const char *key)
-{
-    struct ctrl *c = ctx;
-
-    if (c->q_vgsc != NULL)
-        kworkq_add(c->q_vgsc, key);
+    if (kind < N_WATCHED && c->q[kind] != NULL)
+        kworkq_add(c->q[kind], key);
 }
 
 /* ---- state/ persistence hooks ---- */
@@ -624,15 +406,11 @@ static int
 seed_fn(void *ctx, const char *kind, const char *uid, const struct state_retry *r)
 {
     struct ctrl *c = ctx;
+    int k;
 
-    if (strcmp(kind, Q_SNAPSHOT) == 0)
-        kworkq_seed(c->q_vs, uid, r->failures, r->next_ms);
-    else if (strcmp(kind, Q_CONTENT) == 0)
-        kworkq_seed(c->q_vsc, uid, r->failures, r->next_ms);
-    else if (strcmp(kind, Q_GROUP) == 0 && c->q_vgs != NULL)
-        kworkq_seed(c->q_vgs, uid, r->failures, r->next_ms);
-    else if (strcmp(kind, Q_GCONTENT) == 0 && c->q_vgsc != NULL)
-        kworkq_seed(c->q_vgsc, uid, r->failures, r->next_ms);
+    for (k = 0; k < N_WATCHED; k++)
+        if (c->q[k] != NULL && strcmp(kind, KINDS[k].queue) == 0)
+            kworkq_seed(c->q[k], uid, r->failures, r->next_ms);
     return 0;
 }
 
@@ -680,25 +458,30 @@ metrics_stuck(struct ctrl *c, struct buf *out)
 
     if (!__atomic_load_n(&c->synced, __ATOMIC_ACQUIRE))
         return 0;
-    s.snapshots = c->stores[INF_VS];
-    s.contents = c->stores[INF_VSC];
-    s.pvcs = c->stores[INF_PVC];
-    s.groups = c->q_vgs != NULL ? c->stores[INF_VGS] : NULL;
-    s.group_contents = c->q_vgsc != NULL ? c->stores[INF_VGSC] : NULL;
+    s.snapshots = c->stores[KIND_VS];
+    s.contents = c->stores[KIND_VSC];
+    s.pvcs = c->stores[KIND_PVC];
+    s.groups = c->q[KIND_VGS] != NULL ? c->stores[KIND_VGS] : NULL;
+    s.group_contents = c->q[KIND_VGSC] != NULL ? c->stores[KIND_VGSC] : NULL;
     s.now_ms = clock_wall_ms(&c->clock);
     s.threshold_s = STUCK_DELETION_THRESHOLD_S;
     return stuck_metrics_render(&s, out);
+}
+
+static size_t
+queue_depth(struct kworkq *q)
+{
+    return q != NULL ? kworkq_len(q) + kworkq_delayed(q) : 0;
 }
 
 static int
 metrics_extra(void *ctx, struct buf *out)
 {
     struct ctrl *c = ctx;
-    size_t d_vs = c->q_vs != NULL ? kworkq_len(c->q_vs) + kworkq_delayed(c->q_vs) : 0;
-    size_t d_vsc = c->q_vsc != NULL ? kworkq_len(c->q_vsc) + kworkq_delayed(c->q_vsc) : 0;
+    size_t d_vs = queue_depth(c->q[KIND_VS]), d_vsc = queue_depth(c->q[KIND_VSC]);
     int rc;
 
-    if (c->q_vgs != NULL && c->q_vgsc != NULL) { /* groups on and this replica leads */
+    if (c->q[KIND_VGS] != NULL && c->q[KIND_VGSC] != NULL) { /* groups on and this replica leads */
         rc = buf_addf(
             out,
             "# HELP snapshot_controller_group_queue_depth Keys waiting in a group work queue.\n"
@@ -710,10 +493,9 @@ metrics_extra(void *ctx, struct buf *out)
             "# TYPE snapshot_controller_group_queue_retries_total counter\n"
             "snapshot_controller_group_queue_retries_total{queue=\"" Q_GROUP "\"} %llu\n"
             "snapshot_controller_group_queue_retries_total{queue=\"" Q_GCONTENT "\"} %llu\n",
-            kworkq_len(c->q_vgs) + kworkq_delayed(c->q_vgs),
-            kworkq_len(c->q_vgsc) + kworkq_delayed(c->q_vgsc),
-            (unsigned long long)__atomic_load_n(&c->retries[2], __ATOMIC_RELAXED),
-            (unsigned long long)__atomic_load_n(&c->retries[3], __ATOMIC_RELAXED));
+            queue_depth(c->q[KIND_VGS]), queue_depth(c->q[KIND_VGSC]),
+            (unsigned long long)__atomic_load_n(&c->retries[KIND_VGS], __ATOMIC_RELAXED),
+            (unsigned long long)__atomic_load_n(&c->retries[KIND_VGSC], __ATOMIC_RELAXED));
         if (rc != 0)
             return rc;
     }
@@ -743,12 +525,12 @@ metrics_extra(void *ctx, struct buf *out)
         "# HELP snapshot_controller_leader 1 when this replica runs the controller.\n"
         "# TYPE snapshot_controller_leader gauge\n"
         "snapshot_controller_leader %d\n",
-        d_vs, d_vsc, (unsigned long long)__atomic_load_n(&c->retries[0], __ATOMIC_RELAXED),
-        (unsigned long long)__atomic_load_n(&c->retries[1], __ATOMIC_RELAXED),
-        (unsigned long long)__atomic_load_n(&c->syncs[0], __ATOMIC_RELAXED),
-        (unsigned long long)__atomic_load_n(&c->syncs[1], __ATOMIC_RELAXED),
-        cstore_len(c->stores[INF_VS]), cstore_len(c->stores[INF_VSC]),
-        cstore_len(c->stores[INF_PVC]), __atomic_load_n(&c->running, __ATOMIC_ACQUIRE));
+        d_vs, d_vsc, (unsigned long long)__atomic_load_n(&c->retries[KIND_VS], __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&c->retries[KIND_VSC], __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&c->syncs[KIND_VS], __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&c->syncs[KIND_VSC], __ATOMIC_RELAXED),
+        cstore_len(c->stores[KIND_VS]), cstore_len(c->stores[KIND_VSC]),
+        cstore_len(c->stores[KIND_PVC]), __atomic_load_n(&c->running, __ATOMIC_ACQUIRE));
 }
 
 static int
@@ -805,7 +587,7 @@ h_leader(void *ctx, char *why, size_t cap)
  * returns 1.  An informer item missing from the store (its put failed) is
  * put again: 0, or the put's error (the queue retries the key). */
 static int
-ghost(struct ctrl *c, int which, const char *key)
+ghost(struct ctrl *c, enum kind which, const char *key)
 {
     struct kitem *it = kinformer_get(c->inf[which], key);
     struct cmeta *m = NULL;
@@ -823,108 +605,51 @@ ghost(struct ctrl *c, int which, const char *key)
     return rc < 0 ? rc : 0;
 }
 
-/* Count one sync pass of queue q and log a failure once (the queue retries it). */
+/* One worker pass of kind: drop a ghost, re-put a missing view, else
+ * sync.  Counts the pass and logs a failure once (the queue retries it). */
 static int
-worker_result(struct ctrl *c, int q, const char *what, const char *key, int rc,
-              const struct sc_err *err)
+worker(void *ctx, const char *key, struct sc_err *err)
 {
-    __atomic_add_fetch(&c->syncs[q], 1, __ATOMIC_RELAXED);
-    if (rc != 0) {
-        __atomic_add_fetch(&c->retries[q], 1, __ATOMIC_RELAXED);
-        log_debug(3, "%s '%s': %s (will retry)", what, key, err->msg);
-    }
-    return rc;
-}
-
-/* One worker pass: drop a ghost, re-put a missing view, else sync. */
-static int
-worker_pass(struct ctrl *c, int which, int q, const char *what, const char *key, struct sc_err *err)
-{
-    int rc = ghost(c, which, key);
+    const struct kind_ctx *k = ctx;
+    struct ctrl *c = k->c;
+    int rc = ghost(c, k->kind, key);
 
     if (rc < 0)
         rc = sc_err_set(err, rc, "cannot store the informer's view");
     else if (rc == 1)
         rc = 0;
-    else if (which == INF_VS)
-        rc = snapshot_sync_key(&c->env, key, err);
-    else if (which == INF_VSC)
-        rc = content_sync_key(&c->env, key, err);
-    else if (which == INF_VGS)
-        rc = group_sync_key(&c->genv, key, err);
     else
-        rc = group_content_sync_key(&c->genv, key, err);
-    return worker_result(c, q, what, key, rc, err);
-}
-
-static int
-vs_worker(void *ctx, const char *key, struct sc_err *err)
-{
-    return worker_pass(ctx, INF_VS, 0, "snapshot", key, err);
-}
-
-static int
-vsc_worker(void *ctx, const char *key, struct sc_err *err)
-{
-    return worker_pass(ctx, INF_VSC, 1, "content", key, err);
-}
-
-static int
-vgs_worker(void *ctx, const char *key, struct sc_err *err)
-{
-    return worker_pass(ctx, INF_VGS, 2, "group snapshot", key, err);
-}
-
-static int
-vgsc_worker(void *ctx, const char *key, struct sc_err *err)
-{
-    return worker_pass(ctx, INF_VGSC, 3, "group content", key, err);
+        rc = KINDS[k->kind].sync(&c->env, key, err);
+    __atomic_add_fetch(&c->syncs[k->kind], 1, __ATOMIC_RELAXED);
+    if (rc != 0) {
+        __atomic_add_fetch(&c->retries[k->kind], 1, __ATOMIC_RELAXED);
+        log_debug(3, "%s '%s': %s (will retry)", KINDS[k->kind].what, key, err->msg);
+    }
+    return rc;
 }
 
 /* ---- construction ---- */
 
-/* The sync logic's view of the ctrl: its stores and its actions. */
+/* The sync logic's view of the ctrl: its stores and its actions.  The
+ * group stores join when groups turn on (make_queues). */
 static void
 wire_sync(struct ctrl *c)
 {
-    c->act = (struct sync_actions){c,
-                                   act_get_pv,
-                                   act_list_nodes,
-                                   act_create_content,
-                                   act_patch,
-                                   act_delete_content,
-                                   act_event,
-                                   act_enqueue_vs,
-                                   act_enqueue_vsc};
-    c->env.snapshots = c->stores[INF_VS];
-    c->env.contents = c->stores[INF_VSC];
-    c->env.classes = c->stores[INF_CLASS];
-    c->env.claims = c->stores[INF_PVC];
+    int k;
+
+    for (k = 0; k < N_WATCHED; k++)
+        c->kctx[k] = (struct kind_ctx){c, (enum kind)k};
+    c->act = (struct sync_actions){c,         act_get, act_list,  act_create,
+                                   act_patch, act_del, act_event, act_enqueue};
+    c->env.snapshots = c->stores[KIND_VS];
+    c->env.contents = c->stores[KIND_VSC];
+    c->env.classes = c->stores[KIND_CLASS];
+    c->env.claims = c->stores[KIND_PVC];
     c->env.act = &c->act;
     c->env.metrics = c->metrics;
     c->env.clock = c->clock;
     c->env.opts.prevent_volume_mode_conversion = c->o->prevent_volume_mode_conversion;
     c->env.opts.distributed_snapshotting = c->o->distributed;
-    c->gact = (struct gsync_actions){c,
-                                     act_get_pv,
-                                     gact_list_pvcs,
-                                     gact_create,
-                                     gact_get,
-                                     gact_patch,
-                                     gact_del,
-                                     gact_event,
-                                     gact_enqueue_group,
-                                     gact_enqueue_group_content,
-                                     act_enqueue_vs};
-    c->genv.groups = c->stores[INF_VGS];
-    c->genv.group_contents = c->stores[INF_VGSC];
-    c->genv.group_classes = c->stores[INF_GCLASS];
-    c->genv.snapshots = c->stores[INF_VS];
-    c->genv.contents = c->stores[INF_VSC];
-    c->genv.claims = c->stores[INF_PVC];
-    c->genv.act = &c->gact;
-    c->genv.metrics = c->metrics;
-    c->genv.clock = c->clock;
 }
 
 /* API clients (controller traffic and leader election apart) and state/. */
@@ -955,32 +680,49 @@ open_clients(struct ctrl *c, struct sc_err *err)
     return 0;
 }
 
-/* Metrics, stores, the snapshot queues and the event recorder. */
+/* The work queues of the snapshot kinds (groups false) or of the group
+ * kinds (groups true), made before the HTTP thread starts (metrics_extra
+ * reads them) and never changed after. */
 static int
-make_parts(struct ctrl *c, struct sc_err *err)
+make_queues(struct ctrl *c, bool groups, struct sc_err *err)
 {
     struct kworkq_opts qo = {0};
-    struct krecorder_opts ro = {0};
-    int i;
+    int k;
 
-    c->metrics = cmetrics_new(c->clock);
-    for (i = 0; i < N_INF; i++)
-        c->stores[i] = cstore_new();
     memset(&qo, 0, sizeof(qo));
     qo.base_ms = c->o->retry_start_ms;
     qo.max_ms = c->o->retry_max_ms;
     qo.hooks = (struct kworkq_hooks){c, q_on_failure, q_on_forget};
-    qo.name = Q_SNAPSHOT;
-    c->q_vs = kworkq_new(&qo, err);
-    qo.name = Q_CONTENT;
-    c->q_vsc = c->q_vs != NULL ? kworkq_new(&qo, err) : NULL;
+    for (k = 0; k < N_WATCHED; k++) {
+        if (KINDS[k].queue == NULL || KINDS[k].groups_only != groups)
+            continue;
+        qo.name = KINDS[k].queue;
+        c->q[k] = kworkq_new(&qo, err);
+        if (c->q[k] == NULL)
+            return err != NULL && err->code != 0 ? err->code : SC_ENOMEM;
+    }
+    return 0;
+}
+
+/* Metrics, stores, the snapshot queues and the event recorder. */
+static int
+make_parts(struct ctrl *c, struct sc_err *err)
+{
+    struct krecorder_opts ro = {0};
+    int i;
+
+    c->metrics = cmetrics_new(c->clock);
+    for (i = 0; i < N_WATCHED; i++)
+        c->stores[i] = cstore_new();
+    if (make_queues(c, false, err) != 0)
+        return SC_ENOMEM;
     memset(&ro, 0, sizeof(ro));
     ro.component = "snapshot-controller";
     ro.store = (struct krecorder_store){c, rec_lookup, rec_save};
-    c->rec = c->q_vsc != NULL ? krecorder_new(c->kc, &ro, err) : NULL;
-    if (c->metrics == NULL || c->q_vs == NULL || c->q_vsc == NULL || c->rec == NULL)
+    c->rec = krecorder_new(c->kc, &ro, err);
+    if (c->metrics == NULL || c->rec == NULL)
         return SC_ENOMEM;
-    for (i = 0; i < N_INF; i++)
+    for (i = 0; i < N_WATCHED; i++)
         if (c->stores[i] == NULL)
             return SC_ENOMEM;
     return 0;
@@ -1069,50 +811,43 @@ ctrl_wait_crds(struct ctrl *c, struct sc_err *err)
     return 0;
 }
 
+/* The informer of kind k, feeding c->stores[k]. */
 static int
-make_informer(struct ctrl *c, int which, const char *name, const char *group, const char *res,
-              kinf_parse_fn *parse, struct kinf_handlers h, struct sc_err *err)
+make_informer(struct ctrl *c, enum kind k, struct sc_err *err)
 {
     struct kinformer_opts io = {0};
     char path[KPATH_MAX];
 
-    if (kpath(path, sizeof(path), group, "v1", res, NULL, NULL, NULL) != 0)
-        return sc_err_set(err, SC_EINVALID, "bad path for %s", res);
+    if (kind_path(k, NULL, NULL, NULL, path, sizeof(path)) != 0)
+        return sc_err_set(err, SC_EINVALID, "bad path for %s", KINDS[k].resource);
     memset(&io, 0, sizeof(io));
-    io.name = name;
+    io.name = KINDS[k].resource;
     io.path = path;
-    io.parse = parse;
+    io.parse = parse_item;
+    io.parse_ctx = &c->kctx[k];
     io.free_view = free_view;
-    io.handlers = h;
-    io.resync_ms = which == INF_VS || which == INF_VSC ? c->o->resync_ms : 0;
+    io.handlers = (struct kinf_handlers){&c->kctx[k], on_add, on_update, on_delete};
+    io.resync_ms = k == KIND_VS || k == KIND_VSC ? c->o->resync_ms : 0;
     io.on_error = on_inf_error;
     io.error_ctx = c;
-    c->inf[which] = kinformer_new(c->kc, &io, err);
-    return c->inf[which] != NULL ? 0 : (err != NULL ? err->code : SC_ENOMEM);
+    c->inf[k] = kinformer_new(c->kc, &io, err);
+    return c->inf[k] != NULL ? 0 : (err != NULL ? err->code : SC_ENOMEM);
 }
 
-/* The group queues, made before the HTTP thread starts (metrics_extra
- * reads them) and never changed after. */
+/* The group queues; the snapshot side sees the group stores from now on. */
 static int
 make_group_queues(struct ctrl *c, struct sc_err *err)
 {
-    struct kworkq_opts qo = {0};
+    int rc;
 
     if (!c->groups)
         return 0;
-    memset(&qo, 0, sizeof(qo));
-    qo.base_ms = c->o->retry_start_ms;
-    qo.max_ms = c->o->retry_max_ms;
-    qo.hooks = (struct kworkq_hooks){c, q_on_failure, q_on_forget};
-    qo.name = Q_GROUP;
-    c->q_vgs = kworkq_new(&qo, err);
-    qo.name = Q_GCONTENT;
-    c->q_vgsc = c->q_vgs != NULL ? kworkq_new(&qo, err) : NULL;
-    if (c->q_vgs == NULL || c->q_vgsc == NULL)
-        return err != NULL && err->code != 0 ? err->code : SC_ENOMEM;
-    /* the snapshot side sees the groups from now on */
-    c->env.groups = c->stores[INF_VGS];
-    c->env.group_contents = c->stores[INF_VGSC];
+    rc = make_queues(c, true, err);
+    if (rc != 0)
+        return rc;
+    c->env.groups = c->stores[KIND_VGS];
+    c->env.group_contents = c->stores[KIND_VGSC];
+    c->env.group_classes = c->stores[KIND_GCLASS];
     return 0;
 }
 
@@ -1120,37 +855,11 @@ make_group_queues(struct ctrl *c, struct sc_err *err)
 static int
 make_informers(struct ctrl *c, struct sc_err *err)
 {
-    struct kinf_handlers h[N_INF] = {
-        {c, on_add_vs, on_update_vs, on_delete_vs},
-        {c, on_add_vsc, on_update_vsc, on_delete_vsc},
-        {c, on_add_class, on_update_class, on_delete_class},
-        {c, on_add_pvc, on_update_pvc, on_delete_pvc},
-        {c, on_add_vgs, on_update_vgs, on_delete_vgs},
-        {c, on_add_vgsc, on_update_vgsc, on_delete_vgsc},
-        {c, on_add_gclass, on_update_gclass, on_delete_gclass},
-    };
-    int rc;
+    int k, rc = 0;
 
-    rc = make_informer(c, INF_VS, "volumesnapshots", SNAP_GROUP, "volumesnapshots", parse_vs,
-                       h[INF_VS], err);
-    if (rc == 0)
-        rc = make_informer(c, INF_VSC, "volumesnapshotcontents", SNAP_GROUP,
-                           "volumesnapshotcontents", parse_vsc, h[INF_VSC], err);
-    if (rc == 0)
-        rc = make_informer(c, INF_CLASS, "volumesnapshotclasses", SNAP_GROUP,
-                           "volumesnapshotclasses", parse_class, h[INF_CLASS], err);
-    if (rc == 0)
-        rc = make_informer(c, INF_PVC, "persistentvolumeclaims", "", "persistentvolumeclaims",
-                           parse_pvc, h[INF_PVC], err);
-    if (rc == 0 && c->groups)
-        rc = make_informer(c, INF_VGS, "volumegroupsnapshots", GROUP_API_GROUP,
-                           "volumegroupsnapshots", parse_vgs, h[INF_VGS], err);
-    if (rc == 0 && c->groups)
-        rc = make_informer(c, INF_VGSC, "volumegroupsnapshotcontents", GROUP_API_GROUP,
-                           "volumegroupsnapshotcontents", parse_vgsc, h[INF_VGSC], err);
-    if (rc == 0 && c->groups)
-        rc = make_informer(c, INF_GCLASS, "volumegroupsnapshotclasses", GROUP_API_GROUP,
-                           "volumegroupsnapshotclasses", parse_gclass, h[INF_GCLASS], err);
+    for (k = 0; k < N_WATCHED && rc == 0; k++)
+        if (!KINDS[k].groups_only || c->groups)
+            rc = make_informer(c, (enum kind)k, err);
     return rc;
 }
 
@@ -1167,13 +876,13 @@ ctrl_run(struct ctrl *c, struct sc_err *err)
         if (state_retry_foreach(c->st, seed_fn, c, &serr) != 0)
             log_debug(1, "state: cannot seed retries: %s", serr.msg);
     }
-    for (i = 0; i < N_INF && rc == 0; i++)
+    for (i = 0; i < N_WATCHED && rc == 0; i++)
         if (c->inf[i] != NULL)
             rc = kinformer_start(c->inf[i], err);
     if (rc != 0)
         return rc;
     __atomic_store_n(&c->running, 1, __ATOMIC_RELEASE);
-    for (i = 0; i < N_INF; i++) {
+    for (i = 0; i < N_WATCHED; i++) {
         while (c->inf[i] != NULL && !__atomic_load_n(&c->stopping, __ATOMIC_ACQUIRE)) {
             rc = kinformer_wait_synced(c->inf[i], 1000);
             if (rc == 0)
@@ -1185,16 +894,12 @@ ctrl_run(struct ctrl *c, struct sc_err *err)
     if (__atomic_load_n(&c->stopping, __ATOMIC_ACQUIRE))
         return sc_err_set(err, SC_ESHUTDOWN, "shutting down");
     log_info("caches synced: %zu snapshots, %zu contents, %zu classes, %zu claims",
-             cstore_len(c->stores[INF_VS]), cstore_len(c->stores[INF_VSC]),
-             cstore_len(c->stores[INF_CLASS]), cstore_len(c->stores[INF_PVC]));
+             cstore_len(c->stores[KIND_VS]), cstore_len(c->stores[KIND_VSC]),
+             cstore_len(c->stores[KIND_CLASS]), cstore_len(c->stores[KIND_PVC]));
     malloc_trim(0); /* give back what the initial LIST pages and parse trees used */
-    rc = kworkq_start_workers(c->q_vs, c->o->worker_threads, vs_worker, c, err);
-    if (rc == 0)
-        rc = kworkq_start_workers(c->q_vsc, c->o->worker_threads, vsc_worker, c, err);
-    if (rc == 0 && c->groups)
-        rc = kworkq_start_workers(c->q_vgs, c->o->worker_threads, vgs_worker, c, err);
-    if (rc == 0 && c->groups)
-        rc = kworkq_start_workers(c->q_vgsc, c->o->worker_threads, vgsc_worker, c, err);
+    for (i = 0; i < N_WATCHED && rc == 0; i++)
+        if (c->q[i] != NULL)
+            rc = kworkq_start_workers(c->q[i], c->o->worker_threads, worker, &c->kctx[i], err);
     if (rc == 0)
         __atomic_store_n(&c->synced, 1, __ATOMIC_RELEASE);
     return rc;
@@ -1329,15 +1034,10 @@ ctrl_stop(struct ctrl *c, bool release)
     /* Leadership may be won until klease_stop(): a launch after this
      * refuses, one before it is joined here. */
     starter_stop(&c->starter);
-    if (c->q_vs != NULL)
-        kworkq_stop_workers(c->q_vs);
-    if (c->q_vsc != NULL)
-        kworkq_stop_workers(c->q_vsc);
-    if (c->q_vgs != NULL)
-        kworkq_stop_workers(c->q_vgs);
-    if (c->q_vgsc != NULL)
-        kworkq_stop_workers(c->q_vgsc);
-    for (i = 0; i < N_INF; i++)
+    for (i = 0; i < N_WATCHED; i++)
+        if (c->q[i] != NULL)
+            kworkq_stop_workers(c->q[i]);
+    for (i = 0; i < N_WATCHED; i++)
         if (c->inf[i] != NULL)
             kinformer_stop(c->inf[i]);
     if (c->lease != NULL)
@@ -1357,14 +1057,12 @@ ctrl_free(struct ctrl *c)
     httpsrv_stop(c->http);
     starter_destroy(&c->starter);
     klease_free(c->lease);
-    for (i = 0; i < N_INF; i++)
+    for (i = 0; i < N_WATCHED; i++)
         kinformer_free(c->inf[i]);
     krecorder_free(c->rec);
-    kworkq_free(c->q_vs);
-    kworkq_free(c->q_vsc);
-    kworkq_free(c->q_vgs);
-    kworkq_free(c->q_vgsc);
-    for (i = 0; i < N_INF; i++)
+    for (i = 0; i < N_WATCHED; i++)
+        kworkq_free(c->q[i]);
+    for (i = 0; i < N_WATCHED; i++)
         cstore_free(c->stores[i]);
     cmetrics_free(c->metrics);
     state_close(c->st);

@@ -20,120 +20,21 @@
 /* ---- small helpers ---- */
 
 static void
-obj_vgs(const struct gvgs *g, struct gsync_obj *o)
-{
-    o->kind = GSYNC_VGS;
-    o->ns = g->m.ns;
-    o->name = g->m.name;
-    o->uid = g->m.uid;
-    o->rv = g->m.rv;
-}
-
-static void
-obj_vgsc(const struct gvgsc *c, struct gsync_obj *o)
-{
-    o->kind = GSYNC_VGSC;
-    o->ns = NULL;
-    o->name = c->m.name;
-    o->uid = c->m.uid;
-    o->rv = c->m.rv;
-}
-
-static void
 vgs_key(const struct gvgs *g, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/%s", g->m.ns, g->m.name);
 }
 
-static void
-vgs_event(const struct gsync_env *env, const struct gvgs *g, const char *type, const char *reason,
-          const char *msg)
-{
-    struct gsync_obj o = {0};
-
-    obj_vgs(g, &o);
-    env->act->event(env->act->ctx, &o, type, reason, msg);
-}
-
-/* PATCH an object; patch is stolen (NULL means ENOMEM). */
+/* upstream: updateGroupSnapshotErrorStatusWithEvent */
 static int
-patch_obj(const struct gsync_env *env, const struct gsync_obj *o, bool status, enum sync_patch type,
-          json_t *patch, struct sc_err *err)
-{
-    int rc;
-
-    if (patch == NULL)
-        return sc_err_set(err, SC_ENOMEM, "out of memory");
-    rc = env->act->patch(env->act->ctx, o, status, type, patch, err);
-    json_decref(patch);
-    return rc;
-}
-
-static int
-patch_vgs(const struct gsync_env *env, const struct gvgs *g, bool status, enum sync_patch type,
-          json_t *patch, struct sc_err *err)
-{
-    struct gsync_obj o = {0};
-
-    obj_vgs(g, &o);
-    return patch_obj(env, &o, status, type, patch, err);
-}
-
-static int
-patch_vgsc(const struct gsync_env *env, const struct gvgsc *c, enum sync_patch type, json_t *patch,
-           struct sc_err *err)
-{
-    struct gsync_obj o = {0};
-
-    obj_vgsc(c, &o);
-    return patch_obj(env, &o, false, type, patch, err);
-}
-
-/* prefix + Go %q of inner */
-static int
-err_quoted(struct sc_err *err, int code, const char *prefix, const char *inner)
-{
-    struct buf b = {0};
-    int rc;
-
-    buf_init(&b, SC_ERR_MSG_LEN - 1);
-    if (buf_adds(&b, prefix) != 0 || gostr_quote(&b, inner) != 0)
-        rc = sc_err_set(err, code, "%s%s", prefix, inner);
-    else
-        rc = sc_err_set(err, code, "%s", buf_str(&b));
-    buf_release(&b);
-    return rc;
-}
-
-/* upstream: updateGroupSnapshotErrorStatusWithEvent.  The same message is
- * neither rewritten nor re-evented. */
-static int
-vgs_error_status(const struct gsync_env *env, const struct gvgs *g, bool set_ready_false,
+vgs_error_status(const struct sync_env *env, const struct gvgs *g, bool set_ready_false,
                  const char *reason, const char *msg)
 {
-    char now[40];
-    json_t *st;
-    struct sc_err werr = {0};
-    int rc;
-
-    if (g->error_msg != NULL && strcmp(g->error_msg, msg) == 0)
-        return 0;
-    clock_rfc3339(clock_wall_ms(&env->clock), now, sizeof(now));
-    st = json_pack("{s:{s:s,s:s}}", "error", "message", msg, "time", now);
-    if (st != NULL && set_ready_false)
-        json_object_set_new(st, "readyToUse", json_false());
-    sc_err_clear(&werr);
-    rc = patch_vgs(env, g, true, SYNC_PATCH_MERGE,
-                   st != NULL ? json_pack("{s:o}", "status", st) : NULL, &werr);
-    if (rc != 0)
-        log_warnx("group snapshot '%s/%s': cannot update error status: %s", g->m.ns, g->m.name,
-                  werr.msg);
-    vgs_event(env, g, "Warning", reason, msg);
-    return rc;
+    return sync_error_status(env, KIND_VGS, &g->m, g->error_msg, set_ready_false, reason, msg);
 }
 
 static struct gclass *
-gclass_get(const struct gsync_env *env, const char *name, struct sc_err *err)
+gclass_get(const struct sync_env *env, const char *name, struct sc_err *err)
 {
     struct gclass *c = (struct gclass *)cstore_get(env->group_classes, name);
 
@@ -144,35 +45,10 @@ gclass_get(const struct gsync_env *env, const char *name, struct sc_err *err)
 }
 
 static struct gvgsc *
-gcontent_get(const struct gsync_env *env, const char *name)
+gcontent_get(const struct sync_env *env, const char *name)
 {
     return name != NULL && name[0] != '\0' ? (struct gvgsc *)cstore_get(env->group_contents, name)
                                            : NULL;
-}
-
-static const char *
-snap_type(const struct gvgs *g)
-{
-    return g->has_content ? SNAP_TYPE_PREPROVISIONED : SNAP_TYPE_DYNAMIC;
-}
-
-static void
-metrics_driver(const struct gsync_env *env, const struct gvgs *g, char *out, size_t cap)
-{
-    out[0] = '\0';
-    if (g->has_content) {
-        struct gvgsc *c = gcontent_get(env, g->content);
-
-        if (c != NULL && c->driver != NULL)
-            snprintf(out, cap, "%s", c->driver);
-        CVIEW_UNREF(c);
-    } else if (g->class_name != NULL) {
-        struct gclass *c = (struct gclass *)cstore_get(env->group_classes, g->class_name);
-
-        if (c != NULL && c->driver != NULL)
-            snprintf(out, cap, "%s", c->driver);
-        CVIEW_UNREF(c);
-    }
 }
 
 /* ---- volumes of a dynamic group (upstream: getVolumesFromVolumeGroupSnapshot) ---- */
@@ -207,7 +83,7 @@ pv_bound_to(const struct cpv *pv, const struct cpvc *pvc)
 /* One selected PVC: Bound, its PV by a live GET, the claimRef.  0 with
  * *out (a new view), or an error. */
 static int
-pvc_volume(const struct gsync_env *env, const struct gvgs *g, const json_t *item, struct cpv **out,
+pvc_volume(const struct sync_env *env, const struct gvgs *g, const json_t *item, struct cpv **out,
            struct sc_err *err)
 {
     const char *vol;
@@ -229,12 +105,12 @@ pvc_volume(const struct gsync_env *env, const struct gvgs *g, const json_t *item
         return rc;
     }
     sc_err_clear(&perr);
-    rc = env->act->get_pv(env->act->ctx, vol, &pv, &perr);
+    rc = sync_get_pv(env, vol, &pv, &perr);
     if (rc != 0) {
         char prefix[MSG_CAP];
 
         snprintf(prefix, sizeof(prefix), "failed to retrieve PV %s from the API server: ", vol);
-        err_quoted(err, rc, prefix, perr.msg);
+        sync_err_quoted(err, rc, prefix, perr.msg);
     } else if (!pv_bound_to(pv, pvc)) {
         rc = sc_err_set(err, SC_EINVALID, "claim in dataSource not bound or invalid");
         CVIEW_UNREF(pv);
@@ -247,7 +123,7 @@ pvc_volume(const struct gsync_env *env, const struct gvgs *g, const json_t *item
 
 /* LIST the PVCs with the selector's text; *q gets the text. */
 static int
-list_selected(const struct gsync_env *env, const struct gvgs *g, const struct labelsel *sel,
+list_selected(const struct sync_env *env, const struct gvgs *g, const struct labelsel *sel,
               struct buf *q, json_t **items, struct sc_err *err)
 {
     int rc = labelsel_query(sel, q);
@@ -255,7 +131,7 @@ list_selected(const struct gsync_env *env, const struct gvgs *g, const struct la
     if (rc != 0)
         return sc_err_set(err, rc, "label selector of group snapshot %s/%s is too long", g->m.ns,
                           g->m.name);
-    rc = env->act->list_pvcs(env->act->ctx, g->m.ns, buf_str(q), items, err);
+    rc = env->act->list(env->act->ctx, KIND_PVC, g->m.ns, buf_str(q), items, err);
     if (rc != 0)
         sc_err_wrap(err, rc, "failed to list PVCs with label selector %s", buf_str(q));
     return rc;
@@ -280,7 +156,7 @@ none_selected(const struct labelsel *sel, struct sc_err *err)
  * each to be Bound, GET its PV and check the claimRef.  strict=false (the
  * member PV map) skips the volumes it cannot resolve instead of failing. */
 static int
-group_volumes(const struct gsync_env *env, const struct gvgs *g, bool strict, struct gvols *out,
+group_volumes(const struct sync_env *env, const struct gvgs *g, bool strict, struct gvols *out,
               struct sc_err *err)
 {
     struct labelsel *sel = NULL;
@@ -348,7 +224,7 @@ gdefault_fn(const struct cmeta *m, void *arg)
 /* upstream: SetDefaultGroupSnapshotClass.  *patched: the class was written
  * (its update event brings the group back). */
 static int
-group_set_default_class(const struct gsync_env *env, const struct gvgs *g, bool *patched,
+group_set_default_class(const struct sync_env *env, const struct gvgs *g, bool *patched,
                         struct sc_err *err)
 {
     struct sync_default_scan scan = {0};
@@ -377,9 +253,9 @@ group_set_default_class(const struct gsync_env *env, const struct gvgs *g, bool 
     if (scan.n > 1)
         return sc_err_set(err, SC_EINVALID, "%d default snapshot classes were found", scan.n);
     sc_err_clear(&perr);
-    rc = patch_vgs(env, g, false, SYNC_PATCH_MERGE,
-                   json_pack("{s:{s:s}}", "spec", "volumeGroupSnapshotClassName", scan.first),
-                   &perr);
+    rc = sync_patch(env, KIND_VGS, &g->m, false, SYNC_PATCH_MERGE,
+                    json_pack("{s:{s:s}}", "spec", "volumeGroupSnapshotClassName", scan.first),
+                    &perr);
     if (rc != 0) /* upstream only logs this; the sync fails later without a class */
         log_warnx("group snapshot '%s/%s': cannot set default class %s: %s", g->m.ns, g->m.name,
                   scan.first, perr.msg);
@@ -390,7 +266,7 @@ group_set_default_class(const struct gsync_env *env, const struct gvgs *g, bool 
 
 /* upstream: checkAndUpdateGroupSnapshotClass.  *stop: the pass ends here. */
 static int
-group_check_class(const struct gsync_env *env, const struct gvgs *g, bool *stop, struct sc_err *err)
+group_check_class(const struct sync_env *env, const struct gvgs *g, bool *stop, struct sc_err *err)
 {
     char msg[MSG_CAP];
     int rc;
@@ -430,7 +306,7 @@ vgs_ref_set(const struct gvgs *g, const struct gvgsc *c)
 
 /* upstream: getDynamicallyProvisionedGroupContentFromStore */
 static int
-dynamic_content(const struct gsync_env *env, const struct gvgs *g, struct gvgsc **out,
+dynamic_content(const struct sync_env *env, const struct gvgs *g, struct gvgsc **out,
                 struct sc_err *err)
 {
     char name[LIM_KEY], msg[MSG_CAP];
@@ -469,7 +345,7 @@ dynamic_content(const struct gsync_env *env, const struct gvgs *g, struct gvgsc 
 
 /* upstream: getPreprovisionedGroupSnapshotContentFromStore */
 static int
-preprovisioned_content(const struct gsync_env *env, const struct gvgs *g, struct gvgsc **out,
+preprovisioned_content(const struct sync_env *env, const struct gvgs *g, struct gvgsc **out,
                        struct sc_err *err)
 {
     char msg[MSG_CAP];
@@ -511,7 +387,7 @@ preprovisioned_content(const struct gsync_env *env, const struct gvgs *g, struct
 }
 
 static int
-content_for(const struct gsync_env *env, const struct gvgs *g, struct gvgsc **out,
+content_for(const struct sync_env *env, const struct gvgs *g, struct gvgsc **out,
             struct sc_err *err)
 {
     return g->has_content ? preprovisioned_content(env, g, out, err)
@@ -521,7 +397,7 @@ content_for(const struct gsync_env *env, const struct gvgs *g, struct gvgsc **ou
 /* upstream: checkandAddGroupSnapshotFinalizers.  The deletion policy does
  * not matter for groups. */
 static int
-group_check_add_finalizer(const struct gsync_env *env, const struct gvgs *g, bool *wrote,
+group_check_add_finalizer(const struct sync_env *env, const struct gvgs *g, bool *wrote,
                           struct sc_err *err)
 {
     static const char *const fin[] = {FIN_VGS_BOUND};
@@ -534,8 +410,8 @@ group_check_add_finalizer(const struct gsync_env *env, const struct gvgs *g, boo
         return rc;
     if (c != NULL && !g->m.deleting && g->bound != NULL && g->bound[0] != '\0' &&
         (g->gfins & GFIN_VGS_BOUND) == 0) {
-        rc = patch_vgs(env, g, false, SYNC_PATCH_JSON, sync_patch_add_finalizers(&g->m, fin, 1),
-                       err);
+        rc = sync_patch(env, KIND_VGS, &g->m, false, SYNC_PATCH_JSON,
+                        cpatch_add_finalizers(&g->m, fin, 1), err);
         if (rc == 0)
             *wrote = true;
     }
@@ -571,7 +447,7 @@ status_error_field(const struct gvgs *g, const struct gvgsc *c, json_t *st)
 
 /* Events and metrics of the created / ready transitions. */
 static void
-status_transitions(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
+status_transitions(const struct sync_env *env, const struct gvgs *g, const struct gvgsc *c,
                    bool created, bool readied)
 {
     char key[LIM_KEY], msg[MSG_CAP];
@@ -582,20 +458,20 @@ status_transitions(const struct gsync_env *env, const struct gvgs *g, const stru
                         c->driver);
         snprintf(msg, sizeof(msg), "GroupSnapshot %s was successfully created by the CSI driver.",
                  key);
-        vgs_event(env, g, "Normal", "GroupSnapshotCreated", msg);
+        sync_event(env, KIND_VGS, &g->m, "Normal", "GroupSnapshotCreated", msg);
     }
     if (readied) {
         cmetrics_record(env->metrics, OP_CREATE_GROUP_SNAPSHOT_AND_READY, g->m.uid,
                         OP_STATUS_SUCCESS, c->driver);
         snprintf(msg, sizeof(msg), "GroupSnapshot %s is ready to use.", key);
-        vgs_event(env, g, "Normal", "GroupSnapshotReady", msg);
+        sync_event(env, KIND_VGS, &g->m, "Normal", "GroupSnapshotReady", msg);
     }
 }
 
 /* upstream: updateGroupSnapshotStatus.  c may be a zeroed view naming a
  * content just created. */
 static int
-group_update_status(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
+group_update_status(const struct sync_env *env, const struct gvgs *g, const struct gvgsc *c,
                     struct sc_err *err)
 {
     char key[LIM_KEY], ts[40];
@@ -622,7 +498,8 @@ group_update_status(const struct gsync_env *env, const struct gvgs *g, const str
         return 0;
     }
     status_transitions(env, g, c, created, readied);
-    rc = patch_vgs(env, g, true, SYNC_PATCH_MERGE, json_pack("{s:o}", "status", st), err);
+    rc = sync_patch(env, KIND_VGS, &g->m, true, SYNC_PATCH_MERGE, json_pack("{s:o}", "status", st),
+                    err);
     if (rc != 0) {
         vgs_key(g, key, sizeof(key));
         sc_err_wrap(err, rc, "snapshot controller failed to update %s on API server", key);
@@ -669,12 +546,12 @@ input_err(struct sc_err *err, int rc, const struct gvgs *g, const char *inner)
 
     snprintf(prefix, sizeof(prefix),
              "failed to get input parameters to create group snapshot %s: ", g->m.name);
-    return err_quoted(err, rc, prefix, inner);
+    return sync_err_quoted(err, rc, prefix, inner);
 }
 
 /* Every PV must be CSI and of the class's driver (§5.10). */
 static int
-check_drivers(const struct gsync_env *env, const struct gvgs *g, const struct gclass *cls,
+check_drivers(const struct sync_env *env, const struct gvgs *g, const struct gclass *cls,
               const struct gvols *vols, struct sc_err *err)
 {
     char msg[MSG_CAP];
@@ -685,7 +562,7 @@ check_drivers(const struct gsync_env *env, const struct gvgs *g, const struct gc
 
         if (pv->csi_driver == NULL) {
             snprintf(msg, sizeof(msg), "Cannot snapshot a non-CSI volume: %s", pv->m.name);
-            vgs_event(env, g, "Warning", "CreateGroupSnapshotContentFailed", msg);
+            sync_event(env, KIND_VGS, &g->m, "Warning", "CreateGroupSnapshotContentFailed", msg);
             return sc_err_set(err, SC_EINVALID,
                               "cannot snapshot a non-CSI volume for group snapshot %s/%s: %s",
                               g->m.ns, g->m.name, pv->m.name);
@@ -695,7 +572,7 @@ check_drivers(const struct gsync_env *env, const struct gvgs *g, const struct gc
                      "Volume CSI driver (%s) mismatch with VolumeGroupSnapshotClass (%s) %s/%s: %s",
                      pv->csi_driver, cls->driver != NULL ? cls->driver : "", g->m.ns, g->m.name,
                      pv->m.name);
-            vgs_event(env, g, "Warning", "CreateGroupSnapshotContentFailed", msg);
+            sync_event(env, KIND_VGS, &g->m, "Warning", "CreateGroupSnapshotContentFailed", msg);
             return sc_err_set(err, SC_EINVALID, "%s", msg);
         }
     }
@@ -704,7 +581,7 @@ check_drivers(const struct gsync_env *env, const struct gvgs *g, const struct gc
 
 /* The content body for this group: class, volumes, secret. */
 static int
-content_body_for(const struct gsync_env *env, const struct gvgs *g, const char *name, json_t **body,
+content_body_for(const struct sync_env *env, const struct gvgs *g, const char *name, json_t **body,
                  struct sc_err *err)
 {
     char sname[LIM_KEY], sns[LIM_KEY];
@@ -750,7 +627,7 @@ content_body_for(const struct gsync_env *env, const struct gvgs *g, const char *
 /* upstream: createGroupSnapshotContent.  name (cap bytes) gets the content
  * name. */
 static int
-group_create_content(const struct gsync_env *env, const struct gvgs *g, char *name, size_t cap,
+group_create_content(const struct sync_env *env, const struct gvgs *g, char *name, size_t cap,
                      struct sc_err *err)
 {
     char key[LIM_KEY], msg[MSG_CAP];
@@ -764,20 +641,20 @@ group_create_content(const struct gsync_env *env, const struct gvgs *g, char *na
     if (rc != 0)
         return rc;
     sc_err_clear(&ierr);
-    rc = env->act->create(env->act->ctx, GSYNC_VGSC, NULL, body, NULL, &ierr);
+    rc = env->act->create(env->act->ctx, KIND_VGSC, NULL, body, NULL, &ierr);
     json_decref(body);
     if (rc != 0 && rc != SC_EEXIST) { /* AlreadyExists: the content is ours by its name */
         snprintf(
             msg, sizeof(msg),
             "Error creating volume group snapshot content object for group snapshot %s: %.400s.",
             key, ierr.msg);
-        vgs_event(env, g, "Warning", "CreateGroupSnapshotContentFailed", msg);
+        sync_event(env, KIND_VGS, &g->m, "Warning", "CreateGroupSnapshotContentFailed", msg);
         return sc_err_set(err, rc, "snapshot controller failed to update %s on API server: %s", key,
                           ierr.msg);
     }
     snprintf(msg, sizeof(msg), "Waiting for a group snapshot %s to be created by the CSI driver.",
              key);
-    vgs_event(env, g, "Normal", "CreatingGroupSnapshot", msg);
+    sync_event(env, KIND_VGS, &g->m, "Normal", "CreatingGroupSnapshot", msg);
     return 0;
 }
 
@@ -811,7 +688,7 @@ struct member_secret {
 
 /* POST, or GET on AlreadyExists; *out the object. */
 static int
-create_or_get(const struct gsync_env *env, enum gsync_kind kind, const char *ns, const char *name,
+create_or_get(const struct sync_env *env, enum kind kind, const char *ns, const char *name,
               const json_t *body, json_t **out, struct sc_err *err)
 {
     int rc = env->act->create(env->act->ctx, kind, ns, body, out, err);
@@ -828,26 +705,6 @@ static int
 member_err(struct sc_err *err, int rc, const char *what, const char *inner)
 {
     return sc_err_set(err, rc, "createIndividualSnapshotForGroupSnapshot: %s %s", what, inner);
-}
-
-static void
-obj_vs_view(const struct cvs *vs, struct gsync_obj *o)
-{
-    o->kind = GSYNC_VS;
-    o->ns = vs->m.ns;
-    o->name = vs->m.name;
-    o->uid = vs->m.uid;
-    o->rv = vs->m.rv;
-}
-
-static void
-obj_vsc_view(const struct cvsc *c, struct gsync_obj *o)
-{
-    o->kind = GSYNC_VSC;
-    o->ns = NULL;
-    o->name = c->m.name;
-    o->uid = c->m.uid;
-    o->rv = c->m.rv;
 }
 
 /* The member VSC body (upstream: the VSC built in
@@ -892,7 +749,7 @@ member_vs_body(const struct gvgs *g, const struct cpv *pv, const char *vs_name)
 
 /* POST each member object or adopt the existing one. */
 static int
-member_objects(const struct gsync_env *env, const struct gvgs *g, const json_t *vsc_body,
+member_objects(const struct sync_env *env, const struct gvgs *g, const json_t *vsc_body,
                const json_t *vs_body, struct cvsc **vsc, struct cvs **vs, struct sc_err *err)
 {
     const char *vsc_name =
@@ -904,14 +761,14 @@ member_objects(const struct gsync_env *env, const struct gvgs *g, const json_t *
     int rc;
 
     sc_err_clear(&ierr);
-    rc = create_or_get(env, GSYNC_VSC, NULL, vsc_name, vsc_body, &vsc_obj, &ierr);
+    rc = create_or_get(env, KIND_VSC, NULL, vsc_name, vsc_body, &vsc_obj, &ierr);
     if (rc == 0)
         rc = cvsc_parse(vsc_obj, vsc, &ierr);
     if (rc != 0) {
         member_err(err, rc, "creating volumesnapshotcontent", ierr.msg);
         goto out;
     }
-    rc = create_or_get(env, GSYNC_VS, g->m.ns, vs_name, vs_body, &vs_obj, &ierr);
+    rc = create_or_get(env, KIND_VS, g->m.ns, vs_name, vs_body, &vs_obj, &ierr);
     if (rc == 0)
         rc = cvs_parse(vs_obj, vs, &ierr);
     if (rc != 0) {
@@ -963,38 +820,35 @@ member_vsc_status(const struct gvgsc *c, const struct gvinfo *info)
  * status; each write only when it changes something.  Unlike upstream an
  * existing VS status is kept, never wiped. */
 static int
-member_bind(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
+member_bind(const struct sync_env *env, const struct gvgs *g, const struct gvgsc *c,
             const struct gvinfo *info, const struct cvsc *vsc, const struct cvs *vs,
             struct sc_err *err)
 {
-    struct gsync_obj o = {0};
     struct sc_err ierr = {0};
     int rc;
 
     sc_err_clear(&ierr);
-    obj_vsc_view(vsc, &o);
     if (vsc->ref_uid == NULL || strcmp(vsc->ref_uid, vs->m.uid) != 0) {
-        rc = patch_obj(env, &o, false, SYNC_PATCH_MERGE,
-                       json_pack("{s:{s:{s:s}}}", "spec", "volumeSnapshotRef", "uid", vs->m.uid),
-                       &ierr);
+        rc = sync_patch(env, KIND_VSC, &vsc->m, false, SYNC_PATCH_MERGE,
+                        json_pack("{s:{s:{s:s}}}", "spec", "volumeSnapshotRef", "uid", vs->m.uid),
+                        &ierr);
         if (rc != 0)
             return member_err(err, rc, "binding volumesnapshotcontent to volumesnapshot", ierr.msg);
     }
     if (vs->bound == NULL || vs->vgs_name == NULL) {
-        obj_vs_view(vs, &o);
-        rc = patch_obj(env, &o, true, SYNC_PATCH_MERGE,
-                       json_pack("{s:{s:s,s:s}}", "status", "boundVolumeSnapshotContentName",
-                                 vs->bound != NULL ? vs->bound : vsc->m.name,
-                                 "volumeGroupSnapshotName",
-                                 vs->vgs_name != NULL ? vs->vgs_name : g->m.name),
-                       &ierr);
+        rc = sync_patch(env, KIND_VS, &vs->m, true, SYNC_PATCH_MERGE,
+                        json_pack("{s:{s:s,s:s}}", "status", "boundVolumeSnapshotContentName",
+                                  vs->bound != NULL ? vs->bound : vsc->m.name,
+                                  "volumeGroupSnapshotName",
+                                  vs->vgs_name != NULL ? vs->vgs_name : g->m.name),
+                        &ierr);
         if (rc != 0)
             return member_err(err, rc, "binding volumesnapshot to volumesnapshotcontent", ierr.msg);
     }
     if (!vsc_status_differs(vsc, c, info))
         return 0;
-    obj_vsc_view(vsc, &o);
-    rc = patch_obj(env, &o, true, SYNC_PATCH_MERGE, member_vsc_status(c, info), &ierr);
+    rc = sync_patch(env, KIND_VSC, &vsc->m, true, SYNC_PATCH_MERGE, member_vsc_status(c, info),
+                    &ierr);
     if (rc != 0)
         return member_err(err, rc, "setting snapshotHandle in volumesnapshotcontent", ierr.msg);
     return 0;
@@ -1003,7 +857,7 @@ member_bind(const struct gsync_env *env, const struct gvgs *g, const struct gvgs
 /* Create (or adopt) the member VSC and VS for one volume of the group and
  * bind them.  upstream: createSnapshotsForGroupSnapshotContent, one entry. */
 static int
-create_member(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
+create_member(const struct sync_env *env, const struct gvgs *g, const struct gvgsc *c,
               const struct gvinfo *info, const struct cpv *pv, const struct member_secret *sec,
               struct sc_err *err)
 {
@@ -1044,7 +898,7 @@ members_reported(const struct gvgsc *c)
  * names are fixed by the group UID and volume handle, and AlreadyExists
  * adopts the existing object. */
 static int
-create_members(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
+create_members(const struct sync_env *env, const struct gvgs *g, const struct gvgsc *c,
                struct sc_err *err)
 {
     struct member_secret sec = {0};
@@ -1097,7 +951,7 @@ create_members(const struct gsync_env *env, const struct gvgs *g, const struct g
 
 /* Is any member VS or VSC of a reported group missing from the stores? */
 static bool
-members_missing(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c)
+members_missing(const struct sync_env *env, const struct gvgs *g, const struct gvgsc *c)
 {
     char vs_name[GSYNC_MEMBER_NAME_LEN], vsc_name[GSYNC_MEMBER_NAME_LEN], key[LIM_KEY];
     size_t i;
@@ -1148,13 +1002,13 @@ link_fn(const struct cmeta *m, void *arg)
  * the live object (the view does not keep the list) and add with a
  * resourceVersion test. */
 static int
-add_owner_ref(const struct gsync_env *env, const struct gvgs *g, const struct gsync_obj *o,
+add_owner_ref(const struct sync_env *env, const struct gvgs *g, const struct cvs *vs,
               struct sc_err *err)
 {
     json_t *live = NULL, *ops = NULL, *ref;
     const json_t *meta;
     const char *rv;
-    int rc = env->act->get(env->act->ctx, GSYNC_VS, o->ns, o->name, &live, err);
+    int rc = env->act->get(env->act->ctx, KIND_VS, vs->m.ns, vs->m.name, &live, err);
 
     if (rc != 0)
         return rc;
@@ -1173,7 +1027,7 @@ add_owner_ref(const struct gsync_env *env, const struct gvgs *g, const struct gs
     else if (ops != NULL)
         json_array_append_new(ops, json_pack("{s:s,s:s,s:[O]}", "op", "add", "path",
                                              "/metadata/ownerReferences", "value", ref));
-    rc = patch_obj(env, o, false, SYNC_PATCH_JSON, ops, err);
+    rc = sync_patch(env, KIND_VS, &vs->m, false, SYNC_PATCH_JSON, ops, err);
     json_decref(ref);
     json_decref(live);
     return rc;
@@ -1182,10 +1036,9 @@ add_owner_ref(const struct gsync_env *env, const struct gvgs *g, const struct gs
 /* One static member VS: status.volumeGroupSnapshotName, then the
  * ownerReference, each when missing. */
 static int
-link_member(const struct gsync_env *env, const struct gvgs *g, const char *name, struct sc_err *err)
+link_member(const struct sync_env *env, const struct gvgs *g, const char *name, struct sc_err *err)
 {
     char key[LIM_KEY];
-    struct gsync_obj o = {0};
     struct cvs *vs = NULL;
     int rc = 0;
 
@@ -1195,12 +1048,12 @@ link_member(const struct gsync_env *env, const struct gvgs *g, const char *name,
         CVIEW_UNREF(vs);
         return 0;
     }
-    obj_vs_view(vs, &o);
     if (vs->vgs_name == NULL)
-        rc = patch_obj(env, &o, true, SYNC_PATCH_MERGE,
+        rc =
+            sync_patch(env, KIND_VS, &vs->m, true, SYNC_PATCH_MERGE,
                        json_pack("{s:{s:s}}", "status", "volumeGroupSnapshotName", g->m.name), err);
     if (rc == 0 && vs->vgs_owner == NULL)
-        rc = add_owner_ref(env, g, &o, err);
+        rc = add_owner_ref(env, g, vs, err);
     CVIEW_UNREF(vs);
     return rc;
 }
@@ -1209,7 +1062,7 @@ link_member(const struct gsync_env *env, const struct gvgs *g, const char *name,
  * status.volumeGroupSnapshotName and the v1 VolumeGroupSnapshot
  * ownerReference (upstream does both from the snapshot side). */
 static int
-link_static_members(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
+link_static_members(const struct sync_env *env, const struct gvgs *g, const struct gvgsc *c,
                     struct sc_err *err)
 {
     struct link_scan scan = {c->group_handle, g->m.ns, NULL};
@@ -1232,7 +1085,7 @@ link_static_members(const struct gsync_env *env, const struct gvgs *g, const str
 
 /* upstream: bindGroupSnapshotContent (pre-provisioned) */
 static int
-group_bind_content(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
+group_bind_content(const struct sync_env *env, const struct gvgs *g, const struct gvgsc *c,
                    struct sc_err *err)
 {
     json_t *spec;
@@ -1246,12 +1099,12 @@ group_bind_content(const struct gsync_env *env, const struct gvgs *g, const stru
     spec = json_pack("{s:{s:s}}", "volumeGroupSnapshotRef", "uid", g->m.uid);
     if (spec != NULL && g->class_name != NULL)
         json_object_set_new(spec, "volumeGroupSnapshotClassName", json_string(g->class_name));
-    return patch_vgsc(env, c, SYNC_PATCH_MERGE,
+    return sync_patch(env, KIND_VGSC, &c->m, false, SYNC_PATCH_MERGE,
                       spec != NULL ? json_pack("{s:o}", "spec", spec) : NULL, err);
 }
 
 static int
-sync_unready_preprovisioned(const struct gsync_env *env, const struct gvgs *g, struct sc_err *err)
+sync_unready_preprovisioned(const struct sync_env *env, const struct gvgs *g, struct sc_err *err)
 {
     char msg[MSG_CAP], inner[SC_ERR_MSG_LEN];
     struct gvgsc *c = NULL;
@@ -1296,18 +1149,20 @@ sync_unready_preprovisioned(const struct gsync_env *env, const struct gvgs *g, s
 
 /* upstream: syncUnreadyGroupSnapshot */
 static int
-group_sync_unready(const struct gsync_env *env, const struct gvgs *g, struct sc_err *err)
+group_sync_unready(const struct sync_env *env, const struct gvgs *g, struct sc_err *err)
 {
     char key[LIM_KEY], msg[MSG_CAP], driver[256], name[LIM_KEY];
     struct gvgsc *c = NULL;
     int rc;
 
     vgs_key(g, key, sizeof(key));
-    metrics_driver(env, g, driver, sizeof(driver));
+    sync_metrics_driver(env, true, g->has_content, g->content, g->class_name, driver,
+                        sizeof(driver));
     if (g->creation_time == NULL)
-        cmetrics_start(env->metrics, OP_CREATE_GROUP_SNAPSHOT, g->m.uid, driver, snap_type(g));
+        cmetrics_start(env->metrics, OP_CREATE_GROUP_SNAPSHOT, g->m.uid, driver,
+                       sync_snap_type(g->has_content));
     cmetrics_start(env->metrics, OP_CREATE_GROUP_SNAPSHOT_AND_READY, g->m.uid, driver,
-                   snap_type(g));
+                   sync_snap_type(g->has_content));
     if (g->has_content)
         return sync_unready_preprovisioned(env, g, err);
 
@@ -1355,7 +1210,7 @@ group_sync_unready(const struct gsync_env *env, const struct gvgs *g, struct sc_
 
 /* upstream: syncReadyGroupSnapshot */
 static int
-group_sync_ready(const struct gsync_env *env, const struct gvgs *g, struct sc_err *err)
+group_sync_ready(const struct sync_env *env, const struct gvgs *g, struct sc_err *err)
 {
     struct gvgsc *c = gcontent_get(env, g->bound);
     struct sc_err lerr = {0};
@@ -1408,7 +1263,7 @@ member_fn(const struct cmeta *m, void *arg)
 
 /* upstream: the ByVolumeGroupSnapshotMembership index (ownerRef name). */
 static int
-group_members(const struct gsync_env *env, const char *ns, const char *name, struct member_scan *ms)
+group_members(const struct sync_env *env, const char *ns, const char *name, struct member_scan *ms)
 {
     ms->ns = ns;
     ms->name = name;
@@ -1423,56 +1278,23 @@ group_members(const struct gsync_env *env, const char *ns, const char *name, str
     return 0;
 }
 
-struct restore_scan {
-    const char *ns, *vs_name;
-    bool found;
-};
-
-static int
-restore_fn(const struct cmeta *m, void *arg)
-{
-    const struct cpvc *p = (const struct cpvc *)m;
-    struct restore_scan *r = arg;
-
-    if (strcmp(p->m.ns, r->ns) == 0 && p->ds_name != NULL && p->ds_kind != NULL &&
-        p->ds_api_group != NULL && strcmp(p->ds_kind, "VolumeSnapshot") == 0 &&
-        strcmp(p->ds_api_group, "snapshot.storage.k8s.io") == 0 &&
-        strcmp(p->ds_name, r->vs_name) == 0 && p->phase != NULL &&
-        strcmp(p->phase, "Pending") == 0) {
-        r->found = true;
-        return 1;
-    }
-    return 0;
-}
-
-static json_t *
-remove_finalizer_patch(int idx, const char *fin)
-{
-    char path[64];
-
-    snprintf(path, sizeof(path), "/metadata/finalizers/%d", idx);
-    return json_pack("[{s:s,s:s,s:s},{s:s,s:s}]", "op", "test", "path", path, "value", fin, "op",
-                     "remove", "path", path);
-}
-
 /* A member is the source of a Pending restore: SnapshotDeletePending. */
 static int
-members_restoring(const struct gsync_env *env, const struct gvgs *g, const struct member_scan *ms,
+members_restoring(const struct sync_env *env, const struct gvgs *g, const struct member_scan *ms,
                   struct sc_err *err)
 {
     char msg[MSG_CAP];
     size_t i;
 
     for (i = 0; i < json_array_size(ms->names); i++) {
-        struct restore_scan r = {g->m.ns, json_string_value(json_array_get(ms->names, i)), false};
+        const char *vs = json_string_value(json_array_get(ms->names, i));
 
-        cstore_each(env->claims, restore_fn, &r);
-        if (r.found) {
+        if (sync_vs_restoring(env, g->m.ns, vs)) {
             snprintf(msg, sizeof(msg),
                      "Snapshot %s/%s belonging to VolumeGroupSnapshot %s/%s is being used to "
                      "restore a PVC",
-                     g->m.ns, r.vs_name, g->m.ns, g->m.name);
-            vgs_event(env, g, "Warning", "SnapshotDeletePending", msg);
+                     g->m.ns, vs, g->m.ns, g->m.name);
+            sync_event(env, KIND_VGS, &g->m, "Warning", "SnapshotDeletePending", msg);
             return sc_err_set(err, SC_EINVALID, "%s", msg);
         }
     }
@@ -1481,15 +1303,15 @@ members_restoring(const struct gsync_env *env, const struct gvgs *g, const struc
 
 /* The being-deleted annotation, then (Delete) the content itself. */
 static int
-delete_group_content(const struct gsync_env *env, const struct gvgs *g, const struct gvgsc *c,
+delete_group_content(const struct sync_env *env, const struct gvgs *g, const struct gvgsc *c,
                      bool delete_content, struct sc_err *err)
 {
     struct sc_err derr = {0};
     int rc;
 
     if (!c->being_deleted_ann) {
-        rc = patch_vgsc(
-            env, c, SYNC_PATCH_MERGE,
+        rc = sync_patch(
+            env, KIND_VGSC, &c->m, false, SYNC_PATCH_MERGE,
             json_pack("{s:{s:{s:s}}}", "metadata", "annotations", ANN_GROUP_BEING_DELETED, "yes"),
             err);
         if (rc != 0)
@@ -1501,18 +1323,18 @@ delete_group_content(const struct gsync_env *env, const struct gvgs *g, const st
     if (!delete_content)
         return 0;
     sc_err_clear(&derr);
-    rc = env->act->del(env->act->ctx, GSYNC_VGSC, NULL, c->m.name, &derr);
+    rc = env->act->del(env->act->ctx, KIND_VGSC, NULL, c->m.name, &derr);
     if (rc == 0 || rc == SC_ENOTFOUND)
         return 0; /* already gone: upstream retries here (§11.15) */
-    vgs_event(env, g, "Warning", "GroupSnapshotContentObjectDeleteError",
-              "Failed to delete group snapshot content API object");
+    sync_event(env, KIND_VGS, &g->m, "Warning", "GroupSnapshotContentObjectDeleteError",
+               "Failed to delete group snapshot content API object");
     return sc_err_set(err, rc, "failed to delete VolumeGroupSnapshotContent %s from API server: %s",
                       c->m.name, derr.msg);
 }
 
 /* DELETE every member not already on its way (NotFound is fine). */
 static int
-delete_members(const struct gsync_env *env, const struct gvgs *g, const struct member_scan *ms,
+delete_members(const struct sync_env *env, const struct gvgs *g, const struct member_scan *ms,
                struct sc_err *err)
 {
     char msg[MSG_CAP];
@@ -1526,13 +1348,13 @@ delete_members(const struct gsync_env *env, const struct gvgs *g, const struct m
         if (json_is_true(json_array_get(ms->deleting, i)))
             continue;
         sc_err_clear(&derr);
-        rc = env->act->del(env->act->ctx, GSYNC_VS, g->m.ns, vs, &derr);
+        rc = env->act->del(env->act->ctx, KIND_VS, g->m.ns, vs, &derr);
         if (rc != 0 && rc != SC_ENOTFOUND) {
             snprintf(msg, sizeof(msg),
                      "failed to delete snapshot API object %s/%s part of group snapshot %s/%s: "
                      "%.400s",
                      g->m.ns, vs, g->m.ns, g->m.name, derr.msg);
-            vgs_event(env, g, "Warning", "SnapshotDeleteError", msg);
+            sync_event(env, KIND_VGS, &g->m, "Warning", "SnapshotDeleteError", msg);
             return sc_err_set(err, rc, "%s", msg);
         }
     }
@@ -1542,7 +1364,7 @@ delete_members(const struct gsync_env *env, const struct gvgs *g, const struct m
 /* The bound content of a deleting group, if it points back (upstream's
  * fallback to the fixed name is dead code, §11.15; ours works). */
 static struct gvgsc *
-deleting_content(const struct gsync_env *env, const struct gvgs *g)
+deleting_content(const struct sync_env *env, const struct gvgs *g)
 {
     char cname[LIM_KEY];
     const char *name = NULL;
@@ -1564,7 +1386,7 @@ deleting_content(const struct gsync_env *env, const struct gvgs *g)
 
 /* upstream: processGroupSnapshotWithDeletionTimestamp */
 static int
-group_process_deletion(const struct gsync_env *env, const struct gvgs *g, struct sc_err *err)
+group_process_deletion(const struct sync_env *env, const struct gvgs *g, struct sc_err *err)
 {
     char driver[256];
     struct member_scan ms = {0};
@@ -1572,8 +1394,10 @@ group_process_deletion(const struct gsync_env *env, const struct gvgs *g, struct
     bool delete_content;
     int rc, idx;
 
-    metrics_driver(env, g, driver, sizeof(driver));
-    cmetrics_start(env->metrics, OP_DELETE_GROUP_SNAPSHOT, g->m.uid, driver, snap_type(g));
+    sync_metrics_driver(env, true, g->has_content, g->content, g->class_name, driver,
+                        sizeof(driver));
+    cmetrics_start(env->metrics, OP_DELETE_GROUP_SNAPSHOT, g->m.uid, driver,
+                   sync_snap_type(g->has_content));
     if (!g->m.deleting || (g->gfins & GFIN_VGS_BOUND) == 0)
         return 0;
     c = deleting_content(env, g);
@@ -1590,8 +1414,8 @@ group_process_deletion(const struct gsync_env *env, const struct gvgs *g, struct
     idx = gview_fin_index(g->gfins, g->gfin_idx, GFIN_VGS_BOUND);
     /* with Delete the finalizer goes once the content is gone */
     if (rc == 0 && !delete_content && idx >= 0)
-        rc = patch_vgs(env, g, false, SYNC_PATCH_JSON, remove_finalizer_patch(idx, FIN_VGS_BOUND),
-                       err);
+        rc = sync_patch(env, KIND_VGS, &g->m, false, SYNC_PATCH_JSON,
+                        cpatch_remove_finalizer_at(idx, FIN_VGS_BOUND), err);
     json_decref(ms.names);
     json_decref(ms.deleting);
     CVIEW_UNREF(c);
@@ -1600,7 +1424,7 @@ group_process_deletion(const struct gsync_env *env, const struct gvgs *g, struct
 
 /* upstream: syncGroupSnapshot */
 static int
-group_sync(const struct gsync_env *env, const struct gvgs *g, struct sc_err *err)
+group_sync(const struct sync_env *env, const struct gvgs *g, struct sc_err *err)
 {
     char msg[MSG_CAP];
     bool wrote;
@@ -1618,7 +1442,7 @@ group_sync(const struct gsync_env *env, const struct gvgs *g, struct sc_err *err
     rc = group_check_add_finalizer(env, g, &wrote, err);
     if (rc != 0) {
         snprintf(msg, sizeof(msg), "Failed to check and update group snapshot: %s", err->msg);
-        vgs_event(env, g, "Warning", "GroupSnapshotFinalizerError", msg);
+        sync_event(env, KIND_VGS, &g->m, "Warning", "GroupSnapshotFinalizerError", msg);
         return rc;
     }
     if (wrote)
@@ -1629,7 +1453,7 @@ group_sync(const struct gsync_env *env, const struct gvgs *g, struct sc_err *err
 }
 
 int
-group_sync_key(const struct gsync_env *env, const char *key, struct sc_err *err)
+group_sync_key(const struct sync_env *env, const char *key, struct sc_err *err)
 {
     struct gvgs *g = (struct gvgs *)cstore_get(env->groups, key);
     bool stop = false;
@@ -1647,7 +1471,7 @@ group_sync_key(const struct gsync_env *env, const char *key, struct sc_err *err)
 
 /* upstream: deleteGroupSnapshot */
 void
-group_deleted(const struct gsync_env *env, const struct gvgs *g)
+group_deleted(const struct sync_env *env, const struct gvgs *g)
 {
     char key[LIM_KEY];
     struct member_scan ms = {0};
@@ -1660,14 +1484,14 @@ group_deleted(const struct gsync_env *env, const struct gvgs *g)
     cmetrics_drop(env->metrics, OP_CREATE_GROUP_SNAPSHOT, g->m.uid);
     cmetrics_drop(env->metrics, OP_CREATE_GROUP_SNAPSHOT_AND_READY, g->m.uid);
     if (g->bound != NULL && g->bound[0] != '\0')
-        env->act->enqueue_group_content(env->act->ctx, g->bound);
+        env->act->enqueue(env->act->ctx, KIND_VGSC, g->bound);
     /* members blocked on their parent can let go of it now */
     if (group_members(env, g->m.ns, g->m.name, &ms) != 0)
         return;
     for (i = 0; i < json_array_size(ms.names); i++) {
         snprintf(key, sizeof(key), "%s/%s", g->m.ns,
                  json_string_value(json_array_get(ms.names, i)));
-        env->act->enqueue_snapshot(env->act->ctx, key);
+        env->act->enqueue(env->act->ctx, KIND_VS, key);
     }
     json_decref(ms.names);
     json_decref(ms.deleting);

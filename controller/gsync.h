@@ -5,9 +5,10 @@
  *
  * The sync functions read compact views (controller/gview.h for the group
  * kinds, controller/cview.h for VS/VSC/PVC/PV) from the stores in struct
- * gsync_env and act only through struct gsync_actions.  Time comes only
- * from env->clock, so unit tests replay recorded objects with a fake clock
- * and a recording gsync_actions.
+ * sync_env and act only through struct sync_actions: the vocabulary of
+ * controller/sync.h, shared with the snapshot side.  Time comes only from
+ * env->clock, so unit tests replay recorded objects with a fake clock and
+ * the recording actions of tests/unit/controller/fake.c.
  *
  * Writes (all scoped to the fields the controller owns):
  *   - finalizer add: JSON patch "add /metadata/finalizers/-" (or the whole
@@ -44,80 +45,18 @@
 
 #define GROUP_API_GROUP "groupsnapshot.storage.k8s.io"
 
-enum gsync_kind {
-    GSYNC_VS = 0,
-    GSYNC_VSC = 1,
-    GSYNC_VGS = 2,
-    GSYNC_VGSC = 3,
-};
-
-/* The object an event or write is about (strings borrowed for the call). */
-struct gsync_obj {
-    enum gsync_kind kind;
-    const char *ns; /* NULL for VSC and VGSC */
-    const char *name;
-    const char *uid;
-    const char *rv;
-};
-
-struct gsync_actions {
-    void *ctx;
-    /* GET /api/v1/persistentvolumes/<name>: *out is a new view. */
-    int (*get_pv)(void *ctx, const char *name, struct cpv **out, struct sc_err *err);
-    /* LIST PersistentVolumeClaims in ns with labelSelector=selector (the
-     * API syntax of labelsel_query(); "" selects all).  *out is a new
-     * reference to a JSON array of PVC objects in API order. */
-    int (*list_pvcs)(void *ctx, const char *ns, const char *selector, json_t **out,
-                     struct sc_err *err);
-    /* POST an object of kind into ns (NULL for cluster-scoped kinds); body
-     * borrowed.  On success *out (when out is not NULL) is a new reference
-     * to the created object.  AlreadyExists is SC_EEXIST. */
-    int (*create)(void *ctx, enum gsync_kind kind, const char *ns, const json_t *body, json_t **out,
-                  struct sc_err *err);
-    /* GET an object: *out is a new reference.  NotFound is SC_ENOTFOUND. */
-    int (*get)(void *ctx, enum gsync_kind kind, const char *ns, const char *name, json_t **out,
-               struct sc_err *err);
-    /* PATCH (status: the /status subresource); patch borrowed.  The
-     * implementation stores the response in the matching store. */
-    int (*patch)(void *ctx, const struct gsync_obj *obj, bool status, enum sync_patch type,
-                 const json_t *patch, struct sc_err *err);
-    /* DELETE an object.  NotFound is SC_ENOTFOUND. */
-    int (*del)(void *ctx, enum gsync_kind kind, const char *ns, const char *name,
-               struct sc_err *err);
-    /* Record an Event on obj; type "Normal"/"Warning". */
-    void (*event)(void *ctx, const struct gsync_obj *obj, const char *type, const char *reason,
-                  const char *message);
-    /* Add a key to a queue: the group queue ("ns/name"), the group content
-     * queue ("name") or the snapshot queue ("ns/name"). */
-    void (*enqueue_group)(void *ctx, const char *key);
-    void (*enqueue_group_content)(void *ctx, const char *key);
-    void (*enqueue_snapshot)(void *ctx, const char *key);
-};
-
-struct gsync_env {
-    struct cstore *groups;         /* struct gvgs, "ns/name" */
-    struct cstore *group_contents; /* struct gvgsc, "name" */
-    struct cstore *group_classes;  /* struct gclass, "name" */
-    struct cstore *snapshots;      /* struct cvs (shared with struct sync_env) */
-    struct cstore *contents;       /* struct cvsc (shared) */
-    struct cstore *claims;         /* struct cpvc (shared) */
-    const struct gsync_actions *act;
-    struct cmetrics *metrics; /* may be NULL */
-    struct clock clock;
-};
-
 /* upstream: syncGroupSnapshotByKey.  A key not in env->groups is done. */
-int group_sync_key(const struct gsync_env *env, const char *key, struct sc_err *err);
+int group_sync_key(const struct sync_env *env, const char *key, struct sc_err *err);
 /* upstream: syncGroupSnapshotContentByKey. */
-int group_content_sync_key(const struct gsync_env *env, const char *key, struct sc_err *err);
+int group_content_sync_key(const struct sync_env *env, const char *key, struct sc_err *err);
 
 /* The informer saw a VolumeGroupSnapshot disappear (upstream:
  * deleteGroupSnapshot): drops it from the store, records the
  * DeleteGroupSnapshot metric, enqueues its bound content and its member
  * snapshots (their in-group finalizer may go now).  g borrowed. */
-void group_deleted(const struct gsync_env *env, const struct gvgs *g);
+void group_deleted(const struct sync_env *env, const struct gvgs *g);
 /* The informer saw a group content disappear: drop it, enqueue its group. */
-void group_content_deleted(const struct gsync_env *env, const struct gvgsc *c);
+void group_content_deleted(const struct sync_env *env, const struct gvgsc *c);
 
 /* ---- hooks for the VolumeSnapshot side (snapshot_sync.c) ---- */
 

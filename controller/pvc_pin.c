@@ -70,7 +70,7 @@ pvc_pin_event(const struct sync_env *env, const struct cpvc *pvc, const char *sk
 {
     char names[LIM_EVENT_MESSAGE / 2];
     char msg[LIM_EVENT_MESSAGE];
-    struct sync_obj o = {0};
+    struct sync_ref o = {KIND_PVC, &pvc->m};
     size_t n;
 
     if (!pvc->m.deleting || (pvc->m.fins & CFIN_PVC_SOURCE) == 0)
@@ -80,7 +80,6 @@ pvc_pin_event(const struct sync_env *env, const struct cpvc *pvc, const char *sk
         return;
     snprintf(msg, sizeof(msg),
              "deletion waits for %zu VolumeSnapshot(s) being cut from this claim: %s", n, names);
-    sync_obj_pvc(pvc, &o);
     env->act->event(env->act->ctx, &o, "Normal", PVC_PIN_REASON, msg);
 }
 

@@ -20,217 +20,10 @@
 
 /* ---- small helpers ---- */
 
-void
-sync_obj_vs(const struct cvs *vs, struct sync_obj *o)
-{
-    o->kind = SYNC_VS;
-    o->ns = vs->m.ns;
-    o->name = vs->m.name;
-    o->uid = vs->m.uid;
-    o->rv = vs->m.rv;
-}
-
-void
-sync_obj_vsc(const struct cvsc *c, struct sync_obj *o)
-{
-    o->kind = SYNC_VSC;
-    o->ns = NULL;
-    o->name = c->m.name;
-    o->uid = c->m.uid;
-    o->rv = c->m.rv;
-}
-
-void
-sync_obj_pvc(const struct cpvc *p, struct sync_obj *o)
-{
-    o->kind = SYNC_PVC;
-    o->ns = p->m.ns;
-    o->name = p->m.name;
-    o->uid = p->m.uid;
-    o->rv = p->m.rv;
-}
-
 static void
 vs_key(const struct cvs *vs, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/%s", vs->m.ns, vs->m.name);
-}
-
-static void
-vs_event(const struct sync_env *env, const struct cvs *vs, const char *type, const char *reason,
-         const char *msg)
-{
-    struct sync_obj o = {0};
-
-    sync_obj_vs(vs, &o);
-    env->act->event(env->act->ctx, &o, type, reason, msg);
-}
-
-/* A message with Go %q of an inner text: prefix + quote(inner). */
-static int
-err_quoted(struct sc_err *err, int code, const char *prefix, const char *inner)
-{
-    struct buf b = {0};
-    int rc;
-
-    buf_init(&b, MSG_CAP - 1);
-    if (buf_adds(&b, prefix) != 0 || gostr_quote(&b, inner) != 0)
-        rc = sc_err_set(err, code, "%s%s", prefix, inner);
-    else
-        rc = sc_err_set(err, code, "%s", buf_str(&b));
-    buf_release(&b);
-    return rc;
-}
-
-static int
-patch_vs(const struct sync_env *env, const struct cvs *vs, bool status, enum sync_patch type,
-         json_t *patch, struct sc_err *err)
-{
-    struct sync_obj o = {0};
-    int rc;
-
-    if (patch == NULL)
-        return sc_err_set(err, SC_ENOMEM, "out of memory");
-    sync_obj_vs(vs, &o);
-    rc = env->act->patch(env->act->ctx, &o, status, type, patch, err);
-    json_decref(patch);
-    return rc;
-}
-
-static int
-patch_vsc(const struct sync_env *env, const struct cvsc *c, enum sync_patch type, json_t *patch,
-          struct sc_err *err)
-{
-    struct sync_obj o = {0};
-    int rc;
-
-    if (patch == NULL)
-        return sc_err_set(err, SC_ENOMEM, "out of memory");
-    sync_obj_vsc(c, &o);
-    rc = env->act->patch(env->act->ctx, &o, false, type, patch, err);
-    json_decref(patch);
-    return rc;
-}
-
-/* Append v (stolen) to ops; on failure (v NULL or no memory) drop ops:
- * a patch missing one of its operations -- the resourceVersion test above
- * all -- would be a wrong write.  Returns ops or NULL. */
-static json_t *
-ops_append(json_t *ops, json_t *v)
-{
-    if (ops != NULL && json_array_append_new(ops, v) == 0)
-        return ops;
-    json_decref(ops);
-    return NULL;
-}
-
-json_t *
-sync_patch_add_finalizers(const struct cmeta *m, const char *const *fins, size_t n)
-{
-    json_t *ops = json_array();
-    size_t i;
-
-    if (ops == NULL)
-        return NULL;
-    if (m->n_fins == 0) {
-        json_t *list = json_array();
-
-        for (i = 0; i < n && list != NULL; i++)
-            list = ops_append(list, json_string(fins[i]));
-        /* "add" of a whole list replaces one a concurrent writer made:
-         * guard it with the resourceVersion we saw. */
-        if (m->rv[0] != '\0')
-            ops = ops_append(ops, json_pack("{s:s,s:s,s:s}", "op", "test", "path",
-                                            "/metadata/resourceVersion", "value", m->rv));
-        if (list == NULL) {
-            json_decref(ops);
-            return NULL;
-        }
-        ops = ops_append(ops, json_pack("{s:s,s:s,s:o}", "op", "add", "path",
-                                        "/metadata/finalizers", "value", list));
-    } else {
-        for (i = 0; i < n && ops != NULL; i++)
-            ops = ops_append(ops, json_pack("{s:s,s:s,s:s}", "op", "add", "path",
-                                            "/metadata/finalizers/-", "value", fins[i]));
-    }
-    return ops;
-}
-
-json_t *
-sync_patch_remove_finalizers(const struct cmeta *m, unsigned bits)
-{
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } known[] = {{CFIN_VS_SOURCE, FIN_VS_SOURCE},
-                 {CFIN_VS_BOUND, FIN_VS_BOUND},
-                 {CFIN_VS_INGROUP, FIN_VS_INGROUP},
-                 {CFIN_VSC_BOUND, FIN_VSC_BOUND},
-                 {CFIN_PVC_SOURCE, FIN_PVC_SOURCE}};
-    json_t *ops = json_array();
-    int idx[8];
-    const char *names[8];
-    size_t n = 0, i, j;
-
-    if (ops == NULL)
-        return NULL;
-    for (i = 0; i < SC_ARRAY_LEN(known); i++) {
-        int at = (bits & known[i].bit) != 0 ? cview_fin_index(m, known[i].bit) : -1;
-
-        if (at >= 0) {
-            idx[n] = at;
-            names[n] = known[i].name;
-            n++;
-        }
-    }
-    /* remove from the highest index down so earlier indexes stay valid */
-    for (i = 0; i < n; i++)
-        for (j = i + 1; j < n; j++)
-            if (idx[j] > idx[i]) {
-                int t = idx[i];
-                const char *tn = names[i];
-
-                idx[i] = idx[j];
-                names[i] = names[j];
-                idx[j] = t;
-                names[j] = tn;
-            }
-    for (i = 0; i < n; i++) {
-        char path[64];
-
-        snprintf(path, sizeof(path), "/metadata/finalizers/%d", idx[i]);
-        ops = ops_append(ops,
-                         json_pack("{s:s,s:s,s:s}", "op", "test", "path", path, "value", names[i]));
-        ops = ops_append(ops, json_pack("{s:s,s:s}", "op", "remove", "path", path));
-        if (ops == NULL)
-            return NULL;
-    }
-    return ops;
-}
-
-bool
-sync_vs_deletion_candidate(const struct cvs *vs)
-{
-    return vs->m.deleting && (vs->m.fins & (CFIN_VS_SOURCE | CFIN_VS_BOUND)) != 0;
-}
-
-bool
-sync_vs_ref_set(const struct cvs *vs, const struct cvsc *c)
-{
-    return c->ref_name != NULL && c->ref_ns != NULL && c->ref_uid != NULL &&
-           strcmp(c->ref_name, vs->m.name) == 0 && strcmp(c->ref_ns, vs->m.ns) == 0 &&
-           strcmp(c->ref_uid, vs->m.uid) == 0;
-}
-
-int
-sync_set_being_deleted(const struct sync_env *env, const struct cvsc *c, struct sc_err *err)
-{
-    json_t *p;
-
-    if (c == NULL || c->being_deleted_ann)
-        return 0;
-    p = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", ANN_BEING_DELETED, "yes");
-    return patch_vsc(env, c, SYNC_PATCH_MERGE, p, err);
 }
 
 static bool
@@ -245,30 +38,12 @@ vs_bound_set(const struct cvs *vs)
     return vs->bound != NULL && vs->bound[0] != '\0';
 }
 
-/* upstream: updateSnapshotErrorStatusWithEvent.  A status error whose
- * message is already the current one is neither rewritten nor re-evented. */
+/* upstream: updateSnapshotErrorStatusWithEvent */
 static int
 vs_error_status(const struct sync_env *env, const struct cvs *vs, bool set_ready_false,
                 const char *reason, const char *msg)
 {
-    char now[40];
-    json_t *st;
-    struct sc_err werr = {0};
-    int rc;
-
-    if (vs->error_msg != NULL && strcmp(vs->error_msg, msg) == 0)
-        return 0;
-    clock_rfc3339(clock_wall_ms(&env->clock), now, sizeof(now));
-    st = json_pack("{s:{s:s,s:s}}", "error", "message", msg, "time", now);
-    if (st != NULL && set_ready_false)
-        json_object_set_new(st, "readyToUse", json_false());
-    rc = patch_vs(env, vs, true, SYNC_PATCH_MERGE,
-                  st != NULL ? json_pack("{s:o}", "status", st) : NULL, &werr);
-    if (rc != 0)
-        log_warnx("snapshot '%s/%s': cannot update error status: %s", vs->m.ns, vs->m.name,
-                  werr.msg);
-    vs_event(env, vs, "Warning", reason, msg);
-    return rc;
+    return sync_error_status(env, KIND_VS, &vs->m, vs->error_msg, set_ready_false, reason, msg);
 }
 
 /* ---- lookups in the stores (listers) ---- */
@@ -313,7 +88,7 @@ claim_of(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)
 
         snprintf(inner, sizeof(inner), "persistentvolumeclaim \"%s\" not found", vs->pvc);
         snprintf(prefix, sizeof(prefix), "failed to retrieve PVC %s from the lister: ", vs->pvc);
-        err_quoted(err, SC_ENOTFOUND, prefix, inner);
+        sync_err_quoted(err, SC_ENOTFOUND, prefix, inner);
     }
     return p;
 }
@@ -336,14 +111,13 @@ volume_of(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)
         goto out;
     }
     sc_err_clear(&gerr);
-    rc = env->act->get_pv(env->act->ctx, pvc->volume_name != NULL ? pvc->volume_name : "", &pv,
-                          &gerr);
+    rc = sync_get_pv(env, pvc->volume_name != NULL ? pvc->volume_name : "", &pv, &gerr);
     if (rc != 0) {
         char prefix[MSG_CAP];
 
         snprintf(prefix, sizeof(prefix), "failed to retrieve PV %s from the API server: ",
                  pvc->volume_name != NULL ? pvc->volume_name : "");
-        err_quoted(err, rc, prefix, gerr.msg);
+        sync_err_quoted(err, rc, prefix, gerr.msg);
         pv = NULL;
         goto out;
     }
@@ -400,8 +174,8 @@ snapshot_set_default_class(const struct sync_env *env, const struct cvs *vs, boo
         return sc_err_set(err, SC_EINVALID, "cannot find default snapshot class");
     if (scan.n > 1)
         return sc_err_set(err, SC_EINVALID, "%d default snapshot classes were found", scan.n);
-    rc = patch_vs(env, vs, false, SYNC_PATCH_MERGE,
-                  json_pack("{s:{s:s}}", "spec", "volumeSnapshotClassName", scan.first), &perr);
+    rc = sync_patch(env, KIND_VS, &vs->m, false, SYNC_PATCH_MERGE,
+                    json_pack("{s:{s:s}}", "spec", "volumeSnapshotClassName", scan.first), &perr);
     if (rc != 0) /* upstream only logs this; the sync fails later without a class */
         log_warnx("snapshot '%s/%s': cannot set default class %s: %s", vs->m.ns, vs->m.name,
                   scan.first, perr.msg);
@@ -475,8 +249,6 @@ snapshot_check_remove_pvc_finalizer(const struct sync_env *env, const struct cvs
 {
     struct pvc_use_scan scan = {0};
     struct cpvc *pvc = NULL;
-    struct sync_obj o = {0};
-    json_t *p;
     int rc;
 
     if (!vs->has_pvc)
@@ -500,11 +272,8 @@ snapshot_check_remove_pvc_finalizer(const struct sync_env *env, const struct cvs
     }
     /* upstream: removePVCFinalizer (GET+UPDATE with retry); ours is a
      * guarded JSON patch, and a conflict requeues. */
-    p = sync_patch_remove_finalizers(&pvc->m, CFIN_PVC_SOURCE);
-    sync_obj_pvc(pvc, &o);
-    rc = p != NULL ? env->act->patch(env->act->ctx, &o, false, SYNC_PATCH_JSON, p, err)
-                   : sc_err_set(err, SC_ENOMEM, "out of memory");
-    json_decref(p);
+    rc = sync_patch(env, KIND_PVC, &pvc->m, false, SYNC_PATCH_JSON,
+                    cpatch_remove_finalizers(&pvc->m, CFIN_PVC_SOURCE), err);
     CVIEW_UNREF(pvc);
     return rc;
 }
@@ -515,8 +284,6 @@ snapshot_ensure_pvc_finalizer(const struct sync_env *env, const struct cvs *vs, 
 {
     static const char *const fin[] = {FIN_PVC_SOURCE};
     struct cpvc *pvc = claim_of(env, vs, NULL);
-    struct sync_obj o = {0};
-    json_t *p;
     int rc;
 
     if (pvc == NULL)
@@ -536,11 +303,8 @@ snapshot_ensure_pvc_finalizer(const struct sync_env *env, const struct cvs *vs, 
         CVIEW_UNREF(pvc);
         return rc;
     }
-    p = sync_patch_add_finalizers(&pvc->m, fin, 1);
-    sync_obj_pvc(pvc, &o);
-    rc = p != NULL ? env->act->patch(env->act->ctx, &o, false, SYNC_PATCH_JSON, p, err)
-                   : sc_err_set(err, SC_ENOMEM, "out of memory");
-    json_decref(p);
+    rc = sync_patch(env, KIND_PVC, &pvc->m, false, SYNC_PATCH_JSON,
+                    cpatch_add_finalizers(&pvc->m, fin, 1), err);
     if (rc != 0)
         sc_err_wrap(err, rc, "snapshot controller failed to update %s on API server", pvc->m.name);
     CVIEW_UNREF(pvc);
@@ -655,38 +419,14 @@ snapshot_check_add_finalizers(const struct sync_env *env, const struct cvs *vs, 
     CVIEW_UNREF(c);
     if (n == 0)
         return 0;
-    rc = patch_vs(env, vs, false, SYNC_PATCH_JSON, sync_patch_add_finalizers(&vs->m, fins, n), err);
+    rc = sync_patch(env, KIND_VS, &vs->m, false, SYNC_PATCH_JSON,
+                    cpatch_add_finalizers(&vs->m, fins, n), err);
     if (rc == 0)
         *wrote = true;
     return rc;
 }
 
 /* ---- status mapping (§3.8) ---- */
-
-static void
-metrics_driver(const struct sync_env *env, const struct cvs *vs, char *out, size_t cap)
-{
-    out[0] = '\0';
-    if (vs->has_content) {
-        struct cvsc *c = content_get(env, vs->content);
-
-        if (c != NULL && c->driver != NULL)
-            snprintf(out, cap, "%s", c->driver);
-        CVIEW_UNREF(c);
-    } else if (vs->class_name != NULL) {
-        struct cclass *c = (struct cclass *)cstore_get(env->classes, vs->class_name);
-
-        if (c != NULL && c->driver != NULL)
-            snprintf(out, cap, "%s", c->driver);
-        CVIEW_UNREF(c);
-    }
-}
-
-static const char *
-snap_type(const struct cvs *vs)
-{
-    return vs->has_content ? SNAP_TYPE_PREPROVISIONED : SNAP_TYPE_DYNAMIC;
-}
 
 /* The snapshot already shows the content's error (message and time). */
 static bool
@@ -789,15 +529,15 @@ snapshot_update_status(const struct sync_env *env, const struct cvs *vs, const s
     if (created) {
         cmetrics_record(env->metrics, OP_CREATE_SNAPSHOT, vs->m.uid, OP_STATUS_SUCCESS, c->driver);
         snprintf(msg, sizeof(msg), "Snapshot %s was successfully created by the CSI driver.", key);
-        vs_event(env, vs, "Normal", "SnapshotCreated", msg);
+        sync_event(env, KIND_VS, &vs->m, "Normal", "SnapshotCreated", msg);
     }
     if (readied) {
         cmetrics_record(env->metrics, OP_CREATE_SNAPSHOT_AND_READY, vs->m.uid, OP_STATUS_SUCCESS,
                         c->driver);
         snprintf(msg, sizeof(msg), "Snapshot %s is ready to use.", key);
-        vs_event(env, vs, "Normal", "SnapshotReady", msg);
+        sync_event(env, KIND_VS, &vs->m, "Normal", "SnapshotReady", msg);
     }
-    rc = patch_vs(env, vs, true, SYNC_PATCH_MERGE, p, err);
+    rc = sync_patch(env, KIND_VS, &vs->m, true, SYNC_PATCH_MERGE, p, err);
     if (rc != 0)
         sc_err_wrap(err, rc, "snapshot controller failed to update %s on API server", key);
     return rc;
@@ -816,7 +556,7 @@ pick_node(const struct sync_env *env, const struct cpv *pv, char *out, size_t ca
 
     if (!env->opts.distributed_snapshotting || pv->node_affinity == NULL)
         return NULL;
-    if (env->act->list_nodes(env->act->ctx, &nodes, err) != 0)
+    if (env->act->list(env->act->ctx, KIND_NODE, NULL, NULL, &nodes, err) != 0)
         return NULL;
     json_array_foreach (nodes, i, n) {
         if (sync_node_matches(pv->node_affinity, n)) {
@@ -907,19 +647,19 @@ create_content_post(const struct sync_env *env, const struct cvs *vs, const json
 
     vs_key(vs, key, sizeof(key));
     sc_err_clear(&ierr);
-    rc = env->act->create_content(env->act->ctx, body, &ierr);
+    rc = env->act->create(env->act->ctx, KIND_VSC, NULL, body, NULL, &ierr);
     if (rc == SC_EEXIST)
         rc = 0; /* created by an earlier pass: reuse it */
     if (rc != 0) {
         snprintf(msg, sizeof(msg),
                  "Error creating volume snapshot content object for snapshot %s: %s.", key,
                  ierr.msg);
-        vs_event(env, vs, "Warning", "CreateSnapshotContentFailed", msg);
+        sync_event(env, KIND_VS, &vs->m, "Warning", "CreateSnapshotContentFailed", msg);
         return sc_err_set(err, rc, "snapshot controller failed to update %s on API server: %s", key,
                           ierr.msg);
     }
     snprintf(msg, sizeof(msg), "Waiting for a snapshot %s to be created by the CSI driver.", key);
-    vs_event(env, vs, "Normal", "CreatingSnapshot", msg);
+    sync_event(env, KIND_VS, &vs->m, "Normal", "CreatingSnapshot", msg);
     return 0;
 }
 
@@ -949,7 +689,7 @@ snapshot_create_content(const struct sync_env *env, const struct cvs *vs, char *
     if (rc != 0) {
         snprintf(prefix, sizeof(prefix),
                  "failed to get input parameters to create snapshot %s: ", vs->m.name);
-        rc = err_quoted(err, rc, prefix, ierr.msg);
+        rc = sync_err_quoted(err, rc, prefix, ierr.msg);
         goto out;
     }
     if (pv == NULL || pv->csi_driver == NULL) {
@@ -1002,8 +742,8 @@ snapshot_bind_content(const struct sync_env *env, const struct cvs *vs, const st
     spec = json_pack("{s:{s:s}}", "volumeSnapshotRef", "uid", vs->m.uid);
     if (spec != NULL && vs->class_name != NULL)
         json_object_set_new(spec, "volumeSnapshotClassName", json_string(vs->class_name));
-    return patch_vsc(env, c, SYNC_PATCH_MERGE,
-                     spec != NULL ? json_pack("{s:o}", "spec", spec) : NULL, err);
+    return sync_patch(env, KIND_VSC, &c->m, false, SYNC_PATCH_MERGE,
+                      spec != NULL ? json_pack("{s:o}", "spec", spec) : NULL, err);
 }
 
 /* upstream: syncUnreadySnapshot, pre-provisioned branch */
@@ -1147,10 +887,13 @@ snapshot_sync_unready(const struct sync_env *env, const struct cvs *vs, struct s
     int rc;
 
     vs_key(vs, key, sizeof(key));
-    metrics_driver(env, vs, driver, sizeof(driver));
+    sync_metrics_driver(env, false, vs->has_content, vs->content, vs->class_name, driver,
+                        sizeof(driver));
     if (vs->creation_time == NULL)
-        cmetrics_start(env->metrics, OP_CREATE_SNAPSHOT, vs->m.uid, driver, snap_type(vs));
-    cmetrics_start(env->metrics, OP_CREATE_SNAPSHOT_AND_READY, vs->m.uid, driver, snap_type(vs));
+        cmetrics_start(env->metrics, OP_CREATE_SNAPSHOT, vs->m.uid, driver,
+                       sync_snap_type(vs->has_content));
+    cmetrics_start(env->metrics, OP_CREATE_SNAPSHOT_AND_READY, vs->m.uid, driver,
+                   sync_snap_type(vs->has_content));
 
     if (vs->has_content)
         return sync_unready_preprovisioned(env, vs, err);
@@ -1192,36 +935,11 @@ snapshot_sync_ready(const struct sync_env *env, const struct cvs *vs, struct sc_
 
 /* ---- deletion (§3.11) ---- */
 
-struct restore_scan {
-    const char *ns, *vs_name;
-    bool found;
-};
-
-static int
-restore_fn(const struct cmeta *m, void *arg)
-{
-    const struct cpvc *p = (const struct cpvc *)m;
-    struct restore_scan *r = arg;
-
-    if (strcmp(p->m.ns, r->ns) == 0 && p->ds_name != NULL && p->ds_kind != NULL &&
-        p->ds_api_group != NULL && strcmp(p->ds_kind, "VolumeSnapshot") == 0 &&
-        strcmp(p->ds_api_group, "snapshot.storage.k8s.io") == 0 &&
-        strcmp(p->ds_name, r->vs_name) == 0 && p->phase != NULL &&
-        strcmp(p->phase, "Pending") == 0) {
-        r->found = true;
-        return 1;
-    }
-    return 0;
-}
-
 /* upstream: isVolumeBeingCreatedFromSnapshot */
 static bool
 snapshot_restoring(const struct sync_env *env, const struct cvs *vs)
 {
-    struct restore_scan r = {vs->m.ns, vs->m.name, false};
-
-    cstore_each(env->claims, restore_fn, &r);
-    return r.found;
+    return sync_vs_restoring(env, vs->m.ns, vs->m.name);
 }
 
 /* The content a deleted snapshot points to (bound, or the one it would
@@ -1257,8 +975,8 @@ deletion_blocked(const struct sync_env *env, const struct cvs *vs, bool has_cont
 
     vs_key(vs, key, sizeof(key));
     if (has_content && snapshot_restoring(env, vs)) {
-        vs_event(env, vs, "Warning", "SnapshotDeletePending",
-                 "Snapshot is being used to restore a PVC");
+        sync_event(env, KIND_VS, &vs->m, "Warning", "SnapshotDeletePending",
+                   "Snapshot is being used to restore a PVC");
         return sc_err_set(err, SC_EINVALID, "snapshot %s is being used to restore a PVC", key);
     }
     if (vs->vgs_name == NULL || vs->vgs_name[0] == '\0')
@@ -1269,7 +987,7 @@ deletion_blocked(const struct sync_env *env, const struct cvs *vs, bool has_cont
         char msg[MSG_CAP];
 
         gsync_member_delete_msg(vs->m.ns, vs->m.name, vs->vgs_name, msg, sizeof(msg));
-        vs_event(env, vs, "Warning", "SnapshotDeletePending", msg);
+        sync_event(env, KIND_VS, &vs->m, "Warning", "SnapshotDeletePending", msg);
         return sc_err_set(err, SC_EINVALID, "%s", msg);
     }
     *remove |= CFIN_VS_INGROUP;
@@ -1292,20 +1010,20 @@ deletion_content_steps(const struct sync_env *env, const struct cvs *vs, const s
         snprintf(
             prefix, sizeof(prefix),
             "failed to set VolumeSnapshotBeingDeleted annotation on the content %s: ", c->m.name);
-        err_quoted(err, rc, prefix, inner);
+        sync_err_quoted(err, rc, prefix, inner);
         return rc;
     }
     if (!delete_content)
         return 0;
     sc_err_clear(&derr);
-    rc = env->act->delete_content(env->act->ctx, c->m.name, &derr);
+    rc = env->act->del(env->act->ctx, KIND_VSC, NULL, c->m.name, &derr);
     if (rc == 0 || rc == SC_ENOTFOUND)
         return 0;
-    vs_event(env, vs, "Warning", "SnapshotContentObjectDeleteError",
-             "Failed to delete snapshot content API object");
+    sync_event(env, KIND_VS, &vs->m, "Warning", "SnapshotContentObjectDeleteError",
+               "Failed to delete snapshot content API object");
     snprintf(prefix, sizeof(prefix),
              "failed to delete VolumeSnapshotContent %s from API server: ", c->m.name);
-    err_quoted(err, rc, prefix, derr.msg);
+    sync_err_quoted(err, rc, prefix, derr.msg);
     return rc;
 }
 
@@ -1323,13 +1041,13 @@ deletion_remove_finalizers(const struct sync_env *env, const struct cvs *vs, uns
         char inner[SC_ERR_MSG_LEN];
 
         snprintf(inner, sizeof(inner), "%s", err->msg);
-        vs_event(env, vs, "Warning", "ErrorPVCFinalizer",
-                 "Error check and remove PVC Finalizer for VolumeSnapshot");
+        sync_event(env, KIND_VS, &vs->m, "Warning", "ErrorPVCFinalizer",
+                   "Error check and remove PVC Finalizer for VolumeSnapshot");
         return sc_err_set(err, rc, "snapshot controller failed to update %s on API server: %s",
                           vs->m.name, inner);
     }
-    return patch_vs(env, vs, false, SYNC_PATCH_JSON, sync_patch_remove_finalizers(&vs->m, remove),
-                    err);
+    return sync_patch(env, KIND_VS, &vs->m, false, SYNC_PATCH_JSON,
+                      cpatch_remove_finalizers(&vs->m, remove), err);
 }
 
 /* upstream: processSnapshotWithDeletionTimestamp */
@@ -1342,8 +1060,10 @@ snapshot_process_deletion(const struct sync_env *env, const struct cvs *vs, stru
     unsigned remove = CFIN_VS_SOURCE;
     int rc;
 
-    metrics_driver(env, vs, driver, sizeof(driver));
-    cmetrics_start(env->metrics, OP_DELETE_SNAPSHOT, vs->m.uid, driver, snap_type(vs));
+    sync_metrics_driver(env, false, vs->has_content, vs->content, vs->class_name, driver,
+                        sizeof(driver));
+    cmetrics_start(env->metrics, OP_DELETE_SNAPSHOT, vs->m.uid, driver,
+                   sync_snap_type(vs->has_content));
     c = deletion_content(env, vs);
     delete_content = c != NULL && c->policy == POLICY_DELETE;
     if (!sync_vs_deletion_candidate(vs)) {
@@ -1373,8 +1093,8 @@ snapshot_sync(const struct sync_env *env, const struct cvs *vs, struct sc_err *e
     if (snapshot_check_remove_pvc_finalizer(env, vs, false, &ferr) != 0) {
         log_warnx("snapshot '%s/%s': cannot remove PVC finalizer: %s", vs->m.ns, vs->m.name,
                   ferr.msg);
-        vs_event(env, vs, "Warning", "ErrorPVCFinalizer",
-                 "Error check and remove PVC Finalizer for VolumeSnapshot");
+        sync_event(env, KIND_VS, &vs->m, "Warning", "ErrorPVCFinalizer",
+                   "Error check and remove PVC Finalizer for VolumeSnapshot");
     }
     if (vs->m.deleting)
         return snapshot_process_deletion(env, vs, err);
@@ -1389,7 +1109,7 @@ snapshot_sync(const struct sync_env *env, const struct cvs *vs, struct sc_err *e
     rc = snapshot_check_add_finalizers(env, vs, &wrote, err);
     if (rc != 0) {
         snprintf(msg, sizeof(msg), "Failed to check and update snapshot: %s", err->msg);
-        vs_event(env, vs, "Warning", "SnapshotFinalizerError", msg);
+        sync_event(env, KIND_VS, &vs->m, "Warning", "SnapshotFinalizerError", msg);
         return rc;
     }
     if (wrote)
@@ -1429,5 +1149,5 @@ snapshot_deleted(const struct sync_env *env, const struct cvs *vs)
     cview_unref(old);
     cmetrics_record(env->metrics, OP_DELETE_SNAPSHOT, vs->m.uid, OP_STATUS_SUCCESS, NULL);
     if (vs->bound != NULL && vs->bound[0] != '\0')
-        env->act->enqueue_content(env->act->ctx, vs->bound);
+        env->act->enqueue(env->act->ctx, KIND_VSC, vs->bound);
 }

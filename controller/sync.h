@@ -1,11 +1,15 @@
 /* controller/sync.h -- upstream's common snapshot controller decisions for
  * VolumeSnapshot and VolumeSnapshotContent, behind a narrow interface.
  *
+ * This header is also the sync vocabulary shared with the group side
+ * (controller/gsync.h): one enum kind, one object reference (struct
+ * sync_ref), one action interface (struct sync_actions) and one env.
+ *
  * The sync functions read compact views (controller/cview.h) from the
  * stores in struct sync_env and act only through struct sync_actions: live
  * reads (GET PV, LIST nodes) and writes (create content, patches, delete,
- * events, enqueues).  They never touch a clock or a random source except
- * env->clock, so unit tests replay recorded objects with a fake clock and a
+ * events, enqueues).  Patches are built by controller/cpatch.h.  They never touch a clock or a
+ * random source except env->clock, so unit tests replay recorded objects with a fake clock and a
  * recording sync_actions and assert exactly which writes a pass makes.
  *
  * Writes are patches scoped to the fields the controller owns:
@@ -42,38 +46,63 @@ enum sync_patch {
     SYNC_PATCH_MERGE = 1, /* RFC 7386 */
 };
 
-enum sync_kind { SYNC_VS = 0, SYNC_VSC = 1, SYNC_PVC = 2 };
-
-/* The object an event or write is about (strings borrowed for the call). */
-struct sync_obj {
-    enum sync_kind kind;
-    const char *ns; /* NULL for VSC */
-    const char *name;
-    const char *uid;
-    const char *rv;
+/* Every kind the controller reads or writes, snapshot and group alike.
+ * The first N_WATCHED have an informer, a store and (some) a queue; the
+ * table in ctrl.c maps each to its API path, parser, store and queue. */
+enum kind {
+    KIND_VS = 0,     /* VolumeSnapshot, "ns/name", queue */
+    KIND_VSC = 1,    /* VolumeSnapshotContent, "name", queue */
+    KIND_CLASS = 2,  /* VolumeSnapshotClass, "name" */
+    KIND_PVC = 3,    /* PersistentVolumeClaim, "ns/name" */
+    KIND_VGS = 4,    /* VolumeGroupSnapshot, "ns/name", queue (groups on) */
+    KIND_VGSC = 5,   /* VolumeGroupSnapshotContent, "name", queue (groups on) */
+    KIND_GCLASS = 6, /* VolumeGroupSnapshotClass, "name" */
+    N_WATCHED = 7,
+    KIND_PV = 7,   /* PersistentVolume: live GET only */
+    KIND_NODE = 8, /* Node: live LIST only */
+    N_KIND = 9,
 };
 
+/* Short lowercase name of a kind ("vs", "vgsc", "pv", ...), for logs. */
+const char *kind_name(enum kind k);
+
+/* The object an event or write is about: its kind and compact metadata
+ * (controller/cview.h; namespace NULL for cluster-scoped kinds), both
+ * borrowed for the call. */
+struct sync_ref {
+    enum kind kind;
+    const struct cmeta *m;
+};
+
+/* The only way the sync steps reach the API server, the event recorder and
+ * the work queues.  ns is NULL for cluster-scoped kinds. */
 struct sync_actions {
     void *ctx;
-    /* GET /api/v1/persistentvolumes/<name>: *out is a new view. */
-    int (*get_pv)(void *ctx, const char *name, struct cpv **out, struct sc_err *err);
-    /* LIST nodes (only with --enable-distributed-snapshotting): *out is a new
-     * reference to a JSON array of Node objects. */
-    int (*list_nodes)(void *ctx, json_t **out, struct sc_err *err);
-    /* POST a VolumeSnapshotContent (body borrowed).  SC_EEXIST passes through. */
-    int (*create_content)(void *ctx, const json_t *body, struct sc_err *err);
-    /* PATCH an object (status: the /status subresource); patch borrowed.
-     * The implementation stores the response in the matching store. */
-    int (*patch)(void *ctx, const struct sync_obj *obj, bool status, enum sync_patch type,
+    /* GET an object: *out is a new reference.  NotFound is SC_ENOTFOUND. */
+    int (*get)(void *ctx, enum kind kind, const char *ns, const char *name, json_t **out,
+               struct sc_err *err);
+    /* LIST: KIND_NODE all Nodes; KIND_PVC the claims in ns with
+     * labelSelector=selector (labelsel_query() syntax, "" selects all).
+     * *out is a new reference to a JSON array in API order. */
+    int (*list)(void *ctx, enum kind kind, const char *ns, const char *selector, json_t **out,
+                struct sc_err *err);
+    /* POST an object (body borrowed).  On success *out (when out is not
+     * NULL) is a new reference to the created object; the implementation
+     * also stores it.  AlreadyExists is SC_EEXIST. */
+    int (*create)(void *ctx, enum kind kind, const char *ns, const json_t *body, json_t **out,
+                  struct sc_err *err);
+    /* PATCH (status: the /status subresource); patch borrowed.  The
+     * implementation stores the response in the kind's store. */
+    int (*patch)(void *ctx, const struct sync_ref *obj, bool status, enum sync_patch type,
                  const json_t *patch, struct sc_err *err);
-    /* DELETE a VolumeSnapshotContent. */
-    int (*delete_content)(void *ctx, const char *name, struct sc_err *err);
+    /* DELETE an object.  NotFound is SC_ENOTFOUND. */
+    int (*del)(void *ctx, enum kind kind, const char *ns, const char *name, struct sc_err *err);
     /* Record an Event on obj; type "Normal"/"Warning". */
-    void (*event)(void *ctx, const struct sync_obj *obj, const char *type, const char *reason,
+    void (*event)(void *ctx, const struct sync_ref *obj, const char *type, const char *reason,
                   const char *message);
-    /* Add a key to the snapshot queue ("ns/name") or content queue ("name"). */
-    void (*enqueue_snapshot)(void *ctx, const char *key);
-    void (*enqueue_content)(void *ctx, const char *key);
+    /* Add a key ("ns/name" or "name") to the kind's queue; a kind without
+     * a running queue drops it. */
+    void (*enqueue)(void *ctx, enum kind kind, const char *key);
 };
 
 struct sync_opts {
@@ -81,15 +110,18 @@ struct sync_opts {
     bool distributed_snapshotting;       /* default false */
 };
 
+/* What every sync step (snapshot and group) reads and acts through. */
 struct sync_env {
     struct cstore *snapshots; /* struct cvs, "ns/name" */
     struct cstore *contents;  /* struct cvsc, "name" */
     struct cstore *classes;   /* struct cclass, "name" */
     struct cstore *claims;    /* struct cpvc, "ns/name" */
     /* Group snapshot stores (controller/gview.h), NULL when groups are off:
-     * a parent group is then treated as absent (docs/compat.md). */
+     * the snapshot side then treats a parent group as absent
+     * (docs/compat.md); the group steps run only when they are set. */
     struct cstore *groups;         /* struct gvgs, "ns/name" */
     struct cstore *group_contents; /* struct gvgsc, "name" */
+    struct cstore *group_classes;  /* struct gclass, "name" */
     const struct sync_actions *act;
     struct cmetrics *metrics; /* may be NULL */
     struct clock clock;

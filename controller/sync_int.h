@@ -1,20 +1,48 @@
 /* controller/sync_int.h -- helpers shared by snapshot_sync.c,
- * content_sync.c and the group sync files (not part of the public sync interface). */
+ * content_sync.c and the group sync files (not part of the public sync
+ * interface).  Bodies in controller/sync_util.c; patch bodies come from
+ * controller/cpatch.h. */
 #ifndef SC_SYNC_INT_H
 #define SC_SYNC_INT_H
 
+#include "controller/cpatch.h"
 #include "controller/sync.h"
 
-/* Fill a sync_obj for a view. */
-void sync_obj_vs(const struct cvs *vs, struct sync_obj *o);
-void sync_obj_vsc(const struct cvsc *c, struct sync_obj *o);
-void sync_obj_pvc(const struct cpvc *p, struct sync_obj *o);
+/* PATCH the object (kind, m) through env->act.  patch is stolen; NULL
+ * (the builder ran out of memory) is SC_ENOMEM and nothing is sent. */
+int sync_patch(const struct sync_env *env, enum kind kind, const struct cmeta *m, bool status,
+               enum sync_patch type, json_t *patch, struct sc_err *err);
+/* Record an Event on the object (kind, m) through env->act. */
+void sync_event(const struct sync_env *env, enum kind kind, const struct cmeta *m, const char *type,
+                const char *reason, const char *msg);
 
-/* JSON patch adding finalizer fin to an object with meta m (guarded by a
- * resourceVersion test when the list is created). NULL on ENOMEM. */
-json_t *sync_patch_add_finalizers(const struct cmeta *m, const char *const *fins, size_t n);
-/* JSON patch removing the finalizers in bits (test + remove by index). */
-json_t *sync_patch_remove_finalizers(const struct cmeta *m, unsigned bits);
+/* GET the PersistentVolume name through env->act: *out a new view. */
+int sync_get_pv(const struct sync_env *env, const char *name, struct cpv **out, struct sc_err *err);
+
+/* err = prefix + Go %q of inner (upstream's fmt "%s%q"), with code. */
+int sync_err_quoted(struct sc_err *err, int code, const char *prefix, const char *inner);
+
+/* upstream: update{Group,}SnapshotErrorStatusWithEvent for a VS or VGS
+ * (kind, m) whose status error message is cur (NULL: none).  The same
+ * message is neither rewritten nor re-evented; otherwise status.error
+ * {message, time now} (and readyToUse false when set_ready_false) is
+ * written and a Warning event reason/msg recorded.  0 or the write error
+ * (logged; the event is recorded anyway). */
+int sync_error_status(const struct sync_env *env, enum kind kind, const struct cmeta *m,
+                      const char *cur, bool set_ready_false, const char *reason, const char *msg);
+
+/* The metrics snapshot type of a (group) snapshot with or without a
+ * pre-provisioned content. */
+const char *sync_snap_type(bool has_content);
+/* The driver a metric of a (group) snapshot names: its content's when
+ * pre-provisioned (has_content), else its class's.  group selects the
+ * group stores.  "" when unknown. */
+void sync_metrics_driver(const struct sync_env *env, bool group, bool has_content,
+                         const char *content, const char *class_name, char *out, size_t cap);
+
+/* upstream: isVolumeBeingCreatedFromSnapshot -- a Pending claim in ns
+ * restores from the VolumeSnapshot vs_name. */
+bool sync_vs_restoring(const struct sync_env *env, const char *ns, const char *vs_name);
 
 /* upstream: IsSnapshotDeletionCandidate. */
 bool sync_vs_deletion_candidate(const struct cvs *vs);

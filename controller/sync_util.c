@@ -9,7 +9,9 @@
 
 #include "common/buf.h"
 #include "common/limits.h"
+#include "common/log.h"
 #include "controller/gostr.h"
+#include "controller/gview.h"
 #include "controller/sync_int.h"
 
 static bool
@@ -398,4 +400,180 @@ sync_node_matches(const json_t *selector, const json_t *node)
     }
     json_decref(fields);
     return any;
+}
+
+/* ---- the sync vocabulary (controller/sync.h, sync_int.h) ---- */
+
+const char *
+kind_name(enum kind k)
+{
+    static const char *const n[N_KIND] = {"vs",   "vsc",    "class", "pvc", "vgs",
+                                          "vgsc", "gclass", "pv",    "node"};
+
+    return (unsigned)k < N_KIND ? n[k] : "?";
+}
+
+int
+sync_patch(const struct sync_env *env, enum kind kind, const struct cmeta *m, bool status,
+           enum sync_patch type, json_t *patch, struct sc_err *err)
+{
+    struct sync_ref ref = {kind, m};
+    int rc;
+
+    if (patch == NULL)
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    rc = env->act->patch(env->act->ctx, &ref, status, type, patch, err);
+    json_decref(patch);
+    return rc;
+}
+
+void
+sync_event(const struct sync_env *env, enum kind kind, const struct cmeta *m, const char *type,
+           const char *reason, const char *msg)
+{
+    struct sync_ref ref = {kind, m};
+
+    env->act->event(env->act->ctx, &ref, type, reason, msg);
+}
+
+int
+sync_get_pv(const struct sync_env *env, const char *name, struct cpv **out, struct sc_err *err)
+{
+    json_t *obj = NULL;
+    int rc = env->act->get(env->act->ctx, KIND_PV, NULL, name, &obj, err);
+
+    if (rc == 0)
+        rc = cpv_parse(obj, out, err);
+    json_decref(obj);
+    return rc;
+}
+
+int
+sync_err_quoted(struct sc_err *err, int code, const char *prefix, const char *inner)
+{
+    struct buf b = {0};
+    int rc;
+
+    /* the event cap, not the error's: a long text is quoted, then cut */
+    buf_init(&b, LIM_EVENT_MESSAGE - 1);
+    if (buf_adds(&b, prefix) != 0 || gostr_quote(&b, inner) != 0)
+        rc = sc_err_set(err, code, "%s%s", prefix, inner);
+    else
+        rc = sc_err_set(err, code, "%s", buf_str(&b));
+    buf_release(&b);
+    return rc;
+}
+
+int
+sync_error_status(const struct sync_env *env, enum kind kind, const struct cmeta *m,
+                  const char *cur, bool set_ready_false, const char *reason, const char *msg)
+{
+    char now[40];
+    struct sc_err werr = {0};
+    int rc;
+
+    if (cur != NULL && strcmp(cur, msg) == 0)
+        return 0;
+    clock_rfc3339(clock_wall_ms(&env->clock), now, sizeof(now));
+    sc_err_clear(&werr);
+    rc = sync_patch(env, kind, m, true, SYNC_PATCH_MERGE,
+                    cpatch_error_status(msg, now, set_ready_false), &werr);
+    if (rc != 0)
+        log_warnx("%s '%s/%s': cannot update error status: %s",
+                  kind == KIND_VGS ? "group snapshot" : "snapshot", m->ns, m->name, werr.msg);
+    sync_event(env, kind, m, "Warning", reason, msg);
+    return rc;
+}
+
+const char *
+sync_snap_type(bool has_content)
+{
+    return has_content ? SNAP_TYPE_PREPROVISIONED : SNAP_TYPE_DYNAMIC;
+}
+
+/* The driver of a content or class view of kind. */
+static const char *
+view_driver(enum kind kind, const struct cmeta *m)
+{
+    switch (kind) {
+    case KIND_VSC:
+        return ((const struct cvsc *)m)->driver;
+    case KIND_CLASS:
+        return ((const struct cclass *)m)->driver;
+    case KIND_VGSC:
+        return ((const struct gvgsc *)m)->driver;
+    default:
+        return ((const struct gclass *)m)->driver;
+    }
+}
+
+void
+sync_metrics_driver(const struct sync_env *env, bool group, bool has_content, const char *content,
+                    const char *class_name, char *out, size_t cap)
+{
+    enum kind kind =
+        group ? (has_content ? KIND_VGSC : KIND_GCLASS) : (has_content ? KIND_VSC : KIND_CLASS);
+    struct cstore *s = group ? (has_content ? env->group_contents : env->group_classes)
+                             : (has_content ? env->contents : env->classes);
+    const char *name = has_content ? content : class_name;
+    struct cmeta *m = name != NULL && s != NULL ? cstore_get(s, name) : NULL;
+
+    out[0] = '\0';
+    if (m != NULL && view_driver(kind, m) != NULL)
+        snprintf(out, cap, "%s", view_driver(kind, m));
+    cview_unref(m);
+}
+
+struct restore_scan {
+    const char *ns, *vs_name;
+    bool found;
+};
+
+static int
+restore_fn(const struct cmeta *m, void *arg)
+{
+    const struct cpvc *p = (const struct cpvc *)m;
+    struct restore_scan *r = arg;
+
+    if (strcmp(p->m.ns, r->ns) == 0 && p->ds_name != NULL && p->ds_kind != NULL &&
+        p->ds_api_group != NULL && strcmp(p->ds_kind, "VolumeSnapshot") == 0 &&
+        strcmp(p->ds_api_group, "snapshot.storage.k8s.io") == 0 &&
+        strcmp(p->ds_name, r->vs_name) == 0 && p->phase != NULL &&
+        strcmp(p->phase, "Pending") == 0) {
+        r->found = true;
+        return 1;
+    }
+    return 0;
+}
+
+bool
+sync_vs_restoring(const struct sync_env *env, const char *ns, const char *vs_name)
+{
+    struct restore_scan r = {ns, vs_name, false};
+
+    cstore_each(env->claims, restore_fn, &r);
+    return r.found;
+}
+
+bool
+sync_vs_deletion_candidate(const struct cvs *vs)
+{
+    return vs->m.deleting && (vs->m.fins & (CFIN_VS_SOURCE | CFIN_VS_BOUND)) != 0;
+}
+
+bool
+sync_vs_ref_set(const struct cvs *vs, const struct cvsc *c)
+{
+    return c->ref_name != NULL && c->ref_ns != NULL && c->ref_uid != NULL &&
+           strcmp(c->ref_name, vs->m.name) == 0 && strcmp(c->ref_ns, vs->m.ns) == 0 &&
+           strcmp(c->ref_uid, vs->m.uid) == 0;
+}
+
+int
+sync_set_being_deleted(const struct sync_env *env, const struct cvsc *c, struct sc_err *err)
+{
+    if (c == NULL || c->being_deleted_ann)
+        return 0;
+    return sync_patch(env, KIND_VSC, &c->m, false, SYNC_PATCH_MERGE,
+                      cpatch_annotation(ANN_BEING_DELETED, "yes"), err);
 }

@@ -6,6 +6,7 @@
  * clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -I. \
  *   $(pkg-config --cflags jansson) tests/fuzz/controller_views_fuzz.c controller/cview.c \
  *   controller/cstore.c controller/gostr.c controller/cmetrics.c controller/sync_util.c \
+ *   controller/cpatch.c controller/gview.c controller/gsync_util.c controller/pvc_pin.c \
  *   controller/snapshot_sync.c controller/content_sync.c common/[a-z]*.c \
  *   $(pkg-config --libs jansson) -lm -o controller_views_fuzz
  */
@@ -23,34 +24,43 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int
-a_get_pv(void *ctx, const char *name, struct cpv **out, struct sc_err *err)
+a_get(void *ctx, enum kind k, const char *ns, const char *name, json_t **out, struct sc_err *err)
 {
     (void)ctx;
+    (void)k;
+    (void)ns;
     (void)name;
     (void)out;
     return sc_err_set(err, SC_ENOTFOUND, "persistentvolumes \"x\" not found");
 }
 
 static int
-a_list_nodes(void *ctx, json_t **out, struct sc_err *err)
+a_list(void *ctx, enum kind k, const char *ns, const char *sel, json_t **out, struct sc_err *err)
 {
     (void)ctx;
+    (void)k;
+    (void)ns;
+    (void)sel;
     (void)err;
     *out = json_array();
     return 0;
 }
 
 static int
-a_create(void *ctx, const json_t *body, struct sc_err *err)
+a_create(void *ctx, enum kind k, const char *ns, const json_t *body, json_t **out,
+         struct sc_err *err)
 {
     (void)ctx;
+    (void)k;
+    (void)ns;
     (void)body;
+    (void)out;
     (void)err;
     return 0;
 }
 
 static int
-a_patch(void *ctx, const struct sync_obj *o, bool status, enum sync_patch t, const json_t *p,
+a_patch(void *ctx, const struct sync_ref *o, bool status, enum sync_patch t, const json_t *p,
         struct sc_err *err)
 {
     (void)ctx;
@@ -63,16 +73,18 @@ a_patch(void *ctx, const struct sync_obj *o, bool status, enum sync_patch t, con
 }
 
 static int
-a_delete(void *ctx, const char *name, struct sc_err *err)
+a_del(void *ctx, enum kind k, const char *ns, const char *name, struct sc_err *err)
 {
     (void)ctx;
+    (void)k;
+    (void)ns;
     (void)name;
     (void)err;
     return 0;
 }
 
 static void
-a_event(void *ctx, const struct sync_obj *o, const char *t, const char *r, const char *m)
+a_event(void *ctx, const struct sync_ref *o, const char *t, const char *r, const char *m)
 {
     (void)ctx;
     (void)o;
@@ -82,17 +94,18 @@ a_event(void *ctx, const struct sync_obj *o, const char *t, const char *r, const
 }
 
 static void
-a_enq(void *ctx, const char *key)
+a_enq(void *ctx, enum kind k, const char *key)
 {
     (void)ctx;
+    (void)k;
     (void)key;
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct sync_actions act = {NULL,     a_get_pv, a_list_nodes, a_create, a_patch,
-                                            a_delete, a_event,  a_enq,        a_enq};
+    static const struct sync_actions act = {NULL,    a_get, a_list,  a_create,
+                                            a_patch, a_del, a_event, a_enq};
     struct fake_clock fc = {1000};
     struct sync_env env = {0};
     json_t *root, *item;

@@ -235,8 +235,8 @@ test_patch_builders(void)
         return;
     }
     for (int which = 0; which < 2; which++) {
-        json_t *want = which == 0 ? sync_patch_add_finalizers(&vs->m, add, 2)
-                                  : sync_patch_remove_finalizers(&vs->m, vs->m.fins);
+        json_t *want = which == 0 ? cpatch_add_finalizers(&vs->m, add, 2)
+                                  : cpatch_remove_finalizers(&vs->m, vs->m.fins);
 
         CHECK(want != NULL);
         json_set_alloc_funcs(fail_malloc, free);
@@ -244,8 +244,8 @@ test_patch_builders(void)
             json_t *got;
 
             arm(n);
-            got = which == 0 ? sync_patch_add_finalizers(&vs->m, add, 2)
-                             : sync_patch_remove_finalizers(&vs->m, vs->m.fins);
+            got = which == 0 ? cpatch_add_finalizers(&vs->m, add, 2)
+                             : cpatch_remove_finalizers(&vs->m, vs->m.fins);
             disarm();
             if (alloc_hit == 0) {
                 CHECK(got != NULL && json_equal(got, want));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/limits.h"
+#include "controller/gview.h"
 #include "tests/lib/harness.h"
 
 static void logf_(struct fake *f, const char *fmt, ...) SC_PRINTF(2, 3);
@@ -12,14 +13,18 @@ static void logf_(struct fake *f, const char *fmt, ...) SC_PRINTF(2, 3);
 static void
 logf_(struct fake *f, const char *fmt, ...)
 {
-    char line[8192];
+    enum { LINE_MAX_ = 1 << 16 }; /* a 1024-volume content body fits */
+    char *line = malloc(LINE_MAX_);
     va_list ap;
 
+    if (line == NULL)
+        abort();
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vsnprintf(line, LINE_MAX_, fmt, ap);
     va_end(ap);
     if (buf_adds(&f->log, line) != 0 || buf_adds(&f->log, "\n") != 0)
         abort();
+    free(line);
 }
 
 static char *
@@ -28,59 +33,112 @@ dump(const json_t *j)
     return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
-static int
-f_get_pv(void *ctx, const char *name, struct cpv **out, struct sc_err *err)
+static void
+okey(char *out, size_t cap, enum kind k, const char *ns, const char *name)
 {
-    struct fake *f = ctx;
-    const json_t *pv = json_object_get(f->pvs, name);
-
-    logf_(f, "GET pv %s", name);
-    if (pv == NULL)
-        return sc_err_set(err, SC_ENOTFOUND, "persistentvolumes \"%s\" not found", name);
-    return cpv_parse(pv, out, err);
+    snprintf(out, cap, "%s %s/%s", kind_name(k), ns != NULL ? ns : "", name);
 }
 
 static int
-f_list_nodes(void *ctx, json_t **out, struct sc_err *err)
+f_get(void *ctx, enum kind k, const char *ns, const char *name, json_t **out, struct sc_err *err)
 {
     struct fake *f = ctx;
+    char key[512];
+    const json_t *o;
 
-    (void)err;
-    logf_(f, "LIST nodes");
-    *out = json_incref(f->nodes);
+    if (k == KIND_PV) {
+        logf_(f, "GET pv %s", name);
+        o = json_object_get(f->pvs, name);
+        if (o == NULL)
+            return sc_err_set(err, SC_ENOTFOUND, "persistentvolumes \"%s\" not found", name);
+    } else {
+        okey(key, sizeof(key), k, ns, name);
+        logf_(f, "GET %s", key);
+        o = json_object_get(f->objs, key);
+        if (o == NULL)
+            return sc_err_set(err, SC_ENOTFOUND, "not found");
+    }
+    *out = json_deep_copy(o);
     return 0;
 }
 
 static int
-f_create(void *ctx, const json_t *body, struct sc_err *err)
+f_list(void *ctx, enum kind k, const char *ns, const char *selector, json_t **out,
+       struct sc_err *err)
 {
     struct fake *f = ctx;
-    char *s = dump(body);
+    json_t *items;
+    const json_t *p;
+    size_t i;
 
-    logf_(f, "CREATE vsc %s", s);
+    if (k == KIND_NODE)
+        logf_(f, "LIST nodes");
+    else
+        logf_(f, "LIST %ss %s %s", kind_name(k), ns, selector);
+    if (f->fail_list != 0)
+        return sc_err_set(err, f->fail_list, "mock list error");
+    if (k == KIND_NODE) {
+        *out = json_incref(f->nodes);
+        return 0;
+    }
+    /* every PVC of the namespace: the sync code must apply the selector too */
+    items = json_array();
+    json_array_foreach (f->pvcs, i, p) {
+        const char *pns =
+            json_string_value(json_object_get(json_object_get(p, "metadata"), "namespace"));
+
+        if (pns != NULL && strcmp(pns, ns) == 0)
+            json_array_append(items, (json_t *)p);
+    }
+    *out = items;
+    return 0;
+}
+
+static int
+f_create(void *ctx, enum kind k, const char *ns, const json_t *body, json_t **out,
+         struct sc_err *err)
+{
+    struct fake *f = ctx;
+    const char *name =
+        json_string_value(json_object_get(json_object_get(body, "metadata"), "name"));
+    char key[512], uid[64];
+    char *s = dump(body);
+    json_t *o;
+
+    logf_(f, "CREATE %s %s", kind_name(k), s);
     free(s);
     if (f->fail_create != 0)
         return sc_err_set(err, f->fail_create, "mock create error");
+    okey(key, sizeof(key), k, ns, name);
+    if (json_object_get(f->objs, key) != NULL)
+        return sc_err_set(err, SC_EEXIST, "already exists");
+    o = json_deep_copy(body);
+    snprintf(uid, sizeof(uid), "uid-%d", ++f->uidn);
+    json_object_set_new(json_object_get(o, "metadata"), "uid", json_string(uid));
+    json_object_set_new(json_object_get(o, "metadata"), "resourceVersion", json_string("1000"));
+    json_object_set(f->objs, key, o);
+    if (out != NULL)
+        *out = o;
+    else
+        json_decref(o);
     return 0;
 }
 
-static const char *
-kind_name(enum sync_kind k)
-{
-    return k == SYNC_VS ? "vs" : k == SYNC_VSC ? "vsc" : "pvc";
-}
+/* "ns/name" or "name" of an object reference. */
+#define REF_NS(o)   ((o)->m->ns != NULL ? (o)->m->ns : "")
+#define REF_SEP(o)  ((o)->m->ns != NULL ? "/" : "")
+#define REF_NAME(o) ((o)->m->name)
 
 static int
-f_patch(void *ctx, const struct sync_obj *o, bool status, enum sync_patch type, const json_t *patch,
+f_patch(void *ctx, const struct sync_ref *o, bool status, enum sync_patch type, const json_t *patch,
         struct sc_err *err)
 {
     struct fake *f = ctx;
     char *s = dump(patch);
     int rc = f->fail_patch;
 
-    logf_(f, "PATCH %s %s%s%s%s %s %s", kind_name(o->kind), o->ns != NULL ? o->ns : "",
-          o->ns != NULL ? "/" : "", o->name, status ? " status" : "",
-          type == SYNC_PATCH_JSON ? "json" : "merge", s);
+    logf_(f, "PATCH %s %s%s%s%s %s %s", kind_name(o->kind), REF_NS(o), REF_SEP(o), REF_NAME(o),
+          status ? " status" : "", type == SYNC_PATCH_JSON ? "json" : "merge", s);
     free(s);
     f->fail_patch = 0;
     if (rc != 0)
@@ -89,48 +147,42 @@ f_patch(void *ctx, const struct sync_obj *o, bool status, enum sync_patch type, 
 }
 
 static int
-f_delete(void *ctx, const char *name, struct sc_err *err)
+f_del(void *ctx, enum kind k, const char *ns, const char *name, struct sc_err *err)
 {
     struct fake *f = ctx;
 
-    logf_(f, "DELETE vsc %s", name);
+    logf_(f, "DELETE %s %s%s%s", kind_name(k), ns != NULL ? ns : "", ns != NULL ? "/" : "", name);
     if (f->fail_delete != 0)
         return sc_err_set(err, f->fail_delete, "mock delete error");
     return 0;
 }
 
 static void
-f_event(void *ctx, const struct sync_obj *o, const char *type, const char *reason, const char *msg)
+f_event(void *ctx, const struct sync_ref *o, const char *type, const char *reason, const char *msg)
 {
-    struct fake *f = ctx;
-
-    logf_(f, "EVENT %s %s%s%s %s %s %s", kind_name(o->kind), o->ns != NULL ? o->ns : "",
-          o->ns != NULL ? "/" : "", o->name, type, reason, msg);
+    logf_(ctx, "EVENT %s %s%s%s %s %s %s", kind_name(o->kind), REF_NS(o), REF_SEP(o), REF_NAME(o),
+          type, reason, msg);
 }
 
 static void
-f_enq_vs(void *ctx, const char *key)
+f_enqueue(void *ctx, enum kind k, const char *key)
 {
-    logf_(ctx, "ENQUEUE vs %s", key);
-}
-
-static void
-f_enq_vsc(void *ctx, const char *key)
-{
-    logf_(ctx, "ENQUEUE vsc %s", key);
+    logf_(ctx, "ENQUEUE %s %s", kind_name(k), key);
 }
 
 void
 fake_init(struct fake *f)
 {
     memset(f, 0, sizeof(*f));
-    buf_init(&f->log, 1u << 20);
+    buf_init(&f->log, 4u << 20);
     f->pvs = json_object();
     f->nodes = json_array();
+    f->pvcs = json_array();
+    f->objs = json_object();
+    f->fixtures = FIXTURES;
     f->clock.ms = 1763776800000; /* 2025-11-22T02:00:00Z */
     f->metrics = cmetrics_new(clock_fake(&f->clock));
-    f->act = (struct sync_actions){f,        f_get_pv, f_list_nodes, f_create, f_patch,
-                                   f_delete, f_event,  f_enq_vs,     f_enq_vsc};
+    f->act = (struct sync_actions){f, f_get, f_list, f_create, f_patch, f_del, f_event, f_enqueue};
     f->env.snapshots = cstore_new();
     f->env.contents = cstore_new();
     f->env.classes = cstore_new();
@@ -142,35 +194,61 @@ fake_init(struct fake *f)
 }
 
 void
+fake_init_groups(struct fake *f)
+{
+    fake_init(f);
+    f->fixtures = GROUP_FIXTURES;
+    f->clock.ms = 1795312800000; /* 2026-11-22T02:00:00Z */
+    f->env.groups = cstore_new();
+    f->env.group_contents = cstore_new();
+    f->env.group_classes = cstore_new();
+}
+
+void
 fake_release(struct fake *f)
 {
     buf_release(&f->log);
     json_decref(f->pvs);
     json_decref(f->nodes);
+    json_decref(f->pvcs);
+    json_decref(f->objs);
     cstore_free(f->env.snapshots);
     cstore_free(f->env.contents);
     cstore_free(f->env.classes);
     cstore_free(f->env.claims);
+    cstore_free(f->env.groups);
+    cstore_free(f->env.group_contents);
+    cstore_free(f->env.group_classes);
     cmetrics_free(f->metrics);
 }
 
 json_t *
-fixture(const char *name)
+fixture_from(const char *file, const char *name)
 {
-    static json_t *all;
+    static struct {
+        const char *file;
+        json_t *all;
+    } cache[4];
     char path[1024];
     json_error_t e;
     json_t *o;
+    size_t i;
 
-    if (all == NULL) {
-        snprintf(path, sizeof(path), "%s/controller/objects.json", harness_data_dir());
-        all = json_load_file(path, 0, &e);
-        if (all == NULL) {
+    for (i = 0; i < SC_ARRAY_LEN(cache) && cache[i].file != NULL; i++)
+        if (strcmp(cache[i].file, file) == 0)
+            break;
+    if (i == SC_ARRAY_LEN(cache))
+        abort();
+    if (cache[i].file == NULL) {
+        snprintf(path, sizeof(path), "%s/controller/%s", harness_data_dir(), file);
+        cache[i].all = json_load_file(path, 0, &e);
+        if (cache[i].all == NULL) {
             fprintf(stderr, "%s: %s (line %d)\n", path, e.text, e.line);
             abort();
         }
+        cache[i].file = file;
     }
-    o = json_object_get(all, name);
+    o = json_object_get(cache[i].all, name);
     if (o == NULL) {
         fprintf(stderr, "no fixture %s\n", name);
         abort();
@@ -178,44 +256,80 @@ fixture(const char *name)
     return json_deep_copy(o);
 }
 
+json_t *
+fixture(const char *name)
+{
+    return fixture_from(FIXTURES, name);
+}
+
+/* The store a kind's views go to, NULL for none. */
+static struct cstore *
+store_of(struct fake *f, enum kind k)
+{
+    struct cstore *s[N_WATCHED] = {f->env.snapshots,    f->env.contents, f->env.classes,
+                                   f->env.claims,       f->env.groups,   f->env.group_contents,
+                                   f->env.group_classes};
+
+    return k < N_WATCHED ? s[k] : NULL;
+}
+
+/* Parse obj as kind k into its store: 0 or an error. */
+static int
+add_view(struct fake *f, enum kind k, const json_t *obj, struct sc_err *err)
+{
+    struct cmeta *m = NULL;
+    int rc;
+
+    switch (k) {
+    case KIND_VS:
+        rc = cvs_parse(obj, (struct cvs **)&m, err);
+        break;
+    case KIND_VSC:
+        rc = cvsc_parse(obj, (struct cvsc **)&m, err);
+        break;
+    case KIND_CLASS:
+        rc = cclass_parse(obj, (struct cclass **)&m, err);
+        break;
+    case KIND_PVC:
+        json_array_append(f->pvcs, (json_t *)obj);
+        rc = cpvc_parse(obj, (struct cpvc **)&m, err);
+        break;
+    case KIND_VGS:
+        rc = gvgs_parse(obj, (struct gvgs **)&m, err);
+        break;
+    case KIND_VGSC:
+        rc = gvgsc_parse(obj, (struct gvgsc **)&m, err);
+        break;
+    default:
+        rc = gclass_parse(obj, (struct gclass **)&m, err);
+        break;
+    }
+    if (rc == 0 && (store_of(f, k) == NULL || cstore_put(store_of(f, k), m, true) < 0))
+        rc = sc_err_set(err, SC_EINVALID, "no store for %s", kind_name(k));
+    return rc;
+}
+
 void
 fake_add(struct fake *f, const json_t *obj)
 {
+    static const char *const kinds[N_WATCHED] = {
+        "VolumeSnapshot",          "VolumeSnapshotContent", "VolumeSnapshotClass",
+        "PersistentVolumeClaim",   "VolumeGroupSnapshot",   "VolumeGroupSnapshotContent",
+        "VolumeGroupSnapshotClass"};
     const char *kind = json_string_value(json_object_get(obj, "kind"));
     struct sc_err err = {0};
-    int rc = -1;
+    int rc = -1, k;
 
-    if (strcmp(kind, "VolumeSnapshot") == 0) {
-        struct cvs *v = NULL;
-
-        rc = cvs_parse(obj, &v, &err);
-        if (rc == 0)
-            rc = cstore_put(f->env.snapshots, &v->m, true) < 0;
-    } else if (strcmp(kind, "VolumeSnapshotContent") == 0) {
-        struct cvsc *v = NULL;
-
-        rc = cvsc_parse(obj, &v, &err);
-        if (rc == 0)
-            rc = cstore_put(f->env.contents, &v->m, true) < 0;
-    } else if (strcmp(kind, "VolumeSnapshotClass") == 0) {
-        struct cclass *v = NULL;
-
-        rc = cclass_parse(obj, &v, &err);
-        if (rc == 0)
-            rc = cstore_put(f->env.classes, &v->m, true) < 0;
-    } else if (strcmp(kind, "PersistentVolumeClaim") == 0) {
-        struct cpvc *v = NULL;
-
-        rc = cpvc_parse(obj, &v, &err);
-        if (rc == 0)
-            rc = cstore_put(f->env.claims, &v->m, true) < 0;
-    } else if (strcmp(kind, "PersistentVolume") == 0) {
+    sc_err_clear(&err);
+    for (k = 0; k < N_WATCHED; k++)
+        if (strcmp(kind, kinds[k]) == 0)
+            rc = add_view(f, (enum kind)k, obj, &err);
+    if (strcmp(kind, "PersistentVolume") == 0)
         rc = json_object_set(
             f->pvs, json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")),
             (json_t *)obj);
-    } else if (strcmp(kind, "Node") == 0) {
+    else if (strcmp(kind, "Node") == 0)
         rc = json_array_append(f->nodes, (json_t *)obj);
-    }
     if (rc != 0) {
         fprintf(stderr, "fake_add %s: %s\n", kind, err.msg);
         abort();
@@ -225,7 +339,7 @@ fake_add(struct fake *f, const json_t *obj)
 void
 fake_add_fixture(struct fake *f, const char *name)
 {
-    json_t *o = fixture(name);
+    json_t *o = fixture_from(f->fixtures, name);
 
     fake_add(f, o);
     json_decref(o);

@@ -1,8 +1,8 @@
 /* tests/unit/controller/group_sync_test.c -- VolumeGroupSnapshot and
  * VolumeGroupSnapshotContent decisions on recorded objects
- * (tests/data/controller/group/objects.json) with a recording
- * gsync_actions: every write, event and enqueue becomes one log line. */
-#include "controller/gsync.h"
+ * (tests/data/controller/group/objects.json) with the recording actions
+ * of tests/unit/controller/fake.c: every write, event and enqueue becomes
+ * one log line. */
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,416 +11,31 @@
 
 #include "common/buf.h"
 #include "tests/lib/harness.h"
+#include "tests/unit/controller/fake.c"
 
 #define MEMBER1 "7e6fdcc50bb9dd171e2941d9fded1a0c726ddf36793f2d0f687e9d54a5536446"
 #define MEMBER2 "f83dc6ebc002b866bc9ce2fdafa3fda49183572f8de43492478e582a8849603b"
 
-struct gf {
-    struct buf log;
-    json_t *pvs;  /* name -> PV */
-    json_t *pvcs; /* array of PVCs (what LIST returns, API order) */
-    json_t *objs; /* "kind ns/name" -> object, for create/get */
-    int fail_create, fail_patch, fail_del, fail_list;
-    int uidn;
-    struct gsync_actions act;
-    struct gsync_env env;
-    struct fake_clock clock;
-    struct cmetrics *metrics;
-};
-
-static void glog(struct gf *f, const char *fmt, ...) SC_PRINTF(2, 3);
-
-static void
-glog(struct gf *f, const char *fmt, ...)
-{
-    enum { LINE_MAX_ = 1 << 16 }; /* a 1024-volume content body fits */
-    char *line = malloc(LINE_MAX_);
-    va_list ap;
-
-    if (line == NULL)
-        abort();
-    va_start(ap, fmt);
-    vsnprintf(line, LINE_MAX_, fmt, ap);
-    va_end(ap);
-    if (buf_adds(&f->log, line) != 0 || buf_adds(&f->log, "\n") != 0)
-        abort();
-    free(line);
-}
-
-static const char *
-kname(enum gsync_kind k)
-{
-    static const char *const n[] = {"vs", "vsc", "vgs", "vgsc"};
-
-    return n[k];
-}
-
-static char *
-dump(const json_t *j)
-{
-    return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-}
-
-static int
-f_get_pv(void *ctx, const char *name, struct cpv **out, struct sc_err *err)
-{
-    struct gf *f = ctx;
-    const json_t *pv = json_object_get(f->pvs, name);
-
-    glog(f, "GET pv %s", name);
-    if (pv == NULL)
-        return sc_err_set(err, SC_ENOTFOUND, "persistentvolumes \"%s\" not found", name);
-    return cpv_parse(pv, out, err);
-}
-
-static int
-f_list_pvcs(void *ctx, const char *ns, const char *selector, json_t **out, struct sc_err *err)
-{
-    struct gf *f = ctx;
-    json_t *items = json_array();
-    const json_t *p;
-    size_t i;
-
-    glog(f, "LIST pvcs %s %s", ns, selector);
-    if (f->fail_list != 0) {
-        json_decref(items);
-        return sc_err_set(err, f->fail_list, "mock list error");
-    }
-    /* the fake returns every PVC of the namespace: the selector must be
-     * applied by the sync code itself too */
-    json_array_foreach (f->pvcs, i, p) {
-        const char *pns =
-            json_string_value(json_object_get(json_object_get(p, "metadata"), "namespace"));
-
-        if (pns != NULL && strcmp(pns, ns) == 0)
-            json_array_append(items, (json_t *)p);
-    }
-    *out = items;
-    return 0;
-}
-
-static void
-okey(char *out, size_t cap, enum gsync_kind k, const char *ns, const char *name)
-{
-    snprintf(out, cap, "%s %s/%s", kname(k), ns != NULL ? ns : "", name);
-}
-
-static int
-f_create(void *ctx, enum gsync_kind k, const char *ns, const json_t *body, json_t **out,
-         struct sc_err *err)
-{
-    struct gf *f = ctx;
-    const char *name =
-        json_string_value(json_object_get(json_object_get(body, "metadata"), "name"));
-    char key[512], uid[64];
-    char *s = dump(body);
-    json_t *o;
-
-    glog(f, "CREATE %s %s", kname(k), s);
-    free(s);
-    if (f->fail_create != 0)
-        return sc_err_set(err, f->fail_create, "mock create error");
-    okey(key, sizeof(key), k, ns, name);
-    if (json_object_get(f->objs, key) != NULL)
-        return sc_err_set(err, SC_EEXIST, "already exists");
-    o = json_deep_copy(body);
-    snprintf(uid, sizeof(uid), "uid-%d", ++f->uidn);
-    json_object_set_new(json_object_get(o, "metadata"), "uid", json_string(uid));
-    json_object_set_new(json_object_get(o, "metadata"), "resourceVersion", json_string("1000"));
-    json_object_set(f->objs, key, o);
-    if (out != NULL)
-        *out = o;
-    else
-        json_decref(o);
-    return 0;
-}
-
-static int
-f_get(void *ctx, enum gsync_kind k, const char *ns, const char *name, json_t **out,
-      struct sc_err *err)
-{
-    struct gf *f = ctx;
-    char key[512];
-    json_t *o;
-
-    okey(key, sizeof(key), k, ns, name);
-    glog(f, "GET %s", key);
-    o = json_object_get(f->objs, key);
-    if (o == NULL)
-        return sc_err_set(err, SC_ENOTFOUND, "not found");
-    *out = json_deep_copy(o);
-    return 0;
-}
-
-static int
-f_patch(void *ctx, const struct gsync_obj *o, bool status, enum sync_patch type,
-        const json_t *patch, struct sc_err *err)
-{
-    struct gf *f = ctx;
-    char *s = dump(patch);
-    int rc = f->fail_patch;
-
-    glog(f, "PATCH %s %s%s%s%s %s %s", kname(o->kind), o->ns != NULL ? o->ns : "",
-         o->ns != NULL ? "/" : "", o->name, status ? " status" : "",
-         type == SYNC_PATCH_JSON ? "json" : "merge", s);
-    free(s);
-    f->fail_patch = 0;
-    if (rc != 0)
-        return sc_err_set(err, rc, "mock patch error");
-    return 0;
-}
-
-static int
-f_del(void *ctx, enum gsync_kind k, const char *ns, const char *name, struct sc_err *err)
-{
-    struct gf *f = ctx;
-
-    glog(f, "DELETE %s %s%s%s", kname(k), ns != NULL ? ns : "", ns != NULL ? "/" : "", name);
-    if (f->fail_del != 0)
-        return sc_err_set(err, f->fail_del, "mock delete error");
-    return 0;
-}
-
-static void
-f_event(void *ctx, const struct gsync_obj *o, const char *type, const char *reason, const char *msg)
-{
-    glog(ctx, "EVENT %s %s%s%s %s %s %s", kname(o->kind), o->ns != NULL ? o->ns : "",
-         o->ns != NULL ? "/" : "", o->name, type, reason, msg);
-}
-
-static void
-f_enq_g(void *ctx, const char *key)
-{
-    glog(ctx, "ENQUEUE vgs %s", key);
-}
-
-static void
-f_enq_gc(void *ctx, const char *key)
-{
-    glog(ctx, "ENQUEUE vgsc %s", key);
-}
-
-static void
-f_enq_vs(void *ctx, const char *key)
-{
-    glog(ctx, "ENQUEUE vs %s", key);
-}
-
-static void
-gf_init(struct gf *f)
-{
-    memset(f, 0, sizeof(*f));
-    buf_init(&f->log, 4u << 20);
-    f->pvs = json_object();
-    f->pvcs = json_array();
-    f->objs = json_object();
-    f->clock.ms = 1795312800000; /* 2026-11-22T02:00:00Z */
-    f->metrics = cmetrics_new(clock_fake(&f->clock));
-    f->act = (struct gsync_actions){f,     f_get_pv, f_list_pvcs, f_create, f_get,   f_patch,
-                                    f_del, f_event,  f_enq_g,     f_enq_gc, f_enq_vs};
-    f->env.groups = cstore_new();
-    f->env.group_contents = cstore_new();
-    f->env.group_classes = cstore_new();
-    f->env.snapshots = cstore_new();
-    f->env.contents = cstore_new();
-    f->env.claims = cstore_new();
-    f->env.act = &f->act;
-    f->env.metrics = f->metrics;
-    f->env.clock = clock_fake(&f->clock);
-}
-
-static void
-gf_release(struct gf *f)
-{
-    buf_release(&f->log);
-    json_decref(f->pvs);
-    json_decref(f->pvcs);
-    json_decref(f->objs);
-    cstore_free(f->env.groups);
-    cstore_free(f->env.group_contents);
-    cstore_free(f->env.group_classes);
-    cstore_free(f->env.snapshots);
-    cstore_free(f->env.contents);
-    cstore_free(f->env.claims);
-    cmetrics_free(f->metrics);
-}
-
-static json_t *
-fx(const char *name)
-{
-    static json_t *all;
-    char path[1024];
-    json_error_t e;
-    json_t *o;
-
-    if (all == NULL) {
-        snprintf(path, sizeof(path), "%s/controller/group/objects.json", harness_data_dir());
-        all = json_load_file(path, 0, &e);
-        if (all == NULL) {
-            fprintf(stderr, "%s: %s (line %d)\n", path, e.text, e.line);
-            abort();
-        }
-    }
-    o = json_object_get(all, name);
-    if (o == NULL) {
-        fprintf(stderr, "no fixture %s\n", name);
-        abort();
-    }
-    return json_deep_copy(o);
-}
-
-/* Set a dotted path (value stolen), creating objects. */
-static void
-jset(json_t *obj, const char *path, json_t *value)
-{
-    char seg[256];
-    const char *dot;
-
-    while ((dot = strchr(path, '.')) != NULL) {
-        json_t *next;
-
-        snprintf(seg, sizeof(seg), "%.*s", (int)(dot - path), path);
-        next = json_object_get(obj, seg);
-        if (!json_is_object(next)) {
-            next = json_object();
-            json_object_set_new(obj, seg, next);
-        }
-        obj = next;
-        path = dot + 1;
-    }
-    json_object_set_new(obj, path, value);
-}
-
-static void
-jdel(json_t *obj, const char *path)
-{
-    char seg[256];
-    const char *dot;
-
-    while ((dot = strchr(path, '.')) != NULL) {
-        snprintf(seg, sizeof(seg), "%.*s", (int)(dot - path), path);
-        obj = json_object_get(obj, seg);
-        if (obj == NULL)
-            return;
-        path = dot + 1;
-    }
-    json_object_del(obj, path);
-}
-
-static void
-put(struct cstore *s, struct cmeta *m)
-{
-    if (cstore_put(s, m, true) < 0)
-        abort();
-}
-
-/* Put obj (borrowed) where its kind lives. */
-static void
-gf_add(struct gf *f, const json_t *obj)
-{
-    const char *kind = json_string_value(json_object_get(obj, "kind"));
-    struct sc_err err = {0};
-    int rc = 0;
-
-    sc_err_clear(&err);
-    if (strcmp(kind, "VolumeGroupSnapshot") == 0) {
-        struct gvgs *v = NULL;
-
-        rc = gvgs_parse(obj, &v, &err);
-        if (rc == 0)
-            put(f->env.groups, &v->m);
-    } else if (strcmp(kind, "VolumeGroupSnapshotContent") == 0) {
-        struct gvgsc *v = NULL;
-
-        rc = gvgsc_parse(obj, &v, &err);
-        if (rc == 0)
-            put(f->env.group_contents, &v->m);
-    } else if (strcmp(kind, "VolumeGroupSnapshotClass") == 0) {
-        struct gclass *v = NULL;
-
-        rc = gclass_parse(obj, &v, &err);
-        if (rc == 0)
-            put(f->env.group_classes, &v->m);
-    } else if (strcmp(kind, "VolumeSnapshot") == 0) {
-        struct cvs *v = NULL;
-
-        rc = cvs_parse(obj, &v, &err);
-        if (rc == 0)
-            put(f->env.snapshots, &v->m);
-    } else if (strcmp(kind, "VolumeSnapshotContent") == 0) {
-        struct cvsc *v = NULL;
-
-        rc = cvsc_parse(obj, &v, &err);
-        if (rc == 0)
-            put(f->env.contents, &v->m);
-    } else if (strcmp(kind, "PersistentVolumeClaim") == 0) {
-        struct cpvc *v = NULL;
-
-        json_array_append(f->pvcs, (json_t *)obj);
-        rc = cpvc_parse(obj, &v, &err);
-        if (rc == 0)
-            put(f->env.claims, &v->m);
-    } else if (strcmp(kind, "PersistentVolume") == 0) {
-        json_object_set(
-            f->pvs, json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")),
-            (json_t *)obj);
-    }
-    if (rc != 0) {
-        fprintf(stderr, "gf_add %s: %s\n", kind, err.msg);
-        abort();
-    }
-}
-
-static void
-gf_fx(struct gf *f, const char *name)
-{
-    json_t *o = fx(name);
-
-    gf_add(f, o);
-    json_decref(o);
-}
-
 /* The standard world: class, two app=db PVCs, one unlabelled, their PVs. */
 static void
-gf_world(struct gf *f)
+gf_world(struct fake *f)
 {
     static const char *const names[] = {"gclass", "pvc-db-1", "pvc-db-2", "pvc-other",
                                         "pv-1",   "pv-2",     "pv-3"};
     size_t i;
 
     for (i = 0; i < SC_ARRAY_LEN(names); i++)
-        gf_fx(f, names[i]);
-}
-
-/* Lines of the log that start with prefix, joined by "\n". */
-static const char *
-lines(struct gf *f, const char *prefix, struct buf *tmp)
-{
-    const char *p = buf_str(&f->log);
-    size_t plen = strlen(prefix);
-
-    buf_reset(tmp);
-    while (*p != '\0') {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
-
-        if (n >= plen && strncmp(p, prefix, plen) == 0) {
-            if ((tmp->len > 0 && buf_add(tmp, "\n", 1) != 0) || buf_add(tmp, p, n) != 0)
-                abort();
-        }
-        p += n + (nl != NULL ? 1 : 0);
-    }
-    return buf_str(tmp);
+        fake_add_fixture(f, names[i]);
 }
 
 static bool
-has(struct gf *f, const char *needle)
+has(struct fake *f, const char *needle)
 {
     return strstr(buf_str(&f->log), needle) != NULL;
 }
 
 static int
-count(struct gf *f, const char *needle)
+count(struct fake *f, const char *needle)
 {
     const char *p = buf_str(&f->log);
     int n = 0;
@@ -433,7 +48,7 @@ count(struct gf *f, const char *needle)
 }
 
 static int
-sync_group(struct gf *f, const char *key, struct sc_err *err)
+sync_group(struct fake *f, const char *key, struct sc_err *err)
 {
     int rc = group_sync_key(&f->env, key, err);
 
@@ -447,18 +62,18 @@ sync_group(struct gf *f, const char *key, struct sc_err *err)
 static void
 dynamic_creates_content_for_selected_pvcs(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
     struct buf t = {0};
 
-    gf_init(&f);
+    fake_init_groups(&f);
     buf_init(&t, 1 << 16);
     gf_world(&f);
-    gf_fx(&f, "vgs-selector");
+    fake_add_fixture(&f, "vgs-selector");
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_STR(lines(&f, "LIST", &t), "LIST pvcs default app=db");
+    CHECK_STR(fake_lines(&f, "LIST", &t), "LIST pvcs default app=db");
     CHECK_STR(
-        lines(&f, "CREATE", &t),
+        fake_lines(&f, "CREATE", &t),
         "CREATE vgsc {\"apiVersion\":\"groupsnapshot.storage.k8s.io/v1\",\"kind\":"
         "\"VolumeGroupSnapshotContent\",\"metadata\":{\"name\":\"groupsnapcontent-vgs-uid-1\"},"
         "\"spec\":{\"deletionPolicy\":\"Delete\",\"driver\":\"testdriver.csi.k8s.io\","
@@ -468,35 +83,35 @@ dynamic_creates_content_for_selected_pvcs(void)
         "\"name\":\"db-group\",\"namespace\":\"default\",\"resourceVersion\":\"500\","
         "\"uid\":\"vgs-uid-1\"}}}");
     CHECK_STR(
-        lines(&f, "EVENT", &t),
+        fake_lines(&f, "EVENT", &t),
         "EVENT vgs default/db-group Normal CreatingGroupSnapshot Waiting for a group snapshot "
         "default/db-group to be created by the CSI driver.");
-    CHECK_STR(lines(&f, "PATCH", &t),
+    CHECK_STR(fake_lines(&f, "PATCH", &t),
               "PATCH vgs default/db-group status merge {\"status\":{"
               "\"boundVolumeGroupSnapshotContentName\":\"groupsnapcontent-vgs-uid-1\","
               "\"readyToUse\":false}}");
     CHECK(!has(&f, "pv-3"));
     buf_release(&t);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 dynamic_match_expressions_selector(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
     struct buf t = {0};
-    json_t *g = fx("vgs-selector");
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     buf_init(&t, 1 << 16);
     gf_world(&f);
     jset(g, "spec.source.selector",
          json_pack("{s:[{s:s,s:s,s:[s,s]}]}", "matchExpressions", "key", "app", "operator", "In",
                    "values", "db", "cache"));
-    gf_add(&f, g);
+    fake_add(&f, g);
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_STR(lines(&f, "LIST", &t), "LIST pvcs default app in (cache,db)");
+    CHECK_STR(fake_lines(&f, "LIST", &t), "LIST pvcs default app in (cache,db)");
     CHECK(has(&f, "\"volumeHandles\":[\"vol-h1\",\"vol-h2\"]"));
     CHECK(!has(&f, "vol-h3"));
     /* NotIn picks the other one only: upstream would select all three */
@@ -506,29 +121,29 @@ dynamic_match_expressions_selector(void)
                    "values", "db"));
     jset(g, "metadata.resourceVersion", json_string("501"));
     json_object_clear(f.objs);
-    gf_add(&f, g);
+    fake_add(&f, g);
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
     CHECK(has(&f, "\"volumeHandles\":[\"vol-h3\"]"));
     json_decref(g);
     buf_release(&t);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 dynamic_no_pvc_selected(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
     struct buf t = {0};
-    json_t *g = fx("vgs-selector");
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     buf_init(&t, 1 << 16);
     gf_world(&f);
     jset(g, "spec.source.selector", json_pack("{s:{s:s}}", "matchLabels", "app", "nothing"));
-    gf_add(&f, g);
+    fake_add(&f, g);
     CHECK(sync_group(&f, "default/db-group", &err) != 0);
-    CHECK_STR(lines(&f, "EVENT", &t),
+    CHECK_STR(fake_lines(&f, "EVENT", &t),
               "EVENT vgs default/db-group Warning GroupSnapshotContentCreationFailed failed to "
               "create group snapshot content with error failed to get input parameters to create "
               "group snapshot db-group: \"label selector app=nothing for group snapshot not "
@@ -536,43 +151,43 @@ dynamic_no_pvc_selected(void)
     CHECK(!has(&f, "CREATE"));
     json_decref(g);
     buf_release(&t);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 dynamic_unbound_pvc(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *p = fx("pvc-db-2");
+    json_t *p = fixture_from(GROUP_FIXTURES, "pvc-db-2");
 
-    gf_init(&f);
-    gf_fx(&f, "gclass");
-    gf_fx(&f, "pvc-db-1");
-    gf_fx(&f, "pv-1");
+    fake_init_groups(&f);
+    fake_add_fixture(&f, "gclass");
+    fake_add_fixture(&f, "pvc-db-1");
+    fake_add_fixture(&f, "pv-1");
     jset(p, "status.phase", json_string("Pending"));
-    gf_add(&f, p);
-    gf_fx(&f, "vgs-selector");
+    fake_add(&f, p);
+    fake_add_fixture(&f, "vgs-selector");
     CHECK(sync_group(&f, "default/db-group", &err) != 0);
     CHECK(has(&f, "the PVC db-data-2 is not yet bound to a PV, will not attempt to take a group "
                   "snapshot"));
     CHECK(!has(&f, "CREATE"));
     json_decref(p);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 dynamic_driver_mismatch(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *pv = fx("pv-2");
+    json_t *pv = fixture_from(GROUP_FIXTURES, "pv-2");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     gf_world(&f);
     jset(pv, "spec.csi.driver", json_string("other.csi.k8s.io"));
-    gf_add(&f, pv);
-    gf_fx(&f, "vgs-selector");
+    fake_add(&f, pv);
+    fake_add_fixture(&f, "vgs-selector");
     CHECK(sync_group(&f, "default/db-group", &err) != 0);
     CHECK(has(&f, "EVENT vgs default/db-group Warning CreateGroupSnapshotContentFailed Volume CSI "
                   "driver (other.csi.k8s.io) mismatch with VolumeGroupSnapshotClass "
@@ -581,38 +196,38 @@ dynamic_driver_mismatch(void)
                   "content with error Volume CSI driver (other.csi.k8s.io) mismatch"));
     CHECK(!has(&f, "CREATE"));
     json_decref(pv);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 dynamic_non_csi_volume(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *pv = fx("pv-1");
+    json_t *pv = fixture_from(GROUP_FIXTURES, "pv-1");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     gf_world(&f);
     jdel(pv, "spec.csi");
-    gf_add(&f, pv);
-    gf_fx(&f, "vgs-selector");
+    fake_add(&f, pv);
+    fake_add_fixture(&f, "vgs-selector");
     CHECK(sync_group(&f, "default/db-group", &err) != 0);
     CHECK(has(&f, "Warning CreateGroupSnapshotContentFailed Cannot snapshot a non-CSI volume: "
                   "pv-1"));
     CHECK(has(&f, "cannot snapshot a non-CSI volume for group snapshot default/db-group: pv-1"));
     json_decref(pv);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 dynamic_create_is_idempotent(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
 
-    gf_init(&f);
+    fake_init_groups(&f);
     gf_world(&f);
-    gf_fx(&f, "vgs-selector");
+    fake_add_fixture(&f, "vgs-selector");
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
     buf_reset(&f.log);
     /* a second pass before the informer saw the content: AlreadyExists */
@@ -625,53 +240,53 @@ dynamic_create_is_idempotent(void)
     CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EFORBIDDEN);
     CHECK(has(&f, "Warning CreateGroupSnapshotContentFailed Error creating volume group snapshot "
                   "content object for group snapshot default/db-group: mock create error."));
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 dynamic_secret_annotations(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *c = fx("gclass");
+    json_t *c = fixture_from(GROUP_FIXTURES, "gclass");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     gf_world(&f);
     jset(c, "parameters",
          json_pack("{s:s,s:s}", PARAM_GROUP_SECRET_NAME, "sec-${volumegroupsnapshot.name}",
                    PARAM_GROUP_SECRET_NS, "${volumegroupsnapshot.namespace}"));
     jset(c, "metadata.resourceVersion", json_string("101"));
-    gf_add(&f, c);
-    gf_fx(&f, "vgs-selector");
+    fake_add(&f, c);
+    fake_add_fixture(&f, "vgs-selector");
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
     CHECK(has(&f, "\"metadata\":{\"annotations\":{\"" ANN_GROUP_DEL_SECRET_NAME
                   "\":\"sec-db-group\",\"" ANN_GROUP_DEL_SECRET_NS "\":\"default\"}"));
     json_decref(c);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 bad_selector_and_api_errors(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *g = fx("vgs-selector");
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     gf_world(&f);
     jset(g, "spec.source.selector",
          json_pack("{s:[{s:s,s:s,s:[s]}]}", "matchExpressions", "key", "app", "operator", "Gt",
                    "values", "1"));
-    gf_add(&f, g);
+    fake_add(&f, g);
     CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EINVALID);
     CHECK(has(&f, "invalid label selector of group snapshot default/db-group: \\\"Gt\\\" is not "
                   "a valid label selector operator"));
     CHECK(!has(&f, "LIST"));
     /* LIST refused by the API (403): a clear error, no content */
     json_decref(g);
-    g = fx("vgs-selector");
+    g = fixture_from(GROUP_FIXTURES, "vgs-selector");
     jset(g, "metadata.resourceVersion", json_string("501"));
-    gf_add(&f, g);
+    fake_add(&f, g);
     buf_reset(&f.log);
     f.fail_list = SC_EFORBIDDEN;
     CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EFORBIDDEN);
@@ -687,7 +302,7 @@ bad_selector_and_api_errors(void)
                   "snapshot controller failed to update default/db-group on API server: mock "
                   "patch error"));
     json_decref(g);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 /* A group of GVIEW_MAX_VOLUMES volumes: one content with every handle, in
@@ -695,16 +310,17 @@ bad_selector_and_api_errors(void)
 static void
 large_group_at_the_cap(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *g = fx("vgs-selector");
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
     char name[64], vol[64], uid[64], h[64];
     int i;
 
-    gf_init(&f);
-    gf_fx(&f, "gclass");
+    fake_init_groups(&f);
+    fake_add_fixture(&f, "gclass");
     for (i = 0; i <= GVIEW_MAX_VOLUMES; i++) {
-        json_t *pvc = fx("pvc-db-1"), *pv = fx("pv-1");
+        json_t *pvc = fixture_from(GROUP_FIXTURES, "pvc-db-1"),
+               *pv = fixture_from(GROUP_FIXTURES, "pv-1");
 
         snprintf(name, sizeof(name), "data-%04d", i);
         snprintf(vol, sizeof(vol), "pv-%04d", i);
@@ -718,21 +334,21 @@ large_group_at_the_cap(void)
         jset(pv, "spec.claimRef",
              json_pack("{s:s,s:s,s:s}", "name", name, "namespace", "default", "uid", uid));
         if (i < GVIEW_MAX_VOLUMES)
-            gf_add(&f, pvc);
-        gf_add(&f, pv);
+            fake_add(&f, pvc);
+        fake_add(&f, pv);
         if (i == GVIEW_MAX_VOLUMES)
             json_array_append(f.pvcs, pvc); /* listed only in the second round */
         json_decref(pvc);
         json_decref(pv);
     }
     json_array_remove(f.pvcs, (size_t)GVIEW_MAX_VOLUMES);
-    gf_add(&f, g);
+    fake_add(&f, g);
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
     CHECK_INT(count(&f, "GET pv "), GVIEW_MAX_VOLUMES);
     CHECK(has(&f, "[\"vol-0000\",\"vol-0001\","));
     CHECK(has(&f, ",\"vol-1023\"]"));
     {
-        json_t *extra = fx("pvc-db-1");
+        json_t *extra = fixture_from(GROUP_FIXTURES, "pvc-db-1");
 
         jset(extra, "metadata.name", json_string("data-1024"));
         jset(extra, "metadata.uid", json_string("pvc-uid-1024"));
@@ -741,7 +357,7 @@ large_group_at_the_cap(void)
     }
     json_object_clear(f.objs);
     jset(g, "metadata.resourceVersion", json_string("501"));
-    gf_add(&f, g);
+    fake_add(&f, g);
     buf_reset(&f.log);
     CHECK_INT(sync_group(&f, "default/db-group", &err), SC_ETOOBIG);
     CHECK(has(&f, "selects more than 1024 PVCs"));
@@ -749,7 +365,8 @@ large_group_at_the_cap(void)
     /* the driver reported all 1024: 1024 member pairs, each PVC named */
     json_array_remove(f.pvcs, (size_t)GVIEW_MAX_VOLUMES);
     {
-        json_t *c = fx("vgsc-dynamic"), *infos = json_array(), *handles = json_array();
+        json_t *c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic"), *infos = json_array(),
+               *handles = json_array();
 
         for (i = 0; i < GVIEW_MAX_VOLUMES; i++) {
             snprintf(h, sizeof(h), "vol-%04d", i);
@@ -760,7 +377,7 @@ large_group_at_the_cap(void)
         }
         jset(c, "spec.source.volumeHandles", handles);
         jset(c, "status.volumeSnapshotInfoList", infos);
-        gf_add(&f, c);
+        fake_add(&f, c);
         json_decref(c);
     }
     buf_reset(&f.log);
@@ -770,7 +387,7 @@ large_group_at_the_cap(void)
     CHECK(has(&f, "\"persistentVolumeClaimName\":\"data-1023\""));
     CHECK_INT(count(&f, "\"persistentVolumeClaimName\":\"\""), 0);
     json_decref(g);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 /* ---- default class ---- */
@@ -778,44 +395,45 @@ large_group_at_the_cap(void)
 static void
 default_class_is_set(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
     struct buf t = {0};
-    json_t *g = fx("vgs-selector");
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     buf_init(&t, 1 << 16);
     gf_world(&f);
     jdel(g, "spec.volumeGroupSnapshotClassName");
-    gf_add(&f, g);
+    fake_add(&f, g);
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_STR(lines(&f, "PATCH", &t),
+    CHECK_STR(fake_lines(&f, "PATCH", &t),
               "PATCH vgs default/db-group merge {\"spec\":{\"volumeGroupSnapshotClassName\":"
               "\"csi-test-groupclass\"}}");
     CHECK(!has(&f, "CREATE"));
     json_decref(g);
     buf_release(&t);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 default_class_two_defaults(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
     struct buf t = {0};
-    json_t *g = fx("vgs-selector"), *c2 = fx("gclass");
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector"),
+           *c2 = fixture_from(GROUP_FIXTURES, "gclass");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     buf_init(&t, 1 << 16);
     gf_world(&f);
     jset(c2, "metadata.name", json_string("second-groupclass"));
-    gf_add(&f, c2);
+    fake_add(&f, c2);
     jdel(g, "spec.volumeGroupSnapshotClassName");
-    gf_add(&f, g);
+    fake_add(&f, g);
     CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EINVALID);
     CHECK_STR(err.msg, "2 default snapshot classes were found");
-    CHECK_STR(lines(&f, "EVENT", &t),
+    CHECK_STR(fake_lines(&f, "EVENT", &t),
               "EVENT vgs default/db-group Warning SetDefaultGroupSnapshotClassFailed Failed to set "
               "default group snapshot class with error 2 default snapshot classes were found");
     CHECK(has(&f, "PATCH vgs default/db-group status merge {\"status\":{\"error\":{\"message\":"
@@ -824,65 +442,66 @@ default_class_two_defaults(void)
     json_decref(g);
     json_decref(c2);
     buf_release(&t);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 default_class_none_for_driver(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *g = fx("vgs-selector"), *c = fx("gclass");
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector"),
+           *c = fixture_from(GROUP_FIXTURES, "gclass");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     gf_world(&f);
     jset(c, "driver", json_string("other.csi.k8s.io"));
-    gf_add(&f, c);
+    fake_add(&f, c);
     jdel(g, "spec.volumeGroupSnapshotClassName");
-    gf_add(&f, g);
+    fake_add(&f, g);
     CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EINVALID);
     CHECK_STR(err.msg, "cannot find default group snapshot class");
     json_decref(g);
     json_decref(c);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 explicit_class_missing(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *g = fx("vgs-selector");
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
 
-    gf_init(&f);
-    gf_fx(&f, "pvc-db-1");
+    fake_init_groups(&f);
+    fake_add_fixture(&f, "pvc-db-1");
     jset(g, "spec.volumeGroupSnapshotClassName", json_string("gone"));
-    gf_add(&f, g);
+    fake_add(&f, g);
     CHECK_INT(sync_group(&f, "default/db-group", &err), SC_ENOTFOUND);
     CHECK(has(&f,
               "Warning GetGroupSnapshotClassFailed failed to get group snapshot class with "
               "error volumegroupsnapshotclass.groupsnapshot.storage.k8s.io \"gone\" not found"));
     json_decref(g);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 validation_error(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *g = fx("vgs-selector");
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     gf_world(&f);
     jset(g, "spec.source.volumeGroupSnapshotContentName", json_string("x"));
-    gf_add(&f, g);
+    fake_add(&f, g);
     CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EINVALID);
     CHECK(has(&f, "Warning GroupSnapshotValidationError Exactly one of Selector and "
                   "VolumeGroupSnapshotContentName should be specified"));
     CHECK(has(&f, "\"readyToUse\":false"));
     json_decref(g);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 /* ---- members ---- */
@@ -890,18 +509,18 @@ validation_error(void)
 static void
 members_created_when_group_reported(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
     struct buf t = {0};
 
-    gf_init(&f);
+    fake_init_groups(&f);
     buf_init(&t, 1 << 16);
     gf_world(&f);
-    gf_fx(&f, "vgs-selector");
-    gf_fx(&f, "vgsc-dynamic");
+    fake_add_fixture(&f, "vgs-selector");
+    fake_add_fixture(&f, "vgsc-dynamic");
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
     CHECK_STR(
-        lines(&f, "CREATE", &t),
+        fake_lines(&f, "CREATE", &t),
         "CREATE vsc {\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":"
         "\"VolumeSnapshotContent\",\"metadata\":{\"annotations\":{"
         "\"groupsnapshot.storage.k8s.io/volumeGroupSnapshotHandle\":\"group-handle-1\"},"
@@ -930,22 +549,22 @@ members_created_when_group_reported(void)
         "\"groupsnapshot.storage.k8s.io/v1\",\"kind\":\"VolumeGroupSnapshot\",\"name\":"
         "\"db-group\",\"uid\":\"vgs-uid-1\"}]},\"spec\":{\"source\":{"
         "\"persistentVolumeClaimName\":\"db-data-2\"}}}");
-    CHECK_STR(lines(&f, "PATCH vsc snapcontent-" MEMBER1, &t),
+    CHECK_STR(fake_lines(&f, "PATCH vsc snapcontent-" MEMBER1, &t),
               "PATCH vsc snapcontent-" MEMBER1 " merge {\"spec\":{\"volumeSnapshotRef\":{\"uid\":"
               "\"uid-2\"}}}\n"
               "PATCH vsc snapcontent-" MEMBER1 " status merge {\"status\":{\"creationTime\":"
               "1795312805000000000,\"readyToUse\":true,\"restoreSize\":1073741824,"
               "\"snapshotHandle\":\"snap-h1\",\"volumeGroupSnapshotHandle\":\"group-handle-1\"}}");
-    CHECK_STR(lines(&f, "PATCH vs default/snapshot-" MEMBER2, &t),
+    CHECK_STR(fake_lines(&f, "PATCH vs default/snapshot-" MEMBER2, &t),
               "PATCH vs default/snapshot-" MEMBER2 " status merge {\"status\":{"
               "\"boundVolumeSnapshotContentName\":\"snapcontent-" MEMBER2 "\","
               "\"volumeGroupSnapshotName\":\"db-group\"}}");
     /* then the group status: bound, created, ready */
-    CHECK_STR(lines(&f, "PATCH vgs", &t),
+    CHECK_STR(fake_lines(&f, "PATCH vgs", &t),
               "PATCH vgs default/db-group status merge {\"status\":{"
               "\"boundVolumeGroupSnapshotContentName\":\"groupsnapcontent-vgs-uid-1\","
               "\"creationTime\":\"2026-11-22T02:00:05Z\",\"readyToUse\":true}}");
-    CHECK_STR(lines(&f, "EVENT", &t),
+    CHECK_STR(fake_lines(&f, "EVENT", &t),
               "EVENT vgs default/db-group Normal GroupSnapshotCreated GroupSnapshot "
               "default/db-group was successfully created by the CSI driver.\n"
               "EVENT vgs default/db-group Normal GroupSnapshotReady GroupSnapshot default/db-group "
@@ -953,26 +572,26 @@ members_created_when_group_reported(void)
     /* the order: members before the group's readiness */
     CHECK(strstr(buf_str(&f.log), "CREATE vs") < strstr(buf_str(&f.log), "PATCH vgs"));
     buf_release(&t);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 members_not_created_before_report(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *c = fx("vgsc-dynamic");
+    json_t *c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     gf_world(&f);
-    gf_fx(&f, "vgs-selector");
+    fake_add_fixture(&f, "vgs-selector");
     jdel(c, "status");
-    gf_add(&f, c);
+    fake_add(&f, c);
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
     CHECK(!has(&f, "CREATE"));
     CHECK(has(&f, "\"readyToUse\":false"));
     json_decref(c);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 /* A pass that stopped after the members were created (a crash or restart)
@@ -981,15 +600,15 @@ members_not_created_before_report(void)
 static void
 members_rerun_adopts_existing(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
     json_t *vs, *vsc;
     char key[256];
 
-    gf_init(&f);
+    fake_init_groups(&f);
     gf_world(&f);
-    gf_fx(&f, "vgs-selector");
-    gf_fx(&f, "vgsc-dynamic");
+    fake_add_fixture(&f, "vgs-selector");
+    fake_add_fixture(&f, "vgsc-dynamic");
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
     /* make the created objects look bound, as the API would after the patches */
     snprintf(key, sizeof(key), "vs default/snapshot-%s", MEMBER1);
@@ -1013,7 +632,7 @@ members_rerun_adopts_existing(void)
     CHECK_INT(count(&f, "PATCH vs default/snapshot-" MEMBER1), 0);
     CHECK_INT(count(&f, "PATCH vsc snapcontent-" MEMBER2), 2); /* still unbound in the fake */
     CHECK_INT(json_object_size(f.objs), 4);                    /* exactly two members */
-    gf_release(&f);
+    fake_release(&f);
 }
 
 /* The group is ready and bound, but its members are not in the caches (the
@@ -1022,61 +641,61 @@ members_rerun_adopts_existing(void)
 static void
 members_recreated_on_ready_group(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *g = fx("vgs-selector");
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     gf_world(&f);
     jset(g, "status",
          json_pack("{s:s,s:b,s:s}", "boundVolumeGroupSnapshotContentName",
                    "groupsnapcontent-vgs-uid-1", "readyToUse", 1, "creationTime",
                    "2026-11-22T02:00:05Z"));
     jset(g, "metadata.finalizers", json_pack("[s]", FIN_VGS_BOUND));
-    gf_add(&f, g);
-    gf_fx(&f, "vgsc-dynamic");
+    fake_add(&f, g);
+    fake_add_fixture(&f, "vgsc-dynamic");
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
     CHECK_INT(count(&f, "CREATE vs "), 2);
     CHECK_INT(count(&f, "CREATE vsc "), 2);
     CHECK(!has(&f, "PATCH vgs"));
     json_decref(g);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 members_create_error_wrapped(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
 
-    gf_init(&f);
+    fake_init_groups(&f);
     gf_world(&f);
-    gf_fx(&f, "vgs-selector");
-    gf_fx(&f, "vgsc-dynamic");
+    fake_add_fixture(&f, "vgs-selector");
+    fake_add_fixture(&f, "vgsc-dynamic");
     f.fail_create = SC_ESERVER;
     CHECK_INT(sync_group(&f, "default/db-group", &err), SC_ESERVER);
     CHECK_STR(err.msg, "createIndividualSnapshotForGroupSnapshot: creating volumesnapshotcontent "
                        "mock create error");
     CHECK(!has(&f, "PATCH vgs")); /* not ready before its members exist */
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 bound_finalizer_added(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
     struct buf t = {0};
-    json_t *g = fx("vgs-selector");
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     buf_init(&t, 1 << 16);
     gf_world(&f);
     jset(g, "status",
          json_pack("{s:s,s:b}", "boundVolumeGroupSnapshotContentName", "groupsnapcontent-vgs-uid-1",
                    "readyToUse", 0));
-    gf_add(&f, g);
-    gf_fx(&f, "vgsc-dynamic");
+    fake_add(&f, g);
+    fake_add_fixture(&f, "vgsc-dynamic");
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
     CHECK_STR(buf_str(&f.log),
               "PATCH vgs default/db-group json [{\"op\":\"test\",\"path\":"
@@ -1084,28 +703,28 @@ bound_finalizer_added(void)
               "\"/metadata/finalizers\",\"value\":[\"" FIN_VGS_BOUND "\"]}]\n");
     json_decref(g);
     buf_release(&t);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 content_misbound(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *c = fx("vgsc-dynamic");
+    json_t *c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     gf_world(&f);
-    gf_fx(&f, "vgs-selector");
+    fake_add_fixture(&f, "vgs-selector");
     jset(c, "spec.volumeGroupSnapshotRef.uid", json_string("someone-else"));
-    gf_add(&f, c);
+    fake_add(&f, c);
     CHECK(sync_group(&f, "default/db-group", &err) != 0);
     CHECK(has(&f, "Warning GroupSnapshotContentMisbound VolumeGroupSnapshotContent "
                   "[groupsnapcontent-vgs-uid-1] is bound to a different group snapshot"));
     CHECK(has(&f, "Warning GroupSnapshotFinalizerError Failed to check and update group "
                   "snapshot: "));
     json_decref(c);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 /* ---- deletion ---- */
@@ -1133,9 +752,10 @@ member_vs(const char *hash, bool deleting)
 }
 
 static void
-deleting_world(struct gf *f, const char *policy)
+deleting_world(struct fake *f, const char *policy)
 {
-    json_t *g = fx("vgs-selector"), *c = fx("vgsc-dynamic"), *m1 = member_vs(MEMBER1, false),
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector"),
+           *c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic"), *m1 = member_vs(MEMBER1, false),
            *m2 = member_vs(MEMBER2, false);
 
     gf_world(f);
@@ -1145,10 +765,10 @@ deleting_world(struct gf *f, const char *policy)
          json_pack("{s:s,s:b}", "boundVolumeGroupSnapshotContentName", "groupsnapcontent-vgs-uid-1",
                    "readyToUse", 1));
     jset(c, "spec.deletionPolicy", json_string(policy));
-    gf_add(f, g);
-    gf_add(f, c);
-    gf_add(f, m1);
-    gf_add(f, m2);
+    fake_add(f, g);
+    fake_add(f, c);
+    fake_add(f, m1);
+    fake_add(f, m2);
     json_decref(g);
     json_decref(c);
     json_decref(m1);
@@ -1158,20 +778,20 @@ deleting_world(struct gf *f, const char *policy)
 static void
 delete_policy_delete(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
     struct buf t = {0};
 
-    gf_init(&f);
+    fake_init_groups(&f);
     buf_init(&t, 1 << 16);
     deleting_world(&f, "Delete");
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_STR(lines(&f, "PATCH", &t),
+    CHECK_STR(fake_lines(&f, "PATCH", &t),
               "PATCH vgsc groupsnapcontent-vgs-uid-1 merge {\"metadata\":{\"annotations\":{"
               "\"" ANN_GROUP_BEING_DELETED "\":\"yes\"}}}");
-    CHECK_STR(lines(&f, "DELETE", &t), "DELETE vgsc groupsnapcontent-vgs-uid-1\n"
-                                       "DELETE vs default/snapshot-" MEMBER1 "\n"
-                                       "DELETE vs default/snapshot-" MEMBER2);
+    CHECK_STR(fake_lines(&f, "DELETE", &t), "DELETE vgsc groupsnapcontent-vgs-uid-1\n"
+                                            "DELETE vs default/snapshot-" MEMBER1 "\n"
+                                            "DELETE vs default/snapshot-" MEMBER2);
     /* the finalizer stays until the content is gone */
     CHECK(!has(&f, "remove"));
     /* the content leaves: its delete event requeues the group, which now
@@ -1188,115 +808,115 @@ delete_policy_delete(void)
     buf_reset(&f.log);
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
     CHECK_STR(
-        lines(&f, "PATCH", &t),
+        fake_lines(&f, "PATCH", &t),
         "PATCH vgs default/db-group json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\","
         "\"value\":\"" FIN_VGS_BOUND "\"},{\"op\":\"remove\",\"path\":"
         "\"/metadata/finalizers/1\"}]");
     buf_release(&t);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 delete_policy_retain(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
     struct buf t = {0};
 
-    gf_init(&f);
+    fake_init_groups(&f);
     buf_init(&t, 1 << 16);
     deleting_world(&f, "Retain");
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_STR(lines(&f, "DELETE", &t),
+    CHECK_STR(fake_lines(&f, "DELETE", &t),
               "DELETE vs default/snapshot-" MEMBER1 "\nDELETE vs default/snapshot-" MEMBER2);
     CHECK(has(&f, "\"" ANN_GROUP_BEING_DELETED "\":\"yes\""));
     CHECK(has(&f, "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"}"));
     buf_release(&t);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 delete_blocked_by_restore(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *p = fx("pvc-other");
+    json_t *p = fixture_from(GROUP_FIXTURES, "pvc-other");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     deleting_world(&f, "Delete");
     jset(p, "metadata.name", json_string("restoring"));
     jset(p, "status.phase", json_string("Pending"));
     jset(p, "spec.dataSource",
          json_pack("{s:s,s:s,s:s}", "kind", "VolumeSnapshot", "apiGroup", "snapshot.storage.k8s.io",
                    "name", "snapshot-" MEMBER2));
-    gf_add(&f, p);
+    fake_add(&f, p);
     CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EINVALID);
     CHECK(has(&f, "EVENT vgs default/db-group Warning SnapshotDeletePending Snapshot "
                   "default/snapshot-" MEMBER2 " belonging to VolumeGroupSnapshot default/db-group "
                   "is being used to restore a PVC"));
     CHECK(!has(&f, "DELETE"));
     json_decref(p);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 delete_member_error(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
 
-    gf_init(&f);
+    fake_init_groups(&f);
     deleting_world(&f, "Retain");
-    f.fail_del = SC_EFORBIDDEN;
+    f.fail_delete = SC_EFORBIDDEN;
     CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EFORBIDDEN);
     CHECK(has(&f, "Warning SnapshotDeleteError failed to delete snapshot API object "
                   "default/snapshot-" MEMBER1 " part of group snapshot default/db-group: mock "
                   "delete error"));
     CHECK(!has(&f, "remove"));
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 delete_content_error(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
 
-    gf_init(&f);
+    fake_init_groups(&f);
     deleting_world(&f, "Delete");
-    f.fail_del = SC_ESERVER;
+    f.fail_delete = SC_ESERVER;
     CHECK_INT(sync_group(&f, "default/db-group", &err), SC_ESERVER);
     CHECK(has(&f, "Warning GroupSnapshotContentObjectDeleteError Failed to delete group snapshot "
                   "content API object"));
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 delete_without_finalizer_does_nothing(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *g = fx("vgs-selector");
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     gf_world(&f);
     jset(g, "metadata.deletionTimestamp", json_string("2026-11-22T02:10:00Z"));
     jset(g, "metadata.finalizers", json_pack("[s]", "other/finalizer"));
-    gf_add(&f, g);
+    fake_add(&f, g);
     CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
     CHECK_STR(buf_str(&f.log), "");
     json_decref(g);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 group_deleted_releases_members(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct gvgs *g = NULL;
     struct buf t = {0};
 
-    gf_init(&f);
+    fake_init_groups(&f);
     buf_init(&t, 1 << 16);
     deleting_world(&f, "Delete");
     g = (struct gvgs *)cstore_get(f.env.groups, "default/db-group");
@@ -1306,11 +926,11 @@ group_deleted_releases_members(void)
     group_deleted(&f.env, g);
     CHECK(cstore_get(f.env.groups, "default/db-group") == NULL);
     CHECK_INT(cmetrics_in_flight(f.metrics), 0);
-    CHECK_STR(lines(&f, "ENQUEUE vgsc", &t), "ENQUEUE vgsc groupsnapcontent-vgs-uid-1");
+    CHECK_STR(fake_lines(&f, "ENQUEUE vgsc", &t), "ENQUEUE vgsc groupsnapcontent-vgs-uid-1");
     CHECK_INT(count(&f, "ENQUEUE vs default/snapshot-"), 2);
     CVIEW_UNREF(g);
     buf_release(&t);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 /* ---- pre-provisioned ---- */
@@ -1318,33 +938,33 @@ group_deleted_releases_members(void)
 static void
 static_content_missing(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
 
-    gf_init(&f);
-    gf_fx(&f, "vgs-static");
+    fake_init_groups(&f);
+    fake_add_fixture(&f, "vgs-static");
     CHECK_INT(sync_group(&f, "default/static-group", &err), SC_ENOTFOUND);
     CHECK_STR(err.msg, "group snapshot default/static-group requests an non-existing group "
                        "snapshot content static-groupcontent");
     CHECK(has(&f, "Warning GroupSnapshotContentMissing VolumeGroupSnapshotContent is missing"));
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 static_binds_and_links_members(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
     struct buf t = {0};
-    json_t *c = fx("vgsc-static"), *vs, *vsc;
+    json_t *c = fixture_from(GROUP_FIXTURES, "vgsc-static"), *vs, *vsc;
 
-    gf_init(&f);
+    fake_init_groups(&f);
     buf_init(&t, 1 << 16);
-    gf_fx(&f, "vgs-static");
+    fake_add_fixture(&f, "vgs-static");
     jset(c, "status",
          json_pack("{s:s,s:b,s:s}", "volumeGroupSnapshotHandle", "group-handle-2", "readyToUse", 1,
                    "creationTime", "2026-11-22T02:00:07Z"));
-    gf_add(&f, c);
+    fake_add(&f, c);
     /* a user-made member pair whose content reports the group handle */
     vs = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:s},s:{s:{s:s}}}", "apiVersion",
                    "snapshot.storage.k8s.io/v1", "kind", "VolumeSnapshot", "metadata", "name",
@@ -1357,11 +977,11 @@ static_binds_and_links_members(void)
                     "uid", "svs-1", "deletionPolicy", "Retain", "driver", "testdriver.csi.k8s.io",
                     "source", "snapshotHandle", "snap-s1", "status", "snapshotHandle", "snap-s1",
                     "volumeGroupSnapshotHandle", "group-handle-2");
-    gf_add(&f, vs);
-    gf_add(&f, vsc);
+    fake_add(&f, vs);
+    fake_add(&f, vsc);
     json_object_set(f.objs, "vs default/static-1", vs);
     CHECK_INT(sync_group(&f, "default/static-group", &err), 0);
-    CHECK_STR(lines(&f, "PATCH", &t),
+    CHECK_STR(fake_lines(&f, "PATCH", &t),
               "PATCH vgsc static-groupcontent merge {\"spec\":{\"volumeGroupSnapshotRef\":{\"uid\":"
               "\"vgs-uid-2\"}}}\n"
               "PATCH vs default/static-1 status merge {\"status\":{\"volumeGroupSnapshotName\":"
@@ -1378,26 +998,26 @@ static_binds_and_links_members(void)
     json_decref(vs);
     json_decref(vsc);
     buf_release(&t);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 static_content_dynamic_mismatch(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *g = fx("vgs-static");
+    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-static");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     jset(g, "spec.source.volumeGroupSnapshotContentName",
          json_string("groupsnapcontent-vgs-uid-1"));
-    gf_add(&f, g);
-    gf_fx(&f, "vgsc-dynamic");
+    fake_add(&f, g);
+    fake_add_fixture(&f, "vgsc-dynamic");
     CHECK(sync_group(&f, "default/static-group", &err) != 0);
     CHECK(has(&f, "Warning GroupSnapshotContentMismatch VolumeGroupSnapshotContent is dynamically "
                   "provisioned while expecting a pre-provisioned one"));
     json_decref(g);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 /* ---- group content sync ---- */
@@ -1405,23 +1025,23 @@ static_content_dynamic_mismatch(void)
 static void
 content_sync_validation_and_finalizer(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *c = fx("vgsc-dynamic");
+    json_t *c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic");
 
-    gf_init(&f);
+    fake_init_groups(&f);
     jset(c, "spec.source.groupSnapshotHandles",
          json_pack("{s:s,s:[s]}", "volumeGroupSnapshotHandle", "x", "volumeSnapshotHandles", "y"));
-    gf_add(&f, c);
+    fake_add(&f, c);
     CHECK_INT(group_content_sync_key(&f.env, "groupsnapcontent-vgs-uid-1", &err), SC_EINVALID);
     CHECK_STR(buf_str(&f.log),
               "EVENT vgsc groupsnapcontent-vgs-uid-1 Warning GroupContentValidationError Exactly "
               "one of GroupSnapshotHandles and VolumeHandles should be specified\n");
     json_decref(c);
-    c = fx("vgsc-dynamic");
+    c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic");
     jdel(c, "metadata.finalizers");
     jset(c, "metadata.resourceVersion", json_string("521"));
-    gf_add(&f, c);
+    fake_add(&f, c);
     buf_reset(&f.log);
     CHECK_INT(group_content_sync_key(&f.env, "groupsnapcontent-vgs-uid-1", &err), 0);
     CHECK_STR(buf_str(&f.log),
@@ -1429,31 +1049,31 @@ content_sync_validation_and_finalizer(void)
               "\"/metadata/resourceVersion\",\"value\":\"521\"},{\"op\":\"add\",\"path\":"
               "\"/metadata/finalizers\",\"value\":[\"" FIN_VGSC_BOUND "\"]}]\n");
     json_decref(c);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 static void
 content_sync_enqueues_group(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     struct sc_err err = {0};
-    json_t *c = fx("vgsc-dynamic");
+    json_t *c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic");
 
-    gf_init(&f);
-    gf_fx(&f, "vgs-selector");
-    gf_fx(&f, "vgsc-dynamic");
+    fake_init_groups(&f);
+    fake_add_fixture(&f, "vgs-selector");
+    fake_add_fixture(&f, "vgsc-dynamic");
     CHECK_INT(group_content_sync_key(&f.env, "groupsnapcontent-vgs-uid-1", &err), 0);
     CHECK_STR(buf_str(&f.log), "ENQUEUE vgs default/db-group\n");
     /* pre-bound (no uid): nothing */
     jdel(c, "spec.volumeGroupSnapshotRef.uid");
     jset(c, "metadata.resourceVersion", json_string("522"));
-    gf_add(&f, c);
+    fake_add(&f, c);
     buf_reset(&f.log);
     CHECK_INT(group_content_sync_key(&f.env, "groupsnapcontent-vgs-uid-1", &err), 0);
     CHECK_STR(buf_str(&f.log), "");
     CHECK_INT(group_content_sync_key(&f.env, "absent", &err), 0);
     json_decref(c);
-    gf_release(&f);
+    fake_release(&f);
 }
 
 /* ---- helpers ---- */
@@ -1510,25 +1130,25 @@ secret_templates(void)
 static void
 hooks_for_snapshot_side(void)
 {
-    struct gf f = {0};
+    struct fake f = {0};
     char out[256], msg[1024];
 
-    gf_init(&f);
-    gf_fx(&f, "vgs-selector");
-    gf_fx(&f, "vgsc-dynamic");
+    fake_init_groups(&f);
+    fake_add_fixture(&f, "vgs-selector");
+    fake_add_fixture(&f, "vgsc-dynamic");
     CHECK(gsync_group_exists(f.env.groups, "default", "db-group"));
     CHECK(!gsync_group_exists(f.env.groups, "other", "db-group"));
     CHECK(!gsync_group_exists(NULL, "default", "db-group"));
     {
         /* deleting with no finalizer left: already gone at the API server */
-        json_t *g = fx("vgs-selector");
+        json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
 
         jset(g, "metadata.deletionTimestamp", json_string("2026-11-22T02:10:00Z"));
         jset(g, "metadata.resourceVersion", json_string("600"));
-        gf_add(&f, g);
+        fake_add(&f, g);
         CHECK(!gsync_group_exists(f.env.groups, "default", "db-group"));
         jset(g, "metadata.finalizers", json_pack("[s]", FIN_VGS_BOUND));
-        gf_add(&f, g);
+        fake_add(&f, g);
         CHECK(gsync_group_exists(f.env.groups, "default", "db-group"));
         json_decref(g);
     }
@@ -1542,7 +1162,7 @@ hooks_for_snapshot_side(void)
               "it belongs to group snapshot default/db-group. Deleting the group snapshot "
               "will trigger the deletion of all the individual volume snapshots that are "
               "part of the group.");
-    gf_release(&f);
+    fake_release(&f);
 }
 
 TEST_MAIN(TEST(dynamic_creates_content_for_selected_pvcs), TEST(dynamic_match_expressions_selector),
