@@ -164,6 +164,26 @@ cpatch_remove_finalizer_at(int idx, const char *fin)
 
 /* ---- JSON merge patch ---- */
 
+/* Drop *patch (a step failed). */
+static void
+spoil(json_t **patch)
+{
+    json_decref(*patch);
+    *patch = NULL;
+}
+
+void
+cpatch_put(json_t **patch, json_t *obj, const char *key, json_t *value)
+{
+    if (*patch == NULL || obj == NULL || value == NULL) {
+        json_decref(value);
+        spoil(patch);
+        return;
+    }
+    if (json_object_set_new(obj, key, value) != 0) /* value released */
+        spoil(patch);
+}
+
 void
 cpatch_set(json_t **patch, const char *path, json_t *value)
 {
@@ -171,7 +191,7 @@ cpatch_set(json_t **patch, const char *path, json_t *value)
     const char *dot;
     char seg[128];
 
-    while (obj != NULL && value != NULL && (dot = strchr(path, '.')) != NULL) {
+    while (obj != NULL && (dot = strchr(path, '.')) != NULL) {
         json_t *next;
 
         snprintf(seg, sizeof(seg), "%.*s", (int)(dot - path), path);
@@ -181,12 +201,16 @@ cpatch_set(json_t **patch, const char *path, json_t *value)
         obj = json_is_object(next) ? next : NULL;
         path = dot + 1;
     }
-    if (obj != NULL && value != NULL && json_object_set_new(obj, path, value) == 0)
-        return;
-    if (obj == NULL || value == NULL)
-        json_decref(value);
-    json_decref(*patch);
-    *patch = NULL;
+    cpatch_put(patch, obj, path, value);
+}
+
+json_t *
+cpatch_merge(const char *path, json_t *value)
+{
+    json_t *p = json_object();
+
+    cpatch_set(&p, path, value);
+    return p;
 }
 
 json_t *

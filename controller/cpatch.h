@@ -51,10 +51,18 @@ json_t *cpatch_remove_finalizer_at(int idx, const char *fin);
 
 /* ---- JSON merge patch (RFC 7386) ---- */
 
+/* The merge-patch and object-body steps below share one rule: *patch NULL
+ * stays NULL (an earlier step failed), and a failure (no memory, a NULL
+ * value) releases *patch and sets it to NULL. */
+
+/* Set key of obj -- an object inside *patch (json_object_get() of it;
+ * NULL fails) -- to value (stolen).  For keys with dots (annotations). */
+void cpatch_put(json_t **patch, json_t *obj, const char *key, json_t *value);
 /* Set a dotted path ("status.readyToUse") in *patch to value (stolen),
- * creating the objects on the way; *patch NULL stays NULL (an earlier
- * step failed), and a failure drops *patch to NULL. */
+ * creating the objects on the way. */
 void cpatch_set(json_t **patch, const char *path, json_t *value);
+/* A new merge patch setting one dotted path to value (stolen), or NULL. */
+json_t *cpatch_merge(const char *path, json_t *value);
 /* {"metadata":{"annotations":{key:value}}} */
 json_t *cpatch_annotation(const char *key, const char *value);
 /* {"status":{"error":{"message":msg,"time":time}[,"readyToUse":false]}} */

@@ -254,7 +254,7 @@ group_set_default_class(const struct sync_env *env, const struct gvgs *g, bool *
         return sc_err_set(err, SC_EINVALID, "%d default snapshot classes were found", scan.n);
     sc_err_clear(&perr);
     rc = sync_patch(env, KIND_VGS, &g->m, false, SYNC_PATCH_MERGE,
-                    json_pack("{s:{s:s}}", "spec", "volumeGroupSnapshotClassName", scan.first),
+                    cpatch_merge("spec.volumeGroupSnapshotClassName", json_string(scan.first)),
                     &perr);
     if (rc != 0) /* upstream only logs this; the sync fails later without a class */
         log_warnx("group snapshot '%s/%s': cannot set default class %s: %s", g->m.ns, g->m.name,
@@ -421,30 +421,6 @@ group_check_add_finalizer(const struct sync_env *env, const struct gvgs *g, bool
 
 /* ---- status (§5.7) ---- */
 
-/* status.error from the content: copied when it differs, cleared when the
- * content has none (upstream's rules, value comparison). */
-static void
-status_error_field(const struct gvgs *g, const struct gvgsc *c, json_t *st)
-{
-    bool same;
-    json_t *e;
-
-    if (c->has_error && c->error_msg != NULL) {
-        same = g->has_error && g->error_msg != NULL && strcmp(g->error_msg, c->error_msg) == 0 &&
-               ((g->error_time == NULL && c->error_time == NULL) ||
-                (g->error_time != NULL && c->error_time != NULL &&
-                 strcmp(g->error_time, c->error_time) == 0));
-        if (same)
-            return;
-        e = json_pack("{s:s}", "message", c->error_msg);
-        if (e != NULL && c->error_time != NULL)
-            json_object_set_new(e, "time", json_string(c->error_time));
-        json_object_set_new(st, "error", e != NULL ? e : json_null());
-    } else if (g->has_error) {
-        json_object_set_new(st, "error", json_null());
-    }
-}
-
 /* Events and metrics of the created / ready transitions. */
 static void
 status_transitions(const struct sync_env *env, const struct gvgs *g, const struct gvgsc *c,
@@ -476,30 +452,29 @@ group_update_status(const struct sync_env *env, const struct gvgs *g, const stru
 {
     char key[LIM_KEY], ts[40];
     bool ready = c->ready == TRI_TRUE, created = false, readied = false;
-    json_t *st = json_object();
+    json_t *p = json_object();
     int rc;
 
-    if (st == NULL)
-        return sc_err_set(err, SC_ENOMEM, "out of memory");
     if (!g->has_status || g->bound == NULL)
-        json_object_set_new(st, "boundVolumeGroupSnapshotContentName", json_string(c->m.name));
+        cpatch_set(&p, "status.boundVolumeGroupSnapshotContentName", json_string(c->m.name));
     if (c->has_creation_time && g->creation_time == NULL) {
         clock_rfc3339(c->creation_time_ns / 1000000, ts, sizeof(ts));
-        json_object_set_new(st, "creationTime", json_string(ts));
+        cpatch_set(&p, "status.creationTime", json_string(ts));
         created = true;
     }
     if (g->ready == TRI_UNSET || (g->ready == TRI_TRUE) != ready) {
-        json_object_set_new(st, "readyToUse", json_boolean(ready));
+        cpatch_set(&p, "status.readyToUse", json_boolean(ready));
         readied = ready;
     }
-    status_error_field(g, c, st);
-    if (json_object_size(st) == 0) {
-        json_decref(st);
+    sync_status_error(&p, g->has_error, g->error_msg, g->error_time, c->has_error, c->error_msg,
+                      c->error_time);
+    if (p != NULL && json_object_size(p) == 0) {
+        json_decref(p);
         return 0;
     }
-    status_transitions(env, g, c, created, readied);
-    rc = sync_patch(env, KIND_VGS, &g->m, true, SYNC_PATCH_MERGE, json_pack("{s:o}", "status", st),
-                    err);
+    if (p != NULL)
+        status_transitions(env, g, c, created, readied);
+    rc = sync_patch(env, KIND_VGS, &g->m, true, SYNC_PATCH_MERGE, p, err);
     if (rc != 0) {
         vgs_key(g, key, sizeof(key));
         sc_err_wrap(err, rc, "snapshot controller failed to update %s on API server", key);
@@ -517,11 +492,15 @@ group_content_body(const struct gvgs *g, const struct gclass *cls, const struct 
     json_t *handles = json_array(), *body;
     size_t i;
 
+    for (i = 0; i < vols->n && handles != NULL; i++)
+        if (json_array_append_new(
+                handles,
+                json_string(vols->pv[i]->csi_handle != NULL ? vols->pv[i]->csi_handle : "")) != 0) {
+            json_decref(handles);
+            handles = NULL;
+        }
     if (handles == NULL)
         return NULL;
-    for (i = 0; i < vols->n; i++)
-        json_array_append_new(
-            handles, json_string(vols->pv[i]->csi_handle != NULL ? vols->pv[i]->csi_handle : ""));
     body = json_pack("{s:s,s:s,s:{s:s},s:{s:{s:s,s:s,s:s,s:s,s:s,s:s},s:{s:o},s:s,s:s,s:s}}",
                      "apiVersion", VGS_API_VERSION, "kind", "VolumeGroupSnapshotContent",
                      "metadata", "name", name, "spec", "volumeGroupSnapshotRef", "apiVersion",
@@ -530,10 +509,10 @@ group_content_body(const struct gvgs *g, const struct gclass *cls, const struct 
                      "volumeHandles", handles, "volumeGroupSnapshotClassName", cls->m.name,
                      "deletionPolicy", cls->policy_str != NULL ? cls->policy_str : "", "driver",
                      cls->driver != NULL ? cls->driver : "");
-    if (body != NULL && has_secret)
-        json_object_set_new(json_object_get(body, "metadata"), "annotations",
-                            json_pack("{s:s,s:s}", ANN_GROUP_DEL_SECRET_NAME, secret_name,
-                                      ANN_GROUP_DEL_SECRET_NS, secret_ns));
+    if (has_secret)
+        cpatch_put(&body, json_object_get(body, "metadata"), "annotations",
+                   json_pack("{s:s,s:s}", ANN_GROUP_DEL_SECRET_NAME, secret_name,
+                             ANN_GROUP_DEL_SECRET_NS, secret_ns));
     return body;
 }
 
@@ -722,14 +701,13 @@ member_vsc_body(const struct gvgs *g, const struct gvgsc *c, const struct gvinfo
         c->policy_str != NULL ? c->policy_str : "", "driver", c->driver != NULL ? c->driver : "",
         "source", "volumeHandle", info->volume_handle);
 
-    if (b != NULL && pv != NULL && pv->volume_mode != NULL)
-        json_object_set_new(json_object_get(b, "spec"), "sourceVolumeMode",
-                            json_string(pv->volume_mode));
-    if (b != NULL && sec->has) {
-        json_t *ann = json_object_get(json_object_get(b, "metadata"), "annotations");
-
-        json_object_set_new(ann, ANN_DEL_SECRET_NAME, json_string(sec->name));
-        json_object_set_new(ann, ANN_DEL_SECRET_NS, json_string(sec->ns));
+    if (pv != NULL && pv->volume_mode != NULL)
+        cpatch_set(&b, "spec.sourceVolumeMode", json_string(pv->volume_mode));
+    if (sec->has) {
+        cpatch_put(&b, json_object_get(json_object_get(b, "metadata"), "annotations"),
+                   ANN_DEL_SECRET_NAME, json_string(sec->name));
+        cpatch_put(&b, json_object_get(json_object_get(b, "metadata"), "annotations"),
+                   ANN_DEL_SECRET_NS, json_string(sec->ns));
     }
     return b;
 }
@@ -802,18 +780,16 @@ vsc_status_differs(const struct cvsc *vsc, const struct gvgsc *c, const struct g
 static json_t *
 member_vsc_status(const struct gvgsc *c, const struct gvinfo *info)
 {
-    json_t *st = json_pack("{s:s?,s:s}", "snapshotHandle", info->snapshot_handle,
-                           "volumeGroupSnapshotHandle", c->group_handle);
+    json_t *p = json_pack("{s:{s:s?,s:s}}", "status", "snapshotHandle", info->snapshot_handle,
+                          "volumeGroupSnapshotHandle", c->group_handle);
 
-    if (st == NULL)
-        return NULL;
     if (info->has_creation_time)
-        json_object_set_new(st, "creationTime", json_integer(info->creation_time_ns));
+        cpatch_set(&p, "status.creationTime", json_integer(info->creation_time_ns));
     if (info->has_restore_size)
-        json_object_set_new(st, "restoreSize", json_integer(info->restore_size));
+        cpatch_set(&p, "status.restoreSize", json_integer(info->restore_size));
     if (info->ready != TRI_UNSET)
-        json_object_set_new(st, "readyToUse", json_boolean(info->ready == TRI_TRUE));
-    return json_pack("{s:o}", "status", st);
+        cpatch_set(&p, "status.readyToUse", json_boolean(info->ready == TRI_TRUE));
+    return p;
 }
 
 /* Bind the pair (VSC ref uid, VS status) and copy the info into the VSC
@@ -830,8 +806,7 @@ member_bind(const struct sync_env *env, const struct gvgs *g, const struct gvgsc
     sc_err_clear(&ierr);
     if (vsc->ref_uid == NULL || strcmp(vsc->ref_uid, vs->m.uid) != 0) {
         rc = sync_patch(env, KIND_VSC, &vsc->m, false, SYNC_PATCH_MERGE,
-                        json_pack("{s:{s:{s:s}}}", "spec", "volumeSnapshotRef", "uid", vs->m.uid),
-                        &ierr);
+                        cpatch_merge("spec.volumeSnapshotRef.uid", json_string(vs->m.uid)), &ierr);
         if (rc != 0)
             return member_err(err, rc, "binding volumesnapshotcontent to volumesnapshot", ierr.msg);
     }
@@ -983,6 +958,7 @@ members_missing(const struct sync_env *env, const struct gvgs *g, const struct g
 struct link_scan {
     const char *handle, *ns;
     json_t *names;
+    bool failed; /* out of memory */
 };
 
 static int
@@ -993,8 +969,11 @@ link_fn(const struct cmeta *m, void *arg)
 
     if (c->vgs_handle != NULL && strcmp(c->vgs_handle, s->handle) == 0 && c->ref_ns != NULL &&
         strcmp(c->ref_ns, s->ns) == 0 && c->ref_name != NULL &&
-        json_array_size(s->names) < GVIEW_MAX_VOLUMES)
-        json_array_append_new(s->names, json_string(c->ref_name));
+        json_array_size(s->names) < GVIEW_MAX_VOLUMES &&
+        json_array_append_new(s->names, json_string(c->ref_name)) != 0) {
+        s->failed = true; /* a member left out would stay unlinked */
+        return 1;
+    }
     return 0;
 }
 
@@ -1005,7 +984,8 @@ static int
 add_owner_ref(const struct sync_env *env, const struct gvgs *g, const struct cvs *vs,
               struct sc_err *err)
 {
-    json_t *live = NULL, *ops = NULL, *ref;
+    struct cpatch p = {0};
+    json_t *live = NULL, *ref;
     const json_t *meta;
     const char *rv;
     int rc = env->act->get(env->act->ctx, KIND_VS, vs->m.ns, vs->m.name, &live, err);
@@ -1016,19 +996,14 @@ add_owner_ref(const struct sync_env *env, const struct gvgs *g, const struct cvs
     rv = json_string_value(json_object_get(meta, "resourceVersion"));
     ref = json_pack("{s:s,s:s,s:s,s:s}", "apiVersion", VGS_API_VERSION, "kind",
                     "VolumeGroupSnapshot", "name", g->m.name, "uid", g->m.uid);
-    if (ref != NULL)
-        ops = json_array();
-    if (ops != NULL && rv != NULL)
-        json_array_append_new(ops, json_pack("{s:s,s:s,s:s}", "op", "test", "path",
-                                             "/metadata/resourceVersion", "value", rv));
-    if (ops != NULL && json_array_size(json_object_get(meta, "ownerReferences")) > 0)
-        json_array_append_new(ops, json_pack("{s:s,s:s,s:O}", "op", "add", "path",
-                                             "/metadata/ownerReferences/-", "value", ref));
-    else if (ops != NULL)
-        json_array_append_new(ops, json_pack("{s:s,s:s,s:[O]}", "op", "add", "path",
-                                             "/metadata/ownerReferences", "value", ref));
-    rc = sync_patch(env, KIND_VS, &vs->m, false, SYNC_PATCH_JSON, ops, err);
-    json_decref(ref);
+    cpatch_begin(&p);
+    if (rv != NULL)
+        cpatch_test(&p, "/metadata/resourceVersion", rv);
+    if (json_array_size(json_object_get(meta, "ownerReferences")) > 0)
+        cpatch_add(&p, "/metadata/ownerReferences/-", ref);
+    else
+        cpatch_add(&p, "/metadata/ownerReferences", ref != NULL ? json_pack("[o]", ref) : NULL);
+    rc = sync_patch(env, KIND_VS, &vs->m, false, SYNC_PATCH_JSON, cpatch_end(&p), err);
     json_decref(live);
     return rc;
 }
@@ -1065,7 +1040,7 @@ static int
 link_static_members(const struct sync_env *env, const struct gvgs *g, const struct gvgsc *c,
                     struct sc_err *err)
 {
-    struct link_scan scan = {c->group_handle, g->m.ns, NULL};
+    struct link_scan scan = {c->group_handle, g->m.ns, NULL, false};
     size_t i;
     int rc = 0;
 
@@ -1075,6 +1050,8 @@ link_static_members(const struct sync_env *env, const struct gvgs *g, const stru
     if (scan.names == NULL)
         return sc_err_set(err, SC_ENOMEM, "out of memory");
     cstore_each(env->contents, link_fn, &scan);
+    if (scan.failed)
+        rc = sc_err_set(err, SC_ENOMEM, "out of memory");
     for (i = 0; rc == 0 && i < json_array_size(scan.names); i++)
         rc = link_member(env, g, json_string_value(json_array_get(scan.names, i)), err);
     json_decref(scan.names);
@@ -1088,7 +1065,7 @@ static int
 group_bind_content(const struct sync_env *env, const struct gvgs *g, const struct gvgsc *c,
                    struct sc_err *err)
 {
-    json_t *spec;
+    json_t *p;
 
     if (c->ref_uid != NULL && c->ref_uid[0] != '\0' && c->class_name != NULL)
         return 0;
@@ -1096,11 +1073,10 @@ group_bind_content(const struct sync_env *env, const struct gvgs *g, const struc
         (g->class_name == NULL ||
          (c->class_name != NULL && strcmp(c->class_name, g->class_name) == 0)))
         return 0;
-    spec = json_pack("{s:{s:s}}", "volumeGroupSnapshotRef", "uid", g->m.uid);
-    if (spec != NULL && g->class_name != NULL)
-        json_object_set_new(spec, "volumeGroupSnapshotClassName", json_string(g->class_name));
-    return sync_patch(env, KIND_VGSC, &c->m, false, SYNC_PATCH_MERGE,
-                      spec != NULL ? json_pack("{s:o}", "spec", spec) : NULL, err);
+    p = cpatch_merge("spec.volumeGroupSnapshotRef.uid", json_string(g->m.uid));
+    if (g->class_name != NULL)
+        cpatch_set(&p, "spec.volumeGroupSnapshotClassName", json_string(g->class_name));
+    return sync_patch(env, KIND_VGSC, &c->m, false, SYNC_PATCH_MERGE, p, err);
 }
 
 static int
@@ -1245,6 +1221,7 @@ struct member_scan {
     const char *ns, *name;
     json_t *names;    /* member VS names */
     json_t *deleting; /* parallel: true when the member is being deleted */
+    bool failed;      /* out of memory: the lists are incomplete */
 };
 
 static int
@@ -1254,9 +1231,11 @@ member_fn(const struct cmeta *m, void *arg)
     struct member_scan *ms = arg;
 
     if (s->vgs_owner != NULL && strcmp(s->m.ns, ms->ns) == 0 &&
-        strcmp(s->vgs_owner, ms->name) == 0) {
-        json_array_append_new(ms->names, json_string(s->m.name));
-        json_array_append_new(ms->deleting, json_boolean(s->m.deleting));
+        strcmp(s->vgs_owner, ms->name) == 0 &&
+        (json_array_append_new(ms->names, json_string(s->m.name)) != 0 ||
+         json_array_append_new(ms->deleting, json_boolean(s->m.deleting)) != 0)) {
+        ms->failed = true;
+        return 1;
     }
     return 0;
 }
@@ -1269,12 +1248,15 @@ group_members(const struct sync_env *env, const char *ns, const char *name, stru
     ms->name = name;
     ms->names = json_array();
     ms->deleting = json_array();
-    if (ms->names == NULL || ms->deleting == NULL) {
+    ms->failed = false;
+    if (ms->names != NULL && ms->deleting != NULL)
+        cstore_each(env->snapshots, member_fn, ms);
+    if (ms->names == NULL || ms->deleting == NULL || ms->failed) {
         json_decref(ms->names);
         json_decref(ms->deleting);
+        ms->names = ms->deleting = NULL;
         return SC_ENOMEM;
     }
-    cstore_each(env->snapshots, member_fn, ms);
     return 0;
 }
 
@@ -1310,10 +1292,8 @@ delete_group_content(const struct sync_env *env, const struct gvgs *g, const str
     int rc;
 
     if (!c->being_deleted_ann) {
-        rc = sync_patch(
-            env, KIND_VGSC, &c->m, false, SYNC_PATCH_MERGE,
-            json_pack("{s:{s:{s:s}}}", "metadata", "annotations", ANN_GROUP_BEING_DELETED, "yes"),
-            err);
+        rc = sync_patch(env, KIND_VGSC, &c->m, false, SYNC_PATCH_MERGE,
+                        cpatch_annotation(ANN_GROUP_BEING_DELETED, "yes"), err);
         if (rc != 0)
             return sc_err_wrap(err, rc,
                                "failed to set VolumeGroupSnapshotBeingDeleted annotation on the "

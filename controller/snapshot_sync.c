@@ -175,7 +175,7 @@ snapshot_set_default_class(const struct sync_env *env, const struct cvs *vs, boo
     if (scan.n > 1)
         return sc_err_set(err, SC_EINVALID, "%d default snapshot classes were found", scan.n);
     rc = sync_patch(env, KIND_VS, &vs->m, false, SYNC_PATCH_MERGE,
-                    json_pack("{s:{s:s}}", "spec", "volumeSnapshotClassName", scan.first), &perr);
+                    cpatch_merge("spec.volumeSnapshotClassName", json_string(scan.first)), &perr);
     if (rc != 0) /* upstream only logs this; the sync fails later without a class */
         log_warnx("snapshot '%s/%s': cannot set default class %s: %s", vs->m.ns, vs->m.name,
                   scan.first, perr.msg);
@@ -428,77 +428,45 @@ snapshot_check_add_finalizers(const struct sync_env *env, const struct cvs *vs, 
 
 /* ---- status mapping (§3.8) ---- */
 
-/* The snapshot already shows the content's error (message and time). */
-static bool
-same_error(const struct cvs *vs, const struct cvsc *c)
-{
-    if (!vs->has_error || vs->error_msg == NULL || strcmp(vs->error_msg, c->error_msg) != 0)
-        return false;
-    if (vs->error_time == NULL || c->error_time == NULL)
-        return vs->error_time == c->error_time;
-    return strcmp(vs->error_time, c->error_time) == 0;
-}
-
-/* status.error into st: copied from the content, or cleared when the
- * content has none (value comparison, see docs/compat.md). */
-static void
-status_error(const struct cvs *vs, const struct cvsc *c, json_t *st)
-{
-    json_t *e = NULL;
-
-    if (c->has_error && c->error_msg != NULL) {
-        if (same_error(vs, c))
-            return;
-        e = json_pack("{s:s}", "message", c->error_msg);
-        if (e != NULL && c->error_time != NULL)
-            json_object_set_new(e, "time", json_string(c->error_time));
-        json_object_set_new(st, "error", e != NULL ? e : json_null());
-    } else if (vs->has_error) {
-        json_object_set_new(st, "error", json_null());
-    }
-}
-
 /* Build the status merge patch; *created / *readied report transitions.
- * Returns NULL when nothing changes (and sets *none). */
+ * Returns NULL when nothing changes (and sets *none) or out of memory. */
 static json_t *
-status_patch(const struct sync_env *env, const struct cvs *vs, const struct cvsc *c,
-             const char *group_name, bool *created, bool *readied, bool *none)
+status_patch(const struct cvs *vs, const struct cvsc *c, const char *group_name, bool *created,
+             bool *readied, bool *none)
 {
-    json_t *st = json_object();
+    json_t *p = json_object();
     bool ready = c->ready == TRI_TRUE;
     char ts[40];
     struct buf q = {0};
 
-    (void)env;
     *created = *readied = *none = false;
-    if (st == NULL)
-        return NULL;
     buf_init(&q, 64);
     if (!vs->has_status || vs->bound == NULL)
-        json_object_set_new(st, "boundVolumeSnapshotContentName", json_string(c->m.name));
+        cpatch_set(&p, "status.boundVolumeSnapshotContentName", json_string(c->m.name));
     if (c->has_creation_time && vs->creation_time == NULL) {
         clock_rfc3339(c->creation_time_ns / 1000000, ts, sizeof(ts));
-        json_object_set_new(st, "creationTime", json_string(ts));
+        cpatch_set(&p, "status.creationTime", json_string(ts));
         *created = true;
     }
     if (vs->ready == TRI_UNSET || (vs->ready == TRI_TRUE) != ready) {
-        json_object_set_new(st, "readyToUse", json_boolean(ready));
+        cpatch_set(&p, "status.readyToUse", json_boolean(ready));
         *readied = ready;
     }
     if (c->has_restore_size &&
         (vs->restore_size == NULL || (vs->restore_zero && c->restore_size > 0)) &&
         gostr_quantity_binsi(&q, c->restore_size) == 0)
-        json_object_set_new(st, "restoreSize", json_string(buf_str(&q)));
+        cpatch_set(&p, "status.restoreSize", json_string(buf_str(&q)));
     buf_release(&q);
-    status_error(vs, c, st);
+    sync_status_error(&p, vs->has_error, vs->error_msg, vs->error_time, c->has_error, c->error_msg,
+                      c->error_time);
     if (group_name != NULL && vs->vgs_name == NULL)
-        json_object_set_new(st, "volumeGroupSnapshotName", json_string(group_name));
-    if (json_object_size(st) == 0) {
-        json_decref(st);
+        cpatch_set(&p, "status.volumeGroupSnapshotName", json_string(group_name));
+    if (p != NULL && json_object_size(p) == 0) {
+        json_decref(p);
         *none = true;
         return NULL;
     }
-    return json_pack("{s:o}", "status", st);
+    return p;
 }
 
 /* upstream: updateSnapshotStatus */
@@ -523,7 +491,7 @@ snapshot_update_status(const struct sync_env *env, const struct cvs *vs, const s
                               key);
         group_name = group;
     }
-    p = status_patch(env, vs, c, group_name, &created, &readied, &none);
+    p = status_patch(vs, c, group_name, &created, &readied, &none);
     if (none)
         return 0;
     if (created) {
@@ -581,34 +549,29 @@ content_body(const struct sync_env *env, const struct cvs *vs, const struct ccla
              const struct cpv *pv, const char *name, const char *node, bool has_secret,
              const char *secret_name, const char *secret_ns)
 {
-    json_t *meta, *spec, *body;
+    json_t *body;
 
     /* born with its bound finalizer: upstream adds it with a separate patch
      * from syncContent, which races with the sidecar's first update of the
      * new content (docs/compat.md) */
-    meta = json_pack("{s:s,s:[s]}", "name", name, "finalizers", FIN_VSC_BOUND);
-    spec = json_pack("{s:{s:s,s:s,s:s,s:s,s:s,s:s},s:{s:s},s:s,s:s,s:s}", "volumeSnapshotRef",
-                     "kind", "VolumeSnapshot", "apiVersion", VS_API_VERSION, "namespace", vs->m.ns,
-                     "name", vs->m.name, "uid", vs->m.uid, "resourceVersion", vs->m.rv, "source",
+    body = json_pack("{s:s,s:s,s:{s:s,s:[s]},s:{s:{s:s,s:s,s:s,s:s,s:s,s:s},s:{s:s},s:s,s:s,s:s}}",
+                     "apiVersion", VS_API_VERSION, "kind", "VolumeSnapshotContent", "metadata",
+                     "name", name, "finalizers", FIN_VSC_BOUND, "spec", "volumeSnapshotRef", "kind",
+                     "VolumeSnapshot", "apiVersion", VS_API_VERSION, "namespace", vs->m.ns, "name",
+                     vs->m.name, "uid", vs->m.uid, "resourceVersion", vs->m.rv, "source",
                      "volumeHandle", pv->csi_handle != NULL ? pv->csi_handle : "",
                      "volumeSnapshotClassName", cls->m.name, "deletionPolicy",
                      cls->policy_str != NULL ? cls->policy_str : "", "driver",
                      cls->driver != NULL ? cls->driver : "");
-    if (meta == NULL || spec == NULL) {
-        json_decref(meta);
-        json_decref(spec);
-        return NULL;
-    }
     if (env->opts.prevent_volume_mode_conversion && pv->volume_mode != NULL)
-        json_object_set_new(spec, "sourceVolumeMode", json_string(pv->volume_mode));
+        cpatch_set(&body, "spec.sourceVolumeMode", json_string(pv->volume_mode));
     if (node != NULL)
-        json_object_set_new(meta, "labels", json_pack("{s:s}", LABEL_MANAGED_BY, node));
+        cpatch_put(&body, json_object_get(body, "metadata"), "labels",
+                   json_pack("{s:s}", LABEL_MANAGED_BY, node));
     if (has_secret)
-        json_object_set_new(
-            meta, "annotations",
+        cpatch_put(
+            &body, json_object_get(body, "metadata"), "annotations",
             json_pack("{s:s,s:s}", ANN_DEL_SECRET_NAME, secret_name, ANN_DEL_SECRET_NS, secret_ns));
-    body = json_pack("{s:s,s:s,s:o,s:o}", "apiVersion", VS_API_VERSION, "kind",
-                     "VolumeSnapshotContent", "metadata", meta, "spec", spec);
     return body;
 }
 
@@ -721,7 +684,7 @@ static int
 snapshot_bind_content(const struct sync_env *env, const struct cvs *vs, const struct cvsc *c,
                       struct sc_err *err)
 {
-    json_t *spec;
+    json_t *p;
 
     if (c->ref_name == NULL || strcmp(c->ref_name, vs->m.name) != 0)
         return sc_err_set(err, SC_EINVALID,
@@ -739,11 +702,10 @@ snapshot_bind_content(const struct sync_env *env, const struct cvs *vs, const st
         (vs->class_name == NULL ||
          (c->class_name != NULL && strcmp(c->class_name, vs->class_name) == 0)))
         return 0; /* upstream re-patches the same uid here: a no-op we skip */
-    spec = json_pack("{s:{s:s}}", "volumeSnapshotRef", "uid", vs->m.uid);
-    if (spec != NULL && vs->class_name != NULL)
-        json_object_set_new(spec, "volumeSnapshotClassName", json_string(vs->class_name));
-    return sync_patch(env, KIND_VSC, &c->m, false, SYNC_PATCH_MERGE,
-                      spec != NULL ? json_pack("{s:o}", "spec", spec) : NULL, err);
+    p = cpatch_merge("spec.volumeSnapshotRef.uid", json_string(vs->m.uid));
+    if (vs->class_name != NULL)
+        cpatch_set(&p, "spec.volumeSnapshotClassName", json_string(vs->class_name));
+    return sync_patch(env, KIND_VSC, &c->m, false, SYNC_PATCH_MERGE, p, err);
 }
 
 /* upstream: syncUnreadySnapshot, pre-provisioned branch */

@@ -31,6 +31,13 @@ int sync_err_quoted(struct sc_err *err, int code, const char *prefix, const char
 int sync_error_status(const struct sync_env *env, enum kind kind, const struct cmeta *m,
                       const char *cur, bool set_ready_false, const char *reason, const char *msg);
 
+/* status.error of a (group) snapshot's status merge patch *p from its
+ * content's error (has, msg, time): copied when it differs from the
+ * current one (has_cur, cur_msg, cur_time; value comparison, see
+ * docs/compat.md), cleared (null) when the content has none. */
+void sync_status_error(json_t **p, bool has_cur, const char *cur_msg, const char *cur_time,
+                       bool has, const char *msg, const char *time);
+
 /* The metrics snapshot type of a (group) snapshot with or without a
  * pre-provisioned content. */
 const char *sync_snap_type(bool has_content);

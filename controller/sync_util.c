@@ -485,6 +485,28 @@ sync_error_status(const struct sync_env *env, enum kind kind, const struct cmeta
     return rc;
 }
 
+/* Two optional strings are equal (both NULL counts). */
+static bool
+same_opt(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+void
+sync_status_error(json_t **p, bool has_cur, const char *cur_msg, const char *cur_time, bool has,
+                  const char *msg, const char *time)
+{
+    if (has && msg != NULL) {
+        if (has_cur && cur_msg != NULL && strcmp(cur_msg, msg) == 0 && same_opt(cur_time, time))
+            return;
+        cpatch_set(p, "status.error.message", json_string(msg));
+        if (time != NULL)
+            cpatch_set(p, "status.error.time", json_string(time));
+    } else if (has_cur) {
+        cpatch_set(p, "status.error", json_null());
+    }
+}
+
 const char *
 sync_snap_type(bool has_content)
 {

@@ -1,5 +1,5 @@
 /* Allocation-failure injection for the controller's JSON view parsers, the
- * label selector and the finalizer patch builders: jansson's allocator is
+ * label selector and the patch builders (controller/cpatch.h): jansson's allocator is
  * replaced (json_set_alloc_funcs) by one that fails the Nth allocation, and
  * each parser / builder runs with N = 1, 2, ... until it no longer hits a
  * failure.  Every failing run must return an error (parsers: a non-OK code,
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller/cpatch.h"
 #include "controller/cview.h"
 #include "controller/gview.h"
 #include "controller/labelsel.h"
@@ -217,16 +218,142 @@ test_label_selector(void)
     json_decref(sel);
 }
 
-/* The finalizer patch builders give NULL (the caller requeues) or exactly
- * the patch a run without injection gives. */
+/* The patch builders (controller/cpatch.h), each as one callable on the
+ * recorded snapshot vs-dynamic. */
+static json_t *
+b_add_fins(const struct cvs *vs)
+{
+    static const char *const add[] = {FIN_VS_BOUND, FIN_VS_SOURCE};
+
+    return cpatch_add_finalizers(&vs->m, add, 2);
+}
+
+static json_t *
+b_add_fins_existing(const struct cvs *vs)
+{
+    static const char *const add[] = {FIN_VS_BOUND, FIN_VS_SOURCE};
+    struct cmeta m = vs->m;
+
+    m.n_fins = 1; /* one "add .../-" each */
+    return cpatch_add_finalizers(&m, add, 2);
+}
+
+static json_t *
+b_remove_fins(const struct cvs *vs)
+{
+    struct cmeta m = vs->m;
+
+    /* as if metadata.finalizers were [other, source, bound] */
+    m.fins = CFIN_VS_SOURCE | CFIN_VS_BOUND;
+    m.n_fins = 3;
+    m.fin_idx[0] = 1;
+    m.fin_idx[1] = 2;
+    return cpatch_remove_finalizers(&m, m.fins);
+}
+
+static json_t *
+b_remove_at(const struct cvs *vs)
+{
+    (void)vs;
+    return cpatch_remove_finalizer_at(1, FIN_VGS_BOUND);
+}
+
+/* The owner-reference patch of group_sync.c: test, then add a list. */
+static json_t *
+b_ops(const struct cvs *vs)
+{
+    struct cpatch p = {0};
+
+    cpatch_begin(&p);
+    cpatch_test(&p, "/metadata/resourceVersion", vs->m.rv);
+    cpatch_add(&p, "/metadata/ownerReferences",
+               json_pack("[{s:s,s:s}]", "kind", "VolumeGroupSnapshot", "uid", vs->m.uid));
+    cpatch_remove(&p, "/metadata/labels");
+    return cpatch_end(&p);
+}
+
+/* A status merge patch the way status_patch() builds one. */
+static json_t *
+b_merge(const struct cvs *vs)
+{
+    json_t *p = cpatch_merge("status.boundVolumeSnapshotContentName", json_string(vs->m.name));
+
+    cpatch_set(&p, "status.readyToUse", json_true());
+    cpatch_set(&p, "status.error.message", json_string("boom"));
+    cpatch_set(&p, "status.error.time", json_string("2025-11-22T02:00:00Z"));
+    cpatch_put(&p, json_object_get(p, "status"), "restoreSize", json_string("1Gi"));
+    return p;
+}
+
+static json_t *
+b_error_status(const struct cvs *vs)
+{
+    return cpatch_error_status(vs->m.name, "2025-11-22T02:00:00Z", true);
+}
+
+static json_t *
+b_annotation(const struct cvs *vs)
+{
+    (void)vs;
+    return cpatch_annotation(ANN_BEING_DELETED, "yes");
+}
+
+/* Run build with the Nth allocation failing, N = 0, 1, ...: NULL (the
+ * caller requeues) until it no longer hits a failure, then exactly the
+ * patch a run without injection gives.  Returns the failing runs. */
+static int
+build_until_ok(json_t *(*build)(const struct cvs *), const struct cvs *vs, const char *what)
+{
+    json_t *want = build(vs);
+    int runs = 0;
+
+    CHECK(want != NULL);
+    json_set_alloc_funcs(fail_malloc, free);
+    for (long n = 0; n < 100000; n++) {
+        json_t *got;
+
+        arm(n);
+        got = build(vs);
+        disarm();
+        if (alloc_hit == 0) {
+            CHECK(got != NULL && json_equal(got, want));
+            json_decref(got);
+            break;
+        }
+        runs++;
+        /* a patch built despite a failed allocation would be wrong */
+        if (got != NULL)
+            fprintf(stderr, "%s: a patch despite failed allocation %ld\n", what, n);
+        CHECK(got == NULL);
+        json_decref(got);
+    }
+    json_set_alloc_funcs(malloc, free);
+    json_decref(want);
+    fprintf(stderr, "%s: %d failing allocations injected\n", what, runs);
+    return runs;
+}
+
+/* Every builder gives NULL or exactly the patch, never part of one. */
 static void
 test_patch_builders(void)
 {
+    static const struct {
+        json_t *(*build)(const struct cvs *);
+        const char *what;
+    } builders[] = {
+        {b_add_fins, "add finalizers (new list)"},
+        {b_add_fins_existing, "add finalizers (append)"},
+        {b_remove_fins, "remove finalizers"},
+        {b_remove_at, "remove one finalizer"},
+        {b_ops, "JSON patch ops"},
+        {b_merge, "merge patch"},
+        {b_error_status, "error status"},
+        {b_annotation, "annotation"},
+    };
     json_t *all = load("objects.json");
     struct cvs *vs = NULL;
     struct sc_err err = {0};
-    static const char *const add[] = {FIN_VS_BOUND, FIN_VS_SOURCE};
-    int runs = 0;
+    size_t i;
 
     CHECK(all != NULL);
     CHECK_INT(cvs_parse(json_object_get(all, "vs-dynamic"), &vs, &err), SC_OK);
@@ -234,34 +361,8 @@ test_patch_builders(void)
         json_decref(all);
         return;
     }
-    for (int which = 0; which < 2; which++) {
-        json_t *want = which == 0 ? cpatch_add_finalizers(&vs->m, add, 2)
-                                  : cpatch_remove_finalizers(&vs->m, vs->m.fins);
-
-        CHECK(want != NULL);
-        json_set_alloc_funcs(fail_malloc, free);
-        for (long n = 0; n < 100000; n++) {
-            json_t *got;
-
-            arm(n);
-            got = which == 0 ? cpatch_add_finalizers(&vs->m, add, 2)
-                             : cpatch_remove_finalizers(&vs->m, vs->m.fins);
-            disarm();
-            if (alloc_hit == 0) {
-                CHECK(got != NULL && json_equal(got, want));
-                json_decref(got);
-                break;
-            }
-            runs++;
-            /* a patch built despite a failed allocation would be wrong */
-            CHECK(got == NULL);
-            json_decref(got);
-        }
-        json_set_alloc_funcs(malloc, free);
-        json_decref(want);
-    }
-    fprintf(stderr, "patch builders: %d failing allocations injected\n", runs);
-    CHECK(runs > 0);
+    for (i = 0; i < SC_ARRAY_LEN(builders); i++)
+        CHECK(build_until_ok(builders[i].build, vs, builders[i].what) > 0);
     CVIEW_UNREF(vs);
     json_decref(all);
 }
