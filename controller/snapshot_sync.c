@@ -708,6 +708,23 @@ snapshot_bind_content(const struct sync_env *env, const struct cvs *vs, const st
     return sync_patch(env, KIND_VSC, &c->m, false, SYNC_PATCH_MERGE, p, err);
 }
 
+/* upstream: updateSnapshotStatus, a failure also written to the snapshot's
+ * status and evented.  Releases c. */
+static int
+update_status_reported(const struct sync_env *env, const struct cvs *vs, struct cvsc *c,
+                       struct sc_err *err)
+{
+    char msg[MSG_CAP];
+    int rc = snapshot_update_status(env, vs, c, err);
+
+    if (rc != 0) {
+        snprintf(msg, sizeof(msg), "Snapshot status update failed, %s", err->msg);
+        vs_error_status(env, vs, false, "SnapshotStatusUpdateFailed", msg);
+    }
+    CVIEW_UNREF(c);
+    return rc;
+}
+
 /* upstream: syncUnreadySnapshot, pre-provisioned branch */
 static int
 sync_unready_preprovisioned(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)
@@ -735,13 +752,7 @@ sync_unready_preprovisioned(const struct sync_env *env, const struct cvs *vs, st
         CVIEW_UNREF(c);
         return rc;
     }
-    rc = snapshot_update_status(env, vs, c, err);
-    if (rc != 0) {
-        snprintf(msg, sizeof(msg), "Snapshot status update failed, %s", err->msg);
-        vs_error_status(env, vs, false, "SnapshotStatusUpdateFailed", msg);
-    }
-    CVIEW_UNREF(c);
-    return rc;
+    return update_status_reported(env, vs, c, err);
 }
 
 /* upstream: syncUnreadySnapshot, group member branch (groups are a hook:
@@ -749,9 +760,7 @@ sync_unready_preprovisioned(const struct sync_env *env, const struct cvs *vs, st
 static int
 sync_unready_member(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)
 {
-    char msg[MSG_CAP];
     struct cvsc *c = NULL;
-    int rc;
 
     if (vs->bound == NULL)
         return sc_err_set(err, SC_EINVALID,
@@ -764,13 +773,7 @@ sync_unready_member(const struct sync_env *env, const struct cvs *vs, struct sc_
                           "failed to get group snapshot member content %s for "
                           "snapshot %s/%s",
                           vs->bound, vs->m.ns, vs->m.name);
-    rc = snapshot_update_status(env, vs, c, err);
-    if (rc != 0) {
-        snprintf(msg, sizeof(msg), "Snapshot status update failed, %s", err->msg);
-        vs_error_status(env, vs, false, "SnapshotStatusUpdateFailed", msg);
-    }
-    CVIEW_UNREF(c);
-    return rc;
+    return update_status_reported(env, vs, c, err);
 }
 
 /* Dynamic snapshot whose content exists: bind it (no handle allowed). */
