@@ -13,7 +13,7 @@
  *
  * The group finalizers are not in cmeta's known table: cmeta.fins and
  * cmeta.fin_idx stay empty and the view carries gfins / gfin_idx instead
- * (cmeta.n_fins and cmeta.rv are filled, so sync_patch_add_finalizers()
+ * (cmeta.n_fins and cmeta.rv are filled, so cpatch_add_finalizers()
  * works on group views).
  *
  * *_parse(obj, &out, err): obj borrowed; on success *out is a new view with
