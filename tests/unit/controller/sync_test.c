@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "controller/gview.h"
+#include "controller/sync_int.h"
 #include "tests/lib/harness.h"
 #include "tests/unit/controller/fake.c"
 
@@ -1123,6 +1124,27 @@ test_group_handle_status(void)
     teardown();
 }
 
+/* A patch the builder could not make (NULL, out of memory) is SC_ENOMEM
+ * and nothing is sent: the worker requeues the key. */
+static void
+test_unbuilt_patch_is_enomem(void)
+{
+    struct sc_err err = {0};
+    struct cvs *vs = NULL;
+
+    setup();
+    world(false, false);
+    vs = (struct cvs *)cstore_get(F.env.snapshots, "default/snap1");
+    CHECK(vs != NULL);
+    if (vs != NULL)
+        CHECK_INT(sync_patch(&F.env, KIND_VS, &vs->m, false, SYNC_PATCH_JSON, NULL, &err),
+                  SC_ENOMEM);
+    CHECK_INT(err.code, SC_ENOMEM);
+    CHECK_STR(fake_log(&F), "");
+    CVIEW_UNREF(vs);
+    teardown();
+}
+
 TEST_MAIN(TEST(test_dynamic_adds_source_finalizer), TEST(test_dynamic_creates_content),
           TEST(test_dynamic_create_already_exists), TEST(test_dynamic_create_fails),
           TEST(test_pvc_pending_with_class), TEST(test_pvc_pending_no_class),
@@ -1143,4 +1165,4 @@ TEST_MAIN(TEST(test_dynamic_adds_source_finalizer), TEST(test_dynamic_creates_co
           TEST(test_content_marks_being_deleted), TEST(test_content_orphan_untouched),
           TEST(test_content_validation), TEST(test_deleted_handlers),
           TEST(test_member_delete_blocked_by_group), TEST(test_member_delete_after_group_gone),
-          TEST(test_group_handle_status))
+          TEST(test_group_handle_status), TEST(test_unbuilt_patch_is_enomem))
