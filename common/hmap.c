@@ -210,3 +210,49 @@ hmap_bytes(const struct hmap *m)
 {
     return m->n_buckets * sizeof(struct hmap_entry *) + m->len * sizeof(struct hmap_entry);
 }
+
+void
+hmap_iter_init(struct hmap_iter *it, struct hmap *m)
+{
+    memset(it, 0, sizeof(*it));
+    it->m = m;
+}
+
+struct hmap_entry *
+hmap_iter_next(struct hmap_iter *it)
+{
+    while (it->next == NULL && it->bucket < it->m->n_buckets)
+        it->next = it->m->tab[it->bucket++];
+    it->cur = it->next;
+    if (it->cur != NULL)
+        it->next = it->cur->next;
+    return it->cur;
+}
+
+void
+hmap_iter_del(struct hmap_iter *it, void **val)
+{
+    if (it->cur != NULL)
+        (void)hmap_del(it->m, it->cur->key, val);
+    it->cur = NULL;
+}
+
+void
+hmap_stats(const struct hmap *m, struct hmap_stats *st)
+{
+    size_t i;
+
+    memset(st, 0, sizeof(*st));
+    st->len = m->len;
+    st->n_buckets = m->n_buckets;
+    st->bytes = hmap_bytes(m);
+    for (i = 0; i < m->n_buckets; i++) {
+        const struct hmap_entry *e = m->tab[i];
+        size_t n = 0;
+
+        for (; e != NULL; e = e->next)
+            n++;
+        st->used_buckets += n > 0;
+        st->max_chain = n > st->max_chain ? n : st->max_chain;
+    }
+}
