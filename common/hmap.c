@@ -166,6 +166,49 @@ hmap_put(struct hmap *m, const void *key, void *val, void **old)
     return 0;
 }
 
+int
+hmap_link(struct hmap *m, struct hmap_entry *e, struct hmap_entry **old)
+{
+    struct hmap_entry **pp = NULL;
+
+    *old = NULL;
+    e->hash = m->type->hash(e->key);
+    if (m->len >= m->n_buckets)
+        grow(m);
+    if (m->n_buckets == 0)
+        return SC_ENOMEM;
+    pp = slot(m, e->key, e->hash);
+    if (*pp != NULL) {
+        *old = *pp;
+        e->next = (*pp)->next;
+        *pp = e;
+        return 0;
+    }
+    if (m->n_max > 0 && m->len >= m->n_max)
+        return SC_ETOOBIG;
+    e->next = NULL;
+    *pp = e;
+    m->len++;
+    return 0;
+}
+
+struct hmap_entry *
+hmap_unlink(struct hmap *m, const void *key)
+{
+    struct hmap_entry **pp = NULL, *e = NULL;
+
+    if (m->len == 0)
+        return NULL;
+    pp = slot(m, key, m->type->hash(key));
+    e = *pp;
+    if (e != NULL) {
+        *pp = e->next;
+        e->next = NULL;
+        m->len--;
+    }
+    return e;
+}
+
 bool
 hmap_del(struct hmap *m, const void *key, void **val)
 {

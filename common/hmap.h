@@ -79,7 +79,16 @@ void hmap_each(const struct hmap *m, int (*fn)(const void *key, void *val, void 
 /* Bytes the map itself holds (buckets and entries, not keys or values). */
 size_t hmap_bytes(const struct hmap *m);
 
-/* Iteration that may delete: the loop may hmap_del() (or hmap_iter_del())
+/* Entries the caller allocates (inside its own struct, to save the map's
+ * allocation): set e->key and e->val, then hmap_link().  An entry with an
+ * equal key is replaced in place and returned in *old (NULL when none);
+ * nothing is freed.  0 or SC_ETOOBIG (n_max).  hmap_unlink() takes key's
+ * entry out and returns it (or NULL).  Such a map is emptied with hmap_iter
+ * and hmap_unlink before hmap_free(), which then frees only the buckets. */
+SC_MUST_CHECK int hmap_link(struct hmap *m, struct hmap_entry *e, struct hmap_entry **old);
+struct hmap_entry *hmap_unlink(struct hmap *m, const void *key);
+
+/* Iteration that may delete: the loop may hmap_del(), hmap_unlink() or hmap_iter_del()
  * the entry it was just given, and nothing else; it must not put.
  *   struct hmap_iter it = {0}; struct hmap_entry *e;
  *   hmap_iter_init(&it, m);

@@ -214,5 +214,50 @@ test_collisions(void)
     hmap_free(&m);
 }
 
-TEST_MAIN(TEST(test_put_get_del), TEST(test_type_frees_values), TEST(test_cap),
+struct owner {
+    struct hmap_entry e;
+    char name[16];
+};
+
+/* Entries inside the caller's structs: linked, replaced in place, unlinked. */
+static void
+test_link(void)
+{
+    static const struct hmap_type borrowed = {hmap_hash_str, hmap_str_eq, NULL, NULL, NULL};
+    struct owner o[100], again = {0};
+    struct hmap m = {0};
+    struct hmap_entry *old = NULL;
+    struct hmap_iter it = {0};
+    int i, n = 0;
+
+    hmap_init(&m, &borrowed, 0);
+    for (i = 0; i < 100; i++) {
+        memset(&o[i], 0, sizeof(o[i]));
+        snprintf(o[i].name, sizeof(o[i].name), "o%d", i);
+        o[i].e.key = o[i].name;
+        o[i].e.val = &o[i];
+        CHECK_INT(hmap_link(&m, &o[i].e, &old), 0);
+        CHECK(old == NULL);
+    }
+    snprintf(again.name, sizeof(again.name), "o42");
+    again.e.key = again.name;
+    again.e.val = &again;
+    CHECK_INT(hmap_link(&m, &again.e, &old), 0);
+    CHECK(old == &o[42].e);
+    CHECK_INT(hmap_len(&m), 100);
+    CHECK(hmap_get(&m, "o42") == &again);
+    CHECK(hmap_unlink(&m, "o7") == &o[7].e);
+    CHECK(hmap_unlink(&m, "o7") == NULL);
+    CHECK(hmap_get(&m, "o8") == &o[8]);
+    hmap_iter_init(&it, &m);
+    while (hmap_iter_next(&it) != NULL) {
+        CHECK(hmap_unlink(&m, it.cur->key) == it.cur);
+        n++;
+    }
+    CHECK_INT(n, 99);
+    CHECK_INT(hmap_len(&m), 0);
+    hmap_free(&m); /* only the buckets: the entries are ours */
+}
+
+TEST_MAIN(TEST(test_put_get_del), TEST(test_link), TEST(test_type_frees_values), TEST(test_cap),
           TEST(test_iter_delete), TEST(test_growth), TEST(test_collisions))
