@@ -28,15 +28,14 @@
 
 /* ---- items ----------------------------------------------------------------------- */
 
+/* e links the item into its informer's table (e.key = key, e.val = the
+ * view); written only under the table lock, and only while it is there. */
 struct kitem {
-    struct kitem *hnext; /* cache chain; written only under the table lock */
-    uint64_t hash;
+    struct hmap_entry e;
     atomic_int refs;
     kinf_free_fn *free_view;
     void *free_ctx;
-    void *view;
-    const char *uid, *rv; /* point into key's allocation */
-    char key[];           /* key \0 uid \0 rv \0 */
+    char key[]; /* key \0 uid \0 rv \0 */
 };
 
 struct kitem *
@@ -54,9 +53,9 @@ kitem_release(struct kitem *it)
         return;
     if (atomic_fetch_sub_explicit(&it->refs, 1, memory_order_acq_rel) == 1) {
         if (it->free_view)
-            it->free_view(it->free_ctx, it->view);
+            it->free_view(it->free_ctx, it->e.val);
         else
-            free(it->view);
+            free(it->e.val);
         free(it);
     }
 }
@@ -78,19 +77,21 @@ kitem_key(const struct kitem *it)
 const char *
 kitem_uid(const struct kitem *it)
 {
-    return it->uid;
+    return it->key + strlen(it->key) + 1;
 }
 
 const char *
 kitem_rv(const struct kitem *it)
 {
-    return it->rv;
+    const char *uid = kitem_uid(it);
+
+    return uid + strlen(uid) + 1;
 }
 
 const void *
 kitem_view(const struct kitem *it)
 {
-    return it->view;
+    return it->e.val;
 }
 
 /* ---- compact view packing ---------------------------------------------------------- */
@@ -171,7 +172,6 @@ kindex_out_release(struct kindex_out *o)
 
 /* value -> list of item keys (the cache holds the items). */
 struct kix_bucket {
-    struct kix_bucket *next;
     char **keys;
     size_t n, cap;
     char value[];
@@ -181,9 +181,26 @@ struct kindex {
     char *name;
     kindex_fn *fn;
     void *ctx;
-    struct kix_bucket **tab;
-    size_t nbuckets;
+    struct hmap tab; /* value (the bucket's own copy) -> struct kix_bucket */
 };
+
+static void
+kix_bucket_free(void *val)
+{
+    struct kix_bucket *b = val;
+
+    for (size_t j = 0; j < b->n; j++)
+        free(b->keys[j]);
+    free(b->keys);
+    free(b);
+}
+
+static const struct hmap_type kix_values = {hmap_hash_str, hmap_str_eq, NULL, NULL,
+                                            kix_bucket_free};
+
+/* The item table's type: the items link themselves (hmap_link); keys are
+ * their own key strings. */
+static const struct hmap_type item_keys = {hmap_hash_str, hmap_str_eq, NULL, NULL, NULL};
 
 /* ---- the informer -------------------------------------------------------------------- */
 
@@ -199,8 +216,7 @@ struct kinformer {
     void *error_ctx;
 
     pthread_rwlock_t lock;
-    struct kitem **tab;
-    size_t nbuckets, nitems;
+    struct hmap tab; /* key -> struct kitem (linked by its own entry; one reference) */
     struct kindex idx[KINF_MAX_INDEXES];
     int nidx;
 
@@ -238,17 +254,15 @@ kinformer_new(struct kclient *c, const struct kinformer_opts *o, struct sc_err *
     inf->name = strdup(o->name ? o->name : o->path);
     inf->path = strdup(o->path);
     inf->label_selector = o->label_selector ? strdup(o->label_selector) : NULL;
-    inf->nbuckets = 256;
-    inf->tab = calloc(inf->nbuckets, sizeof(struct kitem *));
-    if (inf->name == NULL || inf->path == NULL || inf->tab == NULL ||
+    if (inf->name == NULL || inf->path == NULL ||
         (o->label_selector && inf->label_selector == NULL)) {
         free(inf->name);
         free(inf->path);
         free(inf->label_selector);
-        free(inf->tab);
         free(inf);
         goto nomem;
     }
+    hmap_init(&inf->tab, &item_keys, 0);
     inf->parse = o->parse;
     inf->free_view = o->free_view;
     inf->parse_ctx = o->parse_ctx;
@@ -285,14 +299,11 @@ kinformer_add_index(struct kinformer *inf, const char *name, kindex_fn *fn, void
                           inf->name);
     x = &inf->idx[inf->nidx];
     x->name = strdup(name);
-    x->nbuckets = 256;
-    x->tab = calloc(x->nbuckets, sizeof(struct kix_bucket *));
-    if (x->name == NULL || x->tab == NULL) {
-        free(x->name);
-        free(x->tab);
+    if (x->name == NULL) {
         memset(x, 0, sizeof(*x));
         return sc_err_set(err, SC_ENOMEM, "kinformer: out of memory");
     }
+    hmap_init(&x->tab, &kix_values, 0);
     x->fn = fn;
     x->ctx = ctx;
     inf->nidx++;
@@ -314,46 +325,20 @@ report(struct kinformer *inf, const struct sc_err *e)
 /* ---- table (inf->lock held for writing unless noted) ------------------------------------- */
 
 static struct kitem *
-tab_find(struct kinformer *inf, const char *key, uint64_t h)
+tab_find(struct kinformer *inf, const char *key)
 {
-    struct kitem *it = inf->tab[h & (inf->nbuckets - 1)];
-    while (it && (it->hash != h || strcmp(it->key, key) != 0))
-        it = it->hnext;
-    return it;
-}
+    struct hmap_entry *e = hmap_find(&inf->tab, key);
 
-static void
-tab_grow(struct kinformer *inf)
-{
-    size_t nb = inf->nbuckets * 2;
-    struct kitem **t = calloc(nb, sizeof(struct kitem *));
-    if (t == NULL)
-        return;
-    for (size_t i = 0; i < inf->nbuckets; i++) {
-        struct kitem *it = inf->tab[i];
-        while (it) {
-            struct kitem *n = it->hnext;
-            it->hnext = t[it->hash & (nb - 1)];
-            t[it->hash & (nb - 1)] = it;
-            it = n;
-        }
-    }
-    free(inf->tab);
-    inf->tab = t;
-    inf->nbuckets = nb;
+    return e != NULL ? (struct kitem *)e : NULL;
 }
 
 static void
 ix_remove(struct kindex *x, const char *value, const char *key)
 {
-    uint64_t h = hmap_hash_str(value);
-    struct kix_bucket **pp = &x->tab[h & (x->nbuckets - 1)];
+    struct kix_bucket *b = hmap_get(&x->tab, value);
 
-    while (*pp && strcmp((*pp)->value, value) != 0)
-        pp = &(*pp)->next;
-    if (*pp == NULL)
+    if (b == NULL)
         return;
-    struct kix_bucket *b = *pp;
     for (size_t i = 0; i < b->n; i++) {
         if (strcmp(b->keys[i], key) == 0) {
             free(b->keys[i]);
@@ -361,31 +346,36 @@ ix_remove(struct kindex *x, const char *value, const char *key)
             break;
         }
     }
-    if (b->n == 0) {
-        *pp = b->next;
-        free(b->keys);
+    if (b->n == 0)
+        (void)hmap_del(&x->tab, value, NULL);
+}
+
+static struct kix_bucket *
+ix_bucket(struct kindex *x, const char *value)
+{
+    struct kix_bucket *b = hmap_get(&x->tab, value);
+    size_t n = strlen(value);
+
+    if (b != NULL)
+        return b;
+    b = calloc(1, sizeof(*b) + n + 1);
+    if (b == NULL)
+        return NULL;
+    memcpy(b->value, value, n + 1);
+    if (hmap_put(&x->tab, b->value, b, NULL) != 0) {
         free(b);
+        return NULL;
     }
+    return b;
 }
 
 static void
 ix_add(struct kindex *x, const char *value, const char *key)
 {
-    uint64_t h = hmap_hash_str(value);
-    struct kix_bucket **pp = &x->tab[h & (x->nbuckets - 1)];
-    struct kix_bucket *b = *pp;
+    struct kix_bucket *b = ix_bucket(x, value);
 
-    while (b && strcmp(b->value, value) != 0)
-        b = b->next;
-    if (b == NULL) {
-        size_t n = strlen(value);
-        b = calloc(1, sizeof(*b) + n + 1);
-        if (b == NULL)
-            return;
-        memcpy(b->value, value, n + 1);
-        b->next = *pp;
-        *pp = b;
-    }
+    if (b == NULL)
+        return;
     if (b->n == b->cap) {
         size_t nc = b->cap ? b->cap * 2 : 2;
         char **k = realloc(b->keys, nc * sizeof(*k));
@@ -404,7 +394,7 @@ index_item(struct kinformer *inf, const struct kitem *it, bool add)
 {
     for (int i = 0; i < inf->nidx; i++) {
         struct kindex_out out = {0};
-        inf->idx[i].fn(inf->idx[i].ctx, it->view, &out);
+        inf->idx[i].fn(inf->idx[i].ctx, it->e.val, &out);
         for (int k = 0; k < out.n; k++) {
             if (add)
                 ix_add(&inf->idx[i], out.vals[k], it->key);
@@ -416,47 +406,31 @@ index_item(struct kinformer *inf, const struct kitem *it, bool add)
 }
 
 /* Put it in the table (taking over the caller's reference).  Returns the
- * replaced item (its table reference, caller releases) or NULL. */
+ * replaced item (its table reference, caller releases) or NULL.  Out of
+ * memory for the first buckets, it is dropped (not cached). */
 static struct kitem *
 tab_put(struct kinformer *inf, struct kitem *it)
 {
-    struct kitem **pp = &inf->tab[it->hash & (inf->nbuckets - 1)];
-    struct kitem *old = NULL;
+    struct hmap_entry *old = NULL;
 
-    while (*pp && ((*pp)->hash != it->hash || strcmp((*pp)->key, it->key) != 0))
-        pp = &(*pp)->hnext;
-    old = *pp;
-    if (old != NULL) {
-        it->hnext = old->hnext;
-        *pp = it;
-        index_item(inf, old, false);
-    } else {
-        it->hnext = inf->tab[it->hash & (inf->nbuckets - 1)];
-        inf->tab[it->hash & (inf->nbuckets - 1)] = it;
-        inf->nitems++;
+    if (hmap_link(&inf->tab, &it->e, &old) != 0) {
+        kitem_release(it);
+        return NULL;
     }
+    if (old != NULL)
+        index_item(inf, (struct kitem *)old, false);
     index_item(inf, it, true);
-    if (old == NULL && inf->nitems > inf->nbuckets)
-        tab_grow(inf);
-    return old;
+    return (struct kitem *)old;
 }
 
 /* Remove key; returns the removed item's table reference or NULL. */
 static struct kitem *
 tab_del(struct kinformer *inf, const char *key)
 {
-    uint64_t h = hmap_hash_str(key);
-    struct kitem **pp = &inf->tab[h & (inf->nbuckets - 1)];
+    struct kitem *it = (struct kitem *)hmap_unlink(&inf->tab, key);
 
-    while (*pp && ((*pp)->hash != h || strcmp((*pp)->key, key) != 0))
-        pp = &(*pp)->hnext;
-    if (*pp == NULL)
-        return NULL;
-    struct kitem *it = *pp;
-    *pp = it->hnext;
-    it->hnext = NULL;
-    inf->nitems--;
-    index_item(inf, it, false);
+    if (it != NULL)
+        index_item(inf, it, false);
     return it;
 }
 
@@ -487,14 +461,12 @@ alloc_item(struct kinformer *inf, const char *ns, const char *name, const char *
         memcpy(it->key, name, kl + 1);
     memcpy(it->key + kl + 1, uid, ul + 1);
     memcpy(it->key + kl + 1 + ul + 1, rv, rl + 1);
-    it->uid = it->key + kl + 1;
-    it->rv = it->key + kl + 1 + ul + 1;
-    it->hnext = NULL;
-    it->hash = hmap_hash_str(it->key);
+    memset(&it->e, 0, sizeof(it->e));
+    it->e.key = it->key;
+    it->e.val = view;
     atomic_init(&it->refs, 1);
     it->free_view = inf->free_view;
     it->free_ctx = inf->parse_ctx;
-    it->view = view;
     return it;
 }
 
@@ -554,7 +526,7 @@ kinformer_get(struct kinformer *inf, const char *key)
     if (key == NULL)
         return NULL;
     pthread_rwlock_rdlock(&inf->lock);
-    it = kitem_acquire(tab_find(inf, key, hmap_hash_str(key)));
+    it = kitem_acquire(tab_find(inf, key));
     pthread_rwlock_unlock(&inf->lock);
     return it;
 }
@@ -566,15 +538,18 @@ kinformer_list(struct kinformer *inf, struct kitem ***out, size_t *n)
     size_t k = 0;
 
     pthread_rwlock_rdlock(&inf->lock);
-    if (inf->nitems > 0) {
-        arr = malloc(inf->nitems * sizeof(struct kitem *));
+    if (hmap_len(&inf->tab) > 0) {
+        struct hmap_iter hi = {0};
+        struct hmap_entry *e = NULL;
+
+        arr = malloc(hmap_len(&inf->tab) * sizeof(struct kitem *));
         if (arr == NULL) {
             pthread_rwlock_unlock(&inf->lock);
             return SC_ENOMEM;
         }
-        for (size_t i = 0; i < inf->nbuckets; i++)
-            for (struct kitem *it = inf->tab[i]; it; it = it->hnext)
-                arr[k++] = kitem_acquire(it);
+        hmap_iter_init(&hi, &inf->tab);
+        while ((e = hmap_iter_next(&hi)) != NULL)
+            arr[k++] = kitem_acquire((struct kitem *)e);
     }
     pthread_rwlock_unlock(&inf->lock);
     *out = arr;
@@ -600,10 +575,7 @@ kinformer_by_index(struct kinformer *inf, const char *index, const char *value, 
     if (value == NULL)
         return 0;
     pthread_rwlock_rdlock(&inf->lock);
-    uint64_t h = hmap_hash_str(value);
-    struct kix_bucket *b = x->tab[h & (x->nbuckets - 1)];
-    while (b && strcmp(b->value, value) != 0)
-        b = b->next;
+    struct kix_bucket *b = hmap_get(&x->tab, value);
     if (b != NULL && b->n > 0) {
         arr = malloc(b->n * sizeof(struct kitem *));
         if (arr == NULL) {
@@ -611,7 +583,7 @@ kinformer_by_index(struct kinformer *inf, const char *index, const char *value, 
             return sc_err_set(err, SC_ENOMEM, "out of memory");
         }
         for (size_t i = 0; i < b->n; i++) {
-            struct kitem *it = tab_find(inf, b->keys[i], hmap_hash_str(b->keys[i]));
+            struct kitem *it = tab_find(inf, b->keys[i]);
             if (it)
                 arr[k++] = kitem_acquire(it);
         }
@@ -631,7 +603,7 @@ kinformer_len(struct kinformer *inf)
 {
     size_t n;
     pthread_rwlock_rdlock(&inf->lock);
-    n = inf->nitems;
+    n = hmap_len(&inf->tab);
     pthread_rwlock_unlock(&inf->lock);
     return n;
 }
@@ -687,8 +659,9 @@ kinformer_store(struct kinformer *inf, const json_t *obj, struct sc_err *err)
     if (rc != 0 || it == NULL)
         return rc ? rc : SC_EPROTO;
     pthread_rwlock_wrlock(&inf->lock);
-    cur = tab_find(inf, it->key, it->hash);
-    if (cur != NULL && rv_cmp(cur->rv, it->rv) >= 0 && rv_cmp(cur->rv, it->rv) != 2) {
+    cur = tab_find(inf, it->key);
+    if (cur != NULL && rv_cmp(kitem_rv(cur), kitem_rv(it)) >= 0 &&
+        rv_cmp(kitem_rv(cur), kitem_rv(it)) != 2) {
         pthread_rwlock_unlock(&inf->lock);
         kitem_release(it);
         return 0;
@@ -806,8 +779,9 @@ unchanged(struct kinformer *inf, const struct kitem *it)
     bool same;
 
     pthread_rwlock_rdlock(&inf->lock);
-    const struct kitem *cur = tab_find(inf, it->key, it->hash);
-    same = cur != NULL && strcmp(cur->rv, it->rv) == 0 && strcmp(cur->uid, it->uid) == 0;
+    const struct kitem *cur = tab_find(inf, it->key);
+    same = cur != NULL && strcmp(kitem_rv(cur), kitem_rv(it)) == 0 &&
+           strcmp(kitem_uid(cur), kitem_uid(it)) == 0;
     pthread_rwlock_unlock(&inf->lock);
     return same;
 }
@@ -947,7 +921,7 @@ apply_event(struct kinformer *inf, enum kwatch_type type, json_t *obj, struct sc
         set_rv(inf, rv_of(obj));
         return 0;
     }
-    set_rv(inf, it->rv);
+    set_rv(inf, kitem_rv(it));
     inf->watch_events++;
     if (type == KW_DELETED)
         unpublish(inf, it->key, it);
@@ -1207,32 +1181,20 @@ kinformer_resume(struct kinformer *inf, const char *rv)
 void
 kinformer_free(struct kinformer *inf)
 {
+    struct hmap_iter hi = {0};
+
     if (inf == NULL)
         return;
     kinformer_stop(inf);
-    for (size_t i = 0; i < inf->nbuckets; i++) {
-        struct kitem *it = inf->tab[i];
-        while (it) {
-            struct kitem *n = it->hnext;
-            kitem_release(it);
-            it = n;
-        }
+    hmap_iter_init(&hi, &inf->tab);
+    while (hmap_iter_next(&hi) != NULL) {
+        struct kitem *it = (struct kitem *)hmap_unlink(&inf->tab, hi.cur->key);
+        kitem_release(it);
     }
-    free(inf->tab);
+    hmap_free(&inf->tab);
     for (int i = 0; i < inf->nidx; i++) {
         struct kindex *x = &inf->idx[i];
-        for (size_t b = 0; b < x->nbuckets; b++) {
-            struct kix_bucket *k = x->tab[b];
-            while (k) {
-                struct kix_bucket *n = k->next;
-                for (size_t j = 0; j < k->n; j++)
-                    free(k->keys[j]);
-                free(k->keys);
-                free(k);
-                k = n;
-            }
-        }
-        free(x->tab);
+        hmap_free(&x->tab);
         free(x->name);
     }
     kwatch_framer_release(&inf->framer);
