@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 struct kitem {
     struct hmap_entry e;
     atomic_int refs;
+    bool local; /* kitem_local(); read and written atomically */
     kinf_free_fn *free_view;
     void *free_ctx;
     char key[]; /* key \0 uid \0 rv \0 */
@@ -92,6 +94,18 @@ const void *
 kitem_view(const struct kitem *it)
 {
     return it->e.val;
+}
+
+bool
+kitem_local(const struct kitem *it)
+{
+    return __atomic_load_n(&it->local, __ATOMIC_ACQUIRE);
+}
+
+static void
+kitem_seen(const struct kitem *it)
+{
+    __atomic_store_n(&((struct kitem *)it)->local, false, __ATOMIC_RELEASE);
 }
 
 /* ---- compact view packing ---------------------------------------------------------- */
@@ -212,6 +226,7 @@ struct kinformer {
     void *parse_ctx;
     struct kinf_handlers h;
     int64_t resync_ms, watch_timeout_s;
+    bool keep_newer;
     void (*on_error)(void *ctx, const char *informer, const struct sc_err *err);
     void *error_ctx;
 
@@ -269,6 +284,7 @@ kinformer_new(struct kclient *c, const struct kinformer_opts *o, struct sc_err *
     inf->h = o->handlers;
     inf->resync_ms = o->resync_ms;
     inf->watch_timeout_s = o->watch_timeout_s;
+    inf->keep_newer = o->keep_newer;
     inf->on_error = o->on_error;
     inf->error_ctx = o->error_ctx;
     pthread_rwlock_init(&inf->lock, NULL);
@@ -405,22 +421,24 @@ index_item(struct kinformer *inf, const struct kitem *it, bool add)
     }
 }
 
-/* Put it in the table (taking over the caller's reference).  Returns the
- * replaced item (its table reference, caller releases) or NULL.  Out of
- * memory for the first buckets, it is dropped (not cached). */
-static struct kitem *
-tab_put(struct kinformer *inf, struct kitem *it)
+/* Put it in the table (taking over the caller's reference); the replaced
+ * item (its table reference, caller releases) goes to *old.  Out of memory
+ * for the first buckets, it is dropped (not cached): SC_ENOMEM. */
+static int
+tab_put(struct kinformer *inf, struct kitem *it, struct kitem **old)
 {
-    struct hmap_entry *old = NULL;
+    struct hmap_entry *e = NULL;
 
-    if (hmap_link(&inf->tab, &it->e, &old) != 0) {
+    *old = NULL;
+    if (hmap_link(&inf->tab, &it->e, &e) != 0) {
         kitem_release(it);
-        return NULL;
+        return SC_ENOMEM;
     }
-    if (old != NULL)
-        index_item(inf, (struct kitem *)old, false);
+    *old = (struct kitem *)e;
+    if (*old != NULL)
+        index_item(inf, *old, false);
     index_item(inf, it, true);
-    return (struct kitem *)old;
+    return 0;
 }
 
 /* Remove key; returns the removed item's table reference or NULL. */
@@ -514,6 +532,15 @@ rv_cmp(const char *a, const char *b)
     if (*a && *b && *ea == '\0' && *eb == '\0')
         return x < y ? -1 : x > y;
     return strcmp(a, b) == 0 ? 0 : 2;
+}
+
+/* True when both resourceVersions are numeric and a is older than b. */
+static bool
+rv_older(const char *a, const char *b)
+{
+    int c = rv_cmp(a, b);
+
+    return c == -1;
 }
 
 /* ---- readers -------------------------------------------------------------------------- */
@@ -666,10 +693,142 @@ kinformer_store(struct kinformer *inf, const json_t *obj, struct sc_err *err)
         kitem_release(it);
         return 0;
     }
-    old = tab_put(inf, it);
+    it->local = cur == NULL || kitem_local(cur);
+    (void)tab_put(inf, it, &old); /* a write ahead of the watch: best effort */
     pthread_rwlock_unlock(&inf->lock);
     kitem_release(old);
     return 0;
+}
+
+/* Digits only: the store's rule reads a resourceVersion as a number. */
+static bool
+rv_numeric(const char *rv)
+{
+    size_t n = strspn(rv, "0123456789");
+
+    return n > 0 && n < 20 && rv[n] == '\0';
+}
+
+/* The put rule (kinformer.h): true when it must not replace cur. */
+static bool
+put_stale(const struct kitem *cur, const struct kitem *it)
+{
+    return !rv_numeric(kitem_rv(it)) ||
+           (rv_numeric(kitem_rv(cur)) && rv_older(kitem_rv(it), kitem_rv(cur)));
+}
+
+int
+kinformer_put(struct kinformer *inf, const char *ns, const char *name, const char *uid,
+              const char *rv, void *view, bool force)
+{
+    struct kitem *it = NULL, *cur = NULL, *old = NULL;
+    int rc;
+
+    ns = ns != NULL && ns[0] != '\0' ? ns : NULL;
+    uid = uid != NULL ? uid : "";
+    rv = rv != NULL ? rv : "";
+    if ((ns ? strlen(ns) + 1 : 0) + strlen(name) >= LIM_KEY || strlen(rv) >= KINF_RV_MAX) {
+        drop_view(inf, view);
+        return SC_ETOOBIG;
+    }
+    it = alloc_item(inf, ns, name, uid, rv, view);
+    if (it == NULL) {
+        drop_view(inf, view);
+        return SC_ENOMEM;
+    }
+    pthread_rwlock_wrlock(&inf->lock);
+    cur = tab_find(inf, it->key);
+    if (cur != NULL && !force && put_stale(cur, it)) {
+        pthread_rwlock_unlock(&inf->lock);
+        kitem_release(it);
+        return KINF_PUT_STALE;
+    }
+    it->local = cur == NULL || kitem_local(cur);
+    rc = tab_put(inf, it, &old);
+    pthread_rwlock_unlock(&inf->lock);
+    kitem_release(old);
+    if (rc != 0)
+        return rc;
+    return cur != NULL ? KINF_PUT_REPLACED : KINF_PUT_ADDED;
+}
+
+struct kitem *
+kinformer_take(struct kinformer *inf, const char *key)
+{
+    struct kitem *it = NULL;
+
+    pthread_rwlock_wrlock(&inf->lock);
+    it = tab_del(inf, key);
+    pthread_rwlock_unlock(&inf->lock);
+    return it;
+}
+
+bool
+kinformer_drop_local(struct kinformer *inf, const char *key)
+{
+    struct kitem *it = NULL;
+    bool gone;
+
+    pthread_rwlock_rdlock(&inf->lock); /* the common case: a key the server showed */
+    it = tab_find(inf, key);
+    gone = it == NULL || kitem_local(it);
+    pthread_rwlock_unlock(&inf->lock);
+    if (it == NULL || !gone)
+        return gone;
+    pthread_rwlock_wrlock(&inf->lock);
+    it = tab_find(inf, key);
+    gone = it == NULL || kitem_local(it);
+    it = it != NULL && gone ? tab_del(inf, key) : NULL;
+    pthread_rwlock_unlock(&inf->lock);
+    kitem_release(it);
+    return gone;
+}
+
+struct each_ctx {
+    int (*fn)(const struct kitem *it, void *arg);
+    void *arg;
+    size_t bytes;
+};
+
+static int
+each_fn(const void *key, void *val, void *arg)
+{
+    struct each_ctx *x = arg;
+
+    (void)val;
+    /* the entry's key is the item's own key, at the item's start */
+    return x->fn((const struct kitem *)((const char *)key - offsetof(struct kitem, key)), x->arg);
+}
+
+void
+kinformer_each(struct kinformer *inf, int (*fn)(const struct kitem *it, void *arg), void *arg)
+{
+    struct each_ctx x = {fn, arg, 0};
+
+    pthread_rwlock_rdlock(&inf->lock);
+    hmap_each(&inf->tab, each_fn, &x);
+    pthread_rwlock_unlock(&inf->lock);
+}
+
+static int
+bytes_fn(const struct kitem *it, void *arg)
+{
+    const char *rv = kitem_rv(it);
+
+    ((struct each_ctx *)arg)->bytes += sizeof(*it) + (size_t)(rv - it->key) + strlen(rv) + 1;
+    return 0;
+}
+
+size_t
+kinformer_bytes(struct kinformer *inf)
+{
+    struct each_ctx x = {bytes_fn, &x, 0};
+
+    pthread_rwlock_rdlock(&inf->lock);
+    hmap_each(&inf->tab, each_fn, &x);
+    x.bytes += hmap_bytes(&inf->tab);
+    pthread_rwlock_unlock(&inf->lock);
+    return x.bytes;
 }
 
 /* ---- informer thread -------------------------------------------------------------------- */
@@ -739,23 +898,32 @@ cmp_key(const void *a, const void *b)
 }
 
 /* Put it (borrowed; the cache takes its own reference) into the cache and
- * call on_add or on_update. */
+ * call on_add or on_update.  With keep_newer, an older event leaves the
+ * cached item in place (now seen) and is only passed to on_update. */
 static void
 publish(struct kinformer *inf, struct kitem *it)
 {
-    struct kitem *old = NULL;
+    struct kitem *old = NULL, *kept = NULL;
 
     pthread_rwlock_wrlock(&inf->lock);
-    old = tab_put(inf, kitem_acquire(it));
+    if (inf->keep_newer)
+        kept = tab_find(inf, it->key);
+    if (kept != NULL && rv_older(kitem_rv(it), kitem_rv(kept))) {
+        kitem_seen(kept);
+        kitem_acquire(kept);
+    } else {
+        kept = NULL;
+        (void)tab_put(inf, kitem_acquire(it), &old); /* dropped out of memory: handlers still run */
+    }
     pthread_rwlock_unlock(&inf->lock);
-    if (old == NULL) {
-        if (inf->h.on_add)
-            inf->h.on_add(inf->h.ctx, it);
+    if (kept != NULL || old != NULL) {
+        if (inf->h.on_update)
+            inf->h.on_update(inf->h.ctx, kept != NULL ? kept : old, it);
+        kitem_release(kept != NULL ? kept : old);
         return;
     }
-    if (inf->h.on_update)
-        inf->h.on_update(inf->h.ctx, old, it);
-    kitem_release(old);
+    if (inf->h.on_add)
+        inf->h.on_add(inf->h.ctx, it);
 }
 
 /* Remove key and call on_delete with the cached item (or with fallback when
@@ -782,11 +950,14 @@ unchanged(struct kinformer *inf, const struct kitem *it)
     const struct kitem *cur = tab_find(inf, it->key);
     same = cur != NULL && strcmp(kitem_rv(cur), kitem_rv(it)) == 0 &&
            strcmp(kitem_uid(cur), kitem_uid(it)) == 0;
+    if (same)
+        kitem_seen(cur); /* the list shows the key: no longer local */
     pthread_rwlock_unlock(&inf->lock);
     return same;
 }
 
-/* Delete every cached key that is not in seen[n] (sorted). */
+/* Delete every cached key that is not in seen[n] (sorted).  A local item
+ * (a write the server never showed) goes without handlers. */
 static void
 delete_unseen(struct kinformer *inf, const char **seen, size_t n)
 {
@@ -797,7 +968,11 @@ delete_unseen(struct kinformer *inf, const char **seen, size_t n)
         return;
     for (size_t i = 0; i < nall; i++) {
         const char *k = all[i]->key;
-        if (n == 0 || bsearch(&k, seen, n, sizeof(*seen), cmp_key) == NULL)
+        if (n > 0 && bsearch(&k, seen, n, sizeof(*seen), cmp_key) != NULL)
+            continue;
+        if (kitem_local(all[i]))
+            (void)kinformer_drop_local(inf, k);
+        else
             unpublish(inf, k, NULL);
     }
     kitem_release_all(all, nall);
