@@ -9,12 +9,14 @@
 #include "common/hmap.h"
 #include "common/limits.h"
 #include "common/sc_err.h"
+#include "kube/kinformer.h"
 
 /* The map's key is the stored view itself (its ns and name), so a key costs
  * no copy; a lookup key "ns/name" is split into a struct cmeta on the stack. */
 struct cstore {
     pthread_rwlock_t lock;
-    struct hmap map; /* struct cmeta * -> the same view (owned reference) */
+    struct hmap map;       /* struct cmeta * -> the same view (owned reference) */
+    struct kinformer *inf; /* attached: the one table, map unused */
 };
 
 static uint64_t
@@ -83,6 +85,21 @@ cstore_new(void)
     return s;
 }
 
+int
+cstore_attach(struct cstore *s, struct kinformer *inf)
+{
+    if (inf == NULL || s->inf != NULL || hmap_len(&s->map) > 0)
+        return SC_EINVALID;
+    s->inf = inf;
+    return 0;
+}
+
+struct kinformer *
+cstore_informer(const struct cstore *s)
+{
+    return s->inf;
+}
+
 void
 cstore_free(struct cstore *s)
 {
@@ -122,6 +139,8 @@ cstore_put(struct cstore *s, struct cmeta *m, bool force)
         cview_unref(m);
         return SC_ETOOBIG;
     }
+    if (s->inf != NULL) /* the same rule and results (kinformer.h) */
+        return kinformer_put(s->inf, m->ns, m->name, m->uid, m->rv, m, force);
     pthread_rwlock_wrlock(&s->lock);
     e = hmap_find(&s->map, m);
     if (e != NULL && !force && stale(e->val, m)) {
@@ -148,6 +167,13 @@ cstore_get(struct cstore *s, const char *key)
     char ns[LIM_KEY];
     struct cmeta k = {0}, *m = NULL;
 
+    if (s->inf != NULL) {
+        struct kitem *it = kinformer_get(s->inf, key);
+
+        m = it != NULL ? cview_ref((struct cmeta *)kitem_view(it)) : NULL;
+        kitem_release(it);
+        return m;
+    }
     if (split_key(key, &k, ns, sizeof(ns)) != 0)
         return NULL;
     pthread_rwlock_rdlock(&s->lock);
@@ -163,6 +189,13 @@ cstore_del(struct cstore *s, const char *key)
     struct cmeta k = {0};
     void *m = NULL;
 
+    if (s->inf != NULL) {
+        struct kitem *it = kinformer_take(s->inf, key);
+
+        m = it != NULL ? cview_ref((struct cmeta *)kitem_view(it)) : NULL;
+        kitem_release(it);
+        return m;
+    }
     if (split_key(key, &k, ns, sizeof(ns)) != 0)
         return NULL;
     pthread_rwlock_wrlock(&s->lock);
@@ -177,6 +210,8 @@ cstore_len(struct cstore *s)
 {
     size_t n;
 
+    if (s->inf != NULL)
+        return kinformer_len(s->inf);
     pthread_rwlock_rdlock(&s->lock);
     n = hmap_len(&s->map);
     pthread_rwlock_unlock(&s->lock);
@@ -198,11 +233,23 @@ each_fn(const void *key, void *val, void *arg)
     return x->fn(val, x->arg);
 }
 
+static int
+item_fn(const struct kitem *it, void *arg)
+{
+    struct each_ctx *x = arg;
+
+    return x->fn(kitem_view(it), x->arg);
+}
+
 void
 cstore_each(struct cstore *s, int (*fn)(const struct cmeta *m, void *arg), void *arg)
 {
     struct each_ctx x = {fn, arg, 0};
 
+    if (s->inf != NULL) {
+        kinformer_each(s->inf, item_fn, &x);
+        return;
+    }
     pthread_rwlock_rdlock(&s->lock);
     hmap_each(&s->map, each_fn, &x);
     pthread_rwlock_unlock(&s->lock);
@@ -216,11 +263,23 @@ bytes_fn(const void *key, void *val, void *arg)
     return 0;
 }
 
+static int
+item_bytes_fn(const struct cmeta *m, void *arg)
+{
+    *(size_t *)arg += cview_bytes(m);
+    return 0;
+}
+
 size_t
 cstore_bytes(struct cstore *s)
 {
     struct each_ctx x = {NULL, NULL, 0};
 
+    if (s->inf != NULL) {
+        x.bytes = sizeof(*s) + kinformer_bytes(s->inf);
+        cstore_each(s, item_bytes_fn, &x.bytes);
+        return x.bytes;
+    }
     pthread_rwlock_rdlock(&s->lock);
     hmap_each(&s->map, bytes_fn, &x);
     x.bytes += sizeof(*s) + hmap_bytes(&s->map);

@@ -156,12 +156,8 @@ static void
 put_and_enqueue(struct ctrl *c, int which, const struct kitem *it)
 {
     struct cmeta *m = item_view(it);
-    int rc = cstore_put(c->stores[which], cview_ref(m), false);
 
-    /* Queued even so: the worker finds the view missing from the store and
-     * puts the informer's again, or fails and retries with backoff. */
-    if (rc < 0)
-        log_warnx("cannot store %s: %s", kitem_key(it), sc_err_str(rc));
+    /* The informer's table is the kind's one store (cstore_attach). */
     if (which == INF_VS)
         enqueue(c, c->q_vs, kitem_key(it));
     else if (which == INF_VSC)
@@ -800,27 +796,15 @@ h_leader(void *ctx, char *why, size_t cap)
 
 /* ---- workers ---- */
 
-/* A store entry the informer no longer has is a ghost: a write response
- * stored after the delete event.  Drop it (upstream: the lister decides):
- * returns 1.  An informer item missing from the store (its put failed) is
- * put again: 0, or the put's error (the queue retries the key). */
+/* A key the informer never showed is a ghost: a write response stored
+ * after the delete event (or ahead of a create's).  Drop it (upstream: the
+ * lister decides): returns 1; else 0.  One lookup in the kind's one store. */
 static int
 ghost(struct ctrl *c, int which, const char *key)
 {
-    struct kitem *it = kinformer_get(c->inf[which], key);
-    struct cmeta *m = NULL;
-    int rc = 0;
-
-    if (it == NULL) {
-        cview_unref(cstore_del(c->stores[which], key));
-        return 1;
-    }
-    m = cstore_get(c->stores[which], key);
-    if (m == NULL)
-        rc = cstore_put(c->stores[which], cview_ref(item_view(it)), false);
-    cview_unref(m);
-    kitem_release(it);
-    return rc < 0 ? rc : 0;
+    if (cstore_informer(c->stores[which]) == NULL) /* never attached: nothing to check */
+        return 0;
+    return kinformer_drop_local(c->inf[which], key) ? 1 : 0;
 }
 
 /* Count one sync pass of queue q and log a failure once (the queue retries it). */
@@ -1087,8 +1071,11 @@ make_informer(struct ctrl *c, int which, const char *name, const char *group, co
     io.resync_ms = which == INF_VS || which == INF_VSC ? c->o->resync_ms : 0;
     io.on_error = on_inf_error;
     io.error_ctx = c;
+    io.keep_newer = true; /* a write response stays until the watch catches up */
     c->inf[which] = kinformer_new(c->kc, &io, err);
-    return c->inf[which] != NULL ? 0 : (err != NULL ? err->code : SC_ENOMEM);
+    if (c->inf[which] == NULL)
+        return err != NULL ? err->code : SC_ENOMEM;
+    return cstore_attach(c->stores[which], c->inf[which]); /* one store per kind */
 }
 
 /* The group queues, made before the HTTP thread starts (metrics_extra
