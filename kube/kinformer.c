@@ -483,6 +483,7 @@ alloc_item(struct kinformer *inf, const char *ns, const char *name, const char *
     it->e.key = it->key;
     it->e.val = view;
     atomic_init(&it->refs, 1);
+    it->local = false;
     it->free_view = inf->free_view;
     it->free_ctx = inf->parse_ctx;
     return it;
