@@ -100,6 +100,20 @@ cstore_informer(const struct cstore *s)
     return s->inf;
 }
 
+int
+cstore_parse_vs(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+{
+    (void)ctx;
+    return cvs_parse(obj, (struct cvs **)view, err);
+}
+
+void
+cstore_free_view(void *ctx, void *view)
+{
+    (void)ctx;
+    cview_unref(view);
+}
+
 void
 cstore_free(struct cstore *s)
 {

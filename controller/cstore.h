@@ -38,6 +38,10 @@ void cstore_free(struct cstore *s); /* NULL-safe; drops every reference */
 int cstore_attach(struct cstore *s, struct kinformer *inf);
 /* The attached informer, or NULL. */
 struct kinformer *cstore_informer(const struct cstore *s);
+/* Informer callbacks (kinformer.h's kinf_parse_fn, kinf_free_fn; ctx unused)
+ * for a store of VolumeSnapshots and for any store's views. */
+int cstore_parse_vs(void *ctx, const json_t *obj, void **view, struct sc_err *err);
+void cstore_free_view(void *ctx, void *view);
 
 /* The key a view is stored under: "ns/name" or "name". */
 int cstore_key(const struct cmeta *m, char *out, size_t cap);

@@ -102,20 +102,6 @@ us_since(const struct timespec *t0)
     return ((double)(t1.tv_sec - t0->tv_sec) * 1e9 + (double)(t1.tv_nsec - t0->tv_nsec)) / 1e3;
 }
 
-static int
-parse_cvs(void *ctx, const json_t *obj, void **view, struct sc_err *err)
-{
-    (void)ctx;
-    return cvs_parse(obj, (struct cvs **)view, err);
-}
-
-static void
-unref_view(void *ctx, void *view)
-{
-    (void)ctx;
-    cview_unref(view);
-}
-
 /* The handler of the two-table wiring: copy the view into the cstore. */
 static void
 copy_add(void *ctx, const struct kitem *it)
@@ -167,8 +153,8 @@ informer_path(const char *stream, size_t len, int n, bool one_store)
     int i;
 
     o.path = "/apis/snapshot.storage.k8s.io/v1/volumesnapshots";
-    o.parse = parse_cvs;
-    o.free_view = unref_view;
+    o.parse = cstore_parse_vs;
+    o.free_view = cstore_free_view;
     o.keep_newer = one_store;
     o.handlers.ctx = s;
     o.handlers.on_add = one_store ? NULL : copy_add;

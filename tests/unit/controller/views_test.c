@@ -170,20 +170,6 @@ test_store_rv_rule(void)
 }
 
 static int
-parse_cvs(void *ctx, const json_t *obj, void **view, struct sc_err *err)
-{
-    (void)ctx;
-    return cvs_parse(obj, (struct cvs **)view, err);
-}
-
-static void
-unref_view(void *ctx, void *view)
-{
-    (void)ctx;
-    cview_unref(view);
-}
-
-static int
 count_view(const struct cmeta *m, void *arg)
 {
     *(int *)arg += strcmp(m->name, "a") == 0;
@@ -204,8 +190,8 @@ test_store_attached(void)
     int n = 0;
 
     o.path = "/apis/snapshot.storage.k8s.io/v1/volumesnapshots";
-    o.parse = parse_cvs;
-    o.free_view = unref_view;
+    o.parse = cstore_parse_vs;
+    o.free_view = cstore_free_view;
     o.keep_newer = true;
     inf = kinformer_new(c, &o, NULL);
     CHECK(inf != NULL);
