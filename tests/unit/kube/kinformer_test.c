@@ -372,8 +372,9 @@ test_put_keeps_newer_and_tracks_local(void)
     CHECK_STR(rv, "10");
     CHECK_INT(l.updates, 1);
     CHECK(!kinformer_drop_local(inf, "n/x"));
-    CHECK(kinformer_get(inf, "n/x") != NULL);
-    kitem_release(kinformer_get(inf, "n/x"));
+    it = kinformer_get(inf, "n/x");
+    CHECK(it != NULL);
+    kitem_release(it);
     CHECK_INT(kinformer_put(inf, "n", "x", "u1", "8", view_of("w8"), false), KINF_PUT_STALE);
     CHECK_INT(kinformer_put(inf, "n", "x", "u1", "x1", view_of("wx"), false), KINF_PUT_STALE);
     CHECK_INT(kinformer_put(inf, "n", "x", "u1", "10", view_of("w10b"), false), KINF_PUT_REPLACED);
