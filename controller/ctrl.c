@@ -1075,7 +1075,9 @@ make_informer(struct ctrl *c, int which, const char *name, const char *group, co
     c->inf[which] = kinformer_new(c->kc, &io, err);
     if (c->inf[which] == NULL)
         return err != NULL ? err->code : SC_ENOMEM;
-    return cstore_attach(c->stores[which], c->inf[which]); /* one store per kind */
+    if (cstore_attach(c->stores[which], c->inf[which]) != 0) /* one store per kind */
+        return sc_err_set(err, SC_EINVALID, "the %s store is not empty", name);
+    return 0;
 }
 
 /* The group queues, made before the HTTP thread starts (metrics_extra
