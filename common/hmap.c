@@ -166,6 +166,49 @@ hmap_put(struct hmap *m, const void *key, void *val, void **old)
     return 0;
 }
 
+int
+hmap_link(struct hmap *m, struct hmap_entry *e, struct hmap_entry **old)
+{
+    struct hmap_entry **pp = NULL;
+
+    *old = NULL;
+    e->hash = m->type->hash(e->key);
+    if (m->len >= m->n_buckets)
+        grow(m);
+    if (m->n_buckets == 0)
+        return SC_ENOMEM;
+    pp = slot(m, e->key, e->hash);
+    if (*pp != NULL) {
+        *old = *pp;
+        e->next = (*pp)->next;
+        *pp = e;
+        return 0;
+    }
+    if (m->n_max > 0 && m->len >= m->n_max)
+        return SC_ETOOBIG;
+    e->next = NULL;
+    *pp = e;
+    m->len++;
+    return 0;
+}
+
+struct hmap_entry *
+hmap_unlink(struct hmap *m, const void *key)
+{
+    struct hmap_entry **pp = NULL, *e = NULL;
+
+    if (m->len == 0)
+        return NULL;
+    pp = slot(m, key, m->type->hash(key));
+    e = *pp;
+    if (e != NULL) {
+        *pp = e->next;
+        e->next = NULL;
+        m->len--;
+    }
+    return e;
+}
+
 bool
 hmap_del(struct hmap *m, const void *key, void **val)
 {
@@ -209,4 +252,50 @@ size_t
 hmap_bytes(const struct hmap *m)
 {
     return m->n_buckets * sizeof(struct hmap_entry *) + m->len * sizeof(struct hmap_entry);
+}
+
+void
+hmap_iter_init(struct hmap_iter *it, struct hmap *m)
+{
+    memset(it, 0, sizeof(*it));
+    it->m = m;
+}
+
+struct hmap_entry *
+hmap_iter_next(struct hmap_iter *it)
+{
+    while (it->next == NULL && it->bucket < it->m->n_buckets)
+        it->next = it->m->tab[it->bucket++];
+    it->cur = it->next;
+    if (it->cur != NULL)
+        it->next = it->cur->next;
+    return it->cur;
+}
+
+void
+hmap_iter_del(struct hmap_iter *it, void **val)
+{
+    if (it->cur != NULL)
+        (void)hmap_del(it->m, it->cur->key, val);
+    it->cur = NULL;
+}
+
+void
+hmap_stats(const struct hmap *m, struct hmap_stats *st)
+{
+    size_t i;
+
+    memset(st, 0, sizeof(*st));
+    st->len = m->len;
+    st->n_buckets = m->n_buckets;
+    st->bytes = hmap_bytes(m);
+    for (i = 0; i < m->n_buckets; i++) {
+        const struct hmap_entry *e = m->tab[i];
+        size_t n = 0;
+
+        for (; e != NULL; e = e->next)
+            n++;
+        st->used_buckets += n > 0;
+        st->max_chain = n > st->max_chain ? n : st->max_chain;
+    }
 }

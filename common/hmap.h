@@ -62,7 +62,8 @@ void hmap_init(struct hmap *m, const struct hmap_type *type, size_t n_max);
 void hmap_free(struct hmap *m);
 /* The value stored under key, or NULL. */
 void *hmap_get(const struct hmap *m, const void *key);
-/* The entry of key, or NULL (to change its value in place). */
+/* The entry of key, or NULL: to change its value in place, or (in a map
+ * without key_dup) to point its key at an equal key the caller keeps. */
 struct hmap_entry *hmap_find(const struct hmap *m, const void *key);
 /* Store val under key.  A key already there gets the new value and its old
  * one goes to *old (or to val_free when old is NULL).  0, SC_ENOMEM or
@@ -77,5 +78,39 @@ size_t hmap_len(const struct hmap *m);
 void hmap_each(const struct hmap *m, int (*fn)(const void *key, void *val, void *arg), void *arg);
 /* Bytes the map itself holds (buckets and entries, not keys or values). */
 size_t hmap_bytes(const struct hmap *m);
+
+/* Entries the caller allocates (inside its own struct, to save the map's
+ * allocation): set e->key and e->val, then hmap_link().  An entry with an
+ * equal key is replaced in place and returned in *old (NULL when none);
+ * nothing is freed.  0 or SC_ETOOBIG (n_max).  hmap_unlink() takes key's
+ * entry out and returns it (or NULL).  Such a map is emptied with hmap_iter
+ * and hmap_unlink before hmap_free(), which then frees only the buckets. */
+SC_MUST_CHECK int hmap_link(struct hmap *m, struct hmap_entry *e, struct hmap_entry **old);
+struct hmap_entry *hmap_unlink(struct hmap *m, const void *key);
+
+/* Iteration that may delete: the loop may hmap_del(), hmap_unlink() or hmap_iter_del()
+ * the entry it was just given, and nothing else; it must not put.
+ *   struct hmap_iter it = {0}; struct hmap_entry *e;
+ *   hmap_iter_init(&it, m);
+ *   while ((e = hmap_iter_next(&it)) != NULL) ...
+ */
+struct hmap_iter {
+    struct hmap *m;
+    size_t bucket;           /* next bucket to start */
+    struct hmap_entry *next; /* the entry after the one returned */
+    struct hmap_entry *cur;  /* the entry returned last (NULL once deleted) */
+};
+void hmap_iter_init(struct hmap_iter *it, struct hmap *m);
+struct hmap_entry *hmap_iter_next(struct hmap_iter *it);
+/* Delete the entry hmap_iter_next() returned last; its value goes to *val
+ * (or to val_free when val is NULL). */
+void hmap_iter_del(struct hmap_iter *it, void **val);
+
+/* Shape of the table, for benchmarks and tests. */
+struct hmap_stats {
+    size_t len, n_buckets, used_buckets, max_chain;
+    size_t bytes; /* hmap_bytes() */
+};
+void hmap_stats(const struct hmap *m, struct hmap_stats *st);
 
 #endif

@@ -12,7 +12,6 @@ static const double buckets[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120,
 #define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 
 struct op {
-    struct op *next;
     char *name, *uid, *driver, *type;
     int64_t start_ms;
 };
@@ -28,23 +27,77 @@ struct cmetrics {
     pthread_mutex_t mu;
     struct clock clock;
     int64_t start_wall_ms;
-    struct op *ops; /* a list: pending operations are few per live object */
-    size_t n_ops;
-    struct op **index; /* hash buckets over ops by uid */
-    size_t n_index;
-    struct series *series;
+    struct hmap ops;       /* struct op (by name and uid) -> the same op, owned */
+    struct series *series; /* in first-seen order, for the rendering */
     size_t n_series;
+    struct hmap by_labels; /* struct series (its four labels) -> the same series */
 };
 
+/* FNV-1a over strings joined by a 0xff byte (never part of a label). */
 static uint64_t
-h64(const char *a, const char *b)
+hash_strs(const char *const *v, size_t n)
 {
     static const unsigned char sep = 0xff;
-    uint64_t h = hmap_hash_bytes(HMAP_HASH_SEED, a, strlen(a));
+    uint64_t h = HMAP_HASH_SEED;
+    size_t i;
 
-    h = hmap_hash_bytes(h, &sep, 1);
-    return hmap_hash_bytes(h, b, strlen(b));
+    for (i = 0; i < n; i++) {
+        if (i > 0)
+            h = hmap_hash_bytes(h, &sep, 1);
+        h = hmap_hash_bytes(h, v[i], strlen(v[i]));
+    }
+    return h;
 }
+
+static uint64_t
+op_hash(const void *key)
+{
+    const struct op *o = key;
+    const char *v[] = {o->name, o->uid};
+
+    return hash_strs(v, 2);
+}
+
+static bool
+op_eq(const void *a, const void *b)
+{
+    const struct op *x = a, *y = b;
+
+    return strcmp(x->name, y->name) == 0 && strcmp(x->uid, y->uid) == 0;
+}
+
+static void
+op_free(void *val)
+{
+    struct op *o = val;
+
+    free(o->name);
+    free(o->uid);
+    free(o->driver);
+    free(o->type);
+    free(o);
+}
+
+static uint64_t
+series_hash(const void *key)
+{
+    const struct series *s = key;
+    const char *v[] = {s->driver, s->op, s->status, s->type};
+
+    return hash_strs(v, 4);
+}
+
+static bool
+series_eq(const void *a, const void *b)
+{
+    const struct series *x = a, *y = b;
+
+    return strcmp(x->driver, y->driver) == 0 && strcmp(x->op, y->op) == 0 &&
+           strcmp(x->status, y->status) == 0 && strcmp(x->type, y->type) == 0;
+}
+
+static const struct hmap_type op_type = {op_hash, op_eq, NULL, NULL, op_free};
+static const struct hmap_type series_type = {series_hash, series_eq, NULL, NULL, NULL};
 
 struct cmetrics *
 cmetrics_new(struct clock clock)
@@ -53,29 +106,17 @@ cmetrics_new(struct clock clock)
 
     if (m == NULL)
         return NULL;
-    m->n_index = 4096;
-    m->index = calloc(m->n_index, sizeof(struct op *));
     m->series = calloc(CMETRICS_MAX_SERIES, sizeof(*m->series));
-    if (m->index == NULL || m->series == NULL) {
-        free(m->index);
-        free(m->series);
+    if (m->series == NULL) {
         free(m);
         return NULL;
     }
+    hmap_init(&m->ops, &op_type, CMETRICS_MAX_OPS);
+    hmap_init(&m->by_labels, &series_type, CMETRICS_MAX_SERIES);
     pthread_mutex_init(&m->mu, NULL);
     m->clock = clock;
     m->start_wall_ms = clock_wall_ms(&clock);
     return m;
-}
-
-static void
-op_free(struct op *o)
-{
-    free(o->name);
-    free(o->uid);
-    free(o->driver);
-    free(o->type);
-    free(o);
 }
 
 void
@@ -85,16 +126,8 @@ cmetrics_free(struct cmetrics *m)
 
     if (m == NULL)
         return;
-    for (i = 0; i < m->n_index; i++) {
-        struct op *o = m->index[i];
-
-        while (o != NULL) {
-            struct op *next = o->next;
-
-            op_free(o);
-            o = next;
-        }
-    }
+    hmap_free(&m->ops);
+    hmap_free(&m->by_labels);
     for (i = 0; i < m->n_series; i++) {
         free(m->series[i].driver);
         free(m->series[i].op);
@@ -102,45 +135,41 @@ cmetrics_free(struct cmetrics *m)
         free(m->series[i].type);
     }
     free(m->series);
-    free(m->index);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
 
-static struct op **
-op_slot(struct cmetrics *m, const char *name, const char *uid)
+/* The pending operation op of uid, or NULL. */
+static struct op *
+op_find(struct cmetrics *m, const char *name, const char *uid)
 {
-    struct op **pp = &m->index[h64(name, uid) & (m->n_index - 1)];
+    struct op k = {0};
 
-    while (*pp != NULL && (strcmp((*pp)->name, name) != 0 || strcmp((*pp)->uid, uid) != 0))
-        pp = &(*pp)->next;
-    return pp;
+    k.name = (char *)name; /* a lookup key: never written through */
+    k.uid = (char *)uid;
+    return hmap_get(&m->ops, &k);
 }
 
 void
 cmetrics_start(struct cmetrics *m, const char *op, const char *uid, const char *driver,
                const char *snapshot_type)
 {
-    struct op **pp = NULL, *o = NULL;
+    struct op *o = NULL;
 
     if (m == NULL || uid == NULL)
         return;
     pthread_mutex_lock(&m->mu);
-    pp = op_slot(m, op, uid);
-    if (*pp == NULL && m->n_ops < CMETRICS_MAX_OPS) {
+    if (op_find(m, op, uid) == NULL && hmap_len(&m->ops) < CMETRICS_MAX_OPS) {
         o = calloc(1, sizeof(*o));
         if (o != NULL) {
             o->name = strdup(op);
             o->uid = strdup(uid);
             o->driver = strdup(driver != NULL && *driver != '\0' ? driver : "unknown");
             o->type = strdup(snapshot_type);
-            if (o->name == NULL || o->uid == NULL || o->driver == NULL || o->type == NULL) {
+            o->start_ms = clock_mono_ms(&m->clock);
+            if (o->name == NULL || o->uid == NULL || o->driver == NULL || o->type == NULL ||
+                hmap_put(&m->ops, o, o, NULL) != 0)
                 op_free(o);
-            } else {
-                o->start_ms = clock_mono_ms(&m->clock);
-                *pp = o;
-                m->n_ops++;
-            }
         }
     }
     pthread_mutex_unlock(&m->mu);
@@ -150,15 +179,15 @@ static struct series *
 series_get(struct cmetrics *m, const char *driver, const char *op, const char *status,
            const char *type)
 {
-    size_t i;
-    struct series *s = NULL;
+    struct series k = {0}, *s = NULL;
 
-    for (i = 0; i < m->n_series; i++) {
-        s = &m->series[i];
-        if (strcmp(s->driver, driver) == 0 && strcmp(s->op, op) == 0 &&
-            strcmp(s->status, status) == 0 && strcmp(s->type, type) == 0)
-            return s;
-    }
+    k.driver = (char *)driver; /* a lookup key: never written through */
+    k.op = (char *)op;
+    k.status = (char *)status;
+    k.type = (char *)type;
+    s = hmap_get(&m->by_labels, &k);
+    if (s != NULL)
+        return s;
     if (m->n_series >= CMETRICS_MAX_SERIES)
         return NULL;
     s = &m->series[m->n_series];
@@ -166,7 +195,9 @@ series_get(struct cmetrics *m, const char *driver, const char *op, const char *s
     s->op = strdup(op);
     s->status = strdup(status);
     s->type = strdup(type);
-    if (s->driver == NULL || s->op == NULL || s->status == NULL || s->type == NULL) {
+    /* the map's n_max is the array's size, so a put fails only out of memory */
+    if (s->driver == NULL || s->op == NULL || s->status == NULL || s->type == NULL ||
+        hmap_put(&m->by_labels, s, s, NULL) != 0) {
         free(s->driver);
         free(s->op);
         free(s->status);
@@ -194,66 +225,50 @@ observe(struct cmetrics *m, const char *driver, const char *op, const char *stat
     s->sum += secs;
 }
 
-static void
-unlink_op(struct cmetrics *m, struct op **pp)
-{
-    struct op *o = *pp;
-
-    *pp = o->next;
-    op_free(o);
-    m->n_ops--;
-}
-
 void
 cmetrics_record(struct cmetrics *m, const char *op, const char *uid, const char *status,
                 const char *driver)
 {
-    struct op **pp = NULL;
+    static const char *creates[] = {OP_CREATE_SNAPSHOT, OP_CREATE_SNAPSHOT_AND_READY};
+    struct op *o = NULL;
     double secs;
     const char *drv;
+    size_t i;
 
     if (m == NULL || uid == NULL)
         return;
     pthread_mutex_lock(&m->mu);
-    pp = op_slot(m, op, uid);
-    if (*pp == NULL) {
+    o = op_find(m, op, uid);
+    if (o == NULL) {
         pthread_mutex_unlock(&m->mu);
         return;
     }
-    secs = (double)(clock_mono_ms(&m->clock) - (*pp)->start_ms) / 1000.0;
-    drv = driver != NULL && *driver != '\0' && strcmp(driver, "unknown") != 0 ? driver
-                                                                              : (*pp)->driver;
-    observe(m, drv, op, status != NULL ? status : "unknown", (*pp)->type, secs);
-    if (strcmp(op, OP_DELETE_SNAPSHOT) == 0) {
-        static const char *creates[] = {OP_CREATE_SNAPSHOT, OP_CREATE_SNAPSHOT_AND_READY};
-        size_t i;
+    secs = (double)(clock_mono_ms(&m->clock) - o->start_ms) / 1000.0;
+    drv = driver != NULL && *driver != '\0' && strcmp(driver, "unknown") != 0 ? driver : o->driver;
+    observe(m, drv, op, status != NULL ? status : "unknown", o->type, secs);
+    for (i = 0; strcmp(op, OP_DELETE_SNAPSHOT) == 0 && i < 2; i++) {
+        struct op *c = op_find(m, creates[i], uid);
 
-        for (i = 0; i < 2; i++) {
-            struct op **cp = op_slot(m, creates[i], uid);
-
-            if (*cp != NULL) {
-                observe(m, drv, creates[i], OP_STATUS_CANCEL, (*cp)->type, secs);
-                unlink_op(m, cp);
-            }
+        if (c != NULL) {
+            observe(m, drv, creates[i], OP_STATUS_CANCEL, c->type, secs);
+            (void)hmap_del(&m->ops, c, NULL);
         }
-        pp = op_slot(m, op, uid); /* the unlinks may have moved it */
     }
-    if (*pp != NULL)
-        unlink_op(m, pp);
+    (void)hmap_del(&m->ops, o, NULL);
     pthread_mutex_unlock(&m->mu);
 }
 
 void
 cmetrics_drop(struct cmetrics *m, const char *op, const char *uid)
 {
-    struct op **pp = NULL;
+    struct op k = {0};
 
     if (m == NULL || uid == NULL)
         return;
+    k.name = (char *)op;
+    k.uid = (char *)uid;
     pthread_mutex_lock(&m->mu);
-    pp = op_slot(m, op, uid);
-    if (*pp != NULL)
-        unlink_op(m, pp);
+    (void)hmap_del(&m->ops, &k, NULL);
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -263,7 +278,7 @@ cmetrics_in_flight(struct cmetrics *m)
     size_t n;
 
     pthread_mutex_lock(&m->mu);
-    n = m->n_ops;
+    n = hmap_len(&m->ops);
     pthread_mutex_unlock(&m->mu);
     return n;
 }
@@ -365,7 +380,7 @@ cmetrics_render(struct cmetrics *m, struct buf *out, int (*extra)(void *ctx, str
                       "operations in flight\n"
                       "# TYPE snapshot_controller_operations_in_flight gauge\n"
                       "snapshot_controller_operations_in_flight %zu\n",
-                      m->n_ops);
+                      hmap_len(&m->ops));
     pthread_mutex_unlock(&m->mu);
     if (rc == 0 && extra != NULL)
         rc = extra(ctx, out);

@@ -8,6 +8,12 @@
  * non-numeric RV is skipped), which drops stale watch events after our own
  * writes stored a newer response.
  *
+ * One store per kind: cstore_attach() makes the store a typed view over an
+ * informer's table (kube/kinformer.h), so a view is cached once.  From then
+ * on every call goes to the informer (cstore_put to kinformer_put, with the
+ * same rule; cstore_del to kinformer_take; cstore_each under the informer's
+ * read lock).  A standalone store (tests, tools) keeps its own table.
+ *
  * Ownership: cstore_put() takes ownership of the caller's reference on
  * every path.  cstore_get() returns a new reference (release it with
  * cview_unref) or NULL.  cstore_each() calls fn under the read lock with a
@@ -22,9 +28,20 @@
 #include "controller/cview.h"
 
 struct cstore;
+struct kinformer;
 
 struct cstore *cstore_new(void);
 void cstore_free(struct cstore *s); /* NULL-safe; drops every reference */
+/* Keep the views in inf's table instead (borrowed; it must outlive the
+ * store, free its views with cview_unref and not be started yet).  The
+ * store must be empty: SC_EINVALID otherwise. */
+int cstore_attach(struct cstore *s, struct kinformer *inf);
+/* The attached informer, or NULL. */
+struct kinformer *cstore_informer(const struct cstore *s);
+/* Informer callbacks (kinformer.h's kinf_parse_fn, kinf_free_fn; ctx unused)
+ * for a store of VolumeSnapshots and for any store's views. */
+int cstore_parse_vs(void *ctx, const json_t *obj, void **view, struct sc_err *err);
+void cstore_free_view(void *ctx, void *view);
 
 /* The key a view is stored under: "ns/name" or "name". */
 int cstore_key(const struct cmeta *m, char *out, size_t cap);
@@ -45,7 +62,7 @@ struct cmeta *cstore_del(struct cstore *s, const char *key);
 size_t cstore_len(struct cstore *s);
 /* Visit every view (borrowed); fn returns non-zero to stop. */
 void cstore_each(struct cstore *s, int (*fn)(const struct cmeta *m, void *arg), void *arg);
-/* Sum of cview_bytes() plus the table, for the memory figures. */
+/* Sum of cview_bytes() plus the table (the informer's items when attached). */
 size_t cstore_bytes(struct cstore *s);
 
 #endif

@@ -177,12 +177,8 @@ put_and_enqueue(const struct kind_ctx *k, const struct kitem *it)
 {
     struct ctrl *c = k->c;
     struct cmeta *m = item_view(it);
-    int rc = cstore_put(c->stores[k->kind], cview_ref(m), false);
 
-    /* Queued even so: the worker finds the view missing from the store and
-     * puts the informer's again, or fails and retries with backoff. */
-    if (rc < 0)
-        log_warnx("cannot store %s: %s", kitem_key(it), sc_err_str(rc));
+    /* The informer's table is the kind's one store (cstore_attach). */
     enqueue(c, c->q[k->kind], kitem_key(it));
     if (k->kind == KIND_PVC) /* issue 16: a held PVC being deleted re-checks its snapshots */
         pvc_pin_enqueue(c->stores[KIND_VS], (const struct cpvc *)m, enqueue_snapshot_key, c);
@@ -582,43 +578,27 @@ h_leader(void *ctx, char *why, size_t cap)
 
 /* ---- workers ---- */
 
-/* A store entry the informer no longer has is a ghost: a write response
- * stored after the delete event.  Drop it (upstream: the lister decides):
- * returns 1.  An informer item missing from the store (its put failed) is
- * put again: 0, or the put's error (the queue retries the key). */
+/* A key the informer never showed is a ghost: a write response stored
+ * after the delete event (or ahead of a create's).  Drop it (upstream: the
+ * lister decides): returns 1; else 0.  One lookup in the kind's one store. */
 static int
 ghost(struct ctrl *c, enum kind which, const char *key)
 {
-    struct kitem *it = kinformer_get(c->inf[which], key);
-    struct cmeta *m = NULL;
-    int rc = 0;
-
-    if (it == NULL) {
-        cview_unref(cstore_del(c->stores[which], key));
-        return 1;
-    }
-    m = cstore_get(c->stores[which], key);
-    if (m == NULL)
-        rc = cstore_put(c->stores[which], cview_ref(item_view(it)), false);
-    cview_unref(m);
-    kitem_release(it);
-    return rc < 0 ? rc : 0;
+    if (cstore_informer(c->stores[which]) == NULL) /* never attached: nothing to check */
+        return 0;
+    return kinformer_drop_local(c->inf[which], key) ? 1 : 0;
 }
 
-/* One worker pass of kind: drop a ghost, re-put a missing view, else
- * sync.  Counts the pass and logs a failure once (the queue retries it). */
+/* One worker pass of kind: drop a ghost, else sync.  Counts the pass and
+ * logs a failure once (the queue retries it). */
 static int
 worker(void *ctx, const char *key, struct sc_err *err)
 {
     const struct kind_ctx *k = ctx;
     struct ctrl *c = k->c;
-    int rc = ghost(c, k->kind, key);
+    int rc = 0;
 
-    if (rc < 0)
-        rc = sc_err_set(err, rc, "cannot store the informer's view");
-    else if (rc == 1)
-        rc = 0;
-    else
+    if (!ghost(c, k->kind, key))
         rc = KINDS[k->kind].sync(&c->env, key, err);
     __atomic_add_fetch(&c->syncs[k->kind], 1, __ATOMIC_RELAXED);
     if (rc != 0) {
@@ -830,8 +810,13 @@ make_informer(struct ctrl *c, enum kind k, struct sc_err *err)
     io.resync_ms = k == KIND_VS || k == KIND_VSC ? c->o->resync_ms : 0;
     io.on_error = on_inf_error;
     io.error_ctx = c;
+    io.keep_newer = true; /* a write response stays until the watch catches up */
     c->inf[k] = kinformer_new(c->kc, &io, err);
-    return c->inf[k] != NULL ? 0 : (err != NULL ? err->code : SC_ENOMEM);
+    if (c->inf[k] == NULL)
+        return err != NULL ? err->code : SC_ENOMEM;
+    if (cstore_attach(c->stores[k], c->inf[k]) != 0) /* one store per kind */
+        return sc_err_set(err, SC_EINVALID, "the %s store is not empty", KINDS[k].resource);
+    return 0;
 }
 
 /* The group queues; the snapshot side sees the group stores from now on. */

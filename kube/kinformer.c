@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +29,15 @@
 
 /* ---- items ----------------------------------------------------------------------- */
 
+/* e links the item into its informer's table (e.key = key, e.val = the
+ * view); written only under the table lock, and only while it is there. */
 struct kitem {
-    struct kitem *hnext; /* cache chain; written only under the table lock */
-    uint64_t hash;
+    struct hmap_entry e;
     atomic_int refs;
+    bool local; /* kitem_local(); read and written atomically */
     kinf_free_fn *free_view;
     void *free_ctx;
-    void *view;
-    const char *uid, *rv; /* point into key's allocation */
-    char key[];           /* key \0 uid \0 rv \0 */
+    char key[]; /* key \0 uid \0 rv \0 */
 };
 
 struct kitem *
@@ -54,9 +55,9 @@ kitem_release(struct kitem *it)
         return;
     if (atomic_fetch_sub_explicit(&it->refs, 1, memory_order_acq_rel) == 1) {
         if (it->free_view)
-            it->free_view(it->free_ctx, it->view);
+            it->free_view(it->free_ctx, it->e.val);
         else
-            free(it->view);
+            free(it->e.val);
         free(it);
     }
 }
@@ -64,8 +65,11 @@ kitem_release(struct kitem *it)
 void
 kitem_release_all(struct kitem **items, size_t n)
 {
+    /* Each slot holds a reference of its own, so a table reference dropped
+     * meanwhile (kinformer_drop_local in delete_unseen) never frees it: the
+     * analyzer cannot count references. */
     for (size_t i = 0; i < n; i++)
-        kitem_release(items[i]);
+        kitem_release(items[i]); // NOLINT(clang-analyzer-unix.Malloc)
     free(items);
 }
 
@@ -78,19 +82,33 @@ kitem_key(const struct kitem *it)
 const char *
 kitem_uid(const struct kitem *it)
 {
-    return it->uid;
+    return it->key + strlen(it->key) + 1;
 }
 
 const char *
 kitem_rv(const struct kitem *it)
 {
-    return it->rv;
+    const char *uid = kitem_uid(it);
+
+    return uid + strlen(uid) + 1;
 }
 
 const void *
 kitem_view(const struct kitem *it)
 {
-    return it->view;
+    return it->e.val;
+}
+
+bool
+kitem_local(const struct kitem *it)
+{
+    return __atomic_load_n(&it->local, __ATOMIC_ACQUIRE);
+}
+
+static void
+kitem_seen(const struct kitem *it)
+{
+    __atomic_store_n(&((struct kitem *)it)->local, false, __ATOMIC_RELEASE);
 }
 
 /* ---- compact view packing ---------------------------------------------------------- */
@@ -171,7 +189,6 @@ kindex_out_release(struct kindex_out *o)
 
 /* value -> list of item keys (the cache holds the items). */
 struct kix_bucket {
-    struct kix_bucket *next;
     char **keys;
     size_t n, cap;
     char value[];
@@ -181,9 +198,26 @@ struct kindex {
     char *name;
     kindex_fn *fn;
     void *ctx;
-    struct kix_bucket **tab;
-    size_t nbuckets;
+    struct hmap tab; /* value (the bucket's own copy) -> struct kix_bucket */
 };
+
+static void
+kix_bucket_free(void *val)
+{
+    struct kix_bucket *b = val;
+
+    for (size_t j = 0; j < b->n; j++)
+        free(b->keys[j]);
+    free(b->keys);
+    free(b);
+}
+
+static const struct hmap_type kix_values = {hmap_hash_str, hmap_str_eq, NULL, NULL,
+                                            kix_bucket_free};
+
+/* The item table's type: the items link themselves (hmap_link); keys are
+ * their own key strings. */
+static const struct hmap_type item_keys = {hmap_hash_str, hmap_str_eq, NULL, NULL, NULL};
 
 /* ---- the informer -------------------------------------------------------------------- */
 
@@ -195,12 +229,12 @@ struct kinformer {
     void *parse_ctx;
     struct kinf_handlers h;
     int64_t resync_ms, watch_timeout_s;
+    bool keep_newer;
     void (*on_error)(void *ctx, const char *informer, const struct sc_err *err);
     void *error_ctx;
 
     pthread_rwlock_t lock;
-    struct kitem **tab;
-    size_t nbuckets, nitems;
+    struct hmap tab; /* key -> struct kitem (linked by its own entry; one reference) */
     struct kindex idx[KINF_MAX_INDEXES];
     int nidx;
 
@@ -238,23 +272,22 @@ kinformer_new(struct kclient *c, const struct kinformer_opts *o, struct sc_err *
     inf->name = strdup(o->name ? o->name : o->path);
     inf->path = strdup(o->path);
     inf->label_selector = o->label_selector ? strdup(o->label_selector) : NULL;
-    inf->nbuckets = 256;
-    inf->tab = calloc(inf->nbuckets, sizeof(struct kitem *));
-    if (inf->name == NULL || inf->path == NULL || inf->tab == NULL ||
+    if (inf->name == NULL || inf->path == NULL ||
         (o->label_selector && inf->label_selector == NULL)) {
         free(inf->name);
         free(inf->path);
         free(inf->label_selector);
-        free(inf->tab);
         free(inf);
         goto nomem;
     }
+    hmap_init(&inf->tab, &item_keys, 0);
     inf->parse = o->parse;
     inf->free_view = o->free_view;
     inf->parse_ctx = o->parse_ctx;
     inf->h = o->handlers;
     inf->resync_ms = o->resync_ms;
     inf->watch_timeout_s = o->watch_timeout_s;
+    inf->keep_newer = o->keep_newer;
     inf->on_error = o->on_error;
     inf->error_ctx = o->error_ctx;
     pthread_rwlock_init(&inf->lock, NULL);
@@ -285,14 +318,11 @@ kinformer_add_index(struct kinformer *inf, const char *name, kindex_fn *fn, void
                           inf->name);
     x = &inf->idx[inf->nidx];
     x->name = strdup(name);
-    x->nbuckets = 256;
-    x->tab = calloc(x->nbuckets, sizeof(struct kix_bucket *));
-    if (x->name == NULL || x->tab == NULL) {
-        free(x->name);
-        free(x->tab);
+    if (x->name == NULL) {
         memset(x, 0, sizeof(*x));
         return sc_err_set(err, SC_ENOMEM, "kinformer: out of memory");
     }
+    hmap_init(&x->tab, &kix_values, 0);
     x->fn = fn;
     x->ctx = ctx;
     inf->nidx++;
@@ -314,46 +344,20 @@ report(struct kinformer *inf, const struct sc_err *e)
 /* ---- table (inf->lock held for writing unless noted) ------------------------------------- */
 
 static struct kitem *
-tab_find(struct kinformer *inf, const char *key, uint64_t h)
+tab_find(struct kinformer *inf, const char *key)
 {
-    struct kitem *it = inf->tab[h & (inf->nbuckets - 1)];
-    while (it && (it->hash != h || strcmp(it->key, key) != 0))
-        it = it->hnext;
-    return it;
-}
+    struct hmap_entry *e = hmap_find(&inf->tab, key);
 
-static void
-tab_grow(struct kinformer *inf)
-{
-    size_t nb = inf->nbuckets * 2;
-    struct kitem **t = calloc(nb, sizeof(struct kitem *));
-    if (t == NULL)
-        return;
-    for (size_t i = 0; i < inf->nbuckets; i++) {
-        struct kitem *it = inf->tab[i];
-        while (it) {
-            struct kitem *n = it->hnext;
-            it->hnext = t[it->hash & (nb - 1)];
-            t[it->hash & (nb - 1)] = it;
-            it = n;
-        }
-    }
-    free(inf->tab);
-    inf->tab = t;
-    inf->nbuckets = nb;
+    return e != NULL ? (struct kitem *)e : NULL;
 }
 
 static void
 ix_remove(struct kindex *x, const char *value, const char *key)
 {
-    uint64_t h = hmap_hash_str(value);
-    struct kix_bucket **pp = &x->tab[h & (x->nbuckets - 1)];
+    struct kix_bucket *b = hmap_get(&x->tab, value);
 
-    while (*pp && strcmp((*pp)->value, value) != 0)
-        pp = &(*pp)->next;
-    if (*pp == NULL)
+    if (b == NULL)
         return;
-    struct kix_bucket *b = *pp;
     for (size_t i = 0; i < b->n; i++) {
         if (strcmp(b->keys[i], key) == 0) {
             free(b->keys[i]);
@@ -361,31 +365,36 @@ ix_remove(struct kindex *x, const char *value, const char *key)
             break;
         }
     }
-    if (b->n == 0) {
-        *pp = b->next;
-        free(b->keys);
+    if (b->n == 0)
+        (void)hmap_del(&x->tab, value, NULL);
+}
+
+static struct kix_bucket *
+ix_bucket(struct kindex *x, const char *value)
+{
+    struct kix_bucket *b = hmap_get(&x->tab, value);
+    size_t n = strlen(value);
+
+    if (b != NULL)
+        return b;
+    b = calloc(1, sizeof(*b) + n + 1);
+    if (b == NULL)
+        return NULL;
+    memcpy(b->value, value, n + 1);
+    if (hmap_put(&x->tab, b->value, b, NULL) != 0) {
         free(b);
+        return NULL;
     }
+    return b;
 }
 
 static void
 ix_add(struct kindex *x, const char *value, const char *key)
 {
-    uint64_t h = hmap_hash_str(value);
-    struct kix_bucket **pp = &x->tab[h & (x->nbuckets - 1)];
-    struct kix_bucket *b = *pp;
+    struct kix_bucket *b = ix_bucket(x, value);
 
-    while (b && strcmp(b->value, value) != 0)
-        b = b->next;
-    if (b == NULL) {
-        size_t n = strlen(value);
-        b = calloc(1, sizeof(*b) + n + 1);
-        if (b == NULL)
-            return;
-        memcpy(b->value, value, n + 1);
-        b->next = *pp;
-        *pp = b;
-    }
+    if (b == NULL)
+        return;
     if (b->n == b->cap) {
         size_t nc = b->cap ? b->cap * 2 : 2;
         char **k = realloc(b->keys, nc * sizeof(*k));
@@ -404,7 +413,7 @@ index_item(struct kinformer *inf, const struct kitem *it, bool add)
 {
     for (int i = 0; i < inf->nidx; i++) {
         struct kindex_out out = {0};
-        inf->idx[i].fn(inf->idx[i].ctx, it->view, &out);
+        inf->idx[i].fn(inf->idx[i].ctx, it->e.val, &out);
         for (int k = 0; k < out.n; k++) {
             if (add)
                 ix_add(&inf->idx[i], out.vals[k], it->key);
@@ -415,48 +424,34 @@ index_item(struct kinformer *inf, const struct kitem *it, bool add)
     }
 }
 
-/* Put it in the table (taking over the caller's reference).  Returns the
- * replaced item (its table reference, caller releases) or NULL. */
-static struct kitem *
-tab_put(struct kinformer *inf, struct kitem *it)
+/* Put it in the table (taking over the caller's reference); the replaced
+ * item (its table reference, caller releases) goes to *old.  Out of memory
+ * for the first buckets, it is dropped (not cached): SC_ENOMEM. */
+static int
+tab_put(struct kinformer *inf, struct kitem *it, struct kitem **old)
 {
-    struct kitem **pp = &inf->tab[it->hash & (inf->nbuckets - 1)];
-    struct kitem *old = NULL;
+    struct hmap_entry *e = NULL;
 
-    while (*pp && ((*pp)->hash != it->hash || strcmp((*pp)->key, it->key) != 0))
-        pp = &(*pp)->hnext;
-    old = *pp;
-    if (old != NULL) {
-        it->hnext = old->hnext;
-        *pp = it;
-        index_item(inf, old, false);
-    } else {
-        it->hnext = inf->tab[it->hash & (inf->nbuckets - 1)];
-        inf->tab[it->hash & (inf->nbuckets - 1)] = it;
-        inf->nitems++;
+    *old = NULL;
+    if (hmap_link(&inf->tab, &it->e, &e) != 0) {
+        kitem_release(it);
+        return SC_ENOMEM;
     }
+    *old = (struct kitem *)e;
+    if (*old != NULL)
+        index_item(inf, *old, false);
     index_item(inf, it, true);
-    if (old == NULL && inf->nitems > inf->nbuckets)
-        tab_grow(inf);
-    return old;
+    return 0;
 }
 
 /* Remove key; returns the removed item's table reference or NULL. */
 static struct kitem *
 tab_del(struct kinformer *inf, const char *key)
 {
-    uint64_t h = hmap_hash_str(key);
-    struct kitem **pp = &inf->tab[h & (inf->nbuckets - 1)];
+    struct kitem *it = (struct kitem *)hmap_unlink(&inf->tab, key);
 
-    while (*pp && ((*pp)->hash != h || strcmp((*pp)->key, key) != 0))
-        pp = &(*pp)->hnext;
-    if (*pp == NULL)
-        return NULL;
-    struct kitem *it = *pp;
-    *pp = it->hnext;
-    it->hnext = NULL;
-    inf->nitems--;
-    index_item(inf, it, false);
+    if (it != NULL)
+        index_item(inf, it, false);
     return it;
 }
 
@@ -487,14 +482,13 @@ alloc_item(struct kinformer *inf, const char *ns, const char *name, const char *
         memcpy(it->key, name, kl + 1);
     memcpy(it->key + kl + 1, uid, ul + 1);
     memcpy(it->key + kl + 1 + ul + 1, rv, rl + 1);
-    it->uid = it->key + kl + 1;
-    it->rv = it->key + kl + 1 + ul + 1;
-    it->hnext = NULL;
-    it->hash = hmap_hash_str(it->key);
+    memset(&it->e, 0, sizeof(it->e));
+    it->e.key = it->key;
+    it->e.val = view;
     atomic_init(&it->refs, 1);
+    it->local = false;
     it->free_view = inf->free_view;
     it->free_ctx = inf->parse_ctx;
-    it->view = view;
     return it;
 }
 
@@ -544,6 +538,15 @@ rv_cmp(const char *a, const char *b)
     return strcmp(a, b) == 0 ? 0 : 2;
 }
 
+/* True when both resourceVersions are numeric and a is older than b. */
+static bool
+rv_older(const char *a, const char *b)
+{
+    int c = rv_cmp(a, b);
+
+    return c == -1;
+}
+
 /* ---- readers -------------------------------------------------------------------------- */
 
 struct kitem *
@@ -554,7 +557,7 @@ kinformer_get(struct kinformer *inf, const char *key)
     if (key == NULL)
         return NULL;
     pthread_rwlock_rdlock(&inf->lock);
-    it = kitem_acquire(tab_find(inf, key, hmap_hash_str(key)));
+    it = kitem_acquire(tab_find(inf, key));
     pthread_rwlock_unlock(&inf->lock);
     return it;
 }
@@ -566,15 +569,18 @@ kinformer_list(struct kinformer *inf, struct kitem ***out, size_t *n)
     size_t k = 0;
 
     pthread_rwlock_rdlock(&inf->lock);
-    if (inf->nitems > 0) {
-        arr = malloc(inf->nitems * sizeof(struct kitem *));
+    if (hmap_len(&inf->tab) > 0) {
+        struct hmap_iter hi = {0};
+        struct hmap_entry *e = NULL;
+
+        arr = malloc(hmap_len(&inf->tab) * sizeof(struct kitem *));
         if (arr == NULL) {
             pthread_rwlock_unlock(&inf->lock);
             return SC_ENOMEM;
         }
-        for (size_t i = 0; i < inf->nbuckets; i++)
-            for (struct kitem *it = inf->tab[i]; it; it = it->hnext)
-                arr[k++] = kitem_acquire(it);
+        hmap_iter_init(&hi, &inf->tab);
+        while ((e = hmap_iter_next(&hi)) != NULL)
+            arr[k++] = kitem_acquire((struct kitem *)e);
     }
     pthread_rwlock_unlock(&inf->lock);
     *out = arr;
@@ -600,10 +606,7 @@ kinformer_by_index(struct kinformer *inf, const char *index, const char *value, 
     if (value == NULL)
         return 0;
     pthread_rwlock_rdlock(&inf->lock);
-    uint64_t h = hmap_hash_str(value);
-    struct kix_bucket *b = x->tab[h & (x->nbuckets - 1)];
-    while (b && strcmp(b->value, value) != 0)
-        b = b->next;
+    struct kix_bucket *b = hmap_get(&x->tab, value);
     if (b != NULL && b->n > 0) {
         arr = malloc(b->n * sizeof(struct kitem *));
         if (arr == NULL) {
@@ -611,7 +614,7 @@ kinformer_by_index(struct kinformer *inf, const char *index, const char *value, 
             return sc_err_set(err, SC_ENOMEM, "out of memory");
         }
         for (size_t i = 0; i < b->n; i++) {
-            struct kitem *it = tab_find(inf, b->keys[i], hmap_hash_str(b->keys[i]));
+            struct kitem *it = tab_find(inf, b->keys[i]);
             if (it)
                 arr[k++] = kitem_acquire(it);
         }
@@ -631,7 +634,7 @@ kinformer_len(struct kinformer *inf)
 {
     size_t n;
     pthread_rwlock_rdlock(&inf->lock);
-    n = inf->nitems;
+    n = hmap_len(&inf->tab);
     pthread_rwlock_unlock(&inf->lock);
     return n;
 }
@@ -687,16 +690,149 @@ kinformer_store(struct kinformer *inf, const json_t *obj, struct sc_err *err)
     if (rc != 0 || it == NULL)
         return rc ? rc : SC_EPROTO;
     pthread_rwlock_wrlock(&inf->lock);
-    cur = tab_find(inf, it->key, it->hash);
-    if (cur != NULL && rv_cmp(cur->rv, it->rv) >= 0 && rv_cmp(cur->rv, it->rv) != 2) {
+    cur = tab_find(inf, it->key);
+    if (cur != NULL && rv_cmp(kitem_rv(cur), kitem_rv(it)) >= 0 &&
+        rv_cmp(kitem_rv(cur), kitem_rv(it)) != 2) {
         pthread_rwlock_unlock(&inf->lock);
         kitem_release(it);
         return 0;
     }
-    old = tab_put(inf, it);
+    it->local = cur == NULL || kitem_local(cur);
+    (void)tab_put(inf, it, &old); /* a write ahead of the watch: best effort */
     pthread_rwlock_unlock(&inf->lock);
     kitem_release(old);
     return 0;
+}
+
+/* Digits only: the store's rule reads a resourceVersion as a number. */
+static bool
+rv_numeric(const char *rv)
+{
+    size_t n = strspn(rv, "0123456789");
+
+    return n > 0 && n < 20 && rv[n] == '\0';
+}
+
+/* The put rule (kinformer.h): true when it must not replace cur. */
+static bool
+put_stale(const struct kitem *cur, const struct kitem *it)
+{
+    return !rv_numeric(kitem_rv(it)) ||
+           (rv_numeric(kitem_rv(cur)) && rv_older(kitem_rv(it), kitem_rv(cur)));
+}
+
+int
+kinformer_put(struct kinformer *inf, const char *ns, const char *name, const char *uid,
+              const char *rv, void *view, bool force)
+{
+    struct kitem *it = NULL, *cur = NULL, *old = NULL;
+    int rc;
+
+    ns = ns != NULL && ns[0] != '\0' ? ns : NULL;
+    uid = uid != NULL ? uid : "";
+    rv = rv != NULL ? rv : "";
+    if ((ns ? strlen(ns) + 1 : 0) + strlen(name) >= LIM_KEY || strlen(rv) >= KINF_RV_MAX) {
+        drop_view(inf, view);
+        return SC_ETOOBIG;
+    }
+    it = alloc_item(inf, ns, name, uid, rv, view);
+    if (it == NULL) {
+        drop_view(inf, view);
+        return SC_ENOMEM;
+    }
+    pthread_rwlock_wrlock(&inf->lock);
+    cur = tab_find(inf, it->key);
+    if (cur != NULL && !force && put_stale(cur, it)) {
+        pthread_rwlock_unlock(&inf->lock);
+        kitem_release(it);
+        return KINF_PUT_STALE;
+    }
+    it->local = cur == NULL || kitem_local(cur);
+    rc = tab_put(inf, it, &old);
+    pthread_rwlock_unlock(&inf->lock);
+    kitem_release(old);
+    if (rc != 0)
+        return rc;
+    return cur != NULL ? KINF_PUT_REPLACED : KINF_PUT_ADDED;
+}
+
+struct kitem *
+kinformer_take(struct kinformer *inf, const char *key)
+{
+    struct kitem *it = NULL;
+
+    pthread_rwlock_wrlock(&inf->lock);
+    it = tab_del(inf, key);
+    pthread_rwlock_unlock(&inf->lock);
+    return it;
+}
+
+bool
+kinformer_drop_local(struct kinformer *inf, const char *key)
+{
+    struct kitem *it = NULL;
+    bool gone;
+
+    pthread_rwlock_rdlock(&inf->lock); /* the common case: a key the server showed */
+    it = tab_find(inf, key);
+    gone = it == NULL || kitem_local(it);
+    pthread_rwlock_unlock(&inf->lock);
+    if (it == NULL || !gone)
+        return gone;
+    pthread_rwlock_wrlock(&inf->lock);
+    it = tab_find(inf, key);
+    gone = it == NULL || kitem_local(it);
+    it = it != NULL && gone ? tab_del(inf, key) : NULL;
+    pthread_rwlock_unlock(&inf->lock);
+    kitem_release(it);
+    return gone;
+}
+
+struct each_ctx {
+    int (*fn)(const struct kitem *it, void *arg);
+    void *arg;
+    size_t bytes;
+};
+
+static int
+each_fn(const void *key, void *val, void *arg)
+{
+    struct each_ctx *x = arg;
+
+    (void)val;
+    /* the entry's key is the item's own key, at the item's start */
+    return x->fn((const struct kitem *)((const char *)key - offsetof(struct kitem, key)), x->arg);
+}
+
+void
+kinformer_each(struct kinformer *inf, int (*fn)(const struct kitem *it, void *arg), void *arg)
+{
+    struct each_ctx x = {fn, arg, 0};
+
+    pthread_rwlock_rdlock(&inf->lock);
+    hmap_each(&inf->tab, each_fn, &x);
+    pthread_rwlock_unlock(&inf->lock);
+}
+
+static int
+bytes_fn(const struct kitem *it, void *arg)
+{
+    const char *rv = kitem_rv(it);
+
+    ((struct each_ctx *)arg)->bytes += sizeof(*it) + (size_t)(rv - it->key) + strlen(rv) + 1;
+    return 0;
+}
+
+size_t
+kinformer_bytes(struct kinformer *inf)
+{
+    struct each_ctx x = {bytes_fn, &x, 0};
+
+    pthread_rwlock_rdlock(&inf->lock);
+    hmap_each(&inf->tab, each_fn, &x);
+    x.bytes += hmap_bytes(&inf->tab);
+    pthread_rwlock_unlock(&inf->lock);
+    return x.bytes;
 }
 
 /* ---- informer thread -------------------------------------------------------------------- */
@@ -766,23 +902,32 @@ cmp_key(const void *a, const void *b)
 }
 
 /* Put it (borrowed; the cache takes its own reference) into the cache and
- * call on_add or on_update. */
+ * call on_add or on_update.  With keep_newer, an older event leaves the
+ * cached item in place (now seen) and is only passed to on_update. */
 static void
 publish(struct kinformer *inf, struct kitem *it)
 {
-    struct kitem *old = NULL;
+    struct kitem *old = NULL, *kept = NULL;
 
     pthread_rwlock_wrlock(&inf->lock);
-    old = tab_put(inf, kitem_acquire(it));
+    if (inf->keep_newer)
+        kept = tab_find(inf, it->key);
+    if (kept != NULL && rv_older(kitem_rv(it), kitem_rv(kept))) {
+        kitem_seen(kept);
+        kitem_acquire(kept);
+    } else {
+        kept = NULL;
+        (void)tab_put(inf, kitem_acquire(it), &old); /* dropped out of memory: handlers still run */
+    }
     pthread_rwlock_unlock(&inf->lock);
-    if (old == NULL) {
-        if (inf->h.on_add)
-            inf->h.on_add(inf->h.ctx, it);
+    if (kept != NULL || old != NULL) {
+        if (inf->h.on_update)
+            inf->h.on_update(inf->h.ctx, kept != NULL ? kept : old, it);
+        kitem_release(kept != NULL ? kept : old);
         return;
     }
-    if (inf->h.on_update)
-        inf->h.on_update(inf->h.ctx, old, it);
-    kitem_release(old);
+    if (inf->h.on_add)
+        inf->h.on_add(inf->h.ctx, it);
 }
 
 /* Remove key and call on_delete with the cached item (or with fallback when
@@ -806,13 +951,17 @@ unchanged(struct kinformer *inf, const struct kitem *it)
     bool same;
 
     pthread_rwlock_rdlock(&inf->lock);
-    const struct kitem *cur = tab_find(inf, it->key, it->hash);
-    same = cur != NULL && strcmp(cur->rv, it->rv) == 0 && strcmp(cur->uid, it->uid) == 0;
+    const struct kitem *cur = tab_find(inf, it->key);
+    same = cur != NULL && strcmp(kitem_rv(cur), kitem_rv(it)) == 0 &&
+           strcmp(kitem_uid(cur), kitem_uid(it)) == 0;
+    if (same)
+        kitem_seen(cur); /* the list shows the key: no longer local */
     pthread_rwlock_unlock(&inf->lock);
     return same;
 }
 
-/* Delete every cached key that is not in seen[n] (sorted). */
+/* Delete every cached key that is not in seen[n] (sorted).  A local item
+ * (a write the server never showed) goes without handlers. */
 static void
 delete_unseen(struct kinformer *inf, const char **seen, size_t n)
 {
@@ -823,7 +972,11 @@ delete_unseen(struct kinformer *inf, const char **seen, size_t n)
         return;
     for (size_t i = 0; i < nall; i++) {
         const char *k = all[i]->key;
-        if (n == 0 || bsearch(&k, seen, n, sizeof(*seen), cmp_key) == NULL)
+        if (n > 0 && bsearch(&k, seen, n, sizeof(*seen), cmp_key) != NULL)
+            continue;
+        if (kitem_local(all[i]))
+            (void)kinformer_drop_local(inf, k);
+        else
             unpublish(inf, k, NULL);
     }
     kitem_release_all(all, nall);
@@ -947,7 +1100,7 @@ apply_event(struct kinformer *inf, enum kwatch_type type, json_t *obj, struct sc
         set_rv(inf, rv_of(obj));
         return 0;
     }
-    set_rv(inf, it->rv);
+    set_rv(inf, kitem_rv(it));
     inf->watch_events++;
     if (type == KW_DELETED)
         unpublish(inf, it->key, it);
@@ -1207,32 +1360,20 @@ kinformer_resume(struct kinformer *inf, const char *rv)
 void
 kinformer_free(struct kinformer *inf)
 {
+    struct hmap_iter hi = {0};
+
     if (inf == NULL)
         return;
     kinformer_stop(inf);
-    for (size_t i = 0; i < inf->nbuckets; i++) {
-        struct kitem *it = inf->tab[i];
-        while (it) {
-            struct kitem *n = it->hnext;
-            kitem_release(it);
-            it = n;
-        }
+    hmap_iter_init(&hi, &inf->tab);
+    while (hmap_iter_next(&hi) != NULL) {
+        struct kitem *it = (struct kitem *)hmap_unlink(&inf->tab, hi.cur->key);
+        kitem_release(it);
     }
-    free(inf->tab);
+    hmap_free(&inf->tab);
     for (int i = 0; i < inf->nidx; i++) {
         struct kindex *x = &inf->idx[i];
-        for (size_t b = 0; b < x->nbuckets; b++) {
-            struct kix_bucket *k = x->tab[b];
-            while (k) {
-                struct kix_bucket *n = k->next;
-                for (size_t j = 0; j < k->n; j++)
-                    free(k->keys[j]);
-                free(k->keys);
-                free(k);
-                k = n;
-            }
-        }
-        free(x->tab);
+        hmap_free(&x->tab);
         free(x->name);
     }
     kwatch_framer_release(&inf->framer);

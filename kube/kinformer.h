@@ -64,6 +64,10 @@ const char *kitem_key(const struct kitem *it);          /* "ns/name" or "name" *
 const char *kitem_uid(const struct kitem *it);
 const char *kitem_rv(const struct kitem *it);   /* resourceVersion */
 const void *kitem_view(const struct kitem *it); /* the parse callback's view */
+/* True while the item was only stored by kinformer_put() and no list or
+ * watch event has shown its key yet (a write response ahead of the watch,
+ * or one that came after the object's delete event). */
+bool kitem_local(const struct kitem *it);
 
 /* ---- callbacks --------------------------------------------------------------- */
 
@@ -103,6 +107,11 @@ struct kinformer_opts {
      * watch failure, skipped object, restart).  NULL = log_warnx(). */
     void (*on_error)(void *ctx, const char *informer, const struct sc_err *err);
     void *error_ctx;
+    /* A list or watch event whose (numeric) resourceVersion is older than
+     * the cached item's does not replace it: it keeps a write response the
+     * caller stored with kinformer_put().  Handlers still run (on_update with
+     * the kept item as old and the event's as new). */
+    bool keep_newer;
 };
 
 struct kinformer;
@@ -138,6 +147,30 @@ size_t kinformer_len(struct kinformer *inf);
  * a newer or equal resourceVersion (compared as integers when both are).
  * Does not call handlers. */
 int kinformer_store(struct kinformer *inf, const json_t *obj, struct sc_err *err);
+
+/* The informer's table as the caller's one store of these views (e.g.
+ * controller/cstore over an informer):
+ * kinformer_put(): store view (taken on every path; freed with free_view)
+ *   under "ns/name" (or "name" when ns is NULL or empty), as kinformer_store
+ *   does, but with the store's rule: unless force, a resourceVersion that is
+ *   not numeric, or older than the cached numeric one, is dropped (STALE);
+ *   an equal one replaces.  A key not cached yet is added as local
+ *   (kitem_local).  Does not call handlers.  Returns enum kinf_put_result
+ *   or SC_ETOOBIG / SC_ENOMEM.
+ * kinformer_take(): remove key without calling handlers; the removed item
+ *   (caller releases) or NULL.
+ * kinformer_drop_local(): true when nothing the server showed is cached
+ *   under key: absent, or local (then it is dropped).
+ * kinformer_each(): fn on every item (borrowed) under the read lock; fn
+ *   returns non-zero to stop and must not call back into the informer.
+ * kinformer_bytes(): the table and items, not the views. */
+enum kinf_put_result { KINF_PUT_ADDED = 0, KINF_PUT_REPLACED = 1, KINF_PUT_STALE = 2 };
+int kinformer_put(struct kinformer *inf, const char *ns, const char *name, const char *uid,
+                  const char *rv, void *view, bool force);
+struct kitem *kinformer_take(struct kinformer *inf, const char *key);
+bool kinformer_drop_local(struct kinformer *inf, const char *key);
+void kinformer_each(struct kinformer *inf, int (*fn)(const struct kitem *it, void *arg), void *arg);
+size_t kinformer_bytes(struct kinformer *inf);
 
 /* Operational/test hooks.  kinformer_pause() ends the current watch (within
  * ~1 s) and holds the thread before the next one; the cache stays readable.

@@ -1,6 +1,6 @@
 /* kube/kworkq.c -- de-duplicating work queue with per-key backoff (kworkq.h).
  *
- * Entries live in a chained hash table keyed by the key string.  Ready keys
+ * Entries live in a common/hmap keyed by the key string (held in the entry).  Ready keys
  * form a FIFO through the entries; delayed keys sit in a binary min-heap of
  * (due, entry) nodes, where a node whose due no longer matches its entry's
  * is stale and skipped.  An entry is freed once it is idle: not ready, not
@@ -19,7 +19,6 @@
 #define KWQ_FAKE_POLL_MS 20
 
 struct kwq_entry {
-    struct kwq_entry *hnext; /* hash chain */
     struct kwq_entry *qnext; /* ready FIFO */
     int failures;
     int hrefs; /* heap nodes pointing here (stale ones included) */
@@ -43,8 +42,7 @@ struct kworkq {
     pthread_mutex_t mu;
     pthread_cond_t cv;      /* ready keys, shutdown, time */
     pthread_cond_t idle_cv; /* processing count dropped */
-    struct kwq_entry **tab;
-    size_t nbuckets, nentries;
+    struct hmap tab;        /* e->key (borrowed) -> e */
     struct kwq_entry *head, *tail;
     size_t nready, ndelayed_live, nproc;
     struct kwq_node *heap;
@@ -56,6 +54,15 @@ struct kworkq {
     kworkq_fn *fn;
     void *fn_ctx;
 };
+
+static void
+entry_free(void *val)
+{
+    free(val);
+}
+
+/* Keys are the entries' own key strings; the map frees the entries. */
+static const struct hmap_type entry_keys = {hmap_hash_str, hmap_str_eq, NULL, NULL, entry_free};
 
 struct kworkq *
 kworkq_new(const struct kworkq_opts *opts, struct sc_err *err)
@@ -78,14 +85,11 @@ kworkq_new(const struct kworkq_opts *opts, struct sc_err *err)
     if (opts)
         q->hooks = opts->hooks;
     q->name = strdup(opts && opts->name ? opts->name : "queue");
-    q->nbuckets = 64;
-    q->tab = calloc(q->nbuckets, sizeof(struct kwq_entry *));
-    if (q->name == NULL || q->tab == NULL) {
-        free(q->name);
-        free(q->tab);
+    if (q->name == NULL) {
         free(q);
         goto nomem;
     }
+    hmap_init(&q->tab, &entry_keys, 0);
     pthread_mutex_init(&q->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -105,15 +109,7 @@ kworkq_free(struct kworkq *q)
         return;
     if (q->nthreads > 0)
         kworkq_stop_workers(q);
-    for (size_t i = 0; i < q->nbuckets; i++) {
-        struct kwq_entry *e = q->tab[i];
-        while (e) {
-            struct kwq_entry *n = e->hnext;
-            free(e);
-            e = n;
-        }
-    }
-    free(q->tab);
+    hmap_free(&q->tab);
     free(q->heap);
     free(q->name);
     pthread_mutex_destroy(&q->mu);
@@ -127,39 +123,14 @@ kworkq_free(struct kworkq *q)
 static struct kwq_entry *
 lookup(struct kworkq *q, const char *key)
 {
-    struct kwq_entry *e = q->tab[hmap_hash_str(key) & (q->nbuckets - 1)];
-    while (e && strcmp(e->key, key) != 0)
-        e = e->hnext;
-    return e;
-}
-
-static void
-grow(struct kworkq *q)
-{
-    size_t nb = q->nbuckets * 2;
-    struct kwq_entry **t = calloc(nb, sizeof(struct kwq_entry *));
-    if (t == NULL)
-        return; /* slower, still correct */
-    for (size_t i = 0; i < q->nbuckets; i++) {
-        struct kwq_entry *e = q->tab[i];
-        while (e) {
-            struct kwq_entry *n = e->hnext;
-            size_t b = hmap_hash_str(e->key) & (nb - 1);
-            e->hnext = t[b];
-            t[b] = e;
-            e = n;
-        }
-    }
-    free(q->tab);
-    q->tab = t;
-    q->nbuckets = nb;
+    return hmap_get(&q->tab, key);
 }
 
 static struct kwq_entry *
 get_or_create(struct kworkq *q, const char *key)
 {
     struct kwq_entry *e = lookup(q, key);
-    size_t n, b;
+    size_t n;
 
     if (e != NULL)
         return e;
@@ -168,30 +139,19 @@ get_or_create(struct kworkq *q, const char *key)
     if (e == NULL)
         return NULL;
     memcpy(e->key, key, n + 1);
-    if (q->nentries + 1 > q->nbuckets)
-        grow(q);
-    b = hmap_hash_str(key) & (q->nbuckets - 1);
-    e->hnext = q->tab[b];
-    q->tab[b] = e;
-    q->nentries++;
+    if (hmap_put(&q->tab, e->key, e, NULL) != 0) {
+        free(e);
+        return NULL;
+    }
     return e;
 }
 
 static void
 maybe_free(struct kworkq *q, struct kwq_entry *e)
 {
-    struct kwq_entry **pp = NULL;
-
     if (e->ready || e->processing || e->dirty || e->due != 0 || e->failures != 0 || e->hrefs != 0)
         return;
-    pp = &q->tab[hmap_hash_str(e->key) & (q->nbuckets - 1)];
-    while (*pp && *pp != e)
-        pp = &(*pp)->hnext;
-    if (*pp) {
-        *pp = e->hnext;
-        q->nentries--;
-        free(e);
-    }
+    (void)hmap_del(&q->tab, e->key, NULL); /* the type frees e */
 }
 
 /* ---- heap -------------------------------------------------------------------- */

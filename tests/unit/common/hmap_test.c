@@ -95,4 +95,169 @@ test_cap(void)
     hmap_free(&m);
 }
 
-TEST_MAIN(TEST(test_put_get_del), TEST(test_type_frees_values), TEST(test_cap))
+/* Deleting the entry just visited, and only it, keeps the walk whole. */
+static void
+test_iter_delete(void)
+{
+    struct hmap m = {0};
+    struct hmap_iter it = {0};
+    struct hmap_entry *e = NULL;
+    char key[32];
+    int i, vals[500], seen = 0, kept = 0;
+
+    hmap_init(&m, &hmap_str_keys, 0);
+    for (i = 0; i < 500; i++) {
+        vals[i] = i;
+        snprintf(key, sizeof(key), "k%d", i);
+        CHECK_INT(hmap_put(&m, key, &vals[i], NULL), 0);
+    }
+    hmap_iter_init(&it, &m);
+    while ((e = hmap_iter_next(&it)) != NULL) {
+        void *v = NULL;
+
+        seen++;
+        if (*(int *)e->val % 2 == 0) {
+            hmap_iter_del(&it, &v);
+            CHECK(v != NULL && *(int *)v % 2 == 0);
+        } else if (*(int *)e->val % 3 == 0) {
+            CHECK(hmap_del(&m, e->key, NULL));
+        }
+    }
+    CHECK_INT(seen, 500);
+    for (i = 0; i < 500; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        kept += hmap_get(&m, key) != NULL;
+        CHECK((hmap_get(&m, key) != NULL) == (i % 2 != 0 && i % 3 != 0));
+    }
+    CHECK_INT(hmap_len(&m), (size_t)kept);
+    hmap_iter_init(&it, &m);
+    while ((e = hmap_iter_next(&it)) != NULL)
+        hmap_iter_del(&it, NULL);
+    CHECK_INT(hmap_len(&m), 0);
+    hmap_iter_init(&it, &m);
+    CHECK(hmap_iter_next(&it) == NULL);
+    hmap_free(&m);
+}
+
+/* Growth keeps load at most 1 and finds every key after each doubling. */
+static void
+test_growth(void)
+{
+    struct hmap m = {0};
+    struct hmap_stats st = {0};
+    char key[32];
+    int i, v = 0, found = 0;
+
+    hmap_init(&m, &hmap_str_keys, 0);
+    hmap_stats(&m, &st);
+    CHECK_INT(st.n_buckets, 0);
+    for (i = 0; i < 20000; i++) {
+        snprintf(key, sizeof(key), "default/snap-%d", i);
+        CHECK_INT(hmap_put(&m, key, &v, NULL), 0);
+    }
+    for (i = 0; i < 20000; i++) {
+        snprintf(key, sizeof(key), "default/snap-%d", i);
+        found += hmap_get(&m, key) == &v;
+    }
+    CHECK_INT(found, 20000);
+    hmap_stats(&m, &st);
+    CHECK_INT(st.len, 20000);
+    CHECK(st.n_buckets >= 20000 && (st.n_buckets & (st.n_buckets - 1)) == 0);
+    CHECK(st.used_buckets > 0 && st.used_buckets <= st.n_buckets);
+    CHECK(st.max_chain >= 1 && st.max_chain < 20);
+    CHECK_INT(st.bytes, hmap_bytes(&m));
+    hmap_free(&m);
+}
+
+static uint64_t
+same_hash(const void *key)
+{
+    (void)key;
+    return 42;
+}
+
+static const struct hmap_type colliding = {same_hash, hmap_str_eq, NULL, NULL, NULL};
+
+/* Every key in one chain: lookups, replaces and deletes still tell keys apart. */
+static void
+test_collisions(void)
+{
+    struct hmap m = {0};
+    struct hmap_stats st = {0};
+    struct hmap_iter it = {0};
+    static char keys[300][16];
+    int i, vals[300], n = 0;
+    void *old = NULL;
+
+    hmap_init(&m, &colliding, 0);
+    for (i = 0; i < 300; i++) {
+        vals[i] = i;
+        snprintf(keys[i], sizeof(keys[i]), "c%d", i);
+        CHECK_INT(hmap_put(&m, keys[i], &vals[i], NULL), 0);
+    }
+    hmap_stats(&m, &st);
+    CHECK_INT(st.max_chain, 300);
+    CHECK_INT(st.used_buckets, 1);
+    for (i = 0; i < 300; i++)
+        CHECK(hmap_get(&m, keys[i]) == &vals[i]);
+    CHECK_INT(hmap_put(&m, "c150", &vals[0], &old), 0);
+    CHECK(old == &vals[150]);
+    for (i = 0; i < 300; i += 3)
+        CHECK(hmap_del(&m, keys[i], NULL));
+    CHECK(hmap_get(&m, "c150") == NULL);
+    CHECK(hmap_get(&m, "c151") == &vals[151]);
+    hmap_iter_init(&it, &m);
+    while (hmap_iter_next(&it) != NULL)
+        n++;
+    CHECK_INT(n, 200);
+    CHECK_INT(hmap_len(&m), 200);
+    hmap_free(&m);
+}
+
+struct owner {
+    struct hmap_entry e;
+    char name[16];
+};
+
+/* Entries inside the caller's structs: linked, replaced in place, unlinked. */
+static void
+test_link(void)
+{
+    static const struct hmap_type borrowed = {hmap_hash_str, hmap_str_eq, NULL, NULL, NULL};
+    struct owner o[100], again = {0};
+    struct hmap m = {0};
+    struct hmap_entry *old = NULL;
+    struct hmap_iter it = {0};
+    int i, n = 0;
+
+    hmap_init(&m, &borrowed, 0);
+    for (i = 0; i < 100; i++) {
+        memset(&o[i], 0, sizeof(o[i]));
+        snprintf(o[i].name, sizeof(o[i].name), "o%d", i);
+        o[i].e.key = o[i].name;
+        o[i].e.val = &o[i];
+        CHECK_INT(hmap_link(&m, &o[i].e, &old), 0);
+        CHECK(old == NULL);
+    }
+    snprintf(again.name, sizeof(again.name), "o42");
+    again.e.key = again.name;
+    again.e.val = &again;
+    CHECK_INT(hmap_link(&m, &again.e, &old), 0);
+    CHECK(old == &o[42].e);
+    CHECK_INT(hmap_len(&m), 100);
+    CHECK(hmap_get(&m, "o42") == &again);
+    CHECK(hmap_unlink(&m, "o7") == &o[7].e);
+    CHECK(hmap_unlink(&m, "o7") == NULL);
+    CHECK(hmap_get(&m, "o8") == &o[8]);
+    hmap_iter_init(&it, &m);
+    while (hmap_iter_next(&it) != NULL) {
+        CHECK(hmap_unlink(&m, it.cur->key) == it.cur);
+        n++;
+    }
+    CHECK_INT(n, 99);
+    CHECK_INT(hmap_len(&m), 0);
+    hmap_free(&m); /* only the buckets: the entries are ours */
+}
+
+TEST_MAIN(TEST(test_put_get_del), TEST(test_link), TEST(test_type_frees_values), TEST(test_cap),
+          TEST(test_iter_delete), TEST(test_growth), TEST(test_collisions))

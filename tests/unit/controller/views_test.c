@@ -9,6 +9,8 @@
 #include "controller/cview.h"
 #include "controller/gostr.h"
 #include "controller/sync.h"
+#include "kube/kclient.h"
+#include "kube/kinformer.h"
 #include "tests/lib/harness.h"
 
 static const char *
@@ -137,10 +139,10 @@ vs_rv(const char *rv)
     return &v->m;
 }
 
+/* The store's rule, the same standalone and over an informer. */
 static void
-test_store_rv_rule(void)
+check_rv_rule(struct cstore *s)
 {
-    struct cstore *s = cstore_new();
     struct cmeta *m = NULL;
 
     CHECK_INT(cstore_put(s, vs_rv("2"), false), CSTORE_ADDED);
@@ -156,7 +158,61 @@ test_store_rv_rule(void)
     CHECK(m != NULL);
     cview_unref(m);
     CHECK(cstore_get(s, "ns/a") == NULL);
+}
+
+static void
+test_store_rv_rule(void)
+{
+    struct cstore *s = cstore_new();
+
+    check_rv_rule(s);
     cstore_free(s);
+}
+
+static int
+count_view(const struct cmeta *m, void *arg)
+{
+    *(int *)arg += strcmp(m->name, "a") == 0;
+    return 0;
+}
+
+/* One store per kind: an attached store keeps its views in the informer's
+ * table, under the same rule. */
+static void
+test_store_attached(void)
+{
+    struct kconfig cfg = {.server = "https://127.0.0.1:1"};
+    struct kinformer_opts o = {0};
+    struct kclient *c = kclient_new(&cfg, NULL, NULL);
+    struct kinformer *inf = NULL;
+    struct cstore *s = cstore_new();
+    struct kitem *it = NULL;
+    int n = 0;
+
+    o.path = "/apis/snapshot.storage.k8s.io/v1/volumesnapshots";
+    o.parse = cstore_parse_vs;
+    o.free_view = cstore_free_view;
+    o.keep_newer = true;
+    inf = kinformer_new(c, &o, NULL);
+    CHECK(inf != NULL);
+    CHECK(cstore_informer(s) == NULL);
+    CHECK_INT(cstore_attach(s, inf), 0);
+    CHECK_INT(cstore_attach(s, inf), SC_EINVALID);
+    CHECK(cstore_informer(s) == inf);
+    check_rv_rule(s);
+    CHECK_INT(kinformer_len(inf), 0);
+    CHECK_INT(cstore_put(s, vs_rv("7"), false), CSTORE_ADDED);
+    it = kinformer_get(inf, "ns/a"); /* the same view, cached once */
+    CHECK(it != NULL && kitem_local(it) &&
+          strcmp(((const struct cmeta *)kitem_view(it))->rv, "7") == 0);
+    kitem_release(it);
+    cstore_each(s, count_view, &n);
+    CHECK_INT(n, 1);
+    CHECK(cstore_bytes(s) > kinformer_bytes(inf)); /* the items plus the views */
+    cstore_free(s);                                /* the views stay the informer's */
+    CHECK_INT(kinformer_len(inf), 1);
+    kinformer_free(inf);
+    kclient_free(c);
 }
 
 static void
@@ -293,5 +349,6 @@ test_secret_templates(void)
 
 TEST_MAIN(TEST(test_go_quote), TEST(test_go_quote_cap), TEST(test_quantity),
           TEST(test_parse_wrong_types), TEST(test_parse_nulls_and_finalizers),
-          TEST(test_store_rv_rule), TEST(test_store_many), TEST(test_metric_floats),
-          TEST(test_metrics_cancel_on_delete), TEST(test_secret_templates))
+          TEST(test_store_rv_rule), TEST(test_store_attached), TEST(test_store_many),
+          TEST(test_metric_floats), TEST(test_metrics_cancel_on_delete),
+          TEST(test_secret_templates))

@@ -96,7 +96,7 @@ on_error(void *ctx, const char *name, const struct sc_err *e)
 }
 
 static struct kinformer *
-mk(struct kclient **c, struct log *l)
+mk_opts(struct kclient **c, struct log *l, bool keep_newer)
 {
     struct kconfig cfg = {.server = "https://127.0.0.1:1"};
     struct kinformer_opts o = {
@@ -106,12 +106,19 @@ mk(struct kclient **c, struct log *l)
         .handlers = {.ctx = l, .on_add = on_add, .on_update = on_update, .on_delete = on_delete},
         .on_error = on_error,
         .error_ctx = l,
+        .keep_newer = keep_newer,
     };
     *c = kclient_new(&cfg, NULL, NULL);
     struct kinformer *inf = kinformer_new(*c, &o, NULL);
     CHECK(inf != NULL);
     CHECK_INT(kinformer_add_index(inf, "class", by_class, NULL, NULL), 0);
     return inf;
+}
+
+static struct kinformer *
+mk(struct kclient **c, struct log *l)
+{
+    return mk_opts(c, l, false);
 }
 
 __attribute__((noinline)) static char *
@@ -290,5 +297,107 @@ test_store_respects_resource_version(void)
     kclient_free(c);
 }
 
-TEST_MAIN(TEST(test_recorded_events_drive_cache), TEST(test_bad_lines_end_watch_cache_intact),
-          TEST(test_store_respects_resource_version))
+static void *
+view_of(const char *cls)
+{
+    struct kpack p = {0};
+    struct vview *v = NULL;
+
+    kpack_init(&p, sizeof(*v));
+    kpack_reserve(&p, cls);
+    v = kpack_alloc(&p);
+    CHECK(v != NULL);
+    v->cls = kpack_str(&p, cls);
+    return v;
+}
+
+static void
+feed_modified(struct kinformer *inf, const char *rv, const char *cls)
+{
+    struct sc_err e = {0};
+    char line[512];
+
+    snprintf(line, sizeof(line),
+             "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"x\",\"namespace\":\"n\","
+             "\"uid\":\"u1\",\"resourceVersion\":\"%s\"},\"spec\":{\"volumeSnapshotClassName\":"
+             "\"%s\"}}}\n",
+             rv, cls);
+    CHECK_INT(kinformer_feed(inf, line, strlen(line), &e), 0);
+}
+
+static const char *
+cls_of(struct kinformer *inf, const char *key, char *rv, size_t cap)
+{
+    static char cls[32];
+    struct kitem *it = kinformer_get(inf, key);
+
+    if (it == NULL)
+        return NULL;
+    snprintf(cls, sizeof(cls), "%s", ((const struct vview *)kitem_view(it))->cls);
+    snprintf(rv, cap, "%s", kitem_rv(it));
+    kitem_release(it);
+    return cls;
+}
+
+static int
+count_fn(const struct kitem *it, void *arg)
+{
+    (void)it;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* The informer's table as the caller's one store: kinformer_put's rule,
+ * local items, keep_newer against older events, drop_local, take, each. */
+static void
+test_put_keeps_newer_and_tracks_local(void)
+{
+    struct kclient *c = NULL;
+    struct log l = {0};
+    struct kinformer *inf = mk_opts(&c, &l, true);
+    struct kitem *it = NULL;
+    char rv[64];
+    int n = 0;
+
+    CHECK_INT(kinformer_put(inf, "n", "x", "u1", "10", view_of("w10"), false), KINF_PUT_ADDED);
+    it = kinformer_get(inf, "n/x");
+    CHECK(it != NULL && kitem_local(it) && strcmp(kitem_uid(it), "u1") == 0);
+    kitem_release(it);
+    CHECK(kinformer_drop_local(inf, "n/x")); /* never shown by the server: a ghost */
+    CHECK(kinformer_get(inf, "n/x") == NULL);
+    CHECK(kinformer_drop_local(inf, "n/x")); /* absent */
+    CHECK_INT(kinformer_put(inf, "n", "x", "u1", "10", view_of("w10"), false), KINF_PUT_ADDED);
+    feed_modified(inf, "9", "e9"); /* older than the write: kept, now seen */
+    CHECK_STR(cls_of(inf, "n/x", rv, sizeof(rv)), "w10");
+    CHECK_STR(rv, "10");
+    CHECK_INT(l.updates, 1);
+    CHECK(!kinformer_drop_local(inf, "n/x"));
+    it = kinformer_get(inf, "n/x");
+    CHECK(it != NULL);
+    kitem_release(it);
+    CHECK_INT(kinformer_put(inf, "n", "x", "u1", "8", view_of("w8"), false), KINF_PUT_STALE);
+    CHECK_INT(kinformer_put(inf, "n", "x", "u1", "x1", view_of("wx"), false), KINF_PUT_STALE);
+    CHECK_INT(kinformer_put(inf, "n", "x", "u1", "10", view_of("w10b"), false), KINF_PUT_REPLACED);
+    CHECK_STR(cls_of(inf, "n/x", rv, sizeof(rv)), "w10b");
+    it = kinformer_get(inf, "n/x");
+    CHECK(!kitem_local(it)); /* replacing a seen item keeps it seen */
+    kitem_release(it);
+    feed_modified(inf, "12", "e12"); /* newer: replaces */
+    CHECK_STR(cls_of(inf, "n/x", rv, sizeof(rv)), "e12");
+    CHECK_INT(kinformer_put(inf, NULL, "cluster-1", NULL, "3", view_of("c"), false),
+              KINF_PUT_ADDED);
+    kinformer_each(inf, count_fn, &n);
+    CHECK_INT(n, 2);
+    CHECK(kinformer_bytes(inf) > 2 * strlen("cluster-1"));
+    it = kinformer_take(inf, "cluster-1");
+    CHECK(it != NULL && strcmp(kitem_key(it), "cluster-1") == 0);
+    kitem_release(it);
+    CHECK(kinformer_take(inf, "cluster-1") == NULL);
+    CHECK_INT(kinformer_len(inf), 1);
+    CHECK_INT(l.deletes, 0); /* take and drop_local call no handler */
+    kinformer_free(inf);
+    kclient_free(c);
+}
+
+TEST_MAIN(TEST(test_recorded_events_drive_cache), TEST(test_put_keeps_newer_and_tracks_local),
+          TEST(test_bad_lines_end_watch_cache_intact), TEST(test_store_respects_resource_version))
