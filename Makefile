@@ -105,9 +105,13 @@ $(BUILD)/lib$(1).a: $(call obj_of,$(1))
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call LIB_RULE,$(c))))
 
+# --as-needed: the controller records no dependency on a library it calls
+# nothing from (libmicrohttpd and its GnuTLS are the webhook's alone), so
+# those are never mapped.
+CTRL_LDFLAGS := -Wl,-O1,--as-needed
 $(BIN)/snapshot-controller: $(BUILD)/controller/main.o $(LIBS)
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(CTRL_LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
 $(BIN)/snapshot-webhook: $(BUILD)/webhook/main.o $(LIBS)
 	@mkdir -p $(BIN)
