@@ -1,6 +1,5 @@
 #include "controller/httpsrv.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -267,8 +266,8 @@ serve(void *arg)
 {
     struct httpsrv *s = arg;
     struct clock clk = clock_system();
-    struct pollfd pfd[LIM_HTTP_CONNS + 2];
-    size_t idx[LIM_HTTP_CONNS], n, k;
+    struct pollfd pfd[LIM_HTTP_CONNS + 2] = {0};
+    size_t idx[LIM_HTTP_CONNS] = {0}, n, k;
 
     for (;;) {
         int timeout = poll_set(s, pfd, idx, &n, clock_mono_ms(&clk));
@@ -361,9 +360,10 @@ bind_endpoint(struct httpsrv *s, const char *endpoint, struct sc_err *err)
     if (s->lfd < 0)
         return sc_err_set(err, SC_EIO, "listen tcp %s: cannot bind (address in use or not permitted)",
                           endpoint);
-    if (getsockname(s->lfd, (struct sockaddr *)&sa, &salen) == 0)
-        s->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
-                                                 : ((struct sockaddr_in *)&sa)->sin_port);
+    if (getsockname(s->lfd, (struct sockaddr *)&sa, &salen) == 0 &&
+        getnameinfo((struct sockaddr *)&sa, salen, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+        s->port = (int)strtol(port, NULL, 10);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -67,7 +68,8 @@ get(int port, const char *method, const char *path, char *out, size_t cap)
         n += (size_t)r;
     out[n] = '\0';
     close(fd);
-    sscanf(out, "HTTP/1.%*d %d", &code);
+    if (strncmp(out, "HTTP/1.", 7) == 0 && n > 9)
+        code = (int)strtol(out + 9, NULL, 10);
     body = strstr(out, "\r\n\r\n");
     if (body != NULL)
         memmove(out, body + 4, strlen(body + 4) + 1);
@@ -155,7 +157,8 @@ raw(int port, const char *req, size_t len, char *out, size_t cap)
         n += (size_t)r;
     out[n] = '\0';
     close(fd);
-    sscanf(out, "HTTP/1.%*d %d", &code);
+    if (strncmp(out, "HTTP/1.", 7) == 0 && n > 9)
+        code = (int)strtol(out + 9, NULL, 10);
     return code;
 }
 
