@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+/* -DTHREAD_STACK_SCALE=1 checks the plain sizes under a sanitizer. */
+#ifdef THREAD_STACK_SCALE
+#define STACK_SCALE THREAD_STACK_SCALE
+#elif defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define STACK_SCALE 4
 #else
 #define STACK_SCALE 1
