@@ -16,5 +16,7 @@
 #define LIM_LOG_LINE        4096        /* one log line */
 #define LIM_KEY             512         /* "namespace/name" work-queue key */
 #define LIM_METRICS_BODY    (1u << 20)  /* one /metrics response */
+#define LIM_HTTP_REQUEST_HEAD 8192      /* request line + headers on the metrics port */
+#define LIM_HTTP_CONNS      64          /* open connections on the metrics port */
 
 #endif

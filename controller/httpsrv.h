@@ -1,5 +1,8 @@
 /* controller/httpsrv.h -- the --http-endpoint server (plain HTTP,
- * libmicrohttpd, one internal polling thread):
+ * one thread polling the listener and up to LIM_HTTP_CONNS connections;
+ * one request per connection, answered with "Connection: close"; a request
+ * head over LIM_HTTP_REQUEST_HEAD bytes gets 431; a client that has not sent
+ * its head and read the reply within 15 s is dropped):
  *   <metrics-path>           Prometheus text (handlers.metrics)
  *   /healthz                 200 "ok" while the process runs
  *   /readyz                  200 "ok" once handlers.ready says so, else 503

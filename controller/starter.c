@@ -1,6 +1,7 @@
 #include "controller/starter.h"
 
 #include "common/sc_err.h"
+#include "common/thread.h"
 
 int
 starter_init(struct starter *s)
@@ -24,7 +25,7 @@ starter_launch(struct starter *s, void *(*fn)(void *), void *arg)
     pthread_mutex_lock(&s->mu);
     if (s->stopped || s->launched)
         rc = SC_ESHUTDOWN;
-    else if (pthread_create(&s->th, NULL, fn, arg) != 0)
+    else if (thread_start(&s->th, "sc-starter", THREAD_STACK_CLIENT, fn, arg) != 0)
         rc = SC_EIO;
     else
         s->launched = true;

@@ -17,6 +17,7 @@
 #include "common/hmap.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/thread.h"
 #include "kube/kinternal.h"
 #include "kube/kjson.h"
 
@@ -1312,7 +1313,7 @@ kinformer_start(struct kinformer *inf, struct sc_err *err)
     if (inf->started)
         return sc_err_set(err, SC_EINVALID, "kinformer %s: already started", inf->name);
     inf->started = true;
-    if (pthread_create(&inf->thread, NULL, run, inf) != 0) {
+    if (thread_start(&inf->thread, "sc-informer", THREAD_STACK_CLIENT, run, inf) != 0) {
         inf->started = false;
         return sc_err_set(err, SC_ENOMEM, "kinformer %s: cannot start thread", inf->name);
     }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/thread.h"
 #include "kube/kinternal.h"
 #include "kube/kjson.h"
 
@@ -366,7 +367,7 @@ klease_start(struct klease *l, struct sc_err *err)
     if (l->started)
         return sc_err_set(err, SC_EINVALID, "klease: already started");
     l->started = true;
-    if (pthread_create(&l->thread, NULL, run, l) != 0) {
+    if (thread_start(&l->thread, "sc-lease", THREAD_STACK_CLIENT, run, l) != 0) {
         l->started = false;
         return sc_err_set(err, SC_ENOMEM, "klease: cannot start thread");
     }

@@ -10,6 +10,7 @@
 #include "common/hmap.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/thread.h"
 #include "kube/kinternal.h"
 #include "kube/kjson.h"
 
@@ -247,7 +248,7 @@ krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *
     pthread_cond_init(&r->cv, &ca);
     pthread_cond_init(&r->idle_cv, &ca);
     pthread_condattr_destroy(&ca);
-    if (pthread_create(&r->thread, NULL, run, r) != 0) {
+    if (thread_start(&r->thread, "sc-recorder", THREAD_STACK_CLIENT, run, r) != 0) {
         pthread_mutex_destroy(&r->mu);
         pthread_mutex_destroy(&r->tmu);
         pthread_cond_destroy(&r->cv);

@@ -14,6 +14,7 @@
 
 #include "common/hmap.h"
 #include "common/limits.h"
+#include "common/thread.h"
 #include "kube/kinternal.h"
 
 #define KWQ_FAKE_POLL_MS 20
@@ -656,7 +657,7 @@ kworkq_start_workers(struct kworkq *q, int n, kworkq_fn *fn, void *ctx, struct s
     q->fn = fn;
     q->fn_ctx = ctx;
     for (int i = 0; i < n; i++) {
-        if (pthread_create(&q->threads[i], NULL, worker_main, q) != 0) {
+        if (thread_start(&q->threads[i], "sc-worker", THREAD_STACK_CLIENT, worker_main, q) != 0) {
             q->nthreads = i;
             kworkq_stop_workers(q);
             return sc_err_set(err, SC_ENOMEM, "kworkq: cannot start worker %d", i);

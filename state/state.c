@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "common/hmap.h"
+#include "common/thread.h"
 
 #define DEF_FLUSH_INTERVAL_MS  200
 #define DEF_FLUSH_BATCH        512
@@ -949,7 +950,7 @@ state_open(const char *path, const struct state_opts *opts, struct state_open_re
         goto fail;
     }
     if (st->o.writer == STATE_WRITER_THREAD) {
-        if (pthread_create(&st->thread, NULL, writer_main, st) != 0) {
+        if (thread_start(&st->thread, "sc-state", THREAD_STACK_CLIENT, writer_main, st) != 0) {
             sc_err_set(err, SC_ENOMEM, "state: cannot start the writer thread");
             goto fail;
         }

@@ -438,7 +438,7 @@ att_pragmas(struct att *a)
     rc = query_text(a->d->db, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
     if (rc != SQLITE_OK)
         return att_sqlite_fail(a, rc, "set WAL mode");
-    rc = exec_sql(a->d->db, "PRAGMA synchronous = NORMAL");
+    rc = exec_sql(a->d->db, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -256"); /* KiB */
     if (rc != SQLITE_OK)
         return att_sqlite_fail(a, rc, "set synchronous");
     if (a->o->max_db_bytes > 0) {

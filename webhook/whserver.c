@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/thread.h"
 #include "webhook/certwatch.h"
 
 #define TLS_PRIORITIES  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
@@ -604,7 +605,7 @@ whserver_start(const struct whserver_opts *opts, struct whserver **out, struct s
         return err ? err->code : SC_EIO;
     }
     s->gens[s->n_gens++] = g;
-    if (pthread_create(&s->watcher, NULL, watcher_main, s) != 0) {
+    if (thread_start(&s->watcher, "sc-cert-watch", THREAD_STACK_CLIENT, watcher_main, s) != 0) {
         whserver_stop(s);
         return sc_err_set(err, SC_ENOMEM, "cannot start the certificate watcher");
     }
