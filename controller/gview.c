@@ -137,23 +137,41 @@ finish(struct kjson *r, struct cmeta *m, json_t *x, size_t size)
     return 0;
 }
 
+/* The trimmed copy of obj (*x) and a zeroed view of size bytes, with r
+ * reading the copy; NULL, with the error in r, when obj is not an object or
+ * out of memory. */
+static void *
+view_begin(struct kjson *r, const json_t *obj, const char *const *keep_ann,
+           const char *const *keep_top, size_t size, json_t **x, struct sc_err *err)
+{
+    void *v;
+
+    kjson_init(r, NULL, err);
+    if (!json_is_object(obj)) {
+        kjson_fail(r, SC_EPROTO, "object: expected object");
+        return NULL;
+    }
+    *x = trimmed_copy(obj, keep_ann, keep_top);
+    v = calloc(1, size);
+    if (*x == NULL || v == NULL) {
+        json_decref(*x);
+        free(v);
+        kjson_fail(r, SC_ENOMEM, "out of memory");
+        return NULL;
+    }
+    kjson_init(r, *x, err);
+    return v;
+}
+
 int
 gvgs_parse(const json_t *obj, struct gvgs **out, struct sc_err *err)
 {
     struct kjson r = {0};
-    struct gvgs *v = NULL;
-    json_t *x;
+    json_t *x = NULL;
+    struct gvgs *v = view_begin(&r, obj, NULL, NULL, sizeof(*v), &x, err);
 
-    if (!json_is_object(obj))
-        return sc_err_set(err, SC_EPROTO, "object: expected object");
-    x = trimmed_copy(obj, NULL, NULL);
-    v = calloc(1, sizeof(*v));
-    if (x == NULL || v == NULL) {
-        json_decref(x);
-        free(v);
-        return sc_err_set(err, SC_ENOMEM, "out of memory");
-    }
-    kjson_init(&r, x, err);
+    if (v == NULL)
+        return kjson_error(&r);
     meta_read(&r, x, &v->m, &v->gfins, v->gfin_idx, true);
     v->selector = kjson_obj_at(&r, x, "spec.source.selector");
     v->has_selector = v->selector != NULL;
@@ -294,22 +312,14 @@ gclass_parse(const json_t *obj, struct gclass **out, struct sc_err *err)
     static const char *const anns[] = {ANN_GROUP_DEFAULT_CLASS, NULL};
     static const char *const top[] = {"driver", "deletionPolicy", "parameters", NULL};
     struct kjson r = {0};
-    struct gclass *v = NULL;
-    json_t *x;
+    json_t *x = NULL;
+    struct gclass *v = view_begin(&r, obj, anns, top, sizeof(*v), &x, err);
     const char *def;
     int unused[2];
     unsigned unused_fins = 0;
 
-    if (!json_is_object(obj))
-        return sc_err_set(err, SC_EPROTO, "object: expected object");
-    x = trimmed_copy(obj, anns, top);
-    v = calloc(1, sizeof(*v));
-    if (x == NULL || v == NULL) {
-        json_decref(x);
-        free(v);
-        return sc_err_set(err, SC_ENOMEM, "out of memory");
-    }
-    kjson_init(&r, x, err);
+    if (v == NULL)
+        return kjson_error(&r);
     meta_read(&r, x, &v->m, &unused_fins, unused, false);
     v->driver = kjson_str_at(&r, x, "driver");
     v->policy_str = kjson_str_at(&r, x, "deletionPolicy");
