@@ -25,6 +25,7 @@
 
 #include "common/compiler.h"
 #include "common/sc_err.h"
+#include "kube/kjson.h"
 
 /* Finalizers, annotations and labels upstream uses (§3.1). */
 #define FIN_VSC_BOUND       "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
@@ -51,8 +52,8 @@ enum cfin {
     CFIN_PVC_SOURCE = 1u << 4,
 };
 
-/* A tri-state bool: a *bool in Go. */
-enum tri { TRI_UNSET = -1, TRI_FALSE = 0, TRI_TRUE = 1 };
+/* A tri-state bool: a *bool in Go (kjson's three states, same values). */
+enum tri { TRI_UNSET = KJSON_UNSET, TRI_FALSE = KJSON_FALSE, TRI_TRUE = KJSON_TRUE };
 
 enum cpolicy { POLICY_UNSET = 0, POLICY_DELETE = 1, POLICY_RETAIN = 2, POLICY_OTHER = 3 };
 
@@ -161,6 +162,17 @@ void cview_unref(struct cmeta *m);
 int cview_fin_slot(unsigned bit);
 /* Index of finalizer `bit` in metadata.finalizers, or -1. */
 int cview_fin_index(const struct cmeta *m, unsigned bit);
+
+/* Shared with controller/gview.c. */
+/* The metadata every view reads, from `from` with r: namespace (when
+ * namespaced), name, uid, resourceVersion, deletion and creation times.  A
+ * missing name (or namespace) sets r's error.  Strings borrow from the tree;
+ * fins and fin_idx are left empty (-1) for the caller's finalizer table. */
+void cview_meta_read(struct kjson *r, const json_t *from, struct cmeta *m, bool namespaced);
+/* kjson_tri_at() as an enum tri. */
+enum tri cview_tri_at(struct kjson *r, const json_t *from, const char *path);
+/* A deletionPolicy string as an enum cpolicy (NULL: POLICY_UNSET). */
+enum cpolicy cview_policy(const char *s);
 
 /* Parse a resourceVersion as an int64; false if it is not a number. */
 bool cview_rv_num(const char *rv, int64_t *out);

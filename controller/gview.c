@@ -10,118 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/clock.h"
-
-#include "common/clock.h"
 #include "kube/kjson.h"
-
-static const json_t *
-rd_typed(struct kjson *r, const json_t *from, const char *path, json_type t, const char *tname)
-{
-    const json_t *v = kjson_get(r, from, path);
-
-    if (v != NULL && json_typeof(v) != t && !(t == JSON_TRUE && json_is_boolean(v))) {
-        r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected %s, got %s", path, tname,
-                           kjson_type_name(v));
-        return NULL;
-    }
-    return v;
-}
-
-static const char *
-rd_str(struct kjson *r, const json_t *from, const char *path)
-{
-    return json_string_value(rd_typed(r, from, path, JSON_STRING, "string"));
-}
-
-static const json_t *
-rd_obj(struct kjson *r, const json_t *from, const char *path)
-{
-    return rd_typed(r, from, path, JSON_OBJECT, "object");
-}
-
-static const json_t *
-rd_arr(struct kjson *r, const json_t *from, const char *path)
-{
-    return rd_typed(r, from, path, JSON_ARRAY, "array");
-}
-
-static enum tri
-rd_tri(struct kjson *r, const json_t *from, const char *path)
-{
-    const json_t *v = rd_typed(r, from, path, JSON_TRUE, "boolean");
-
-    return v == NULL ? TRI_UNSET : json_is_true(v) ? TRI_TRUE : TRI_FALSE;
-}
-
-static bool
-rd_int(struct kjson *r, const json_t *from, const char *path, int64_t *out)
-{
-    const json_t *v = rd_typed(r, from, path, JSON_INTEGER, "integer");
-
-    if (v == NULL)
-        return false;
-    *out = (int64_t)json_integer_value(v);
-    return true;
-}
-
-/* metav1.Time (RFC 3339) or v1beta1's int64 nanoseconds. */
-static bool
-rd_time_ns(struct kjson *r, const json_t *from, const char *path, int64_t *out)
-{
-    const json_t *v = kjson_get(r, from, path);
-
-    if (v == NULL)
-        return false;
-    if (json_is_integer(v)) {
-        *out = (int64_t)json_integer_value(v);
-        return true;
-    }
-    if (json_is_string(v)) {
-        int64_t ms = clock_parse_rfc3339(json_string_value(v));
-
-        if (ms < 0) {
-            r->rc = sc_err_set(r->err, SC_EPROTO, "%s: not an RFC 3339 time", path);
-            return false;
-        }
-        if (ms > INT64_MAX / 1000000) { /* after 2262: no int64 nanoseconds */
-            r->rc = sc_err_set(r->err, SC_EPROTO, "%s: time out of range", path);
-            return false;
-        }
-        *out = ms * 1000000;
-        return true;
-    }
-    r->rc = sc_err_set(r->err, SC_EPROTO, "%s: expected string, got %s", path, kjson_type_name(v));
-    return false;
-}
-
-/* Map value of a key that may contain dots; *present tells whether the key
- * exists. */
-static const char *
-rd_map_str(struct kjson *r, const json_t *from, const char *map_path, const char *key,
-           bool *present)
-{
-    const json_t *m = rd_obj(r, from, map_path);
-    const json_t *v;
-
-    if (present != NULL)
-        *present = false;
-    if (m == NULL)
-        return NULL;
-    v = json_object_get(m, key);
-    if (v == NULL)
-        return NULL;
-    if (present != NULL)
-        *present = true;
-    if (json_is_null(v))
-        return NULL;
-    if (!json_is_string(v)) {
-        r->rc = sc_err_set(r->err, SC_EPROTO, "%s[%s]: expected string, got %s", map_path, key,
-                           kjson_type_name(v));
-        return NULL;
-    }
-    return json_string_value(v);
-}
 
 /* The trimmed copy: metadata (name, namespace, uid, resourceVersion,
  * deletionTimestamp, finalizers, the annotations in keep_ann), spec,
@@ -205,24 +94,9 @@ meta_read(struct kjson *r, const json_t *x, struct cmeta *m, unsigned *gfins, in
     const json_t *fins;
     size_t i, k;
 
-    memset(m->fin_idx, -1, sizeof(m->fin_idx));
     gfin_idx[0] = gfin_idx[1] = -1;
-    m->ns = namespaced ? rd_str(r, x, "metadata.namespace") : NULL;
-    m->name = rd_str(r, x, "metadata.name");
-    m->uid = rd_str(r, x, "metadata.uid");
-    m->rv = rd_str(r, x, "metadata.resourceVersion");
-    m->deleting = rd_str(r, x, "metadata.deletionTimestamp") != NULL;
-    m->created_ms = clock_parse_rfc3339(rd_str(r, x, "metadata.creationTimestamp")); /* issue 16 */
-    m->deleting_ms = clock_parse_rfc3339(rd_str(r, x, "metadata.deletionTimestamp"));
-    if (r->rc == 0 && (m->name == NULL || m->name[0] == '\0'))
-        r->rc = sc_err_set(r->err, SC_EPROTO, "metadata.name: required field is missing");
-    if (r->rc == 0 && namespaced && m->ns == NULL)
-        r->rc = sc_err_set(r->err, SC_EPROTO, "metadata.namespace: required field is missing");
-    if (m->uid == NULL)
-        m->uid = "";
-    if (m->rv == NULL)
-        m->rv = "";
-    fins = rd_arr(r, x, "metadata.finalizers");
+    cview_meta_read(r, x, m, namespaced);
+    fins = kjson_arr_at(r, x, "metadata.finalizers");
     m->n_fins = (unsigned)json_array_size(fins);
     for (i = 0; i < json_array_size(fins); i++) {
         const char *f = json_string_value(json_array_get(fins, i));
@@ -247,25 +121,13 @@ gview_fin_index(const unsigned gfins, const int *gfin_idx, unsigned bit)
     return -1;
 }
 
-static enum cpolicy
-policy_of(const char *s)
-{
-    if (s == NULL)
-        return POLICY_UNSET;
-    if (strcmp(s, "Delete") == 0)
-        return POLICY_DELETE;
-    if (strcmp(s, "Retain") == 0)
-        return POLICY_RETAIN;
-    return POLICY_OTHER;
-}
-
 static int
 finish(struct kjson *r, struct cmeta *m, json_t *x, size_t size)
 {
-    if (r->rc != 0) {
+    if (kjson_error(r) != 0) {
         json_decref(x);
         free(m);
-        return r->rc;
+        return kjson_error(r);
     }
     m->refs = 1;
     m->block = NULL;
@@ -275,41 +137,56 @@ finish(struct kjson *r, struct cmeta *m, json_t *x, size_t size)
     return 0;
 }
 
+/* The trimmed copy of obj (*x) and a zeroed view of size bytes, with r
+ * reading the copy; NULL, with the error in r, when obj is not an object or
+ * out of memory. */
+static void *
+view_begin(struct kjson *r, const json_t *obj, const char *const *keep_ann,
+           const char *const *keep_top, size_t size, json_t **x, struct sc_err *err)
+{
+    void *v;
+
+    kjson_init(r, NULL, err);
+    if (!json_is_object(obj)) {
+        kjson_fail(r, SC_EPROTO, "object: expected object");
+        return NULL;
+    }
+    *x = trimmed_copy(obj, keep_ann, keep_top);
+    v = calloc(1, size);
+    if (*x == NULL || v == NULL) {
+        json_decref(*x);
+        free(v);
+        kjson_fail(r, SC_ENOMEM, "out of memory");
+        return NULL;
+    }
+    kjson_init(r, *x, err);
+    return v;
+}
+
 int
 gvgs_parse(const json_t *obj, struct gvgs **out, struct sc_err *err)
 {
-    struct kjson r = {NULL, err, 0};
-    struct gvgs *v = NULL;
-    json_t *x;
-    const json_t *src;
+    struct kjson r = {0};
+    json_t *x = NULL;
+    struct gvgs *v = view_begin(&r, obj, NULL, NULL, sizeof(*v), &x, err);
 
-    if (!json_is_object(obj))
-        return sc_err_set(err, SC_EPROTO, "object: expected object");
-    x = trimmed_copy(obj, NULL, NULL);
-    v = calloc(1, sizeof(*v));
-    if (x == NULL || v == NULL) {
-        json_decref(x);
-        free(v);
-        return sc_err_set(err, SC_ENOMEM, "out of memory");
-    }
+    if (v == NULL)
+        return kjson_error(&r);
     meta_read(&r, x, &v->m, &v->gfins, v->gfin_idx, true);
-    src = rd_obj(&r, x, "spec.source");
-    v->selector = rd_obj(&r, x, "spec.source.selector");
+    v->selector = kjson_obj_at(&r, x, "spec.source.selector");
     v->has_selector = v->selector != NULL;
-    v->has_content = src != NULL &&
-                     json_object_get(src, "volumeGroupSnapshotContentName") != NULL &&
-                     !json_is_null(json_object_get(src, "volumeGroupSnapshotContentName"));
-    v->content = rd_str(&r, x, "spec.source.volumeGroupSnapshotContentName");
-    v->class_name = rd_str(&r, x, "spec.volumeGroupSnapshotClassName");
-    v->has_status = rd_obj(&r, x, "status") != NULL;
-    v->bound = rd_str(&r, x, "status.boundVolumeGroupSnapshotContentName");
-    v->creation_time = rd_str(&r, x, "status.creationTime");
-    v->ready = rd_tri(&r, x, "status.readyToUse");
-    v->has_error = rd_obj(&r, x, "status.error") != NULL;
-    v->error_msg = rd_str(&r, x, "status.error.message");
-    v->error_time = rd_str(&r, x, "status.error.time");
+    v->content = kjson_str_at(&r, x, "spec.source.volumeGroupSnapshotContentName");
+    v->has_content = v->content != NULL;
+    v->class_name = kjson_str_at(&r, x, "spec.volumeGroupSnapshotClassName");
+    v->has_status = kjson_obj_at(&r, x, "status") != NULL;
+    v->bound = kjson_str_at(&r, x, "status.boundVolumeGroupSnapshotContentName");
+    v->creation_time = kjson_str_at(&r, x, "status.creationTime");
+    v->ready = cview_tri_at(&r, x, "status.readyToUse");
+    v->has_error = kjson_obj_at(&r, x, "status.error") != NULL;
+    v->error_msg = kjson_str_at(&r, x, "status.error.message");
+    v->error_time = kjson_str_at(&r, x, "status.error.time");
     if (finish(&r, &v->m, x, sizeof(*v)) != 0)
-        return r.rc;
+        return kjson_error(&r);
     *out = v;
     return 0;
 }
@@ -320,17 +197,9 @@ read_handles(struct kjson *r, const json_t *vh, struct gvgsc *v)
 {
     size_t i, n = json_array_size(vh);
 
-    for (i = 0; i < n && r->rc == 0; i++) {
-        const json_t *h = json_array_get(vh, i);
-
-        if (!json_is_string(h))
-            r->rc = sc_err_set(r->err, SC_EPROTO,
-                               "spec.source.volumeHandles[%zu]: expected string, got %s", i,
-                               kjson_type_name(h));
-        else
-            v->volume_handles[i] = json_string_value(h);
-    }
-    v->n_volume_handles = r->rc == 0 ? n : 0;
+    for (i = 0; i < n && kjson_error(r) == 0; i++)
+        v->volume_handles[i] = kjson_elem_str(r, vh, "spec.source.volumeHandles", i);
+    v->n_volume_handles = kjson_error(r) == 0 ? n : 0;
 }
 
 /* status.volumeSnapshotInfoList into v->infos (room for all). */
@@ -339,80 +208,76 @@ read_infos(struct kjson *r, const json_t *infos, struct gvgsc *v)
 {
     size_t i, n = json_array_size(infos);
 
-    for (i = 0; i < n && r->rc == 0; i++) {
-        const json_t *e = json_array_get(infos, i);
+    for (i = 0; i < n && kjson_error(r) == 0; i++) {
+        const json_t *e = kjson_elem_obj(r, infos, "status.volumeSnapshotInfoList", i);
         struct gvinfo *g = &v->infos[i];
 
-        if (!json_is_object(e)) {
-            r->rc = sc_err_set(r->err, SC_EPROTO,
-                               "status.volumeSnapshotInfoList[%zu]: expected object, got %s", i,
-                               kjson_type_name(e));
+        if (e == NULL)
             break;
-        }
-        g->volume_handle = rd_str(r, e, "volumeHandle");
-        g->snapshot_handle = rd_str(r, e, "snapshotHandle");
-        g->has_creation_time = rd_time_ns(r, e, "creationTime", &g->creation_time_ns);
-        g->ready = rd_tri(r, e, "readyToUse");
-        g->has_restore_size = rd_int(r, e, "restoreSize", &g->restore_size);
-        if (r->rc != 0)
-            sc_err_wrap(r->err, r->rc, "status.volumeSnapshotInfoList[%zu]", i);
+        g->volume_handle = kjson_str_at(r, e, "volumeHandle");
+        g->snapshot_handle = kjson_str_at(r, e, "snapshotHandle");
+        g->has_creation_time = kjson_time_ns_at(r, e, "creationTime", &g->creation_time_ns);
+        g->ready = cview_tri_at(r, e, "readyToUse");
+        g->has_restore_size = kjson_integer_at(r, e, "restoreSize", &g->restore_size);
+        if (kjson_error(r) != 0)
+            sc_err_wrap(r->err, kjson_error(r), "status.volumeSnapshotInfoList[%zu]", i);
     }
-    v->n_infos = r->rc == 0 ? n : 0;
+    v->n_infos = kjson_error(r) == 0 ? n : 0;
 }
 
 static void
 read_vgsc_spec(struct kjson *r, const json_t *x, const json_t *vh, struct gvgsc *v)
 {
-    v->ref_name = rd_str(r, x, "spec.volumeGroupSnapshotRef.name");
-    v->ref_ns = rd_str(r, x, "spec.volumeGroupSnapshotRef.namespace");
-    v->ref_uid = rd_str(r, x, "spec.volumeGroupSnapshotRef.uid");
-    v->ref_kind = rd_str(r, x, "spec.volumeGroupSnapshotRef.kind");
-    v->ref_api = rd_str(r, x, "spec.volumeGroupSnapshotRef.apiVersion");
-    v->class_name = rd_str(r, x, "spec.volumeGroupSnapshotClassName");
-    v->policy_str = rd_str(r, x, "spec.deletionPolicy");
-    v->policy = policy_of(v->policy_str);
-    v->driver = rd_str(r, x, "spec.driver");
+    v->ref_name = kjson_str_at(r, x, "spec.volumeGroupSnapshotRef.name");
+    v->ref_ns = kjson_str_at(r, x, "spec.volumeGroupSnapshotRef.namespace");
+    v->ref_uid = kjson_str_at(r, x, "spec.volumeGroupSnapshotRef.uid");
+    v->ref_kind = kjson_str_at(r, x, "spec.volumeGroupSnapshotRef.kind");
+    v->ref_api = kjson_str_at(r, x, "spec.volumeGroupSnapshotRef.apiVersion");
+    v->class_name = kjson_str_at(r, x, "spec.volumeGroupSnapshotClassName");
+    v->policy_str = kjson_str_at(r, x, "spec.deletionPolicy");
+    v->policy = cview_policy(v->policy_str);
+    v->driver = kjson_str_at(r, x, "spec.driver");
     read_handles(r, vh, v);
-    v->has_group_handles = rd_obj(r, x, "spec.source.groupSnapshotHandles") != NULL;
+    v->has_group_handles = kjson_obj_at(r, x, "spec.source.groupSnapshotHandles") != NULL;
     v->src_group_handle =
-        rd_str(r, x, "spec.source.groupSnapshotHandles.volumeGroupSnapshotHandle");
-    v->n_snapshot_handles =
-        json_array_size(rd_arr(r, x, "spec.source.groupSnapshotHandles.volumeSnapshotHandles"));
+        kjson_str_at(r, x, "spec.source.groupSnapshotHandles.volumeGroupSnapshotHandle");
+    v->n_snapshot_handles = json_array_size(
+        kjson_arr_at(r, x, "spec.source.groupSnapshotHandles.volumeSnapshotHandles"));
 }
 
 static void
 read_vgsc_status(struct kjson *r, const json_t *x, struct gvgsc *v)
 {
-    v->has_status = rd_obj(r, x, "status") != NULL;
-    v->group_handle = rd_str(r, x, "status.volumeGroupSnapshotHandle");
-    v->has_creation_time = rd_time_ns(r, x, "status.creationTime", &v->creation_time_ns);
-    v->ready = rd_tri(r, x, "status.readyToUse");
-    v->has_error = rd_obj(r, x, "status.error") != NULL;
-    v->error_msg = rd_str(r, x, "status.error.message");
-    v->error_time = rd_str(r, x, "status.error.time");
+    v->has_status = kjson_obj_at(r, x, "status") != NULL;
+    v->group_handle = kjson_str_at(r, x, "status.volumeGroupSnapshotHandle");
+    v->has_creation_time = kjson_time_ns_at(r, x, "status.creationTime", &v->creation_time_ns);
+    v->ready = cview_tri_at(r, x, "status.readyToUse");
+    v->has_error = kjson_obj_at(r, x, "status.error") != NULL;
+    v->error_msg = kjson_str_at(r, x, "status.error.message");
+    v->error_time = kjson_str_at(r, x, "status.error.time");
 }
 
 int
 gvgsc_parse(const json_t *obj, struct gvgsc **out, struct sc_err *err)
 {
     static const char *const anns[] = {ANN_GROUP_BEING_DELETED, NULL};
-    struct kjson r = {NULL, err, 0};
+    struct kjson r = {0};
     struct gvgsc *v = NULL;
     json_t *x;
     const json_t *vh, *infos;
     size_t nvh, ninf, size;
-    bool present = false;
 
     if (!json_is_object(obj))
         return sc_err_set(err, SC_EPROTO, "object: expected object");
     x = trimmed_copy(obj, anns, NULL);
     if (x == NULL)
         return sc_err_set(err, SC_ENOMEM, "out of memory");
-    vh = rd_arr(&r, x, "spec.source.volumeHandles");
-    infos = rd_arr(&r, x, "status.volumeSnapshotInfoList");
-    if (r.rc != 0) {
+    kjson_init(&r, x, err);
+    vh = kjson_arr_at(&r, x, "spec.source.volumeHandles");
+    infos = kjson_arr_at(&r, x, "status.volumeSnapshotInfoList");
+    if (kjson_error(&r) != 0) {
         json_decref(x);
-        return r.rc;
+        return kjson_error(&r);
     }
     nvh = json_array_size(vh);
     ninf = json_array_size(infos);
@@ -430,13 +295,13 @@ gvgsc_parse(const json_t *obj, struct gvgsc **out, struct sc_err *err)
     v->infos = (struct gvinfo *)(void *)(v + 1);
     v->volume_handles = (const char **)(void *)(v->infos + ninf);
     meta_read(&r, x, &v->m, &v->gfins, v->gfin_idx, false);
-    (void)rd_map_str(&r, x, "metadata.annotations", ANN_GROUP_BEING_DELETED, &present);
-    v->being_deleted_ann = present;
+    (void)kjson_map_str_at(&r, x, "metadata.annotations", ANN_GROUP_BEING_DELETED,
+                           &v->being_deleted_ann);
     read_vgsc_spec(&r, x, vh, v);
     read_vgsc_status(&r, x, v);
     read_infos(&r, infos, v);
     if (finish(&r, &v->m, x, size) != 0)
-        return r.rc;
+        return kjson_error(&r);
     *out = v;
     return 0;
 }
@@ -446,32 +311,26 @@ gclass_parse(const json_t *obj, struct gclass **out, struct sc_err *err)
 {
     static const char *const anns[] = {ANN_GROUP_DEFAULT_CLASS, NULL};
     static const char *const top[] = {"driver", "deletionPolicy", "parameters", NULL};
-    struct kjson r = {NULL, err, 0};
-    struct gclass *v = NULL;
-    json_t *x;
+    struct kjson r = {0};
+    json_t *x = NULL;
+    struct gclass *v = view_begin(&r, obj, anns, top, sizeof(*v), &x, err);
     const char *def;
     int unused[2];
     unsigned unused_fins = 0;
 
-    if (!json_is_object(obj))
-        return sc_err_set(err, SC_EPROTO, "object: expected object");
-    x = trimmed_copy(obj, anns, top);
-    v = calloc(1, sizeof(*v));
-    if (x == NULL || v == NULL) {
-        json_decref(x);
-        free(v);
-        return sc_err_set(err, SC_ENOMEM, "out of memory");
-    }
+    if (v == NULL)
+        return kjson_error(&r);
     meta_read(&r, x, &v->m, &unused_fins, unused, false);
-    v->driver = rd_str(&r, x, "driver");
-    v->policy_str = rd_str(&r, x, "deletionPolicy");
-    v->policy = policy_of(v->policy_str);
-    def = rd_map_str(&r, x, "metadata.annotations", ANN_GROUP_DEFAULT_CLASS, NULL);
+    v->driver = kjson_str_at(&r, x, "driver");
+    v->policy_str = kjson_str_at(&r, x, "deletionPolicy");
+    v->policy = cview_policy(v->policy_str);
+    def = kjson_map_str_at(&r, x, "metadata.annotations", ANN_GROUP_DEFAULT_CLASS, NULL);
     v->is_default = def != NULL && strcmp(def, "true") == 0;
-    v->secret_name = rd_map_str(&r, x, "parameters", PARAM_GROUP_SECRET_NAME, &v->has_secret_name);
-    v->secret_ns = rd_map_str(&r, x, "parameters", PARAM_GROUP_SECRET_NS, &v->has_secret_ns);
+    v->secret_name =
+        kjson_map_str_at(&r, x, "parameters", PARAM_GROUP_SECRET_NAME, &v->has_secret_name);
+    v->secret_ns = kjson_map_str_at(&r, x, "parameters", PARAM_GROUP_SECRET_NS, &v->has_secret_ns);
     if (finish(&r, &v->m, x, sizeof(*v)) != 0)
-        return r.rc;
+        return kjson_error(&r);
     *out = v;
     return 0;
 }

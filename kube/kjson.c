@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
+
 #define KJSON_PATH_MAX 256
 
 void
@@ -99,10 +101,13 @@ kjson_get(struct kjson *r, const json_t *from, const char *path)
     return cur;
 }
 
+/* The value at path from `from` if its type is want (any boolean for
+ * JSON_TRUE; an integer or a real for JSON_INTEGER, kjson_int() only). */
 static const json_t *
-typed(struct kjson *r, const char *path, json_type want, const char *want_name)
+typed_at(struct kjson *r, const json_t *from, const char *path, json_type want,
+         const char *want_name)
 {
-    const json_t *v = kjson_get(r, r->root, path);
+    const json_t *v = kjson_get(r, from, path);
 
     if (v == NULL)
         return NULL;
@@ -112,6 +117,12 @@ typed(struct kjson *r, const char *path, json_type want, const char *want_name)
         return NULL;
     }
     return v;
+}
+
+static const json_t *
+typed(struct kjson *r, const char *path, json_type want, const char *want_name)
+{
+    return typed_at(r, r->root, path, want, want_name);
 }
 
 const char *
@@ -188,6 +199,164 @@ kjson_key_str(struct kjson *r, const json_t *map, const char *what, const char *
         return NULL;
     }
     return json_string_value(v);
+}
+
+const char *
+kjson_str_at(struct kjson *r, const json_t *from, const char *path)
+{
+    return json_string_value(typed_at(r, from, path, JSON_STRING, "string"));
+}
+
+const json_t *
+kjson_obj_at(struct kjson *r, const json_t *from, const char *path)
+{
+    return typed_at(r, from, path, JSON_OBJECT, "object");
+}
+
+const json_t *
+kjson_arr_at(struct kjson *r, const json_t *from, const char *path)
+{
+    return typed_at(r, from, path, JSON_ARRAY, "array");
+}
+
+enum kjson_tri
+kjson_tri_at(struct kjson *r, const json_t *from, const char *path)
+{
+    const json_t *v = typed_at(r, from, path, JSON_TRUE, "boolean");
+
+    if (v == NULL)
+        return KJSON_UNSET;
+    return json_is_true(v) ? KJSON_TRUE : KJSON_FALSE;
+}
+
+bool
+kjson_integer_at(struct kjson *r, const json_t *from, const char *path, int64_t *out)
+{
+    const json_t *v = kjson_get(r, from, path);
+
+    if (v == NULL)
+        return false;
+    if (!json_is_integer(v)) {
+        kjson_fail(r, SC_EPROTO, "%s: expected integer, got %s", path, kjson_type_name(v));
+        return false;
+    }
+    *out = (int64_t)json_integer_value(v);
+    return true;
+}
+
+bool
+kjson_time_ns_at(struct kjson *r, const json_t *from, const char *path, int64_t *out)
+{
+    const json_t *v = kjson_get(r, from, path);
+    int64_t ms;
+
+    if (v == NULL)
+        return false;
+    if (json_is_integer(v)) {
+        *out = (int64_t)json_integer_value(v);
+        return true;
+    }
+    if (!json_is_string(v)) {
+        kjson_fail(r, SC_EPROTO, "%s: expected string, got %s", path, kjson_type_name(v));
+        return false;
+    }
+    ms = clock_parse_rfc3339(json_string_value(v));
+    if (ms < 0) {
+        kjson_fail(r, SC_EPROTO, "%s: not an RFC 3339 time", path);
+        return false;
+    }
+    if (ms > INT64_MAX / 1000000) { /* after 2262: no int64 nanoseconds */
+        kjson_fail(r, SC_EPROTO, "%s: time out of range", path);
+        return false;
+    }
+    *out = ms * 1000000;
+    return true;
+}
+
+/* Bytes of s to keep within cap - 1 without splitting a UTF-8 sequence. */
+static size_t
+utf8_cut(const char *s, size_t len, size_t cap)
+{
+    size_t n = cap - 1;
+
+    if (len <= n)
+        return len;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) /* s[n] continues a sequence */
+        n--;
+    return n;
+}
+
+bool
+kjson_str_copy(struct kjson *r, const json_t *from, const char *path, char *dst, size_t cap,
+               bool *truncated)
+{
+    const char *s = kjson_str_at(r, from, path);
+    size_t len, n;
+
+    if (truncated != NULL)
+        *truncated = false;
+    if (cap == 0)
+        return false;
+    dst[0] = '\0';
+    if (s == NULL)
+        return false;
+    len = strlen(s);
+    n = utf8_cut(s, len, cap);
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    if (truncated != NULL)
+        *truncated = n < len;
+    return true;
+}
+
+const char *
+kjson_map_str_at(struct kjson *r, const json_t *from, const char *map_path, const char *key,
+                 bool *present)
+{
+    const json_t *map = kjson_obj_at(r, from, map_path);
+
+    if (present != NULL)
+        *present = map != NULL && json_object_get(map, key) != NULL;
+    return kjson_key_str(r, map, map_path, key);
+}
+
+const char *
+kjson_peek_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+static const json_t *
+elem(struct kjson *r, const json_t *arr, const char *what, size_t i, json_type want,
+     const char *want_name)
+{
+    const json_t *v;
+
+    if (r->rc != 0 || arr == NULL)
+        return NULL;
+    v = json_array_get(arr, i);
+    if (v == NULL) {
+        kjson_fail(r, SC_EPROTO, "%s[%zu]: missing", what, i);
+        return NULL;
+    }
+    if (json_typeof(v) != want) {
+        kjson_fail(r, SC_EPROTO, "%s[%zu]: expected %s, got %s", what, i, want_name,
+                   kjson_type_name(v));
+        return NULL;
+    }
+    return v;
+}
+
+const char *
+kjson_elem_str(struct kjson *r, const json_t *arr, const char *what, size_t i)
+{
+    return json_string_value(elem(r, arr, what, i, JSON_STRING, "string"));
+}
+
+const json_t *
+kjson_elem_obj(struct kjson *r, const json_t *arr, const char *what, size_t i)
+{
+    return elem(r, arr, what, i, JSON_OBJECT, "object");
 }
 
 bool

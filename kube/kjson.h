@@ -59,6 +59,73 @@ const json_t *kjson_obj_req(struct kjson *r, const char *path);
  * error message ("metadata.annotations"). */
 const char *kjson_key_str(struct kjson *r, const json_t *map, const char *what, const char *key);
 
+/* ---- Reads relative to a node --------------------------------------------
+ * The *_at readers walk path from `from` (the root, or any node inside the
+ * tree: an object reached with kjson_obj_at(), an array element) instead of
+ * from r->root.  Same rules as above: absent or null is "not set" and sets no
+ * error; a value of another type sets the sticky error
+ * "<path>: expected <type>, got <type>" (SC_EPROTO), with path as given, so a
+ * caller reading inside an array element prefixes the index itself
+ * (sc_err_wrap).  from == NULL reads as absent.  After an error every call
+ * returns "not set" at once.  Results are borrowed from the tree. */
+const char *kjson_str_at(struct kjson *r, const json_t *from, const char *path);
+const json_t *kjson_obj_at(struct kjson *r, const json_t *from, const char *path);
+const json_t *kjson_arr_at(struct kjson *r, const json_t *from, const char *path);
+
+/* A three-state bool, as Go's *bool: absent or null, false, true. */
+enum kjson_tri { KJSON_UNSET = -1, KJSON_FALSE = 0, KJSON_TRUE = 1 };
+/* KJSON_UNSET when absent or null (and after an error); a non-boolean sets
+ * the sticky error "<path>: expected boolean, got <type>". */
+enum kjson_tri kjson_tri_at(struct kjson *r, const json_t *from, const char *path);
+
+/* A strict JSON integer: true with *out set when path holds one; false with
+ * *out untouched when absent or null.  Any other type, a number with a
+ * fraction or exponent included, sets the sticky error "<path>: expected
+ * integer, got number" (unlike kjson_int(), which truncates such a number). */
+bool kjson_integer_at(struct kjson *r, const json_t *from, const char *path, int64_t *out);
+
+/* A metav1.Time: an RFC 3339 string, or (v1beta1 objects) int64 nanoseconds
+ * since the epoch.  true with *out in nanoseconds; false when absent or null.
+ * An unparsable string ("<path>: not an RFC 3339 time"), a time after 2262
+ * ("<path>: time out of range") or another type ("<path>: expected string,
+ * got <type>") sets the sticky error. */
+bool kjson_time_ns_at(struct kjson *r, const json_t *from, const char *path, int64_t *out);
+
+/* Copy the string at path (from `from`) into dst, cap bytes (cap >= 1),
+ * always NUL-terminated.  true when the field is a string; false, with dst
+ * "", when it is absent or null, or of another type (sticky error).  A string
+ * of cap bytes or more is cut to at most cap - 1 bytes, at a UTF-8 character
+ * boundary, and *truncated (may be NULL) is set true; otherwise false.  For
+ * fixed buffers sized by a limit in common/limits.h. */
+bool kjson_str_copy(struct kjson *r, const json_t *from, const char *path, char *dst, size_t cap,
+                    bool *truncated);
+
+/* ---- Maps and arrays --------------------------------------------------- */
+
+/* The string value of key in the map at map_path (from `from`), the key
+ * taken whole (it may contain dots or slashes: annotations, parameters).
+ * *present (may be NULL) tells whether the map has the key at all, with any
+ * value, JSON null included.  NULL when the map or the key is absent or
+ * null.  A map that is not an object ("<map_path>: expected object, got
+ * <type>") or a value that is not a string ("<map_path>[<key>]: expected
+ * string, got <type>") sets the sticky error. */
+const char *kjson_map_str_at(struct kjson *r, const json_t *from, const char *map_path,
+                             const char *key, bool *present);
+
+/* The string member key of obj, or NULL when obj is not an object or the
+ * member is absent, null or not a string.  Never sets an error: for scans
+ * that skip entries they do not understand (ownerReferences). */
+const char *kjson_peek_str(const json_t *obj, const char *key);
+
+/* Element i of the array arr (from kjson_arr/kjson_arr_at) that must be a
+ * string / an object.  An element is required: null, another type, or i
+ * past the end sets the sticky error "<what>[<i>]: expected string, got
+ * null" ("<what>[<i>]: missing" past the end).  what names the array
+ * ("spec.source.volumeHandles").  arr NULL reads as absent (NULL, no
+ * error).  Borrowed. */
+const char *kjson_elem_str(struct kjson *r, const json_t *arr, const char *what, size_t i);
+const json_t *kjson_elem_obj(struct kjson *r, const json_t *arr, const char *what, size_t i);
+
 /* Does the string array at path contain s?  (finalizers).  false if absent. */
 bool kjson_arr_has_str(struct kjson *r, const char *path, const char *s);
 
