@@ -28,7 +28,11 @@
 # done), APISERVER_RESTARTS (1), ETCD_RESTARTS (1), GONE (1), FAIL_WINDOWS (1),
 # FAIL_SECONDS (4), WAVE_TIMEOUT (300 s for a wave to become ready),
 # SOAK_NAME (suite name).  Uses the cluster in $CLUSTER_DIR (with CSI peers),
-# else starts one and stops it.  Prints a result line:
+# else starts one and stops it.  To end a run early (a deadline), touch
+# $CLUSTER_DIR/soak-<pid>/finish: no new wave and no new chaos action start,
+# the end checks run over what was done, and the result line says partial=1
+# with the snapshots actually created (chaos_schedule_done then fails if the
+# schedule was not complete).  Prints a result line:
 #   soak-result controller=... snapshots=N kills=N apiserver_restarts=N
 #   etcd_restarts=N gone=N fail_windows=N lost=N duplicates=N stuck=N orphans=N
 #   not_ready=N seconds=N
@@ -148,8 +152,9 @@ injected() { # injected CODE: faults of that code the proxy injected so far
 chaos() {
 	local kills=0 api=0 etcd=0 gone=0 n=0 total l pid r g0
 	total=$((KILLS + APISERVER_RESTARTS + ETCD_RESTARTS + GONE))
-	while [ "$n" -lt "$total" ] && [ ! -f "$S/stop" ]; do
+	while [ "$n" -lt "$total" ] && [ ! -f "$S/stop" ] && [ ! -f "$S/finish" ]; do
 		sleep "$CHAOS_INTERVAL"
+		[ -f "$S/finish" ] && break
 		n=$((n + 1))
 		if [ "$api" -lt "$APISERVER_RESTARTS" ] && [ "$n" -ge $(((api + 1) * total / (APISERVER_RESTARTS + 1))) ]; then
 			fault_restart kube-apiserver KILL 2 && api=$((api + 1))
@@ -229,7 +234,7 @@ apply_retry() { # kubectl through the restarts: retry until it works (60 s)
 }
 not_ready=0 lost=0 created=0 prev= fail=0 wave=0
 waves=$(((SNAPSHOTS + WAVE - 1) / WAVE))
-while [ "$created" -lt "$SNAPSHOTS" ]; do
+while [ "$created" -lt "$SNAPSHOTS" ] && [ ! -f "$S/finish" ]; do
 	first=$((created + 1)) last=$((created + WAVE))
 	[ "$last" -gt "$SNAPSHOTS" ] && last=$SNAPSHOTS
 	vs_yaml "$first" "$last" >"$S/wave.yaml"
@@ -348,5 +353,7 @@ restarts=$(wc -l <"$S/restarts")
 for p in "$S"/r?.pid; do kill "$(cat "$p")" 2>/dev/null; done
 for p in "$S"/r?.pid; do for _ in $(seq 1 30); do kill -0 "$(cat "$p")" 2>/dev/null || break; sleep 0.5; done; done
 t_run no_sanitizer_report check_sanitizer
-echo "soak-result controller=$(basename "$CONTROLLER")@$CONTROLLER snapshots=$SNAPSHOTS kills=$kills apiserver_restarts=$api etcd_restarts=$etcd gone=$gone fail_windows=$fail lost=$lost duplicates=$dups stuck=$stuck orphans=$orphans not_ready=$not_ready replica_restarts=$restarts seconds=$((SECONDS - T0)) proxy: $(cat "$S/proxy.stats" 2>/dev/null)"
+partial=0
+[ -f "$S/finish" ] && partial=1
+echo "soak-result controller=$(basename "$CONTROLLER")@$CONTROLLER snapshots=$created partial=$partial kills=$kills apiserver_restarts=$api etcd_restarts=$etcd gone=$gone fail_windows=$fail lost=$lost duplicates=$dups stuck=$stuck orphans=$orphans not_ready=$not_ready replica_restarts=$restarts seconds=$((SECONDS - T0)) proxy: $(cat "$S/proxy.stats" 2>/dev/null)"
 t_done
