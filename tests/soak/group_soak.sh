@@ -60,6 +60,7 @@ if [ -z "${CLUSTER_DIR:-}" ]; then
 	own_cluster=1
 fi
 . "$CLUSTER_DIR/env"
+. tests/soak/lib.sh
 K="$TOOLS_BIN/kubectl"
 k() { "$K" "$@"; }
 S=$CLUSTER_DIR/group-soak-$$
@@ -76,12 +77,7 @@ cleanup() {
 	local p
 	touch "$S/stop"
 	for p in "$S/watch.pid" "$S/watch-kubectl.pid" "$S/supervisor.pid"; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
-	for p in "$S"/r?.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
-	for p in "$S"/r?.pid; do
-		[ -f "$p" ] || continue
-		for _ in $(seq 1 20); do kill -0 "$(cat "$p")" 2>/dev/null || break; sleep 0.5; done
-		kill -9 "$(cat "$p")" 2>/dev/null
-	done
+	soak_stop_replicas 10
 	k delete ns "$NS" "$LE_NS" --wait=false >/dev/null 2>&1
 	[ "$own_cluster" = 1 ] && tests/cluster/down "$CLUSTER_DIR" >/dev/null 2>&1
 	echo "group soak logs: $S" >&2
@@ -91,53 +87,22 @@ trap cleanup EXIT
 # ---- the two replicas ----------------------------------------------------------------
 k create ns "$NS" >/dev/null
 k create ns "$LE_NS" >/dev/null
-state_flag=0
-"$CONTROLLER" --help 2>&1 | grep -q -- '-state-dir' && state_flag=1
-replica() { # replica rN: start it (again)
-	local extra=()
-	[ "$state_flag" = 1 ] && extra=(--state-dir="$S/state-$1")
-	unshare -u sh -c 'hostname "$0" && exec "$@"' "gsoak-$1" "$CONTROLLER" --kubeconfig="$KUBECONFIG" \
-		--leader-election=true --leader-election-namespace="$LE_NS" \
-		--leader-election-lease-duration=4s --leader-election-renew-deadline=3s \
-		--leader-election-retry-period=1s --retry-interval-max=5s --v=2 \
-		--feature-gates=CSIVolumeGroupSnapshot=true "${extra[@]}" >>"$S/$1.log" 2>&1 &
-	echo $! >"$S/$1.pid"
-}
+replica() { soak_replica "$1" "gsoak-$1" "$KUBECONFIG" "$LE_NS" --feature-gates=CSIVolumeGroupSnapshot=true; }
 replica r1
 replica r2
 holder() { k -n "$LE_NS" get lease snapshot-controller-leader -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
 t_wait 60 bash -c "$(declare -f holder k); K=$K LE_NS=$LE_NS; holder | grep -q gsoak-r" >/dev/null ||
 	{ tail -5 "$S/r1.log" "$S/r2.log" >&2; echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
-# kubelet's part: a replica that exits is started again after 1 s
-keep_alive() {
-	local r pid
-	while [ ! -f "$S/stop" ]; do
-		sleep 1
-		for r in r1 r2; do
-			pid=$(cat "$S/$r.pid")
-			kill -0 "$pid" 2>/dev/null && continue
-			wait "$pid" 2>/dev/null
-			echo "supervisor: $r (pid $pid) exited" >&2
-			replica "$r"
-			echo x >>"$S/restarts"
-		done
-	done
-}
 : >"$S/restarts"
-keep_alive 2>>"$S/supervisor.log" &
+soak_supervise replica 2>>"$S/supervisor.log" &
 echo $! >"$S/supervisor.pid"
 # kill_leader WHY: kill -9 of the lease holder; fails when there is none
 # alive.  The time of the kill goes to $S/last-kill.
 kill_leader() {
-	local l r pid
-	l=$(holder)
-	r=${l#gsoak-}
-	r=${r%%_*}
-	pid=$(cat "$S/$r.pid" 2>/dev/null)
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-	kill -9 "$pid" || return 1
+	local pid
+	pid=$(soak_leader_pid "$LE_NS" gsoak) && kill -9 "$pid" || return 1
 	date +%s >"$S/last-kill"
-	echo "$(date +%T) kill -9 of leader $r (pid $pid): $1" >>"$S/kills.log"
+	echo "$(date +%T) kill -9 of the leader (pid $pid): $1" >>"$S/kills.log"
 }
 since_kill() { echo $(($(date +%s) - $(cat "$S/last-kill" 2>/dev/null || echo 0))); }
 
@@ -323,11 +288,6 @@ check_kills_landed() {
 	[ "$(awk '$3 < 3' "$S/ready-kills" | wc -l)" -gt 0 ] || { t_fail "no kill landed between group-ready and member creation"; return 1; }
 	[ "$(awk '$2 > 0' "$S/delete-kills" | wc -l)" -gt 0 ] || { t_fail "no kill landed during a deletion"; return 1; }
 }
-check_sanitizer() {
-	local f
-	f=$(ls "$S"/sanitizer* 2>/dev/null | head -1)
-	[ -z "$f" ] || { head -30 "$f" >&2; t_fail "sanitizer report $f"; }
-}
 t_run every_group_ready check_ready
 t_run exactly_three_members check_members_ok
 t_run deleted_groups_gone_completely check_gone
@@ -337,8 +297,7 @@ t_run kills_landed_in_both_windows check_kills_landed
 touch "$S/stop"
 kill "$(cat "$S/supervisor.pid")" 2>/dev/null
 wait "$(cat "$S/supervisor.pid")" 2>/dev/null
-for p in "$S"/r?.pid; do kill "$(cat "$p")" 2>/dev/null; done
-for p in "$S"/r?.pid; do for _ in $(seq 1 30); do kill -0 "$(cat "$p")" 2>/dev/null || break; sleep 0.5; done; done
-t_run no_sanitizer_report check_sanitizer
+soak_stop_replicas 15
+t_run no_sanitizer_report soak_check_sanitizer
 echo "group-soak-result controller=$(basename "$CONTROLLER")@$CONTROLLER groups=$made partial=$([ -f "$S/finish" ] && echo 1 || echo 0) ready_kills=$(wc -l <"$S/ready-kills") ready_landed=$(awk '$3 < 3' "$S/ready-kills" | wc -l) delete_kills=$(wc -l <"$S/delete-kills") delete_landed=$(awk '$2 > 0' "$S/delete-kills" | wc -l) wrong_members=$wrong not_ready=$not_ready not_gone=$not_gone stuck=$(cat "$S/stuck" 2>/dev/null) duplicates=$(($(wc -l <"$S/group.created" 2>/dev/null || echo 0) - made)) orphans=$(wc -l <"$S/snap.orphans" 2>/dev/null) group_orphans=$(wc -l <"$S/group.orphans" 2>/dev/null) replica_restarts=$(wc -l <"$S/restarts") seconds=$((SECONDS - T0))"
 t_done
