@@ -74,7 +74,8 @@ cleanup() {
 	[ -f "$S/proxy.pid" ] && kill "$(cat "$S/proxy.pid")" 2>/dev/null
 	soak_stop_replicas 10
 	k delete ns "$NS" "$LE_NS" --wait=false >/dev/null 2>&1
-	[ "$own_cluster" = 1 ] && tests/cluster/down "$CLUSTER_DIR" >/dev/null 2>&1
+	# the logs stay (the figures of a long run are read afterwards); etcd's data goes
+	[ "$own_cluster" = 1 ] && tests/cluster/down "$CLUSTER_DIR" --keep >/dev/null 2>&1 && rm -rf "$CLUSTER_DIR/etcd-data"
 	echo "soak logs: $S" >&2
 }
 trap cleanup EXIT
