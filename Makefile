@@ -10,6 +10,8 @@
 #   make fuzz-long  the fuzz campaign: FUZZ_LONG_SECONDS per target, corpus kept in tests/fuzz/corpus/
 #   make soak       controller chaos (tests/soak/soak.sh: 1000 snapshots, 50 leader kills, restarts,
 #                   410s, 429/500 bursts); CONTROLLER=<binary> runs it against any snapshot-controller
+#   make soak-groups  VolumeGroupSnapshots under leader kills (tests/soak/group_soak.sh: 100 groups
+#                   of 3 PVCs, kill -9 between group-ready and member creation and during deletion)
 #   make demo       the README's demo: the whole flow on a local control plane
 #   make tools      build the upstream Go programs the tests use (cached in .cache/bin)
 #   make image      the two OCI images from bin/ and Debian packages, no registry
@@ -75,7 +77,7 @@ BENCH_BINS += $$($(1)_BENCH)
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call TESTS_FOR,$(c))))
 
-.PHONY: all deps tools image check test asan tsan valgrind fuzz fuzz-long soak demo format format-check tidy \
+.PHONY: all deps tools image check test asan tsan valgrind fuzz fuzz-long soak soak-groups demo format format-check tidy \
         bench bench-compare clean print-unit-bins print-it-bins print-asan-flags print-valgrind \
         unit-bins it-bins bench-bins
 all: $(BIN)/snapshot-controller $(BIN)/snapshot-webhook
@@ -160,6 +162,9 @@ fuzz-long: deps
 
 soak: deps all
 	@tests/soak/soak.sh
+
+soak-groups: deps all
+	@tests/soak/group_soak.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all bench-bins

@@ -44,12 +44,15 @@ HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te"
 
 
 def bump(key):
+    # Under the lock: two handler threads writing the same .tmp file made
+    # one rename fail, which dropped that request and, in control(), killed
+    # the thread that reads MODE_FILE (the proxy then stayed in "gone").
     with lock:
         stats[key] += 1
         text = " ".join("%s %d" % kv for kv in stats.items())
-    with open(STATS_FILE + ".tmp", "w") as f:
-        f.write(text + "\n")
-    os.replace(STATS_FILE + ".tmp", STATS_FILE)
+        with open(STATS_FILE + ".tmp", "w") as f:
+            f.write(text + "\n")
+        os.replace(STATS_FILE + ".tmp", STATS_FILE)
 
 
 def status_body(code, reason, message):

@@ -12,6 +12,24 @@
 #       (not necessarily ready: see fault_wait_api).
 #   fault_wait_api SECONDS
 #       poll the API server's /readyz until it answers ok.
+#
+# Replicas of $CONTROLLER, for the soak scripts (they set S, the run's
+# directory, and K, kubectl):
+#   soak_replica NAME HOST KUBECONFIG LE_NAMESPACE [ARG...]
+#       start replica NAME (again) in its own UTS namespace with hostname
+#       HOST (distinct lease identities), leader election with a 4 s lease,
+#       --state-dir=$S/state-NAME when the binary has that flag; pid in
+#       $S/NAME.pid, output appended to $S/NAME.log.
+#   soak_supervise START_FN
+#       the kubelet's part: every second, a replica r1/r2 that exited is
+#       started again with `START_FN rN`; one line per restart in
+#       $S/restarts.  Runs until $S/stop exists.
+#   soak_leader_pid LE_NAMESPACE HOST_PREFIX
+#       pid of the live replica holding the lease, or fails.
+#   soak_stop_replicas [SECONDS]
+#       SIGTERM to every replica, SIGKILL to those alive after SECONDS (10).
+#   soak_check_sanitizer
+#       fails (t_fail) if a sanitizer wrote a report under $S.
 
 fault_pid() { # fault_pid NAME: the newest live pid recorded for NAME
 	local p
@@ -46,4 +64,59 @@ fault_wait_api() {
 		[ $SECONDS -lt "$deadline" ] || { echo "fault: API server not ready after ${secs}s" >&2; return 1; }
 		sleep 0.3
 	done
+}
+
+soak_replica() {
+	local name=$1 host=$2 kc=$3 le=$4 extra=()
+	shift 4
+	[ -n "${SOAK_STATE_FLAG:-}" ] || SOAK_STATE_FLAG=$("$CONTROLLER" --help 2>&1 | grep -c -- '-state-dir')
+	[ "$SOAK_STATE_FLAG" != 0 ] && extra=(--state-dir="$S/state-$name")
+	unshare -u sh -c 'hostname "$0" && exec "$@"' "$host" "$CONTROLLER" --kubeconfig="$kc" \
+		--leader-election=true --leader-election-namespace="$le" \
+		--leader-election-lease-duration=4s --leader-election-renew-deadline=3s \
+		--leader-election-retry-period=1s --retry-interval-max=5s --v=2 "${extra[@]}" "$@" \
+		>>"$S/$name.log" 2>&1 &
+	echo $! >"$S/$name.pid"
+}
+
+soak_supervise() {
+	local r pid
+	: >>"$S/restarts"
+	while [ ! -f "$S/stop" ]; do
+		sleep 1
+		for r in r1 r2; do
+			pid=$(cat "$S/$r.pid")
+			kill -0 "$pid" 2>/dev/null && continue
+			wait "$pid" 2>/dev/null
+			echo "supervisor: $r (pid $pid) exited: $(tail -1 "$S/$r.log" | cut -c1-200)" >&2
+			"$1" "$r"
+			echo x >>"$S/restarts"
+		done
+	done
+}
+
+soak_leader_pid() {
+	local l r pid
+	l=$("$K" -n "$1" get lease snapshot-controller-leader -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)
+	r=${l#"$2"-}
+	r=${r%%_*}
+	pid=$(cat "$S/$r.pid" 2>/dev/null)
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+soak_stop_replicas() {
+	local p
+	for p in "$S"/r?.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
+	for p in "$S"/r?.pid; do
+		[ -f "$p" ] || continue
+		for _ in $(seq 1 $((${1:-10} * 2))); do kill -0 "$(cat "$p")" 2>/dev/null || break; sleep 0.5; done
+		kill -9 "$(cat "$p")" 2>/dev/null
+	done
+	return 0
+}
+
+soak_check_sanitizer() {
+	local f
+	f=$(ls "$S"/sanitizer* 2>/dev/null | head -1)
+	[ -z "$f" ] || { head -30 "$f" >&2; t_fail "sanitizer report $f"; }
 }

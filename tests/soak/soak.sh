@@ -28,7 +28,11 @@
 # done), APISERVER_RESTARTS (1), ETCD_RESTARTS (1), GONE (1), FAIL_WINDOWS (1),
 # FAIL_SECONDS (4), WAVE_TIMEOUT (300 s for a wave to become ready),
 # SOAK_NAME (suite name).  Uses the cluster in $CLUSTER_DIR (with CSI peers),
-# else starts one and stops it.  Prints a result line:
+# else starts one and stops it.  To end a run early (a deadline), touch
+# $CLUSTER_DIR/soak-<pid>/finish: no new wave and no new chaos action start,
+# the end checks run over what was done, and the result line says partial=1
+# with the snapshots actually created (chaos_schedule_done then fails if the
+# schedule was not complete).  Prints a result line:
 #   soak-result controller=... snapshots=N kills=N apiserver_restarts=N
 #   etcd_restarts=N gone=N fail_windows=N lost=N duplicates=N stuck=N orphans=N
 #   not_ready=N seconds=N
@@ -67,14 +71,11 @@ cleanup() {
 	touch "$S/stop"
 	[ -f "$S/chaos.pid" ] && kill "$(cat "$S/chaos.pid")" 2>/dev/null
 	[ -f "$S/supervisor.pid" ] && kill "$(cat "$S/supervisor.pid")" 2>/dev/null
-	for p in "$S"/r?.pid "$S/proxy.pid"; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
-	for p in "$S"/r?.pid; do
-		[ -f "$p" ] || continue
-		for _ in $(seq 1 20); do kill -0 "$(cat "$p")" 2>/dev/null || break; sleep 0.5; done
-		kill -9 "$(cat "$p")" 2>/dev/null
-	done
+	[ -f "$S/proxy.pid" ] && kill "$(cat "$S/proxy.pid")" 2>/dev/null
+	soak_stop_replicas 10
 	k delete ns "$NS" "$LE_NS" --wait=false >/dev/null 2>&1
-	[ "$own_cluster" = 1 ] && tests/cluster/down "$CLUSTER_DIR" >/dev/null 2>&1
+	# the logs stay (the figures of a long run are read afterwards); etcd's data goes
+	[ "$own_cluster" = 1 ] && tests/cluster/down "$CLUSTER_DIR" --keep >/dev/null 2>&1 && rm -rf "$CLUSTER_DIR/etcd-data"
 	echo "soak logs: $S" >&2
 }
 trap cleanup EXIT
@@ -110,18 +111,7 @@ t_wait 20 k --kubeconfig="$S/kubeconfig" get ns default >/dev/null || { echo "$T
 # ---- the two replicas ----------------------------------------------------------------
 k create ns "$NS" >/dev/null
 k create ns "$LE_NS" >/dev/null
-state_flag=0
-"$CONTROLLER" --help 2>&1 | grep -q -- '-state-dir' && state_flag=1
-start_replica() { # start_replica rN
-	local extra=()
-	[ "$state_flag" = 1 ] && extra=(--state-dir="$S/state-$1")
-	unshare -u sh -c 'hostname "$0" && exec "$@"' "soak-$1" "$CONTROLLER" --kubeconfig="$S/kubeconfig" \
-		--leader-election=true --leader-election-namespace="$LE_NS" \
-		--leader-election-lease-duration=4s --leader-election-renew-deadline=3s \
-		--leader-election-retry-period=1s --retry-interval-max=5s --v=2 "${extra[@]}" \
-		>>"$S/$1.log" 2>&1 &
-	echo $! >"$S/$1.pid"
-}
+start_replica() { soak_replica "$1" "soak-$1" "$S/kubeconfig" "$LE_NS"; }
 start_replica r1
 start_replica r2
 leader() { k -n "$LE_NS" get lease snapshot-controller-leader -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
@@ -148,8 +138,9 @@ injected() { # injected CODE: faults of that code the proxy injected so far
 chaos() {
 	local kills=0 api=0 etcd=0 gone=0 n=0 total l pid r g0
 	total=$((KILLS + APISERVER_RESTARTS + ETCD_RESTARTS + GONE))
-	while [ "$n" -lt "$total" ] && [ ! -f "$S/stop" ]; do
+	while [ "$n" -lt "$total" ] && [ ! -f "$S/stop" ] && [ ! -f "$S/finish" ]; do
 		sleep "$CHAOS_INTERVAL"
+		[ -f "$S/finish" ] && break
 		n=$((n + 1))
 		if [ "$api" -lt "$APISERVER_RESTARTS" ] && [ "$n" -ge $(((api + 1) * total / (APISERVER_RESTARTS + 1))) ]; then
 			fault_restart kube-apiserver KILL 2 && api=$((api + 1))
@@ -167,14 +158,10 @@ chaos() {
 			echo ok >"$S/proxy.mode"; gone=$((gone + 1))
 			echo "chaos: forced watch expiry: $(($(injected 410) - g0)) watches answered 410" >&2
 		elif [ "$kills" -lt "$KILLS" ]; then
-			l=$(leader)
-			r=${l#soak-}
-			r=${r%%_*}
-			pid=$(cat "$S/$r.pid" 2>/dev/null)
-			if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			if pid=$(soak_leader_pid "$LE_NS" soak); then
 				kill -9 "$pid"
 				kills=$((kills + 1))
-				echo "chaos: kill -9 of leader $r (pid $pid), kill $kills" >&2
+				echo "chaos: kill -9 of the leader (pid $pid), kill $kills" >&2
 				# the supervisor starts it again, as the kubelet would
 			else
 				n=$((n - 1)) # no leader right now: try again
@@ -187,22 +174,8 @@ chaos() {
 # The kubelet's part: a replica that exits (killed, or on lost leadership,
 # as upstream's controller does) is started again after 1 s.  Every start
 # after the first is counted in $S/restarts.
-supervise() {
-	local r pid
-	while [ ! -f "$S/stop" ]; do
-		sleep 1
-		for r in r1 r2; do
-			pid=$(cat "$S/$r.pid")
-			kill -0 "$pid" 2>/dev/null && continue
-			wait "$pid" 2>/dev/null
-			echo "supervisor: $r (pid $pid) exited: $(tail -1 "$S/$r.log" | cut -c1-200)" >&2
-			start_replica "$r"
-			echo x >>"$S/restarts"
-		done
-	done
-}
 : >"$S/restarts"
-supervise 2>>"$S/supervisor.log" &
+soak_supervise start_replica 2>>"$S/supervisor.log" &
 echo $! >"$S/supervisor.pid"
 echo "0 0 0 0" >"$S/chaos.counts"
 chaos 2>>"$S/chaos.log" &
@@ -229,7 +202,7 @@ apply_retry() { # kubectl through the restarts: retry until it works (60 s)
 }
 not_ready=0 lost=0 created=0 prev= fail=0 wave=0
 waves=$(((SNAPSHOTS + WAVE - 1) / WAVE))
-while [ "$created" -lt "$SNAPSHOTS" ]; do
+while [ "$created" -lt "$SNAPSHOTS" ] && [ ! -f "$S/finish" ]; do
 	first=$((created + 1)) last=$((created + WAVE))
 	[ "$last" -gt "$SNAPSHOTS" ] && last=$SNAPSHOTS
 	vs_yaml "$first" "$last" >"$S/wave.yaml"
@@ -326,11 +299,6 @@ check_chaos_ran() {
 	fi
 	return 0
 }
-check_sanitizer() {
-	local f
-	f=$(ls "$S"/sanitizer* 2>/dev/null | head -1)
-	[ -z "$f" ] || { head -30 "$f" >&2; t_fail "sanitizer report $f"; }
-}
 t_run every_snapshot_ready check_ready
 t_run none_lost check_lost
 t_run no_duplicate_contents check_no_duplicates
@@ -345,8 +313,9 @@ touch "$S/stop"
 kill "$(cat "$S/supervisor.pid")" 2>/dev/null
 wait "$(cat "$S/supervisor.pid")" 2>/dev/null
 restarts=$(wc -l <"$S/restarts")
-for p in "$S"/r?.pid; do kill "$(cat "$p")" 2>/dev/null; done
-for p in "$S"/r?.pid; do for _ in $(seq 1 30); do kill -0 "$(cat "$p")" 2>/dev/null || break; sleep 0.5; done; done
-t_run no_sanitizer_report check_sanitizer
-echo "soak-result controller=$(basename "$CONTROLLER")@$CONTROLLER snapshots=$SNAPSHOTS kills=$kills apiserver_restarts=$api etcd_restarts=$etcd gone=$gone fail_windows=$fail lost=$lost duplicates=$dups stuck=$stuck orphans=$orphans not_ready=$not_ready replica_restarts=$restarts seconds=$((SECONDS - T0)) proxy: $(cat "$S/proxy.stats" 2>/dev/null)"
+soak_stop_replicas 15
+t_run no_sanitizer_report soak_check_sanitizer
+partial=0
+[ -f "$S/finish" ] && partial=1
+echo "soak-result controller=$(basename "$CONTROLLER")@$CONTROLLER snapshots=$created partial=$partial kills=$kills apiserver_restarts=$api etcd_restarts=$etcd gone=$gone fail_windows=$fail lost=$lost duplicates=$dups stuck=$stuck orphans=$orphans not_ready=$not_ready replica_restarts=$restarts seconds=$((SECONDS - T0)) proxy: $(cat "$S/proxy.stats" 2>/dev/null)"
 t_done
