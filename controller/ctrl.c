@@ -923,7 +923,12 @@ le_stopped(void *ctx)
 {
     (void)ctx;
     log_error("leaderelection lost");
-    exit(1);
+    /* Not exit(): the workers and informers still run, and exit()'s
+     * handlers (libcurl, OpenSSL, stdio) would free what they use -- the
+     * soak saw 21 of 124 such exits end in SIGSEGV.  The state file may
+     * miss its last write-behind; the API server is the truth. */
+    fflush(NULL);
+    _exit(1);
 }
 
 static void

@@ -160,8 +160,35 @@ note_written(struct klease *l, const json_t *out, int64_t now_mono)
     note_leader(l, l->identity);
 }
 
+/* How long one lease request may take: a leader may use what is left of
+ * its renew deadline (client-go bounds the whole renewal by it), a
+ * candidate the whole renew deadline; never under LEASE_REQ_MIN_MS.  The
+ * retry period is only the pause between attempts: as a request timeout it
+ * lost the lease on every API server that needed over a second. */
+#define LEASE_REQ_MIN_MS 200
+
+static int64_t
+req_deadline(struct klease *l, int64_t now)
+{
+    int64_t left;
+
+    pthread_mutex_lock(&l->mu);
+    left = l->leader ? l->last_renew + l->renew_deadline_ms - now : l->renew_deadline_ms;
+    pthread_mutex_unlock(&l->mu);
+    return now + (left < LEASE_REQ_MIN_MS ? LEASE_REQ_MIN_MS : left);
+}
+
+static int64_t
+req_ms(struct klease *l, int64_t deadline)
+{
+    int64_t left = deadline - clock_mono_ms(&l->clock);
+
+    return left < LEASE_REQ_MIN_MS ? LEASE_REQ_MIN_MS : left;
+}
+
 static int
-lease_create(struct klease *l, const char *now_s, int64_t now_mono, struct sc_err *err)
+lease_create(struct klease *l, const char *now_s, int64_t now_mono, int64_t deadline,
+             struct sc_err *err)
 {
     char coll[KPATH_MAX];
     json_t *body, *out = NULL;
@@ -171,7 +198,7 @@ lease_create(struct klease *l, const char *now_s, int64_t now_mono, struct sc_er
     body = lease_body(l, NULL, l->identity, l->lease_ms / 1000, now_s, now_s, 0);
     if (body == NULL)
         return sc_err_set(err, SC_ENOMEM, "lease: out of memory");
-    rc = kclient_request_timeout(l->c, "POST", coll, body, &out, l->retry_ms, err);
+    rc = kclient_request_timeout(l->c, "POST", coll, body, &out, req_ms(l, deadline), err);
     json_decref(body);
     if (rc != 0)
         return rc == SC_EEXIST ? 0 : rc; /* another candidate created it first */
@@ -211,12 +238,13 @@ klease_try(struct klease *l, struct sc_err *err)
     struct lease_rec rec = {0};
     char now_s[40];
     int64_t now_mono = clock_mono_ms(&l->clock);
+    int64_t deadline = req_deadline(l, now_mono);
     int rc;
 
     micro_time(clock_wall_ms(&l->clock), now_s, sizeof(now_s));
-    rc = kclient_request_timeout(l->c, "GET", l->path, NULL, &cur, l->retry_ms, err);
+    rc = kclient_request_timeout(l->c, "GET", l->path, NULL, &cur, req_ms(l, deadline), err);
     if (rc == SC_ENOTFOUND)
-        return lease_create(l, now_s, now_mono, err);
+        return lease_create(l, now_s, now_mono, deadline, err);
     if (rc != 0)
         return rc;
     if ((rc = read_lease(l, cur, &rec, err)) != 0) {
@@ -240,7 +268,7 @@ klease_try(struct klease *l, struct sc_err *err)
     json_decref(cur);
     if (body == NULL)
         return sc_err_set(err, SC_ENOMEM, "lease: out of memory");
-    rc = kclient_request_timeout(l->c, "PUT", l->path, body, &out, l->retry_ms, err);
+    rc = kclient_request_timeout(l->c, "PUT", l->path, body, &out, req_ms(l, deadline), err);
     json_decref(body);
     if (rc == SC_ECONFLICT)
         return 0; /* someone else wrote first */

@@ -15,9 +15,11 @@
  * Defaults are upstream's: lease 15s, renew deadline 10s, retry 5s.
  *
  * Use a DEDICATED kclient (its own token bucket) so renewals never wait
- * behind controller traffic.  Each Lease request is limited to retry_ms (or
- * the client's timeout if shorter), so a hung API server cannot hold a
- * renewal past the renew deadline.
+ * behind controller traffic.  A leader's Lease request may take what is left
+ * of its renew deadline, a candidate's the whole renew deadline (at least
+ * 200 ms; the client's timeout if shorter), so a slow API server does not
+ * cost the lease while a hung one cannot hold a renewal past the deadline.
+ * The release at klease_stop is limited to retry_ms.
  *
  * Threading: klease_start() runs the loop on its own thread; the callbacks
  * run on it.  klease_is_leader()/klease_last_renew_ms() are thread-safe.
