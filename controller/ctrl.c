@@ -686,7 +686,7 @@ metrics_stuck(struct ctrl *c, struct buf *out)
     s.groups = c->q_vgs != NULL ? c->stores[INF_VGS] : NULL;
     s.group_contents = c->q_vgsc != NULL ? c->stores[INF_VGSC] : NULL;
     s.now_ms = clock_wall_ms(&c->clock);
-    s.threshold_s = STUCK_DELETION_THRESHOLD_S;
+    s.threshold_ms = c->o->stuck_threshold_ms;
     return stuck_metrics_render(&s, out);
 }
 
@@ -977,6 +977,7 @@ make_parts(struct ctrl *c, struct sc_err *err)
     memset(&ro, 0, sizeof(ro));
     ro.component = "snapshot-controller";
     ro.store = (struct krecorder_store){c, rec_lookup, rec_save};
+    ro.replace_reasons = (const char *const[]){PVC_PIN_REASON, NULL}; /* one Event per PVC */
     c->rec = c->q_vsc != NULL ? krecorder_new(c->kc, &ro, err) : NULL;
     if (c->metrics == NULL || c->q_vs == NULL || c->q_vsc == NULL || c->rec == NULL)
         return SC_ENOMEM;
