@@ -5,6 +5,7 @@
 
 #include "common/compiler.h"
 #include "common/flags.h"
+#include "controller/stuck_metrics.h"
 #include "state/state.h"
 
 static void
@@ -33,6 +34,7 @@ defaults(struct copts *o)
     o->log_text_buf = "";
     o->log_json_buf = "";
     o->state_dir = STATE_DEFAULT_DIR;
+    o->stuck_threshold_ms = STUCK_DELETION_THRESHOLD_MS;
     o->gate_groups = true;
 }
 
@@ -199,6 +201,9 @@ flags_logging(struct copts *o, struct flag *tab, size_t *n)
          "[Alpha] In JSON format with split output streams, the info messages can be buffered."},
         {"state-dir", FLAG_STRING, &o->state_dir,
          "Directory of the retry and event state cache (state.db); empty keeps it in memory."},
+        {"stuck-deletion-threshold", FLAG_DURATION, &o->stuck_threshold_ms,
+         "How long an object's deletion must have waited to count in the "
+         "snapshot_controller_stuck_deletions metric. Must be positive. Default is 5 minutes."},
     };
 
     add_flags(tab, n, f, SC_ARRAY_LEN(f));
@@ -254,6 +259,11 @@ copts_parse(struct copts *o, int argc, char **argv, char *msg, size_t cap, void 
     }
     if (check_logging(o, msg, cap) != 0)
         return COPTS_EXIT1;
+    if (o->stuck_threshold_ms <= 0) {
+        snprintf(msg, cap, "invalid value for --stuck-deletion-threshold: must be positive");
+        flags_usage(tab, n, argv[0], out_stream);
+        return COPTS_EXIT2;
+    }
     if (copts_feature_gates(o, o->feature_gates, msg, cap) != 0)
         return COPTS_EXIT255;
     if (o->version) {

@@ -1,6 +1,6 @@
 /* controller/copts.h -- the snapshot-controller command line: every
  * upstream flag (reference §1.1) with its name, default and meaning, plus
- * --state-dir.
+ * our additions --state-dir and --stuck-deletion-threshold (docs/compat.md).
  *
  * copts_parse() never exits: it returns what main should do.  Strings in
  * struct copts point into argv or at static defaults (borrowed).
@@ -37,6 +37,7 @@ struct copts {
     bool log_text_split, log_json_split;
     const char *log_text_buf, *log_json_buf;
     const char *state_dir;
+    int64_t stuck_threshold_ms; /* --stuck-deletion-threshold (ours; > 0) */
     /* from --feature-gates */
     bool gate_groups;          /* CSIVolumeGroupSnapshot (GA, default true) */
     bool gate_release_on_exit; /* ReleaseLeaderElectionOnExit (alpha, default false) */

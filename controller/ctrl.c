@@ -460,7 +460,7 @@ metrics_stuck(struct ctrl *c, struct buf *out)
     s.groups = c->q[KIND_VGS] != NULL ? c->stores[KIND_VGS] : NULL;
     s.group_contents = c->q[KIND_VGSC] != NULL ? c->stores[KIND_VGSC] : NULL;
     s.now_ms = clock_wall_ms(&c->clock);
-    s.threshold_s = STUCK_DELETION_THRESHOLD_S;
+    s.threshold_ms = c->o->stuck_threshold_ms;
     return stuck_metrics_render(&s, out);
 }
 
@@ -699,6 +699,7 @@ make_parts(struct ctrl *c, struct sc_err *err)
     memset(&ro, 0, sizeof(ro));
     ro.component = "snapshot-controller";
     ro.store = (struct krecorder_store){c, rec_lookup, rec_save};
+    ro.replace_reasons = (const char *const[]){PVC_PIN_REASON, NULL}; /* one Event per PVC */
     c->rec = krecorder_new(c->kc, &ro, err);
     if (c->metrics == NULL || c->rec == NULL)
         return SC_ENOMEM;

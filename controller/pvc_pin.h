@@ -16,9 +16,10 @@
  * means nothing is being cut.
  *
  * While a PVC's deletion waits, pvc_pin_event() records one Event on the PVC
- * (Normal, WaitingForSnapshots) naming the snapshots it waits for; the
- * recorder folds a repeat of the same message into the same Event, and a new
- * set of names gives a new message.  pvc_pin_enqueue() is for the PVC watch:
+ * (Normal, WaitingForSnapshots) naming the snapshots it waits for.  The
+ * controller registers PVC_PIN_REASON as a replace-mode reason of its event
+ * recorder (kube/krecorder.h), so the PVC keeps ONE such Event: a new set of
+ * names PATCHes its message (count+1), it never adds a second Event.  pvc_pin_enqueue() is for the PVC watch:
  * when a PVC that carries the finalizer is being deleted, every snapshot of
  * its namespace that names it is synced again, so the finalizer is checked at
  * once instead of at the next resync.

@@ -136,7 +136,7 @@ scan(const struct stuck_src *s, enum st_kind kind, struct cstore *store, struct 
     memset(a, 0, sizeof(*a));
     a->kind = kind;
     a->now_ms = s->now_ms;
-    a->threshold_ms = s->threshold_s * 1000;
+    a->threshold_ms = s->threshold_ms;
     for (int i = 0; i < ST_N; i++)
         a->oldest_ms[i] = INT64_MAX;
     if (store != NULL)

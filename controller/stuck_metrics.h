@@ -14,7 +14,8 @@
  *       The age is from metadata.creationTimestamp, or for "deleting" from
  *       metadata.deletionTimestamp; 0 when no object is in the state.
  *   snapshot_controller_stuck_deletions{kind, finalizer}          gauge
- *       objects whose deletion has waited longer than threshold_s, by each
+ *       objects whose deletion has waited at least threshold_ms (the
+ *       controller's --stuck-deletion-threshold, default 5m), by each
  *       finalizer they still carry (a known one by name, else "other");
  *       PersistentVolumeClaims are counted here too (the
  *       pvc-as-source-protection finalizer is the controller's).
@@ -32,13 +33,13 @@
 #include "common/compiler.h"
 #include "controller/cstore.h"
 
-#define STUCK_DELETION_THRESHOLD_S 300 /* default threshold of stuck_deletions */
+#define STUCK_DELETION_THRESHOLD_MS 300000 /* default of --stuck-deletion-threshold */
 
 struct stuck_src {
     struct cstore *snapshots, *contents, *pvcs; /* borrowed; may be NULL */
     struct cstore *groups, *group_contents;     /* NULL when groups are off */
     int64_t now_ms;                             /* wall clock */
-    int64_t threshold_s;                        /* stuck deletion threshold */
+    int64_t threshold_ms;                       /* stuck deletion threshold */
 };
 
 SC_MUST_CHECK int stuck_metrics_render(const struct stuck_src *s, struct buf *out);

@@ -74,6 +74,8 @@ struct krecorder {
     struct slots aggs, spams, sims;
     int similar_max;
     struct krecorder_stats stats;
+    char *replace[KREC_REPLACE_MAX]; /* replace-mode reasons (krecorder.h) */
+    int n_replace;
 };
 
 static void *run(void *arg);
@@ -204,6 +206,41 @@ apply_opts(struct krecorder *r, const struct krecorder_opts *o)
     return r->component && r->rcomponent && r->rinstance;
 }
 
+/* How many replace-mode reasons o names: -1 when too many or one is empty. */
+static int
+count_replace(const struct krecorder_opts *o)
+{
+    int n = 0;
+
+    if (o == NULL || o->replace_reasons == NULL)
+        return 0;
+    for (; o->replace_reasons[n] != NULL; n++)
+        if (n == KREC_REPLACE_MAX || o->replace_reasons[n][0] == '\0')
+            return -1;
+    return n;
+}
+
+/* Copy the replace-mode reasons; false out of memory. */
+static bool
+copy_replace(struct krecorder *r, const struct krecorder_opts *o, int n)
+{
+    for (r->n_replace = 0; r->n_replace < n; r->n_replace++) {
+        r->replace[r->n_replace] = strdup(o->replace_reasons[r->n_replace]);
+        if (r->replace[r->n_replace] == NULL)
+            return false;
+    }
+    return true;
+}
+
+static bool
+is_replace(const struct krecorder *r, const char *reason)
+{
+    for (int i = 0; i < r->n_replace; i++)
+        if (strcmp(r->replace[i], reason) == 0)
+            return true;
+    return false;
+}
+
 static void
 free_parts(struct krecorder *r)
 {
@@ -211,6 +248,8 @@ free_parts(struct krecorder *r)
     free(r->rcomponent);
     free(r->rinstance);
     free(r->q);
+    for (int i = 0; i < r->n_replace; i++)
+        free(r->replace[i]);
     slots_free(&r->aggs);
     slots_free(&r->spams);
     slots_free(&r->sims);
@@ -222,9 +261,11 @@ krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *
 {
     struct krecorder *r = NULL;
     pthread_condattr_t ca;
+    int n_replace = count_replace(o);
 
-    if (c == NULL) {
-        sc_err_set(err, SC_EINVALID, "krecorder: no client");
+    if (c == NULL || n_replace < 0) {
+        sc_err_set(err, SC_EINVALID, c == NULL ? "krecorder: no client"
+                                                : "krecorder: bad replace_reasons");
         return NULL;
     }
     r = calloc(1, sizeof(*r));
@@ -236,7 +277,8 @@ krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *
     r->q = calloc(KREC_QUEUE_MAX, sizeof(*r->q));
     if (!slots_init(&r->aggs, sizeof(struct agg), agg_last) ||
         !slots_init(&r->spams, sizeof(struct spam), spam_last) ||
-        !slots_init(&r->sims, sizeof(struct similar), similar_last) || !apply_opts(r, o) || !r->q) {
+        !slots_init(&r->sims, sizeof(struct similar), similar_last) || !apply_opts(r, o) || !r->q ||
+        !copy_replace(r, o, n_replace)) {
         free_parts(r);
         sc_err_set(err, SC_ENOMEM, "krecorder: out of memory");
         return NULL;
@@ -524,7 +566,7 @@ bump(struct krecorder *r, uint64_t *counter)
     pthread_mutex_unlock(&r->tmu);
 }
 
-/* PATCH count+1 and lastTimestamp on the Event in *e. */
+/* PATCH count+1 and lastTimestamp (and new_msg, if not NULL) on the Event in *e. */
 static int
 patch_event(struct krecorder *r, struct krec_entry *e, int64_t now, const char *new_msg,
             struct sc_err *err)
@@ -628,6 +670,21 @@ save_entry(struct krecorder *r, const char *id, const char *key, const char *typ
     pthread_mutex_unlock(&r->tmu);
 }
 
+/* The message to send into msg; returns the aggregation identity: msg
+ * itself, the combined marker, or "" in replace mode (one Event per object,
+ * type and reason). */
+static const char *
+identity(struct krecorder *r, bool replace, const char *id, const char *type, const char *reason,
+         const char *message, int64_t now, char *msg, size_t cap)
+{
+    if (!replace && similar_check(r, id, type, reason, message, now)) {
+        snprintf(msg, cap, "%s%s", COMBINED_PREFIX, message);
+        return COMBINED_PREFIX;
+    }
+    snprintf(msg, cap, "%s", message);
+    return replace ? "" : msg;
+}
+
 int
 krecorder_send(struct krecorder *r, const struct kobj_ref *obj, const char *type,
                const char *reason, const char *message, struct sc_err *err)
@@ -646,19 +703,14 @@ krecorder_send(struct krecorder *r, const struct kobj_ref *obj, const char *type
         snprintf(idbuf, sizeof(idbuf), "%s/%s/%s", obj->kind, obj->ns ? obj->ns : "", obj->name);
         id = idbuf;
     }
-    /* aggregation identity: the message, or the combined marker */
-    const char *amsg = msg;
-    if (similar_check(r, id, type, reason, message, now)) {
-        snprintf(msg, sizeof(msg), "%s%s", COMBINED_PREFIX, message);
-        amsg = COMBINED_PREFIX;
-    } else {
-        snprintf(msg, sizeof(msg), "%s", message);
-    }
+    bool replace = is_replace(r, reason);
+    const char *amsg = identity(r, replace, id, type, reason, message, now, msg, sizeof(msg));
     key = agg_key(id, type, reason, amsg);
     if (key == NULL)
         return sc_err_set(err, SC_ENOMEM, "event: out of memory");
-    if (lookup_entry(r, id, key, type, reason, amsg, &e) && now - e.last_ms <= r->window_ms &&
-        e.ev_name[0])
+    /* the message goes along unless it is the identity itself */
+    if (lookup_entry(r, id, key, type, reason, amsg, &e) && e.ev_name[0] &&
+        (replace || now - e.last_ms <= r->window_ms))
         rc = patch_event(r, &e, now, amsg == msg ? NULL : msg, err);
     if (rc == 0) {
         bump(r, &r->stats.patched);

@@ -16,6 +16,14 @@
  * different messages with the same (object, type, reason) were seen within
  * window_ms, further ones are folded into ONE Event whose message is
  * "(combined from similar events): <latest message>" and whose count rises.
+ * Replace mode (our addition, for status-like events such as the PVC's
+ * "deletion waits for ..." Event): for a reason listed in
+ * krecorder_opts.replace_reasons the aggregation key is (object uid, type,
+ * reason) without the message, so the object keeps ONE Event of that reason:
+ * the first event creates it, every later one PATCHes its message, count+1
+ * and lastTimestamp, whatever the message and however long ago the last one
+ * was (no window, never combined).  A 404 (the API server's event TTL
+ * removed it, or a user deleted it) creates it anew.
  * Spam limit: per object, a token bucket of spam_burst events refilling one
  * per spam_refill_ms (client-go: 25, 5 min); events over it are dropped and
  * counted.
@@ -28,7 +36,11 @@
  * Persistence hooks (optional; wired to state/ by the controller): before
  * creating, lookup() is asked for an aggregation record of (uid, type,
  * reason, message); after each successful create/patch save() is given the
- * new record.  The "uid" passed to the hooks is the object's uid, or
+ * new record.  The message given to the hooks is the aggregation identity:
+ * the message itself, "(combined from similar events): " for a combined
+ * Event, and the empty string "" for a replace-mode reason (one record per
+ * object, type and reason; no other event of a replace-mode reason is ever
+ * stored, so "" cannot collide).  The "uid" passed to the hooks is the object's uid, or
  * "<kind>/<namespace>/<name>" when the object has none.  Without hooks an
  * in-memory table (KREC_TABLE_MAX entries, oldest evicted) is used.  Hooks
  * are called on the recorder thread (or krecorder_send()'s caller).
@@ -51,6 +63,7 @@
 #define KREC_TABLE_MAX   4096
 #define KREC_NAME_MAX    320
 #define KREC_SIMILAR_MAX 64 /* cap on similar_max */
+#define KREC_REPLACE_MAX 8  /* reasons in krecorder_opts.replace_reasons */
 
 /* The object an event is about (all strings borrowed for the call). */
 struct kobj_ref {
@@ -94,10 +107,15 @@ struct krecorder_opts {
     void (*on_error)(void *ctx, const struct sc_err *err);
     void *error_ctx;
     int similar_max; /* 0 = 10 (client-go); < 0 = never combine */
+    /* Reasons recorded in replace mode (see above): a NULL-terminated list of
+     * at most KREC_REPLACE_MAX, copied by krecorder_new; NULL = none. */
+    const char *const *replace_reasons;
 };
 
 struct krecorder;
 
+/* NULL with err set: SC_EINVALID (no client, more than KREC_REPLACE_MAX
+ * replace reasons, or an empty one), SC_ENOMEM. */
 struct krecorder *krecorder_new(struct kclient *c, const struct krecorder_opts *o,
                                 struct sc_err *err);
 /* Flushes (up to 5 s), stops the thread and frees.  NULL-safe. */

@@ -181,7 +181,9 @@ typedef int state_retry_fn(void *ctx, const char *kind, const char *uid,
 SC_MUST_CHECK int state_retry_foreach(struct state *st, state_retry_fn *fn, void *ctx,
                                       struct sc_err *err);
 
-/* ---- event state, keyed by (object uid, type, reason, message) ---- */
+/* ---- event state, keyed by (object uid, type, reason, message) ----
+ * message is the recorder's aggregation identity (kube/krecorder.h): "" for
+ * a replace-mode reason, whose one row follows the one Event. */
 
 struct state_event {
     char namespace_[STATE_MAX_NS]; /* namespace of the Event object */

@@ -7,10 +7,14 @@
 #     never got a content (its class does not exist) and one ready snapshot
 #     is deleted and goes away; both snapshots stay.  Upstream keeps the
 #     pvc-as-source-protection finalizer until the errored snapshot is deleted.
-#   event_names_waiters: a PVC with a snapshot that is being cut (bound to a
-#     content that no sidecar serves, so it stays unready without an error)
-#     stays Terminating with one WaitingForSnapshots Event naming it; once that
-#     snapshot is deleted, the PVC goes away.
+#   event_names_waiters: a PVC with two snapshots that are being cut (bound
+#     to contents that no sidecar serves, so they stay unready without an
+#     error) stays Terminating with ONE WaitingForSnapshots Event naming both;
+#     once one snapshot is deleted, that same Event (same name, count risen)
+#     names only the other, and there is still exactly one such Event; once
+#     the other is deleted too, the PVC goes away.
+#     The controller runs with --stuck-deletion-threshold=2s, so p2 soon counts
+#     in snapshot_controller_stuck_deletions while it waits.
 #   gauges: snapshot_controller_objects / _oldest_object_age_seconds show the
 #     states of the snapshots above.
 #
@@ -42,7 +46,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$CONTROLLER" --kubeconfig="$KUBECONFIG" --leader-election=false --http-endpoint=127.0.0.1:"$PORT" \
-	--state-dir="$W/state" --retry-interval-max=5s -v=2 >"$W/controller.log" 2>&1 &
+	--state-dir="$W/state" --retry-interval-max=5s --stuck-deletion-threshold=2s -v=2 >"$W/controller.log" 2>&1 &
 CTRLPID=$!
 
 pvc() { # pvc NAME
@@ -87,18 +91,50 @@ test_errored_contentless_does_not_pin() {
 	k -n "$NS" get volumesnapshot good broken >/dev/null || return 1
 }
 
-test_event_names_waiters() {
+# The WaitingForSnapshots Events of PVC p2, one per line: name|count|message.
+p2_events() {
+	k -n "$NS" get events -o jsonpath='{range .items[*]}{.metadata.name}|{.count}|{.message}{"\n"}{end}' \
+		--field-selector involvedObject.kind=PersistentVolumeClaim,involvedObject.name=p2,reason=WaitingForSnapshots
+}
+# True once p2 has exactly one such Event and its message is $1 (or $2).
+p2_event_is() {
 	local ev
-	vs cut p2 pin-nodriver | k create -f - >/dev/null || return 1
-	t_wait 60 field_has volumesnapshot cut '{.status.boundVolumeSnapshotContentName}' snapcontent- >/dev/null || return 1
+	ev=$(p2_events) || return 1
+	[ "$(printf '%s\n' "$ev" | grep -c .)" = 1 ] || return 1
+	case ${ev#*|*|} in "$1" | "${2:-$1}") return 0 ;; esac
+	return 1
+}
+
+test_event_names_waiters() {
+	local pre="deletion waits for" before after
+	vs cut1 p2 pin-nodriver | k create -f - >/dev/null || return 1
+	vs cut2 p2 pin-nodriver | k create -f - >/dev/null || return 1
+	t_wait 60 field_has volumesnapshot cut1 '{.status.boundVolumeSnapshotContentName}' snapcontent- >/dev/null || return 1
+	t_wait 60 field_has volumesnapshot cut2 '{.status.boundVolumeSnapshotContentName}' snapcontent- >/dev/null || return 1
 	t_wait 30 field_has pvc p2 '{.metadata.finalizers}' pvc-as-source-protection >/dev/null || return 1
 	k -n "$NS" delete pvc p2 --wait=false >/dev/null || return 1
-	ev=$(t_wait 30 bash -c "$TOOLS_BIN/kubectl -n $NS get events --field-selector involvedObject.kind=PersistentVolumeClaim,involvedObject.name=p2,reason=WaitingForSnapshots -o jsonpath='{.items[*].message}' | grep ." ) || return 1
-	echo "    PVC p2 Event: $ev" >&2
-	t_eq "$ev" "deletion waits for 1 VolumeSnapshot(s) being cut from this claim: cut" "Event message" || return 1
-	field_has pvc p2 '{.metadata.finalizers}' pvc-as-source-protection || { t_fail "p2 lost its finalizer while cut is being cut"; return 1; }
-	# The snapshot goes (Retain: its content stays); so does the PVC.
-	k -n "$NS" delete volumesnapshot cut --wait=false >/dev/null || return 1
+	t_wait 30 p2_event_is "$pre 2 VolumeSnapshot(s) being cut from this claim: cut1, cut2" \
+		"$pre 2 VolumeSnapshot(s) being cut from this claim: cut2, cut1" >/dev/null ||
+		{ t_fail "p2's Events: $(p2_events)"; return 1; }
+	before=$(p2_events)
+	echo "    PVC p2 Event before (name|count|message): $before" >&2
+	field_has pvc p2 '{.metadata.finalizers}' pvc-as-source-protection || { t_fail "p2 lost its finalizer while cut1/cut2 are being cut"; return 1; }
+	# --stuck-deletion-threshold=2s: p2's deletion soon counts as stuck (the default is 5m).
+	t_wait 30 bash -c "curl -s http://127.0.0.1:$PORT/metrics | grep -qx 'snapshot_controller_stuck_deletions{kind=\"PersistentVolumeClaim\",finalizer=\"snapshot.storage.kubernetes.io/pvc-as-source-protection\"} 1'" ||
+		{ t_fail "p2 not counted as a stuck deletion"; return 1; }
+	# One snapshot goes (Retain: its content stays): the same Event names the other.
+	k -n "$NS" delete volumesnapshot cut1 --wait=false >/dev/null || return 1
+	t_wait 60 p2_event_is "$pre 1 VolumeSnapshot(s) being cut from this claim: cut2" >/dev/null ||
+		{ t_fail "p2's Events: $(p2_events)"; return 1; }
+	after=$(p2_events)
+	echo "    PVC p2 Event after deleting cut1 (name|count|message): $after" >&2
+	t_eq "${after%%|*}" "${before%%|*}" "the Event's name (one Event, patched)" || return 1
+	after=${after#*|}
+	before=${before#*|}
+	[ "${after%%|*}" -gt "${before%%|*}" ] || { t_fail "count did not rise: ${before%%|*} -> ${after%%|*}"; return 1; }
+	field_has pvc p2 '{.metadata.finalizers}' pvc-as-source-protection || { t_fail "p2 lost its finalizer while cut2 is being cut"; return 1; }
+	# The other goes too; so does the PVC.
+	k -n "$NS" delete volumesnapshot cut2 --wait=false >/dev/null || return 1
 	t_wait 60 gone pvc p2 >/dev/null || { t_fail "p2 still there: $(jp pvc p2 '{.metadata.finalizers}')"; return 1; }
 }
 

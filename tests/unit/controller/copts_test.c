@@ -47,6 +47,7 @@ test_defaults(void)
     CHECK(!o.gate_release_on_exit);
     CHECK_STR(o.logging_format, "text");
     CHECK_STR(o.state_dir, "/var/lib/snapshot-controller");
+    CHECK_INT(o.stuck_threshold_ms, 300000);
 }
 
 static void
@@ -116,5 +117,28 @@ test_gates(void)
     CHECK_INT(PARSE(&o, msg, "--logging-format=json"), COPTS_RUN);
 }
 
+/* --stuck-deletion-threshold (ours): Go duration syntax, default 5m, positive. */
+static void
+test_stuck_deletion_threshold(void)
+{
+    struct copts o = {0};
+    char msg[512] = "";
+
+    CHECK_INT(PARSE(&o, msg, "-v=1"), COPTS_RUN);
+    CHECK_INT(o.stuck_threshold_ms, 300000);
+    CHECK_INT(PARSE(&o, msg, "--stuck-deletion-threshold=15m"), COPTS_RUN);
+    CHECK_INT(o.stuck_threshold_ms, 900000);
+    CHECK_INT(PARSE(&o, msg, "--stuck-deletion-threshold", "1h2m3.5s"), COPTS_RUN);
+    CHECK_INT(o.stuck_threshold_ms, 3723500);
+    CHECK_INT(PARSE(&o, msg, "-stuck-deletion-threshold=90s"), COPTS_RUN);
+    CHECK_INT(o.stuck_threshold_ms, 90000);
+    CHECK_INT(PARSE(&o, msg, "--stuck-deletion-threshold=300"), COPTS_EXIT2); /* no unit */
+    CHECK_INT(PARSE(&o, msg, "--stuck-deletion-threshold=5 minutes"), COPTS_EXIT2);
+    CHECK_INT(PARSE(&o, msg, "--stuck-deletion-threshold=0s"), COPTS_EXIT2);
+    CHECK(strstr(msg, "stuck-deletion-threshold") != NULL);
+    CHECK_INT(PARSE(&o, msg, "--stuck-deletion-threshold=-5m"), COPTS_EXIT2);
+    CHECK(strstr(msg, "must be positive") != NULL);
+}
+
 TEST_MAIN(TEST(test_defaults), TEST(test_go_flag_semantics), TEST(test_exit_codes),
-          TEST(test_version_after_validation), TEST(test_gates))
+          TEST(test_version_after_validation), TEST(test_gates), TEST(test_stuck_deletion_threshold))

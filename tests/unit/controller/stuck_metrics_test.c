@@ -134,7 +134,7 @@ test_states_ages_and_stuck_deletions(void)
     src.groups = vgs;
     src.group_contents = vgsc;
     src.now_ms = clock_parse_rfc3339(NOW);
-    src.threshold_s = STUCK_DELETION_THRESHOLD_S;
+    src.threshold_ms = STUCK_DELETION_THRESHOLD_MS;
     t = render(&src);
     has(t, "snapshot_controller_objects{kind=\"VolumeSnapshot\",state=\"pending\"} 2");
     has(t, "snapshot_controller_objects{kind=\"VolumeSnapshot\",state=\"ready\"} 2");
@@ -168,6 +168,14 @@ test_states_ages_and_stuck_deletions(void)
         "\"} 0");
     CHECK(strstr(t, "kind=\"PersistentVolumeClaim\",state=") == NULL);
     free(t);
+    /* A lower threshold (--stuck-deletion-threshold=30s): del-new, deleting
+     * for 1 min, now counts too. */
+    src.threshold_ms = 30000;
+    t = render(&src);
+    has(t, "snapshot_controller_stuck_deletions{kind=\"VolumeSnapshot\",finalizer=\"" FIN_VS_BOUND
+           "\"} 2");
+    free(t);
+    src.threshold_ms = STUCK_DELETION_THRESHOLD_MS;
     /* Groups off: no group series at all. */
     src.groups = src.group_contents = NULL;
     t = render(&src);

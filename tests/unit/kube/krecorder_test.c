@@ -1,13 +1,22 @@
 /* kube/krecorder.c tables without a server: the spam filter per object and
  * the LRU tables when more objects than KREC_TABLE_MAX report events (the
- * sends fail: nothing listens on port 1). */
+ * sends fail: nothing listens on port 1).  Replace mode against a loopback
+ * socket that records each request and answers 201/200 or a scripted 404
+ * (not an API server: it keeps no Events, the test checks what was asked). */
 #include "kube/krecorder.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "kube/kclient.h"
 #include "kube/kconfig.h"
+#include "kube/kjson.h"
 #include "tests/lib/harness.h"
 
 static void
@@ -88,4 +97,326 @@ test_tables_evict(void)
     kclient_free(kc);
 }
 
-TEST_MAIN(TEST(test_spam_limit_per_object), TEST(test_tables_evict))
+
+/* ---- replace mode against a recording loopback server ---- */
+
+#define FAKE_REQS 16
+
+struct fake_req {
+    char method[8];
+    char path[256];
+    json_t *body; /* NULL when none or not JSON */
+};
+
+struct fake_api {
+    int fd, port;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    int answer404[FAKE_REQS]; /* request i gets a 404 */
+    struct fake_req req[FAKE_REQS];
+    int n; /* requests recorded */
+};
+
+/* Read one request (head, then Content-Length bytes of body) from s. */
+static int
+read_request(int s, char *buf, size_t cap, const char **body)
+{
+    size_t got = 0, need = 0;
+    ssize_t r;
+    char *end = NULL, *cl;
+
+    while (end == NULL && got < cap - 1 && (r = read(s, buf + got, cap - 1 - got)) > 0) {
+        got += (size_t)r;
+        buf[got] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+    }
+    if (end == NULL)
+        return -1;
+    if (strcasestr(buf, "Expect: 100-continue") != NULL &&
+        write(s, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
+        return -1;
+    cl = strcasestr(buf, "Content-Length:");
+    if (cl != NULL && cl < end)
+        need = strtoul(cl + 15, NULL, 10);
+    while ((size_t)(buf + got - (end + 4)) < need && got < cap - 1 &&
+           (r = read(s, buf + got, cap - 1 - got)) > 0) {
+        got += (size_t)r;
+        buf[got] = '\0';
+    }
+    *body = end + 4;
+    return 0;
+}
+
+static void
+record(struct fake_api *f, int s, char *buf, const char *body)
+{
+    static const char not_found[] =
+        "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":"
+        "\"events not found\",\"reason\":\"NotFound\",\"code\":404}";
+    char reply[512];
+    int i, status;
+
+    pthread_mutex_lock(&f->mu);
+    i = f->n < FAKE_REQS ? f->n++ : FAKE_REQS - 1;
+    sscanf(buf, "%7s %255s", f->req[i].method, f->req[i].path);
+    f->req[i].body = json_loads(body, 0, NULL);
+    status = f->answer404[i] ? 404 : strcmp(f->req[i].method, "POST") == 0 ? 201 : 200;
+    pthread_mutex_unlock(&f->mu);
+    snprintf(reply, sizeof(reply),
+             "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+             "Connection: close\r\n\r\n%s",
+             status, status == 404 ? strlen(not_found) : 2, status == 404 ? not_found : "{}");
+    if (write(s, reply, strlen(reply)) < 0)
+        return;
+}
+
+static void *
+fake_serve(void *arg)
+{
+    struct fake_api *f = arg;
+    char *buf = malloc(65536);
+    const char *body = NULL;
+    int s;
+
+    while (buf != NULL && (s = accept(f->fd, NULL, NULL)) >= 0) {
+        if (read_request(s, buf, 65536, &body) == 0)
+            record(f, s, buf, body);
+        close(s);
+    }
+    free(buf);
+    return NULL;
+}
+
+static struct kclient *
+fake_start(struct fake_api *f)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    struct kconfig cfg = {0};
+    struct kclient_opts o = {0};
+    char url[64];
+
+    pthread_mutex_init(&f->mu, NULL);
+    f->fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(f->fd >= 0);
+    CHECK_INT(bind(f->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    CHECK_INT(listen(f->fd, 8), 0);
+    CHECK_INT(getsockname(f->fd, (struct sockaddr *)&a, &al), 0);
+    f->port = ntohs(a.sin_port);
+    CHECK_INT(pthread_create(&f->thread, NULL, fake_serve, f), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->port);
+    cfg.server = url;
+    kclient_opts_default(&o);
+    o.qps = -1;
+    o.max_retries = 0;
+    return kclient_new(&cfg, &o, NULL);
+}
+
+static void
+fake_stop(struct fake_api *f)
+{
+    shutdown(f->fd, SHUT_RDWR);
+    close(f->fd);
+    pthread_join(f->thread, NULL);
+    pthread_mutex_destroy(&f->mu);
+    for (int i = 0; i < f->n; i++)
+        json_decref(f->req[i].body);
+}
+
+/* Request i was `method path` and its body's field is want (or int want_n). */
+static void
+req_is(struct fake_api *f, int i, const char *method, const char *path)
+{
+    CHECK(i < f->n);
+    if (i >= f->n)
+        return;
+    CHECK_STR(f->req[i].method, method);
+    CHECK_STR(f->req[i].path, path);
+    CHECK(f->req[i].body != NULL);
+}
+
+static const char *
+req_str(struct fake_api *f, int i, const char *field)
+{
+    struct kjson j = {0};
+
+    if (i >= f->n || f->req[i].body == NULL)
+        return "";
+    kjson_init(&j, f->req[i].body, NULL);
+    return kjson_str(&j, field) ? kjson_str(&j, field) : "";
+}
+
+static long long
+req_int(struct fake_api *f, int i, const char *field)
+{
+    struct kjson j = {0};
+
+    if (i >= f->n || f->req[i].body == NULL)
+        return -1;
+    kjson_init(&j, f->req[i].body, NULL);
+    return (long long)kjson_int(&j, field, -1);
+}
+
+/* A persistence hook that keeps one record, as state/ would. */
+struct one_row {
+    char key[512];
+    struct krec_entry e;
+    int saves;
+    char last_msg[64]; /* the message the hooks were given last */
+};
+
+static int
+row_lookup(void *ctx, const char *uid, const char *type, const char *reason, const char *message,
+           struct krec_entry *out)
+{
+    struct one_row *r = ctx;
+    char key[512];
+
+    snprintf(key, sizeof(key), "%s|%s|%s|%s", uid, type, reason, message);
+    snprintf(r->last_msg, sizeof(r->last_msg), "%s", message);
+    if (strcmp(key, r->key) != 0)
+        return 0;
+    *out = r->e;
+    return 1;
+}
+
+static void
+row_save(void *ctx, const char *uid, const char *type, const char *reason, const char *message,
+         const struct krec_entry *e)
+{
+    struct one_row *r = ctx;
+
+    snprintf(r->key, sizeof(r->key), "%s|%s|%s|%s", uid, type, reason, message);
+    r->e = *e;
+    r->saves++;
+}
+
+#define PVC_WAIT "WaitingForSnapshots"
+
+/* A replace-mode reason: one Event whose message follows the latest event,
+ * even past the aggregation window; a 404 creates it anew.  Another reason
+ * of the same object keeps client-go's one Event per message. */
+static void
+test_replace_mode_one_event(void)
+{
+    struct fake_api f = {0};
+    struct kclient *kc = fake_start(&f);
+    struct fake_clock fc = {.ms = 1800000000000};
+    struct krecorder_opts o = {0};
+    struct kobj_ref pvc = {"v1", "PersistentVolumeClaim", "ns", "data", "uid-pvc", "7"};
+    struct krecorder_stats st = {0};
+    struct sc_err e = {0};
+    struct krecorder *r = NULL;
+    char evpath[512];
+
+    o.clock = clock_fake(&fc);
+    o.on_error = quiet;
+    o.replace_reasons = (const char *const[]){"Other", PVC_WAIT, NULL};
+    r = kc != NULL ? krecorder_new(kc, &o, &e) : NULL;
+    CHECK(r != NULL);
+    if (r == NULL) {
+        kclient_free(kc);
+        fake_stop(&f);
+        return;
+    }
+    CHECK_INT(krecorder_send(r, &pvc, "Normal", PVC_WAIT, "waits for 2: a, b", &e), 0);
+    req_is(&f, 0, "POST", "/api/v1/namespaces/ns/events");
+    CHECK_STR(req_str(&f, 0, "message"), "waits for 2: a, b");
+    CHECK_STR(req_str(&f, 0, "reason"), PVC_WAIT);
+    CHECK_INT(req_int(&f, 0, "count"), 1);
+    snprintf(evpath, sizeof(evpath), "/api/v1/namespaces/ns/events/%s",
+             req_str(&f, 0, "metadata.name"));
+    /* a changed message: the same Event, patched */
+    CHECK_INT(krecorder_send(r, &pvc, "Normal", PVC_WAIT, "waits for 1: b", &e), 0);
+    req_is(&f, 1, "PATCH", evpath);
+    CHECK_STR(req_str(&f, 1, "message"), "waits for 1: b");
+    CHECK_INT(req_int(&f, 1, "count"), 2);
+    /* the same message again, long after the window: still that Event */
+    fc.ms += 3600000;
+    CHECK_INT(krecorder_send(r, &pvc, "Normal", PVC_WAIT, "waits for 1: b", &e), 0);
+    req_is(&f, 2, "PATCH", evpath);
+    CHECK_INT(req_int(&f, 2, "count"), 3);
+    /* the Event is gone (the API server's TTL): a 404, then a new one */
+    f.answer404[3] = 1;
+    CHECK_INT(krecorder_send(r, &pvc, "Normal", PVC_WAIT, "waits for 1: c", &e), 0);
+    req_is(&f, 3, "PATCH", evpath);
+    req_is(&f, 4, "POST", "/api/v1/namespaces/ns/events");
+    CHECK_STR(req_str(&f, 4, "message"), "waits for 1: c");
+    CHECK_INT(req_int(&f, 4, "count"), 1);
+    /* a reason not in replace mode: each new message is a new Event */
+    CHECK_INT(krecorder_send(r, &pvc, "Warning", "Plain", "one", &e), 0);
+    CHECK_INT(krecorder_send(r, &pvc, "Warning", "Plain", "two", &e), 0);
+    req_is(&f, 5, "POST", "/api/v1/namespaces/ns/events");
+    req_is(&f, 6, "POST", "/api/v1/namespaces/ns/events");
+    krecorder_get_stats(r, &st);
+    CHECK_INT(st.created, 4);
+    CHECK_INT(st.patched, 2);
+    CHECK_INT(st.failed, 0);
+    CHECK_INT(f.n, 7);
+    krecorder_free(r);
+    kclient_free(kc);
+    fake_stop(&f);
+}
+
+/* The persistence hooks see "" as the message of a replace-mode reason, so
+ * a recorder started later (a restarted controller) patches the Event the
+ * first one created. */
+static void
+test_replace_mode_hooks(void)
+{
+    struct fake_api f = {0};
+    struct kclient *kc = fake_start(&f);
+    struct one_row row = {0};
+    struct krecorder_opts o = {0};
+    struct kobj_ref pvc = {"v1", "PersistentVolumeClaim", "ns", "data", "uid-pvc", NULL};
+    struct sc_err e = {0};
+    struct krecorder *r = NULL;
+
+    o.on_error = quiet;
+    o.store = (struct krecorder_store){&row, row_lookup, row_save};
+    o.replace_reasons = (const char *const[]){PVC_WAIT, NULL};
+    for (int run = 0; run < 2 && kc != NULL; run++) {
+        r = krecorder_new(kc, &o, &e);
+        CHECK(r != NULL);
+        if (r == NULL)
+            break;
+        CHECK_INT(krecorder_send(r, &pvc, "Normal", PVC_WAIT, run ? "waits: b" : "waits: a, b", &e),
+                  0);
+        CHECK_STR(row.last_msg, "");
+        krecorder_free(r);
+    }
+    CHECK_STR(row.key, "uid-pvc|Normal|" PVC_WAIT "|");
+    CHECK_INT(row.saves, 2);
+    CHECK_INT(row.e.count, 2);
+    req_is(&f, 0, "POST", "/api/v1/namespaces/ns/events");
+    CHECK(f.n == 2 && strstr(f.req[1].path, row.e.ev_name) != NULL);
+    CHECK_STR(f.n == 2 ? f.req[1].method : "", "PATCH");
+    CHECK_STR(req_str(&f, 1, "message"), "waits: b");
+    kclient_free(kc);
+    fake_stop(&f);
+}
+
+static void
+test_replace_reasons_checked(void)
+{
+    struct kclient *kc = NULL;
+    struct kconfig cfg = {0};
+    struct krecorder_opts o = {0};
+    struct sc_err e = {0};
+    const char *many[KREC_REPLACE_MAX + 2] = {0};
+
+    cfg.server = "https://127.0.0.1:1";
+    kc = kclient_new(&cfg, NULL, NULL);
+    for (int i = 0; i <= KREC_REPLACE_MAX; i++)
+        many[i] = "R";
+    o.replace_reasons = many;
+    CHECK(krecorder_new(kc, &o, &e) == NULL);
+    CHECK_INT(e.code, SC_EINVALID);
+    o.replace_reasons = (const char *const[]){"A", "", NULL};
+    CHECK(krecorder_new(kc, &o, &e) == NULL);
+    kclient_free(kc);
+}
+
+TEST_MAIN(TEST(test_spam_limit_per_object), TEST(test_tables_evict),
+          TEST(test_replace_mode_one_event), TEST(test_replace_mode_hooks),
+          TEST(test_replace_reasons_checked))
