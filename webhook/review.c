@@ -200,7 +200,7 @@ finish(struct buf *b, int rc, char **out, size_t *out_len, struct sc_err *err)
         buf_release(b);
         if (rc == SC_ETOOBIG)
             return sc_err_set(err, SC_ETOOBIG, "the response exceeds %u bytes",
-                              (unsigned)LIM_ADMISSION_RESPONSE);
+                              (unsigned)LIM_REVIEW_RESPONSE);
         return sc_err_set(err, SC_ENOMEM, "cannot build the response");
     }
     *out_len = b->len;
@@ -266,7 +266,7 @@ review_admission_respond_warn(const struct review_admission *r, const struct wh_
     int rc;
 
     *out = NULL;
-    buf_init(&b, LIM_ADMISSION_RESPONSE);
+    buf_init(&b, LIM_REVIEW_RESPONSE);
     rc = put(&b, "{\"apiVersion\":");
     if (rc == SC_OK)
         rc = kjson_put_str(&b, r->api_version);
@@ -328,8 +328,7 @@ conversion_envelope(struct review_conversion *r, json_t **req, struct sc_err *er
     if (bad || r->uid == NULL || r->uid[0] == '\0')
         return sc_err_set(err, SC_EINVALID, "request.uid is missing or not a string");
     if (r->desired == NULL || r->desired[0] == '\0')
-        return sc_err_set(err, SC_EINVALID,
-                          "request.desiredAPIVersion is missing or not a string");
+        return sc_err_set(err, SC_EINVALID, "request.desiredAPIVersion is missing or not a string");
     return SC_OK;
 }
 
@@ -375,7 +374,7 @@ review_conversion_respond(const struct review_conversion *r, json_t *converted,
     int rc;
 
     *out = NULL;
-    buf_init(&b, LIM_ADMISSION_RESPONSE);
+    buf_init(&b, LIM_REVIEW_RESPONSE);
     rc = put(&b, "{\"apiVersion\":\"" REVIEW_CONVERSION_V1
                  "\",\"kind\":\"ConversionReview\",\"response\":{\"uid\":");
     if (rc == SC_OK)

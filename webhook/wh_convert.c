@@ -170,7 +170,7 @@ add_cb(const char *p, size_t n, void *b)
 static int
 encode_list(const json_t *list, struct buf *b)
 {
-    buf_init(b, LIM_ADMISSION_RESPONSE);
+    buf_init(b, LIM_REVIEW_RESPONSE);
     if (json_dump_callback(list, add_cb, b, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) != 0 ||
         b->data == NULL) {
         buf_release(b);

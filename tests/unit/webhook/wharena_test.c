@@ -35,8 +35,8 @@ test_scope_and_spill(void)
     q = wharena_malloc(1);
     CHECK(in_arena(p) && in_arena(q));
     CHECK((((uintptr_t)p) & 15u) == 0 && (((uintptr_t)q) & 15u) == 0);
-    CHECK((char *)q - (char *)p == 32); /* 24 rounded up to 16 */
-    big = wharena_malloc(WHARENA_BYTES);  /* does not fit after p and q: malloc */
+    CHECK((char *)q - (char *)p == 32);  /* 24 rounded up to 16 */
+    big = wharena_malloc(WHARENA_BYTES); /* does not fit after p and q: malloc */
     CHECK(big != NULL && !in_arena(big));
     CHECK_INT((int)a.spilled, 1);
     wharena_free(p); /* no-op */
@@ -117,4 +117,5 @@ test_put_str_matches_jansson(void)
     buf_release(&b);
 }
 
-TEST_MAIN(TEST(test_scope_and_spill), TEST(test_review_in_scope), TEST(test_put_str_matches_jansson))
+TEST_MAIN(TEST(test_scope_and_spill), TEST(test_review_in_scope),
+          TEST(test_put_str_matches_jansson))
