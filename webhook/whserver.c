@@ -393,8 +393,7 @@ static struct gen *
 gen_start(struct whserver *s, struct certpair *pair, struct sc_err *err)
 {
     struct gen *g = calloc(1, sizeof(*g));
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-                     MHD_USE_TURBO;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
     if (g == NULL)
         return NULL;
