@@ -12,6 +12,7 @@
 #define LIM_WATCH_LINE      (4u << 20)  /* one watch event line */
 #define LIM_LIST_PAGE       500         /* objects per LIST page (limit=) */
 #define LIM_ADMISSION_BODY  (3u << 20)  /* one AdmissionReview/ConversionReview body */
+#define LIM_REVIEW_RESPONSE (6u << 20)  /* one review response (converted objects grow) */
 #define LIM_EVENT_MESSAGE   1024        /* one Event message (API server caps at 1 KiB) */
 #define LIM_LOG_LINE        4096        /* one log line */
 #define LIM_KEY             512         /* "namespace/name" work-queue key */

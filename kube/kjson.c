@@ -417,3 +417,106 @@ kjson_dumpb(const json_t *v, struct buf *b, struct sc_err *err)
     }
     return 0;
 }
+
+/* ---- Writing JSON without a tree (added for the webhook's responses) ---- */
+
+/* Length of the UTF-8 sequence starting with lead byte c, 0 when c cannot
+ * start one. */
+static size_t
+utf8_len(unsigned char c)
+{
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        return 2;
+    if (c >= 0xE0 && c <= 0xEF)
+        return 3;
+    if (c >= 0xF0 && c <= 0xF4)
+        return 4;
+    return 0;
+}
+
+/* One sequence of n > 1 bytes: continuation bytes, no overlong form, no
+ * surrogate, nothing past U+10FFFF. */
+static bool
+utf8_seq_valid(const unsigned char *p, size_t n)
+{
+    uint32_t cp = p[0] & (0xFF >> (n + 1));
+
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return false;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000))
+        return false;
+    return !(cp >= 0xD800 && cp <= 0xDFFF) && cp <= 0x10FFFF;
+}
+
+bool
+kjson_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < n) {
+        size_t k = utf8_len(p[i]);
+
+        if (k == 0 || k > n - i || (k > 1 && !utf8_seq_valid(p + i, k)))
+            return false;
+        i += k;
+    }
+    return true;
+}
+
+/* The escape of control or special byte c into out (NUL-terminated). */
+static void
+escape_byte(unsigned char c, char out[8])
+{
+    static const char named[] = {'b', 't', 'n', 0, 'f', 'r'}; /* 0x08 .. 0x0D */
+
+    if (c == '"' || c == '\\') {
+        out[0] = '\\';
+        out[1] = (char)c;
+        out[2] = '\0';
+    } else if (c >= 0x08 && c <= 0x0D && named[c - 0x08] != 0) {
+        out[0] = '\\';
+        out[1] = named[c - 0x08];
+        out[2] = '\0';
+    } else {
+        snprintf(out, 8, "\\u%04X", (unsigned)c);
+    }
+}
+
+int
+kjson_put_str(struct buf *b, const char *s)
+{
+    size_t n = strlen(s), before = b->len, run = 0;
+    char esc[8];
+    int rc;
+
+    if (!kjson_utf8_valid(s, n))
+        return SC_EINVALID;
+    rc = buf_add(b, "\"", 1);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc = buf_add(b, s + run, i - run);
+        escape_byte(c, esc);
+        if (rc == 0)
+            rc = buf_adds(b, esc);
+        run = i + 1;
+    }
+    if (rc == 0)
+        rc = buf_add(b, s + run, n - run);
+    if (rc == 0)
+        rc = buf_add(b, "\"", 1);
+    if (rc != 0) {
+        b->len = before;
+        if (b->data != NULL)
+            b->data[before] = '\0';
+    }
+    return rc;
+}

@@ -144,4 +144,15 @@ int kjson_parse(const char *data, size_t n, size_t max, json_t **out, struct sc_
 /* Serialise v compactly into b (b's cap applies: SC_ETOOBIG). */
 int kjson_dumpb(const json_t *v, struct buf *b, struct sc_err *err);
 
+/* ---- Writing JSON without a tree (added for the webhook's responses) -------
+ * Appends to a capped struct buf; each returns 0, SC_ETOOBIG at the cap, or
+ * SC_EINVALID for a string that is not valid UTF-8 (nothing written then).
+ * The output matches jansson's JSON_COMPACT dump byte for byte: '"', '\\'
+ * and control characters escaped, '/' and non-ASCII left as they are. */
+
+/* s as a quoted JSON string. */
+int kjson_put_str(struct buf *b, const char *s);
+/* Is s valid UTF-8 (as jansson's json_string() requires)? */
+bool kjson_utf8_valid(const char *s, size_t n);
+
 #endif

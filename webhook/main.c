@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "kube/kclient.h"
 #include "kube/kconfig.h"
+#include "webhook/wharena.h"
 #include "webhook/whmetrics.h"
 #include "webhook/whroute.h"
 #include "webhook/whserver.h"
@@ -201,6 +202,7 @@ main(int argc, char **argv)
     sigset_t sigs;
     int rc, sig;
 
+    wharena_install(); /* before anything allocates through jansson */
     rc = parse_flags(argc, argv, &o);
     if (rc >= 0)
         return rc;

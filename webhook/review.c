@@ -5,28 +5,31 @@
 #include <string.h>
 
 #include "common/limits.h"
+#include "kube/kjson.h"
 
-/* Return the string member key of obj, NULL when absent; *bad is set when the
- * member exists with another type. */
+/* Every read below goes through kube/kjson.  The envelope's own messages
+ * (stable, asserted by the tests) replace kjson's generic ones: a reader is
+ * made without an sc_err, and kjson_error() only says that something failed.
+ * A string member: NULL when absent or null; *bad when of another type. */
 static const char *
 member_str(const json_t *obj, const char *key, int *bad)
 {
-    json_t *v = json_object_get(obj, key);
+    struct kjson j = {0};
+    const char *s;
 
-    if (v == NULL || json_is_null(v))
-        return NULL;
-    if (!json_is_string(v)) {
+    kjson_init(&j, obj, NULL);
+    s = kjson_key_str(&j, obj, "", key);
+    if (kjson_error(&j) != 0)
         *bad = 1;
-        return NULL;
-    }
-    return json_string_value(v);
+    return s;
 }
 
 static int
 load_root(const char *body, size_t len, const char *what, json_t **out, struct sc_err *err)
 {
-    json_error_t jerr;
-    json_t *root;
+    struct sc_err perr = {0};
+    json_t *root = NULL;
+    int rc;
 
     *out = NULL;
     if (body == NULL || len == 0)
@@ -34,10 +37,9 @@ load_root(const char *body, size_t len, const char *what, json_t **out, struct s
     if (len > LIM_ADMISSION_BODY)
         return sc_err_set(err, SC_ETOOBIG, "request body of %zu bytes exceeds the limit of %u", len,
                           (unsigned)LIM_ADMISSION_BODY);
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL)
-        return sc_err_set(err, SC_EINVALID, "request body is not valid JSON: %s (line %d)",
-                          jerr.text, jerr.line);
+    rc = kjson_parse(body, len, LIM_ADMISSION_BODY, &root, &perr);
+    if (rc != SC_OK)
+        return sc_err_set(err, SC_EINVALID, "request body is not valid JSON: %s", perr.msg);
     if (!json_is_object(root)) {
         json_decref(root);
         return sc_err_set(err, SC_EINVALID, "request body is not a JSON object: expected a %s",
@@ -47,14 +49,25 @@ load_root(const char *body, size_t len, const char *what, json_t **out, struct s
     return SC_OK;
 }
 
+/* A member of any type: NULL when absent or null.  The root is ours (the
+ * review owns it), so the tree may be handed on as writable. */
+static json_t *
+member(const json_t *obj, const char *key)
+{
+    struct kjson j = {0};
+
+    kjson_init(&j, obj, NULL);
+    return (json_t *)kjson_get(&j, obj, key);
+}
+
 /* The embedded object: NULL for absent/null, error for a non-object. */
 static int
-member_obj(json_t *parent, const char *key, json_t **out, struct sc_err *err)
+member_obj(const json_t *parent, const char *key, json_t **out, struct sc_err *err)
 {
-    json_t *v = json_object_get(parent, key);
+    json_t *v = member(parent, key);
 
     *out = NULL;
-    if (v == NULL || json_is_null(v))
+    if (v == NULL)
         return SC_OK;
     if (!json_is_object(v))
         return sc_err_set(err, SC_EINVALID, "request.%s is not a JSON object", key);
@@ -64,7 +77,7 @@ member_obj(json_t *parent, const char *key, json_t **out, struct sc_err *err)
 
 /* apiVersion and kind of an AdmissionReview. */
 static int
-admission_gvk(json_t *root, const char **api_version, struct sc_err *err)
+admission_gvk(const json_t *root, const char **api_version, struct sc_err *err)
 {
     const char *kind;
     int bad = 0;
@@ -85,9 +98,9 @@ admission_gvk(json_t *root, const char **api_version, struct sc_err *err)
 
 /* request.resource {group, version, resource}. */
 static int
-admission_resource(json_t *req, struct review_gvr *gvr, struct sc_err *err)
+admission_resource(const json_t *req, struct review_gvr *gvr, struct sc_err *err)
 {
-    json_t *res = json_object_get(req, "resource");
+    const json_t *res = member(req, "resource");
     int bad = 0;
 
     if (!json_is_object(res))
@@ -105,7 +118,7 @@ admission_resource(json_t *req, struct review_gvr *gvr, struct sc_err *err)
 
 /* uid, operation, namespace, name, resource, object and oldObject. */
 static int
-admission_request(json_t *req, struct review_admission *r, struct sc_err *err)
+admission_request(const json_t *req, struct review_admission *r, struct sc_err *err)
 {
     int bad = 0, rc;
 
@@ -138,7 +151,7 @@ review_admission_parse(const char *body, size_t len, struct review_admission *ou
                        struct sc_err *err)
 {
     struct review_admission r = {0};
-    json_t *req;
+    const json_t *req;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -147,7 +160,7 @@ review_admission_parse(const char *body, size_t len, struct review_admission *ou
     if (rc != SC_OK)
         return rc;
     rc = admission_gvk(r.root, &r.api_version, err);
-    req = json_object_get(r.root, "request");
+    req = member(r.root, "request");
     if (rc == SC_OK && !json_is_object(req))
         rc = sc_err_set(err, SC_EINVALID, "AdmissionReview has no request object");
     if (rc == SC_OK)
@@ -169,18 +182,30 @@ review_admission_release(struct review_admission *r)
     memset(r, 0, sizeof(*r));
 }
 
-static int
-dump(json_t *root, char **out, size_t *out_len, struct sc_err *err)
-{
-    char *s = json_dumps(root, JSON_COMPACT);
+/* ---- responses: written straight into a capped buffer, no tree ---------- */
 
-    json_decref(root);
-    if (s == NULL)
-        return sc_err_set(err, SC_ENOMEM, "cannot serialise the response");
-    *out = s;
-    if (out_len != NULL)
-        *out_len = strlen(s);
-    return SC_OK;
+/* The fixed text (literal) and the JSON strings of a response, in order.
+ * A string that is not UTF-8 cannot be sent: SC_EINVALID. */
+static int
+put(struct buf *b, const char *lit)
+{
+    return buf_adds(b, lit);
+}
+
+/* Hand the finished response to the caller, or say why there is none. */
+static int
+finish(struct buf *b, int rc, char **out, size_t *out_len, struct sc_err *err)
+{
+    if (rc != SC_OK) {
+        buf_release(b);
+        if (rc == SC_ETOOBIG)
+            return sc_err_set(err, SC_ETOOBIG, "the response exceeds %u bytes",
+                              (unsigned)LIM_REVIEW_RESPONSE);
+        return sc_err_set(err, SC_ENOMEM, "cannot build the response");
+    }
+    *out_len = b->len;
+    *out = buf_detach(b);
+    return *out != NULL ? SC_OK : sc_err_set(err, SC_ENOMEM, "cannot build the response");
 }
 
 int
@@ -190,27 +215,45 @@ review_admission_respond(const struct review_admission *r, const struct wh_decis
     return review_admission_respond_warn(r, d, NULL, 0, out, out_len, err);
 }
 
-/* response.warnings: n strings (none: the field is left out).  json_string()
- * is NULL only for text that is not UTF-8 or on ENOMEM. */
+/* ,"warnings":[...] for the n strings (none: the field is left out).  A
+ * string that is not UTF-8 (a cut multi-byte name) is left out. */
 static int
-add_warnings(json_t *resp, const char *const *warnings, size_t n)
+put_warnings(struct buf *b, const char *const *warnings, size_t n)
 {
-    json_t *arr;
+    const char *sep = "";
+    int rc;
 
     if (n == 0)
-        return 0;
-    arr = json_array();
-    if (arr == NULL || json_object_set_new(resp, "warnings", arr) != 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        json_t *w = json_string(warnings[i]);
-
-        if (w == NULL)
-            continue; /* not UTF-8 (a cut multi-byte name): leave it out */
-        if (json_array_append_new(arr, w) != 0)
-            return -1;
+        return SC_OK;
+    rc = put(b, ",\"warnings\":[");
+    for (size_t i = 0; i < n && rc == SC_OK; i++) {
+        if (!kjson_utf8_valid(warnings[i], strlen(warnings[i])))
+            continue;
+        rc = put(b, sep);
+        if (rc == SC_OK)
+            rc = kjson_put_str(b, warnings[i]);
+        sep = ",";
     }
-    return 0;
+    return rc == SC_OK ? put(b, "]") : rc;
+}
+
+/* ,"status":{"message":...[,"status":"Failure"[,"code":N]]} when denied or
+ * allowed with a message. */
+static int
+put_status(struct buf *b, const struct wh_decision *d)
+{
+    int rc;
+
+    if (d->allowed && d->msg[0] == '\0')
+        return SC_OK;
+    rc = put(b, ",\"status\":{\"message\":");
+    if (rc == SC_OK)
+        rc = kjson_put_str(b, d->msg);
+    if (rc == SC_OK && !d->allowed)
+        rc = put(b, ",\"status\":\"Failure\"");
+    if (rc == SC_OK && !d->allowed && d->code != 0)
+        rc = buf_addf(b, ",\"code\":%d", d->code);
+    return rc == SC_OK ? put(b, "}") : rc;
 }
 
 int
@@ -218,43 +261,40 @@ review_admission_respond_warn(const struct review_admission *r, const struct wh_
                               const char *const *warnings, size_t n_warnings, char **out,
                               size_t *out_len, struct sc_err *err)
 {
-    json_t *root, *resp;
+    struct buf b = {0};
+    size_t len = 0;
+    int rc;
 
     *out = NULL;
-    resp = json_pack("{s:s, s:b}", "uid", r->uid, "allowed", d->allowed ? 1 : 0);
-    if (resp == NULL)
-        return sc_err_set(err, SC_ENOMEM, "cannot build the response");
-    if (add_warnings(resp, warnings, n_warnings) != 0) {
-        json_decref(resp);
-        return sc_err_set(err, SC_ENOMEM, "cannot build the response warnings");
-    }
-    if (!d->allowed || d->msg[0] != '\0') {
-        json_t *st = json_pack("{s:s}", "message", d->msg);
-
-        if (st != NULL && !d->allowed) {
-            json_object_set_new(st, "status", json_string("Failure"));
-            if (d->code != 0)
-                json_object_set_new(st, "code", json_integer(d->code));
-        }
-        if (st == NULL || json_object_set_new(resp, "status", st) != 0) {
-            json_decref(resp);
-            return sc_err_set(err, SC_ENOMEM, "cannot build the response");
-        }
-    }
-    root = json_pack("{s:s, s:s, s:o}", "apiVersion", r->api_version, "kind", "AdmissionReview",
-                     "response", resp);
-    if (root == NULL)
-        return sc_err_set(err, SC_ENOMEM, "cannot build the response");
-    return dump(root, out, out_len, err);
+    buf_init(&b, LIM_REVIEW_RESPONSE);
+    rc = put(&b, "{\"apiVersion\":");
+    if (rc == SC_OK)
+        rc = kjson_put_str(&b, r->api_version);
+    if (rc == SC_OK)
+        rc = put(&b, ",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":");
+    if (rc == SC_OK)
+        rc = kjson_put_str(&b, r->uid);
+    if (rc == SC_OK)
+        rc = put(&b, d->allowed ? ",\"allowed\":true" : ",\"allowed\":false");
+    if (rc == SC_OK)
+        rc = put_warnings(&b, warnings, n_warnings);
+    if (rc == SC_OK)
+        rc = put_status(&b, d);
+    if (rc == SC_OK)
+        rc = put(&b, "}}");
+    rc = finish(&b, rc, out, &len, err);
+    if (rc == SC_OK && out_len != NULL)
+        *out_len = len;
+    return rc;
 }
 
 /* request.objects: an array; absent or null means empty (omitempty). */
 static int
 conversion_objects(json_t *req, json_t **objects, struct sc_err *err)
 {
-    json_t *o = json_object_get(req, "objects");
+    json_t *o = member(req, "objects");
 
-    if (o == NULL || json_is_null(o)) {
+    if (o == NULL) {
         o = json_array();
         if (o == NULL || json_object_set_new(req, "objects", o) != 0)
             return sc_err_set(err, SC_ENOMEM, "cannot allocate");
@@ -265,39 +305,47 @@ conversion_objects(json_t *req, json_t **objects, struct sc_err *err)
     return SC_OK;
 }
 
+/* apiVersion, kind, request.uid and request.desiredAPIVersion. */
+static int
+conversion_envelope(struct review_conversion *r, json_t **req, struct sc_err *err)
+{
+    const char *api, *kind;
+    int bad = 0;
+
+    api = member_str(r->root, "apiVersion", &bad);
+    kind = member_str(r->root, "kind", &bad);
+    if (bad || kind == NULL || strcmp(kind, "ConversionReview") != 0 || api == NULL ||
+        strcmp(api, REVIEW_CONVERSION_V1) != 0)
+        return sc_err_set(err, SC_EINVALID,
+                          "unsupported group version kind %s, %s: expected %s ConversionReview",
+                          api ? api : "(missing apiVersion)", kind ? kind : "(missing kind)",
+                          REVIEW_CONVERSION_V1);
+    *req = member(r->root, "request");
+    if (!json_is_object(*req))
+        return sc_err_set(err, SC_EINVALID, "ConversionReview has no request object");
+    r->uid = member_str(*req, "uid", &bad);
+    r->desired = member_str(*req, "desiredAPIVersion", &bad);
+    if (bad || r->uid == NULL || r->uid[0] == '\0')
+        return sc_err_set(err, SC_EINVALID, "request.uid is missing or not a string");
+    if (r->desired == NULL || r->desired[0] == '\0')
+        return sc_err_set(err, SC_EINVALID, "request.desiredAPIVersion is missing or not a string");
+    return SC_OK;
+}
+
 int
 review_conversion_parse(const char *body, size_t len, struct review_conversion *out,
                         struct sc_err *err)
 {
     struct review_conversion r = {0};
-    const char *api, *kind;
     json_t *req = NULL;
-    int bad = 0, rc;
+    int rc;
 
     memset(out, 0, sizeof(*out));
     memset(&r, 0, sizeof(r));
     rc = load_root(body, len, "ConversionReview", &r.root, err);
     if (rc != SC_OK)
         return rc;
-    api = member_str(r.root, "apiVersion", &bad);
-    kind = member_str(r.root, "kind", &bad);
-    if (bad || kind == NULL || strcmp(kind, "ConversionReview") != 0 || api == NULL ||
-        strcmp(api, REVIEW_CONVERSION_V1) != 0)
-        rc = sc_err_set(err, SC_EINVALID,
-                        "unsupported group version kind %s, %s: expected %s ConversionReview",
-                        api ? api : "(missing apiVersion)", kind ? kind : "(missing kind)",
-                        REVIEW_CONVERSION_V1);
-    if (rc == SC_OK && !json_is_object(req = json_object_get(r.root, "request")))
-        rc = sc_err_set(err, SC_EINVALID, "ConversionReview has no request object");
-    if (rc == SC_OK) {
-        r.uid = member_str(req, "uid", &bad);
-        r.desired = member_str(req, "desiredAPIVersion", &bad);
-        if (bad || r.uid == NULL || r.uid[0] == '\0')
-            rc = sc_err_set(err, SC_EINVALID, "request.uid is missing or not a string");
-        else if (r.desired == NULL || r.desired[0] == '\0')
-            rc = sc_err_set(err, SC_EINVALID,
-                            "request.desiredAPIVersion is missing or not a string");
-    }
+    rc = conversion_envelope(&r, &req, err);
     if (rc == SC_OK)
         rc = conversion_objects(req, &r.objects, err);
     if (rc != SC_OK) {
@@ -321,27 +369,31 @@ int
 review_conversion_respond(const struct review_conversion *r, json_t *converted,
                           const char *failure_msg, char **out, size_t *out_len, struct sc_err *err)
 {
-    json_t *root, *result, *resp;
+    struct buf b = {0};
+    size_t len = 0;
+    int rc;
 
     *out = NULL;
-    if (failure_msg != NULL)
-        result = json_pack("{s:s, s:s}", "status", "Failure", "message", failure_msg);
-    else
-        result = json_pack("{s:s}", "status", "Success");
-    if (result == NULL)
-        return sc_err_set(err, SC_ENOMEM, "cannot build the response");
-    resp = json_pack("{s:s, s:o}", "uid", r->uid, "result", result);
-    if (resp == NULL)
-        return sc_err_set(err, SC_ENOMEM, "cannot build the response");
-    if (failure_msg == NULL &&
-        json_object_set_new(resp, "convertedObjects",
-                            converted ? json_incref(converted) : json_array()) != 0) {
-        json_decref(resp);
-        return sc_err_set(err, SC_ENOMEM, "cannot build the response");
+    buf_init(&b, LIM_REVIEW_RESPONSE);
+    rc = put(&b, "{\"apiVersion\":\"" REVIEW_CONVERSION_V1
+                 "\",\"kind\":\"ConversionReview\",\"response\":{\"uid\":");
+    if (rc == SC_OK)
+        rc = kjson_put_str(&b, r->uid);
+    if (rc == SC_OK && failure_msg != NULL) {
+        rc = put(&b, ",\"result\":{\"status\":\"Failure\",\"message\":");
+        if (rc == SC_OK)
+            rc = kjson_put_str(&b, failure_msg);
+        if (rc == SC_OK)
+            rc = put(&b, "}}}");
+    } else if (rc == SC_OK) {
+        rc = put(&b, ",\"result\":{\"status\":\"Success\"},\"convertedObjects\":");
+        if (rc == SC_OK)
+            rc = converted ? kjson_dumpb(converted, &b, NULL) : put(&b, "[]");
+        if (rc == SC_OK)
+            rc = put(&b, "}}");
     }
-    root = json_pack("{s:s, s:s, s:o}", "apiVersion", REVIEW_CONVERSION_V1, "kind",
-                     "ConversionReview", "response", resp);
-    if (root == NULL)
-        return sc_err_set(err, SC_ENOMEM, "cannot build the response");
-    return dump(root, out, out_len, err);
+    rc = finish(&b, rc, out, &len, err);
+    if (rc == SC_OK && out_len != NULL)
+        *out_len = len;
+    return rc;
 }

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kube/kjson.h"
+
 static const char *const class_group[] = {"snapshot.storage.k8s.io",
                                           "groupsnapshot.storage.k8s.io"};
 static const char *const class_resource[] = {"volumesnapshotclasses", "volumegroupsnapshotclasses"};
@@ -14,34 +16,30 @@ wh_classes_parse(const json_t *obj, enum wh_class_kind kind, const char **driver
                  struct sc_err *err)
 {
     const char *ann = kind == WH_CLASS_GROUP ? WH_ANN_DEFAULT_GROUP_CLASS : WH_ANN_DEFAULT_CLASS;
-    json_t *v, *meta, *anns;
+    const json_t *v, *meta, *anns;
+    struct kjson j = {0};
 
     *driver = "";
     *is_default = false;
     if (!json_is_object(obj))
         return sc_err_set(err, SC_EINVALID, "object is not a JSON object");
-    v = json_object_get(obj, "driver");
-    if (v != NULL && !json_is_null(v)) {
-        if (!json_is_string(v))
-            return sc_err_set(err, SC_EINVALID, "driver is not a string");
+    kjson_init(&j, obj, NULL);
+    v = kjson_get(&j, obj, "driver");
+    if (v != NULL && !json_is_string(v))
+        return sc_err_set(err, SC_EINVALID, "driver is not a string");
+    if (v != NULL)
         *driver = json_string_value(v);
-    }
-    meta = json_object_get(obj, "metadata");
-    if (meta == NULL || json_is_null(meta))
-        return SC_OK;
-    if (!json_is_object(meta))
+    meta = kjson_get(&j, obj, "metadata");
+    if (meta != NULL && !json_is_object(meta))
         return sc_err_set(err, SC_EINVALID, "metadata is not a JSON object");
-    anns = json_object_get(meta, "annotations");
-    if (anns == NULL || json_is_null(anns))
-        return SC_OK;
-    if (!json_is_object(anns))
+    anns = meta ? kjson_get(&j, meta, "annotations") : NULL;
+    if (anns != NULL && !json_is_object(anns))
         return sc_err_set(err, SC_EINVALID, "metadata.annotations is not a JSON object");
-    v = json_object_get(anns, ann);
-    if (v == NULL)
-        return SC_OK;
-    if (!json_is_string(v))
+    /* The key has dots: read as a map key, not a path. */
+    v = anns ? json_object_get(anns, ann) : NULL;
+    if (v != NULL && !json_is_string(v))
         return sc_err_set(err, SC_EINVALID, "annotation %s is not a string", ann);
-    *is_default = strcmp(json_string_value(v), "true") == 0;
+    *is_default = v != NULL && strcmp(json_string_value(v), "true") == 0;
     return SC_OK;
 }
 

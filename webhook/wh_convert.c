@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
+#include "common/limits.h"
+
 enum level { LV_BETA1, LV_BETA2, LV_V1, LV_BAD };
 
 static enum level
@@ -155,12 +158,33 @@ pairs_of(const json_t *list, json_t **out, struct sc_err *err)
     return SC_OK;
 }
 
+static int
+add_cb(const char *p, size_t n, void *b)
+{
+    return buf_add(b, p, n) == SC_OK ? 0 : -1;
+}
+
+/* The annotation's text of list: compact, keys sorted.  Written into a
+ * struct buf, not json_dumps(): text that jansson allocates inside a request
+ * scope belongs to the arena (webhook/wharena.h) and must not be free()d. */
+static int
+encode_list(const json_t *list, struct buf *b)
+{
+    buf_init(b, LIM_REVIEW_RESPONSE);
+    if (json_dump_callback(list, add_cb, b, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) != 0 ||
+        b->data == NULL) {
+        buf_release(b);
+        return -1;
+    }
+    return 0;
+}
+
 /* v1beta2/v1 -> v1beta1. */
 static int
 convert_down(json_t *obj, struct sc_err *err)
 {
     json_t *status = json_object_get(obj, "status"), *list, *pairs = NULL, *anns;
-    char *enc;
+    struct buf enc = {0};
     int bad = 0, rc;
 
     if (status == NULL || json_is_null(status))
@@ -175,17 +199,17 @@ convert_down(json_t *obj, struct sc_err *err)
     rc = pairs_of(list, &pairs, err);
     if (rc != SC_OK)
         return rc;
-    enc = json_dumps(list, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    rc = encode_list(list, &enc);
     anns = annotations(obj, 1, &bad);
-    if (enc == NULL || anns == NULL ||
-        json_object_set_new(anns, WH_ANN_INFO_LIST, json_string(enc)) != 0) {
-        free(enc);
+    if (rc != 0 || anns == NULL ||
+        json_object_set_new(anns, WH_ANN_INFO_LIST, json_string(buf_str(&enc))) != 0) {
+        buf_release(&enc);
         json_decref(pairs);
         if (bad)
             return sc_err_set(err, SC_EINVALID, "metadata.annotations is not a JSON object");
         return sc_err_set(err, SC_ENOMEM, "cannot allocate");
     }
-    free(enc);
+    buf_release(&enc);
     json_object_del(status, "volumeSnapshotInfoList");
     if (json_object_set_new(status, "volumeSnapshotHandlePairList", pairs) != 0)
         return sc_err_set(err, SC_ENOMEM, "cannot allocate");

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/kjson.h"
+
 #define RULE "reference-grant"
 
 /* A macro, not a varargs function: see wh_classes.c. */
@@ -41,10 +43,17 @@ wh_dataref_grant_allows(const struct wh_grant *g, const struct wh_dataref *ref)
     return false;
 }
 
+/* A string member read leniently through kjson: NULL when absent, null or of
+ * another type (a grant entry with a bad field matches nothing). */
 static const char *
 opt_str(const json_t *obj, const char *key)
 {
-    return json_string_value(json_object_get(obj, key));
+    struct kjson j = {0};
+
+    if (!json_is_object(obj))
+        return NULL;
+    kjson_init(&j, obj, NULL);
+    return json_string_value(kjson_get(&j, obj, key));
 }
 
 static size_t
@@ -89,16 +98,11 @@ grant_size(const json_t *meta, const json_t *from, const json_t *to, size_t nf, 
     return need;
 }
 
-static bool
-is_absent(const json_t *v)
-{
-    return v == NULL || json_is_null(v);
-}
-
 int
 wh_dataref_grant_parse(const json_t *obj, struct wh_grant **out, struct sc_err *err)
 {
-    json_t *meta, *spec, *from, *to, *e;
+    const json_t *meta, *spec, *from, *to, *e;
+    struct kjson j = {0};
     struct wh_grant *g = NULL;
     struct wh_grant_from *f = NULL;
     struct wh_grant_to *t = NULL;
@@ -106,15 +110,18 @@ wh_dataref_grant_parse(const json_t *obj, struct wh_grant **out, struct sc_err *
     char *cur;
 
     *out = NULL;
-    meta = json_object_get(obj, "metadata");
-    spec = json_object_get(obj, "spec");
-    if (!json_is_object(obj) || !json_is_object(meta))
+    if (!json_is_object(obj))
         return sc_err_set(err, SC_EINVALID, "ReferenceGrant has no metadata");
-    if (!is_absent(spec) && !json_is_object(spec))
+    kjson_init(&j, obj, NULL);
+    meta = kjson_get(&j, obj, "metadata");
+    spec = kjson_get(&j, obj, "spec");
+    if (!json_is_object(meta))
+        return sc_err_set(err, SC_EINVALID, "ReferenceGrant has no metadata");
+    if (spec != NULL && !json_is_object(spec))
         return sc_err_set(err, SC_EINVALID, "ReferenceGrant spec is not an object");
-    from = json_object_get(spec, "from");
-    to = json_object_get(spec, "to");
-    if ((!is_absent(from) && !json_is_array(from)) || (!is_absent(to) && !json_is_array(to)))
+    from = spec ? kjson_get(&j, spec, "from") : NULL;
+    to = spec ? kjson_get(&j, spec, "to") : NULL;
+    if ((from != NULL && !json_is_array(from)) || (to != NULL && !json_is_array(to)))
         return sc_err_set(err, SC_EINVALID, "ReferenceGrant spec.from/spec.to is not a list");
     nf = json_is_array(from) ? json_array_size(from) : 0;
     nt = json_is_array(to) ? json_array_size(to) : 0;
@@ -163,19 +170,14 @@ visit_grant(void *arg, const struct wh_grant *g)
     return 0;
 }
 
-/* A string member, "" when absent or null; *bad when of another type. */
+/* A string member through kjson, "" when absent or null; a member of another
+ * type sets j's sticky error (the caller denies once, at the end). */
 static const char *
-str_member(const json_t *obj, const char *key, int *bad)
+str_member(struct kjson *j, const json_t *obj, const char *key)
 {
-    json_t *v = json_object_get(obj, key);
+    const char *s = obj != NULL ? kjson_key_str(j, obj, key, key) : NULL;
 
-    if (v == NULL || json_is_null(v))
-        return "";
-    if (!json_is_string(v)) {
-        *bad = 1;
-        return "";
-    }
-    return json_string_value(v);
+    return s != NULL ? s : "";
 }
 
 /* Read the PVC's names and its dataSourceRef into ref.  Returns 1 when there
@@ -184,35 +186,36 @@ str_member(const json_t *obj, const char *key, int *bad)
 static int
 read_ref(const struct review_admission *r, struct wh_dataref *ref, struct wh_decision *d)
 {
-    json_t *meta, *spec, *dsr;
-    int bad = 0;
+    const json_t *meta, *spec, *dsr;
+    struct kjson j = {0};
 
     memset(ref, 0, sizeof(*ref));
-    meta = json_object_get(r->object, "metadata");
-    if (!is_absent(meta) && !json_is_object(meta)) {
+    kjson_init(&j, r->object, NULL);
+    meta = kjson_get(&j, r->object, "metadata");
+    spec = kjson_get(&j, r->object, "spec");
+    dsr = json_is_object(spec) ? kjson_get(&j, spec, "dataSourceRef") : NULL;
+    if (meta != NULL && !json_is_object(meta)) {
         dataref_deny(d, 400, "cannot decode the object: metadata is not a JSON object");
         return -1;
     }
-    ref->pvc_ns = str_member(meta, "namespace", &bad);
-    ref->pvc_name = str_member(meta, "name", &bad);
-    if (ref->pvc_ns[0] == '\0')
-        ref->pvc_ns = r->ns;
-    if (ref->pvc_name[0] == '\0')
-        ref->pvc_name = r->name[0] ? r->name : str_member(meta, "generateName", &bad);
-    spec = json_object_get(r->object, "spec");
-    dsr = json_is_object(spec) ? json_object_get(spec, "dataSourceRef") : NULL;
-    if ((!is_absent(spec) && !json_is_object(spec)) || (!is_absent(dsr) && !json_is_object(dsr))) {
+    if ((spec != NULL && !json_is_object(spec)) || (dsr != NULL && !json_is_object(dsr))) {
         dataref_deny(d, 400,
                      "cannot decode the object: spec or spec.dataSourceRef is not a JSON object");
         return -1;
     }
-    if (is_absent(dsr))
+    if (dsr == NULL)
         return 0;
-    ref->ns = str_member(dsr, "namespace", &bad);
-    ref->group = str_member(dsr, "apiGroup", &bad);
-    ref->kind = str_member(dsr, "kind", &bad);
-    ref->name = str_member(dsr, "name", &bad);
-    if (bad) {
+    ref->pvc_ns = str_member(&j, meta, "namespace");
+    ref->pvc_name = str_member(&j, meta, "name");
+    if (ref->pvc_ns[0] == '\0')
+        ref->pvc_ns = r->ns;
+    if (ref->pvc_name[0] == '\0')
+        ref->pvc_name = r->name[0] ? r->name : str_member(&j, meta, "generateName");
+    ref->ns = str_member(&j, dsr, "namespace");
+    ref->group = str_member(&j, dsr, "apiGroup");
+    ref->kind = str_member(&j, dsr, "kind");
+    ref->name = str_member(&j, dsr, "name");
+    if (kjson_error(&j) != 0) {
         dataref_deny(d, 400,
                      "cannot decode the object: a metadata or spec.dataSourceRef field is not "
                      "a string");

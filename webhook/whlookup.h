@@ -2,7 +2,7 @@
  *
  * The rules in wh_classes.c and wh_dataref.c are pure functions of the
  * AdmissionReview and of this small lookup interface.  In the server the
- * interface is backed by whcache (fed by kube/ watches); unit tests back it
+ * interface is backed by whwatch.c (kube/ informers); unit tests back it
  * with recorded JSON.
  *
  * Visitors receive borrowed values that are valid only during the call; a

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/thread.h"
 #include "webhook/certwatch.h"
+#include "webhook/wharena.h"
 
 #define TLS_PRIORITIES  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define MAX_GENERATIONS 8
@@ -27,6 +28,11 @@
  * our policy (evict, see conn_admit) runs before MHD stops accepting. */
 #define MHD_LIMIT_FACTOR 2
 #define SWEEP_MIN_MS     50 /* shortest period of the header-deadline sweep */
+/* libmicrohttpd's per-connection memory pool: request line, headers and the
+ * read buffer (bodies are streamed to us in pieces).  MHD zeroes the whole
+ * pool after every request on a keep-alive connection, so its size is paid
+ * per request: 16 KiB, not 64. */
+#define MHD_POOL_BYTES (16u << 10)
 
 /* Where a connection is, as far as slot policy is concerned. */
 enum conn_state {
@@ -280,6 +286,21 @@ send_resp(struct gen *g, struct MHD_Connection *conn, const char *method, int st
     return ret;
 }
 
+/* Route one request with jansson's allocations carved from a buffer on this
+ * stack frame (webhook/wharena.h): every tree of the review is made and
+ * released inside. */
+static void
+route_in_arena(const struct whroute *rt, const char *method, const char *url, const char *ctype,
+               const struct buf *body, struct whroute_resp *out)
+{
+    _Alignas(16) char mem[WHARENA_BYTES];
+    struct wharena a = {0};
+
+    wharena_begin(&a, mem);
+    whroute_handle(rt, method, url, ctype, buf_str(body), body->len, out);
+    wharena_end(&a);
+}
+
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
        const char *version, const char *upload, size_t *upload_size, void **con_cls)
@@ -335,7 +356,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
         return MHD_YES;
     }
     ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    whroute_handle(s->opts.route, method, url, ctype, buf_str(&r->body), r->body.len, &out);
+    route_in_arena(s->opts.route, method, url, ctype, &r->body, &out);
     r->first_done = 2;
     /* Back to the idle timeout for a keep-alive connection. */
     MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, s->opts.idle_timeout_s);
@@ -387,7 +408,7 @@ gen_start(struct whserver *s, struct certpair *pair, struct sc_err *err)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->opts.threads ? s->opts.threads : 1),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, mhd_limit(s), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64u << 10), MHD_OPTION_NOTIFY_COMPLETED, completed, (void *)g,
+        (size_t)MHD_POOL_BYTES, MHD_OPTION_NOTIFY_COMPLETED, completed, (void *)g,
         MHD_OPTION_NOTIFY_CONNECTION, notify_conn, (void *)s, MHD_OPTION_END);
     if (g->daemon == NULL) {
         sc_err_set(err, SC_EIO,

@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "kube/kinformer.h"
+#include "kube/kjson.h"
 #include "webhook/wh_classes.h"
 #include "webhook/wh_dataref.h"
 #include "webhook/wh_objs.h"
@@ -21,6 +22,7 @@ struct whwatch {
     struct kinformer *grants;
     enum wh_class_kind kinds[2];      /* parse contexts */
     struct kinformer *objs[WH_OBJ_N]; /* by enum wh_obj: for the warnings only */
+    enum wh_obj obj_kinds[WH_OBJ_N];  /* their parse contexts */
 };
 
 static int
@@ -29,6 +31,7 @@ parse_class(void *ctx, const json_t *obj, void **view, struct sc_err *err)
     const enum wh_class_kind *kind = ctx;
     const char *driver, *name;
     struct class_view *v = NULL;
+    struct kjson j = {0};
     struct kpack p = {0};
     bool def;
     int rc;
@@ -36,7 +39,8 @@ parse_class(void *ctx, const json_t *obj, void **view, struct sc_err *err)
     rc = wh_classes_parse(obj, *kind, &driver, &def, err);
     if (rc != SC_OK)
         return rc;
-    name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+    kjson_init(&j, obj, NULL);
+    name = kjson_str(&j, "metadata.name");
     if (name == NULL)
         return sc_err_set(err, SC_EPROTO, "class without metadata.name");
     kpack_init(&p, sizeof(*v));
@@ -76,48 +80,23 @@ index_ns(void *ctx, const void *view, struct kindex_out *out)
 
 /* ---- the compact views of the warnings' objects --------------------------------- */
 
+/* One parser for the four kinds; ctx points at the enum wh_obj. */
 static int
-parse_pvc(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+parse_obj(void *ctx, const json_t *obj, void **view, struct sc_err *err)
 {
-    struct wh_pvc *v = NULL;
-    int rc = wh_pvc_parse(obj, &v, err);
-
-    (void)ctx;
-    *view = v;
-    return rc;
-}
-
-static int
-parse_pv(void *ctx, const json_t *obj, void **view, struct sc_err *err)
-{
-    struct wh_pv *v = NULL;
-    int rc = wh_pv_parse(obj, &v, err);
-
-    (void)ctx;
-    *view = v;
-    return rc;
-}
-
-static int
-parse_sc(void *ctx, const json_t *obj, void **view, struct sc_err *err)
-{
-    struct wh_sc *v = NULL;
-    int rc = wh_sc_parse(obj, &v, err);
-
-    (void)ctx;
-    *view = v;
-    return rc;
-}
-
-static int
-parse_content(void *ctx, const json_t *obj, void **view, struct sc_err *err)
-{
-    struct wh_content *v = NULL;
-    int rc = wh_content_parse(obj, &v, err);
-
-    (void)ctx;
-    *view = v;
-    return rc;
+    switch (*(const enum wh_obj *)ctx) {
+    case WH_OBJ_PVC:
+        return wh_pvc_parse(obj, (struct wh_pvc **)view, err);
+    case WH_OBJ_PV:
+        return wh_pv_parse(obj, (struct wh_pv **)view, err);
+    case WH_OBJ_SC:
+        return wh_sc_parse(obj, (struct wh_sc **)view, err);
+    case WH_OBJ_CONTENT:
+        return wh_content_parse(obj, (struct wh_content **)view, err);
+    default:
+        return sc_err_set(err, SC_EINVALID, "no parser for object kind %d",
+                          *(const enum wh_obj *)ctx);
+    }
 }
 
 static void
@@ -161,16 +140,14 @@ lk_get(void *ctx, enum wh_obj kind, const char *key, wh_obj_visit_fn *fn, void *
     return SC_OK;
 }
 
+/* Visit the views of inf in namespace ns (its "ns" index) until fn says stop. */
 static int
-lk_pvcs(void *ctx, const char *ns, wh_obj_visit_fn *fn, void *arg, struct sc_err *err)
+visit_ns(struct kinformer *inf, const char *ns, wh_obj_visit_fn *fn, void *arg, struct sc_err *err)
 {
-    struct whwatch *w = ctx;
     struct kitem **items = NULL;
     size_t n = 0;
-    int rc = obj_ready(w, WH_OBJ_PVC, err);
+    int rc = kinformer_by_index(inf, "ns", ns, &items, &n, err);
 
-    if (rc == SC_OK)
-        rc = kinformer_by_index(w->objs[WH_OBJ_PVC], "ns", ns, &items, &n, err);
     if (rc != SC_OK)
         return rc;
     for (size_t i = 0; i < n; i++)
@@ -178,6 +155,15 @@ lk_pvcs(void *ctx, const char *ns, wh_obj_visit_fn *fn, void *arg, struct sc_err
             break;
     kitem_release_all(items, n);
     return SC_OK;
+}
+
+static int
+lk_pvcs(void *ctx, const char *ns, wh_obj_visit_fn *fn, void *arg, struct sc_err *err)
+{
+    struct whwatch *w = ctx;
+    int rc = obj_ready(w, WH_OBJ_PVC, err);
+
+    return rc != SC_OK ? rc : visit_ns(w->objs[WH_OBJ_PVC], ns, fn, arg, err);
 }
 
 /* Not served = its CRD is absent (kinformer reports SC_ENOTFOUND). */
@@ -219,14 +205,26 @@ lk_classes(void *ctx, enum wh_class_kind kind, wh_class_visit_fn *fn, void *arg,
     return SC_OK;
 }
 
+/* A grant visitor called through visit_ns. */
+struct grant_visit {
+    wh_grant_visit_fn *fn;
+    void *arg;
+};
+
+static int
+visit_grant_view(void *arg, const void *view)
+{
+    const struct grant_visit *g = arg;
+
+    return g->fn(g->arg, view);
+}
+
 static int
 lk_grants(void *ctx, const char *ns, wh_grant_visit_fn *fn, void *arg, struct sc_err *err)
 {
     struct whwatch *w = ctx;
-    struct kitem **items = NULL;
+    struct grant_visit gv = {.fn = fn, .arg = arg};
     struct sc_err st = {0};
-    size_t n = 0;
-    int rc;
 
     if (not_served(w->grants))
         return sc_err_set(err, SC_ENOTFOUND, "the ReferenceGrant CRD is not installed");
@@ -235,14 +233,7 @@ lk_grants(void *ctx, const char *ns, wh_grant_visit_fn *fn, void *arg, struct sc
         return sc_err_set(err, SC_EIO, "the ReferenceGrant cache has not synced%s%s",
                           st.msg[0] ? ": " : "", st.msg);
     }
-    rc = kinformer_by_index(w->grants, "ns", ns, &items, &n, err);
-    if (rc != SC_OK)
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        if (fn(arg, kitem_view(items[i])))
-            break;
-    kitem_release_all(items, n);
-    return SC_OK;
+    return visit_ns(w->grants, ns, visit_grant_view, &gv, err);
 }
 
 struct wh_lookup
@@ -333,18 +324,23 @@ start_one(struct kclient *c, const char *name, const char *group, const char *ve
 static void
 start_objs(struct kclient *c, struct whwatch *w, struct sc_err *err)
 {
-    w->objs[WH_OBJ_PVC] = start_one(c, "persistentvolumeclaims", "", "v1", "persistentvolumeclaims",
-                                    parse_pvc, NULL, index_pvc_ns, err);
-    if (w->objs[WH_OBJ_PVC] != NULL)
-        w->objs[WH_OBJ_PV] = start_one(c, "persistentvolumes", "", "v1", "persistentvolumes",
-                                       parse_pv, NULL, NULL, err);
-    if (w->objs[WH_OBJ_PV] != NULL)
-        w->objs[WH_OBJ_SC] = start_one(c, "storageclasses", "storage.k8s.io", "v1",
-                                       "storageclasses", parse_sc, NULL, NULL, err);
-    if (w->objs[WH_OBJ_SC] != NULL)
-        w->objs[WH_OBJ_CONTENT] =
-            start_one(c, "volumesnapshotcontents", "snapshot.storage.k8s.io", "v1",
-                      "volumesnapshotcontents", parse_content, NULL, NULL, err);
+    static const struct {
+        const char *group, *resource;
+        kindex_fn *ns_index;
+    } objs[WH_OBJ_N] = {
+        [WH_OBJ_PVC] = {"", "persistentvolumeclaims", index_pvc_ns},
+        [WH_OBJ_PV] = {"", "persistentvolumes", NULL},
+        [WH_OBJ_SC] = {"storage.k8s.io", "storageclasses", NULL},
+        [WH_OBJ_CONTENT] = {"snapshot.storage.k8s.io", "volumesnapshotcontents", NULL},
+    };
+
+    for (int i = 0; i < WH_OBJ_N; i++) {
+        w->obj_kinds[i] = (enum wh_obj)i;
+        w->objs[i] = start_one(c, objs[i].resource, objs[i].group, "v1", objs[i].resource,
+                               parse_obj, &w->obj_kinds[i], objs[i].ns_index, err);
+        if (w->objs[i] == NULL)
+            return;
+    }
 }
 
 int

@@ -1,13 +1,15 @@
 /* tests/bench/webhook/whroute_bench.c -- cost of one decision in process:
  * envelope parse + rule + response build, without TLS or sockets, over an
  * in-memory lookup holding N classes per kind and N grants.  Prints figures;
- * asserts nothing.  Usage: whroute_bench [ITERATIONS] [N] */
+ * asserts nothing.  Usage: whroute_bench [ITERATIONS] [N] [malloc]
+ * ("malloc": jansson on malloc, not in the per-request arena the server uses) */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "webhook/wharena.h"
 #include "webhook/whroute.h"
 
 struct mem_lookup {
@@ -85,6 +87,8 @@ main(int argc, char **argv)
 {
     long iters = argc > 1 ? atol(argv[1]) : 100000;
     int n = argc > 2 ? atoi(argv[2]) : 100;
+    int use_arena = !(argc > 3 && strcmp(argv[3], "malloc") == 0);
+    static _Alignas(16) char arena_mem[WHARENA_BYTES];
     static struct wh_grant_from from = {"", "PersistentVolumeClaim", "prod"};
     static struct wh_grant_from from_other = {"", "PersistentVolumeClaim", "elsewhere"};
     static struct wh_grant_to to = {"snapshot.storage.k8s.io", "VolumeSnapshot", NULL};
@@ -96,6 +100,8 @@ main(int argc, char **argv)
         char *body;
     } sc[4];
 
+    if (use_arena)
+        wharena_install();
     for (int i = 0; i < n; i++) {
         snprintf(m.names[i], 32, "class-%d", i);
         /* Only the last grant matches: the rule walks all of them. */
@@ -127,8 +133,8 @@ main(int argc, char **argv)
     sc[3].name = "non-JSON body (400)";
     sc[3].url = "/validate-class";
     sc[3].body = strdup("{\"apiVersion\": nope");
-    printf("whroute_bench: %ld iterations each, %d cached classes and grants, one thread\n", iters,
-           n);
+    printf("whroute_bench: %ld iterations each, %d cached classes and grants, one thread, %s\n",
+           iters, n, use_arena ? "jansson in a per-request arena" : "jansson on malloc");
     for (int s = 0; s < 4; s++) {
         size_t len = strlen(sc[s].body);
         double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), dt, ct;
@@ -136,8 +142,13 @@ main(int argc, char **argv)
 
         for (long i = 0; i < iters; i++) {
             struct whroute_resp out = {0};
+            struct wharena a = {0};
 
+            /* As the server does (whserver.c): the review's trees in an arena. */
+            if (use_arena)
+                wharena_begin(&a, arena_mem);
             whroute_handle(&rt, "POST", sc[s].url, "application/json", sc[s].body, len, &out);
+            wharena_end(&a);
             status = out.status;
             free(out.body);
         }

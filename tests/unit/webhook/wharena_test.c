@@ -1,0 +1,121 @@
+/* wharena: jansson's allocations inside a scope come from the caller's
+ * buffer, spill to malloc when it is full, and outside a scope are plain
+ * malloc blocks; a review parsed and answered in a scope gives the same
+ * bytes as one on malloc.  Also the response writer's escaping against
+ * jansson's own dump. */
+#include "webhook/wharena.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/limits.h"
+#include "kube/kjson.h"
+#include "tests/unit/webhook/fixtures.h"
+#include "webhook/review.h"
+
+static _Alignas(16) char mem[WHARENA_BYTES];
+
+static int
+in_arena(const void *p)
+{
+    return (const char *)p >= mem && (const char *)p < mem + sizeof(mem);
+}
+
+static void
+test_scope_and_spill(void)
+{
+    struct wharena a = {0};
+    void *outside = wharena_malloc(32), *p, *q, *big;
+
+    CHECK(outside != NULL && !in_arena(outside));
+    wharena_begin(&a, mem);
+    p = wharena_malloc(24);
+    q = wharena_malloc(1);
+    CHECK(in_arena(p) && in_arena(q));
+    CHECK((((uintptr_t)p) & 15u) == 0 && (((uintptr_t)q) & 15u) == 0);
+    CHECK((char *)q - (char *)p == 32);  /* 24 rounded up to 16 */
+    big = wharena_malloc(WHARENA_BYTES); /* does not fit after p and q: malloc */
+    CHECK(big != NULL && !in_arena(big));
+    CHECK_INT((int)a.spilled, 1);
+    wharena_free(p); /* no-op */
+    wharena_free(big);
+    wharena_free(outside); /* a malloc block freed inside a scope */
+    wharena_end(&a);
+    p = wharena_malloc(8);
+    CHECK(p != NULL && !in_arena(p));
+    CHECK_INT((int)a.spilled, 1);
+    free(p); /* outside a scope a block is a plain malloc block */
+}
+
+/* Parse and answer the recorded review; the response text. */
+static char *
+answer(const char *body, size_t len)
+{
+    struct review_admission r = {0};
+    struct wh_decision d = {.allowed = false, .code = 403, .rule = "x", .msg = "no \"x\"\n/é"};
+    char *out = NULL;
+    size_t n = 0;
+
+    CHECK_INT(review_admission_parse(body, len, &r, NULL), SC_OK);
+    CHECK_INT(review_admission_respond(&r, &d, &out, &n, NULL), SC_OK);
+    CHECK_INT((int)n, (int)strlen(out));
+    review_admission_release(&r);
+    return out;
+}
+
+static void
+test_review_in_scope(void)
+{
+    struct wharena a = {0};
+    size_t len = 0;
+    char *body = fx_text("admission/vsclass-create.json", &len), *plain, *scoped;
+
+    plain = answer(body, len);
+    wharena_install();
+    wharena_begin(&a, mem);
+    scoped = answer(body, len);
+    CHECK(a.used > 0);
+    CHECK_INT((int)a.spilled, 0);
+    wharena_end(&a);
+    CHECK(!in_arena(scoped)); /* the response is the caller's to free() */
+    CHECK_STR(scoped, plain);
+    free(plain);
+    free(scoped);
+    free(body);
+}
+
+/* kjson_put_str writes what json_dumps() writes for the same string. */
+static void
+test_put_str_matches_jansson(void)
+{
+    static const char *const cases[] = {
+        "", "plain", "q\"b\\s/", "\b\f\n\r\t\x0b\x01\x1f", "é ü 日本 😀", "\x7f",
+    };
+    struct buf b = {0};
+
+    for (size_t i = 0; i < SC_ARRAY_LEN(cases); i++) {
+        json_t *s = json_string(cases[i]);
+        char *want = json_dumps(s, JSON_COMPACT | JSON_ENCODE_ANY);
+
+        buf_init(&b, 256);
+        CHECK_INT(kjson_put_str(&b, cases[i]), 0);
+        CHECK_STR(buf_str(&b), want);
+        buf_release(&b);
+        free(want);
+        json_decref(s);
+    }
+    buf_init(&b, 256);
+    CHECK_INT(kjson_put_str(&b, "cut \xc3"), SC_EINVALID); /* not UTF-8: jansson refuses it too */
+    CHECK(json_string("cut \xc3") == NULL);
+    CHECK_INT(kjson_put_str(&b, "\xed\xa0\x80"), SC_EINVALID); /* a surrogate */
+    CHECK_INT((int)b.len, 0);
+    buf_init(&b, 4);
+    CHECK_INT(kjson_put_str(&b, "too long"), SC_ETOOBIG);
+    CHECK_INT((int)b.len, 0);
+    buf_release(&b);
+}
+
+TEST_MAIN(TEST(test_scope_and_spill), TEST(test_review_in_scope),
+          TEST(test_put_str_matches_jansson))
