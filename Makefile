@@ -75,6 +75,14 @@ BENCH_BINS += $$($(1)_BENCH)
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call TESTS_FOR,$(c))))
 
+# Unit tests named *_oom_test make our own allocations fail: their malloc,
+# calloc, realloc, strdup and strndup calls (those of the libraries they link
+# too) go through tests/lib/failalloc.c.  Test binaries only.
+OOM_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+OOM_UNITS := $(filter %_oom_test,$(UNIT_BINS))
+$(OOM_UNITS): $(BUILD)/tests/lib/failalloc.o
+$(OOM_UNITS): LDFLAGS += $(OOM_WRAP) $(BUILD)/tests/lib/failalloc.o
+
 .PHONY: all deps tools image check test asan tsan valgrind fuzz fuzz-long soak demo format format-check tidy \
         bench bench-compare clean print-unit-bins print-it-bins print-asan-flags print-valgrind \
         unit-bins it-bins bench-bins
