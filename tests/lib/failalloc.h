@@ -19,8 +19,8 @@
 #include <stdbool.h>
 
 /* Let n allocations succeed, then fail the next one (n = 0: the very next);
- * with sticky, also every later one until disarmed. */
-void failalloc_arm(long n, bool sticky);
+ * with keep_failing, also every later one until disarmed. */
+void failalloc_arm(long n, bool keep_failing);
 /* Stop failing; returns how many allocations failed since failalloc_arm(). */
 long failalloc_disarm(void);
 

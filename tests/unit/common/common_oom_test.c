@@ -18,8 +18,8 @@
 struct buf_ctx {
     struct buf b;
     char *detached;
-    int enomem;   /* appends that failed with SC_ENOMEM */
-    int n_bad;    /* appends that failed otherwise, or changed the buffer */
+    int enomem; /* appends that failed with SC_ENOMEM */
+    int n_bad;  /* appends that failed otherwise, or changed the buffer */
     char want[8 * N_PIECES];
 };
 
@@ -145,7 +145,8 @@ hmap_run(void *p)
             rc = r;
         else
             c->n_bad++;
-        if (hmap_len(&c->m) != (size_t)c->n_in || (r == SC_OK) != (hmap_get(&c->m, key) == &c->vals[i]))
+        if (hmap_len(&c->m) != (size_t)c->n_in ||
+            (r == SC_OK) != (hmap_get(&c->m, key) == &c->vals[i]))
             c->n_bad++;
     }
     return rc;
@@ -173,7 +174,7 @@ test_hmap(void)
     long points = failalloc_sweep(&fc);
 
     fprintf(stderr, "hmap: %ld failure points\n", points);
-    CHECK(points >= 2 * N_KEYS);
+    CHECK(points >= 2L * N_KEYS);
 }
 
 TEST_MAIN(TEST(test_buf), TEST(test_buf_detach_empty), TEST(test_hmap))

@@ -34,30 +34,32 @@ struct view_ctx {
     int bad_out;     /* a failing run set the view */
 };
 
-#define PARSE_AS(fn, type)                  \
-    do {                                    \
-        struct type *v_ = NULL;             \
-        rc = fn(obj, &v_, err);             \
-        *m = v_ != NULL ? &v_->m : NULL;    \
-    } while (0)
+/* Each parser as one signature: the view comes back as its cmeta. */
+typedef int parse_fn(const json_t *obj, struct cmeta **m, struct sc_err *err);
 
-static int
-parse_kind(enum kind k, const json_t *obj, struct cmeta **m, struct sc_err *err)
-{
-    int rc = SC_EINVALID;
-
-    switch (k) {
-    case K_CVS: PARSE_AS(cvs_parse, cvs); break;
-    case K_CVSC: PARSE_AS(cvsc_parse, cvsc); break;
-    case K_CCLASS: PARSE_AS(cclass_parse, cclass); break;
-    case K_CPVC: PARSE_AS(cpvc_parse, cpvc); break;
-    case K_CPV: PARSE_AS(cpv_parse, cpv); break;
-    case K_GVGS: PARSE_AS(gvgs_parse, gvgs); break;
-    case K_GVGSC: PARSE_AS(gvgsc_parse, gvgsc); break;
-    case K_GCLASS: PARSE_AS(gclass_parse, gclass); break;
+#define PARSE_AS(fn, type)                                                     \
+    static int p_##fn(const json_t *obj, struct cmeta **m, struct sc_err *err) \
+    {                                                                          \
+        struct type *v = NULL;                                                 \
+        int rc = fn(obj, &v, err);                                             \
+                                                                               \
+        *m = v != NULL ? &v->m : NULL;                                         \
+        return rc;                                                             \
     }
-    return rc;
-}
+PARSE_AS(cvs_parse, cvs)
+PARSE_AS(cvsc_parse, cvsc)
+PARSE_AS(cclass_parse, cclass)
+PARSE_AS(cpvc_parse, cpvc)
+PARSE_AS(cpv_parse, cpv)
+PARSE_AS(gvgs_parse, gvgs)
+PARSE_AS(gvgsc_parse, gvgsc)
+PARSE_AS(gclass_parse, gclass)
+
+static parse_fn *const parsers[] = {
+    [K_CVS] = p_cvs_parse,     [K_CVSC] = p_cvsc_parse,     [K_CCLASS] = p_cclass_parse,
+    [K_CPVC] = p_cpvc_parse,   [K_CPV] = p_cpv_parse,       [K_GVGS] = p_gvgs_parse,
+    [K_GVGSC] = p_gvgsc_parse, [K_GCLASS] = p_gclass_parse,
+};
 
 /* What a view holds: its metadata, every string of its block, the JSON it
  * keeps (group views) and its size. */
@@ -81,7 +83,7 @@ view_run(void *p)
     struct view_ctx *c = p;
 
     memset(&c->err, 0, sizeof(c->err));
-    return parse_kind(c->kind, c->obj, &c->m, &c->err);
+    return parsers[c->kind](c->obj, &c->m, &c->err);
 }
 
 static void
@@ -148,8 +150,8 @@ test_snapshot_views(void)
     static const struct {
         const char *key;
         enum kind k;
-    } cases[] = {{"vs-dynamic", K_CVS},     {"vsc-dynamic-ready", K_CVSC}, {"class-default", K_CCLASS},
-                 {"pvc-bound", K_CPVC},     {"pvc-pending", K_CPVC},       {"pv-csi", K_CPV}};
+    } cases[] = {{"vs-dynamic", K_CVS}, {"vsc-dynamic-ready", K_CVSC}, {"class-default", K_CCLASS},
+                 {"pvc-bound", K_CPVC}, {"pvc-pending", K_CPVC},       {"pv-csi", K_CPV}};
 
     for (size_t i = 0; i < SC_ARRAY_LEN(cases); i++)
         /* the view itself, then its string block: two allocations each */
@@ -162,8 +164,11 @@ test_group_views(void)
     static const struct {
         const char *key;
         enum kind k;
-    } cases[] = {{"vgs-selector", K_GVGS}, {"vgs-static", K_GVGS}, {"vgsc-dynamic", K_GVGSC},
-                 {"vgsc-static", K_GVGSC}, {"gclass", K_GCLASS}};
+    } cases[] = {{"vgs-selector", K_GVGS},
+                 {"vgs-static", K_GVGS},
+                 {"vgsc-dynamic", K_GVGSC},
+                 {"vgsc-static", K_GVGSC},
+                 {"gclass", K_GCLASS}};
 
     for (size_t i = 0; i < SC_ARRAY_LEN(cases); i++)
         CHECK(sweep_view("group/objects.json", cases[i].key, cases[i].k) >= 1);
@@ -312,8 +317,10 @@ test_label_selector(void)
                        "{\"key\":\"env\",\"operator\":\"NotIn\",\"values\":[\"dev\"]},"
                        "{\"key\":\"old\",\"operator\":\"DoesNotExist\"}]}",
                        0, NULL);
-    c.labels[0] = json_loads("{\"app\":\"db\",\"tier\":\"data\",\"zone\":\"a\",\"x\":\"\"}", 0, NULL);
-    c.labels[1] = json_loads("{\"app\":\"db\",\"tier\":\"data\",\"zone\":\"c\",\"x\":\"\"}", 0, NULL);
+    c.labels[0] =
+        json_loads("{\"app\":\"db\",\"tier\":\"data\",\"zone\":\"a\",\"x\":\"\"}", 0, NULL);
+    c.labels[1] =
+        json_loads("{\"app\":\"db\",\"tier\":\"data\",\"zone\":\"c\",\"x\":\"\"}", 0, NULL);
     c.labels[2] = json_loads("{\"app\":\"db\",\"tier\":\"data\",\"zone\":\"b\",\"x\":\"1\","
                              "\"env\":\"dev\"}",
                              0, NULL);

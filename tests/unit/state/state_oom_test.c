@@ -71,7 +71,8 @@ row_gen(struct state *st, int i, int *ev_gen)
     if (state_retry_get(st, "VolumeSnapshot", uid, &r, &err) == SC_OK) {
         gen = r.failures / 100;
         snprintf(msg, sizeof(msg), "error %d of generation %d", i, gen);
-        if (r.failures != gen * 100 + i || r.next_ms != 1000 + gen || strcmp(r.last_error, msg) != 0)
+        if (r.failures != gen * 100 + i || r.next_ms != 1000 + gen ||
+            strcmp(r.last_error, msg) != 0)
             gen = -2;
     }
     if (state_event_get(st, uid, "Warning", "SnapshotFailed", key_msg, &ev, &err) == SC_OK) {
@@ -197,7 +198,7 @@ test_open_file(void)
     c.st = NULL;
     points = failalloc_sweep(&fc);
     fprintf(stderr, "state_open, %d rows to load: %ld failure points\n", 2 * ROWS, points);
-    CHECK(points > 2 * ROWS);
+    CHECK(points > 2L * ROWS);
     tu_rmdir(dir);
 }
 
@@ -301,9 +302,9 @@ test_put(void)
         return;
     put_all(c.st, 0, ROWS, 1);
     points = failalloc_sweep(&fc);
-    fprintf(stderr, "state puts (%d updated, %d new rows): %ld failure points\n", ROWS, EXTRA - ROWS,
-            points);
-    CHECK(points >= 2 * ROWS);
+    fprintf(stderr, "state puts (%d updated, %d new rows): %ld failure points\n", ROWS,
+            EXTRA - ROWS, points);
+    CHECK(points >= 2L * ROWS);
     state_close(c.st);
     tu_rmdir(c.dir);
 }
@@ -369,7 +370,7 @@ test_flush(void)
     put_all(c.st, 0, ROWS, 2);
     points = failalloc_sweep(&fc);
     fprintf(stderr, "state_flush (%d dirty rows): %ld failure points\n", 2 * ROWS, points);
-    CHECK(points >= 2 * ROWS);
+    CHECK(points >= 2L * ROWS);
     state_close(c.st);
     tu_rmdir(c.dir);
 }
@@ -386,10 +387,11 @@ static int
 each_row(void *p, const char *kind, const char *uid, const struct state_retry *r)
 {
     struct each_ctx *c = p;
-    int i = -1;
+    char *end = NULL;
+    long i = strncmp(uid, "uid-", 4) == 0 ? strtol(uid + 4, &end, 10) : -1;
 
-    if (strcmp(kind, "VolumeSnapshot") == 0 && sscanf(uid, "uid-%d", &i) == 1 && i >= 0 &&
-        i < ROWS && r->failures == 100 + i)
+    if (strcmp(kind, "VolumeSnapshot") == 0 && end != NULL && *end == '\0' && i >= 0 && i < ROWS &&
+        r->failures == 100 + i)
         c->seen |= 1 << i;
     return 0;
 }
