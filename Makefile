@@ -7,7 +7,8 @@
 #   make tsan       the threaded unit tests under ThreadSanitizer (build-tsan/)
 #   make valgrind   unit tests under valgrind memcheck (plain build)
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
-#   make fuzz-long  the fuzz campaign: FUZZ_LONG_SECONDS per target, corpus kept in tests/fuzz/corpus/
+#   make fuzz-long  the fuzz campaign: FUZZ_LONG_SECONDS per target, or FUZZ_RUNS executions each
+#                   (FUZZ_LONG_SECONDS then caps them); corpus kept in tests/fuzz/corpus/
 #   make soak       controller chaos (tests/soak/soak.sh: 1000 snapshots, 50 leader kills, restarts,
 #                   410s, 429/500 bursts); CONTROLLER=<binary> runs it against any snapshot-controller
 #   make demo       the README's demo: the whole flow on a local control plane
@@ -158,7 +159,8 @@ fuzz: deps
 	@tests/fuzz/run.sh
 
 fuzz-long: deps
-	@FUZZ_SECONDS=$${FUZZ_LONG_SECONDS:-600} FUZZ_KEEP_CORPUS=1 tests/fuzz/run.sh
+	@FUZZ_SECONDS=$${FUZZ_LONG_SECONDS:-$$([ -n "$${FUZZ_RUNS:-}" ] && echo 0 || echo 600)} \
+		FUZZ_KEEP_CORPUS=1 tests/fuzz/run.sh
 
 soak: deps all
 	@tests/soak/soak.sh

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/fuzz/run.sh -- build every libFuzzer target tests/fuzz/<component>_*_fuzz.c
 # with clang (-fsanitize=fuzzer,address,undefined) against its component's
-# sources (and those it depends on), then run each for FUZZ_SECONDS (default
-# 30) from its seed corpus tests/fuzz/corpus/<target>/ if there is one.
+# sources (and those it depends on; a binary newer than all of them is kept),
+# then run each for FUZZ_SECONDS (default 30) from its seed corpus
+# tests/fuzz/corpus/<target>/ if there is one.
 # A crash, leak or sanitizer report fails the target.  Prints
 # "fuzz: N passed, N failed".
 # FUZZ_ONLY=<substring> runs matching targets only.  FUZZ_KEEP_CORPUS=1
@@ -45,10 +46,16 @@ for t in tests/fuzz/*_fuzz.c; do
 			[ "$f" = "$c/main.c" ] || srcs+=("$f")
 		done
 	done
+	hdrs=()
+	for c in $(deps_of "$comp"); do hdrs+=("$c"/*.h); done
+	# a binary newer than every source and header it is built from is kept
+	if [ -x "$out/$name" ] && [ -z "$(find "$t" "${srcs[@]}" "${hdrs[@]}" -newer "$out/$name" | head -n 1)" ]; then
+		:
 	# shellcheck disable=SC2046
-	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE \
-		-DSC_VERSION='"fuzz"' -I. -pthread $(pkg-config --cflags $pkgs) -o "$out/$name" "$t" "${srcs[@]}" \
-		$(pkg-config --libs $pkgs) -lm >"$out/$name.build.log" 2>&1; then
+	elif ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE \
+		-DSC_VERSION='"fuzz"' -I. -pthread $(pkg-config --cflags $pkgs) -o "$out/$name.new" "$t" \
+		"${srcs[@]}" $(pkg-config --libs $pkgs) -lm >"$out/$name.build.log" 2>&1 ||
+		! mv "$out/$name.new" "$out/$name"; then
 		echo "FAIL $name: does not build"; tail -n 15 "$out/$name.build.log" | sed 's/^/    /'
 		failed=$((failed + 1)); continue
 	fi
