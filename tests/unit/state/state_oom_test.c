@@ -119,6 +119,39 @@ bad_file_exists(const char *dir)
     return access(p, F_OK) == 0;
 }
 
+/* Close st and open its directory again: what the file holds, read back. */
+static struct state *
+reopen(struct state *st, const char *dir)
+{
+    struct state_open_report rep = {0};
+    struct sc_err err = {0};
+
+    state_close(st);
+    st = open_manual(dir, &rep, &err);
+    CHECK(st != NULL);
+    if (st == NULL)
+        exit(1);
+    return st;
+}
+
+/* A state on a new directory (dir, cap >= 64) with rows 0..ROWS-1 at
+ * generation 1. */
+static struct state *
+fresh(char *dir, size_t cap)
+{
+    struct state_open_report rep = {0};
+    struct sc_err err = {0};
+    struct state *st = NULL;
+
+    tu_mkdtemp(dir, cap);
+    st = open_manual(dir, &rep, &err);
+    CHECK(st != NULL);
+    if (st == NULL)
+        exit(1);
+    put_all(st, 0, ROWS, 1);
+    return st;
+}
+
 /* ---- state_open ---- */
 
 struct open_ctx {
@@ -187,15 +220,8 @@ test_open_file(void)
     struct failalloc_case fc = {"state_open (file)", open_run, open_check, &c};
     long points;
 
-    tu_mkdtemp(dir, sizeof(dir));
+    state_close(fresh(dir, sizeof(dir)));
     c.dir = dir;
-    c.st = open_manual(dir, &c.rep, &c.err);
-    CHECK(c.st != NULL);
-    if (c.st == NULL)
-        return;
-    put_all(c.st, 0, ROWS, 1);
-    state_close(c.st);
-    c.st = NULL;
     points = failalloc_sweep(&fc);
     fprintf(stderr, "state_open, %d rows to load: %ld failure points\n", 2 * ROWS, points);
     CHECK(points > 2L * ROWS);
@@ -259,18 +285,13 @@ put_check(void *p, int rc, bool failed)
 {
     struct put_ctx *c = p;
     struct sc_err err = {0};
-    struct state_open_report rep = {0};
     int gens[EXTRA], ev_gens[EXTRA];
 
     CHECK(rc == SC_OK || failed);
     put_verify(c, gens, ev_gens);
     /* what the mirror holds is what reaches the disk */
     CHECK_INT(state_flush(c->st, &err), SC_OK);
-    state_close(c->st);
-    c->st = open_manual(c->dir, &rep, &err);
-    CHECK(c->st != NULL);
-    if (c->st == NULL)
-        exit(1);
+    c->st = reopen(c->st, c->dir);
     for (int i = 0; i < EXTRA; i++) {
         int eg, g = row_gen(c->st, i, &eg);
 
@@ -290,17 +311,10 @@ static void
 test_put(void)
 {
     static struct put_ctx c; /* zeroed */
-    struct state_open_report rep = {0};
-    struct sc_err err = {0};
     struct failalloc_case fc = {"state puts", put_run, put_check, &c};
     long points;
 
-    tu_mkdtemp(c.dir, sizeof(c.dir));
-    c.st = open_manual(c.dir, &rep, &err);
-    CHECK(c.st != NULL);
-    if (c.st == NULL)
-        return;
-    put_all(c.st, 0, ROWS, 1);
+    c.st = fresh(c.dir, sizeof(c.dir));
     points = failalloc_sweep(&fc);
     fprintf(stderr, "state puts (%d updated, %d new rows): %ld failure points\n", ROWS,
             EXTRA - ROWS, points);
@@ -331,7 +345,6 @@ flush_check(void *p, int rc, bool failed)
 {
     struct flush_ctx *c = p;
     struct sc_err err = {0};
-    struct state_open_report rep = {0};
 
     if (rc != SC_OK) {
         CHECK(failed && rc == SC_ENOMEM);
@@ -340,11 +353,7 @@ flush_check(void *p, int rc, bool failed)
     CHECK(all_at(c->st, 0, ROWS, 2)); /* reads its own writes */
     /* the rows a failed flush could not copy are still dirty */
     CHECK_INT(state_flush(c->st, &err), SC_OK);
-    state_close(c->st);
-    c->st = open_manual(c->dir, &rep, &err);
-    CHECK(c->st != NULL);
-    if (c->st == NULL)
-        exit(1);
+    c->st = reopen(c->st, c->dir);
     CHECK(all_at(c->st, 0, ROWS, 2));
     put_all(c->st, 0, ROWS, 1);
     CHECK_INT(state_flush(c->st, &err), SC_OK);
@@ -355,17 +364,11 @@ static void
 test_flush(void)
 {
     static struct flush_ctx c; /* zeroed */
-    struct state_open_report rep = {0};
     struct sc_err err = {0};
     struct failalloc_case fc = {"state_flush", flush_run, flush_check, &c};
     long points;
 
-    tu_mkdtemp(c.dir, sizeof(c.dir));
-    c.st = open_manual(c.dir, &rep, &err);
-    CHECK(c.st != NULL);
-    if (c.st == NULL)
-        return;
-    put_all(c.st, 0, ROWS, 1);
+    c.st = fresh(c.dir, sizeof(c.dir));
     CHECK_INT(state_flush(c.st, &err), SC_OK);
     put_all(c.st, 0, ROWS, 2);
     points = failalloc_sweep(&fc);
