@@ -7,7 +7,8 @@
 #   make tsan       the threaded unit tests under ThreadSanitizer (build-tsan/)
 #   make valgrind   unit tests under valgrind memcheck (plain build)
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
-#   make fuzz-long  the fuzz campaign: FUZZ_LONG_SECONDS per target, corpus kept in tests/fuzz/corpus/
+#   make fuzz-long  the fuzz campaign: FUZZ_LONG_SECONDS per target, or FUZZ_RUNS executions each
+#                   (FUZZ_LONG_SECONDS then caps them); corpus kept in tests/fuzz/corpus/
 #   make soak       controller chaos (tests/soak/soak.sh: 1000 snapshots, 50 leader kills, restarts,
 #                   410s, 429/500 bursts); CONTROLLER=<binary> runs it against any snapshot-controller
 #   make soak-groups  VolumeGroupSnapshots under leader kills (tests/soak/group_soak.sh: 100 groups
@@ -76,6 +77,14 @@ IT_BINS    += $$($(1)_IT)
 BENCH_BINS += $$($(1)_BENCH)
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call TESTS_FOR,$(c))))
+
+# Unit tests named *_oom_test make our own allocations fail: their malloc,
+# calloc, realloc, strdup and strndup calls (those of the libraries they link
+# too) go through tests/lib/failalloc.c.  Test binaries only.
+OOM_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+OOM_UNITS := $(filter %_oom_test,$(UNIT_BINS))
+$(OOM_UNITS): $(BUILD)/tests/lib/failalloc.o
+$(OOM_UNITS): LDFLAGS += $(OOM_WRAP) $(BUILD)/tests/lib/failalloc.o
 
 .PHONY: all deps tools image check test asan tsan valgrind fuzz fuzz-long soak soak-groups demo format format-check tidy \
         bench bench-compare clean print-unit-bins print-it-bins print-asan-flags print-valgrind \
@@ -158,7 +167,8 @@ fuzz: deps
 	@tests/fuzz/run.sh
 
 fuzz-long: deps
-	@FUZZ_SECONDS=$${FUZZ_LONG_SECONDS:-600} FUZZ_KEEP_CORPUS=1 tests/fuzz/run.sh
+	@FUZZ_SECONDS=$${FUZZ_LONG_SECONDS:-$$([ -n "$${FUZZ_RUNS:-}" ] && echo 0 || echo 600)} \
+		FUZZ_KEEP_CORPUS=1 tests/fuzz/run.sh
 
 soak: deps all
 	@tests/soak/soak.sh

@@ -179,21 +179,39 @@ srow_free(struct srow *r)
     free(r);
 }
 
-/* Replace an owned string if it changed; SC_ENOMEM leaves it as it was. */
+/* *out: a copy of v (capped at max - 1 bytes) if it differs from cur, else
+ * NULL.  SC_OK or SC_ENOMEM. */
 static int
-set_str(char **dst, const char *v, size_t max)
+new_str(const char *cur, const char *v, size_t max, char **out)
 {
-    char *n;
-
+    *out = NULL;
     if (v == NULL)
         v = "";
-    if (strncmp(*dst, v, max - 1) == 0 && strlen(*dst) == strnlen(v, max - 1))
+    if (strncmp(cur, v, max - 1) == 0 && strlen(cur) == strnlen(v, max - 1))
         return SC_OK;
-    n = strndup(v, max - 1);
-    if (n == NULL)
+    *out = strndup(v, max - 1);
+    return *out != NULL ? SC_OK : SC_ENOMEM;
+}
+
+/* Replace the row's strings that changed, both or neither: SC_ENOMEM leaves
+ * the row as it was (an Event's namespace never goes with another's name). */
+static int
+set_strs(struct srow *r, const char *v1, size_t max1, const char *v2, size_t max2)
+{
+    char *n1 = NULL, *n2 = NULL;
+
+    if (new_str(r->v1, v1, max1, &n1) != SC_OK || new_str(r->v2, v2, max2, &n2) != SC_OK) {
+        free(n1);
         return SC_ENOMEM;
-    free(*dst);
-    *dst = n;
+    }
+    if (n1 != NULL) {
+        free(r->v1);
+        r->v1 = n1;
+    }
+    if (n2 != NULL) {
+        free(r->v2);
+        r->v2 = n2;
+    }
     return SC_OK;
 }
 
@@ -210,8 +228,13 @@ tab_init(struct tab *t, int table, size_t max, int64_t ttl_ms)
     t->ttl_ms = ttl_ms;
     t->nkeys = table == SROW_RETRY ? 2 : 4;
     t->uid_field = table == SROW_RETRY ? 1 : 0;
-    if (t->hb == NULL || t->ub == NULL)
+    if (t->hb == NULL || t->ub == NULL) {
+        /* both or neither: tab_release() walks ub as far as hb */
+        free(t->hb);
+        free(t->ub);
+        t->hb = t->ub = NULL;
         return SC_ENOMEM;
+    }
     return SC_OK;
 }
 
@@ -509,7 +532,7 @@ upsert(struct state *st, int table, const char *const *keys, const char *v1, con
         insert_row(st, r);
     } else {
         size_t max1 = table == SROW_RETRY ? STATE_MAX_ERROR : STATE_MAX_NS;
-        if (set_str(&r->v1, v1, max1) != SC_OK || set_str(&r->v2, v2, STATE_MAX_NAME) != SC_OK)
+        if (set_strs(r, v1, max1, v2, STATE_MAX_NAME) != SC_OK)
             return SC_ENOMEM;
         if (r->dead)
             revive_row(st, r);

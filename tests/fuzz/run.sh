@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # tests/fuzz/run.sh -- build every libFuzzer target tests/fuzz/<component>_*_fuzz.c
 # with clang (-fsanitize=fuzzer,address,undefined) against its component's
-# sources (and those it depends on), then run each for FUZZ_SECONDS (default
-# 30) from its seed corpus tests/fuzz/corpus/<target>/ if there is one.
+# sources (and those it depends on; a binary newer than all of them is kept),
+# then run each for FUZZ_SECONDS (default 30) from its seed corpus
+# tests/fuzz/corpus/<target>/ if there is one.
 # A crash, leak or sanitizer report fails the target.  Prints
 # "fuzz: N passed, N failed".
 # FUZZ_ONLY=<substring> runs matching targets only.  FUZZ_KEEP_CORPUS=1
 # (make fuzz-long) merges what a run found back into tests/fuzz/corpus/<target>/
 # (libFuzzer -merge=1: only inputs that add coverage are kept).
+# FUZZ_RUNS=<n> (make fuzz-long FUZZ_RUNS=10000000) defines a run by
+# executions instead (libFuzzer -runs=n); FUZZ_SECONDS then caps it only if it
+# is set (unset: no time limit).  Each line reports runs, seconds and the
+# corpus size before and after.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 secs=${FUZZ_SECONDS:-30}
+limit=(-max_total_time="$secs")
+if [ -n "${FUZZ_RUNS:-}" ]; then
+	secs=${FUZZ_SECONDS:-0}
+	limit=(-runs="$FUZZ_RUNS" -max_total_time="$secs")
+fi
 out=${FUZZ_BUILD:-$top/build-fuzz}
 mkdir -p "$out"
 pkgs="libcurl jansson yaml-0.1 libmicrohttpd sqlite3 openssl"
@@ -36,26 +46,35 @@ for t in tests/fuzz/*_fuzz.c; do
 			[ "$f" = "$c/main.c" ] || srcs+=("$f")
 		done
 	done
+	hdrs=()
+	for c in $(deps_of "$comp"); do hdrs+=("$c"/*.h); done
+	# a binary newer than every source and header it is built from is kept
+	if [ -x "$out/$name" ] && [ -z "$(find "$t" "${srcs[@]}" "${hdrs[@]}" -newer "$out/$name" | head -n 1)" ]; then
+		:
 	# shellcheck disable=SC2046
-	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE \
-		-DSC_VERSION='"fuzz"' -I. -pthread $(pkg-config --cflags $pkgs) -o "$out/$name" "$t" "${srcs[@]}" \
-		$(pkg-config --libs $pkgs) -lm >"$out/$name.build.log" 2>&1; then
+	elif ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE \
+		-DSC_VERSION='"fuzz"' -I. -pthread $(pkg-config --cflags $pkgs) -o "$out/$name.new" "$t" \
+		"${srcs[@]}" $(pkg-config --libs $pkgs) -lm >"$out/$name.build.log" 2>&1 ||
+		! mv "$out/$name.new" "$out/$name"; then
 		echo "FAIL $name: does not build"; tail -n 15 "$out/$name.build.log" | sed 's/^/    /'
 		failed=$((failed + 1)); continue
 	fi
 	corpus=$out/$name.corpus
 	mkdir -p "$corpus"
 	[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
-	if (cd "$out" && "./$name" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 "$corpus" \
+	before=$(find "tests/fuzz/corpus/$name" -type f 2>/dev/null | wc -l)
+	start=$SECONDS
+	if (cd "$out" && "./$name" "${limit[@]}" -rss_limit_mb=2048 -print_final_stats=1 "$corpus" \
 		>"$name.log" 2>&1); then
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$name.log")
-		echo "ok   fuzz.$name (${runs:-?} runs in ${secs}s)"
+		echo "ok   fuzz.$name (${runs:-?} runs in $((SECONDS - start))s)"
 		passed=$((passed + 1))
 		if [ "${FUZZ_KEEP_CORPUS:-0}" = 1 ]; then
 			mkdir -p "tests/fuzz/corpus/$name"
 			"$out/$name" -merge=1 "tests/fuzz/corpus/$name" "$corpus" >"$out/$name.merge.log" 2>&1 ||
 				echo "    corpus merge failed: see $out/$name.merge.log"
-			echo "    corpus: $(find "tests/fuzz/corpus/$name" -type f | wc -l) inputs kept in tests/fuzz/corpus/$name"
+			echo "    corpus: $before inputs before, $(find "tests/fuzz/corpus/$name" -type f | wc -l) after," \
+				"in tests/fuzz/corpus/$name"
 		fi
 	else
 		echo "FAIL fuzz.$name; see $out/$name.log"
