@@ -13,9 +13,12 @@ MODE_FILE holds one word, re-read every 0.2 s:
   fail  every write (POST, PUT, PATCH, DELETE) is answered 429 (Retry-After: 1)
         or 500, alternately, with a Kubernetes Status body; reads pass;
   gone  every open watch is cut, and every new watch gets one ERROR event with
-        code 410 (Expired): the clients must relist.
+        code 410 (Expired): the clients must relist;
+  slowlease MS
+        every request on a Lease waits MS milliseconds before it is forwarded
+        (a slow API server, as leader election sees it); others pass.
 STATS_FILE gets "requests N injected_429 N injected_500 N injected_410 N
-watches_cut N" after every change.
+watches_cut N delayed_lease N" after every change.
 """
 import http.client
 import http.server
@@ -37,7 +40,8 @@ UP_CTX.set_alpn_protocols(["http/1.1"])
 
 lock = threading.Lock()
 mode = "ok"
-stats = {"requests": 0, "injected_429": 0, "injected_500": 0, "injected_410": 0, "watches_cut": 0}
+stats = {"requests": 0, "injected_429": 0, "injected_500": 0, "injected_410": 0, "watches_cut": 0,
+         "delayed_lease": 0}
 watches = set()  # (client socket, upstream connection) of open watches
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
        "upgrade", "host", "content-length", "authorization"}
@@ -108,6 +112,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         is_watch = q.get("watch", [""])[0] in ("true", "1")
         with lock:
             m = mode
+        if m.startswith("slowlease") and "/leases/" in self.path:
+            time.sleep(int((m.split() + ["0"])[1]) / 1000.0)
+            bump("delayed_lease")
         if m == "fail" and self.command in ("POST", "PUT", "PATCH", "DELETE"):
             if stats["injected_429"] <= stats["injected_500"]:
                 bump("injected_429")

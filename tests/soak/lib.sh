@@ -13,6 +13,13 @@
 #   fault_wait_api SECONDS
 #       poll the API server's /readyz until it answers ok.
 #
+#   fault_proxy_start DIR
+#       start tests/soak/faultproxy.py in front of the API server with a
+#       certificate the cluster CA signed: mode file DIR/proxy.mode ("ok"),
+#       stats DIR/proxy.stats, log DIR/proxy.log, pid DIR/proxy.pid, and a
+#       kubeconfig through it, DIR/kubeconfig (the proxy authenticates as
+#       admin upstream).  Sets PPORT.
+#
 # Replicas of $CONTROLLER, for the soak scripts (they set S, the run's
 # directory, and K, kubectl):
 #   soak_replica NAME HOST KUBECONFIG LE_NAMESPACE [ARG...]
@@ -64,6 +71,34 @@ fault_wait_api() {
 		[ $SECONDS -lt "$deadline" ] || { echo "fault: API server not ready after ${secs}s" >&2; return 1; }
 		sleep 0.3
 	done
+}
+
+fault_proxy_start() {
+	local d=$1 pki=$CLUSTER_DIR/pki
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=faultproxy \
+		-keyout "$d/proxy.key" -out "$d/proxy.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/proxy.ext"
+	openssl x509 -req -in "$d/proxy.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+		-days 2 -extfile "$d/proxy.ext" -out "$d/proxy.crt" 2>/dev/null
+	PPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	echo ok >"$d/proxy.mode"
+	python3 tests/soak/faultproxy.py "$PPORT" "$d/proxy.crt" "$d/proxy.key" "$API_SERVER" "$pki/ca.crt" \
+		"$pki/admin.crt" "$pki/admin.key" "$d/proxy.mode" "$d/proxy.stats" >"$d/proxy.log" 2>&1 &
+	echo $! >"$d/proxy.pid"
+	cat >"$d/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: proxy
+  cluster: {server: "https://127.0.0.1:$PPORT", certificate-authority: "$pki/ca.crt"}
+users:
+- name: any
+  user: {token: fault-proxy-ignores-this}
+contexts:
+- name: proxy
+  context: {cluster: proxy, user: any}
+current-context: proxy
+KC
 }
 
 soak_replica() {

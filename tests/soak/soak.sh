@@ -81,31 +81,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- the fault proxy ---------------------------------------------------------------
-pki=$CLUSTER_DIR/pki
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=faultproxy \
-	-keyout "$S/proxy.key" -out "$S/proxy.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$S/proxy.ext"
-openssl x509 -req -in "$S/proxy.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
-	-days 2 -extfile "$S/proxy.ext" -out "$S/proxy.crt" 2>/dev/null
-PPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-echo ok >"$S/proxy.mode"
-python3 tests/soak/faultproxy.py "$PPORT" "$S/proxy.crt" "$S/proxy.key" "$API_SERVER" "$pki/ca.crt" \
-	"$pki/admin.crt" "$pki/admin.key" "$S/proxy.mode" "$S/proxy.stats" >"$S/proxy.log" 2>&1 &
-echo $! >"$S/proxy.pid"
-cat >"$S/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: proxy
-  cluster: {server: "https://127.0.0.1:$PPORT", certificate-authority: "$pki/ca.crt"}
-users:
-- name: any
-  user: {token: soak-proxy-ignores-this}
-contexts:
-- name: proxy
-  context: {cluster: proxy, user: any}
-current-context: proxy
-KC
+fault_proxy_start "$S"
 t_wait 20 k --kubeconfig="$S/kubeconfig" get ns default >/dev/null || { echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
 
 # ---- the two replicas ----------------------------------------------------------------
