@@ -254,6 +254,15 @@ store_response(struct ctrl *c, enum kind kind, const json_t *obj)
     rc = view_parse(kind, obj, &m, &err);
     if (rc != 0)
         return;
+    /* Being deleted with no finalizer left: the API server has removed the
+     * object, and its DELETE event may already have come.  Storing the view
+     * would bring it back as a ghost that other keys' passes (a PVC's
+     * source protection) keep seeing; the informer's view stays until the
+     * event removes it. */
+    if (m->deleting && m->n_fins == 0) {
+        cview_unref(m);
+        return;
+    }
     /* the store keeps the older view: the watch event brings this one */
     rc = cstore_put(c->stores[kind], m, false);
     if (rc < 0)
