@@ -41,26 +41,19 @@ leader(void *ctx, char *why, size_t cap)
     return s->leader_ok;
 }
 
-/* GET path; returns the status code, body in out. */
+/* Raw request text in, whole response out (head included). */
 static int
-get(int port, const char *method, const char *path, char *out, size_t cap)
+raw(int port, const char *req, size_t len, char *out, size_t cap)
 {
     struct sockaddr_in a = {0};
-    char req[256];
     size_t n = 0;
     ssize_t r;
     int fd = socket(AF_INET, SOCK_STREAM, 0), code = -1;
-    const char *body;
 
     a.sin_family = AF_INET;
     a.sin_port = htons((unsigned short)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        close(fd);
-        return -1;
-    }
-    snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: x\r\n\r\n", method, path);
-    if (write(fd, req, strlen(req)) < 0) {
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || write(fd, req, len) < 0) {
         close(fd);
         return -1;
     }
@@ -70,7 +63,18 @@ get(int port, const char *method, const char *path, char *out, size_t cap)
     close(fd);
     if (strncmp(out, "HTTP/1.", 7) == 0 && n > 9)
         code = (int)strtol(out + 9, NULL, 10);
-    body = strstr(out, "\r\n\r\n");
+    return code;
+}
+
+/* METHOD path; returns the status code, body in out. */
+static int
+get(int port, const char *method, const char *path, char *out, size_t cap)
+{
+    char req[256];
+    int n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: x\r\n\r\n", method, path);
+    int code = raw(port, req, (size_t)n, out, cap);
+    const char *body = code >= 0 ? strstr(out, "\r\n\r\n") : NULL;
+
     if (body != NULL)
         memmove(out, body + 4, strlen(body + 4) + 1);
     return code;
@@ -135,31 +139,6 @@ test_bad_endpoint(void)
 
     CHECK(httpsrv_start("8080", "/metrics", &h, &err) == NULL);
     CHECK_STR(err.msg, "listen tcp 8080: missing port in address");
-}
-
-/* Raw request text in, whole response out (head included). */
-static int
-raw(int port, const char *req, size_t len, char *out, size_t cap)
-{
-    struct sockaddr_in a = {0};
-    size_t n = 0;
-    ssize_t r;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), code = -1;
-
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || write(fd, req, len) < 0) {
-        close(fd);
-        return -1;
-    }
-    while (n + 1 < cap && (r = read(fd, out + n, cap - 1 - n)) > 0)
-        n += (size_t)r;
-    out[n] = '\0';
-    close(fd);
-    if (strncmp(out, "HTTP/1.", 7) == 0 && n > 9)
-        code = (int)strtol(out + 9, NULL, 10);
-    return code;
 }
 
 /* HEAD, query strings, an oversized head and a silent client. */
