@@ -142,7 +142,7 @@ find_named(struct kc_parse *p, const char *list, const char *inner, const char *
         rc = get_str(p, e, "name", field, &name);
         if (rc != 0)
             return rc;
-        if (name == NULL || strcmp(name, want) != 0)
+        if (name == NULL || want == NULL || strcmp(name, want) != 0)
             continue;
         yaml_node_t *in = map_get(p->doc, e, inner);
         snprintf(field, sizeof(field), "%s[%d].%s", list, i, inner);
@@ -360,8 +360,8 @@ build(struct kc_parse *p, struct kconfig *c)
         return sc_err_set(p->err, SC_EINVALID, "%s: expected a mapping at the top", p->name);
     if ((rc = build_context(p, root, c, &n)) != 0)
         return rc;
-    if ((rc = find_named(p, "clusters", "cluster", n.cluster, &node, prefix, sizeof(prefix))) != 0 ||
-        (rc = build_cluster(p, node, prefix, c)) != 0)
+    rc = find_named(p, "clusters", "cluster", n.cluster, &node, prefix, sizeof(prefix));
+    if (rc != 0 || (rc = build_cluster(p, node, prefix, c)) != 0)
         return rc;
     if (n.user == NULL || n.user[0] == '\0')
         return 0;

@@ -273,8 +273,8 @@ krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *
     int n_replace = count_replace(o);
 
     if (c == NULL || n_replace < 0) {
-        sc_err_set(err, SC_EINVALID, c == NULL ? "krecorder: no client"
-                                                : "krecorder: bad replace_reasons");
+        sc_err_set(err, SC_EINVALID,
+                   c == NULL ? "krecorder: no client" : "krecorder: bad replace_reasons");
         return NULL;
     }
     r = calloc(1, sizeof(*r));

@@ -142,8 +142,9 @@ test_tables_evict_lru(void)
     CHECK(r != NULL);
     if (r == NULL)
         return;
+    /* the table fills up; each burst of 1 is spent */
     for (i = 0; i < KREC_TABLE_MAX; i++)
-        (void)event_for(r, i); /* the table is full; each burst of 1 is spent */
+        (void)event_for(r, i);
     CHECK_INT(event_for(r, 0), 1);              /* p0: in the table, touched */
     CHECK_INT(event_for(r, KREC_TABLE_MAX), 1); /* new: p1 (least recent) goes */
     CHECK_INT(event_for(r, 0), 2);              /* p0 survived: still spent */
