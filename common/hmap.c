@@ -101,16 +101,16 @@ hmap_get(const struct hmap *m, const void *key)
     return e != NULL ? e->val : NULL;
 }
 
-/* Double the buckets (or make the first 16); a failed grow keeps the old
- * table, which still works, only with longer chains. */
-static void
-grow(struct hmap *m)
+/* Rehash into n buckets (a power of two); false when they cannot be
+ * allocated (the old table stays and still works). */
+static bool
+resize(struct hmap *m, size_t n)
 {
-    size_t n = m->n_buckets > 0 ? m->n_buckets * 2 : 16, i;
     struct hmap_entry **tab = calloc(n, sizeof(struct hmap_entry *));
+    size_t i;
 
     if (tab == NULL)
-        return;
+        return false;
     for (i = 0; i < m->n_buckets; i++) {
         struct hmap_entry *e = m->tab[i], *next;
 
@@ -123,6 +123,27 @@ grow(struct hmap *m)
     free(m->tab);
     m->tab = tab;
     m->n_buckets = n;
+    return true;
+}
+
+/* Double the buckets (or make the first 16); a failed grow keeps the old
+ * table, which still works, only with longer chains. */
+static void
+grow(struct hmap *m)
+{
+    (void)resize(m, m->n_buckets > 0 ? m->n_buckets * 2 : 16);
+}
+
+int
+hmap_reserve(struct hmap *m, size_t n)
+{
+    size_t nb = 16;
+
+    while (nb < n)
+        nb *= 2;
+    if (nb <= m->n_buckets)
+        return 0;
+    return resize(m, nb) ? 0 : SC_ENOMEM;
 }
 
 int
@@ -166,17 +187,30 @@ hmap_put(struct hmap *m, const void *key, void *val, void **old)
     return 0;
 }
 
-int
-hmap_link(struct hmap *m, struct hmap_entry *e, struct hmap_entry **old)
+/* Hash e and make room for it: 0, SC_ENOMEM (no buckets) or SC_ETOOBIG
+ * (n_max, unless it takes an existing key's place: replacing). */
+static int
+link_prepare(struct hmap *m, struct hmap_entry *e, bool replacing)
 {
-    struct hmap_entry **pp = NULL;
-
-    *old = NULL;
     e->hash = m->type->hash(e->key);
     if (m->len >= m->n_buckets)
         grow(m);
     if (m->n_buckets == 0)
         return SC_ENOMEM;
+    if (!replacing && m->n_max > 0 && m->len >= m->n_max)
+        return SC_ETOOBIG;
+    return 0;
+}
+
+int
+hmap_link(struct hmap *m, struct hmap_entry *e, struct hmap_entry **old)
+{
+    struct hmap_entry **pp = NULL;
+    int rc = link_prepare(m, e, true);
+
+    *old = NULL;
+    if (rc != 0)
+        return rc;
     pp = slot(m, e->key, e->hash);
     if (*pp != NULL) {
         *old = *pp;
@@ -190,6 +224,48 @@ hmap_link(struct hmap *m, struct hmap_entry *e, struct hmap_entry **old)
     *pp = e;
     m->len++;
     return 0;
+}
+
+int
+hmap_add(struct hmap *m, struct hmap_entry *e)
+{
+    struct hmap_entry **head = NULL;
+    int rc = link_prepare(m, e, false);
+
+    if (rc != 0)
+        return rc;
+    head = &m->tab[e->hash & (m->n_buckets - 1)];
+    e->next = *head;
+    *head = e;
+    m->len++;
+    return 0;
+}
+
+struct hmap_entry *
+hmap_find_next(const struct hmap *m, const struct hmap_entry *e)
+{
+    struct hmap_entry *n = e->next;
+
+    while (n != NULL && (n->hash != e->hash || !m->type->key_eq(n->key, e->key)))
+        n = n->next;
+    return n;
+}
+
+void
+hmap_unlink_entry(struct hmap *m, struct hmap_entry *e)
+{
+    struct hmap_entry **pp = NULL;
+
+    if (m->len == 0)
+        return; /* not in m */
+    pp = &m->tab[e->hash & (m->n_buckets - 1)];
+    while (*pp != NULL && *pp != e)
+        pp = &(*pp)->next;
+    if (*pp == NULL)
+        return; /* not in m */
+    *pp = e->next;
+    e->next = NULL;
+    m->len--;
 }
 
 struct hmap_entry *

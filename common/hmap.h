@@ -88,6 +88,21 @@ size_t hmap_bytes(const struct hmap *m);
 SC_MUST_CHECK int hmap_link(struct hmap *m, struct hmap_entry *e, struct hmap_entry **old);
 struct hmap_entry *hmap_unlink(struct hmap *m, const void *key);
 
+/* Buckets for n entries at load 1, allocated now: 0 or SC_ENOMEM (the map
+ * unchanged).  After it, linking (hmap_link, hmap_add) never fails for want
+ * of buckets: a grow that fails later only makes chains longer. */
+SC_MUST_CHECK int hmap_reserve(struct hmap *m, size_t n);
+
+/* Caller-allocated entries as a multimap (several entries per key, e.g. rows
+ * by owner): hmap_add() links e beside any with an equal key; 0, SC_ENOMEM
+ * (no buckets yet) or SC_ETOOBIG (n_max).  hmap_find() gives a key's first
+ * entry, hmap_find_next() the next one after e with e's key (NULL: none
+ * left).  hmap_unlink_entry() takes exactly e out (e must be in m).  Walking
+ * a key's entries may unlink the one just given once its next is taken. */
+SC_MUST_CHECK int hmap_add(struct hmap *m, struct hmap_entry *e);
+struct hmap_entry *hmap_find_next(const struct hmap *m, const struct hmap_entry *e);
+void hmap_unlink_entry(struct hmap *m, struct hmap_entry *e);
+
 /* Iteration that may delete: the loop may hmap_del(), hmap_unlink() or hmap_iter_del()
  * the entry it was just given, and nothing else; it must not put.
  *   struct hmap_iter it = {0}; struct hmap_entry *e;

@@ -1017,22 +1017,28 @@ kclient_get(struct kclient *c, const char *path, json_t **out, struct sc_err *er
     return do_request(c, "GET", path, NULL, NULL, NULL, out, err);
 }
 
+/* POST (create) or PUT (update) a whole JSON object. */
+static int
+send_object(struct kclient *c, const char *method, const char *what, const char *path,
+            const json_t *body, json_t **out, struct sc_err *err)
+{
+    if (body == NULL)
+        return sc_err_set(err, SC_EINVALID, "%s %s: no body", what, path);
+    return do_request(c, method, path, NULL, "application/json", body, out, err);
+}
+
 int
 kclient_create(struct kclient *c, const char *path, const json_t *body, json_t **out,
                struct sc_err *err)
 {
-    if (body == NULL)
-        return sc_err_set(err, SC_EINVALID, "create %s: no body", path);
-    return do_request(c, "POST", path, NULL, "application/json", body, out, err);
+    return send_object(c, "POST", "create", path, body, out, err);
 }
 
 int
 kclient_update(struct kclient *c, const char *path, const json_t *body, json_t **out,
                struct sc_err *err)
 {
-    if (body == NULL)
-        return sc_err_set(err, SC_EINVALID, "update %s: no body", path);
-    return do_request(c, "PUT", path, NULL, "application/json", body, out, err);
+    return send_object(c, "PUT", "update", path, body, out, err);
 }
 
 /* The API server answers a failed JSON-patch "test" with a bare 422 that

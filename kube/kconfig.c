@@ -112,10 +112,11 @@ get_bool(struct kc_parse *p, yaml_node_t *m, const char *key, const char *field,
 }
 
 /* Find the entry of the named list (clusters/users/contexts) whose "name" is
- * want; returns its inner mapping (key inner) and its index. */
+ * want; returns its inner mapping (key inner) in *out and that mapping's
+ * path ("clusters[2].cluster", for error messages) in prefix (cap bytes). */
 static int
 find_named(struct kc_parse *p, const char *list, const char *inner, const char *want,
-           yaml_node_t **out, int *idx)
+           yaml_node_t **out, char *prefix, size_t cap)
 {
     yaml_node_t *root = yaml_document_get_root_node(p->doc);
     yaml_node_t *seq = map_get(p->doc, root, list);
@@ -141,7 +142,7 @@ find_named(struct kc_parse *p, const char *list, const char *inner, const char *
         rc = get_str(p, e, "name", field, &name);
         if (rc != 0)
             return rc;
-        if (name == NULL || strcmp(name, want) != 0)
+        if (name == NULL || want == NULL || strcmp(name, want) != 0)
             continue;
         yaml_node_t *in = map_get(p->doc, e, inner);
         snprintf(field, sizeof(field), "%s[%d].%s", list, i, inner);
@@ -150,7 +151,7 @@ find_named(struct kc_parse *p, const char *list, const char *inner, const char *
         if (in->type != YAML_MAPPING_NODE)
             return fail(p, SC_EINVALID, field, "expected a mapping");
         *out = in;
-        *idx = i;
+        snprintf(prefix, cap, "%s", field);
         return 0;
     }
     return sc_err_set(p->err, SC_EINVALID, "%s: %s: no entry named \"%s\"", p->name, list, want);
@@ -244,18 +245,17 @@ build_context(struct kc_parse *p, yaml_node_t *root, struct kconfig *c, struct k
 {
     yaml_node_t *ctx = NULL;
     const char *cur, *ns;
-    char prefix[96], f[160];
-    int rc, xi = 0;
+    char prefix[128], f[160];
+    int rc;
 
     rc = get_str(p, root, "current-context", "current-context", &cur);
     if (rc != 0)
         return rc;
     if (cur == NULL || cur[0] == '\0')
         return fail(p, SC_EINVALID, "current-context", "missing");
-    rc = find_named(p, "contexts", "context", cur, &ctx, &xi);
+    rc = find_named(p, "contexts", "context", cur, &ctx, prefix, sizeof(prefix));
     if (rc != 0)
         return rc;
-    snprintf(prefix, sizeof(prefix), "contexts[%d].context", xi);
     if ((rc = get_field(p, ctx, prefix, "cluster", &n->cluster)) != 0)
         return rc;
     if (n->cluster == NULL || n->cluster[0] == '\0') {
@@ -269,18 +269,14 @@ build_context(struct kc_parse *p, yaml_node_t *root, struct kconfig *c, struct k
     return dup_opt(p, ns, &c->namespace);
 }
 
+/* The cluster mapping cl, found at prefix. */
 static int
-build_cluster(struct kc_parse *p, const char *name, struct kconfig *c)
+build_cluster(struct kc_parse *p, yaml_node_t *cl, const char *prefix, struct kconfig *c)
 {
-    yaml_node_t *cl = NULL;
     const char *server, *tsn;
-    char prefix[96], f[160];
-    int rc, ci = 0;
+    char f[160];
+    int rc;
 
-    rc = find_named(p, "clusters", "cluster", name, &cl, &ci);
-    if (rc != 0)
-        return rc;
-    snprintf(prefix, sizeof(prefix), "clusters[%d].cluster", ci);
     snprintf(f, sizeof(f), "%s.server", prefix);
     if ((rc = get_str(p, cl, "server", f, &server)) != 0)
         return rc;
@@ -323,18 +319,14 @@ build_token_file(struct kc_parse *p, const char *prefix, const char *tokf, struc
     return 0;
 }
 
+/* The user mapping us, found at prefix. */
 static int
-build_user(struct kc_parse *p, const char *name, struct kconfig *c)
+build_user(struct kc_parse *p, yaml_node_t *us, const char *prefix, struct kconfig *c)
 {
-    yaml_node_t *us = NULL;
     const char *tok, *tokf;
-    char prefix[96], f[160];
-    int rc, ui = 0;
+    char f[160];
+    int rc;
 
-    rc = find_named(p, "users", "user", name, &us, &ui);
-    if (rc != 0)
-        return rc;
-    snprintf(prefix, sizeof(prefix), "users[%d].user", ui);
     if ((rc = get_blob(p, us, prefix, "client-certificate", &c->cert_pem, &c->cert_len)) != 0)
         return rc;
     if ((rc = get_blob(p, us, prefix, "client-key", &c->key_pem, &c->key_len)) != 0)
@@ -357,8 +349,9 @@ build_user(struct kc_parse *p, const char *name, struct kconfig *c)
 static int
 build(struct kc_parse *p, struct kconfig *c)
 {
-    yaml_node_t *root = yaml_document_get_root_node(p->doc);
+    yaml_node_t *root = yaml_document_get_root_node(p->doc), *node = NULL;
     struct kc_names n = {0};
+    char prefix[128];
     int rc;
 
     if (root == NULL || is_null_scalar(root))
@@ -367,11 +360,14 @@ build(struct kc_parse *p, struct kconfig *c)
         return sc_err_set(p->err, SC_EINVALID, "%s: expected a mapping at the top", p->name);
     if ((rc = build_context(p, root, c, &n)) != 0)
         return rc;
-    if ((rc = build_cluster(p, n.cluster, c)) != 0)
+    rc = find_named(p, "clusters", "cluster", n.cluster, &node, prefix, sizeof(prefix));
+    if (rc != 0 || (rc = build_cluster(p, node, prefix, c)) != 0)
         return rc;
-    if (n.user != NULL && n.user[0] != '\0')
-        return build_user(p, n.user, c);
-    return 0;
+    if (n.user == NULL || n.user[0] == '\0')
+        return 0;
+    if ((rc = find_named(p, "users", "user", n.user, &node, prefix, sizeof(prefix))) != 0)
+        return rc;
+    return build_user(p, node, prefix, c);
 }
 
 int

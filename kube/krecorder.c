@@ -45,11 +45,16 @@ struct similar {
     int64_t first_ms, last_ms;
 };
 
+/* Neighbours of an entry in its table's use order. */
+struct lru_link {
+    uint32_t prev, next;
+};
+
 struct slots {
-    struct hmap idx; /* key -> its entry in base */
-    char *base;      /* KREC_TABLE_MAX entries of elem bytes */
+    struct hmap idx;      /* key -> its entry in base */
+    char *base;           /* KREC_TABLE_MAX entries of elem bytes */
+    struct lru_link *lru; /* per entry, plus the ring's head at LRU_HEAD */
     size_t elem, n;
-    int64_t (*last)(const void *e); /* when the entry was last used */
 };
 
 struct krecorder {
@@ -81,28 +86,13 @@ struct krecorder {
 static void *run(void *arg);
 
 /* ---- LRU tables: KREC_TABLE_MAX entries, each starting with its key, found
- * through a hash map; the least recently used one goes when a table is full.
- * tmu held. ---- */
+ * through a hash map and kept in use order on a ring of indices (head's next:
+ * the least recently used; found or added: moved to the end).  A full table
+ * gives its least recently used slot to the new key.  tmu held. ---- */
+
+#define LRU_HEAD KREC_TABLE_MAX
 
 static const struct hmap_type slot_keys = {hmap_hash_str, hmap_str_eq, NULL, NULL, NULL};
-
-static int64_t
-agg_last(const void *e)
-{
-    return ((const struct agg *)e)->e.last_ms;
-}
-
-static int64_t
-spam_last(const void *e)
-{
-    return ((const struct spam *)e)->last_ms;
-}
-
-static int64_t
-similar_last(const void *e)
-{
-    return ((const struct similar *)e)->last_ms;
-}
 
 static char *
 slot_key(const struct slots *t, size_t i)
@@ -110,15 +100,37 @@ slot_key(const struct slots *t, size_t i)
     return *(char **)(t->base + i * t->elem);
 }
 
-static bool
-slots_init(struct slots *t, size_t elem, int64_t (*last)(const void *e))
+static void
+lru_unlink(struct slots *t, uint32_t i)
 {
-    hmap_init(&t->idx, &slot_keys, KREC_TABLE_MAX);
+    t->lru[t->lru[i].prev].next = t->lru[i].next;
+    t->lru[t->lru[i].next].prev = t->lru[i].prev;
+}
+
+/* i becomes the most recently used. */
+static void
+lru_push(struct slots *t, uint32_t i)
+{
+    uint32_t last = t->lru[LRU_HEAD].prev;
+
+    t->lru[i].prev = last;
+    t->lru[i].next = LRU_HEAD;
+    t->lru[last].next = i;
+    t->lru[LRU_HEAD].prev = i;
+}
+
+static bool
+slots_init(struct slots *t, size_t elem)
+{
+    /* one over the cap: a new key goes in before the evicted one leaves */
+    hmap_init(&t->idx, &slot_keys, KREC_TABLE_MAX + 1);
     t->elem = elem;
     t->n = 0;
-    t->last = last;
     t->base = calloc(KREC_TABLE_MAX, elem);
-    return t->base != NULL;
+    t->lru = calloc(KREC_TABLE_MAX + 1, sizeof(*t->lru));
+    if (t->lru != NULL)
+        t->lru[LRU_HEAD].prev = t->lru[LRU_HEAD].next = LRU_HEAD;
+    return t->base != NULL && t->lru != NULL;
 }
 
 static void
@@ -128,55 +140,52 @@ slots_free(struct slots *t)
         free(slot_key(t, i));
     hmap_free(&t->idx);
     free(t->base);
+    free(t->lru);
     t->base = NULL;
+    t->lru = NULL;
     t->n = 0;
 }
 
+/* key's entry, now the most recently used; NULL when absent. */
 static void *
-slots_find(const struct slots *t, const char *key)
+slots_find(struct slots *t, const char *key)
 {
-    return hmap_get(&t->idx, key);
+    char *e = hmap_get(&t->idx, key);
+    uint32_t i;
+
+    if (e == NULL)
+        return NULL;
+    i = (uint32_t)((size_t)(e - t->base) / t->elem);
+    lru_unlink(t, i);
+    lru_push(t, i);
+    return e;
 }
 
-/* Drop the least recently used entry; the last one moves into its place. */
-static void
-slots_evict(struct slots *t)
-{
-    size_t old = 0;
-
-    for (size_t i = 1; i < t->n; i++)
-        if (t->last(t->base + i * t->elem) < t->last(t->base + old * t->elem))
-            old = i;
-    hmap_del(&t->idx, slot_key(t, old), NULL);
-    free(slot_key(t, old));
-    t->n--;
-    if (old == t->n)
-        return;
-    memcpy(t->base + old * t->elem, t->base + t->n * t->elem, t->elem);
-    /* the moved key is there already: only its index changes */
-    if (hmap_put(&t->idx, slot_key(t, old), t->base + old * t->elem, NULL) != 0)
-        abort(); /* replacing an existing key allocates nothing */
-}
-
-/* A new zeroed entry for key (evicting when full), or NULL out of memory. */
+/* A new zeroed entry for key (absent), the most recently used: a free slot,
+ * or the least recently used one's when full.  NULL out of memory (nothing
+ * changed then). */
 static void *
 slots_add(struct slots *t, const char *key)
 {
-    char *k = NULL, *e = NULL;
+    uint32_t i = t->n < KREC_TABLE_MAX ? (uint32_t)t->n : t->lru[LRU_HEAD].next;
+    char *k = strdup(key), *e = t->base + (size_t)i * t->elem;
 
-    if (t->n == KREC_TABLE_MAX)
-        slots_evict(t);
-    k = strdup(key);
     if (k == NULL)
         return NULL;
-    e = t->base + t->n * t->elem;
     if (hmap_put(&t->idx, k, e, NULL) != 0) {
         free(k);
         return NULL;
     }
+    if (t->n < KREC_TABLE_MAX) {
+        t->n++;
+    } else { /* evict: its key leaves the index, its slot is reused */
+        (void)hmap_del(&t->idx, slot_key(t, i), NULL);
+        free(slot_key(t, i));
+        lru_unlink(t, i);
+    }
     memset(e, 0, t->elem);
     memcpy(e, &k, sizeof(k));
-    t->n++;
+    lru_push(t, i);
     return e;
 }
 
@@ -264,8 +273,8 @@ krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *
     int n_replace = count_replace(o);
 
     if (c == NULL || n_replace < 0) {
-        sc_err_set(err, SC_EINVALID, c == NULL ? "krecorder: no client"
-                                                : "krecorder: bad replace_reasons");
+        sc_err_set(err, SC_EINVALID,
+                   c == NULL ? "krecorder: no client" : "krecorder: bad replace_reasons");
         return NULL;
     }
     r = calloc(1, sizeof(*r));
@@ -275,9 +284,8 @@ krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *
     }
     r->c = c;
     r->q = calloc(KREC_QUEUE_MAX, sizeof(*r->q));
-    if (!slots_init(&r->aggs, sizeof(struct agg), agg_last) ||
-        !slots_init(&r->spams, sizeof(struct spam), spam_last) ||
-        !slots_init(&r->sims, sizeof(struct similar), similar_last) || !apply_opts(r, o) || !r->q ||
+    if (!slots_init(&r->aggs, sizeof(struct agg)) || !slots_init(&r->spams, sizeof(struct spam)) ||
+        !slots_init(&r->sims, sizeof(struct similar)) || !apply_opts(r, o) || !r->q ||
         !copy_replace(r, o, n_replace)) {
         free_parts(r);
         sc_err_set(err, SC_ENOMEM, "krecorder: out of memory");

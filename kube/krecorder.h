@@ -42,7 +42,7 @@
  * object, type and reason; no other event of a replace-mode reason is ever
  * stored, so "" cannot collide).  The "uid" passed to the hooks is the object's uid, or
  * "<kind>/<namespace>/<name>" when the object has none.  Without hooks an
- * in-memory table (KREC_TABLE_MAX entries, oldest evicted) is used.  Hooks
+ * in-memory table (KREC_TABLE_MAX entries, least recently used evicted) is used.  Hooks
  * are called on the recorder thread (or krecorder_send()'s caller).
  *
  * Threading: every function is thread-safe.  The client is borrowed.

@@ -267,26 +267,36 @@ check_key(const char *key)
     return 0;
 }
 
-int
-kworkq_add(struct kworkq *q, const char *key)
+/* key's entry (created when new) in *e with mu held: 0, or an error (a bad
+ * key, SC_ESHUTDOWN, SC_ENOMEM) with mu not held. */
+static int
+lock_entry(struct kworkq *q, const char *key, struct kwq_entry **e)
 {
-    struct kwq_entry *e = NULL;
     int rc = check_key(key);
 
     if (rc != 0)
         return rc;
     pthread_mutex_lock(&q->mu);
-    if (q->shutdown) {
-        pthread_mutex_unlock(&q->mu);
-        return SC_ESHUTDOWN;
-    }
-    e = get_or_create(q, key);
-    if (e == NULL)
+    if (q->shutdown)
+        rc = SC_ESHUTDOWN;
+    else if ((*e = get_or_create(q, key)) == NULL)
         rc = SC_ENOMEM;
-    else
-        add_locked(q, e);
-    pthread_mutex_unlock(&q->mu);
+    if (rc != 0)
+        pthread_mutex_unlock(&q->mu);
     return rc;
+}
+
+int
+kworkq_add(struct kworkq *q, const char *key)
+{
+    struct kwq_entry *e = NULL;
+    int rc = lock_entry(q, key, &e);
+
+    if (rc != 0)
+        return rc;
+    add_locked(q, e);
+    pthread_mutex_unlock(&q->mu);
+    return 0;
 }
 
 static int
@@ -316,22 +326,12 @@ int
 kworkq_add_after(struct kworkq *q, const char *key, int64_t delay_ms)
 {
     struct kwq_entry *e = NULL;
-    int rc = check_key(key);
+    int rc = lock_entry(q, key, &e);
 
     if (rc != 0)
         return rc;
-    pthread_mutex_lock(&q->mu);
-    if (q->shutdown) {
-        pthread_mutex_unlock(&q->mu);
-        return SC_ESHUTDOWN;
-    }
-    e = get_or_create(q, key);
-    if (e == NULL) {
-        rc = SC_ENOMEM;
-    } else {
-        rc = add_after_locked(q, e, delay_ms);
-        maybe_free(q, e);
-    }
+    rc = add_after_locked(q, e, delay_ms);
+    maybe_free(q, e);
     pthread_mutex_unlock(&q->mu);
     return rc;
 }
@@ -592,28 +592,29 @@ kworkq_shutting_down(struct kworkq *q)
     return s;
 }
 
-size_t
-kworkq_len(struct kworkq *q)
+/* Keys ready (or, delayed=true, still waiting) once the due ones are promoted. */
+static size_t
+count_keys(struct kworkq *q, bool delayed)
 {
     size_t n;
     pthread_mutex_lock(&q->mu);
     if (!q->shutdown)
         promote_locked(q);
-    n = q->nready;
+    n = delayed ? q->ndelayed_live : q->nready;
     pthread_mutex_unlock(&q->mu);
     return n;
 }
 
 size_t
+kworkq_len(struct kworkq *q)
+{
+    return count_keys(q, false);
+}
+
+size_t
 kworkq_delayed(struct kworkq *q)
 {
-    size_t n;
-    pthread_mutex_lock(&q->mu);
-    if (!q->shutdown)
-        promote_locked(q);
-    n = q->ndelayed_live;
-    pthread_mutex_unlock(&q->mu);
-    return n;
+    return count_keys(q, true);
 }
 
 /* ---- workers ------------------------------------------------------------------ */

@@ -44,16 +44,13 @@
     (STATE_MAX_UID + STATE_MAX_TYPE + STATE_MAX_REASON + STATE_MAX_MESSAGE + SROW_MAX_KEYS)
 
 struct tab {
-    struct srow **hb; /* whole-key hash buckets */
-    struct srow **ub; /* uid hash buckets (same count) */
-    size_t nb;        /* bucket count, a power of two */
-    size_t n_hashed;  /* live + dead rows */
+    struct hmap keys; /* whole key -> row, live and dead (row_keys) */
+    struct hmap uids; /* uid -> its rows, live and dead: a multimap (row_uids) */
     size_t n_live;
     struct srow *lhead, *ltail; /* live rows, least recently written first */
     size_t max;
     int64_t ttl_ms;
     int nkeys;
-    int uid_field;
 };
 
 struct state {
@@ -83,9 +80,42 @@ struct state {
 /* ---- rows ---- */
 
 static uint64_t
-fnv1a(const char *p, size_t n)
+skey_hash(const void *key)
 {
-    return hmap_hash_bytes(HMAP_HASH_SEED, p, n);
+    const struct skey *k = key;
+
+    return hmap_hash_bytes(HMAP_HASH_SEED, k->p, k->len);
+}
+
+static bool
+skey_eq(const void *a, const void *b)
+{
+    const struct skey *x = a, *y = b;
+
+    return x->len == y->len && memcmp(x->p, y->p, x->len) == 0;
+}
+
+/* Both maps link the rows' own entries and own nothing. */
+static const struct hmap_type row_keys = {skey_hash, skey_eq, NULL, NULL, NULL};
+static const struct hmap_type row_uids = {hmap_hash_str, hmap_str_eq, NULL, NULL, NULL};
+
+static int
+uid_field_of(int table)
+{
+    return table == SROW_RETRY ? 1 : 0;
+}
+
+/* Point the row's key and map entries at the row itself (in no map). */
+static void
+srow_bind(struct srow *r)
+{
+    r->k.p = r->key;
+    memset(&r->kent, 0, sizeof(r->kent));
+    memset(&r->uent, 0, sizeof(r->uent));
+    r->kent.key = &r->k;
+    r->kent.val = r;
+    r->uent.key = r->key + r->koff[uid_field_of(r->table)];
+    r->uent.val = r;
 }
 
 static const size_t key_caps[2][SROW_MAX_KEYS] = {
@@ -131,17 +161,15 @@ srow_new(int table, const char *const *keys, int nkeys, const char *v1, const ch
     uint16_t koff[SROW_MAX_KEYS] = {0};
     size_t klen = build_key(keys, nkeys, buf, koff);
     struct srow *r = calloc(1, sizeof(*r) + klen);
-    int uid_field = table == SROW_RETRY ? 1 : 0;
 
     if (r == NULL)
         return NULL;
     r->table = (uint8_t)table;
     r->nkeys = (uint8_t)nkeys;
     memcpy(r->koff, koff, sizeof(koff));
-    r->klen = klen;
+    r->k.len = klen;
     memcpy(r->key, buf, klen);
-    r->hash = fnv1a(r->key, klen);
-    r->uhash = fnv1a(keys[uid_field], strlen(keys[uid_field]));
+    srow_bind(r);
     r->v1 = strndup(v1 != NULL ? v1 : "", STATE_MAX_ERROR - 1);
     r->v2 = strdup(v2 != NULL ? v2 : "");
     if (r->v1 == NULL || r->v2 == NULL) {
@@ -154,12 +182,13 @@ srow_new(int table, const char *const *keys, int nkeys, const char *v1, const ch
 struct srow *
 srow_clone(const struct srow *src)
 {
-    struct srow *r = malloc(sizeof(*r) + src->klen);
+    struct srow *r = malloc(sizeof(*r) + src->k.len);
 
     if (r == NULL)
         return NULL;
-    memcpy(r, src, sizeof(*r) + src->klen);
-    r->hnext = r->unext = r->lprev = r->lnext = r->dnext = NULL;
+    memcpy(r, src, sizeof(*r) + src->k.len);
+    srow_bind(r);
+    r->lprev = r->lnext = r->dnext = NULL;
     r->v1 = strdup(src->v1);
     r->v2 = strdup(src->v2);
     if (r->v1 == NULL || r->v2 == NULL) {
@@ -221,18 +250,37 @@ static int
 tab_init(struct tab *t, int table, size_t max, int64_t ttl_ms)
 {
     memset(t, 0, sizeof(*t));
-    t->nb = MIN_BUCKETS;
-    t->hb = calloc(t->nb, sizeof(struct srow *));
-    t->ub = calloc(t->nb, sizeof(struct srow *));
+    hmap_init(&t->keys, &row_keys, 0);
+    hmap_init(&t->uids, &row_uids, 0);
     t->max = max;
     t->ttl_ms = ttl_ms;
     t->nkeys = table == SROW_RETRY ? 2 : 4;
-    t->uid_field = table == SROW_RETRY ? 1 : 0;
-    if (t->hb == NULL || t->ub == NULL) {
-        /* both or neither: tab_release() walks ub as far as hb */
-        free(t->hb);
-        free(t->ub);
-        t->hb = t->ub = NULL;
+    /* buckets now: linking a row then never fails for want of them */
+    if (hmap_reserve(&t->keys, MIN_BUCKETS) != SC_OK ||
+        hmap_reserve(&t->uids, MIN_BUCKETS) != SC_OK) {
+        hmap_free(&t->keys);
+        hmap_free(&t->uids);
+        return SC_ENOMEM;
+    }
+    return SC_OK;
+}
+
+static void
+tab_unlink_hash(struct tab *t, struct srow *r)
+{
+    hmap_unlink_entry(&t->keys, &r->kent);
+    hmap_unlink_entry(&t->uids, &r->uent);
+}
+
+/* Hash a row whose key is not in the table yet (the caller looked it up).
+ * SC_OK, or SC_ENOMEM with the row in neither map. */
+static int
+tab_link_hash(struct tab *t, struct srow *r)
+{
+    if (hmap_add(&t->keys, &r->kent) != SC_OK)
+        return SC_ENOMEM;
+    if (hmap_add(&t->uids, &r->uent) != SC_OK) {
+        hmap_unlink_entry(&t->keys, &r->kent);
         return SC_ENOMEM;
     }
     return SC_OK;
@@ -241,18 +289,17 @@ tab_init(struct tab *t, int table, size_t max, int64_t ttl_ms)
 static void
 tab_free_rows(struct tab *t)
 {
-    size_t i;
+    struct hmap_iter it = {0};
+    struct hmap_entry *e = NULL;
 
-    for (i = 0; t->hb != NULL && i < t->nb; i++) {
-        struct srow *r = t->hb[i], *next;
-        for (; r != NULL; r = next) {
-            next = r->hnext;
-            srow_free(r);
-        }
-        t->hb[i] = NULL;
-        t->ub[i] = NULL;
+    hmap_iter_init(&it, &t->keys);
+    while ((e = hmap_iter_next(&it)) != NULL) {
+        struct srow *r = e->val;
+
+        tab_unlink_hash(t, r);
+        srow_free(r);
     }
-    t->n_hashed = t->n_live = 0;
+    t->n_live = 0;
     t->lhead = t->ltail = NULL;
 }
 
@@ -260,70 +307,8 @@ static void
 tab_release(struct tab *t)
 {
     tab_free_rows(t);
-    free(t->hb);
-    free(t->ub);
-    t->hb = t->ub = NULL;
-}
-
-static void
-tab_link_hash(struct tab *t, struct srow *r)
-{
-    size_t m = t->nb - 1;
-    r->hnext = t->hb[r->hash & m];
-    t->hb[r->hash & m] = r;
-    r->unext = t->ub[r->uhash & m];
-    t->ub[r->uhash & m] = r;
-}
-
-/* Double the buckets when the load passes 1; a failed grow only costs speed. */
-static void
-tab_maybe_grow(struct tab *t)
-{
-    struct srow **hb, **ub, **old = t->hb;
-    size_t nb = t->nb * 2, i, oldnb = t->nb;
-
-    if (t->n_hashed < t->nb)
-        return;
-    hb = calloc(nb, sizeof(struct srow *));
-    ub = calloc(nb, sizeof(struct srow *));
-    if (hb == NULL || ub == NULL) {
-        free(hb);
-        free(ub);
-        return;
-    }
-    free(t->ub);
-    t->hb = hb;
-    t->ub = ub;
-    t->nb = nb;
-    for (i = 0; i < oldnb; i++) {
-        struct srow *r = old[i], *next;
-        for (; r != NULL; r = next) {
-            next = r->hnext;
-            tab_link_hash(t, r);
-        }
-    }
-    free(old);
-}
-
-static void
-tab_unlink_hash(struct tab *t, struct srow *r)
-{
-    size_t m = t->nb - 1;
-    struct srow **pp = NULL;
-
-    for (pp = &t->hb[r->hash & m]; *pp != NULL; pp = &(*pp)->hnext) {
-        if (*pp == r) {
-            *pp = r->hnext;
-            break;
-        }
-    }
-    for (pp = &t->ub[r->uhash & m]; *pp != NULL; pp = &(*pp)->unext) {
-        if (*pp == r) {
-            *pp = r->unext;
-            break;
-        }
-    }
-    t->n_hashed--;
+    hmap_free(&t->keys);
+    hmap_free(&t->uids);
 }
 
 static void
@@ -353,14 +338,11 @@ list_remove(struct tab *t, struct srow *r)
 }
 
 static struct srow *
-tab_find(struct tab *t, const char *key, size_t klen, uint64_t h)
+tab_find(const struct tab *t, const struct skey *k)
 {
-    struct srow *r = NULL;
+    struct hmap_entry *e = hmap_find(&t->keys, k);
 
-    for (r = t->hb[h & (t->nb - 1)]; r != NULL; r = r->hnext)
-        if (r->hash == h && r->klen == klen && memcmp(r->key, key, klen) == 0)
-            return r;
-    return NULL;
+    return e != NULL ? e->val : NULL;
 }
 
 /* ---- mirror operations (mu held) ---- */
@@ -455,18 +437,19 @@ evict_for_insert(struct state *st, struct tab *t)
     }
 }
 
-/* Insert a new row (not hashed yet) as the newest live row. */
-static void
+/* Insert a new row (not hashed yet) as the newest live row.  SC_OK, or
+ * SC_ENOMEM with nothing changed (the row is still the caller's). */
+static int
 insert_row(struct state *st, struct srow *r)
 {
     struct tab *t = &st->t[r->table];
 
+    if (tab_link_hash(t, r) != SC_OK)
+        return SC_ENOMEM;
     evict_for_insert(st, t);
-    tab_link_hash(t, r);
-    t->n_hashed++;
     list_append(t, r);
     t->n_live++;
-    tab_maybe_grow(t);
+    return SC_OK;
 }
 
 /* A tombstone comes back to life (it stays on the dirty list). */
@@ -507,12 +490,13 @@ row_expired(const struct state *st, const struct srow *r, int64_t now)
     return r->t2 < now - st->t[r->table].ttl_ms;
 }
 
+/* The row of these key fields (live or dead), or NULL; buf: KEY_BUF bytes. */
 static struct srow *
-lookup(struct state *st, int table, const char *const *keys, char *buf, size_t *klen, uint64_t *h)
+lookup(const struct state *st, int table, const char *const *keys, char *buf)
 {
-    *klen = build_key(keys, st->t[table].nkeys, buf, NULL);
-    *h = fnv1a(buf, *klen);
-    return tab_find(&st->t[table], buf, *klen, *h);
+    struct skey k = {buf, build_key(keys, st->t[table].nkeys, buf, NULL)};
+
+    return tab_find(&st->t[table], &k);
 }
 
 /* Create or update a row with these values; r_out gets it. */
@@ -521,15 +505,16 @@ upsert(struct state *st, int table, const char *const *keys, const char *v1, con
        int64_t t1, int64_t t2, int64_t now)
 {
     char buf[KEY_BUF];
-    size_t klen;
-    uint64_t h;
-    struct srow *r = lookup(st, table, keys, buf, &klen, &h);
+    struct srow *r = lookup(st, table, keys, buf);
 
     if (r == NULL) {
         r = srow_new(table, keys, st->t[table].nkeys, v1, v2);
         if (r == NULL)
             return SC_ENOMEM;
-        insert_row(st, r);
+        if (insert_row(st, r) != SC_OK) {
+            srow_free(r);
+            return SC_ENOMEM;
+        }
     } else {
         size_t max1 = table == SROW_RETRY ? STATE_MAX_ERROR : STATE_MAX_NS;
         if (set_strs(r, v1, max1, v2, STATE_MAX_NAME) != SC_OK)
@@ -548,9 +533,7 @@ static int
 remove_key(struct state *st, int table, const char *const *keys)
 {
     char buf[KEY_BUF];
-    size_t klen;
-    uint64_t h;
-    struct srow *r = lookup(st, table, keys, buf, &klen, &h);
+    struct srow *r = lookup(st, table, keys, buf);
 
     if (r != NULL && !r->dead)
         kill_row(st, r);
@@ -589,20 +572,21 @@ load_row(void *ctx, struct srow *r)
     int64_t now = now_ms(st);
     char buf[KEY_BUF];
     const char *keys[SROW_MAX_KEYS];
-    size_t klen;
-    uint64_t h;
     int i;
 
     for (i = 0; i < r->nkeys; i++)
         keys[i] = srow_key(r, i);
-    if (lookup(st, r->table, keys, buf, &klen, &h) != NULL) {
+    if (lookup(st, r->table, keys, buf) != NULL) {
         srow_free(r); /* a duplicate key in a tampered file: keep the first */
         return 0;
     }
     if (r->table == SROW_RETRY && r->t2 <= 0)
         r->t2 = now; /* migrated from schema 1, which had no updated_ms */
     r->touch_ms = r->t2;
-    insert_row(st, r);
+    if (insert_row(st, r) != SC_OK) {
+        srow_free(r);
+        return 1; /* stops the load: out of memory */
+    }
     return 0;
 }
 
@@ -1068,8 +1052,6 @@ state_retry_get(struct state *st, const char *kind, const char *uid, struct stat
 {
     const char *keys[SROW_MAX_KEYS] = {kind, uid};
     char buf[KEY_BUF];
-    size_t klen;
-    uint64_t h;
     struct srow *r = NULL;
     int rc = SC_ENOTFOUND;
 
@@ -1077,7 +1059,7 @@ state_retry_get(struct state *st, const char *kind, const char *uid, struct stat
         return rc;
     rc = SC_ENOTFOUND;
     pthread_mutex_lock(&st->mu);
-    r = lookup(st, SROW_RETRY, keys, buf, &klen, &h);
+    r = lookup(st, SROW_RETRY, keys, buf);
     if (r != NULL && !r->dead && !row_expired(st, r, now_ms(st))) {
         out->failures = r->n;
         out->next_ms = r->t1;
@@ -1177,8 +1159,6 @@ state_event_get(struct state *st, const char *uid, const char *type, const char 
 {
     const char *keys[SROW_MAX_KEYS] = {uid, type, reason, message};
     char buf[KEY_BUF];
-    size_t klen;
-    uint64_t h;
     struct srow *r = NULL;
     int rc = SC_ENOTFOUND;
 
@@ -1186,7 +1166,7 @@ state_event_get(struct state *st, const char *uid, const char *type, const char 
         return rc;
     rc = SC_ENOTFOUND;
     pthread_mutex_lock(&st->mu);
-    r = lookup(st, SROW_EVENT, keys, buf, &klen, &h);
+    r = lookup(st, SROW_EVENT, keys, buf);
     if (r != NULL && !r->dead && !row_expired(st, r, now_ms(st))) {
         snprintf(out->namespace_, sizeof(out->namespace_), "%s", r->v1);
         snprintf(out->name, sizeof(out->name), "%s", r->v2);
@@ -1219,23 +1199,21 @@ state_event_clear(struct state *st, const char *uid, const char *type, const cha
 int
 state_forget_uid(struct state *st, const char *uid, size_t *n_removed, struct sc_err *err)
 {
-    size_t n = 0, ulen;
-    uint64_t uh;
+    size_t n = 0;
     int ti;
 
     if (uid == NULL)
         return sc_err_set(err, SC_EINVALID, "state: missing uid");
-    ulen = strnlen(uid, STATE_MAX_UID);
-    if (ulen >= STATE_MAX_UID)
+    if (strnlen(uid, STATE_MAX_UID) >= STATE_MAX_UID)
         return sc_err_set(err, SC_ETOOBIG, "state: uid longer than its cap");
-    uh = fnv1a(uid, ulen);
     pthread_mutex_lock(&st->mu);
     for (ti = 0; ti < 2; ti++) {
-        struct tab *t = &st->t[ti];
-        struct srow *r = t->ub[uh & (t->nb - 1)], *next;
-        for (; r != NULL; r = next) {
-            next = r->unext;
-            if (r->uhash == uh && !r->dead && strcmp(srow_key(r, t->uid_field), uid) == 0) {
+        struct hmap *uids = &st->t[ti].uids;
+        struct hmap_entry *e = hmap_find(uids, uid), *next = NULL;
+        for (; e != NULL; e = next) {
+            struct srow *r = e->val;
+            next = hmap_find_next(uids, e); /* before kill_row may free r */
+            if (!r->dead) {
                 kill_row(st, r);
                 n++;
             }

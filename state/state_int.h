@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/hmap.h"
 #include "common/sc_err.h"
 #include "state/state.h"
 
@@ -19,13 +20,17 @@ enum srow_table { SROW_RETRY = 0, SROW_EVENT = 1 };
 
 #define SROW_MAX_KEYS 4 /* retry: kind, uid.  event: uid, type, reason, message */
 
+/* A row's whole key: the key fields back to back, NULs included. */
+struct skey {
+    const char *p;
+    size_t len;
+};
+
 struct srow {
-    struct srow *hnext;         /* main hash chain */
-    struct srow *unext;         /* uid hash chain */
+    struct hmap_entry kent;     /* in its table's key map (key: &k, val: the row) */
+    struct hmap_entry uent;     /* in its table's uid multimap (key: the uid field) */
     struct srow *lprev, *lnext; /* write-order list of live rows (oldest first) */
     struct srow *dnext;         /* dirty list */
-    uint64_t hash;              /* of the whole key */
-    uint64_t uhash;             /* of the uid field */
     uint8_t table;              /* enum srow_table */
     uint8_t nkeys;
     bool dirty;                   /* on the dirty list */
@@ -37,14 +42,14 @@ struct srow {
     char *v1;                     /* retry: last_error.  event: namespace.  owned, never NULL */
     char *v2;                     /* retry: unused ("").  event: name.  owned, never NULL */
     uint16_t koff[SROW_MAX_KEYS]; /* offset of each key field in key[] */
-    size_t klen;                  /* bytes of key[], NULs included */
+    struct skey k;                /* {key, bytes of key[]} */
     char key[];                   /* key fields, each NUL-terminated, back to back */
 };
 
 /* A new row (not linked anywhere); NULL on allocation failure.  v1/v2 may be NULL (""). */
 struct srow *srow_new(int table, const char *const *keys, int nkeys, const char *v1,
                       const char *v2);
-/* A private copy (links cleared); NULL on allocation failure. */
+/* A private copy (in no map or list); NULL on allocation failure. */
 struct srow *srow_clone(const struct srow *src);
 void srow_free(struct srow *r); /* NULL-safe */
 /* SC_OK if the key fields of a row of this table fit their STATE_MAX_* caps,

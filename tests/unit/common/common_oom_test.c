@@ -177,4 +177,71 @@ test_hmap(void)
     CHECK(points >= 2L * N_KEYS);
 }
 
-TEST_MAIN(TEST(test_buf), TEST(test_buf_detach_empty), TEST(test_hmap))
+/* A multimap of caller-allocated entries (N_KEYS entries over 7 keys) in a
+ * map reserved for 64: the reserve fails cleanly (SC_ENOMEM, no buckets), and
+ * once it succeeded no hmap_add fails, whichever grow fails. */
+struct multi_ctx {
+    struct hmap m;
+    struct hmap_entry e[N_KEYS];
+    char keys[7][8];
+    int n_bad;
+};
+
+static int
+multi_run(void *p)
+{
+    static const struct hmap_type borrowed = {hmap_hash_str, hmap_str_eq, NULL, NULL, NULL};
+    struct multi_ctx *c = p;
+    int rc;
+
+    hmap_init(&c->m, &borrowed, 0);
+    c->n_bad = 0;
+    rc = hmap_reserve(&c->m, 64);
+    if (rc != SC_OK)
+        return rc;
+    for (int i = 0; i < N_KEYS; i++) {
+        snprintf(c->keys[i % 7], sizeof(c->keys[0]), "k%d", i % 7);
+        memset(&c->e[i], 0, sizeof(c->e[i]));
+        c->e[i].key = c->keys[i % 7];
+        if (hmap_add(&c->m, &c->e[i]) != SC_OK)
+            c->n_bad++;
+    }
+    return SC_OK;
+}
+
+static void
+multi_check(void *p, int rc, bool failed)
+{
+    struct multi_ctx *c = p;
+    const struct hmap_entry *e = NULL;
+    int n = 0;
+
+    CHECK_INT(c->n_bad, 0);
+    if (rc != SC_OK) {
+        CHECK(failed && rc == SC_ENOMEM);
+        CHECK_INT(hmap_len(&c->m), 0);
+        hmap_free(&c->m);
+        return;
+    }
+    CHECK_INT(hmap_len(&c->m), N_KEYS);
+    for (e = hmap_find(&c->m, "k3"); e != NULL; e = hmap_find_next(&c->m, e))
+        n++;
+    CHECK_INT(n, (N_KEYS - 3 + 6) / 7);
+    for (int i = 0; i < N_KEYS; i++)
+        hmap_unlink_entry(&c->m, &c->e[i]);
+    CHECK_INT(hmap_len(&c->m), 0);
+    hmap_free(&c->m);
+}
+
+static void
+test_hmap_multimap(void)
+{
+    static struct multi_ctx c; /* zeroed */
+    struct failalloc_case fc = {"hmap multimap", multi_run, multi_check, &c};
+    long points = failalloc_sweep(&fc);
+
+    fprintf(stderr, "hmap multimap: %ld failure points\n", points);
+    CHECK_INT(points, 3); /* the reserve, then the grows to 128 and 256 buckets */
+}
+
+TEST_MAIN(TEST(test_buf), TEST(test_buf_detach_empty), TEST(test_hmap), TEST(test_hmap_multimap))

@@ -259,5 +259,119 @@ test_link(void)
     hmap_free(&m); /* only the buckets: the entries are ours */
 }
 
+/* Entries of key (a multimap) found by hmap_find + hmap_find_next. */
+static int
+count_key(const struct hmap *m, const char *key)
+{
+    const struct hmap_entry *e = hmap_find(m, key);
+    int n = 0;
+
+    for (; e != NULL; e = hmap_find_next(m, e)) {
+        CHECK(strcmp(e->key, key) == 0);
+        n++;
+    }
+    return n;
+}
+
+/* Several entries per key: added beside each other, each key's own found,
+ * one key's entries unlinked while walking them, one from the middle. */
+static void
+multimap_case(const struct hmap_type *type)
+{
+    static struct owner o[300];
+    struct hmap m = {0};
+    struct hmap_entry *e = NULL, *next = NULL;
+    int i, n = 0;
+
+    hmap_init(&m, type, 0);
+    for (i = 0; i < 300; i++) {
+        memset(&o[i], 0, sizeof(o[i]));
+        snprintf(o[i].name, sizeof(o[i].name), "u%d", i % 7);
+        o[i].e.key = o[i].name;
+        CHECK_INT(hmap_add(&m, &o[i].e), 0);
+    }
+    CHECK_INT(hmap_len(&m), 300);
+    CHECK_INT(count_key(&m, "u3"), 43); /* 3, 10, ..., 297 */
+    CHECK_INT(count_key(&m, "u6"), 42);
+    CHECK_INT(count_key(&m, "u7"), 0);
+    for (e = hmap_find(&m, "u3"); e != NULL; e = next) {
+        next = hmap_find_next(&m, e);
+        hmap_unlink_entry(&m, e);
+        n++;
+    }
+    CHECK_INT(n, 43);
+    CHECK(hmap_find(&m, "u3") == NULL);
+    CHECK_INT(hmap_len(&m), 257);
+    hmap_unlink_entry(&m, &o[100].e); /* "u2", somewhere in its chain */
+    CHECK_INT(count_key(&m, "u2"), 42);
+    CHECK_INT(count_key(&m, "u1"), 43);
+    hmap_unlink_entry(&m, &o[100].e); /* not in m any more: nothing */
+    CHECK_INT(hmap_len(&m), 256);
+    for (i = 0; i < 300; i++)
+        if (i % 7 != 3 && i != 100)
+            hmap_unlink_entry(&m, &o[i].e);
+    CHECK_INT(hmap_len(&m), 0);
+    hmap_free(&m);
+}
+
+static void
+test_multimap(void)
+{
+    static const struct hmap_type borrowed = {hmap_hash_str, hmap_str_eq, NULL, NULL, NULL};
+    static struct owner extra[3];
+    struct hmap m = {0};
+    int i;
+
+    multimap_case(&borrowed);
+    multimap_case(&colliding);
+    /* the cap counts every entry, equal keys too */
+    hmap_init(&m, &borrowed, 2);
+    for (i = 0; i < 3; i++) {
+        snprintf(extra[i].name, sizeof(extra[i].name), "same");
+        extra[i].e.key = extra[i].name;
+    }
+    CHECK_INT(hmap_add(&m, &extra[0].e), 0);
+    CHECK_INT(hmap_add(&m, &extra[1].e), 0);
+    CHECK_INT(hmap_add(&m, &extra[2].e), SC_ETOOBIG);
+    CHECK_INT(count_key(&m, "same"), 2);
+    hmap_unlink_entry(&m, &extra[0].e);
+    hmap_unlink_entry(&m, &extra[1].e);
+    hmap_free(&m);
+}
+
+/* Buckets reserved up front: no grow while the reserved count is linked. */
+static void
+test_reserve(void)
+{
+    static struct owner o[1000];
+    struct hmap m = {0};
+    struct hmap_stats st = {0};
+    int i;
+
+    hmap_init(&m, &hmap_str_keys, 0);
+    CHECK_INT(hmap_reserve(&m, 1000), 0);
+    hmap_stats(&m, &st);
+    CHECK_INT(st.n_buckets, 1024);
+    CHECK_INT(hmap_reserve(&m, 10), 0); /* never shrinks */
+    hmap_stats(&m, &st);
+    CHECK_INT(st.n_buckets, 1024);
+    hmap_free(&m);
+    hmap_init(&m, &(const struct hmap_type){hmap_hash_str, hmap_str_eq, NULL, NULL, NULL}, 0);
+    CHECK_INT(hmap_reserve(&m, 1000), 0);
+    for (i = 0; i < 1000; i++) {
+        snprintf(o[i].name, sizeof(o[i].name), "k%d", i);
+        o[i].e.key = o[i].name;
+        CHECK_INT(hmap_add(&m, &o[i].e), 0);
+    }
+    hmap_stats(&m, &st);
+    CHECK_INT(st.n_buckets, 1024);
+    CHECK_INT(st.len, 1000);
+    CHECK(hmap_find(&m, "k999") == &o[999].e);
+    for (i = 0; i < 1000; i++)
+        hmap_unlink_entry(&m, &o[i].e);
+    hmap_free(&m);
+}
+
 TEST_MAIN(TEST(test_put_get_del), TEST(test_link), TEST(test_type_frees_values), TEST(test_cap),
-          TEST(test_iter_delete), TEST(test_growth), TEST(test_collisions))
+          TEST(test_iter_delete), TEST(test_growth), TEST(test_collisions), TEST(test_multimap),
+          TEST(test_reserve))

@@ -27,7 +27,7 @@ quiet(void *ctx, const struct sc_err *err)
 }
 
 static struct krecorder *
-recorder(struct kclient **kc, int burst)
+recorder_at(struct kclient **kc, int burst, struct fake_clock *fc)
 {
     struct kconfig cfg = {0};
     struct kclient_opts ko = {0};
@@ -43,7 +43,15 @@ recorder(struct kclient **kc, int burst)
     *kc = kclient_new(&cfg, &ko, NULL);
     o.spam_burst = burst;
     o.on_error = quiet;
+    if (fc != NULL)
+        o.clock = clock_fake(fc);
     return *kc != NULL ? krecorder_new(*kc, &o, NULL) : NULL;
+}
+
+static struct krecorder *
+recorder(struct kclient **kc, int burst)
+{
+    return recorder_at(kc, burst, NULL);
 }
 
 static void
@@ -104,6 +112,47 @@ test_tables_evict(void)
     kclient_free(kc);
 }
 
+/* One Warning for object p<i>; the spam filter's dropped count after it. */
+static uint64_t
+event_for(struct krecorder *r, int i)
+{
+    char name[32], uid[32];
+    struct kobj_ref o = {"v1", "Pod", "ns", name, uid, NULL};
+    struct krecorder_stats st = {0};
+
+    snprintf(name, sizeof(name), "p%d", i);
+    snprintf(uid, sizeof(uid), "u%d", i);
+    (void)krecorder_event(r, &o, "Warning", "R", "m");
+    krecorder_get_stats(r, &st);
+    return st.dropped_spam;
+}
+
+/* A full table evicts the least recently used entry, not the oldest one
+ * added: an early object touched again survives, the next oldest goes.  The
+ * clock stands still, so no timestamp tells the entries apart (and no spent
+ * burst refills). */
+static void
+test_tables_evict_lru(void)
+{
+    struct fake_clock fc = {1000};
+    struct kclient *kc = NULL;
+    struct krecorder *r = recorder_at(&kc, 1, &fc);
+    int i;
+
+    CHECK(r != NULL);
+    if (r == NULL)
+        return;
+    /* the table fills up; each burst of 1 is spent */
+    for (i = 0; i < KREC_TABLE_MAX; i++)
+        (void)event_for(r, i);
+    CHECK_INT(event_for(r, 0), 1);              /* p0: in the table, touched */
+    CHECK_INT(event_for(r, KREC_TABLE_MAX), 1); /* new: p1 (least recent) goes */
+    CHECK_INT(event_for(r, 0), 2);              /* p0 survived: still spent */
+    CHECK_INT(event_for(r, 1), 2);              /* p1 was evicted: a full burst */
+    CHECK_INT(event_for(r, KREC_TABLE_MAX), 3); /* the newest stayed */
+    krecorder_free(r);
+    kclient_free(kc);
+}
 
 /* ---- replace mode against a recording loopback server ---- */
 
@@ -424,6 +473,6 @@ test_replace_reasons_checked(void)
     kclient_free(kc);
 }
 
-TEST_MAIN(TEST(test_spam_limit_per_object), TEST(test_tables_evict),
+TEST_MAIN(TEST(test_spam_limit_per_object), TEST(test_tables_evict), TEST(test_tables_evict_lru),
           TEST(test_replace_mode_one_event), TEST(test_replace_mode_hooks),
           TEST(test_replace_reasons_checked))
