@@ -1183,7 +1183,7 @@ klist_split_release(struct klist_split *s)
 static int
 split_fail(struct klist_split *s, int rc, const char *what)
 {
-    s->rc = sc_err_set(s->err, rc, "list page: items[%zu]: %s", s->nitems, what);
+    s->rc = sc_err_set(s->err, rc, "list page, after %zu items: %s", s->nitems, what);
     return s->rc;
 }
 
@@ -1266,6 +1266,8 @@ split_struct_byte(struct klist_split *s, char ch)
                      memcmp(s->key, "items", 5) == 0;
         if (items && s->items_seen)
             return split_fail(s, SC_EPROTO, "a second items array");
+        if (s->depth == 0 && ch == '[')
+            return split_fail(s, SC_EPROTO, "the page is not an object");
         s->depth++;
         if (items) {
             s->in_items = s->items_seen = true;
