@@ -26,28 +26,8 @@ fi
 WORK=$(mktemp -d /tmp/restart-peak-XXXX)
 PORT=$((30000 + $$ % 10000))
 cpid=
-stop() {
-	[ -n "$cpid" ] || return 0
-	kill "$cpid" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$cpid" 2>/dev/null
-	wait "$cpid" 2>/dev/null
-	cpid=
-}
-trap 'stop; [ -n "$started" ] && "$top/tests/cluster/down" "$started" >/dev/null 2>&1; echo "logs: $WORK" >&2' EXIT
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-settle() {
-	local quiet=0 a b
-	for _ in $(seq 1 300); do
-		a=$(ticks "$1") || return 1
-		sleep 1
-		b=$(ticks "$1") || return 1
-		if [ $((b - a)) -lt 3 ]; then quiet=$((quiet + 1)); else quiet=0; fi
-		[ $quiet -ge 3 ] && return 0
-	done
-}
-metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+. "$here/lib.sh" # stop_controller, kib, settle, metric
+trap 'stop_controller; [ -n "$started" ] && "$top/tests/cluster/down" "$started" >/dev/null 2>&1; echo "logs: $WORK" >&2' EXIT
 
 echo "restart-peak: load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 for r in $(seq 1 "$ROUNDS"); do
@@ -68,7 +48,7 @@ for r in $(seq 1 "$ROUNDS"); do
 			"peak/steady $(awk -v a="$hwm" -v b="$rss" 'BEGIN {printf "%.2f", a / b}')" \
 			"(cached VS $(metric 'snapshot_controller_cached_objects{kind="VolumeSnapshot"}')," \
 			"VSC $(metric 'snapshot_controller_cached_objects{kind="VolumeSnapshotContent"}'))"
-		stop
+		stop_controller
 	done
 done
 echo "restart-peak: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
