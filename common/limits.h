@@ -11,6 +11,9 @@
 #define LIM_REQUEST_BODY    (4u << 20)  /* one request body we send */
 #define LIM_WATCH_LINE      (4u << 20)  /* one watch event line */
 #define LIM_LIST_PAGE       500         /* objects per LIST page (limit=) */
+#define LIM_LIST_ITEM       (4u << 20)  /* one object of a LIST page, parsed on its own */
+#define LIM_LIST_SKELETON   (64u << 10) /* a LIST page without its items (metadata, continue) */
+#define LIM_LIST_PAGE_BYTES (64u << 20) /* bytes streamed for one LIST page (never held whole) */
 #define LIM_ADMISSION_BODY  (3u << 20)  /* one AdmissionReview/ConversionReview body */
 #define LIM_REVIEW_RESPONSE (6u << 20)  /* one review response (converted objects grow) */
 #define LIM_EVENT_MESSAGE   1024        /* one Event message (API server caps at 1 KiB) */

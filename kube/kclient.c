@@ -615,6 +615,12 @@ on_body(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* Where a 2xx body goes instead of a JSON tree: fed to fn chunk by chunk. */
+struct xsink {
+    kstream_fn *fn;
+    void *ctx;
+};
+
 static int
 on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c2, curl_off_t d)
 {
@@ -884,8 +890,8 @@ count_exchange(struct kclient *c, CURL *h)
 /* One HTTP exchange: throttle, perform, map the outcome. */
 static int
 exchange(struct kclient *c, const char *method, const char *path, const char *url,
-         const char *ctype, const struct buf *req, json_t **out, int64_t timeout_ms,
-         struct sc_err *err)
+         const char *ctype, const struct buf *req, json_t **out, const struct xsink *sink,
+         int64_t timeout_ms, struct sc_err *err)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *hdrs = NULL, *conn = NULL;
@@ -901,6 +907,11 @@ exchange(struct kclient *c, const char *method, const char *path, const char *ur
         return sc_err_set(err, SC_ENOMEM, "%s %s: curl_easy_init failed", method, path);
     memset(&x, 0, sizeof(x));
     buf_init(&x.body, c->opts.max_body);
+    if (sink != NULL) {
+        x.h = h;
+        x.fn = sink->fn;
+        x.ctx = sink->ctx;
+    }
     rc = setup(c, h, method, url, ctype, req, &x, &hdrs, &conn, errbuf);
     if (rc != 0) {
         curl_easy_cleanup(h);
@@ -916,8 +927,12 @@ exchange(struct kclient *c, const char *method, const char *path, const char *ur
     curl_slist_free_all(hdrs);
     curl_slist_free_all(conn);
     pool_put(c, h);
-    if (cc != CURLE_OK) {
+    if (cc != CURLE_OK && x.fn_rc != 0) {
+        rc = x.fn_rc; /* the sink's error, err filled by it */
+    } else if (cc != CURLE_OK) {
         rc = map_curl(cc, errbuf, method, path, &x, err);
+    } else if (status >= 200 && status < 300 && sink != NULL) {
+        rc = 0;
     } else if (status >= 200 && status < 300) {
         rc = out ? kjson_parse(buf_str(&x.body), x.body.len, c->opts.max_body, out, err) : 0;
         if (rc != 0)
@@ -955,8 +970,8 @@ retry_after_ms(struct kclient *c, int rc, const struct sc_err *err, int *attempt
 /* One request with retries.  On 2xx *out gets the parsed body (if out). */
 static int
 do_request_t(struct kclient *c, const char *method, const char *path, const char *query,
-             const char *ctype, const json_t *body, json_t **out, int64_t timeout_ms,
-             struct sc_err *err)
+             const char *ctype, const json_t *body, json_t **out, const struct xsink *sink,
+             int64_t timeout_ms, struct sc_err *err)
 {
     char url[KCLIENT_URL_MAX];
     struct sc_err local = {0};
@@ -974,7 +989,7 @@ do_request_t(struct kclient *c, const char *method, const char *path, const char
         return sc_err_wrap(err, rc, "%s %s", method, path);
     }
     for (;;) {
-        rc = exchange(c, method, path, url, ctype, body ? &req : NULL, out, timeout_ms, err);
+        rc = exchange(c, method, path, url, ctype, body ? &req : NULL, out, sink, timeout_ms, err);
         if (rc == 0)
             break;
         int64_t wait = retry_after_ms(c, rc, err, &attempt, &reauth);
@@ -991,7 +1006,7 @@ static int
 do_request(struct kclient *c, const char *method, const char *path, const char *query,
            const char *ctype, const json_t *body, json_t **out, struct sc_err *err)
 {
-    return do_request_t(c, method, path, query, ctype, body, out, c->opts.timeout_ms, err);
+    return do_request_t(c, method, path, query, ctype, body, out, NULL, c->opts.timeout_ms, err);
 }
 
 int
@@ -1000,7 +1015,7 @@ kclient_request_timeout(struct kclient *c, const char *method, const char *path,
 {
     if (timeout_ms <= 0 || timeout_ms > c->opts.timeout_ms)
         timeout_ms = c->opts.timeout_ms;
-    return do_request_t(c, method, path, NULL, body ? "application/json" : NULL, body, out,
+    return do_request_t(c, method, path, NULL, body ? "application/json" : NULL, body, out, NULL,
                         timeout_ms, err);
 }
 
@@ -1149,6 +1164,202 @@ kclient_delete(struct kclient *c, const char *path, const struct kdelete_opts *o
     return rc;
 }
 
+/* ---- LIST page splitter ------------------------------------------------------------- */
+
+enum split_dst { SPLIT_NONE, SPLIT_SKEL, SPLIT_ITEM };
+
+void
+klist_split_init(struct klist_split *s, klist_fn *fn, void *ctx, struct sc_err *err)
+{
+    memset(s, 0, sizeof(*s));
+    s->fn = fn;
+    s->ctx = ctx;
+    s->err = err;
+    buf_init(&s->item, LIM_LIST_ITEM);
+    buf_init(&s->skel, LIM_LIST_SKELETON);
+}
+
+void
+klist_split_release(struct klist_split *s)
+{
+    buf_release(&s->item);
+    buf_release(&s->skel);
+}
+
+static int
+split_fail(struct klist_split *s, int rc, const char *what)
+{
+    s->rc = sc_err_set(s->err, rc, "list page, after %zu items: %s", s->nitems, what);
+    return s->rc;
+}
+
+/* The captured item is complete: parse it, hand it to fn, free it. */
+static int
+split_item_done(struct klist_split *s)
+{
+    json_t *obj = NULL;
+    int rc = kjson_parse(s->item.data, s->item.len, LIM_LIST_ITEM, &obj, s->err);
+
+    if (rc != 0) {
+        s->rc = sc_err_wrap(s->err, rc, "list page: items[%zu]", s->nitems);
+        return s->rc;
+    }
+    rc = s->fn ? s->fn(s->ctx, obj) : 0;
+    json_decref(obj);
+    buf_reset(&s->item);
+    s->nitems++;
+    s->in_item = false;
+    s->need_sep = true;
+    if (rc != 0)
+        s->rc = rc;
+    return rc;
+}
+
+/* A byte inside a string: track escapes and the end quote; remember the
+ * first bytes of a string at depth 1 (a key, when '[' follows it). */
+static void
+split_str_byte(struct klist_split *s, char ch)
+{
+    if (s->esc) {
+        s->esc = false;
+    } else if (ch == '\\') {
+        s->esc = true;
+    } else if (ch == '"') {
+        s->in_str = false;
+        return;
+    }
+    if (!s->in_item && s->depth == 1 && s->key_len < sizeof(s->key))
+        s->key[s->key_len++] = ch;
+}
+
+/* A byte between the items of the "items" array: only separators, ']' and
+ * the '{' opening the next item are allowed. */
+static int
+split_between_items(struct klist_split *s, char ch, enum split_dst *dst)
+{
+    *dst = SPLIT_NONE;
+    if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t')
+        return 0;
+    if (ch == ',' && s->need_sep) {
+        s->need_sep = false;
+        return 0;
+    }
+    if (ch == ']' && (s->need_sep || s->nitems == 0)) {
+        s->in_items = false;
+        s->depth = 1;
+        *dst = SPLIT_SKEL;
+        return 0;
+    }
+    if (ch == '{' && !s->need_sep) {
+        s->in_item = true;
+        s->depth = 3;
+        *dst = SPLIT_ITEM;
+        return 0;
+    }
+    return split_fail(s, SC_EPROTO, "expected an object");
+}
+
+/* One byte outside strings, at depth 1 or 0 or inside an item. */
+static int
+split_struct_byte(struct klist_split *s, char ch)
+{
+    if (ch == '"') {
+        s->in_str = true;
+        if (s->depth == 1 && !s->in_item)
+            s->key_len = 0;
+    } else if (ch == '{' || ch == '[') {
+        bool items = ch == '[' && !s->in_item && s->depth == 1 && s->key_len == 5 &&
+                     memcmp(s->key, "items", 5) == 0;
+        if (items && s->items_seen)
+            return split_fail(s, SC_EPROTO, "a second items array");
+        if (s->depth == 0 && ch == '[')
+            return split_fail(s, SC_EPROTO, "the page is not an object");
+        s->depth++;
+        if (items) {
+            s->in_items = s->items_seen = true;
+            s->need_sep = false;
+        }
+    } else if (ch == '}' || ch == ']') {
+        if (--s->depth < 0)
+            return split_fail(s, SC_EPROTO, "unbalanced brackets");
+    }
+    return 0;
+}
+
+/* Classify one byte (dst: where it goes) and advance the state.  Sets
+ * *done when the byte closed an item. */
+static int
+split_byte(struct klist_split *s, char ch, enum split_dst *dst, bool *done)
+{
+    *done = false;
+    *dst = s->in_item ? SPLIT_ITEM : SPLIT_SKEL;
+    if (s->in_str) {
+        split_str_byte(s, ch);
+        return 0;
+    }
+    if (s->in_items && !s->in_item)
+        return split_between_items(s, ch, dst);
+    int rc = split_struct_byte(s, ch);
+    *done = rc == 0 && s->in_item && s->depth == 2;
+    return rc;
+}
+
+static int
+split_flush(struct klist_split *s, enum split_dst dst, const char *p, size_t n)
+{
+    struct buf *b = dst == SPLIT_ITEM ? &s->item : &s->skel;
+
+    if (dst == SPLIT_NONE || n == 0)
+        return 0;
+    if (buf_add(b, p, n) != 0) {
+        s->rc = sc_err_set(s->err, SC_ETOOBIG, "list page: %s exceeds the %zu byte limit",
+                           dst == SPLIT_ITEM ? "an item" : "the list without its items", b->max);
+        return s->rc;
+    }
+    return 0;
+}
+
+int
+klist_split_feed(struct klist_split *s, const char *data, size_t n)
+{
+    enum split_dst run = SPLIT_NONE, dst = SPLIT_NONE;
+    size_t start = 0;
+    bool done = false;
+
+    if (s->rc != 0)
+        return s->rc;
+    if (n > LIM_LIST_PAGE_BYTES - s->total)
+        return split_fail(s, SC_ETOOBIG, "the page exceeds LIM_LIST_PAGE_BYTES");
+    s->total += n;
+    for (size_t i = 0; i < n; i++) {
+        if (split_byte(s, data[i], &dst, &done) != 0)
+            return s->rc;
+        if (dst != run) {
+            if (split_flush(s, run, data + start, i - start) != 0)
+                return s->rc;
+            run = dst;
+            start = i;
+        }
+        if (done) {
+            if (split_flush(s, run, data + start, i + 1 - start) != 0 || split_item_done(s) != 0)
+                return s->rc;
+            run = SPLIT_NONE;
+            start = i + 1;
+        }
+    }
+    return split_flush(s, run, data + start, n - start);
+}
+
+int
+klist_split_finish(struct klist_split *s, json_t **skeleton)
+{
+    if (s->rc != 0)
+        return s->rc;
+    if (s->depth != 0 || s->in_str || s->in_items)
+        return split_fail(s, SC_EPROTO, "the page ends inside a value");
+    return kjson_parse(s->skel.data, s->skel.len, LIM_LIST_SKELETON, skeleton, s->err);
+}
+
 /* ---- LIST --------------------------------------------------------------------------- */
 
 static int
@@ -1187,35 +1398,55 @@ copy_bounded(char *out, size_t cap, const char *s)
     return 0;
 }
 
-/* Hand one page's items to fn; remember its rv (first page) and continue token. */
+/* From a page's skeleton (items already handed out): remember its rv
+ * (first page only) and continue token. */
 static int
-list_consume(const json_t *page, const char *path, klist_fn *fn, void *ctx, char *rv, size_t rv_cap,
-             char *cont, struct sc_err *err)
+list_meta(const json_t *page, const char *path, char *rv, size_t rv_cap, char *cont,
+          struct sc_err *err)
 {
     struct kjson r = {0};
-    const json_t *items, *it;
     const char *prv, *pcont;
-    size_t i;
-    int rc;
 
     kjson_init(&r, page, err);
-    items = kjson_arr(&r, "items");
+    (void)kjson_arr(&r, "items");
     prv = kjson_str(&r, "metadata.resourceVersion");
     pcont = kjson_str(&r, "metadata.continue");
     if (kjson_error(&r) != 0)
         return sc_err_wrap(err, SC_EPROTO, "list %s", path);
     if (rv != NULL && rv[0] == '\0' && copy_bounded(rv, rv_cap, prv) != 0)
         return sc_err_set(err, SC_ETOOBIG, "list %s: resourceVersion too long", path);
-    json_array_foreach (items, i, it) {
-        if (!json_is_object(it))
-            return sc_err_set(err, SC_EPROTO, "list %s: items[%zu]: expected object", path, i);
-        rc = fn ? fn(ctx, it) : 0;
-        if (rc != 0)
-            return rc;
-    }
     if (copy_bounded(cont, KLIST_CONTINUE_MAX, pcont) != 0)
         return sc_err_set(err, SC_ETOOBIG, "list %s: continue token too long", path);
     return 0;
+}
+
+static int
+split_sink(void *ctx, const char *data, size_t n)
+{
+    return klist_split_feed(ctx, data, n);
+}
+
+/* GET one page, streaming its items to fn; then read its metadata. */
+static int
+list_page(struct kclient *c, const char *path, const char *query, klist_fn *fn, void *ctx,
+          char *rv, size_t rv_cap, char *cont, struct sc_err *err)
+{
+    struct klist_split sp = {0};
+    struct xsink sink = {split_sink, &sp};
+    json_t *skel = NULL;
+    int rc;
+
+    klist_split_init(&sp, fn, ctx, err);
+    rc = do_request_t(c, "GET", path, query, NULL, NULL, NULL, &sink, c->opts.timeout_ms, err);
+    if (rc == 0)
+        rc = klist_split_finish(&sp, &skel);
+    klist_split_release(&sp);
+    if (rc == SC_EPROTO || rc == SC_ETOOBIG)
+        sc_err_wrap(err, rc, "list %s", path);
+    if (rc == 0)
+        rc = list_meta(skel, path, rv, rv_cap, cont, err);
+    json_decref(skel);
+    return rc;
 }
 
 int
@@ -1231,19 +1462,14 @@ kclient_list(struct kclient *c, const char *path, const struct klist_opts *opts,
         rv[0] = '\0';
     do {
         struct buf q = {0};
-        json_t *page = NULL;
 
         buf_init(&q, 8192);
         if (list_query(&q, opts, limit, cont) != 0) {
             buf_release(&q);
             return sc_err_set(err, SC_ETOOBIG, "list %s: query too long", path);
         }
-        rc = do_request(c, "GET", path, buf_str(&q), NULL, NULL, &page, err);
+        rc = list_page(c, path, buf_str(&q), fn, ctx, rv, rv_cap, cont, err);
         buf_release(&q);
-        if (rc != 0)
-            return rc;
-        rc = list_consume(page, path, fn, ctx, rv, rv_cap, cont, err);
-        json_decref(page);
         if (rc != 0)
             return rc;
     } while (cont[0] != '\0');

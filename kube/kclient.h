@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/sc_err.h"
 #include "kube/kconfig.h"
@@ -139,12 +140,45 @@ struct klist_opts {
     int limit;                  /* page size; 0 = LIM_LIST_PAGE, capped at LIM_LIST_PAGE */
 };
 
-/* Paginated LIST of a collection path (always limit/continue).  On success
- * rv (cap >= 64) holds the list's metadata.resourceVersion (the one of the
- * first page, as client-go's pager does).  A continue token that expires
- * (410) restarts nothing: SC_EGONE is returned and the caller relists. */
+/* Paginated LIST of a collection path (always limit/continue).  Each page is
+ * streamed through a klist_split (below): its items are parsed one at a time
+ * and handed to fn as they arrive, so neither a page's body nor its whole
+ * JSON tree is ever held.  On success rv (cap >= 64) holds the list's
+ * metadata.resourceVersion: the first page's, as client-go's pager keeps it
+ * (every page of one continued list is served at that resourceVersion).
+ * A continue token that expired (410 on page 2 or later) restarts nothing
+ * here: SC_EGONE is returned after fn has seen the earlier pages' items, and
+ * the caller drops them and lists again from the start. */
 int kclient_list(struct kclient *c, const char *path, const struct klist_opts *opts, klist_fn *fn,
                  void *ctx, char *rv, size_t rv_cap, struct sc_err *err);
+
+/* One LIST response body, fed in chunks of any size, split into its items
+ * (exposed for tests and fuzzing).  Each element of the top-level "items"
+ * array is parsed on its own (at most LIM_LIST_ITEM bytes; not an object:
+ * SC_EPROTO) and passed to fn, then freed.  Everything else (kind,
+ * apiVersion, metadata) is kept as the page's skeleton, "items" left empty
+ * (at most LIM_LIST_SKELETON bytes).  At most LIM_LIST_PAGE_BYTES are fed.
+ * Memory held: one item and the skeleton.  The splitter owns its buffers
+ * (klist_split_release()); err is borrowed.
+ * feed: 0, fn's non-zero return, or SC_EPROTO / SC_ETOOBIG / SC_ENOMEM
+ *   (err filled); after a non-zero return, every later feed returns it again.
+ * finish: after the last chunk; the body must have been one complete JSON
+ *   object: *skeleton is a new reference to it (items: []). */
+struct klist_split {
+    klist_fn *fn;
+    void *ctx;
+    struct sc_err *err;
+    struct buf item, skel;
+    size_t total, nitems;
+    int depth, rc;
+    bool in_str, esc, in_items, in_item, items_seen, need_sep;
+    unsigned key_len;
+    char key[8]; /* the last string at depth 1 (a key when '[' follows) */
+};
+void klist_split_init(struct klist_split *s, klist_fn *fn, void *ctx, struct sc_err *err);
+int klist_split_feed(struct klist_split *s, const char *data, size_t n);
+int klist_split_finish(struct klist_split *s, json_t **skeleton);
+void klist_split_release(struct klist_split *s);
 
 /* Is group/version/resource served?  Discovery GET /apis/<group>/<version>
  * (or /api/v1) and, when listed, a limit=1 LIST of the resource across all

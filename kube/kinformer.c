@@ -231,6 +231,7 @@ struct kinformer {
     struct kinf_handlers h;
     int64_t resync_ms, watch_timeout_s;
     bool keep_newer;
+    int list_page; /* objects per LIST page (kinformer_opts.list_page) */
     void (*on_error)(void *ctx, const char *informer, const struct sc_err *err);
     void *error_ctx;
 
@@ -289,6 +290,7 @@ kinformer_new(struct kclient *c, const struct kinformer_opts *o, struct sc_err *
     inf->resync_ms = o->resync_ms;
     inf->watch_timeout_s = o->watch_timeout_s;
     inf->keep_newer = o->keep_newer;
+    inf->list_page = o->list_page;
     inf->on_error = o->on_error;
     inf->error_ctx = o->error_ctx;
     pthread_rwlock_init(&inf->lock, NULL);
@@ -983,17 +985,40 @@ delete_unseen(struct kinformer *inf, const char **seen, size_t n)
     kitem_release_all(all, nall);
 }
 
-/* LIST everything, then apply the difference to the cache and handlers. */
+/* One complete paginated LIST into rl (items parsed page by page as they
+ * stream in).  A continue token that expired (410 on a later page) drops
+ * what the earlier pages gave and lists again from the first page, at most
+ * KINF_LIST_RESTARTS times; the cache is untouched meanwhile. */
+static int
+list_all(struct kinformer *inf, struct relist *rl, char *rv, size_t rv_cap, struct sc_err *err)
+{
+    struct klist_opts lo = {.label_selector = inf->label_selector, .limit = inf->list_page};
+    int rc;
+
+    for (int attempt = 0;; attempt++) {
+        rc = kclient_list(inf->c, inf->path, &lo, relist_item, rl, rv, rv_cap, err);
+        if (rc != SC_EGONE || attempt == KINF_LIST_RESTARTS || FLAG_GET(inf->stop))
+            return rc;
+        kitem_release_all(rl->items, rl->n);
+        rl->items = NULL;
+        rl->n = rl->cap = 0;
+        sc_err_wrap(err, rc, "list %s: continue token expired, listing again", inf->name);
+        report(inf, err);
+    }
+}
+
+/* LIST everything, then apply the difference to the cache and handlers:
+ * the cache changes only after the last page, so no delete is delivered and
+ * 'synced' is not set for a partial list. */
 static int
 relist(struct kinformer *inf, struct sc_err *err)
 {
     struct relist rl = {.inf = inf};
-    struct klist_opts lo = {.label_selector = inf->label_selector};
     char rv[KINF_RV_MAX];
     const char **seen = NULL;
     int rc;
 
-    rc = kclient_list(inf->c, inf->path, &lo, relist_item, &rl, rv, sizeof(rv), err);
+    rc = list_all(inf, &rl, rv, sizeof(rv), err);
     if (rc == 0 && rl.n > 0 && (seen = malloc(rl.n * sizeof(*seen))) == NULL)
         rc = sc_err_set(err, SC_ENOMEM, "out of memory");
     if (rc != 0 || (rl.n > 0 && seen == NULL)) {

@@ -1,7 +1,12 @@
 /* kube/kinformer.h -- list+watch caches of compact typed views.
  *
  * An informer keeps one resource (all namespaces) in memory.  Its thread:
- *   1. LISTs (paginated) and builds the cache, then marks itself synced;
+ *   1. LISTs in pages of opts.list_page (LIM_LIST_PAGE) objects, each page
+ *      streamed and parsed one object at a time (kclient_list), and builds
+ *      the cache only once the last page came, then marks itself synced; a
+ *      continue token that expired (410 on a later page) lists again from
+ *      the first page at once (at most KINF_LIST_RESTARTS times, then the
+ *      list error backoff below);
  *   2. WATCHes from the list's resourceVersion with allowWatchBookmarks=true and
  *      a server-side timeoutSeconds (random 5..10 min, like client-go), then
  *      re-watches from the last seen resourceVersion;
@@ -53,6 +58,7 @@
 #define KINF_BACKOFF_MAX_MS   30000
 #define KINF_MAX_INDEXES      8
 #define KINF_MAX_INDEX_VALUES 16 /* values one object may emit per index */
+#define KINF_LIST_RESTARTS    3  /* immediate relists after an expired continue token */
 
 /* ---- cached items ------------------------------------------------------------ */
 
@@ -112,6 +118,7 @@ struct kinformer_opts {
      * caller stored with kinformer_put().  Handlers still run (on_update with
      * the kept item as old and the event's as new). */
     bool keep_newer;
+    int list_page; /* objects per LIST page; 0 = LIM_LIST_PAGE (never more) */
 };
 
 struct kinformer;

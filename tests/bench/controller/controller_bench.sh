@@ -27,6 +27,7 @@ K="$TOOLS_BIN/kubectl"
 WORK=$(mktemp -d /tmp/bench-ctrl-XXXX)
 PORT=$((30000 + $$ % 10000))
 cpid=
+. "$here/lib.sh" # stop_controller, metric
 trap 'stop_controller; cp "$CLUSTER_DIR"/csi-*.log "$WORK"/ 2>/dev/null; "$top/tests/cluster/down" "$CLUSTER_DIR" >/dev/null 2>&1; echo "logs: $WORK" >&2' EXIT
 
 start_controller() { # log-name [flags]
@@ -42,17 +43,8 @@ start_controller() { # log-name [flags]
 	echo "controller not ready" >&2
 	return 1
 }
-stop_controller() {
-	[ -n "$cpid" ] || return 0
-	kill "$cpid" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$cpid" 2>/dev/null
-	wait "$cpid" 2>/dev/null
-	cpid=
-}
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$cpid/status"; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$cpid/status"; }
-metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 
 measure() { # label
 	start_controller "cache-$1" || exit 1

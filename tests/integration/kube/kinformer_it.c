@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "kube/kinformer.h"
 #include "kube/kjson.h"
 #include "tests/integration/kube/itlib.h"
@@ -140,7 +141,8 @@ wait_for(struct rec *r, const char *line, int ms)
 }
 
 static struct kinformer *
-widget_informer(struct kclient *c, struct rec *r, const char *label, const char *path)
+widget_informer_paged(struct kclient *c, struct rec *r, const char *label, const char *path,
+                      int list_page)
 {
     char sel[64];
     snprintf(sel, sizeof(sel), "test=%s", label);
@@ -152,12 +154,19 @@ widget_informer(struct kclient *c, struct rec *r, const char *label, const char 
         .handlers = {.ctx = r, .on_add = on_add, .on_update = on_update, .on_delete = on_delete},
         .on_error = on_error,
         .error_ctx = r,
+        .list_page = list_page,
     };
     struct sc_err e = {0};
     struct kinformer *inf = kinformer_new(c, &o, &e);
     CHECK(inf != NULL);
     CHECK_INT(kinformer_add_index(inf, "color", by_color, NULL, &e), 0);
     return inf;
+}
+
+static struct kinformer *
+widget_informer(struct kclient *c, struct rec *r, const char *label, const char *path)
+{
+    return widget_informer_paged(c, r, label, path, 0);
 }
 
 static void
@@ -282,6 +291,129 @@ etcd_revision(void)
     return rev;
 }
 
+/* Compact etcd at its current revision: every older resourceVersion is gone. */
+static void
+compact_etcd(void)
+{
+    int64_t rev = etcd_revision();
+    CHECK(rev > 0);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "curl -s -X POST -d '{\"revision\":\"%lld\",\"physical\":true}' "
+             "%s/v3/kv/compaction >/dev/null",
+             (long long)rev, getenv("ETCD_URL"));
+    CHECK_INT(system(cmd), 0);
+}
+
+static int
+add_key_rv(void *ctx, const json_t *item)
+{
+    struct buf *b = ctx;
+    struct kjson r = {0};
+    kjson_init(&r, item, NULL);
+    const char *ns = kjson_str(&r, "metadata.namespace");
+    const char *name = kjson_str(&r, "metadata.name");
+    const char *rv = kjson_str(&r, "metadata.resourceVersion");
+    return buf_addf(b, "%s/%s@%s\n", ns ? ns : "", name ? name : "", rv ? rv : "");
+}
+
+static int
+cmp_line(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sort the lines of b in place (each ends with '\n'). */
+static void
+sort_lines(struct buf *b, char *out, size_t cap)
+{
+    char *lines[256];
+    size_t n = 0;
+    for (char *p = b->data, *save = NULL; b->data && (p = strtok_r(p, "\n", &save)) && n < 256;
+         p = NULL)
+        lines[n++] = p;
+    qsort(lines, n, sizeof(*lines), cmp_line);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + strlen(out), cap - strlen(out), "%s\n", lines[i]);
+}
+
+/* The informer's store (key@resourceVersion) equals one plain LIST. */
+static void
+check_store_equals_list(struct kinformer *inf, struct kclient *c, const char *coll,
+                        const char *label, size_t want)
+{
+    static char a[16384], b[16384];
+    char sel[64];
+    struct buf lst = {0}, st = {0};
+    struct kitem **items = NULL;
+    size_t n = 0;
+    struct sc_err e = {0};
+
+    snprintf(sel, sizeof(sel), "test=%s", label);
+    struct klist_opts lo = {.label_selector = sel};
+    buf_init(&lst, sizeof(a) - 1);
+    buf_init(&st, sizeof(b) - 1);
+    CHECK_INT(kclient_list(c, coll, &lo, add_key_rv, &lst, NULL, 0, &e), 0);
+    CHECK_INT(kinformer_list(inf, &items, &n), 0);
+    CHECK_INT(n, want);
+    for (size_t i = 0; i < n; i++)
+        CHECK_INT(buf_addf(&st, "%s@%s\n", kitem_key(items[i]), kitem_rv(items[i])), 0);
+    kitem_release_all(items, n);
+    sort_lines(&lst, a, sizeof(a));
+    sort_lines(&st, b, sizeof(b));
+    CHECK(a[0] != '\0');
+    CHECK_STR(b, a);
+    buf_release(&lst);
+    buf_release(&st);
+}
+
+/* More objects than one page (pages of 4): the store equals the list, and
+ * after a forced 410 the paged relist converges to the list again. */
+static void
+test_paged_list_and_relist(void)
+{
+    struct kclient *c = it_client(-1, 1);
+    struct rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    char ns[64], label[48], coll[KPATH_MAX], line[128], name[32];
+    struct sc_err e = {0};
+
+    if (c == NULL)
+        return;
+    snprintf(ns, sizeof(ns), "kit-page-%s", it_suffix());
+    snprintf(label, sizeof(label), "p%s", it_suffix());
+    it_namespace(c, ns);
+    for (int i = 0; i < 23; i++) {
+        snprintf(name, sizeof(name), "w-%02d", i);
+        create_widget(c, ns, name, i, label);
+    }
+    kpath(coll, sizeof(coll), W_GROUP, "v1", "widgets", ns, NULL, NULL);
+    struct kinformer *inf = widget_informer_paged(c, &r, label, coll, 4);
+    CHECK_INT(kinformer_start(inf, &e), 0);
+    CHECK_INT(kinformer_wait_synced(inf, 10000), 0);
+    CHECK_INT(r.adds, 23);
+    check_store_equals_list(inf, c, coll, label, 23);
+
+    kinformer_pause(inf);
+    usleep(1500000);
+    create_widget(c, ns, "x-new", 1, label);
+    patch_color(c, ns, "w-07", "red");
+    delete_widget(c, ns, "w-00");
+    delete_widget(c, ns, "w-22");
+    compact_etcd();
+    kinformer_resume(inf, "1"); /* compacted: 410, a paged relist */
+    snprintf(line, sizeof(line), "delete %s/w-22", ns);
+    CHECK(wait_for(&r, line, 10000));
+    snprintf(line, sizeof(line), "add %s/x-new", ns);
+    CHECK(wait_for(&r, line, 5000));
+    snprintf(line, sizeof(line), "update %s/w-07", ns);
+    CHECK(wait_for(&r, line, 5000));
+    CHECK(atomic_load(&r.gone) >= 1);
+    check_store_equals_list(inf, c, coll, label, 22);
+    kinformer_free(inf);
+    kclient_free(c);
+}
+
 static void
 test_gone_relists_and_converges(void)
 {
@@ -318,14 +450,7 @@ test_gone_relists_and_converges(void)
     delete_widget(c, ns, "a");
     r.adds = r.updates = r.deletes = 0;
     /* Compact etcd at its current revision: rv_before is now compacted. */
-    int64_t rev = etcd_revision();
-    CHECK(rev > 0);
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd),
-             "curl -s -X POST -d '{\"revision\":\"%lld\",\"physical\":true}' "
-             "%s/v3/kv/compaction >/dev/null",
-             (long long)rev, getenv("ETCD_URL"));
-    CHECK_INT(system(cmd), 0);
+    compact_etcd();
     /* Watch from a resourceVersion that no longer exists anywhere (the
      * apiserver's watch cache starts later, etcd compacted it): 410. */
     kinformer_resume(inf, "1");
@@ -520,5 +645,6 @@ test_resync_replays_cache(void)
 }
 
 TEST_MAIN(TEST(test_resync_replays_cache), TEST(test_watch_sees_create_update_delete),
-          TEST(test_gone_relists_and_converges), TEST(test_absent_crd_then_served),
+          TEST(test_gone_relists_and_converges), TEST(test_paged_list_and_relist),
+          TEST(test_absent_crd_then_served),
           TEST(test_unreachable_backs_off), TEST(test_bad_token_backs_off))
