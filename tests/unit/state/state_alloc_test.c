@@ -12,34 +12,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tests/lib/countdown.h"
 #include "tests/unit/state/state_testutil.h"
 
-static long alloc_left = -1; /* SQLite allocations until the failing one; -1: never */
-static long alloc_hit;
+static struct countdown CD = COUNTDOWN_OFF; /* SQLite's allocations */
 static sqlite3_mem_methods real_mem;
 
 static void *
 f_malloc(int n)
 {
-    if (alloc_left == 0) {
-        alloc_hit++;
-        return NULL;
-    }
-    if (alloc_left > 0)
-        alloc_left--;
-    return real_mem.xMalloc(n);
+    return countdown_fails(&CD) ? NULL : real_mem.xMalloc(n);
 }
 
 static void *
 f_realloc(void *p, int n)
 {
-    if (alloc_left == 0) {
-        alloc_hit++;
-        return NULL;
-    }
-    if (alloc_left > 0)
-        alloc_left--;
-    return real_mem.xRealloc(p, n);
+    return countdown_fails(&CD) ? NULL : real_mem.xRealloc(p, n);
 }
 
 static void
@@ -55,19 +43,6 @@ install(void)
     if (sqlite3_config(SQLITE_CONFIG_MALLOC, &m) != SQLITE_OK)
         fprintf(stderr, "cannot install the failing allocator\n");
     sqlite3_initialize();
-}
-
-static void
-arm(long n)
-{
-    alloc_hit = 0;
-    alloc_left = n;
-}
-
-static void
-disarm(void)
-{
-    alloc_left = -1;
 }
 
 static struct state *
@@ -141,13 +116,13 @@ test_open(void)
         struct state *st = NULL;
 
         tu_mkdtemp(dir, sizeof(dir));
-        arm(n);
+        countdown_arm(&CD, n);
         st = open_manual(dir, &err);
-        disarm();
+        countdown_disarm(&CD);
         if (st == NULL) {
             /* Out of memory while opening is an error the caller sees
              * (the controller exits and is restarted), with a message. */
-            CHECK(alloc_hit > 0);
+            CHECK(CD.hit > 0);
             CHECK(err.msg[0] != '\0');
             tu_rmdir(dir);
             runs++;
@@ -164,7 +139,7 @@ test_open(void)
             state_close(st);
         }
         tu_rmdir(dir);
-        if (alloc_hit == 0)
+        if (CD.hit == 0)
             break;
         runs++;
     }
@@ -193,9 +168,9 @@ test_flush(void)
         put_rows(st, 0);
         CHECK_INT(state_flush(st, &err), SC_OK);
         put_rows(st, 100);
-        arm(n);
+        countdown_arm(&CD, n);
         flushed(st);
-        disarm();
+        countdown_disarm(&CD);
         CHECK_INT(rows_right(st, 0), ROWS);
         CHECK_INT(rows_right(st, 100), ROWS);
         flushed(st); /* the rows a failed flush left dirty */
@@ -210,7 +185,7 @@ test_flush(void)
             state_close(st);
         }
         tu_rmdir(dir);
-        if (alloc_hit == 0)
+        if (CD.hit == 0)
             break;
         runs++;
     }

@@ -9,22 +9,19 @@
 #include <string.h>
 
 #include "tests/lib/harness.h"
+#include "tests/lib/jload.h"
 #include "webhook/wh_classes.h"
 #include "webhook/wh_dataref.h"
 #include "webhook/whlookup.h"
 
+/* harness_data_dir()/webhook/rel (new reference), NULL when unreadable. */
 static SC_UNUSED json_t *
 fx_load(const char *rel)
 {
-    char path[1024];
-    json_error_t jerr;
-    json_t *j;
+    char path[512];
 
-    snprintf(path, sizeof(path), "%s/webhook/%s", harness_data_dir(), rel);
-    j = json_load_file(path, 0, &jerr);
-    if (j == NULL)
-        fprintf(stderr, "cannot load %s: %s\n", path, jerr.text);
-    return j;
+    snprintf(path, sizeof(path), "webhook/%s", rel);
+    return jload(path);
 }
 
 static SC_UNUSED char *
