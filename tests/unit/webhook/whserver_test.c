@@ -229,6 +229,39 @@ test_rotation_via_symlink_swap(void)
     env_stop(&e);
 }
 
+/* c set up to POST size bytes, read by fn(data), to e's /validate-class
+ * (trusting a.crt) with the headers h (the caller's), giving up after
+ * timeout_ms. */
+static void
+post_setup(CURL *c, const struct env *e, struct curl_slist *h, curl_read_callback fn, void *data,
+           curl_off_t size, long timeout_ms)
+{
+    char url[128], ca[300];
+
+    cert_path(ca, sizeof(ca), "a.crt");
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/validate-class", e->port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, fn);
+    curl_easy_setopt(c, CURLOPT_READDATA, data);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, size);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+}
+
+/* A fresh client gets /healthz (200). */
+static void
+still_answers(const struct env *e)
+{
+    CURL *c = curl_easy_init();
+
+    CHECK_INT(get(c, e->port, "/healthz", "a.crt", 1), 200);
+    curl_easy_cleanup(c);
+}
+
 static size_t
 read_zeros(char *p, size_t sz, size_t n, void *arg)
 {
@@ -242,35 +275,22 @@ test_body_cap(void)
 {
     struct env e = {0};
     CURL *c = curl_easy_init();
-    char url[128], ca[300];
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     long status = 0;
 
     env_start(&e, 15, 10000);
-    cert_path(ca, sizeof(ca), "a.crt");
-    snprintf(url, sizeof(url), "https://127.0.0.1:%d/validate-class", e.port);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_zeros);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)LIM_ADMISSION_BODY + 1);
+    post_setup(c, &e, h, read_zeros, NULL, (curl_off_t)LIM_ADMISSION_BODY + 1, HANG_GUARD_MS);
     /* Wait for the server's answer to "Expect: 100-continue" (the 413)
      * however slow it is (valgrind): without this curl starts sending the
      * body after 1 s and may see the connection closed under it. */
     curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, HANG_GUARD_MS);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, HANG_GUARD_MS);
     curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     CHECK_INT(status, 413);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     /* The server still answers. */
-    c = curl_easy_init();
-    CHECK_INT(get(c, e.port, "/healthz", "a.crt", 1), 200);
-    curl_easy_cleanup(c);
+    still_answers(&e);
     env_stop(&e);
 }
 
@@ -308,7 +328,7 @@ test_slow_clients_are_dropped(void)
     struct env e = {0};
     struct sockaddr_in sin = {0};
     struct pollfd pfd = {0};
-    char byte, url[128], ca[300];
+    char byte;
     int fd, sent = 0;
     time_t t0;
     CURL *c = curl_easy_init();
@@ -335,18 +355,7 @@ test_slow_clients_are_dropped(void)
     close(fd);
 
     /* A body that trickles in (1 byte / 200 ms, 40 bytes) is cut at ~1 s. */
-    cert_path(ca, sizeof(ca), "a.crt");
-    snprintf(url, sizeof(url), "https://127.0.0.1:%d/validate-class", e.port);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_slowly);
-    curl_easy_setopt(c, CURLOPT_READDATA, &sent);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)40);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+    post_setup(c, &e, h, read_slowly, &sent, (curl_off_t)40, 20000L);
     /* The same request sent at full speed is answered (400: not JSON), so
      * the failure below is the timeout's doing. */
     {
@@ -368,9 +377,7 @@ test_slow_clients_are_dropped(void)
     CHECK(time(NULL) - t0 <= 5);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
-    c = curl_easy_init();
-    CHECK_INT(get(c, e.port, "/healthz", "a.crt", 1), 200);
-    curl_easy_cleanup(c);
+    still_answers(&e);
     env_stop(&e);
 }
 
