@@ -5,6 +5,8 @@
 #                            file BODY
 #   bench_wrk FIELD TEXT     a figure of wrk --latency's output TEXT: rps,
 #                            requests, or a percentile (50%, 90%, 99%)
+#   bench_stop_pid PID       SIGTERM, 10 s to exit, then SIGKILL; reaps it
+#                            (no PID: nothing)
 #   bench_source_pvc NS      namespace NS with the bound 1Gi PVC "src" the
 #                            snapshots are taken of (kubectl: $K); exits the
 #                            script when it is not bound within 60 s
@@ -43,4 +45,13 @@ YAML
 	done
 	echo "source PVC not bound" >&2
 	exit 1
+}
+
+bench_stop_pid() {
+	[ -n "${1:-}" ] || return 0
+	kill "$1" 2>/dev/null
+	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
 }

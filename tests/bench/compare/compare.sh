@@ -71,14 +71,7 @@ K="$TOOLS_BIN/kubectl"
 . "$top/tests/lib/bench.sh"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-stop_pid() {
-	[ -n "${1:-}" ] || return 0
-	kill "$1" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
+stop_pid() { bench_stop_pid "$@"; }
 # CPU seconds (user + system) a process has used so far
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -44,11 +44,7 @@ start_controller() { # log-name [flags]
 	return 1
 }
 stop_controller() {
-	[ -n "$cpid" ] || return 0
-	kill "$cpid" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$cpid" 2>/dev/null
-	wait "$cpid" 2>/dev/null
+	bench_stop_pid "$cpid"
 	cpid=
 }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$cpid/status"; }
