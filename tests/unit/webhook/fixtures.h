@@ -24,6 +24,19 @@ fx_load(const char *rel)
     return jload(path);
 }
 
+/* The absolute path (when it resolves) of the recorded certificate file
+ * name of tests/data/webhook/certs. */
+static SC_UNUSED void
+fx_cert_path(char *out, size_t cap, const char *name)
+{
+    char rel[300], *abs; /* fits the callers' 300-byte buffers */
+
+    snprintf(rel, sizeof(rel), "%s/webhook/certs/%s", harness_data_dir(), name);
+    abs = realpath(rel, NULL);
+    snprintf(out, cap, "%s", abs ? abs : rel);
+    free(abs);
+}
+
 static SC_UNUSED char *
 fx_text(const char *rel, size_t *len)
 {

@@ -33,17 +33,6 @@ struct env {
 };
 
 static void
-cert_path(char *out, size_t cap, const char *name)
-{
-    char rel[300], *abs;
-
-    snprintf(rel, sizeof(rel), "%s/webhook/certs/%s", harness_data_dir(), name);
-    abs = realpath(rel, NULL);
-    snprintf(out, cap, "%s", abs ? abs : rel);
-    free(abs);
-}
-
-static void
 sh(const char *cmd)
 {
     if (system(cmd) != 0)
@@ -56,8 +45,8 @@ publish(struct env *e, const char *gen, const char *crt, const char *key)
 {
     char a[300], b[300], cmd[2048];
 
-    cert_path(a, sizeof(a), crt);
-    cert_path(b, sizeof(b), key);
+    fx_cert_path(a, sizeof(a), crt);
+    fx_cert_path(b, sizeof(b), key);
     snprintf(cmd, sizeof(cmd),
              "cd %s && mkdir -p %s && cp %s %s/tls.crt && cp %s %s/tls.key && "
              "ln -sfn %s ..data_tmp && mv -T ..data_tmp ..data",
@@ -138,7 +127,7 @@ get(CURL *c, int port, const char *path, const char *ca, int fresh)
     long status = 0;
     CURLcode rc;
 
-    cert_path(capath, sizeof(capath), ca);
+    fx_cert_path(capath, sizeof(capath), ca);
     snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", port, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CAINFO, capath);
@@ -177,8 +166,8 @@ test_rotation_via_symlink_swap(void)
     int switched = 0, failures = 0;
 
     env_start(&e, 15, 10000);
-    cert_path(a, sizeof(a), "a.crt");
-    cert_path(b, sizeof(b), "b.crt");
+    fx_cert_path(a, sizeof(a), "a.crt");
+    fx_cert_path(b, sizeof(b), "b.crt");
     snprintf(both, sizeof(both), "%s/both.crt", e.dir);
     snprintf(cmd, sizeof(cmd), "cat %s %s > %s", a, b, both);
     sh(cmd);
@@ -212,8 +201,8 @@ test_rotation_via_symlink_swap(void)
     {
         char cmd2[1024], bc[300], ak[300];
 
-        cert_path(bc, sizeof(bc), "b.crt");
-        cert_path(ak, sizeof(ak), "a.key");
+        fx_cert_path(bc, sizeof(bc), "b.crt");
+        fx_cert_path(ak, sizeof(ak), "a.key");
         snprintf(cmd2, sizeof(cmd2),
                  "cd %s && mkdir ..gen_bad && cp %s ..gen_bad/tls.crt && cp %s ..gen_bad/tls.key "
                  "&& ln -sfn ..gen_bad ..data_tmp && mv -T ..data_tmp ..data",
@@ -238,7 +227,7 @@ post_setup(CURL *c, const struct env *e, struct curl_slist *h, curl_read_callbac
 {
     char url[128], ca[300];
 
-    cert_path(ca, sizeof(ca), "a.crt");
+    fx_cert_path(ca, sizeof(ca), "a.crt");
     snprintf(url, sizeof(url), "https://127.0.0.1:%d/validate-class", e->port);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CAINFO, ca);
@@ -449,7 +438,7 @@ test_slot_holder_cannot_starve_a_review(void)
     int opened = 0, still_open = 0;
 
     env_start_slots(&e, 600, 600000, HOLDERS, 600000);
-    cert_path(ca, sizeof(ca), "a.crt");
+    fx_cert_path(ca, sizeof(ca), "a.crt");
     for (int i = 0; i < HOLDERS; i++)
         opened += slow_open(&held[i], ctx, e.port, i % 2 ? SLOW_HTTP_HEADER : SLOW_TLS_HELLO) == 0;
     CHECK_INT(opened, HOLDERS);
