@@ -210,7 +210,7 @@ static struct kinformer *
 ns_informer(struct kclient *c, struct rec *r, const char *ns, const char *label, int resync_ms)
 {
     char coll[KPATH_MAX];
-    struct kinformer *inf;
+    struct kinformer *inf = NULL;
 
     kpath(coll, sizeof(coll), W_GROUP, "v1", "widgets", ns, NULL, NULL);
     inf = widget_informer(c, r, label, coll, resync_ms);
