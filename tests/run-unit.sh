@@ -5,6 +5,7 @@
 #   UNIT_JOBS     binaries run at once (default 1); output stays in order
 #   UNIT_NAME     the summary's first word (default "unit")
 set -u
+. "$(dirname "$0")/lib/t.sh"
 # glibc writes fatal errors (heap corruption) to /dev/tty unless told otherwise.
 export LIBC_FATAL_STDERR_=1
 jobs=${UNIT_JOBS:-1}
@@ -21,18 +22,13 @@ for t in "$@"; do
 	out=$(cat "$tmp/$i.out" 2>/dev/null)
 	rc=$(cat "$tmp/$i.rc" 2>/dev/null || echo 127)
 	printf '%s\n' "$out" | grep -v '^ok ' || true
-	line=$(printf '%s\n' "$out" | grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' | tail -1)
-	if [ -z "$line" ]; then
+	if ! t_summary "$out"; then
 		echo "FAIL $t: no summary line (rc=$rc)"
 		failed=$((failed + 1))
 		continue
 	fi
-	p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
-	f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
-	s=0
-	[[ $line == *skipped ]] && s=$(sed -E 's/.* ([0-9]+) skipped$/\1/' <<<"$line")
-	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && { echo "FAIL $t: exit $rc"; failed=$((failed + 1)); }
+	passed=$((passed + S_PASSED)) failed=$((failed + S_FAILED)) skipped=$((skipped + S_SKIPPED))
+	[ "$rc" -ne 0 ] && [ "$S_FAILED" -eq 0 ] && { echo "FAIL $t: exit $rc"; failed=$((failed + 1)); }
 done
 if [ "$skipped" -gt 0 ]; then
 	echo "${UNIT_NAME:-unit}: $passed passed, $failed failed, $skipped skipped"

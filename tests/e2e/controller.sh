@@ -12,20 +12,10 @@
 # Env: CONTROLLER (binary; default bin/snapshot-controller), KEEP=1 keeps the
 # cluster of a failed run.
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-T_SUITE=e2e.controller
-. "$top/tests/lib/t.sh"
-CONTROLLER=${CONTROLLER:-$top/bin/snapshot-controller}
-[ -x "$CONTROLLER" ] || { echo "no controller binary at $CONTROLLER (make first)"; exit 1; }
-
-own_cluster=0
-if [ -z "${CLUSTER_DIR:-}" ]; then
-	eval "$("$top/tests/cluster/up" e2e-ctrl)" || exit 1
-	"$top/tests/cluster/csi-up" "$CLUSTER_DIR" >&2 || { "$top/tests/cluster/down" "$CLUSTER_DIR"; exit 1; }
-	own_cluster=1
-fi
-K="$TOOLS_BIN/kubectl"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib/e2e.sh"
+e2e_controller_bin
+e2e_cluster e2e.controller e2e-ctrl
 ADMIN_KC=$KUBECONFIG
 WORK=$(mktemp -d /tmp/e2e-ctrl-XXXX)
 NS=e2e-ctrl-$$
@@ -39,13 +29,7 @@ cleanup() {
 		for _ in $(seq 1 30); do kill -0 "$(cat "$p")" 2>/dev/null || break; sleep 0.5; done
 		kill -9 "$(cat "$p")" 2>/dev/null
 	done
-	"$K" delete ns "$NS" --wait=false >/dev/null 2>&1
-	"$top/tests/integration/deploy/sa-kubeconfig.sh" --delete "$CLUSTER_DIR" "$SA_NS" snapshot-controller >/dev/null 2>&1
-	"$K" delete ns "$SA_NS" --wait=false >/dev/null 2>&1
-	if [ "$own_cluster" = 1 ] && { [ "${KEEP:-0}" != 1 ] || [ "$T_FAILED" -eq 0 ]; }; then
-		"$top/tests/cluster/down" "$CLUSTER_DIR" >/dev/null 2>&1
-	fi
-	echo "controller logs: $WORK" >&2
+	e2e_controller_teardown
 }
 trap cleanup EXIT
 
@@ -54,8 +38,7 @@ trap cleanup EXIT
 # with the ServiceAccount in its own namespace and writes a token kubeconfig.
 SA_NS=e2e-ctrl-sa-$$
 SA_KC=$WORK/sa.kubeconfig
-"$top/tests/integration/deploy/sa-kubeconfig.sh" "$CLUSTER_DIR" "$SA_NS" snapshot-controller "$SA_KC" >&2 ||
-	exit 1
+e2e_controller_sa
 
 # Each replica gets its own hostname (its leader-election identity, as in a
 # pod) from a private UTS namespace when we may make one.

@@ -14,21 +14,10 @@
 # Env: CONTROLLER (binary; default bin/snapshot-controller), KEEP=1 keeps the
 # cluster of a failed run.
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-T_SUITE=e2e.groups
-. "$top/tests/lib/t.sh"
-CONTROLLER=${CONTROLLER:-$top/bin/snapshot-controller}
-[ -x "$CONTROLLER" ] || { echo "no controller binary at $CONTROLLER (make first)"; exit 1; }
-
-own_cluster=0
-if [ -z "${CLUSTER_DIR:-}" ]; then
-	eval "$("$top/tests/cluster/up" e2e-groups)" || exit 1
-	[ -n "${CLUSTER_DIR:-}" ] || { echo "cannot start a cluster" >&2; exit 1; }
-	"$top/tests/cluster/csi-up" "$CLUSTER_DIR" >&2 || { "$top/tests/cluster/down" "$CLUSTER_DIR"; exit 1; }
-	own_cluster=1
-fi
-K="$TOOLS_BIN/kubectl"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib/e2e.sh"
+e2e_controller_bin
+e2e_cluster e2e.groups e2e-groups
 WORK=$(mktemp -d /tmp/e2e-groups-XXXX)
 NS=e2e-groups-$$
 DRIVER=testdriver.csi.k8s.io
@@ -46,21 +35,14 @@ stop_controller() { # name
 cleanup() {
 	local p
 	for p in "$WORK"/*.pid; do [ -f "$p" ] && stop_controller "$(basename "$p" .pid)"; done
-	"$K" delete ns "$NS" --wait=false >/dev/null 2>&1
 	"$K" delete volumegroupsnapshotclass "retain-$NS" "second-default-$NS" --ignore-not-found >/dev/null 2>&1
-	"$top/tests/integration/deploy/sa-kubeconfig.sh" --delete "$CLUSTER_DIR" "$SA_NS" snapshot-controller >/dev/null 2>&1
-	"$K" delete ns "$SA_NS" --wait=false >/dev/null 2>&1
-	if [ "$own_cluster" = 1 ] && { [ "${KEEP:-0}" != 1 ] || [ "$T_FAILED" -eq 0 ]; }; then
-		"$top/tests/cluster/down" "$CLUSTER_DIR" >/dev/null 2>&1
-	fi
-	echo "controller logs: $WORK" >&2
+	e2e_controller_teardown
 }
 trap cleanup EXIT
 
 SA_NS=e2e-groups-sa-$$
 SA_KC=$WORK/sa.kubeconfig
-"$top/tests/integration/deploy/sa-kubeconfig.sh" "$CLUSTER_DIR" "$SA_NS" snapshot-controller "$SA_KC" >&2 ||
-	exit 1
+e2e_controller_sa
 
 PORT=$((21000 + $$ % 9000))
 start_controller() { # name

@@ -30,23 +30,14 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-. tests/lib/t.sh
-T_SUITE=e2e-helm
+. tests/lib/e2e.sh
+e2e_cluster e2e-helm helme2e
 . tests/lib/image.sh
-
-own_cluster=0
-if [ -z "${KUBECONFIG:-}" ] || [ -z "${CLUSTER_DIR:-}" ]; then
-	eval "$(tests/cluster/up helme2e)" || { echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
-	tests/cluster/csi-up "$CLUSTER_DIR" >&2 || { tests/cluster/down "$CLUSTER_DIR"; echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
-	own_cluster=1
-fi
-. "$CLUSTER_DIR/env"
 HELM=${HELM:-$top/.cache/bin/helm}
 if [ ! -x "$HELM" ]; then
 	tests/tools/build.sh helm >&2 || { echo "$T_SUITE: 0 passed, 1 failed (no helm)"; exit 1; }
 fi
 CHART=$top/charts/snapshot-controller
-k() { "$TOOLS_BIN/kubectl" "$@"; }
 h() { "$HELM" --kubeconfig "$KUBECONFIG" "$@"; }
 W=$CLUSTER_DIR/helm-e2e
 rm -rf "$W" # no pids, ports or Secret layout of an earlier run
@@ -387,20 +378,7 @@ test_images_with_chart_accounts() {
 		base64 -d >"$W/cabundle.pem"
 	t_wait 60 curl -sf --cacert "$W/cabundle.pem" --resolve "snapshot-webhook.kube-system.svc:$wport:127.0.0.1" \
 		"https://snapshot-webhook.kube-system.svc:$wport/readyz" >/dev/null || { tail -20 "$W/webhook.log" >&2; return 1; }
-	k create ns helm-e2e >/dev/null || return 1
-	k -n helm-e2e apply -f - >/dev/null <<-Y || return 1
-	apiVersion: v1
-	kind: PersistentVolumeClaim
-	metadata: {name: src}
-	spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
-	---
-	apiVersion: snapshot.storage.k8s.io/v1
-	kind: VolumeSnapshot
-	metadata: {name: snap}
-	spec: {source: {persistentVolumeClaimName: src}}
-	Y
-	t_wait 90 bash -c "[ \"\$('$TOOLS_BIN/kubectl' -n helm-e2e get volumesnapshot snap -o jsonpath='{.status.readyToUse}')\" = true ]" >/dev/null ||
-		{ tail -20 "$W/controller.log" >&2; return 1; }
+	e2e_snapshot_ready helm-e2e "$W/controller.log" || return 1
 	! grep -H ' 403\|forbidden' "$W/controller.log" "$W/webhook.log" >&2 || t_fail "RBAC denials in the logs"
 }
 [ "$images" = skip ] || t_run images_with_chart_accounts test_images_with_chart_accounts

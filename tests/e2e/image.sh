@@ -25,20 +25,9 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-. tests/lib/t.sh
-T_SUITE=e2e-image
+. tests/lib/e2e.sh
+e2e_cluster e2e-image imge2e image-e2e
 . tests/lib/image.sh
-
-own_cluster=0
-if [ -z "${KUBECONFIG:-}" ] || [ -z "${CLUSTER_DIR:-}" ]; then
-	eval "$(tests/cluster/up imge2e)" || { echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
-	tests/cluster/csi-up "$CLUSTER_DIR" >&2 || { tests/cluster/down "$CLUSTER_DIR"; echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
-	own_cluster=1
-fi
-. "$CLUSTER_DIR/env"
-k() { "$TOOLS_BIN/kubectl" "$@"; }
-W=$CLUSTER_DIR/image-e2e
-mkdir -p "$W"
 CPID= WPID=
 cleanup() {
 	img_stop "$CPID"
@@ -139,20 +128,7 @@ test_controller_ready() {
 	t_wait 30 bash -c "'$TOOLS_BIN/kubectl' -n kube-system get lease -o jsonpath='{.items[*].spec.holderIdentity}' | grep -q ." >/dev/null
 }
 test_controller_snapshot() {
-	k create ns image-e2e >/dev/null || return 1
-	k -n image-e2e apply -f - >/dev/null <<-Y || return 1
-	apiVersion: v1
-	kind: PersistentVolumeClaim
-	metadata: {name: src}
-	spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
-	---
-	apiVersion: snapshot.storage.k8s.io/v1
-	kind: VolumeSnapshot
-	metadata: {name: snap}
-	spec: {source: {persistentVolumeClaimName: src}}
-	Y
-	t_wait 90 bash -c "[ \"\$('$TOOLS_BIN/kubectl' -n image-e2e get volumesnapshot snap -o jsonpath='{.status.readyToUse}')\" = true ]" ||
-		{ tail -20 "$W/controller.log" >&2; return 1; }
+	e2e_snapshot_ready image-e2e "$W/controller.log" || return 1
 	local content
 	content=$(k -n image-e2e get volumesnapshot snap -o jsonpath='{.status.boundVolumeSnapshotContentName}')
 	[ -n "$content" ] || t_fail "no bound content" || return 1
@@ -195,22 +171,7 @@ img_start WPID "$W/webhook.log" "$W/webhook" \
 
 # deploy/webhook's configurations, pointed at the loopback url.
 webhook_configs() {
-	k create --dry-run=client -o json -f deploy/webhook/validatingwebhookconfiguration.yaml >"$W/vwc.in.json" || return 1
-	python3 - "https://127.0.0.1:$WPORT" "$(base64 -w0 <"$W/w-tls.ca.crt")" "$W/vwc.in.json" <<'PY'
-import json, sys
-url, ca, path = sys.argv[1], sys.argv[2], sys.argv[3]
-text, docs, dec, i = open(path).read(), [], json.JSONDecoder(), 0
-while i < len(text):
-    if text[i].isspace():
-        i += 1
-        continue
-    doc, i = dec.raw_decode(text, i)
-    docs += doc["items"] if doc.get("kind") == "List" else [doc]
-for d in docs:
-    for w in d["webhooks"]:
-        w["clientConfig"] = {"url": url + w["clientConfig"]["service"]["path"], "caBundle": ca}
-print(json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
-PY
+	e2e_vwc_loopback "https://127.0.0.1:$WPORT" "$(base64 -w0 <"$W/w-tls.ca.crt")" "$W"
 }
 test_webhook_tls() {
 	local p

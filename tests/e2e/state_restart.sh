@@ -58,6 +58,15 @@ print(-1 if retry is None else int((retry - synced).total_seconds() * 1000))
 PY
 }
 
+# restart_until_retry STATE-DIR LOG: a controller on STATE-DIR logging to
+# LOG until it retries snapshot "failing"; prints the ms from its caches
+# synced to that retry.
+restart_until_retry() {
+	start_ctrl "$1" "$2"
+	t_wait 40 bash -c "grep -q \"snapshot '$NS/failing': .*(will retry)\" '$2'" >/dev/null || return 1
+	first_retry_after_sync "$2" failing
+}
+
 "$K" create namespace "$NS" >/dev/null || exit 1
 mk_vs() {
 	"$K" -n "$NS" apply -f - >/dev/null <<YAML
@@ -79,10 +88,8 @@ test_backoff_resumes() {
 	stop_ctrl
 	local before
 	before=$(retries failing "$W/run1.log")
-	start_ctrl "$W/state" "$W/run2.log"
-	t_wait 40 bash -c "grep -q \"snapshot '$NS/failing': .*(will retry)\" '$W/run2.log'" >/dev/null || return 1
 	local wait_ms
-	wait_ms=$(first_retry_after_sync "$W/run2.log" failing)
+	wait_ms=$(restart_until_retry "$W/state" "$W/run2.log") || return 1
 	echo "    $before failures before kill -9; first retry ${wait_ms} ms after the restart's caches synced"
 	[ "$wait_ms" -ge 2000 ] || t_fail "retried after ${wait_ms} ms: persisted backoff (>= 8 s minus the time to restart) was not honoured"
 }
@@ -99,10 +106,8 @@ test_no_duplicate_event() {
 
 test_control_empty_state_retries_at_once() {
 	stop_ctrl
-	start_ctrl "$W/state-empty" "$W/run3.log"
-	t_wait 40 bash -c "grep -q \"snapshot '$NS/failing': .*(will retry)\" '$W/run3.log'" >/dev/null || return 1
 	local wait_ms
-	wait_ms=$(first_retry_after_sync "$W/run3.log" failing)
+	wait_ms=$(restart_until_retry "$W/state-empty" "$W/run3.log") || return 1
 	echo "    without state: first retry ${wait_ms} ms after caches synced"
 	[ "$wait_ms" -lt 2000 ] || t_fail "control: expected an immediate retry, got ${wait_ms} ms"
 }

@@ -18,22 +18,10 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-. tests/lib/t.sh
-T_SUITE=e2e-warnings
-
-own_cluster=0
-if [ -z "${KUBECONFIG:-}" ] || [ -z "${CLUSTER_DIR:-}" ]; then
-	eval "$(tests/cluster/up wre2e)" || { echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
-	tests/cluster/csi-up "$CLUSTER_DIR" >&2 || { tests/cluster/down "$CLUSTER_DIR"; echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
-	own_cluster=1
-fi
-SC_BIN=${SC_BIN:-$top/bin}
-k() { "$TOOLS_BIN/kubectl" "$@"; }
-W=$CLUSTER_DIR/warnings
-mkdir -p "$W"
-DRIVER=testdriver.csi.k8s.io
+. tests/lib/e2e.sh
+e2e_cluster e2e-warnings wre2e warnings
 NS=wt
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(e2e_port)
 URL=https://127.0.0.1:$PORT
 WHPID=
 
@@ -48,28 +36,9 @@ trap cleanup EXIT
 # ---- a CA, a serving certificate, the ServiceAccount's token -------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=warnings-e2e-ca" \
 	-keyout "$W/ca.key" -out "$W/ca.crt" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=snapshot-webhook" \
-	-keyout "$W/tls.key" -out "$W/tls.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$W/ext"
-openssl x509 -req -in "$W/tls.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial -days 2 \
-	-extfile "$W/ext" -out "$W/tls.crt" 2>/dev/null
+e2e_leaf "$W" "$W" IP:127.0.0.1
 CABUNDLE=$(base64 -w0 <"$W/ca.crt")
-k apply -f deploy/webhook/serviceaccount.yaml -f deploy/webhook/rbac.yaml >/dev/null
-TOKEN=$(k -n kube-system create token snapshot-webhook --duration=2h)
-cat >"$W/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster: {server: "$API_SERVER", certificate-authority: "$CLUSTER_DIR/pki/ca.crt"}
-users:
-- name: snapshot-webhook
-  user: {token: "$TOKEN"}
-contexts:
-- name: c
-  context: {cluster: c, user: snapshot-webhook}
-current-context: c
-KC
+e2e_webhook_kubeconfig "$W/kubeconfig"
 "$SC_BIN/snapshot-webhook" --tls-cert-file="$W/tls.crt" --tls-private-key-file="$W/tls.key" \
 	--port="$PORT" --bind-address=127.0.0.1 --kubeconfig="$W/kubeconfig" -v=2 >"$W/webhook.log" 2>&1 &
 WHPID=$!
@@ -86,6 +55,16 @@ spec:
   storageClassName: $2
   resources: {requests: {storage: 1Mi}}
 Y
+}
+sc() { # sc NAME PROVISIONER [BINDING-MODE]
+	printf 'apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: %s}\nprovisioner: %s\n' "$1" "$2"
+	[ -z "${3:-}" ] || printf 'volumeBindingMode: %s\n' "$3"
+}
+vsclass() { # vsclass NAME DRIVER [default]
+	local ann=
+	[ -z "${3:-}" ] || ann=', annotations: {snapshot.storage.kubernetes.io/is-default-class: "true"}'
+	printf 'apiVersion: snapshot.storage.k8s.io/v1\nkind: VolumeSnapshotClass\nmetadata: {name: %s%s}\n' "$1" "$ann"
+	printf 'driver: %s\ndeletionPolicy: Delete\n' "$2"
 }
 vs() { # vs NS NAME CLASS|- PVC|- [CONTENT]
 	local cls=${3#-} src
@@ -140,40 +119,10 @@ warn_case() {
 test_setup() {
 	t_wait 60 wh -f "$URL/readyz" >/dev/null || { tail -20 "$W/webhook.log" >&2; return 1; }
 	k create namespace "$NS" >/dev/null || return 1
-	k apply -f - >/dev/null <<Y || return 1
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: {name: wt-wffc}
-provisioner: $DRIVER
-volumeBindingMode: WaitForFirstConsumer
----
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: {name: wt-other}
-provisioner: other.csi.example
----
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: {name: wt-two}
-provisioner: two.csi.example
----
-apiVersion: snapshot.storage.k8s.io/v1
-kind: VolumeSnapshotClass
-metadata: {name: wt-other-class}
-driver: other.csi.example
-deletionPolicy: Delete
----
-apiVersion: snapshot.storage.k8s.io/v1
-kind: VolumeSnapshotClass
-metadata: {name: two-a, annotations: {snapshot.storage.kubernetes.io/is-default-class: "true"}}
-driver: two.csi.example
-deletionPolicy: Delete
----
-apiVersion: snapshot.storage.k8s.io/v1
-kind: VolumeSnapshotClass
-metadata: {name: two-b, annotations: {snapshot.storage.kubernetes.io/is-default-class: "true"}}
-driver: two.csi.example
-deletionPolicy: Delete
+	{ sc wt-wffc "$DRIVER" WaitForFirstConsumer; echo ---; sc wt-other other.csi.example; echo ---
+	  sc wt-two two.csi.example; echo ---; vsclass wt-other-class other.csi.example; echo ---
+	  vsclass two-a two.csi.example default; echo ---; vsclass two-b two.csi.example default
+	  cat <<Y
 ---
 apiVersion: snapshot.storage.k8s.io/v1
 kind: VolumeSnapshotContent
@@ -184,6 +133,7 @@ spec:
   source: {snapshotHandle: wt-handle}
   volumeSnapshotRef: {namespace: $NS, name: owner}
 Y
+	} | k apply -f - >/dev/null || return 1
 	{ pvc data csi-test "{group: mixed, app: db}"; echo ---; pvc held csi-test; echo ---
 	  pvc pending wt-wffc; echo ---; pvc other-pvc wt-other "{group: mixed}"; echo ---
 	  pvc two-pvc wt-two; } | k apply -f - >/dev/null || return 1

@@ -13,21 +13,9 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-. tests/lib/t.sh
-T_SUITE=e2e-webhook
-
-own_cluster=0
-if [ -z "${KUBECONFIG:-}" ] || [ -z "${CLUSTER_DIR:-}" ]; then
-	eval "$(tests/cluster/up whe2e)" || { echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
-	tests/cluster/csi-up "$CLUSTER_DIR" >&2 || { tests/cluster/down "$CLUSTER_DIR"; echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
-	own_cluster=1
-fi
-SC_BIN=${SC_BIN:-$top/bin}
-k() { "$TOOLS_BIN/kubectl" "$@"; }
-W=$CLUSTER_DIR/webhook
-mkdir -p "$W"
-DRIVER=testdriver.csi.k8s.io
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. tests/lib/e2e.sh
+e2e_cluster e2e-webhook whe2e webhook
+PORT=$(e2e_port)
 URL=https://127.0.0.1:$PORT
 WHPID=
 
@@ -45,15 +33,9 @@ trap cleanup EXIT
 # $W/tls/{tls.crt,tls.key} -> ..data/... -> ..<generation>/..., swapped with
 # one rename like the kubelet does.
 new_leaf() { # new_leaf GEN [KEY_OF_OTHER_GEN]: make generation GEN and publish it
-	local gen=$1 d=$W/tls/..$1
-	mkdir -p "$d"
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=snapshot-webhook" \
-		-keyout "$d/tls.key" -out "$d/req.csr" 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1,DNS:snapshot-webhook.kube-system.svc\n' >"$d/ext"
-	openssl x509 -req -in "$d/req.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
-		-days 2 -extfile "$d/ext" -out "$d/tls.crt" 2>/dev/null
-	if [ -n "${2:-}" ]; then cp "$W/tls/..$2/tls.key" "$d/tls.key"; fi
-	ln -sfn "..$gen" "$W/tls/..data_tmp" && mv -T "$W/tls/..data_tmp" "$W/tls/..data"
+	e2e_leaf "$W/tls/..$1" "$W" IP:127.0.0.1,DNS:snapshot-webhook.kube-system.svc
+	if [ -n "${2:-}" ]; then cp "$W/tls/..$2/tls.key" "$W/tls/..$1/tls.key"; fi
+	e2e_publish "$W/tls" "$1"
 }
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=webhook-e2e-ca" \
 	-keyout "$W/ca.key" -out "$W/ca.crt" 2>/dev/null
@@ -64,22 +46,7 @@ ln -sfn ..data/tls.key "$W/tls/tls.key"
 CABUNDLE=$(base64 -w0 <"$W/ca.crt")
 
 # ---- the ServiceAccount of deploy/webhook and its token -------------------------
-k apply -f deploy/webhook/serviceaccount.yaml -f deploy/webhook/rbac.yaml >/dev/null
-TOKEN=$(k -n kube-system create token snapshot-webhook --duration=2h)
-cat >"$W/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster: {server: "$API_SERVER", certificate-authority: "$CLUSTER_DIR/pki/ca.crt"}
-users:
-- name: snapshot-webhook
-  user: {token: "$TOKEN"}
-contexts:
-- name: c
-  context: {cluster: c, user: snapshot-webhook}
-current-context: c
-KC
+e2e_webhook_kubeconfig "$W/kubeconfig"
 
 "$SC_BIN/snapshot-webhook" --tls-cert-file="$W/tls/tls.crt" --tls-private-key-file="$W/tls/tls.key" \
 	--port="$PORT" --bind-address=127.0.0.1 --kubeconfig="$W/kubeconfig" \
@@ -90,26 +57,7 @@ wh() { curl -sS --cacert "$W/ca.crt" "$@"; }
 metric() { wh "$URL/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 
 # ---- admission and conversion configuration from deploy/ ------------------------
-# YAML -> JSON with kubectl (no PyYAML needed), then point each webhook at
-# the loopback url.
-k create --dry-run=client -o json -f deploy/webhook/validatingwebhookconfiguration.yaml >"$W/vwc.in.json" ||
-	echo "cannot read deploy/webhook/validatingwebhookconfiguration.yaml" >&2
-python3 - "$URL" "$CABUNDLE" "$W/vwc.in.json" >"$W/vwc.yaml" <<'PY'
-import json, sys
-url, ca, path = sys.argv[1], sys.argv[2], sys.argv[3]
-text, docs, dec, i = open(path).read(), [], json.JSONDecoder(), 0
-while i < len(text):  # a List, or JSON documents one after another
-    if text[i].isspace():
-        i += 1
-        continue
-    doc, i = dec.raw_decode(text, i)
-    docs += doc["items"] if doc.get("kind") == "List" else [doc]
-for d in docs:
-    for w in d["webhooks"]:
-        p = w["clientConfig"]["service"]["path"]
-        w["clientConfig"] = {"url": url + p, "caBundle": ca}
-print(json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
-PY
+e2e_vwc_loopback "$URL" "$CABUNDLE" "$W" >"$W/vwc.yaml"
 conversion_patch() {
 	printf '{"spec":{"conversion":{"strategy":"Webhook","webhook":{"conversionReviewVersions":["v1"],"clientConfig":{"url":"%s/convert","caBundle":"%s"}}}}}' "$URL" "$CABUNDLE"
 }
@@ -460,7 +408,5 @@ t_run rotation_under_load test_rotation_under_load
 t_run bad_input test_bad_input
 t_run not_ready_without_api_server test_not_ready_without_api_server
 t_run referencegrant_crd_absent test_referencegrant_crd_absent
-kill "$WHPID" 2>/dev/null && wait "$WHPID" 2>/dev/null
-WHPID=
-grep -E ' E |ERROR|AddressSanitizer' "$W/webhook.log" | head -5 >&2
+e2e_stop_webhook WHPID "$W/webhook.log" ' E |ERROR|AddressSanitizer'
 t_done

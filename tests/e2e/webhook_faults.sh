@@ -17,22 +17,11 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-. tests/lib/t.sh
-T_SUITE=e2e-webhook-faults
-
-own_cluster=0
-if [ -z "${KUBECONFIG:-}" ] || [ -z "${CLUSTER_DIR:-}" ]; then
-	eval "$(tests/cluster/up whfault)" || { echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
-	tests/cluster/csi-up "$CLUSTER_DIR" >&2 || { tests/cluster/down "$CLUSTER_DIR"; echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
-	own_cluster=1
-fi
+. tests/lib/e2e.sh
+e2e_cluster e2e-webhook-faults whfault webhook-faults
 . tests/soak/lib.sh
-SC_BIN=${SC_BIN:-$top/bin}
-k() { "$TOOLS_BIN/kubectl" "$@"; }
-W=$CLUSTER_DIR/webhook-faults
 mkdir -p "$W/tls"
-DRIVER=testdriver.csi.k8s.io
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(e2e_port)
 URL=https://127.0.0.1:$PORT
 WHPID= LOADPIDS=
 
@@ -47,14 +36,8 @@ trap cleanup EXIT
 
 # Certificates in a Secret-volume layout, swapped with one rename.
 new_leaf() { # new_leaf GEN
-	local d=$W/tls/..$1
-	mkdir -p "$d"
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=snapshot-webhook" \
-		-keyout "$d/tls.key" -out "$d/req.csr" 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext"
-	openssl x509 -req -in "$d/req.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
-		-days 2 -extfile "$d/ext" -out "$d/tls.crt" 2>/dev/null
-	ln -sfn "..$1" "$W/tls/..data_tmp" && mv -T "$W/tls/..data_tmp" "$W/tls/..data"
+	e2e_leaf "$W/tls/..$1" "$W" IP:127.0.0.1
+	e2e_publish "$W/tls" "$1"
 }
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=faults-ca" \
 	-keyout "$W/ca.key" -out "$W/ca.crt" 2>/dev/null
@@ -105,22 +88,7 @@ report() {
 
 test_ready_and_installed() {
 	t_wait 60 wh -f "$URL/readyz" >/dev/null || { tail -20 "$W/webhook.log" >&2; return 1; }
-	k create --dry-run=client -o json -f deploy/webhook/validatingwebhookconfiguration.yaml >"$W/vwc.in.json" || return 1
-	python3 - "$URL" "$CABUNDLE" "$W/vwc.in.json" >"$W/vwc.json" <<'PY' || return 1
-import json, sys
-url, ca, path = sys.argv[1], sys.argv[2], sys.argv[3]
-text, docs, dec, i = open(path).read(), [], json.JSONDecoder(), 0
-while i < len(text):
-    if text[i].isspace():
-        i += 1
-        continue
-    doc, i = dec.raw_decode(text, i)
-    docs += doc["items"] if doc.get("kind") == "List" else [doc]
-for d in docs:
-    for w in d["webhooks"]:
-        w["clientConfig"] = {"url": url + w["clientConfig"]["service"]["path"], "caBundle": ca}
-print(json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
-PY
+	e2e_vwc_loopback "$URL" "$CABUNDLE" "$W" >"$W/vwc.json" || return 1
 	k apply -f "$W/vwc.json" >/dev/null || return 1
 	# The configuration is live once a second default is refused by the webhook.
 	t_wait 60 bash -c "$(declare -f vsclass); vsclass probe-d $DRIVER true | $TOOLS_BIN/kubectl create --dry-run=server -f - 2>&1 | grep -q 'already exists for driver'"
@@ -234,7 +202,5 @@ t_run ready_and_installed test_ready_and_installed
 t_run control_plane_restart_while_reviews_flow test_control_plane_restart_while_reviews_flow
 t_run rotation_every_second_under_load test_rotation_every_second_under_load
 t_run slot_holder_while_apiserver_reviews test_slot_holder_while_apiserver_reviews
-kill "$WHPID" 2>/dev/null && wait "$WHPID" 2>/dev/null
-WHPID=
-grep -E 'AddressSanitizer|runtime error' "$W/webhook.log" | head -5 >&2
+e2e_stop_webhook WHPID "$W/webhook.log" 'AddressSanitizer|runtime error'
 t_done

@@ -12,6 +12,7 @@
 
 #include "common/buf.h"
 #include "controller/labelsel.h"
+#include "tests/fuzz/fuzz_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,9 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *root, *s, *item;
     size_t i;
 
-    if (size > (1u << 16))
-        return 0;
-    root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+    root = fuzz_json(data, size);
     if (root == NULL)
         return 0;
     s = json_is_array(root) ? json_array_get(root, 0) : root;

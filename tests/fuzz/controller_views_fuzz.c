@@ -20,6 +20,7 @@
 #include "controller/cstore.h"
 #include "controller/cview.h"
 #include "controller/sync.h"
+#include "tests/fuzz/fuzz_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -112,9 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t i;
     char key[LIM_KEY];
 
-    if (size > (1u << 16))
-        return 0;
-    root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+    root = fuzz_json(data, size);
     if (root == NULL)
         return 0;
     memset(&env, 0, sizeof(env));

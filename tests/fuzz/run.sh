@@ -48,6 +48,7 @@ for t in tests/fuzz/*_fuzz.c; do
 	done
 	hdrs=()
 	for c in $(deps_of "$comp"); do hdrs+=("$c"/*.h); done
+	hdrs+=(tests/fuzz/*.h)
 	# a binary newer than every source and header it is built from is kept
 	if [ -x "$out/$name" ] && [ -z "$(find "$t" "${srcs[@]}" "${hdrs[@]}" -newer "$out/$name" | head -n 1)" ]; then
 		:

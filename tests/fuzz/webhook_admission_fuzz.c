@@ -41,6 +41,17 @@ fz_grants(void *ctx, const char *ns, wh_grant_visit_fn *fn, void *arg, struct sc
     return SC_OK;
 }
 
+/* The AdmissionReview answer of decision d, encoded and dropped. */
+static void
+respond(const struct review_admission *r, const struct wh_decision *d)
+{
+    char *out = NULL;
+    size_t n;
+
+    if (review_admission_respond(r, d, &out, &n, NULL) == SC_OK)
+        free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -50,17 +61,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct wh_decision d = {0};
     uint8_t sel = size ? data[0] : 0;
     struct wh_lookup lk = {fz_classes, fz_grants, &sel};
-    char *out = NULL;
-    size_t n;
 
     if (review_admission_parse((const char *)data, size, &r, NULL) != SC_OK)
         return 0;
     wh_classes_review(&r, &lk, &d);
-    if (review_admission_respond(&r, &d, &out, &n, NULL) == SC_OK)
-        free(out);
+    respond(&r, &d);
     wh_dataref_review(&r, &lk, &d);
-    if (review_admission_respond(&r, &d, &out, &n, NULL) == SC_OK)
-        free(out);
+    respond(&r, &d);
     review_admission_release(&r);
     return 0;
 }

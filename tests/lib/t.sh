@@ -54,6 +54,20 @@ t_contains() {
 	t_fail "${3:-output} does not contain '$2': $1"
 }
 
+# t_summary TEXT: the last "<name>: N passed, N failed[, N skipped]" line of
+# TEXT (a test binary's or suite's output) into S_PASSED, S_FAILED and
+# S_SKIPPED; returns 1 when TEXT has none.
+t_summary() {
+	local line
+	line=$(printf '%s\n' "$1" | grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' | tail -1)
+	[ -n "$line" ] || return 1
+	S_PASSED=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
+	S_FAILED=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+	S_SKIPPED=0
+	[[ $line == *skipped ]] && S_SKIPPED=$(sed -E 's/.* ([0-9]+) skipped$/\1/' <<<"$line")
+	return 0
+}
+
 t_done() {
 	echo "$T_SUITE: $T_PASSED passed, $T_FAILED failed"
 	[ "$T_FAILED" -eq 0 ]

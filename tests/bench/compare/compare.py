@@ -157,51 +157,45 @@ if not doc:
 ddir = os.path.dirname(os.path.abspath(doc))
 os.makedirs(ddir, exist_ok=True)
 charts = []
-if all(num(f"cached_{s}_{c}_rss") is not None for s in SIDES for c in steps):
-    dat = f"{work}/rss.dat"
+
+
+def chart(name, caption, rows, title, xlabel, ylabel, plots):
+    """WORK/<name>.dat from rows, drawn by gnuplot into ddir/performance-<name>.png
+    with one line a (columns, style, title) of plots; the caption joins charts."""
+    dat = f"{work}/{name}.dat"
     with open(dat, "w") as f:
-        for c in steps:
-            f.write(f"{c} {num(f'cached_upstream_{c}_rss') / 1024:.2f} {num(f'cached_ours_{c}_rss') / 1024:.2f} "
-                    f"{num(f'cached_upstream_{c}_hwm') / 1024:.2f} {num(f'cached_ours_{c}_hwm') / 1024:.2f}\n")
-    png = os.path.join(ddir, "performance-rss.png")
-    charts.append(("RSS after a restart against cached objects", os.path.basename(png)))
+        f.writelines(rows)
+    png = os.path.join(ddir, f"performance-{name}.png")
+    charts.append((caption, os.path.basename(png)))
+    lines = ", \\\n     ".join(f"'{dat}' using {u} with linespoints {st} title '{t}'" for u, st, t in plots)
     gp = f"""set terminal pngcairo size 800,480 noenhanced
 set output '{png}'
-set title 'Controller RSS after restart, N VolumeSnapshots + N contents cached'
-set xlabel 'cached VolumeSnapshots (each with its content)'
-set ylabel 'MB'
+set title '{title}'
+set xlabel '{xlabel}'
+set ylabel '{ylabel}'
 set key top left
 set yrange [0:*]
 set grid
-plot '{dat}' using 1:2 with linespoints lw 2 title 'upstream VmRSS', \\
-     '{dat}' using 1:4 with linespoints dt 2 title 'upstream VmHWM (peak)', \\
-     '{dat}' using 1:3 with linespoints lw 2 title 'ours VmRSS', \\
-     '{dat}' using 1:5 with linespoints dt 2 title 'ours VmHWM (peak)'
-"""
-    subprocess.run(["gnuplot"], input=gp, text=True, check=False)
-if all(num(f"ready_{s}_{n}_all_ready_s") is not None for s in SIDES for n in curve):
-    dat = f"{work}/ready.dat"
-    with open(dat, "w") as f:
-        for n in curve:
-            f.write(f"{n} {num(f'ready_upstream_{n}_all_ready_s')} {num(f'ready_ours_{n}_all_ready_s')} "
-                    f"{num(f'ready_upstream_{n}_all_gone_s') or 0} {num(f'ready_ours_{n}_all_gone_s') or 0}\n")
-    png = os.path.join(ddir, "performance-ready.png")
-    charts.append(("Time to all ready (and all gone) against N", os.path.basename(png)))
-    gp = f"""set terminal pngcairo size 800,480 noenhanced
-set output '{png}'
-set title 'N dynamic snapshots of one PVC created at once (then deleted at once)'
-set xlabel 'N'
-set ylabel 'seconds'
-set key top left
-set yrange [0:*]
-set grid
-plot '{dat}' using 1:2 with linespoints lw 2 title 'upstream: create to all ready', \\
-     '{dat}' using 1:3 with linespoints lw 2 title 'ours: create to all ready', \\
-     '{dat}' using 1:4 with linespoints dt 2 title 'upstream: delete to all gone', \\
-     '{dat}' using 1:5 with linespoints dt 2 title 'ours: delete to all gone'
+plot {lines}
 """
     subprocess.run(["gnuplot"], input=gp, text=True, check=False)
 
+
+if all(num(f"cached_{s}_{c}_rss") is not None for s in SIDES for c in steps):
+    chart("rss", "RSS after a restart against cached objects",
+          [f"{c} {num(f'cached_upstream_{c}_rss') / 1024:.2f} {num(f'cached_ours_{c}_rss') / 1024:.2f} "
+           f"{num(f'cached_upstream_{c}_hwm') / 1024:.2f} {num(f'cached_ours_{c}_hwm') / 1024:.2f}\n" for c in steps],
+          "Controller RSS after restart, N VolumeSnapshots + N contents cached",
+          "cached VolumeSnapshots (each with its content)", "MB",
+          (("1:2", "lw 2", "upstream VmRSS"), ("1:4", "dt 2", "upstream VmHWM (peak)"),
+           ("1:3", "lw 2", "ours VmRSS"), ("1:5", "dt 2", "ours VmHWM (peak)")))
+if all(num(f"ready_{s}_{n}_all_ready_s") is not None for s in SIDES for n in curve):
+    chart("ready", "Time to all ready (and all gone) against N",
+          [f"{n} {num(f'ready_upstream_{n}_all_ready_s')} {num(f'ready_ours_{n}_all_ready_s')} "
+           f"{num(f'ready_upstream_{n}_all_gone_s') or 0} {num(f'ready_ours_{n}_all_gone_s') or 0}\n" for n in curve],
+          "N dynamic snapshots of one PVC created at once (then deleted at once)", "N", "seconds",
+          (("1:2", "lw 2", "upstream: create to all ready"), ("1:3", "lw 2", "ours: create to all ready"),
+           ("1:4", "dt 2", "upstream: delete to all gone"), ("1:5", "dt 2", "ours: delete to all gone")))
 
 def section(path, title):
     if not os.path.exists(path):

@@ -68,16 +68,10 @@ trap cleanup EXIT
 tests/cluster/csi-up "$CLUSTER_DIR" >&2 || exit 1
 . "$CLUSTER_DIR/env" # CSI_SOCKET
 K="$TOOLS_BIN/kubectl"
+. "$top/tests/lib/bench.sh"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-stop_pid() {
-	[ -n "${1:-}" ] || return 0
-	kill "$1" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
+stop_pid() { bench_stop_pid "$@"; }
 # CPU seconds (user + system) a process has used so far
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -136,20 +130,7 @@ api_metrics() { "$K" get --raw /metrics | grep '^apiserver_request_total{' >"$1"
 api_cpu() { cpu_s "$(awk '$1 == "kube-apiserver" {print $2}' "$CLUSTER_DIR/pids" | tail -1)"; }
 etcd_cpu() { cpu_s "$(awk '$1 == "etcd" {print $2}' "$CLUSTER_DIR/pids" | tail -1)"; }
 
-"$K" create ns bench-ready >/dev/null
-"$K" -n bench-ready apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: src}
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 1Gi}}
-YAML
-for _ in $(seq 1 120); do
-	[ "$("$K" -n bench-ready get pvc src -o jsonpath='{.status.phase}')" = Bound ] && break
-	sleep 0.5
-done
-[ "$("$K" -n bench-ready get pvc src -o jsonpath='{.status.phase}')" = Bound ] || { echo "source PVC not bound" >&2; exit 1; }
+bench_source_pvc bench-ready
 
 phase=0
 for ph in $PHASES; do

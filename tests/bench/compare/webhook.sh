@@ -55,21 +55,15 @@ wh_run() { # side kind path body expected
 		stop_pid "$whpid"; whpid=
 		return 1
 	fi
-	cat >"$WH/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = io.open("$WH/$body", "rb")
-wrk.body = f:read("*a")
-f:close()
-LUA
+	bench_post_lua "$WH/post.lua" "$WH/$body"
 	c0=$(ticks "$whpid")
 	out=$(wrk -t2 -c16 -d"${WRK_SECS}s" --latency -s "$WH/post.lua" "https://127.0.0.1:$PORT$path" 2>&1)
 	c1=$(ticks "$whpid")
 	echo "$out" >"$WORK/wrk-$side-$kind.txt"
-	reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-	res "wh_${side}_${kind}_rps $(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
-	res "wh_${side}_${kind}_p50 $(awk '$1 == "50%" {print $2}' <<<"$out")"
-	res "wh_${side}_${kind}_p99 $(awk '$1 == "99%" {print $2}' <<<"$out")"
+	reqs=$(bench_wrk requests "$out")
+	res "wh_${side}_${kind}_rps $(bench_wrk rps "$out")"
+	res "wh_${side}_${kind}_p50 $(bench_wrk 50% "$out")"
+	res "wh_${side}_${kind}_p99 $(bench_wrk 99% "$out")"
 	res "wh_${side}_${kind}_requests $reqs"
 	res "wh_${side}_${kind}_errors $(grep -cE 'Non-2xx|Socket errors' <<<"$out")"
 	res "wh_${side}_${kind}_cpu_us $(awk -v t=$((c1 - c0)) -v r="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz / r * 1e6}')"

@@ -118,6 +118,36 @@ def cached(ns, n, start):
     parallel(range(start, start + n), one)
     print(f"created {n} ready snapshot+content pairs in {time.time() - t0:.1f}s")
 
+def watch_stream(url, stop):
+    """The events of the watch GET url, one dict each, until stop is set or
+    the stream ends."""
+    c = http.client.HTTPSConnection(HOST, PORT, context=CTX, timeout=900)
+    c.request("GET", url)
+    r = c.getresponse()
+    buf = b""
+    while not stop.is_set():
+        chunk = r.read1(65536) if hasattr(r, "read1") else r.read(1)
+        if not chunk:
+            return
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            yield json.loads(line)
+
+def send_and_wait(items, one, lock, finished):
+    """parallel(items, one), then up to 900 s until finished() (called under
+    lock) holds; returns when sending started and how long it took."""
+    t0 = time.time()
+    parallel(items, one)
+    sent = time.time() - t0
+    deadline = time.time() + 900
+    while time.time() < deadline:
+        with lock:
+            if finished():
+                break
+        time.sleep(0.2)
+    return t0, sent
+
 def ready(ns, n, pvc):
     ensure_ns(ns)
     created = {}
@@ -126,23 +156,12 @@ def ready(ns, n, pvc):
     stop = threading.Event()
     # watch first, so no transition is missed
     def watch():
-        c = http.client.HTTPSConnection(HOST, PORT, context=CTX, timeout=900)
-        c.request("GET", f"{GROUP}/namespaces/{ns}/volumesnapshots?watch=1&timeoutSeconds=900")
-        r = c.getresponse()
-        buf = b""
-        while not stop.is_set():
-            chunk = r.read1(65536) if hasattr(r, "read1") else r.read(1)
-            if not chunk:
-                return
-            buf += chunk
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                ev = json.loads(line)
-                o = ev["object"]
-                if (o.get("status") or {}).get("readyToUse") is True:
-                    nm = o["metadata"]["name"]
-                    with lock:
-                        done.setdefault(nm, time.time())
+        for ev in watch_stream(f"{GROUP}/namespaces/{ns}/volumesnapshots?watch=1&timeoutSeconds=900", stop):
+            o = ev["object"]
+            if (o.get("status") or {}).get("readyToUse") is True:
+                nm = o["metadata"]["name"]
+                with lock:
+                    done.setdefault(nm, time.time())
     wt = threading.Thread(target=watch, daemon=True)
     wt.start()
     time.sleep(1)
@@ -156,15 +175,7 @@ def ready(ns, n, pvc):
             "spec": {"source": {"persistentVolumeClaimName": pvc}}})
         if st != 201:
             raise RuntimeError(f"create {name}: {st} {body}")
-    t0 = time.time()
-    parallel(range(n), one)
-    t_created = time.time() - t0
-    deadline = time.time() + 900
-    while time.time() < deadline:
-        with lock:
-            if len(done) >= n:
-                break
-        time.sleep(0.2)
+    t0, t_created = send_and_wait(range(n), one, lock, lambda: len(done) >= n)
     stop.set()
     lat = sorted(done[k] - created[k] for k in done if k in created)
     if not lat:
@@ -178,21 +189,10 @@ def ready(ns, n, pvc):
 
 def watch_gone(path, rv, names, lock, stop):
     """Removes from names every object whose DELETED event arrives."""
-    c = http.client.HTTPSConnection(HOST, PORT, context=CTX, timeout=900)
-    c.request("GET", f"{path}?watch=1&resourceVersion={rv}&timeoutSeconds=900")
-    r = c.getresponse()
-    buf = b""
-    while not stop.is_set():
-        chunk = r.read1(65536)
-        if not chunk:
-            return
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            ev = json.loads(line)
-            if ev.get("type") == "DELETED":
-                with lock:
-                    names.discard(ev["object"]["metadata"]["name"])
+    for ev in watch_stream(f"{path}?watch=1&resourceVersion={rv}&timeoutSeconds=900", stop):
+        if ev.get("type") == "DELETED":
+            with lock:
+                names.discard(ev["object"]["metadata"]["name"])
 
 def delete(ns):
     c = Conn()
@@ -214,15 +214,7 @@ def delete(ns):
         st, body = c.req("DELETE", f"{GROUP}/namespaces/{ns}/volumesnapshots/{name}")
         if st not in (200, 202, 404):
             raise RuntimeError(f"delete {name}: {st} {body}")
-    t0 = time.time()
-    parallel(sorted(vs), one)
-    t_deleted = time.time() - t0
-    deadline = time.time() + 900
-    while time.time() < deadline:
-        with lock:
-            if not vs and not vsc:
-                break
-        time.sleep(0.2)
+    t0, t_deleted = send_and_wait(sorted(vs), one, lock, lambda: not vs and not vsc)
     stop.set()
     with lock:
         left = len(vs) + len(vsc)

@@ -24,6 +24,7 @@ eval "$("$top/tests/cluster/up" bench-ctrl)" || exit 1
 "$top/tests/cluster/csi-up" "$CLUSTER_DIR" >&2 || { "$top/tests/cluster/down" "$CLUSTER_DIR"; exit 1; }
 . "$CLUSTER_DIR/env" # CSI_SOCKET
 K="$TOOLS_BIN/kubectl"
+. "$top/tests/lib/bench.sh"
 WORK=$(mktemp -d /tmp/bench-ctrl-XXXX)
 PORT=$((30000 + $$ % 10000))
 cpid=
@@ -75,20 +76,7 @@ sleep 1
 	--leader-election=false --kube-api-qps=1000 --kube-api-burst=1000 --timeout=30s \
 	>"$WORK/csi-snapshotter.log" 2>&1 &
 echo "csi-snapshotter $!" >>"$CLUSTER_DIR/pids"
-"$K" create ns bench-ready >/dev/null
-"$K" -n bench-ready apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: src}
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 1Gi}}
-YAML
-for _ in $(seq 1 120); do
-	[ "$("$K" -n bench-ready get pvc src -o jsonpath='{.status.phase}')" = Bound ] && break
-	sleep 0.5
-done
-[ "$("$K" -n bench-ready get pvc src -o jsonpath='{.status.phase}')" = Bound ] || { echo "source PVC not bound" >&2; exit 1; }
+bench_source_pvc bench-ready
 start_controller ready --kube-api-qps=1000 --kube-api-burst=1000 ${READY_FLAGS:-} || exit 1
 # let the initial sync of what is already cached drain first
 for _ in $(seq 1 600); do

@@ -1,12 +1,9 @@
 # tests/bench/controller/lib.sh -- shell helpers shared by the controller
 # benchmarks (sourced).  The caller sets cpid (the controller's pid) and PORT
 # (its --http-endpoint port).
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/bench.sh" # bench_stop_pid
 stop_controller() { # TERM, then KILL after 10 s; clears cpid
-	[ -n "$cpid" ] || return 0
-	kill "$cpid" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$cpid" 2>/dev/null
-	wait "$cpid" 2>/dev/null
+	bench_stop_pid "$cpid"
 	cpid=
 }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }                  # pid -> utime+stime

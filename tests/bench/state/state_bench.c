@@ -53,6 +53,17 @@ rm_db(const char *path)
     unlink(p);
 }
 
+/* path := dir/name, that database removed, o := a manual writer's
+ * options (nothing flushes by itself). */
+static void
+manual_db(const char *dir, const char *name, char *path, size_t cap, struct state_opts *o)
+{
+    snprintf(path, cap, "%s/%s", dir, name);
+    rm_db(path);
+    memset(o, 0, sizeof(*o));
+    o->writer = STATE_WRITER_MANUAL;
+}
+
 static void
 die(const char *what)
 {
@@ -126,10 +137,7 @@ bench_hot(const char *dir, int threads, int events)
     double t0, t;
     int i;
 
-    snprintf(path, sizeof(path), "%s/bench-hot.db", dir);
-    rm_db(path);
-    memset(&o, 0, sizeof(o));
-    o.writer = STATE_WRITER_MANUAL; /* measure the caller's cost alone */
+    manual_db(dir, "bench-hot.db", path, sizeof(path), &o); /* measure the caller's cost alone */
     st = state_open(path, &o, NULL, NULL);
     if (st == NULL)
         die("open");
@@ -161,10 +169,7 @@ bench_batch(const char *dir, int batch, int events)
     double t0, t;
     int i;
 
-    snprintf(path, sizeof(path), "%s/bench-batch.db", dir);
-    rm_db(path);
-    memset(&o, 0, sizeof(o));
-    o.writer = STATE_WRITER_MANUAL;
+    manual_db(dir, "bench-batch.db", path, sizeof(path), &o);
     st = state_open(path, &o, NULL, NULL);
     t0 = now_s();
     for (i = 0; i < total; i++) {
@@ -252,10 +257,7 @@ bench_size(const char *dir, int n_events, int n_retry)
     double t0, t;
     int i;
 
-    snprintf(path, sizeof(path), "%s/bench-size.db", dir);
-    rm_db(path);
-    memset(&o, 0, sizeof(o));
-    o.writer = STATE_WRITER_MANUAL;
+    manual_db(dir, "bench-size.db", path, sizeof(path), &o);
     o.max_event = (size_t)n_events;
     o.max_retry = (size_t)(n_retry > 0 ? n_retry : 1);
     st = state_open(path, &o, NULL, NULL);

@@ -23,17 +23,6 @@
 #include "tests/unit/webhook/slowclient.h"
 #include "webhook/whserver.h"
 
-static void
-cert(char *out, size_t cap, const char *name)
-{
-    char rel[512], *abs;
-
-    snprintf(rel, sizeof(rel), "%s/webhook/certs/%s", harness_data_dir(), name);
-    abs = realpath(rel, NULL);
-    snprintf(out, cap, "%s", abs ? abs : rel);
-    free(abs);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -53,8 +42,8 @@ main(int argc, char **argv)
     int64_t t0;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    cert(crt, sizeof(crt), "a.crt");
-    cert(key, sizeof(key), "a.key");
+    fx_cert_path(crt, sizeof(crt), "a.crt");
+    fx_cert_path(key, sizeof(key), "a.key");
     rt.lookup = fx_lookup_init(&fx);
     whmetrics_init(&m);
     rt.metrics = &m;

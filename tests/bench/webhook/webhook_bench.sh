@@ -12,6 +12,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$top"
+. tests/lib/bench.sh
 secs=${1:-10} conns=${2:-16} wthreads=${3:-2}
 SC_BIN=${SC_BIN:-$top/bin}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
@@ -105,20 +106,11 @@ for sc in "deny.json /validate-class second-default-class(denied)" \
 	"pvc.json /validate-pvc cross-ns-pvc-with-grant(allowed)" \
 	"convert.json /convert vgsc-v1beta2-to-v1beta1"; do
 	set -- $sc
-	cat >"$W/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = io.open("$W/$1", "rb")
-wrk.body = f:read("*a")
-f:close()
-LUA
+	bench_post_lua "$W/post.lua" "$W/$1"
 	out=$(wrk -t"$wthreads" -c"$conns" -d"${secs}s" --latency -s "$W/post.lua" "https://127.0.0.1:$PORT$2" 2>&1)
-	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-	p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-	p90=$(awk '$1 == "90%" {print $2}' <<<"$out")
-	p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
 	errs=$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr -s ' ' | tr '\n' ';')
-	printf '%-34s %10s %9s %9s %9s %s\n' "$3" "$rps" "$p50" "$p90" "$p99" "$errs"
+	printf '%-34s %10s %9s %9s %9s %s\n' "$3" "$(bench_wrk rps "$out")" "$(bench_wrk 50% "$out")" \
+		"$(bench_wrk 90% "$out")" "$(bench_wrk 99% "$out")" "$errs"
 done
 echo "server-side (/metrics: time from the first body byte to the queued answer; no TLS, no socket):"
 curl -sS --cacert "$W/ca0.crt" "https://127.0.0.1:$PORT/metrics" >"$W/metrics"
@@ -128,19 +120,13 @@ awk '/_seconds_sum\{path="\// {split($1, a, "\""); sum[a[2]] = $2}
      END {for (p in cnt) if (cnt[p] > 0) printf "  %-16s %9d requests, mean %.1f us\n", p, cnt[p], sum[p] / cnt[p] * 1e6}' "$W/metrics"
 # Rotation under load: five new self-signed pairs while wrk keeps 16
 # keep-alive connections busy; wrk reports any socket error or non-2xx.
-cat >"$W/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = io.open("$W/allow.json", "rb")
-wrk.body = f:read("*a")
-f:close()
-LUA
+bench_post_lua "$W/post.lua" "$W/allow.json"
 wrk -t"$wthreads" -c"$conns" -d14s -s "$W/post.lua" "https://127.0.0.1:$PORT/validate-class" >"$W/rot.out" 2>&1 &
 wpid=$!
 for g in 1 2 3 4 5; do sleep 2; gen_pair "g$g"; done
 wait "$wpid"
 reloads=$(curl -sS -k "https://127.0.0.1:$PORT/metrics" | awk '$1 == "snapshot_webhook_cert_reloads_total{result=\"success\"}" {print $2}')
-echo "rotation under load: $(awk '/requests in/ {print $1}' "$W/rot.out") requests in 14s across $reloads certificate reloads;" \
+echo "rotation under load: $(bench_wrk requests "$(cat "$W/rot.out")") requests in 14s across $reloads certificate reloads;" \
 	"errors: $(grep -E 'Socket errors|Non-2xx' "$W/rot.out" | tr -s ' ' | tr '\n' ';' | sed 's/;$//' | grep . || echo none)"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "webhook RSS: $(ps -o rss= -p "$WHPID") KiB"

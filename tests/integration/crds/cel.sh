@@ -13,13 +13,9 @@
 # itself (idempotent; CRDS_DIR overrides), works in its own namespace, names cluster-scoped objects
 # uniquely, labels them, and deletes everything it made on exit.
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../../.." && pwd)
-T_SUITE=crds.cel
-. "$top/tests/lib/t.sh"
-: "${KUBECONFIG:?KUBECONFIG must point at a test cluster}" "${TOOLS_BIN:?TOOLS_BIN must hold kubectl}"
-K="$TOOLS_BIN/kubectl"
-RUN=$(printf '%x%x' "$(date +%s)" $$)
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+. "$top/tests/lib/it.sh"
+it_setup crds.cel
 NS=cel-$RUN
 P=cel-$RUN # prefix of cluster-scoped names
 LABEL="sc-test=$P"
@@ -448,11 +444,16 @@ test_vgsc_ref_name_and_namespace() {
 	rej spec.volumeGroupSnapshotRef "$m" create "$(vgsc "$v" rf-ns-$v "{\"deletionPolicy\":\"Delete\",\"driver\":\"d\",\"source\":$VH,\"volumeGroupSnapshotRef\":{\"namespace\":\"ns1\"}}")" || return 1
 	ok create "$(vgsc "$v" rf-ok-$v "$(vgsc_spec "$VH")")"
 }
+# Two contents at version $1: $P-$2-vh-$1 by volume handles and
+# $P-$2-gh-$1 by group snapshot handles.
+vh_and_gh() {
+	ok create "$(vgsc "$1" "$2-vh-$1" "$(vgsc_spec "$VH")")" || return 1
+	ok create "$(vgsc "$1" "$2-gh-$1" "$(vgsc_spec "$GH")")"
+}
 test_vgsc_handles_required_once_set() {
 	local v=$1 r
 	r=$(vgsc_r "$v")
-	ok create "$(vgsc "$v" rq-vh-$v "$(vgsc_spec "$VH")")" || return 1
-	ok create "$(vgsc "$v" rq-gh-$v "$(vgsc_spec "$GH")")" || return 1
+	vh_and_gh "$v" rq || return 1
 	rej spec.source "volumeHandles is required once set" \
 		jp "$r" "$P-rq-vh-$v" '[{"op":"remove","path":"/spec/source/volumeHandles"},{"op":"add","path":"/spec/source/groupSnapshotHandles","value":{"volumeGroupSnapshotHandle":"g","volumeSnapshotHandles":["s"]}}]' || return 1
 	rej spec.source "groupSnapshotHandles is required once set" \
@@ -463,8 +464,7 @@ test_vgsc_handles_required_once_set() {
 test_vgsc_handles_immutable() {
 	local v=$1 r
 	r=$(vgsc_r "$v")
-	ok create "$(vgsc "$v" im-vh-$v "$(vgsc_spec "$VH")")" || return 1
-	ok create "$(vgsc "$v" im-gh-$v "$(vgsc_spec "$GH")")" || return 1
+	vh_and_gh "$v" im || return 1
 	rej spec.source.volumeHandles "volumeHandles is immutable" mp "$r" "$P-im-vh-$v" '{"spec":{"source":{"volumeHandles":["vol-2","vol-1"]}}}' || return 1
 	rej spec.source.groupSnapshotHandles "groupSnapshotHandles is immutable" \
 		mp "$r" "$P-im-gh-$v" '{"spec":{"source":{"groupSnapshotHandles":{"volumeSnapshotHandles":["s-1"]}}}}' || return 1
@@ -515,6 +515,23 @@ test_vgsc_status() {
 	rej status.volumeGroupSnapshotHandle "volumeGroupSnapshotHandle is immutable once set" \
 		mp "$r" "$P-st-$v" '{"status":{"volumeGroupSnapshotHandle":"g-2"}}' --subresource=status
 }
+# The group snapshot by label selector of the docs, at group version $1, named $2.
+docs_group_snapshot() {
+	cat <<E
+apiVersion: groupsnapshot.storage.k8s.io/$1
+kind: VolumeGroupSnapshot
+metadata:
+  name: $2
+  namespace: $NS
+spec:
+  volumeGroupSnapshotClassName: $P-csi-hostpath-groupsnapclass
+  source:
+    selector:
+      matchLabels:
+        group: myGroup
+E
+}
+
 
 # ---- upstream's documented examples ---------------------------------------------------
 test_upstream_examples() {
@@ -607,35 +624,9 @@ driver: hostpath.csi.k8s.io
 deletionPolicy: Delete
 E
 )" || return 1
-	ok create "$(cat <<E
-apiVersion: groupsnapshot.storage.k8s.io/v1
-kind: VolumeGroupSnapshot
-metadata:
-  name: new-group-snapshot-demo
-  namespace: $NS
-spec:
-  volumeGroupSnapshotClassName: $P-csi-hostpath-groupsnapclass
-  source:
-    selector:
-      matchLabels:
-        group: myGroup
-E
-)" || return 1
+	ok create "$(docs_group_snapshot v1 new-group-snapshot-demo)" || return 1
 	# The same shapes at the older group version the docs used (v1beta1).
-	ok create "$(cat <<E
-apiVersion: groupsnapshot.storage.k8s.io/v1beta1
-kind: VolumeGroupSnapshot
-metadata:
-  name: old-group-snapshot-demo
-  namespace: $NS
-spec:
-  volumeGroupSnapshotClassName: $P-csi-hostpath-groupsnapclass
-  source:
-    selector:
-      matchLabels:
-        group: myGroup
-E
-)"
+	ok create "$(docs_group_snapshot v1beta1 old-group-snapshot-demo)"
 }
 
 t_run versions test_versions

@@ -20,12 +20,9 @@
 # Without them the tests are reported as skipped.  Needs KUBECONFIG and
 # TOOLS_BIN.  Leaves crds/ applied; works in its own namespace.
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../../.." && pwd)
-T_SUITE=crds.interchange
-. "$top/tests/lib/t.sh"
-: "${KUBECONFIG:?KUBECONFIG must point at a test cluster}" "${TOOLS_BIN:?TOOLS_BIN must hold kubectl}"
-K="$TOOLS_BIN/kubectl"
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+. "$top/tests/lib/it.sh"
+it_setup crds.interchange
 modcache=$(GOTOOLCHAIN=local go env GOMODCACHE 2>/dev/null || echo "$HOME/go/pkg/mod")
 U=${UPSTREAM_CRDS:-$modcache/github.com/kubernetes-csi/external-snapshotter/client/v8@v8.6.0/config/crd}
 # crds/*.yaml must be exactly what crds/hack/gen.sh writes.
@@ -46,7 +43,6 @@ if [ ! -f "$U/kustomization.yaml" ]; then
 	t_done
 	exit
 fi
-RUN=$(printf '%x%x' "$(date +%s)" $$)
 NS=xchg-$RUN
 P=xchg-$RUN
 TMP=$(mktemp -d)

@@ -20,18 +20,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
-T_SUITE=deploy.controller_rbac
-. "$top/tests/lib/t.sh"
-: "${KUBECONFIG:?KUBECONFIG must point at a test cluster}" "${TOOLS_BIN:?TOOLS_BIN must hold kubectl}"
-CLUSTER_DIR=${CLUSTER_DIR:-$(dirname "$KUBECONFIG")}
-SC_BIN=${SC_BIN:-$top/bin}
-if [ ! -x "$SC_BIN/snapshot-controller" ]; then
-	echo "SKIP $T_SUITE: no $SC_BIN/snapshot-controller (build it, or set SC_BIN); nothing was checked"
-	echo "$T_SUITE: 0 passed, 0 failed"
-	exit 0
-fi
-K="$TOOLS_BIN/kubectl"
-RUN=$(printf '%x%x' "$(date +%s)" $$)
+. "$top/tests/lib/it.sh"
+it_setup deploy.controller_rbac snapshot-controller
 NS=ctlrbac-$RUN
 DRIVER=rbac-$RUN.example.com
 TMP=$(mktemp -d)

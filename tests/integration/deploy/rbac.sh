@@ -11,12 +11,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
-T_SUITE=deploy.rbac
-. "$top/tests/lib/t.sh"
-: "${KUBECONFIG:?KUBECONFIG must point at a test cluster}" "${TOOLS_BIN:?TOOLS_BIN must hold kubectl}"
-CLUSTER_DIR=${CLUSTER_DIR:-$(dirname "$KUBECONFIG")}
-K="$TOOLS_BIN/kubectl"
-RUN=$(printf '%x%x' "$(date +%s)" $$)
+. "$top/tests/lib/it.sh"
+it_setup deploy.rbac
 NS=rbac-$RUN
 OTHER=rbac-other-$RUN
 TMP=$(mktemp -d)

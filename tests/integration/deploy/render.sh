@@ -20,13 +20,9 @@
 # Needs KUBECONFIG and TOOLS_BIN.  Works in its own namespaces; cluster-scoped
 # objects get unique names and are deleted on exit.
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../../.." && pwd)
-T_SUITE=deploy.render
-. "$top/tests/lib/t.sh"
-: "${KUBECONFIG:?KUBECONFIG must point at a test cluster}" "${TOOLS_BIN:?TOOLS_BIN must hold kubectl}"
-K="$TOOLS_BIN/kubectl"
-RUN=$(printf '%x%x' "$(date +%s)" $$)
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+. "$top/tests/lib/it.sh"
+it_setup deploy.render
 NS=render-$RUN
 NS2=render-src-$RUN
 OUT=$(mktemp -d)

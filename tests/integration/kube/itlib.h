@@ -54,6 +54,29 @@ it_client(double qps, int burst)
     return c;
 }
 
+/* A client for $KUBECONFIG's server that authenticates with token instead
+ * of the client certificate; NULL (checked) without a kubeconfig. */
+static inline struct kclient *
+it_token_client(const char *token)
+{
+    struct kconfig *cfg = NULL;
+    struct sc_err e = {0};
+    struct kclient *c;
+
+    if (getenv("KUBECONFIG") == NULL || kconfig_load(NULL, &cfg, &e) != 0) {
+        CHECK(0);
+        return NULL;
+    }
+    free(cfg->cert_pem);
+    free(cfg->key_pem);
+    cfg->cert_pem = cfg->key_pem = NULL;
+    cfg->cert_len = cfg->key_len = 0;
+    cfg->token = strdup(token);
+    c = kclient_new(cfg, NULL, &e);
+    kconfig_free(cfg);
+    return c;
+}
+
 /* Create namespace ns (ignores AlreadyExists). */
 static inline void
 it_namespace(struct kclient *c, const char *ns)

@@ -4,6 +4,7 @@
  * is absent at start is reported "not served" and picked up once it appears,
  * and bad endpoints are retried with backoff instead of hammered. */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,10 +64,12 @@ struct rec {
     atomic_int errors, gone, notserved;
 };
 
+/* One event: its counter goes up, its line joins the log. */
 static void
-note(struct rec *r, const char *what, const struct kitem *it)
+note(struct rec *r, int *count, const char *what, const struct kitem *it)
 {
     pthread_mutex_lock(&r->mu);
+    (*count)++;
     if (r->n < 64)
         snprintf(r->log[r->n++], sizeof(r->log[0]), "%s %s", what, kitem_key(it));
     pthread_mutex_unlock(&r->mu);
@@ -76,8 +79,7 @@ static void
 on_add(void *ctx, const struct kitem *it)
 {
     struct rec *r = ctx;
-    r->adds++;
-    note(r, "add", it);
+    note(r, &r->adds, "add", it);
 }
 
 static void
@@ -90,16 +92,14 @@ on_update(void *ctx, const struct kitem *o, const struct kitem *n)
         pthread_mutex_unlock(&r->mu);
         return;
     }
-    r->updates++;
-    note(r, "update", n);
+    note(r, &r->updates, "update", n);
 }
 
 static void
 on_delete(void *ctx, const struct kitem *it)
 {
     struct rec *r = ctx;
-    r->deletes++;
-    note(r, "delete", it);
+    note(r, &r->deletes, "delete", it);
 }
 
 static void
@@ -140,9 +140,52 @@ wait_for(struct rec *r, const char *line, int ms)
     return false;
 }
 
+/* An informer of the widgets labelled test=label under path, with the
+ * "color" index, recording into r; resync_ms 0: no resync. */
+/* wait_for() of the line formatted from fmt. */
+static bool waitf(struct rec *r, int ms, const char *fmt, ...) SC_PRINTF(3, 4);
+
+static bool
+waitf(struct rec *r, int ms, const char *fmt, ...)
+{
+    char line[128];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    return wait_for(r, line, ms);
+}
+
+/* A client and a fresh namespace kit-<what>-<suffix> (ns) with the label
+ * value <first letter of what><suffix> (label); NULL (checked) without a
+ * cluster. */
+static struct kclient *
+open_ns(const char *what, char ns[64], char label[48])
+{
+    struct kclient *c = it_client(-1, 1);
+
+    if (c == NULL)
+        return NULL;
+    snprintf(ns, 64, "kit-%s-%s", what, it_suffix());
+    snprintf(label, 48, "%c%s", what[0], it_suffix());
+    it_namespace(c, ns);
+    return c;
+}
+
+/* Start inf and wait (10 s) for its first list. */
+static void
+start_synced(struct kinformer *inf)
+{
+    struct sc_err e = {0};
+
+    CHECK_INT(kinformer_start(inf, &e), 0);
+    CHECK_INT(kinformer_wait_synced(inf, 10000), 0);
+}
+
 static struct kinformer *
 widget_informer_paged(struct kclient *c, struct rec *r, const char *label, const char *path,
-                      int list_page)
+                      int resync_ms, int list_page)
 {
     char sel[64];
     snprintf(sel, sizeof(sel), "test=%s", label);
@@ -152,6 +195,7 @@ widget_informer_paged(struct kclient *c, struct rec *r, const char *label, const
         .label_selector = sel,
         .parse = parse_widget,
         .handlers = {.ctx = r, .on_add = on_add, .on_update = on_update, .on_delete = on_delete},
+        .resync_ms = resync_ms,
         .on_error = on_error,
         .error_ctx = r,
         .list_page = list_page,
@@ -164,9 +208,23 @@ widget_informer_paged(struct kclient *c, struct rec *r, const char *label, const
 }
 
 static struct kinformer *
-widget_informer(struct kclient *c, struct rec *r, const char *label, const char *path)
+widget_informer(struct kclient *c, struct rec *r, const char *label, const char *path,
+                int resync_ms)
 {
-    return widget_informer_paged(c, r, label, path, 0);
+    return widget_informer_paged(c, r, label, path, resync_ms, 0);
+}
+
+/* widget_informer() of namespace ns, started and synced. */
+static struct kinformer *
+ns_informer(struct kclient *c, struct rec *r, const char *ns, const char *label, int resync_ms)
+{
+    char coll[KPATH_MAX];
+    struct kinformer *inf = NULL;
+
+    kpath(coll, sizeof(coll), W_GROUP, "v1", "widgets", ns, NULL, NULL);
+    inf = widget_informer(c, r, label, coll, resync_ms);
+    start_synced(inf);
+    return inf;
 }
 
 static void
@@ -203,30 +261,25 @@ delete_widget(struct kclient *c, const char *ns, const char *name)
 static void
 test_watch_sees_create_update_delete(void)
 {
-    struct kclient *c = it_client(-1, 1);
     struct rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
     char ns[64], label[48], coll[KPATH_MAX], line[128];
     struct sc_err e = {0};
+    struct kclient *c = open_ns("watch", ns, label);
 
     if (c == NULL)
         return;
-    snprintf(ns, sizeof(ns), "kit-watch-%s", it_suffix());
-    snprintf(label, sizeof(label), "w%s", it_suffix());
-    it_namespace(c, ns);
     create_widget(c, ns, "pre", 1, label);
     /* all namespaces, narrowed by label */
     kpath(coll, sizeof(coll), W_GROUP, "v1", "widgets", NULL, NULL, NULL);
-    struct kinformer *inf = widget_informer(c, &r, label, coll);
+    struct kinformer *inf = widget_informer(c, &r, label, coll, 0);
     CHECK(!kinformer_synced(inf));
-    CHECK_INT(kinformer_start(inf, &e), 0);
-    CHECK_INT(kinformer_wait_synced(inf, 10000), 0);
+    start_synced(inf);
     CHECK_INT(kinformer_len(inf), 1);
     snprintf(line, sizeof(line), "add %s/pre", ns);
     CHECK(has(&r, line));
 
     create_widget(c, ns, "w1", 3, label);
-    snprintf(line, sizeof(line), "add %s/w1", ns);
-    CHECK(wait_for(&r, line, 5000));
+    CHECK(waitf(&r, 5000, "add %s/w1", ns));
     char key[128];
     snprintf(key, sizeof(key), "%s/w1", ns);
     struct kitem *held = kinformer_get(inf, key);
@@ -237,8 +290,7 @@ test_watch_sees_create_update_delete(void)
         CHECK_INT(v->size, 3);
     }
     patch_color(c, ns, "w1", "green");
-    snprintf(line, sizeof(line), "update %s/w1", ns);
-    CHECK(wait_for(&r, line, 5000));
+    CHECK(waitf(&r, 5000, "update %s/w1", ns));
     /* the held item is still the old, intact view (refcounted) */
     if (held) {
         const struct wview *v = kitem_view(held);
@@ -262,8 +314,7 @@ test_watch_sees_create_update_delete(void)
     CHECK_INT(kinformer_by_index(inf, "nope", "x", &items, &n, &e), SC_EINVALID);
 
     delete_widget(c, ns, "w1");
-    snprintf(line, sizeof(line), "delete %s/w1", ns);
-    CHECK(wait_for(&r, line, 5000));
+    CHECK(waitf(&r, 5000, "delete %s/w1", ns));
     CHECK(kinformer_get(inf, key) == NULL);
     CHECK_INT(kinformer_by_index(inf, "color", "green", &items, &n, &e), 0);
     CHECK_INT(n, 0);
@@ -388,7 +439,7 @@ test_paged_list_and_relist(void)
         create_widget(c, ns, name, i, label);
     }
     kpath(coll, sizeof(coll), W_GROUP, "v1", "widgets", ns, NULL, NULL);
-    struct kinformer *inf = widget_informer_paged(c, &r, label, coll, 4);
+    struct kinformer *inf = widget_informer_paged(c, &r, label, coll, 0, 4);
     CHECK_INT(kinformer_start(inf, &e), 0);
     CHECK_INT(kinformer_wait_synced(inf, 10000), 0);
     CHECK_INT(r.adds, 23);
@@ -417,27 +468,21 @@ test_paged_list_and_relist(void)
 static void
 test_gone_relists_and_converges(void)
 {
-    struct kclient *c = it_client(-1, 1);
     struct rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    char ns[64], label[48], coll[KPATH_MAX], line[128], key[128];
-    struct sc_err e = {0};
+    char ns[64], label[48], key[128];
+    struct kclient *c = NULL;
 
-    if (c == NULL)
-        return;
     if (getenv("ETCD_URL") == NULL) {
         fprintf(stderr, "ETCD_URL is not set (tests/cluster/up exports it)\n");
         CHECK(0);
         return;
     }
-    snprintf(ns, sizeof(ns), "kit-gone-%s", it_suffix());
-    snprintf(label, sizeof(label), "g%s", it_suffix());
-    it_namespace(c, ns);
+    c = open_ns("gone", ns, label);
+    if (c == NULL)
+        return;
     create_widget(c, ns, "a", 1, label);
     create_widget(c, ns, "b", 1, label);
-    kpath(coll, sizeof(coll), W_GROUP, "v1", "widgets", ns, NULL, NULL);
-    struct kinformer *inf = widget_informer(c, &r, label, coll);
-    CHECK_INT(kinformer_start(inf, &e), 0);
-    CHECK_INT(kinformer_wait_synced(inf, 10000), 0);
+    struct kinformer *inf = ns_informer(c, &r, ns, label, 0);
     CHECK_INT(kinformer_len(inf), 2);
 
     /* Stop watching, change things the informer does not see. */
@@ -454,12 +499,9 @@ test_gone_relists_and_converges(void)
     /* Watch from a resourceVersion that no longer exists anywhere (the
      * apiserver's watch cache starts later, etcd compacted it): 410. */
     kinformer_resume(inf, "1");
-    snprintf(line, sizeof(line), "delete %s/a", ns);
-    CHECK(wait_for(&r, line, 10000));
-    snprintf(line, sizeof(line), "add %s/c", ns);
-    CHECK(wait_for(&r, line, 5000));
-    snprintf(line, sizeof(line), "update %s/b", ns);
-    CHECK(wait_for(&r, line, 5000));
+    CHECK(waitf(&r, 10000, "delete %s/a", ns));
+    CHECK(waitf(&r, 5000, "add %s/c", ns));
+    CHECK(waitf(&r, 5000, "update %s/b", ns));
     CHECK(atomic_load(&r.gone) >= 1);
     CHECK_INT(kinformer_len(inf), 2);
     snprintf(key, sizeof(key), "%s/b", ns);
@@ -470,8 +512,7 @@ test_gone_relists_and_converges(void)
     CHECK(kinformer_get(inf, key) == NULL);
     /* and the watch goes on after the relist */
     create_widget(c, ns, "d", 1, label);
-    snprintf(line, sizeof(line), "add %s/d", ns);
-    CHECK(wait_for(&r, line, 5000));
+    CHECK(waitf(&r, 5000, "add %s/d", ns));
     (void)rv_before;
     kinformer_free(inf);
     kclient_free(c);
@@ -540,96 +581,69 @@ test_absent_crd_then_served(void)
     kclient_free(c);
 }
 
-static void
-test_unreachable_backs_off(void)
+/* An informer of PVs through c, 4 s after its start: its status is want
+ * (the message holding msg unless NULL) and it made 2 to 4 requests
+ * (backoff, not a tight loop), which it returns. */
+static unsigned long long
+backoff_requests(struct kclient *c, const char *name, int want, const char *msg)
 {
-    struct kconfig cfg = {.server = "https://127.0.0.1:1"};
     struct rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
     struct sc_err e = {0};
-    struct kclient *c = kclient_new(&cfg, NULL, &e);
-    struct kinformer_opts o = {.name = "unreachable",
+    struct kinformer_opts o = {.name = name,
                                .path = "/api/v1/persistentvolumes",
                                .parse = parse_widget,
                                .on_error = on_error,
                                .error_ctx = &r};
     struct kinformer *inf = kinformer_new(c, &o, &e);
+    struct kclient_stats st = {0};
+
     CHECK_INT(kinformer_start(inf, &e), 0);
     usleep(4000000);
-    CHECK_INT(kinformer_status(inf, &e), SC_EIO);
-    CHECK(strstr(e.msg, "retry in") != NULL);
+    CHECK_INT(kinformer_status(inf, &e), want);
+    if (msg != NULL)
+        CHECK(strstr(e.msg, msg) != NULL);
     kinformer_free(inf);
-    struct kclient_stats st = {0};
     kclient_get_stats(c, &st);
-    /* 0 s, 0.8 s, 2.4 s (then 5.6 s): three attempts in 4 s, not hundreds */
     CHECK(st.requests >= 2 && st.requests <= 4);
-    printf("figure: unreachable server, 4 s: %llu attempts\n", (unsigned long long)st.requests);
+    return (unsigned long long)st.requests;
+}
+
+static void
+test_unreachable_backs_off(void)
+{
+    struct kconfig cfg = {.server = "https://127.0.0.1:1"};
+    struct sc_err e = {0};
+    struct kclient *c = kclient_new(&cfg, NULL, &e);
+    /* 0 s, 0.8 s, 2.4 s (then 5.6 s): three attempts in 4 s, not hundreds */
+    unsigned long long n = backoff_requests(c, "unreachable", SC_EIO, "retry in");
+
+    printf("figure: unreachable server, 4 s: %llu attempts\n", n);
     kclient_free(c);
 }
 
 static void
 test_bad_token_backs_off(void)
 {
-    struct kconfig *cfg = NULL;
-    struct rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    struct sc_err e = {0};
+    struct kclient *c = it_token_client("expired-token");
 
-    if (getenv("KUBECONFIG") == NULL || kconfig_load(NULL, &cfg, &e) != 0) {
-        CHECK(0);
+    if (c == NULL)
         return;
-    }
-    free(cfg->cert_pem);
-    free(cfg->key_pem);
-    cfg->cert_pem = cfg->key_pem = NULL;
-    cfg->token = strdup("expired-token");
-    struct kclient *c = kclient_new(cfg, NULL, &e);
-    kconfig_free(cfg);
-    struct kinformer_opts o = {.name = "pvs",
-                               .path = "/api/v1/persistentvolumes",
-                               .parse = parse_widget,
-                               .on_error = on_error,
-                               .error_ctx = &r};
-    struct kinformer *inf = kinformer_new(c, &o, &e);
-    CHECK_INT(kinformer_start(inf, &e), 0);
-    usleep(4000000);
-    CHECK_INT(kinformer_status(inf, &e), SC_EUNAUTHORIZED);
-    kinformer_free(inf);
-    struct kclient_stats st = {0};
-    kclient_get_stats(c, &st);
-    CHECK(st.requests >= 2 && st.requests <= 4);
+    backoff_requests(c, "pvs", SC_EUNAUTHORIZED, NULL);
     kclient_free(c);
 }
 
 static void
 test_resync_replays_cache(void)
 {
-    struct kclient *c = it_client(-1, 1);
     struct rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    char ns[64], label[48], coll[KPATH_MAX];
-    struct sc_err e = {0};
+    char ns[64], label[48];
+    struct kclient *c = open_ns("resync", ns, label);
 
     if (c == NULL)
         return;
-    snprintf(ns, sizeof(ns), "kit-resync-%s", it_suffix());
-    snprintf(label, sizeof(label), "r%s", it_suffix());
-    it_namespace(c, ns);
     create_widget(c, ns, "one", 1, label);
     create_widget(c, ns, "two", 2, label);
-    kpath(coll, sizeof(coll), W_GROUP, "v1", "widgets", ns, NULL, NULL);
-    char sel[64];
-    snprintf(sel, sizeof(sel), "test=%s", label);
-    struct kinformer_opts o = {
-        .name = "widgets",
-        .path = coll,
-        .label_selector = sel,
-        .parse = parse_widget,
-        .handlers = {.ctx = &r, .on_add = on_add, .on_update = on_update},
-        .resync_ms = 1500,
-        .on_error = on_error,
-        .error_ctx = &r,
-    };
-    struct kinformer *inf = kinformer_new(c, &o, &e);
-    CHECK_INT(kinformer_start(inf, &e), 0);
-    CHECK_INT(kinformer_wait_synced(inf, 10000), 0);
+    struct kinformer *inf = ns_informer(c, &r, ns, label, 1500);
     usleep(4000000);
     pthread_mutex_lock(&r.mu);
     int resyncs = r.resyncs;

@@ -9,6 +9,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$top"
+. tests/lib/t.sh
 build=${BUILD:-build}
 if [ "${ASAN:-0}" = 1 ]; then
 	opt="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
@@ -32,15 +33,12 @@ for t in tests/integration/kube/*_it.c; do
 	bin=$build/${t%.c}
 	out=$("$bin" 2>&1)
 	printf '%s\n' "$out" | grep -v '^ok \|^  informer error' || true
-	line=$(printf '%s\n' "$out" | grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed$' | tail -1)
-	if [ -z "$line" ]; then
+	if ! t_summary "$out"; then
 		echo "FAIL $bin: no summary line"
 		failed=$((failed + 1))
 		continue
 	fi
-	p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
-	f=$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")
-	passed=$((passed + p)) failed=$((failed + f))
+	passed=$((passed + S_PASSED)) failed=$((failed + S_FAILED))
 done
 echo "kube-it: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

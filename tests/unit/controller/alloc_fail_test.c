@@ -16,50 +16,18 @@
 #include "controller/gview.h"
 #include "controller/labelsel.h"
 #include "controller/sync_int.h"
+#include "tests/lib/countdown.h"
 #include "tests/lib/harness.h"
+#include "tests/lib/jload.h"
 
 /* The failing allocator (test-process state; each test runs in its own
  * child process). */
-static long alloc_left = -1; /* allocations until the failing one; -1: never fail */
-static long alloc_hit;       /* failures injected */
+static struct countdown CD = COUNTDOWN_OFF;
 
 static void *
 fail_malloc(size_t n)
 {
-    if (alloc_left == 0) {
-        alloc_hit++;
-        return NULL;
-    }
-    if (alloc_left > 0)
-        alloc_left--;
-    return malloc(n);
-}
-
-static void
-arm(long n)
-{
-    alloc_hit = 0;
-    alloc_left = n;
-}
-
-static void
-disarm(void)
-{
-    alloc_left = -1;
-}
-
-static json_t *
-load(const char *rel)
-{
-    char path[1024];
-    json_error_t jerr;
-    json_t *j;
-
-    snprintf(path, sizeof(path), "%s/controller/%s", harness_data_dir(), rel);
-    j = json_load_file(path, 0, &jerr);
-    if (j == NULL)
-        fprintf(stderr, "cannot load %s: %s\n", path, jerr.text);
-    return j;
+    return countdown_fails(&CD) ? NULL : malloc(n);
 }
 
 /* A parser as one callable: parse obj, return rc; on success *name is a
@@ -98,16 +66,16 @@ parse_until_ok(parse_fn *fn, const json_t *obj, const char *what)
     char *want = NULL, *got = NULL;
     int want_rc, rc, runs = 0;
 
-    disarm();
+    countdown_disarm(&CD);
     want_rc = fn(obj, &want, &err);
     for (long n = 0; n < 100000; n++) {
         struct sc_err e = {0};
 
         got = NULL;
-        arm(n);
+        countdown_arm(&CD, n);
         rc = fn(obj, &got, &e);
-        disarm();
-        if (alloc_hit == 0) {
+        countdown_disarm(&CD);
+        if (CD.hit == 0) {
             /* no failure reached: the normal result */
             CHECK_INT(rc, want_rc);
             if (rc == SC_OK && want != NULL && got != NULL)
@@ -133,51 +101,53 @@ parse_until_ok(parse_fn *fn, const json_t *obj, const char *what)
     return runs;
 }
 
-static void
-test_snapshot_views(void)
+/* Every object named in keys (of the recorded file rel) through its
+ * parser in fns, with jansson failing; the failures injected in all. */
+static int
+views_until_ok(const char *rel, const char *const *keys, parse_fn *const *fns, size_t n)
 {
-    json_t *all = load("objects.json");
-    const char *keys[] = {"vs-dynamic", "vsc-dynamic-ready", "class-default", "pvc-bound",
-                          "pv-csi"};
-    parse_fn *fns[] = {p_cvs_parse, p_cvsc_parse, p_cclass_parse, p_cpvc_parse, p_cpv_parse};
+    json_t *all = jload(rel);
     int total = 0;
 
     CHECK(all != NULL);
     json_set_alloc_funcs(fail_malloc, free);
-    for (size_t i = 0; i < SC_ARRAY_LEN(keys); i++) {
+    for (size_t i = 0; i < n; i++) {
         const json_t *o = json_object_get(all, keys[i]);
 
         CHECK(o != NULL);
         total += parse_until_ok(fns[i], o, keys[i]);
     }
+    json_set_alloc_funcs(malloc, free);
+    json_decref(all);
+    return total;
+}
+
+static void
+test_snapshot_views(void)
+{
+    static const char *const keys[] = {"vs-dynamic", "vsc-dynamic-ready", "class-default",
+                                       "pvc-bound", "pv-csi"};
+    static parse_fn *const fns[] = {p_cvs_parse, p_cvsc_parse, p_cclass_parse, p_cpvc_parse,
+                                    p_cpv_parse};
+    int total = views_until_ok("controller/objects.json", keys, fns, SC_ARRAY_LEN(keys));
+
     /* These views copy strings with kpack (our malloc), not jansson: 0 is
      * the expected count today; the loop still proves a failure there
      * would be handled. */
     fprintf(stderr, "snapshot views: %d failing allocations injected\n", total);
-    json_set_alloc_funcs(malloc, free);
-    json_decref(all);
 }
 
 static void
 test_group_views(void)
 {
-    json_t *all = load("group/objects.json");
-    const char *keys[] = {"vgs-selector", "vgs-static", "vgsc-dynamic", "vgsc-static", "gclass"};
-    parse_fn *fns[] = {p_gvgs_parse, p_gvgs_parse, p_gvgsc_parse, p_gvgsc_parse, p_gclass_parse};
-    int total = 0;
+    static const char *const keys[] = {"vgs-selector", "vgs-static", "vgsc-dynamic", "vgsc-static",
+                                       "gclass"};
+    static parse_fn *const fns[] = {p_gvgs_parse, p_gvgs_parse, p_gvgsc_parse, p_gvgsc_parse,
+                                    p_gclass_parse};
+    int total = views_until_ok("controller/group/objects.json", keys, fns, SC_ARRAY_LEN(keys));
 
-    CHECK(all != NULL);
-    json_set_alloc_funcs(fail_malloc, free);
-    for (size_t i = 0; i < SC_ARRAY_LEN(keys); i++) {
-        const json_t *o = json_object_get(all, keys[i]);
-
-        CHECK(o != NULL);
-        total += parse_until_ok(fns[i], o, keys[i]);
-    }
     fprintf(stderr, "group views: %d failing allocations injected\n", total);
     CHECK(total > 0);
-    json_set_alloc_funcs(malloc, free);
-    json_decref(all);
 }
 
 static int
@@ -312,10 +282,10 @@ build_until_ok(json_t *(*build)(const struct cvs *), const struct cvs *vs, const
     for (long n = 0; n < 100000; n++) {
         json_t *got;
 
-        arm(n);
+        countdown_arm(&CD, n);
         got = build(vs);
-        disarm();
-        if (alloc_hit == 0) {
+        countdown_disarm(&CD);
+        if (CD.hit == 0) {
             CHECK(got != NULL && json_equal(got, want));
             json_decref(got);
             break;
@@ -350,7 +320,7 @@ test_patch_builders(void)
         {b_error_status, "error status"},
         {b_annotation, "annotation"},
     };
-    json_t *all = load("objects.json");
+    json_t *all = jload("controller/objects.json");
     struct cvs *vs = NULL;
     struct sc_err err = {0};
     size_t i;

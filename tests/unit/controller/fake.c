@@ -1,5 +1,6 @@
 #include "tests/unit/controller/fake.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +365,80 @@ jset(json_t *obj, const char *path, json_t *value)
         path = dot + 1;
     }
     json_object_set_new(obj, path, value);
+}
+
+void
+fake_put(struct fake *f, json_t *obj)
+{
+    fake_add(f, obj);
+    json_decref(obj);
+}
+
+void
+fake_add_fixtures(struct fake *f, ...)
+{
+    const char *name;
+    va_list ap;
+
+    va_start(ap, f);
+    while ((name = va_arg(ap, const char *)) != NULL)
+        fake_add_fixture(f, name);
+    va_end(ap);
+}
+
+void
+jfin(json_t *obj, const char *fin)
+{
+    json_t *m = json_object_get(obj, "metadata");
+    json_t *l = json_object_get(m, "finalizers");
+
+    if (l == NULL) {
+        l = json_array();
+        json_object_set_new(m, "finalizers", l);
+    }
+    json_array_append_new(l, json_string(fin));
+}
+
+static void
+jedit1(json_t *obj, const char *e)
+{
+    const char *eq = strchr(e, '=');
+    char path[256];
+    json_t *v;
+
+    if (e[0] == '-') {
+        jdel(obj, e + 1);
+        return;
+    }
+    if (e[0] == '+') {
+        jfin(obj, e + 1);
+        return;
+    }
+    if (eq == NULL)
+        abort();
+    if (eq > e && eq[-1] == ':') {
+        snprintf(path, sizeof(path), "%.*s", (int)(eq - 1 - e), e);
+        v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+        if (v == NULL)
+            abort();
+    } else {
+        snprintf(path, sizeof(path), "%.*s", (int)(eq - e), e);
+        v = json_string(eq + 1);
+    }
+    jset(obj, path, v);
+}
+
+json_t *
+jedit(json_t *obj, ...)
+{
+    const char *e;
+    va_list ap;
+
+    va_start(ap, obj);
+    while ((e = va_arg(ap, const char *)) != NULL)
+        jedit1(obj, e);
+    va_end(ap);
+    return obj;
 }
 
 void

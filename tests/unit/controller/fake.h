@@ -55,6 +55,16 @@ json_t *fixture(const char *name);
 void fake_add(struct fake *f, const json_t *obj);
 /* fixture_from(f->fixtures, name) + fake_add(). */
 void fake_add_fixture(struct fake *f, const char *name);
+/* fake_add() then json_decref(): obj is stolen. */
+void fake_put(struct fake *f, json_t *obj);
+/* fake_add_fixture() of each name, up to a NULL. */
+void fake_add_fixtures(struct fake *f, ...) __attribute__((sentinel));
+/* Append fin to obj's metadata.finalizers, creating the list. */
+void jfin(json_t *obj, const char *fin);
+/* Edits of obj, up to a NULL, each one string: "path=text" sets a string,
+ * "path:=json" a JSON value (true, 3, {...}), "-path" removes, "+fin"
+ * appends a finalizer.  Returns obj; aborts on JSON it cannot parse. */
+json_t *jedit(json_t *obj, ...) __attribute__((sentinel));
 /* Set a dotted path to a value (stolen) in obj, creating objects. */
 void jset(json_t *obj, const char *path, json_t *value);
 /* Remove a dotted path. */

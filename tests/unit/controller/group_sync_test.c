@@ -16,28 +16,58 @@
 #define MEMBER1 "7e6fdcc50bb9dd171e2941d9fded1a0c726ddf36793f2d0f687e9d54a5536446"
 #define MEMBER2 "f83dc6ebc002b866bc9ce2fdafa3fda49183572f8de43492478e582a8849603b"
 
+/* The fake of the test (each test runs in its own process), the error of
+ * its last pass, and a scratch buffer for fake_lines(). */
+static struct fake F;
+static struct sc_err E;
+static struct buf T;
+
+static json_t *
+gfix(const char *name)
+{
+    return fixture_from(GROUP_FIXTURES, name);
+}
+
+static void
+open_fake(void)
+{
+    fake_init_groups(&F);
+    buf_init(&T, 1 << 16);
+}
+
+static void
+close_fake(void)
+{
+    buf_release(&T);
+    fake_release(&F);
+}
+
 /* The standard world: class, two app=db PVCs, one unlabelled, their PVs. */
 static void
-gf_world(struct fake *f)
+gf_world(void)
 {
-    static const char *const names[] = {"gclass", "pvc-db-1", "pvc-db-2", "pvc-other",
-                                        "pv-1",   "pv-2",     "pv-3"};
-    size_t i;
+    fake_add_fixtures(&F, "gclass", "pvc-db-1", "pvc-db-2", "pvc-other", "pv-1", "pv-2", "pv-3",
+                      NULL);
+}
 
-    for (i = 0; i < SC_ARRAY_LEN(names); i++)
-        fake_add_fixture(f, names[i]);
+/* open_fake() + gf_world() */
+static void
+open_world(void)
+{
+    open_fake();
+    gf_world();
 }
 
 static bool
-has(struct fake *f, const char *needle)
+has(const char *needle)
 {
-    return strstr(buf_str(&f->log), needle) != NULL;
+    return strstr(buf_str(&F.log), needle) != NULL;
 }
 
 static int
-count(struct fake *f, const char *needle)
+count(const char *needle)
 {
-    const char *p = buf_str(&f->log);
+    const char *p = buf_str(&F.log);
     int n = 0;
 
     while ((p = strstr(p, needle)) != NULL) {
@@ -47,14 +77,21 @@ count(struct fake *f, const char *needle)
     return n;
 }
 
+/* One group pass over key; its error in E. */
 static int
-sync_group(struct fake *f, const char *key, struct sc_err *err)
+sync_group(const char *key)
 {
-    int rc = group_sync_key(&f->env, key, err);
+    int rc = group_sync_key(&F.env, key, &E);
 
     if (getenv("GROUP_TEST_LOG") != NULL)
-        fprintf(stderr, "---- %s rc=%d %s\n%s", key, rc, err->msg, buf_str(&f->log));
+        fprintf(stderr, "---- %s rc=%d %s\n%s", key, rc, E.msg, buf_str(&F.log));
     return rc;
+}
+
+static int
+sync_db(void)
+{
+    return sync_group("default/db-group");
 }
 
 /* ---- dynamic groups: selection and content creation ---- */
@@ -62,18 +99,12 @@ sync_group(struct fake *f, const char *key, struct sc_err *err)
 static void
 dynamic_creates_content_for_selected_pvcs(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    struct buf t = {0};
-
-    fake_init_groups(&f);
-    buf_init(&t, 1 << 16);
-    gf_world(&f);
-    fake_add_fixture(&f, "vgs-selector");
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_STR(fake_lines(&f, "LIST", &t), "LIST pvcs default app=db");
+    open_world();
+    fake_add_fixture(&F, "vgs-selector");
+    CHECK_INT(sync_db(), 0);
+    CHECK_STR(fake_lines(&F, "LIST", &T), "LIST pvcs default app=db");
     CHECK_STR(
-        fake_lines(&f, "CREATE", &t),
+        fake_lines(&F, "CREATE", &T),
         "CREATE vgsc {\"apiVersion\":\"groupsnapshot.storage.k8s.io/v1\",\"kind\":"
         "\"VolumeGroupSnapshotContent\",\"metadata\":{\"name\":\"groupsnapcontent-vgs-uid-1\"},"
         "\"spec\":{\"deletionPolicy\":\"Delete\",\"driver\":\"testdriver.csi.k8s.io\","
@@ -83,226 +114,195 @@ dynamic_creates_content_for_selected_pvcs(void)
         "\"name\":\"db-group\",\"namespace\":\"default\",\"resourceVersion\":\"500\","
         "\"uid\":\"vgs-uid-1\"}}}");
     CHECK_STR(
-        fake_lines(&f, "EVENT", &t),
+        fake_lines(&F, "EVENT", &T),
         "EVENT vgs default/db-group Normal CreatingGroupSnapshot Waiting for a group snapshot "
         "default/db-group to be created by the CSI driver.");
-    CHECK_STR(fake_lines(&f, "PATCH", &t),
+    CHECK_STR(fake_lines(&F, "PATCH", &T),
               "PATCH vgs default/db-group status merge {\"status\":{"
               "\"boundVolumeGroupSnapshotContentName\":\"groupsnapcontent-vgs-uid-1\","
               "\"readyToUse\":false}}");
-    CHECK(!has(&f, "pv-3"));
-    buf_release(&t);
-    fake_release(&f);
+    CHECK(!has("pv-3"));
+    close_fake();
 }
 
 static void
 dynamic_match_expressions_selector(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    struct buf t = {0};
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
+    json_t *g = gfix("vgs-selector");
 
-    fake_init_groups(&f);
-    buf_init(&t, 1 << 16);
-    gf_world(&f);
+    open_world();
     jset(g, "spec.source.selector",
          json_pack("{s:[{s:s,s:s,s:[s,s]}]}", "matchExpressions", "key", "app", "operator", "In",
                    "values", "db", "cache"));
-    fake_add(&f, g);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_STR(fake_lines(&f, "LIST", &t), "LIST pvcs default app in (cache,db)");
-    CHECK(has(&f, "\"volumeHandles\":[\"vol-h1\",\"vol-h2\"]"));
-    CHECK(!has(&f, "vol-h3"));
+    fake_add(&F, g);
+    CHECK_INT(sync_db(), 0);
+    CHECK_STR(fake_lines(&F, "LIST", &T), "LIST pvcs default app in (cache,db)");
+    CHECK(has("\"volumeHandles\":[\"vol-h1\",\"vol-h2\"]"));
+    CHECK(!has("vol-h3"));
     /* NotIn picks the other one only: upstream would select all three */
-    buf_reset(&f.log);
+    buf_reset(&F.log);
     jset(g, "spec.source.selector",
          json_pack("{s:[{s:s,s:s,s:[s]}]}", "matchExpressions", "key", "app", "operator", "NotIn",
                    "values", "db"));
     jset(g, "metadata.resourceVersion", json_string("501"));
-    json_object_clear(f.objs);
-    fake_add(&f, g);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK(has(&f, "\"volumeHandles\":[\"vol-h3\"]"));
+    json_object_clear(F.objs);
+    fake_add(&F, g);
+    CHECK_INT(sync_db(), 0);
+    CHECK(has("\"volumeHandles\":[\"vol-h3\"]"));
     json_decref(g);
-    buf_release(&t);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 dynamic_no_pvc_selected(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    struct buf t = {0};
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
+    json_t *g = gfix("vgs-selector");
 
-    fake_init_groups(&f);
-    buf_init(&t, 1 << 16);
-    gf_world(&f);
+    open_world();
     jset(g, "spec.source.selector", json_pack("{s:{s:s}}", "matchLabels", "app", "nothing"));
-    fake_add(&f, g);
-    CHECK(sync_group(&f, "default/db-group", &err) != 0);
-    CHECK_STR(fake_lines(&f, "EVENT", &t),
+    fake_add(&F, g);
+    CHECK(sync_db() != 0);
+    CHECK_STR(fake_lines(&F, "EVENT", &T),
               "EVENT vgs default/db-group Warning GroupSnapshotContentCreationFailed failed to "
               "create group snapshot content with error failed to get input parameters to create "
               "group snapshot db-group: \"label selector app=nothing for group snapshot not "
               "applied to any PVC\"");
-    CHECK(!has(&f, "CREATE"));
+    CHECK(!has("CREATE"));
     json_decref(g);
-    buf_release(&t);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 dynamic_unbound_pvc(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *p = fixture_from(GROUP_FIXTURES, "pvc-db-2");
+    json_t *p = gfix("pvc-db-2");
 
-    fake_init_groups(&f);
-    fake_add_fixture(&f, "gclass");
-    fake_add_fixture(&f, "pvc-db-1");
-    fake_add_fixture(&f, "pv-1");
+    open_fake();
+    fake_add_fixture(&F, "gclass");
+    fake_add_fixture(&F, "pvc-db-1");
+    fake_add_fixture(&F, "pv-1");
     jset(p, "status.phase", json_string("Pending"));
-    fake_add(&f, p);
-    fake_add_fixture(&f, "vgs-selector");
-    CHECK(sync_group(&f, "default/db-group", &err) != 0);
-    CHECK(has(&f, "the PVC db-data-2 is not yet bound to a PV, will not attempt to take a group "
-                  "snapshot"));
-    CHECK(!has(&f, "CREATE"));
+    fake_add(&F, p);
+    fake_add_fixture(&F, "vgs-selector");
+    CHECK(sync_db() != 0);
+    CHECK(has("the PVC db-data-2 is not yet bound to a PV, will not attempt to take a group "
+              "snapshot"));
+    CHECK(!has("CREATE"));
     json_decref(p);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 dynamic_driver_mismatch(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *pv = fixture_from(GROUP_FIXTURES, "pv-2");
+    json_t *pv = gfix("pv-2");
 
-    fake_init_groups(&f);
-    gf_world(&f);
+    open_world();
     jset(pv, "spec.csi.driver", json_string("other.csi.k8s.io"));
-    fake_add(&f, pv);
-    fake_add_fixture(&f, "vgs-selector");
-    CHECK(sync_group(&f, "default/db-group", &err) != 0);
-    CHECK(has(&f, "EVENT vgs default/db-group Warning CreateGroupSnapshotContentFailed Volume CSI "
-                  "driver (other.csi.k8s.io) mismatch with VolumeGroupSnapshotClass "
-                  "(testdriver.csi.k8s.io) default/db-group: pv-2"));
-    CHECK(has(&f, "Warning GroupSnapshotContentCreationFailed failed to create group snapshot "
-                  "content with error Volume CSI driver (other.csi.k8s.io) mismatch"));
-    CHECK(!has(&f, "CREATE"));
+    fake_add(&F, pv);
+    fake_add_fixture(&F, "vgs-selector");
+    CHECK(sync_db() != 0);
+    CHECK(has("EVENT vgs default/db-group Warning CreateGroupSnapshotContentFailed Volume CSI "
+              "driver (other.csi.k8s.io) mismatch with VolumeGroupSnapshotClass "
+              "(testdriver.csi.k8s.io) default/db-group: pv-2"));
+    CHECK(has("Warning GroupSnapshotContentCreationFailed failed to create group snapshot "
+              "content with error Volume CSI driver (other.csi.k8s.io) mismatch"));
+    CHECK(!has("CREATE"));
     json_decref(pv);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 dynamic_non_csi_volume(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *pv = fixture_from(GROUP_FIXTURES, "pv-1");
+    json_t *pv = gfix("pv-1");
 
-    fake_init_groups(&f);
-    gf_world(&f);
+    open_world();
     jdel(pv, "spec.csi");
-    fake_add(&f, pv);
-    fake_add_fixture(&f, "vgs-selector");
-    CHECK(sync_group(&f, "default/db-group", &err) != 0);
-    CHECK(has(&f, "Warning CreateGroupSnapshotContentFailed Cannot snapshot a non-CSI volume: "
-                  "pv-1"));
-    CHECK(has(&f, "cannot snapshot a non-CSI volume for group snapshot default/db-group: pv-1"));
+    fake_add(&F, pv);
+    fake_add_fixture(&F, "vgs-selector");
+    CHECK(sync_db() != 0);
+    CHECK(has("Warning CreateGroupSnapshotContentFailed Cannot snapshot a non-CSI volume: "
+              "pv-1"));
+    CHECK(has("cannot snapshot a non-CSI volume for group snapshot default/db-group: pv-1"));
     json_decref(pv);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 dynamic_create_is_idempotent(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-
-    fake_init_groups(&f);
-    gf_world(&f);
-    fake_add_fixture(&f, "vgs-selector");
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    buf_reset(&f.log);
+    open_world();
+    fake_add_fixture(&F, "vgs-selector");
+    CHECK_INT(sync_db(), 0);
+    buf_reset(&F.log);
     /* a second pass before the informer saw the content: AlreadyExists */
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_INT(count(&f, "CREATE vgsc"), 1);
-    CHECK(has(&f, "CreatingGroupSnapshot"));
-    CHECK_INT(count(&f, "CreateGroupSnapshotContentFailed"), 0);
-    f.fail_create = SC_EFORBIDDEN;
-    buf_reset(&f.log);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EFORBIDDEN);
-    CHECK(has(&f, "Warning CreateGroupSnapshotContentFailed Error creating volume group snapshot "
-                  "content object for group snapshot default/db-group: mock create error."));
-    fake_release(&f);
+    CHECK_INT(sync_db(), 0);
+    CHECK_INT(count("CREATE vgsc"), 1);
+    CHECK(has("CreatingGroupSnapshot"));
+    CHECK_INT(count("CreateGroupSnapshotContentFailed"), 0);
+    F.fail_create = SC_EFORBIDDEN;
+    buf_reset(&F.log);
+    CHECK_INT(sync_db(), SC_EFORBIDDEN);
+    CHECK(has("Warning CreateGroupSnapshotContentFailed Error creating volume group snapshot "
+              "content object for group snapshot default/db-group: mock create error."));
+    close_fake();
 }
 
 static void
 dynamic_secret_annotations(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *c = fixture_from(GROUP_FIXTURES, "gclass");
+    json_t *c = gfix("gclass");
 
-    fake_init_groups(&f);
-    gf_world(&f);
+    open_world();
     jset(c, "parameters",
          json_pack("{s:s,s:s}", PARAM_GROUP_SECRET_NAME, "sec-${volumegroupsnapshot.name}",
                    PARAM_GROUP_SECRET_NS, "${volumegroupsnapshot.namespace}"));
     jset(c, "metadata.resourceVersion", json_string("101"));
-    fake_add(&f, c);
-    fake_add_fixture(&f, "vgs-selector");
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK(has(&f, "\"metadata\":{\"annotations\":{\"" ANN_GROUP_DEL_SECRET_NAME
-                  "\":\"sec-db-group\",\"" ANN_GROUP_DEL_SECRET_NS "\":\"default\"}"));
+    fake_add(&F, c);
+    fake_add_fixture(&F, "vgs-selector");
+    CHECK_INT(sync_db(), 0);
+    CHECK(has("\"metadata\":{\"annotations\":{\"" ANN_GROUP_DEL_SECRET_NAME
+              "\":\"sec-db-group\",\"" ANN_GROUP_DEL_SECRET_NS "\":\"default\"}"));
     json_decref(c);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 bad_selector_and_api_errors(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
+    json_t *g = gfix("vgs-selector");
 
-    fake_init_groups(&f);
-    gf_world(&f);
+    open_world();
     jset(g, "spec.source.selector",
          json_pack("{s:[{s:s,s:s,s:[s]}]}", "matchExpressions", "key", "app", "operator", "Gt",
                    "values", "1"));
-    fake_add(&f, g);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EINVALID);
-    CHECK(has(&f, "invalid label selector of group snapshot default/db-group: \\\"Gt\\\" is not "
-                  "a valid label selector operator"));
-    CHECK(!has(&f, "LIST"));
+    fake_add(&F, g);
+    CHECK_INT(sync_db(), SC_EINVALID);
+    CHECK(has("invalid label selector of group snapshot default/db-group: \\\"Gt\\\" is not "
+              "a valid label selector operator"));
+    CHECK(!has("LIST"));
     /* LIST refused by the API (403): a clear error, no content */
     json_decref(g);
-    g = fixture_from(GROUP_FIXTURES, "vgs-selector");
+    g = gfix("vgs-selector");
     jset(g, "metadata.resourceVersion", json_string("501"));
-    fake_add(&f, g);
-    buf_reset(&f.log);
-    f.fail_list = SC_EFORBIDDEN;
-    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EFORBIDDEN);
-    CHECK(has(&f, "failed to list PVCs with label selector app=db: mock list error"));
-    CHECK(!has(&f, "CREATE"));
+    fake_add(&F, g);
+    buf_reset(&F.log);
+    F.fail_list = SC_EFORBIDDEN;
+    CHECK_INT(sync_db(), SC_EFORBIDDEN);
+    CHECK(has("failed to list PVCs with label selector app=db: mock list error"));
+    CHECK(!has("CREATE"));
     /* a conflict on the status write is returned (requeue) */
-    f.fail_list = 0;
-    buf_reset(&f.log);
-    json_object_set_new(f.objs, "vgsc /groupsnapcontent-vgs-uid-1", json_object());
-    f.fail_patch = SC_ECONFLICT;
-    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_ECONFLICT);
-    CHECK(has(&f, "Warning GroupSnapshotStatusUpdateFailed GroupSnapshot status update failed, "
-                  "snapshot controller failed to update default/db-group on API server: mock "
-                  "patch error"));
+    F.fail_list = 0;
+    buf_reset(&F.log);
+    json_object_set_new(F.objs, "vgsc /groupsnapcontent-vgs-uid-1", json_object());
+    F.fail_patch = SC_ECONFLICT;
+    CHECK_INT(sync_db(), SC_ECONFLICT);
+    CHECK(has("Warning GroupSnapshotStatusUpdateFailed GroupSnapshot status update failed, "
+              "snapshot controller failed to update default/db-group on API server: mock "
+              "patch error"));
     json_decref(g);
-    fake_release(&f);
+    close_fake();
 }
 
 /* A group of GVIEW_MAX_VOLUMES volumes: one content with every handle, in
@@ -310,17 +310,14 @@ bad_selector_and_api_errors(void)
 static void
 large_group_at_the_cap(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
+    json_t *g = gfix("vgs-selector");
     char name[64], vol[64], uid[64], h[64];
     int i;
 
-    fake_init_groups(&f);
-    fake_add_fixture(&f, "gclass");
+    open_fake();
+    fake_add_fixture(&F, "gclass");
     for (i = 0; i <= GVIEW_MAX_VOLUMES; i++) {
-        json_t *pvc = fixture_from(GROUP_FIXTURES, "pvc-db-1"),
-               *pv = fixture_from(GROUP_FIXTURES, "pv-1");
+        json_t *pvc = gfix("pvc-db-1"), *pv = gfix("pv-1");
 
         snprintf(name, sizeof(name), "data-%04d", i);
         snprintf(vol, sizeof(vol), "pv-%04d", i);
@@ -334,39 +331,38 @@ large_group_at_the_cap(void)
         jset(pv, "spec.claimRef",
              json_pack("{s:s,s:s,s:s}", "name", name, "namespace", "default", "uid", uid));
         if (i < GVIEW_MAX_VOLUMES)
-            fake_add(&f, pvc);
-        fake_add(&f, pv);
+            fake_add(&F, pvc);
+        fake_add(&F, pv);
         if (i == GVIEW_MAX_VOLUMES)
-            json_array_append(f.pvcs, pvc); /* listed only in the second round */
+            json_array_append(F.pvcs, pvc); /* listed only in the second round */
         json_decref(pvc);
         json_decref(pv);
     }
-    json_array_remove(f.pvcs, (size_t)GVIEW_MAX_VOLUMES);
-    fake_add(&f, g);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_INT(count(&f, "GET pv "), GVIEW_MAX_VOLUMES);
-    CHECK(has(&f, "[\"vol-0000\",\"vol-0001\","));
-    CHECK(has(&f, ",\"vol-1023\"]"));
+    json_array_remove(F.pvcs, (size_t)GVIEW_MAX_VOLUMES);
+    fake_add(&F, g);
+    CHECK_INT(sync_db(), 0);
+    CHECK_INT(count("GET pv "), GVIEW_MAX_VOLUMES);
+    CHECK(has("[\"vol-0000\",\"vol-0001\","));
+    CHECK(has(",\"vol-1023\"]"));
     {
-        json_t *extra = fixture_from(GROUP_FIXTURES, "pvc-db-1");
+        json_t *extra = gfix("pvc-db-1");
 
         jset(extra, "metadata.name", json_string("data-1024"));
         jset(extra, "metadata.uid", json_string("pvc-uid-1024"));
         jset(extra, "spec.volumeName", json_string("pv-1024"));
-        json_array_append_new(f.pvcs, extra);
+        json_array_append_new(F.pvcs, extra);
     }
-    json_object_clear(f.objs);
+    json_object_clear(F.objs);
     jset(g, "metadata.resourceVersion", json_string("501"));
-    fake_add(&f, g);
-    buf_reset(&f.log);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_ETOOBIG);
-    CHECK(has(&f, "selects more than 1024 PVCs"));
-    CHECK(!has(&f, "CREATE"));
+    fake_add(&F, g);
+    buf_reset(&F.log);
+    CHECK_INT(sync_db(), SC_ETOOBIG);
+    CHECK(has("selects more than 1024 PVCs"));
+    CHECK(!has("CREATE"));
     /* the driver reported all 1024: 1024 member pairs, each PVC named */
-    json_array_remove(f.pvcs, (size_t)GVIEW_MAX_VOLUMES);
+    json_array_remove(F.pvcs, (size_t)GVIEW_MAX_VOLUMES);
     {
-        json_t *c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic"), *infos = json_array(),
-               *handles = json_array();
+        json_t *c = gfix("vgsc-dynamic"), *infos = json_array(), *handles = json_array();
 
         for (i = 0; i < GVIEW_MAX_VOLUMES; i++) {
             snprintf(h, sizeof(h), "vol-%04d", i);
@@ -377,17 +373,17 @@ large_group_at_the_cap(void)
         }
         jset(c, "spec.source.volumeHandles", handles);
         jset(c, "status.volumeSnapshotInfoList", infos);
-        fake_add(&f, c);
+        fake_add(&F, c);
         json_decref(c);
     }
-    buf_reset(&f.log);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_INT(count(&f, "CREATE vs "), GVIEW_MAX_VOLUMES);
-    CHECK_INT(count(&f, "CREATE vsc "), GVIEW_MAX_VOLUMES);
-    CHECK(has(&f, "\"persistentVolumeClaimName\":\"data-1023\""));
-    CHECK_INT(count(&f, "\"persistentVolumeClaimName\":\"\""), 0);
+    buf_reset(&F.log);
+    CHECK_INT(sync_db(), 0);
+    CHECK_INT(count("CREATE vs "), GVIEW_MAX_VOLUMES);
+    CHECK_INT(count("CREATE vsc "), GVIEW_MAX_VOLUMES);
+    CHECK(has("\"persistentVolumeClaimName\":\"data-1023\""));
+    CHECK_INT(count("\"persistentVolumeClaimName\":\"\""), 0);
     json_decref(g);
-    fake_release(&f);
+    close_fake();
 }
 
 /* ---- default class ---- */
@@ -395,113 +391,90 @@ large_group_at_the_cap(void)
 static void
 default_class_is_set(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    struct buf t = {0};
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
+    json_t *g = gfix("vgs-selector");
 
-    fake_init_groups(&f);
-    buf_init(&t, 1 << 16);
-    gf_world(&f);
+    open_world();
     jdel(g, "spec.volumeGroupSnapshotClassName");
-    fake_add(&f, g);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_STR(fake_lines(&f, "PATCH", &t),
+    fake_add(&F, g);
+    CHECK_INT(sync_db(), 0);
+    CHECK_STR(fake_lines(&F, "PATCH", &T),
               "PATCH vgs default/db-group merge {\"spec\":{\"volumeGroupSnapshotClassName\":"
               "\"csi-test-groupclass\"}}");
-    CHECK(!has(&f, "CREATE"));
+    CHECK(!has("CREATE"));
     json_decref(g);
-    buf_release(&t);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 default_class_two_defaults(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    struct buf t = {0};
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector"),
-           *c2 = fixture_from(GROUP_FIXTURES, "gclass");
+    json_t *g = gfix("vgs-selector"), *c2 = gfix("gclass");
 
-    fake_init_groups(&f);
-    buf_init(&t, 1 << 16);
-    gf_world(&f);
+    open_world();
     jset(c2, "metadata.name", json_string("second-groupclass"));
-    fake_add(&f, c2);
+    fake_add(&F, c2);
     jdel(g, "spec.volumeGroupSnapshotClassName");
-    fake_add(&f, g);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EINVALID);
-    CHECK_STR(err.msg, "2 default snapshot classes were found");
-    CHECK_STR(fake_lines(&f, "EVENT", &t),
+    fake_add(&F, g);
+    CHECK_INT(sync_db(), SC_EINVALID);
+    CHECK_STR(E.msg, "2 default snapshot classes were found");
+    CHECK_STR(fake_lines(&F, "EVENT", &T),
               "EVENT vgs default/db-group Warning SetDefaultGroupSnapshotClassFailed Failed to set "
               "default group snapshot class with error 2 default snapshot classes were found");
-    CHECK(has(&f, "PATCH vgs default/db-group status merge {\"status\":{\"error\":{\"message\":"
-                  "\"Failed to set default group snapshot class with error 2 default snapshot "
-                  "classes were found\",\"time\":\"2026-11-22T02:00:00Z\"}}}"));
+    CHECK(has("PATCH vgs default/db-group status merge {\"status\":{\"error\":{\"message\":"
+              "\"Failed to set default group snapshot class with error 2 default snapshot "
+              "classes were found\",\"time\":\"2026-11-22T02:00:00Z\"}}}"));
     json_decref(g);
     json_decref(c2);
-    buf_release(&t);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 default_class_none_for_driver(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector"),
-           *c = fixture_from(GROUP_FIXTURES, "gclass");
+    json_t *g = gfix("vgs-selector"), *c = gfix("gclass");
 
-    fake_init_groups(&f);
-    gf_world(&f);
+    open_world();
     jset(c, "driver", json_string("other.csi.k8s.io"));
-    fake_add(&f, c);
+    fake_add(&F, c);
     jdel(g, "spec.volumeGroupSnapshotClassName");
-    fake_add(&f, g);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EINVALID);
-    CHECK_STR(err.msg, "cannot find default group snapshot class");
+    fake_add(&F, g);
+    CHECK_INT(sync_db(), SC_EINVALID);
+    CHECK_STR(E.msg, "cannot find default group snapshot class");
     json_decref(g);
     json_decref(c);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 explicit_class_missing(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
+    json_t *g = gfix("vgs-selector");
 
-    fake_init_groups(&f);
-    fake_add_fixture(&f, "pvc-db-1");
+    open_fake();
+    fake_add_fixture(&F, "pvc-db-1");
     jset(g, "spec.volumeGroupSnapshotClassName", json_string("gone"));
-    fake_add(&f, g);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_ENOTFOUND);
-    CHECK(has(&f,
-              "Warning GetGroupSnapshotClassFailed failed to get group snapshot class with "
+    fake_add(&F, g);
+    CHECK_INT(sync_db(), SC_ENOTFOUND);
+    CHECK(has("Warning GetGroupSnapshotClassFailed failed to get group snapshot class with "
               "error volumegroupsnapshotclass.groupsnapshot.storage.k8s.io \"gone\" not found"));
     json_decref(g);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 validation_error(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
+    json_t *g = gfix("vgs-selector");
 
-    fake_init_groups(&f);
-    gf_world(&f);
+    open_world();
     jset(g, "spec.source.volumeGroupSnapshotContentName", json_string("x"));
-    fake_add(&f, g);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EINVALID);
-    CHECK(has(&f, "Warning GroupSnapshotValidationError Exactly one of Selector and "
-                  "VolumeGroupSnapshotContentName should be specified"));
-    CHECK(has(&f, "\"readyToUse\":false"));
+    fake_add(&F, g);
+    CHECK_INT(sync_db(), SC_EINVALID);
+    CHECK(has("Warning GroupSnapshotValidationError Exactly one of Selector and "
+              "VolumeGroupSnapshotContentName should be specified"));
+    CHECK(has("\"readyToUse\":false"));
     json_decref(g);
-    fake_release(&f);
+    close_fake();
 }
 
 /* ---- members ---- */
@@ -509,18 +482,12 @@ validation_error(void)
 static void
 members_created_when_group_reported(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    struct buf t = {0};
-
-    fake_init_groups(&f);
-    buf_init(&t, 1 << 16);
-    gf_world(&f);
-    fake_add_fixture(&f, "vgs-selector");
-    fake_add_fixture(&f, "vgsc-dynamic");
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
+    open_world();
+    fake_add_fixture(&F, "vgs-selector");
+    fake_add_fixture(&F, "vgsc-dynamic");
+    CHECK_INT(sync_db(), 0);
     CHECK_STR(
-        fake_lines(&f, "CREATE", &t),
+        fake_lines(&F, "CREATE", &T),
         "CREATE vsc {\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":"
         "\"VolumeSnapshotContent\",\"metadata\":{\"annotations\":{"
         "\"groupsnapshot.storage.k8s.io/volumeGroupSnapshotHandle\":\"group-handle-1\"},"
@@ -549,49 +516,45 @@ members_created_when_group_reported(void)
         "\"groupsnapshot.storage.k8s.io/v1\",\"kind\":\"VolumeGroupSnapshot\",\"name\":"
         "\"db-group\",\"uid\":\"vgs-uid-1\"}]},\"spec\":{\"source\":{"
         "\"persistentVolumeClaimName\":\"db-data-2\"}}}");
-    CHECK_STR(fake_lines(&f, "PATCH vsc snapcontent-" MEMBER1, &t),
+    CHECK_STR(fake_lines(&F, "PATCH vsc snapcontent-" MEMBER1, &T),
               "PATCH vsc snapcontent-" MEMBER1 " merge {\"spec\":{\"volumeSnapshotRef\":{\"uid\":"
               "\"uid-2\"}}}\n"
               "PATCH vsc snapcontent-" MEMBER1 " status merge {\"status\":{\"creationTime\":"
               "1795312805000000000,\"readyToUse\":true,\"restoreSize\":1073741824,"
               "\"snapshotHandle\":\"snap-h1\",\"volumeGroupSnapshotHandle\":\"group-handle-1\"}}");
-    CHECK_STR(fake_lines(&f, "PATCH vs default/snapshot-" MEMBER2, &t),
+    CHECK_STR(fake_lines(&F, "PATCH vs default/snapshot-" MEMBER2, &T),
               "PATCH vs default/snapshot-" MEMBER2 " status merge {\"status\":{"
               "\"boundVolumeSnapshotContentName\":\"snapcontent-" MEMBER2 "\","
               "\"volumeGroupSnapshotName\":\"db-group\"}}");
     /* then the group status: bound, created, ready */
-    CHECK_STR(fake_lines(&f, "PATCH vgs", &t),
+    CHECK_STR(fake_lines(&F, "PATCH vgs", &T),
               "PATCH vgs default/db-group status merge {\"status\":{"
               "\"boundVolumeGroupSnapshotContentName\":\"groupsnapcontent-vgs-uid-1\","
               "\"creationTime\":\"2026-11-22T02:00:05Z\",\"readyToUse\":true}}");
-    CHECK_STR(fake_lines(&f, "EVENT", &t),
+    CHECK_STR(fake_lines(&F, "EVENT", &T),
               "EVENT vgs default/db-group Normal GroupSnapshotCreated GroupSnapshot "
               "default/db-group was successfully created by the CSI driver.\n"
               "EVENT vgs default/db-group Normal GroupSnapshotReady GroupSnapshot default/db-group "
               "is ready to use.");
     /* the order: members before the group's readiness */
-    CHECK(strstr(buf_str(&f.log), "CREATE vs") < strstr(buf_str(&f.log), "PATCH vgs"));
-    buf_release(&t);
-    fake_release(&f);
+    CHECK(strstr(buf_str(&F.log), "CREATE vs") < strstr(buf_str(&F.log), "PATCH vgs"));
+    close_fake();
 }
 
 static void
 members_not_created_before_report(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic");
+    json_t *c = gfix("vgsc-dynamic");
 
-    fake_init_groups(&f);
-    gf_world(&f);
-    fake_add_fixture(&f, "vgs-selector");
+    open_world();
+    fake_add_fixture(&F, "vgs-selector");
     jdel(c, "status");
-    fake_add(&f, c);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK(!has(&f, "CREATE"));
-    CHECK(has(&f, "\"readyToUse\":false"));
+    fake_add(&F, c);
+    CHECK_INT(sync_db(), 0);
+    CHECK(!has("CREATE"));
+    CHECK(has("\"readyToUse\":false"));
     json_decref(c);
-    fake_release(&f);
+    close_fake();
 }
 
 /* A pass that stopped after the members were created (a crash or restart)
@@ -600,39 +563,36 @@ members_not_created_before_report(void)
 static void
 members_rerun_adopts_existing(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
     json_t *vs, *vsc;
     char key[256];
 
-    fake_init_groups(&f);
-    gf_world(&f);
-    fake_add_fixture(&f, "vgs-selector");
-    fake_add_fixture(&f, "vgsc-dynamic");
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
+    open_world();
+    fake_add_fixture(&F, "vgs-selector");
+    fake_add_fixture(&F, "vgsc-dynamic");
+    CHECK_INT(sync_db(), 0);
     /* make the created objects look bound, as the API would after the patches */
     snprintf(key, sizeof(key), "vs default/snapshot-%s", MEMBER1);
-    vs = json_object_get(f.objs, key);
+    vs = json_object_get(F.objs, key);
     jset(vs, "status.boundVolumeSnapshotContentName", json_string("snapcontent-" MEMBER1));
     jset(vs, "status.volumeGroupSnapshotName", json_string("db-group"));
     snprintf(key, sizeof(key), "vsc /snapcontent-%s", MEMBER1);
-    vsc = json_object_get(f.objs, key);
+    vsc = json_object_get(F.objs, key);
     jset(vsc, "spec.volumeSnapshotRef.uid", json_string("uid-2"));
     jset(vsc, "status",
          json_pack("{s:s,s:s,s:I,s:b,s:I}", "snapshotHandle", "snap-h1",
                    "volumeGroupSnapshotHandle", "group-handle-1", "creationTime",
                    (json_int_t)1795312805000000000, "readyToUse", 1, "restoreSize",
                    (json_int_t)1073741824));
-    buf_reset(&f.log);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_INT(count(&f, "CREATE vs "), 2);               /* attempted ... */
-    CHECK_INT(count(&f, "GET vs default/snapshot-"), 2); /* ... and adopted */
-    CHECK_INT(count(&f, "GET vsc /snapcontent-"), 2);
-    CHECK_INT(count(&f, "PATCH vsc snapcontent-" MEMBER1), 0);
-    CHECK_INT(count(&f, "PATCH vs default/snapshot-" MEMBER1), 0);
-    CHECK_INT(count(&f, "PATCH vsc snapcontent-" MEMBER2), 2); /* still unbound in the fake */
-    CHECK_INT(json_object_size(f.objs), 4);                    /* exactly two members */
-    fake_release(&f);
+    buf_reset(&F.log);
+    CHECK_INT(sync_db(), 0);
+    CHECK_INT(count("CREATE vs "), 2);               /* attempted ... */
+    CHECK_INT(count("GET vs default/snapshot-"), 2); /* ... and adopted */
+    CHECK_INT(count("GET vsc /snapcontent-"), 2);
+    CHECK_INT(count("PATCH vsc snapcontent-" MEMBER1), 0);
+    CHECK_INT(count("PATCH vs default/snapshot-" MEMBER1), 0);
+    CHECK_INT(count("PATCH vsc snapcontent-" MEMBER2), 2); /* still unbound in the fake */
+    CHECK_INT(json_object_size(F.objs), 4);                /* exactly two members */
+    close_fake();
 }
 
 /* The group is ready and bound, but its members are not in the caches (the
@@ -641,90 +601,74 @@ members_rerun_adopts_existing(void)
 static void
 members_recreated_on_ready_group(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
+    json_t *g = gfix("vgs-selector");
 
-    fake_init_groups(&f);
-    gf_world(&f);
+    open_world();
     jset(g, "status",
          json_pack("{s:s,s:b,s:s}", "boundVolumeGroupSnapshotContentName",
                    "groupsnapcontent-vgs-uid-1", "readyToUse", 1, "creationTime",
                    "2026-11-22T02:00:05Z"));
     jset(g, "metadata.finalizers", json_pack("[s]", FIN_VGS_BOUND));
-    fake_add(&f, g);
-    fake_add_fixture(&f, "vgsc-dynamic");
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_INT(count(&f, "CREATE vs "), 2);
-    CHECK_INT(count(&f, "CREATE vsc "), 2);
-    CHECK(!has(&f, "PATCH vgs"));
+    fake_add(&F, g);
+    fake_add_fixture(&F, "vgsc-dynamic");
+    CHECK_INT(sync_db(), 0);
+    CHECK_INT(count("CREATE vs "), 2);
+    CHECK_INT(count("CREATE vsc "), 2);
+    CHECK(!has("PATCH vgs"));
     json_decref(g);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 members_create_error_wrapped(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-
-    fake_init_groups(&f);
-    gf_world(&f);
-    fake_add_fixture(&f, "vgs-selector");
-    fake_add_fixture(&f, "vgsc-dynamic");
-    f.fail_create = SC_ESERVER;
-    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_ESERVER);
-    CHECK_STR(err.msg, "createIndividualSnapshotForGroupSnapshot: creating volumesnapshotcontent "
-                       "mock create error");
-    CHECK(!has(&f, "PATCH vgs")); /* not ready before its members exist */
-    fake_release(&f);
+    open_world();
+    fake_add_fixture(&F, "vgs-selector");
+    fake_add_fixture(&F, "vgsc-dynamic");
+    F.fail_create = SC_ESERVER;
+    CHECK_INT(sync_db(), SC_ESERVER);
+    CHECK_STR(E.msg, "createIndividualSnapshotForGroupSnapshot: creating volumesnapshotcontent "
+                     "mock create error");
+    CHECK(!has("PATCH vgs")); /* not ready before its members exist */
+    close_fake();
 }
 
 static void
 bound_finalizer_added(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    struct buf t = {0};
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
+    json_t *g = gfix("vgs-selector");
 
-    fake_init_groups(&f);
-    buf_init(&t, 1 << 16);
-    gf_world(&f);
+    open_world();
     jset(g, "status",
          json_pack("{s:s,s:b}", "boundVolumeGroupSnapshotContentName", "groupsnapcontent-vgs-uid-1",
                    "readyToUse", 0));
-    fake_add(&f, g);
-    fake_add_fixture(&f, "vgsc-dynamic");
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_STR(buf_str(&f.log),
+    fake_add(&F, g);
+    fake_add_fixture(&F, "vgsc-dynamic");
+    CHECK_INT(sync_db(), 0);
+    CHECK_STR(buf_str(&F.log),
               "PATCH vgs default/db-group json [{\"op\":\"test\",\"path\":"
               "\"/metadata/resourceVersion\",\"value\":\"500\"},{\"op\":\"add\",\"path\":"
               "\"/metadata/finalizers\",\"value\":[\"" FIN_VGS_BOUND "\"]}]\n");
     json_decref(g);
-    buf_release(&t);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 content_misbound(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic");
+    json_t *c = gfix("vgsc-dynamic");
 
-    fake_init_groups(&f);
-    gf_world(&f);
-    fake_add_fixture(&f, "vgs-selector");
+    open_world();
+    fake_add_fixture(&F, "vgs-selector");
     jset(c, "spec.volumeGroupSnapshotRef.uid", json_string("someone-else"));
-    fake_add(&f, c);
-    CHECK(sync_group(&f, "default/db-group", &err) != 0);
-    CHECK(has(&f, "Warning GroupSnapshotContentMisbound VolumeGroupSnapshotContent "
-                  "[groupsnapcontent-vgs-uid-1] is bound to a different group snapshot"));
-    CHECK(has(&f, "Warning GroupSnapshotFinalizerError Failed to check and update group "
-                  "snapshot: "));
+    fake_add(&F, c);
+    CHECK(sync_db() != 0);
+    CHECK(has("Warning GroupSnapshotContentMisbound VolumeGroupSnapshotContent "
+              "[groupsnapcontent-vgs-uid-1] is bound to a different group snapshot"));
+    CHECK(has("Warning GroupSnapshotFinalizerError Failed to check and update group "
+              "snapshot: "));
     json_decref(c);
-    fake_release(&f);
+    close_fake();
 }
 
 /* ---- deletion ---- */
@@ -751,186 +695,149 @@ member_vs(const char *hash, bool deleting)
     return vs;
 }
 
+/* open_world() with db-group being deleted (another finalizer first, then
+ * bound-protection), ready and bound to its content of the policy given,
+ * and both its members. */
 static void
-deleting_world(struct fake *f, const char *policy)
+open_deleting_world(const char *policy)
 {
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector"),
-           *c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic"), *m1 = member_vs(MEMBER1, false),
-           *m2 = member_vs(MEMBER2, false);
+    char pol[64];
 
-    gf_world(f);
-    jset(g, "metadata.deletionTimestamp", json_string("2026-11-22T02:10:00Z"));
-    jset(g, "metadata.finalizers", json_pack("[s,s]", "other/finalizer", FIN_VGS_BOUND));
-    jset(g, "status",
-         json_pack("{s:s,s:b}", "boundVolumeGroupSnapshotContentName", "groupsnapcontent-vgs-uid-1",
-                   "readyToUse", 1));
-    jset(c, "spec.deletionPolicy", json_string(policy));
-    fake_add(f, g);
-    fake_add(f, c);
-    fake_add(f, m1);
-    fake_add(f, m2);
-    json_decref(g);
-    json_decref(c);
-    json_decref(m1);
-    json_decref(m2);
+    snprintf(pol, sizeof(pol), "spec.deletionPolicy=%s", policy);
+    open_world();
+    fake_put(&F, jedit(gfix("vgs-selector"), "metadata.deletionTimestamp=2026-11-22T02:10:00Z",
+                       "metadata.finalizers:=[\"other/finalizer\",\"" FIN_VGS_BOUND "\"]",
+                       "status:={\"boundVolumeGroupSnapshotContentName\":"
+                       "\"groupsnapcontent-vgs-uid-1\",\"readyToUse\":true}",
+                       NULL));
+    fake_put(&F, jedit(gfix("vgsc-dynamic"), pol, NULL));
+    fake_put(&F, member_vs(MEMBER1, false));
+    fake_put(&F, member_vs(MEMBER2, false));
 }
 
 static void
 delete_policy_delete(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    struct buf t = {0};
-
-    fake_init_groups(&f);
-    buf_init(&t, 1 << 16);
-    deleting_world(&f, "Delete");
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_STR(fake_lines(&f, "PATCH", &t),
+    open_deleting_world("Delete");
+    CHECK_INT(sync_db(), 0);
+    CHECK_STR(fake_lines(&F, "PATCH", &T),
               "PATCH vgsc groupsnapcontent-vgs-uid-1 merge {\"metadata\":{\"annotations\":{"
               "\"" ANN_GROUP_BEING_DELETED "\":\"yes\"}}}");
-    CHECK_STR(fake_lines(&f, "DELETE", &t), "DELETE vgsc groupsnapcontent-vgs-uid-1\n"
+    CHECK_STR(fake_lines(&F, "DELETE", &T), "DELETE vgsc groupsnapcontent-vgs-uid-1\n"
                                             "DELETE vs default/snapshot-" MEMBER1 "\n"
                                             "DELETE vs default/snapshot-" MEMBER2);
     /* the finalizer stays until the content is gone */
-    CHECK(!has(&f, "remove"));
+    CHECK(!has("remove"));
     /* the content leaves: its delete event requeues the group, which now
      * lets go of its finalizer (index 1, guarded by a test) */
     {
         struct gvgsc *c =
-            (struct gvgsc *)cstore_get(f.env.group_contents, "groupsnapcontent-vgs-uid-1");
+            (struct gvgsc *)cstore_get(F.env.group_contents, "groupsnapcontent-vgs-uid-1");
 
-        buf_reset(&f.log);
-        group_content_deleted(&f.env, c);
+        buf_reset(&F.log);
+        group_content_deleted(&F.env, c);
         CVIEW_UNREF(c);
     }
-    CHECK_STR(buf_str(&f.log), "ENQUEUE vgs default/db-group\n");
-    buf_reset(&f.log);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
+    CHECK_STR(buf_str(&F.log), "ENQUEUE vgs default/db-group\n");
+    buf_reset(&F.log);
+    CHECK_INT(sync_db(), 0);
     CHECK_STR(
-        fake_lines(&f, "PATCH", &t),
+        fake_lines(&F, "PATCH", &T),
         "PATCH vgs default/db-group json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\","
         "\"value\":\"" FIN_VGS_BOUND "\"},{\"op\":\"remove\",\"path\":"
         "\"/metadata/finalizers/1\"}]");
-    buf_release(&t);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 delete_policy_retain(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    struct buf t = {0};
-
-    fake_init_groups(&f);
-    buf_init(&t, 1 << 16);
-    deleting_world(&f, "Retain");
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_STR(fake_lines(&f, "DELETE", &t),
+    open_deleting_world("Retain");
+    CHECK_INT(sync_db(), 0);
+    CHECK_STR(fake_lines(&F, "DELETE", &T),
               "DELETE vs default/snapshot-" MEMBER1 "\nDELETE vs default/snapshot-" MEMBER2);
-    CHECK(has(&f, "\"" ANN_GROUP_BEING_DELETED "\":\"yes\""));
-    CHECK(has(&f, "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"}"));
-    buf_release(&t);
-    fake_release(&f);
+    CHECK(has("\"" ANN_GROUP_BEING_DELETED "\":\"yes\""));
+    CHECK(has("{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"}"));
+    close_fake();
 }
 
 static void
 delete_blocked_by_restore(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *p = fixture_from(GROUP_FIXTURES, "pvc-other");
+    json_t *p = gfix("pvc-other");
 
-    fake_init_groups(&f);
-    deleting_world(&f, "Delete");
+    open_deleting_world("Delete");
     jset(p, "metadata.name", json_string("restoring"));
     jset(p, "status.phase", json_string("Pending"));
     jset(p, "spec.dataSource",
          json_pack("{s:s,s:s,s:s}", "kind", "VolumeSnapshot", "apiGroup", "snapshot.storage.k8s.io",
                    "name", "snapshot-" MEMBER2));
-    fake_add(&f, p);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EINVALID);
-    CHECK(has(&f, "EVENT vgs default/db-group Warning SnapshotDeletePending Snapshot "
-                  "default/snapshot-" MEMBER2 " belonging to VolumeGroupSnapshot default/db-group "
-                  "is being used to restore a PVC"));
-    CHECK(!has(&f, "DELETE"));
+    fake_add(&F, p);
+    CHECK_INT(sync_db(), SC_EINVALID);
+    CHECK(has("EVENT vgs default/db-group Warning SnapshotDeletePending Snapshot "
+              "default/snapshot-" MEMBER2 " belonging to VolumeGroupSnapshot default/db-group "
+              "is being used to restore a PVC"));
+    CHECK(!has("DELETE"));
     json_decref(p);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 delete_member_error(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-
-    fake_init_groups(&f);
-    deleting_world(&f, "Retain");
-    f.fail_delete = SC_EFORBIDDEN;
-    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_EFORBIDDEN);
-    CHECK(has(&f, "Warning SnapshotDeleteError failed to delete snapshot API object "
-                  "default/snapshot-" MEMBER1 " part of group snapshot default/db-group: mock "
-                  "delete error"));
-    CHECK(!has(&f, "remove"));
-    fake_release(&f);
+    open_deleting_world("Retain");
+    F.fail_delete = SC_EFORBIDDEN;
+    CHECK_INT(sync_db(), SC_EFORBIDDEN);
+    CHECK(has("Warning SnapshotDeleteError failed to delete snapshot API object "
+              "default/snapshot-" MEMBER1 " part of group snapshot default/db-group: mock "
+              "delete error"));
+    CHECK(!has("remove"));
+    close_fake();
 }
 
 static void
 delete_content_error(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-
-    fake_init_groups(&f);
-    deleting_world(&f, "Delete");
-    f.fail_delete = SC_ESERVER;
-    CHECK_INT(sync_group(&f, "default/db-group", &err), SC_ESERVER);
-    CHECK(has(&f, "Warning GroupSnapshotContentObjectDeleteError Failed to delete group snapshot "
-                  "content API object"));
-    fake_release(&f);
+    open_deleting_world("Delete");
+    F.fail_delete = SC_ESERVER;
+    CHECK_INT(sync_db(), SC_ESERVER);
+    CHECK(has("Warning GroupSnapshotContentObjectDeleteError Failed to delete group snapshot "
+              "content API object"));
+    close_fake();
 }
 
 static void
 delete_without_finalizer_does_nothing(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
+    json_t *g = gfix("vgs-selector");
 
-    fake_init_groups(&f);
-    gf_world(&f);
+    open_world();
     jset(g, "metadata.deletionTimestamp", json_string("2026-11-22T02:10:00Z"));
     jset(g, "metadata.finalizers", json_pack("[s]", "other/finalizer"));
-    fake_add(&f, g);
-    CHECK_INT(sync_group(&f, "default/db-group", &err), 0);
-    CHECK_STR(buf_str(&f.log), "");
+    fake_add(&F, g);
+    CHECK_INT(sync_db(), 0);
+    CHECK_STR(buf_str(&F.log), "");
     json_decref(g);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 group_deleted_releases_members(void)
 {
-    struct fake f = {0};
     struct gvgs *g = NULL;
-    struct buf t = {0};
 
-    fake_init_groups(&f);
-    buf_init(&t, 1 << 16);
-    deleting_world(&f, "Delete");
-    g = (struct gvgs *)cstore_get(f.env.groups, "default/db-group");
-    cmetrics_start(f.metrics, OP_CREATE_GROUP_SNAPSHOT, "vgs-uid-1", "d", "dynamic");
-    cmetrics_start(f.metrics, OP_DELETE_GROUP_SNAPSHOT, "vgs-uid-1", "d", "dynamic");
-    CHECK_INT(cmetrics_in_flight(f.metrics), 2);
-    group_deleted(&f.env, g);
-    CHECK(cstore_get(f.env.groups, "default/db-group") == NULL);
-    CHECK_INT(cmetrics_in_flight(f.metrics), 0);
-    CHECK_STR(fake_lines(&f, "ENQUEUE vgsc", &t), "ENQUEUE vgsc groupsnapcontent-vgs-uid-1");
-    CHECK_INT(count(&f, "ENQUEUE vs default/snapshot-"), 2);
+    open_deleting_world("Delete");
+    g = (struct gvgs *)cstore_get(F.env.groups, "default/db-group");
+    cmetrics_start(F.metrics, OP_CREATE_GROUP_SNAPSHOT, "vgs-uid-1", "d", "dynamic");
+    cmetrics_start(F.metrics, OP_DELETE_GROUP_SNAPSHOT, "vgs-uid-1", "d", "dynamic");
+    CHECK_INT(cmetrics_in_flight(F.metrics), 2);
+    group_deleted(&F.env, g);
+    CHECK(cstore_get(F.env.groups, "default/db-group") == NULL);
+    CHECK_INT(cmetrics_in_flight(F.metrics), 0);
+    CHECK_STR(fake_lines(&F, "ENQUEUE vgsc", &T), "ENQUEUE vgsc groupsnapcontent-vgs-uid-1");
+    CHECK_INT(count("ENQUEUE vs default/snapshot-"), 2);
     CVIEW_UNREF(g);
-    buf_release(&t);
-    fake_release(&f);
+    close_fake();
 }
 
 /* ---- pre-provisioned ---- */
@@ -938,33 +845,26 @@ group_deleted_releases_members(void)
 static void
 static_content_missing(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-
-    fake_init_groups(&f);
-    fake_add_fixture(&f, "vgs-static");
-    CHECK_INT(sync_group(&f, "default/static-group", &err), SC_ENOTFOUND);
-    CHECK_STR(err.msg, "group snapshot default/static-group requests an non-existing group "
-                       "snapshot content static-groupcontent");
-    CHECK(has(&f, "Warning GroupSnapshotContentMissing VolumeGroupSnapshotContent is missing"));
-    fake_release(&f);
+    open_fake();
+    fake_add_fixture(&F, "vgs-static");
+    CHECK_INT(sync_group("default/static-group"), SC_ENOTFOUND);
+    CHECK_STR(E.msg, "group snapshot default/static-group requests an non-existing group "
+                     "snapshot content static-groupcontent");
+    CHECK(has("Warning GroupSnapshotContentMissing VolumeGroupSnapshotContent is missing"));
+    close_fake();
 }
 
 static void
 static_binds_and_links_members(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    struct buf t = {0};
-    json_t *c = fixture_from(GROUP_FIXTURES, "vgsc-static"), *vs, *vsc;
+    json_t *c = gfix("vgsc-static"), *vs, *vsc;
 
-    fake_init_groups(&f);
-    buf_init(&t, 1 << 16);
-    fake_add_fixture(&f, "vgs-static");
+    open_fake();
+    fake_add_fixture(&F, "vgs-static");
     jset(c, "status",
          json_pack("{s:s,s:b,s:s}", "volumeGroupSnapshotHandle", "group-handle-2", "readyToUse", 1,
                    "creationTime", "2026-11-22T02:00:07Z"));
-    fake_add(&f, c);
+    fake_add(&F, c);
     /* a user-made member pair whose content reports the group handle */
     vs = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:s},s:{s:{s:s}}}", "apiVersion",
                    "snapshot.storage.k8s.io/v1", "kind", "VolumeSnapshot", "metadata", "name",
@@ -977,11 +877,11 @@ static_binds_and_links_members(void)
                     "uid", "svs-1", "deletionPolicy", "Retain", "driver", "testdriver.csi.k8s.io",
                     "source", "snapshotHandle", "snap-s1", "status", "snapshotHandle", "snap-s1",
                     "volumeGroupSnapshotHandle", "group-handle-2");
-    fake_add(&f, vs);
-    fake_add(&f, vsc);
-    json_object_set(f.objs, "vs default/static-1", vs);
-    CHECK_INT(sync_group(&f, "default/static-group", &err), 0);
-    CHECK_STR(fake_lines(&f, "PATCH", &t),
+    fake_add(&F, vs);
+    fake_add(&F, vsc);
+    json_object_set(F.objs, "vs default/static-1", vs);
+    CHECK_INT(sync_group("default/static-group"), 0);
+    CHECK_STR(fake_lines(&F, "PATCH", &T),
               "PATCH vgsc static-groupcontent merge {\"spec\":{\"volumeGroupSnapshotRef\":{\"uid\":"
               "\"vgs-uid-2\"}}}\n"
               "PATCH vs default/static-1 status merge {\"status\":{\"volumeGroupSnapshotName\":"
@@ -997,27 +897,24 @@ static_binds_and_links_members(void)
     json_decref(c);
     json_decref(vs);
     json_decref(vsc);
-    buf_release(&t);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 static_content_dynamic_mismatch(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *g = fixture_from(GROUP_FIXTURES, "vgs-static");
+    json_t *g = gfix("vgs-static");
 
-    fake_init_groups(&f);
+    open_fake();
     jset(g, "spec.source.volumeGroupSnapshotContentName",
          json_string("groupsnapcontent-vgs-uid-1"));
-    fake_add(&f, g);
-    fake_add_fixture(&f, "vgsc-dynamic");
-    CHECK(sync_group(&f, "default/static-group", &err) != 0);
-    CHECK(has(&f, "Warning GroupSnapshotContentMismatch VolumeGroupSnapshotContent is dynamically "
-                  "provisioned while expecting a pre-provisioned one"));
+    fake_add(&F, g);
+    fake_add_fixture(&F, "vgsc-dynamic");
+    CHECK(sync_group("default/static-group") != 0);
+    CHECK(has("Warning GroupSnapshotContentMismatch VolumeGroupSnapshotContent is dynamically "
+              "provisioned while expecting a pre-provisioned one"));
     json_decref(g);
-    fake_release(&f);
+    close_fake();
 }
 
 /* ---- group content sync ---- */
@@ -1025,55 +922,51 @@ static_content_dynamic_mismatch(void)
 static void
 content_sync_validation_and_finalizer(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic");
+    json_t *c = gfix("vgsc-dynamic");
 
-    fake_init_groups(&f);
+    open_fake();
     jset(c, "spec.source.groupSnapshotHandles",
          json_pack("{s:s,s:[s]}", "volumeGroupSnapshotHandle", "x", "volumeSnapshotHandles", "y"));
-    fake_add(&f, c);
-    CHECK_INT(group_content_sync_key(&f.env, "groupsnapcontent-vgs-uid-1", &err), SC_EINVALID);
-    CHECK_STR(buf_str(&f.log),
+    fake_add(&F, c);
+    CHECK_INT(group_content_sync_key(&F.env, "groupsnapcontent-vgs-uid-1", &E), SC_EINVALID);
+    CHECK_STR(buf_str(&F.log),
               "EVENT vgsc groupsnapcontent-vgs-uid-1 Warning GroupContentValidationError Exactly "
               "one of GroupSnapshotHandles and VolumeHandles should be specified\n");
     json_decref(c);
-    c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic");
+    c = gfix("vgsc-dynamic");
     jdel(c, "metadata.finalizers");
     jset(c, "metadata.resourceVersion", json_string("521"));
-    fake_add(&f, c);
-    buf_reset(&f.log);
-    CHECK_INT(group_content_sync_key(&f.env, "groupsnapcontent-vgs-uid-1", &err), 0);
-    CHECK_STR(buf_str(&f.log),
+    fake_add(&F, c);
+    buf_reset(&F.log);
+    CHECK_INT(group_content_sync_key(&F.env, "groupsnapcontent-vgs-uid-1", &E), 0);
+    CHECK_STR(buf_str(&F.log),
               "PATCH vgsc groupsnapcontent-vgs-uid-1 json [{\"op\":\"test\",\"path\":"
               "\"/metadata/resourceVersion\",\"value\":\"521\"},{\"op\":\"add\",\"path\":"
               "\"/metadata/finalizers\",\"value\":[\"" FIN_VGSC_BOUND "\"]}]\n");
     json_decref(c);
-    fake_release(&f);
+    close_fake();
 }
 
 static void
 content_sync_enqueues_group(void)
 {
-    struct fake f = {0};
-    struct sc_err err = {0};
-    json_t *c = fixture_from(GROUP_FIXTURES, "vgsc-dynamic");
+    json_t *c = gfix("vgsc-dynamic");
 
-    fake_init_groups(&f);
-    fake_add_fixture(&f, "vgs-selector");
-    fake_add_fixture(&f, "vgsc-dynamic");
-    CHECK_INT(group_content_sync_key(&f.env, "groupsnapcontent-vgs-uid-1", &err), 0);
-    CHECK_STR(buf_str(&f.log), "ENQUEUE vgs default/db-group\n");
+    open_fake();
+    fake_add_fixture(&F, "vgs-selector");
+    fake_add_fixture(&F, "vgsc-dynamic");
+    CHECK_INT(group_content_sync_key(&F.env, "groupsnapcontent-vgs-uid-1", &E), 0);
+    CHECK_STR(buf_str(&F.log), "ENQUEUE vgs default/db-group\n");
     /* pre-bound (no uid): nothing */
     jdel(c, "spec.volumeGroupSnapshotRef.uid");
     jset(c, "metadata.resourceVersion", json_string("522"));
-    fake_add(&f, c);
-    buf_reset(&f.log);
-    CHECK_INT(group_content_sync_key(&f.env, "groupsnapcontent-vgs-uid-1", &err), 0);
-    CHECK_STR(buf_str(&f.log), "");
-    CHECK_INT(group_content_sync_key(&f.env, "absent", &err), 0);
+    fake_add(&F, c);
+    buf_reset(&F.log);
+    CHECK_INT(group_content_sync_key(&F.env, "groupsnapcontent-vgs-uid-1", &E), 0);
+    CHECK_STR(buf_str(&F.log), "");
+    CHECK_INT(group_content_sync_key(&F.env, "absent", &E), 0);
     json_decref(c);
-    fake_release(&f);
+    close_fake();
 }
 
 /* ---- helpers ---- */
@@ -1130,31 +1023,30 @@ secret_templates(void)
 static void
 hooks_for_snapshot_side(void)
 {
-    struct fake f = {0};
     char out[256], msg[1024];
 
-    fake_init_groups(&f);
-    fake_add_fixture(&f, "vgs-selector");
-    fake_add_fixture(&f, "vgsc-dynamic");
-    CHECK(gsync_group_exists(f.env.groups, "default", "db-group"));
-    CHECK(!gsync_group_exists(f.env.groups, "other", "db-group"));
+    open_fake();
+    fake_add_fixture(&F, "vgs-selector");
+    fake_add_fixture(&F, "vgsc-dynamic");
+    CHECK(gsync_group_exists(F.env.groups, "default", "db-group"));
+    CHECK(!gsync_group_exists(F.env.groups, "other", "db-group"));
     CHECK(!gsync_group_exists(NULL, "default", "db-group"));
     {
         /* deleting with no finalizer left: already gone at the API server */
-        json_t *g = fixture_from(GROUP_FIXTURES, "vgs-selector");
+        json_t *g = gfix("vgs-selector");
 
         jset(g, "metadata.deletionTimestamp", json_string("2026-11-22T02:10:00Z"));
         jset(g, "metadata.resourceVersion", json_string("600"));
-        fake_add(&f, g);
-        CHECK(!gsync_group_exists(f.env.groups, "default", "db-group"));
+        fake_add(&F, g);
+        CHECK(!gsync_group_exists(F.env.groups, "default", "db-group"));
         jset(g, "metadata.finalizers", json_pack("[s]", FIN_VGS_BOUND));
-        fake_add(&f, g);
-        CHECK(gsync_group_exists(f.env.groups, "default", "db-group"));
+        fake_add(&F, g);
+        CHECK(gsync_group_exists(F.env.groups, "default", "db-group"));
         json_decref(g);
     }
-    CHECK(gsync_group_name_for_handle(f.env.group_contents, "group-handle-1", out, sizeof(out)));
+    CHECK(gsync_group_name_for_handle(F.env.group_contents, "group-handle-1", out, sizeof(out)));
     CHECK_STR(out, "db-group");
-    CHECK(!gsync_group_name_for_handle(f.env.group_contents, "nope", out, sizeof(out)));
+    CHECK(!gsync_group_name_for_handle(F.env.group_contents, "nope", out, sizeof(out)));
     CHECK(!gsync_group_name_for_handle(NULL, "group-handle-1", out, sizeof(out)));
     gsync_member_delete_msg("default", "snapshot-x", "db-group", msg, sizeof(msg));
     CHECK_STR(msg,
@@ -1162,7 +1054,7 @@ hooks_for_snapshot_side(void)
               "it belongs to group snapshot default/db-group. Deleting the group snapshot "
               "will trigger the deletion of all the individual volume snapshots that are "
               "part of the group.");
-    fake_release(&f);
+    close_fake();
 }
 
 TEST_MAIN(TEST(dynamic_creates_content_for_selected_pvcs), TEST(dynamic_match_expressions_selector),

@@ -12,42 +12,22 @@
 static struct fake F;
 static struct buf T;
 
-static void
-add_fin(json_t *obj, const char *fin)
-{
-    json_t *m = json_object_get(obj, "metadata");
-    json_t *l = json_object_get(m, "finalizers");
-
-    if (l == NULL) {
-        l = json_array();
-        json_object_set_new(m, "finalizers", l);
-    }
-    json_array_append_new(l, json_string(fin));
-}
-
 /* claim1 (bound, with the PVC finalizer; being deleted when deleting) and
  * snap1 ready and bound to its content. */
 static void
 world(bool deleting)
 {
-    json_t *vs = fixture("vs-dynamic");
-    json_t *pvc = fixture("pvc-bound");
+    json_t *pvc = jedit(fixture("pvc-bound"), "+" FIN_PVC_SOURCE, NULL);
 
     fake_init(&F);
     buf_init(&T, 1u << 20);
-    fake_add_fixture(&F, "class-default");
-    fake_add_fixture(&F, "pv-csi");
-    add_fin(pvc, FIN_PVC_SOURCE);
+    fake_add_fixtures(&F, "class-default", "pv-csi", NULL);
     if (deleting)
         jset(pvc, "metadata.deletionTimestamp", json_string("2025-11-22T01:59:00Z"));
-    fake_add(&F, pvc);
-    json_decref(pvc);
-    add_fin(vs, FIN_VS_SOURCE);
-    add_fin(vs, FIN_VS_BOUND);
-    jset(vs, "status.readyToUse", json_true());
-    jset(vs, "status.boundVolumeSnapshotContentName", json_string("snapcontent-ready"));
-    fake_add(&F, vs);
-    json_decref(vs);
+    fake_put(&F, pvc);
+    fake_put(&F, jedit(fixture("vs-dynamic"), "+" FIN_VS_SOURCE, "+" FIN_VS_BOUND,
+                       "status.readyToUse:=true",
+                       "status.boundVolumeSnapshotContentName=snapcontent-ready", NULL));
 }
 
 /* Another snapshot of claim1, taken on by the controller (it carries the
@@ -55,19 +35,17 @@ world(bool deleting)
 static void
 other(const char *name, const char *error, const char *bound)
 {
-    json_t *vs = fixture("vs-dynamic");
+    json_t *vs =
+        jedit(fixture("vs-dynamic"), "+" FIN_VS_SOURCE,
+              "spec.volumeSnapshotClassName=missing-class", "status.readyToUse:=false", NULL);
 
-    add_fin(vs, FIN_VS_SOURCE);
     jset(vs, "metadata.name", json_string(name));
     jset(vs, "metadata.uid", json_string(name));
-    jset(vs, "spec.volumeSnapshotClassName", json_string("missing-class"));
-    jset(vs, "status.readyToUse", json_false());
     if (error != NULL)
         jset(vs, "status.error", json_pack("{s:s}", "message", error));
     if (bound != NULL)
         jset(vs, "status.boundVolumeSnapshotContentName", json_string(bound));
-    fake_add(&F, vs);
-    json_decref(vs);
+    fake_put(&F, vs);
 }
 
 static void
@@ -96,13 +74,8 @@ test_errored_contentless_does_not_pin(void)
     other("broken", "Failed to get snapshot class with error missing-class not found", NULL);
     {
         /* ... nor one the controller never took on (no finalizer, no status). */
-        json_t *vs = fixture("vs-dynamic");
-
-        jset(vs, "metadata.name", json_string("fresh"));
-        jset(vs, "metadata.uid", json_string("fresh"));
-        jdel(vs, "status");
-        fake_add(&F, vs);
-        json_decref(vs);
+        fake_put(&F, jedit(fixture("vs-dynamic"), "metadata.name=fresh", "metadata.uid=fresh",
+                           "-status", NULL));
     }
     sync_snap1();
     CHECK_STR(fake_lines(&F, REMOVE_PVC_FIN, &T), REMOVE_PVC_FIN

@@ -2,6 +2,7 @@
  * recorded from the local control plane with the real csi-provisioner and
  * csi-snapshotter), with a fake clock and a recording sync_actions.  Each
  * test names the upstream behaviour it pins (reference §3/§4). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,14 +16,36 @@
 #define PV_NAME "pvc-2306b53c-ff9e-419f-bfa5-59315c078f5d"
 #define NOW     "2025-11-22T02:00:00Z"
 
+/* jedit() lines of the snapshot tests */
+#define NO_CLASS     "-spec.volumeSnapshotClassName"
+#define FIN_SOURCE   "+" FIN_VS_SOURCE
+#define FIN_BOUND    "+" FIN_VS_BOUND
+#define BOUND_TO_VSC "status.boundVolumeSnapshotContentName=" VSC
+#define READY        "status.readyToUse:=true"
+#define UNREADY      "status.readyToUse:=false"
+#define DELETING     "metadata.deletionTimestamp=2025-11-22T01:59:00Z"
+#define PVC_NAMED(n) "spec.source.persistentVolumeClaimName=" n
+
+/* vs-dynamic stored with the edits (jedit()) given. */
+#define PUT_VS(...) fake_put(&F, jedit(fixture("vs-dynamic"), __VA_ARGS__, NULL))
+/* A recorded object stored with the edits given. */
+#define PUT_FIXTURE(n, ...) fake_put(&F, jedit(fixture(n), __VA_ARGS__, NULL))
+
 static struct fake F;
 static struct buf T;
 
+/* A fresh fake with the fixtures named, up to a NULL, stored. */
 static void
-setup(void)
+setup(const char *fixture, ...)
 {
+    va_list ap;
+
     fake_init(&F);
     buf_init(&T, 1u << 20);
+    va_start(ap, fixture);
+    for (; fixture != NULL; fixture = va_arg(ap, const char *))
+        fake_add_fixture(&F, fixture);
+    va_end(ap);
 }
 
 static void
@@ -32,49 +55,31 @@ teardown(void)
     buf_release(&T);
 }
 
-static json_t *
-vs_fixture(void)
-{
-    return fixture("vs-dynamic");
-}
-
-static void
-add_fin(json_t *obj, const char *fin)
-{
-    json_t *m = json_object_get(obj, "metadata");
-    json_t *l = json_object_get(m, "finalizers");
-
-    if (l == NULL) {
-        l = json_array();
-        json_object_set_new(m, "finalizers", l);
-    }
-    json_array_append_new(l, json_string(fin));
-}
-
-static void
-add_vs(json_t *vs)
-{
-    fake_add(&F, vs);
-    json_decref(vs);
-}
-
 /* The world of a dynamic snapshot before anything ran: class, bound PVC,
  * CSI PV, and the snapshot with the finalizers given. */
 static void
 world(bool with_source_fin, bool with_pvc_fin)
 {
-    json_t *vs = vs_fixture();
     json_t *pvc = fixture("pvc-bound");
+    json_t *vs = fixture("vs-dynamic");
 
-    fake_add_fixture(&F, "class-default");
-    fake_add_fixture(&F, "pv-csi");
+    setup("class-default", "pv-csi", NULL);
     if (with_pvc_fin)
-        add_fin(pvc, FIN_PVC_SOURCE);
-    fake_add(&F, pvc);
-    json_decref(pvc);
+        jfin(pvc, FIN_PVC_SOURCE);
+    fake_put(&F, pvc);
     if (with_source_fin)
-        add_fin(vs, FIN_VS_SOURCE);
-    add_vs(vs);
+        jfin(vs, FIN_VS_SOURCE);
+    fake_put(&F, vs);
+}
+
+/* world(false, true) with snap1 bound to its content vsc-dynamic-ready,
+ * readyToUse as ready says (READY or UNREADY). */
+static void
+bound_world(const char *ready)
+{
+    world(false, true);
+    PUT_VS(FIN_SOURCE, FIN_BOUND, BOUND_TO_VSC, ready);
+    fake_add_fixture(&F, "vsc-dynamic-ready");
 }
 
 static int
@@ -91,19 +96,52 @@ sync_vs_err(struct sc_err *err)
     return snapshot_sync_key(&F.env, "default/snap1", err);
 }
 
+/* The log holds needle. */
+static bool
+logged(const char *needle)
+{
+    return strstr(fake_log(&F), needle) != NULL;
+}
+
+/* What a pass answers: 0, or FAILS (any error code). */
+#define FAILS (-1)
+
+static void
+check_rc(int rc, int want)
+{
+    if (want == FAILS)
+        CHECK(rc < 0);
+    else
+        CHECK_INT(rc, want);
+}
+
+/* One pass over default/snap1 that fails with the Events want (all of the
+ * EVENT lines, joined by "\n"). */
+static void
+fails_with_events(const char *want)
+{
+    check_rc(sync_vs(), FAILS);
+    CHECK_STR(fake_lines(&F, "EVENT", &T), want);
+}
+
+/* One pass over default/snap1 that answers rc (0 or FAILS) and writes the
+ * log want. */
+static void
+logs(int rc, const char *want)
+{
+    check_rc(sync_vs(), rc);
+    CHECK_STR(fake_log(&F), want);
+}
+
 /* A first sync only adds the as-source finalizer (as-source is added to
  * every VS; the list is created under a resourceVersion test) and stops. */
 static void
 test_dynamic_adds_source_finalizer(void)
 {
-    setup();
     world(false, false);
-    CHECK_INT(sync_vs(), 0);
-    CHECK_STR(
-        fake_log(&F),
-        "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\","
-        "\"value\":\"247\"},{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":["
-        "\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"]}]\n");
+    logs(0, "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\","
+            "\"value\":\"247\"},{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":["
+            "\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"]}]\n");
     teardown();
 }
 
@@ -112,27 +150,23 @@ test_dynamic_adds_source_finalizer(void)
 static void
 test_dynamic_creates_content(void)
 {
-    setup();
     world(true, false);
-    CHECK_INT(sync_vs(), 0);
-    CHECK_STR(
-        fake_log(&F),
-        "PATCH pvc default/claim1 json [{\"op\":\"add\",\"path\":\"/metadata/finalizers/-\","
-        "\"value\":\"snapshot.storage.kubernetes.io/pvc-as-source-protection\"}]\n"
-        "GET pv " PV_NAME "\n"
-        "CREATE vsc {\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":"
-        "\"VolumeSnapshotContent\",\"metadata\":{\"finalizers\":[\"snapshot.storage.kubernetes.io/"
-        "volumesnapshotcontent-bound-protection\"],\"name\":\"" VSC "\"},\"spec\":{"
-        "\"deletionPolicy\":\"Delete\",\"driver\":\"testdriver.csi.k8s.io\",\"source\":{"
-        "\"volumeHandle\":\"4\"},\"sourceVolumeMode\":\"Filesystem\","
-        "\"volumeSnapshotClassName\":\"csi-test-snapclass\",\"volumeSnapshotRef\":{"
-        "\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":\"VolumeSnapshot\",\"name\":"
-        "\"snap1\",\"namespace\":\"default\",\"resourceVersion\":\"247\",\"uid\":\"" VS_UID
-        "\"}}}\n"
-        "EVENT vs default/snap1 Normal CreatingSnapshot Waiting for a snapshot default/snap1 "
-        "to be created by the CSI driver.\n"
-        "PATCH vs default/snap1 status merge {\"status\":{\"boundVolumeSnapshotContentName\":"
-        "\"" VSC "\",\"readyToUse\":false}}\n");
+    logs(0, "PATCH pvc default/claim1 json [{\"op\":\"add\",\"path\":\"/metadata/finalizers/-\","
+            "\"value\":\"snapshot.storage.kubernetes.io/pvc-as-source-protection\"}]\n"
+            "GET pv " PV_NAME "\n"
+            "CREATE vsc {\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":"
+            "\"VolumeSnapshotContent\",\"metadata\":{\"finalizers\":[\"snapshot.storage."
+            "kubernetes.io/volumesnapshotcontent-bound-protection\"],\"name\":\"" VSC "\"},"
+            "\"spec\":{\"deletionPolicy\":\"Delete\",\"driver\":\"testdriver.csi.k8s.io\","
+            "\"source\":{\"volumeHandle\":\"4\"},\"sourceVolumeMode\":\"Filesystem\","
+            "\"volumeSnapshotClassName\":\"csi-test-snapclass\",\"volumeSnapshotRef\":{"
+            "\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":\"VolumeSnapshot\",\"name\":"
+            "\"snap1\",\"namespace\":\"default\",\"resourceVersion\":\"247\",\"uid\":\"" VS_UID
+            "\"}}}\n"
+            "EVENT vs default/snap1 Normal CreatingSnapshot Waiting for a snapshot default/snap1 "
+            "to be created by the CSI driver.\n"
+            "PATCH vs default/snap1 status merge {\"status\":{\"boundVolumeSnapshotContentName\":"
+            "\"" VSC "\",\"readyToUse\":false}}\n");
     CHECK_INT(cmetrics_in_flight(F.metrics), 2); /* CreateSnapshot, CreateSnapshotAndReady */
     teardown();
 }
@@ -141,14 +175,13 @@ test_dynamic_creates_content(void)
 static void
 test_dynamic_create_already_exists(void)
 {
-    setup();
     world(true, true);
     F.fail_create = SC_EEXIST;
     CHECK_INT(sync_vs(), 0);
     CHECK_STR(fake_lines(&F, "EVENT", &T),
               "EVENT vs default/snap1 Normal CreatingSnapshot Waiting for a snapshot default/snap1 "
               "to be created by the CSI driver.");
-    CHECK(strstr(fake_log(&F), "PATCH vs default/snap1 status merge") != NULL);
+    CHECK(logged("PATCH vs default/snap1 status merge"));
     teardown();
 }
 
@@ -159,7 +192,6 @@ test_dynamic_create_fails(void)
 {
     struct sc_err err = {0};
 
-    setup();
     world(true, true);
     F.fail_create = SC_ESERVER;
     CHECK(sync_vs_err(&err) < 0);
@@ -185,22 +217,13 @@ test_dynamic_create_fails(void)
 static void
 test_pvc_pending_with_class(void)
 {
-    json_t *vs = vs_fixture();
-    json_t *pvc = fixture("pvc-pending");
-
-    setup();
-    fake_add_fixture(&F, "class-default");
-    jset(vs, "spec.source.persistentVolumeClaimName", json_string("claim-pending"));
-    add_fin(vs, FIN_VS_SOURCE);
-    add_vs(vs);
-    fake_add(&F, pvc);
-    json_decref(pvc);
-    CHECK(sync_vs() < 0);
-    CHECK_STR(fake_lines(&F, "EVENT", &T),
-              "EVENT vs default/snap1 Warning SnapshotContentCreationFailed Failed to create "
-              "snapshot content with error failed to get input parameters to create snapshot "
-              "snap1: \"the PVC claim-pending is not yet bound to a PV, will not attempt to take a "
-              "snapshot\"");
+    setup("class-default", NULL);
+    PUT_VS(PVC_NAMED("claim-pending"), FIN_SOURCE);
+    fake_add_fixture(&F, "pvc-pending");
+    fails_with_events("EVENT vs default/snap1 Warning SnapshotContentCreationFailed Failed to "
+                      "create snapshot content with error failed to get input parameters to "
+                      "create snapshot snap1: \"the PVC claim-pending is not yet bound to a PV, "
+                      "will not attempt to take a snapshot\"");
     CHECK(strncmp(fake_log(&F), "PATCH pvc default/claim-pending json", 36) == 0);
     teardown();
 }
@@ -210,22 +233,15 @@ test_pvc_pending_with_class(void)
 static void
 test_pvc_pending_no_class(void)
 {
-    json_t *vs = vs_fixture();
-
-    setup();
-    fake_add_fixture(&F, "class-default");
-    fake_add_fixture(&F, "pvc-pending");
-    jdel(vs, "spec.volumeSnapshotClassName");
-    jset(vs, "spec.source.persistentVolumeClaimName", json_string("claim-pending"));
-    add_vs(vs);
-    CHECK(sync_vs() < 0);
-    CHECK_STR(fake_log(&F),
-              "PATCH vs default/snap1 status merge {\"status\":{\"error\":{\"message\":\"Failed to "
-              "set default snapshot class with error the PVC claim-pending is not yet bound to a "
-              "PV, will not attempt to take a snapshot\",\"time\":\"" NOW "\"}}}\n"
-              "EVENT vs default/snap1 Warning SetDefaultSnapshotClassFailed Failed to set default "
-              "snapshot class with error the PVC claim-pending is not yet bound to a PV, will not "
-              "attempt to take a snapshot\n");
+    setup("class-default", "pvc-pending", NULL);
+    PUT_VS(NO_CLASS, PVC_NAMED("claim-pending"));
+    logs(FAILS,
+         "PATCH vs default/snap1 status merge {\"status\":{\"error\":{\"message\":\"Failed to "
+         "set default snapshot class with error the PVC claim-pending is not yet bound to a "
+         "PV, will not attempt to take a snapshot\",\"time\":\"" NOW "\"}}}\n"
+         "EVENT vs default/snap1 Warning SetDefaultSnapshotClassFailed Failed to set default "
+         "snapshot class with error the PVC claim-pending is not yet bound to a PV, will not "
+         "attempt to take a snapshot\n");
     teardown();
 }
 
@@ -233,19 +249,12 @@ test_pvc_pending_no_class(void)
 static void
 test_error_status_dedup(void)
 {
-    json_t *vs = vs_fixture();
-
-    setup();
-    fake_add_fixture(&F, "pvc-pending");
-    jdel(vs, "spec.volumeSnapshotClassName");
-    jset(vs, "spec.source.persistentVolumeClaimName", json_string("claim-pending"));
-    jset(vs, "status.error.message",
-         json_string("Failed to set default snapshot class with error the PVC claim-pending is "
-                     "not yet bound to a PV, will not attempt to take a snapshot"));
-    jset(vs, "status.error.time", json_string("2025-11-22T01:00:00Z"));
-    add_vs(vs);
-    CHECK(sync_vs() < 0);
-    CHECK_STR(fake_log(&F), "");
+    setup("pvc-pending", NULL);
+    PUT_VS(NO_CLASS, PVC_NAMED("claim-pending"),
+           "status.error.message=Failed to set default snapshot class with error the PVC "
+           "claim-pending is not yet bound to a PV, will not attempt to take a snapshot",
+           "status.error.time=2025-11-22T01:00:00Z");
+    logs(FAILS, "");
     teardown();
 }
 
@@ -253,23 +262,14 @@ test_error_status_dedup(void)
 static void
 test_default_class_picked(void)
 {
-    json_t *vs = vs_fixture();
-    json_t *other = fixture("class-default");
-
-    setup();
-    jset(other, "metadata.name", json_string("other-driver-default"));
-    jset(other, "driver", json_string("other.csi.example.com"));
-    fake_add(&F, other);
-    json_decref(other);
-    fake_add_fixture(&F, "class-default");
-    fake_add_fixture(&F, "pvc-bound");
-    fake_add_fixture(&F, "pv-csi");
-    jdel(vs, "spec.volumeSnapshotClassName");
-    add_vs(vs);
-    CHECK_INT(sync_vs(), 0);
-    CHECK_STR(fake_log(&F), "GET pv " PV_NAME "\n"
-                            "PATCH vs default/snap1 merge {\"spec\":{\"volumeSnapshotClassName\":"
-                            "\"csi-test-snapclass\"}}\n");
+    setup(NULL);
+    PUT_FIXTURE("class-default", "metadata.name=other-driver-default",
+                "driver=other.csi.example.com");
+    fake_add_fixtures(&F, "class-default", "pvc-bound", "pv-csi", NULL);
+    PUT_VS(NO_CLASS);
+    logs(0, "GET pv " PV_NAME "\n"
+            "PATCH vs default/snap1 merge {\"spec\":{\"volumeSnapshotClassName\":"
+            "\"csi-test-snapclass\"}}\n");
     teardown();
 }
 
@@ -278,43 +278,24 @@ test_default_class_picked(void)
 static void
 test_two_default_classes(void)
 {
-    json_t *vs = vs_fixture();
-    json_t *second = fixture("class-default");
-
-    setup();
-    jset(second, "metadata.name", json_string("second-default"));
-    fake_add(&F, second);
-    json_decref(second);
-    fake_add_fixture(&F, "class-default");
-    fake_add_fixture(&F, "pvc-bound");
-    fake_add_fixture(&F, "pv-csi");
-    jdel(vs, "spec.volumeSnapshotClassName");
-    add_vs(vs);
-    CHECK(sync_vs() < 0);
-    CHECK_STR(fake_lines(&F, "EVENT", &T),
-              "EVENT vs default/snap1 Warning SetDefaultSnapshotClassFailed Failed to set default "
-              "snapshot class with error 2 default snapshot classes were found");
+    setup(NULL);
+    PUT_FIXTURE("class-default", "metadata.name=second-default");
+    fake_add_fixtures(&F, "class-default", "pvc-bound", "pv-csi", NULL);
+    PUT_VS(NO_CLASS);
+    fails_with_events("EVENT vs default/snap1 Warning SetDefaultSnapshotClassFailed Failed to set "
+                      "default snapshot class with error 2 default snapshot classes were found");
     teardown();
 }
 
 static void
 test_no_default_class(void)
 {
-    json_t *vs = vs_fixture();
-    json_t *cls = fixture("class-default");
-
-    setup();
-    jdel(cls, "metadata.annotations");
-    fake_add(&F, cls);
-    json_decref(cls);
-    fake_add_fixture(&F, "pvc-bound");
-    fake_add_fixture(&F, "pv-csi");
-    jdel(vs, "spec.volumeSnapshotClassName");
-    add_vs(vs);
-    CHECK(sync_vs() < 0);
-    CHECK_STR(fake_lines(&F, "EVENT", &T),
-              "EVENT vs default/snap1 Warning SetDefaultSnapshotClassFailed Failed to set default "
-              "snapshot class with error cannot find default snapshot class");
+    setup(NULL);
+    PUT_FIXTURE("class-default", "-metadata.annotations");
+    fake_add_fixtures(&F, "pvc-bound", "pv-csi", NULL);
+    PUT_VS(NO_CLASS);
+    fails_with_events("EVENT vs default/snap1 Warning SetDefaultSnapshotClassFailed Failed to set "
+                      "default snapshot class with error cannot find default snapshot class");
     teardown();
 }
 
@@ -322,18 +303,11 @@ test_no_default_class(void)
 static void
 test_missing_pvc_no_class(void)
 {
-    json_t *vs = vs_fixture();
-
-    setup();
-    fake_add_fixture(&F, "class-default");
-    jdel(vs, "spec.volumeSnapshotClassName");
-    jset(vs, "spec.source.persistentVolumeClaimName", json_string("nope"));
-    add_vs(vs);
-    CHECK(sync_vs() < 0);
-    CHECK_STR(fake_lines(&F, "EVENT", &T),
-              "EVENT vs default/snap1 Warning SetDefaultSnapshotClassFailed Failed to set default "
-              "snapshot class with error failed to retrieve PVC nope from the lister: "
-              "\"persistentvolumeclaim \\\"nope\\\" not found\"");
+    setup("class-default", NULL);
+    PUT_VS(NO_CLASS, PVC_NAMED("nope"));
+    fails_with_events("EVENT vs default/snap1 Warning SetDefaultSnapshotClassFailed Failed to set "
+                      "default snapshot class with error failed to retrieve PVC nope from the "
+                      "lister: \"persistentvolumeclaim \\\"nope\\\" not found\"");
     teardown();
 }
 
@@ -341,18 +315,11 @@ test_missing_pvc_no_class(void)
 static void
 test_missing_pvc_with_class(void)
 {
-    json_t *vs = vs_fixture();
-
-    setup();
-    fake_add_fixture(&F, "class-default");
-    jset(vs, "spec.source.persistentVolumeClaimName", json_string("nope"));
-    add_fin(vs, FIN_VS_SOURCE);
-    add_vs(vs);
-    CHECK(sync_vs() < 0);
-    CHECK_STR(fake_lines(&F, "EVENT", &T),
-              "EVENT vs default/snap1 Warning SnapshotContentCreationFailed Failed to create "
-              "snapshot content with error snapshot controller failed to update snap1 on API "
-              "server: cannot get claim from snapshot");
+    setup("class-default", NULL);
+    PUT_VS(PVC_NAMED("nope"), FIN_SOURCE);
+    fails_with_events("EVENT vs default/snap1 Warning SnapshotContentCreationFailed Failed to "
+                      "create snapshot content with error snapshot controller failed to update "
+                      "snap1 on API server: cannot get claim from snapshot");
     teardown();
 }
 
@@ -360,19 +327,14 @@ test_missing_pvc_with_class(void)
 static void
 test_missing_class(void)
 {
-    json_t *vs = vs_fixture();
-
-    setup();
-    jset(vs, "spec.volumeSnapshotClassName", json_string("non-existing"));
-    add_vs(vs);
-    CHECK(sync_vs() < 0);
-    CHECK_STR(
-        fake_log(&F),
-        "PATCH vs default/snap1 status merge {\"status\":{\"error\":{\"message\":\"Failed to "
-        "get snapshot class with error volumesnapshotclass.snapshot.storage.k8s.io "
-        "\\\"non-existing\\\" not found\",\"time\":\"" NOW "\"}}}\n"
-        "EVENT vs default/snap1 Warning GetSnapshotClassFailed Failed to get snapshot class "
-        "with error volumesnapshotclass.snapshot.storage.k8s.io \"non-existing\" not found\n");
+    setup(NULL);
+    PUT_VS("spec.volumeSnapshotClassName=non-existing");
+    logs(FAILS,
+         "PATCH vs default/snap1 status merge {\"status\":{\"error\":{\"message\":\"Failed to "
+         "get snapshot class with error volumesnapshotclass.snapshot.storage.k8s.io "
+         "\\\"non-existing\\\" not found\",\"time\":\"" NOW "\"}}}\n"
+         "EVENT vs default/snap1 Warning GetSnapshotClassFailed Failed to get snapshot class "
+         "with error volumesnapshotclass.snapshot.storage.k8s.io \"non-existing\" not found\n");
     teardown();
 }
 
@@ -380,40 +342,22 @@ test_missing_class(void)
 static void
 test_non_csi_volume(void)
 {
-    json_t *vs = vs_fixture();
-    json_t *pv = fixture("pv-csi");
-
-    setup();
-    jdel(pv, "spec.csi");
-    jset(pv, "spec.hostPath.path", json_string("/tmp/x"));
-    fake_add(&F, pv);
-    json_decref(pv);
-    fake_add_fixture(&F, "class-default");
-    fake_add_fixture(&F, "pvc-bound");
-    jdel(vs, "spec.volumeSnapshotClassName");
-    add_vs(vs);
-    CHECK(sync_vs() < 0);
-    CHECK_STR(fake_lines(&F, "EVENT", &T),
-              "EVENT vs default/snap1 Warning SetDefaultSnapshotClassFailed Failed to set default "
-              "snapshot class with error snapshotting non-CSI volumes is not supported, "
-              "snapshot:default/snap1");
+    setup(NULL);
+    PUT_FIXTURE("pv-csi", "-spec.csi", "spec.hostPath.path=/tmp/x");
+    fake_add_fixtures(&F, "class-default", "pvc-bound", NULL);
+    PUT_VS(NO_CLASS);
+    fails_with_events("EVENT vs default/snap1 Warning SetDefaultSnapshotClassFailed Failed to set "
+                      "default snapshot class with error snapshotting non-CSI volumes is not "
+                      "supported, snapshot:default/snap1");
     teardown();
 
-    setup();
-    vs = vs_fixture();
-    pv = fixture("pv-csi");
-    jdel(pv, "spec.csi");
-    fake_add(&F, pv);
-    json_decref(pv);
-    fake_add_fixture(&F, "class-default");
-    fake_add_fixture(&F, "pvc-bound");
-    add_fin(vs, FIN_VS_SOURCE);
-    add_vs(vs);
-    CHECK(sync_vs() < 0);
-    CHECK_STR(
-        fake_lines(&F, "EVENT", &T),
-        "EVENT vs default/snap1 Warning SnapshotContentCreationFailed Failed to create "
-        "snapshot content with error cannot find CSI PersistentVolumeSource for volume " PV_NAME);
+    setup(NULL);
+    PUT_FIXTURE("pv-csi", "-spec.csi");
+    fake_add_fixtures(&F, "class-default", "pvc-bound", NULL);
+    PUT_VS(FIN_SOURCE);
+    fails_with_events("EVENT vs default/snap1 Warning SnapshotContentCreationFailed Failed to "
+                      "create snapshot content with error cannot find CSI "
+                      "PersistentVolumeSource for volume " PV_NAME);
     teardown();
 }
 
@@ -421,17 +365,12 @@ test_non_csi_volume(void)
 static void
 test_validation_error(void)
 {
-    json_t *vs = vs_fixture();
-
-    setup();
-    fake_add_fixture(&F, "class-default");
-    jset(vs, "spec.source.volumeSnapshotContentName", json_string("x"));
-    add_vs(vs);
-    CHECK(sync_vs() < 0);
-    CHECK_STR(fake_lines(&F, "EVENT", &T),
-              "EVENT vs default/snap1 Warning SnapshotValidationError Exactly one of "
-              "PersistentVolumeClaimName and VolumeSnapshotContentName should be specified");
-    CHECK(strstr(fake_log(&F), "\"readyToUse\":false") != NULL);
+    setup("class-default", NULL);
+    PUT_VS("spec.source.volumeSnapshotContentName=x");
+    fails_with_events("EVENT vs default/snap1 Warning SnapshotValidationError Exactly one of "
+                      "PersistentVolumeClaimName and VolumeSnapshotContentName should be "
+                      "specified");
+    CHECK(logged("\"readyToUse\":false"));
     teardown();
 }
 
@@ -441,37 +380,22 @@ test_validation_error(void)
 static void
 test_status_from_ready_content(void)
 {
-    json_t *vs;
-    struct buf m = {0};
-
-    setup();
-    world(false, true);
-    vs = vs_fixture();
-    add_fin(vs, FIN_VS_SOURCE);
-    add_fin(vs, FIN_VS_BOUND);
-    jset(vs, "status.boundVolumeSnapshotContentName", json_string(VSC));
-    jset(vs, "status.readyToUse", json_false());
-    add_vs(vs);
-    fake_add_fixture(&F, "vsc-dynamic-ready");
+    bound_world(UNREADY);
     cmetrics_start(F.metrics, OP_CREATE_SNAPSHOT, VS_UID, "testdriver.csi.k8s.io", "dynamic");
     F.clock.ms += 1500;
-    CHECK_INT(sync_vs(), 0);
-    CHECK_STR(
-        fake_log(&F),
-        "EVENT vs default/snap1 Normal SnapshotCreated Snapshot default/snap1 was "
-        "successfully created by the CSI driver.\n"
-        "EVENT vs default/snap1 Normal SnapshotReady Snapshot default/snap1 is ready to use.\n"
-        "PATCH vs default/snap1 status merge {\"status\":{\"creationTime\":"
-        "\"2026-11-22T01:50:30Z\",\"readyToUse\":true,\"restoreSize\":\"1Gi\"}}\n");
+    logs(0, "EVENT vs default/snap1 Normal SnapshotCreated Snapshot default/snap1 was "
+            "successfully created by the CSI driver.\n"
+            "EVENT vs default/snap1 Normal SnapshotReady Snapshot default/snap1 is ready to use.\n"
+            "PATCH vs default/snap1 status merge {\"status\":{\"creationTime\":"
+            "\"2026-11-22T01:50:30Z\",\"readyToUse\":true,\"restoreSize\":\"1Gi\"}}\n");
     CHECK_INT(cmetrics_in_flight(F.metrics), 0);
-    buf_init(&m, 1 << 20);
-    CHECK_INT(cmetrics_render(F.metrics, &m, NULL, NULL), 0);
-    CHECK(strstr(buf_str(&m),
+    buf_reset(&T);
+    CHECK_INT(cmetrics_render(F.metrics, &T, NULL, NULL), 0);
+    CHECK(strstr(buf_str(&T),
                  "snapshot_controller_operation_total_seconds_bucket{driver_name=\"testdriver.csi."
                  "k8s.io\",operation_name=\"CreateSnapshot\",operation_status=\"success\","
                  "snapshot_type=\"dynamic\",le=\"2.5\"} 1\n") != NULL);
-    CHECK(strstr(buf_str(&m), "snapshot_type=\"dynamic\",le=\"1\"} 0\n") != NULL);
-    buf_release(&m);
+    CHECK(strstr(buf_str(&T), "snapshot_type=\"dynamic\",le=\"1\"} 0\n") != NULL);
     teardown();
 }
 
@@ -480,19 +404,10 @@ test_status_from_ready_content(void)
 static void
 test_bound_finalizer_added(void)
 {
-    json_t *vs = vs_fixture();
-
-    setup();
-    fake_add_fixture(&F, "class-default");
-    fake_add_fixture(&F, "vsc-dynamic-ready");
-    add_fin(vs, FIN_VS_SOURCE);
-    jset(vs, "status.boundVolumeSnapshotContentName", json_string(VSC));
-    jset(vs, "status.readyToUse", json_true());
-    add_vs(vs);
-    CHECK_INT(sync_vs(), 0);
-    CHECK_STR(fake_log(&F),
-              "PATCH vs default/snap1 json [{\"op\":\"add\",\"path\":\"/metadata/finalizers/-\","
-              "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"}]\n");
+    setup("class-default", "vsc-dynamic-ready", NULL);
+    PUT_VS(FIN_SOURCE, BOUND_TO_VSC, READY);
+    logs(0, "PATCH vs default/snap1 json [{\"op\":\"add\",\"path\":\"/metadata/finalizers/-\","
+            "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"}]\n");
     teardown();
 }
 
@@ -501,20 +416,12 @@ test_bound_finalizer_added(void)
 static void
 test_ready_content_missing(void)
 {
-    json_t *vs = vs_fixture();
-
-    setup();
-    fake_add_fixture(&F, "class-default");
-    add_fin(vs, FIN_VS_SOURCE);
-    jset(vs, "status.boundVolumeSnapshotContentName", json_string(VSC));
-    jset(vs, "status.readyToUse", json_true());
-    add_vs(vs);
-    CHECK_INT(sync_vs(), 0);
-    CHECK_STR(fake_log(&F),
-              "PATCH vs default/snap1 status merge {\"status\":{\"error\":{\"message\":"
-              "\"VolumeSnapshotContent is missing\",\"time\":\"" NOW "\"},\"readyToUse\":false}}\n"
-              "EVENT vs default/snap1 Warning SnapshotContentMissing VolumeSnapshotContent is "
-              "missing\n");
+    setup("class-default", NULL);
+    PUT_VS(FIN_SOURCE, BOUND_TO_VSC, READY);
+    logs(0, "PATCH vs default/snap1 status merge {\"status\":{\"error\":{\"message\":"
+            "\"VolumeSnapshotContent is missing\",\"time\":\"" NOW "\"},\"readyToUse\":false}}\n"
+            "EVENT vs default/snap1 Warning SnapshotContentMissing VolumeSnapshotContent is "
+            "missing\n");
     teardown();
 }
 
@@ -523,37 +430,27 @@ test_ready_content_missing(void)
 static void
 test_content_misbound(void)
 {
-    json_t *vs = vs_fixture();
-    json_t *c = fixture("vsc-dynamic-ready");
-
-    setup();
-    fake_add_fixture(&F, "class-default");
-    jset(c, "spec.volumeSnapshotRef.uid", json_string("someone-else"));
-    fake_add(&F, c);
-    json_decref(c);
-    add_fin(vs, FIN_VS_SOURCE);
-    add_vs(vs);
-    CHECK(sync_vs() < 0);
-    CHECK_STR(fake_lines(&F, "EVENT", &T),
-              "EVENT vs default/snap1 Warning SnapshotContentMisbound VolumeSnapshotContent [" VSC
-              "] is bound to a different snapshot\n"
-              "EVENT vs default/snap1 Warning SnapshotFinalizerError Failed to check and update "
-              "snapshot: snapshot default/snap1 is bound to a different content " VSC);
+    setup("class-default", NULL);
+    PUT_FIXTURE("vsc-dynamic-ready", "spec.volumeSnapshotRef.uid=someone-else");
+    PUT_VS(FIN_SOURCE);
+    fails_with_events("EVENT vs default/snap1 Warning SnapshotContentMisbound "
+                      "VolumeSnapshotContent [" VSC "] is bound to a different snapshot\n"
+                      "EVENT vs default/snap1 Warning SnapshotFinalizerError Failed to check and "
+                      "update snapshot: snapshot default/snap1 is bound to a different "
+                      "content " VSC);
     teardown();
 }
 
+/* vs-dynamic being deleted, ready and bound to VSC, with the as-source
+ * finalizer and, if bound_fin, bound-protection. */
 static json_t *
 deleting_vs(bool bound_fin)
 {
-    json_t *vs = vs_fixture();
+    json_t *vs = jedit(fixture("vs-dynamic"), FIN_SOURCE, NULL);
 
-    add_fin(vs, FIN_VS_SOURCE);
     if (bound_fin)
-        add_fin(vs, FIN_VS_BOUND);
-    jset(vs, "metadata.deletionTimestamp", json_string("2025-11-22T01:59:00Z"));
-    jset(vs, "status.boundVolumeSnapshotContentName", json_string(VSC));
-    jset(vs, "status.readyToUse", json_true());
-    return vs;
+        jfin(vs, FIN_VS_BOUND);
+    return jedit(vs, DELETING, BOUND_TO_VSC, READY, NULL);
 }
 
 /* Delete policy: being-deleted annotation FIRST, then DELETE of the
@@ -562,19 +459,14 @@ deleting_vs(bool bound_fin)
 static void
 test_delete_policy_delete(void)
 {
-    setup();
-    fake_add_fixture(&F, "class-default");
-    fake_add_fixture(&F, "vsc-dynamic-ready");
-    fake_add_fixture(&F, "pvc-bound");
-    add_vs(deleting_vs(true));
-    CHECK_INT(sync_vs(), 0);
-    CHECK_STR(fake_log(&F),
-              "PATCH vsc " VSC " merge {\"metadata\":{\"annotations\":{\"snapshot.storage."
-              "kubernetes.io/volumesnapshot-being-deleted\":\"yes\"}}}\n"
-              "DELETE vsc " VSC "\n"
-              "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/0\","
-              "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"},"
-              "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}]\n");
+    setup("class-default", "vsc-dynamic-ready", "pvc-bound", NULL);
+    fake_put(&F, deleting_vs(true));
+    logs(0, "PATCH vsc " VSC " merge {\"metadata\":{\"annotations\":{\"snapshot.storage."
+            "kubernetes.io/volumesnapshot-being-deleted\":\"yes\"}}}\n"
+            "DELETE vsc " VSC "\n"
+            "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/0\","
+            "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"},"
+            "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}]\n");
     teardown();
 }
 
@@ -582,19 +474,11 @@ test_delete_policy_delete(void)
 static void
 test_delete_policy_delete_content_gone(void)
 {
-    json_t *vs = vs_fixture();
-
-    setup();
-    fake_add_fixture(&F, "class-default");
-    add_fin(vs, FIN_VS_BOUND);
-    jset(vs, "metadata.deletionTimestamp", json_string("2025-11-22T01:59:00Z"));
-    jset(vs, "status.boundVolumeSnapshotContentName", json_string(VSC));
-    add_vs(vs);
-    CHECK_INT(sync_vs(), 0);
-    CHECK_STR(fake_log(&F),
-              "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/0\","
-              "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"},"
-              "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}]\n");
+    setup("class-default", NULL);
+    PUT_VS(FIN_BOUND, DELETING, BOUND_TO_VSC);
+    logs(0, "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/0\","
+            "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"},"
+            "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}]\n");
     teardown();
 }
 
@@ -603,24 +487,17 @@ test_delete_policy_delete_content_gone(void)
 static void
 test_delete_policy_retain(void)
 {
-    json_t *c = fixture("vsc-dynamic-ready");
-
-    setup();
-    fake_add_fixture(&F, "class-default");
-    jset(c, "spec.deletionPolicy", json_string("Retain"));
-    fake_add(&F, c);
-    json_decref(c);
-    add_vs(deleting_vs(true));
-    CHECK_INT(sync_vs(), 0);
-    CHECK_STR(
-        fake_log(&F),
-        "PATCH vsc " VSC " merge {\"metadata\":{\"annotations\":{\"snapshot.storage."
-        "kubernetes.io/volumesnapshot-being-deleted\":\"yes\"}}}\n"
-        "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\","
-        "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"},"
-        "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"},{\"op\":\"test\",\"path\":"
-        "\"/metadata/finalizers/0\",\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-"
-        "as-source-protection\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}]\n");
+    setup("class-default", NULL);
+    PUT_FIXTURE("vsc-dynamic-ready", "spec.deletionPolicy=Retain");
+    fake_put(&F, deleting_vs(true));
+    logs(0, "PATCH vsc " VSC " merge {\"metadata\":{\"annotations\":{\"snapshot.storage."
+            "kubernetes.io/volumesnapshot-being-deleted\":\"yes\"}}}\n"
+            "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\","
+            "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"},"
+            "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"},{\"op\":\"test\",\"path\":"
+            "\"/metadata/finalizers/0\",\"value\":\"snapshot.storage.kubernetes.io/"
+            "volumesnapshot-as-source-protection\"},{\"op\":\"remove\",\"path\":"
+            "\"/metadata/finalizers/0\"}]\n");
     teardown();
 }
 
@@ -629,15 +506,13 @@ test_delete_policy_retain(void)
 static void
 test_delete_annotation_failure_blocks(void)
 {
-    setup();
-    fake_add_fixture(&F, "class-default");
-    fake_add_fixture(&F, "vsc-dynamic-ready");
-    add_vs(deleting_vs(true));
+    setup("class-default", "vsc-dynamic-ready", NULL);
+    fake_put(&F, deleting_vs(true));
     F.fail_patch = SC_ECONFLICT;
     CHECK(sync_vs() < 0);
-    CHECK(strstr(fake_log(&F), "volumesnapshot-being-deleted") != NULL);
-    CHECK(strstr(fake_log(&F), "DELETE") == NULL);
-    CHECK(strstr(fake_log(&F), "PATCH vs ") == NULL);
+    CHECK(logged("volumesnapshot-being-deleted"));
+    CHECK(!logged("DELETE"));
+    CHECK(!logged("PATCH vs "));
     teardown();
 }
 
@@ -645,18 +520,12 @@ test_delete_annotation_failure_blocks(void)
 static void
 test_delete_blocked_by_restore(void)
 {
-    json_t *pvc = fixture("pvc-pending");
     struct sc_err err = {0};
 
-    setup();
-    fake_add_fixture(&F, "class-default");
-    fake_add_fixture(&F, "vsc-dynamic-ready");
-    jset(pvc, "spec.dataSource.kind", json_string("VolumeSnapshot"));
-    jset(pvc, "spec.dataSource.apiGroup", json_string("snapshot.storage.k8s.io"));
-    jset(pvc, "spec.dataSource.name", json_string("snap1"));
-    fake_add(&F, pvc);
-    json_decref(pvc);
-    add_vs(deleting_vs(true));
+    setup("class-default", "vsc-dynamic-ready", NULL);
+    PUT_FIXTURE("pvc-pending", "spec.dataSource.kind=VolumeSnapshot",
+                "spec.dataSource.apiGroup=snapshot.storage.k8s.io", "spec.dataSource.name=snap1");
+    fake_put(&F, deleting_vs(true));
     CHECK(sync_vs_err(&err) < 0);
     CHECK_STR(err.msg, "snapshot default/snap1 is being used to restore a PVC");
     CHECK_STR(fake_log(&F), "EVENT vs default/snap1 Warning SnapshotDeletePending Snapshot is "
@@ -668,17 +537,13 @@ test_delete_blocked_by_restore(void)
 static void
 test_delete_with_class_notfound(void)
 {
-    json_t *c = fixture("vsc-dynamic-ready");
-
-    setup();
-    jset(c, "spec.deletionPolicy", json_string("Retain"));
-    fake_add(&F, c);
-    json_decref(c);
-    add_vs(deleting_vs(false));
+    setup(NULL);
+    PUT_FIXTURE("vsc-dynamic-ready", "spec.deletionPolicy=Retain");
+    fake_put(&F, deleting_vs(false));
     CHECK_INT(sync_vs(), 0);
-    CHECK(strstr(fake_log(&F), "GetSnapshotClassFailed") != NULL);
-    CHECK(strstr(fake_log(&F), "volumesnapshot-being-deleted") != NULL);
-    CHECK(strstr(fake_log(&F), "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}") != NULL);
+    CHECK(logged("GetSnapshotClassFailed"));
+    CHECK(logged("volumesnapshot-being-deleted"));
+    CHECK(logged("{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}"));
     teardown();
 }
 
@@ -687,92 +552,43 @@ test_delete_with_class_notfound(void)
 static void
 test_pvc_finalizer_removed_when_ready(void)
 {
-    json_t *vs;
-
-    setup();
-    world(false, true);
-    vs = vs_fixture();
-    add_fin(vs, FIN_VS_SOURCE);
-    add_fin(vs, FIN_VS_BOUND);
-    jset(vs, "status.boundVolumeSnapshotContentName", json_string(VSC));
-    jset(vs, "status.readyToUse", json_true());
-    add_vs(vs);
-    fake_add_fixture(&F, "vsc-dynamic-ready");
-    CHECK_INT(sync_vs(), 0);
-    CHECK_STR(fake_log(&F),
-              "PATCH pvc default/claim1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\","
-              "\"value\":\"snapshot.storage.kubernetes.io/pvc-as-source-protection\"},{\"op\":"
-              "\"remove\",\"path\":\"/metadata/finalizers/1\"}]\n");
+    bound_world(READY);
+    logs(0, "PATCH pvc default/claim1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\","
+            "\"value\":\"snapshot.storage.kubernetes.io/pvc-as-source-protection\"},{\"op\":"
+            "\"remove\",\"path\":\"/metadata/finalizers/1\"}]\n");
     teardown();
 }
 
 static void
 test_pvc_finalizer_kept_while_unready(void)
 {
-    json_t *other = vs_fixture();
-
-    setup();
-    world(false, true);
-    jset(other, "metadata.name", json_string("snap-unready"));
-    jset(other, "metadata.uid", json_string("u2"));
-    add_fin(other, FIN_VS_SOURCE); /* taken on by the controller: it holds (ES#1305, pvc_pin.c) */
-    fake_add(&F, other);
-    json_decref(other);
-    other = vs_fixture();
-    add_fin(other, FIN_VS_SOURCE);
-    add_fin(other, FIN_VS_BOUND);
-    jset(other, "status.boundVolumeSnapshotContentName", json_string(VSC));
-    jset(other, "status.readyToUse", json_true());
-    add_vs(other);
-    fake_add_fixture(&F, "vsc-dynamic-ready");
+    bound_world(READY);
+    /* taken on by the controller: it holds (ES#1305, pvc_pin.c) */
+    PUT_VS("metadata.name=snap-unready", "metadata.uid=u2", FIN_SOURCE);
     CHECK_INT(sync_vs(), 0);
-    CHECK(strstr(fake_log(&F), "PATCH pvc") == NULL);
+    CHECK(!logged("PATCH pvc"));
     teardown();
 }
 
 /* Pre-provisioned: binding patch (uid and the VS class), then status. */
-static json_t *
-preprov_content(void)
-{
-    json_t *c = fixture("vsc-dynamic-ready");
-
-    jset(c, "metadata.name", json_string("pre-content"));
-    jdel(c, "spec.source.volumeHandle");
-    jset(c, "spec.source.snapshotHandle", json_string("4"));
-    jset(c, "spec.volumeSnapshotRef.name", json_string("snap1"));
-    jset(c, "spec.volumeSnapshotRef.uid", json_string(""));
-    jdel(c, "spec.volumeSnapshotClassName");
-    jdel(c, "status");
-    return c;
-}
-
-static json_t *
-preprov_vs(void)
-{
-    json_t *vs = vs_fixture();
-
-    jdel(vs, "spec.source.persistentVolumeClaimName");
-    jset(vs, "spec.source.volumeSnapshotContentName", json_string("pre-content"));
-    add_fin(vs, FIN_VS_SOURCE);
-    return vs;
-}
+#define PUT_PREPROV_CONTENT()                                                                  \
+    PUT_FIXTURE("vsc-dynamic-ready", "metadata.name=pre-content", "-spec.source.volumeHandle", \
+                "spec.source.snapshotHandle=4", "spec.volumeSnapshotRef.name=snap1",           \
+                "spec.volumeSnapshotRef.uid=", "-spec.volumeSnapshotClassName", "-status")
+#define PUT_PREPROV_VS()                             \
+    PUT_VS("-spec.source.persistentVolumeClaimName", \
+           "spec.source.volumeSnapshotContentName=pre-content", FIN_SOURCE)
 
 static void
 test_preprovisioned_binds(void)
 {
-    json_t *c = preprov_content();
-
-    setup();
-    fake_add_fixture(&F, "class-default");
-    fake_add(&F, c);
-    json_decref(c);
-    add_vs(preprov_vs());
-    CHECK_INT(sync_vs(), 0);
-    CHECK_STR(fake_log(&F),
-              "PATCH vsc pre-content merge {\"spec\":{\"volumeSnapshotClassName\":"
-              "\"csi-test-snapclass\",\"volumeSnapshotRef\":{\"uid\":\"" VS_UID "\"}}}\n"
-              "PATCH vs default/snap1 status merge {\"status\":{\"boundVolumeSnapshotContentName\":"
-              "\"pre-content\",\"readyToUse\":false}}\n");
+    setup("class-default", NULL);
+    PUT_PREPROV_CONTENT();
+    PUT_PREPROV_VS();
+    logs(0, "PATCH vsc pre-content merge {\"spec\":{\"volumeSnapshotClassName\":"
+            "\"csi-test-snapclass\",\"volumeSnapshotRef\":{\"uid\":\"" VS_UID "\"}}}\n"
+            "PATCH vs default/snap1 status merge {\"status\":{\"boundVolumeSnapshotContentName\":"
+            "\"pre-content\",\"readyToUse\":false}}\n");
     teardown();
 }
 
@@ -781,9 +597,8 @@ test_preprovisioned_missing(void)
 {
     struct sc_err err = {0};
 
-    setup();
-    fake_add_fixture(&F, "class-default");
-    add_vs(preprov_vs());
+    setup("class-default", NULL);
+    PUT_PREPROV_VS();
     CHECK(sync_vs_err(&err) < 0);
     CHECK_STR(err.msg, "snapshot default/snap1 requests an non-existing content pre-content");
     CHECK_STR(fake_lines(&F, "EVENT", &T),
@@ -795,18 +610,12 @@ test_preprovisioned_missing(void)
 static void
 test_preprovisioned_dynamic_mismatch(void)
 {
-    json_t *c = fixture("vsc-dynamic-ready");
-
-    setup();
-    fake_add_fixture(&F, "class-default");
-    jset(c, "metadata.name", json_string("pre-content"));
-    fake_add(&F, c);
-    json_decref(c);
-    add_vs(preprov_vs());
+    setup("class-default", NULL);
+    PUT_FIXTURE("vsc-dynamic-ready", "metadata.name=pre-content");
+    PUT_PREPROV_VS();
     CHECK(sync_vs() < 0);
-    CHECK(strstr(fake_log(&F),
-                 "Warning SnapshotContentMismatch VolumeSnapshotContent is "
-                 "dynamically provisioned while expecting a pre-provisioned one") != NULL);
+    CHECK(logged("Warning SnapshotContentMismatch VolumeSnapshotContent is "
+                 "dynamically provisioned while expecting a pre-provisioned one"));
     teardown();
 }
 
@@ -814,12 +623,11 @@ test_preprovisioned_dynamic_mismatch(void)
 static void
 test_volume_mode_flag(void)
 {
-    setup();
-    F.env.opts.prevent_volume_mode_conversion = false;
     world(true, true);
+    F.env.opts.prevent_volume_mode_conversion = false;
     CHECK_INT(sync_vs(), 0);
-    CHECK(strstr(fake_log(&F), "CREATE vsc") != NULL);
-    CHECK(strstr(fake_log(&F), "sourceVolumeMode") == NULL);
+    CHECK(logged("CREATE vsc"));
+    CHECK(!logged("sourceVolumeMode"));
     teardown();
 }
 
@@ -827,34 +635,20 @@ test_volume_mode_flag(void)
 static void
 test_distributed_label(void)
 {
-    json_t *pv = fixture("pv-csi");
-    json_t *n1 = json_pack("{s:s,s:{s:s,s:{s:s}}}", "kind", "Node", "metadata", "name", "node-a",
-                           "labels", "zone", "a");
-    json_t *n2 = json_pack("{s:s,s:{s:s,s:{s:s}}}", "kind", "Node", "metadata", "name", "node-b",
-                           "labels", "zone", "b");
-
-    setup();
+    setup(NULL);
     F.env.opts.distributed_snapshotting = true;
-    jset(pv, "spec.nodeAffinity.required",
-         json_pack("{s:[{s:[{s:s,s:s,s:[s]}]}]}", "nodeSelectorTerms", "matchExpressions", "key",
-                   "zone", "operator", "In", "values", "b"));
-    fake_add(&F, pv);
-    fake_add(&F, n1);
-    fake_add(&F, n2);
-    json_decref(pv);
-    json_decref(n1);
-    json_decref(n2);
-    fake_add_fixture(&F, "class-default");
-    fake_add_fixture(&F, "pvc-bound");
-    {
-        json_t *vs = vs_fixture();
-
-        add_fin(vs, FIN_VS_SOURCE);
-        add_vs(vs);
-    }
+    PUT_FIXTURE("pv-csi", "spec.nodeAffinity.required:={\"nodeSelectorTerms\":[{"
+                          "\"matchExpressions\":[{\"key\":\"zone\",\"operator\":\"In\","
+                          "\"values\":[\"b\"]}]}]}");
+    fake_put(&F, json_pack("{s:s,s:{s:s,s:{s:s}}}", "kind", "Node", "metadata", "name", "node-a",
+                           "labels", "zone", "a"));
+    fake_put(&F, json_pack("{s:s,s:{s:s,s:{s:s}}}", "kind", "Node", "metadata", "name", "node-b",
+                           "labels", "zone", "b"));
+    fake_add_fixtures(&F, "class-default", "pvc-bound", NULL);
+    PUT_VS(FIN_SOURCE);
     CHECK_INT(sync_vs(), 0);
-    CHECK(strstr(fake_log(&F), "\"labels\":{\"snapshot.storage.kubernetes.io/managed-by\":"
-                               "\"node-b\"}") != NULL);
+    CHECK(logged("\"labels\":{\"snapshot.storage.kubernetes.io/managed-by\":"
+                 "\"node-b\"}"));
     teardown();
 }
 
@@ -862,108 +656,74 @@ test_distributed_label(void)
 static void
 test_secret_annotations(void)
 {
-    json_t *cls = fixture("class-default");
-
-    setup();
-    jset(cls, "parameters",
-         json_pack("{s:s,s:s}", PARAM_SECRET_NAME, "${volumesnapshot.name}-key", PARAM_SECRET_NS,
-                   "${volumesnapshot.namespace}"));
-    fake_add(&F, cls);
-    json_decref(cls);
-    fake_add_fixture(&F, "pvc-bound");
-    fake_add_fixture(&F, "pv-csi");
-    {
-        json_t *vs = vs_fixture();
-
-        add_fin(vs, FIN_VS_SOURCE);
-        add_vs(vs);
-    }
+    setup(NULL);
+    PUT_FIXTURE("class-default", "parameters:={\"" PARAM_SECRET_NAME "\":\"${volumesnapshot.name}"
+                                 "-key\",\"" PARAM_SECRET_NS "\":\"${volumesnapshot.namespace}\"}");
+    fake_add_fixtures(&F, "pvc-bound", "pv-csi", NULL);
+    PUT_VS(FIN_SOURCE);
     CHECK_INT(sync_vs(), 0);
-    CHECK(strstr(fake_log(&F), "\"annotations\":{\"snapshot.storage.kubernetes.io/deletion-secret-"
-                               "name\":\"snap1-key\",\"snapshot.storage.kubernetes.io/deletion-"
-                               "secret-namespace\":\"default\"}") != NULL);
+    CHECK(logged("\"annotations\":{\"snapshot.storage.kubernetes.io/deletion-secret-"
+                 "name\":\"snap1-key\",\"snapshot.storage.kubernetes.io/deletion-"
+                 "secret-namespace\":\"default\"}"));
     teardown();
 }
 
 static void
 test_secret_only_name(void)
 {
-    json_t *cls = fixture("class-default");
-
-    setup();
-    jset(cls, "parameters", json_pack("{s:s}", PARAM_SECRET_NAME, "x"));
-    fake_add(&F, cls);
-    json_decref(cls);
-    fake_add_fixture(&F, "pvc-bound");
-    fake_add_fixture(&F, "pv-csi");
-    {
-        json_t *vs = vs_fixture();
-
-        add_fin(vs, FIN_VS_SOURCE);
-        add_vs(vs);
-    }
-    CHECK(sync_vs() < 0);
-    CHECK_STR(fake_lines(&F, "EVENT", &T),
-              "EVENT vs default/snap1 Warning SnapshotContentCreationFailed Failed to create "
-              "snapshot content with error failed to get input parameters to create snapshot "
-              "snap1: \"failed to get name and namespace template from params: either name and "
-              "namespace for Snapshotter secrets specified, Both must be specified\"");
+    setup(NULL);
+    PUT_FIXTURE("class-default", "parameters:={\"" PARAM_SECRET_NAME "\":\"x\"}");
+    fake_add_fixtures(&F, "pvc-bound", "pv-csi", NULL);
+    PUT_VS(FIN_SOURCE);
+    fails_with_events("EVENT vs default/snap1 Warning SnapshotContentCreationFailed Failed to "
+                      "create snapshot content with error failed to get input parameters to "
+                      "create snapshot snap1: \"failed to get name and namespace template from "
+                      "params: either name and namespace for Snapshotter secrets specified, Both "
+                      "must be specified\"");
     teardown();
 }
 
 /* ---- content sync (§4) ---- */
 
-static int
-sync_vsc(void)
+/* One content pass over VSC: answers rc (0 or FAILS), writes the log want. */
+static void
+vsc_logs(int rc, const char *want)
 {
     struct sc_err err = {0};
 
-    return content_sync_key(&F.env, VSC, &err);
+    check_rc(content_sync_key(&F.env, VSC, &err), rc);
+    CHECK_STR(fake_log(&F), want);
 }
 
 static void
 test_content_adds_finalizer(void)
 {
-    setup();
-    fake_add_fixture(&F, "vsc-dynamic-ready");
-    CHECK_INT(sync_vsc(), 0);
-    CHECK_STR(fake_log(&F),
-              "PATCH vsc " VSC " json [{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\","
-              "\"value\":\"261\"},{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":["
-              "\"snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection\"]}]\n");
+    setup("vsc-dynamic-ready", NULL);
+    vsc_logs(0, "PATCH vsc " VSC " json [{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\","
+                "\"value\":\"261\"},{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":["
+                "\"snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection\"]}]\n");
     teardown();
 }
 
 static void
 test_content_enqueues_snapshot(void)
 {
-    json_t *c = fixture("vsc-dynamic-ready");
-
-    setup();
-    add_fin(c, FIN_VSC_BOUND);
-    fake_add(&F, c);
-    json_decref(c);
-    add_vs(vs_fixture());
-    CHECK_INT(sync_vsc(), 0);
-    CHECK_STR(fake_log(&F), "ENQUEUE vs default/snap1\n");
+    setup(NULL);
+    PUT_FIXTURE("vsc-dynamic-ready", "+" FIN_VSC_BOUND);
+    fake_add_fixture(&F, "vs-dynamic");
+    vsc_logs(0, "ENQUEUE vs default/snap1\n");
     teardown();
 }
 
 static void
 test_content_marks_being_deleted(void)
 {
-    json_t *c = fixture("vsc-dynamic-ready");
-
-    setup();
-    add_fin(c, FIN_VSC_BOUND);
-    fake_add(&F, c);
-    json_decref(c);
-    add_vs(deleting_vs(true));
-    CHECK_INT(sync_vsc(), 0);
-    CHECK_STR(fake_log(&F),
-              "ENQUEUE vs default/snap1\n"
-              "PATCH vsc " VSC " merge {\"metadata\":{\"annotations\":{\"snapshot.storage."
-              "kubernetes.io/volumesnapshot-being-deleted\":\"yes\"}}}\n");
+    setup(NULL);
+    PUT_FIXTURE("vsc-dynamic-ready", "+" FIN_VSC_BOUND);
+    fake_put(&F, deleting_vs(true));
+    vsc_logs(0, "ENQUEUE vs default/snap1\n"
+                "PATCH vsc " VSC " merge {\"metadata\":{\"annotations\":{\"snapshot.storage."
+                "kubernetes.io/volumesnapshot-being-deleted\":\"yes\"}}}\n");
     teardown();
 }
 
@@ -971,29 +731,19 @@ test_content_marks_being_deleted(void)
 static void
 test_content_orphan_untouched(void)
 {
-    json_t *c = fixture("vsc-dynamic-ready");
-
-    setup();
-    add_fin(c, FIN_VSC_BOUND);
-    fake_add(&F, c);
-    json_decref(c);
-    CHECK_INT(sync_vsc(), 0);
-    CHECK_STR(fake_log(&F), "");
+    setup(NULL);
+    PUT_FIXTURE("vsc-dynamic-ready", "+" FIN_VSC_BOUND);
+    vsc_logs(0, "");
     teardown();
 }
 
 static void
 test_content_validation(void)
 {
-    json_t *c = fixture("vsc-dynamic-ready");
-
-    setup();
-    jset(c, "spec.source.snapshotHandle", json_string("7"));
-    fake_add(&F, c);
-    json_decref(c);
-    CHECK(sync_vsc() < 0);
-    CHECK_STR(fake_log(&F), "EVENT vsc " VSC " Warning ContentValidationError Exactly one of "
-                            "VolumeHandle and SnapshotHandle should be specified\n");
+    setup(NULL);
+    PUT_FIXTURE("vsc-dynamic-ready", "spec.source.snapshotHandle=7");
+    vsc_logs(FAILS, "EVENT vsc " VSC " Warning ContentValidationError Exactly one of "
+                    "VolumeHandle and SnapshotHandle should be specified\n");
     teardown();
 }
 
@@ -1001,13 +751,12 @@ test_content_validation(void)
 static void
 test_deleted_handlers(void)
 {
-    json_t *vs = vs_fixture();
+    json_t *vs = jedit(fixture("vs-dynamic"), BOUND_TO_VSC, NULL);
     struct cvs *v = NULL;
     struct cvsc *c = NULL;
     json_t *cj = fixture("vsc-dynamic-ready");
 
-    setup();
-    jset(vs, "status.boundVolumeSnapshotContentName", json_string(VSC));
+    setup(NULL);
     CHECK_INT(cvs_parse(vs, &v, NULL), 0);
     CHECK_INT(cvsc_parse(cj, &c, NULL), 0);
     cmetrics_start(F.metrics, OP_DELETE_SNAPSHOT, VS_UID, "d", "dynamic");
@@ -1045,28 +794,24 @@ drop_group_stores(void)
 static void
 test_member_delete_blocked_by_group(void)
 {
-    json_t *vs = deleting_vs(false);
     json_t *g = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:s},s:{s:{s:{}}}}", "apiVersion",
                           "groupsnapshot.storage.k8s.io/v1", "kind", "VolumeGroupSnapshot",
                           "metadata", "name", "group1", "namespace", "default", "uid", "g-uid",
                           "resourceVersion", "5", "spec", "source", "selector");
     struct gvgs *gv = NULL;
 
-    setup();
+    setup(NULL);
     add_group_stores();
     CHECK_INT(gvgs_parse(g, &gv, NULL), 0);
     if (gv != NULL)
         cstore_put(F.env.groups, &gv->m, true);
     json_decref(g);
     fake_add_fixture(&F, "class-default");
-    jset(vs, "status.volumeGroupSnapshotName", json_string("group1"));
-    add_vs(vs);
-    CHECK(sync_vs() < 0);
-    CHECK_STR(fake_log(&F),
-              "EVENT vs default/snap1 Warning SnapshotDeletePending deletion of the individual "
-              "volume snapshot default/snap1 is not allowed as it belongs to group snapshot "
-              "default/group1. Deleting the group snapshot will trigger the deletion of all the "
-              "individual volume snapshots that are part of the group.\n");
+    fake_put(&F, jedit(deleting_vs(false), "status.volumeGroupSnapshotName=group1", NULL));
+    logs(FAILS, "EVENT vs default/snap1 Warning SnapshotDeletePending deletion of the individual "
+                "volume snapshot default/snap1 is not allowed as it belongs to group snapshot "
+                "default/group1. Deleting the group snapshot will trigger the deletion of all "
+                "the individual volume snapshots that are part of the group.\n");
     drop_group_stores();
     teardown();
 }
@@ -1075,19 +820,14 @@ test_member_delete_blocked_by_group(void)
 static void
 test_member_delete_after_group_gone(void)
 {
-    json_t *vs = deleting_vs(false);
-
-    setup();
+    setup("class-default", NULL);
     add_group_stores();
-    fake_add_fixture(&F, "class-default");
-    add_fin(vs, FIN_VS_INGROUP);
-    jset(vs, "status.volumeGroupSnapshotName", json_string("group1"));
-    add_vs(vs);
+    fake_put(&F, jedit(deleting_vs(false), "+" FIN_VS_INGROUP,
+                       "status.volumeGroupSnapshotName=group1", NULL));
     CHECK_INT(sync_vs(), 0);
-    CHECK(strstr(fake_log(&F),
-                 "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-in-group-"
-                 "protection\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"}") != NULL);
-    CHECK(strstr(fake_log(&F), "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}") != NULL);
+    CHECK(logged("\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-in-group-"
+                 "protection\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"}"));
+    CHECK(logged("{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}"));
     drop_group_stores();
     teardown();
 }
@@ -1097,30 +837,21 @@ test_member_delete_after_group_gone(void)
 static void
 test_group_handle_status(void)
 {
-    json_t *vs = vs_fixture();
-    json_t *c = fixture("vsc-dynamic-ready");
     struct sc_err err = {0};
 
-    setup();
+    setup("class-default", NULL);
     add_group_stores();
-    fake_add_fixture(&F, "class-default");
-    jset(c, "status.volumeGroupSnapshotHandle", json_string("gh-1"));
-    fake_add(&F, c);
-    add_fin(vs, FIN_VS_SOURCE);
-    add_fin(vs, FIN_VS_BOUND);
-    jset(vs, "status.boundVolumeSnapshotContentName", json_string(VSC));
-    jset(vs, "status.readyToUse", json_false());
-    add_vs(vs);
+    PUT_FIXTURE("vsc-dynamic-ready", "status.volumeGroupSnapshotHandle=gh-1");
+    PUT_VS(FIN_SOURCE, FIN_BOUND, BOUND_TO_VSC, UNREADY);
     CHECK(sync_vs_err(&err) < 0);
-    CHECK(strstr(fake_log(&F), "Snapshot status update failed, updateSnapshotStatus: cannot find "
-                               "the group snapshot for VolumeSnapshot [default/snap1], will not "
-                               "update snapshot status") != NULL);
+    CHECK(logged("Snapshot status update failed, updateSnapshotStatus: cannot find "
+                 "the group snapshot for VolumeSnapshot [default/snap1], will not "
+                 "update snapshot status"));
     drop_group_stores();
     fake_reset_log(&F);
     CHECK_INT(sync_vs(), 0);
-    CHECK(strstr(fake_log(&F), "\"readyToUse\":true") != NULL);
-    CHECK(strstr(fake_log(&F), "volumeGroupSnapshotName") == NULL);
-    json_decref(c);
+    CHECK(logged("\"readyToUse\":true"));
+    CHECK(!logged("volumeGroupSnapshotName"));
     teardown();
 }
 
@@ -1132,7 +863,6 @@ test_unbuilt_patch_is_enomem(void)
     struct sc_err err = {0};
     struct cvs *vs = NULL;
 
-    setup();
     world(false, false);
     vs = (struct cvs *)cstore_get(F.env.snapshots, "default/snap1");
     CHECK(vs != NULL);

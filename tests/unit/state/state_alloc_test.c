@@ -12,34 +12,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tests/lib/countdown.h"
 #include "tests/unit/state/state_testutil.h"
 
-static long alloc_left = -1; /* SQLite allocations until the failing one; -1: never */
-static long alloc_hit;
+static struct countdown CD = COUNTDOWN_OFF; /* SQLite's allocations */
 static sqlite3_mem_methods real_mem;
 
 static void *
 f_malloc(int n)
 {
-    if (alloc_left == 0) {
-        alloc_hit++;
-        return NULL;
-    }
-    if (alloc_left > 0)
-        alloc_left--;
-    return real_mem.xMalloc(n);
+    return countdown_fails(&CD) ? NULL : real_mem.xMalloc(n);
 }
 
 static void *
 f_realloc(void *p, int n)
 {
-    if (alloc_left == 0) {
-        alloc_hit++;
-        return NULL;
-    }
-    if (alloc_left > 0)
-        alloc_left--;
-    return real_mem.xRealloc(p, n);
+    return countdown_fails(&CD) ? NULL : real_mem.xRealloc(p, n);
 }
 
 static void
@@ -55,19 +43,6 @@ install(void)
     if (sqlite3_config(SQLITE_CONFIG_MALLOC, &m) != SQLITE_OK)
         fprintf(stderr, "cannot install the failing allocator\n");
     sqlite3_initialize();
-}
-
-static void
-arm(long n)
-{
-    alloc_hit = 0;
-    alloc_left = n;
-}
-
-static void
-disarm(void)
-{
-    alloc_left = -1;
 }
 
 static struct state *
@@ -128,92 +103,112 @@ rows_right(struct state *st, int base)
     return present;
 }
 
+/* dir reopened: whatever is on disk of the rows from 0 (and from 100 if
+ * both) is right -- a failed flush may lose rows (degraded to memory) but
+ * never writes a wrong one. */
+static void
+reopened_rows_right(const char *dir, bool both)
+{
+    struct sc_err err = {0};
+    struct state *st = open_manual(dir, &err);
+
+    CHECK(st != NULL);
+    if (st == NULL)
+        return;
+    rows_right(st, 0);
+    if (both)
+        rows_right(st, 100);
+    state_close(st);
+}
+
+/* one(dir, n) in a fresh directory for n = 0, 1, ... while it answers
+ * true (go on: an allocation failed); returns how many runs did. */
+static int
+sweep(bool (*one)(const char *dir, long n))
+{
+    char dir[64];
+    int runs = 0;
+
+    install();
+    for (long n = 0; n < 100000; n++) {
+        bool more;
+
+        tu_mkdtemp(dir, sizeof(dir));
+        more = one(dir, n);
+        tu_rmdir(dir);
+        if (!more)
+            break;
+        runs++;
+    }
+    return runs;
+}
+
+/* state_open with the nth SQLite allocation failing. */
+static bool
+open_once(const char *dir, long n)
+{
+    struct sc_err err = {0};
+    struct state *st = NULL;
+
+    countdown_arm(&CD, n);
+    st = open_manual(dir, &err);
+    countdown_disarm(&CD);
+    if (st == NULL) {
+        /* Out of memory while opening is an error the caller sees
+         * (the controller exits and is restarted), with a message. */
+        CHECK(CD.hit > 0);
+        CHECK(err.msg[0] != '\0');
+        return true;
+    }
+    put_rows(st, 0);
+    CHECK_INT(rows_right(st, 0), ROWS); /* reads its own writes */
+    flushed(st);                        /* may fail: the handle may be in memory mode */
+    state_close(st);
+    reopened_rows_right(dir, false); /* whatever is on disk is right */
+    return CD.hit != 0;
+}
+
 /* state_open under every possible failing SQLite allocation. */
 static void
 test_open(void)
 {
-    char dir[64];
-    int runs = 0;
+    int runs = sweep(open_once);
 
-    install();
-    for (long n = 0; n < 100000; n++) {
-        struct sc_err err = {0};
-        struct state *st = NULL;
-
-        tu_mkdtemp(dir, sizeof(dir));
-        arm(n);
-        st = open_manual(dir, &err);
-        disarm();
-        if (st == NULL) {
-            /* Out of memory while opening is an error the caller sees
-             * (the controller exits and is restarted), with a message. */
-            CHECK(alloc_hit > 0);
-            CHECK(err.msg[0] != '\0');
-            tu_rmdir(dir);
-            runs++;
-            continue;
-        }
-        put_rows(st, 0);
-        CHECK_INT(rows_right(st, 0), ROWS); /* reads its own writes */
-        flushed(st);                        /* may fail: the handle may be in memory mode */
-        state_close(st);
-        st = open_manual(dir, &err);
-        CHECK(st != NULL);
-        if (st != NULL) {
-            rows_right(st, 0); /* whatever is on disk is right */
-            state_close(st);
-        }
-        tu_rmdir(dir);
-        if (alloc_hit == 0)
-            break;
-        runs++;
-    }
     fprintf(stderr, "state_open: %d failing SQLite allocations injected\n", runs);
     CHECK(runs > 0);
 }
 
-/* state_flush under every possible failing SQLite allocation; a later
- * flush without failures writes everything. */
+/* state_flush with the nth SQLite allocation failing; a later flush
+ * without failures writes everything. */
+static bool
+flush_once(const char *dir, long n)
+{
+    struct sc_err err = {0};
+    struct state *st = open_manual(dir, &err);
+
+    CHECK(st != NULL);
+    if (st == NULL)
+        return false;
+    put_rows(st, 0);
+    CHECK_INT(state_flush(st, &err), SC_OK);
+    put_rows(st, 100);
+    countdown_arm(&CD, n);
+    flushed(st);
+    countdown_disarm(&CD);
+    CHECK_INT(rows_right(st, 0), ROWS);
+    CHECK_INT(rows_right(st, 100), ROWS);
+    flushed(st); /* the rows a failed flush left dirty */
+    state_close(st);
+    reopened_rows_right(dir, true);
+    return CD.hit != 0;
+}
+
+/* state_flush under every possible failing SQLite allocation. */
 static void
 test_flush(void)
 {
-    char dir[64];
-    int runs = 0;
+    int runs = sweep(flush_once);
 
-    install();
-    for (long n = 0; n < 100000; n++) {
-        struct sc_err err = {0};
-        struct state *st = NULL;
-
-        tu_mkdtemp(dir, sizeof(dir));
-        st = open_manual(dir, &err);
-        CHECK(st != NULL);
-        if (st == NULL)
-            break;
-        put_rows(st, 0);
-        CHECK_INT(state_flush(st, &err), SC_OK);
-        put_rows(st, 100);
-        arm(n);
-        flushed(st);
-        disarm();
-        CHECK_INT(rows_right(st, 0), ROWS);
-        CHECK_INT(rows_right(st, 100), ROWS);
-        flushed(st); /* the rows a failed flush left dirty */
-        state_close(st);
-        st = open_manual(dir, &err);
-        CHECK(st != NULL);
-        if (st != NULL) {
-            /* a failed flush may lose rows (degraded to memory) but
-             * never writes a wrong one */
-            rows_right(st, 0);
-            rows_right(st, 100);
-            state_close(st);
-        }
-        tu_rmdir(dir);
-        if (alloc_hit == 0)
-            break;
-        runs++;
-    }
     fprintf(stderr, "state_flush: %d failing SQLite allocations injected\n", runs);
     CHECK(runs > 0);
 }

@@ -453,6 +453,29 @@ orphan_wal(void)
     tu_rmdir(dir);
 }
 
+/* A fresh directory (dir) and the database path dir/state.db (path). */
+static void
+fresh_db_path(char dir[64], char path[128])
+{
+    tu_mkdtemp(dir, 64);
+    snprintf(path, 128, "%s/state.db", dir);
+}
+
+/* state_open(path, o) that opens (checked) with the report *rep saying
+ * status and the rows loaded. */
+static struct state *
+opened_as(const char *path, const struct state_opts *o, struct state_open_report *rep,
+          enum state_open_status status, size_t n_retry, size_t n_event)
+{
+    struct state *st = state_open(path, o, rep, NULL);
+
+    CHECK(st != NULL);
+    CHECK_INT(rep->status, status);
+    CHECK_INT(rep->n_retry, n_retry);
+    CHECK_INT(rep->n_event, n_event);
+    return st;
+}
+
 /* The right schema holding values no build writes: odd types, oversized
  * fields, out-of-range numbers.  Loads without harm; oversized keys are
  * skipped, numbers clamped. */
@@ -468,8 +491,7 @@ tampered_rows(void)
     char sql[4096];
     int64_t now = wall_now();
 
-    tu_mkdtemp(dir, sizeof(dir));
-    snprintf(path, sizeof(path), "%s/state.db", dir);
+    fresh_db_path(dir, path);
     st = state_open(path, &o, &rep, NULL); /* the real schema */
     state_close(st);
     snprintf(sql, sizeof(sql),
@@ -484,11 +506,7 @@ tampered_rows(void)
              (long long)now, (long long)now, (long long)now, (long long)now, (long long)now,
              (long long)now);
     CHECK_INT(tu_sql(path, sql), SQLITE_OK);
-    st = state_open(path, &o, &rep, NULL);
-    CHECK(st != NULL);
-    CHECK_INT(rep.status, STATE_OPEN_OK);
-    CHECK_INT(rep.n_retry, 2);
-    CHECK_INT(rep.n_event, 1);
+    st = opened_as(path, &o, &rep, STATE_OPEN_OK, 2, 1);
     CHECK_INT(state_retry_get(st, "AB", "12345", &r, NULL), SC_OK); /* text up to the NUL */
     CHECK_INT(r.failures, 0);
     CHECK_INT(state_retry_get(st, "K", "big", &r, NULL), SC_OK);
@@ -577,8 +595,7 @@ migrate_from_v1(void)
     char sql[2048];
     int64_t now = wall_now();
 
-    tu_mkdtemp(dir, sizeof(dir));
-    snprintf(path, sizeof(path), "%s/state.db", dir);
+    fresh_db_path(dir, path);
     snprintf(sql, sizeof(sql),
              "CREATE TABLE retry (kind TEXT NOT NULL, uid TEXT NOT NULL,"
              " failures INTEGER NOT NULL, next_ms INTEGER NOT NULL,"
@@ -596,12 +613,8 @@ migrate_from_v1(void)
              (long long)now - 1000);
     CHECK_INT(tu_sql(path, sql), SQLITE_OK);
 
-    st = state_open(path, &o, &rep, NULL);
-    CHECK(st != NULL);
-    CHECK_INT(rep.status, STATE_OPEN_MIGRATED);
+    st = opened_as(path, &o, &rep, STATE_OPEN_MIGRATED, 2, 1);
     CHECK_INT(rep.old_version, 1);
-    CHECK_INT(rep.n_retry, 2);
-    CHECK_INT(rep.n_event, 1);
     CHECK_INT(tu_sql_int(path, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
     CHECK_INT(state_retry_get(st, "VolumeSnapshot", "u1", &r, NULL), SC_OK);
     CHECK_INT(r.failures, 3);

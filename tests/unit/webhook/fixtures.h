@@ -9,22 +9,32 @@
 #include <string.h>
 
 #include "tests/lib/harness.h"
+#include "tests/lib/jload.h"
 #include "webhook/wh_classes.h"
 #include "webhook/wh_dataref.h"
 #include "webhook/whlookup.h"
 
+/* harness_data_dir()/webhook/rel (new reference), NULL when unreadable. */
 static SC_UNUSED json_t *
 fx_load(const char *rel)
 {
-    char path[1024];
-    json_error_t jerr;
-    json_t *j;
+    char path[512];
 
-    snprintf(path, sizeof(path), "%s/webhook/%s", harness_data_dir(), rel);
-    j = json_load_file(path, 0, &jerr);
-    if (j == NULL)
-        fprintf(stderr, "cannot load %s: %s\n", path, jerr.text);
-    return j;
+    snprintf(path, sizeof(path), "webhook/%s", rel);
+    return jload(path);
+}
+
+/* The absolute path (when it resolves) of the recorded certificate file
+ * name of tests/data/webhook/certs. */
+static SC_UNUSED void
+fx_cert_path(char *out, size_t cap, const char *name)
+{
+    char rel[300], *abs; /* fits the callers' 300-byte buffers */
+
+    snprintf(rel, sizeof(rel), "%s/webhook/certs/%s", harness_data_dir(), name);
+    abs = realpath(rel, NULL);
+    snprintf(out, cap, "%s", abs ? abs : rel);
+    free(abs);
 }
 
 static SC_UNUSED char *

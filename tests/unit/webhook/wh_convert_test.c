@@ -19,35 +19,63 @@ conv(const json_t *in, const char *to)
     return out;
 }
 
+/* in converted to the version to equals want. */
+static void
+converts_to(const json_t *in, const char *to, const json_t *want)
+{
+    json_t *out = conv(in, to);
+
+    CHECK(json_equal(out, want));
+    json_decref(out);
+}
+
+/* in (of apiVersion from) converted to the version to differs only in its
+ * apiVersion. */
+static void
+rewrite_only(const json_t *in, const char *from, const char *to)
+{
+    json_t *out = conv(in, to);
+
+    CHECK_STR(json_string_value(json_object_get(out, "apiVersion")), to);
+    json_object_set_new(out, "apiVersion", json_string(from));
+    CHECK(json_equal(out, in));
+    json_decref(out);
+}
+
+/* The recorded content in v1beta1 and v1beta2 (one test a process). */
+static json_t *B1, *B2;
+
+static void
+load_pair(void)
+{
+    B1 = fx_load("convert/vgsc-v1beta1.json");
+    B2 = fx_load("convert/vgsc-v1beta2.json");
+}
+
+static void
+drop_pair(void)
+{
+    json_decref(B1);
+    json_decref(B2);
+}
+
 static void
 test_down_matches_upstream_scheme(void)
 {
-    json_t *b2 = fx_load("convert/vgsc-v1beta2.json");
-    json_t *b1 = fx_load("convert/vgsc-v1beta1.json");
-    json_t *out = conv(b2, G "v1beta1");
-
-    CHECK(json_equal(out, b1));
-    json_decref(out);
-    json_decref(b1);
-    json_decref(b2);
+    load_pair();
+    converts_to(B2, G "v1beta1", B1);
+    drop_pair();
 }
 
 static void
 test_up_restores_from_annotation(void)
 {
-    json_t *b2 = fx_load("convert/vgsc-v1beta2.json");
-    json_t *b1 = fx_load("convert/vgsc-v1beta1.json");
-    json_t *out = conv(b1, G "v1beta2");
-
-    CHECK(json_equal(out, b2));
-    json_decref(out);
+    load_pair();
+    converts_to(B1, G "v1beta2", B2);
     /* v1beta1 -> v1 is the same plus the apiVersion. */
-    out = conv(b1, G "v1");
-    json_object_set_new(b2, "apiVersion", json_string(G "v1"));
-    CHECK(json_equal(out, b2));
-    json_decref(out);
-    json_decref(b1);
-    json_decref(b2);
+    json_object_set_new(B2, "apiVersion", json_string(G "v1"));
+    converts_to(B1, G "v1", B2);
+    drop_pair();
 }
 
 static void
@@ -77,12 +105,8 @@ static void
 test_v1_v1beta2_is_a_rewrite(void)
 {
     json_t *b2 = fx_load("convert/vgsc-v1beta2.json");
-    json_t *v1 = conv(b2, G "v1");
 
-    CHECK_STR(json_string_value(json_object_get(v1, "apiVersion")), G "v1");
-    json_object_set_new(v1, "apiVersion", json_string(G "v1beta2"));
-    CHECK(json_equal(v1, b2));
-    json_decref(v1);
+    rewrite_only(b2, G "v1beta2", G "v1");
     json_decref(b2);
 }
 
@@ -108,12 +132,8 @@ test_other_group_kinds_rewrite_only(void)
     json_t *vgs = json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s}}}", "apiVersion", G "v1beta1", "kind",
                             "VolumeGroupSnapshot", "metadata", "name", "g", "spec", "source",
                             "volumeGroupSnapshotContentName", "c");
-    json_t *out = conv(vgs, G "v1");
 
-    CHECK_STR(json_string_value(json_object_get(out, "apiVersion")), G "v1");
-    json_object_set_new(out, "apiVersion", json_string(G "v1beta1"));
-    CHECK(json_equal(out, vgs));
-    json_decref(out);
+    rewrite_only(vgs, G "v1beta1", G "v1");
     json_decref(vgs);
 }
 

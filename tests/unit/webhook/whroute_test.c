@@ -36,6 +36,21 @@ call(struct env *e, const char *method, const char *url, const char *ct, const c
     whroute_handle(&e->rt, method, url, ct, body ? body : "", body ? strlen(body) : 0, out);
 }
 
+/* One request that gets the status want and, unless needle is NULL, a body
+ * holding needle. */
+static void
+answers(struct env *e, const char *method, const char *url, const char *ct, const char *body,
+        int want, const char *needle)
+{
+    struct whroute_resp r = {0};
+
+    call(e, method, url, ct, body, &r);
+    CHECK_INT(r.status, want);
+    if (needle != NULL)
+        CHECK(strstr(r.body, needle) != NULL);
+    free(r.body);
+}
+
 static void
 test_health_ready_and_404(void)
 {
@@ -47,22 +62,12 @@ test_health_ready_and_404(void)
     CHECK_INT(r.status, 200);
     CHECK_STR(r.body, "ok");
     free(r.body);
-    call(&e, "GET", "/readyz", NULL, NULL, &r);
-    CHECK_INT(r.status, 503);
-    free(r.body);
+    answers(&e, "GET", "/readyz", NULL, NULL, 503, NULL);
     e.ready = true;
-    call(&e, "GET", "/readyz", NULL, NULL, &r);
-    CHECK_INT(r.status, 200);
-    free(r.body);
-    call(&e, "GET", "/nope", NULL, NULL, &r);
-    CHECK_INT(r.status, 404);
-    free(r.body);
-    call(&e, "GET", "/validate-class", NULL, NULL, &r);
-    CHECK_INT(r.status, 405);
-    free(r.body);
-    call(&e, "POST", "/healthz", NULL, NULL, &r);
-    CHECK_INT(r.status, 405);
-    free(r.body);
+    answers(&e, "GET", "/readyz", NULL, NULL, 200, NULL);
+    answers(&e, "GET", "/nope", NULL, NULL, 404, NULL);
+    answers(&e, "GET", "/validate-class", NULL, NULL, 405, NULL);
+    answers(&e, "POST", "/healthz", NULL, NULL, 405, NULL);
     fx_lookup_release(&e.fx);
 }
 
@@ -70,28 +75,15 @@ static void
 test_bad_requests_are_4xx(void)
 {
     struct env e = {0};
-    struct whroute_resp r = {0};
 
     env_init(&e);
-    call(&e, "POST", "/validate-class", "text/plain", "{}", &r);
-    CHECK_INT(r.status, 415);
-    CHECK(strstr(r.body, "expect application/json") != NULL);
-    free(r.body);
-    call(&e, "POST", "/validate-class", NULL, "{}", &r);
-    CHECK_INT(r.status, 415);
-    free(r.body);
-    call(&e, "POST", "/validate-pvc", "application/json", "{{{", &r);
-    CHECK_INT(r.status, 400);
-    CHECK(strstr(r.body, "not valid JSON") != NULL);
-    free(r.body);
-    call(&e, "POST", "/convert", "application/json", "", &r);
-    CHECK_INT(r.status, 400);
-    free(r.body);
-    call(&e, "POST", "/convert", "application/json; charset=utf-8",
-         "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}", &r);
-    CHECK_INT(r.status, 400);
-    CHECK(strstr(r.body, "unsupported group version kind") != NULL);
-    free(r.body);
+    answers(&e, "POST", "/validate-class", "text/plain", "{}", 415, "expect application/json");
+    answers(&e, "POST", "/validate-class", NULL, "{}", 415, NULL);
+    answers(&e, "POST", "/validate-pvc", "application/json", "{{{", 400, "not valid JSON");
+    answers(&e, "POST", "/convert", "application/json", "", 400, NULL);
+    answers(&e, "POST", "/convert", "application/json; charset=utf-8",
+            "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}", 400,
+            "unsupported group version kind");
     CHECK_INT(atomic_load(&e.m.decisions[WHM_RULE_ENVELOPE][WHM_ERROR]), 5);
     fx_lookup_release(&e.fx);
 }
@@ -115,10 +107,7 @@ test_admission_and_metrics(void)
     free(r.body);
     free(body);
     body = fx_text("admission/pvc-create-cross-ns.json", &len);
-    call(&e, "POST", "/validate-pvc", "application/json", body, &r);
-    CHECK_INT(r.status, 200);
-    CHECK(strstr(r.body, "\"allowed\":true") != NULL);
-    free(r.body);
+    answers(&e, "POST", "/validate-pvc", "application/json", body, 200, "\"allowed\":true");
     free(body);
     call(&e, "GET", "/metrics", NULL, NULL, &r);
     CHECK_INT(r.status, 200);

@@ -33,17 +33,6 @@ struct env {
 };
 
 static void
-cert_path(char *out, size_t cap, const char *name)
-{
-    char rel[300], *abs;
-
-    snprintf(rel, sizeof(rel), "%s/webhook/certs/%s", harness_data_dir(), name);
-    abs = realpath(rel, NULL);
-    snprintf(out, cap, "%s", abs ? abs : rel);
-    free(abs);
-}
-
-static void
 sh(const char *cmd)
 {
     if (system(cmd) != 0)
@@ -56,8 +45,8 @@ publish(struct env *e, const char *gen, const char *crt, const char *key)
 {
     char a[300], b[300], cmd[2048];
 
-    cert_path(a, sizeof(a), crt);
-    cert_path(b, sizeof(b), key);
+    fx_cert_path(a, sizeof(a), crt);
+    fx_cert_path(b, sizeof(b), key);
     snprintf(cmd, sizeof(cmd),
              "cd %s && mkdir -p %s && cp %s %s/tls.crt && cp %s %s/tls.key && "
              "ln -sfn %s ..data_tmp && mv -T ..data_tmp ..data",
@@ -138,7 +127,7 @@ get(CURL *c, int port, const char *path, const char *ca, int fresh)
     long status = 0;
     CURLcode rc;
 
-    cert_path(capath, sizeof(capath), ca);
+    fx_cert_path(capath, sizeof(capath), ca);
     snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", port, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CAINFO, capath);
@@ -177,8 +166,8 @@ test_rotation_via_symlink_swap(void)
     int switched = 0, failures = 0;
 
     env_start(&e, 15, 10000);
-    cert_path(a, sizeof(a), "a.crt");
-    cert_path(b, sizeof(b), "b.crt");
+    fx_cert_path(a, sizeof(a), "a.crt");
+    fx_cert_path(b, sizeof(b), "b.crt");
     snprintf(both, sizeof(both), "%s/both.crt", e.dir);
     snprintf(cmd, sizeof(cmd), "cat %s %s > %s", a, b, both);
     sh(cmd);
@@ -212,8 +201,8 @@ test_rotation_via_symlink_swap(void)
     {
         char cmd2[1024], bc[300], ak[300];
 
-        cert_path(bc, sizeof(bc), "b.crt");
-        cert_path(ak, sizeof(ak), "a.key");
+        fx_cert_path(bc, sizeof(bc), "b.crt");
+        fx_cert_path(ak, sizeof(ak), "a.key");
         snprintf(cmd2, sizeof(cmd2),
                  "cd %s && mkdir ..gen_bad && cp %s ..gen_bad/tls.crt && cp %s ..gen_bad/tls.key "
                  "&& ln -sfn ..gen_bad ..data_tmp && mv -T ..data_tmp ..data",
@@ -229,6 +218,39 @@ test_rotation_via_symlink_swap(void)
     env_stop(&e);
 }
 
+/* c set up to POST size bytes, read by fn(data), to e's /validate-class
+ * (trusting a.crt) with the headers h (the caller's), giving up after
+ * timeout_ms. */
+static void
+post_setup(CURL *c, const struct env *e, struct curl_slist *h, curl_read_callback fn, void *data,
+           curl_off_t size, long timeout_ms)
+{
+    char url[128], ca[300];
+
+    fx_cert_path(ca, sizeof(ca), "a.crt");
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/validate-class", e->port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, fn);
+    curl_easy_setopt(c, CURLOPT_READDATA, data);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, size);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+}
+
+/* A fresh client gets /healthz (200). */
+static void
+still_answers(const struct env *e)
+{
+    CURL *c = curl_easy_init();
+
+    CHECK_INT(get(c, e->port, "/healthz", "a.crt", 1), 200);
+    curl_easy_cleanup(c);
+}
+
 static size_t
 read_zeros(char *p, size_t sz, size_t n, void *arg)
 {
@@ -242,35 +264,22 @@ test_body_cap(void)
 {
     struct env e = {0};
     CURL *c = curl_easy_init();
-    char url[128], ca[300];
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     long status = 0;
 
     env_start(&e, 15, 10000);
-    cert_path(ca, sizeof(ca), "a.crt");
-    snprintf(url, sizeof(url), "https://127.0.0.1:%d/validate-class", e.port);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_zeros);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)LIM_ADMISSION_BODY + 1);
+    post_setup(c, &e, h, read_zeros, NULL, (curl_off_t)LIM_ADMISSION_BODY + 1, HANG_GUARD_MS);
     /* Wait for the server's answer to "Expect: 100-continue" (the 413)
      * however slow it is (valgrind): without this curl starts sending the
      * body after 1 s and may see the connection closed under it. */
     curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, HANG_GUARD_MS);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, HANG_GUARD_MS);
     curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     CHECK_INT(status, 413);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     /* The server still answers. */
-    c = curl_easy_init();
-    CHECK_INT(get(c, e.port, "/healthz", "a.crt", 1), 200);
-    curl_easy_cleanup(c);
+    still_answers(&e);
     env_stop(&e);
 }
 
@@ -308,7 +317,7 @@ test_slow_clients_are_dropped(void)
     struct env e = {0};
     struct sockaddr_in sin = {0};
     struct pollfd pfd = {0};
-    char byte, url[128], ca[300];
+    char byte;
     int fd, sent = 0;
     time_t t0;
     CURL *c = curl_easy_init();
@@ -335,18 +344,7 @@ test_slow_clients_are_dropped(void)
     close(fd);
 
     /* A body that trickles in (1 byte / 200 ms, 40 bytes) is cut at ~1 s. */
-    cert_path(ca, sizeof(ca), "a.crt");
-    snprintf(url, sizeof(url), "https://127.0.0.1:%d/validate-class", e.port);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_slowly);
-    curl_easy_setopt(c, CURLOPT_READDATA, &sent);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)40);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+    post_setup(c, &e, h, read_slowly, &sent, (curl_off_t)40, 20000L);
     /* The same request sent at full speed is answered (400: not JSON), so
      * the failure below is the timeout's doing. */
     {
@@ -368,9 +366,7 @@ test_slow_clients_are_dropped(void)
     CHECK(time(NULL) - t0 <= 5);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
-    c = curl_easy_init();
-    CHECK_INT(get(c, e.port, "/healthz", "a.crt", 1), 200);
-    curl_easy_cleanup(c);
+    still_answers(&e);
     env_stop(&e);
 }
 
@@ -442,7 +438,7 @@ test_slot_holder_cannot_starve_a_review(void)
     int opened = 0, still_open = 0;
 
     env_start_slots(&e, 600, 600000, HOLDERS, 600000);
-    cert_path(ca, sizeof(ca), "a.crt");
+    fx_cert_path(ca, sizeof(ca), "a.crt");
     for (int i = 0; i < HOLDERS; i++)
         opened += slow_open(&held[i], ctx, e.port, i % 2 ? SLOW_HTTP_HEADER : SLOW_TLS_HELLO) == 0;
     CHECK_INT(opened, HOLDERS);
