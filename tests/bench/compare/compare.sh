@@ -74,20 +74,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 stop_pid() { bench_stop_pid "$@"; }
 # CPU seconds (user + system) a process has used so far
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a - b}'; }
-kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-# waits until a process has used under 3 ticks in each of 3 consecutive seconds
-settle() {
-	local quiet=0 a b
-	for _ in $(seq 1 300); do
-		a=$(ticks "$1") || return 1
-		sleep 1
-		b=$(ticks "$1") || return 1
-		if [ $((b - a)) -lt 3 ]; then quiet=$((quiet + 1)); else quiet=0; fi
-		[ $quiet -ge 3 ] && return 0
-	done
-}
 
 # ---- the same csi-snapshotter for both, at high QPS -------------------------
 spid=$(awk '$1 == "csi-snapshotter" {print $2}' "$CLUSTER_DIR/pids" | tail -1)
