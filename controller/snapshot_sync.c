@@ -992,10 +992,13 @@ deletion_content_steps(const struct sync_env *env, const struct cvs *vs, const s
     return rc;
 }
 
-/* upstream: removeSnapshotFinalizer */
+/* upstream: removeSnapshotFinalizer.  hold: the snapshot cannot go yet
+ * (bound-protection stays while its content is being deleted), so only the
+ * PVC is checked and the finalizers wait for the pass that finds the content
+ * gone, to go in one patch (docs/compat.md). */
 static int
 deletion_remove_finalizers(const struct sync_env *env, const struct cvs *vs, unsigned remove,
-                           struct sc_err *err)
+                           bool hold, struct sc_err *err)
 {
     int rc;
 
@@ -1011,6 +1014,8 @@ deletion_remove_finalizers(const struct sync_env *env, const struct cvs *vs, uns
         return sc_err_set(err, rc, "snapshot controller failed to update %s on API server: %s",
                           vs->m.name, inner);
     }
+    if (hold)
+        return 0;
     return sync_patch(env, KIND_VS, &vs->m, false, SYNC_PATCH_JSON,
                       cpatch_remove_finalizers(&vs->m, remove), err);
 }
@@ -1043,7 +1048,8 @@ snapshot_process_deletion(const struct sync_env *env, const struct cvs *vs, stru
         return rc;
     if (!delete_content)
         remove |= CFIN_VS_BOUND;
-    return deletion_remove_finalizers(env, vs, remove, err);
+    return deletion_remove_finalizers(env, vs, remove,
+                                      delete_content && (vs->m.fins & CFIN_VS_BOUND) != 0, err);
 }
 /* upstream: syncSnapshot */
 static int

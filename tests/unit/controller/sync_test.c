@@ -454,8 +454,10 @@ deleting_vs(bool bound_fin)
 }
 
 /* Delete policy: being-deleted annotation FIRST, then DELETE of the
- * content, then only as-source removed (bound stays until the content is
- * gone), after checking the PVC finalizer. */
+ * content; no finalizer goes while the content is there (bound-protection
+ * holds the snapshot anyway).  Once the content is gone, one patch removes
+ * both, bound-protection (index 1) first: one VS write where upstream makes
+ * two (docs/performance.md). */
 static void
 test_delete_policy_delete(void)
 {
@@ -463,10 +465,46 @@ test_delete_policy_delete(void)
     fake_put(&F, deleting_vs(true));
     logs(0, "PATCH vsc " VSC " merge {\"metadata\":{\"annotations\":{\"snapshot.storage."
             "kubernetes.io/volumesnapshot-being-deleted\":\"yes\"}}}\n"
-            "DELETE vsc " VSC "\n"
-            "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/0\","
-            "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"},"
-            "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}]\n");
+            "DELETE vsc " VSC "\n");
+    cview_unref(cstore_del(F.env.contents, VSC));
+    fake_reset_log(&F);
+    logs(0, "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\","
+            "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"},"
+            "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"},{\"op\":\"test\",\"path\":"
+            "\"/metadata/finalizers/0\",\"value\":\"snapshot.storage.kubernetes.io/"
+            "volumesnapshot-as-source-protection\"},{\"op\":\"remove\",\"path\":"
+            "\"/metadata/finalizers/0\"}]\n");
+    teardown();
+}
+
+/* While the content is being deleted the PVC finalizer is still checked:
+ * with no other snapshot of the claim it goes, the snapshot's stay. */
+static void
+test_delete_policy_delete_releases_pvc(void)
+{
+    setup("class-default", "vsc-dynamic-ready", NULL);
+    PUT_FIXTURE("pvc-bound", "+" FIN_PVC_SOURCE);
+    fake_put(&F, deleting_vs(true));
+    CHECK_INT(sync_vs(), 0);
+    CHECK(logged("PATCH pvc default/claim1 json"));
+    CHECK(logged("DELETE vsc " VSC "\n"));
+    CHECK(!logged("PATCH vs "));
+    teardown();
+}
+
+/* Without bound-protection nothing holds the snapshot: as-source goes in
+ * the pass that deletes the content (upstream's order). */
+static void
+test_delete_policy_delete_no_bound_fin(void)
+{
+    setup("class-default", "vsc-dynamic-ready", NULL);
+    fake_put(&F, deleting_vs(false));
+    CHECK_INT(sync_vs(), 0);
+    CHECK_STR(fake_lines(&F, "PATCH vs ", &T),
+              "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/0\","
+              "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"},"
+              "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}]");
+    CHECK(logged("DELETE vsc " VSC "\n"));
     teardown();
 }
 
@@ -884,7 +922,8 @@ TEST_MAIN(TEST(test_dynamic_adds_source_finalizer), TEST(test_dynamic_creates_co
           TEST(test_missing_class), TEST(test_non_csi_volume), TEST(test_validation_error),
           TEST(test_status_from_ready_content), TEST(test_bound_finalizer_added),
           TEST(test_ready_content_missing), TEST(test_content_misbound),
-          TEST(test_delete_policy_delete), TEST(test_delete_policy_delete_content_gone),
+          TEST(test_delete_policy_delete), TEST(test_delete_policy_delete_releases_pvc),
+          TEST(test_delete_policy_delete_no_bound_fin), TEST(test_delete_policy_delete_content_gone),
           TEST(test_delete_policy_retain), TEST(test_delete_annotation_failure_blocks),
           TEST(test_delete_blocked_by_restore), TEST(test_delete_with_class_notfound),
           TEST(test_pvc_finalizer_removed_when_ready), TEST(test_pvc_finalizer_kept_while_unready),
