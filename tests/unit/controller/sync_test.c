@@ -258,7 +258,9 @@ test_error_status_dedup(void)
     teardown();
 }
 
-/* Default class picked by the PV's driver: a merge patch of the class. */
+/* Default class picked by the PV's driver, written with the as-source
+ * finalizer in one JSON patch (upstream: an update, then a finalizer
+ * patch); the next pass adds no finalizer. */
 static void
 test_default_class_picked(void)
 {
@@ -267,6 +269,25 @@ test_default_class_picked(void)
                 "driver=other.csi.example.com");
     fake_add_fixtures(&F, "class-default", "pvc-bound", "pv-csi", NULL);
     PUT_VS(NO_CLASS);
+    logs(0, "GET pv " PV_NAME "\n"
+            "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\","
+            "\"value\":\"247\"},{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":["
+            "\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"]},{\"op\":"
+            "\"add\",\"path\":\"/spec/volumeSnapshotClassName\",\"value\":\"csi-test-snapclass\"}]"
+            "\n");
+    PUT_VS(FIN_SOURCE);
+    fake_reset_log(&F);
+    CHECK_INT(sync_vs(), 0);
+    CHECK(!logged("PATCH vs default/snap1 json"));
+    teardown();
+}
+
+/* As-source already there: the class alone, as a merge patch. */
+static void
+test_default_class_only(void)
+{
+    setup("class-default", "pvc-bound", "pv-csi", NULL);
+    PUT_VS(NO_CLASS, FIN_SOURCE);
     logs(0, "GET pv " PV_NAME "\n"
             "PATCH vs default/snap1 merge {\"spec\":{\"volumeSnapshotClassName\":"
             "\"csi-test-snapclass\"}}\n");
@@ -916,7 +937,7 @@ test_unbuilt_patch_is_enomem(void)
 TEST_MAIN(TEST(test_dynamic_adds_source_finalizer), TEST(test_dynamic_creates_content),
           TEST(test_dynamic_create_already_exists), TEST(test_dynamic_create_fails),
           TEST(test_pvc_pending_with_class), TEST(test_pvc_pending_no_class),
-          TEST(test_error_status_dedup), TEST(test_default_class_picked),
+          TEST(test_error_status_dedup), TEST(test_default_class_picked), TEST(test_default_class_only),
           TEST(test_two_default_classes), TEST(test_no_default_class),
           TEST(test_missing_pvc_no_class), TEST(test_missing_pvc_with_class),
           TEST(test_missing_class), TEST(test_non_csi_volume), TEST(test_validation_error),
