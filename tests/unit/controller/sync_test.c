@@ -258,7 +258,9 @@ test_error_status_dedup(void)
     teardown();
 }
 
-/* Default class picked by the PV's driver: a merge patch of the class. */
+/* Default class picked by the PV's driver, written with the as-source
+ * finalizer in one JSON patch (upstream: an update, then a finalizer
+ * patch); the next pass adds no finalizer. */
 static void
 test_default_class_picked(void)
 {
@@ -267,6 +269,25 @@ test_default_class_picked(void)
                 "driver=other.csi.example.com");
     fake_add_fixtures(&F, "class-default", "pvc-bound", "pv-csi", NULL);
     PUT_VS(NO_CLASS);
+    logs(0, "GET pv " PV_NAME "\n"
+            "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\","
+            "\"value\":\"247\"},{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":["
+            "\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"]},{\"op\":"
+            "\"add\",\"path\":\"/spec/volumeSnapshotClassName\",\"value\":\"csi-test-snapclass\"}]"
+            "\n");
+    PUT_VS(FIN_SOURCE);
+    fake_reset_log(&F);
+    CHECK_INT(sync_vs(), 0);
+    CHECK(!logged("PATCH vs default/snap1 json"));
+    teardown();
+}
+
+/* As-source already there: the class alone, as a merge patch. */
+static void
+test_default_class_only(void)
+{
+    setup("class-default", "pvc-bound", "pv-csi", NULL);
+    PUT_VS(NO_CLASS, FIN_SOURCE);
     logs(0, "GET pv " PV_NAME "\n"
             "PATCH vs default/snap1 merge {\"spec\":{\"volumeSnapshotClassName\":"
             "\"csi-test-snapclass\"}}\n");
@@ -441,6 +462,19 @@ test_content_misbound(void)
     teardown();
 }
 
+/* The log lines of a deletion: the content's being-deleted annotation; one
+ * VS patch removing bound-protection (index 1), then as-source (index 0). */
+#define BEING_DELETED                                                             \
+    "PATCH vsc " VSC " merge {\"metadata\":{\"annotations\":{\"snapshot.storage." \
+    "kubernetes.io/volumesnapshot-being-deleted\":\"yes\"}}}\n"
+#define REMOVE_BOTH_FINS                                                                 \
+    "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\"," \
+    "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"},"     \
+    "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"},{\"op\":\"test\",\"path\":" \
+    "\"/metadata/finalizers/0\",\"value\":\"snapshot.storage.kubernetes.io/"             \
+    "volumesnapshot-as-source-protection\"},{\"op\":\"remove\",\"path\":"                \
+    "\"/metadata/finalizers/0\"}]\n"
+
 /* vs-dynamic being deleted, ready and bound to VSC, with the as-source
  * finalizer and, if bound_fin, bound-protection. */
 static json_t *
@@ -454,19 +488,50 @@ deleting_vs(bool bound_fin)
 }
 
 /* Delete policy: being-deleted annotation FIRST, then DELETE of the
- * content, then only as-source removed (bound stays until the content is
- * gone), after checking the PVC finalizer. */
+ * content; no finalizer goes while the content is there (bound-protection
+ * holds the snapshot anyway).  Once the content is gone, one patch removes
+ * both, bound-protection (index 1) first: one VS write where upstream makes
+ * two (docs/performance.md). */
 static void
 test_delete_policy_delete(void)
 {
     setup("class-default", "vsc-dynamic-ready", "pvc-bound", NULL);
     fake_put(&F, deleting_vs(true));
-    logs(0, "PATCH vsc " VSC " merge {\"metadata\":{\"annotations\":{\"snapshot.storage."
-            "kubernetes.io/volumesnapshot-being-deleted\":\"yes\"}}}\n"
-            "DELETE vsc " VSC "\n"
-            "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/0\","
-            "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"},"
-            "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}]\n");
+    logs(0, BEING_DELETED "DELETE vsc " VSC "\n");
+    cview_unref(cstore_del(F.env.contents, VSC));
+    fake_reset_log(&F);
+    logs(0, REMOVE_BOTH_FINS);
+    teardown();
+}
+
+/* While the content is being deleted the PVC finalizer is still checked:
+ * with no other snapshot of the claim it goes, the snapshot's stay. */
+static void
+test_delete_policy_delete_releases_pvc(void)
+{
+    setup("class-default", "vsc-dynamic-ready", NULL);
+    PUT_FIXTURE("pvc-bound", "+" FIN_PVC_SOURCE);
+    fake_put(&F, deleting_vs(true));
+    CHECK_INT(sync_vs(), 0);
+    CHECK(logged("PATCH pvc default/claim1 json"));
+    CHECK(logged("DELETE vsc " VSC "\n"));
+    CHECK(!logged("PATCH vs "));
+    teardown();
+}
+
+/* Without bound-protection nothing holds the snapshot: as-source goes in
+ * the pass that deletes the content (upstream's order). */
+static void
+test_delete_policy_delete_no_bound_fin(void)
+{
+    setup("class-default", "vsc-dynamic-ready", NULL);
+    fake_put(&F, deleting_vs(false));
+    CHECK_INT(sync_vs(), 0);
+    CHECK_STR(fake_lines(&F, "PATCH vs ", &T),
+              "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/0\","
+              "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"},"
+              "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}]");
+    CHECK(logged("DELETE vsc " VSC "\n"));
     teardown();
 }
 
@@ -490,14 +555,7 @@ test_delete_policy_retain(void)
     setup("class-default", NULL);
     PUT_FIXTURE("vsc-dynamic-ready", "spec.deletionPolicy=Retain");
     fake_put(&F, deleting_vs(true));
-    logs(0, "PATCH vsc " VSC " merge {\"metadata\":{\"annotations\":{\"snapshot.storage."
-            "kubernetes.io/volumesnapshot-being-deleted\":\"yes\"}}}\n"
-            "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/1\","
-            "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"},"
-            "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/1\"},{\"op\":\"test\",\"path\":"
-            "\"/metadata/finalizers/0\",\"value\":\"snapshot.storage.kubernetes.io/"
-            "volumesnapshot-as-source-protection\"},{\"op\":\"remove\",\"path\":"
-            "\"/metadata/finalizers/0\"}]\n");
+    logs(0, BEING_DELETED REMOVE_BOTH_FINS);
     teardown();
 }
 
@@ -879,20 +937,23 @@ TEST_MAIN(TEST(test_dynamic_adds_source_finalizer), TEST(test_dynamic_creates_co
           TEST(test_dynamic_create_already_exists), TEST(test_dynamic_create_fails),
           TEST(test_pvc_pending_with_class), TEST(test_pvc_pending_no_class),
           TEST(test_error_status_dedup), TEST(test_default_class_picked),
-          TEST(test_two_default_classes), TEST(test_no_default_class),
-          TEST(test_missing_pvc_no_class), TEST(test_missing_pvc_with_class),
-          TEST(test_missing_class), TEST(test_non_csi_volume), TEST(test_validation_error),
-          TEST(test_status_from_ready_content), TEST(test_bound_finalizer_added),
-          TEST(test_ready_content_missing), TEST(test_content_misbound),
-          TEST(test_delete_policy_delete), TEST(test_delete_policy_delete_content_gone),
-          TEST(test_delete_policy_retain), TEST(test_delete_annotation_failure_blocks),
-          TEST(test_delete_blocked_by_restore), TEST(test_delete_with_class_notfound),
-          TEST(test_pvc_finalizer_removed_when_ready), TEST(test_pvc_finalizer_kept_while_unready),
-          TEST(test_preprovisioned_binds), TEST(test_preprovisioned_missing),
-          TEST(test_preprovisioned_dynamic_mismatch), TEST(test_volume_mode_flag),
-          TEST(test_distributed_label), TEST(test_secret_annotations), TEST(test_secret_only_name),
-          TEST(test_content_adds_finalizer), TEST(test_content_enqueues_snapshot),
-          TEST(test_content_marks_being_deleted), TEST(test_content_orphan_untouched),
-          TEST(test_content_validation), TEST(test_deleted_handlers),
-          TEST(test_member_delete_blocked_by_group), TEST(test_member_delete_after_group_gone),
-          TEST(test_group_handle_status), TEST(test_unbuilt_patch_is_enomem))
+          TEST(test_default_class_only), TEST(test_two_default_classes),
+          TEST(test_no_default_class), TEST(test_missing_pvc_no_class),
+          TEST(test_missing_pvc_with_class), TEST(test_missing_class), TEST(test_non_csi_volume),
+          TEST(test_validation_error), TEST(test_status_from_ready_content),
+          TEST(test_bound_finalizer_added), TEST(test_ready_content_missing),
+          TEST(test_content_misbound), TEST(test_delete_policy_delete),
+          TEST(test_delete_policy_delete_releases_pvc),
+          TEST(test_delete_policy_delete_no_bound_fin),
+          TEST(test_delete_policy_delete_content_gone), TEST(test_delete_policy_retain),
+          TEST(test_delete_annotation_failure_blocks), TEST(test_delete_blocked_by_restore),
+          TEST(test_delete_with_class_notfound), TEST(test_pvc_finalizer_removed_when_ready),
+          TEST(test_pvc_finalizer_kept_while_unready), TEST(test_preprovisioned_binds),
+          TEST(test_preprovisioned_missing), TEST(test_preprovisioned_dynamic_mismatch),
+          TEST(test_volume_mode_flag), TEST(test_distributed_label), TEST(test_secret_annotations),
+          TEST(test_secret_only_name), TEST(test_content_adds_finalizer),
+          TEST(test_content_enqueues_snapshot), TEST(test_content_marks_being_deleted),
+          TEST(test_content_orphan_untouched), TEST(test_content_validation),
+          TEST(test_deleted_handlers), TEST(test_member_delete_blocked_by_group),
+          TEST(test_member_delete_after_group_gone), TEST(test_group_handle_status),
+          TEST(test_unbuilt_patch_is_enomem))
