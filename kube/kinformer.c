@@ -247,6 +247,7 @@ struct kinformer {
     bool paused, have_forced;
     char forced_rv[KINF_RV_MAX];
     bool synced, started, joined;
+    int served; /* kinformer_served(): 1, 0 or -1 */
     struct sc_err last;
     pthread_t thread;
 
@@ -271,6 +272,7 @@ kinformer_new(struct kclient *c, const struct kinformer_opts *o, struct sc_err *
     if (inf == NULL)
         goto nomem;
     inf->c = c;
+    inf->served = -1;
     inf->name = strdup(o->name ? o->name : o->path);
     inf->path = strdup(o->path);
     inf->label_selector = o->label_selector ? strdup(o->label_selector) : NULL;
@@ -648,6 +650,16 @@ kinformer_synced(struct kinformer *inf)
     bool s;
     pthread_mutex_lock(&inf->mu);
     s = inf->synced;
+    pthread_mutex_unlock(&inf->mu);
+    return s;
+}
+
+int
+kinformer_served(struct kinformer *inf)
+{
+    int s;
+    pthread_mutex_lock(&inf->mu);
+    s = inf->served;
     pthread_mutex_unlock(&inf->mu);
     return s;
 }
@@ -1318,6 +1330,13 @@ run(void *arg)
         int rc = relist(inf, &err);
         if (FLAG_GET(inf->stop))
             break;
+        /* only an answer of the API server changes what is known; a
+         * transport error, 5xx or 429 says nothing about the resource */
+        if (rc == 0 || rc == SC_ENOTFOUND) {
+            pthread_mutex_lock(&inf->mu);
+            inf->served = rc == 0;
+            pthread_mutex_unlock(&inf->mu);
+        }
         if (rc != 0) {
             sc_err_wrap(&err, rc, "list %s (retry in %lld ms)", inf->name, (long long)backoff);
             report(inf, &err);

@@ -139,6 +139,11 @@ bool kinformer_synced(struct kinformer *inf);
 int kinformer_wait_synced(struct kinformer *inf, int64_t timeout_ms);
 /* 0 if the last list/watch worked, else its error (copied to *err). */
 int kinformer_status(struct kinformer *inf, struct sc_err *err);
+/* What the API server last answered to a LIST: 1 served, 0 not served (404:
+ * CRD absent or deleted), -1 no answer yet.  Transport errors, 5xx and 429
+ * leave it unchanged, so it survives an API server outage; synced does not
+ * imply served (a CRD deleted after the sync). */
+int kinformer_served(struct kinformer *inf);
 
 /* Acquired item or NULL. */
 struct kitem *kinformer_get(struct kinformer *inf, const char *key);

@@ -166,11 +166,12 @@ lk_pvcs(void *ctx, const char *ns, wh_obj_visit_fn *fn, void *arg, struct sc_err
     return rc != SC_OK ? rc : visit_ns(w->objs[WH_OBJ_PVC], ns, fn, arg, err);
 }
 
-/* Not served = its CRD is absent (kinformer reports SC_ENOTFOUND). */
+/* Not served = the API server's last answer to a LIST was 404 (CRD absent or
+ * deleted); an outage of the API server does not change it. */
 static bool
 not_served(struct kinformer *inf)
 {
-    return kinformer_status(inf, NULL) == SC_ENOTFOUND;
+    return kinformer_served(inf) == 0;
 }
 
 static int

@@ -11,7 +11,9 @@
 #     both through the API server (server-side dry runs) and straight to the
 #     webhook on keep-alive and fresh connections: 0 failed reviews;
 #   - a client holding every connection slot with unfinished headers while the
-#     API server sends reviews: every one answered.
+#     API server sends reviews: every one answered;
+#   - the ReferenceGrant CRD deleted and the API server down: /readyz stays
+#     200, also for a webhook started after the deletion.
 # Runs in `make test` with a fresh cluster (KUBECONFIG, CLUSTER_DIR, TOOLS_BIN,
 # SC_BIN set), or standalone (starts and stops its own).
 set -u
@@ -198,9 +200,41 @@ PY
 	report "through the API server, every slot held" "$W/slots"
 }
 
+# The ReferenceGrant CRD deleted, then a second webhook started (it never saw
+# the CRD), then the API server down: both stay ready, since "not served" was
+# the API server's last answer and an outage does not change it.
+test_no_grant_crd_apiserver_down() {
+	local port2 pid2 codes=$W/readyz-nocrd.codes fp res
+	k delete crd referencegrants.gateway.networking.k8s.io --wait=true >/dev/null || return 1
+	port2=$(e2e_port)
+	"$SC_BIN/snapshot-webhook" --tls-cert-file="$W/tls/tls.crt" --tls-private-key-file="$W/tls/tls.key" \
+		--port="$port2" --bind-address=127.0.0.1 --kubeconfig="$KUBECONFIG" >"$W/webhook2.log" 2>&1 &
+	pid2=$!
+	LOADPIDS="$pid2"
+	t_wait 60 wh -f "https://127.0.0.1:$port2/readyz" >/dev/null || { tail -20 "$W/webhook2.log" >&2; return 1; }
+	: >"$codes"
+	fault_restart kube-apiserver KILL 6 &
+	fp=$!
+	sleep 2
+	for _ in 1 2 3 4; do
+		wh -o /dev/null -w '%{http_code}\n' "https://127.0.0.1:$port2/readyz" >>"$codes" 2>&1
+		wh -o /dev/null -w '%{http_code}\n' "$URL/readyz" >>"$codes" 2>&1
+		sleep 0.5
+	done
+	wait "$fp" || return 1
+	fault_wait_api 90 || return 1
+	e2e_stop_webhook pid2 "$W/webhook2.log" 'AddressSanitizer|runtime error'
+	LOADPIDS=
+	grep -i "ReferenceGrant\|referencegrants" "$W/webhook2.log" | tail -3 >&2
+	res=$(sort -u "$codes" | tr '\n' ' ')
+	echo "    /readyz of both webhooks while the API server was down: $res" >&2
+	t_eq "$res" "200 " "/readyz with no ReferenceGrant CRD while the API server was down"
+}
+
 t_run ready_and_installed test_ready_and_installed
 t_run control_plane_restart_while_reviews_flow test_control_plane_restart_while_reviews_flow
 t_run rotation_every_second_under_load test_rotation_every_second_under_load
 t_run slot_holder_while_apiserver_reviews test_slot_holder_while_apiserver_reviews
+t_run no_grant_crd_apiserver_down test_no_grant_crd_apiserver_down
 e2e_stop_webhook WHPID "$W/webhook.log" 'AddressSanitizer|runtime error'
 t_done

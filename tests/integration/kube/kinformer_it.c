@@ -543,6 +543,7 @@ test_absent_crd_then_served(void)
     CHECK(!kinformer_synced(inf));
     CHECK_INT(kinformer_status(inf, &e), SC_ENOTFOUND);
     CHECK(strstr(e.msg, "resource not served") != NULL);
+    CHECK_INT(kinformer_served(inf), 0);
     CHECK(atomic_load(&r.notserved) >= 1);
 
     json_t *crd = json_pack(
@@ -561,6 +562,7 @@ test_absent_crd_then_served(void)
     int rc = kinformer_wait_synced(inf, 20000);
     CHECK_INT(rc, 0);
     CHECK_INT(kinformer_status(inf, NULL), 0);
+    CHECK_INT(kinformer_served(inf), 1);
     json_t *g = json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion", "", "kind", "Gadget",
                           "metadata", "name", "g1", "spec", "color", "x");
     char ver[160];
@@ -573,11 +575,16 @@ test_absent_crd_then_served(void)
     }
     json_decref(g);
     CHECK(wait_for(&r, "add g1", 10000));
-    kinformer_free(inf);
     char crdpath[KPATH_MAX];
     kpath(crdpath, sizeof(crdpath), "apiextensions.k8s.io", "v1", "customresourcedefinitions", NULL,
           crdname, NULL);
     CHECK_INT(kclient_delete(c, crdpath, NULL, NULL, &e), 0);
+    /* the CRD deleted: still synced (the cache stays), but no longer served */
+    for (int i = 0; i < 300 && kinformer_served(inf) != 0; i++)
+        usleep(100000);
+    CHECK_INT(kinformer_served(inf), 0);
+    CHECK(kinformer_synced(inf));
+    kinformer_free(inf);
     kclient_free(c);
 }
 
