@@ -26,8 +26,8 @@ struct hconn {
     int fd;              /* -1: free slot */
     int64_t deadline_ms; /* the whole exchange, from accept */
     size_t in_len;
-    char *in;           /* LIM_HTTP_REQUEST_HEAD bytes, while reading */
-    struct buf out;     /* the response, while writing */
+    char *in;       /* LIM_HTTP_REQUEST_HEAD bytes, while reading */
+    struct buf out; /* the response, while writing */
     size_t out_off;
 };
 
@@ -45,14 +45,22 @@ static const char *
 status_text(int code)
 {
     switch (code) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
     }
 }
 
@@ -178,8 +186,9 @@ conn_read(struct httpsrv *s, struct hconn *c)
     c->in[c->in_len] = '\0';
     if (strstr(c->in, "\r\n\r\n") == NULL && c->in_len + 1 < LIM_HTTP_REQUEST_HEAD)
         return;
-    if ((strstr(c->in, "\r\n\r\n") != NULL ? answer(s, c)
-                                            : text(c, 431, "request header too large\n", false)) != 0) {
+    if ((strstr(c->in, "\r\n\r\n") != NULL
+             ? answer(s, c)
+             : text(c, 431, "request header too large\n", false)) != 0) {
         conn_close(c);
         return;
     }
@@ -358,8 +367,8 @@ bind_endpoint(struct httpsrv *s, const char *endpoint, struct sc_err *err)
     s->lfd = listen_on(ai);
     freeaddrinfo(ai);
     if (s->lfd < 0)
-        return sc_err_set(err, SC_EIO, "listen tcp %s: cannot bind (address in use or not permitted)",
-                          endpoint);
+        return sc_err_set(err, SC_EIO,
+                          "listen tcp %s: cannot bind (address in use or not permitted)", endpoint);
     if (getsockname(s->lfd, (struct sockaddr *)&sa, &salen) == 0 &&
         getnameinfo((struct sockaddr *)&sa, salen, host, sizeof(host), port, sizeof(port),
                     NI_NUMERICHOST | NI_NUMERICSERV) == 0)

@@ -19,10 +19,10 @@
  * (Normal, WaitingForSnapshots) naming the snapshots it waits for.  The
  * controller registers PVC_PIN_REASON as a replace-mode reason of its event
  * recorder (kube/krecorder.h), so the PVC keeps ONE such Event: a new set of
- * names PATCHes its message (count+1), it never adds a second Event.  pvc_pin_enqueue() is for the PVC watch:
- * when a PVC that carries the finalizer is being deleted, every snapshot of
- * its namespace that names it is synced again, so the finalizer is checked at
- * once instead of at the next resync.
+ * names PATCHes its message (count+1), it never adds a second Event.  pvc_pin_enqueue() is for the
+ * PVC watch: when a PVC that carries the finalizer is being deleted, every snapshot of its
+ * namespace that names it is synced again, so the finalizer is checked at once instead of at the
+ * next resync.
  */
 #ifndef SC_PVC_PIN_H
 #define SC_PVC_PIN_H

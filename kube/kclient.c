@@ -1428,8 +1428,8 @@ split_sink(void *ctx, const char *data, size_t n)
 
 /* GET one page, streaming its items to fn; then read its metadata. */
 static int
-list_page(struct kclient *c, const char *path, const char *query, klist_fn *fn, void *ctx,
-          char *rv, size_t rv_cap, char *cont, struct sc_err *err)
+list_page(struct kclient *c, const char *path, const char *query, klist_fn *fn, void *ctx, char *rv,
+          size_t rv_cap, char *cont, struct sc_err *err)
 {
     struct klist_split sp = {0};
     struct xsink sink = {split_sink, &sp};

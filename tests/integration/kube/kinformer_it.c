@@ -667,5 +667,5 @@ test_resync_replays_cache(void)
 
 TEST_MAIN(TEST(test_resync_replays_cache), TEST(test_watch_sees_create_update_delete),
           TEST(test_gone_relists_and_converges), TEST(test_paged_list_and_relist),
-          TEST(test_absent_crd_then_served),
-          TEST(test_unreachable_backs_off), TEST(test_bad_token_backs_off))
+          TEST(test_absent_crd_then_served), TEST(test_unreachable_backs_off),
+          TEST(test_bad_token_backs_off))

@@ -141,4 +141,5 @@ test_stuck_deletion_threshold(void)
 }
 
 TEST_MAIN(TEST(test_defaults), TEST(test_go_flag_semantics), TEST(test_exit_codes),
-          TEST(test_version_after_validation), TEST(test_gates), TEST(test_stuck_deletion_threshold))
+          TEST(test_version_after_validation), TEST(test_gates),
+          TEST(test_stuck_deletion_threshold))

@@ -24,11 +24,12 @@ doc(const char *text)
 }
 
 /* The fixture most tests read. */
-static const char *const fixture = "{\"metadata\":{\"name\":\"n1\",\"annotations\":{"
-                                   "\"a.io/x\":\"yes\",\"a.io/nul\":null,\"a.io/num\":5}},"
-                                   "\"spec\":{\"s\":\"v\",\"n\":null,\"i\":7,\"r\":1.5,"
-                                   "\"t\":true,\"f\":false,\"o\":{\"k\":\"w\"},\"a\":[\"x\",null,3],"
-                                   "\"objs\":[{\"k\":\"e0\"},2]}}";
+static const char *const fixture =
+    "{\"metadata\":{\"name\":\"n1\",\"annotations\":{"
+    "\"a.io/x\":\"yes\",\"a.io/nul\":null,\"a.io/num\":5}},"
+    "\"spec\":{\"s\":\"v\",\"n\":null,\"i\":7,\"r\":1.5,"
+    "\"t\":true,\"f\":false,\"o\":{\"k\":\"w\"},\"a\":[\"x\",null,3],"
+    "\"objs\":[{\"k\":\"e0\"},2]}}";
 
 static void
 test_str_at(void)

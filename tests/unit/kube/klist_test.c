@@ -101,7 +101,7 @@ static const char NS_PAGE[] =
 /* ---- klist_split --------------------------------------------------------------------- */
 
 struct got {
-    json_t *items; /* array of copies */
+    json_t *items;  /* array of copies */
     int stop_after; /* > 0: fn returns SC_ECONFLICT at this item */
 };
 
@@ -160,8 +160,8 @@ check_recorded(const char *page, const char *rv, size_t nitems)
         if (rc != 0 || !json_equal(g.items, want) ||
             json_array_size(json_object_get(skel, "items")) != 0 ||
             !json_is_array(json_object_get(skel, "items")) ||
-            strcmp(json_string_value(json_object_get(json_object_get(skel, "metadata"),
-                                                     "resourceVersion")),
+            strcmp(json_string_value(
+                       json_object_get(json_object_get(skel, "metadata"), "resourceVersion")),
                    rv) != 0)
             bad++;
         json_decref(g.items);
@@ -198,8 +198,8 @@ test_split_shapes(void)
     json_decref(skel);
     skel = NULL;
     /* quotes, brackets and a key named items inside an item's strings */
-    CHECK_INT(split_str("{\"items\":[{\"a\":\"x\\\"}],\\\\\",\"items\":[{}]} , {\"b\":\"]\"}\n]}", &g,
-                        &skel),
+    CHECK_INT(split_str("{\"items\":[{\"a\":\"x\\\"}],\\\\\",\"items\":[{}]} , {\"b\":\"]\"}\n]}",
+                        &g, &skel),
               0);
     CHECK_INT(json_array_size(g.items), 2);
     CHECK_STR(json_string_value(json_object_get(json_array_get(g.items, 0), "a")), "x\"}],\\");
@@ -218,10 +218,18 @@ static void
 test_split_malformed(void)
 {
     static const char *bad[] = {
-        "{\"items\":[1]}",           "{\"items\":[{}{}]}",       "{\"items\":[{},]}",
-        "{\"items\":[,{}]}",         "{\"items\":[{\"a\":1}",    "{\"items\":[]}]",
-        "{\"items\":[],\"items\":[]}", "{\"items\":[{\"a\":}]}", "[{\"items\":[]}]",
-        "{\"items\":[]} x",          "",                          "{\"items\":[{\"a\":\"x}]}",
+        "{\"items\":[1]}",
+        "{\"items\":[{}{}]}",
+        "{\"items\":[{},]}",
+        "{\"items\":[,{}]}",
+        "{\"items\":[{\"a\":1}",
+        "{\"items\":[]}]",
+        "{\"items\":[],\"items\":[]}",
+        "{\"items\":[{\"a\":}]}",
+        "[{\"items\":[]}]",
+        "{\"items\":[]} x",
+        "",
+        "{\"items\":[{\"a\":\"x}]}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct got g = {0};
@@ -298,7 +306,8 @@ answer(struct canned *c, int s, int i)
     const char *body = c->bodies[i];
     int gone = strncmp(body, "410 ", 4) == 0;
 
-    while (got < (ssize_t)sizeof(req) - 1 && (r = read(s, req + got, sizeof(req) - 1 - (size_t)got)) > 0) {
+    while (got < (ssize_t)sizeof(req) - 1 &&
+           (r = read(s, req + got, sizeof(req) - 1 - (size_t)got)) > 0) {
         got += r;
         req[got] = '\0';
         if (strstr(req, "\r\n\r\n") != NULL)
@@ -360,15 +369,15 @@ canned_stop(struct canned *c, pthread_t t)
     pthread_join(t, NULL);
 }
 
-#define PAGE1 \
+#define PAGE1                                                                              \
     "{\"kind\":\"WList\",\"metadata\":{\"resourceVersion\":\"50\",\"continue\":\"tok1\"}," \
     "\"items\":[{\"metadata\":{\"name\":\"a\",\"namespace\":\"n\",\"uid\":\"u-a\","        \
     "\"resourceVersion\":\"10\"}},{\"metadata\":{\"name\":\"b\",\"namespace\":\"n\","      \
     "\"uid\":\"u-b\",\"resourceVersion\":\"11\"}}]}"
-#define PAGE2 \
+#define PAGE2                                                                           \
     "{\"kind\":\"WList\",\"items\":[{\"metadata\":{\"name\":\"c\",\"namespace\":\"n\"," \
     "\"uid\":\"u-c\",\"resourceVersion\":\"12\"}}],\"metadata\":{\"resourceVersion\":\"50\"}}"
-#define EXPIRED                                                                            \
+#define EXPIRED                                                                          \
     "410 {\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":" \
     "\"The provided continue parameter is too old\",\"reason\":\"Expired\",\"code\":410}"
 
@@ -395,7 +404,8 @@ test_list_pages_and_expired_continue(void)
     CHECK_STR(names, "abc");
     CHECK_STR(rv, "50");
     CHECK_STR(c.lines[0], "GET /apis/g/v1/widgets?limit=2&labelSelector=x%3Dy HTTP/1.1");
-    CHECK_STR(c.lines[1], "GET /apis/g/v1/widgets?limit=2&labelSelector=x%3Dy&continue=tok1 HTTP/1.1");
+    CHECK_STR(c.lines[1],
+              "GET /apis/g/v1/widgets?limit=2&labelSelector=x%3Dy&continue=tok1 HTTP/1.1");
     names[0] = '\0';
     CHECK_INT(kclient_list(k, "/apis/g/v1/widgets", &lo, count_names, names, rv, sizeof(rv), &e),
               SC_EGONE);
