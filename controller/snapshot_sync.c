@@ -1087,7 +1087,13 @@ snapshot_sync(const struct sync_env *env, const struct cvs *vs, struct sc_err *e
     int rc;
 
     sc_err_clear(&ferr);
-    if (snapshot_check_remove_pvc_finalizer(env, vs, false, &ferr) != 0) {
+    rc = snapshot_check_remove_pvc_finalizer(env, vs, false, &ferr);
+    if (rc == SC_ECONFLICT) {
+        /* another worker removed it first, or the claim changed: its event
+         * brings the claim back, and a snapshot being deleted retries */
+        log_debug(2, "snapshot '%s/%s': PVC finalizer not removed: %s", vs->m.ns, vs->m.name,
+                  ferr.msg);
+    } else if (rc != 0) {
         log_warnx("snapshot '%s/%s': cannot remove PVC finalizer: %s", vs->m.ns, vs->m.name,
                   ferr.msg);
         sync_event(env, KIND_VS, &vs->m, "Warning", "ErrorPVCFinalizer",

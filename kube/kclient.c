@@ -1056,49 +1056,70 @@ kclient_update(struct kclient *c, const char *path, const json_t *body, json_t *
     return send_object(c, "PUT", "update", path, body, out, err);
 }
 
-/* The API server answers a failed JSON-patch "test" with a bare 422 that
- * does not say which operation failed.  When the patch tested
- * /metadata/resourceVersion or /metadata/uid, read the object and check
- * those preconditions ourselves: a mismatch (or a vanished object) is a
- * conflict, so callers re-read and retry instead of giving up. */
+/* A tested value for a message: compact JSON, cut to the buffer; "unset"
+ * when absent. */
+#define PRECOND_TEXT_MAX 96
+static void
+precond_text(const json_t *v, char *dst, size_t cap)
+{
+    size_t n;
+
+    if (v == NULL) {
+        snprintf(dst, cap, "unset");
+        return;
+    }
+    n = json_dumpb(v, dst, cap - 1, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (n == 0 || n > cap - 1)
+        snprintf(dst, cap, "%s", n == 0 ? "?" : "(long value)");
+    else
+        dst[n] = '\0';
+}
+
+/* The API server answers a failed JSON-patch "test" with a bare 422 ("the
+ * server rejected our request due to an error in our request") that does not
+ * say which operation failed.  When the patch has "test" operations, read
+ * the object and check each one ourselves: a value that differs now (or a
+ * vanished object) is a conflict, named in the message, so callers re-read
+ * and retry instead of reporting an invalid request.  When every test still
+ * holds, the 422 was about something else and rc stands. */
 static int
 check_patch_preconditions(struct kclient *c, const char *path, const json_t *patch, int rc,
                           struct sc_err *err)
 {
-    const char *want_rv = NULL, *want_uid = NULL;
     const json_t *op;
     json_t *cur = NULL;
+    bool any = false;
     size_t i;
 
     json_array_foreach (patch, i, op) {
         const char *o = json_string_value(json_object_get(op, "op"));
-        const char *p = json_string_value(json_object_get(op, "path"));
-        const char *v = json_string_value(json_object_get(op, "value"));
-        if (o == NULL || p == NULL || v == NULL || strcmp(o, "test") != 0)
-            continue;
-        if (strcmp(p, "/metadata/resourceVersion") == 0)
-            want_rv = v;
-        else if (strcmp(p, "/metadata/uid") == 0)
-            want_uid = v;
+        if (o != NULL && strcmp(o, "test") == 0 && json_is_string(json_object_get(op, "path")) &&
+            json_object_get(op, "value") != NULL)
+            any = true;
     }
-    if (want_rv == NULL && want_uid == NULL)
+    if (!any)
         return rc;
     int grc = do_request(c, "GET", path, NULL, NULL, NULL, &cur, NULL);
     if (grc == SC_ENOTFOUND)
         return sc_err_set(err, SC_ECONFLICT, "patch %s: precondition failed: object is gone", path);
     if (grc != 0)
         return rc;
-    struct kjson r = {0};
-    kjson_init(&r, cur, NULL);
-    const char *rv = kjson_str(&r, "metadata.resourceVersion");
-    const char *uid = kjson_str(&r, "metadata.uid");
-    if (want_rv != NULL && (rv == NULL || strcmp(rv, want_rv) != 0)) {
-        rc = sc_err_set(err, SC_ECONFLICT,
-                        "patch %s: precondition failed: resourceVersion is %s, expected %s", path,
-                        rv ? rv : "unset", want_rv);
-    } else if (want_uid != NULL && (uid == NULL || strcmp(uid, want_uid) != 0)) {
-        rc = sc_err_set(err, SC_ECONFLICT, "patch %s: precondition failed: uid is %s, expected %s",
-                        path, uid ? uid : "unset", want_uid);
+    json_array_foreach (patch, i, op) {
+        const char *o = json_string_value(json_object_get(op, "op"));
+        const char *p = json_string_value(json_object_get(op, "path"));
+        const json_t *want = json_object_get(op, "value");
+        const json_t *have;
+        if (o == NULL || p == NULL || want == NULL || strcmp(o, "test") != 0)
+            continue;
+        have = kjson_pointer(cur, p);
+        if (have != NULL && json_equal((json_t *)have, (json_t *)want))
+            continue;
+        char hs[PRECOND_TEXT_MAX], ws[PRECOND_TEXT_MAX];
+        precond_text(have, hs, sizeof(hs));
+        precond_text(want, ws, sizeof(ws));
+        rc = sc_err_set(err, SC_ECONFLICT, "patch %s: precondition failed: %s is %s, expected %s",
+                        path, p, hs, ws);
+        break;
     }
     if (rc == SC_ECONFLICT && err != NULL) {
         err->http_status = 422;

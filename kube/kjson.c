@@ -520,3 +520,61 @@ kjson_put_str(struct buf *b, const char *s)
     }
     return rc;
 }
+
+/* One pointer segment [p, end) unescaped into seg (cap bytes): false when it
+ * is too long or holds a '~' not followed by '0' or '1'. */
+static bool
+pointer_segment(const char *p, const char *end, char *seg, size_t cap)
+{
+    size_t n = 0;
+
+    for (; p < end; p++) {
+        char c = *p;
+        if (c == '~') {
+            if (p + 1 >= end || (p[1] != '0' && p[1] != '1'))
+                return false;
+            c = p[1] == '0' ? '~' : '/';
+            p++;
+        }
+        if (n + 1 >= cap)
+            return false;
+        seg[n++] = c;
+    }
+    seg[n] = '\0';
+    return true;
+}
+
+const json_t *
+kjson_pointer(const json_t *root, const char *ptr)
+{
+    const json_t *cur = root;
+    char seg[KJSON_PATH_MAX];
+
+    if (root == NULL || ptr == NULL || (*ptr != '\0' && *ptr != '/'))
+        return NULL;
+    while (*ptr == '/' && cur != NULL) {
+        const char *start = ptr + 1, *end = strchr(start, '/');
+        if (end == NULL)
+            end = start + strlen(start);
+        if (!pointer_segment(start, end, seg, sizeof(seg)))
+            return NULL;
+        if (json_is_object(cur)) {
+            cur = json_object_get(cur, seg);
+        } else if (json_is_array(cur)) {
+            size_t i = 0, k;
+            /* a plain decimal: no sign, no leading zero (except "0") */
+            if (seg[0] == '\0' || (seg[0] == '0' && seg[1] != '\0'))
+                return NULL;
+            for (k = 0; seg[k] != '\0'; k++) {
+                if (seg[k] < '0' || seg[k] > '9' || i > (SIZE_MAX - 9) / 10)
+                    return NULL;
+                i = i * 10 + (size_t)(seg[k] - '0');
+            }
+            cur = json_array_get(cur, i);
+        } else {
+            return NULL;
+        }
+        ptr = end;
+    }
+    return cur;
+}

@@ -129,6 +129,12 @@ const json_t *kjson_elem_obj(struct kjson *r, const json_t *arr, const char *wha
 /* Does the string array at path contain s?  (finalizers).  false if absent. */
 bool kjson_arr_has_str(struct kjson *r, const char *path, const char *s);
 
+/* The value at an RFC 6901 JSON pointer ("/metadata/finalizers/2", "~0" for
+ * '~' and "~1" for '/' in a segment; "" is root itself), or NULL when a
+ * segment is absent, an array index is not a plain decimal in range, or the
+ * pointer is malformed.  Sets no error.  Borrowed from root. */
+const json_t *kjson_pointer(const json_t *root, const char *ptr);
+
 /* 0 or the first error code. */
 int kjson_error(const struct kjson *r);
 

@@ -111,6 +111,20 @@ test_crud_status_patch_conflict(void)
                 e.reason, e.msg);
     CHECK_INT(rc, SC_ECONFLICT);
     json_decref(jp);
+    /* a failed "test" of another path is named as a conflict; an invalid
+     * patch whose tests hold stays invalid */
+    jp = json_array();
+    kpatch_add_op(jp, "test", "/spec/size", json_integer(4));
+    kpatch_add_op(jp, "replace", "/spec/size", json_integer(6));
+    rc = kclient_patch(c, path, KPATCH_JSON, jp, NULL, &e);
+    CHECK_INT(rc, SC_ECONFLICT);
+    CHECK(strstr(e.msg, "precondition failed: /spec/size is 5, expected 4") != NULL);
+    json_decref(jp);
+    jp = json_array();
+    kpatch_add_op(jp, "test", "/spec/size", json_integer(5));
+    kpatch_add_op(jp, "remove", "/spec/nosuchfield", NULL);
+    rc = kclient_patch(c, path, KPATCH_JSON, jp, NULL, &e);
+    CHECK_INT(rc, SC_EINVALID);
     /* a JSON patch on /status */
     jp = json_array();
     kpatch_add_op(jp, "replace", "/status/message", json_string("patched"));

@@ -617,6 +617,26 @@ test_pvc_finalizer_removed_when_ready(void)
     teardown();
 }
 
+/* The removal's "test" failed (another worker removed it first): no
+ * Warning, the pass goes on.  Any other error still warns, as upstream. */
+static void
+test_pvc_finalizer_conflict_is_quiet(void)
+{
+    bound_world(READY);
+    F.fail_patch = SC_ECONFLICT;
+    CHECK_INT(sync_vs(), 0);
+    CHECK(logged("PATCH pvc default/claim1"));
+    CHECK(!logged("ErrorPVCFinalizer"));
+    teardown();
+
+    bound_world(READY);
+    F.fail_patch = SC_EFORBIDDEN;
+    CHECK_INT(sync_vs(), 0);
+    CHECK(logged("EVENT vs default/snap1 Warning ErrorPVCFinalizer Error check and remove PVC "
+                 "Finalizer for VolumeSnapshot"));
+    teardown();
+}
+
 static void
 test_pvc_finalizer_kept_while_unready(void)
 {
@@ -948,12 +968,12 @@ TEST_MAIN(TEST(test_dynamic_adds_source_finalizer), TEST(test_dynamic_creates_co
           TEST(test_delete_policy_delete_content_gone), TEST(test_delete_policy_retain),
           TEST(test_delete_annotation_failure_blocks), TEST(test_delete_blocked_by_restore),
           TEST(test_delete_with_class_notfound), TEST(test_pvc_finalizer_removed_when_ready),
-          TEST(test_pvc_finalizer_kept_while_unready), TEST(test_preprovisioned_binds),
-          TEST(test_preprovisioned_missing), TEST(test_preprovisioned_dynamic_mismatch),
-          TEST(test_volume_mode_flag), TEST(test_distributed_label), TEST(test_secret_annotations),
-          TEST(test_secret_only_name), TEST(test_content_adds_finalizer),
-          TEST(test_content_enqueues_snapshot), TEST(test_content_marks_being_deleted),
-          TEST(test_content_orphan_untouched), TEST(test_content_validation),
-          TEST(test_deleted_handlers), TEST(test_member_delete_blocked_by_group),
-          TEST(test_member_delete_after_group_gone), TEST(test_group_handle_status),
-          TEST(test_unbuilt_patch_is_enomem))
+          TEST(test_pvc_finalizer_kept_while_unready), TEST(test_pvc_finalizer_conflict_is_quiet),
+          TEST(test_preprovisioned_binds), TEST(test_preprovisioned_missing),
+          TEST(test_preprovisioned_dynamic_mismatch), TEST(test_volume_mode_flag),
+          TEST(test_distributed_label), TEST(test_secret_annotations), TEST(test_secret_only_name),
+          TEST(test_content_adds_finalizer), TEST(test_content_enqueues_snapshot),
+          TEST(test_content_marks_being_deleted), TEST(test_content_orphan_untouched),
+          TEST(test_content_validation), TEST(test_deleted_handlers),
+          TEST(test_member_delete_blocked_by_group), TEST(test_member_delete_after_group_gone),
+          TEST(test_group_handle_status), TEST(test_unbuilt_patch_is_enomem))

@@ -325,7 +325,38 @@ test_root_and_at_agree(void)
     json_decref(d);
 }
 
+/* RFC 6901 pointers, as JSON-patch "test" paths use them. */
+static void
+test_pointer(void)
+{
+    json_t *d = json_loads("{\"metadata\":{\"finalizers\":[\"a\",\"b\"],\"annotations\":"
+                           "{\"x/y\":\"1\",\"t~n\":\"2\",\"\":\"e\"}},\"n\":3}",
+                           0, NULL);
+
+    CHECK(d != NULL);
+    CHECK(kjson_pointer(d, "") == d);
+    CHECK_STR(json_string_value(kjson_pointer(d, "/metadata/finalizers/1")), "b");
+    CHECK_STR(json_string_value(kjson_pointer(d, "/metadata/finalizers/0")), "a");
+    CHECK(kjson_pointer(d, "/metadata/finalizers/2") == NULL);  /* past the end */
+    CHECK(kjson_pointer(d, "/metadata/finalizers/01") == NULL); /* leading zero */
+    CHECK(kjson_pointer(d, "/metadata/finalizers/-") == NULL);
+    CHECK(kjson_pointer(d, "/metadata/finalizers/-1") == NULL);
+    CHECK(kjson_pointer(d, "/metadata/finalizers/") == NULL);
+    CHECK(kjson_pointer(d, "/metadata/finalizers/99999999999999999999999") == NULL);
+    CHECK_STR(json_string_value(kjson_pointer(d, "/metadata/annotations/x~1y")), "1");
+    CHECK_STR(json_string_value(kjson_pointer(d, "/metadata/annotations/t~0n")), "2");
+    CHECK_STR(json_string_value(kjson_pointer(d, "/metadata/annotations/")), "e");
+    CHECK(kjson_pointer(d, "/metadata/annotations/t~2n") == NULL); /* bad escape */
+    CHECK(kjson_pointer(d, "/metadata/annotations/t~") == NULL);
+    CHECK(kjson_pointer(d, "metadata") == NULL); /* no leading slash */
+    CHECK(kjson_pointer(d, "/n/x") == NULL);     /* through a number */
+    CHECK(json_integer_value(kjson_pointer(d, "/n")) == 3);
+    CHECK(kjson_pointer(NULL, "/n") == NULL);
+    CHECK(kjson_pointer(d, NULL) == NULL);
+    json_decref(d);
+}
+
 TEST_MAIN(TEST(test_str_at), TEST(test_obj_arr_wrong_types), TEST(test_tri),
           TEST(test_integer_strict), TEST(test_time_ns), TEST(test_map_str), TEST(test_peek_str),
           TEST(test_elems), TEST(test_str_copy), TEST(test_str_copy_huge),
-          TEST(test_root_and_at_agree))
+          TEST(test_root_and_at_agree), TEST(test_pointer))
