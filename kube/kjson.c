@@ -544,6 +544,24 @@ pointer_segment(const char *p, const char *end, char *seg, size_t cap)
     return true;
 }
 
+/* An array index segment: a plain decimal, no sign, no leading zero
+ * (except "0"), no overflow. */
+static bool
+pointer_index(const char *seg, size_t *out)
+{
+    size_t i = 0, k;
+
+    if (seg[0] == '\0' || (seg[0] == '0' && seg[1] != '\0'))
+        return false;
+    for (k = 0; seg[k] != '\0'; k++) {
+        if (seg[k] < '0' || seg[k] > '9' || i > (SIZE_MAX - 9) / 10)
+            return false;
+        i = i * 10 + (size_t)(seg[k] - '0');
+    }
+    *out = i;
+    return true;
+}
+
 const json_t *
 kjson_pointer(const json_t *root, const char *ptr)
 {
@@ -561,15 +579,9 @@ kjson_pointer(const json_t *root, const char *ptr)
         if (json_is_object(cur)) {
             cur = json_object_get(cur, seg);
         } else if (json_is_array(cur)) {
-            size_t i = 0, k;
-            /* a plain decimal: no sign, no leading zero (except "0") */
-            if (seg[0] == '\0' || (seg[0] == '0' && seg[1] != '\0'))
+            size_t i;
+            if (!pointer_index(seg, &i))
                 return NULL;
-            for (k = 0; seg[k] != '\0'; k++) {
-                if (seg[k] < '0' || seg[k] > '9' || i > (SIZE_MAX - 9) / 10)
-                    return NULL;
-                i = i * 10 + (size_t)(seg[k] - '0');
-            }
             cur = json_array_get(cur, i);
         } else {
             return NULL;
