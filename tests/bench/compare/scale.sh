@@ -20,8 +20,10 @@
 #             VolumeSnapshotClass and PersistentVolumeClaim (the informers its
 #             Run waits for).  Both are "every informer has its initial list"
 #             (upstream's WaitForCacheSync polls every 100 ms, so it may start
-#             its workers up to 0.1 s later).  -v=2 adds about 20 lines at start
-#             and no per-object lines here.  As a second, log-free signal that
+#             its workers up to 0.1 s later).  -v=2 adds about 15 lines at start
+#             and 3 or 4 a new or deleted snapshot, none a cached one (its one
+#             line a cached snapshot a sync pass, "cannot get claim", is there
+#             at the default verbosity too).  As a second, log-free signal that
 #             means the same for both, the snapshot "pending" (dynamic, of the
 #             PVC src) is created just before the process starts: start -> its
 #             content created (the controller's first write for it, after the
