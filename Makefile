@@ -21,6 +21,9 @@
 #   make bench      benchmarks that print figures
 #   make bench-compare  ours against upstream's controller and webhooks, side by side
 #                   (N=2000 by default; writes docs/performance.md)
+#   make bench-scale    ours against upstream's controller with N_SCALE (50000) ready snapshots
+#                   existing: time to caches synced, RSS, new-snapshot latency across a resync
+#                   (tests/bench/compare/scale.sh; prints a table, writes no doc)
 
 # The first rule the TESTS_FOR eval below defines would otherwise be the
 # default goal (a unit-test binary): plain `make` builds bin/.
@@ -87,7 +90,7 @@ $(OOM_UNITS): $(BUILD)/tests/lib/failalloc.o
 $(OOM_UNITS): LDFLAGS += $(OOM_WRAP) $(BUILD)/tests/lib/failalloc.o
 
 .PHONY: all deps tools image check test asan tsan valgrind fuzz fuzz-long soak soak-groups demo format format-check tidy \
-        bench bench-compare clean print-unit-bins print-it-bins print-asan-flags print-valgrind \
+        bench bench-compare bench-scale clean print-unit-bins print-it-bins print-asan-flags print-valgrind \
         unit-bins it-bins bench-bins
 all: $(BIN)/snapshot-controller $(BIN)/snapshot-webhook
 
@@ -185,6 +188,12 @@ bench-compare: deps
 	@tests/tools/build.sh all
 	@tests/tools/build.sh upstream
 	@tests/bench/compare/compare.sh
+
+bench-scale: deps
+	@$(MAKE) --no-print-directory all
+	@tests/tools/build.sh all
+	@tests/tools/build.sh upstream
+	@tests/bench/compare/scale.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -11,8 +11,18 @@ client certificate from tests/cluster/up).
   apiload.py delete NS          delete every VolumeSnapshot in NS at once and
                                 print the time until they and their contents
                                 are all gone (watch)
+  apiload.py paced NS N SECS PVC [RAW]
+                                create N dynamic VolumeSnapshots of PVC, one
+                                every SECS, and print creation-to-ready
+                                latencies (watch); RAW gets one line a sample:
+                                "<epoch created> <latency s>"
+  apiload.py sentinel NS PVC NAME
+                                create the dynamic VolumeSnapshot NAME of PVC,
+                                print "created <epoch>", then "content <epoch>"
+                                when its content appears and "ready <epoch>"
+                                when it is readyToUse (watches; 900 s at most)
 """
-import http.client, json, os, queue, ssl, sys, threading, time
+import http.client, json, os, queue, ssl, sys, threading, time, urllib.parse
 
 def cluster():
     d = os.environ["CLUSTER_DIR"]
@@ -187,6 +197,93 @@ def ready(ns, n, pvc):
     if len(lat) < n:
         sys.exit(f"only {len(lat)} of {n} became ready")
 
+def paced(ns, n, interval, pvc, raw=None):
+    ensure_ns(ns)
+    created = {}
+    done = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+    def watch():
+        for ev in watch_stream(f"{GROUP}/namespaces/{ns}/volumesnapshots?watch=1&timeoutSeconds=900", stop):
+            o = ev["object"]
+            if (o.get("status") or {}).get("readyToUse") is True:
+                with lock:
+                    done.setdefault(o["metadata"]["name"], time.time())
+    threading.Thread(target=watch, daemon=True).start()
+    time.sleep(1)
+    c = Conn()
+    t0 = time.time()
+    for i in range(n):
+        delay = t0 + i * interval - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        name = f"paced-{i}"
+        with lock:
+            created[name] = time.time()
+        st, body = c.req("POST", f"{GROUP}/namespaces/{ns}/volumesnapshots", {
+            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+            "metadata": {"name": name},
+            "spec": {"source": {"persistentVolumeClaimName": pvc}}})
+        if st != 201:
+            sys.exit(f"create {name}: {st} {body}")
+    sent = time.time() - t0
+    deadline = time.time() + 900
+    while time.time() < deadline:
+        with lock:
+            if all(k in done for k in created):
+                break
+        time.sleep(0.2)
+    stop.set()
+    with lock:
+        got = sorted((created[k], done[k] - created[k]) for k in created if k in done)
+    if raw:
+        with open(raw, "w") as f:
+            for t, l in got:
+                f.write(f"{t:.3f} {l:.3f}\n")
+    lat = sorted(l for _, l in got)
+    if not lat:
+        sys.exit("nothing became ready")
+    pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+    print(f"samples={n} ready={len(lat)} sent_in={sent:.1f}s latency_p50={pct(0.5):.2f}s "
+          f"p90={pct(0.9):.2f}s p99={pct(0.99):.2f}s max={lat[-1]:.2f}s")
+    if len(lat) < n:
+        sys.exit(f"only {len(lat)} of {n} became ready")
+
+def sentinel(ns, pvc, name):
+    ensure_ns(ns)
+    st, vs = Conn().req("POST", f"{GROUP}/namespaces/{ns}/volumesnapshots", {
+        "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+        "metadata": {"name": name},
+        "spec": {"source": {"persistentVolumeClaimName": pvc}}})
+    if st != 201:
+        sys.exit(f"create {name}: {st} {vs}")
+    print(f"created {time.time():.3f}", flush=True)
+    stop = threading.Event()
+    seen = {}
+    lock = threading.Lock()
+    def watch(what, url, hit):
+        for ev in watch_stream(url, stop):
+            if ev.get("type") in ("ADDED", "MODIFIED") and hit(ev["object"]):
+                with lock:
+                    if what not in seen:
+                        seen[what] = time.time()
+                        print(f"{what} {seen[what]:.3f}", flush=True)
+                return
+    # field selectors: one object each, however many others exist
+    cname = f"snapcontent-{vs['metadata']['uid']}"
+    ts = [threading.Thread(target=watch, daemon=True, args=(
+              "content", f"{GROUP}/volumesnapshotcontents?watch=1&timeoutSeconds=900"
+                         f"&fieldSelector=metadata.name%3D{cname}", lambda o: True)),
+          threading.Thread(target=watch, daemon=True, args=(
+              "ready", f"{GROUP}/namespaces/{ns}/volumesnapshots?watch=1&timeoutSeconds=900"
+                       f"&fieldSelector=metadata.name%3D{name}",
+              lambda o: (o.get("status") or {}).get("readyToUse") is True))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(900)
+    stop.set()
+
 def watch_gone(path, rv, names, lock, stop):
     """Removes from names every object whose DELETED event arrives."""
     for ev in watch_stream(f"{path}?watch=1&resourceVersion={rv}&timeoutSeconds=900", stop):
@@ -194,20 +291,31 @@ def watch_gone(path, rv, names, lock, stop):
             with lock:
                 names.discard(ev["object"]["metadata"]["name"])
 
+def list_names(c, path, keep):
+    """(resourceVersion, {names of the items keep() accepts}) of the list at
+    path, 500 items a page; the pages share the first one's resourceVersion."""
+    names, cont, rv = set(), "", None
+    while True:
+        st, page = c.req("GET", f"{path}?limit=500" + (f"&continue={urllib.parse.quote(cont)}" if cont else ""))
+        if st != 200:
+            sys.exit(f"list {path}: {st}")
+        rv = rv or page["metadata"]["resourceVersion"]
+        names.update(o["metadata"]["name"] for o in page["items"] if keep(o))
+        cont = page["metadata"].get("continue")
+        if not cont:
+            return rv, names
+
 def delete(ns):
     c = Conn()
-    st, vsl = c.req("GET", f"{GROUP}/namespaces/{ns}/volumesnapshots")
-    st2, vscl = c.req("GET", f"{GROUP}/volumesnapshotcontents")
-    if st != 200 or st2 != 200:
-        sys.exit(f"list: {st} {st2}")
-    vs = {o["metadata"]["name"] for o in vsl["items"]}
-    vsc = {o["metadata"]["name"] for o in vscl["items"]
-           if (o["spec"].get("volumeSnapshotRef") or {}).get("namespace") == ns}
+    vs_rv, vs = list_names(c, f"{GROUP}/namespaces/{ns}/volumesnapshots", lambda o: True)
+    # in pages: every content of the cluster (bench-scale: 50,000) passes by
+    vsc_rv, vsc = list_names(c, f"{GROUP}/volumesnapshotcontents",
+                             lambda o: (o["spec"].get("volumeSnapshotRef") or {}).get("namespace") == ns)
     n_vs, n_vsc = len(vs), len(vsc)
     lock = threading.Lock()
     stop = threading.Event()
-    for path, rv, names in ((f"{GROUP}/namespaces/{ns}/volumesnapshots", vsl["metadata"]["resourceVersion"], vs),
-                            (f"{GROUP}/volumesnapshotcontents", vscl["metadata"]["resourceVersion"], vsc)):
+    for path, rv, names in ((f"{GROUP}/namespaces/{ns}/volumesnapshots", vs_rv, vs),
+                            (f"{GROUP}/volumesnapshotcontents", vsc_rv, vsc)):
         threading.Thread(target=watch_gone, args=(path, rv, names, lock, stop), daemon=True).start()
     time.sleep(1)
     def one(c, name):
@@ -225,12 +333,16 @@ def delete(ns):
 
 if __name__ == "__main__":
     mode, ns = sys.argv[1], sys.argv[2]
-    n = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    n = int(sys.argv[3]) if len(sys.argv) > 3 and mode != "sentinel" else 0
     if mode == "delete":
         delete(ns)
     elif mode == "cached":
         cached(ns, n, int(sys.argv[4]) if len(sys.argv) > 4 else 0)
     elif mode == "ready":
         ready(ns, n, sys.argv[4] if len(sys.argv) > 4 else "src")
+    elif mode == "paced":
+        paced(ns, n, float(sys.argv[4]), sys.argv[5], sys.argv[6] if len(sys.argv) > 6 else None)
+    elif mode == "sentinel":
+        sentinel(ns, sys.argv[3], sys.argv[4])
     else:
         sys.exit(__doc__)
