@@ -23,7 +23,8 @@
 # Env: N (2000) the main size; CURVE ("500 1000 $N"); N_CACHED (2000);
 # CACHED_STEPS ("0 1000 $N_CACHED"); FIRST (upstream|ours, default upstream);
 # PHASES ("webhook idle ready cached perf"); PERF (1); WRK_SECS (10);
-# DOC (docs/performance.md; empty = no doc).  Asserts nothing about speed.
+# DOC (docs/performance.md; empty = no doc); OURS_ENV (GNUTLS_NO_IMPLICIT_INIT=1,
+# what our controller image sets; empty = none).  Asserts nothing about speed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -39,6 +40,8 @@ WRK_SECS=${WRK_SECS:-10}
 DOC=${DOC-docs/performance.md}
 UB=${UPSTREAM_BIN:-$top/.cache/bin}
 OURS_CTRL=${OURS_CTRL:-$top/bin/snapshot-controller}
+# The environment our controller image sets (scripts/image-build.sh); upstream's image sets none.
+OURS_ENV=${OURS_ENV-GNUTLS_NO_IMPLICIT_INIT=1}
 OURS_WH=${OURS_WH:-$top/bin/snapshot-webhook}
 for b in "$UB/upstream-snapshot-controller" "$UB/upstream-snapshot-validation-webhook" "$OURS_CTRL" "$OURS_WH"; do
 	[ -x "$b" ] || { echo "missing $b (make all; tests/tools/build.sh upstream)" >&2; exit 1; }
@@ -96,7 +99,8 @@ start_ctrl() { # side log-name
 	local side=$1 name=$2
 	rm -rf "$WORK/state"
 	if [ "$side" = ours ]; then
-		"$OURS_CTRL" --kubeconfig="$KUBECONFIG" --state-dir="$WORK/state" --http-endpoint=127.0.0.1:$PORT \
+		# shellcheck disable=SC2086
+		env $OURS_ENV "$OURS_CTRL" --kubeconfig="$KUBECONFIG" --state-dir="$WORK/state" --http-endpoint=127.0.0.1:$PORT \
 			--kube-api-qps=1000 --kube-api-burst=1000 --worker-threads=10 --leader-election=false \
 			>"$WORK/$name.log" 2>&1 &
 	else
