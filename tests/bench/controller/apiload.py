@@ -158,23 +158,25 @@ def send_and_wait(items, one, lock, finished):
         time.sleep(0.2)
     return t0, sent
 
-def ready(ns, n, pvc):
-    ensure_ns(ns)
-    created = {}
-    done = {}
-    lock = threading.Lock()
-    stop = threading.Event()
-    # watch first, so no transition is missed
+def watch_ready(ns):
+    """Start a watch on ns's VolumeSnapshots (first, so no transition is
+    missed): returns (done, lock, stop), done = name -> time it was first
+    seen readyToUse."""
+    done, lock, stop = {}, threading.Lock(), threading.Event()
     def watch():
         for ev in watch_stream(f"{GROUP}/namespaces/{ns}/volumesnapshots?watch=1&timeoutSeconds=900", stop):
             o = ev["object"]
             if (o.get("status") or {}).get("readyToUse") is True:
-                nm = o["metadata"]["name"]
                 with lock:
-                    done.setdefault(nm, time.time())
-    wt = threading.Thread(target=watch, daemon=True)
-    wt.start()
+                    done.setdefault(o["metadata"]["name"], time.time())
+    threading.Thread(target=watch, daemon=True).start()
     time.sleep(1)
+    return done, lock, stop
+
+def ready(ns, n, pvc):
+    ensure_ns(ns)
+    created = {}
+    done, lock, stop = watch_ready(ns)
     def one(c, i):
         name = f"ready-{i}"
         with lock:
@@ -200,17 +202,7 @@ def ready(ns, n, pvc):
 def paced(ns, n, interval, pvc, raw=None):
     ensure_ns(ns)
     created = {}
-    done = {}
-    lock = threading.Lock()
-    stop = threading.Event()
-    def watch():
-        for ev in watch_stream(f"{GROUP}/namespaces/{ns}/volumesnapshots?watch=1&timeoutSeconds=900", stop):
-            o = ev["object"]
-            if (o.get("status") or {}).get("readyToUse") is True:
-                with lock:
-                    done.setdefault(o["metadata"]["name"], time.time())
-    threading.Thread(target=watch, daemon=True).start()
-    time.sleep(1)
+    done, lock, stop = watch_ready(ns)
     c = Conn()
     t0 = time.time()
     for i in range(n):
