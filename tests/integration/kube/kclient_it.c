@@ -125,6 +125,7 @@ test_crud_status_patch_conflict(void)
     kpatch_add_op(jp, "remove", "/spec/nosuchfield", NULL);
     rc = kclient_patch(c, path, KPATCH_JSON, jp, NULL, &e);
     CHECK_INT(rc, SC_EINVALID);
+    json_decref(jp);
     /* a JSON patch on /status */
     jp = json_array();
     kpatch_add_op(jp, "replace", "/status/message", json_string("patched"));
