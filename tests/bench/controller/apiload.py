@@ -173,20 +173,23 @@ def watch_ready(ns):
     time.sleep(1)
     return done, lock, stop
 
+def post_dynamic(c, ns, name, pvc, lock, created):
+    """POST a dynamic VolumeSnapshot name of pvc, its send time in created."""
+    with lock:
+        created[name] = time.time()
+    st, body = c.req("POST", f"{GROUP}/namespaces/{ns}/volumesnapshots", {
+        "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+        "metadata": {"name": name},
+        "spec": {"source": {"persistentVolumeClaimName": pvc}}})
+    if st != 201:
+        raise RuntimeError(f"create {name}: {st} {body}")
+
 def ready(ns, n, pvc):
     ensure_ns(ns)
     created = {}
     done, lock, stop = watch_ready(ns)
     def one(c, i):
-        name = f"ready-{i}"
-        with lock:
-            created[name] = time.time()
-        st, body = c.req("POST", f"{GROUP}/namespaces/{ns}/volumesnapshots", {
-            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
-            "metadata": {"name": name},
-            "spec": {"source": {"persistentVolumeClaimName": pvc}}})
-        if st != 201:
-            raise RuntimeError(f"create {name}: {st} {body}")
+        post_dynamic(c, ns, f"ready-{i}", pvc, lock, created)
     t0, t_created = send_and_wait(range(n), one, lock, lambda: len(done) >= n)
     stop.set()
     lat = sorted(done[k] - created[k] for k in done if k in created)
@@ -209,15 +212,7 @@ def paced(ns, n, interval, pvc, raw=None):
         delay = t0 + i * interval - time.time()
         if delay > 0:
             time.sleep(delay)
-        name = f"paced-{i}"
-        with lock:
-            created[name] = time.time()
-        st, body = c.req("POST", f"{GROUP}/namespaces/{ns}/volumesnapshots", {
-            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
-            "metadata": {"name": name},
-            "spec": {"source": {"persistentVolumeClaimName": pvc}}})
-        if st != 201:
-            sys.exit(f"create {name}: {st} {body}")
+        post_dynamic(c, ns, f"paced-{i}", pvc, lock, created)
     sent = time.time() - t0
     deadline = time.time() + 900
     while time.time() < deadline:
