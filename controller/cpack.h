@@ -1,13 +1,17 @@
-/* controller/cpack.h -- copy a view's borrowed strings into one block.
+/* controller/cpack.h -- copy a view's borrowed strings into the view itself.
  *
  * A parser points each string field of a view at the JSON tree it reads,
- * registers the field with cpack_add(), then cpack_commit() copies every
- * non-NULL string into one malloc'd block and points the fields at the
- * copies, so the tree can go.  At most CPACK_MAX fields: one more makes
- * cpack_commit() fail (SC_ETOOBIG) instead of leaving a field pointing into
- * the freed tree.
+ * registers the field with cpack_add(), then cpack_commit() grows the view's
+ * allocation by the strings' bytes, copies every non-NULL string after the
+ * struct and points the fields at the copies, so the tree can go and the
+ * view stays one allocation.  A string equal to one already copied shares
+ * that copy; one equal to a well-known constant ("", "Delete",
+ * "VolumeSnapshot", ...) points at the constant and costs nothing.  At most
+ * CPACK_MAX fields: one more makes cpack_commit() fail (SC_ETOOBIG) instead
+ * of leaving a field pointing into the freed tree.
  *
- * Ownership: *block (from cpack_commit) is the caller's; free() it.
+ * Ownership: the view (*base) stays the caller's; it may move, and is still
+ * one malloc'd block: free() it.
  */
 #ifndef SC_CPACK_H
 #define SC_CPACK_H
@@ -25,9 +29,14 @@ struct cpack {
     bool over; /* a cpack_add() found the table full */
 };
 
+/* slot must lie inside the view later passed to cpack_commit(). */
 void cpack_add(struct cpack *p, const char **slot);
-/* 0, SC_ETOOBIG (more than CPACK_MAX fields) or SC_ENOMEM; on failure the
- * fields still point at the borrowed strings and *block is NULL. */
-int cpack_commit(struct cpack *p, char **block, unsigned *block_len, struct sc_err *err);
+/* *base: a malloc'd view of size bytes holding every registered slot.
+ * 0 (*base may have moved; *block_len = bytes copied after the struct),
+ * SC_ETOOBIG (more than CPACK_MAX fields), SC_EINVALID (a slot outside the
+ * view) or SC_ENOMEM; on failure *base is unchanged and the fields still
+ * point at the borrowed strings. */
+int cpack_commit(struct cpack *p, void **base, size_t size, unsigned *block_len,
+                 struct sc_err *err);
 
 #endif

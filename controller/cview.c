@@ -145,19 +145,24 @@ view_begin(struct vread *vr, const json_t *obj, size_t size, bool namespaced, st
     return m;
 }
 
-/* End a view: after a read error, or if packing its strings fails, free it
- * and return the error; else it holds one reference. */
+/* End a view (*view, its struct cmeta first): after a read error, or if
+ * packing its strings fails, free it and return the error; else it holds
+ * one reference (and may have moved: the strings now follow it). */
 static int
-view_end(struct vread *vr, struct cmeta *m)
+view_end(struct vread *vr, void **view)
 {
+    unsigned size = ((struct cmeta *)*view)->size, block_len = 0;
     int rc = kjson_error(&vr->r);
+    struct cmeta *m;
 
     if (rc == 0)
-        rc = cpack_commit(&vr->p, &m->block, &m->block_len, vr->r.err);
+        rc = cpack_commit(&vr->p, view, size, &block_len, vr->r.err);
     if (rc != 0) {
-        free(m);
+        free(*view);
         return rc;
     }
+    m = *view;
+    m->block_len = block_len;
     m->refs = 1;
     return 0;
 }
@@ -252,7 +257,7 @@ cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err)
     if (v == NULL)
         return kjson_error(&vr.r);
     cvs_read(&vr, v, numbuf, sizeof(numbuf));
-    rc = view_end(&vr, &v->m);
+    rc = view_end(&vr, (void **)&v);
     if (rc == 0)
         *out = v;
     return rc;
@@ -299,7 +304,7 @@ cvsc_parse(const json_t *obj, struct cvsc **out, struct sc_err *err)
     if (v == NULL)
         return kjson_error(&vr.r);
     cvsc_read(&vr, v);
-    rc = view_end(&vr, &v->m);
+    rc = view_end(&vr, (void **)&v);
     if (rc == 0)
         *out = v;
     return rc;
@@ -330,7 +335,7 @@ cclass_parse(const json_t *obj, struct cclass **out, struct sc_err *err)
     v->is_default = def != NULL && strcmp(def, "true") == 0;
     param_in(&vr, &v->secret_name, PARAM_SECRET_NAME, &v->has_secret_name);
     param_in(&vr, &v->secret_ns, PARAM_SECRET_NS, &v->has_secret_ns);
-    rc = view_end(&vr, &v->m);
+    rc = view_end(&vr, (void **)&v);
     if (rc == 0)
         *out = v;
     return rc;
@@ -350,7 +355,7 @@ cpvc_parse(const json_t *obj, struct cpvc **out, struct sc_err *err)
     str_in(&vr, &v->ds_kind, "spec.dataSource.kind");
     str_in(&vr, &v->ds_api_group, "spec.dataSource.apiGroup");
     str_in(&vr, &v->ds_name, "spec.dataSource.name");
-    rc = view_end(&vr, &v->m);
+    rc = view_end(&vr, (void **)&v);
     if (rc == 0)
         *out = v;
     return rc;
@@ -375,7 +380,7 @@ cpv_parse(const json_t *obj, struct cpv **out, struct sc_err *err)
     str_in(&vr, &v->claim_uid, "spec.claimRef.uid");
     str_in(&vr, &v->volume_mode, "spec.volumeMode");
     aff = kjson_obj(&vr.r, "spec.nodeAffinity.required");
-    rc = view_end(&vr, &v->m);
+    rc = view_end(&vr, (void **)&v);
     if (rc != 0)
         return rc;
     if (aff != NULL) {
@@ -401,7 +406,6 @@ cview_unref(struct cmeta *m)
         return;
     if (__atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
-    free(m->block);
     json_decref(m->extra);
     free(m);
 }

@@ -3,7 +3,7 @@
  * Layout: one allocation holds the struct and its arrays (volume handle
  * pointers, infos); m.extra is a trimmed deep copy of the object (the
  * metadata fields read here, spec, status) that every string borrows from;
- * m.block stays NULL.  cview_unref() frees all three. */
+ * no strings follow the struct (m.block_len 0).  cview_unref() frees both. */
 #include "controller/gview.h"
 
 #include <stdio.h>
@@ -130,7 +130,6 @@ finish(struct kjson *r, struct cmeta *m, json_t *x, size_t size)
         return kjson_error(r);
     }
     m->refs = 1;
-    m->block = NULL;
     m->block_len = 0;
     m->size = (unsigned)size;
     m->extra = x;

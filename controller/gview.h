@@ -5,10 +5,10 @@
  *
  * Each view starts with a struct cmeta, so it lives in a struct cstore and
  * is reference counted with cview_ref / cview_unref / CVIEW_UNREF like the
- * snapshot views.  Scalar strings are packed into m.block; the few
- * variable-length parts (the selector, the volume handle lists, the
- * volumeSnapshotInfoList) are kept as a trimmed JSON copy in m.extra and
- * the view's pointers borrow from it.  Every string is NULL (absent or
+ * snapshot views.  The object is kept as a trimmed JSON copy in m.extra
+ * (group objects are few; they carry variable-length parts: the selector,
+ * the volume handle lists, the volumeSnapshotInfoList) and every pointer
+ * of the view borrows from it.  Every string is NULL (absent or
  * null) or NUL-terminated and lives as long as the view.
  *
  * The group finalizers are not in cmeta's known table: cmeta.fins and

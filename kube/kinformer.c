@@ -34,11 +34,12 @@
  * view); written only under the table lock, and only while it is there. */
 struct kitem {
     struct hmap_entry e;
-    atomic_int refs;
-    bool local; /* kitem_local(); read and written atomically */
     kinf_free_fn *free_view;
     void *free_ctx;
-    char key[]; /* key \0 uid \0 rv \0 */
+    uint64_t uid_hash; /* of metadata.uid: only ever compared (kitem_uid_is) */
+    atomic_int refs;
+    bool local; /* kitem_local(); read and written atomically */
+    char key[]; /* key \0 rv \0 */
 };
 
 struct kitem *
@@ -80,18 +81,16 @@ kitem_key(const struct kitem *it)
     return it->key;
 }
 
-const char *
-kitem_uid(const struct kitem *it)
+bool
+kitem_uid_is(const struct kitem *it, const char *uid)
 {
-    return it->key + strlen(it->key) + 1;
+    return it->uid_hash == hmap_hash_str(uid);
 }
 
 const char *
 kitem_rv(const struct kitem *it)
 {
-    const char *uid = kitem_uid(it);
-
-    return uid + strlen(uid) + 1;
+    return it->key + strlen(it->key) + 1;
 }
 
 const void *
@@ -471,13 +470,14 @@ drop_view(struct kinformer *inf, void *view)
         free(view);
 }
 
-/* One allocation: the item, then "key\0uid\0rv\0". */
+/* One allocation: the item, then "key\0rv\0" (the uid only as its hash:
+ * the view keeps the string, and every cached object pays for the item). */
 static struct kitem *
 alloc_item(struct kinformer *inf, const char *ns, const char *name, const char *uid, const char *rv,
            void *view)
 {
-    size_t kl = (ns ? strlen(ns) + 1 : 0) + strlen(name), ul = strlen(uid), rl = strlen(rv);
-    struct kitem *it = malloc(sizeof(*it) + kl + 1 + ul + 1 + rl + 1);
+    size_t kl = (ns ? strlen(ns) + 1 : 0) + strlen(name), rl = strlen(rv);
+    struct kitem *it = malloc(sizeof(*it) + kl + 1 + rl + 1);
 
     if (it == NULL)
         return NULL;
@@ -485,8 +485,8 @@ alloc_item(struct kinformer *inf, const char *ns, const char *name, const char *
         snprintf(it->key, kl + 1, "%s/%s", ns, name);
     else
         memcpy(it->key, name, kl + 1);
-    memcpy(it->key + kl + 1, uid, ul + 1);
-    memcpy(it->key + kl + 1 + ul + 1, rv, rl + 1);
+    memcpy(it->key + kl + 1, rv, rl + 1);
+    it->uid_hash = hmap_hash_str(uid);
     memset(&it->e, 0, sizeof(it->e));
     it->e.key = it->key;
     it->e.val = view;
@@ -967,8 +967,7 @@ unchanged(struct kinformer *inf, const struct kitem *it)
 
     pthread_rwlock_rdlock(&inf->lock);
     const struct kitem *cur = tab_find(inf, it->key);
-    same = cur != NULL && strcmp(kitem_rv(cur), kitem_rv(it)) == 0 &&
-           strcmp(kitem_uid(cur), kitem_uid(it)) == 0;
+    same = cur != NULL && strcmp(kitem_rv(cur), kitem_rv(it)) == 0 && cur->uid_hash == it->uid_hash;
     if (same)
         kitem_seen(cur); /* the list shows the key: no longer local */
     pthread_rwlock_unlock(&inf->lock);

@@ -24,7 +24,7 @@
  * What is cached: the caller's parse callback turns each object (a borrowed
  * json_t) into a compact view (any struct it allocates, e.g. with kpack
  * below) copying only the fields it reads: no JSON trees, no managedFields.
- * The informer keeps key ("ns/name", or "name" when cluster-scoped), uid and
+ * The informer keeps key ("ns/name", or "name" when cluster-scoped), the uid's hash and
  * resourceVersion itself.  An object the parser rejects is skipped and
  * reported through on_error (it is NOT cached).
  *
@@ -67,7 +67,9 @@ struct kitem *kitem_acquire(struct kitem *it);          /* returns it */
 void kitem_release(struct kitem *it);                   /* NULL-safe */
 void kitem_release_all(struct kitem **items, size_t n); /* releases each, frees the array */
 const char *kitem_key(const struct kitem *it);          /* "ns/name" or "name" */
-const char *kitem_uid(const struct kitem *it);
+/* True when uid is the item's metadata.uid (compared by hash: the item
+ * keeps no copy of the string, the view may). */
+bool kitem_uid_is(const struct kitem *it, const char *uid);
 const char *kitem_rv(const struct kitem *it);   /* resourceVersion */
 const void *kitem_view(const struct kitem *it); /* the parse callback's view */
 /* True while the item was only stored by kinformer_put() and no list or

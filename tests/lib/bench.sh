@@ -18,6 +18,7 @@ bench_post_lua() {
 	cat >"$1" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json"
 local f = io.open("$2", "rb")
 wrk.body = f:read("*a")
 f:close()

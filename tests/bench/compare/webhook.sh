@@ -49,7 +49,7 @@ wh_start() { # side kind(validate|convert)
 wh_run() { # side kind path body expected
 	local side=$1 kind=$2 path=$3 body=$4 want=$5 out c0 c1 reqs
 	wh_start "$side" "$kind"
-	if ! curl -sS --cacert "$WH/tls.crt" -H 'Content-Type: application/json' --data-binary @"$WH/$body" \
+	if ! curl -sS --cacert "$WH/tls.crt" -H 'Content-Type: application/json' -H 'Accept: application/json' --data-binary @"$WH/$body" \
 		"https://127.0.0.1:$PORT$path" | tee "$WORK/wh-$side-$kind.answer" | grep -q "$want"; then
 		echo "webhook $side $kind: unexpected answer: $(head -c 300 "$WORK/wh-$side-$kind.answer")" >&2
 		stop_pid "$whpid"; whpid=

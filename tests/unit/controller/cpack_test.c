@@ -1,5 +1,7 @@
-/* controller/cpack.c: a view's strings copied into one block; a field past
- * CPACK_MAX is an error, never silently left pointing at the parse tree. */
+/* controller/cpack.c: a view's strings copied after its struct, in the same
+ * allocation; equal strings share one copy, well-known values cost nothing;
+ * a field past CPACK_MAX or outside the view is an error, never silently
+ * left pointing at the parse tree. */
 #include "controller/cpack.h"
 
 #include <stdlib.h>
@@ -7,38 +9,56 @@
 
 #include "tests/lib/harness.h"
 
+struct view {
+    int head;
+    const char *a, *none, *b, *again, *policy;
+};
+
 static void
 test_commit_copies(void)
 {
-    char a[] = "alpha", b[] = "be";
-    const char *fa = a, *fb = b, *fnull = NULL;
+    char a[] = "alpha", b[] = "be", again[] = "alpha", policy[] = "Delete";
+    struct view *v = calloc(1, sizeof(*v));
     struct cpack p = {0};
     struct sc_err e = {0};
-    char *block = NULL;
     unsigned len = 0;
+    const char *block;
 
-    cpack_add(&p, &fa);
-    cpack_add(&p, &fnull);
-    cpack_add(&p, &fb);
-    CHECK_INT(cpack_commit(&p, &block, &len, &e), 0);
-    CHECK_INT(len, 9);
-    CHECK(fa != a && fb != b);
-    CHECK(fa >= block && fb < block + len);
+    v->head = 7;
+    v->a = a;
+    v->b = b;
+    v->again = again;
+    v->policy = policy;
+    cpack_add(&p, &v->a);
+    cpack_add(&p, &v->none);
+    cpack_add(&p, &v->b);
+    cpack_add(&p, &v->again);
+    cpack_add(&p, &v->policy);
+    CHECK_INT(cpack_commit(&p, (void **)&v, sizeof(*v), &len, &e), 0);
+    CHECK_INT(len, 9); /* "alpha" and "be": the repeat and "Delete" add nothing */
+    block = (const char *)v + sizeof(*v);
+    CHECK_INT(v->head, 7);
+    CHECK(v->a == block && v->b == block + 6);
+    CHECK(v->again == v->a);
+    CHECK(v->policy != policy && (v->policy < block || v->policy >= block + len));
     a[0] = 'X'; /* the tree goes away: the view keeps its copy */
-    CHECK_STR(fa, "alpha");
-    CHECK_STR(fb, "be");
-    CHECK(fnull == NULL);
-    free(block);
+    policy[0] = 'X';
+    CHECK_STR(v->a, "alpha");
+    CHECK_STR(v->again, "alpha");
+    CHECK_STR(v->b, "be");
+    CHECK_STR(v->policy, "Delete");
+    CHECK(v->none == NULL);
+    free(v);
 }
 
 static void
 test_too_many_fields_fail(void)
 {
-    const char *f[CPACK_MAX + 1];
+    const char **f = calloc(CPACK_MAX + 1, sizeof(*f));
+    void *base = f;
     char src[] = "x";
     struct cpack p = {0};
     struct sc_err e = {0};
-    char *block = NULL;
     unsigned len = 0;
     int i;
 
@@ -46,10 +66,29 @@ test_too_many_fields_fail(void)
         f[i] = src;
         cpack_add(&p, &f[i]);
     }
-    CHECK_INT(cpack_commit(&p, &block, &len, &e), SC_ETOOBIG);
-    CHECK(block == NULL);
+    CHECK_INT(cpack_commit(&p, &base, (CPACK_MAX + 1) * sizeof(*f), &len, &e), SC_ETOOBIG);
+    CHECK(base == f);
     CHECK(f[CPACK_MAX] == src);
     CHECK(strstr(e.msg, "more than") != NULL);
+    free(f);
 }
 
-TEST_MAIN(TEST(test_commit_copies), TEST(test_too_many_fields_fail))
+static void
+test_field_outside_the_view_fails(void)
+{
+    struct view *v = calloc(1, sizeof(*v));
+    const char *outside = "o";
+    struct cpack p = {0};
+    struct sc_err e = {0};
+    void *base = v;
+    unsigned len = 0;
+
+    cpack_add(&p, &outside);
+    CHECK_INT(cpack_commit(&p, &base, sizeof(*v), &len, &e), SC_EINVALID);
+    CHECK(base == v);
+    CHECK(strstr(e.msg, "outside the view") != NULL);
+    free(v);
+}
+
+TEST_MAIN(TEST(test_commit_copies), TEST(test_too_many_fields_fail),
+          TEST(test_field_outside_the_view_fails))
