@@ -371,7 +371,7 @@ act_event(void *ctx, const struct sync_ref *o, const char *type, const char *rea
     log_debug(2, "event %s %s/%s: %s %s: %s", ref.kind, o->m->ns != NULL ? o->m->ns : "",
               o->m->name, type, reason, message);
     if (krecorder_event(c->rec, &ref, type, reason, "%s", message) != 0)
-        log_debug(4, "event %s for %s dropped by the spam limit", reason, o->m->name);
+        log_debug(4, "event %s for %s dropped (spam limit or full queue)", reason, o->m->name);
 }
 
 static void
@@ -479,6 +479,30 @@ queue_depth(struct kworkq *q)
     return q != NULL ? kworkq_len(q) + kworkq_delayed(q) : 0;
 }
 
+/* What became of the events the controller emitted (the recorder's
+ * counters): an event dropped under a burst is otherwise invisible. */
+static int
+metrics_events(struct ctrl *c, struct buf *out)
+{
+    struct krecorder_stats st = {0};
+
+    if (c->rec == NULL)
+        return 0;
+    krecorder_get_stats(c->rec, &st);
+    return buf_addf(out,
+                    "# HELP snapshot_controller_events_total Events the controller emitted, by "
+                    "what became of them.\n"
+                    "# TYPE snapshot_controller_events_total counter\n"
+                    "snapshot_controller_events_total{result=\"created\"} %llu\n"
+                    "snapshot_controller_events_total{result=\"aggregated\"} %llu\n"
+                    "snapshot_controller_events_total{result=\"dropped_spam_limit\"} %llu\n"
+                    "snapshot_controller_events_total{result=\"dropped_queue_full\"} %llu\n"
+                    "snapshot_controller_events_total{result=\"failed\"} %llu\n",
+                    (unsigned long long)st.created, (unsigned long long)st.patched,
+                    (unsigned long long)st.dropped_spam, (unsigned long long)st.dropped_queue,
+                    (unsigned long long)st.failed);
+}
+
 static int
 metrics_extra(void *ctx, struct buf *out)
 {
@@ -505,6 +529,8 @@ metrics_extra(void *ctx, struct buf *out)
             return rc;
     }
     rc = metrics_stuck(c, out); /* issue 16 */
+    if (rc == 0)
+        rc = metrics_events(c, out);
     if (rc != 0)
         return rc;
     return buf_addf(

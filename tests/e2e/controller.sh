@@ -259,6 +259,12 @@ test_metrics_and_health() {
 	m=$(curl -sf "http://127.0.0.1:$PORT1/metrics") || return 1
 	t_contains "$m" 'snapshot_controller_operation_total_seconds_count{driver_name="testdriver.csi.k8s.io",operation_name="CreateSnapshotAndReady",operation_status="success",snapshot_type="dynamic"}' || return 1
 	t_contains "$m" 'snapshot_controller_queue_depth{queue="snapshot-controller-snapshot"}' || return 1
+	# the snapshots made so far had events (SnapshotCreated, SnapshotReady): created, none dropped
+	local created dropped
+	created=$(awk '$1 == "snapshot_controller_events_total{result=\"created\"}" {print $2}' <<<"$m")
+	dropped=$(awk '$1 == "snapshot_controller_events_total{result=\"dropped_queue_full\"}" {print $2}' <<<"$m")
+	[ "${created:-0}" -gt 0 ] || { t_fail "events created: '$created'"; return 1; }
+	t_eq "$dropped" 0 "events dropped for a full queue" || return 1
 	t_eq "$(curl -s "http://127.0.0.1:$PORT1/healthz/leader-election")" ok || return 1
 	t_eq "$(curl -s "http://127.0.0.1:$PORT1/healthz")" ok
 }
