@@ -147,7 +147,18 @@ def write_list(n, ph):
     return out
 
 
-wl = {0: write_list(N, 0), 1: write_list(N, 1)}
+def events_note(n):
+    """Ours' recorder during the create phase (snapshot_controller_events_total)."""
+    got = {r: num(f"ready_ours_{n}_events_{r}") for r in
+           ("created", "aggregated", "dropped_queue_full", "dropped_spam_limit", "failed")}
+    if got["created"] is None:
+        return []
+    parts = ", ".join(f"{r.replace('_', ' ')} {v / n:.2f}" for r, v in got.items() if v is not None)
+    return [f"Events of ours' recorder during the create, per snapshot (its "
+            f"`snapshot_controller_events_total`): {parts}. Upstream's recorder exposes no such count.", ""]
+
+
+wl = {0: write_list(N, 0) + [""] + events_note(N), 1: write_list(N, 1)}
 for ph, lbl in ((0, "create to ready"), (1, "delete to gone")):
     print(f"\nwrites per snapshot, {lbl}, N={N} (apiserver_request_total deltas / N, all clients):")
     print("\n".join(wl[ph]))
@@ -207,7 +218,7 @@ def section(path, title):
 gen = ["<!-- bench-compare: generated from here -->",
        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `make bench-compare` "
        f"(N={N}, curve {curve}, cached steps {steps}) on a {R.get('nproc')}-core machine "
-       f"**shared with other developers' builds and tests during the run** "
+       f"that other work may share "
        f"(load average {R.get('load_start')} at the start, {R.get('load_end')} at the end): "
        "absolute times are noise; the ratios, taken minutes apart with the order alternating, are the result.",
        "", *table, "",

@@ -158,6 +158,11 @@ for ph in $PHASES; do
 				settle "$cpid"
 				c1s=$(cpu_s "$cpid")
 				api_metrics "$WORK/$k-m1"
+				if [ "$side" = ours ]; then # what our recorder did with the events (upstream counts none)
+					curl -sf "http://127.0.0.1:$PORT/metrics" |
+						sed -n 's/^snapshot_controller_events_total{result="\([a-z_]*\)"} \([0-9]*\)$/\1 \2/p' |
+						while read -r r v; do res "${k}_events_$r $v"; done
+				fi
 				res "${k}_cpu_create_s $(minus "$c1s" "$c0")"
 				res "${k}_cpu_create_to_ready_s $(minus "$c1" "$c0")"
 				res "${k}_apiserver_cpu_create_s $(minus "$(api_cpu)" "$a0")"
