@@ -16,12 +16,12 @@
 
 #define KREC_STR 256 /* api_version, kind, namespace, name, uid, rv, reason */
 
+/* A queued event: one allocation of the exact size, freed once sent (a
+ * fixed 2.8 KiB slot per queue entry made the ring resident as it turned). */
+enum { P_API, P_KIND, P_NS, P_NAME, P_UID, P_RV, P_TYPE, P_REASON, P_MSG, P_N };
 struct pending {
-    char api_version[KREC_STR], kind[KREC_STR], ns[KREC_STR], name[KREC_STR], uid[KREC_STR],
-        rv[KREC_STR];
-    char type[16];
-    char reason[KREC_STR];
-    char message[LIM_EVENT_MESSAGE];
+    const char *s[P_N];
+    char buf[];
 };
 
 struct agg {
@@ -40,9 +40,9 @@ struct spam {
 /* Distinct messages seen for one (object, type, reason) in the window. */
 struct similar {
     char *key;
-    uint64_t msgs[KREC_SIMILAR_MAX];
     int n;
     int64_t first_ms, last_ms;
+    uint64_t msgs[]; /* similar_max of them: the table's entries are sized at start */
 };
 
 /* Neighbours of an entry in its table's use order. */
@@ -69,7 +69,7 @@ struct krecorder {
 
     pthread_mutex_t mu;
     pthread_cond_t cv, idle_cv;
-    struct pending *q; /* ring of KREC_QUEUE_MAX */
+    struct pending **q; /* ring of KREC_QUEUE_MAX (owned) */
     size_t qhead, qlen;
     bool busy, stop;
     pthread_t thread;
@@ -256,6 +256,8 @@ free_parts(struct krecorder *r)
     free(r->component);
     free(r->rcomponent);
     free(r->rinstance);
+    for (size_t i = 0; r->q != NULL && i < r->qlen; i++) /* left unsent */
+        free(r->q[(r->qhead + i) % KREC_QUEUE_MAX]);
     free(r->q);
     for (int i = 0; i < r->n_replace; i++)
         free(r->replace[i]);
@@ -284,9 +286,12 @@ krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *
     }
     r->c = c;
     r->q = calloc(KREC_QUEUE_MAX, sizeof(*r->q));
-    if (!slots_init(&r->aggs, sizeof(struct agg)) || !slots_init(&r->spams, sizeof(struct spam)) ||
-        !slots_init(&r->sims, sizeof(struct similar)) || !apply_opts(r, o) || !r->q ||
-        !copy_replace(r, o, n_replace)) {
+    if (!apply_opts(r, o) || !slots_init(&r->aggs, sizeof(struct agg)) ||
+        !slots_init(&r->spams, sizeof(struct spam)) ||
+        !slots_init(&r->sims,
+                    sizeof(struct similar) +
+                        (size_t)(r->similar_max > 0 ? r->similar_max : 0) * sizeof(uint64_t)) ||
+        !r->q || !copy_replace(r, o, n_replace)) {
         free_parts(r);
         sc_err_set(err, SC_ENOMEM, "krecorder: out of memory");
         return NULL;
@@ -338,12 +343,6 @@ krecorder_get_stats(struct krecorder *r, struct krecorder_stats *out)
     pthread_mutex_unlock(&r->tmu);
 }
 
-static void
-copy(char *dst, size_t cap, const char *src)
-{
-    snprintf(dst, cap, "%s", src ? src : "");
-}
-
 /* ---- spam filter (tmu held) ------------------------------------------------------------ */
 
 static bool
@@ -378,12 +377,42 @@ format_message(char *out, size_t cap, const char *fmt, va_list ap)
     vsnprintf(out, cap, fmt, ap);
 }
 
+/* The queued copy of an event, packed in one allocation: each field cut to
+ * cap[i] - 1 bytes, NULL as "".  NULL out of memory. */
+static struct pending *
+pending_new(const struct kobj_ref *obj, const char *type, const char *reason, const char *msg)
+{
+    const char *src[P_N] = {obj->api_version,      obj->kind, obj->ns, obj->name, obj->uid,
+                            obj->resource_version, type,      reason,  msg};
+    const size_t cap[P_N] = {KREC_STR, KREC_STR, KREC_STR, KREC_STR,         KREC_STR,
+                             KREC_STR, 16,       KREC_STR, LIM_EVENT_MESSAGE};
+    size_t len[P_N], total = 0;
+    struct pending *p;
+    char *w;
+
+    for (int i = 0; i < P_N; i++) {
+        len[i] = src[i] != NULL ? strnlen(src[i], cap[i] - 1) : 0;
+        total += len[i] + 1;
+    }
+    p = malloc(sizeof(*p) + total);
+    if (p == NULL)
+        return NULL;
+    w = p->buf;
+    for (int i = 0; i < P_N; i++) {
+        memcpy(w, src[i] != NULL ? src[i] : "", len[i]);
+        w[len[i]] = '\0';
+        p->s[i] = w;
+        w += len[i] + 1;
+    }
+    return p;
+}
+
 int
 krecorder_event(struct krecorder *r, const struct kobj_ref *obj, const char *type,
                 const char *reason, const char *fmt, ...)
 {
     struct pending *p = NULL;
-    char skey[KREC_STR * 4];
+    char skey[KREC_STR * 4], msg[LIM_EVENT_MESSAGE];
     va_list ap;
     bool ok;
 
@@ -399,26 +428,20 @@ krecorder_event(struct krecorder *r, const struct kobj_ref *obj, const char *typ
     pthread_mutex_unlock(&r->tmu);
     if (!ok)
         return SC_ETOOMANY;
+    va_start(ap, fmt);
+    format_message(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    p = pending_new(obj, type, reason, msg);
     pthread_mutex_lock(&r->mu);
-    if (r->qlen == KREC_QUEUE_MAX || r->stop) {
+    if (p == NULL || r->qlen == KREC_QUEUE_MAX || r->stop) {
         pthread_mutex_unlock(&r->mu);
+        free(p);
         pthread_mutex_lock(&r->tmu);
         r->stats.dropped_queue++;
         pthread_mutex_unlock(&r->tmu);
         return SC_ETOOMANY;
     }
-    p = &r->q[(r->qhead + r->qlen) % KREC_QUEUE_MAX];
-    copy(p->api_version, sizeof(p->api_version), obj->api_version);
-    copy(p->kind, sizeof(p->kind), obj->kind);
-    copy(p->ns, sizeof(p->ns), obj->ns);
-    copy(p->name, sizeof(p->name), obj->name);
-    copy(p->uid, sizeof(p->uid), obj->uid);
-    copy(p->rv, sizeof(p->rv), obj->resource_version);
-    copy(p->type, sizeof(p->type), type);
-    copy(p->reason, sizeof(p->reason), reason);
-    va_start(ap, fmt);
-    format_message(p->message, sizeof(p->message), fmt, ap);
-    va_end(ap);
+    r->q[(r->qhead + r->qlen) % KREC_QUEUE_MAX] = p;
     r->qlen++;
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
@@ -447,35 +470,35 @@ static void *
 run(void *arg)
 {
     struct krecorder *r = arg;
-    struct pending *p = malloc(sizeof(*p));
+    struct pending *p;
 
-    if (p == NULL)
-        return NULL;
     pthread_mutex_lock(&r->mu);
     for (;;) {
         while (r->qlen == 0 && !r->stop)
             pthread_cond_wait(&r->cv, &r->mu);
         if (r->qlen == 0 && r->stop)
             break;
-        *p = r->q[r->qhead];
+        p = r->q[r->qhead];
+        r->q[r->qhead] = NULL;
         r->qhead = (r->qhead + 1) % KREC_QUEUE_MAX;
         r->qlen--;
         r->busy = true;
         pthread_mutex_unlock(&r->mu);
-        struct kobj_ref o = {.api_version = p->api_version,
-                             .kind = p->kind,
-                             .ns = p->ns,
-                             .name = p->name,
-                             .uid = p->uid,
-                             .resource_version = p->rv};
+        struct kobj_ref o = {.api_version = p->s[P_API],
+                             .kind = p->s[P_KIND],
+                             .ns = p->s[P_NS],
+                             .name = p->s[P_NAME],
+                             .uid = p->s[P_UID],
+                             .resource_version = p->s[P_RV]};
         struct sc_err e = {0};
-        if (krecorder_send(r, &o, p->type, p->reason, p->message, &e) != 0) {
+        if (krecorder_send(r, &o, p->s[P_TYPE], p->s[P_REASON], p->s[P_MSG], &e) != 0) {
             if (r->on_error)
                 r->on_error(r->error_ctx, &e);
             else
-                log_warnx("event %s %s on %s %s/%s: %s", p->type, p->reason, p->kind, p->ns,
-                          p->name, e.msg);
+                log_warnx("event %s %s on %s %s/%s: %s", p->s[P_TYPE], p->s[P_REASON], p->s[P_KIND],
+                          p->s[P_NS], p->s[P_NAME], e.msg);
         }
+        free(p);
         pthread_mutex_lock(&r->mu);
         r->busy = false;
         if (r->qlen == 0)
@@ -483,7 +506,6 @@ run(void *arg)
     }
     pthread_cond_broadcast(&r->idle_cv);
     pthread_mutex_unlock(&r->mu);
-    free(p);
     return NULL;
 }
 

@@ -29,9 +29,11 @@
  * counted.
  *
  * Sending is asynchronous: krecorder_event() formats the event, applies the
- * spam limit and queues it (bounded by KREC_QUEUE_MAX; when full the event is
- * dropped and counted) for the recorder's thread, so workers never wait for
- * the API.  krecorder_flush() waits until the queue is empty (tests, shutdown).
+ * spam limit and queues a copy of the exact size (at most KREC_QUEUE_MAX; when
+ * full, or out of memory, the event is dropped and counted as dropped_queue)
+ * for the recorder's thread, so workers never wait for the API; the copy is
+ * freed once sent.  krecorder_flush() waits until the queue is empty (tests,
+ * shutdown).
  *
  * Persistence hooks (optional; wired to state/ by the controller): before
  * creating, lookup() is asked for an aggregation record of (uid, type,
