@@ -153,7 +153,7 @@ view_end(struct vread *vr, void **view)
 {
     unsigned size = ((struct cmeta *)*view)->size, block_len = 0;
     int rc = kjson_error(&vr->r);
-    struct cmeta *m;
+    struct cmeta *m = NULL;
 
     if (rc == 0)
         rc = cpack_commit(&vr->p, view, size, &block_len, vr->r.err);

@@ -285,7 +285,7 @@ krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *
         return NULL;
     }
     r->c = c;
-    r->q = calloc(KREC_QUEUE_MAX, sizeof(*r->q));
+    r->q = calloc(KREC_QUEUE_MAX, sizeof(struct pending *)); /* the ring: pointers */
     if (!apply_opts(r, o) || !slots_init(&r->aggs, sizeof(struct agg)) ||
         !slots_init(&r->spams, sizeof(struct spam)) ||
         !slots_init(&r->sims,
@@ -387,7 +387,7 @@ pending_new(const struct kobj_ref *obj, const char *type, const char *reason, co
     const size_t cap[P_N] = {KREC_STR, KREC_STR, KREC_STR, KREC_STR,         KREC_STR,
                              KREC_STR, 16,       KREC_STR, LIM_EVENT_MESSAGE};
     size_t len[P_N], total = 0;
-    struct pending *p;
+    struct pending *p = NULL;
     char *w;
 
     for (int i = 0; i < P_N; i++) {
@@ -470,7 +470,7 @@ static void *
 run(void *arg)
 {
     struct krecorder *r = arg;
-    struct pending *p;
+    struct pending *p = NULL;
 
     pthread_mutex_lock(&r->mu);
     for (;;) {
