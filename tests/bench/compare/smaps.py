@@ -1,15 +1,25 @@
 #!/usr/bin/env python3
 """tests/bench/compare/smaps.py SMAPS -- where a process's resident memory is:
 Rss, Anonymous and Private_Dirty (KiB) summed per mapping (file name, [heap],
-[stack], anonymous), largest first, with a total line."""
-import collections, re, sys
+[stack], anonymous), largest first, with a total line.  Paths inside the
+tree (the repository, or its .cache, possibly a symlink elsewhere) are shown
+relative to it, so the report names no machine's directories."""
+import collections, os, re, sys
+
+
+def short(path):
+    if "/.cache/" in path:
+        return ".cache/" + path.split("/.cache/", 1)[1]
+    top = os.getcwd() + "/"
+    return path[len(top):] if path.startswith(top) else path
+
 
 rows = collections.defaultdict(lambda: [0, 0, 0, 0])  # rss, anon, dirty, count
 name = None
 for line in open(sys.argv[1]):
     if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
         parts = line.split(None, 5)
-        name = parts[5].strip() if len(parts) > 5 else "[anon]"
+        name = short(parts[5].strip()) if len(parts) > 5 else "[anon]"
         rows[name][3] += 1
         continue
     k, _, v = line.partition(":")
