@@ -145,26 +145,26 @@ view_begin(struct vread *vr, const json_t *obj, size_t size, bool namespaced, st
     return m;
 }
 
-/* End a view (*view, its struct cmeta first): after a read error, or if
- * packing its strings fails, free it and return the error; else it holds
- * one reference (and may have moved: the strings now follow it). */
-static int
-view_end(struct vread *vr, void **view)
+/* End a view (its struct cmeta first): after a read error, or if packing its
+ * strings fails, free it, set *rc and return NULL; else *rc = 0 and the view
+ * (it may have moved: the strings now follow it) holds one reference. */
+static void *
+view_end(struct vread *vr, void *view, int *rc)
 {
-    unsigned size = ((struct cmeta *)*view)->size, block_len = 0;
-    int rc = kjson_error(&vr->r);
-    struct cmeta *m = NULL;
+    struct cmeta *m = view;
+    unsigned size = m->size, block_len = 0;
 
-    if (rc == 0)
-        rc = cpack_commit(&vr->p, view, size, &block_len, vr->r.err);
-    if (rc != 0) {
-        free(*view);
-        return rc;
+    *rc = kjson_error(&vr->r);
+    if (*rc == 0)
+        *rc = cpack_commit(&vr->p, &view, size, &block_len, vr->r.err);
+    if (*rc != 0) {
+        free(view);
+        return NULL;
     }
-    m = *view;
+    m = view;
     m->block_len = block_len;
     m->refs = 1;
-    return 0;
+    return view;
 }
 
 /* True if a quantity string denotes zero ("0", "0Gi", "0.0", "+0"). */
@@ -257,7 +257,7 @@ cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err)
     if (v == NULL)
         return kjson_error(&vr.r);
     cvs_read(&vr, v, numbuf, sizeof(numbuf));
-    rc = view_end(&vr, (void **)&v);
+    v = view_end(&vr, v, &rc);
     if (rc == 0)
         *out = v;
     return rc;
@@ -304,7 +304,7 @@ cvsc_parse(const json_t *obj, struct cvsc **out, struct sc_err *err)
     if (v == NULL)
         return kjson_error(&vr.r);
     cvsc_read(&vr, v);
-    rc = view_end(&vr, (void **)&v);
+    v = view_end(&vr, v, &rc);
     if (rc == 0)
         *out = v;
     return rc;
@@ -335,7 +335,7 @@ cclass_parse(const json_t *obj, struct cclass **out, struct sc_err *err)
     v->is_default = def != NULL && strcmp(def, "true") == 0;
     param_in(&vr, &v->secret_name, PARAM_SECRET_NAME, &v->has_secret_name);
     param_in(&vr, &v->secret_ns, PARAM_SECRET_NS, &v->has_secret_ns);
-    rc = view_end(&vr, (void **)&v);
+    v = view_end(&vr, v, &rc);
     if (rc == 0)
         *out = v;
     return rc;
@@ -355,7 +355,7 @@ cpvc_parse(const json_t *obj, struct cpvc **out, struct sc_err *err)
     str_in(&vr, &v->ds_kind, "spec.dataSource.kind");
     str_in(&vr, &v->ds_api_group, "spec.dataSource.apiGroup");
     str_in(&vr, &v->ds_name, "spec.dataSource.name");
-    rc = view_end(&vr, (void **)&v);
+    v = view_end(&vr, v, &rc);
     if (rc == 0)
         *out = v;
     return rc;
@@ -380,7 +380,7 @@ cpv_parse(const json_t *obj, struct cpv **out, struct sc_err *err)
     str_in(&vr, &v->claim_uid, "spec.claimRef.uid");
     str_in(&vr, &v->volume_mode, "spec.volumeMode");
     aff = kjson_obj(&vr.r, "spec.nodeAffinity.required");
-    rc = view_end(&vr, (void **)&v);
+    v = view_end(&vr, v, &rc);
     if (rc != 0)
         return rc;
     if (aff != NULL) {

@@ -23,6 +23,7 @@ test_commit_copies(void)
     struct sc_err e = {0};
     unsigned len = 0;
     const char *block;
+    void *base;
 
     v->head = 7;
     v->a = a;
@@ -34,7 +35,9 @@ test_commit_copies(void)
     cpack_add(&p, &v->b);
     cpack_add(&p, &v->again);
     cpack_add(&p, &v->policy);
-    CHECK_INT(cpack_commit(&p, (void **)&v, sizeof(*v), &len, &e), 0);
+    base = v;
+    CHECK_INT(cpack_commit(&p, &base, sizeof(*v), &len, &e), 0);
+    v = base;
     CHECK_INT(len, 9); /* "alpha" and "be": the repeat and "Delete" add nothing */
     block = (const char *)v + sizeof(*v);
     CHECK_INT(v->head, 7);

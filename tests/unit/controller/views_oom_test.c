@@ -191,6 +191,8 @@ pack_run(void *p)
 {
     struct pack_ctx *x = p;
     struct cpack pk = {0};
+    void *base = NULL;
+    int rc;
 
     memset(&x->err, 0, sizeof(x->err));
     x->len = 0;
@@ -202,7 +204,10 @@ pack_run(void *p)
     cpack_add(&pk, &x->v->a);
     cpack_add(&pk, &x->v->b);
     cpack_add(&pk, &x->v->c);
-    return cpack_commit(&pk, (void **)&x->v, sizeof(*x->v), &x->len, &x->err);
+    base = x->v;
+    rc = cpack_commit(&pk, &base, sizeof(*x->v), &x->len, &x->err);
+    x->v = base; /* moved on success, unchanged on failure */
+    return rc;
 }
 
 static void
