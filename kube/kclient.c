@@ -24,6 +24,7 @@
 #include "common/limits.h"
 #include "kube/kinternal.h"
 #include "kube/kjson.h"
+#include "kube/kskim.h"
 
 #define KCLIENT_POOL_MAX        16
 #define KCLIENT_CONNECT_TIMEOUT 10000
@@ -769,6 +770,8 @@ build_headers(struct kclient *c, bool has_body, const char *ctype, struct curl_s
         snprintf(line, sizeof(line), "Content-Type: %s", ctype ? ctype : "application/json");
         rc = add_header(&l, line);
     }
+    if (rc == 0 && has_body)
+        rc = add_header(&l, "Expect:"); /* no 100-continue round trip before a body */
     if (rc != 0)
         return rc;
     refresh_token(c, 0);
@@ -800,7 +803,11 @@ setup(struct kclient *c, CURL *h, const char *method, const char *url, const cha
     curl_easy_setopt(h, CURLOPT_SHARE, c->share);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_USERAGENT, c->ua);
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    /* HTTP/1.1: every handle keeps its own connection whichever version is
+     * spoken (curl multiplexes only inside one multi handle), and curl's and
+     * the API server's HTTP/2 framing cost CPU per request for nothing:
+     * docs/performance.md, "HTTP/1.1 instead of HTTP/2". */
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)KCLIENT_CONNECT_TIMEOUT);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -871,19 +878,16 @@ build_url(struct kclient *c, const char *path, const char *query, char *url, siz
     return 0;
 }
 
-/* Count one exchange (connections opened, HTTP/2) in the stats. */
+/* Count one exchange (and the connection it opened, if any) in the stats. */
 static void
 count_exchange(struct kclient *c, CURL *h)
 {
-    long nconn = 0, ver = 0;
+    long nconn = 0;
 
     curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &nconn);
-    curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &ver);
     pthread_mutex_lock(&c->mu);
     c->stats.requests++;
     c->stats.connects += (uint64_t)(nconn > 0 ? nconn : 0);
-    if (ver == CURL_HTTP_VERSION_2_0)
-        c->stats.http2++;
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -934,7 +938,7 @@ exchange(struct kclient *c, const char *method, const char *path, const char *ur
     } else if (status >= 200 && status < 300 && sink != NULL) {
         rc = 0;
     } else if (status >= 200 && status < 300) {
-        rc = out ? kjson_parse(buf_str(&x.body), x.body.len, c->opts.max_body, out, err) : 0;
+        rc = out ? kskim_parse(buf_str(&x.body), x.body.len, c->opts.max_body, out, err) : 0;
         if (rc != 0)
             sc_err_wrap(err, rc, "%s %s: response", method, path);
     } else {
@@ -1219,7 +1223,7 @@ static int
 split_item_done(struct klist_split *s)
 {
     json_t *obj = NULL;
-    int rc = kjson_parse(s->item.data, s->item.len, LIM_LIST_ITEM, &obj, s->err);
+    int rc = kskim_parse(s->item.data, s->item.len, LIM_LIST_ITEM, &obj, s->err);
 
     if (rc != 0) {
         s->rc = sc_err_wrap(s->err, rc, "list page: items[%zu]", s->nitems);

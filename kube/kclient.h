@@ -5,7 +5,8 @@
  * controller traffic: each client has its own token bucket and its own
  * connections).  A kclient is thread-safe: any number of threads may issue
  * requests at once; each request borrows a pooled libcurl easy handle, and
- * handles keep their connections alive (HTTP/2 over TLS when libcurl has it).
+ * handles keep their connections alive (HTTP/1.1 keep-alive: one connection
+ * per handle, as HTTP/2 would give without a shared multi handle).
  *
  * Every request has a timeout (opts.timeout_ms) and every response body is
  * capped (LIM_API_BODY; a longer body is SC_ETOOBIG).  Requests pass through
@@ -232,7 +233,6 @@ struct kclient_stats {
     uint64_t retries;      /* Retry-After retries */
     uint64_t token_reloads;
     uint64_t connects; /* new connections opened (TLS handshakes) */
-    uint64_t http2;    /* responses that came over HTTP/2 */
 };
 void kclient_get_stats(struct kclient *c, struct kclient_stats *out);
 

@@ -20,6 +20,7 @@
 #include "common/thread.h"
 #include "kube/kinternal.h"
 #include "kube/kjson.h"
+#include "kube/kskim.h"
 
 #define KINF_RV_MAX 64
 
@@ -1520,7 +1521,7 @@ kwatch_decode(const char *line, size_t len, enum kwatch_type *type, json_t **obj
     int rc;
 
     *obj = NULL;
-    rc = kjson_parse(line, len, LIM_WATCH_LINE, &ev, err);
+    rc = kskim_parse(line, len, LIM_WATCH_LINE, &ev, err);
     if (rc != 0)
         return rc == SC_ETOOBIG ? rc : SC_EPROTO;
     if (!json_is_object(ev)) {

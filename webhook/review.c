@@ -6,6 +6,7 @@
 
 #include "common/limits.h"
 #include "kube/kjson.h"
+#include "kube/kskim.h"
 
 /* Every read below goes through kube/kjson.  The envelope's own messages
  * (stable, asserted by the tests) replace kjson's generic ones: a reader is
@@ -24,8 +25,12 @@ member_str(const json_t *obj, const char *key, int *bad)
     return s;
 }
 
+/* An AdmissionReview is parsed without the objects' metadata.managedFields
+ * (kube/kskim.h: nothing here reads them); a ConversionReview whole, since
+ * its objects are sent back converted. */
 static int
-load_root(const char *body, size_t len, const char *what, json_t **out, struct sc_err *err)
+load_root(const char *body, size_t len, const char *what, bool skim, json_t **out,
+          struct sc_err *err)
 {
     struct sc_err perr = {0};
     json_t *root = NULL;
@@ -37,7 +42,8 @@ load_root(const char *body, size_t len, const char *what, json_t **out, struct s
     if (len > LIM_ADMISSION_BODY)
         return sc_err_set(err, SC_ETOOBIG, "request body of %zu bytes exceeds the limit of %u", len,
                           (unsigned)LIM_ADMISSION_BODY);
-    rc = kjson_parse(body, len, LIM_ADMISSION_BODY, &root, &perr);
+    rc = skim ? kskim_parse(body, len, LIM_ADMISSION_BODY, &root, &perr)
+              : kjson_parse(body, len, LIM_ADMISSION_BODY, &root, &perr);
     if (rc != SC_OK)
         return sc_err_set(err, SC_EINVALID, "request body is not valid JSON: %s", perr.msg);
     if (!json_is_object(root)) {
@@ -156,7 +162,7 @@ review_admission_parse(const char *body, size_t len, struct review_admission *ou
 
     memset(out, 0, sizeof(*out));
     memset(&r, 0, sizeof(r));
-    rc = load_root(body, len, "AdmissionReview", &r.root, err);
+    rc = load_root(body, len, "AdmissionReview", true, &r.root, err);
     if (rc != SC_OK)
         return rc;
     rc = admission_gvk(r.root, &r.api_version, err);
@@ -342,7 +348,7 @@ review_conversion_parse(const char *body, size_t len, struct review_conversion *
 
     memset(out, 0, sizeof(*out));
     memset(&r, 0, sizeof(r));
-    rc = load_root(body, len, "ConversionReview", &r.root, err);
+    rc = load_root(body, len, "ConversionReview", false, &r.root, err);
     if (rc != SC_OK)
         return rc;
     rc = conversion_envelope(&r, &req, err);

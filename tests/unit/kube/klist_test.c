@@ -25,6 +25,7 @@
 #include "kube/kclient.h"
 #include "kube/kinformer.h"
 #include "kube/kjson.h"
+#include "tests/fuzz/fuzz_json.h"
 #include "tests/lib/harness.h"
 
 /* Recorded with limit=2 from the test cluster (tests/cluster/up). */
@@ -141,8 +142,9 @@ split(const char *page, size_t len, size_t cut, size_t step, struct got *g, json
     return rc;
 }
 
-/* Every way of cutting page gives jansson's items and a skeleton with the
- * page's metadata and an empty items array. */
+/* Every way of cutting page gives jansson's items (less their managedFields,
+ * which kskim_parse() skips) and a skeleton with the page's metadata and an
+ * empty items array. */
 static void
 check_recorded(const char *page, const char *rv, size_t nitems)
 {
@@ -151,6 +153,7 @@ check_recorded(const char *page, const char *rv, size_t nitems)
     const json_t *want = json_object_get(whole, "items");
     int bad = 0;
 
+    fuzz_json_drop_managed(whole);
     CHECK(whole != NULL && json_array_size(want) == nitems);
     for (size_t cut = 0; cut <= len + 1; cut++) {
         struct got g = {0};

@@ -1,0 +1,363 @@
+/* kube/kskim.c -- parse an API object without its managedFields (see kskim.h). */
+#include "kube/kskim.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "kube/kjson.h"
+
+struct scan {
+    const char *p;
+    size_t n, i;
+    int depth;
+    size_t ncut;
+    struct kskim_cut *cuts;
+};
+
+static bool scan_value(struct scan *s, bool is_meta);
+
+static void
+skip_ws(struct scan *s)
+{
+    while (s->i < s->n) {
+        char c = s->p[s->i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            return;
+        s->i++;
+    }
+}
+
+/* At '"': past the closing quote.  *escaped tells whether it held a '\'.
+ * memchr finds the quote; only a string with a backslash before it is
+ * walked byte by byte. */
+static bool
+scan_string(struct scan *s, bool *escaped)
+{
+    const char *q = memchr(s->p + s->i + 1, '"', s->n - s->i - 1);
+
+    *escaped = false;
+    if (q != NULL && memchr(s->p + s->i + 1, '\\', (size_t)(q - s->p) - s->i - 1) == NULL) {
+        s->i = (size_t)(q - s->p) + 1;
+        return true;
+    }
+    for (s->i++; s->i < s->n; s->i++) {
+        char c = s->p[s->i];
+        if (c == '"') {
+            s->i++;
+            return true;
+        }
+        if (c == '\\') {
+            *escaped = true;
+            s->i++;
+        }
+    }
+    return false;
+}
+
+static bool
+is_delim(char c)
+{
+    switch (c) {
+    case ',':
+    case ':':
+    case ']':
+    case '}':
+    case '[':
+    case '{':
+    case '"':
+    case ' ':
+    case '\t':
+    case '\r':
+    case '\n':
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* A number or a literal: the bytes up to the next delimiter (jansson checks
+ * them where they are kept). */
+static bool
+scan_scalar(struct scan *s)
+{
+    size_t start = s->i;
+
+    while (s->i < s->n && !is_delim(s->p[s->i]))
+        s->i++;
+    return s->i > start;
+}
+
+/* Record [start, end).  Cuts are recorded as their members end, so a cut
+ * inside this one (a "metadata" nested in a skipped value) came earlier and
+ * is dropped: the spans stay disjoint and in order. */
+static bool
+add_cut(struct scan *s, size_t start, size_t end)
+{
+    while (s->ncut > 0 && s->cuts[s->ncut - 1].start >= start)
+        s->ncut--;
+    if (s->ncut == KSKIM_CUTS)
+        return false;
+    s->cuts[s->ncut].start = start;
+    s->cuts[s->ncut].end = end;
+    s->ncut++;
+    return true;
+}
+
+static int
+hex4(const char *p)
+{
+    int v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* Does the key written as p[0..len) (without its quotes) decode to name?
+ * The names are ASCII letters, so only a \u escape can spell one of their
+ * characters; any other escape, or a malformed one, does not match (jansson
+ * refuses a malformed one where it counts). */
+static bool
+escaped_key_is(const char *p, size_t len, const char *name)
+{
+    size_t i = 0;
+
+    for (; *name != '\0'; name++) {
+        int c;
+        if (i >= len)
+            return false;
+        if (p[i] != '\\') {
+            c = (unsigned char)p[i++];
+        } else if (i + 6 <= len && p[i + 1] == 'u' && (c = hex4(p + i + 2)) >= 0) {
+            i += 6;
+        } else {
+            return false;
+        }
+        if (c != (unsigned char)*name)
+            return false;
+    }
+    return i == len;
+}
+
+/* Is the key just scanned (from the quote at start to s->i) the name? */
+static bool
+key_is(const struct scan *s, size_t start, bool escaped, const char *name)
+{
+    size_t len = s->i - start - 2;
+
+    if (!escaped)
+        return len == strlen(name) && memcmp(s->p + start + 1, name, len) == 0;
+    return escaped_key_is(s->p + start + 1, len, name);
+}
+
+/* One member's span, once its value ended at vend and s->i is at the ',' or
+ * '}' after it: with the comma before it when there is one (prev_end is where
+ * the previous value ended), else with the comma after it. */
+static bool
+cut_member(struct scan *s, size_t prev_end, size_t kstart, size_t vend)
+{
+    if (prev_end != 0)
+        return add_cut(s, prev_end, vend);
+    if (s->p[s->i] == ',')
+        return add_cut(s, kstart, s->i + 1);
+    return add_cut(s, kstart, vend);
+}
+
+/* One member of an object, s->i at its key: past the value, to the ',' or
+ * '}' after it; *vend is where the value ended.  In a metadata object
+ * (is_meta) the managedFields member is cut; *seen tells a second one. */
+static bool
+scan_member(struct scan *s, bool is_meta, bool *seen, size_t prev_end, size_t *vend)
+{
+    size_t kstart = s->i;
+    bool escaped;
+
+    if (s->i >= s->n || s->p[s->i] != '"' || !scan_string(s, &escaped))
+        return false;
+    bool managed = is_meta && key_is(s, kstart, escaped, "managedFields");
+    bool meta = key_is(s, kstart, escaped, "metadata");
+    if (managed && *seen)
+        return false; /* a duplicate: jansson refuses the document, keep it whole */
+    *seen = *seen || managed;
+    skip_ws(s);
+    if (s->i >= s->n || s->p[s->i] != ':')
+        return false;
+    s->i++;
+    skip_ws(s);
+    if (!scan_value(s, meta))
+        return false;
+    *vend = s->i;
+    skip_ws(s);
+    if (s->i >= s->n)
+        return false;
+    return !managed || cut_member(s, prev_end, kstart, *vend);
+}
+
+/* At '{'. */
+static bool
+scan_object(struct scan *s, bool is_meta)
+{
+    size_t prev_end = 0; /* 0: no member yet (a member never ends at offset 0) */
+    size_t vend = 0;
+    bool seen = false;
+
+    s->i++;
+    skip_ws(s);
+    if (s->i < s->n && s->p[s->i] == '}') {
+        s->i++;
+        return true;
+    }
+    for (;;) {
+        skip_ws(s);
+        if (!scan_member(s, is_meta, &seen, prev_end, &vend))
+            return false;
+        if (s->p[s->i] == '}') {
+            s->i++;
+            return true;
+        }
+        if (s->p[s->i] != ',')
+            return false;
+        s->i++;
+        prev_end = vend;
+    }
+}
+
+static bool
+scan_array(struct scan *s)
+{
+    s->i++;
+    skip_ws(s);
+    if (s->i < s->n && s->p[s->i] == ']') {
+        s->i++;
+        return true;
+    }
+    for (;;) {
+        skip_ws(s);
+        if (!scan_value(s, false))
+            return false;
+        skip_ws(s);
+        if (s->i >= s->n)
+            return false;
+        if (s->p[s->i] == ']') {
+            s->i++;
+            return true;
+        }
+        if (s->p[s->i] != ',')
+            return false;
+        s->i++;
+    }
+}
+
+static bool
+scan_value(struct scan *s, bool is_meta)
+{
+    bool escaped, ok;
+
+    if (s->i >= s->n)
+        return false;
+    switch (s->p[s->i]) {
+    case '{':
+    case '[':
+        if (s->depth == KSKIM_DEPTH)
+            return false;
+        s->depth++;
+        ok = s->p[s->i] == '{' ? scan_object(s, is_meta) : scan_array(s);
+        s->depth--;
+        return ok;
+    case '"':
+        return scan_string(s, &escaped);
+    default:
+        return scan_scalar(s);
+    }
+}
+
+/* Most documents have no member to skip: say so without the scan.  A key
+ * can spell the name only plainly or with \u escapes; memchr (vectorised)
+ * finds the rare 'F' and '\\' faster than memmem finds the name. */
+static bool
+may_name_managed(const char *d, size_t n)
+{
+    const char *end = d + n, *p;
+
+    for (p = d; (p = memchr(p, 'F', (size_t)(end - p))) != NULL; p++)
+        if (p - d >= 7 && end - p >= 6 && memcmp(p - 7, "managed", 7) == 0 &&
+            memcmp(p + 1, "ields", 5) == 0)
+            return true;
+    for (p = d; (p = memchr(p, '\\', (size_t)(end - p))) != NULL && end - p >= 2; p += 2)
+        if (p[1] == 'u')
+            return true;
+    return false;
+}
+
+size_t
+kskim_find(const char *data, size_t n, struct kskim_cut cuts[KSKIM_CUTS])
+{
+    struct scan s = {.p = data, .n = n, .cuts = cuts};
+
+    if (!may_name_managed(data, n))
+        return 0;
+    skip_ws(&s);
+    if (s.i >= n || data[s.i] != '{' || !scan_value(&s, false))
+        return 0;
+    skip_ws(&s);
+    return s.i == n ? s.ncut : 0;
+}
+
+/* json_load_callback's source: the document's bytes between the cuts. */
+struct feed {
+    const char *p;
+    size_t n, pos;
+    const struct kskim_cut *cuts;
+    size_t ncut, next;
+};
+
+static size_t
+feed_cb(void *buffer, size_t buflen, void *data)
+{
+    struct feed *f = data;
+    size_t out = 0;
+
+    while (out < buflen && f->pos < f->n) {
+        if (f->next < f->ncut && f->pos == f->cuts[f->next].start) {
+            f->pos = f->cuts[f->next].end;
+            f->next++;
+            continue;
+        }
+        size_t stop = f->next < f->ncut ? f->cuts[f->next].start : f->n;
+        size_t take = stop - f->pos;
+        if (take > buflen - out)
+            take = buflen - out;
+        memcpy((char *)buffer + out, f->p + f->pos, take);
+        out += take;
+        f->pos += take;
+    }
+    return out;
+}
+
+int
+kskim_parse(const char *data, size_t n, size_t max, json_t **out, struct sc_err *err)
+{
+    struct kskim_cut cuts[KSKIM_CUTS];
+    size_t ncut;
+
+    if (n > max)
+        return kjson_parse(data, n, max, out, err); /* its SC_ETOOBIG message */
+    ncut = kskim_find(data, n, cuts);
+    if (ncut > 0) {
+        struct feed f = {.p = data, .n = n, .cuts = cuts, .ncut = ncut};
+        json_t *v = json_load_callback(feed_cb, &f, JSON_REJECT_DUPLICATES, NULL);
+        if (v != NULL) {
+            *out = v;
+            return 0;
+        }
+    }
+    return kjson_parse(data, n, max, out, err);
+}

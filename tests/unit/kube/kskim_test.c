@@ -1,0 +1,191 @@
+/* Unit tests for kskim_parse(): API objects parsed without their
+ * metadata.managedFields, checked against kjson_parse() of the same bytes. */
+#include "kube/kskim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/limits.h"
+#include "kube/kinternal.h"
+#include "kube/kjson.h"
+#include "tests/fuzz/fuzz_json.h"
+#include "tests/lib/harness.h"
+
+/* kskim_find(doc) finds want_cuts spans, and kskim_parse(doc) equals
+ * kjson_parse(doc) less managedFields (all of it when no span is cut). */
+static void
+same_as_jansson(const char *doc, size_t want_cuts)
+{
+    struct kskim_cut cuts[KSKIM_CUTS];
+    json_t *plain = NULL, *skim = NULL;
+    struct sc_err e = {0};
+
+    CHECK_INT(kskim_find(doc, strlen(doc), cuts), want_cuts);
+    CHECK_INT(kjson_parse(doc, strlen(doc), LIM_WATCH_LINE, &plain, NULL), 0);
+    CHECK_INT(kskim_parse(doc, strlen(doc), LIM_WATCH_LINE, &skim, &e), 0);
+    if (plain == NULL || skim == NULL)
+        return;
+    if (want_cuts > 0)
+        fuzz_json_drop_managed(plain);
+    if (!json_equal(plain, skim)) {
+        char *a = json_dumps(plain, JSON_COMPACT | JSON_SORT_KEYS);
+        char *b = json_dumps(skim, JSON_COMPACT | JSON_SORT_KEYS);
+        fprintf(stderr, "  input %s\n  want  %s\n  got   %s\n", doc, a, b);
+        free(a);
+        free(b);
+        CHECK(!"trees differ");
+    }
+    json_decref(plain);
+    json_decref(skim);
+}
+
+/* Both parsers refuse doc, with the same message. */
+static void
+same_refusal(const char *doc)
+{
+    struct sc_err a = {0}, b = {0};
+    json_t *v = NULL;
+
+    CHECK_INT(kjson_parse(doc, strlen(doc), LIM_WATCH_LINE, &v, &a), SC_EPROTO);
+    CHECK_INT(kskim_parse(doc, strlen(doc), LIM_WATCH_LINE, &v, &b), SC_EPROTO);
+    CHECK(v == NULL);
+    CHECK_STR(b.msg, a.msg);
+}
+
+static void
+test_member_positions(void)
+{
+    same_as_jansson("{\"metadata\":{\"managedFields\":[{\"manager\":\"x\"}]}}", 1);
+    same_as_jansson("{\"metadata\":{\"managedFields\":[],\"name\":\"a\"}}", 1);
+    same_as_jansson("{\"metadata\":{\"name\":\"a\",\"managedFields\":[]}}", 1);
+    same_as_jansson("{\"metadata\":{\"name\":\"a\",\"managedFields\":[],\"uid\":\"u\"}}", 1);
+    same_as_jansson(" { \"metadata\" : { \"name\" : \"a\" , \"managedFields\" : [ 1 , 2 ] } } ", 1);
+    same_as_jansson("{\"metadata\":{\"managedFields\":null}}", 1);
+    same_as_jansson("{\"metadata\":{\"managedFields\":\"a \\\"}\\\" b\",\"n\":1}}", 1);
+}
+
+/* Keys written with escapes are decoded before they are compared. */
+static void
+test_escaped_keys(void)
+{
+    same_as_jansson("{\"metadata\":{\"managed\\u0046ields\":[1]}}", 1);
+    same_as_jansson("{\"m\\u0065tadata\":{\"\\u006danagedFields\":[1],\"a\":1}}", 1);
+    same_as_jansson("{\"metadata\":{\"x\\\"\":{\"v:\\\"a\\\"\":{}},\"managedFields\":[1]}}", 1);
+    same_refusal("{\"metadata\":{\"managed\\u0046ields\":[1],\"managedFields\":[]}}");
+    same_refusal("{\"metadata\":{\"managed\\u004gields\":[1]}}");
+}
+
+static void
+test_watch_event_and_list(void)
+{
+    same_as_jansson("{\"type\":\"ADDED\",\"object\":{\"kind\":\"VolumeSnapshot\",\"metadata\":"
+                    "{\"name\":\"s\",\"managedFields\":[{\"fieldsV1\":{\"f:metadata\":{\"f:"
+                    "finalizers\":{\".\":{},\"v:\\\"a/b\\\"\":{}}}},\"manager\":\"m\"}],"
+                    "\"finalizers\":[\"a/b\"]},\"spec\":{\"x\":1.5e3,\"y\":true}}}",
+                    1);
+    same_as_jansson("{\"items\":[{\"metadata\":{\"managedFields\":[]}},{\"metadata\":"
+                    "{\"a\":1,\"managedFields\":[]}}],\"metadata\":{\"managedFields\":0}}",
+                    3);
+}
+
+static void
+test_left_alone(void)
+{
+    /* not in a metadata object, metadata not an object, an escaped key */
+    same_as_jansson("{\"managedFields\":[1],\"spec\":{\"managedFields\":2}}", 0);
+    same_as_jansson("{\"metadata\":\"managedFields\",\"x\":{\"metadata\":[{\"managedFields\":1}]}}",
+                    0);
+    same_as_jansson("[{\"metadata\":{\"managedFields\":[]}}]", 0); /* not an object */
+    same_as_jansson("{\"metadata\":{\"managed\\u0046ield\":[1]}}", 0);
+    same_as_jansson("{\"metadata\":{\"managedFields\\n\":[1],\"\\\"\":1}}", 0);
+    /* a "metadata" inside the skipped value: the outer span covers it */
+    same_as_jansson("{\"metadata\":{\"managedFields\":{\"metadata\":{\"managedFields\":1}}}}", 1);
+    /* more members to skip than KSKIM_CUTS: the whole document to jansson */
+    same_as_jansson(
+        "{\"a\":[{\"metadata\":{\"managedFields\":1}},{\"metadata\":{\"managedFields\":1}},"
+        "{\"metadata\":{\"managedFields\":1}},{\"metadata\":{\"managedFields\":1}},"
+        "{\"metadata\":{\"managedFields\":1}},{\"metadata\":{\"managedFields\":1}},"
+        "{\"metadata\":{\"managedFields\":1}},{\"metadata\":{\"managedFields\":1}},"
+        "{\"metadata\":{\"managedFields\":1}}]}",
+        0);
+}
+
+static void
+test_deep_nesting_goes_to_jansson(void)
+{
+    char doc[512];
+    size_t n = 0;
+
+    n += (size_t)snprintf(doc + n, sizeof(doc) - n, "{\"metadata\":{\"managedFields\":1},\"d\":");
+    for (int i = 0; i < KSKIM_DEPTH + 1; i++)
+        doc[n++] = '[';
+    for (int i = 0; i < KSKIM_DEPTH + 1; i++)
+        doc[n++] = ']';
+    doc[n++] = '}';
+    doc[n] = '\0';
+    same_as_jansson(doc, 0);
+}
+
+static void
+test_refusals(void)
+{
+    same_refusal("{\"metadata\":{\"managedFields\":[],\"managedFields\":[]}}"); /* duplicate */
+    same_refusal("{\"metadata\":{\"managedFields\":[]},\"metadata\":{}}");
+    same_refusal("{\"metadata\":{\"managedFields\":[]},\"x\":tru}");
+    same_refusal("{\"metadata\":{\"managedFields\":[]}} trailing");
+    same_refusal("{\"metadata\":{\"managedFields\":[]}");
+    same_refusal("{\"metadata\":{\"managedFields\":[}}");
+    same_refusal("");
+}
+
+static void
+test_malformed_inside_the_skipped_value(void)
+{
+    /* nothing reads managedFields: its numbers and escapes are not checked */
+    const char *doc = "{\"metadata\":{\"managedFields\":[01,\"\\x\"],\"name\":\"a\"}}";
+    json_t *v = NULL;
+
+    CHECK_INT(kjson_parse(doc, strlen(doc), LIM_WATCH_LINE, &v, NULL), SC_EPROTO);
+    CHECK_INT(kskim_parse(doc, strlen(doc), LIM_WATCH_LINE, &v, NULL), 0);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(v, "metadata"), "name")), "a");
+    CHECK(json_object_get(json_object_get(v, "metadata"), "managedFields") == NULL);
+    json_decref(v);
+}
+
+static void
+test_too_big(void)
+{
+    const char *doc = "{\"metadata\":{\"managedFields\":[]}}";
+    struct sc_err e = {0};
+    json_t *v = NULL;
+
+    CHECK_INT(kskim_parse(doc, strlen(doc), 8, &v, &e), SC_ETOOBIG);
+    CHECK(v == NULL);
+    CHECK(strstr(e.msg, "8 byte limit") != NULL);
+}
+
+/* An event the API server sent (tests/data/kube/skim/, recorded from the
+ * e2e cluster): the skimmed tree is the plain one less managedFields. */
+static void
+test_recorded_events(void)
+{
+    static const char *const files[] = {"vs-modified.json", "vsc-modified.json", "pvc.json"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[512];
+        char *d = NULL;
+        size_t len = 0;
+        snprintf(path, sizeof(path), "%s/kube/skim/%s", harness_data_dir(), files[i]);
+        CHECK_INT(kfile_read(path, 1 << 20, &d, &len, NULL), 0);
+        if (d == NULL)
+            continue;
+        CHECK(strstr(d, "\"managedFields\"") != NULL);
+        same_as_jansson(d, 1);
+        free(d);
+    }
+}
+
+TEST_MAIN(TEST(test_member_positions), TEST(test_escaped_keys), TEST(test_watch_event_and_list),
+          TEST(test_left_alone), TEST(test_deep_nesting_goes_to_jansson), TEST(test_refusals),
+          TEST(test_malformed_inside_the_skipped_value), TEST(test_too_big),
+          TEST(test_recorded_events))
