@@ -345,7 +345,7 @@ feed_cb(void *buffer, size_t buflen, void *data)
 int
 kskim_parse(const char *data, size_t n, size_t max, json_t **out, struct sc_err *err)
 {
-    struct kskim_cut cuts[KSKIM_CUTS];
+    struct kskim_cut cuts[KSKIM_CUTS] = {0};
     size_t ncut;
 
     if (n > max)

@@ -112,7 +112,7 @@ on_line(void *ctx, const char *line, size_t len)
 static void
 skim_differential(const uint8_t *data, size_t size)
 {
-    struct kskim_cut cuts[KSKIM_CUTS];
+    struct kskim_cut cuts[KSKIM_CUTS] = {0};
     json_t *plain = fuzz_json(data, size), *skim = NULL;
     size_t ncut;
     int rc;

@@ -22,19 +22,14 @@ top=$(cd "$here/../../.." && pwd)
 [ $# -ge 1 ] || { echo "usage: $0 BIN [BIN...]" >&2; exit 2; }
 ROUNDS=${ROUNDS:-3}
 N=${N:-200}
-started=
-if [ -z "${CLUSTER_DIR:-}" ] || [ -z "${KUBECONFIG:-}" ]; then
-	eval "$("$top/tests/cluster/up" cpu-ab)" || exit 1
-	started=$CLUSTER_DIR
-	"$top/tests/cluster/csi-up" "$CLUSTER_DIR" >&2 || { "$top/tests/cluster/down" "$CLUSTER_DIR"; exit 1; }
-fi
-. "$CLUSTER_DIR/env"
 WORK=$(mktemp -d /tmp/cpu-ab-XXXX)
 PORT=$((30000 + $$ % 10000))
 cpid=
-. "$here/lib.sh" # stop_controller, kib, settle, ticks
-. "$top/tests/lib/bench.sh" # bench_source_pvc
+. "$here/lib.sh" # use_cluster, start_controller, stop_controller, kib, settle, ticks, bench_source_pvc
+started=
 trap 'stop_controller; [ -n "$started" ] && "$top/tests/cluster/down" "$started" >/dev/null 2>&1; echo "logs: $WORK" >&2' EXIT
+use_cluster cpu-ab || exit 1
+. "$CLUSTER_DIR/env"
 hz=$(getconf CLK_TCK)
 pid_of() { awk -v n="$1" '$1 == n {print $2}' "$CLUSTER_DIR/pids" | tail -1; }
 apid=$(pid_of kube-apiserver) epid=$(pid_of etcd)
@@ -52,17 +47,7 @@ bench_source_pvc cpu-ab >&2 || exit 1
 echo "cpu-ab: N=$N, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 for r in $(seq 1 "$ROUNDS"); do
 	for bin in "$@"; do
-		rm -rf "$WORK/state"
-		"$bin" --kubeconfig="$KUBECONFIG" --state-dir="$WORK/state" --http-endpoint=127.0.0.1:$PORT \
-			--kube-api-qps=1000 --kube-api-burst=1000 --worker-threads=10 --leader-election=false \
-			>"$WORK/run-$r-$(basename "$(dirname "$(dirname "$bin")")").log" 2>&1 &
-		cpid=$!
-		for _ in $(seq 1 600); do
-			curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
-			kill -0 "$cpid" 2>/dev/null || { echo "$bin died" >&2; exit 1; }
-			sleep 0.1
-		done
-		settle "$cpid"
+		start_controller "$bin" "$WORK/state" "$WORK/run-$r-$(basename "$(dirname "$(dirname "$bin")")").log" || exit 1
 		t0=$(ticks "$cpid") s0=$(date +%s.%N) a0=$(ticks "$apid") e0=$(ticks "$epid")
 		python3 "$here/apiload.py" ready cpu-ab "$N" src >"$WORK/ready-$r.out" 2>&1 ||
 			{ echo "apiload ready failed: $(tail -3 "$WORK/ready-$r.out")" >&2; exit 1; }

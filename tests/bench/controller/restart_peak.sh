@@ -16,33 +16,19 @@ top=$(cd "$here/../../.." && pwd)
 [ $# -ge 1 ] || { echo "usage: $0 BIN [BIN...]" >&2; exit 2; }
 ROUNDS=${ROUNDS:-3}
 N_CACHED=${N_CACHED:-2000}
-started=
-if [ -z "${CLUSTER_DIR:-}" ] || [ -z "${KUBECONFIG:-}" ]; then
-	eval "$("$top/tests/cluster/up" restart-peak)" || exit 1
-	started=$CLUSTER_DIR
-	"$top/tests/cluster/csi-up" "$CLUSTER_DIR" >&2 || { "$top/tests/cluster/down" "$CLUSTER_DIR"; exit 1; }
-	python3 "$here/apiload.py" cached bench-cache "$N_CACHED" 0 || exit 1
-fi
 WORK=$(mktemp -d /tmp/restart-peak-XXXX)
 PORT=$((30000 + $$ % 10000))
 cpid=
-. "$here/lib.sh" # stop_controller, kib, settle, metric
+. "$here/lib.sh" # use_cluster, start_controller, stop_controller, kib, metric
+started=
 trap 'stop_controller; [ -n "$started" ] && "$top/tests/cluster/down" "$started" >/dev/null 2>&1; echo "logs: $WORK" >&2' EXIT
+use_cluster restart-peak || exit 1
+[ -n "$started" ] && { python3 "$here/apiload.py" cached bench-cache "$N_CACHED" 0 || exit 1; }
 
 echo "restart-peak: load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 for r in $(seq 1 "$ROUNDS"); do
 	for bin in "$@"; do
-		rm -rf "$WORK/state"
-		"$bin" --kubeconfig="$KUBECONFIG" --state-dir="$WORK/state" --http-endpoint=127.0.0.1:$PORT \
-			--kube-api-qps=1000 --kube-api-burst=1000 --worker-threads=10 --leader-election=false \
-			>"$WORK/run-$r-$(basename "$bin").log" 2>&1 &
-		cpid=$!
-		for _ in $(seq 1 600); do
-			curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
-			kill -0 "$cpid" 2>/dev/null || { echo "$bin died" >&2; exit 1; }
-			sleep 0.1
-		done
-		settle "$cpid"
+		start_controller "$bin" "$WORK/state" "$WORK/run-$r-$(basename "$bin").log" || exit 1
 		rss=$(kib "$cpid" VmRSS) hwm=$(kib "$cpid" VmHWM)
 		echo "restart-peak: round $r $bin: VmRSS $rss KiB, VmHWM $hwm KiB," \
 			"peak/steady $(awk -v a="$hwm" -v b="$rss" 'BEGIN {printf "%.2f", a / b}')" \

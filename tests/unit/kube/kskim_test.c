@@ -17,7 +17,7 @@
 static void
 same_as_jansson(const char *doc, size_t want_cuts)
 {
-    struct kskim_cut cuts[KSKIM_CUTS];
+    struct kskim_cut cuts[KSKIM_CUTS] = {0};
     json_t *plain = NULL, *skim = NULL;
     struct sc_err e = {0};
 
