@@ -20,11 +20,13 @@ static const char *const known[] = {
     "Lost",
 };
 
+/* The constant equal to s (len bytes), or NULL: lengths and first bytes
+ * are compared before the rest, so most strings cost a few compares. */
 static const char *
-known_value(const char *s)
+known_value(const char *s, size_t len)
 {
     for (size_t i = 0; i < SC_ARRAY_LEN(known); i++)
-        if (strcmp(s, known[i]) == 0)
+        if (known[i][0] == s[0] && strlen(known[i]) == len && memcmp(s, known[i], len) == 0)
             return known[i];
     return NULL;
 }
@@ -38,12 +40,22 @@ cpack_add(struct cpack *p, const char **slot)
         p->over = true;
 }
 
-/* The first slot before i holding a string equal to slot i's, or -1. */
+/* What becomes of one string field: NULL stays NULL, a constant is
+ * pointed at, a string equal to an earlier field's shares its copy, any other
+ * is copied (len + 1 bytes). */
+struct plan {
+    const char *known; /* the constant, or NULL */
+    int same;          /* the earlier field with the same string, or -1 */
+    size_t len;
+};
+
+/* The first field before i holding a string equal to field i's, or -1. */
 static int
-same_as_earlier(const struct cpack *p, size_t i)
+same_as_earlier(const struct cpack *p, const struct plan *pl, size_t i)
 {
     for (size_t j = 0; j < i; j++)
-        if (*p->slot[j] != NULL && strcmp(*p->slot[j], *p->slot[i]) == 0)
+        if (*p->slot[j] != NULL && pl[j].len == pl[i].len &&
+            memcmp(*p->slot[j], *p->slot[i], pl[i].len) == 0)
             return (int)j;
     return -1;
 }
@@ -52,6 +64,7 @@ int
 cpack_commit(struct cpack *p, void **base, size_t size, unsigned *block_len, struct sc_err *err)
 {
     size_t off[CPACK_MAX], total = 0, i;
+    struct plan pl[CPACK_MAX] = {0};
     char *v, *w;
 
     *block_len = 0;
@@ -63,8 +76,13 @@ cpack_commit(struct cpack *p, void **base, size_t size, unsigned *block_len, str
         if (s < b || s + sizeof(char *) > b + size)
             return sc_err_set(err, SC_EINVALID, "cpack: field %zu lies outside the view", i);
         off[i] = (size_t)(s - b);
-        if (*p->slot[i] != NULL && known_value(*p->slot[i]) == NULL && same_as_earlier(p, i) < 0)
-            total += strlen(*p->slot[i]) + 1;
+        pl[i] = (struct plan){.same = -1};
+        if (*p->slot[i] == NULL)
+            continue;
+        pl[i].len = strlen(*p->slot[i]);
+        if ((pl[i].known = known_value(*p->slot[i], pl[i].len)) == NULL &&
+            (pl[i].same = same_as_earlier(p, pl, i)) < 0)
+            total += pl[i].len + 1;
     }
     v = realloc(*base, size + total);
     if (v == NULL)
@@ -73,22 +91,18 @@ cpack_commit(struct cpack *p, void **base, size_t size, unsigned *block_len, str
     w = v + size;
     for (i = 0; i < p->n; i++) {
         const char **slot = (const char **)(void *)(v + off[i]);
-        const char *k;
-        int j;
-        size_t len;
 
         p->slot[i] = slot;
         if (*slot == NULL)
             continue;
-        if ((k = known_value(*slot)) != NULL) {
-            *slot = k;
-        } else if ((j = same_as_earlier(p, i)) >= 0) {
-            *slot = *p->slot[j]; /* already the copy: slot j was done first */
+        if (pl[i].known != NULL) {
+            *slot = pl[i].known;
+        } else if (pl[i].same >= 0) {
+            *slot = *p->slot[pl[i].same]; /* already the copy: that field was done first */
         } else {
-            len = strlen(*slot) + 1;
-            memcpy(w, *slot, len);
+            memcpy(w, *slot, pl[i].len + 1);
             *slot = w;
-            w += len;
+            w += pl[i].len + 1;
         }
     }
     *block_len = (unsigned)total;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "kube/kparse.h"
 
 #define KJSON_PATH_MAX 256
 
@@ -390,6 +391,8 @@ kjson_parse(const char *data, size_t n, size_t max, json_t **out, struct sc_err 
     if (n > max)
         return sc_err_set(err, SC_ETOOBIG, "json body of %zu bytes exceeds the %zu byte limit", n,
                           max);
+    if (kparse(data, n, 0, out) == 0)
+        return 0;
     v = json_loadb(data, n, JSON_REJECT_DUPLICATES, &je);
     if (v == NULL)
         return sc_err_set(err, SC_EPROTO, "malformed json at line %d column %d: %s", je.line,

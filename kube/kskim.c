@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kube/kjson.h"
+#include "kube/kparse.h"
 
 struct scan {
     const char *p;
@@ -342,8 +343,28 @@ feed_cb(void *buffer, size_t buflen, void *data)
     return out;
 }
 
+bool
+kskim_skip(const char *data, size_t n, size_t *i, int depth, size_t ncut)
+{
+    struct kskim_cut cuts[KSKIM_CUTS] = {0}; /* ncut earlier spans, all before *i */
+    struct scan s = {.p = data, .n = n, .i = *i, .depth = depth, .ncut = ncut, .cuts = cuts};
+
+    if (ncut > KSKIM_CUTS || !scan_value(&s, false))
+        return false;
+    *i = s.i;
+    return true;
+}
+
 int
 kskim_parse(const char *data, size_t n, size_t max, json_t **out, struct sc_err *err)
+{
+    if (n <= max && kparse(data, n, KPARSE_SKIM, out) == 0)
+        return 0;
+    return kskim_parse_jansson(data, n, max, out, err);
+}
+
+int
+kskim_parse_jansson(const char *data, size_t n, size_t max, json_t **out, struct sc_err *err)
 {
     struct kskim_cut cuts[KSKIM_CUTS] = {0};
     size_t ncut;

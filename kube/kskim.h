@@ -27,6 +27,7 @@
 #define SC_KSKIM_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/sc_err.h"
@@ -44,7 +45,18 @@ struct kskim_cut {
 size_t kskim_find(const char *data, size_t n, struct kskim_cut cuts[KSKIM_CUTS]);
 
 /* kjson_parse() without the managedFields of metadata objects: n > max gives
- * SC_ETOOBIG, bad JSON SC_EPROTO with jansson's line and column. */
+ * SC_ETOOBIG, bad JSON SC_EPROTO with jansson's line and column.  Tries
+ * kparse() first (kparse.h), then the path below. */
 int kskim_parse(const char *data, size_t n, size_t max, json_t **out, struct sc_err *err);
+
+/* kskim_parse() without kparse(): the cuts, then jansson (the reference the
+ * tests and fuzzers compare kparse() with). */
+int kskim_parse_jansson(const char *data, size_t n, size_t max, json_t **out, struct sc_err *err);
+
+/* For kparse(): skip the value at data[*i] (a managedFields value) as the
+ * scan of kskim_find() does, nested in depth containers, with ncut spans
+ * already cut before it.  False where that scan would give up, so that
+ * kparse() declines exactly where kskim would keep the document whole. */
+bool kskim_skip(const char *data, size_t n, size_t *i, int depth, size_t ncut);
 
 #endif

@@ -13,7 +13,9 @@
  *
  * The first input byte picks the chunk size, so events are split across
  * chunks in every possible way.  The rest, taken as one document, is also
- * parsed by kskim_parse() and by jansson, and the trees compared.  No
+ * parsed by kskim_parse() and by jansson, and the trees compared; and by
+ * kparse(), plain and skimming, against jansson and kskim_parse_jansson()
+ * (what kparse takes, they take, with the same tree in the same order).  No
  * request is ever sent: the client points at an address nothing listens on
  * and is only needed to build an informer.
  */
@@ -24,6 +26,7 @@
 #include "kube/kclient.h"
 #include "kube/kinformer.h"
 #include "kube/kjson.h"
+#include "kube/kparse.h"
 #include "kube/kskim.h"
 #include "tests/fuzz/fuzz_json.h"
 
@@ -136,6 +139,47 @@ skim_differential(const uint8_t *data, size_t size)
     json_decref(skim);
 }
 
+/* Equal, and serialised alike (member order, number forms). */
+static bool
+same_tree(const json_t *a, const json_t *b)
+{
+    char *x, *y;
+    bool same;
+
+    if (!json_equal(a, b))
+        return false;
+    x = json_dumps(a, JSON_COMPACT);
+    y = json_dumps(b, JSON_COMPACT);
+    same = x != NULL && y != NULL && strcmp(x, y) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* kparse() against its references: jansson itself, and with KPARSE_SKIM
+ * kskim_parse_jansson().  Whatever it takes, they take, with the same tree. */
+static void
+kparse_differential(const uint8_t *data, size_t size)
+{
+    json_t *ref, *got = NULL;
+
+    if (size > FUZZ_JSON_MAX)
+        return;
+    ref = fuzz_json(data, size);
+    if (kparse((const char *)data, size, 0, &got) == 0 && (ref == NULL || !same_tree(ref, got)))
+        abort();
+    json_decref(ref);
+    json_decref(got);
+    ref = got = NULL;
+    if (kskim_parse_jansson((const char *)data, size, FUZZ_JSON_MAX, &ref, NULL) != 0)
+        ref = NULL;
+    if (kparse((const char *)data, size, KPARSE_SKIM, &got) == 0 &&
+        (ref == NULL || !same_tree(ref, got)))
+        abort();
+    json_decref(ref);
+    json_decref(got);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -151,6 +195,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
     skim_differential(data, size);
+    kparse_differential(data, size);
     struct kclient *c = kclient_new(&cfg, NULL, NULL);
     f.inf = kinformer_new(c, &o, NULL);
     if (c == NULL || f.inf == NULL)

@@ -93,5 +93,41 @@ test_field_outside_the_view_fails(void)
     free(v);
 }
 
-TEST_MAIN(TEST(test_commit_copies), TEST(test_too_many_fields_fail),
+/* Strings that share a prefix with an earlier one or with a constant
+ * ("Del", "Deleted", "alphabet") are copied; "" is a constant. */
+static void
+test_prefixes_are_not_shared(void)
+{
+    char a[] = "alpha", b[] = "alphabet", del[] = "Del", deleted[] = "Deleted", empty[] = "";
+    struct view *v = calloc(1, sizeof(*v));
+    struct cpack p = {0};
+    struct sc_err e = {0};
+    unsigned len = 0;
+    void *base;
+
+    v->a = a;
+    v->none = b;
+    v->b = del;
+    v->again = deleted;
+    v->policy = empty;
+    cpack_add(&p, &v->a);
+    cpack_add(&p, &v->none);
+    cpack_add(&p, &v->b);
+    cpack_add(&p, &v->again);
+    cpack_add(&p, &v->policy);
+    base = v;
+    CHECK_INT(cpack_commit(&p, &base, sizeof(*v), &len, &e), 0);
+    v = base;
+    CHECK_INT(len, 6 + 9 + 4 + 8);
+    a[0] = b[0] = del[0] = deleted[0] = 'X';
+    CHECK_STR(v->a, "alpha");
+    CHECK_STR(v->none, "alphabet");
+    CHECK_STR(v->b, "Del");
+    CHECK_STR(v->again, "Deleted");
+    CHECK(v->policy != empty);
+    CHECK_STR(v->policy, "");
+    free(v);
+}
+
+TEST_MAIN(TEST(test_commit_copies), TEST(test_prefixes_are_not_shared), TEST(test_too_many_fields_fail),
           TEST(test_field_outside_the_view_fails))
