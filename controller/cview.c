@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/limits.h"
 #include "controller/cpack.h"
+#include "kube/karena.h"
 #include "kube/kjson.h"
 
 /* A view being parsed: the reader over the object and the strings that
@@ -384,7 +385,9 @@ cpv_parse(const json_t *obj, struct cpv **out, struct sc_err *err)
     if (rc != 0)
         return rc;
     if (aff != NULL) {
+        struct karena *scope = karena_suspend(); /* the view keeps the copy: on the heap */
         v->m.extra = json_deep_copy(aff);
+        karena_resume(scope);
         v->node_affinity = v->m.extra;
     }
     *out = v;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/karena.h"
 #include "kube/kjson.h"
 
 /* The trimmed copy: metadata (name, namespace, uid, resourceVersion,
@@ -150,7 +151,9 @@ view_begin(struct kjson *r, const json_t *obj, const char *const *keep_ann,
         kjson_fail(r, SC_EPROTO, "object: expected object");
         return NULL;
     }
+    struct karena *scope = karena_suspend(); /* the view keeps the copy: on the heap */
     *x = trimmed_copy(obj, keep_ann, keep_top);
+    karena_resume(scope);
     v = calloc(1, size);
     if (*x == NULL || v == NULL) {
         json_decref(*x);

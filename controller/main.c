@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "controller/copts.h"
 #include "controller/ctrl.h"
+#include "kube/karena.h"
 
 /* The exit status copts_parse asks for (its message printed), or -1 to run. */
 static int
@@ -67,6 +68,9 @@ main(int argc, char **argv)
     sigset_t set;
     int sig, rc;
 
+    /* jansson's trees in per-event and per-sync arenas (kube/karena.h),
+     * before anything allocates through jansson */
+    karena_install();
     rc = flags_exit(copts_parse(&o, argc, argv, msg, sizeof(msg), stderr), msg);
     if (rc >= 0)
         return rc;

@@ -18,6 +18,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/thread.h"
+#include "kube/karena.h"
 #include "kube/kinternal.h"
 #include "kube/kjson.h"
 #include "kube/kskim.h"
@@ -1008,7 +1009,10 @@ list_all(struct kinformer *inf, struct relist *rl, char *rv, size_t rv_cap, stru
     int rc;
 
     for (int attempt = 0;; attempt++) {
+        struct karena arena = {0};
+        karena_begin(&arena); /* the items' trees, each freed once it is a view (karena.h) */
         rc = kclient_list(inf->c, inf->path, &lo, relist_item, rl, rv, rv_cap, err);
+        karena_end(&arena);
         if (rc != SC_EGONE || attempt == KINF_LIST_RESTARTS || FLAG_GET(inf->stop))
             return rc;
         kitem_release_all(rl->items, rl->n);
@@ -1083,9 +1087,14 @@ apply_meta_event(struct kinformer *inf, enum kwatch_type type, const json_t *obj
     if (type == KW_ERROR) {
         int64_t code = kjson_int(&r, "code", 0);
         const char *msg = kjson_str(&r, "message");
-        char *s = json_dumps(obj, JSON_COMPACT);
-        int rc = kclient_map_status(code ? code : 500, s, s ? strlen(s) : 0, NULL, err);
-        free(s);
+        struct buf s = {0};
+        int rc;
+
+        buf_init(&s, LIM_WATCH_LINE); /* not json_dumps(): its text is jansson's (karena.h) */
+        rc = kjson_dumpb(obj, &s, NULL) == 0 ? 0 : SC_ETOOBIG;
+        rc = kclient_map_status(code ? code : 500, rc == 0 ? buf_str(&s) : NULL,
+                                rc == 0 ? s.len : 0, NULL, err);
+        buf_release(&s);
         if (msg == NULL && err != NULL)
             sc_err_wrap(err, rc, "watch error event");
         return rc == 0 ? SC_EPROTO : rc;
@@ -1159,12 +1168,18 @@ on_line(void *ctx, const char *line, size_t len)
     struct wctx *w = ctx;
     enum kwatch_type type = KW_ERROR;
     json_t *obj = NULL;
-    int rc = kwatch_decode(line, len, &type, &obj, w->err);
+    struct karena arena = {0};
+    int rc;
 
-    if (rc != 0)
+    karena_begin(&arena); /* the event's tree (karena.h) */
+    rc = kwatch_decode(line, len, &type, &obj, w->err);
+    if (rc != 0) {
+        karena_end(&arena);
         return sc_err_wrap(w->err, rc, "watch %s: malformed event", w->inf->path);
+    }
     rc = apply_event(w->inf, type, obj, w->err);
     json_decref(obj);
+    karena_end(&arena);
     return rc;
 }
 

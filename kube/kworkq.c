@@ -15,6 +15,7 @@
 #include "common/hmap.h"
 #include "common/limits.h"
 #include "common/thread.h"
+#include "kube/karena.h"
 #include "kube/kinternal.h"
 
 #define KWQ_FAKE_POLL_MS 20
@@ -632,7 +633,10 @@ worker_main(void *arg)
             break;
         if (rc != 0)
             continue;
+        struct karena arena = {0};
+        karena_begin(&arena); /* the pass's jansson trees (karena.h) */
         rc = q->fn(q->fn_ctx, key, &err);
+        karena_end(&arena);
         if (rc == 0)
             kworkq_forget(q, key);
         else if (rc != SC_ESHUTDOWN) {
