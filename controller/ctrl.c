@@ -94,6 +94,7 @@ struct ctrl {
     struct httpsrv *http;
     struct sync_actions act;
     struct sync_env env;
+    struct pvmemo *pv_memo;      /* a snapshot's PV between its passes (env.pv_memo) */
     struct starter starter;      /* the controller thread leadership starts */
     int running;                 /* atomic: informers and workers started */
     int synced;                  /* atomic: caches synced, workers running */
@@ -662,6 +663,7 @@ wire_sync(struct ctrl *c)
     c->env.claims = c->stores[KIND_PVC];
     c->env.act = &c->act;
     c->env.metrics = c->metrics;
+    c->env.pv_memo = c->pv_memo;
     c->env.clock = c->clock;
     c->env.opts.prevent_volume_mode_conversion = c->o->prevent_volume_mode_conversion;
     c->env.opts.distributed_snapshotting = c->o->distributed;
@@ -727,6 +729,7 @@ make_parts(struct ctrl *c, struct sc_err *err)
     int i;
 
     c->metrics = cmetrics_new(c->clock);
+    c->pv_memo = pvmemo_new(c->clock);
     for (i = 0; i < N_WATCHED; i++)
         c->stores[i] = cstore_new();
     if (make_queues(c, false, err) != 0)
@@ -736,7 +739,7 @@ make_parts(struct ctrl *c, struct sc_err *err)
     ro.store = (struct krecorder_store){c, rec_lookup, rec_save};
     ro.replace_reasons = (const char *const[]){PVC_PIN_REASON, NULL}; /* one Event per PVC */
     c->rec = krecorder_new(c->kc, &ro, err);
-    if (c->metrics == NULL || c->rec == NULL)
+    if (c->metrics == NULL || c->rec == NULL || c->pv_memo == NULL)
         return SC_ENOMEM;
     for (i = 0; i < N_WATCHED; i++)
         if (c->stores[i] == NULL)
@@ -1091,6 +1094,7 @@ ctrl_free(struct ctrl *c)
     for (i = 0; i < N_WATCHED; i++)
         cstore_free(c->stores[i]);
     cmetrics_free(c->metrics);
+    pvmemo_free(c->pv_memo);
     state_close(c->st);
     kclient_free(c->kc);
     kclient_free(c->le_kc);

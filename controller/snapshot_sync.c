@@ -14,6 +14,7 @@
 #include "controller/gostr.h"
 #include "controller/gsync.h"
 #include "controller/pvc_pin.h"
+#include "controller/pvmemo.h"
 #include "controller/sync_int.h"
 
 #define MSG_CAP LIM_EVENT_MESSAGE
@@ -111,7 +112,15 @@ volume_of(const struct sync_env *env, const struct cvs *vs, struct sc_err *err)
         goto out;
     }
     sc_err_clear(&gerr);
-    rc = sync_get_pv(env, pvc->volume_name != NULL ? pvc->volume_name : "", &pv, &gerr);
+    /* this snapshot's previous pass may have read the same PV a moment ago
+     * (pvmemo.h); else a live GET, kept for its next pass */
+    pv = pvmemo_take(env->pv_memo, vs->m.uid, pvc->volume_name);
+    rc = 0;
+    if (pv == NULL) {
+        rc = sync_get_pv(env, pvc->volume_name != NULL ? pvc->volume_name : "", &pv, &gerr);
+        if (rc == 0)
+            pvmemo_put(env->pv_memo, vs->m.uid, pv);
+    }
     if (rc != 0) {
         char prefix[MSG_CAP];
 

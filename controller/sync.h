@@ -40,6 +40,7 @@
 #include "controller/cmetrics.h"
 #include "controller/cstore.h"
 #include "controller/cview.h"
+#include "controller/pvmemo.h"
 
 enum sync_patch {
     SYNC_PATCH_JSON = 0,  /* RFC 6902 */
@@ -124,6 +125,7 @@ struct sync_env {
     struct cstore *group_classes;  /* struct gclass, "name" */
     const struct sync_actions *act;
     struct cmetrics *metrics; /* may be NULL */
+    struct pvmemo *pv_memo;   /* may be NULL: every PV read is a GET (pvmemo.h) */
     struct clock clock;
     struct sync_opts opts;
 };

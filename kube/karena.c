@@ -134,8 +134,8 @@ karena_malloc(size_t n)
 void
 karena_free(void *p)
 {
-    struct hdr *h;
-    struct karena_chunk *c;
+    struct hdr *h = NULL;
+    struct karena_chunk *c = NULL;
 
     if (p == NULL)
         return;

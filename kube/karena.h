@@ -31,7 +31,7 @@
 
 #include <stddef.h>
 
-#define KARENA_CHUNK     (32u << 10) /* bytes carved per chunk */
+#define KARENA_CHUNK     (16u << 10) /* bytes carved per chunk */
 #define KARENA_MAX_BLOCK (4u << 10)  /* bigger allocations go to malloc */
 
 struct karena_chunk;
