@@ -79,24 +79,6 @@ utf8_seq(const unsigned char *p, const unsigned char *end)
     return len;
 }
 
-static int
-hex4(const unsigned char *p)
-{
-    int v = 0;
-
-    for (int i = 0; i < 4; i++) {
-        unsigned c = p[i];
-        int d = c >= '0' && c <= '9'   ? (int)c - '0'
-                : c >= 'a' && c <= 'f' ? (int)c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? (int)c - 'A' + 10
-                                       : -1;
-        if (d < 0)
-            return -1;
-        v = v * 16 + d;
-    }
-    return v;
-}
-
 /* The code point of a \u escape at p (p[0] == '\\', p[1] == 'u'), a
  * surrogate pair taken whole; *used is how many bytes it took.  -1 where
  * jansson refuses it: a lone or reversed surrogate, or U+0000. */
@@ -105,14 +87,14 @@ unicode_escape(const unsigned char *p, const unsigned char *end, size_t *used)
 {
     long cp, lo;
 
-    if (end - p < 6 || (cp = hex4(p + 2)) < 0)
+    if (end - p < 6 || (cp = kskim_hex4((const char *)p + 2)) < 0)
         return -1;
     *used = 6;
     if (cp >= 0xdc00 && cp <= 0xdfff)
         return -1;
     if (cp >= 0xd800 && cp <= 0xdbff) {
-        if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || (lo = hex4(p + 8)) < 0 || lo < 0xdc00 ||
-            lo > 0xdfff)
+        if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+            (lo = kskim_hex4((const char *)p + 8)) < 0 || lo < 0xdc00 || lo > 0xdfff)
             return -1;
         *used = 12;
         cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);

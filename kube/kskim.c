@@ -104,8 +104,8 @@ add_cut(struct scan *s, size_t start, size_t end)
     return true;
 }
 
-static int
-hex4(const char *p)
+int
+kskim_hex4(const char *p)
 {
     int v = 0;
 
@@ -137,7 +137,7 @@ escaped_key_is(const char *p, size_t len, const char *name)
             return false;
         if (p[i] != '\\') {
             c = (unsigned char)p[i++];
-        } else if (i + 6 <= len && p[i + 1] == 'u' && (c = hex4(p + i + 2)) >= 0) {
+        } else if (i + 6 <= len && p[i + 1] == 'u' && (c = kskim_hex4(p + i + 2)) >= 0) {
             i += 6;
         } else {
             return false;

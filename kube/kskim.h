@@ -53,6 +53,9 @@ int kskim_parse(const char *data, size_t n, size_t max, json_t **out, struct sc_
  * tests and fuzzers compare kparse() with). */
 int kskim_parse_jansson(const char *data, size_t n, size_t max, json_t **out, struct sc_err *err);
 
+/* The value of the four hex digits at p (a \u escape's), or -1. */
+int kskim_hex4(const char *p);
+
 /* For kparse(): skip the value at data[*i] (a managedFields value) as the
  * scan of kskim_find() does, nested in depth containers, with ncut spans
  * already cut before it.  False where that scan would give up, so that
