@@ -401,26 +401,6 @@ kjson_parse(const char *data, size_t n, size_t max, json_t **out, struct sc_err 
     return 0;
 }
 
-static int
-dump_cb(const char *p, size_t n, void *data)
-{
-    return buf_add((struct buf *)data, p, n) == 0 ? 0 : -1;
-}
-
-int
-kjson_dumpb(const json_t *v, struct buf *b, struct sc_err *err)
-{
-    size_t before = b->len;
-
-    if (json_dump_callback(v, dump_cb, b, JSON_COMPACT) != 0) {
-        b->len = before;
-        if (b->data != NULL)
-            b->data[before] = '\0';
-        return sc_err_set(err, SC_ETOOBIG, "serialised json exceeds the %zu byte limit", b->max);
-    }
-    return 0;
-}
-
 /* ---- Writing JSON without a tree (added for the webhook's responses) ---- */
 
 /* Length of the UTF-8 sequence starting with lead byte c, 0 when c cannot
@@ -491,37 +471,226 @@ escape_byte(unsigned char c, char out[8])
     }
 }
 
-int
-kjson_put_str(struct buf *b, const char *s)
+/* Put the buffer back to len `before` after a failed append. */
+static void
+rewind_to(struct buf *b, size_t before)
 {
-    size_t n = strlen(s), before = b->len, run = 0;
+    b->len = before;
+    if (b->data != NULL)
+        b->data[before] = '\0';
+}
+
+/* s[0..n) quoted and escaped, validated as UTF-8 in the same pass; on
+ * failure b is left as it was. */
+static int
+put_strn(struct buf *b, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t before = b->len, run = 0, i = 0;
     char esc[8];
-    int rc;
+    int rc = buf_add(b, "\"", 1);
 
-    if (!kjson_utf8_valid(s, n))
-        return SC_EINVALID;
-    rc = buf_add(b, "\"", 1);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        unsigned char c = (unsigned char)s[i];
+    while (i < n && rc == 0) {
+        unsigned char c = p[i];
 
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (c >= 0x80) {
+            size_t k = utf8_len(c);
+
+            if (k < 2 || k > n - i || !utf8_seq_valid(p + i, k)) {
+                rc = SC_EINVALID;
+                break;
+            }
+            i += k;
             continue;
+        }
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
         rc = buf_add(b, s + run, i - run);
         escape_byte(c, esc);
         if (rc == 0)
             rc = buf_adds(b, esc);
-        run = i + 1;
+        run = ++i;
     }
     if (rc == 0)
         rc = buf_add(b, s + run, n - run);
     if (rc == 0)
         rc = buf_add(b, "\"", 1);
-    if (rc != 0) {
-        b->len = before;
-        if (b->data != NULL)
-            b->data[before] = '\0';
-    }
+    if (rc != 0)
+        rewind_to(b, before);
     return rc;
+}
+
+int
+kjson_put_str(struct buf *b, const char *s)
+{
+    return put_strn(b, s, strlen(s));
+}
+
+/* ---- Serialising a tree ------------------------------------------------- */
+
+/* Nesting past this is handed to jansson's own dump (which has no limit). */
+#define KJSON_DUMP_DEPTH 128
+/* dump_value()'s "jansson's dump instead" (errors are negative). */
+#define DUMP_DEFER 1
+/* An object with more members than this is sorted by jansson's dump. */
+#define KJSON_SORT_MAX 256
+
+struct keyref {
+    const char *key;
+    size_t len;
+    const json_t *val;
+};
+
+/* The order of jansson's JSON_SORT_KEYS: bytes, then length. */
+static int
+keyref_cmp(const void *a, const void *b)
+{
+    const struct keyref *x = a, *y = b;
+    int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+
+    if (c != 0)
+        return c;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int dump_value(const json_t *v, struct buf *b, unsigned flags, int depth);
+
+static int
+dump_member(const char *key, size_t len, const json_t *val, bool first, struct buf *b,
+            unsigned flags, int depth)
+{
+    int rc = first ? 0 : buf_add(b, ",", 1);
+
+    if (rc == 0)
+        rc = put_strn(b, key, len);
+    if (rc == 0)
+        rc = buf_add(b, ":", 1);
+    return rc == 0 ? dump_value(val, b, flags, depth + 1) : rc;
+}
+
+static int
+dump_object(const json_t *v, struct buf *b, unsigned flags, int depth)
+{
+    json_t *o = (json_t *)v; /* jansson's iterators take a non-const object */
+    size_t n = json_object_size(o), i = 0;
+    int rc = buf_add(b, "{", 1);
+
+    if (rc == 0 && (flags & KJSON_SORT_KEYS) && n > 1) {
+        struct keyref refs[KJSON_SORT_MAX];
+
+        if (n > KJSON_SORT_MAX)
+            return DUMP_DEFER;
+        for (void *it = json_object_iter(o); it != NULL; it = json_object_iter_next(o, it)) {
+            refs[i].key = json_object_iter_key(it);
+            refs[i].len = json_object_iter_key_len(it);
+            refs[i++].val = json_object_iter_value(it);
+        }
+        qsort(refs, i, sizeof(refs[0]), keyref_cmp);
+        for (size_t k = 0; k < i && rc == 0; k++)
+            rc = dump_member(refs[k].key, refs[k].len, refs[k].val, k == 0, b, flags, depth);
+    } else {
+        for (void *it = json_object_iter(o); it != NULL && rc == 0;
+             it = json_object_iter_next(o, it), i++)
+            rc = dump_member(json_object_iter_key(it), json_object_iter_key_len(it),
+                             json_object_iter_value(it), i == 0, b, flags, depth);
+    }
+    return rc == 0 ? buf_add(b, "}", 1) : rc;
+}
+
+static int
+dump_int(json_int_t x, struct buf *b)
+{
+    char tmp[24], *p = tmp + sizeof(tmp);
+    unsigned long long u = x < 0 ? 0ull - (unsigned long long)x : (unsigned long long)x;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (x < 0)
+        *--p = '-';
+    return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static int
+dump_value(const json_t *v, struct buf *b, unsigned flags, int depth)
+{
+    char tmp[64];
+    int rc = 0, n;
+
+    if (depth > KJSON_DUMP_DEPTH)
+        return DUMP_DEFER;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return dump_object(v, b, flags, depth);
+    case JSON_ARRAY:
+        rc = buf_add(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v) && rc == 0; i++) {
+            if (i > 0)
+                rc = buf_add(b, ",", 1);
+            if (rc == 0)
+                rc = dump_value(json_array_get(v, i), b, flags, depth + 1);
+        }
+        return rc == 0 ? buf_add(b, "]", 1) : rc;
+    case JSON_STRING:
+        return put_strn(b, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return dump_int(json_integer_value(v), b);
+    case JSON_REAL: /* rare here: jansson's own text (%.17g and its fix-ups) */
+        n = (int)json_dumpb(v, tmp, sizeof(tmp), JSON_COMPACT | JSON_ENCODE_ANY);
+        return n > 0 && (size_t)n < sizeof(tmp) ? buf_add(b, tmp, (size_t)n) : DUMP_DEFER;
+    case JSON_TRUE:
+        return buf_add(b, "true", 4);
+    case JSON_FALSE:
+        return buf_add(b, "false", 5);
+    case JSON_NULL:
+        return buf_add(b, "null", 4);
+    }
+    return SC_EINVALID;
+}
+
+static int
+dump_cb(const char *p, size_t n, void *data)
+{
+    return buf_add((struct buf *)data, p, n) == 0 ? 0 : -1;
+}
+
+int
+kjson_dump_ex(const json_t *v, struct buf *b, unsigned flags, struct sc_err *err)
+{
+    size_t before = b->len;
+    int rc = SC_EINVALID;
+
+    if (v != NULL && (json_is_object(v) || json_is_array(v) || (flags & KJSON_ENCODE_ANY)))
+        rc = dump_value(v, b, flags, 0);
+    if (rc == 0)
+        return 0;
+    rewind_to(b, before);
+    if (rc == DUMP_DEFER) { /* past our limits: jansson's dump, same text */
+        size_t jf = JSON_COMPACT | ((flags & KJSON_SORT_KEYS) ? JSON_SORT_KEYS : 0) |
+                    ((flags & KJSON_ENCODE_ANY) ? JSON_ENCODE_ANY : 0);
+
+        if (json_dump_callback(v, dump_cb, b, jf) == 0)
+            return 0;
+        rewind_to(b, before);
+        rc = SC_ETOOBIG;
+    }
+    if (rc == SC_ETOOBIG)
+        return sc_err_set(err, SC_ETOOBIG, "serialised json exceeds the %zu byte limit", b->max);
+    if (rc == SC_ENOMEM)
+        return sc_err_set(err, SC_ENOMEM, "out of memory serialising json");
+    return sc_err_set(err, SC_EINVALID,
+                      v == NULL || !(json_is_object(v) || json_is_array(v))
+                          ? "only an object or an array is serialised"
+                          : "a string in the json is not valid UTF-8");
+}
+
+int
+kjson_dumpb(const json_t *v, struct buf *b, struct sc_err *err)
+{
+    return kjson_dump_ex(v, b, 0, err);
 }
 
 /* One pointer segment [p, end) unescaped into seg (cap bytes): false when it

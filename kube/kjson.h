@@ -147,8 +147,15 @@ int kjson_fail(struct kjson *r, int code, const char *fmt, ...) SC_PRINTF(3, 4);
  * *out is a new reference the caller json_decref()s. */
 int kjson_parse(const char *data, size_t n, size_t max, json_t **out, struct sc_err *err);
 
-/* Serialise v compactly into b (b's cap applies: SC_ETOOBIG). */
+/* Serialise v compactly into b (b's cap applies: SC_ETOOBIG), byte for byte
+ * the text of jansson's json_dump_callback(v, JSON_COMPACT | ...), without
+ * jansson's per-character work.  A string that is not valid UTF-8 gives
+ * SC_EINVALID, as does a top level that is not an object or an array
+ * (unless KJSON_ENCODE_ANY).  On any error b is left as it was. */
 int kjson_dumpb(const json_t *v, struct buf *b, struct sc_err *err);
+#define KJSON_SORT_KEYS  0x1u /* members in jansson's JSON_SORT_KEYS order */
+#define KJSON_ENCODE_ANY 0x2u /* any value at the top level */
+int kjson_dump_ex(const json_t *v, struct buf *b, unsigned flags, struct sc_err *err);
 
 /* ---- Writing JSON without a tree (added for the webhook's responses) -------
  * Appends to a capped struct buf; each returns 0, SC_ETOOBIG at the cap, or

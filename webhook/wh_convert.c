@@ -6,6 +6,7 @@
 
 #include "common/buf.h"
 #include "common/limits.h"
+#include "kube/kjson.h"
 
 enum level { LV_BETA1, LV_BETA2, LV_V1, LV_BAD };
 
@@ -158,21 +159,15 @@ pairs_of(const json_t *list, json_t **out, struct sc_err *err)
     return SC_OK;
 }
 
-static int
-add_cb(const char *p, size_t n, void *b)
-{
-    return buf_add(b, p, n) == SC_OK ? 0 : -1;
-}
-
-/* The annotation's text of list: compact, keys sorted.  Written into a
- * struct buf, not json_dumps(): text that jansson allocates inside a request
- * scope belongs to the arena (webhook/wharena.h) and must not be free()d. */
+/* The annotation's text of list: compact, keys sorted (jansson's
+ * JSON_SORT_KEYS text).  Written into a struct buf, not json_dumps(): text
+ * that jansson allocates inside a request scope belongs to the arena
+ * (webhook/wharena.h) and must not be free()d. */
 static int
 encode_list(const json_t *list, struct buf *b)
 {
     buf_init(b, LIM_REVIEW_RESPONSE);
-    if (json_dump_callback(list, add_cb, b, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) != 0 ||
-        b->data == NULL) {
+    if (kjson_dump_ex(list, b, KJSON_SORT_KEYS | KJSON_ENCODE_ANY, NULL) != 0 || b->data == NULL) {
         buf_release(b);
         return -1;
     }

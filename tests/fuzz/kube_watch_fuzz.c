@@ -156,8 +156,40 @@ same_tree(const json_t *a, const json_t *b)
     return same;
 }
 
+static int
+dump_add(const char *p, size_t n, void *b)
+{
+    return buf_add(b, p, n) == 0 ? 0 : -1;
+}
+
+/* kjson_dump_ex() against jansson's dump of the same tree, plain and with
+ * sorted keys: the same bytes, or both refuse. */
+static void
+dump_differential(const json_t *v)
+{
+    static const size_t jflags[] = {JSON_COMPACT, JSON_COMPACT | JSON_SORT_KEYS};
+    static const unsigned kflags[] = {0, KJSON_SORT_KEYS};
+
+    for (size_t i = 0; i < 2; i++) {
+        struct buf want, got;
+        int jr, kr;
+
+        buf_init(&want, FUZZ_JSON_MAX * 8);
+        buf_init(&got, FUZZ_JSON_MAX * 8);
+        jr = json_dump_callback(v, dump_add, &want, jflags[i]);
+        kr = kjson_dump_ex(v, &got, kflags[i], NULL);
+        if ((jr == 0) != (kr == 0) ||
+            (jr == 0 &&
+             (want.len != got.len || memcmp(buf_str(&want), buf_str(&got), got.len) != 0)))
+            abort();
+        buf_release(&want);
+        buf_release(&got);
+    }
+}
+
 /* kparse() against its references: jansson itself, and with KPARSE_SKIM
- * kskim_parse_jansson().  Whatever it takes, they take, with the same tree. */
+ * kskim_parse_jansson().  Whatever it takes, they take, with the same tree.
+ * Every tree taken is also serialised both ways (dump_differential). */
 static void
 kparse_differential(const uint8_t *data, size_t size)
 {
@@ -168,6 +200,8 @@ kparse_differential(const uint8_t *data, size_t size)
     ref = fuzz_json(data, size);
     if (kparse((const char *)data, size, 0, &got) == 0 && (ref == NULL || !same_tree(ref, got)))
         abort();
+    if (got != NULL)
+        dump_differential(got);
     json_decref(ref);
     json_decref(got);
     ref = got = NULL;
