@@ -129,5 +129,5 @@ test_prefixes_are_not_shared(void)
     free(v);
 }
 
-TEST_MAIN(TEST(test_commit_copies), TEST(test_prefixes_are_not_shared), TEST(test_too_many_fields_fail),
-          TEST(test_field_outside_the_view_fails))
+TEST_MAIN(TEST(test_commit_copies), TEST(test_prefixes_are_not_shared),
+          TEST(test_too_many_fields_fail), TEST(test_field_outside_the_view_fails))
