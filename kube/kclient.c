@@ -34,8 +34,9 @@ struct kclient {
     struct kconfig cfg; /* deep copy */
     struct kclient_opts opts;
     char *ua;
-    char *connect_to; /* "tls-server-name:port:host:port" or NULL */
-    char *base;       /* URL prefix actually used */
+    char *connect_to;                /* "tls-server-name:port:host:port" or NULL */
+    struct curl_slist *connect_list; /* connect_to as curl's list, shared read-only */
+    char *base;                      /* URL prefix actually used */
 
     pthread_mutex_t mu; /* bucket, pool, token, stats */
     struct kbucket bucket;
@@ -224,6 +225,9 @@ setup_server_name(struct kclient *c)
         c->connect_to = NULL;
         return SC_ENOMEM;
     }
+    c->connect_list = curl_slist_append(NULL, c->connect_to);
+    if (c->connect_list == NULL)
+        return SC_ENOMEM;
     if (asprintf(&c->base, "%.*s://%s:%s%s", (int)(hp - s), s, c->cfg.tls_server_name, port, end) <
         0) {
         c->base = NULL;
@@ -330,6 +334,7 @@ kclient_free(struct kclient *c)
     free_cfg_fields(&c->cfg);
     free(c->ua);
     free(c->connect_to);
+    curl_slist_free_all(c->connect_list);
     free(c->base);
     if (c->token) {
         explicit_bzero(c->token, strlen(c->token));
@@ -689,8 +694,13 @@ refresh_token(struct kclient *c, int force)
     }
 }
 
+/* A handle from the pool, or a new one (*fresh set: it has none of the
+ * settings every exchange shares yet).  Pooled handles are NOT reset: their
+ * shared settings stay, and setup_exchange() sets every per-exchange one
+ * (curl_easy_reset() and setting everything again cost about a tenth of a
+ * kept-alive exchange's instructions: docs/performance.md). */
 static CURL *
-pool_get(struct kclient *c)
+pool_get(struct kclient *c, bool *fresh)
 {
     CURL *h = NULL;
 
@@ -698,16 +708,23 @@ pool_get(struct kclient *c)
     if (c->npool > 0)
         h = c->pool[--c->npool];
     pthread_mutex_unlock(&c->mu);
+    *fresh = h == NULL;
     if (h == NULL)
         h = curl_easy_init();
-    else
-        curl_easy_reset(h);
     return h;
 }
 
+/* Back to the pool with no pointer into the finished exchange's memory
+ * (its error buffer, headers, body and sink live on the caller's stack). */
 static void
 pool_put(struct kclient *c, CURL *h)
 {
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
     pthread_mutex_lock(&c->mu);
     if (c->npool < KCLIENT_POOL_MAX) {
         c->pool[c->npool++] = h;
@@ -789,19 +806,13 @@ build_headers(struct kclient *c, bool has_body, const char *ctype, struct curl_s
     return rc;
 }
 
-/* Configure h for one exchange.  *hdrs and *conn get curl lists the caller
- * frees after the transfer. */
-static int
-setup(struct kclient *c, CURL *h, const char *method, const char *url, const char *ctype,
-      const struct buf *body, struct xfer *x, struct curl_slist **hdrs, struct curl_slist **conn,
-      char *errbuf)
+/* The settings every exchange of this client shares, set once per handle:
+ * pooled handles keep them (pool_get()). */
+static void
+setup_shared(struct kclient *c, CURL *h)
 {
-    *hdrs = NULL;
-    *conn = NULL;
-    curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_SHARE, c->share);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_USERAGENT, c->ua);
     /* HTTP/1.1: every handle keeps its own connection whichever version is
      * spoken (curl multiplexes only inside one multi handle), and curl's and
@@ -812,30 +823,36 @@ setup(struct kclient *c, CURL *h, const char *method, const char *url, const cha
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)KCLIENT_CONNECT_TIMEOUT);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    if (c->connect_to != NULL) {
-        *conn = curl_slist_append(NULL, c->connect_to);
-        if (*conn == NULL)
-            return SC_ENOMEM;
-        curl_easy_setopt(h, CURLOPT_CONNECT_TO, *conn);
-    }
+    if (c->connect_list != NULL)
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_list);
     setup_tls(c, h);
-    if (build_headers(c, body != NULL, ctype, hdrs) != 0) {
-        curl_slist_free_all(*conn);
-        *conn = NULL;
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+}
+
+/* Configure h for one exchange: every setting that differs between
+ * exchanges is set here, whatever the handle did before.  *hdrs gets a curl
+ * list the caller frees after the transfer (pool_put() unhooks it). */
+static int
+setup_exchange(struct kclient *c, CURL *h, const char *method, const char *url, const char *ctype,
+               const struct buf *body, struct xfer *x, struct curl_slist **hdrs, char *errbuf)
+{
+    if (build_headers(c, body != NULL, ctype, hdrs) != 0)
         return SC_ENOMEM;
-    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
-    if (strcmp(method, "GET") == 0)
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    else
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    /* Back to a plain GET (HTTPGET clears POST and upload state), then the
+     * method and body of this exchange. */
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(method, "GET") == 0 ? NULL : method);
     if (body != NULL) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, buf_str(body));
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
     }
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
     return 0;
 }
@@ -898,17 +915,20 @@ exchange(struct kclient *c, const char *method, const char *path, const char *ur
          int64_t timeout_ms, struct sc_err *err)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *hdrs = NULL, *conn = NULL;
+    struct curl_slist *hdrs = NULL;
     struct xfer x = {0};
     long status = 0;
     CURLcode cc;
     CURL *h;
+    bool fresh;
     int rc;
 
     throttle(c);
-    h = pool_get(c);
+    h = pool_get(c, &fresh);
     if (h == NULL)
         return sc_err_set(err, SC_ENOMEM, "%s %s: curl_easy_init failed", method, path);
+    if (fresh)
+        setup_shared(c, h);
     memset(&x, 0, sizeof(x));
     buf_init(&x.body, c->opts.max_body);
     if (sink != NULL) {
@@ -916,7 +936,7 @@ exchange(struct kclient *c, const char *method, const char *path, const char *ur
         x.fn = sink->fn;
         x.ctx = sink->ctx;
     }
-    rc = setup(c, h, method, url, ctype, req, &x, &hdrs, &conn, errbuf);
+    rc = setup_exchange(c, h, method, url, ctype, req, &x, &hdrs, errbuf);
     if (rc != 0) {
         curl_easy_cleanup(h);
         return sc_err_set(err, rc, "%s %s: out of memory", method, path);
@@ -926,11 +946,12 @@ exchange(struct kclient *c, const char *method, const char *path, const char *ur
     count_exchange(c, h);
     if (cc == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(h, CURLOPT_CONNECT_TO, NULL);
+    if (cc == CURLE_OK) {
+        pool_put(c, h);
+    } else { /* a failed transfer: a new handle next time, nothing carried over */
+        curl_easy_cleanup(h);
+    }
     curl_slist_free_all(hdrs);
-    curl_slist_free_all(conn);
-    pool_put(c, h);
     if (cc != CURLE_OK && x.fn_rc != 0) {
         rc = x.fn_rc; /* the sink's error, err filled by it */
     } else if (cc != CURLE_OK) {
@@ -1575,7 +1596,7 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
 {
     char url[KCLIENT_URL_MAX];
     char errbuf[CURL_ERROR_SIZE];
-    struct curl_slist *hdrs = NULL, *conn = NULL;
+    struct curl_slist *hdrs = NULL;
     struct xfer x = {0};
     long status = 0;
     CURLcode cc;
@@ -1596,7 +1617,8 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
     x.ctx = ctx;
     x.stop = stop;
     errbuf[0] = '\0';
-    rc = setup(c, h, "GET", url, NULL, NULL, &x, &hdrs, &conn, errbuf);
+    setup_shared(c, h);
+    rc = setup_exchange(c, h, "GET", url, NULL, NULL, &x, &hdrs, errbuf);
     if (rc != 0) {
         curl_easy_cleanup(h);
         return sc_err_set(err, rc, "watch %s: out of memory", path);
@@ -1615,7 +1637,6 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(h);
     curl_slist_free_all(hdrs);
-    curl_slist_free_all(conn);
     rc = stream_result(&x, cc, status, errbuf, path, max_ms, err);
     buf_release(&x.body);
     return rc;
