@@ -161,14 +161,29 @@ def send_and_wait(items, one, lock, finished):
 def watch_ready(ns):
     """Start a watch on ns's VolumeSnapshots (first, so no transition is
     missed): returns (done, lock, stop), done = name -> time it was first
-    seen readyToUse."""
+    seen readyToUse.  A stream that ends early (the API server may close a
+    slow watcher) is followed by a list, which the next watch resumes from."""
     done, lock, stop = {}, threading.Lock(), threading.Event()
+    path = f"{GROUP}/namespaces/{ns}/volumesnapshots"
+    def mark(o):
+        if (o.get("status") or {}).get("readyToUse") is True:
+            with lock:
+                done.setdefault(o["metadata"]["name"], time.time())
     def watch():
-        for ev in watch_stream(f"{GROUP}/namespaces/{ns}/volumesnapshots?watch=1&timeoutSeconds=900", stop):
-            o = ev["object"]
-            if (o.get("status") or {}).get("readyToUse") is True:
-                with lock:
-                    done.setdefault(o["metadata"]["name"], time.time())
+        rv = None
+        while not stop.is_set():
+            resume = f"&resourceVersion={rv}" if rv else ""
+            for ev in watch_stream(f"{path}?watch=1&timeoutSeconds=900{resume}", stop):
+                if ev.get("type") == "ERROR":
+                    break
+                mark(ev["object"])
+                rv = ev["object"]["metadata"].get("resourceVersion", rv)
+            if stop.is_set():
+                return
+            rv, items = list_items(Conn(), path)
+            print(f"apiload: watch on {path} ended early; listed {len(items)} and resumed", file=sys.stderr)
+            for o in items:
+                mark(o)
     threading.Thread(target=watch, daemon=True).start()
     time.sleep(1)
     return done, lock, stop
@@ -272,25 +287,51 @@ def sentinel(ns, pvc, name):
     stop.set()
 
 def watch_gone(path, rv, names, lock, stop):
-    """Removes from names every object whose DELETED event arrives."""
-    for ev in watch_stream(f"{path}?watch=1&resourceVersion={rv}&timeoutSeconds=900", stop):
-        if ev.get("type") == "DELETED":
-            with lock:
-                names.discard(ev["object"]["metadata"]["name"])
+    """Removes from names every object whose DELETED event arrives.  A stream
+    that ends early is followed by a list: what it no longer holds is gone."""
+    while not stop.is_set():
+        for ev in watch_stream(f"{path}?watch=1&resourceVersion={rv}&timeoutSeconds=900", stop):
+            if ev.get("type") == "ERROR":
+                break
+            if ev.get("type") == "DELETED":
+                with lock:
+                    names.discard(ev["object"]["metadata"]["name"])
+            rv = ev["object"]["metadata"].get("resourceVersion", rv)
+        if stop.is_set():
+            return
+        rv, now = list_names(Conn(), path, lambda o: True)
+        with lock:
+            names.intersection_update(now)
+        print(f"apiload: watch on {path} ended early; listed and resumed", file=sys.stderr)
 
-def list_names(c, path, keep):
-    """(resourceVersion, {names of the items keep() accepts}) of the list at
-    path, 500 items a page; the pages share the first one's resourceVersion."""
-    names, cont, rv = set(), "", None
+def list_pages(c, path):
+    """(resourceVersion, items) for each page of the list at path, 500 items
+    a page; the pages share the first one's resourceVersion."""
+    cont, rv = "", None
     while True:
         st, page = c.req("GET", f"{path}?limit=500" + (f"&continue={urllib.parse.quote(cont)}" if cont else ""))
         if st != 200:
             sys.exit(f"list {path}: {st}")
         rv = rv or page["metadata"]["resourceVersion"]
-        names.update(o["metadata"]["name"] for o in page["items"] if keep(o))
+        yield rv, page["items"]
         cont = page["metadata"].get("continue")
         if not cont:
-            return rv, names
+            return
+
+def list_items(c, path):
+    """(resourceVersion, [items]) of the list at path."""
+    rv, items = None, []
+    for rv, page in list_pages(c, path):
+        items.extend(page)
+    return rv, items
+
+def list_names(c, path, keep):
+    """(resourceVersion, {names of the items keep() accepts}) of the list at
+    path; only names are kept (bench-scale pages through 50,000 contents)."""
+    rv, names = None, set()
+    for rv, page in list_pages(c, path):
+        names.update(o["metadata"]["name"] for o in page if keep(o))
+    return rv, names
 
 def delete(ns):
     c = Conn()
