@@ -265,7 +265,11 @@ init_strings(struct kclient *c, const struct kconfig *cfg)
         rc = setup_server_name(c);
     if (rc != 0)
         return rc;
-    c->ua = strdup(c->opts.user_agent ? c->opts.user_agent : "snapshot-controller/" SC_VERSION);
+    /* sent as a header of our list: curl's CURLOPT_USERAGENT formats it anew
+     * for every request */
+    if (asprintf(&c->ua, "User-Agent: %s",
+                 c->opts.user_agent ? c->opts.user_agent : "snapshot-controller/" SC_VERSION) < 0)
+        c->ua = NULL;
     c->opts.user_agent = NULL;
     if (c->ua == NULL)
         return SC_ENOMEM;
@@ -760,50 +764,60 @@ setup_tls(struct kclient *c, CURL *h)
     }
 }
 
-/* Append line to *l; on failure free the whole list and return SC_ENOMEM. */
-static int
-add_header(struct curl_slist **l, const char *line)
-{
-    struct curl_slist *t = curl_slist_append(*l, line);
+/* One exchange's request headers: curl reads the list during the transfer
+ * only, so its nodes live here, not in curl_slist_append()'s mallocs. */
+#define KCLIENT_CTYPE_MAX 96
+struct hdrs {
+    struct curl_slist node[5];
+    char ctype[KCLIENT_CTYPE_MAX]; /* "Content-Type: ..." */
+    char *auth;                    /* "Authorization: Bearer ..." or NULL; hdrs_release() */
+};
 
-    if (t == NULL) {
-        curl_slist_free_all(*l);
-        *l = NULL;
-        return SC_ENOMEM;
+/* Accept, User-Agent, Content-Type and Expect (with a body) and the current
+ * bearer token, linked in h->node; the head of the list. */
+static int
+build_headers(struct kclient *c, bool has_body, const char *ctype, struct hdrs *h,
+              struct curl_slist **out)
+{
+    size_t n = 0;
+    int len;
+
+    h->auth = NULL;
+    h->node[n++].data = (char *)"Accept: application/json";
+    h->node[n++].data = c->ua;
+    if (has_body) {
+        len = snprintf(h->ctype, sizeof(h->ctype), "Content-Type: %s",
+                       ctype ? ctype : "application/json");
+        if (len < 0 || (size_t)len >= sizeof(h->ctype))
+            return SC_EINVALID;
+        h->node[n++].data = h->ctype;
+        h->node[n++].data = (char *)"Expect:"; /* no 100-continue round trip before a body */
     }
-    *l = t;
+    refresh_token(c, 0);
+    pthread_mutex_lock(&c->mu);
+    if (c->token != NULL && asprintf(&h->auth, "Authorization: Bearer %s", c->token) < 0)
+        h->auth = NULL;
+    len = c->token != NULL && h->auth == NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (len)
+        return SC_ENOMEM;
+    if (h->auth != NULL)
+        h->node[n++].data = h->auth;
+    for (size_t i = 0; i < n; i++)
+        h->node[i].next = i + 1 < n ? &h->node[i + 1] : NULL;
+    *out = &h->node[0];
     return 0;
 }
 
-/* Accept, Content-Type (with a body) and the current bearer token. */
-static int
-build_headers(struct kclient *c, bool has_body, const char *ctype, struct curl_slist **out)
+/* After the transfer: the token's copy is wiped. */
+static void
+hdrs_release(struct hdrs *h)
 {
-    struct curl_slist *l = NULL;
-    char line[LIM_TOKEN_FILE + 32];
-    int rc = add_header(&l, "Accept: application/json");
-
-    if (rc == 0 && has_body) {
-        snprintf(line, sizeof(line), "Content-Type: %s", ctype ? ctype : "application/json");
-        rc = add_header(&l, line);
+    if (h->auth != NULL) {
+        explicit_bzero(h->auth, strlen(h->auth));
+        free(h->auth);
+        h->auth = NULL;
     }
-    if (rc == 0 && has_body)
-        rc = add_header(&l, "Expect:"); /* no 100-continue round trip before a body */
-    if (rc != 0)
-        return rc;
-    refresh_token(c, 0);
-    pthread_mutex_lock(&c->mu);
-    if (c->token != NULL)
-        snprintf(line, sizeof(line), "Authorization: Bearer %s", c->token);
-    else
-        line[0] = '\0';
-    pthread_mutex_unlock(&c->mu);
-    if (line[0] != '\0') {
-        rc = add_header(&l, line);
-        explicit_bzero(line, sizeof(line));
-    }
-    *out = l;
-    return rc;
 }
 
 /* The settings every exchange of this client shares, set once per handle:
@@ -813,7 +827,6 @@ setup_shared(struct kclient *c, CURL *h)
 {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_SHARE, c->share);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, c->ua);
     /* HTTP/1.1: every handle keeps its own connection whichever version is
      * spoken (curl multiplexes only inside one multi handle), and curl's and
      * the API server's HTTP/2 framing cost CPU per request for nothing:
@@ -831,17 +844,21 @@ setup_shared(struct kclient *c, CURL *h)
 }
 
 /* Configure h for one exchange: every setting that differs between
- * exchanges is set here, whatever the handle did before.  *hdrs gets a curl
- * list the caller frees after the transfer (pool_put() unhooks it). */
+ * exchanges is set here, whatever the handle did before.  The headers live
+ * in *hd, which the caller hdrs_release()s after the transfer (pool_put()
+ * unhooks them). */
 static int
 setup_exchange(struct kclient *c, CURL *h, const char *method, const char *url, const char *ctype,
-               const struct buf *body, struct xfer *x, struct curl_slist **hdrs, char *errbuf)
+               const struct buf *body, struct xfer *x, struct hdrs *hd, char *errbuf)
 {
-    if (build_headers(c, body != NULL, ctype, hdrs) != 0)
-        return SC_ENOMEM;
+    struct curl_slist *list = NULL;
+    int rc = build_headers(c, body != NULL, ctype, hd, &list);
+
+    if (rc != 0)
+        return rc;
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
     /* Back to a plain GET (HTTPGET clears POST and upload state), then the
      * method and body of this exchange. */
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
@@ -915,7 +932,7 @@ exchange(struct kclient *c, const char *method, const char *path, const char *ur
          int64_t timeout_ms, struct sc_err *err)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *hdrs = NULL;
+    struct hdrs hdrs;
     struct xfer x = {0};
     long status = 0;
     CURLcode cc;
@@ -939,7 +956,8 @@ exchange(struct kclient *c, const char *method, const char *path, const char *ur
     rc = setup_exchange(c, h, method, url, ctype, req, &x, &hdrs, errbuf);
     if (rc != 0) {
         curl_easy_cleanup(h);
-        return sc_err_set(err, rc, "%s %s: out of memory", method, path);
+        return sc_err_set(err, rc, "%s %s: %s", method, path,
+                          rc == SC_ENOMEM ? "out of memory" : "content type too long");
     }
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     cc = curl_easy_perform(h);
@@ -951,7 +969,7 @@ exchange(struct kclient *c, const char *method, const char *path, const char *ur
     } else { /* a failed transfer: a new handle next time, nothing carried over */
         curl_easy_cleanup(h);
     }
-    curl_slist_free_all(hdrs);
+    hdrs_release(&hdrs);
     if (cc != CURLE_OK && x.fn_rc != 0) {
         rc = x.fn_rc; /* the sink's error, err filled by it */
     } else if (cc != CURLE_OK) {
@@ -1596,7 +1614,7 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
 {
     char url[KCLIENT_URL_MAX];
     char errbuf[CURL_ERROR_SIZE];
-    struct curl_slist *hdrs = NULL;
+    struct hdrs hdrs;
     struct xfer x = {0};
     long status = 0;
     CURLcode cc;
@@ -1619,7 +1637,7 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
     errbuf[0] = '\0';
     setup_shared(c, h);
     rc = setup_exchange(c, h, "GET", url, NULL, NULL, &x, &hdrs, errbuf);
-    if (rc != 0) {
+    if (rc != 0) { /* only ENOMEM: a GET has no content type */
         curl_easy_cleanup(h);
         return sc_err_set(err, rc, "watch %s: out of memory", path);
     }
@@ -1636,7 +1654,7 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
     pthread_mutex_unlock(&c->mu);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
+    hdrs_release(&hdrs);
     rc = stream_result(&x, cc, status, errbuf, path, max_ms, err);
     buf_release(&x.body);
     return rc;

@@ -418,7 +418,90 @@ test_keepalive(void)
     kclient_free(c);
 }
 
-TEST_MAIN(TEST(test_token_file_rotation), TEST(test_keepalive), TEST(test_oversized_body),
-          TEST(test_crud_status_patch_conflict), TEST(test_pagination_1000),
-          TEST(test_rate_limit_real), TEST(test_served), TEST(test_bad_token_unauthorized),
-          TEST(test_wrong_ca_is_transport_error))
+/* The field managers kubectl shows for widget ns/name, "a,b" (kclient's
+ * reads drop managedFields). */
+static void
+managers(const char *ns, const char *name, char *out, size_t cap)
+{
+    char cmd[512];
+    FILE *p;
+    size_t n = 0;
+
+    snprintf(cmd, sizeof(cmd),
+             "\"$TOOLS_BIN/kubectl\" -n %s get widgets.%s %s --show-managed-fields "
+             "-o jsonpath='{.metadata.managedFields[*].manager}'",
+             ns, W_GROUP, name);
+    out[0] = '\0';
+    p = popen(cmd, "r");
+    if (p == NULL)
+        return;
+    n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    for (char *q = out; *q != '\0'; q++)
+        if (*q == ' ')
+            *q = ',';
+}
+
+/* One pooled handle through POST, GET, PATCH, DELETE and GET again (no
+ * curl_easy_reset between them: each exchange sets its method and body
+ * from a plain GET), with our User-Agent header: the API server names the
+ * field manager after it. */
+static void
+test_methods_on_one_handle(void)
+{
+    struct kconfig *cfg = NULL;
+    struct kclient_opts o;
+    struct kclient *c;
+    struct sc_err e = {0};
+    char ns[64], coll[KPATH_MAX], path[KPATH_MAX], mgrs[256];
+    json_t *w, *out = NULL, *patch;
+    struct kclient_stats st = {0};
+
+    if (getenv("KUBECONFIG") == NULL || kconfig_load(NULL, &cfg, &e) != 0) {
+        CHECK(0);
+        return;
+    }
+    kclient_opts_default(&o);
+    o.qps = -1;
+    o.user_agent = "kclient-it/9.9 (test)";
+    c = kclient_new(cfg, &o, &e);
+    kconfig_free(cfg);
+    if (c == NULL) {
+        CHECK(c != NULL);
+        return;
+    }
+    snprintf(ns, sizeof(ns), "kit-ua-%s", it_suffix());
+    it_namespace(c, ns);
+    it_widget_path(coll, sizeof(coll), ns, NULL, NULL);
+    it_widget_path(path, sizeof(path), ns, "w1", NULL);
+    w = it_widget(ns, "w1", 1, NULL);
+    CHECK_INT(kclient_create(c, coll, w, NULL, &e), 0);
+    json_decref(w);
+    CHECK_INT(kclient_get(c, path, &out, &e), 0);
+    CHECK_INT((int)json_integer_value(json_object_get(json_object_get(out, "spec"), "size")), 1);
+    json_decref(out);
+    out = NULL;
+    managers(ns, "w1", mgrs, sizeof(mgrs));
+    CHECK_STR(mgrs, "kclient-it"); /* named after our User-Agent header */
+    patch = json_pack("{s:{s:i}}", "spec", "size", 7);
+    CHECK_INT(kclient_patch(c, path, KPATCH_MERGE, patch, &out, &e), 0);
+    json_decref(patch);
+    CHECK_INT((int)json_integer_value(json_object_get(json_object_get(out, "spec"), "size")), 7);
+    json_decref(out);
+    out = NULL;
+    CHECK_INT(kclient_delete(c, path, NULL, NULL, &e), 0);
+    CHECK_INT(kclient_get(c, path, &out, &e), SC_ENOTFOUND);
+    CHECK(out == NULL);
+    CHECK_INT(kclient_get(c, coll, &out, &e), 0); /* the list: a GET after a DELETE */
+    CHECK_INT((int)json_array_size(json_object_get(out, "items")), 0);
+    json_decref(out);
+    kclient_get_stats(c, &st);
+    CHECK_INT(st.connects, 1);
+    kclient_free(c);
+}
+
+TEST_MAIN(TEST(test_methods_on_one_handle), TEST(test_token_file_rotation), TEST(test_keepalive),
+          TEST(test_oversized_body), TEST(test_crud_status_patch_conflict),
+          TEST(test_pagination_1000), TEST(test_rate_limit_real), TEST(test_served),
+          TEST(test_bad_token_unauthorized), TEST(test_wrong_ca_is_transport_error))
