@@ -127,6 +127,7 @@ view_begin(struct vread *vr, const json_t *obj, size_t size, bool namespaced, st
     struct cmeta *m = calloc(1, size);
 
     kjson_init(&vr->r, obj, err);
+    kjson_cache_parents(&vr->r); /* nothing changes obj while a view is read */
     if (m == NULL) {
         kjson_fail(&vr->r, SC_ENOMEM, "out of memory");
         return NULL;

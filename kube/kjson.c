@@ -16,6 +16,17 @@ kjson_init(struct kjson *r, const json_t *root, struct sc_err *err)
     r->root = root;
     r->err = err;
     r->rc = 0;
+    r->cache = false;
+    r->c_len = 0;
+    r->c_node = NULL;
+}
+
+void
+kjson_cache_parents(struct kjson *r)
+{
+    r->cache = true;
+    r->c_len = 0;
+    r->c_node = NULL;
 }
 
 const char *
@@ -69,19 +80,18 @@ kjson_fail(struct kjson *r, int code, const char *fmt, ...)
     return code;
 }
 
-const json_t *
-kjson_get(struct kjson *r, const json_t *from, const char *path)
+/* Walk n bytes of a dotted path from cur (path is the whole path, for
+ * messages); NULL when a step is absent or null. */
+static const json_t *
+walk(struct kjson *r, const json_t *cur, const char *path, const char *p, size_t n)
 {
-    const json_t *cur = from;
-    const char *p = path;
-    char seg[KJSON_PATH_MAX];
+    const char *end = p + n;
 
-    if (r->rc != 0 || cur == NULL)
-        return NULL;
-    while (*p != '\0') {
-        const char *dot = strchr(p, '.');
-        size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        if (n >= sizeof(seg)) {
+    while (cur != NULL && p < end) {
+        const char *dot = memchr(p, '.', (size_t)(end - p));
+        size_t k = dot ? (size_t)(dot - p) : (size_t)(end - p);
+
+        if (k >= KJSON_PATH_MAX) {
             kjson_fail(r, SC_EINVALID, "%s: path too long", path);
             return NULL;
         }
@@ -90,16 +100,40 @@ kjson_get(struct kjson *r, const json_t *from, const char *path)
                        kjson_type_name(cur));
             return NULL;
         }
-        memcpy(seg, p, n);
-        seg[n] = '\0';
-        cur = json_object_get(cur, seg);
+        cur = json_object_getn(cur, p, k);
         if (cur == NULL || json_is_null(cur))
             return NULL;
-        p += n;
-        if (*p == '.')
-            p++;
+        p += k + (dot != NULL);
     }
     return cur;
+}
+
+const json_t *
+kjson_get(struct kjson *r, const json_t *from, const char *path)
+{
+    const char *last;
+    const json_t *parent;
+    size_t n;
+
+    if (r->rc != 0 || from == NULL)
+        return NULL;
+    n = strlen(path);
+    if (!r->cache || from != r->root || (last = memrchr(path, '.', n)) == NULL)
+        return walk(r, from, path, path, n);
+    n = (size_t)(last - path);
+    if (n == r->c_len && memcmp(path, r->c_path, n) == 0) {
+        parent = r->c_node;
+    } else {
+        parent = walk(r, from, path, path, n);
+        if (r->rc != 0)
+            return NULL;
+        if (n < sizeof(r->c_path)) {
+            memcpy(r->c_path, path, n);
+            r->c_len = n;
+            r->c_node = parent;
+        }
+    }
+    return parent == NULL ? NULL : walk(r, parent, path, last + 1, strlen(last + 1));
 }
 
 /* The value at path from `from` if its type is want (any boolean for

@@ -28,13 +28,24 @@
 #include "common/buf.h"
 #include "common/sc_err.h"
 
+#define KJSON_CACHE_PATH 64
 struct kjson {
     const json_t *root;
     struct sc_err *err; /* may be NULL */
     int rc;             /* 0 or the first SC_E* seen */
+    /* kjson_cache_parents(): the node at c_path (c_len bytes, no NUL) from
+     * root, or NULL when it is absent or null */
+    bool cache;
+    size_t c_len;
+    const json_t *c_node;
+    char c_path[KJSON_CACHE_PATH];
 };
 
 void kjson_init(struct kjson *r, const json_t *root, struct sc_err *err);
+/* Remember the parent of the last path read from root, so that reads of
+ * siblings ("spec.ref.name", then "spec.ref.uid") look up only their last
+ * key.  Only while nothing changes the tree under root: a view's parse. */
+void kjson_cache_parents(struct kjson *r);
 
 /* Optional reads: NULL / false / def when absent or null. */
 /* Walk a dotted path from `from` (any object inside the root, or the root):

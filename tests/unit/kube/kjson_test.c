@@ -325,6 +325,49 @@ test_root_and_at_agree(void)
     json_decref(d);
 }
 
+/* kjson_cache_parents(): every read in a sequence gives the node, and the
+ * first error the message, that the same reads without the cache give:
+ * siblings, absent and null parents, a parent that is not an object,
+ * parents longer than the cache holds, reads from below the root. */
+static void
+test_cached_parents(void)
+{
+    static const char *const seqs[][9] = {
+        {"spec.s", "spec.i", "spec.o.k", "spec.o.x", "spec.o", "metadata.name", "spec.s", NULL},
+        {"spec.none.a", "spec.none.b", "spec.n.a", "spec.n.b", "spec.o.k", NULL},
+        {"spec.s.x", "spec.s.y", NULL},             /* parent a string: the error */
+        {"spec.a.x", NULL},                         /* parent an array */
+        {"spec.o.k", "spec.s.q", "spec.o.k", NULL}, /* an error, then sticky */
+        {"s", "spec", "", "spec..k", "spec.o.", NULL},
+        {"metadata.annotations.a.io/x", "metadata.annotations.a.io/nul", NULL},
+        {"spec.this-parent-is-longer-than-the-sixty-four-bytes-the-cache-holds.x",
+         "spec.this-parent-is-longer-than-the-sixty-four-bytes-the-cache-holds.y", "spec.o.k",
+         NULL},
+    };
+    json_t *d = doc(fixture);
+    const json_t *spec = json_object_get(d, "spec");
+
+    for (size_t i = 0; i < SC_ARRAY_LEN(seqs); i++) {
+        struct sc_err e1 = {0}, e2 = {0};
+        struct kjson a = {0}, b = {0};
+
+        kjson_init(&a, d, &e1);
+        kjson_init(&b, d, &e2);
+        kjson_cache_parents(&b);
+        for (size_t k = 0; seqs[i][k] != NULL; k++) {
+            const json_t *x = kjson_get(&a, d, seqs[i][k]), *y = kjson_get(&b, d, seqs[i][k]);
+
+            if (x != y)
+                fprintf(stderr, "  sequence %zu, read %s\n", i, seqs[i][k]);
+            CHECK(x == y);
+            CHECK(kjson_get(&a, spec, "o.k") == kjson_get(&b, spec, "o.k"));
+            CHECK_INT(kjson_error(&a), kjson_error(&b));
+        }
+        CHECK_STR(e1.msg, e2.msg);
+    }
+    json_decref(d);
+}
+
 /* RFC 6901 pointers, as JSON-patch "test" paths use them. */
 static void
 test_pointer(void)
@@ -359,4 +402,4 @@ test_pointer(void)
 TEST_MAIN(TEST(test_str_at), TEST(test_obj_arr_wrong_types), TEST(test_tri),
           TEST(test_integer_strict), TEST(test_time_ns), TEST(test_map_str), TEST(test_peek_str),
           TEST(test_elems), TEST(test_str_copy), TEST(test_str_copy_huge),
-          TEST(test_root_and_at_agree), TEST(test_pointer))
+          TEST(test_root_and_at_agree), TEST(test_pointer), TEST(test_cached_parents))
