@@ -25,6 +25,7 @@
 #include "kube/kinternal.h"
 #include "kube/kjson.h"
 #include "kube/kskim.h"
+#include "kube/ktls.h"
 
 #define KCLIENT_POOL_MAX        16
 #define KCLIENT_CONNECT_TIMEOUT 10000
@@ -36,6 +37,7 @@ struct kclient {
     char *ua;
     char *connect_to;                /* "tls-server-name:port:host:port" or NULL */
     struct curl_slist *connect_list; /* connect_to as curl's list, shared read-only */
+    struct ktls *tls;                /* the credentials parsed once (ktls.h), or NULL: PEM blobs */
     char *base;                      /* URL prefix actually used */
 
     pthread_mutex_t mu; /* bucket, pool, token, stats */
@@ -318,6 +320,13 @@ kclient_new(const struct kconfig *cfg, const struct kclient_opts *opts, struct s
         kclient_free(c);
         return NULL;
     }
+    rc = ktls_new(c->cfg.insecure ? NULL : c->cfg.ca_pem, c->cfg.ca_len, c->cfg.cert_pem,
+                  c->cfg.cert_len, c->cfg.key_pem, c->cfg.key_len, &c->tls, err);
+    if (rc != 0) {
+        sc_err_wrap(err, rc, "kclient");
+        kclient_free(c);
+        return NULL;
+    }
     if (init_share(c) != 0) {
         sc_err_set(err, SC_ENOMEM, "kclient: curl_share_init failed");
         kclient_free(c);
@@ -339,6 +348,7 @@ kclient_free(struct kclient *c)
     free(c->ua);
     free(c->connect_to);
     curl_slist_free_all(c->connect_list);
+    ktls_free(c->tls);
     free(c->base);
     if (c->token) {
         explicit_bzero(c->token, strlen(c->token));
@@ -739,11 +749,19 @@ pool_put(struct kclient *c, CURL *h)
         curl_easy_cleanup(h);
 }
 
-/* TLS for one exchange: CA bundle, verification, client certificate. */
+/* TLS for a handle: the credentials parsed once (c->tls), else the PEM
+ * blobs for curl to parse per connection; verification. */
 static void
 setup_tls(struct kclient *c, CURL *h)
 {
-    if (c->cfg.ca_pem != NULL) {
+    if (c->tls != NULL) {
+        curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, ktls_ctx_cb);
+        curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, (void *)c->tls);
+        if (ktls_has_ca(c->tls)) { /* that CA alone, not the system bundle too */
+            curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+            curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+        }
+    } else if (c->cfg.ca_pem != NULL) {
         struct curl_blob blob = {
             .data = c->cfg.ca_pem, .len = c->cfg.ca_len, .flags = CURL_BLOB_COPY};
         curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
@@ -752,7 +770,7 @@ setup_tls(struct kclient *c, CURL *h)
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (c->cfg.cert_pem != NULL && c->cfg.key_pem != NULL) {
+    if (c->tls == NULL && c->cfg.cert_pem != NULL && c->cfg.key_pem != NULL) {
         struct curl_blob cb = {
             .data = c->cfg.cert_pem, .len = c->cfg.cert_len, .flags = CURL_BLOB_COPY};
         struct curl_blob kb = {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/kinternal.h"
 #include "kube/kjson.h"
 #include "tests/integration/kube/itlib.h"
 
@@ -501,7 +502,33 @@ test_methods_on_one_handle(void)
     kclient_free(c);
 }
 
-TEST_MAIN(TEST(test_methods_on_one_handle), TEST(test_token_file_rotation), TEST(test_keepalive),
-          TEST(test_oversized_body), TEST(test_crud_status_patch_conflict),
-          TEST(test_pagination_1000), TEST(test_rate_limit_real), TEST(test_served),
-          TEST(test_bad_token_unauthorized), TEST(test_wrong_ca_is_transport_error))
+/* A valid CA that did not sign the API server's certificate: refused at
+ * the handshake (the kubeconfig's CA is the only one trusted). */
+static void
+test_other_ca_is_refused(void)
+{
+    struct kconfig *cfg = NULL;
+    struct sc_err e = {0};
+    char path[512];
+
+    if (getenv("KUBECONFIG") == NULL || kconfig_load(NULL, &cfg, &e) != 0) {
+        CHECK(0);
+        return;
+    }
+    free(cfg->ca_pem);
+    cfg->ca_pem = NULL;
+    snprintf(path, sizeof(path), "%s/webhook/certs/a.crt", harness_data_dir());
+    CHECK_INT(kfile_read(path, 1 << 16, &cfg->ca_pem, &cfg->ca_len, NULL), 0);
+    struct kclient *c = kclient_new(cfg, NULL, &e);
+    kconfig_free(cfg);
+    CHECK(c != NULL);
+    CHECK_INT(kclient_get(c, "/api/v1/namespaces", NULL, &e), SC_EIO);
+    CHECK(strstr(e.msg, "certificate") != NULL || strstr(e.msg, "SSL") != NULL);
+    kclient_free(c);
+}
+
+TEST_MAIN(TEST(test_other_ca_is_refused), TEST(test_methods_on_one_handle),
+          TEST(test_token_file_rotation), TEST(test_keepalive), TEST(test_oversized_body),
+          TEST(test_crud_status_patch_conflict), TEST(test_pagination_1000),
+          TEST(test_rate_limit_real), TEST(test_served), TEST(test_bad_token_unauthorized),
+          TEST(test_wrong_ca_is_transport_error))
