@@ -163,10 +163,10 @@ ktls_has_ca(const struct ktls *t)
 }
 
 CURLcode
-ktls_ctx_cb(CURL *curl, void *ssl_ctx, void *arg)
+ktls_ctx_cb(CURL *curl, void *ssl_ctx, void *data)
 {
     SSL_CTX *ctx = ssl_ctx;
-    struct ktls *t = arg;
+    struct ktls *t = data;
 
     (void)curl;
     if (t->store != NULL) {

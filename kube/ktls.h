@@ -37,6 +37,6 @@ int ktls_has_ca(const struct ktls *t);
 
 /* For CURLOPT_SSL_CTX_FUNCTION, with CURLOPT_SSL_CTX_DATA the struct ktls
  * and ssl_ctx an OpenSSL SSL_CTX. */
-CURLcode ktls_ctx_cb(CURL *curl, void *ssl_ctx, void *ktls);
+CURLcode ktls_ctx_cb(CURL *curl, void *ssl_ctx, void *data);
 
 #endif
