@@ -48,6 +48,31 @@ harness_data_dir(void)
     return d != NULL ? d : "tests/data";
 }
 
+char *
+harness_recorded(size_t i, size_t *len)
+{
+    static const char *const files[HARNESS_N_RECORDED] = {"vs-modified.json", "vsc-modified.json",
+                                                          "pvc.json"};
+    char path[512];
+    char *d = NULL;
+    FILE *f;
+    long n;
+
+    *len = 0;
+    snprintf(path, sizeof(path), "%s/kube/skim/%s", harness_data_dir(),
+             i < HARNESS_N_RECORDED ? files[i] : "");
+    f = fopen(path, "rb");
+    if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1L << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (d = malloc((size_t)n + 1)) != NULL) {
+        *len = fread(d, 1, (size_t)n, f);
+        d[*len] = '\0';
+    }
+    if (f != NULL)
+        fclose(f);
+    check(d != NULL, "a recorded fixture is readable", path, 0);
+    return d;
+}
+
 static int
 run_one(const struct test_case *t)
 {

@@ -32,6 +32,12 @@ void check_int_eq(long long a, long long b, const char *ea, const char *eb, cons
 int harness_run(int argc, char **argv, const struct test_case *tests);
 /* Directory of recorded fixtures (tests/data), from $TEST_DATA or the default. */
 const char *harness_data_dir(void);
+/* The recorded API objects of tests/data/kube/skim/ (a VolumeSnapshot and a
+ * content as watch events, a PVC), HARNESS_N_RECORDED of them. */
+#define HARNESS_N_RECORDED 3
+/* Fixture i's bytes, NUL-terminated, which the caller frees; NULL (and a
+ * failed check) when it cannot be read.  *len gets the length. */
+char *harness_recorded(size_t i, size_t *len);
 
 #define CHECK(x)        check((x), #x, __FILE__, __LINE__)
 #define CHECK_STR(a, b) check_str_eq((a), (b), #a, #b, __FILE__, __LINE__)

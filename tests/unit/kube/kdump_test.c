@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "common/buf.h"
-#include "kube/kinternal.h"
 #include "tests/lib/harness.h"
 
 static int
@@ -192,15 +191,10 @@ test_wide_sorted(void)
 static void
 test_recorded(void)
 {
-    static const char *const files[] = {"vs-modified.json", "vsc-modified.json", "pvc.json"};
+    for (size_t i = 0; i < HARNESS_N_RECORDED; i++) {
+        size_t len;
+        char *d = harness_recorded(i, &len);
 
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        char path[512];
-        char *d = NULL;
-        size_t len = 0;
-
-        snprintf(path, sizeof(path), "%s/kube/skim/%s", harness_data_dir(), files[i]);
-        CHECK_INT(kfile_read(path, 1 << 20, &d, &len, NULL), 0);
         if (d != NULL)
             same_text(d);
         free(d);

@@ -228,13 +228,10 @@ test_skim(void)
 static void
 test_recorded(void)
 {
-    static const char *const files[] = {"vs-modified.json", "vsc-modified.json", "pvc.json"};
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        char path[512];
-        char *d = NULL;
-        size_t len = 0;
-        snprintf(path, sizeof(path), "%s/kube/skim/%s", harness_data_dir(), files[i]);
-        CHECK_INT(kfile_read(path, 1 << 20, &d, &len, NULL), 0);
+    for (size_t i = 0; i < HARNESS_N_RECORDED; i++) {
+        size_t len;
+        char *d = harness_recorded(i, &len);
+
         if (d == NULL)
             continue;
         plain(d, TAKEN);
