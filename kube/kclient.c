@@ -950,7 +950,7 @@ exchange(struct kclient *c, const char *method, const char *path, const char *ur
          int64_t timeout_ms, struct sc_err *err)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct hdrs hdrs;
+    struct hdrs hdrs = {0};
     struct xfer x = {0};
     long status = 0;
     CURLcode cc;
@@ -1632,7 +1632,7 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
 {
     char url[KCLIENT_URL_MAX];
     char errbuf[CURL_ERROR_SIZE];
-    struct hdrs hdrs;
+    struct hdrs hdrs = {0};
     struct xfer x = {0};
     long status = 0;
     CURLcode cc;

@@ -569,7 +569,7 @@ kjson_put_str(struct buf *b, const char *s)
 /* dump_value()'s "jansson's dump instead" (errors are negative). */
 #define DUMP_DEFER 1
 /* An object with more members than this is sorted by jansson's dump. */
-#define KJSON_SORT_MAX 256
+#define KJSON_SORT_MAX 64
 
 struct keyref {
     const char *key;
@@ -612,7 +612,7 @@ dump_object(const json_t *v, struct buf *b, unsigned flags, int depth)
     int rc = buf_add(b, "{", 1);
 
     if (rc == 0 && (flags & KJSON_SORT_KEYS) && n > 1) {
-        struct keyref refs[KJSON_SORT_MAX];
+        struct keyref refs[KJSON_SORT_MAX] = {0};
 
         if (n > KJSON_SORT_MAX)
             return DUMP_DEFER;

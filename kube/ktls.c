@@ -113,7 +113,7 @@ int
 ktls_new(const char *ca, size_t ca_len, const char *cert, size_t cert_len, const char *key,
          size_t key_len, struct ktls **out, struct sc_err *err)
 {
-    struct ktls *t;
+    struct ktls *t = NULL;
     int rc = 0;
 
     *out = NULL;

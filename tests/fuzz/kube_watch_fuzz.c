@@ -171,7 +171,7 @@ dump_differential(const json_t *v)
     static const unsigned kflags[] = {0, KJSON_SORT_KEYS};
 
     for (size_t i = 0; i < 2; i++) {
-        struct buf want, got;
+        struct buf want = {0}, got = {0};
         int jr, kr;
 
         buf_init(&want, FUZZ_JSON_MAX * 8);

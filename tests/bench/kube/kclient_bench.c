@@ -15,7 +15,7 @@
 #include "kube/kconfig.h"
 
 struct run {
-    struct kclient *c;
+    struct kclient *c = NULL;
     double until;
     atomic_long ok, failed;
 };
@@ -74,7 +74,7 @@ fixed(struct kconfig *cfg, int n)
 {
     struct kclient_opts o = {0};
     struct kclient_stats st = {0};
-    struct kclient *c;
+    struct kclient *c = NULL;
     long ok = 0;
 
     kclient_opts_default(&o);

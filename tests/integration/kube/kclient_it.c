@@ -452,8 +452,8 @@ static void
 test_methods_on_one_handle(void)
 {
     struct kconfig *cfg = NULL;
-    struct kclient_opts o;
-    struct kclient *c;
+    struct kclient_opts o = {0};
+    struct kclient *c = NULL;
     struct sc_err e = {0};
     char ns[64], coll[KPATH_MAX], path[KPATH_MAX], mgrs[256];
     json_t *w, *out = NULL, *patch;

@@ -24,7 +24,7 @@ add_cb(const char *p, size_t n, void *data)
 static void
 same_ex(const json_t *v, size_t jf, unsigned kf)
 {
-    struct buf want, got;
+    struct buf want = {0}, got = {0};
     struct sc_err e = {0};
     int jr, kr;
 
@@ -118,7 +118,7 @@ test_bad_utf8(void)
         json_object_set_new_nocheck(o, bad[i], json_true()); /* as a key */
         for (unsigned f = 0; f <= KJSON_SORT_KEYS; f += KJSON_SORT_KEYS) {
             struct sc_err e = {0};
-            struct buf b;
+            struct buf b = {0};
 
             buf_init(&b, 1024);
             CHECK_INT(kjson_dump_ex(o, &b, f, &e), SC_EINVALID);
@@ -156,7 +156,7 @@ test_cap(void)
 {
     json_t *v = json_pack("{s:s,s:[i,i]}", "name", "a-long-enough-value", "n", 1, 2);
     struct sc_err e = {0};
-    struct buf b;
+    struct buf b = {0};
     char want[128];
     size_t n = json_dumpb(v, want, sizeof(want), JSON_COMPACT);
 

@@ -71,7 +71,7 @@ static void
 test_long_chain(void)
 {
     struct pem crt = pem("a.crt"), key = pem("a.key");
-    struct buf b;
+    struct buf b = {0};
     struct sc_err e = {0};
     struct ktls *t = NULL;
 
