@@ -15,7 +15,7 @@
 #include "kube/kconfig.h"
 
 struct run {
-    struct kclient *c = NULL;
+    struct kclient *c;
     double until;
     atomic_long ok, failed;
 };
