@@ -798,6 +798,7 @@ build_headers(struct kclient *c, bool has_body, const char *ctype, struct hdrs *
               struct curl_slist **out)
 {
     size_t n = 0;
+    bool nomem;
     int len;
 
     h->auth = NULL;
@@ -815,9 +816,9 @@ build_headers(struct kclient *c, bool has_body, const char *ctype, struct hdrs *
     pthread_mutex_lock(&c->mu);
     if (c->token != NULL && asprintf(&h->auth, "Authorization: Bearer %s", c->token) < 0)
         h->auth = NULL;
-    len = c->token != NULL && h->auth == NULL;
+    nomem = c->token != NULL && h->auth == NULL;
     pthread_mutex_unlock(&c->mu);
-    if (len)
+    if (nomem)
         return SC_ENOMEM;
     if (h->auth != NULL)
         h->node[n++].data = h->auth;
