@@ -32,15 +32,33 @@
 CC      ?= cc
 BUILD   ?= build
 BIN     ?= bin
-PKGS    := libcurl jansson yaml-0.1 libmicrohttpd sqlite3 openssl
+PKGS    := jansson yaml-0.1 libmicrohttpd sqlite3 openssl
 VERSION := $(shell cat VERSION)
+
+# libcurl: CURL=bundled (the default) links our own static build of Debian's
+# curl source, at the version of the installed libcurl4-openssl-dev, with
+# HTTP and HTTPS over the system's OpenSSL and nothing else
+# (scripts/curl-build.sh, cached in .cache/curl); Debian's shared libcurl
+# brings 29 more libraries into the process (docs/performance.md, "Our own
+# libcurl").  CURL=system links Debian's shared libcurl instead.
+CURL    ?= bundled
+ifeq ($(CURL),system)
+PKGS      += libcurl
+CURL_LIB  :=
+CURL_INC  :=
+else
+CURL_DEB  := $(shell dpkg-query -W -f='$${Version}' libcurl4-openssl-dev 2>/dev/null)
+CURL_DIR  := .cache/curl/$(CURL_DEB)
+CURL_LIB  := $(CURL_DIR)/lib/libcurl.a
+CURL_INC  := -I$(CURL_DIR)/include -DCURL_STATICLIB
+endif
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wold-style-definition -Wvla -Wundef -Wimplicit-fallthrough
 OPT     ?= -O2 -g
 CFLAGS  := $(OPT) -std=c11 -D_GNU_SOURCE -I. -pthread $(WARN) -DSC_VERSION='"$(VERSION)"' \
-           $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+           $(CURL_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
+LDLIBS  += $(CURL_LIB) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
 LDFLAGS += $(EXTRA_LDFLAGS)
 
 # -ftrivial-auto-var-init=pattern: an uninitialised local reads as 0xFE..
@@ -91,6 +109,7 @@ $(OOM_UNITS): LDFLAGS += $(OOM_WRAP) $(BUILD)/tests/lib/failalloc.o
 
 .PHONY: all deps tools image check test asan tsan valgrind fuzz fuzz-long soak soak-groups demo format format-check tidy \
         bench bench-compare bench-scale clean print-unit-bins print-it-bins print-asan-flags print-valgrind \
+        print-lib-cflags print-lib-ldlibs print-bundled \
         unit-bins it-bins bench-bins
 all: $(BIN)/snapshot-controller $(BIN)/snapshot-webhook
 
@@ -104,10 +123,17 @@ tools: deps
 image: deps $(BUILD)/images/.stamp
 $(BUILD)/images/.stamp: $(BIN)/snapshot-controller $(BIN)/snapshot-webhook scripts/image-build.sh \
 		scripts/image-rootfs.sh VERSION
-	@BIN=$(BIN) scripts/image-build.sh $(BUILD)/images
+	@BIN=$(BIN) BUNDLED="$(call bundled)" scripts/image-build.sh $(BUILD)/images
 	@touch $@
 
-$(BUILD)/%.o: %.c
+ifneq ($(CURL_LIB),)
+$(CURL_LIB):
+	@scripts/curl-build.sh "$(CURL_DEB)" $(CURL_DIR)
+endif
+
+# Every object waits for curl's headers (order only: a new libcurl relinks,
+# it does not recompile).
+$(BUILD)/%.o: %.c | $(CURL_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -123,13 +149,15 @@ $(foreach c,$(COMPONENTS),$(eval $(call LIB_RULE,$(c))))
 # nothing from (libmicrohttpd is the webhook's alone), so it is never mapped.
 # Linking jansson, libyaml and SQLite statically saved only 60-190 KiB and
 # would hide them from the image's package list (scripts/image-rootfs.sh
-# reads the ldd closure): not done (docs/performance.md).
+# reads the ldd closure): not done (docs/performance.md).  libcurl is the
+# exception: our build of it saves 3.7 MB, and the images record it
+# (BUNDLED).
 CTRL_LDFLAGS := -Wl,-O1,--as-needed
-$(BIN)/snapshot-controller: $(BUILD)/controller/main.o $(LIBS)
+$(BIN)/snapshot-controller: $(BUILD)/controller/main.o $(LIBS) $(CURL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(CTRL_LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
-$(BIN)/snapshot-webhook: $(BUILD)/webhook/main.o $(LIBS)
+$(BIN)/snapshot-webhook: $(BUILD)/webhook/main.o $(LIBS) $(CURL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
@@ -210,6 +238,18 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
+# The compiler and linker flags of the libraries, for scripts that build
+# outside this Makefile (tests/fuzz/run.sh, tests/integration/state/restart.sh).
+print-lib-cflags: $(CURL_LIB)
+	@echo $(subst -I.cache,-I$(CURDIR)/.cache,$(CURL_INC)) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+print-lib-ldlibs: $(CURL_LIB)
+	@echo $(abspath $(CURL_LIB)) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+# What the images record as built in (scripts/image-rootfs.sh): the Debian
+# package whose source our libcurl is, at the version built (curl-build.sh
+# writes it: the installed one, or the archive's newest when that is gone).
+bundled = $(if $(CURL_LIB),libcurl4=$$(cat $(CURL_DIR)/version))
+print-bundled: $(CURL_LIB)
+	@echo $(call bundled)
 print-unit-bins:
 	@echo $(UNIT_BINS)
 print-it-bins:

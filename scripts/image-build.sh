@@ -39,7 +39,8 @@ build_one() { # NAME DESCRIPTION
 	work=$out/$name.work
 	rm -rf "$work"
 	mkdir -p "$work"
-	scripts/image-rootfs.sh "${BIN:-bin}/$name" "$name" "$work/rootfs"
+	BUNDLED=${BUNDLED-$(make -s --no-print-directory print-bundled)} \
+		scripts/image-rootfs.sh "${BIN:-bin}/$name" "$name" "$work/rootfs"
 	chown -R 0:0 "$work/rootfs"
 	chown 65532:65532 "$work/rootfs/var/lib/snapshot-controller" "$work/rootfs/home/nonroot"
 	# Layer 2 is the binary alone; layer 1 the rest.
@@ -68,11 +69,7 @@ build_one() { # NAME DESCRIPTION
 	local args=(--created="$created" --author="snapshot-controller in C" --architecture=amd64 --os=linux
 		--no-history --config.user=65532:65532 --config.workingdir=/ --config.entrypoint="/usr/bin/$name"
 		--config.env=PATH=/usr/bin)
-	# The controller never uses GnuTLS, but Debian's libcurl maps it (through
-	# libldap and librtmp) and its constructor would initialise it: 0.7 to 0.8
-	# MB of RSS (docs/performance.md).  The webhook needs GnuTLS for its TLS.
-	[ "$name" = snapshot-controller ] &&
-		args+=(--config.volume=/var/lib/snapshot-controller --config.env=GNUTLS_NO_IMPLICIT_INIT=1)
+	[ "$name" = snapshot-controller ] && args+=(--config.volume=/var/lib/snapshot-controller)
 	[ "$name" = snapshot-webhook ] && args+=(--config.exposedports=8443/tcp)
 	local l
 	for l in "${labels[@]}"; do args+=(--config.label="$l" --manifest.annotation="$l"); done

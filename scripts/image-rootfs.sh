@@ -19,6 +19,11 @@
 #     (/var/lib/dpkg/status.d/PKG, the layout scanners read in distroless);
 # plus /etc/passwd and /etc/group (root, nonroot 65532), an empty /tmp and the
 # controller's state directory owned by 65532.  No shell, no package manager.
+# BUNDLED ("PKG=VERSION ...", from `make print-bundled`) names the Debian
+# packages whose code BINARY holds statically (libcurl4: our build of
+# Debian's curl source at that version, scripts/curl-build.sh): each gets its
+# copyright file and control stanza like the closure's packages, so that
+# scanners reading status.d see it, and none of its files.
 # The same script runs here (make image) and in the Containerfile's build stage.
 set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 BINARY NAME OUT" >&2; exit 2; }
@@ -47,6 +52,12 @@ if ldd "$bin" | grep -q 'not found'; then
 fi
 pkgs=ca-certificates
 for l in $libs; do pkgs="$pkgs $(pkg_of "$l")"; done
+declare -A bundled=()
+for pv in ${BUNDLED:-}; do
+	[[ $pv == ?*=?* ]] || { echo "image-rootfs: BUNDLED entry '$pv' is not PKG=VERSION" >&2; exit 1; }
+	bundled[${pv%%=*}]=${pv#*=}
+	pkgs="$pkgs ${pv%%=*}"
+done
 pkgs=$(tr ' ' '\n' <<<"$pkgs" | sort -u)
 
 # Download the installed versions (the archive's candidate when the archive no
@@ -57,7 +68,7 @@ want=()
 # One apt-cache call: "pkg | version | source" for every version the archive has.
 madison=$(apt-cache madison $pkgs)
 for p in $pkgs; do
-	v=$(dpkg-query -W -f='${Version}' "$p")
+	v=${bundled[$p]:-$(dpkg-query -W -f='${Version}' "$p")}
 	if ! awk -F' *[|] *' -v p="$p" -v v="$v" '{ sub(/^ +/, "", $1) } $1 == p && $2 == v { f = 1 } END { exit !f }' <<<"$madison"; then
 		c=$(awk -F' *[|] *' -v p="$p" '{ sub(/^ +/, "", $1) } $1 == p { print $2; exit }' <<<"$madison")
 		[ -n "$c" ] || { echo "image-rootfs: the archive has no $p" >&2; exit 1; }

@@ -72,29 +72,47 @@ test_config() {
 		t_eq "$(jq -r '.os + "/" + .architecture' <<<"$cfg")" linux/amd64 "$n platform" || return 1
 	done
 	t_eq "$(image_config snapshot-controller | jq -c '.config.Volumes | keys')" '["/var/lib/snapshot-controller"]' "controller volume" || return 1
-	# GnuTLS left uninitialised in the controller (never used there), not in the webhook (its TLS)
-	t_eq "$(image_config snapshot-controller | jq -c '.config.Env')" '["PATH=/usr/bin","GNUTLS_NO_IMPLICIT_INIT=1"]' "controller env" || return 1
+	t_eq "$(image_config snapshot-controller | jq -c '.config.Env')" '["PATH=/usr/bin"]' "controller env" || return 1
 	t_eq "$(image_config snapshot-webhook | jq -c '.config.Env')" '["PATH=/usr/bin"]' "webhook env"
 }
 t_run image_config test_config
 
 test_rootfs() {
-	local n r ca curlca
+	local n r ca curlca bundled p v lib
+	bundled=$(make -s --no-print-directory print-bundled)
 	for n in controller webhook; do
 		r=$W/$n/rootfs
 		for f in bin/sh usr/bin/sh bin/bash usr/bin/apt-get usr/bin/dpkg; do
 			[ ! -e "$r/$f" ] || t_fail "$n image has /$f" || return 1
 		done
-		# The CA bundle libcurl falls back on (a kubeconfig without a CA).
+		# The CA bundle libcurl falls back on (a kubeconfig without a CA):
+		# libcurl is built into the program (scripts/curl-build.sh), or, with
+		# CURL=system, Debian's shared one.
 		ca=$r/etc/ssl/certs/ca-certificates.crt
-		curlca=$(strings "$r"/usr/lib/x86_64-linux-gnu/libcurl.so.4 | grep -m1 '^/etc/ssl/certs/ca-certificates.crt$')
+		lib=$r/usr/lib/x86_64-linux-gnu/libcurl.so.4
+		[ -e "$lib" ] || lib=
+		curlca=$(strings "$r/usr/bin/snapshot-$n" ${lib:+"$lib"} | grep -m1 '^/etc/ssl/certs/ca-certificates.crt$')
 		t_eq "$curlca" /etc/ssl/certs/ca-certificates.crt "libcurl's default CA file" || return 1
 		[ -s "$ca" ] || t_fail "$n image has no $ca" || return 1
 		local certs
 		certs=$(openssl storeutl -noout -certs "$ca" 2>/dev/null | sed -n 's/^Total found: //p')
 		[ "${certs:-0}" -ge 100 ] || t_fail "$n CA bundle holds ${certs:-no} certificates" || return 1
 		[ -e "$r/usr/share/doc/libc6/copyright" ] || t_fail "$n image lacks the copyright files" || return 1
+		# Our libcurl: none of Debian's libcurl and its LDAP, RTMP, SSH and
+		# Kerberos libraries in the image, and the package whose source it
+		# is built from recorded for scanners, with its copyright file.
+		[ -n "$bundled" ] || continue
+		for p in libcurl.so.4 libldap-2.5.so.0 librtmp.so.1 libssh2.so.1 libgssapi_krb5.so.2; do
+			[ ! -e "$r/usr/lib/x86_64-linux-gnu/$p" ] || t_fail "$n image has $p" || return 1
+		done
+		p=${bundled%%=*} v=${bundled#*=}
+		t_eq "$(sed -n 's/^Version: //p' "$r/var/lib/dpkg/status.d/$p" 2>/dev/null)" "$v" "$n: $p in status.d" || return 1
+		[ -s "$r/usr/share/doc/$p/copyright" ] || t_fail "$n image lacks $p's copyright file" || return 1
 	done
+	# With our libcurl the controller needs no GnuTLS at all; the webhook's
+	# TLS is GnuTLS (libmicrohttpd).
+	[ -z "$bundled" ] || [ ! -e "$W/controller/rootfs/usr/lib/x86_64-linux-gnu/libgnutls.so.30" ] ||
+		t_fail "controller image has GnuTLS"
 }
 t_run rootfs test_rootfs
 

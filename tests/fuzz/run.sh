@@ -24,7 +24,9 @@ if [ -n "${FUZZ_RUNS:-}" ]; then
 fi
 out=${FUZZ_BUILD:-$top/build-fuzz}
 mkdir -p "$out"
-pkgs="libcurl jansson yaml-0.1 libmicrohttpd sqlite3 openssl"
+# the libraries' flags as the Makefile has them (our libcurl build, or CURL=system)
+lib_cflags=$(make -s --no-print-directory print-lib-cflags) || { echo "fuzz: make print-lib-cflags failed"; exit 1; }
+lib_ldlibs=$(make -s --no-print-directory print-lib-ldlibs) || { echo "fuzz: make print-lib-ldlibs failed"; exit 1; }
 passed=0 failed=0
 deps_of() {
 	case "$1" in
@@ -52,10 +54,10 @@ for t in tests/fuzz/*_fuzz.c; do
 	# a binary newer than every source and header it is built from is kept
 	if [ -x "$out/$name" ] && [ -z "$(find "$t" "${srcs[@]}" "${hdrs[@]}" -newer "$out/$name" | head -n 1)" ]; then
 		:
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2086
 	elif ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE \
-		-DSC_VERSION='"fuzz"' -I. -pthread $(pkg-config --cflags $pkgs) -o "$out/$name.new" "$t" \
-		"${srcs[@]}" $(pkg-config --libs $pkgs) -lm >"$out/$name.build.log" 2>&1 ||
+		-DSC_VERSION='"fuzz"' -I. -pthread $lib_cflags -o "$out/$name.new" "$t" \
+		"${srcs[@]}" $lib_ldlibs >"$out/$name.build.log" 2>&1 ||
 		! mv "$out/$name.new" "$out/$name"; then
 		echo "FAIL $name: does not build"; tail -n 15 "$out/$name.build.log" | sed 's/^/    /'
 		failed=$((failed + 1)); continue

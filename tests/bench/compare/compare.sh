@@ -23,8 +23,8 @@
 # Env: N (2000) the main size; CURVE ("500 1000 $N"); N_CACHED (2000);
 # CACHED_STEPS ("0 1000 $N_CACHED"); FIRST (upstream|ours, default upstream);
 # PHASES ("webhook idle ready cached perf"); PERF (1); WRK_SECS (10);
-# DOC (docs/performance.md; empty = no doc); OURS_ENV (GNUTLS_NO_IMPLICIT_INIT=1,
-# what our controller image sets; empty = none).  Asserts nothing about speed.
+# DOC (docs/performance.md; empty = no doc); OURS_ENV (environment for our
+# controller, e.g. MALLOC_ARENA_MAX=1; empty = none).  Asserts nothing about speed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -41,7 +41,7 @@ DOC=${DOC-docs/performance.md}
 UB=${UPSTREAM_BIN:-$top/.cache/bin}
 OURS_CTRL=${OURS_CTRL:-$top/bin/snapshot-controller}
 # The environment our controller image sets (scripts/image-build.sh); upstream's image sets none.
-OURS_ENV=${OURS_ENV-GNUTLS_NO_IMPLICIT_INIT=1}
+OURS_ENV=${OURS_ENV-}
 OURS_WH=${OURS_WH:-$top/bin/snapshot-webhook}
 for b in "$UB/upstream-snapshot-controller" "$UB/upstream-snapshot-validation-webhook" "$OURS_CTRL" "$OURS_WH"; do
 	[ -x "$b" ] || { echo "missing $b (make all; tests/tools/build.sh upstream)" >&2; exit 1; }

@@ -34,8 +34,7 @@ build() {
 		"$B/libcommon.a" "$B/tests/integration/state/restart_prog.o" || return 1
 	# shellcheck disable=SC2086,SC2046
 	cc $opt -pthread -o "$prog" "$B/tests/integration/state/restart_prog.o" "$B/libkube.a" \
-		"$B/libstate.a" "$B/libcommon.a" \
-		$(pkg-config --libs libcurl jansson yaml-0.1 libmicrohttpd sqlite3 openssl) -pthread -lm
+		"$B/libstate.a" "$B/libcommon.a" $(make -s --no-print-directory print-lib-ldlibs)
 }
 
 [ -n "${KUBECONFIG:-}" ] || { echo "KUBECONFIG is not set (eval \"\$(tests/cluster/up)\")"; echo "$T_SUITE: 0 passed, 1 failed"; exit 1; }
