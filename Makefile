@@ -48,9 +48,11 @@ CURL_LIB  :=
 CURL_INC  :=
 else
 CURL_DEB  := $(shell dpkg-query -W -f='$${Version}' libcurl4-openssl-dev 2>/dev/null)
-CURL_DIR  := .cache/curl/$(CURL_DEB)
+# a changed recipe (the script or a patch of ours) builds anew
+CURL_RECIPE := $(shell cat scripts/curl-build.sh scripts/curl-patches/*.patch 2>/dev/null | sha256sum | cut -c1-8)
+CURL_DIR  := .cache/curl/$(CURL_DEB)-$(CURL_RECIPE)
 CURL_LIB  := $(CURL_DIR)/lib/libcurl.a
-CURL_INC  := -I$(CURL_DIR)/include -DCURL_STATICLIB
+CURL_INC  := -I$(CURL_DIR)/include -DCURL_STATICLIB -DSC_CURL_BUNDLED
 endif
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \

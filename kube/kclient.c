@@ -39,6 +39,7 @@ struct kclient {
     struct curl_slist *connect_list; /* connect_to as curl's list, shared read-only */
     struct ktls *tls;                /* the credentials parsed once (ktls.h), or NULL: PEM blobs */
     char *base;                      /* URL prefix actually used */
+    bool proxy_env;                  /* a proxy variable was set when the client started */
 
     pthread_mutex_t mu; /* bucket, pool, token, stats */
     struct kbucket bucket;
@@ -294,6 +295,27 @@ init_share(struct kclient *c)
     return 0;
 }
 
+/* Is any variable set that curl reads to choose a proxy?  curl reads them
+ * (getenv, 6 calls) on every request unless the handle names its proxy and
+ * its no-proxy list; when none is set at start, setup_shared() names none,
+ * which is what curl would find.  When one is set, curl reads them as
+ * always (client-go reads them once). */
+static bool
+proxy_env_set(void)
+{
+    static const char *const vars[] = {"http_proxy",  "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                       "all_proxy",   "ALL_PROXY",  "no_proxy",    "NO_PROXY",
+                                       "socks_proxy", "SOCKS_PROXY"};
+
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = getenv(vars[i]);
+
+        if (v != NULL && v[0] != '\0')
+            return true;
+    }
+    return false;
+}
+
 struct kclient *
 kclient_new(const struct kconfig *cfg, const struct kclient_opts *opts, struct sc_err *err)
 {
@@ -310,6 +332,7 @@ kclient_new(const struct kconfig *cfg, const struct kclient_opts *opts, struct s
         return NULL;
     }
     normalise_opts(&c->opts, opts);
+    c->proxy_env = proxy_env_set();
     pthread_mutex_init(&c->mu, NULL);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&c->share_mu[i], NULL);
@@ -857,6 +880,10 @@ setup_shared(struct kclient *c, CURL *h)
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     if (c->connect_list != NULL)
         curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_list);
+    if (!c->proxy_env) { /* no proxy, and no environment read per request */
+        curl_easy_setopt(h, CURLOPT_PROXY, "");
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "");
+    }
     setup_tls(c, h);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);

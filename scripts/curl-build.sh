@@ -15,10 +15,13 @@
 # parent (the system's apt configuration is not touched), so apt checks the
 # archive's signatures as usual; the OpenSSL flavour is what Debian builds:
 # the last two patches of the series (GnuTLS and NSS renames) are taken off,
-# then autoreconf, configure and `make -C lib`.  Idempotent: OUT/.done marks
-# a finished build.  About a minute on 2 cores.
+# ours in scripts/curl-patches/ are applied, then autoreconf, configure and
+# `make -C lib`.  Idempotent: OUT/.done marks a finished build (the Makefile
+# names OUT after the version and a hash of this script and the patches).
+# About a minute on 2 cores.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 VERSION OUT" >&2; exit 2; }
+here=$(cd "$(dirname "$0")" && pwd)
 version=$1 out=$2
 [ -n "$version" ] || {
 	echo "curl-build: no Debian version of libcurl4-openssl-dev (scripts/deps.sh installs it;" \
@@ -75,6 +78,11 @@ series=$src/debian/patches/series
 	{ echo "curl-build: the series no longer ends with 90_gnutls.patch 99_nss.patch; check debian/rules" >&2; exit 1; }
 for p in 99_nss.patch 90_gnutls.patch; do
 	patch -d "$src" -R -p1 -s <"$src/debian/patches/$p" >>"$log" 2>&1 || fail "taking off $p"
+done
+# Then ours (scripts/curl-patches/, each with its reason and measurement).
+for p in "$here"/curl-patches/*.patch; do
+	[ -f "$p" ] || continue
+	patch -d "$src" -p1 -s --no-backup-if-mismatch <"$p" >>"$log" 2>&1 || fail "applying $(basename "$p")"
 done
 
 conf=(--prefix="$work/inst" --disable-shared --enable-static --with-pic --disable-dependency-tracking

@@ -2,9 +2,13 @@
  * /status on a custom resource, JSON/merge patch with preconditions,
  * conflicts on stale resourceVersions, delete preconditions, pagination over
  * 1,000 objects, discovery of served resources, bad credentials. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "kube/kinternal.h"
 #include "kube/kjson.h"
@@ -527,8 +531,77 @@ test_other_ca_is_refused(void)
     kclient_free(c);
 }
 
-TEST_MAIN(TEST(test_other_ca_is_refused), TEST(test_methods_on_one_handle),
-          TEST(test_token_file_rotation), TEST(test_keepalive), TEST(test_oversized_body),
-          TEST(test_crud_status_patch_conflict), TEST(test_pagination_1000),
-          TEST(test_rate_limit_real), TEST(test_served), TEST(test_bad_token_unauthorized),
-          TEST(test_wrong_ca_is_transport_error))
+/* A port on loopback that nothing listens on (bound, then closed). */
+static int
+closed_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* The proxy variables still count (curl reads them when one is set at the
+ * client's start), and without them requests go straight to the server. */
+static void
+test_proxy_environment(void)
+{
+    static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                       "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
+    char *saved[sizeof(vars) / sizeof(vars[0])];
+    char proxy[64];
+    struct sc_err e = {0};
+    struct kclient *c = NULL;
+    int port = closed_port();
+
+    CHECK(port > 0);
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = getenv(vars[i]);
+
+        saved[i] = v != NULL ? strdup(v) : NULL;
+        unsetenv(vars[i]);
+    }
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", port);
+    setenv("https_proxy", proxy, 1);
+    setenv("http_proxy", proxy, 1);
+    c = it_client(-1, 1);
+    CHECK(c != NULL);
+    CHECK_INT(kclient_get(c, "/api/v1/namespaces", NULL, &e), SC_EIO);
+    CHECK(strstr(e.msg, "onnect") != NULL); /* the proxy's port refused the connection */
+    kclient_free(c);
+
+    unsetenv("https_proxy");
+    unsetenv("http_proxy");
+    c = it_client(-1, 1);
+    CHECK(c != NULL);
+    json_t *o = NULL;
+    CHECK_INT(kclient_get(c, "/api/v1/namespaces", &o, &e), 0);
+    json_decref(o);
+    /* a variable set after the start changes nothing for this client */
+    setenv("https_proxy", proxy, 1);
+    setenv("http_proxy", proxy, 1);
+    o = NULL;
+    CHECK_INT(kclient_get(c, "/api/v1/namespaces", &o, &e), 0);
+    json_decref(o);
+    kclient_free(c);
+
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        if (saved[i] != NULL)
+            setenv(vars[i], saved[i], 1);
+        else
+            unsetenv(vars[i]);
+        free(saved[i]);
+    }
+}
+
+TEST_MAIN(TEST(test_proxy_environment), TEST(test_other_ca_is_refused),
+          TEST(test_methods_on_one_handle), TEST(test_token_file_rotation), TEST(test_keepalive),
+          TEST(test_oversized_body), TEST(test_crud_status_patch_conflict),
+          TEST(test_pagination_1000), TEST(test_rate_limit_real), TEST(test_served),
+          TEST(test_bad_token_unauthorized), TEST(test_wrong_ca_is_transport_error))
