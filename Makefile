@@ -32,35 +32,54 @@
 CC      ?= cc
 BUILD   ?= build
 BIN     ?= bin
-PKGS    := jansson yaml-0.1 libmicrohttpd sqlite3 openssl
+PKGS    := jansson yaml-0.1 sqlite3 openssl
 VERSION := $(shell cat VERSION)
 
-# libcurl: CURL=bundled (the default) links our own static build of Debian's
-# curl source, at the version of the installed libcurl4-openssl-dev, with
-# HTTP and HTTPS over the system's OpenSSL and nothing else
-# (scripts/curl-build.sh, cached in .cache/curl); Debian's shared libcurl
-# brings 29 more libraries into the process (docs/performance.md, "Our own
-# libcurl").  CURL=system links Debian's shared libcurl instead.
+# Libraries built from Debian's own source, static, at the installed -dev
+# package's version, cached in .cache/ (scripts/debsrc.sh):
+#   CURL=bundled: libcurl with HTTP and HTTPS over the system's OpenSSL and
+#     nothing else (scripts/curl-build.sh); Debian's shared libcurl brings 29
+#     more libraries into the process (docs/performance.md, "Our own libcurl");
+#   MHD=bundled: libmicrohttpd with our patch, a TLS reply in one record
+#     (scripts/mhd-build.sh; docs/performance.md, "Our own libmicrohttpd").
+# Both are the default; =system links Debian's shared library instead.  A
+# changed recipe (script or patch of ours) names a new directory and builds
+# anew.  OWN_BUNDLED is what the images record (scripts/image-rootfs.sh):
+# PKG=VERSION@SYMBOL, for each binary that defines SYMBOL.
 CURL    ?= bundled
+MHD     ?= bundled
+recipe   = $(shell cat scripts/debsrc.sh $(1) $(2)/*.patch 2>/dev/null | sha256sum | cut -c1-8)
+OWN_LIBS    :=
+OWN_INC     :=
+OWN_BUNDLED :=
 ifeq ($(CURL),system)
-PKGS      += libcurl
-CURL_LIB  :=
-CURL_INC  :=
+PKGS        += libcurl
 else
-CURL_DEB  := $(shell dpkg-query -W -f='$${Version}' libcurl4-openssl-dev 2>/dev/null)
-# a changed recipe (the script or a patch of ours) builds anew
-CURL_RECIPE := $(shell cat scripts/curl-build.sh scripts/curl-patches/*.patch 2>/dev/null | sha256sum | cut -c1-8)
-CURL_DIR  := .cache/curl/$(CURL_DEB)-$(CURL_RECIPE)
-CURL_LIB  := $(CURL_DIR)/lib/libcurl.a
-CURL_INC  := -I$(CURL_DIR)/include -DCURL_STATICLIB -DSC_CURL_BUNDLED
+CURL_DEB    := $(shell dpkg-query -W -f='$${Version}' libcurl4-openssl-dev 2>/dev/null)
+CURL_DIR    := .cache/curl/$(CURL_DEB)-$(call recipe,scripts/curl-build.sh,scripts/patches/curl)
+CURL_LIB    := $(CURL_DIR)/lib/libcurl.a
+OWN_LIBS    += $(CURL_LIB)
+OWN_INC     += -I$(CURL_DIR)/include -DCURL_STATICLIB -DSC_CURL_BUNDLED
+OWN_BUNDLED += libcurl4=$$(cat $(CURL_DIR)/version)@curl_easy_init
+endif
+ifeq ($(MHD),system)
+PKGS        += libmicrohttpd
+else
+MHD_DEB     := $(shell dpkg-query -W -f='$${Version}' libmicrohttpd-dev 2>/dev/null)
+MHD_DIR     := .cache/libmicrohttpd/$(MHD_DEB)-$(call recipe,scripts/mhd-build.sh,scripts/patches/libmicrohttpd)
+MHD_LIB     := $(MHD_DIR)/lib/libmicrohttpd.a
+OWN_LIBS    += $(MHD_LIB)
+OWN_INC     += -I$(MHD_DIR)/include -DSC_MHD_BUNDLED
+PKGS        += gnutls
+OWN_BUNDLED += libmicrohttpd12=$$(cat $(MHD_DIR)/version)@MHD_start_daemon
 endif
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wold-style-definition -Wvla -Wundef -Wimplicit-fallthrough
 OPT     ?= -O2 -g
 CFLAGS  := $(OPT) -std=c11 -D_GNU_SOURCE -I. -pthread $(WARN) -DSC_VERSION='"$(VERSION)"' \
-           $(CURL_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
-LDLIBS  += $(CURL_LIB) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+           $(OWN_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
+LDLIBS  += $(OWN_LIBS) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
 LDFLAGS += $(EXTRA_LDFLAGS)
 
 # -ftrivial-auto-var-init=pattern: an uninitialised local reads as 0xFE..
@@ -125,17 +144,21 @@ tools: deps
 image: deps $(BUILD)/images/.stamp
 $(BUILD)/images/.stamp: $(BIN)/snapshot-controller $(BIN)/snapshot-webhook scripts/image-build.sh \
 		scripts/image-rootfs.sh VERSION
-	@BIN=$(BIN) BUNDLED="$(call bundled)" scripts/image-build.sh $(BUILD)/images
+	@BIN=$(BIN) BUNDLED="$(OWN_BUNDLED)" scripts/image-build.sh $(BUILD)/images
 	@touch $@
 
 ifneq ($(CURL_LIB),)
 $(CURL_LIB):
 	@scripts/curl-build.sh "$(CURL_DEB)" $(CURL_DIR)
 endif
+ifneq ($(MHD_LIB),)
+$(MHD_LIB):
+	@scripts/mhd-build.sh "$(MHD_DEB)" $(MHD_DIR)
+endif
 
-# Every object waits for curl's headers (order only: a new libcurl relinks,
-# it does not recompile).
-$(BUILD)/%.o: %.c | $(CURL_LIB)
+# Every object waits for those libraries' headers (order only: a new build
+# of one relinks, it does not recompile).
+$(BUILD)/%.o: %.c | $(OWN_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -151,15 +174,14 @@ $(foreach c,$(COMPONENTS),$(eval $(call LIB_RULE,$(c))))
 # nothing from (libmicrohttpd is the webhook's alone), so it is never mapped.
 # Linking jansson, libyaml and SQLite statically saved only 60-190 KiB and
 # would hide them from the image's package list (scripts/image-rootfs.sh
-# reads the ldd closure): not done (docs/performance.md).  libcurl is the
-# exception: our build of it saves 3.7 MB, and the images record it
-# (BUNDLED).
+# reads the ldd closure): not done (docs/performance.md).  libcurl and
+# libmicrohttpd are the exceptions (above), and the images record them.
 CTRL_LDFLAGS := -Wl,-O1,--as-needed
-$(BIN)/snapshot-controller: $(BUILD)/controller/main.o $(LIBS) $(CURL_LIB)
+$(BIN)/snapshot-controller: $(BUILD)/controller/main.o $(LIBS) $(OWN_LIBS)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(CTRL_LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
-$(BIN)/snapshot-webhook: $(BUILD)/webhook/main.o $(LIBS) $(CURL_LIB)
+$(BIN)/snapshot-webhook: $(BUILD)/webhook/main.o $(LIBS) $(OWN_LIBS)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
@@ -242,16 +264,12 @@ clean:
 
 # The compiler and linker flags of the libraries, for scripts that build
 # outside this Makefile (tests/fuzz/run.sh, tests/integration/state/restart.sh).
-print-lib-cflags: $(CURL_LIB)
-	@echo $(subst -I.cache,-I$(CURDIR)/.cache,$(CURL_INC)) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-print-lib-ldlibs: $(CURL_LIB)
-	@echo $(abspath $(CURL_LIB)) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
-# What the images record as built in (scripts/image-rootfs.sh): the Debian
-# package whose source our libcurl is, at the version built (curl-build.sh
-# writes it: the installed one, or the archive's newest when that is gone).
-bundled = $(if $(CURL_LIB),libcurl4=$$(cat $(CURL_DIR)/version))
-print-bundled: $(CURL_LIB)
-	@echo $(call bundled)
+print-lib-cflags: $(OWN_LIBS)
+	@echo $(subst -I.cache,-I$(CURDIR)/.cache,$(OWN_INC)) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+print-lib-ldlibs: $(OWN_LIBS)
+	@echo $(abspath $(OWN_LIBS)) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+print-bundled: $(OWN_LIBS)
+	@echo $(OWN_BUNDLED)
 print-unit-bins:
 	@echo $(UNIT_BINS)
 print-it-bins:

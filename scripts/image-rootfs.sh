@@ -19,11 +19,12 @@
 #     (/var/lib/dpkg/status.d/PKG, the layout scanners read in distroless);
 # plus /etc/passwd and /etc/group (root, nonroot 65532), an empty /tmp and the
 # controller's state directory owned by 65532.  No shell, no package manager.
-# BUNDLED ("PKG=VERSION ...", from `make print-bundled`) names the Debian
-# packages whose code BINARY holds statically (libcurl4: our build of
-# Debian's curl source at that version, scripts/curl-build.sh): each gets its
-# copyright file and control stanza like the closure's packages, so that
-# scanners reading status.d see it, and none of its files.
+# BUNDLED ("PKG=VERSION@SYMBOL ...", from `make print-bundled`) names the
+# Debian packages whose code a binary may hold statically (libcurl4,
+# libmicrohttpd12: our builds of Debian's source at that version,
+# scripts/curl-build.sh and mhd-build.sh).  Each one BINARY defines SYMBOL of
+# gets its copyright file and control stanza like the closure's packages, so
+# that scanners reading status.d see it, and none of its files.
 # The same script runs here (make image) and in the Containerfile's build stage.
 set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 BINARY NAME OUT" >&2; exit 2; }
@@ -53,10 +54,13 @@ fi
 pkgs=ca-certificates
 for l in $libs; do pkgs="$pkgs $(pkg_of "$l")"; done
 declare -A bundled=()
+defined=$(nm --defined-only "$bin" 2>/dev/null | awk '{print $3}') || true
 for pv in ${BUNDLED:-}; do
-	[[ $pv == ?*=?* ]] || { echo "image-rootfs: BUNDLED entry '$pv' is not PKG=VERSION" >&2; exit 1; }
-	bundled[${pv%%=*}]=${pv#*=}
-	pkgs="$pkgs ${pv%%=*}"
+	[[ $pv == ?*=?*@?* ]] || { echo "image-rootfs: BUNDLED entry '$pv' is not PKG=VERSION@SYMBOL" >&2; exit 1; }
+	grep -qx "${pv##*@}" <<<"$defined" || continue # not in this binary
+	p=${pv%%=*} v=${pv#*=}
+	bundled[$p]=${v%@*}
+	pkgs="$pkgs $p"
 done
 pkgs=$(tr ' ' '\n' <<<"$pkgs" | sort -u)
 

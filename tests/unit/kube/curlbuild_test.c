@@ -6,7 +6,7 @@
  * Either build: curl's printf into a dynbuf (every request line and header
  * goes through it) writes exactly what snprintf writes, for strings on both
  * sides of every flush of the buffer our patch adds
- * (scripts/curl-patches/mprintf-buffered-append.patch), and still fails at
+ * (scripts/patches/curl/mprintf-buffered-append.patch), and still fails at
  * its 8,000,000-byte limit, at the same byte. */
 #include <curl/curl.h>
 #include <curl/mprintf.h>

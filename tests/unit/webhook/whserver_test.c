@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,59 @@ get(CURL *c, int port, const char *path, const char *ca, int fresh)
         return -(long)rc;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     return status;
+}
+
+/* Application-data records the client received (TLS 1.3: the inner
+ * content type of each record). */
+static void
+count_records(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl,
+              void *arg)
+{
+    (void)version;
+    (void)ssl;
+    if (!write_p && content_type == SSL3_RT_INNER_CONTENT_TYPE && len == 1 &&
+        ((const unsigned char *)buf)[0] == SSL3_RT_APPLICATION_DATA)
+        (*(int *)arg)++;
+}
+
+static CURLcode
+install_counter(CURL *c, void *ctx, void *arg)
+{
+    (void)c;
+    SSL_CTX_set_msg_callback(ctx, count_records);
+    SSL_CTX_set_msg_callback_arg(ctx, arg);
+    return CURLE_OK;
+}
+
+/* A reply's header and body arrive in one TLS record with our libmicrohttpd
+ * (scripts/patches/libmicrohttpd/tls-one-record-reply.patch); Debian's sends
+ * two (MHD=system). */
+static void
+test_reply_in_one_record(void)
+{
+    struct env e = {0};
+    CURL *c = curl_easy_init();
+    int records = 0;
+
+    env_start(&e, 15, 10000);
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+    curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, install_counter);
+    curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &records);
+    CHECK_INT(get(c, e.port, "/healthz", "a.crt", 1), 200);
+#ifdef SC_MHD_BUNDLED
+    CHECK_INT(records, 1);
+#else
+    CHECK_INT(records, 2);
+#endif
+    records = 0; /* and again on the kept-alive connection */
+    CHECK_INT(get(c, e.port, "/readyz", "a.crt", 0), 200);
+#ifdef SC_MHD_BUNDLED
+    CHECK_INT(records, 1);
+#else
+    CHECK_INT(records, 2);
+#endif
+    curl_easy_cleanup(c);
+    env_stop(&e);
 }
 
 static void
@@ -509,6 +563,7 @@ test_header_deadline(void)
     env_stop(&e);
 }
 
-TEST_MAIN(TEST(test_serves_tls), TEST(test_rotation_via_symlink_swap), TEST(test_body_cap),
+TEST_MAIN(TEST(test_serves_tls), TEST(test_reply_in_one_record),
+          TEST(test_rotation_via_symlink_swap), TEST(test_body_cap),
           TEST_TIMED(test_slow_clients_are_dropped), TEST(test_slot_holder_cannot_starve_a_review),
           TEST_TIMED(test_header_deadline))
