@@ -38,28 +38,19 @@ for p in 99_nss.patch 90_gnutls.patch; do
 done
 debsrc_patch "$src" "$here/patches/curl"
 
-conf=(--prefix="$WORK/inst" --disable-shared --enable-static --with-pic --disable-dependency-tracking
-	--with-openssl --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --without-ca-path
-	--without-zlib --without-brotli --without-zstd --without-libpsl --without-libidn2 --without-nghttp2
-	--without-librtmp --without-libssh2 --without-libssh --without-gssapi --without-libgsasl
-	--disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp --disable-dict
-	--disable-telnet --disable-tftp --disable-pop3 --disable-imap --disable-smb --disable-smtp
-	--disable-gopher --disable-mqtt --disable-manual --disable-libcurl-option --disable-ntlm
-	--disable-ntlm-wb --disable-tls-srp --disable-unix-sockets --disable-cookies --disable-doh
-	--disable-mime --disable-dateparse --disable-netrc --disable-progress-meter --disable-dnsshuffle
-	--disable-get-easy-options --disable-alt-svc --disable-headers-api --disable-hsts
-	--disable-websockets --disable-crypto-auth --disable-kerberos-auth --disable-negotiate-auth
-	--disable-aws)
 (cd "$src" && autoreconf -fi) >>"$DEBSRC_LOG" 2>&1 || debsrc_fail autoreconf
-(cd "$src" && ./configure "${conf[@]}") >>"$DEBSRC_LOG" 2>&1 || debsrc_fail configure
-grep -q '^  Protocols:  *HTTP HTTPS$' "$DEBSRC_LOG" || debsrc_fail "configure (protocols other than HTTP and HTTPS)"
-make -C "$src/lib" -j"$(nproc)" >>"$DEBSRC_LOG" 2>&1 || debsrc_fail "make -C lib"
-make -C "$src/lib" install >>"$DEBSRC_LOG" 2>&1 || debsrc_fail "make -C lib install"
-make -C "$src/include" install >>"$DEBSRC_LOG" 2>&1 || debsrc_fail "make -C include install"
-
-rm -rf "$OUT"
-mkdir -p "$OUT/lib" "$OUT/include"
-cp "$WORK/inst/lib/libcurl.a" "$OUT/lib/"
-cp -r "$WORK/inst/include/curl" "$OUT/include/"
+debsrc_make "$src" "protocols other than HTTP and HTTPS" '^  Protocols:  *HTTP HTTPS$' lib include \
+	--with-openssl --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --without-ca-path \
+	--without-zlib --without-brotli --without-zstd --without-libpsl --without-libidn2 --without-nghttp2 \
+	--without-librtmp --without-libssh2 --without-libssh --without-gssapi --without-libgsasl \
+	--disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp --disable-dict \
+	--disable-telnet --disable-tftp --disable-pop3 --disable-imap --disable-smb --disable-smtp \
+	--disable-gopher --disable-mqtt --disable-manual --disable-libcurl-option --disable-ntlm \
+	--disable-ntlm-wb --disable-tls-srp --disable-unix-sockets --disable-cookies --disable-doh \
+	--disable-mime --disable-dateparse --disable-netrc --disable-progress-meter --disable-dnsshuffle \
+	--disable-get-easy-options --disable-alt-svc --disable-headers-api --disable-hsts \
+	--disable-websockets --disable-crypto-auth --disable-kerberos-auth --disable-negotiate-auth \
+	--disable-aws
+debsrc_install "$OUT" libcurl.a curl
 sed -n '/^  curl version:/,/^  Features:/p' "$DEBSRC_LOG" >"$OUT/features"
 debsrc_finish "$OUT" "$DEBSRC_VERSION" "$src/debian/copyright"

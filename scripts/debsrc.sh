@@ -6,6 +6,13 @@
 #   OUT/.done marks a finished build (exit 0 then), one build at a time
 #   under OUT's parent (flock), and a scratch directory removed on exit.
 #   Sets OUT (absolute), WORK, APT (OUT's parent/apt) and DEBSRC_LOG.
+# debsrc_make SRC WHAT CHECK LIBDIR INCDIR CONFIGURE-ARGS...
+#   ./configure in SRC for a static library installed into $WORK/inst, with
+#   CONFIGURE-ARGS; its summary must match CHECK (grep; WHAT names what it
+#   says in the error); then make and install LIBDIR and INCDIR (under SRC).
+# debsrc_install OUT LIB INCLUDE...
+#   OUT emptied, then $WORK/inst/lib/LIB into OUT/lib and each
+#   $WORK/inst/include/INCLUDE (file or directory) into OUT/include.
 # debsrc_finish OUT VERSION COPYRIGHT
 #   records VERSION and the copyright file in OUT, and marks it done.
 # debsrc_fetch SOURCE VERSION WORK APT
@@ -92,4 +99,26 @@ debsrc_finish() {
 	cp "$3" "$1/copyright"
 	echo "$2" >"$1/version"
 	touch "$1/.done"
+}
+
+debsrc_make() {
+	local src=$1 what=$2 check=$3 libdir=$4 incdir=$5
+	shift 5
+	(cd "$src" && ./configure --prefix="$WORK/inst" --disable-shared --enable-static --with-pic \
+		--disable-dependency-tracking "$@") >>"$DEBSRC_LOG" 2>&1 || debsrc_fail configure
+	grep -q -- "$check" "$DEBSRC_LOG" || debsrc_fail "configure ($what)"
+	make -C "$src/$libdir" -j"$(nproc)" >>"$DEBSRC_LOG" 2>&1 || debsrc_fail "make -C $libdir"
+	make -C "$src/$libdir" install >>"$DEBSRC_LOG" 2>&1 || debsrc_fail "make -C $libdir install"
+	make -C "$src/$incdir" install >>"$DEBSRC_LOG" 2>&1 || debsrc_fail "make -C $incdir install"
+}
+
+debsrc_install() {
+	local out=$1 lib=$2 inc
+	shift 2
+	rm -rf "$out"
+	mkdir -p "$out/lib" "$out/include"
+	cp "$WORK/inst/lib/$lib" "$out/lib/"
+	for inc in "$@"; do
+		cp -r "$WORK/inst/include/$inc" "$out/include/"
+	done
 }

@@ -19,17 +19,8 @@ echo "mhd-build: Debian's libmicrohttpd $1 with our patch, static -> $OUT" >&2
 debsrc_fetch libmicrohttpd "$1" "$WORK" "$APT"
 src=$DEBSRC_DIR
 debsrc_patch "$src" "$here/patches/libmicrohttpd"
-conf=(--prefix="$WORK/inst" --disable-shared --enable-static --with-pic --disable-dependency-tracking
-	--disable-doc --disable-examples --disable-curl --enable-https --disable-nls
-	--disable-postprocessor --disable-dauth --disable-httpupgrade)
-(cd "$src" && ./configure "${conf[@]}") >>"$DEBSRC_LOG" 2>&1 || debsrc_fail configure
-grep -q '^  HTTPS support: *yes (using libgnutls)' "$DEBSRC_LOG" || debsrc_fail "configure (no HTTPS)"
-make -C "$src/src/microhttpd" -j"$(nproc)" >>"$DEBSRC_LOG" 2>&1 || debsrc_fail "make -C src/microhttpd"
-make -C "$src/src/microhttpd" install >>"$DEBSRC_LOG" 2>&1 || debsrc_fail "make -C src/microhttpd install"
-make -C "$src/src/include" install >>"$DEBSRC_LOG" 2>&1 || debsrc_fail "make -C src/include install"
-
-rm -rf "$OUT"
-mkdir -p "$OUT/lib" "$OUT/include"
-cp "$WORK/inst/lib/libmicrohttpd.a" "$OUT/lib/"
-cp "$WORK/inst/include/microhttpd.h" "$OUT/include/"
+debsrc_make "$src" "no HTTPS" '^  HTTPS support: *yes (using libgnutls)' src/microhttpd src/include \
+	--disable-doc --disable-examples --disable-curl --enable-https --disable-nls \
+	--disable-postprocessor --disable-dauth --disable-httpupgrade
+debsrc_install "$OUT" libmicrohttpd.a microhttpd.h
 debsrc_finish "$OUT" "$DEBSRC_VERSION" "$src/debian/copyright"
