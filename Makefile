@@ -44,7 +44,8 @@ VERSION := $(shell cat VERSION)
 #     (scripts/mhd-build.sh; docs/performance.md, "Our own libmicrohttpd").
 # Both are the default; =system links Debian's shared library instead.  A
 # changed recipe (script or patch of ours) names a new directory and builds
-# anew.  OWN_BUNDLED is what the images record (scripts/image-rootfs.sh):
+# anew.  Their headers are system headers (-isystem) to the compiler and to
+# clang-tidy: their code is not ours.  OWN_BUNDLED is what the images record (scripts/image-rootfs.sh):
 # PKG=VERSION@SYMBOL, for each binary that defines SYMBOL.
 CURL    ?= bundled
 MHD     ?= bundled
@@ -59,7 +60,7 @@ CURL_DEB    := $(shell dpkg-query -W -f='$${Version}' libcurl4-openssl-dev 2>/de
 CURL_DIR    := .cache/curl/$(CURL_DEB)-$(call recipe,scripts/curl-build.sh,scripts/patches/curl)
 CURL_LIB    := $(CURL_DIR)/lib/libcurl.a
 OWN_LIBS    += $(CURL_LIB)
-OWN_INC     += -I$(CURL_DIR)/include -DCURL_STATICLIB -DSC_CURL_BUNDLED
+OWN_INC     += -isystem $(CURDIR)/$(CURL_DIR)/include -DCURL_STATICLIB -DSC_CURL_BUNDLED
 OWN_BUNDLED += libcurl4=$$(cat $(CURL_DIR)/version)@curl_easy_init
 endif
 ifeq ($(MHD),system)
@@ -69,7 +70,7 @@ MHD_DEB     := $(shell dpkg-query -W -f='$${Version}' libmicrohttpd-dev 2>/dev/n
 MHD_DIR     := .cache/libmicrohttpd/$(MHD_DEB)-$(call recipe,scripts/mhd-build.sh,scripts/patches/libmicrohttpd)
 MHD_LIB     := $(MHD_DIR)/lib/libmicrohttpd.a
 OWN_LIBS    += $(MHD_LIB)
-OWN_INC     += -I$(MHD_DIR)/include -DSC_MHD_BUNDLED
+OWN_INC     += -isystem $(CURDIR)/$(MHD_DIR)/include -DSC_MHD_BUNDLED
 PKGS        += gnutls
 OWN_BUNDLED += libmicrohttpd12=$$(cat $(MHD_DIR)/version)@MHD_start_daemon
 endif
@@ -265,7 +266,7 @@ clean:
 # The compiler and linker flags of the libraries, for scripts that build
 # outside this Makefile (tests/fuzz/run.sh, tests/integration/state/restart.sh).
 print-lib-cflags: $(OWN_LIBS)
-	@echo $(subst -I.cache,-I$(CURDIR)/.cache,$(OWN_INC)) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	@echo $(OWN_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 print-lib-ldlibs: $(OWN_LIBS)
 	@echo $(abspath $(OWN_LIBS)) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
 print-bundled: $(OWN_LIBS)
