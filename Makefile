@@ -45,8 +45,9 @@ VERSION := $(shell cat VERSION)
 # Both are the default; =system links Debian's shared library instead.  A
 # changed recipe (script or patch of ours) names a new directory and builds
 # anew.  Their headers are system headers (-isystem) to the compiler and to
-# clang-tidy: their code is not ours.  OWN_BUNDLED is what the images record (scripts/image-rootfs.sh):
-# PKG=VERSION@SYMBOL, for each binary that defines SYMBOL.
+# clang-tidy: their code is not ours.  OWN_BUNDLED is what the images record
+# (scripts/image-rootfs.sh): PKG=VERSION@SYMBOL, for each binary that defines
+# SYMBOL.
 CURL    ?= bundled
 MHD     ?= bundled
 recipe   = $(shell cat scripts/debsrc.sh $(1) $(2)/*.patch 2>/dev/null | sha256sum | cut -c1-8)
