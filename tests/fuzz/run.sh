@@ -24,7 +24,8 @@ if [ -n "${FUZZ_RUNS:-}" ]; then
 fi
 out=${FUZZ_BUILD:-$top/build-fuzz}
 mkdir -p "$out"
-# the libraries' flags as the Makefile has them (our libcurl build, or CURL=system)
+# the libraries' flags as the Makefile has them (our libcurl and libmicrohttpd
+# builds, or CURL=system / MHD=system)
 lib_cflags=$(make -s --no-print-directory print-lib-cflags) || { echo "fuzz: make print-lib-cflags failed"; exit 1; }
 lib_ldlibs=$(make -s --no-print-directory print-lib-ldlibs) || { echo "fuzz: make print-lib-ldlibs failed"; exit 1; }
 passed=0 failed=0
