@@ -19,6 +19,9 @@
 #include "kube/kinternal.h"
 
 #define KWQ_FAKE_POLL_MS 20
+#define KWQ_IDLE_EXIT_MS 10000 /* an extra worker idle this long exits */
+
+enum kwq_slot { SLOT_FREE, SLOT_RUNNING, SLOT_EXITED };
 
 struct kwq_entry {
     struct kwq_entry *qnext; /* ready FIFO */
@@ -51,11 +54,35 @@ struct kworkq {
     size_t nheap, heapcap;
     bool shutdown;
 
+    /* worker pool: slot 0 runs from start to stop; the others start when
+     * ready keys outnumber waiting getters and exit after idle_exit_ms */
     pthread_t *threads;
-    int nthreads;
+    unsigned char *slots; /* enum kwq_slot per thread */
+    int max_workers;      /* 0: no pool */
+    int nworkers;         /* running */
+    size_t nwaiting;      /* getters blocked in wait_locked() */
+    int64_t idle_exit_ms;
     kworkq_fn *fn;
     void *fn_ctx;
 };
+
+struct kwq_worker {
+    struct kworkq *q;
+    int slot;
+};
+
+static void spawn_locked(struct kworkq *q);
+
+/* Give pending work a getter: more ready keys than waiting getters, or
+ * delayed keys and nobody waiting to promote them (q->mu held). */
+static void
+ensure_waiter_locked(struct kworkq *q)
+{
+    if (q->max_workers == 0 || q->shutdown || q->nworkers >= q->max_workers)
+        return;
+    if (q->nready > q->nwaiting || (q->nheap > 0 && q->nwaiting == 0))
+        spawn_locked(q);
+}
 
 static void
 entry_free(void *val)
@@ -86,6 +113,7 @@ kworkq_new(const struct kworkq_opts *opts, struct sc_err *err)
     }
     if (opts)
         q->hooks = opts->hooks;
+    q->idle_exit_ms = opts && opts->idle_exit_ms > 0 ? opts->idle_exit_ms : KWQ_IDLE_EXIT_MS;
     q->name = strdup(opts && opts->name ? opts->name : "queue");
     if (q->name == NULL) {
         free(q);
@@ -109,7 +137,7 @@ kworkq_free(struct kworkq *q)
 {
     if (q == NULL)
         return;
-    if (q->nthreads > 0)
+    if (q->max_workers > 0)
         kworkq_stop_workers(q);
     hmap_free(&q->tab);
     free(q->heap);
@@ -223,6 +251,7 @@ push_ready(struct kworkq *q, struct kwq_entry *e)
     q->tail = e;
     q->nready++;
     pthread_cond_signal(&q->cv);
+    ensure_waiter_locked(q);
 }
 
 static void
@@ -320,6 +349,7 @@ add_after_locked(struct kworkq *q, struct kwq_entry *e, int64_t delay_ms)
         q->ndelayed_live++;
     e->due = due;
     pthread_cond_broadcast(&q->cv); /* a getter may need to wake earlier */
+    ensure_waiter_locked(q);
     return 0;
 }
 
@@ -510,8 +540,12 @@ wait_locked(struct kworkq *q, bool has_deadline, const struct timespec *deadline
     return !ts_before(&now, deadline);
 }
 
-int
-kworkq_get(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms)
+/* The next ready key, waiting up to timeout_ms (< 0: forever).  A pool
+ * worker passes its slot (others -1): it gets SC_ETIMEOUT only when leaving
+ * keeps a getter for the delayed keys, and on either error it is counted
+ * out here, under the same lock, so a spawn never waits for its exit. */
+static int
+get_key(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms, int slot)
 {
     struct timespec deadline = {0};
     bool expired = false;
@@ -525,20 +559,37 @@ kworkq_get(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms)
             promote_locked(q);
         if (q->head != NULL) {
             rc = take_head_locked(q, key, cap);
+            ensure_waiter_locked(q); /* others may still wait to be taken */
             break;
         }
         if (q->shutdown) {
             rc = SC_ESHUTDOWN; /* drained */
             break;
         }
+        if (expired && slot > 0 && q->nheap > 0 && q->nwaiting == 0) {
+            expired = false; /* the last getter stays for the delayed keys */
+            kts_after_ms(&deadline, timeout_ms);
+        }
         if (timeout_ms == 0 || expired) {
             rc = SC_ETIMEOUT;
             break;
         }
+        q->nwaiting++;
         expired = wait_locked(q, timeout_ms > 0, &deadline);
+        q->nwaiting--;
+    }
+    if (slot >= 0 && (rc == SC_ESHUTDOWN || rc == SC_ETIMEOUT)) {
+        q->nworkers--;
+        q->slots[slot] = SLOT_EXITED; /* joined by the next spawn or by stop */
     }
     pthread_mutex_unlock(&q->mu);
     return rc;
+}
+
+int
+kworkq_get(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms)
+{
+    return get_key(q, key, cap, timeout_ms, -1);
 }
 
 void
@@ -623,13 +674,15 @@ kworkq_delayed(struct kworkq *q)
 static void *
 worker_main(void *arg)
 {
-    struct kworkq *q = arg;
+    struct kwq_worker *w = arg;
+    struct kworkq *q = w->q;
+    int64_t timeout = w->slot == 0 ? -1 : q->idle_exit_ms;
     char key[LIM_KEY];
 
     for (;;) {
         struct sc_err err = {0};
-        int rc = kworkq_get(q, key, sizeof(key), -1);
-        if (rc == SC_ESHUTDOWN)
+        int rc = get_key(q, key, sizeof(key), timeout, w->slot);
+        if (rc == SC_ESHUTDOWN || rc == SC_ETIMEOUT)
             break;
         if (rc != 0)
             continue;
@@ -646,7 +699,34 @@ worker_main(void *arg)
         }
         kworkq_done(q, key);
     }
+    free(w); /* no use of q after get_key() counted this worker out */
     return NULL;
+}
+
+/* Start a worker in a free slot (q->mu held, q->nworkers < q->max_workers).
+ * A thread that cannot start is not an error: the keys wait for the
+ * running workers, slot 0 at least. */
+static void
+spawn_locked(struct kworkq *q)
+{
+    struct kwq_worker *w = NULL;
+    int i = 0;
+
+    while (i < q->max_workers && q->slots[i] == SLOT_RUNNING)
+        i++;
+    if (i == q->max_workers || (w = malloc(sizeof(*w))) == NULL)
+        return;
+    if (q->slots[i] == SLOT_EXITED)
+        pthread_join(q->threads[i], NULL); /* past its last use of q */
+    q->slots[i] = SLOT_FREE;
+    w->q = q;
+    w->slot = i;
+    if (thread_start(&q->threads[i], "sc-worker", THREAD_STACK_CLIENT, worker_main, w) != 0) {
+        free(w);
+        return;
+    }
+    q->slots[i] = SLOT_RUNNING;
+    q->nworkers++;
 }
 
 int
@@ -654,34 +734,66 @@ kworkq_start_workers(struct kworkq *q, int n, kworkq_fn *fn, void *ctx, struct s
 {
     if (n < 1 || fn == NULL)
         return sc_err_set(err, SC_EINVALID, "kworkq: need at least one worker and a function");
-    if (q->nthreads > 0)
+    pthread_mutex_lock(&q->mu);
+    if (q->max_workers > 0) {
+        pthread_mutex_unlock(&q->mu);
         return sc_err_set(err, SC_EINVALID, "kworkq: workers already started");
+    }
     q->threads = calloc((size_t)n, sizeof(*q->threads));
-    if (q->threads == NULL)
+    q->slots = calloc((size_t)n, sizeof(*q->slots));
+    if (q->threads == NULL || q->slots == NULL) {
+        free(q->threads);
+        free(q->slots);
+        q->threads = NULL;
+        q->slots = NULL;
+        pthread_mutex_unlock(&q->mu);
         return sc_err_set(err, SC_ENOMEM, "kworkq: out of memory");
+    }
     q->fn = fn;
     q->fn_ctx = ctx;
-    for (int i = 0; i < n; i++) {
-        if (thread_start(&q->threads[i], "sc-worker", THREAD_STACK_CLIENT, worker_main, q) != 0) {
-            q->nthreads = i;
-            kworkq_stop_workers(q);
-            return sc_err_set(err, SC_ENOMEM, "kworkq: cannot start worker %d", i);
-        }
+    q->max_workers = n;
+    spawn_locked(q); /* slot 0, the one that never idles out */
+    if (q->nworkers == 0) {
+        pthread_mutex_unlock(&q->mu);
+        kworkq_stop_workers(q);
+        return sc_err_set(err, SC_ENOMEM, "kworkq: cannot start a worker");
     }
-    q->nthreads = n;
+    ensure_waiter_locked(q); /* keys added before the start */
+    pthread_mutex_unlock(&q->mu);
     return 0;
+}
+
+int
+kworkq_workers(struct kworkq *q)
+{
+    int n;
+    pthread_mutex_lock(&q->mu);
+    n = q->nworkers;
+    pthread_mutex_unlock(&q->mu);
+    return n;
 }
 
 void
 kworkq_stop_workers(struct kworkq *q)
 {
+    int n;
+
     pthread_mutex_lock(&q->mu);
-    q->shutdown = true;
+    q->shutdown = true; /* no spawn from here on: the slots stay as they are */
     pthread_cond_broadcast(&q->cv);
+    n = q->max_workers;
     pthread_mutex_unlock(&q->mu);
-    for (int i = 0; i < q->nthreads; i++)
-        pthread_join(q->threads[i], NULL);
+    for (int i = 0; i < n; i++) {
+        bool started;
+        pthread_mutex_lock(&q->mu);
+        started = q->slots[i] != SLOT_FREE; /* only a spawn makes it so */
+        pthread_mutex_unlock(&q->mu);
+        if (started)
+            pthread_join(q->threads[i], NULL);
+    }
     free(q->threads);
+    free(q->slots);
     q->threads = NULL;
-    q->nthreads = 0;
+    q->slots = NULL;
+    q->max_workers = 0;
 }

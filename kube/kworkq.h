@@ -54,6 +54,7 @@ struct kworkq_opts {
     int64_t max_ms;            /* 0 = 300000 */
     struct clock clock;        /* zeroed = clock_system() */
     struct kworkq_hooks hooks; /* zeroed = none (copied) */
+    int64_t idle_exit_ms;      /* 0 = 10000: an extra worker idle this long exits */
 };
 
 struct kworkq;
@@ -94,9 +95,14 @@ size_t kworkq_delayed(struct kworkq *q); /* keys waiting for their time */
  * last_error).  SC_ESHUTDOWN: neither. */
 typedef int kworkq_fn(void *ctx, const char *key, struct sc_err *err);
 
-/* Start n worker threads running fn.  kworkq_stop_workers() shuts the queue
- * down, lets running calls finish and joins the threads. */
+/* Run fn in up to n worker threads.  One runs from start to stop; the others
+ * start while ready keys outnumber idle workers (or delayed keys have no
+ * worker waiting for them) and exit after opts.idle_exit_ms without a key,
+ * so an idle queue holds one thread, not n (upstream's workers are
+ * goroutines).  kworkq_stop_workers() shuts the queue down, lets running
+ * calls finish and joins the threads.  kworkq_workers(): running now. */
 int kworkq_start_workers(struct kworkq *q, int n, kworkq_fn *fn, void *ctx, struct sc_err *err);
+int kworkq_workers(struct kworkq *q);
 void kworkq_stop_workers(struct kworkq *q);
 
 #endif

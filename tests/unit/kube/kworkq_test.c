@@ -330,7 +330,88 @@ test_shutdown_drains_ready_keys(void)
     kworkq_free(q);
 }
 
-TEST_MAIN(TEST(test_shutdown_drains_ready_keys), TEST(test_dedup_and_fifo),
+struct dstate {
+    atomic_int hold, inflight, max_inflight, calls, late;
+};
+
+/* Keys "h*" block while hold is set; "late" is counted. */
+static int
+demand_work(void *ctx, const char *key, struct sc_err *err)
+{
+    struct dstate *s = ctx;
+    (void)err;
+    if (strcmp(key, "late") == 0) {
+        atomic_fetch_add(&s->late, 1);
+        return 0;
+    }
+    int now = atomic_fetch_add(&s->inflight, 1) + 1;
+    if (now > atomic_load(&s->max_inflight))
+        atomic_store(&s->max_inflight, now);
+    while (atomic_load(&s->hold))
+        usleep(1000);
+    atomic_fetch_sub(&s->inflight, 1);
+    atomic_fetch_add(&s->calls, 1);
+    return 0;
+}
+
+/* Poll up to 5 s for *v to reach want (liveness, not speed). */
+static bool
+reaches(atomic_int *v, int want)
+{
+    for (int i = 0; i < 5000 && atomic_load(v) < want; i++)
+        usleep(1000);
+    return atomic_load(v) >= want;
+}
+
+static bool
+workers_drop_to(struct kworkq *q, int want)
+{
+    for (int i = 0; i < 5000 && kworkq_workers(q) > want; i++)
+        usleep(1000);
+    return kworkq_workers(q) == want;
+}
+
+/* One worker while idle; more only while keys wait, never over the limit;
+ * the extras leave after idle_exit_ms; a delayed key is taken on time even
+ * while the one permanent worker is busy. */
+static void
+test_workers_on_demand(void)
+{
+    struct kworkq_opts o = {.name = "d", .idle_exit_ms = 50};
+    struct kworkq *q = kworkq_new(&o, NULL);
+    struct dstate s = {0};
+    char key[8];
+
+    atomic_store(&s.hold, 1);
+    CHECK_INT(kworkq_start_workers(q, 4, demand_work, &s, NULL), 0);
+    CHECK_INT(kworkq_workers(q), 1);
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof(key), "h%d", i);
+        CHECK_INT(kworkq_add(q, key), 0);
+    }
+    CHECK(reaches(&s.inflight, 4));
+    CHECK_INT(kworkq_workers(q), 4);
+    usleep(20000);
+    CHECK_INT(atomic_load(&s.max_inflight), 4); /* the limit holds */
+    atomic_store(&s.hold, 0);
+    CHECK(reaches(&s.calls, 6));
+    CHECK(workers_drop_to(q, 1));
+
+    atomic_store(&s.hold, 1);
+    CHECK_INT(kworkq_add(q, "h-busy"), 0);
+    CHECK(reaches(&s.inflight, 1));
+    CHECK_INT(kworkq_add_after(q, "late", 30), 0);
+    CHECK(reaches(&s.late, 1)); /* a second worker waited for it */
+    CHECK_INT(atomic_load(&s.inflight), 1);
+    atomic_store(&s.hold, 0);
+    CHECK(reaches(&s.calls, 7));
+    CHECK(workers_drop_to(q, 1));
+    kworkq_stop_workers(q);
+    CHECK_INT(kworkq_workers(q), 0);
+    kworkq_free(q);
+}
+
+TEST_MAIN(TEST(test_shutdown_drains_ready_keys), TEST(test_workers_on_demand), TEST(test_dedup_and_fifo),
           TEST(test_never_two_workers_on_one_key), TEST(test_backoff_sequence),
           TEST(test_add_after_moves_earlier_only), TEST(test_hooks_and_seed),
           TEST(test_blocking_get_wakes_on_fake_clock), TEST(test_workers_exclusive_and_drain),
