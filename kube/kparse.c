@@ -27,7 +27,22 @@ struct rd {
  * once, plus the string being decoded, each no longer than its own bytes in
  * the document, never overlap there. */
 
-static json_t *read_value(struct rd *r, bool is_meta);
+/* Where an object sits, for the members it leaves out. */
+enum ctx {
+    CTX_PLAIN,
+    CTX_ROOT,    /* the top level */
+    CTX_META,    /* the value of a "metadata" member (KPARSE_SKIM) */
+    CTX_REQUEST, /* the top level's "request" (KPARSE_REVIEW) */
+};
+
+/* Members of an AdmissionReview's request left out by KPARSE_REVIEW; bit
+ * i + 1 of a read_object()'s seen mask (bit 0: managedFields). */
+static const struct {
+    const char *name;
+    size_t len;
+} review_skip[] = {{"userInfo", 8}, {"options", 7}, {"requestKind", 11}, {"requestResource", 15}};
+
+static json_t *read_value(struct rd *r, enum ctx ctx);
 
 /* Byte classes inside a string: 0 plain, 1 stop (quote, backslash, control
  * character or a byte of a multibyte sequence). */
@@ -323,13 +338,40 @@ is_name(const char *s, size_t len, const char *name, size_t name_len)
     return len == name_len && memcmp(s, name, len) == 0;
 }
 
-/* One member at r->p (its key's quote) into obj; in a metadata object
- * (is_meta) a managedFields member is skipped instead under KPARSE_SKIM. */
+/* The bit of seen for a member ctx leaves out, or 0. */
+static unsigned
+skipped_member(const struct rd *r, enum ctx ctx, const char *key, size_t klen)
+{
+    if (ctx == CTX_META)
+        return is_name(key, klen, "managedFields", 13) ? 1u : 0u;
+    if (ctx == CTX_REQUEST && (r->flags & KPARSE_REVIEW) != 0)
+        for (size_t i = 0; i < sizeof(review_skip) / sizeof(review_skip[0]); i++)
+            if (is_name(key, klen, review_skip[i].name, review_skip[i].len))
+                return 2u << i;
+    return 0;
+}
+
+/* The context of the value of member key in an object in ctx. */
+static enum ctx
+member_ctx(const struct rd *r, enum ctx ctx, const char *key, size_t klen)
+{
+    if ((r->flags & KPARSE_SKIM) != 0 && is_name(key, klen, "metadata", 8))
+        return CTX_META;
+    if (ctx == CTX_ROOT && (r->flags & KPARSE_REVIEW) != 0 && is_name(key, klen, "request", 7))
+        return CTX_REQUEST;
+    return CTX_PLAIN;
+}
+
+/* One member at r->p (its key's quote) into obj, or, when ctx leaves it out,
+ * past it: its value is only scanned for structure (kskim_skip).  seen holds
+ * the members left out so far: a second one is a duplicate jansson would
+ * refuse. */
 static bool
-read_member(struct rd *r, json_t *obj, bool is_meta, bool *seen_managed)
+read_member(struct rd *r, json_t *obj, enum ctx ctx, unsigned *seen)
 {
     const char *key;
     size_t klen, held = 0, before;
+    unsigned skip;
     json_t *v;
     int rc;
 
@@ -342,20 +384,21 @@ read_member(struct rd *r, json_t *obj, bool is_meta, bool *seen_managed)
         return false;
     r->p++;
     skip_ws(r);
-    if (is_meta && is_name(key, klen, "managedFields", 13)) {
+    if ((skip = skipped_member(r, ctx, key, klen)) != 0) {
         size_t i = (size_t)(r->p - r->base);
-        if (*seen_managed || r->ncut >= KSKIM_CUTS ||
+        bool managed = skip == 1u;
+        if ((*seen & skip) != 0 || (managed && r->ncut >= KSKIM_CUTS) ||
             !kskim_skip((const char *)r->base, (size_t)(r->end - r->base), &i, r->depth, r->ncut))
             return false;
-        *seen_managed = true;
-        r->ncut++;
+        *seen |= skip;
+        r->ncut += managed;
         r->p = r->base + i;
         return true;
     }
     if (r->scratch != NULL && key == r->scratch + r->top)
         held = klen; /* decoded: keep it while the value is read */
     r->top += held;
-    v = read_value(r, (r->flags & KPARSE_SKIM) != 0 && is_name(key, klen, "metadata", 8));
+    v = read_value(r, member_ctx(r, ctx, key, klen));
     r->top -= held;
     if (v == NULL)
         return false;
@@ -366,10 +409,10 @@ read_member(struct rd *r, json_t *obj, bool is_meta, bool *seen_managed)
 
 /* At '{'. */
 static json_t *
-read_object(struct rd *r, bool is_meta)
+read_object(struct rd *r, enum ctx ctx)
 {
     json_t *obj = json_object();
-    bool seen_managed = false;
+    unsigned seen = 0;
 
     if (obj == NULL)
         return NULL;
@@ -380,7 +423,7 @@ read_object(struct rd *r, bool is_meta)
         return obj;
     }
     for (;;) {
-        if (!read_member(r, obj, is_meta, &seen_managed))
+        if (!read_member(r, obj, ctx, &seen))
             break;
         skip_ws(r);
         if (r->p >= r->end)
@@ -413,7 +456,7 @@ read_array(struct rd *r)
         return arr;
     }
     for (;;) {
-        if ((v = read_value(r, false)) == NULL || json_array_append_new(arr, v) != 0)
+        if ((v = read_value(r, CTX_PLAIN)) == NULL || json_array_append_new(arr, v) != 0)
             break;
         skip_ws(r);
         if (r->p >= r->end)
@@ -432,7 +475,7 @@ read_array(struct rd *r)
 }
 
 static json_t *
-read_value(struct rd *r, bool is_meta)
+read_value(struct rd *r, enum ctx ctx)
 {
     const char *s;
     size_t len;
@@ -446,7 +489,7 @@ read_value(struct rd *r, bool is_meta)
         if (r->depth == KSKIM_DEPTH)
             return NULL; /* deeper than kskim follows: jansson decides */
         r->depth++;
-        v = *r->p == '{' ? read_object(r, is_meta) : read_array(r);
+        v = *r->p == '{' ? read_object(r, ctx) : read_array(r);
         r->depth--;
         return v;
     case '"':
@@ -474,7 +517,7 @@ kparse(const char *data, size_t n, unsigned flags, json_t **out)
     r.end = r.base + n;
     skip_ws(&r);
     if (r.p < r.end && (*r.p == '{' || (*r.p == '[' && (flags & KPARSE_SKIM) == 0)))
-        v = read_value(&r, false);
+        v = read_value(&r, CTX_ROOT);
     if (v != NULL) {
         skip_ws(&r);
         if (r.p != r.end) {

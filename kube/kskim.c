@@ -343,10 +343,137 @@ feed_cb(void *buffer, size_t buflen, void *data)
     return out;
 }
 
+static size_t
+ws_at(const char *p, size_t n, size_t i)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* At '"': past the closing quote, or 0 when there is none.  A quote ends
+ * the string when an even run of backslashes precedes it: what
+ * scan_string()'s walk, where a backslash takes the next byte, comes to. */
+static size_t
+string_end(const char *p, size_t n, size_t i)
+{
+    size_t j = i + 1;
+
+    for (;;) {
+        const char *q = memchr(p + j, '"', n - j);
+        size_t k, b = 0;
+        if (q == NULL)
+            return 0;
+        k = (size_t)(q - p);
+        while (k - b > i + 1 && p[k - b - 1] == '\\')
+            b++;
+        if (b % 2 == 0)
+            return k + 1;
+        j = k + 1;
+    }
+}
+
+/* Could the key p[0..len) (no quotes) decode to "metadata"?  Only plainly,
+ * or through a backslash escape. */
+static bool
+may_be_metadata(const char *p, size_t len)
+{
+    if (len == 0 || (p[0] != 'm' && p[0] != '\\'))
+        return false;
+    return (len == 8 && memcmp(p, "metadata", 8) == 0) || memchr(p, '\\', len) != NULL;
+}
+
+/* scan_value(s, false) for a value with no "metadata" member anywhere in
+ * it, without recursion or the per-key comparisons: 1 past the value (*pi
+ * moved), 0 where scan_value() gives up (the same checks: strings,
+ * brackets, colons, commas, non-empty scalars, depth), -1 at a key that may
+ * be "metadata" (a cut could start inside: the caller scans it the slow
+ * way).  This is the cost of every managedFields kparse() skips. */
+static int
+skip_fast(const char *p, size_t n, size_t *pi, int depth)
+{
+    char open[KSKIM_DEPTH]; /* '{' or '[' per level entered here */
+    int sp = 0;
+    size_t i = *pi, k;
+
+    for (;;) { /* at a value */
+        if (i >= n)
+            return 0;
+        if (p[i] == '{' || p[i] == '[') {
+            char c = p[i];
+            if (depth + sp >= KSKIM_DEPTH)
+                return 0;
+            open[sp++] = c;
+            i = ws_at(p, n, i + 1);
+            if (i < n && p[i] == (c == '{' ? '}' : ']')) {
+                i++;
+                sp--;
+            } else if (c == '{') {
+                goto member;
+            } else {
+                continue;
+            }
+        } else if (p[i] == '"') {
+            if ((i = string_end(p, n, i)) == 0)
+                return 0;
+        } else {
+            size_t start = i;
+            while (i < n && !is_delim(p[i]))
+                i++;
+            if (i == start)
+                return 0;
+        }
+        for (;;) { /* after a value */
+            if (sp == 0) {
+                *pi = i;
+                return 1;
+            }
+            i = ws_at(p, n, i);
+            if (i >= n)
+                return 0;
+            if (p[i] != (open[sp - 1] == '{' ? '}' : ']'))
+                break;
+            i++;
+            sp--;
+        }
+        if (p[i] != ',')
+            return 0;
+        i = ws_at(p, n, i + 1);
+        if (open[sp - 1] == '[')
+            continue;
+    member:
+        if (i >= n || p[i] != '"' || (k = string_end(p, n, i)) == 0)
+            return 0;
+        if (may_be_metadata(p + i + 1, k - i - 2))
+            return -1;
+        i = ws_at(p, n, k);
+        if (i >= n || p[i] != ':')
+            return 0;
+        i = ws_at(p, n, i + 1);
+    }
+}
+
 bool
 kskim_skip(const char *data, size_t n, size_t *i, int depth, size_t ncut)
 {
     struct kskim_cut cuts[KSKIM_CUTS] = {0}; /* ncut earlier spans, all before *i */
+    struct scan s = {.p = data, .n = n, .i = *i, .depth = depth, .ncut = ncut, .cuts = cuts};
+    int fast;
+
+    if (ncut > KSKIM_CUTS || depth < 0 || depth > KSKIM_DEPTH)
+        return false;
+    if ((fast = skip_fast(data, n, i, depth)) >= 0)
+        return fast == 1;
+    if (!scan_value(&s, false))
+        return false;
+    *i = s.i;
+    return true;
+}
+
+bool
+kskim_skip_slow(const char *data, size_t n, size_t *i, int depth, size_t ncut)
+{
+    struct kskim_cut cuts[KSKIM_CUTS] = {0};
     struct scan s = {.p = data, .n = n, .i = *i, .depth = depth, .ncut = ncut, .cuts = cuts};
 
     if (ncut > KSKIM_CUTS || !scan_value(&s, false))

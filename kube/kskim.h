@@ -61,5 +61,8 @@ int kskim_hex4(const char *p);
  * already cut before it.  False where that scan would give up, so that
  * kparse() declines exactly where kskim would keep the document whole. */
 bool kskim_skip(const char *data, size_t n, size_t *i, int depth, size_t ncut);
+/* kskim_skip() by the recursive scan alone: the reference its fast path is
+ * tested against (tests/unit/kube/kskim_test.c, tests/fuzz). */
+bool kskim_skip_slow(const char *data, size_t n, size_t *i, int depth, size_t ncut);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "common/limits.h"
 #include "kube/kjson.h"
+#include "kube/kparse.h"
 #include "kube/kskim.h"
 
 /* Every read below goes through kube/kjson.  The envelope's own messages
@@ -26,8 +27,9 @@ member_str(const json_t *obj, const char *key, int *bad)
 }
 
 /* An AdmissionReview is parsed without the objects' metadata.managedFields
- * (kube/kskim.h: nothing here reads them); a ConversionReview whole, since
- * its objects are sent back converted. */
+ * and the request's userInfo, options, requestKind and requestResource
+ * (kube/kparse.h, KPARSE_REVIEW: nothing here reads them); a ConversionReview
+ * whole, since its objects are sent back converted. */
 static int
 load_root(const char *body, size_t len, const char *what, bool skim, json_t **out,
           struct sc_err *err)
@@ -42,8 +44,11 @@ load_root(const char *body, size_t len, const char *what, bool skim, json_t **ou
     if (len > LIM_ADMISSION_BODY)
         return sc_err_set(err, SC_ETOOBIG, "request body of %zu bytes exceeds the limit of %u", len,
                           (unsigned)LIM_ADMISSION_BODY);
-    rc = skim ? kskim_parse(body, len, LIM_ADMISSION_BODY, &root, &perr)
-              : kjson_parse(body, len, LIM_ADMISSION_BODY, &root, &perr);
+    if (skim && kparse(body, len, KPARSE_SKIM | KPARSE_REVIEW, &root) == 0)
+        rc = SC_OK; /* the short way; where it declines, the whole request */
+    else
+        rc = skim ? kskim_parse(body, len, LIM_ADMISSION_BODY, &root, &perr)
+                  : kjson_parse(body, len, LIM_ADMISSION_BODY, &root, &perr);
     if (rc != SC_OK)
         return sc_err_set(err, SC_EINVALID, "request body is not valid JSON: %s", perr.msg);
     if (!json_is_object(root)) {

@@ -15,7 +15,9 @@
  * chunks in every possible way.  The rest, taken as one document, is also
  * parsed by kskim_parse() and by jansson, and the trees compared; and by
  * kparse(), plain and skimming, against jansson and kskim_parse_jansson()
- * (what kparse takes, they take, with the same tree in the same order).  No
+ * (what kparse takes, they take, with the same tree in the same order);
+ * KPARSE_REVIEW against KPARSE_SKIM; kskim_skip()'s fast path against its
+ * recursive reference.  No
  * request is ever sent: the client points at an address nothing listens on
  * and is only needed to build an informer.
  */
@@ -139,6 +141,25 @@ skim_differential(const uint8_t *data, size_t size)
     json_decref(skim);
 }
 
+/* kskim_skip()'s fast path against the recursive scan: from the first byte
+ * and from the one chunk picks, at depths 0 and 60, the same answer and the
+ * same end. */
+static void
+skip_differential(const uint8_t *data, size_t size, size_t pick)
+{
+    static const int depths[] = {0, 60};
+    size_t starts[2] = {0, size ? pick % size : 0};
+
+    for (size_t d = 0; d < 2; d++)
+        for (size_t k = 0; k < 2; k++) {
+            size_t a = starts[k], b = starts[k];
+            bool fa = kskim_skip((const char *)data, size, &a, depths[d], 0);
+            bool fb = kskim_skip_slow((const char *)data, size, &b, depths[d], 0);
+            if (fa != fb || (fa && a != b))
+                abort();
+        }
+}
+
 /* Equal, and serialised alike (member order, number forms). */
 static bool
 same_tree(const json_t *a, const json_t *b)
@@ -187,6 +208,33 @@ dump_differential(const json_t *v)
     }
 }
 
+/* KPARSE_REVIEW against KPARSE_SKIM's tree skim (NULL: it declined): what
+ * skim takes, review takes, with the same tree less the request's userInfo,
+ * options, requestKind and requestResource; review declines nothing skim
+ * takes (it may take what skim declines, for bad bytes inside those). */
+static void
+review_differential(const uint8_t *data, size_t size, const json_t *skim)
+{
+    static const char *const drop[] = {"userInfo", "options", "requestKind", "requestResource"};
+    json_t *got = NULL, *want, *req;
+    int rc = kparse((const char *)data, size, KPARSE_SKIM | KPARSE_REVIEW, &got);
+
+    if (skim == NULL) {
+        json_decref(got);
+        return;
+    }
+    if (rc != 0)
+        abort();
+    want = json_deep_copy(skim);
+    req = json_is_object(want) ? json_object_get(want, "request") : NULL;
+    for (size_t i = 0; json_is_object(req) && i < sizeof(drop) / sizeof(drop[0]); i++)
+        json_object_del(req, drop[i]);
+    if (want == NULL || !same_tree(want, got))
+        abort();
+    json_decref(want);
+    json_decref(got);
+}
+
 /* kparse() against its references: jansson itself, and with KPARSE_SKIM
  * kskim_parse_jansson().  Whatever it takes, they take, with the same tree.
  * Every tree taken is also serialised both ways (dump_differential). */
@@ -211,6 +259,7 @@ kparse_differential(const uint8_t *data, size_t size)
         (ref == NULL || !same_tree(ref, got)))
         abort();
     json_decref(ref);
+    review_differential(data, size, got);
     json_decref(got);
 }
 
@@ -230,6 +279,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size--;
     skim_differential(data, size);
     kparse_differential(data, size);
+    skip_differential(data, size, chunk * 7);
     struct kclient *c = kclient_new(&cfg, NULL, NULL);
     f.inf = kinformer_new(c, &o, NULL);
     if (c == NULL || f.inf == NULL)

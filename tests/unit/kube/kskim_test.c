@@ -191,7 +191,98 @@ test_recorded_events(void)
     }
 }
 
-TEST_MAIN(TEST(test_member_positions), TEST(test_escaped_keys), TEST(test_watch_event_and_list),
-          TEST(test_left_alone), TEST(test_deep_nesting_goes_to_jansson), TEST(test_refusals),
+/* kskim_skip() (fast path) and kskim_skip_slow() agree on doc from offset
+ * at depth; want: the answer. */
+static void
+skip_agrees(const char *doc, size_t at, int depth, bool want)
+{
+    size_t a = at, b = at, n = strlen(doc);
+    bool fa = kskim_skip(doc, n, &a, depth, 0), fb = kskim_skip_slow(doc, n, &b, depth, 0);
+
+    CHECK_INT(fa, want);
+    CHECK_INT(fb, want);
+    if (fa && fb)
+        CHECK_INT(a, b);
+}
+
+static void
+test_skip_fast_path(void)
+{
+    /* a recorded managedFields value: escaped quotes in the field keys */
+    skip_agrees(
+        "[{\"manager\":\"m\",\"fieldsV1\":{\"f:metadata\":{\"f:finalizers\":{\".\":{},"
+        "\"v:\\\"snapshot.storage.kubernetes.io/x\\\"\":{}}},\"k:{\\\"type\\\":\\\"R\\\"}\":{}}}] ,",
+        0, 0, true);
+    skip_agrees("\"a\\\\\" , 1", 0, 0, true); /* "a\\": an escaped backslash, then the end */
+    skip_agrees("\"a\\\"b\"", 0, 0, true);    /* "a\"b": the escaped quote is inside */
+    skip_agrees("\"unterminated\\\"", 0, 0, false);
+    skip_agrees("{ \"a\" : [ 1 , true , null , \"x\" ] , \"b\" : { } }x", 0, 0, true);
+    skip_agrees("[1,,2]", 0, 0, false);
+    skip_agrees("{\"a\" 1}", 0, 0, false);
+    skip_agrees("{\"a\":}", 0, 0, false);
+    skip_agrees("[1 2]", 0, 0, false);
+    skip_agrees("{\"a\":1,}", 0, 0, false);
+    skip_agrees("[", 0, 0, false);
+    skip_agrees("", 0, 0, false);
+    skip_agrees("[[[[1]]]]", 0, KSKIM_DEPTH - 4, true);
+    skip_agrees("[[[[1]]]]", 0, KSKIM_DEPTH - 3, false); /* nesting over the limit */
+    /* a key that is, or may decode to, "metadata": the slow scan decides */
+    skip_agrees("{\"metadata\":{\"managedFields\":1,\"managedFields\":2}}", 0, 0, false);
+    skip_agrees("{\"metadata\":{\"managedFields\":1}}", 0, 0, true);
+    skip_agrees("{\"\\u006detadata\":{\"managedFields\":1,\"managedFields\":2}}", 0, 0, false);
+    skip_agrees("{\"metadat\":{\"managedFields\":1,\"managedFields\":2}}", 0, 0, true);
+    skip_agrees("{\"x\": 1} trailing", 4, 0, false); /* at the ':' */
+    skip_agrees("{\"x\": 12} trailing", 6, 0, true);
+
+    /* random documents over JSON's punctuation: the same answer and end */
+    static const char *const tok[] = {"{",
+                                      "}",
+                                      "[",
+                                      "]",
+                                      ",",
+                                      ":",
+                                      "\"",
+                                      "\\",
+                                      " ",
+                                      "a",
+                                      "1",
+                                      "\"metadata\"",
+                                      "\"managedFields\"",
+                                      "\"k\"",
+                                      "\\u006d"};
+    unsigned seed = 12345;
+    int taken = 0;
+    char doc[96];
+    for (int round = 0; round < 20000; round++) {
+        size_t len = 0;
+        int ntok = (int)(seed % 24);
+        for (int t = 0; t < ntok; t++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *w = tok[(seed >> 16) % (sizeof(tok) / sizeof(tok[0]))];
+            size_t wl = strlen(w);
+            if (len + wl >= sizeof(doc))
+                break;
+            memcpy(doc + len, w, wl);
+            len += wl;
+        }
+        doc[len] = '\0';
+        seed = seed * 1103515245u + 12345u;
+        size_t at = len ? (seed >> 16) % len : 0, a = at, b = at;
+        int depth = (int)((seed >> 8) % 3) * 31;
+        bool fa = kskim_skip(doc, len, &a, depth, 0);
+        bool fb = kskim_skip_slow(doc, len, &b, depth, 0);
+        taken += fa;
+        if (fa != fb || (fa && a != b)) {
+            CHECK(false);
+            fprintf(stderr, "    differs on [%s] from %zu\n", doc, at);
+            break;
+        }
+    }
+    CHECK(taken > 1000); /* the documents reach the accepting paths too */
+}
+
+TEST_MAIN(TEST(test_member_positions), TEST(test_skip_fast_path), TEST(test_escaped_keys),
+          TEST(test_watch_event_and_list), TEST(test_left_alone),
+          TEST(test_deep_nesting_goes_to_jansson), TEST(test_refusals),
           TEST(test_malformed_inside_the_skipped_value), TEST(test_too_big),
           TEST(test_recorded_events))

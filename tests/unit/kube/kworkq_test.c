@@ -411,8 +411,8 @@ test_workers_on_demand(void)
     kworkq_free(q);
 }
 
-TEST_MAIN(TEST(test_shutdown_drains_ready_keys), TEST(test_workers_on_demand), TEST(test_dedup_and_fifo),
-          TEST(test_never_two_workers_on_one_key), TEST(test_backoff_sequence),
-          TEST(test_add_after_moves_earlier_only), TEST(test_hooks_and_seed),
-          TEST(test_blocking_get_wakes_on_fake_clock), TEST(test_workers_exclusive_and_drain),
-          TEST(test_shutdown_waits_for_inflight))
+TEST_MAIN(TEST(test_shutdown_drains_ready_keys), TEST(test_workers_on_demand),
+          TEST(test_dedup_and_fifo), TEST(test_never_two_workers_on_one_key),
+          TEST(test_backoff_sequence), TEST(test_add_after_moves_earlier_only),
+          TEST(test_hooks_and_seed), TEST(test_blocking_get_wakes_on_fake_clock),
+          TEST(test_workers_exclusive_and_drain), TEST(test_shutdown_waits_for_inflight))
