@@ -103,7 +103,9 @@ LIBS   := $(BUILD)/libcontroller.a $(BUILD)/libwebhook.a $(BUILD)/libstate.a \
           $(BUILD)/libkube.a $(BUILD)/libcommon.a
 
 # Test binaries link only the libraries of their component and its
-# dependencies, so one component's work in progress never breaks another's.
+# dependencies, so one component's work in progress never breaks another's;
+# a new build of our libcurl or libmicrohttpd (OWN_LIBS) relinks them, as it
+# does the two programs.
 DEPS_common     := common
 DEPS_kube       := kube common
 DEPS_state      := state common
@@ -114,7 +116,7 @@ define TESTS_FOR
 $(1)_UNIT  := $$(patsubst %.c,$(BUILD)/%,$$(wildcard tests/unit/$(1)/*_test.c))
 $(1)_IT    := $$(patsubst %.c,$(BUILD)/%,$$(wildcard tests/integration/$(1)/*_it.c))
 $(1)_BENCH := $$(patsubst %.c,$(BUILD)/%,$$(wildcard tests/bench/$(1)/*_bench.c))
-$$($(1)_UNIT) $$($(1)_IT) $$($(1)_BENCH): $(BUILD)/%: $(BUILD)/%.o $(HARNESS) $(foreach d,$(DEPS_$(1)),$(BUILD)/lib$(d).a)
+$$($(1)_UNIT) $$($(1)_IT) $$($(1)_BENCH): $(BUILD)/%: $(BUILD)/%.o $(HARNESS) $(foreach d,$(DEPS_$(1)),$(BUILD)/lib$(d).a) $(OWN_LIBS)
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $(HARNESS) $(foreach d,$(DEPS_$(1)),$(BUILD)/lib$(d).a) $$(LDLIBS)
 UNIT_BINS  += $$($(1)_UNIT)
 IT_BINS    += $$($(1)_IT)

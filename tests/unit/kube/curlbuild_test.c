@@ -7,7 +7,10 @@
  * goes through it) writes exactly what snprintf writes, for strings on both
  * sides of every flush of the buffer our patch adds
  * (scripts/patches/curl/mprintf-buffered-append.patch), and still fails at
- * its 8,000,000-byte limit, at the same byte. */
+ * its 8,000,000-byte limit, at the same byte; literal text and %s strings
+ * (copied in runs by mprintf-string-runs.patch) come out as snprintf writes
+ * them, with widths, precisions and NULL, and curl_msnprintf truncates at
+ * every buffer size as it did byte by byte. */
 #include <curl/curl.h>
 #include <curl/mprintf.h>
 #include <stdio.h>
@@ -97,4 +100,53 @@ test_printf_limit(void)
     free(s);
 }
 
-TEST_MAIN(TEST(test_features), TEST(test_printf_same_as_snprintf), TEST(test_printf_limit))
+static void
+test_printf_forms(void)
+{
+    static const char *const strs[] = {"", "a", "abcdef",
+                                       "0123456789012345678901234567890123456789"};
+    char want[512], *got;
+
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        const char *x = strs[i];
+        snprintf(want, sizeof(want), "<%s|%10s|%-10s|%.3s|%.0s|%%|%c%s>", x, x, x, x, x, 'q', x);
+        got = curl_maprintf("<%s|%10s|%-10s|%.3s|%.0s|%%|%c%s>", x, x, x, x, x, 'q', x);
+        CHECK(got != NULL && strcmp(got, want) == 0);
+        if (got != NULL && strcmp(got, want) != 0)
+            fprintf(stderr, "  want %s\n  got  %s\n", want, got);
+        curl_free(got);
+    }
+    got = curl_maprintf("[%s]", (char *)NULL); /* curl writes (nil), as glibc does */
+    CHECK(got != NULL && strcmp(got, "[(nil)]") == 0);
+    curl_free(got);
+}
+
+/* curl_msnprintf at every size: the same bytes as snprintf, and curl's own
+ * count (what it wrote, less the byte it gives up for the NUL when full). */
+static void
+test_snprintf_truncation(void)
+{
+#define REQ_FMT "GET %s HTTP/1.1\r\nHost: %s:%d\r\n%s"
+    const char *path = "/apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots";
+    char want[256], got[256];
+    int full = snprintf(want, sizeof(want), REQ_FMT, path, "127.0.0.1", 6443, "Accept: */*\r\n");
+
+    for (size_t max = 0; max <= (size_t)full + 2; max++) {
+        int n;
+
+        memset(got, '#', sizeof(got));
+        memset(want, '#', sizeof(want));
+        snprintf(want, max, REQ_FMT, path, "127.0.0.1", 6443, "Accept: */*\r\n");
+        n = curl_msnprintf(got, max, REQ_FMT, path, "127.0.0.1", 6443, "Accept: */*\r\n");
+        CHECK(memcmp(got, want, sizeof(got)) == 0);
+        CHECK_INT(n, max == 0 ? 0 : (size_t)full < max ? full : (int)max - 1);
+        if (memcmp(got, want, sizeof(got)) != 0) {
+            fprintf(stderr, "  differs at size %zu\n", max);
+            break;
+        }
+    }
+#undef REQ_FMT
+}
+
+TEST_MAIN(TEST(test_features), TEST(test_printf_forms), TEST(test_snprintf_truncation),
+          TEST(test_printf_same_as_snprintf), TEST(test_printf_limit))
