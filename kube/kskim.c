@@ -383,6 +383,93 @@ may_be_metadata(const char *p, size_t len)
     return (len == 8 && memcmp(p, "metadata", 8) == 0) || memchr(p, '\\', len) != NULL;
 }
 
+/* skip_fast()'s state: the position and the containers entered ('{' or
+ * '['), and what comes next. */
+struct fskip {
+    const char *p;
+    size_t n, i;
+    int depth, sp;
+    char open[KSKIM_DEPTH];
+};
+
+enum fs_next { FS_ERR, FS_DONE, FS_VALUE, FS_MEMBER, FS_AFTER };
+
+static char
+fs_close(char open)
+{
+    return open == '{' ? '}' : ']';
+}
+
+/* At a value: past a string or scalar (FS_AFTER), into a container
+ * (FS_MEMBER or FS_VALUE for its first one; FS_AFTER past an empty one). */
+static enum fs_next
+fs_value(struct fskip *s)
+{
+    size_t start = s->i;
+    char c;
+
+    if (s->i >= s->n)
+        return FS_ERR;
+    c = s->p[s->i];
+    if (c == '{' || c == '[') {
+        if (s->depth + s->sp >= KSKIM_DEPTH)
+            return FS_ERR;
+        s->open[s->sp++] = c;
+        s->i = ws_at(s->p, s->n, s->i + 1);
+        if (s->i < s->n && s->p[s->i] == fs_close(c)) {
+            s->i++;
+            s->sp--;
+            return FS_AFTER;
+        }
+        return c == '{' ? FS_MEMBER : FS_VALUE;
+    }
+    if (c == '"')
+        return (s->i = string_end(s->p, s->n, s->i)) == 0 ? FS_ERR : FS_AFTER;
+    while (s->i < s->n && !is_delim(s->p[s->i]))
+        s->i++;
+    return s->i > start ? FS_AFTER : FS_ERR;
+}
+
+/* After a value: the containers it closes, then the ',' before the next
+ * element or member, or FS_DONE at the outermost end. */
+static enum fs_next
+fs_after(struct fskip *s)
+{
+    for (;;) {
+        if (s->sp == 0)
+            return FS_DONE;
+        s->i = ws_at(s->p, s->n, s->i);
+        if (s->i >= s->n)
+            return FS_ERR;
+        if (s->p[s->i] != fs_close(s->open[s->sp - 1]))
+            break;
+        s->i++;
+        s->sp--;
+    }
+    if (s->p[s->i] != ',')
+        return FS_ERR;
+    s->i = ws_at(s->p, s->n, s->i + 1);
+    return s->open[s->sp - 1] == '[' ? FS_VALUE : FS_MEMBER;
+}
+
+/* At a member's key: past its ':' (1), bad (0), or a key that may be
+ * "metadata" (-1). */
+static int
+fs_key(struct fskip *s)
+{
+    size_t k;
+
+    if (s->i >= s->n || s->p[s->i] != '"' || (k = string_end(s->p, s->n, s->i)) == 0)
+        return 0;
+    if (may_be_metadata(s->p + s->i + 1, k - s->i - 2))
+        return -1;
+    s->i = ws_at(s->p, s->n, k);
+    if (s->i >= s->n || s->p[s->i] != ':')
+        return 0;
+    s->i = ws_at(s->p, s->n, s->i + 1);
+    return 1;
+}
+
 /* scan_value(s, false) for a value with no "metadata" member anywhere in
  * it, without recursion or the per-key comparisons: 1 past the value (*pi
  * moved), 0 where scan_value() gives up (the same checks: strings,
@@ -392,64 +479,24 @@ may_be_metadata(const char *p, size_t len)
 static int
 skip_fast(const char *p, size_t n, size_t *pi, int depth)
 {
-    char open[KSKIM_DEPTH]; /* '{' or '[' per level entered here */
-    int sp = 0;
-    size_t i = *pi, k;
+    struct fskip s = {.p = p, .n = n, .i = *pi, .depth = depth};
+    enum fs_next next = FS_VALUE;
 
-    for (;;) { /* at a value */
-        if (i >= n)
-            return 0;
-        if (p[i] == '{' || p[i] == '[') {
-            char c = p[i];
-            if (depth + sp >= KSKIM_DEPTH)
-                return 0;
-            open[sp++] = c;
-            i = ws_at(p, n, i + 1);
-            if (i < n && p[i] == (c == '{' ? '}' : ']')) {
-                i++;
-                sp--;
-            } else if (c == '{') {
-                goto member;
-            } else {
-                continue;
-            }
-        } else if (p[i] == '"') {
-            if ((i = string_end(p, n, i)) == 0)
-                return 0;
-        } else {
-            size_t start = i;
-            while (i < n && !is_delim(p[i]))
-                i++;
-            if (i == start)
-                return 0;
+    for (;;) {
+        if (next == FS_MEMBER) {
+            int k = fs_key(&s);
+            if (k <= 0)
+                return k;
         }
-        for (;;) { /* after a value */
-            if (sp == 0) {
-                *pi = i;
-                return 1;
-            }
-            i = ws_at(p, n, i);
-            if (i >= n)
-                return 0;
-            if (p[i] != (open[sp - 1] == '{' ? '}' : ']'))
-                break;
-            i++;
-            sp--;
+        next = fs_value(&s);
+        if (next == FS_AFTER)
+            next = fs_after(&s);
+        if (next == FS_ERR)
+            return 0;
+        if (next == FS_DONE) {
+            *pi = s.i;
+            return 1;
         }
-        if (p[i] != ',')
-            return 0;
-        i = ws_at(p, n, i + 1);
-        if (open[sp - 1] == '[')
-            continue;
-    member:
-        if (i >= n || p[i] != '"' || (k = string_end(p, n, i)) == 0)
-            return 0;
-        if (may_be_metadata(p + i + 1, k - i - 2))
-            return -1;
-        i = ws_at(p, n, k);
-        if (i >= n || p[i] != ':')
-            return 0;
-        i = ws_at(p, n, i + 1);
     }
 }
 

@@ -380,7 +380,7 @@ test_workers_on_demand(void)
     struct kworkq_opts o = {.name = "d", .idle_exit_ms = 50};
     struct kworkq *q = kworkq_new(&o, NULL);
     struct dstate s = {0};
-    char key[8];
+    char key[16];
 
     atomic_store(&s.hold, 1);
     CHECK_INT(kworkq_start_workers(q, 4, demand_work, &s, NULL), 0);
