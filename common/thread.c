@@ -1,6 +1,7 @@
 #include "common/thread.h"
 
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -12,6 +13,17 @@
 #else
 #define STACK_SCALE 1
 #endif
+
+int
+thread_cpus(void)
+{
+    cpu_set_t set;
+
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0 || CPU_COUNT(&set) < 1)
+        return 1;
+    return CPU_COUNT(&set);
+}
 
 int
 thread_start(pthread_t *t, const char *name, size_t stack, void *(*fn)(void *), void *arg)

@@ -22,4 +22,8 @@
  * and name (cut to 15 bytes).  0, or the pthread_create error number. */
 int thread_start(pthread_t *t, const char *name, size_t stack, void *(*fn)(void *), void *arg);
 
+/* The CPUs this process may run on (its affinity mask, which a container's
+ * cpuset narrows), at least 1. */
+int thread_cpus(void);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/thread.h"
 #include "kube/kclient.h"
 #include "kube/kconfig.h"
 #include "webhook/wharena.h"
@@ -20,6 +21,8 @@
 #include "webhook/whroute.h"
 #include "webhook/whserver.h"
 #include "webhook/whwatch.h"
+
+#define WH_THREADS_AUTO_MAX 4 /* --threads=0 (the default): one per CPU, at most this */
 
 struct opts {
     const char *cert, *key, *kubeconfig, *bind, *log_format;
@@ -44,7 +47,8 @@ parse_flags(int argc, char **argv, struct opts *o)
          "kubeconfig file; empty: $KUBECONFIG, then the in-cluster config"},
         {"kube-api-qps", FLAG_FLOAT, &o->qps, "API requests per second of the watch client"},
         {"kube-api-burst", FLAG_INT, &o->burst, "API request burst of the watch client"},
-        {"threads", FLAG_INT, &o->threads, "HTTPS worker threads"},
+        {"threads", FLAG_INT, &o->threads,
+         "HTTPS worker threads; 0: one for each CPU this process may run on, at most 4"},
         {"max-connections", FLAG_INT, &o->max_conns, "most concurrent connections"},
         {"cert-reload-interval", FLAG_DURATION, &o->reload_ms,
          "how often the certificate and key files are checked for changes"},
@@ -92,7 +96,7 @@ check_opts(const struct opts *o)
         fatalx("--tls-cert-file must be specified");
     if (o->key[0] == '\0')
         fatalx("--tls-private-key-file must be specified");
-    if (o->port < 0 || o->port > 65535 || o->threads < 1 || o->threads > 256 || o->max_conns < 1 ||
+    if (o->port < 0 || o->port > 65535 || o->threads < 0 || o->threads > 256 || o->max_conns < 1 ||
         o->max_conns > 1000000)
         fatalx("--port, --threads or --max-connections out of range");
     if (o->header_ms < 0)
@@ -183,7 +187,7 @@ main(int argc, char **argv)
                      .bind = "0.0.0.0",
                      .log_format = "text",
                      .port = 8443,
-                     .threads = 4,
+                     .threads = 0, /* one per CPU, at most WH_THREADS_AUTO_MAX */
                      .max_conns = 1000,
                      .burst = 10,
                      .qps = 5,
@@ -209,6 +213,8 @@ main(int argc, char **argv)
     log_init("snapshot-webhook", o.verbosity,
              strcmp(o.log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
     check_opts(&o);
+    if (o.threads == 0) /* more threads than CPUs only add switches: docs/webhook.md */
+        o.threads = thread_cpus() < WH_THREADS_AUTO_MAX ? thread_cpus() : WH_THREADS_AUTO_MAX;
     MHD_set_panic_func(mhd_panic, NULL);
 
     /* Every thread started below inherits the blocked signals; the main
