@@ -503,18 +503,13 @@ skip_fast(const char *p, size_t n, size_t *pi, int depth)
 bool
 kskim_skip(const char *data, size_t n, size_t *i, int depth, size_t ncut)
 {
-    struct kskim_cut cuts[KSKIM_CUTS] = {0}; /* ncut earlier spans, all before *i */
-    struct scan s = {.p = data, .n = n, .i = *i, .depth = depth, .ncut = ncut, .cuts = cuts};
     int fast;
 
     if (ncut > KSKIM_CUTS || depth < 0 || depth > KSKIM_DEPTH)
         return false;
     if ((fast = skip_fast(data, n, i, depth)) >= 0)
         return fast == 1;
-    if (!scan_value(&s, false))
-        return false;
-    *i = s.i;
-    return true;
+    return kskim_skip_slow(data, n, i, depth, ncut);
 }
 
 bool
