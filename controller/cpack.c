@@ -41,70 +41,114 @@ cpack_add(struct cpack *p, const char **slot)
 }
 
 /* What becomes of one string field: NULL stays NULL, a constant is
- * pointed at, a string equal to an earlier field's shares its copy, any other
- * is copied (len + 1 bytes). */
+ * pointed at, a string that ends another field's string (or equals it) points
+ * into that field's copy, any other is copied (len + 1 bytes). */
 struct plan {
+    const char *src;   /* the borrowed string */
     const char *known; /* the constant, or NULL */
-    int same;          /* the earlier field with the same string, or -1 */
+    int in;            /* the field whose copy holds this string at its end, or -1 */
     size_t len;
 };
 
-/* The first field before i holding a string equal to field i's, or -1. */
+/* The field whose string has field i's as its end (a content's
+ * "snapcontent-<uid>" name and its referent's uid, a snapshot's bound content
+ * name and its own uid) and is the longest such, the first of equals: field
+ * i itself when no other is longer or comes first.  The field chosen holds
+ * its own copy: any string ending with its string ends with field i's too, so
+ * none is longer, and an equal one would have been chosen first. */
 static int
-same_as_earlier(const struct cpack *p, const struct plan *pl, size_t i)
+host_of(const struct plan *pl, size_t n, size_t i)
 {
-    for (size_t j = 0; j < i; j++)
-        if (*p->slot[j] != NULL && pl[j].len == pl[i].len &&
-            memcmp(*p->slot[j], *p->slot[i], pl[i].len) == 0)
-            return (int)j;
-    return -1;
+    size_t best = i;
+
+    for (size_t j = 0; j < n; j++) {
+        if (pl[j].src == NULL || pl[j].known != NULL || pl[j].len < pl[i].len)
+            continue;
+        if (pl[j].len < pl[best].len || (pl[j].len == pl[best].len && j >= best))
+            continue;
+        if (memcmp(pl[j].src + pl[j].len - pl[i].len, pl[i].src, pl[i].len) == 0)
+            best = j;
+    }
+    return (int)best;
+}
+
+/* Fill pl[] and off[] from p's fields; the bytes to copy, or (size_t)-1
+ * with err set when a field lies outside the view. */
+static size_t
+plan_fields(const struct cpack *p, const void *base, size_t size, struct plan *pl, size_t *off,
+            struct sc_err *err)
+{
+    size_t total = 0, i;
+
+    for (i = 0; i < p->n; i++) {
+        uintptr_t s = (uintptr_t)p->slot[i], b = (uintptr_t)base;
+
+        if (s < b || s + sizeof(char *) > b + size) {
+            sc_err_set(err, SC_EINVALID, "cpack: field %zu lies outside the view", i);
+            return (size_t)-1;
+        }
+        off[i] = (size_t)(s - b);
+        pl[i] = (struct plan){.src = *p->slot[i], .in = -1};
+        if (pl[i].src != NULL) {
+            pl[i].len = strlen(pl[i].src);
+            pl[i].known = known_value(pl[i].src, pl[i].len);
+        }
+    }
+    for (i = 0; i < p->n; i++) {
+        if (pl[i].src == NULL || pl[i].known != NULL)
+            continue;
+        pl[i].in = host_of(pl, p->n, i);
+        if (pl[i].in == (int)i)
+            total += pl[i].len + 1;
+    }
+    return total;
+}
+
+/* Point p's slots into the view v (moved or not) and the fields at their
+ * strings: the hosts' copies, written at w, first, then the strings inside
+ * them. */
+static void
+copy_fields(struct cpack *p, char *v, const struct plan *pl, const size_t *off)
+{
+    char *w;
+    size_t i;
+
+    for (i = 0; i < p->n; i++)
+        p->slot[i] = (const char **)(void *)(v + off[i]);
+    w = v + off[p->n]; /* the view's size, after the struct */
+    for (i = 0; i < p->n; i++) {
+        if (pl[i].known != NULL) {
+            *p->slot[i] = pl[i].known;
+        } else if (pl[i].in == (int)i) {
+            memcpy(w, pl[i].src, pl[i].len + 1);
+            *p->slot[i] = w;
+            w += pl[i].len + 1;
+        }
+    }
+    for (i = 0; i < p->n; i++)
+        if (pl[i].in >= 0 && pl[i].in != (int)i)
+            *p->slot[i] = *p->slot[pl[i].in] + (pl[pl[i].in].len - pl[i].len);
 }
 
 int
 cpack_commit(struct cpack *p, void **base, size_t size, unsigned *block_len, struct sc_err *err)
 {
-    size_t off[CPACK_MAX], total = 0, i;
+    size_t off[CPACK_MAX + 1], total;
     struct plan pl[CPACK_MAX] = {0};
-    char *v, *w;
+    char *v;
 
     *block_len = 0;
     if (p->over)
         return sc_err_set(err, SC_ETOOBIG, "a view has more than %d string fields", CPACK_MAX);
-    for (i = 0; i < p->n; i++) {
-        uintptr_t s = (uintptr_t)p->slot[i], b = (uintptr_t)*base;
-
-        if (s < b || s + sizeof(char *) > b + size)
-            return sc_err_set(err, SC_EINVALID, "cpack: field %zu lies outside the view", i);
-        off[i] = (size_t)(s - b);
-        pl[i] = (struct plan){.same = -1};
-        if (*p->slot[i] == NULL)
-            continue;
-        pl[i].len = strlen(*p->slot[i]);
-        if ((pl[i].known = known_value(*p->slot[i], pl[i].len)) == NULL &&
-            (pl[i].same = same_as_earlier(p, pl, i)) < 0)
-            total += pl[i].len + 1;
-    }
+    total = plan_fields(p, *base, size, pl, off, err);
+    if (total == (size_t)-1)
+        return SC_EINVALID;
     v = realloc(*base, size + total);
     if (v == NULL)
         return sc_err_set(err, SC_ENOMEM, "out of memory");
     *base = v;
-    w = v + size;
-    for (i = 0; i < p->n; i++) {
-        const char **slot = (const char **)(void *)(v + off[i]);
-
-        p->slot[i] = slot;
-        if (*slot == NULL)
-            continue;
-        if (pl[i].known != NULL) {
-            *slot = pl[i].known;
-        } else if (pl[i].same >= 0) {
-            *slot = *p->slot[pl[i].same]; /* already the copy: that field was done first */
-        } else {
-            memcpy(w, *slot, pl[i].len + 1);
-            *slot = w;
-            w += pl[i].len + 1;
-        }
-    }
+    off[p->n] = size;
+    copy_fields(p, v, pl, off);
     *block_len = (unsigned)total;
     return 0;
 }

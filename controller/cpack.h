@@ -4,8 +4,9 @@
  * registers the field with cpack_add(), then cpack_commit() grows the view's
  * allocation by the strings' bytes, copies every non-NULL string after the
  * struct and points the fields at the copies, so the tree can go and the
- * view stays one allocation.  A string equal to one already copied shares
- * that copy; one equal to a well-known constant ("", "Delete",
+ * view stays one allocation.  A string equal to another field's, or ending
+ * it ("<uid>" and "snapcontent-<uid>"), points into that field's copy; one
+ * equal to a well-known constant ("", "Delete",
  * "VolumeSnapshot", ...) points at the constant and costs nothing.  At most
  * CPACK_MAX fields: one more makes cpack_commit() fail (SC_ETOOBIG) instead
  * of leaving a field pointing into the freed tree.
