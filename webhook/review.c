@@ -8,6 +8,7 @@
 #include "kube/kjson.h"
 #include "kube/kparse.h"
 #include "kube/kskim.h"
+#include "webhook/wharena.h"
 
 /* Every read below goes through kube/kjson.  The envelope's own messages
  * (stable, asserted by the tests) replace kjson's generic ones: a reader is
@@ -184,12 +185,22 @@ review_admission_parse(const char *body, size_t len, struct review_admission *ou
     return SC_OK;
 }
 
+/* A review's tree, released: inside a request's arena with nothing spilled
+ * it is left to the arena's end (json_delete() would visit every node, about
+ * 2 % of a review's instructions, to free nothing). */
+static void
+drop_root(json_t *root)
+{
+    if (!wharena_holds_all())
+        json_decref(root);
+}
+
 void
 review_admission_release(struct review_admission *r)
 {
     if (r == NULL)
         return;
-    json_decref(r->root);
+    drop_root(r->root);
     memset(r, 0, sizeof(*r));
 }
 
@@ -372,7 +383,7 @@ review_conversion_release(struct review_conversion *r)
 {
     if (r == NULL)
         return;
-    json_decref(r->root);
+    drop_root(r->root);
     memset(r, 0, sizeof(*r));
 }
 

@@ -31,6 +31,14 @@ wharena_end(struct wharena *a)
         current = NULL;
 }
 
+bool
+wharena_holds_all(void)
+{
+    const struct wharena *a = current;
+
+    return a != NULL && a->spilled == 0;
+}
+
 void *
 wharena_malloc(size_t n)
 {

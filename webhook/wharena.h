@@ -24,6 +24,7 @@
 #ifndef SC_WHARENA_H
 #define SC_WHARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Enough for an AdmissionReview of a few KiB; bigger reviews spill to malloc. */
@@ -44,6 +45,12 @@ void wharena_install(void);
 void wharena_begin(struct wharena *a, void *base);
 /* End the scope: later allocations go to malloc again. */
 void wharena_end(struct wharena *a);
+
+/* True inside a scope on this thread while every allocation so far came
+ * from its buffer: a tree made in the scope may then be dropped without
+ * json_decref(), whose walk over every node would free nothing.  False
+ * outside a scope and once anything spilled to malloc. */
+bool wharena_holds_all(void);
 
 /* The allocator itself (exported for the unit test). */
 void *wharena_malloc(size_t n);
