@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/compiler.h"
+#include "controller/cintern.h"
 
 /* Values many views share: pointed at, never copied. */
 static const char *const known[] = {
@@ -40,12 +41,22 @@ cpack_add(struct cpack *p, const char **slot)
         p->over = true;
 }
 
+_Static_assert(CPACK_MAX <= 32, "shared_bits has a bit per field");
+
+void
+cpack_add_shared(struct cpack *p, const char **slot)
+{
+    if (p->n < CPACK_MAX)
+        p->shared_bits |= 1u << p->n;
+    cpack_add(p, slot);
+}
+
 /* What becomes of one string field: NULL stays NULL, a constant is
  * pointed at, a string that ends another field's string (or equals it) points
  * into that field's copy, any other is copied (len + 1 bytes). */
 struct plan {
     const char *src;   /* the borrowed string */
-    const char *known; /* the constant, or NULL */
+    const char *known; /* the constant or the shared table's copy, or NULL */
     int in;            /* the field whose copy holds this string at its end, or -1 */
     size_t len;
 };
@@ -92,6 +103,8 @@ plan_fields(const struct cpack *p, const void *base, size_t size, struct plan *p
         if (pl[i].src != NULL) {
             pl[i].len = strlen(pl[i].src);
             pl[i].known = known_value(pl[i].src, pl[i].len);
+            if (pl[i].known == NULL && (p->shared_bits & (1u << i)) != 0)
+                pl[i].known = cintern_get(p->shared, pl[i].src, pl[i].len);
         }
     }
     for (i = 0; i < p->n; i++) {

@@ -7,7 +7,8 @@
  * view stays one allocation.  A string equal to another field's, or ending
  * it ("<uid>" and "snapcontent-<uid>"), points into that field's copy; one
  * equal to a well-known constant ("", "Delete",
- * "VolumeSnapshot", ...) points at the constant and costs nothing.  At most
+ * "VolumeSnapshot", ...) points at the constant and costs nothing, as does
+ * one found in the shared table (cpack_add_shared).  At most
  * CPACK_MAX fields: one more makes cpack_commit() fail (SC_ETOOBIG) instead
  * of leaving a field pointing into the freed tree.
  *
@@ -19,19 +20,29 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/sc_err.h"
 
 #define CPACK_MAX 24
 
+struct cintern;
+
 struct cpack {
     const char **slot[CPACK_MAX];
     size_t n;
-    bool over; /* a cpack_add() found the table full */
+    uint32_t shared_bits;   /* the slots cpack_add_shared() registered */
+    struct cintern *shared; /* where those strings may be found; NULL: copy them */
+    bool over;              /* a cpack_add() found the table full */
 };
 
 /* slot must lie inside the view later passed to cpack_commit(). */
 void cpack_add(struct cpack *p, const char **slot);
+/* The same, for a string many views repeat (a namespace, a class or driver
+ * name): with p->shared set, the field points at the table's copy
+ * (controller/cintern.h) instead of one in the view, while the table has
+ * room. */
+void cpack_add_shared(struct cpack *p, const char **slot);
 /* *base: a malloc'd view of size bytes holding every registered slot.
  * 0 (*base may have moved; *block_len = bytes copied after the struct),
  * SC_ETOOBIG (more than CPACK_MAX fields), SC_EINVALID (a slot outside the

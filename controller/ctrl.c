@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "controller/cintern.h"
 #include "controller/cmetrics.h"
 #include "controller/cstore.h"
 #include "controller/cview.h"
@@ -95,6 +96,7 @@ struct ctrl {
     struct sync_actions act;
     struct sync_env env;
     struct pvmemo *pv_memo;      /* a snapshot's PV between its passes (env.pv_memo) */
+    struct cintern *intern;      /* strings the cached views share; freed after them */
     struct starter starter;      /* the controller thread leadership starts */
     int running;                 /* atomic: informers and workers started */
     int synced;                  /* atomic: caches synced, workers running */
@@ -108,17 +110,18 @@ struct ctrl {
 
 /* The compact view of an object of kind (controller/cview.h, gview.h). */
 static int
-view_parse(enum kind kind, const json_t *obj, struct cmeta **out, struct sc_err *err)
+view_parse(struct ctrl *c, enum kind kind, const json_t *obj, struct cmeta **out,
+           struct sc_err *err)
 {
     switch (kind) {
     case KIND_VS:
-        return cvs_parse(obj, (struct cvs **)out, err);
+        return cvs_parse_shared(obj, c->intern, (struct cvs **)out, err);
     case KIND_VSC:
-        return cvsc_parse(obj, (struct cvsc **)out, err);
+        return cvsc_parse_shared(obj, c->intern, (struct cvsc **)out, err);
     case KIND_CLASS:
         return cclass_parse(obj, (struct cclass **)out, err);
     case KIND_PVC:
-        return cpvc_parse(obj, (struct cpvc **)out, err);
+        return cpvc_parse_shared(obj, c->intern, (struct cpvc **)out, err);
     case KIND_VGS:
         return gvgs_parse(obj, (struct gvgs **)out, err);
     case KIND_VGSC:
@@ -135,7 +138,7 @@ parse_item(void *ctx, const json_t *obj, void **view, struct sc_err *err)
 {
     const struct kind_ctx *k = ctx;
 
-    return view_parse(k->kind, obj, (struct cmeta **)view, err);
+    return view_parse(k->c, k->kind, obj, (struct cmeta **)view, err);
 }
 
 static void
@@ -252,7 +255,7 @@ store_response(struct ctrl *c, enum kind kind, const json_t *obj)
 
     if (obj == NULL || kind >= N_WATCHED || c->stores[kind] == NULL)
         return;
-    rc = view_parse(kind, obj, &m, &err);
+    rc = view_parse(c, kind, obj, &m, &err);
     if (rc != 0)
         return;
     /* Being deleted with no finalizer left: the API server has removed the
@@ -730,6 +733,7 @@ make_parts(struct ctrl *c, struct sc_err *err)
 
     c->metrics = cmetrics_new(c->clock);
     c->pv_memo = pvmemo_new(c->clock);
+    c->intern = cintern_new();
     for (i = 0; i < N_WATCHED; i++)
         c->stores[i] = cstore_new();
     if (make_queues(c, false, err) != 0)
@@ -739,7 +743,7 @@ make_parts(struct ctrl *c, struct sc_err *err)
     ro.store = (struct krecorder_store){c, rec_lookup, rec_save};
     ro.replace_reasons = (const char *const[]){PVC_PIN_REASON, NULL}; /* one Event per PVC */
     c->rec = krecorder_new(c->kc, &ro, err);
-    if (c->metrics == NULL || c->rec == NULL || c->pv_memo == NULL)
+    if (c->metrics == NULL || c->rec == NULL || c->pv_memo == NULL || c->intern == NULL)
         return SC_ENOMEM;
     for (i = 0; i < N_WATCHED; i++)
         if (c->stores[i] == NULL)
@@ -1099,5 +1103,6 @@ ctrl_free(struct ctrl *c)
     kclient_free(c->kc);
     kclient_free(c->le_kc);
     kconfig_free(c->cfg);
+    cintern_free(c->intern); /* after every view: the stores, the memo, the informers */
     free(c);
 }

@@ -25,6 +25,14 @@ str_in(struct vread *vr, const char **slot, const char *path)
     cpack_add(&vr->p, slot);
 }
 
+/* The same for a string many views repeat (cpack_add_shared). */
+static void
+str_shared(struct vread *vr, const char **slot, const char *path)
+{
+    *slot = kjson_str(&vr->r, path);
+    cpack_add_shared(&vr->p, slot);
+}
+
 static const struct {
     unsigned bit;
     const char *name;
@@ -140,7 +148,7 @@ view_begin(struct vread *vr, const json_t *obj, size_t size, bool namespaced, st
     m->size = (unsigned)size;
     cview_meta_read(&vr->r, obj, m, namespaced);
     fins_read(&vr->r, m);
-    cpack_add(&vr->p, &m->ns);
+    cpack_add_shared(&vr->p, &m->ns);
     cpack_add(&vr->p, &m->name);
     cpack_add(&vr->p, &m->uid);
     cpack_add(&vr->p, &m->rv);
@@ -236,7 +244,7 @@ cvs_read(struct vread *vr, struct cvs *v, char *numbuf, size_t ncap)
     v->has_pvc = v->pvc != NULL;
     str_in(vr, &v->content, "spec.source.volumeSnapshotContentName");
     v->has_content = v->content != NULL;
-    str_in(vr, &v->class_name, "spec.volumeSnapshotClassName");
+    str_shared(vr, &v->class_name, "spec.volumeSnapshotClassName");
     v->has_status = kjson_obj(r, "status") != NULL;
     str_in(vr, &v->bound, "status.boundVolumeSnapshotContentName");
     str_in(vr, &v->creation_time, "status.creationTime");
@@ -251,7 +259,13 @@ cvs_read(struct vread *vr, struct cvs *v, char *numbuf, size_t ncap)
 int
 cvs_parse(const json_t *obj, struct cvs **out, struct sc_err *err)
 {
-    struct vread vr = {0};
+    return cvs_parse_shared(obj, NULL, out, err);
+}
+
+int
+cvs_parse_shared(const json_t *obj, struct cintern *shared, struct cvs **out, struct sc_err *err)
+{
+    struct vread vr = {.p.shared = shared};
     struct cvs *v = view_begin(&vr, obj, sizeof(*v), true, err);
     char numbuf[32];
     int rc;
@@ -274,13 +288,13 @@ cvsc_read(struct vread *vr, struct cvsc *v)
     (void)kjson_map_str_at(r, r->root, "metadata.annotations", ANN_BEING_DELETED,
                            &v->being_deleted_ann);
     str_in(vr, &v->ref_name, "spec.volumeSnapshotRef.name");
-    str_in(vr, &v->ref_ns, "spec.volumeSnapshotRef.namespace");
+    str_shared(vr, &v->ref_ns, "spec.volumeSnapshotRef.namespace");
     str_in(vr, &v->ref_uid, "spec.volumeSnapshotRef.uid");
     str_in(vr, &v->ref_kind, "spec.volumeSnapshotRef.kind");
     str_in(vr, &v->ref_api, "spec.volumeSnapshotRef.apiVersion");
-    str_in(vr, &v->class_name, "spec.volumeSnapshotClassName");
+    str_shared(vr, &v->class_name, "spec.volumeSnapshotClassName");
     v->policy = cview_policy(kjson_str(r, "spec.deletionPolicy"));
-    str_in(vr, &v->driver, "spec.driver");
+    str_shared(vr, &v->driver, "spec.driver");
     str_in(vr, &v->volume_handle, "spec.source.volumeHandle");
     str_in(vr, &v->snapshot_handle, "spec.source.snapshotHandle");
     str_in(vr, &v->source_volume_mode, "spec.sourceVolumeMode");
@@ -299,7 +313,13 @@ cvsc_read(struct vread *vr, struct cvsc *v)
 int
 cvsc_parse(const json_t *obj, struct cvsc **out, struct sc_err *err)
 {
-    struct vread vr = {0};
+    return cvsc_parse_shared(obj, NULL, out, err);
+}
+
+int
+cvsc_parse_shared(const json_t *obj, struct cintern *shared, struct cvsc **out, struct sc_err *err)
+{
+    struct vread vr = {.p.shared = shared};
     struct cvsc *v = view_begin(&vr, obj, sizeof(*v), false, err);
     int rc;
 
@@ -346,7 +366,13 @@ cclass_parse(const json_t *obj, struct cclass **out, struct sc_err *err)
 int
 cpvc_parse(const json_t *obj, struct cpvc **out, struct sc_err *err)
 {
-    struct vread vr = {0};
+    return cpvc_parse_shared(obj, NULL, out, err);
+}
+
+int
+cpvc_parse_shared(const json_t *obj, struct cintern *shared, struct cpvc **out, struct sc_err *err)
+{
+    struct vread vr = {.p.shared = shared};
     struct cpvc *v = view_begin(&vr, obj, sizeof(*v), true, err);
     int rc;
 

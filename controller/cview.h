@@ -8,8 +8,8 @@
  * 10,000 jansson trees alive.  Views are reference counted and immutable
  * once parsed: readers on any thread take a reference (cview_ref) from the
  * store and drop it (cview_unref) when the pass ends.  Every string field
- * is either NULL (absent or JSON null) or a NUL-terminated copy owned by
- * the view.
+ * is either NULL (absent or JSON null), a NUL-terminated copy owned by
+ * the view, a constant, or (*_parse_shared) a string of the shared table.
  *
  * *_parse(obj, &out, err): obj is borrowed; on success *out is a new view
  * with one reference (caller owns it); on failure *out is untouched and err
@@ -154,6 +154,17 @@ SC_MUST_CHECK int cvsc_parse(const json_t *obj, struct cvsc **out, struct sc_err
 SC_MUST_CHECK int cclass_parse(const json_t *obj, struct cclass **out, struct sc_err *err);
 SC_MUST_CHECK int cpvc_parse(const json_t *obj, struct cpvc **out, struct sc_err *err);
 SC_MUST_CHECK int cpv_parse(const json_t *obj, struct cpv **out, struct sc_err *err);
+
+/* The same, with the strings many views repeat (namespaces, class and
+ * driver names) pointing into shared (controller/cintern.h; NULL: copied),
+ * which must outlive the view. */
+struct cintern;
+SC_MUST_CHECK int cvs_parse_shared(const json_t *obj, struct cintern *shared, struct cvs **out,
+                                   struct sc_err *err);
+SC_MUST_CHECK int cvsc_parse_shared(const json_t *obj, struct cintern *shared, struct cvsc **out,
+                                    struct sc_err *err);
+SC_MUST_CHECK int cpvc_parse_shared(const json_t *obj, struct cintern *shared, struct cpvc **out,
+                                    struct sc_err *err);
 
 /* Reference counting for any view (pass &v->m).  cview_unref(NULL) is a
  * no-op; the last unref frees the view. */

@@ -35,8 +35,13 @@ bool
 wharena_holds_all(void)
 {
     const struct wharena *a = current;
+    json_malloc_t m = NULL;
+    json_free_t f = NULL;
 
-    return a != NULL && a->spilled == 0;
+    if (a == NULL || a->spilled != 0)
+        return false;
+    json_get_alloc_funcs(&m, &f); /* not installed: jansson took nothing from the buffer */
+    return m == wharena_malloc;
 }
 
 void *

@@ -46,10 +46,12 @@ void wharena_begin(struct wharena *a, void *base);
 /* End the scope: later allocations go to malloc again. */
 void wharena_end(struct wharena *a);
 
-/* True inside a scope on this thread while every allocation so far came
- * from its buffer: a tree made in the scope may then be dropped without
+/* True inside a scope on this thread while jansson allocates through this
+ * module (wharena_install) and every allocation so far came from the
+ * buffer: a tree made in the scope may then be dropped without
  * json_decref(), whose walk over every node would free nothing.  False
- * outside a scope and once anything spilled to malloc. */
+ * outside a scope, without wharena_install(), and once anything spilled to
+ * malloc. */
 bool wharena_holds_all(void);
 
 /* The allocator itself (exported for the unit test). */

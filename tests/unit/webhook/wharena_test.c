@@ -32,6 +32,8 @@ test_scope_and_spill(void)
     CHECK(outside != NULL && !in_arena(outside));
     CHECK(!wharena_holds_all()); /* no scope */
     wharena_begin(&a, mem);
+    CHECK(!wharena_holds_all()); /* jansson does not allocate here yet */
+    wharena_install();
     CHECK(wharena_holds_all());
     p = wharena_malloc(24);
     q = wharena_malloc(1);
