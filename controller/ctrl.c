@@ -411,6 +411,21 @@ q_on_forget(void *ctx, const char *queue, const char *key)
         log_debug(2, "state: cannot clear retry of %s: %s", key, err.msg);
 }
 
+/* A queue drained after a burst of KWQ_DRAINED_MIN keys or more (the
+ * initial sync, a resync, a wave of new snapshots): the burst's transient
+ * allocations (queue entries, parse trees, requests) left free chunks
+ * among the cached views that malloc keeps; give their pages back.
+ * Measured with 10,000 + 10,000 cached objects: 2.3 MB (docs/performance.md,
+ * "Free pages back after a burst").  A few milliseconds, at most once per
+ * 1,000 keys. */
+static void
+q_on_drained(void *ctx, const char *queue)
+{
+    (void)ctx;
+    (void)queue;
+    malloc_trim(0);
+}
+
 static int
 seed_fn(void *ctx, const char *kind, const char *uid, const struct state_retry *r)
 {
@@ -712,7 +727,7 @@ make_queues(struct ctrl *c, bool groups, struct sc_err *err)
     memset(&qo, 0, sizeof(qo));
     qo.base_ms = c->o->retry_start_ms;
     qo.max_ms = c->o->retry_max_ms;
-    qo.hooks = (struct kworkq_hooks){c, q_on_failure, q_on_forget};
+    qo.hooks = (struct kworkq_hooks){c, q_on_failure, q_on_forget, q_on_drained};
     for (k = 0; k < N_WATCHED; k++) {
         if (KINDS[k].queue == NULL || KINDS[k].groups_only != groups)
             continue;

@@ -50,6 +50,7 @@ struct kworkq {
     struct hmap tab;        /* e->key (borrowed) -> e */
     struct kwq_entry *head, *tail;
     size_t nready, ndelayed_live, nproc;
+    size_t done_since_drained; /* kworkq_done() calls since on_drained last ran */
     struct kwq_node *heap;
     size_t nheap, heapcap;
     bool shutdown;
@@ -596,6 +597,7 @@ void
 kworkq_done(struct kworkq *q, const char *key)
 {
     struct kwq_entry *e = NULL;
+    bool drained = false;
 
     if (check_key(key) != 0)
         return;
@@ -611,8 +613,15 @@ kworkq_done(struct kworkq *q, const char *key)
         }
         maybe_free(q, e);
         pthread_cond_broadcast(&q->idle_cv);
+        q->done_since_drained++;
+        if (q->nready == 0 && q->nproc == 0 && q->done_since_drained >= KWQ_DRAINED_MIN) {
+            q->done_since_drained = 0;
+            drained = q->hooks.on_drained != NULL;
+        }
     }
     pthread_mutex_unlock(&q->mu);
+    if (drained)
+        q->hooks.on_drained(q->hooks.ctx, q->name);
 }
 
 void

@@ -46,7 +46,14 @@ struct kworkq_hooks {
     void (*on_failure)(void *ctx, const char *queue, const char *key, int failures,
                        int64_t next_wall_ms, const struct sc_err *last_error);
     void (*on_forget)(void *ctx, const char *queue, const char *key);
+    /* After a burst: a kworkq_done() left no key ready and no pass running,
+     * and KWQ_DRAINED_MIN keys at least were done since the last call.
+     * Called without the queue's lock, on the thread that called
+     * kworkq_done(); the controller gives free heap pages back here. */
+    void (*on_drained)(void *ctx, const char *queue);
 };
+
+#define KWQ_DRAINED_MIN 1000
 
 struct kworkq_opts {
     const char *name;          /* "snapshot-controller-snapshot" (copied) */

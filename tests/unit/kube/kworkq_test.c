@@ -411,8 +411,64 @@ test_workers_on_demand(void)
     kworkq_free(q);
 }
 
+static void
+on_drained(void *ctx, const char *queue)
+{
+    CHECK_STR(queue, "drain");
+    (*(int *)ctx)++;
+}
+
+/* Get and finish n keys named prefix-i, one at a time. */
+static void
+get_done(struct kworkq *q, int n)
+{
+    char key[LIM_KEY];
+
+    for (int i = 0; i < n; i++) {
+        CHECK_INT(kworkq_get(q, key, sizeof(key), 0), 0);
+        kworkq_done(q, key);
+    }
+}
+
+/* on_drained runs once a burst of KWQ_DRAINED_MIN keys or more is done and
+ * nothing is ready or running; not while keys wait, not for a small burst. */
+static void
+test_drained_hook(void)
+{
+    int calls = 0;
+    struct kworkq_opts o = {.name = "drain"};
+    struct kworkq *q;
+    char key[32];
+
+    o.hooks.ctx = &calls;
+    o.hooks.on_drained = on_drained;
+    q = kworkq_new(&o, NULL);
+    for (int i = 0; i < KWQ_DRAINED_MIN + 5; i++) {
+        snprintf(key, sizeof(key), "k-%d", i);
+        CHECK_INT(kworkq_add(q, key), 0);
+    }
+    get_done(q, KWQ_DRAINED_MIN);
+    CHECK_INT(calls, 0); /* 5 keys still ready */
+    get_done(q, 4);
+    CHECK_INT(calls, 0);
+    CHECK_INT(kworkq_get(q, key, sizeof(key), 0), 0);
+    CHECK_INT(kworkq_add(q, "other"), 0);
+    kworkq_done(q, key);
+    CHECK_INT(calls, 0); /* "other" is ready */
+    get_done(q, 1);
+    CHECK_INT(calls, 1); /* drained after the burst */
+    for (int i = 0; i < 10; i++) {
+        snprintf(key, sizeof(key), "small-%d", i);
+        CHECK_INT(kworkq_add(q, key), 0);
+    }
+    get_done(q, 10);
+    CHECK_INT(calls, 1); /* a small burst: not again */
+    kworkq_free(q);
+}
+
 TEST_MAIN(TEST(test_shutdown_drains_ready_keys), TEST(test_workers_on_demand),
-          TEST(test_dedup_and_fifo), TEST(test_never_two_workers_on_one_key),
-          TEST(test_backoff_sequence), TEST(test_add_after_moves_earlier_only),
-          TEST(test_hooks_and_seed), TEST(test_blocking_get_wakes_on_fake_clock),
-          TEST(test_workers_exclusive_and_drain), TEST(test_shutdown_waits_for_inflight))
+          TEST(test_drained_hook), TEST(test_dedup_and_fifo),
+          TEST(test_never_two_workers_on_one_key), TEST(test_backoff_sequence),
+          TEST(test_add_after_moves_earlier_only), TEST(test_hooks_and_seed),
+          TEST(test_blocking_get_wakes_on_fake_clock), TEST(test_workers_exclusive_and_drain),
+          TEST(test_shutdown_waits_for_inflight))
