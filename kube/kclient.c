@@ -1056,15 +1056,15 @@ retry_after_ms(struct kclient *c, int rc, const struct sc_err *err, int *attempt
     return (int64_t)err->retry_after * 1000;
 }
 
-/* One request with retries.  On 2xx *out gets the parsed body (if out). */
+/* One request with retries, its body (NULL: none) already serialised.  On
+ * 2xx *out gets the parsed body (if out). */
 static int
-do_request_t(struct kclient *c, const char *method, const char *path, const char *query,
-             const char *ctype, const json_t *body, json_t **out, const struct xsink *sink,
-             int64_t timeout_ms, struct sc_err *err)
+send_prepared(struct kclient *c, const char *method, const char *path, const char *query,
+              const char *ctype, const struct buf *req, json_t **out, const struct xsink *sink,
+              int64_t timeout_ms, struct sc_err *err)
 {
     char url[KCLIENT_URL_MAX];
     struct sc_err local = {0};
-    struct buf req = {0};
     int rc, attempt = 0, reauth = 0;
 
     if (err == NULL)
@@ -1072,13 +1072,8 @@ do_request_t(struct kclient *c, const char *method, const char *path, const char
     rc = build_url(c, path, query, url, sizeof(url), err);
     if (rc != 0)
         return rc;
-    buf_init(&req, LIM_REQUEST_BODY);
-    if (body != NULL && (rc = kjson_dumpb(body, &req, err)) != 0) {
-        buf_release(&req);
-        return sc_err_wrap(err, rc, "%s %s", method, path);
-    }
     for (;;) {
-        rc = exchange(c, method, path, url, ctype, body ? &req : NULL, out, sink, timeout_ms, err);
+        rc = exchange(c, method, path, url, ctype, req, out, sink, timeout_ms, err);
         if (rc == 0)
             break;
         int64_t wait = retry_after_ms(c, rc, err, &attempt, &reauth);
@@ -1087,6 +1082,25 @@ do_request_t(struct kclient *c, const char *method, const char *path, const char
         if (wait > 0)
             sleep_ms(wait);
     }
+    return rc;
+}
+
+/* One request with retries, body (NULL: none) serialised here. */
+static int
+do_request_t(struct kclient *c, const char *method, const char *path, const char *query,
+             const char *ctype, const json_t *body, json_t **out, const struct xsink *sink,
+             int64_t timeout_ms, struct sc_err *err)
+{
+    struct buf req = {0};
+    int rc;
+
+    buf_init(&req, LIM_REQUEST_BODY);
+    if (body != NULL && (rc = kjson_dumpb(body, &req, err)) != 0) {
+        buf_release(&req);
+        return sc_err_wrap(err, rc, "%s %s", method, path);
+    }
+    rc = send_prepared(c, method, path, query, ctype, body ? &req : NULL, out, sink, timeout_ms,
+                       err);
     buf_release(&req);
     return rc;
 }
@@ -1136,6 +1150,30 @@ kclient_create(struct kclient *c, const char *path, const json_t *body, json_t *
                struct sc_err *err)
 {
     return send_object(c, "POST", "create", path, body, out, err);
+}
+
+int
+kclient_create_text(struct kclient *c, const char *path, const char *body, size_t len,
+                    struct sc_err *err)
+{
+    struct buf req = {0};
+    int rc;
+
+    if (body == NULL || len == 0)
+        return sc_err_set(err, SC_EINVALID, "create %s: no body", path);
+    buf_init(&req, LIM_REQUEST_BODY);
+    rc = buf_add(&req, body, len);
+    if (rc != 0) {
+        buf_release(&req);
+        if (rc == SC_ETOOBIG)
+            return sc_err_set(err, rc, "create %s: body of %zu bytes over %u", path, len,
+                              (unsigned)LIM_REQUEST_BODY);
+        return sc_err_set(err, rc, "create %s: out of memory", path);
+    }
+    rc = send_prepared(c, "POST", path, NULL, "application/json", &req, NULL, NULL,
+                       c->opts.timeout_ms, err);
+    buf_release(&req);
+    return rc;
 }
 
 int

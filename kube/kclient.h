@@ -95,6 +95,10 @@ int kclient_get(struct kclient *c, const char *path, json_t **out, struct sc_err
 /* POST body to a collection path; *out is the created object. */
 int kclient_create(struct kclient *c, const char *path, const json_t *body, json_t **out,
                    struct sc_err *err);
+/* The same with a body the caller wrote (len bytes of JSON, copied), and
+ * the response dropped unread. */
+int kclient_create_text(struct kclient *c, const char *path, const char *body, size_t len,
+                        struct sc_err *err);
 
 /* PUT body to an object path (or its /status); the body's
  * metadata.resourceVersion makes it conditional (stale: SC_ECONFLICT). */

@@ -562,6 +562,19 @@ kjson_put_str(struct buf *b, const char *s)
     return put_strn(b, s, strlen(s));
 }
 
+int
+kjson_put_parts(struct buf *b, const struct kjson_part *parts, size_t n)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = buf_adds(b, parts[i].lit);
+        if (rc == 0 && parts[i].str != NULL)
+            rc = kjson_put_str(b, parts[i].str);
+    }
+    return rc;
+}
+
 /* ---- Serialising a tree ------------------------------------------------- */
 
 /* Nesting past this is handed to jansson's own dump (which has no limit). */

@@ -176,6 +176,13 @@ int kjson_dump_ex(const json_t *v, struct buf *b, unsigned flags, struct sc_err 
 
 /* s as a quoted JSON string. */
 int kjson_put_str(struct buf *b, const char *s);
+/* A document of fixed text and strings in turn: each part's lit as it is,
+ * then its str quoted (none when str is NULL).  Stops at the first error. */
+struct kjson_part {
+    const char *lit;
+    const char *str;
+};
+int kjson_put_parts(struct buf *b, const struct kjson_part *parts, size_t n);
 /* Is s valid UTF-8 (as jansson's json_string() requires)? */
 bool kjson_utf8_valid(const char *s, size_t n);
 

@@ -622,19 +622,38 @@ patch_event(struct krecorder *r, struct krec_entry *e, int64_t now, const char *
     return rc;
 }
 
-static json_t *
-involved_object(const struct kobj_ref *obj)
+int
+krecorder_event_body(struct buf *b, const struct kobj_ref *obj, const struct krec_event_text *t)
 {
-    json_t *inv = json_pack("{s:s, s:s, s:s}", "kind", obj->kind, "name", obj->name, "apiVersion",
-                            obj->api_version ? obj->api_version : "");
+    const char *ns = obj->ns && obj->ns[0] ? obj->ns : NULL;
+    const char *uid = obj->uid && obj->uid[0] ? obj->uid : NULL;
+    const char *rv =
+        obj->resource_version && obj->resource_version[0] ? obj->resource_version : NULL;
+    const struct kjson_part parts[] = {
+        {"{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":", t->ev_name},
+        {",\"namespace\":", t->ev_ns},
+        {"},\"involvedObject\":{\"kind\":", obj->kind},
+        {",\"name\":", obj->name},
+        {",\"apiVersion\":", obj->api_version ? obj->api_version : ""},
+        {ns ? ",\"namespace\":" : "", ns},
+        {uid ? ",\"uid\":" : "", uid},
+        {rv ? ",\"resourceVersion\":" : "", rv},
+        {"},\"reason\":", t->reason},
+        {",\"message\":", t->message},
+        {",\"type\":", t->type},
+        {",\"source\":{\"component\":", t->component},
+        {"},\"firstTimestamp\":", t->timestamp},
+        {",\"lastTimestamp\":", t->timestamp},
+        {",\"count\":1,\"reportingComponent\":", t->reporting_component},
+        {",\"reportingInstance\":", t->reporting_instance},
+        {"}", NULL},
+    };
+    size_t before = b->len;
+    int rc = kjson_put_parts(b, parts, SC_ARRAY_LEN(parts));
 
-    if (inv != NULL && obj->ns && obj->ns[0])
-        json_object_set_new(inv, "namespace", json_string(obj->ns));
-    if (inv != NULL && obj->uid && obj->uid[0])
-        json_object_set_new(inv, "uid", json_string(obj->uid));
-    if (inv != NULL && obj->resource_version && obj->resource_version[0])
-        json_object_set_new(inv, "resourceVersion", json_string(obj->resource_version));
-    return inv;
+    if (rc != 0)
+        b->len = before; /* nothing half-written */
+    return rc;
 }
 
 /* CREATE a new Event "<name>.<hex unix nanos>" and describe it in *e. */
@@ -644,6 +663,7 @@ create_event(struct krecorder *r, const struct kobj_ref *obj, const char *type, 
 {
     char path[KPATH_MAX], first_s[40];
     struct timespec ts = {0};
+    struct buf body = {0};
     int rc, n;
 
     memset(e, 0, sizeof(*e));
@@ -656,19 +676,20 @@ create_event(struct krecorder *r, const struct kobj_ref *obj, const char *type, 
     e->count = 1;
     e->first_ms = e->last_ms = now;
     clock_rfc3339(now, first_s, sizeof(first_s));
-    json_t *body = json_pack(
-        "{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s, s:{s:s}, s:s, s:s, "
-        "s:i, s:s, s:s}",
-        "apiVersion", "v1", "kind", "Event", "metadata", "name", e->ev_name, "namespace", e->ev_ns,
-        "involvedObject", involved_object(obj), "reason", reason, "message", msg, "type", type,
-        "source", "component", r->component, "firstTimestamp", first_s, "lastTimestamp", first_s,
-        "count", 1, "reportingComponent", r->rcomponent, "reportingInstance", r->rinstance);
-    if (body == NULL)
-        return sc_err_set(err, SC_ENOMEM, "event: out of memory");
-    rc = kpath(path, sizeof(path), NULL, "v1", "events", e->ev_ns, NULL, NULL);
+    buf_init(&body, LIM_REQUEST_BODY);
+    rc = krecorder_event_body(&body, obj,
+                              &(struct krec_event_text){e->ev_name, e->ev_ns, type, reason, msg,
+                                                        r->component, first_s, r->rcomponent,
+                                                        r->rinstance});
+    if (rc == SC_EINVALID)
+        rc = sc_err_set(err, rc, "event %s: a field is not valid UTF-8", reason);
+    else if (rc != 0)
+        rc = sc_err_set(err, rc, "event %s: cannot write the body", reason);
     if (rc == 0)
-        rc = kclient_create(r->c, path, body, NULL, err);
-    json_decref(body);
+        rc = kpath(path, sizeof(path), NULL, "v1", "events", e->ev_ns, NULL, NULL);
+    if (rc == 0)
+        rc = kclient_create_text(r->c, path, buf_str(&body), body.len, err);
+    buf_release(&body);
     return rc;
 }
 

@@ -56,6 +56,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/compiler.h"
 #include "common/sc_err.h"
@@ -76,6 +77,21 @@ struct kobj_ref {
     const char *uid;
     const char *resource_version; /* may be NULL */
 };
+
+/* The text of a new Event (all strings borrowed for the call). */
+struct krec_event_text {
+    const char *ev_name, *ev_ns; /* the Event object's own name and namespace */
+    const char *type, *reason, *message;
+    const char *component; /* source.component */
+    const char *timestamp; /* firstTimestamp and lastTimestamp, RFC 3339 */
+    const char *reporting_component, *reporting_instance;
+};
+
+/* The JSON body that creates the Event t about obj, appended to b without a
+ * tree (exported for the unit test).  0; SC_EINVALID when a string is not
+ * valid UTF-8 or SC_ETOOBIG at b's cap, b unchanged then. */
+int krecorder_event_body(struct buf *b, const struct kobj_ref *obj,
+                         const struct krec_event_text *t);
 
 /* One aggregation record. */
 struct krec_entry {

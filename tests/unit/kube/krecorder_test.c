@@ -473,6 +473,78 @@ test_replace_reasons_checked(void)
     kclient_free(kc);
 }
 
-TEST_MAIN(TEST(test_spam_limit_per_object), TEST(test_tables_evict), TEST(test_tables_evict_lru),
-          TEST(test_replace_mode_one_event), TEST(test_replace_mode_hooks),
-          TEST(test_replace_reasons_checked))
+/* The Event as a tree, the way the recorder built it before it wrote the
+ * body without one: what krecorder_event_body() must mean. */
+static json_t *
+event_tree(const struct kobj_ref *o, const struct krec_event_text *t)
+{
+    json_t *inv = json_pack("{s:s, s:s, s:s}", "kind", o->kind, "name", o->name, "apiVersion",
+                            o->api_version ? o->api_version : "");
+
+    if (o->ns && o->ns[0])
+        json_object_set_new(inv, "namespace", json_string(o->ns));
+    if (o->uid && o->uid[0])
+        json_object_set_new(inv, "uid", json_string(o->uid));
+    if (o->resource_version && o->resource_version[0])
+        json_object_set_new(inv, "resourceVersion", json_string(o->resource_version));
+    return json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s, s:{s:s}, s:s, s:s, s:i, s:s, "
+                     "s:s}",
+                     "apiVersion", "v1", "kind", "Event", "metadata", "name", t->ev_name,
+                     "namespace", t->ev_ns, "involvedObject", inv, "reason", t->reason, "message",
+                     t->message, "type", t->type, "source", "component", t->component,
+                     "firstTimestamp", t->timestamp, "lastTimestamp", t->timestamp, "count", 1,
+                     "reportingComponent", t->reporting_component, "reportingInstance",
+                     t->reporting_instance);
+}
+
+/* The body written without a tree is the JSON the tree gave, for a
+ * namespaced object with every field, a cluster-scoped one with none of the
+ * optional ones, and text that needs escaping; a string that is not UTF-8
+ * or a full buffer writes nothing. */
+static void
+test_event_body(void)
+{
+    const struct kobj_ref objs[] = {
+        {"snapshot.storage.k8s.io/v1", "VolumeSnapshot", "ns-1", "snap-1", "u-1", "42"},
+        {NULL, "VolumeSnapshotContent", NULL, "snapcontent-1", "", NULL},
+    };
+    const struct krec_event_text texts[] = {
+        {"snap-1.1a2b", "ns-1", "Normal", "CreatingSnapshot",
+         "Waiting for a snapshot ns-1/snap-1 to be created by the CSI driver.",
+         "snapshot-controller", "2026-12-05T02:30:00Z", "snapshot-controller", "host-1"},
+        {"snapcontent-1.ff", "default", "Warning", "SnapshotDeleteError",
+         "Failed: \"quoted\"\n\ttab \\ back / slash \x01 caf\xc3\xa9 \xe2\x80\xa8", "c", "t", "",
+         ""},
+    };
+    struct buf b = {0};
+
+    for (size_t i = 0; i < SC_ARRAY_LEN(objs); i++) {
+        json_t *want = event_tree(&objs[i], &texts[i]), *got;
+
+        buf_init(&b, 1u << 16);
+        CHECK_INT(krecorder_event_body(&b, &objs[i], &texts[i]), 0);
+        got = json_loadb(buf_str(&b), b.len, 0, NULL);
+        CHECK(got != NULL && json_equal(got, want));
+        json_decref(got);
+        json_decref(want);
+        buf_release(&b);
+    }
+    {
+        struct krec_event_text bad = texts[0];
+
+        bad.message = "cut \xc3";
+        buf_init(&b, 1u << 16);
+        CHECK(buf_add(&b, "x", 1) == 0);
+        CHECK_INT(krecorder_event_body(&b, &objs[0], &bad), SC_EINVALID);
+        CHECK_INT(b.len, 1);
+        buf_release(&b);
+        buf_init(&b, 64);
+        CHECK_INT(krecorder_event_body(&b, &objs[0], &texts[0]), SC_ETOOBIG);
+        CHECK_INT(b.len, 0);
+        buf_release(&b);
+    }
+}
+
+TEST_MAIN(TEST(test_event_body), TEST(test_spam_limit_per_object), TEST(test_tables_evict),
+          TEST(test_tables_evict_lru), TEST(test_replace_mode_one_event),
+          TEST(test_replace_mode_hooks), TEST(test_replace_reasons_checked))
