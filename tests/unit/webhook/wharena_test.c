@@ -72,25 +72,37 @@ answer(const char *body, size_t len)
     return out;
 }
 
-static void
-test_review_in_scope(void)
+/* The recorded review answered on malloc and in a scope whose buffer has
+ * taken `taken` bytes already: both answers, and the scope's spill count. */
+static size_t
+answer_both(size_t taken, char **plain, char **scoped)
 {
     struct wharena a = {0};
     size_t len = 0;
-    char *body = fx_text("admission/vsclass-create.json", &len), *plain, *scoped;
+    char *body = fx_text("admission/vsclass-create.json", &len);
 
-    plain = answer(body, len);
+    *plain = answer(body, len);
     wharena_install();
     wharena_begin(&a, mem);
-    scoped = answer(body, len);
-    CHECK(a.used > 0);
-    CHECK_INT((int)a.spilled, 0);
+    if (taken > 0)
+        CHECK(in_arena(wharena_malloc(taken)));
+    *scoped = answer(body, len);
+    CHECK(a.used > taken);
     wharena_end(&a);
-    CHECK(!in_arena(scoped)); /* the response is the caller's to free() */
-    CHECK_STR(scoped, plain);
+    CHECK(!in_arena(*scoped)); /* the response is the caller's to free() */
+    CHECK_STR(*scoped, *plain);
+    free(body);
+    return a.spilled;
+}
+
+static void
+test_review_in_scope(void)
+{
+    char *plain, *scoped;
+
+    CHECK_INT((int)answer_both(0, &plain, &scoped), 0);
     free(plain);
     free(scoped);
-    free(body);
 }
 
 /* A review parsed in a scope whose buffer is nearly full spills part of its
@@ -99,21 +111,11 @@ test_review_in_scope(void)
 static void
 test_review_spilled(void)
 {
-    struct wharena a = {0};
-    size_t len = 0;
-    char *body = fx_text("admission/vsclass-create.json", &len), *plain, *scoped;
+    char *plain, *scoped;
 
-    plain = answer(body, len);
-    wharena_install();
-    wharena_begin(&a, mem);
-    CHECK(in_arena(wharena_malloc(WHARENA_BYTES - 512)));
-    scoped = answer(body, len);
-    CHECK(a.spilled > 0);
-    wharena_end(&a);
-    CHECK_STR(scoped, plain);
+    CHECK(answer_both(WHARENA_BYTES - 512, &plain, &scoped) > 0);
     free(plain);
     free(scoped);
-    free(body);
 }
 
 /* kjson_put_str writes what json_dumps() writes for the same string. */
