@@ -416,8 +416,9 @@ q_on_forget(void *ctx, const char *queue, const char *key)
  * allocations (queue entries, parse trees, requests) left free chunks
  * among the cached views that malloc keeps; give their pages back.
  * Measured with 10,000 + 10,000 cached objects: 2.3 MB (docs/performance.md,
- * "Free pages back after a burst").  A few milliseconds, at most once per
- * 1,000 keys. */
+ * "Free pages back after a burst").  Its cost: 26 ms for a heap of 100,000
+ * kept blocks with 300,000 freed between them, 7 ms with nothing left to
+ * give back; at most once per 1,000 keys (about 1.8 s of passes). */
 static void
 q_on_drained(void *ctx, const char *queue)
 {
