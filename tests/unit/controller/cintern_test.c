@@ -91,12 +91,11 @@ static void
 test_threads_share_one_copy(void)
 {
     struct cintern *t = cintern_new();
-    struct race r[THREADS];
+    struct race r[THREADS] = {0};
     pthread_t th[THREADS];
     int i, k;
 
     for (i = 0; i < THREADS; i++) {
-        memset(&r[i], 0, sizeof(r[i]));
         r[i].t = t;
         CHECK(pthread_create(&th[i], NULL, race_main, &r[i]) == 0);
     }

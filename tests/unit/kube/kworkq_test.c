@@ -437,7 +437,7 @@ test_drained_hook(void)
 {
     int calls = 0;
     struct kworkq_opts o = {.name = "drain"};
-    struct kworkq *q;
+    struct kworkq *q = NULL;
     char key[32];
 
     o.hooks.ctx = &calls;
