@@ -299,7 +299,13 @@ snapshot_check_remove_pvc_finalizer(const struct sync_env *env, const struct cvs
     scan.pvc = pvc->m.name;
     scan.skip = skip_current ? vs->m.name : NULL;
     scan.in_use = false;
-    cstore_each(env->snapshots, pvc_use_fn, &scan);
+    /* The pass's own snapshot first, when it counts: while it is being cut
+     * (most passes of a new snapshot) that answers without a walk over
+     * every cached snapshot (44 k instructions with 10,000 cached). */
+    if (scan.skip == NULL)
+        (void)pvc_use_fn(&vs->m, &scan);
+    if (!scan.in_use)
+        cstore_each(env->snapshots, pvc_use_fn, &scan);
     if (scan.in_use) {
         pvc_pin_event(env, pvc, scan.skip); /* issue 16: name what the deletion waits for */
         CVIEW_UNREF(pvc);
