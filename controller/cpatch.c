@@ -75,24 +75,36 @@ string_list(const char *const *v, size_t n)
     return list;
 }
 
-json_t *
-cpatch_add_finalizers(const struct cmeta *m, const char *const *fins, size_t n)
+static json_t *
+add_finalizers(const struct cmeta *m, const char *const *fins, size_t n, bool guard)
 {
     struct cpatch p = {0};
     size_t i;
 
     cpatch_begin(&p);
+    /* "add" of a whole list replaces one a concurrent writer made, and two
+     * appends add the name twice: guard them with the resourceVersion we saw. */
+    if ((m->n_fins == 0 || guard) && m->rv[0] != '\0')
+        cpatch_test(&p, "/metadata/resourceVersion", m->rv);
     if (m->n_fins == 0) {
-        /* "add" of a whole list replaces one a concurrent writer made:
-         * guard it with the resourceVersion we saw. */
-        if (m->rv[0] != '\0')
-            cpatch_test(&p, "/metadata/resourceVersion", m->rv);
         cpatch_add(&p, "/metadata/finalizers", string_list(fins, n));
     } else {
         for (i = 0; i < n; i++)
             cpatch_add(&p, "/metadata/finalizers/-", json_string(fins[i]));
     }
     return cpatch_end(&p);
+}
+
+json_t *
+cpatch_add_finalizers(const struct cmeta *m, const char *const *fins, size_t n)
+{
+    return add_finalizers(m, fins, n, false);
+}
+
+json_t *
+cpatch_add_finalizers_guarded(const struct cmeta *m, const char *const *fins, size_t n)
+{
+    return add_finalizers(m, fins, n, true);
 }
 
 /* The known finalizers of bits that m has, highest index first. */

@@ -43,6 +43,10 @@ json_t *cpatch_end(struct cpatch *p);
  * /metadata/finalizers/-" each, or -- when m has none -- the whole list
  * guarded by a resourceVersion test. */
 json_t *cpatch_add_finalizers(const struct cmeta *m, const char *const *fins, size_t n);
+/* The same, always guarded by a resourceVersion test: for an object the
+ * passes of several keys write (a PVC, which every snapshot of it protects),
+ * where two unguarded appends would add the name twice. */
+json_t *cpatch_add_finalizers_guarded(const struct cmeta *m, const char *const *fins, size_t n);
 /* Remove the known finalizers in bits (enum cfin) that m has: "test" +
  * "remove" of each cached index, highest index first. */
 json_t *cpatch_remove_finalizers(const struct cmeta *m, unsigned bits);

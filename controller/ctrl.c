@@ -33,6 +33,7 @@
 #define Q_SNAPSHOT "snapshot-controller-snapshot"
 #define Q_CONTENT  "snapshot-controller-content"
 #define Q_GROUP    "snapshot-controller-group-snapshot"
+#define Q_CLAIM    "snapshot-controller-claim"
 #define Q_GCONTENT "snapshot-controller-group-content"
 #define SNAP_GROUP "snapshot.storage.k8s.io"
 #define LEASE_NAME "snapshot-controller-leader"
@@ -58,7 +59,8 @@ static const struct kind_def KINDS[N_KIND] = {
                   "content", content_sync_key},
     [KIND_CLASS] = {SNAP_GROUP, "volumesnapshotclasses", "VolumeSnapshotClass", false, NULL, NULL,
                     NULL},
-    [KIND_PVC] = {"", "persistentvolumeclaims", "PersistentVolumeClaim", false, NULL, NULL, NULL},
+    [KIND_PVC] = {"", "persistentvolumeclaims", "PersistentVolumeClaim", false, Q_CLAIM, "claim",
+                  pvc_pin_sync_key},
     [KIND_VGS] = {GROUP_API_GROUP, "volumegroupsnapshots", "VolumeGroupSnapshot", true, Q_GROUP,
                   "group snapshot", group_sync_key},
     [KIND_VGSC] = {GROUP_API_GROUP, "volumegroupsnapshotcontents", "VolumeGroupSnapshotContent",
@@ -169,23 +171,15 @@ enqueue(struct ctrl *c, struct kworkq *q, const char *key)
 }
 
 static void
-enqueue_snapshot_key(void *ctx, const char *key)
-{
-    struct ctrl *c = ctx;
-
-    enqueue(c, c->q[KIND_VS], key);
-}
-
-static void
 put_and_enqueue(const struct kind_ctx *k, const struct kitem *it)
 {
     struct ctrl *c = k->c;
     struct cmeta *m = item_view(it);
 
-    /* The informer's table is the kind's one store (cstore_attach). */
-    enqueue(c, c->q[k->kind], kitem_key(it));
-    if (k->kind == KIND_PVC) /* issue 16: a held PVC being deleted re-checks its snapshots */
-        pvc_pin_enqueue(c->stores[KIND_VS], (const struct cpvc *)m, enqueue_snapshot_key, c);
+    /* The informer's table is the kind's one store (cstore_attach).  A
+     * claim has a pass only while it is deleted and held (pvc_pin.h). */
+    if (k->kind != KIND_PVC || pvc_pin_wanted((const struct cpvc *)m))
+        enqueue(c, c->q[k->kind], kitem_key(it));
 }
 
 static void
@@ -559,15 +553,18 @@ metrics_extra(void *ctx, struct buf *out)
         "# TYPE snapshot_controller_queue_depth gauge\n"
         "snapshot_controller_queue_depth{queue=\"" Q_SNAPSHOT "\"} %zu\n"
         "snapshot_controller_queue_depth{queue=\"" Q_CONTENT "\"} %zu\n"
+        "snapshot_controller_queue_depth{queue=\"" Q_CLAIM "\"} %zu\n"
         "# HELP snapshot_controller_queue_retries_total Syncs that failed and were requeued with "
         "backoff.\n"
         "# TYPE snapshot_controller_queue_retries_total counter\n"
         "snapshot_controller_queue_retries_total{queue=\"" Q_SNAPSHOT "\"} %llu\n"
         "snapshot_controller_queue_retries_total{queue=\"" Q_CONTENT "\"} %llu\n"
+        "snapshot_controller_queue_retries_total{queue=\"" Q_CLAIM "\"} %llu\n"
         "# HELP snapshot_controller_syncs_total Syncs run by the workers.\n"
         "# TYPE snapshot_controller_syncs_total counter\n"
         "snapshot_controller_syncs_total{queue=\"" Q_SNAPSHOT "\"} %llu\n"
         "snapshot_controller_syncs_total{queue=\"" Q_CONTENT "\"} %llu\n"
+        "snapshot_controller_syncs_total{queue=\"" Q_CLAIM "\"} %llu\n"
         "# HELP snapshot_controller_cached_objects Objects held in the controller's caches.\n"
         "# TYPE snapshot_controller_cached_objects gauge\n"
         "snapshot_controller_cached_objects{kind=\"VolumeSnapshot\"} %zu\n"
@@ -576,10 +573,13 @@ metrics_extra(void *ctx, struct buf *out)
         "# HELP snapshot_controller_leader 1 when this replica runs the controller.\n"
         "# TYPE snapshot_controller_leader gauge\n"
         "snapshot_controller_leader %d\n",
-        d_vs, d_vsc, (unsigned long long)__atomic_load_n(&c->retries[KIND_VS], __ATOMIC_RELAXED),
+        d_vs, d_vsc, queue_depth(c->q[KIND_PVC]),
+        (unsigned long long)__atomic_load_n(&c->retries[KIND_VS], __ATOMIC_RELAXED),
         (unsigned long long)__atomic_load_n(&c->retries[KIND_VSC], __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&c->retries[KIND_PVC], __ATOMIC_RELAXED),
         (unsigned long long)__atomic_load_n(&c->syncs[KIND_VS], __ATOMIC_RELAXED),
         (unsigned long long)__atomic_load_n(&c->syncs[KIND_VSC], __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&c->syncs[KIND_PVC], __ATOMIC_RELAXED),
         cstore_len(c->stores[KIND_VS]), cstore_len(c->stores[KIND_VSC]),
         cstore_len(c->stores[KIND_PVC]), __atomic_load_n(&c->running, __ATOMIC_ACQUIRE));
 }

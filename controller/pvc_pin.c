@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/limits.h"
+#include "controller/cpatch.h"
 #include "controller/sync_int.h"
 
 bool
@@ -12,6 +13,8 @@ pvc_pin_holds(const struct cvs *s)
 {
     if (s->ready == TRI_TRUE)
         return false;
+    if (s->m.deleting && (s->m.fins & (CFIN_VS_SOURCE | CFIN_VS_BOUND)) == 0)
+        return false; /* our deletion pass is done with it: it is on its way out */
     if (s->bound != NULL && s->bound[0] != '\0')
         return true; /* bound to a content: being cut */
     /* Not bound: only a snapshot the controller has taken on (it carries our
@@ -83,37 +86,48 @@ pvc_pin_event(const struct sync_env *env, const struct cpvc *pvc, const char *sk
     env->act->event(env->act->ctx, &o, "Normal", PVC_PIN_REASON, msg);
 }
 
-struct requeue {
-    const char *ns, *pvc;
-    void (*enqueue)(void *ctx, const char *key);
-    void *ctx;
-};
-
-static int
-requeue_fn(const struct cmeta *m, void *arg)
+bool
+pvc_pin_wanted(const struct cpvc *pvc)
 {
-    const struct cvs *s = (const struct cvs *)m;
-    struct requeue *r = arg;
-    char key[LIM_KEY];
+    return pvc != NULL && pvc->m.deleting && (pvc->m.fins & CFIN_PVC_SOURCE) != 0;
+}
 
-    if (strcmp(s->m.ns, r->ns) != 0 || s->pvc == NULL || strcmp(s->pvc, r->pvc) != 0)
+/* The claim's own pass: the same check a snapshot pass makes, from the
+ * claim's side, so it needs no snapshot left to run it (ES#764). */
+int
+pvc_pin_sync_key(const struct sync_env *env, const char *key, struct sc_err *err)
+{
+    struct cpvc *pvc = (struct cpvc *)cstore_get(env->claims, key);
+    int rc = 0;
+
+    sc_err_clear(err);
+    if (!pvc_pin_wanted(pvc)) {
+        CVIEW_UNREF(pvc);
         return 0;
-    if (cstore_key(&s->m, key, sizeof(key)) == 0)
-        r->enqueue(r->ctx, key);
-    return 0;
+    }
+    if (pvc_pin_waiters(env->snapshots, pvc->m.ns, pvc->m.name, NULL, NULL, 0) > 0)
+        pvc_pin_event(env, pvc, NULL);
+    else
+        rc = sync_patch(env, KIND_PVC, &pvc->m, false, SYNC_PATCH_JSON,
+                        cpatch_remove_finalizers(&pvc->m, CFIN_PVC_SOURCE), err);
+    CVIEW_UNREF(pvc);
+    return rc;
 }
 
 void
-pvc_pin_enqueue(struct cstore *snapshots, const struct cpvc *pvc,
-                void (*enqueue)(void *ctx, const char *key), void *ctx)
+pvc_pin_snapshot_gone(const struct sync_env *env, const struct cvs *vs)
 {
-    struct requeue r = {0};
+    char key[LIM_KEY];
+    struct cpvc *pvc = NULL;
+    int k;
 
-    if (snapshots == NULL || !pvc->m.deleting || (pvc->m.fins & CFIN_PVC_SOURCE) == 0)
+    if (!vs->has_pvc || vs->pvc == NULL || vs->pvc[0] == '\0')
         return;
-    r.ns = pvc->m.ns;
-    r.pvc = pvc->m.name;
-    r.enqueue = enqueue;
-    r.ctx = ctx;
-    cstore_each(snapshots, requeue_fn, &r);
+    k = snprintf(key, sizeof(key), "%s/%s", vs->m.ns, vs->pvc);
+    if (k < 0 || (size_t)k >= sizeof(key))
+        return;
+    pvc = (struct cpvc *)cstore_get(env->claims, key);
+    if (pvc_pin_wanted(pvc))
+        env->act->enqueue(env->act->ctx, KIND_PVC, key);
+    CVIEW_UNREF(pvc);
 }

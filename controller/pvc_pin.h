@@ -8,7 +8,9 @@
  *   - it is not ready, and
  *   - it is bound to a content (status.boundVolumeSnapshotContentName: the
  *     snapshot is being cut), or it carries the controller's snapshot
- *     finalizers and has no error (it may still be cut).
+ *     finalizers and has no error (it may still be cut), and
+ *   - it is not a deleted snapshot whose controller finalizers are gone (the
+ *     deletion pass is done with it; only the watch's DELETED is to come).
  * A snapshot in error without a content, and one the controller never took
  * on (no finalizer: its class is missing, say), do not hold the PVC.  That is
  * the semantics of upstream's proposed fixes ES#1306 / ES#1309 (count only
@@ -19,10 +21,18 @@
  * (Normal, WaitingForSnapshots) naming the snapshots it waits for.  The
  * controller registers PVC_PIN_REASON as a replace-mode reason of its event
  * recorder (kube/krecorder.h), so the PVC keeps ONE such Event: a new set of
- * names PATCHes its message (count+1), it never adds a second Event.  pvc_pin_enqueue() is for the
- * PVC watch: when a PVC that carries the finalizer is being deleted, every snapshot of its
- * namespace that names it is synced again, so the finalizer is checked at once instead of at the
- * next resync.
+ * names PATCHes its message (count+1), it never adds a second Event.
+ *
+ * The claim's own pass (pvc_pin_sync_key, the controller's claim queue) makes
+ * the check from the PVC's side: a PVC being deleted that carries the
+ * finalizer gets the Event while held, or loses the finalizer once nothing
+ * holds it.  It runs when such a PVC is listed or changes, and when one of its
+ * snapshots leaves the cache (pvc_pin_snapshot_gone).  Snapshot passes check
+ * from their side as upstream does, but each skips only itself and sees the
+ * others as cached: two snapshots deleted together each still see the other,
+ * and both go without removing the finalizer (upstream's ES#764: the PVC
+ * stays Terminating).  The claim's pass after the last one's DELETED removes
+ * it, and after any snapshot's DELETED the Event names only those left.
  */
 #ifndef SC_PVC_PIN_H
 #define SC_PVC_PIN_H
@@ -42,16 +52,23 @@ bool pvc_pin_holds(const struct cvs *s);
 
 /* The snapshots of snapshots that hold PVC ns/pvc (skip: a snapshot name not
  * to count, or NULL), as ", "-separated names in out (capped by cap and
- * PVC_PIN_MAX_NAMES).  Returns how many hold it. */
+ * PVC_PIN_MAX_NAMES; out may be NULL when cap is 0).  Returns how many hold it. */
 size_t pvc_pin_waiters(struct cstore *snapshots, const char *ns, const char *pvc, const char *skip,
                        char *out, size_t cap);
 
 /* If pvc is being deleted and still held, record the Event on it. */
 void pvc_pin_event(const struct sync_env *env, const struct cpvc *pvc, const char *skip);
 
-/* If pvc is being deleted and carries the finalizer, call enqueue(ctx, key)
- * for every snapshot ("ns/name") of its namespace that names it. */
-void pvc_pin_enqueue(struct cstore *snapshots, const struct cpvc *pvc,
-                     void (*enqueue)(void *ctx, const char *key), void *ctx);
+/* pvc is being deleted and carries the finalizer (NULL: false). */
+bool pvc_pin_wanted(const struct cpvc *pvc);
+
+/* The claim queue's pass for key "ns/name": if the PVC is wanted, the Event
+ * while a snapshot holds it, else the finalizer's removal (one guarded
+ * patch; a conflict returns SC_ECONFLICT and the queue retries). */
+int pvc_pin_sync_key(const struct sync_env *env, const char *key, struct sc_err *err);
+
+/* Snapshot vs left the cache (the watch's DELETED): if the PVC it names is
+ * wanted, its key is queued on the claim queue (env->act->enqueue, KIND_PVC). */
+void pvc_pin_snapshot_gone(const struct sync_env *env, const struct cvs *vs);
 
 #endif

@@ -345,7 +345,7 @@ snapshot_ensure_pvc_finalizer(const struct sync_env *env, const struct cvs *vs, 
         return rc;
     }
     rc = sync_patch(env, KIND_PVC, &pvc->m, false, SYNC_PATCH_JSON,
-                    cpatch_add_finalizers(&pvc->m, fin, 1), err);
+                    cpatch_add_finalizers_guarded(&pvc->m, fin, 1), err);
     if (rc != 0)
         sc_err_wrap(err, rc, "snapshot controller failed to update %s on API server", pvc->m.name);
     CVIEW_UNREF(pvc);
@@ -1168,4 +1168,5 @@ snapshot_deleted(const struct sync_env *env, const struct cvs *vs)
     cmetrics_record(env->metrics, OP_DELETE_SNAPSHOT, vs->m.uid, OP_STATUS_SUCCESS, NULL);
     if (vs->bound != NULL && vs->bound[0] != '\0')
         env->act->enqueue(env->act->ctx, KIND_VSC, vs->bound);
+    pvc_pin_snapshot_gone(env, vs); /* issue 16: the PVC's Event names only what is left */
 }

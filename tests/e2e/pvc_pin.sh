@@ -15,6 +15,9 @@
 #     the other is deleted too, the PVC goes away.
 #     The controller runs with --stuck-deletion-threshold=2s, so p2 soon counts
 #     in snapshot_controller_stuck_deletions while it waits.
+#   deleted_together: a PVC being deleted whose two snapshots being cut are
+#     deleted in one command goes away (upstream's ES#764: each snapshot's
+#     pass still sees the other one, and the PVC kept its finalizer).
 #   gauges: snapshot_controller_objects / _oldest_object_age_seconds show the
 #     states of the snapshots above.
 #
@@ -73,9 +76,10 @@ metadata: {name: pin-nodriver}
 driver: none.csi.example
 deletionPolicy: Retain
 Y
-	{ pvc p1; echo ---; pvc p2; } | k apply -f - >/dev/null || return 1
+	{ pvc p1; echo ---; pvc p2; echo ---; pvc p3; } | k apply -f - >/dev/null || return 1
 	t_wait 60 field_is pvc p1 '{.status.phase}' Bound >/dev/null || return 1
-	t_wait 60 field_is pvc p2 '{.status.phase}' Bound >/dev/null
+	t_wait 60 field_is pvc p2 '{.status.phase}' Bound >/dev/null || return 1
+	t_wait 60 field_is pvc p3 '{.status.phase}' Bound >/dev/null
 }
 
 test_errored_contentless_does_not_pin() {
@@ -138,6 +142,17 @@ test_event_names_waiters() {
 	t_wait 60 gone pvc p2 >/dev/null || { t_fail "p2 still there: $(jp pvc p2 '{.metadata.finalizers}')"; return 1; }
 }
 
+test_deleted_together() {
+	vs tog1 p3 pin-nodriver | k create -f - >/dev/null || return 1
+	vs tog2 p3 pin-nodriver | k create -f - >/dev/null || return 1
+	t_wait 60 field_has volumesnapshot tog1 '{.status.boundVolumeSnapshotContentName}' snapcontent- >/dev/null || return 1
+	t_wait 60 field_has volumesnapshot tog2 '{.status.boundVolumeSnapshotContentName}' snapcontent- >/dev/null || return 1
+	t_wait 30 field_has pvc p3 '{.metadata.finalizers}' pvc-as-source-protection >/dev/null || return 1
+	k -n "$NS" delete pvc p3 --wait=false >/dev/null || return 1
+	k -n "$NS" delete volumesnapshot tog1 tog2 --wait=false >/dev/null || return 1
+	t_wait 60 gone pvc p3 >/dev/null || { t_fail "p3 still there: $(jp pvc p3 '{.metadata.finalizers}')"; return 1; }
+}
+
 test_gauges() {
 	local m
 	m=$(curl -s "http://127.0.0.1:$PORT/metrics")
@@ -152,6 +167,7 @@ test_gauges() {
 t_run setup test_setup
 t_run errored_contentless_does_not_pin test_errored_contentless_does_not_pin
 t_run event_names_waiters test_event_names_waiters
+t_run deleted_together test_deleted_together
 t_run gauges test_gauges
 grep -E 'AddressSanitizer|runtime error' "$W/controller.log" | head -5 >&2
 t_done

@@ -152,40 +152,150 @@ test_holds_and_waiters(void)
     done();
 }
 
+/* A claim has a pass only while it is deleted and carries the finalizer. */
 static void
-enq(void *ctx, const char *key)
+test_wanted(void)
 {
-    if (buf_addf((struct buf *)ctx, "%s;", key) != 0)
-        CHECK(0);
-}
-
-static void
-test_enqueue_on_held_pvc_deletion(void)
-{
-    struct buf keys = {0};
     struct cpvc *pvc = NULL;
 
-    buf_init(&keys, 4096);
+    CHECK(!pvc_pin_wanted(NULL));
+    for (int deleting = 0; deleting <= 1; deleting++) {
+        world(deleting != 0);
+        pvc = (struct cpvc *)cstore_get(F.env.claims, "default/claim1");
+        CHECK(pvc != NULL && pvc_pin_wanted(pvc) == (deleting != 0));
+        CVIEW_UNREF(pvc);
+        done();
+    }
+}
+
+/* A deleted snapshot whose controller finalizers are gone is on its way out:
+ * it holds nothing, even while it is still cached (the pass after our last
+ * patch, before the watch's DELETED). */
+static void
+test_deleted_without_finalizers_holds_nothing(void)
+{
+    struct sc_err err = {0};
+    struct cvs v = {0};
+
+    v.ready = TRI_FALSE;
+    v.bound = "snapcontent-x";
+    v.m.deleting = true;
+    v.m.fins = CFIN_VS_BOUND;
+    CHECK(pvc_pin_holds(&v));
+    v.m.fins = 0;
+    CHECK(!pvc_pin_holds(&v));
+    v.m.deleting = false;
+    CHECK(pvc_pin_holds(&v)); /* bound, not deleted: being cut, finalizers or not */
+    /* That snapshot's own pass names only the other one. */
     world(true);
-    other("broken", "no class", NULL);
-    pvc = (struct cpvc *)cstore_get(F.env.claims, "default/claim1");
-    CHECK(pvc != NULL);
-    pvc_pin_enqueue(F.env.snapshots, pvc, enq, &keys);
-    CHECK(strstr(keys.data ? keys.data : "", "default/snap1;") != NULL);
-    CHECK(strstr(keys.data ? keys.data : "", "default/broken;") != NULL);
-    CVIEW_UNREF(pvc);
+    other("cut2", NULL, "snapcontent-cut2");
+    fake_put(&F,
+             jedit(fixture("vs-dynamic"), "metadata.name=cut1", "metadata.uid=cut1",
+                   "metadata.deletionTimestamp=2025-11-22T02:00:00Z", "status.readyToUse:=false",
+                   "status.boundVolumeSnapshotContentName=snapcontent-cut1", NULL));
+    (void)snapshot_sync_key(&F.env, "default/cut1", &err);
+    CHECK_STR(fake_lines(&F, "EVENT pvc", &T),
+              "EVENT pvc default/claim1 Normal WaitingForSnapshots deletion waits for 1 "
+              "VolumeSnapshot(s) being cut from this claim: cut2");
     done();
-    /* Not being deleted: nothing. */
-    buf_release(&keys);
-    buf_init(&keys, 4096);
-    world(false);
-    pvc = (struct cpvc *)cstore_get(F.env.claims, "default/claim1");
-    pvc_pin_enqueue(F.env.snapshots, pvc, enq, &keys);
-    CHECK(keys.len == 0);
-    CVIEW_UNREF(pvc);
+}
+
+/* A snapshot of claim1 being cut: taken on, bound to snapcontent-<name>, not
+ * ready; being deleted when deleting. */
+static void
+cutting(const char *name, bool deleting)
+{
+    char content[64];
+    json_t *vs = jedit(fixture("vs-dynamic"), "+" FIN_VS_SOURCE, "+" FIN_VS_BOUND,
+                       "status.readyToUse:=false", NULL);
+
+    snprintf(content, sizeof(content), "snapcontent-%s", name);
+    jset(vs, "metadata.name", json_string(name));
+    jset(vs, "metadata.uid", json_string(name));
+    jset(vs, "status.boundVolumeSnapshotContentName", json_string(content));
+    if (deleting)
+        jset(vs, "metadata.deletionTimestamp", json_string("2025-11-22T02:00:00Z"));
+    fake_put(&F, vs);
+}
+
+/* The watch's DELETED of a snapshot of a held PVC being deleted queues the
+ * claim's pass, which records the Event again without it (the last pass that
+ * recorded it may have run while it was still cached). */
+static void
+test_gone_queues_the_claim(void)
+{
+    struct sc_err err = {0};
+    struct cvs *gone = NULL;
+
+    for (int deleting = 1; deleting >= 0; deleting--) {
+        world(deleting != 0);
+        cutting("cut1", false);
+        cutting("cut2", false);
+        (void)snapshot_sync_key(&F.env, "default/cut2", &err);
+        CHECK(!deleting || strstr(fake_lines(&F, "EVENT pvc", &T), "2 VolumeSnapshot(s)") != NULL);
+        fake_reset_log(&F);
+        gone = (struct cvs *)cstore_get(F.env.snapshots, "default/cut1");
+        CHECK(gone != NULL);
+        if (gone == NULL) {
+            done();
+            return;
+        }
+        snapshot_deleted(&F.env, gone);
+        CVIEW_UNREF(gone);
+        if (deleting) {
+            CHECK_STR(fake_lines(&F, "ENQUEUE pvc", &T), "ENQUEUE pvc default/claim1");
+            CHECK_INT(pvc_pin_sync_key(&F.env, "default/claim1", &err), 0);
+            CHECK_STR(fake_lines(&F, "EVENT pvc", &T),
+                      "EVENT pvc default/claim1 Normal WaitingForSnapshots deletion waits for 1 "
+                      "VolumeSnapshot(s) being cut from this claim: cut2");
+            CHECK_STR(fake_lines(&F, REMOVE_PVC_FIN, &T), "");
+        } else {
+            CHECK_STR(fake_lines(&F, "ENQUEUE pvc", &T), ""); /* PVC not being deleted */
+            CHECK_INT(pvc_pin_sync_key(&F.env, "default/claim1", &err), 0);
+            CHECK_STR(fake_lines(&F, "EVENT pvc", &T), "");
+            CHECK_STR(fake_lines(&F, REMOVE_PVC_FIN, &T), "");
+        }
+        done();
+    }
+}
+
+/* ES#764: two snapshots of a PVC being deleted, deleted together.  Each one's
+ * deletion pass skips only itself and still sees the other cached, so
+ * neither removes the finalizer.  The claim's pass after the last DELETED
+ * does. */
+static void
+test_deleted_together_release_the_claim(void)
+{
+    static const char *const names[] = {"cut1", "cut2"};
+    struct sc_err err = {0};
+    char key[64];
+
+    world(true);
+    for (int i = 0; i < 2; i++)
+        cutting(names[i], true);
+    for (int i = 0; i < 2; i++) {
+        snprintf(key, sizeof(key), "default/%s", names[i]);
+        (void)snapshot_sync_key(&F.env, key, &err);
+    }
+    CHECK_STR(fake_lines(&F, REMOVE_PVC_FIN, &T), ""); /* each saw the other */
+    for (int i = 0; i < 2; i++) {
+        struct cvs *gone = NULL;
+
+        snprintf(key, sizeof(key), "default/%s", names[i]);
+        gone = (struct cvs *)cstore_get(F.env.snapshots, key);
+        CHECK(gone != NULL);
+        if (gone != NULL)
+            snapshot_deleted(&F.env, gone);
+        CVIEW_UNREF(gone);
+    }
+    fake_reset_log(&F);
+    CHECK_INT(pvc_pin_sync_key(&F.env, "default/claim1", &err), 0);
+    CHECK(strstr(fake_lines(&F, REMOVE_PVC_FIN, &T), "\"op\":\"remove\"") != NULL);
+    CHECK_STR(fake_lines(&F, "EVENT pvc", &T), "");
     done();
-    buf_release(&keys);
 }
 
 TEST_MAIN(TEST(test_errored_contentless_does_not_pin), TEST(test_cut_or_cuttable_pins_with_event),
-          TEST(test_holds_and_waiters), TEST(test_enqueue_on_held_pvc_deletion))
+          TEST(test_holds_and_waiters), TEST(test_wanted),
+          TEST(test_deleted_without_finalizers_holds_nothing), TEST(test_gone_queues_the_claim),
+          TEST(test_deleted_together_release_the_claim))

@@ -145,28 +145,32 @@ test_dynamic_adds_source_finalizer(void)
     teardown();
 }
 
-/* With the finalizer: PVC finalizer first, then the content, the
- * CreatingSnapshot event, and the status {bound, readyToUse=false}. */
+/* With the finalizer: PVC finalizer first (guarded by the PVC's
+ * resourceVersion: other snapshots' passes may add it at the same time), then
+ * the content, the CreatingSnapshot event, and the status {bound,
+ * readyToUse=false}. */
 static void
 test_dynamic_creates_content(void)
 {
     world(true, false);
-    logs(0, "PATCH pvc default/claim1 json [{\"op\":\"add\",\"path\":\"/metadata/finalizers/-\","
-            "\"value\":\"snapshot.storage.kubernetes.io/pvc-as-source-protection\"}]\n"
-            "GET pv " PV_NAME "\n"
-            "CREATE vsc {\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":"
-            "\"VolumeSnapshotContent\",\"metadata\":{\"finalizers\":[\"snapshot.storage."
-            "kubernetes.io/volumesnapshotcontent-bound-protection\"],\"name\":\"" VSC "\"},"
-            "\"spec\":{\"deletionPolicy\":\"Delete\",\"driver\":\"testdriver.csi.k8s.io\","
-            "\"source\":{\"volumeHandle\":\"4\"},\"sourceVolumeMode\":\"Filesystem\","
-            "\"volumeSnapshotClassName\":\"csi-test-snapclass\",\"volumeSnapshotRef\":{"
-            "\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":\"VolumeSnapshot\",\"name\":"
-            "\"snap1\",\"namespace\":\"default\",\"resourceVersion\":\"247\",\"uid\":\"" VS_UID
-            "\"}}}\n"
-            "EVENT vs default/snap1 Normal CreatingSnapshot Waiting for a snapshot default/snap1 "
-            "to be created by the CSI driver.\n"
-            "PATCH vs default/snap1 status merge {\"status\":{\"boundVolumeSnapshotContentName\":"
-            "\"" VSC "\",\"readyToUse\":false}}\n");
+    logs(0,
+         "PATCH pvc default/claim1 json [{\"op\":\"test\",\"path\":\"/metadata/"
+         "resourceVersion\",\"value\":\"252\"},{\"op\":\"add\",\"path\":\"/metadata/"
+         "finalizers/-\",\"value\":\"snapshot.storage.kubernetes.io/pvc-as-source-protection\"}]\n"
+         "GET pv " PV_NAME "\n"
+         "CREATE vsc {\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":"
+         "\"VolumeSnapshotContent\",\"metadata\":{\"finalizers\":[\"snapshot.storage."
+         "kubernetes.io/volumesnapshotcontent-bound-protection\"],\"name\":\"" VSC "\"},"
+         "\"spec\":{\"deletionPolicy\":\"Delete\",\"driver\":\"testdriver.csi.k8s.io\","
+         "\"source\":{\"volumeHandle\":\"4\"},\"sourceVolumeMode\":\"Filesystem\","
+         "\"volumeSnapshotClassName\":\"csi-test-snapclass\",\"volumeSnapshotRef\":{"
+         "\"apiVersion\":\"snapshot.storage.k8s.io/v1\",\"kind\":\"VolumeSnapshot\",\"name\":"
+         "\"snap1\",\"namespace\":\"default\",\"resourceVersion\":\"247\",\"uid\":\"" VS_UID
+         "\"}}}\n"
+         "EVENT vs default/snap1 Normal CreatingSnapshot Waiting for a snapshot default/snap1 "
+         "to be created by the CSI driver.\n"
+         "PATCH vs default/snap1 status merge {\"status\":{\"boundVolumeSnapshotContentName\":"
+         "\"" VSC "\",\"readyToUse\":false}}\n");
     CHECK_INT(cmetrics_in_flight(F.metrics), 2); /* CreateSnapshot, CreateSnapshotAndReady */
     teardown();
 }
