@@ -424,6 +424,30 @@ test_status_from_ready_content(void)
     teardown();
 }
 
+/* The guarded PVC finalizer add lost a race (another snapshot's pass added
+ * it first): a GET that shows the finalizer lets the pass go on; one that
+ * does not fails it as any other write error. */
+static void
+test_pvc_finalizer_race(void)
+{
+    for (int added = 1; added >= 0; added--) {
+        json_t *pvc = fixture("pvc-bound");
+        const char *log;
+
+        world(true, false);
+        if (added)
+            jfin(pvc, FIN_PVC_SOURCE);
+        json_object_set_new(F.objs, "pvc default/claim1", pvc);
+        F.fail_patch = SC_ECONFLICT;
+        (void)sync_vs();
+        log = fake_log(&F);
+        CHECK(strstr(log, "GET pvc default/claim1\n") != NULL);
+        CHECK((strstr(log, "CREATE vsc") != NULL) == (added != 0));
+        CHECK((strstr(log, "SnapshotContentCreationFailed") != NULL) == (added == 0));
+        teardown();
+    }
+}
+
 /* Ready and bound with a Delete content: bound-protection is added (one
  * "add /-" op since the list exists), and nothing else that pass. */
 static void
@@ -958,16 +982,16 @@ test_unbuilt_patch_is_enomem(void)
 }
 
 TEST_MAIN(TEST(test_dynamic_adds_source_finalizer), TEST(test_dynamic_creates_content),
-          TEST(test_dynamic_create_already_exists), TEST(test_dynamic_create_fails),
-          TEST(test_pvc_pending_with_class), TEST(test_pvc_pending_no_class),
-          TEST(test_error_status_dedup), TEST(test_default_class_picked),
-          TEST(test_default_class_only), TEST(test_two_default_classes),
-          TEST(test_no_default_class), TEST(test_missing_pvc_no_class),
-          TEST(test_missing_pvc_with_class), TEST(test_missing_class), TEST(test_non_csi_volume),
-          TEST(test_validation_error), TEST(test_status_from_ready_content),
-          TEST(test_bound_finalizer_added), TEST(test_ready_content_missing),
-          TEST(test_content_misbound), TEST(test_delete_policy_delete),
-          TEST(test_delete_policy_delete_releases_pvc),
+          TEST(test_pvc_finalizer_race), TEST(test_dynamic_create_already_exists),
+          TEST(test_dynamic_create_fails), TEST(test_pvc_pending_with_class),
+          TEST(test_pvc_pending_no_class), TEST(test_error_status_dedup),
+          TEST(test_default_class_picked), TEST(test_default_class_only),
+          TEST(test_two_default_classes), TEST(test_no_default_class),
+          TEST(test_missing_pvc_no_class), TEST(test_missing_pvc_with_class),
+          TEST(test_missing_class), TEST(test_non_csi_volume), TEST(test_validation_error),
+          TEST(test_status_from_ready_content), TEST(test_bound_finalizer_added),
+          TEST(test_ready_content_missing), TEST(test_content_misbound),
+          TEST(test_delete_policy_delete), TEST(test_delete_policy_delete_releases_pvc),
           TEST(test_delete_policy_delete_no_bound_fin),
           TEST(test_delete_policy_delete_content_gone), TEST(test_delete_policy_retain),
           TEST(test_delete_annotation_failure_blocks), TEST(test_delete_blocked_by_restore),
