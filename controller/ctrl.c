@@ -733,6 +733,8 @@ make_queues(struct ctrl *c, bool groups, struct sc_err *err)
         if (KINDS[k].queue == NULL || KINDS[k].groups_only != groups)
             continue;
         qo.name = KINDS[k].queue;
+        /* the claim queue is idle nearly always: no thread waits on it */
+        qo.no_idle_worker = k == KIND_PVC;
         c->q[k] = kworkq_new(&qo, err);
         if (c->q[k] == NULL)
             return err != NULL && err->code != 0 ? err->code : SC_ENOMEM;

@@ -55,14 +55,16 @@ struct kworkq {
     size_t nheap, heapcap;
     bool shutdown;
 
-    /* worker pool: slot 0 runs from start to stop; the others start when
-     * ready keys outnumber waiting getters and exit after idle_exit_ms */
+    /* worker pool: slot 0 runs from start to stop (unless no_idle_worker);
+     * the others start when ready keys outnumber waiting getters and exit
+     * after idle_exit_ms */
     pthread_t *threads;
     unsigned char *slots; /* enum kwq_slot per thread */
     int max_workers;      /* 0: no pool */
     int nworkers;         /* running */
     size_t nwaiting;      /* getters blocked in wait_locked() */
     int64_t idle_exit_ms;
+    bool no_idle_worker;
     kworkq_fn *fn;
     void *fn_ctx;
 };
@@ -115,6 +117,7 @@ kworkq_new(const struct kworkq_opts *opts, struct sc_err *err)
     if (opts)
         q->hooks = opts->hooks;
     q->idle_exit_ms = opts && opts->idle_exit_ms > 0 ? opts->idle_exit_ms : KWQ_IDLE_EXIT_MS;
+    q->no_idle_worker = opts != NULL && opts->no_idle_worker;
     q->name = strdup(opts && opts->name ? opts->name : "queue");
     if (q->name == NULL) {
         free(q);
@@ -567,7 +570,7 @@ get_key(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms, int slot)
             rc = SC_ESHUTDOWN; /* drained */
             break;
         }
-        if (expired && slot > 0 && q->nheap > 0 && q->nwaiting == 0) {
+        if (expired && slot >= 0 && q->nheap > 0 && q->nwaiting == 0) {
             expired = false; /* the last getter stays for the delayed keys */
             kts_after_ms(&deadline, timeout_ms);
         }
@@ -685,7 +688,7 @@ worker_main(void *arg)
 {
     struct kwq_worker *w = arg;
     struct kworkq *q = w->q;
-    int64_t timeout = w->slot == 0 ? -1 : q->idle_exit_ms;
+    int64_t timeout = w->slot == 0 && !q->no_idle_worker ? -1 : q->idle_exit_ms;
     char key[LIM_KEY];
 
     for (;;) {
@@ -761,7 +764,7 @@ kworkq_start_workers(struct kworkq *q, int n, kworkq_fn *fn, void *ctx, struct s
     q->fn = fn;
     q->fn_ctx = ctx;
     q->max_workers = n;
-    spawn_locked(q); /* slot 0, the one that never idles out */
+    spawn_locked(q); /* slot 0, the one that never idles out (unless no_idle_worker) */
     if (q->nworkers == 0) {
         pthread_mutex_unlock(&q->mu);
         kworkq_stop_workers(q);

@@ -62,6 +62,7 @@ struct kworkq_opts {
     struct clock clock;        /* zeroed = clock_system() */
     struct kworkq_hooks hooks; /* zeroed = none (copied) */
     int64_t idle_exit_ms;      /* 0 = 10000: an extra worker idle this long exits */
+    bool no_idle_worker;       /* the first worker idles out too: an idle queue holds no thread */
 };
 
 struct kworkq;
@@ -102,11 +103,12 @@ size_t kworkq_delayed(struct kworkq *q); /* keys waiting for their time */
  * last_error).  SC_ESHUTDOWN: neither. */
 typedef int kworkq_fn(void *ctx, const char *key, struct sc_err *err);
 
-/* Run fn in up to n worker threads.  One runs from start to stop; the others
- * start while ready keys outnumber idle workers (or delayed keys have no
- * worker waiting for them) and exit after opts.idle_exit_ms without a key,
- * so an idle queue holds one thread, not n (upstream's workers are
- * goroutines).  kworkq_stop_workers() shuts the queue down, lets running
+/* Run fn in up to n worker threads.  One runs from start to stop (unless
+ * opts.no_idle_worker); the others start while ready keys outnumber idle
+ * workers (or delayed keys have no worker waiting for them) and exit after
+ * opts.idle_exit_ms without a key (the last one stays while delayed keys
+ * wait), so an idle queue holds one thread, or none, not n (upstream's
+ * workers are goroutines).  kworkq_stop_workers() shuts the queue down, lets running
  * calls finish and joins the threads.  kworkq_workers(): running now. */
 int kworkq_start_workers(struct kworkq *q, int n, kworkq_fn *fn, void *ctx, struct sc_err *err);
 int kworkq_workers(struct kworkq *q);

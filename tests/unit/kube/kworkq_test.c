@@ -411,6 +411,28 @@ test_workers_on_demand(void)
     kworkq_free(q);
 }
 
+/* no_idle_worker: the first worker idles out too; a key, or a delayed key,
+ * added to a queue with no thread gets one, and the queue is empty again
+ * after. */
+static void
+test_no_idle_worker(void)
+{
+    struct kworkq_opts o = {.name = "n", .idle_exit_ms = 50, .no_idle_worker = true};
+    struct kworkq *q = kworkq_new(&o, NULL);
+    struct dstate s = {0};
+
+    CHECK_INT(kworkq_start_workers(q, 4, demand_work, &s, NULL), 0);
+    CHECK(workers_drop_to(q, 0));
+    CHECK_INT(kworkq_add(q, "h0"), 0);
+    CHECK(reaches(&s.calls, 1));
+    CHECK(workers_drop_to(q, 0));
+    CHECK_INT(kworkq_add_after(q, "late", 120), 0); /* longer than idle_exit_ms */
+    CHECK(reaches(&s.late, 1));
+    CHECK(workers_drop_to(q, 0));
+    kworkq_stop_workers(q);
+    kworkq_free(q);
+}
+
 static void
 on_drained(void *ctx, const char *queue)
 {
@@ -467,7 +489,7 @@ test_drained_hook(void)
 }
 
 TEST_MAIN(TEST(test_shutdown_drains_ready_keys), TEST(test_workers_on_demand),
-          TEST(test_drained_hook), TEST(test_dedup_and_fifo),
+          TEST(test_no_idle_worker), TEST(test_drained_hook), TEST(test_dedup_and_fifo),
           TEST(test_never_two_workers_on_one_key), TEST(test_backoff_sequence),
           TEST(test_add_after_moves_earlier_only), TEST(test_hooks_and_seed),
           TEST(test_blocking_get_wakes_on_fake_clock), TEST(test_workers_exclusive_and_drain),
