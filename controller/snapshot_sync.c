@@ -319,17 +319,22 @@ snapshot_check_remove_pvc_finalizer(const struct sync_env *env, const struct cvs
     return rc;
 }
 
-/* After a guarded add lost a race: does the claim on the API server carry
- * the finalizer now?  (Snapshots of one PVC are synced at once, and each
- * first pass adds it.)  One GET; any error answers no. */
+/* After a guarded add lost a race: does the claim carry the finalizer now?
+ * (Snapshots of one PVC are synced at once, and each first pass adds it.)
+ * The cache first (the winner stored its write response), else one GET;
+ * any error answers no. */
 static bool
-pvc_has_source_finalizer(const struct sync_env *env, const struct cmeta *m)
+pvc_has_source_finalizer(const struct sync_env *env, const struct cvs *vs, const struct cmeta *m)
 {
     struct sc_err gerr = {0};
+    struct cpvc *cached = claim_of(env, vs, NULL);
     json_t *obj = NULL, *fins;
     size_t i;
-    bool found = false;
+    bool found = cached != NULL && (cached->m.fins & CFIN_PVC_SOURCE) != 0;
 
+    CVIEW_UNREF(cached);
+    if (found)
+        return true;
     if (env->act->get(env->act->ctx, KIND_PVC, m->ns, m->name, &obj, &gerr) != 0)
         return false;
     fins = json_object_get(json_object_get(obj, "metadata"), "finalizers");
@@ -367,7 +372,7 @@ snapshot_ensure_pvc_finalizer(const struct sync_env *env, const struct cvs *vs, 
     }
     rc = sync_patch(env, KIND_PVC, &pvc->m, false, SYNC_PATCH_JSON,
                     cpatch_add_finalizers_guarded(&pvc->m, fin, 1), err);
-    if (rc == SC_ECONFLICT && pvc_has_source_finalizer(env, &pvc->m))
+    if (rc == SC_ECONFLICT && pvc_has_source_finalizer(env, vs, &pvc->m))
         rc = 0; /* another snapshot's pass added it first: done */
     if (rc != 0)
         sc_err_wrap(err, rc, "snapshot controller failed to update %s on API server", pvc->m.name);

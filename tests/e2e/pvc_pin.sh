@@ -109,14 +109,23 @@ p2_event_is() {
 	return 1
 }
 
+# cut_two_then_delete PVC A B: snapshots A and B of PVC are being cut (bound to
+# contents no sidecar serves), PVC carries the finalizer, then PVC is deleted.
+cut_two_then_delete() {
+	local s
+	for s in "$2" "$3"; do
+		vs "$s" "$1" pin-nodriver | k create -f - >/dev/null || return 1
+	done
+	for s in "$2" "$3"; do
+		t_wait 60 field_has volumesnapshot "$s" '{.status.boundVolumeSnapshotContentName}' snapcontent- >/dev/null || return 1
+	done
+	t_wait 30 field_has pvc "$1" '{.metadata.finalizers}' pvc-as-source-protection >/dev/null || return 1
+	k -n "$NS" delete pvc "$1" --wait=false >/dev/null
+}
+
 test_event_names_waiters() {
 	local pre="deletion waits for" before after
-	vs cut1 p2 pin-nodriver | k create -f - >/dev/null || return 1
-	vs cut2 p2 pin-nodriver | k create -f - >/dev/null || return 1
-	t_wait 60 field_has volumesnapshot cut1 '{.status.boundVolumeSnapshotContentName}' snapcontent- >/dev/null || return 1
-	t_wait 60 field_has volumesnapshot cut2 '{.status.boundVolumeSnapshotContentName}' snapcontent- >/dev/null || return 1
-	t_wait 30 field_has pvc p2 '{.metadata.finalizers}' pvc-as-source-protection >/dev/null || return 1
-	k -n "$NS" delete pvc p2 --wait=false >/dev/null || return 1
+	cut_two_then_delete p2 cut1 cut2 || return 1
 	t_wait 30 p2_event_is "$pre 2 VolumeSnapshot(s) being cut from this claim: cut1, cut2" \
 		"$pre 2 VolumeSnapshot(s) being cut from this claim: cut2, cut1" >/dev/null ||
 		{ t_fail "p2's Events: $(p2_events)"; return 1; }
@@ -143,12 +152,7 @@ test_event_names_waiters() {
 }
 
 test_deleted_together() {
-	vs tog1 p3 pin-nodriver | k create -f - >/dev/null || return 1
-	vs tog2 p3 pin-nodriver | k create -f - >/dev/null || return 1
-	t_wait 60 field_has volumesnapshot tog1 '{.status.boundVolumeSnapshotContentName}' snapcontent- >/dev/null || return 1
-	t_wait 60 field_has volumesnapshot tog2 '{.status.boundVolumeSnapshotContentName}' snapcontent- >/dev/null || return 1
-	t_wait 30 field_has pvc p3 '{.metadata.finalizers}' pvc-as-source-protection >/dev/null || return 1
-	k -n "$NS" delete pvc p3 --wait=false >/dev/null || return 1
+	cut_two_then_delete p3 tog1 tog2 || return 1
 	k -n "$NS" delete volumesnapshot tog1 tog2 --wait=false >/dev/null || return 1
 	t_wait 60 gone pvc p3 >/dev/null || { t_fail "p3 still there: $(jp pvc p3 '{.metadata.finalizers}')"; return 1; }
 }
