@@ -764,8 +764,9 @@ kworkq_start_workers(struct kworkq *q, int n, kworkq_fn *fn, void *ctx, struct s
     q->fn = fn;
     q->fn_ctx = ctx;
     q->max_workers = n;
-    spawn_locked(q); /* slot 0, the one that never idles out (unless no_idle_worker) */
-    if (q->nworkers == 0) {
+    if (!q->no_idle_worker)
+        spawn_locked(q); /* slot 0, the one that never idles out */
+    if (q->nworkers == 0 && !q->no_idle_worker) {
         pthread_mutex_unlock(&q->mu);
         kworkq_stop_workers(q);
         return sc_err_set(err, SC_ENOMEM, "kworkq: cannot start a worker");

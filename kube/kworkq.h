@@ -62,7 +62,7 @@ struct kworkq_opts {
     struct clock clock;        /* zeroed = clock_system() */
     struct kworkq_hooks hooks; /* zeroed = none (copied) */
     int64_t idle_exit_ms;      /* 0 = 10000: an extra worker idle this long exits */
-    bool no_idle_worker;       /* the first worker idles out too: an idle queue holds no thread */
+    bool no_idle_worker;       /* no worker before a key, every one idles out: none while idle */
 };
 
 struct kworkq;

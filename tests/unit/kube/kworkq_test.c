@@ -411,7 +411,7 @@ test_workers_on_demand(void)
     kworkq_free(q);
 }
 
-/* no_idle_worker: the first worker idles out too; a key, or a delayed key,
+/* no_idle_worker: no worker starts without a key, the first idles out too; a key, or a delayed key,
  * added to a queue with no thread gets one, and the queue is empty again
  * after. */
 static void
@@ -422,7 +422,7 @@ test_no_idle_worker(void)
     struct dstate s = {0};
 
     CHECK_INT(kworkq_start_workers(q, 4, demand_work, &s, NULL), 0);
-    CHECK(workers_drop_to(q, 0));
+    CHECK_INT(kworkq_workers(q), 0); /* no key: no thread, not even at the start */
     CHECK_INT(kworkq_add(q, "h0"), 0);
     CHECK(reaches(&s.calls, 1));
     CHECK(workers_drop_to(q, 0));
