@@ -68,7 +68,7 @@ pvc_pin_waiters(struct cstore *snapshots, const char *ns, const char *pvc, const
     return w.n;
 }
 
-void
+size_t
 pvc_pin_event(const struct sync_env *env, const struct cpvc *pvc, const char *skip)
 {
     char names[LIM_EVENT_MESSAGE / 2];
@@ -76,14 +76,15 @@ pvc_pin_event(const struct sync_env *env, const struct cpvc *pvc, const char *sk
     struct sync_ref o = {KIND_PVC, &pvc->m};
     size_t n;
 
-    if (!pvc->m.deleting || (pvc->m.fins & CFIN_PVC_SOURCE) == 0)
-        return;
+    if (!pvc_pin_wanted(pvc))
+        return 0;
     n = pvc_pin_waiters(env->snapshots, pvc->m.ns, pvc->m.name, skip, names, sizeof(names));
     if (n == 0)
-        return;
+        return 0;
     snprintf(msg, sizeof(msg),
              "deletion waits for %zu VolumeSnapshot(s) being cut from this claim: %s", n, names);
     env->act->event(env->act->ctx, &o, "Normal", PVC_PIN_REASON, msg);
+    return n;
 }
 
 bool
@@ -105,29 +106,9 @@ pvc_pin_sync_key(const struct sync_env *env, const char *key, struct sc_err *err
         CVIEW_UNREF(pvc);
         return 0;
     }
-    if (pvc_pin_waiters(env->snapshots, pvc->m.ns, pvc->m.name, NULL, NULL, 0) > 0)
-        pvc_pin_event(env, pvc, NULL);
-    else
+    if (pvc_pin_event(env, pvc, NULL) == 0)
         rc = sync_patch(env, KIND_PVC, &pvc->m, false, SYNC_PATCH_JSON,
                         cpatch_remove_finalizers(&pvc->m, CFIN_PVC_SOURCE), err);
     CVIEW_UNREF(pvc);
     return rc;
-}
-
-void
-pvc_pin_snapshot_gone(const struct sync_env *env, const struct cvs *vs)
-{
-    char key[LIM_KEY];
-    struct cpvc *pvc = NULL;
-    int k;
-
-    if (!vs->has_pvc || vs->pvc == NULL || vs->pvc[0] == '\0')
-        return;
-    k = snprintf(key, sizeof(key), "%s/%s", vs->m.ns, vs->pvc);
-    if (k < 0 || (size_t)k >= sizeof(key))
-        return;
-    pvc = (struct cpvc *)cstore_get(env->claims, key);
-    if (pvc_pin_wanted(pvc))
-        env->act->enqueue(env->act->ctx, KIND_PVC, key);
-    CVIEW_UNREF(pvc);
 }

@@ -27,7 +27,7 @@
  * the check from the PVC's side: a PVC being deleted that carries the
  * finalizer gets the Event while held, or loses the finalizer once nothing
  * holds it.  It runs when such a PVC is listed or changes, and when one of its
- * snapshots leaves the cache (pvc_pin_snapshot_gone).  Snapshot passes check
+ * snapshots leaves the cache (snapshot_deleted).  Snapshot passes check
  * from their side as upstream does, but each skips only itself and sees the
  * others as cached: two snapshots deleted together each still see the other,
  * and both go without removing the finalizer (upstream's ES#764: the PVC
@@ -56,8 +56,9 @@ bool pvc_pin_holds(const struct cvs *s);
 size_t pvc_pin_waiters(struct cstore *snapshots, const char *ns, const char *pvc, const char *skip,
                        char *out, size_t cap);
 
-/* If pvc is being deleted and still held, record the Event on it. */
-void pvc_pin_event(const struct sync_env *env, const struct cpvc *pvc, const char *skip);
+/* If pvc is being deleted, carries the finalizer and is still held, record
+ * the Event on it.  Returns how many snapshots hold it (0: no Event). */
+size_t pvc_pin_event(const struct sync_env *env, const struct cpvc *pvc, const char *skip);
 
 /* pvc is being deleted and carries the finalizer (NULL: false). */
 bool pvc_pin_wanted(const struct cpvc *pvc);
@@ -66,9 +67,5 @@ bool pvc_pin_wanted(const struct cpvc *pvc);
  * while a snapshot holds it, else the finalizer's removal (one guarded
  * patch; a conflict returns SC_ECONFLICT and the queue retries). */
 int pvc_pin_sync_key(const struct sync_env *env, const char *key, struct sc_err *err);
-
-/* Snapshot vs left the cache (the watch's DELETED): if the PVC it names is
- * wanted, its key is queued on the claim queue (env->act->enqueue, KIND_PVC). */
-void pvc_pin_snapshot_gone(const struct sync_env *env, const struct cvs *vs);
 
 #endif

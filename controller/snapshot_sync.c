@@ -1189,6 +1189,7 @@ snapshot_deleted(const struct sync_env *env, const struct cvs *vs)
 {
     char key[LIM_KEY];
     struct cmeta *old = NULL;
+    struct cpvc *pvc = NULL;
 
     vs_key(vs, key, sizeof(key));
     old = cstore_del(env->snapshots, key);
@@ -1196,5 +1197,10 @@ snapshot_deleted(const struct sync_env *env, const struct cvs *vs)
     cmetrics_record(env->metrics, OP_DELETE_SNAPSHOT, vs->m.uid, OP_STATUS_SUCCESS, NULL);
     if (vs->bound != NULL && vs->bound[0] != '\0')
         env->act->enqueue(env->act->ctx, KIND_VSC, vs->bound);
-    pvc_pin_snapshot_gone(env, vs); /* issue 16: the PVC's Event names only what is left */
+    /* issue 16, ES#764: a held PVC being deleted gets the claim's pass, so
+     * its Event names only what is left, or its finalizer goes */
+    pvc = claim_of(env, vs, NULL);
+    if (pvc_pin_wanted(pvc) && cstore_key(&pvc->m, key, sizeof(key)) == 0)
+        env->act->enqueue(env->act->ctx, KIND_PVC, key);
+    CVIEW_UNREF(pvc);
 }
