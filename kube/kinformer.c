@@ -854,11 +854,14 @@ kinformer_bytes(struct kinformer *inf)
 
 /* ---- informer thread -------------------------------------------------------------------- */
 
+/* A full LIST answered: synced and served change together, so that a
+ * kinformer_wait_synced() caller never sees the sync without the served. */
 static void
 set_synced(struct kinformer *inf)
 {
     pthread_mutex_lock(&inf->mu);
     inf->synced = true;
+    inf->served = 1;
     memset(&inf->last, 0, sizeof(inf->last));
     pthread_cond_broadcast(&inf->cv);
     pthread_mutex_unlock(&inf->mu);
@@ -1345,11 +1348,12 @@ run(void *arg)
         int rc = relist(inf, &err);
         if (FLAG_GET(inf->stop))
             break;
-        /* only an answer of the API server changes what is known; a
-         * transport error, 5xx or 429 says nothing about the resource */
-        if (rc == 0 || rc == SC_ENOTFOUND) {
+        /* only an answer of the API server changes what is known (a
+         * success sets served with synced); a transport error, 5xx or 429
+         * says nothing about the resource */
+        if (rc == SC_ENOTFOUND) {
             pthread_mutex_lock(&inf->mu);
-            inf->served = rc == 0;
+            inf->served = 0;
             pthread_mutex_unlock(&inf->mu);
         }
         if (rc != 0) {

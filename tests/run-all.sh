@@ -30,7 +30,11 @@ suite() {
 	echo "== $name"
 	"$@" >"$log" 2>&1
 	rc=$?
-	grep -E '^(ok|FAIL) |passed, [0-9]+ failed' "$log" | grep -v '^ok ' || true
+	# failures, with the harness's reasons: "file:line: check failed",
+	# got/want, t.sh's "FAIL:" and "timed out ... waiting for" (at most 40
+	# lines, so that a CI summary shows why without the log)
+	grep -E '^(ok|FAIL) |passed, [0-9]+ failed|^    [^ ]+:[0-9]+: |^      (got|want): |^    (FAIL: |timed out |killed by )' "$log" |
+		grep -v '^ok ' | head -n 40 || true
 	line=$(grep -E '(^|: )[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
 	if [ -z "$line" ] && [ "$rc" -eq 0 ] && grep -q '^SKIP ' "$log"; then
 		grep '^SKIP ' "$log"
