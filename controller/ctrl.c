@@ -1093,8 +1093,6 @@ ctrl_stop(struct ctrl *c, bool release)
             kinformer_stop(c->inf[i]);
     if (c->lease != NULL)
         klease_stop(c->lease, release);
-    if (c->rec != NULL)
-        krecorder_flush(c->rec, 5000);
 }
 
 void

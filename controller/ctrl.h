@@ -32,7 +32,8 @@ int ctrl_wait_crds(struct ctrl *c, struct sc_err *err);
  * or once this replica leads).  Listen failure: SC_EIO (main exits 255). */
 int ctrl_start(struct ctrl *c, struct sc_err *err);
 /* Stop workers, informers, leader election (releasing the lease when
- * release is true), flush events and state. */
+ * release is true).  ctrl_free() then flushes events (at most 5 s: the rest
+ * is dropped, so a SIGTERM ends within the pod's grace period) and state. */
 void ctrl_stop(struct ctrl *c, bool release);
 void ctrl_free(struct ctrl *c);
 

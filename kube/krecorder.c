@@ -328,6 +328,15 @@ krecorder_free(struct krecorder *r)
     pthread_mutex_unlock(&r->mu);
     if (r->started)
         pthread_join(r->thread, NULL);
+    if (r->qlen > 0) {
+        struct sc_err e = {0};
+        sc_err_set(&e, SC_ETIMEOUT, "events: %zu queued events not sent (5 s flush at shutdown)",
+                   r->qlen);
+        if (r->on_error)
+            r->on_error(r->error_ctx, &e);
+        else
+            log_warnx("%s", e.msg);
+    }
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->tmu);
     pthread_cond_destroy(&r->cv);
@@ -476,7 +485,7 @@ run(void *arg)
     for (;;) {
         while (r->qlen == 0 && !r->stop)
             pthread_cond_wait(&r->cv, &r->mu);
-        if (r->qlen == 0 && r->stop)
+        if (r->stop) /* krecorder_free flushed first: the rest is dropped */
             break;
         p = r->q[r->qhead];
         r->q[r->qhead] = NULL;

@@ -136,7 +136,10 @@ struct krecorder;
  * replace reasons, or an empty one), SC_ENOMEM. */
 struct krecorder *krecorder_new(struct kclient *c, const struct krecorder_opts *o,
                                 struct sc_err *err);
-/* Flushes (up to 5 s), stops the thread and frees.  NULL-safe. */
+/* Flushes (up to 5 s), stops the thread once the event being sent is done
+ * and frees; events still queued are not sent (on_error is told how many).
+ * Shutdown is bounded: at --kube-api-qps 5 a full queue would take 200 s.
+ * NULL-safe. */
 void krecorder_free(struct krecorder *r);
 
 /* type is "Normal" or "Warning".  Returns 0 when queued, SC_ETOOMANY when

@@ -54,6 +54,7 @@ struct kworkq {
     struct kwq_node *heap;
     size_t nheap, heapcap;
     bool shutdown;
+    bool stopping; /* kworkq_stop_workers(): workers take no more keys */
 
     /* worker pool: slot 0 runs from start to stop (unless no_idle_worker);
      * the others start when ready keys outnumber waiting getters and exit
@@ -561,6 +562,10 @@ get_key(struct kworkq *q, char *key, size_t cap, int64_t timeout_ms, int slot)
     for (;;) {
         if (!q->shutdown)
             promote_locked(q);
+        if (q->stopping && slot >= 0) {
+            rc = SC_ESHUTDOWN; /* the keys left stay queued: kworkq_free */
+            break;
+        }
         if (q->head != NULL) {
             rc = take_head_locked(q, key, cap);
             ensure_waiter_locked(q); /* others may still wait to be taken */
@@ -793,6 +798,7 @@ kworkq_stop_workers(struct kworkq *q)
 
     pthread_mutex_lock(&q->mu);
     q->shutdown = true; /* no spawn from here on: the slots stay as they are */
+    q->stopping = true;
     pthread_cond_broadcast(&q->cv);
     n = q->max_workers;
     pthread_mutex_unlock(&q->mu);

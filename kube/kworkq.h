@@ -109,7 +109,11 @@ typedef int kworkq_fn(void *ctx, const char *key, struct sc_err *err);
  * opts.idle_exit_ms without a key (the last one stays while delayed keys
  * wait), so an idle queue holds one thread, or none, not n (upstream's
  * workers are goroutines).  kworkq_stop_workers() shuts the queue down, lets running
- * calls finish and joins the threads.  kworkq_workers(): running now. */
+ * calls finish and joins the threads; workers take no key after it (unlike
+ * kworkq_shutdown, it does not drain: a SIGTERM with hundreds of keys
+ * waiting at --kube-api-qps 5 would outlast the pod's grace period; the
+ * API server keeps the truth and the next leader lists it).  kworkq_workers():
+ * running now. */
 int kworkq_start_workers(struct kworkq *q, int n, kworkq_fn *fn, void *ctx, struct sc_err *err);
 int kworkq_workers(struct kworkq *q);
 void kworkq_stop_workers(struct kworkq *q);

@@ -243,8 +243,9 @@ fake_serve(void *arg)
     return NULL;
 }
 
+/* A client of the fake API server, rate-limited at qps (<= 0: unlimited). */
 static struct kclient *
-fake_start(struct fake_api *f)
+fake_start_qps(struct fake_api *f, double qps)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof(a);
@@ -263,9 +264,16 @@ fake_start(struct fake_api *f)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->port);
     cfg.server = url;
     kclient_opts_default(&o);
-    o.qps = -1;
+    o.qps = qps;
+    o.burst = 1;
     o.max_retries = 0;
     return kclient_new(&cfg, &o, NULL);
+}
+
+static struct kclient *
+fake_start(struct fake_api *f)
+{
+    return fake_start_qps(f, -1);
 }
 
 static void
@@ -545,6 +553,58 @@ test_event_body(void)
     }
 }
 
-TEST_MAIN(TEST(test_event_body), TEST(test_spam_limit_per_object), TEST(test_tables_evict),
-          TEST(test_tables_evict_lru), TEST(test_replace_mode_one_event),
+struct told {
+    int n;
+    char msg[SC_ERR_MSG_LEN];
+};
+
+static void
+tell(void *ctx, const struct sc_err *err)
+{
+    struct told *t = ctx;
+
+    t->n++;
+    snprintf(t->msg, sizeof(t->msg), "%s", err->msg);
+}
+
+/* Shutdown is bounded: krecorder_free() flushes for 5 s, then drops what is
+ * still queued and says how many.  At 1 request a second, 5 to 7 of 40
+ * events go out; before, the thread sent all 40 (40 s) before joining. */
+static void
+test_free_drops_the_rest(void)
+{
+    struct fake_api f = {0};
+    struct kclient *kc = fake_start_qps(&f, 1);
+    struct krecorder_opts o = {0};
+    struct told t = {0};
+    struct sc_err e = {0};
+    char name[32];
+
+    o.on_error = tell;
+    o.error_ctx = &t;
+    struct krecorder *r = kc != NULL ? krecorder_new(kc, &o, &e) : NULL;
+    CHECK(r != NULL);
+    if (r == NULL)
+        return;
+    for (int i = 0; i < 40; i++) { /* one object each: no spam limit */
+        snprintf(name, sizeof(name), "snap-%d", i);
+        struct kobj_ref vs = {
+            "snapshot.storage.k8s.io/v1", "VolumeSnapshot", "ns", name, name, NULL};
+        CHECK_INT(krecorder_event(r, &vs, "Normal", "Queued", "event %d", i), 0);
+    }
+    krecorder_free(r);
+    pthread_mutex_lock(&f.mu);
+    int sent = f.n;
+    pthread_mutex_unlock(&f.mu);
+    CHECK(sent >= 1 && sent < FAKE_REQS);
+    CHECK_INT(t.n, 1);
+    char want[64];
+    snprintf(want, sizeof(want), "%d queued events not sent", 40 - sent);
+    CHECK(strstr(t.msg, want) != NULL);
+    kclient_free(kc);
+    fake_stop(&f);
+}
+
+TEST_MAIN(TEST(test_event_body), TEST(test_free_drops_the_rest), TEST(test_spam_limit_per_object),
+          TEST(test_tables_evict), TEST(test_tables_evict_lru), TEST(test_replace_mode_one_event),
           TEST(test_replace_mode_hooks), TEST(test_replace_reasons_checked))

@@ -332,6 +332,7 @@ test_shutdown_drains_ready_keys(void)
 
 struct dstate {
     atomic_int hold, inflight, max_inflight, calls, late;
+    struct kworkq *q; /* when set, a held key is let go once q shuts down */
 };
 
 /* Keys "h*" block while hold is set; "late" is counted. */
@@ -347,7 +348,7 @@ demand_work(void *ctx, const char *key, struct sc_err *err)
     int now = atomic_fetch_add(&s->inflight, 1) + 1;
     if (now > atomic_load(&s->max_inflight))
         atomic_store(&s->max_inflight, now);
-    while (atomic_load(&s->hold))
+    while (atomic_load(&s->hold) && !(s->q != NULL && kworkq_shutting_down(s->q)))
         usleep(1000);
     atomic_fetch_sub(&s->inflight, 1);
     atomic_fetch_add(&s->calls, 1);
@@ -488,9 +489,34 @@ test_drained_hook(void)
     kworkq_free(q);
 }
 
-TEST_MAIN(TEST(test_shutdown_drains_ready_keys), TEST(test_workers_on_demand),
-          TEST(test_no_idle_worker), TEST(test_drained_hook), TEST(test_dedup_and_fifo),
-          TEST(test_never_two_workers_on_one_key), TEST(test_backoff_sequence),
-          TEST(test_add_after_moves_earlier_only), TEST(test_hooks_and_seed),
-          TEST(test_blocking_get_wakes_on_fake_clock), TEST(test_workers_exclusive_and_drain),
-          TEST(test_shutdown_waits_for_inflight))
+/* kworkq_stop_workers() lets the calls running finish and takes no other
+ * key: the rest stay queued (kworkq_free frees them).  Before, the workers
+ * drained all 200 keys first. */
+static void
+test_stop_workers_takes_no_more(void)
+{
+    struct kworkq_opts o = {.name = "stop"};
+    struct kworkq *q = kworkq_new(&o, NULL);
+    struct dstate s = {.q = q};
+    char key[16];
+
+    atomic_store(&s.hold, 1);
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof(key), "h%d", i);
+        CHECK_INT(kworkq_add(q, key), 0);
+    }
+    CHECK_INT(kworkq_start_workers(q, 2, demand_work, &s, NULL), 0);
+    CHECK(reaches(&s.inflight, 2)); /* both workers hold a key until the stop */
+    kworkq_stop_workers(q);
+    CHECK_INT(kworkq_workers(q), 0);
+    CHECK_INT(atomic_load(&s.calls), 2);
+    CHECK_INT(kworkq_len(q), 198);
+    kworkq_free(q);
+}
+
+TEST_MAIN(TEST(test_shutdown_drains_ready_keys), TEST(test_stop_workers_takes_no_more),
+          TEST(test_workers_on_demand), TEST(test_no_idle_worker), TEST(test_drained_hook),
+          TEST(test_dedup_and_fifo), TEST(test_never_two_workers_on_one_key),
+          TEST(test_backoff_sequence), TEST(test_add_after_moves_earlier_only),
+          TEST(test_hooks_and_seed), TEST(test_blocking_get_wakes_on_fake_clock),
+          TEST(test_workers_exclusive_and_drain), TEST(test_shutdown_waits_for_inflight))
