@@ -74,7 +74,6 @@ struct state {
     pthread_t thread;
     bool thread_started;
     bool stop;
-    bool kick;
 };
 
 /* ---- rows ---- */
@@ -355,8 +354,11 @@ mark_dirty(struct state *st, struct srow *r)
     r->dirty = true;
     r->dnext = st->dirty;
     st->dirty = r;
-    if (++st->n_dirty == (size_t)st->o.flush_batch && st->thread_started)
-        pthread_cond_signal(&st->wake);
+    /* the first dirty row starts the writer's flush interval; a full batch
+     * ends it early */
+    if (++st->n_dirty == 1 || st->n_dirty == (size_t)st->o.flush_batch)
+        if (st->thread_started)
+            pthread_cond_signal(&st->wake);
 }
 
 /* Drop the dirty list; dead rows go with it. */
@@ -423,6 +425,8 @@ unlock_mu(struct state *st)
         drop_dirty(st);
         dirty_all(st);
         st->wipe_pending = true;
+        if (st->thread_started)
+            pthread_cond_signal(&st->wake);
     }
     pthread_mutex_unlock(&st->mu);
 }
@@ -659,6 +663,8 @@ degrade(struct state *st, int sqlite_rc, const char *what)
     st->persistent = false;
     st->wipe_pending = false;
     st->stats.n_degraded++;
+    if (st->thread_started) /* the writer now sleeps until its reopen time */
+        pthread_cond_signal(&st->wake);
     snprintf(st->stats.degraded_why, sizeof(st->stats.degraded_why), "%s", why);
     unlock_mu(st);
     notify(st, false, why);
@@ -809,6 +815,36 @@ try_reopen(struct state *st)
     return ok;
 }
 
+/* Wait on wake (mu held) until woken or the monotonic time at_ms. */
+static int
+wait_until(struct state *st, int64_t at_ms)
+{
+    struct timespec dl = {.tv_sec = at_ms / 1000, .tv_nsec = (at_ms % 1000) * 1000000};
+
+    return pthread_cond_timedwait(&st->wake, &st->mu, &dl);
+}
+
+/* The writer's sleep (mu held).  Nothing to write: until a row turns dirty
+ * (mark_dirty wakes the thread) or maintenance_ms, the next prune or reopen
+ * (an idle controller's writer used to wake every flush interval, 5 times a
+ * second).  Something to write: gather more for one flush interval, or
+ * until a full batch. */
+static void
+wait_for_work(struct state *st, int64_t maintenance_ms)
+{
+    /* one wait: whatever woke it (a dirty row, degrade(), stop, the time),
+     * the caller looks at the schedule again */
+    if (!st->stop && st->n_dirty == 0 && !st->wipe_pending && mono_ms() < maintenance_ms)
+        (void)wait_until(st, maintenance_ms);
+    if (st->n_dirty == 0 && !st->wipe_pending)
+        return;
+    int64_t due = mono_ms() + st->o.flush_interval_ms;
+    while (!st->stop && st->n_dirty < (size_t)st->o.flush_batch) {
+        if (wait_until(st, due) == ETIMEDOUT)
+            break;
+    }
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -819,15 +855,10 @@ writer_main(void *arg)
 
     pthread_mutex_lock(&st->mu);
     while (!st->stop) {
-        struct timespec dl = {0};
-        int64_t due = mono_ms() + st->o.flush_interval_ms;
-        dl.tv_sec = due / 1000;
-        dl.tv_nsec = (due % 1000) * 1000000;
-        while (!st->stop && !st->kick && st->n_dirty < (size_t)st->o.flush_batch) {
-            if (pthread_cond_timedwait(&st->wake, &st->mu, &dl) == ETIMEDOUT)
-                break;
-        }
-        st->kick = false;
+        int64_t next = last_prune + st->o.prune_interval_ms;
+        if (!st->persistent && st->path[0] != '\0' && last_reopen + reopen_wait < next)
+            next = last_reopen + reopen_wait; /* degrade() wakes the thread */
+        wait_for_work(st, next);
         if (st->stop)
             break;
         if (mono_ms() - last_prune >= st->o.prune_interval_ms) {
