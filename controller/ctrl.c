@@ -1086,6 +1086,8 @@ ctrl_stop(struct ctrl *c, bool release)
      * refuses, one before it is joined here. */
     starter_stop(&c->starter);
     for (i = 0; i < N_WATCHED; i++)
+        kinformer_stop_begin(c->inf[i]); /* their watches end together, not one by one */
+    for (i = 0; i < N_WATCHED; i++)
         if (c->q[i] != NULL)
             kworkq_stop_workers(c->q[i]);
     for (i = 0; i < N_WATCHED; i++)

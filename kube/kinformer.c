@@ -1384,13 +1384,21 @@ kinformer_start(struct kinformer *inf, struct sc_err *err)
 }
 
 void
-kinformer_stop(struct kinformer *inf)
+kinformer_stop_begin(struct kinformer *inf)
 {
+    if (inf == NULL)
+        return;
     pthread_mutex_lock(&inf->mu);
     FLAG_SET(inf->stop, 1);
     FLAG_SET(inf->interrupt, 1);
     pthread_cond_broadcast(&inf->cv);
     pthread_mutex_unlock(&inf->mu);
+}
+
+void
+kinformer_stop(struct kinformer *inf)
+{
+    kinformer_stop_begin(inf);
     if (inf->started && !inf->joined) {
         pthread_join(inf->thread, NULL);
         inf->joined = true;

@@ -134,6 +134,9 @@ int kinformer_add_index(struct kinformer *inf, const char *name, kindex_fn *fn, 
 int kinformer_start(struct kinformer *inf, struct sc_err *err);
 /* Stop the thread (interrupts a watch within ~1 s) and join it. Idempotent. */
 void kinformer_stop(struct kinformer *inf);
+/* Ask the thread to stop without waiting: call it on every informer, then
+ * kinformer_stop() on each, so that their ~1 s waits overlap. NULL-safe. */
+void kinformer_stop_begin(struct kinformer *inf);
 void kinformer_free(struct kinformer *inf); /* stops first; NULL-safe */
 
 bool kinformer_synced(struct kinformer *inf);

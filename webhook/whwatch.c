@@ -385,6 +385,11 @@ whwatch_free(struct whwatch *w)
 {
     if (w == NULL)
         return;
+    for (int i = 0; i < WH_OBJ_N; i++) /* the watches end together, not one by one */
+        kinformer_stop_begin(w->objs[i]);
+    kinformer_stop_begin(w->grants);
+    kinformer_stop_begin(w->classes[WH_CLASS_GROUP]);
+    kinformer_stop_begin(w->classes[WH_CLASS_SNAPSHOT]);
     for (int i = WH_OBJ_N - 1; i >= 0; i--)
         kinformer_free(w->objs[i]);
     kinformer_free(w->grants);
