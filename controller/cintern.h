@@ -29,6 +29,13 @@ void cintern_free(struct cintern *t); /* NULL-safe */
  * NULL when t is NULL, s is too long, the table is full or memory ran out. */
 const char *cintern_get(struct cintern *t, const char *s, size_t len);
 
+/* The index of the table's copy of s, or -1 when the table has none (a
+ * lookup; adds nothing).  Indexes are below LIM_INTERN_STRINGS and never
+ * change. */
+int cintern_index(struct cintern *t, const char *s);
+/* The string of index idx, or NULL.  Lock-free. */
+const char *cintern_at(const struct cintern *t, unsigned idx);
+
 /* Strings kept, and the bytes the table holds. */
 size_t cintern_len(struct cintern *t);
 size_t cintern_bytes(struct cintern *t);

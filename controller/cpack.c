@@ -21,6 +21,8 @@ static const char *const known[] = {
     "Lost",
 };
 
+_Static_assert(SC_ARRAY_LEN(known) <= CPACK_KNOWN_MAX, "crec.c encodes an index below it");
+
 /* The constant equal to s (len bytes), or NULL: lengths and first bytes
  * are compared before the rest, so most strings cost a few compares. */
 static const char *
@@ -30,6 +32,21 @@ known_value(const char *s, size_t len)
         if (known[i][0] == s[0] && strlen(known[i]) == len && memcmp(s, known[i], len) == 0)
             return known[i];
     return NULL;
+}
+
+int
+cpack_known_index(const char *s)
+{
+    for (size_t i = 0; i < SC_ARRAY_LEN(known); i++)
+        if (s == known[i])
+            return (int)i;
+    return -1;
+}
+
+const char *
+cpack_known_at(unsigned idx)
+{
+    return idx < SC_ARRAY_LEN(known) ? known[idx] : NULL;
 }
 
 void

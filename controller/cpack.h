@@ -51,4 +51,11 @@ void cpack_add_shared(struct cpack *p, const char **slot);
 int cpack_commit(struct cpack *p, void **base, size_t size, unsigned *block_len,
                  struct sc_err *err);
 
+/* The index of the well-known constant s points at (the pointer, not the
+ * text: a view's field that cpack_commit() pointed at it), or -1; and back
+ * (NULL past the last).  Indexes are below CPACK_KNOWN_MAX. */
+#define CPACK_KNOWN_MAX 32
+int cpack_known_index(const char *s);
+const char *cpack_known_at(unsigned idx);
+
 #endif

@@ -1,6 +1,7 @@
 #include "controller/cstore.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,65 +10,98 @@
 #include "common/hmap.h"
 #include "common/limits.h"
 #include "common/sc_err.h"
+#include "controller/crec.h"
 #include "kube/kinformer.h"
 
-/* The map's key is the stored view itself (its ns and name), so a key costs
- * no copy; a lookup key "ns/name" is split into a struct cmeta on the stack. */
+/* What the store keeps per key is either the view itself or, after
+ * cstore_use_records(), a record of it (controller/crec.h): a reader gets a
+ * view back either way.  A standalone store keys its map by a copy of
+ * "ns/name". */
 struct cstore {
     pthread_rwlock_t lock;
-    struct hmap map;       /* struct cmeta * -> the same view (owned reference) */
-    struct kinformer *inf; /* attached: the one table, map unused */
+    struct hmap map;        /* "ns/name" copy -> what is stored */
+    struct kinformer *inf;  /* attached: the one table, map unused */
+    struct cintern *intern; /* the records' shared strings (borrowed) */
+    int rec_kind;           /* enum crec_kind, or -1: views as they are */
 };
 
-static uint64_t
-meta_hash(const void *key)
+static void *
+key_dup(const void *key)
 {
-    const struct cmeta *m = key;
-    uint64_t h = HMAP_HASH_SEED;
-
-    if (m->ns != NULL) {
-        h = hmap_hash_bytes(h, m->ns, strlen(m->ns));
-        h = hmap_hash_bytes(h, "/", 1);
-    }
-    return hmap_hash_bytes(h, m->name, strlen(m->name));
-}
-
-static bool
-meta_eq(const void *a, const void *b)
-{
-    const struct cmeta *x = a, *y = b;
-
-    if ((x->ns == NULL) != (y->ns == NULL) || strcmp(x->name, y->name) != 0)
-        return false;
-    return x->ns == NULL || strcmp(x->ns, y->ns) == 0;
+    return strdup(key);
 }
 
 static void
-meta_unref(void *val)
+key_free(void *key)
+{
+    free(key);
+}
+
+static void
+view_free(void *val)
 {
     cview_unref(val);
 }
 
-static const struct hmap_type view_keys = {meta_hash, meta_eq, NULL, NULL, meta_unref};
-
-/* The lookup key for "ns/name" or "name"; ns is written into buf. */
-static int
-split_key(const char *key, struct cmeta *m, char *buf, size_t cap)
+static void
+rec_free(void *val)
 {
-    const char *slash = strchr(key, '/');
+    free(val);
+}
 
-    memset(m, 0, sizeof(*m));
-    if (slash == NULL) {
-        m->name = key;
-        return 0;
+static const struct hmap_type view_keys = {hmap_hash_str, hmap_str_eq, key_dup, key_free,
+                                           view_free};
+static const struct hmap_type rec_keys = {hmap_hash_str, hmap_str_eq, key_dup, key_free, rec_free};
+
+/* A new reference to the view of what is stored (NULL: ENOMEM). */
+static struct cmeta *
+view_of(const struct cstore *s, const void *stored)
+{
+    if (s->rec_kind < 0)
+        return cview_ref((struct cmeta *)stored);
+    return crec_view(stored, s->intern);
+}
+
+/* The view of what is stored, borrowed: in buf for a record. */
+static const struct cmeta *
+peek(const struct cstore *s, const void *stored, void *buf)
+{
+    return s->rec_kind < 0 ? stored : crec_peek(stored, s->intern, buf);
+}
+
+static const char *
+stored_rv(const struct cstore *s, const void *stored)
+{
+    return s->rec_kind < 0 ? ((const struct cmeta *)stored)->rv
+                           : crec_str(stored, s->intern, CREC_RV);
+}
+
+int
+cstore_stored(struct cstore *s, struct cmeta *m, void **out, struct sc_err *err)
+{
+    int rc = 0;
+
+    *out = m;
+    if (s->rec_kind >= 0) {
+        rc = crec_make(m, (enum crec_kind)s->rec_kind, s->intern, out, err);
+        cview_unref(m);
     }
-    if ((size_t)(slash - key) >= cap)
-        return SC_ETOOBIG;
-    memcpy(buf, key, (size_t)(slash - key));
-    buf[slash - key] = '\0';
-    m->ns = buf;
-    m->name = slash + 1;
-    return 0;
+    return rc;
+}
+
+void
+cstore_free_stored(struct cstore *s, void *stored)
+{
+    if (s->rec_kind < 0)
+        cview_unref(stored);
+    else
+        free(stored);
+}
+
+struct cmeta *
+cstore_view_of(struct cstore *s, const void *stored)
+{
+    return stored != NULL ? view_of(s, stored) : NULL;
 }
 
 struct cstore *
@@ -82,7 +116,19 @@ cstore_new(void)
         return NULL;
     }
     hmap_init(&s->map, &view_keys, 0);
+    s->rec_kind = -1;
     return s;
+}
+
+int
+cstore_use_records(struct cstore *s, enum crec_kind kind, struct cintern *t)
+{
+    if (s->inf != NULL || hmap_len(&s->map) > 0 || kind >= CREC_N_KINDS)
+        return SC_EINVALID;
+    s->rec_kind = (int)kind;
+    s->intern = t;
+    hmap_init(&s->map, &rec_keys, 0);
+    return 0;
 }
 
 int
@@ -133,44 +179,61 @@ cstore_key(const struct cmeta *m, char *out, size_t cap)
     return n < 0 || (size_t)n >= cap ? SC_ETOOBIG : 0;
 }
 
-/* The RV rule of cstore_put: true when m must not replace cur. */
+/* The RV rule of cstore_put: true when m must not replace what is stored
+ * at resourceVersion cur_rv. */
 static bool
-stale(const struct cmeta *cur, const struct cmeta *m)
+stale(const char *cur_rv, const struct cmeta *m)
 {
     int64_t old_rv, new_rv;
 
-    return !cview_rv_num(m->rv, &new_rv) || (cview_rv_num(cur->rv, &old_rv) && new_rv < old_rv);
+    return !cview_rv_num(m->rv, &new_rv) || (cview_rv_num(cur_rv, &old_rv) && new_rv < old_rv);
 }
 
 int
 cstore_put(struct cstore *s, struct cmeta *m, bool force)
 {
     char key[LIM_KEY];
+    struct sc_err err = {0};
     struct hmap_entry *e = NULL;
+    void *stored = NULL;
     int rc = CSTORE_REPLACED;
 
     if (cstore_key(m, key, sizeof(key)) != 0) {
         cview_unref(m);
         return SC_ETOOBIG;
     }
-    if (s->inf != NULL) /* the same rule and results (kinformer.h) */
-        return kinformer_put(s->inf, m->ns, m->name, m->uid, m->rv, m, force);
-    pthread_rwlock_wrlock(&s->lock);
-    e = hmap_find(&s->map, m);
-    if (e != NULL && !force && stale(e->val, m)) {
-        rc = CSTORE_STALE;
-    } else if (e != NULL) { /* the key moves to the new view: the old one goes */
-        struct cmeta *old = e->val;
+    if (s->rec_kind >= 0) {
+        int mk = crec_make(m, (enum crec_kind)s->rec_kind, s->intern, &stored, &err);
 
-        e->key = m;
-        e->val = m;
-        m = old;
+        if (mk != 0) {
+            cview_unref(m);
+            return mk;
+        }
     } else {
-        rc = hmap_put(&s->map, m, m, NULL);
-        m = rc == 0 ? NULL : m;
+        stored = cview_ref(m);
+    }
+    if (s->inf != NULL) { /* the same rule and results (kinformer.h) */
+        rc = kinformer_put(s->inf, m->ns, m->name, m->uid, m->rv, stored, force);
+        cview_unref(m);
+        return rc;
+    }
+    pthread_rwlock_wrlock(&s->lock);
+    e = hmap_find(&s->map, key);
+    if (e != NULL && !force && stale(stored_rv(s, e->val), m)) {
+        rc = CSTORE_STALE;
+    } else if (e != NULL) { /* the new value replaces the old one, which goes */
+        void *old = e->val;
+
+        e->val = stored;
+        stored = old;
+    } else {
+        rc = hmap_put(&s->map, key, stored, NULL);
+        stored = rc == 0 ? NULL : stored;
         rc = rc == 0 ? CSTORE_ADDED : rc;
     }
     pthread_rwlock_unlock(&s->lock);
+    if (stored != NULL)
+        cstore_free_stored(s, stored);
     cview_unref(m);
     return rc;
 }
@@ -178,20 +241,19 @@ cstore_put(struct cstore *s, struct cmeta *m, bool force)
 struct cmeta *
 cstore_get(struct cstore *s, const char *key)
 {
-    char ns[LIM_KEY];
-    struct cmeta k = {0}, *m = NULL;
+    struct cmeta *m = NULL;
+    void *stored;
 
     if (s->inf != NULL) {
         struct kitem *it = kinformer_get(s->inf, key);
 
-        m = it != NULL ? cview_ref((struct cmeta *)kitem_view(it)) : NULL;
+        m = it != NULL ? view_of(s, kitem_view(it)) : NULL;
         kitem_release(it);
         return m;
     }
-    if (split_key(key, &k, ns, sizeof(ns)) != 0)
-        return NULL;
     pthread_rwlock_rdlock(&s->lock);
-    m = cview_ref(hmap_get(&s->map, &k));
+    stored = hmap_get(&s->map, key);
+    m = stored != NULL ? view_of(s, stored) : NULL;
     pthread_rwlock_unlock(&s->lock);
     return m;
 }
@@ -199,23 +261,24 @@ cstore_get(struct cstore *s, const char *key)
 struct cmeta *
 cstore_del(struct cstore *s, const char *key)
 {
-    char ns[LIM_KEY];
-    struct cmeta k = {0};
-    void *m = NULL;
+    struct cmeta *m = NULL;
+    void *stored = NULL;
 
     if (s->inf != NULL) {
         struct kitem *it = kinformer_take(s->inf, key);
 
-        m = it != NULL ? cview_ref((struct cmeta *)kitem_view(it)) : NULL;
+        m = it != NULL ? view_of(s, kitem_view(it)) : NULL;
         kitem_release(it);
         return m;
     }
-    if (split_key(key, &k, ns, sizeof(ns)) != 0)
-        return NULL;
     pthread_rwlock_wrlock(&s->lock);
-    if (!hmap_del(&s->map, &k, &m))
-        m = NULL;
+    if (!hmap_del(&s->map, key, &stored))
+        stored = NULL;
     pthread_rwlock_unlock(&s->lock);
+    if (stored == NULL)
+        return NULL;
+    m = view_of(s, stored);
+    cstore_free_stored(s, stored);
     return m;
 }
 
@@ -235,30 +298,30 @@ cstore_len(struct cstore *s)
 struct each_ctx {
     int (*fn)(const struct cmeta *m, void *arg);
     void *arg;
+    const struct cstore *s;
     size_t bytes;
 };
 
 static int
 each_fn(const void *key, void *val, void *arg)
 {
+    _Alignas(max_align_t) char buf[CREC_PEEK_BYTES];
     struct each_ctx *x = arg;
 
     (void)key;
-    return x->fn(val, x->arg);
+    return x->fn(peek(x->s, val, buf), x->arg);
 }
 
 static int
 item_fn(const struct kitem *it, void *arg)
 {
-    struct each_ctx *x = arg;
-
-    return x->fn(kitem_view(it), x->arg);
+    return each_fn(NULL, (void *)kitem_view(it), arg);
 }
 
 void
 cstore_each(struct cstore *s, int (*fn)(const struct cmeta *m, void *arg), void *arg)
 {
-    struct each_ctx x = {fn, arg, 0};
+    struct each_ctx x = {fn, arg, s, 0};
 
     if (s->inf != NULL) {
         kinformer_each(s->inf, item_fn, &x);
@@ -269,29 +332,35 @@ cstore_each(struct cstore *s, int (*fn)(const struct cmeta *m, void *arg), void 
     pthread_rwlock_unlock(&s->lock);
 }
 
+static size_t
+stored_bytes(const struct cstore *s, const void *stored)
+{
+    return s->rec_kind < 0 ? cview_bytes(stored) : crec_bytes(stored);
+}
+
 static int
 bytes_fn(const void *key, void *val, void *arg)
 {
-    (void)key;
-    ((struct each_ctx *)arg)->bytes += cview_bytes(val);
+    struct each_ctx *x = arg;
+
+    x->bytes += stored_bytes(x->s, val) + (key != NULL ? strlen(key) + 1 : 0);
     return 0;
 }
 
 static int
-item_bytes_fn(const struct cmeta *m, void *arg)
+item_bytes_fn(const struct kitem *it, void *arg)
 {
-    *(size_t *)arg += cview_bytes(m);
-    return 0;
+    return bytes_fn(NULL, (void *)kitem_view(it), arg);
 }
 
 size_t
 cstore_bytes(struct cstore *s)
 {
-    struct each_ctx x = {NULL, NULL, 0};
+    struct each_ctx x = {NULL, NULL, s, 0};
 
     if (s->inf != NULL) {
         x.bytes = sizeof(*s) + kinformer_bytes(s->inf);
-        cstore_each(s, item_bytes_fn, &x.bytes);
+        kinformer_each(s->inf, item_bytes_fn, &x);
         return x.bytes;
     }
     pthread_rwlock_rdlock(&s->lock);

@@ -14,10 +14,17 @@
  * same rule; cstore_del to kinformer_take; cstore_each under the informer's
  * read lock).  A standalone store (tests, tools) keeps its own table.
  *
+ * A store of VolumeSnapshots or contents keeps records instead of views
+ * (cstore_use_records; controller/crec.h): about a third smaller.  Readers
+ * still get views: cstore_get() and cstore_del() a new one, cstore_each()
+ * one decoded into its stack frame for the call.
+ *
  * Ownership: cstore_put() takes ownership of the caller's reference on
  * every path.  cstore_get() returns a new reference (release it with
- * cview_unref) or NULL.  cstore_each() calls fn under the read lock with a
- * borrowed view; fn must not call back into the same store.
+ * cview_unref) or NULL (absent, or out of memory).  cstore_each() calls fn
+ * under the read lock with a borrowed view, valid only during the call (fn
+ * must not take a reference on it); fn must not call back into the same
+ * store.
  */
 #ifndef SC_CSTORE_H
 #define SC_CSTORE_H
@@ -25,6 +32,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/sc_err.h"
+#include "controller/crec.h"
 #include "controller/cview.h"
 
 struct cstore;
@@ -36,6 +45,18 @@ void cstore_free(struct cstore *s); /* NULL-safe; drops every reference */
  * store, free its views with cview_unref and not be started yet).  The
  * store must be empty: SC_EINVALID otherwise. */
 int cstore_attach(struct cstore *s, struct kinformer *inf);
+/* Keep records of kind instead of views, their shared strings in t
+ * (borrowed; must outlive the store), from now on.  Before cstore_attach()
+ * and before anything is stored: SC_EINVALID otherwise. */
+int cstore_use_records(struct cstore *s, enum crec_kind kind, struct cintern *t);
+/* What the store keeps for view m (its reference is taken on every path):
+ * m itself, or its record.  For an attached informer's parse callback;
+ * free with cstore_free_stored().  0 or SC_E*. */
+SC_MUST_CHECK int cstore_stored(struct cstore *s, struct cmeta *m, void **out, struct sc_err *err);
+void cstore_free_stored(struct cstore *s, void *stored);
+/* A new reference to the view of what the store keeps (an item's view);
+ * NULL when stored is NULL or memory ran out. */
+struct cmeta *cstore_view_of(struct cstore *s, const void *stored);
 /* The attached informer, or NULL. */
 struct kinformer *cstore_informer(const struct cstore *s);
 /* Informer callbacks (kinformer.h's kinf_parse_fn, kinf_free_fn; ctx unused)

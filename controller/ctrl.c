@@ -135,25 +135,31 @@ view_parse(struct ctrl *c, enum kind kind, const json_t *obj, struct cmeta **out
     }
 }
 
+/* An item's view is what the kind's store keeps: the view, or a record of
+ * it for snapshots and contents (cstore_use_records). */
 static int
 parse_item(void *ctx, const json_t *obj, void **view, struct sc_err *err)
 {
     const struct kind_ctx *k = ctx;
+    struct cmeta *m = NULL;
+    int rc = view_parse(k->c, k->kind, obj, &m, err);
 
-    return view_parse(k->c, k->kind, obj, (struct cmeta **)view, err);
+    return rc != 0 ? rc : cstore_stored(k->c->stores[k->kind], m, view, err);
 }
 
 static void
 free_view(void *ctx, void *view)
 {
-    (void)ctx;
-    cview_unref(view);
+    const struct kind_ctx *k = ctx;
+
+    cstore_free_stored(k->c->stores[k->kind], view);
 }
 
+/* A new reference to the item's view (NULL: out of memory). */
 static struct cmeta *
-item_view(const struct kitem *it)
+item_view(const struct kind_ctx *k, const struct kitem *it)
 {
-    return (struct cmeta *)kitem_view(it);
+    return cstore_view_of(k->c->stores[k->kind], kitem_view(it));
 }
 
 /* Queue key for a sync pass.  Until the caches have synced, the informers'
@@ -174,11 +180,17 @@ static void
 put_and_enqueue(const struct kind_ctx *k, const struct kitem *it)
 {
     struct ctrl *c = k->c;
-    struct cmeta *m = item_view(it);
+    struct cmeta *m = NULL;
+    bool wanted = true;
 
     /* The informer's table is the kind's one store (cstore_attach).  A
      * claim has a pass only while it is deleted and held (pvc_pin.h). */
-    if (k->kind != KIND_PVC || pvc_pin_wanted((const struct cpvc *)m))
+    if (k->kind == KIND_PVC) {
+        m = item_view(k, it);
+        wanted = m != NULL && pvc_pin_wanted((const struct cpvc *)m);
+        cview_unref(m);
+    }
+    if (wanted)
         enqueue(c, c->q[k->kind], kitem_key(it));
 }
 
@@ -200,20 +212,28 @@ on_delete(void *ctx, const struct kitem *it)
 {
     const struct kind_ctx *k = ctx;
     struct ctrl *c = k->c;
-    const struct cmeta *m = item_view(it);
+    struct cmeta *m = NULL;
 
     switch (k->kind) {
     case KIND_VS:
-        snapshot_deleted(&c->env, (const struct cvs *)m);
-        break;
     case KIND_VSC:
-        content_deleted(&c->env, (const struct cvsc *)m);
-        break;
     case KIND_VGS:
-        group_deleted(&c->env, (const struct gvgs *)m);
-        break;
     case KIND_VGSC:
-        group_content_deleted(&c->env, (const struct gvgsc *)m);
+        m = item_view(k, it);
+        if (m == NULL) {
+            log_warnx("%s %s deleted: out of memory reading its view", kind_name(k->kind),
+                      kitem_key(it));
+            break;
+        }
+        if (k->kind == KIND_VS)
+            snapshot_deleted(&c->env, (const struct cvs *)m);
+        else if (k->kind == KIND_VSC)
+            content_deleted(&c->env, (const struct cvsc *)m);
+        else if (k->kind == KIND_VGS)
+            group_deleted(&c->env, (const struct gvgs *)m);
+        else
+            group_content_deleted(&c->env, (const struct gvgsc *)m);
+        cview_unref(m);
         break;
     default:
         cview_unref(cstore_del(c->stores[k->kind], kitem_key(it)));
@@ -754,6 +774,11 @@ make_parts(struct ctrl *c, struct sc_err *err)
     c->intern = cintern_new();
     for (i = 0; i < N_WATCHED; i++)
         c->stores[i] = cstore_new();
+    /* snapshots and contents are most of the cache: kept as records */
+    if (c->stores[KIND_VS] != NULL && c->stores[KIND_VSC] != NULL &&
+        (cstore_use_records(c->stores[KIND_VS], CREC_VS, c->intern) != 0 ||
+         cstore_use_records(c->stores[KIND_VSC], CREC_VSC, c->intern) != 0))
+        return sc_err_set(err, SC_EINVALID, "cstore_use_records");
     if (make_queues(c, false, err) != 0)
         return SC_ENOMEM;
     memset(&ro, 0, sizeof(ro));

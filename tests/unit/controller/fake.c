@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "common/limits.h"
+#include "controller/cintern.h"
+#include "controller/cstore.h"
 #include "controller/gview.h"
 #include "tests/lib/harness.h"
 
@@ -186,6 +188,11 @@ fake_init(struct fake *f)
     f->act = (struct sync_actions){f, f_get, f_list, f_create, f_patch, f_del, f_event, f_enqueue};
     f->env.snapshots = cstore_new();
     f->env.contents = cstore_new();
+    /* as in the controller: snapshots and contents kept as records */
+    f->intern = cintern_new();
+    if (f->intern == NULL || cstore_use_records(f->env.snapshots, CREC_VS, f->intern) != 0 ||
+        cstore_use_records(f->env.contents, CREC_VSC, f->intern) != 0)
+        abort();
     f->env.classes = cstore_new();
     f->env.claims = cstore_new();
     f->env.act = &f->act;
@@ -220,6 +227,7 @@ fake_release(struct fake *f)
     cstore_free(f->env.groups);
     cstore_free(f->env.group_contents);
     cstore_free(f->env.group_classes);
+    cintern_free(f->intern); /* after the stores */
     cmetrics_free(f->metrics);
 }
 

@@ -35,6 +35,7 @@ struct fake {
     struct sync_env env;
     struct fake_clock clock;
     struct cmetrics *metrics;
+    struct cintern *intern; /* the records' shared strings (snapshots, contents) */
 };
 
 /* Stores and actions for the snapshot tests: groups off (no group stores),

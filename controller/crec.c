@@ -1,0 +1,320 @@
+#include "controller/crec.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/cintern.h"
+#include "controller/cpack.h"
+
+/* A record: a header, the kind's flags and integers (its scalar runs, in
+ * order), one slot per string field, then the strings.
+ *
+ * A slot holds 0 for NULL, 1 + i for the well-known constant i, SHARED_BIT
+ * | i for the shared string i, or BLOCK_BASE + the string's offset among the
+ * record's strings (a suffix of another string is an offset into it). */
+struct hdr {
+    uint32_t block_len; /* bytes of strings */
+    uint8_t kind;       /* enum crec_kind */
+    uint8_t wide;       /* 4-byte slots */
+};
+
+#define HDR_BYTES  8
+#define BLOCK_BASE (CPACK_KNOWN_MAX + 1)
+#define NARROW_MAX 0x7fffu
+#define MAX_STR    20
+#define MAX_RUNS   3
+
+_Static_assert(sizeof(struct hdr) <= HDR_BYTES, "header");
+
+struct desc {
+    uint16_t size; /* sizeof the view's struct */
+    uint8_t n_str, n_runs;
+    uint16_t scalars; /* sum of run_len */
+    uint16_t str[MAX_STR];
+    uint16_t run_off[MAX_RUNS], run_len[MAX_RUNS];
+};
+
+#define M(f)      offsetof(struct cmeta, f)
+#define VS(f)     offsetof(struct cvs, f)
+#define VSC(f)    offsetof(struct cvsc, f)
+#define END(t, f) (offsetof(struct t, f) + sizeof(((struct t *)0)->f))
+
+/* The metadata's integers: created_ms and deleting_ms, then fins .. deleting
+ * (refs, block_len and size are the view's own). */
+#define META_RUN1_LEN (M(refs) - M(created_ms))
+#define META_RUN2_LEN (END(cmeta, deleting) - M(fins))
+
+/* A field added to a view must be added here too: these sizes say so. */
+_Static_assert(sizeof(struct cmeta) == 88, "struct cmeta changed: update crec.c");
+_Static_assert(sizeof(struct cvs) == 184, "struct cvs changed: update crec.c");
+_Static_assert(sizeof(struct cvsc) == 232, "struct cvsc changed: update crec.c");
+_Static_assert(sizeof(struct cvsc) <= CREC_PEEK_BYTES && sizeof(struct cvs) <= CREC_PEEK_BYTES,
+               "CREC_PEEK_BYTES");
+
+static const struct desc descs[CREC_N_KINDS] =
+    {
+        [CREC_VS] =
+            {
+                .size = sizeof(struct cvs),
+                .n_str = 14,
+                .n_runs = 3,
+                .scalars = META_RUN1_LEN + META_RUN2_LEN + END(cvs, has_error) - VS(ready),
+                .str = {M(ns), M(name), M(uid), M(rv), VS(vgs_owner), VS(pvc), VS(content),
+                        VS(class_name), VS(bound), VS(creation_time), VS(restore_size),
+                        VS(error_msg), VS(error_time), VS(vgs_name)},
+                .run_off = {M(created_ms), M(fins), VS(ready)},
+                .run_len = {META_RUN1_LEN, META_RUN2_LEN, END(cvs, has_error) - VS(ready)},
+            },
+        [CREC_VSC] =
+            {
+                .size = sizeof(struct cvsc),
+                .n_str = 18,
+                .n_runs = 3,
+                .scalars =
+                    META_RUN1_LEN + META_RUN2_LEN + END(cvsc, has_error) - VSC(creation_time_ns),
+                .str = {M(ns), M(name), M(uid), M(rv), VSC(ref_name), VSC(ref_ns), VSC(ref_uid),
+                        VSC(ref_kind), VSC(ref_api), VSC(class_name), VSC(driver),
+                        VSC(volume_handle), VSC(snapshot_handle), VSC(source_volume_mode),
+                        VSC(error_msg), VSC(error_time), VSC(status_snapshot_handle),
+                        VSC(vgs_handle)},
+                .run_off = {M(created_ms), M(fins), VSC(creation_time_ns)},
+                .run_len = {META_RUN1_LEN, META_RUN2_LEN,
+                            END(cvsc, has_error) - VSC(creation_time_ns)},
+            },
+};
+
+static const struct desc *
+desc_of(const void *rec, struct hdr *h)
+{
+    memcpy(h, rec, sizeof(*h));
+    return h->kind < CREC_N_KINDS ? &descs[h->kind] : NULL;
+}
+
+static size_t
+slot_width(const struct hdr *h)
+{
+    return h->wide ? 4 : 2;
+}
+
+static uint32_t
+slot_get(const unsigned char *slots, size_t i, bool wide)
+{
+    uint32_t v32;
+    uint16_t v16;
+
+    if (wide) {
+        memcpy(&v32, slots + 4 * i, 4);
+        return v32;
+    }
+    memcpy(&v16, slots + 2 * i, 2);
+    return v16;
+}
+
+static void
+slot_set(unsigned char *slots, size_t i, bool wide, uint32_t v)
+{
+    uint16_t v16 = (uint16_t)v;
+
+    if (wide)
+        memcpy(slots + 4 * i, &v, 4);
+    else
+        memcpy(slots + 2 * i, &v16, 2);
+}
+
+static const char *
+slot_str(uint32_t v, bool wide, const char *block, const struct cintern *t)
+{
+    uint32_t shared = wide ? 0x80000000u : 0x8000u;
+    const char *s;
+
+    if (v == 0)
+        return NULL;
+    if (v < BLOCK_BASE)
+        s = cpack_known_at(v - 1);
+    else if ((v & shared) != 0)
+        s = cintern_at(t, v & ~shared);
+    else
+        return block + (v - BLOCK_BASE);
+    return s != NULL ? s : ""; /* not reached: the record was made with t */
+}
+
+/* ---- making a record ---- */
+
+/* What one string field becomes. */
+struct field {
+    const char *s;
+    uint32_t slot; /* for all but the strings copied from outside the view */
+    bool outside;  /* copied after the view's block */
+};
+
+/* Classify every string field of m; returns the bytes of the strings that
+ * lie outside m's block and must be copied. */
+static size_t
+plan(const struct cmeta *m, const struct desc *d, struct cintern *t, struct field *f)
+{
+    uintptr_t block = (uintptr_t)m + m->size;
+    size_t extra = 0;
+
+    for (size_t i = 0; i < d->n_str; i++) {
+        const char *s;
+        int idx;
+
+        memcpy(&s, (const char *)m + d->str[i], sizeof(s));
+        f[i] = (struct field){.s = s};
+        if (s == NULL)
+            continue;
+        if ((uintptr_t)s >= block && (uintptr_t)s < block + m->block_len)
+            f[i].slot = BLOCK_BASE + (uint32_t)((uintptr_t)s - block);
+        else if ((idx = cpack_known_index(s)) >= 0)
+            f[i].slot = 1 + (uint32_t)idx;
+        else if ((idx = cintern_index(t, s)) >= 0)
+            f[i].slot = (uint32_t)idx | 0x80000000u; /* narrowed below */
+        else {
+            f[i].outside = true;
+            extra += strlen(s) + 1;
+        }
+    }
+    return extra;
+}
+
+int
+crec_make(const struct cmeta *m, enum crec_kind kind, struct cintern *t, void **out,
+          struct sc_err *err)
+{
+    const struct desc *d = kind < CREC_N_KINDS ? &descs[kind] : NULL;
+    struct field f[MAX_STR] = {0};
+    struct hdr h = {0};
+    unsigned char *rec, *p, *slots;
+    size_t extra, block_len, at;
+
+    *out = NULL;
+    if (d == NULL || m->size != d->size || m->extra != NULL)
+        return sc_err_set(err, SC_EINVALID, "crec: not a view of kind %d", (int)kind);
+    extra = plan(m, d, t, f);
+    block_len = (size_t)m->block_len + extra;
+    if (block_len > UINT32_MAX - BLOCK_BASE - 1 || block_len > (size_t)64 << 20)
+        return sc_err_set(err, SC_ETOOBIG, "crec: %zu bytes of strings", block_len);
+    h.block_len = (uint32_t)block_len;
+    h.kind = (uint8_t)kind;
+    h.wide = block_len + BLOCK_BASE > NARROW_MAX;
+    rec = malloc(HDR_BYTES + d->scalars + d->n_str * slot_width(&h) + block_len);
+    if (rec == NULL)
+        return sc_err_set(err, SC_ENOMEM, "out of memory");
+    memset(rec, 0, HDR_BYTES);
+    memcpy(rec, &h, sizeof(h));
+    p = rec + HDR_BYTES;
+    for (size_t i = 0; i < d->n_runs; i++) {
+        memcpy(p, (const char *)m + d->run_off[i], d->run_len[i]);
+        p += d->run_len[i];
+    }
+    slots = p;
+    p += d->n_str * slot_width(&h);
+    memcpy(p, (const char *)m + m->size, m->block_len);
+    at = m->block_len;
+    for (size_t i = 0; i < d->n_str; i++) {
+        uint32_t v = f[i].slot;
+
+        if (f[i].outside) {
+            size_t n = strlen(f[i].s) + 1;
+
+            memcpy(p + at, f[i].s, n);
+            v = BLOCK_BASE + (uint32_t)at;
+            at += n;
+        } else if ((v & 0x80000000u) != 0 && !h.wide) {
+            v = (v & ~0x80000000u) | 0x8000u;
+        }
+        slot_set(slots, i, h.wide, v);
+    }
+    *out = rec;
+    return 0;
+}
+
+/* ---- reading one back ---- */
+
+/* Write the view of rec into v (d->size bytes), its strings in block. */
+static void
+fill(const unsigned char *rec, const struct desc *d, const struct hdr *h, char *v,
+     const char *block, const struct cintern *t)
+{
+    const unsigned char *p = rec + HDR_BYTES;
+    struct cmeta *m = (struct cmeta *)(void *)v;
+
+    memset(v, 0, d->size);
+    for (size_t i = 0; i < d->n_runs; i++) {
+        memcpy(v + d->run_off[i], p, d->run_len[i]);
+        p += d->run_len[i];
+    }
+    for (size_t i = 0; i < d->n_str; i++) {
+        const char *s = slot_str(slot_get(p, i, h->wide), h->wide, block, t);
+
+        memcpy(v + d->str[i], &s, sizeof(s));
+    }
+    m->size = d->size;
+    m->block_len = h->block_len;
+}
+
+static const char *
+block_of(const unsigned char *rec, const struct desc *d, const struct hdr *h)
+{
+    return (const char *)rec + HDR_BYTES + d->scalars + d->n_str * slot_width(h);
+}
+
+struct cmeta *
+crec_view(const void *rec, const struct cintern *t)
+{
+    struct hdr h = {0};
+    const struct desc *d = desc_of(rec, &h);
+    struct cmeta *m = NULL;
+    char *v = NULL;
+
+    if (d == NULL)
+        return NULL;
+    v = malloc((size_t)d->size + h.block_len);
+    if (v == NULL)
+        return NULL;
+    memcpy(v + d->size, block_of(rec, d, &h), h.block_len);
+    fill(rec, d, &h, v, v + d->size, t);
+    m = (struct cmeta *)(void *)v;
+    m->refs = 1;
+    return m;
+}
+
+struct cmeta *
+crec_peek(const void *rec, const struct cintern *t, void *buf)
+{
+    struct hdr h = {0};
+    const struct desc *d = desc_of(rec, &h);
+    struct cmeta *m = NULL;
+
+    if (d == NULL)
+        return NULL;
+    fill(rec, d, &h, buf, block_of(rec, d, &h), t);
+    m = buf;
+    m->refs = 1 << 30; /* borrowed: an unref by mistake never frees it */
+    return m;
+}
+
+const char *
+crec_str(const void *rec, const struct cintern *t, unsigned field)
+{
+    struct hdr h = {0};
+    const struct desc *d = desc_of(rec, &h);
+    const unsigned char *slots;
+
+    if (d == NULL || field >= d->n_str)
+        return NULL;
+    slots = (const unsigned char *)rec + HDR_BYTES + d->scalars;
+    return slot_str(slot_get(slots, field, h.wide), h.wide, block_of(rec, d, &h), t);
+}
+
+size_t
+crec_bytes(const void *rec)
+{
+    struct hdr h = {0};
+    const struct desc *d = desc_of(rec, &h);
+
+    return d == NULL ? 0 : HDR_BYTES + d->scalars + d->n_str * slot_width(&h) + h.block_len;
+}
