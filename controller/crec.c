@@ -19,6 +19,7 @@ struct hdr {
     uint32_t block_len; /* bytes of strings */
     uint8_t kind;       /* enum crec_kind */
     uint8_t wide;       /* 4-byte slots */
+    uint8_t keyed;      /* the strings start with "ns/name" (crec_key) */
 };
 
 #define HDR_BYTES  8
@@ -153,7 +154,7 @@ struct field {
 /* Classify every string field of m; returns the bytes of the strings that
  * lie outside m's block and must be copied. */
 static size_t
-plan(const struct cmeta *m, const struct desc *d, struct cintern *t, struct field *f)
+plan(const struct cmeta *m, const struct desc *d, struct cintern *t, size_t pre, struct field *f)
 {
     uintptr_t block = (uintptr_t)m + m->size;
     size_t extra = 0;
@@ -167,7 +168,7 @@ plan(const struct cmeta *m, const struct desc *d, struct cintern *t, struct fiel
         if (s == NULL)
             continue;
         if ((uintptr_t)s >= block && (uintptr_t)s < block + m->block_len)
-            f[i].slot = BLOCK_BASE + (uint32_t)((uintptr_t)s - block);
+            f[i].slot = BLOCK_BASE + (uint32_t)(pre + ((uintptr_t)s - block));
         else if ((idx = cpack_known_index(s)) >= 0)
             f[i].slot = 1 + (uint32_t)idx;
         else if ((idx = cintern_index(t, s)) >= 0)
@@ -188,18 +189,24 @@ crec_make(const struct cmeta *m, enum crec_kind kind, struct cintern *t, void **
     struct field f[MAX_STR] = {0};
     struct hdr h = {0};
     unsigned char *rec, *p, *slots;
-    size_t extra, block_len, at;
+    size_t extra, block_len, at, pre;
 
     *out = NULL;
     if (d == NULL || m->size != d->size || m->extra != NULL)
         return sc_err_set(err, SC_EINVALID, "crec: not a view of kind %d", (int)kind);
-    extra = plan(m, d, t, f);
-    block_len = (size_t)m->block_len + extra;
+    /* The item's key "ns/name" is the record's first string when the name
+     * is the view's first: "ns/" goes before it (crec_key). */
+    pre = m->ns != NULL && m->block_len > 0 && m->name == (const char *)m + m->size
+              ? strlen(m->ns) + 1
+              : 0;
+    extra = plan(m, d, t, pre, f);
+    block_len = pre + m->block_len + extra;
     if (block_len > UINT32_MAX - BLOCK_BASE - 1 || block_len > (size_t)64 << 20)
         return sc_err_set(err, SC_ETOOBIG, "crec: %zu bytes of strings", block_len);
     h.block_len = (uint32_t)block_len;
     h.kind = (uint8_t)kind;
     h.wide = block_len + BLOCK_BASE > NARROW_MAX;
+    h.keyed = m->ns == NULL || pre > 0;
     rec = malloc(HDR_BYTES + d->scalars + d->n_str * slot_width(&h) + block_len);
     if (rec == NULL)
         return sc_err_set(err, SC_ENOMEM, "out of memory");
@@ -212,8 +219,12 @@ crec_make(const struct cmeta *m, enum crec_kind kind, struct cintern *t, void **
     }
     slots = p;
     p += d->n_str * slot_width(&h);
-    memcpy(p, (const char *)m + m->size, m->block_len);
-    at = m->block_len;
+    if (pre > 0) {
+        memcpy(p, m->ns, pre - 1);
+        p[pre - 1] = '/';
+    }
+    memcpy(p + pre, (const char *)m + m->size, m->block_len);
+    at = pre + m->block_len;
     for (size_t i = 0; i < d->n_str; i++) {
         uint32_t v = f[i].slot;
 
@@ -308,6 +319,19 @@ crec_str(const void *rec, const struct cintern *t, unsigned field)
         return NULL;
     slots = (const unsigned char *)rec + HDR_BYTES + d->scalars;
     return slot_str(slot_get(slots, field, h.wide), h.wide, block_of(rec, d, &h), t);
+}
+
+const char *
+crec_key(const void *rec, const struct cintern *t, const char **rv)
+{
+    struct hdr h = {0};
+    const struct desc *d = desc_of(rec, &h);
+    const char *ns = crec_str(rec, t, CREC_NS);
+
+    *rv = crec_str(rec, t, CREC_RV);
+    if (d == NULL || !h.keyed)
+        return NULL;
+    return ns == NULL ? crec_str(rec, t, CREC_NAME) : block_of(rec, d, &h);
 }
 
 size_t

@@ -44,6 +44,12 @@ struct cmeta *crec_peek(const void *rec, const struct cintern *t, void *buf);
 enum { CREC_NS = 0, CREC_NAME = 1, CREC_UID = 2, CREC_RV = 3 };
 const char *crec_str(const void *rec, const struct cintern *t, unsigned field);
 
+/* The object's key, "ns/name" (or its name when cluster-scoped), as one
+ * string inside the record (or NULL when it has none), and *rv its
+ * resourceVersion: for the informer's item to point at instead of copying
+ * them (kinformer_opts.view_key). */
+const char *crec_key(const void *rec, const struct cintern *t, const char **rv);
+
 /* Bytes the record holds. */
 size_t crec_bytes(const void *rec);
 

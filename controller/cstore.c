@@ -98,6 +98,17 @@ cstore_free_stored(struct cstore *s, void *stored)
         free(stored);
 }
 
+const char *
+cstore_stored_key(const struct cstore *s, const void *stored, const char **rv)
+{
+    const struct cmeta *m = stored;
+
+    if (s->rec_kind >= 0)
+        return crec_key(stored, s->intern, rv);
+    *rv = m->rv; /* a view holds "ns/name" as one string only without ns */
+    return m->ns == NULL ? m->name : NULL;
+}
+
 struct cmeta *
 cstore_view_of(struct cstore *s, const void *stored)
 {

@@ -54,6 +54,10 @@ int cstore_use_records(struct cstore *s, enum crec_kind kind, struct cintern *t)
  * free with cstore_free_stored().  0 or SC_E*. */
 SC_MUST_CHECK int cstore_stored(struct cstore *s, struct cmeta *m, void **out, struct sc_err *err);
 void cstore_free_stored(struct cstore *s, void *stored);
+/* The key ("ns/name" or "name") and *rv the resourceVersion held inside
+ * what the store keeps, or NULL when it holds no such key string: for an
+ * attached informer's view_key callback (kube/kinformer.h). */
+const char *cstore_stored_key(const struct cstore *s, const void *stored, const char **rv);
 /* A new reference to the view of what the store keeps (an item's view);
  * NULL when stored is NULL or memory ran out. */
 struct cmeta *cstore_view_of(struct cstore *s, const void *stored);

@@ -137,7 +137,8 @@ int content_sync_key(const struct sync_env *env, const char *key, struct sc_err 
 
 /* The informer saw a VolumeSnapshot disappear (upstream: deleteSnapshot):
  * drops it from the store, ends the DeleteSnapshot metric and enqueues its
- * bound content, and its PVC on the claim queue when pvc_pin_wanted().  vs is the last known view (borrowed). */
+ * bound content, and its PVC on the claim queue when pvc_pin_wanted().  vs is the last known view
+ * (borrowed). */
 void snapshot_deleted(const struct sync_env *env, const struct cvs *vs);
 /* The informer saw a content disappear (upstream: deleteContent). */
 void content_deleted(const struct sync_env *env, const struct cvsc *c);

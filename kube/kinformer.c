@@ -32,17 +32,22 @@
 
 /* ---- items ----------------------------------------------------------------------- */
 
-/* e links the item into its informer's table (e.key = key, e.val = the
- * view); written only under the table lock, and only while it is there. */
+/* e links the item into its informer's table (e.key = the key, e.val =
+ * the view); written only under the table lock, and only while it is there.
+ * The key and resourceVersion are the view's own strings when the informer
+ * has a view_key callback (kinformer_opts), else copies in inl[]. */
 struct kitem {
     struct hmap_entry e;
     kinf_free_fn *free_view;
     void *free_ctx;
+    const char *rv;
     uint64_t uid_hash; /* of metadata.uid: only ever compared (kitem_uid_is) */
     atomic_int refs;
     bool local; /* kitem_local(); read and written atomically */
-    char key[]; /* key \0 rv \0 */
+    char inl[]; /* key \0 rv \0, or nothing */
 };
+
+_Static_assert(offsetof(struct kitem, e) == 0, "an entry of the table is its item (each_item)");
 
 struct kitem *
 kitem_acquire(struct kitem *it)
@@ -80,7 +85,7 @@ kitem_release_all(struct kitem **items, size_t n)
 const char *
 kitem_key(const struct kitem *it)
 {
-    return it->key;
+    return it->e.key;
 }
 
 bool
@@ -92,7 +97,7 @@ kitem_uid_is(const struct kitem *it, const char *uid)
 const char *
 kitem_rv(const struct kitem *it)
 {
-    return it->key + strlen(it->key) + 1;
+    return it->rv;
 }
 
 const void *
@@ -228,6 +233,7 @@ struct kinformer {
     char *name, *path, *label_selector;
     kinf_parse_fn *parse;
     kinf_free_fn *free_view;
+    kinf_key_fn *view_key;
     void *parse_ctx;
     struct kinf_handlers h;
     int64_t resync_ms, watch_timeout_s;
@@ -288,6 +294,7 @@ kinformer_new(struct kclient *c, const struct kinformer_opts *o, struct sc_err *
     hmap_init(&inf->tab, &item_keys, 0);
     inf->parse = o->parse;
     inf->free_view = o->free_view;
+    inf->view_key = o->view_key;
     inf->parse_ctx = o->parse_ctx;
     inf->h = o->handlers;
     inf->resync_ms = o->resync_ms;
@@ -422,9 +429,9 @@ index_item(struct kinformer *inf, const struct kitem *it, bool add)
         inf->idx[i].fn(inf->idx[i].ctx, it->e.val, &out);
         for (int k = 0; k < out.n; k++) {
             if (add)
-                ix_add(&inf->idx[i], out.vals[k], it->key);
+                ix_add(&inf->idx[i], out.vals[k], kitem_key(it));
             else
-                ix_remove(&inf->idx[i], out.vals[k], it->key);
+                ix_remove(&inf->idx[i], out.vals[k], kitem_key(it));
         }
         kindex_out_release(&out);
     }
@@ -472,25 +479,46 @@ drop_view(struct kinformer *inf, void *view)
         free(view);
 }
 
-/* One allocation: the item, then "key\0rv\0" (the uid only as its hash:
- * the view keeps the string, and every cached object pays for the item). */
+/* True when key is "ns/name" (or name, when ns is NULL). */
+static bool
+key_is(const char *key, const char *ns, const char *name)
+{
+    size_t nl = ns != NULL ? strlen(ns) : 0;
+
+    if (ns != NULL && (strncmp(key, ns, nl) != 0 || key[nl] != '/'))
+        return false;
+    return strcmp(key + (ns != NULL ? nl + 1 : 0), name) == 0;
+}
+
+/* One allocation: the item, then "key\0rv\0" unless the view holds both
+ * (view_key), and the uid only as its hash: the view keeps the string, and
+ * every cached object pays for the item. */
 static struct kitem *
 alloc_item(struct kinformer *inf, const char *ns, const char *name, const char *uid, const char *rv,
            void *view)
 {
+    const char *vrv = NULL,
+               *vkey = inf->view_key != NULL ? inf->view_key(inf->parse_ctx, view, &vrv) : NULL;
+    bool in_view = vkey != NULL && vrv != NULL && key_is(vkey, ns, name) && strcmp(vrv, rv) == 0;
     size_t kl = (ns ? strlen(ns) + 1 : 0) + strlen(name), rl = strlen(rv);
-    struct kitem *it = malloc(sizeof(*it) + kl + 1 + rl + 1);
+    struct kitem *it = malloc(sizeof(*it) + (in_view ? 0 : kl + 1 + rl + 1));
 
     if (it == NULL)
         return NULL;
-    if (ns)
-        snprintf(it->key, kl + 1, "%s/%s", ns, name);
-    else
-        memcpy(it->key, name, kl + 1);
-    memcpy(it->key + kl + 1, rv, rl + 1);
-    it->uid_hash = hmap_hash_str(uid);
     memset(&it->e, 0, sizeof(it->e));
-    it->e.key = it->key;
+    if (in_view) {
+        it->e.key = (void *)vkey; /* the table never writes through a key */
+        it->rv = vrv;
+    } else {
+        if (ns)
+            snprintf(it->inl, kl + 1, "%s/%s", ns, name);
+        else
+            memcpy(it->inl, name, kl + 1);
+        memcpy(it->inl + kl + 1, rv, rl + 1);
+        it->e.key = it->inl;
+        it->rv = it->inl + kl + 1;
+    }
+    it->uid_hash = hmap_hash_str(uid);
     it->e.val = view;
     atomic_init(&it->refs, 1);
     it->local = false;
@@ -707,7 +735,7 @@ kinformer_store(struct kinformer *inf, const json_t *obj, struct sc_err *err)
     if (rc != 0 || it == NULL)
         return rc ? rc : SC_EPROTO;
     pthread_rwlock_wrlock(&inf->lock);
-    cur = tab_find(inf, it->key);
+    cur = tab_find(inf, kitem_key(it));
     if (cur != NULL && rv_cmp(kitem_rv(cur), kitem_rv(it)) >= 0 &&
         rv_cmp(kitem_rv(cur), kitem_rv(it)) != 2) {
         pthread_rwlock_unlock(&inf->lock);
@@ -758,7 +786,7 @@ kinformer_put(struct kinformer *inf, const char *ns, const char *name, const cha
         return SC_ENOMEM;
     }
     pthread_rwlock_wrlock(&inf->lock);
-    cur = tab_find(inf, it->key);
+    cur = tab_find(inf, kitem_key(it));
     if (cur != NULL && !force && put_stale(cur, it)) {
         pthread_rwlock_unlock(&inf->lock);
         kitem_release(it);
@@ -811,14 +839,18 @@ struct each_ctx {
     size_t bytes;
 };
 
-static int
-each_fn(const void *key, void *val, void *arg)
+/* fn on every item of the table (the caller holds the lock): the entry is
+ * the item's first member. */
+static void
+each_item(struct kinformer *inf, struct each_ctx *x)
 {
-    struct each_ctx *x = arg;
+    struct hmap_iter hi = {0};
+    struct hmap_entry *e = NULL;
 
-    (void)val;
-    /* the entry's key is the item's own key, at the item's start */
-    return x->fn((const struct kitem *)((const char *)key - offsetof(struct kitem, key)), x->arg);
+    hmap_iter_init(&hi, &inf->tab);
+    while ((e = hmap_iter_next(&hi)) != NULL)
+        if (x->fn((const struct kitem *)e, x->arg) != 0)
+            break;
 }
 
 void
@@ -827,16 +859,17 @@ kinformer_each(struct kinformer *inf, int (*fn)(const struct kitem *it, void *ar
     struct each_ctx x = {fn, arg, 0};
 
     pthread_rwlock_rdlock(&inf->lock);
-    hmap_each(&inf->tab, each_fn, &x);
+    each_item(inf, &x);
     pthread_rwlock_unlock(&inf->lock);
 }
 
 static int
 bytes_fn(const struct kitem *it, void *arg)
 {
-    const char *rv = kitem_rv(it);
+    const char *rv = kitem_rv(it), *key = kitem_key(it);
 
-    ((struct each_ctx *)arg)->bytes += sizeof(*it) + (size_t)(rv - it->key) + strlen(rv) + 1;
+    ((struct each_ctx *)arg)->bytes +=
+        sizeof(*it) + (key == it->inl ? strlen(key) + 1 + strlen(rv) + 1 : 0);
     return 0;
 }
 
@@ -846,7 +879,7 @@ kinformer_bytes(struct kinformer *inf)
     struct each_ctx x = {bytes_fn, &x, 0};
 
     pthread_rwlock_rdlock(&inf->lock);
-    hmap_each(&inf->tab, each_fn, &x);
+    each_item(inf, &x);
     x.bytes += hmap_bytes(&inf->tab);
     pthread_rwlock_unlock(&inf->lock);
     return x.bytes;
@@ -931,7 +964,7 @@ publish(struct kinformer *inf, struct kitem *it)
 
     pthread_rwlock_wrlock(&inf->lock);
     if (inf->keep_newer)
-        kept = tab_find(inf, it->key);
+        kept = tab_find(inf, kitem_key(it));
     if (kept != NULL && rv_older(kitem_rv(it), kitem_rv(kept))) {
         kitem_seen(kept);
         kitem_acquire(kept);
@@ -971,7 +1004,7 @@ unchanged(struct kinformer *inf, const struct kitem *it)
     bool same;
 
     pthread_rwlock_rdlock(&inf->lock);
-    const struct kitem *cur = tab_find(inf, it->key);
+    const struct kitem *cur = tab_find(inf, kitem_key(it));
     same = cur != NULL && strcmp(kitem_rv(cur), kitem_rv(it)) == 0 && cur->uid_hash == it->uid_hash;
     if (same)
         kitem_seen(cur); /* the list shows the key: no longer local */
@@ -990,7 +1023,7 @@ delete_unseen(struct kinformer *inf, const char **seen, size_t n)
     if (kinformer_list(inf, &all, &nall) != 0)
         return;
     for (size_t i = 0; i < nall; i++) {
-        const char *k = all[i]->key;
+        const char *k = kitem_key(all[i]);
         if (n > 0 && bsearch(&k, seen, n, sizeof(*seen), cmp_key) != NULL)
             continue;
         if (kitem_local(all[i]))
@@ -1047,7 +1080,7 @@ relist(struct kinformer *inf, struct sc_err *err)
         return rc ? rc : SC_ENOMEM;
     }
     for (size_t i = 0; i < rl.n; i++)
-        seen[i] = rl.items[i]->key;
+        seen[i] = kitem_key(rl.items[i]);
     if (rl.n > 0)
         qsort(seen, rl.n, sizeof(*seen), cmp_key);
     for (size_t i = 0; i < rl.n; i++) {
@@ -1153,7 +1186,7 @@ apply_event(struct kinformer *inf, enum kwatch_type type, json_t *obj, struct sc
     set_rv(inf, kitem_rv(it));
     inf->watch_events++;
     if (type == KW_DELETED)
-        unpublish(inf, it->key, it);
+        unpublish(inf, kitem_key(it), it);
     else
         publish(inf, it);
     kitem_release(it);

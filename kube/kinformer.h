@@ -84,6 +84,11 @@ bool kitem_local(const struct kitem *it);
  * and frees it with free_view (NULL = free()). */
 typedef int kinf_parse_fn(void *ctx, const json_t *obj, void **view, struct sc_err *err);
 typedef void kinf_free_fn(void *ctx, void *view);
+/* Optional: the view's own copies of its key ("ns/name", or "name") and
+ * resourceVersion, which the item then points at instead of copying them
+ * (they must live as long as the view); NULL, or strings that differ from
+ * the object's, and the item keeps copies. */
+typedef const char *kinf_key_fn(void *ctx, const void *view, const char **rv);
 
 struct kinf_handlers {
     void *ctx;
@@ -107,6 +112,7 @@ struct kinformer_opts {
     const char *label_selector; /* NULL = all */
     kinf_parse_fn *parse;
     kinf_free_fn *free_view; /* NULL = free() */
+    kinf_key_fn *view_key;   /* NULL: the item copies key and resourceVersion */
     void *parse_ctx;
     struct kinf_handlers handlers;
     int64_t resync_ms;       /* > 0: every period, on_update(old == new) for every item */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/limits.h"
+#include "controller/cintern.h"
 #include "controller/cstore.h"
 #include "controller/cview.h"
 #include "controller/sync.h"
@@ -109,6 +110,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                             a_patch, a_del, a_event, a_enq};
     struct fake_clock fc = {1000};
     struct sync_env env = {0};
+    struct cintern *intern = NULL;
     json_t *root, *item;
     size_t i;
     char key[LIM_KEY];
@@ -117,8 +119,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (root == NULL)
         return 0;
     memset(&env, 0, sizeof(env));
+    intern = cintern_new();
     env.snapshots = cstore_new();
     env.contents = cstore_new();
+    /* as in the controller: snapshots and contents kept as records */
+    (void)cstore_use_records(env.snapshots, CREC_VS, intern);
+    (void)cstore_use_records(env.contents, CREC_VSC, intern);
     env.classes = cstore_new();
     env.claims = cstore_new();
     env.act = &act;
@@ -137,9 +143,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct cpvc *p = NULL;
         struct cpv *pv = NULL;
 
-        if (cvs_parse(item, &vs, NULL) == 0)
+        if (cvs_parse_shared(item, intern, &vs, NULL) == 0)
             cstore_put(env.snapshots, &vs->m, true);
-        if (cvsc_parse(item, &c, NULL) == 0)
+        if (cvsc_parse_shared(item, intern, &c, NULL) == 0)
             cstore_put(env.contents, &c->m, true);
         if (cclass_parse(item, &k, NULL) == 0)
             cstore_put(env.classes, &k->m, true);
@@ -164,6 +170,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cstore_free(env.contents);
     cstore_free(env.classes);
     cstore_free(env.claims);
+    cintern_free(intern); /* after the stores */
     json_decref(root);
     return 0;
 }

@@ -51,7 +51,7 @@ load(const char *name)
 static int
 count_ns(const struct cmeta *m, void *arg)
 {
-    *(size_t *)arg += m->ns != NULL && m->ns[0] == 'd';
+    *(size_t *)arg += m->name[0] != '\0';
     return 0;
 }
 
@@ -201,6 +201,12 @@ event_stream(int n, size_t *len)
     return all;
 }
 
+static const char *
+key_rec(void *ctx, const void *view, const char **rv)
+{
+    return cstore_stored_key(((struct rec_ctx *)ctx)->s, view, rv);
+}
+
 static void
 use_records(struct kinformer_opts *o, struct rec_ctx *rx, struct cstore *s)
 {
@@ -210,6 +216,7 @@ use_records(struct kinformer_opts *o, struct rec_ctx *rx, struct cstore *s)
         exit(1);
     o->parse = parse_rec;
     o->free_view = free_rec;
+    o->view_key = key_rec;
     o->parse_ctx = rx;
 }
 

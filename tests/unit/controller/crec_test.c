@@ -142,6 +142,22 @@ same(enum crec_kind kind, const struct cmeta *a, const struct cmeta *b)
                            : same_vsc((const void *)a, (const void *)b);
 }
 
+/* The record's key, when it has one, is "ns/name" (or the name). */
+static bool
+key_ok(const void *rec, struct cintern *t, const struct cmeta *m)
+{
+    char want[600];
+    const char *rv = NULL, *key = crec_key(rec, t, &rv);
+
+    snprintf(want, sizeof(want), "%s%s%s", m->ns != NULL ? m->ns : "", m->ns != NULL ? "/" : "",
+             m->name);
+    CHECK(same_str(rv, m->rv));
+    if (key == NULL)
+        return false;
+    CHECK_STR(key, want);
+    return true;
+}
+
 /* Record m, read it back both ways, compare; returns the record's bytes. */
 static size_t
 round_trip(const struct cmeta *m, enum crec_kind kind, struct cintern *t)
@@ -166,6 +182,7 @@ round_trip(const struct cmeta *m, enum crec_kind kind, struct cintern *t)
         CHECK(same_str(crec_str(rec, t, CREC_NS), m->ns));
         CHECK_STR(crec_str(rec, t, CREC_UID), m->uid);
         CHECK_STR(crec_str(rec, t, CREC_RV), m->rv);
+        (void)key_ok(rec, t, m);
     }
     cview_unref(v);
     n = crec_bytes(rec);
@@ -179,6 +196,7 @@ test_fixtures(void)
     struct cintern *t = cintern_new();
     struct cvs *vs = NULL, *vs2 = NULL;
     struct cvsc *c = NULL, *c2 = NULL;
+    void *rec = NULL;
     size_t n;
 
     CHECK(t != NULL);
@@ -188,6 +206,13 @@ test_fixtures(void)
     CHECK_INT(cvsc_parse_shared(fixture("vsc-dynamic-ready"), t, &c2, NULL), 0);
     if (vs == NULL || vs2 == NULL || c == NULL || c2 == NULL)
         goto out;
+    /* parsed views are keyed: the name is their first string */
+    CHECK_INT(crec_make(&vs2->m, CREC_VS, t, &rec, NULL), 0);
+    CHECK(rec != NULL && key_ok(rec, t, &vs2->m));
+    free(rec);
+    CHECK_INT(crec_make(&c2->m, CREC_VSC, t, &rec, NULL), 0);
+    CHECK(rec != NULL && key_ok(rec, t, &c2->m));
+    free(rec);
     /* without a table, with one, and a view made with the table recorded
      * without it (its shared strings are then copied) */
     n = round_trip(&vs->m, CREC_VS, NULL);

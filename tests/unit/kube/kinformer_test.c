@@ -400,5 +400,92 @@ test_put_keeps_newer_and_tracks_local(void)
     kclient_free(c);
 }
 
+/* A view that holds its key and resourceVersion (kinformer_opts.view_key). */
+struct kview {
+    const char *key, *rv;
+    char s[];
+};
+
+static void *
+kview_new(const char *key, const char *rv)
+{
+    struct kview *v = malloc(sizeof(*v) + strlen(key) + 1 + strlen(rv) + 1);
+
+    if (v == NULL)
+        abort();
+    strcpy(v->s, key);
+    strcpy(v->s + strlen(key) + 1, rv);
+    v->key = v->s;
+    v->rv = v->s + strlen(key) + 1;
+    return v;
+}
+
+static const char *
+kview_key(void *ctx, const void *view, const char **rv)
+{
+    const struct kview *v = view;
+
+    (void)ctx;
+    *rv = v->rv;
+    return v->key;
+}
+
+/* With view_key, an item points at its view's key and resourceVersion
+ * instead of copying them; a view whose strings differ from the object's
+ * gets copies; replacing or taking an item frees nothing still pointed at
+ * (the ASan run would say). */
+static void
+test_item_points_into_view(void)
+{
+    struct kconfig cfg = {.server = "https://127.0.0.1:1"};
+    struct kinformer_opts o = {.name = "kv",
+                               .path = "/api/v1/kv",
+                               .parse = parse_vs,
+                               .view_key = kview_key,
+                               .keep_newer = true};
+    struct kclient *c = kclient_new(&cfg, NULL, NULL);
+    struct kinformer *inf = kinformer_new(c, &o, NULL);
+    struct kview *x = kview_new("n/x", "5"), *x2 = kview_new("n/x", "6");
+    struct kitem *it = NULL;
+
+    CHECK(inf != NULL);
+    if (inf == NULL)
+        return;
+    CHECK_INT(kinformer_put(inf, "n", "x", "u1", "5", x, false), KINF_PUT_ADDED);
+    it = kinformer_get(inf, "n/x");
+    CHECK(it != NULL && kitem_key(it) == x->key && kitem_rv(it) == x->rv);
+    kitem_release(it);
+    /* a wrong key or resourceVersion in the view: the item copies */
+    CHECK_INT(kinformer_put(inf, "n", "y", "u2", "7", kview_new("n/other", "7"), false),
+              KINF_PUT_ADDED);
+    CHECK_INT(kinformer_put(inf, "n", "z", "u3", "8", kview_new("n/z", "9"), false),
+              KINF_PUT_ADDED);
+    CHECK_INT(kinformer_put(inf, NULL, "cl", "u4", "1", kview_new("cl", "1"), false),
+              KINF_PUT_ADDED);
+    it = kinformer_get(inf, "n/y");
+    CHECK(it != NULL && strcmp(kitem_key(it), "n/y") == 0 &&
+          kitem_key(it) != ((const struct kview *)kitem_view(it))->key);
+    kitem_release(it);
+    it = kinformer_get(inf, "n/z");
+    CHECK(it != NULL && strcmp(kitem_rv(it), "8") == 0);
+    kitem_release(it);
+    it = kinformer_get(inf, "cl");
+    CHECK(it != NULL && kitem_key(it) == ((const struct kview *)kitem_view(it))->key);
+    kitem_release(it);
+    /* replaced: the new item points into the new view, the old view goes */
+    CHECK_INT(kinformer_put(inf, "n", "x", "u1", "6", x2, false), KINF_PUT_REPLACED);
+    it = kinformer_get(inf, "n/x");
+    CHECK(it != NULL && kitem_key(it) == x2->key && strcmp(kitem_rv(it), "6") == 0);
+    kitem_release(it);
+    it = kinformer_take(inf, "n/x");
+    CHECK(it != NULL && strcmp(kitem_key(it), "n/x") == 0);
+    kitem_release(it);
+    CHECK(kinformer_get(inf, "n/x") == NULL);
+    CHECK_INT(kinformer_len(inf), 3);
+    kinformer_free(inf);
+    kclient_free(c);
+}
+
 TEST_MAIN(TEST(test_recorded_events_drive_cache), TEST(test_put_keeps_newer_and_tracks_local),
-          TEST(test_bad_lines_end_watch_cache_intact), TEST(test_store_respects_resource_version))
+          TEST(test_item_points_into_view), TEST(test_bad_lines_end_watch_cache_intact),
+          TEST(test_store_respects_resource_version))
