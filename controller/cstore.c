@@ -310,8 +310,17 @@ struct each_ctx {
     int (*fn)(const struct cmeta *m, void *arg);
     void *arg;
     const struct cstore *s;
+    const char *ns; /* cstore_each_ns: only views in it */
     size_t bytes;
 };
+
+/* The namespace of what is stored, without making its view. */
+static const char *
+stored_ns(const struct cstore *s, const void *stored)
+{
+    return s->rec_kind < 0 ? ((const struct cmeta *)stored)->ns
+                           : crec_str(stored, s->intern, CREC_NS);
+}
 
 static int
 each_fn(const void *key, void *val, void *arg)
@@ -320,6 +329,13 @@ each_fn(const void *key, void *val, void *arg)
     struct each_ctx *x = arg;
 
     (void)key;
+    if (x->ns != NULL) {
+        const char *ns = stored_ns(x->s, val);
+
+        /* shared strings: most namespaces compare as pointers */
+        if (ns != x->ns && (ns == NULL || strcmp(ns, x->ns) != 0))
+            return 0;
+    }
     return x->fn(peek(x->s, val, buf), x->arg);
 }
 
@@ -332,7 +348,14 @@ item_fn(const struct kitem *it, void *arg)
 void
 cstore_each(struct cstore *s, int (*fn)(const struct cmeta *m, void *arg), void *arg)
 {
-    struct each_ctx x = {fn, arg, s, 0};
+    cstore_each_ns(s, NULL, fn, arg);
+}
+
+void
+cstore_each_ns(struct cstore *s, const char *ns, int (*fn)(const struct cmeta *m, void *arg),
+               void *arg)
+{
+    struct each_ctx x = {fn, arg, s, ns, 0};
 
     if (s->inf != NULL) {
         kinformer_each(s->inf, item_fn, &x);
@@ -367,7 +390,7 @@ item_bytes_fn(const struct kitem *it, void *arg)
 size_t
 cstore_bytes(struct cstore *s)
 {
-    struct each_ctx x = {NULL, NULL, s, 0};
+    struct each_ctx x = {NULL, NULL, s, NULL, 0};
 
     if (s->inf != NULL) {
         x.bytes = sizeof(*s) + kinformer_bytes(s->inf);

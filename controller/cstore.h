@@ -87,6 +87,10 @@ struct cmeta *cstore_del(struct cstore *s, const char *key);
 size_t cstore_len(struct cstore *s);
 /* Visit every view (borrowed); fn returns non-zero to stop. */
 void cstore_each(struct cstore *s, int (*fn)(const struct cmeta *m, void *arg), void *arg);
+/* The same for the views in namespace ns only (NULL: all): the others are
+ * skipped without making their views (a record's is made for each call). */
+void cstore_each_ns(struct cstore *s, const char *ns, int (*fn)(const struct cmeta *m, void *arg),
+                    void *arg);
 /* Sum of cview_bytes() plus the table (the informer's items when attached). */
 size_t cstore_bytes(struct cstore *s);
 

@@ -1250,7 +1250,7 @@ group_members(const struct sync_env *env, const char *ns, const char *name, stru
     ms->deleting = json_array();
     ms->failed = false;
     if (ms->names != NULL && ms->deleting != NULL)
-        cstore_each(env->snapshots, member_fn, ms);
+        cstore_each_ns(env->snapshots, ms->ns, member_fn, ms);
     if (ms->names == NULL || ms->deleting == NULL || ms->failed) {
         json_decref(ms->names);
         json_decref(ms->deleting);

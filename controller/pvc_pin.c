@@ -62,7 +62,7 @@ pvc_pin_waiters(struct cstore *snapshots, const char *ns, const char *pvc, const
     w.cap = cap;
     if (cap > 0)
         out[0] = '\0';
-    cstore_each(snapshots, waiter_fn, &w);
+    cstore_each_ns(snapshots, w.ns, waiter_fn, &w);
     if (w.n > PVC_PIN_MAX_NAMES && cap > w.len)
         snprintf(out + w.len, cap - w.len, " and %zu more", w.n - PVC_PIN_MAX_NAMES);
     return w.n;

@@ -305,7 +305,7 @@ snapshot_check_remove_pvc_finalizer(const struct sync_env *env, const struct cvs
     if (scan.skip == NULL)
         (void)pvc_use_fn(&vs->m, &scan);
     if (!scan.in_use)
-        cstore_each(env->snapshots, pvc_use_fn, &scan);
+        cstore_each_ns(env->snapshots, scan.ns, pvc_use_fn, &scan);
     if (scan.in_use) {
         pvc_pin_event(env, pvc, scan.skip); /* issue 16: name what the deletion waits for */
         CVIEW_UNREF(pvc);
