@@ -23,6 +23,7 @@ struct cstore {
     struct kinformer *inf;  /* attached: the one table, map unused */
     struct cintern *intern; /* the records' shared strings (borrowed) */
     int rec_kind;           /* enum crec_kind, or -1: views as they are */
+    uint64_t failed;        /* atomic: records not made back into views (ENOMEM) */
 };
 
 static void *
@@ -53,13 +54,24 @@ static const struct hmap_type view_keys = {hmap_hash_str, hmap_str_eq, key_dup, 
                                            view_free};
 static const struct hmap_type rec_keys = {hmap_hash_str, hmap_str_eq, key_dup, key_free, rec_free};
 
-/* A new reference to the view of what is stored (NULL: ENOMEM). */
+/* A new reference to the view of what is stored (NULL: ENOMEM, counted). */
 static struct cmeta *
-view_of(const struct cstore *s, const void *stored)
+view_of(struct cstore *s, const void *stored)
 {
+    struct cmeta *m = NULL;
+
     if (s->rec_kind < 0)
         return cview_ref((struct cmeta *)stored);
-    return crec_view(stored, s->intern);
+    m = crec_view(stored, s->intern);
+    if (m == NULL)
+        __atomic_add_fetch(&s->failed, 1, __ATOMIC_RELAXED);
+    return m;
+}
+
+uint64_t
+cstore_failures(struct cstore *s)
+{
+    return s != NULL ? __atomic_load_n(&s->failed, __ATOMIC_RELAXED) : 0;
 }
 
 /* The view of what is stored, borrowed: in buf for a record. */

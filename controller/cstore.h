@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/sc_err.h"
 #include "controller/crec.h"
@@ -91,6 +92,10 @@ void cstore_each(struct cstore *s, int (*fn)(const struct cmeta *m, void *arg), 
  * skipped without making their views (a record's is made for each call). */
 void cstore_each_ns(struct cstore *s, const char *ns, int (*fn)(const struct cmeta *m, void *arg),
                     void *arg);
+/* Reads that found a record but could not make its view (out of memory):
+ * they returned NULL as if the key were absent.  A caller compares the count
+ * before and after a pass to fail the pass instead (controller/ctrl.c). */
+uint64_t cstore_failures(struct cstore *s);
 /* Sum of cview_bytes() plus the table (the informer's items when attached). */
 size_t cstore_bytes(struct cstore *s);
 

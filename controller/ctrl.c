@@ -679,10 +679,17 @@ worker(void *ctx, const char *key, struct sc_err *err)
 {
     const struct kind_ctx *k = ctx;
     struct ctrl *c = k->c;
+    uint64_t failed = cstore_failures(c->stores[KIND_VS]) + cstore_failures(c->stores[KIND_VSC]);
     int rc = 0;
 
     if (!ghost(c, k->kind, key))
         rc = KINDS[k->kind].sync(&c->env, key, err);
+    /* A cached snapshot or content read as absent for want of memory: the
+     * pass saw less than the cache holds, so it is retried (any thread's
+     * failure counts: at worst a spare retry). */
+    if (rc == 0 &&
+        failed != cstore_failures(c->stores[KIND_VS]) + cstore_failures(c->stores[KIND_VSC]))
+        rc = sc_err_set(err, SC_ENOMEM, "out of memory reading the cache; will retry");
     __atomic_add_fetch(&c->syncs[k->kind], 1, __ATOMIC_RELAXED);
     if (rc != 0) {
         __atomic_add_fetch(&c->retries[k->kind], 1, __ATOMIC_RELAXED);

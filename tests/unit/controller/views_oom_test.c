@@ -14,6 +14,8 @@
 
 #include "common/buf.h"
 #include "controller/cpack.h"
+#include "controller/crec.h"
+#include "controller/cstore.h"
 #include "controller/cview.h"
 #include "controller/gview.h"
 #include "controller/labelsel.h"
@@ -361,5 +363,71 @@ test_label_selector(void)
         json_decref(c.labels[i]);
 }
 
-TEST_MAIN(TEST(test_snapshot_views), TEST(test_group_views), TEST(test_cpack),
+/* Records (controller/crec.h): making one fails with SC_ENOMEM and nothing
+ * made; a store read whose view cannot be made returns NULL and is counted
+ * (cstore_failures), and the record stays for the next read. */
+struct rec_ctx {
+    struct cvs *v;
+    void *rec;
+    struct sc_err err;
+};
+
+static int
+rec_run(void *p)
+{
+    struct rec_ctx *x = p;
+
+    memset(&x->err, 0, sizeof(x->err));
+    return crec_make(&x->v->m, CREC_VS, NULL, &x->rec, &x->err);
+}
+
+static void
+rec_check(void *p, int rc, bool failed)
+{
+    struct rec_ctx *x = p;
+
+    if (!failed) {
+        CHECK_INT(rc, 0);
+        CHECK(x->rec != NULL && crec_bytes(x->rec) > 0);
+    } else {
+        CHECK(rc == SC_ENOMEM && x->rec == NULL && x->err.msg[0] != '\0');
+    }
+    free(x->rec);
+    x->rec = NULL;
+}
+
+static void
+test_records(void)
+{
+    json_t *o = json_pack("{s:{s:s,s:s,s:s,s:s},s:{s:{s:s}}}", "metadata", "name", "snap-1",
+                          "namespace", "ns-1", "uid", "u-1", "resourceVersion", "12", "spec",
+                          "source", "persistentVolumeClaimName", "claim-1");
+    struct rec_ctx x = {0};
+    struct failalloc_case fc = {"crec_make", rec_run, rec_check, &x};
+    struct cstore *s = cstore_new();
+    struct cmeta *m = NULL;
+
+    CHECK(o != NULL && s != NULL);
+    CHECK_INT(cvs_parse(o, &x.v, NULL), 0);
+    if (x.v == NULL || s == NULL)
+        goto out;
+    CHECK_INT(failalloc_sweep(&fc), 1);
+    CHECK_INT(cstore_use_records(s, CREC_VS, NULL), 0);
+    CHECK_INT(cstore_put(s, cview_ref(&x.v->m), true), CSTORE_ADDED);
+    failalloc_arm(0, false);
+    m = cstore_get(s, "ns-1/snap-1");
+    CHECK_INT(failalloc_disarm(), 1);
+    CHECK(m == NULL);
+    CHECK_INT((long long)cstore_failures(s), 1);
+    m = cstore_get(s, "ns-1/snap-1");
+    CHECK(m != NULL && strcmp(((const struct cvs *)m)->pvc, "claim-1") == 0);
+    cview_unref(m);
+    CHECK_INT((long long)cstore_failures(s), 1);
+out:
+    CVIEW_UNREF(x.v);
+    cstore_free(s);
+    json_decref(o);
+}
+
+TEST_MAIN(TEST(test_snapshot_views), TEST(test_group_views), TEST(test_cpack), TEST(test_records),
           TEST(test_label_selector))
