@@ -280,6 +280,32 @@ test_outside_strings_copied(void)
     CHECK(rec == NULL);
 }
 
+/* An integer from the edges as often as from the middle: the scalars are
+ * packed as varints (zigzagged when signed). */
+static int64_t
+any_int(unsigned *seed)
+{
+    static const int64_t edges[] = {0,
+                                    1,
+                                    -1,
+                                    127,
+                                    128,
+                                    -64,
+                                    -65,
+                                    INT32_MAX,
+                                    INT32_MIN,
+                                    (int64_t)UINT32_MAX,
+                                    INT64_MAX,
+                                    INT64_MIN,
+                                    1764900000000,
+                                    1764900000000000000};
+
+    if (rand_r(seed) % 2 == 0)
+        return edges[(unsigned)rand_r(seed) % SC_ARRAY_LEN(edges)];
+    return (int64_t)(((uint64_t)rand_r(seed) << 33) ^ ((uint64_t)rand_r(seed) << 2) ^
+                     (uint64_t)rand_r(seed));
+}
+
 /* Random views of random strings: short ones over a two-letter alphabet (so
  * that suffixes and repeats are common), constants, NULLs, sometimes one
  * string long enough to need wide slots. */
@@ -331,16 +357,20 @@ random_view(struct cvsc *v, unsigned *seed, char (*pool)[48], char *big, size_t 
     }
     if (v->m.name == NULL)
         v->m.name = "n";
-    v->m.created_ms = rand_r(seed);
-    v->m.deleting_ms = -1;
-    v->m.fins = (unsigned)rand_r(seed) & 31u;
-    v->m.n_fins = (unsigned)rand_r(seed) % 9;
-    v->m.fin_idx[2] = (signed char)(rand_r(seed) % 7 - 1);
+    v->m.created_ms = any_int(seed);
+    v->m.deleting_ms = any_int(seed);
+    v->m.fins = (unsigned)any_int(seed);
+    v->m.n_fins = (unsigned)any_int(seed);
+    for (int i = 0; i < 5; i++)
+        v->m.fin_idx[i] = (signed char)any_int(seed);
     v->m.deleting = rand_r(seed) % 2;
-    v->creation_time_ns = (int64_t)rand_r(seed) << 20;
-    v->restore_size = rand_r(seed);
+    v->creation_time_ns = any_int(seed);
+    v->restore_size = any_int(seed);
     v->policy = (enum cpolicy)(rand_r(seed) % 4);
-    v->ready = (enum tri)(rand_r(seed) % 3);
+    v->ready = (enum tri)(rand_r(seed) % 3 - 1);
+    v->being_deleted_ann = rand_r(seed) % 2;
+    v->has_status = rand_r(seed) % 2;
+    v->has_creation_time = rand_r(seed) % 2;
     v->has_error = rand_r(seed) % 2;
     v->has_restore_size = rand_r(seed) % 2;
 }
