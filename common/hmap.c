@@ -131,13 +131,25 @@ resize(struct hmap *m, size_t n)
 static void
 grow(struct hmap *m)
 {
-    (void)resize(m, m->n_buckets > 0 ? m->n_buckets * 2 : 16);
+    (void)resize(m, m->n_buckets > 0 ? m->n_buckets * 2 : HMAP_MIN_BUCKETS);
+}
+
+void
+hmap_shrink(struct hmap *m)
+{
+    size_t n = m->n_buckets;
+
+    if (n <= HMAP_MIN_BUCKETS || m->len >= n / 8)
+        return;
+    while (n > HMAP_MIN_BUCKETS && m->len < n / 4)
+        n /= 2;
+    (void)resize(m, n);
 }
 
 int
 hmap_reserve(struct hmap *m, size_t n)
 {
-    size_t nb = 16;
+    size_t nb = HMAP_MIN_BUCKETS;
 
     while (nb < n)
         nb *= 2;

@@ -32,6 +32,8 @@ struct hmap_type {
     void (*val_free)(void *val);
 };
 
+#define HMAP_MIN_BUCKETS 16
+
 struct hmap_entry {
     struct hmap_entry *next;
     uint64_t hash;
@@ -92,6 +94,13 @@ struct hmap_entry *hmap_unlink(struct hmap *m, const void *key);
  * unchanged).  After it, linking (hmap_link, hmap_add) never fails for want
  * of buckets: a grow that fails later only makes chains longer. */
 SC_MUST_CHECK int hmap_reserve(struct hmap *m, size_t n);
+/* Fewer buckets once entries fall below an eighth of them: halved until
+ * the load is at least 1/4, never below HMAP_MIN_BUCKETS (a table that
+ * held 100,000 keys once keeps 1 MiB of buckets otherwise).  For callers
+ * that know a burst of removals is over; never while iterating (it
+ * rehashes), nor on a map that relies on hmap_reserve().  A failed
+ * allocation keeps the table as it is. */
+void hmap_shrink(struct hmap *m);
 
 /* Caller-allocated entries as a multimap (several entries per key, e.g. rows
  * by owner): hmap_add() links e beside any with an equal key; 0, SC_ENOMEM

@@ -121,6 +121,12 @@ cstore_stored_key(const struct cstore *s, const void *stored, const char **rv)
     return m->ns == NULL ? m->name : NULL;
 }
 
+size_t
+cstore_stored_flat(const struct cstore *s, const void *stored)
+{
+    return s->rec_kind >= 0 ? crec_bytes(stored) : 0;
+}
+
 struct cmeta *
 cstore_view_of(struct cstore *s, const void *stored)
 {

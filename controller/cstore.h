@@ -59,6 +59,10 @@ void cstore_free_stored(struct cstore *s, void *stored);
  * what the store keeps, or NULL when it holds no such key string: for an
  * attached informer's view_key callback (kube/kinformer.h). */
 const char *cstore_stored_key(const struct cstore *s, const void *stored, const char **rv);
+/* The bytes of what the store keeps when it is one flat block (a record)
+ * that an informer's item may hold a copy of, else 0: for an attached
+ * informer's view_bytes callback. */
+size_t cstore_stored_flat(const struct cstore *s, const void *stored);
 /* A new reference to the view of what the store keeps (an item's view);
  * NULL when stored is NULL or memory ran out. */
 struct cmeta *cstore_view_of(struct cstore *s, const void *stored);

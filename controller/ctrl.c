@@ -163,6 +163,14 @@ view_key(void *ctx, const void *view, const char **rv)
     return cstore_stored_key(k->c->stores[k->kind], view, rv);
 }
 
+static size_t
+view_bytes(void *ctx, const void *view)
+{
+    const struct kind_ctx *k = ctx;
+
+    return cstore_stored_flat(k->c->stores[k->kind], view);
+}
+
 /* A new reference to the item's view (NULL: out of memory). */
 static struct cmeta *
 item_view(const struct kind_ctx *k, const struct kitem *it)
@@ -907,7 +915,8 @@ make_informer(struct ctrl *c, enum kind k, struct sc_err *err)
     io.parse = parse_item;
     io.parse_ctx = &c->kctx[k];
     io.free_view = free_view;
-    io.view_key = view_key; /* the item points at the record's key */
+    io.view_key = view_key;     /* the item points at the record's key */
+    io.view_bytes = view_bytes; /* and holds the record itself */
     io.handlers = (struct kinf_handlers){&c->kctx[k], on_add, on_update, on_delete};
     io.resync_ms = k == KIND_VS || k == KIND_VSC ? c->o->resync_ms : 0;
     io.on_error = on_inf_error;

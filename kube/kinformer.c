@@ -34,17 +34,29 @@
 
 /* e links the item into its informer's table (e.key = the key, e.val =
  * the view); written only under the table lock, and only while it is there.
- * The key and resourceVersion are the view's own strings when the informer
- * has a view_key callback (kinformer_opts), else copies in inl[]. */
+ *
+ * One allocation: the item, then in inl[] either
+ *   - a flat view's bytes (kinformer_opts.view_bytes), copied in: e.val
+ *     points at inl and freeing the item frees the view; or
+ *   - struct kitem_free, how to free the separate view e.val points at.
+ * Then "key\0rv\0", unless the view holds both (view_key): key and rv
+ * point into the view.  A cached object pays for one item each, so the
+ * item carries nothing else: 56 bytes, one 64-byte malloc chunk. */
 struct kitem {
     struct hmap_entry e;
-    kinf_free_fn *free_view;
-    void *free_ctx;
-    const char *rv;
     uint64_t uid_hash; /* of metadata.uid: only ever compared (kitem_uid_is) */
+    const char *rv;
     atomic_int refs;
-    bool local; /* kitem_local(); read and written atomically */
-    char inl[]; /* key \0 rv \0, or nothing */
+    bool local;             /* kitem_local(); read and written atomically */
+    bool own_key;           /* key and rv are the item's copies, in inl[] */
+    _Alignas(8) char inl[]; /* a flat view needs no more (kinf_bytes_fn) */
+};
+
+_Static_assert(sizeof(struct kitem) == 56, "an item with its malloc header fits 64 bytes");
+
+struct kitem_free {
+    kinf_free_fn *fn; /* NULL = free() */
+    void *ctx;
 };
 
 _Static_assert(offsetof(struct kitem, e) == 0, "an entry of the table is its item (each_item)");
@@ -63,10 +75,15 @@ kitem_release(struct kitem *it)
     if (it == NULL)
         return;
     if (atomic_fetch_sub_explicit(&it->refs, 1, memory_order_acq_rel) == 1) {
-        if (it->free_view)
-            it->free_view(it->free_ctx, it->e.val);
-        else
-            free(it->e.val);
+        if (it->e.val != it->inl) {
+            struct kitem_free f = {0};
+
+            memcpy(&f, it->inl, sizeof(f));
+            if (f.fn)
+                f.fn(f.ctx, it->e.val);
+            else
+                free(it->e.val);
+        }
         free(it);
     }
 }
@@ -234,6 +251,7 @@ struct kinformer {
     kinf_parse_fn *parse;
     kinf_free_fn *free_view;
     kinf_key_fn *view_key;
+    kinf_bytes_fn *view_bytes;
     void *parse_ctx;
     struct kinf_handlers h;
     int64_t resync_ms, watch_timeout_s;
@@ -295,6 +313,7 @@ kinformer_new(struct kclient *c, const struct kinformer_opts *o, struct sc_err *
     inf->parse = o->parse;
     inf->free_view = o->free_view;
     inf->view_key = o->view_key;
+    inf->view_bytes = o->view_bytes;
     inf->parse_ctx = o->parse_ctx;
     inf->h = o->handlers;
     inf->resync_ms = o->resync_ms;
@@ -465,6 +484,7 @@ tab_del(struct kinformer *inf, const char *key)
 
     if (it != NULL)
         index_item(inf, it, false);
+    hmap_shrink(&inf->tab); /* never called while the table is iterated */
     return it;
 }
 
@@ -490,40 +510,63 @@ key_is(const char *key, const char *ns, const char *name)
     return strcmp(key + (ns != NULL ? nl + 1 : 0), name) == 0;
 }
 
-/* One allocation: the item, then "key\0rv\0" unless the view holds both
- * (view_key), and the uid only as its hash: the view keeps the string, and
- * every cached object pays for the item. */
+/* p moved with the block [from, from + n) to "to"; pointers outside stay. */
+static const char *
+moved(const char *p, const void *from, size_t n, const char *to)
+{
+    uintptr_t off = (uintptr_t)p - (uintptr_t)from;
+
+    return p != NULL && off < n ? to + off : p;
+}
+
+/* The item for view (see struct kitem).  On success a flat view has been
+ * copied and freed; on failure (NULL) the view is still the caller's. */
 static struct kitem *
 alloc_item(struct kinformer *inf, const char *ns, const char *name, const char *uid, const char *rv,
            void *view)
 {
+    size_t flat = inf->view_bytes != NULL ? inf->view_bytes(inf->parse_ctx, view) : 0;
+    size_t pre = flat > 0 ? (flat + 7) / 8 * 8 : sizeof(struct kitem_free);
     const char *vrv = NULL,
                *vkey = inf->view_key != NULL ? inf->view_key(inf->parse_ctx, view, &vrv) : NULL;
     bool in_view = vkey != NULL && vrv != NULL && key_is(vkey, ns, name) && strcmp(vrv, rv) == 0;
     size_t kl = (ns ? strlen(ns) + 1 : 0) + strlen(name), rl = strlen(rv);
-    struct kitem *it = malloc(sizeof(*it) + (in_view ? 0 : kl + 1 + rl + 1));
+    struct kitem *it = malloc(sizeof(*it) + pre + (in_view ? 0 : kl + 1 + rl + 1));
+    char *tail = NULL;
 
     if (it == NULL)
         return NULL;
     memset(&it->e, 0, sizeof(it->e));
+    tail = it->inl + pre;
+    if (flat > 0) {
+        memcpy(it->inl, view, flat);
+        vkey = moved(vkey, view, flat, it->inl);
+        vrv = moved(vrv, view, flat, it->inl);
+        it->e.val = it->inl;
+    } else {
+        struct kitem_free f = {inf->free_view, inf->parse_ctx};
+
+        memcpy(it->inl, &f, sizeof(f));
+        it->e.val = view;
+    }
     if (in_view) {
         it->e.key = (void *)vkey; /* the table never writes through a key */
         it->rv = vrv;
     } else {
         if (ns)
-            snprintf(it->inl, kl + 1, "%s/%s", ns, name);
+            snprintf(tail, kl + 1, "%s/%s", ns, name);
         else
-            memcpy(it->inl, name, kl + 1);
-        memcpy(it->inl + kl + 1, rv, rl + 1);
-        it->e.key = it->inl;
-        it->rv = it->inl + kl + 1;
+            memcpy(tail, name, kl + 1);
+        memcpy(tail + kl + 1, rv, rl + 1);
+        it->e.key = tail;
+        it->rv = tail + kl + 1;
     }
     it->uid_hash = hmap_hash_str(uid);
-    it->e.val = view;
     atomic_init(&it->refs, 1);
     it->local = false;
-    it->free_view = inf->free_view;
-    it->free_ctx = inf->parse_ctx;
+    it->own_key = !in_view;
+    if (flat > 0)
+        drop_view(inf, view);
     return it;
 }
 
@@ -868,8 +911,10 @@ bytes_fn(const struct kitem *it, void *arg)
 {
     const char *rv = kitem_rv(it), *key = kitem_key(it);
 
-    ((struct each_ctx *)arg)->bytes +=
-        sizeof(*it) + (key == it->inl ? strlen(key) + 1 + strlen(rv) + 1 : 0);
+    /* the item's own bytes: a view, flat or not, is the caller's to count */
+    ((struct each_ctx *)arg)->bytes += sizeof(*it) +
+                                       (it->e.val != it->inl ? sizeof(struct kitem_free) : 0) +
+                                       (it->own_key ? strlen(key) + 1 + strlen(rv) + 1 : 0);
     return 0;
 }
 

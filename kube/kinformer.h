@@ -89,6 +89,12 @@ typedef void kinf_free_fn(void *ctx, void *view);
  * (they must live as long as the view); NULL, or strings that differ from
  * the object's, and the item keeps copies. */
 typedef const char *kinf_key_fn(void *ctx, const void *view, const char **rv);
+/* Optional: the size of a flat view, one block of bytes (read with no more
+ * than 8-byte alignment) that points into itself nowhere and that nothing else references.  The
+ * item then keeps a copy of it, in the item's own allocation (one malloc per object, not two), and
+ * frees the original with free_view at once; kitem_view() returns the copy.  0: the item points at
+ * the view. */
+typedef size_t kinf_bytes_fn(void *ctx, const void *view);
 
 struct kinf_handlers {
     void *ctx;
@@ -111,8 +117,9 @@ struct kinformer_opts {
                                    "volumesnapshots", NULL, NULL, NULL) */
     const char *label_selector; /* NULL = all */
     kinf_parse_fn *parse;
-    kinf_free_fn *free_view; /* NULL = free() */
-    kinf_key_fn *view_key;   /* NULL: the item copies key and resourceVersion */
+    kinf_free_fn *free_view;   /* NULL = free() */
+    kinf_key_fn *view_key;     /* NULL: the item copies key and resourceVersion */
+    kinf_bytes_fn *view_bytes; /* NULL: views are never copied into the item */
     void *parse_ctx;
     struct kinf_handlers handlers;
     int64_t resync_ms;       /* > 0: every period, on_update(old == new) for every item */

@@ -187,6 +187,7 @@ maybe_free(struct kworkq *q, struct kwq_entry *e)
     if (e->ready || e->processing || e->dirty || e->due != 0 || e->failures != 0 || e->hrefs != 0)
         return;
     (void)hmap_del(&q->tab, e->key, NULL); /* the type frees e */
+    hmap_shrink(&q->tab);                  /* a restart's burst of keys leaves no buckets behind */
 }
 
 /* ---- heap -------------------------------------------------------------------- */

@@ -207,6 +207,12 @@ key_rec(void *ctx, const void *view, const char **rv)
     return cstore_stored_key(((struct rec_ctx *)ctx)->s, view, rv);
 }
 
+static size_t
+bytes_rec(void *ctx, const void *view)
+{
+    return cstore_stored_flat(((struct rec_ctx *)ctx)->s, view);
+}
+
 static void
 use_records(struct kinformer_opts *o, struct rec_ctx *rx, struct cstore *s)
 {
@@ -217,6 +223,7 @@ use_records(struct kinformer_opts *o, struct rec_ctx *rx, struct cstore *s)
     o->parse = parse_rec;
     o->free_view = free_rec;
     o->view_key = key_rec;
+    o->view_bytes = bytes_rec;
     o->parse_ctx = rx;
 }
 

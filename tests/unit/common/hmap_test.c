@@ -169,6 +169,55 @@ test_growth(void)
     hmap_free(&m);
 }
 
+/* hmap_shrink: after most keys went, the buckets follow (load back to at
+ * least 1/4, never under HMAP_MIN_BUCKETS); a table still loaded past an
+ * eighth keeps its buckets; every key left is still found. */
+static void
+test_shrink(void)
+{
+    struct hmap m = {0};
+    struct hmap_stats st = {0};
+    char key[32];
+    int i, v = 0, found = 0;
+    size_t full = 0;
+
+    hmap_init(&m, &hmap_str_keys, 0);
+    hmap_shrink(&m); /* no buckets yet: nothing to do */
+    for (i = 0; i < 10000; i++) {
+        snprintf(key, sizeof(key), "ns/snap-%d", i);
+        CHECK_INT(hmap_put(&m, key, &v, NULL), 0);
+    }
+    hmap_stats(&m, &st);
+    full = st.n_buckets;
+    for (i = 0; i < 9000; i++) {
+        snprintf(key, sizeof(key), "ns/snap-%d", i);
+        CHECK(hmap_del(&m, key, NULL));
+    }
+    hmap_shrink(&m); /* 1,000 keys left in 16,384 buckets: under an eighth */
+    hmap_stats(&m, &st);
+    CHECK(st.n_buckets < full && st.n_buckets >= 1000 && st.n_buckets <= 4000);
+    CHECK((st.n_buckets & (st.n_buckets - 1)) == 0);
+    full = st.n_buckets;
+    hmap_shrink(&m); /* loaded enough now: unchanged */
+    hmap_stats(&m, &st);
+    CHECK_INT(st.n_buckets, full);
+    for (i = 9000; i < 10000; i++) {
+        snprintf(key, sizeof(key), "ns/snap-%d", i);
+        found += hmap_get(&m, key) == &v;
+    }
+    CHECK_INT(found, 1000);
+    for (i = 9000; i < 10000; i++) {
+        snprintf(key, sizeof(key), "ns/snap-%d", i);
+        CHECK(hmap_del(&m, key, NULL));
+    }
+    hmap_shrink(&m);
+    hmap_stats(&m, &st);
+    CHECK_INT(st.n_buckets, HMAP_MIN_BUCKETS);
+    CHECK_INT(hmap_put(&m, "after", &v, NULL), 0); /* still usable */
+    CHECK(hmap_get(&m, "after") == &v);
+    hmap_free(&m);
+}
+
 static uint64_t
 same_hash(const void *key)
 {
@@ -374,4 +423,4 @@ test_reserve(void)
 
 TEST_MAIN(TEST(test_put_get_del), TEST(test_link), TEST(test_type_frees_values), TEST(test_cap),
           TEST(test_iter_delete), TEST(test_growth), TEST(test_collisions), TEST(test_multimap),
-          TEST(test_reserve))
+          TEST(test_reserve), TEST(test_shrink))

@@ -6,6 +6,7 @@
  * replacement; kinformer_store() ignores older resourceVersions. */
 #include "kube/kinformer.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,6 +487,111 @@ test_item_points_into_view(void)
     kclient_free(c);
 }
 
+/* A flat view (kinformer_opts.view_bytes): "key\0rv\0" after its length,
+ * no pointers; freeing one counts. */
+struct fview {
+    uint32_t len; /* of s */
+    char s[];
+};
+
+static void *
+fview_new(const char *key, const char *rv)
+{
+    size_t kl = strlen(key) + 1, rl = strlen(rv) + 1;
+    struct fview *v = malloc(sizeof(*v) + kl + rl);
+
+    if (v == NULL)
+        abort();
+    v->len = (uint32_t)(kl + rl);
+    memcpy(v->s, key, kl);
+    memcpy(v->s + kl, rv, rl);
+    return v;
+}
+
+static size_t
+fview_bytes(void *ctx, const void *view)
+{
+    (void)ctx;
+    return sizeof(struct fview) + ((const struct fview *)view)->len;
+}
+
+static const char *
+fview_key(void *ctx, const void *view, const char **rv)
+{
+    const struct fview *v = view;
+
+    (void)ctx;
+    *rv = v->s + strlen(v->s) + 1;
+    return v->s;
+}
+
+static void
+fview_free(void *ctx, void *view)
+{
+    (*(int *)ctx)++;
+    free(view);
+}
+
+/* With view_bytes, the item holds a copy of the view and frees the original
+ * at once: kitem_view() is inside the item, the key and resourceVersion
+ * point into the copy, and releasing the item frees no view again (ASan
+ * would see a double free, and the count would move).  A view whose key
+ * differs still gets the item's own copies, after the view. */
+static void
+test_item_holds_flat_view(void)
+{
+    struct kconfig cfg = {.server = "https://127.0.0.1:1"};
+    int freed = 0;
+    struct kinformer_opts o = {.name = "fv",
+                               .path = "/api/v1/fv",
+                               .parse = parse_vs,
+                               .free_view = fview_free,
+                               .view_key = fview_key,
+                               .view_bytes = fview_bytes,
+                               .parse_ctx = &freed};
+    struct kclient *c = kclient_new(&cfg, NULL, NULL);
+    struct kinformer *inf = kinformer_new(c, &o, NULL);
+    struct fview *x = fview_new("n/x", "5");
+    struct kitem *it = NULL;
+    const struct fview *v = NULL;
+
+    CHECK(inf != NULL);
+    if (inf == NULL)
+        return;
+    CHECK_INT(kinformer_put(inf, "n", "x", "u1", "5", x, false), KINF_PUT_ADDED);
+    CHECK_INT(freed, 1); /* x itself is gone: the item has a copy */
+    it = kinformer_get(inf, "n/x");
+    CHECK(it != NULL);
+    if (it == NULL)
+        return;
+    v = kitem_view(it);
+    CHECK(v->len == strlen("n/x") + 1 + strlen("5") + 1);
+    CHECK(kitem_key(it) == v->s && strcmp(kitem_rv(it), "5") == 0 &&
+          kitem_rv(it) == v->s + strlen("n/x") + 1);
+    CHECK((const char *)v > (const char *)it && (const char *)v < (const char *)it + 64);
+    kitem_release(it);
+    /* a wrong key in the view: copies after it */
+    CHECK_INT(kinformer_put(inf, "n", "y", "u2", "7", fview_new("n/other", "7"), false),
+              KINF_PUT_ADDED);
+    it = kinformer_get(inf, "n/y");
+    CHECK(it != NULL && strcmp(kitem_key(it), "n/y") == 0 && strcmp(kitem_rv(it), "7") == 0 &&
+          strcmp(((const struct fview *)kitem_view(it))->s, "n/other") == 0);
+    kitem_release(it);
+    CHECK_INT(freed, 2);
+    /* replaced and taken: the items go, no view is freed twice */
+    CHECK_INT(kinformer_put(inf, "n", "x", "u1", "6", fview_new("n/x", "6"), false),
+              KINF_PUT_REPLACED);
+    it = kinformer_take(inf, "n/x");
+    CHECK(it != NULL && strcmp(kitem_rv(it), "6") == 0 &&
+          strcmp(((const struct fview *)kitem_view(it))->s, "n/x") == 0);
+    kitem_release(it);
+    CHECK_INT(freed, 3);
+    CHECK(kinformer_bytes(inf) > 0);
+    kinformer_free(inf);
+    CHECK_INT(freed, 3);
+    kclient_free(c);
+}
+
 TEST_MAIN(TEST(test_recorded_events_drive_cache), TEST(test_put_keeps_newer_and_tracks_local),
-          TEST(test_item_points_into_view), TEST(test_bad_lines_end_watch_cache_intact),
-          TEST(test_store_respects_resource_version))
+          TEST(test_item_points_into_view), TEST(test_item_holds_flat_view),
+          TEST(test_bad_lines_end_watch_cache_intact), TEST(test_store_respects_resource_version))
