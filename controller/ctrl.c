@@ -15,6 +15,7 @@
 #include "controller/cmetrics.h"
 #include "controller/cstore.h"
 #include "controller/cview.h"
+#include "controller/feeder.h"
 #include "controller/gsync.h"
 #include "controller/gview.h"
 #include "controller/httpsrv.h"
@@ -97,13 +98,18 @@ struct ctrl {
     struct httpsrv *http;
     struct sync_actions act;
     struct sync_env env;
-    struct pvmemo *pv_memo;      /* a snapshot's PV between its passes (env.pv_memo) */
-    struct cintern *intern;      /* strings the cached views share; freed after them */
-    struct starter starter;      /* the controller thread leadership starts */
-    int running;                 /* atomic: informers and workers started */
-    int synced;                  /* atomic: caches synced, workers running */
-    int crds_ok;                 /* atomic */
-    int stopping;                /* atomic */
+    struct pvmemo *pv_memo; /* a snapshot's PV between its passes (env.pv_memo) */
+    struct cintern *intern; /* strings the cached views share; freed after them */
+    struct starter starter; /* the controller thread leadership starts */
+    int running;            /* atomic: informers and workers started */
+    int synced;             /* atomic: caches synced, workers running */
+    int crds_ok;            /* atomic */
+    int stopping;           /* atomic */
+    /* atomic: until the feeder's first walk, informer adds and updates queue
+     * nothing: the walk visits every object the initial LIST cached */
+    int hold;
+    struct feeder *feeder;       /* atomic pointer: NULL until the caches synced */
+    int feed_src[N_WATCHED];     /* the kind's feeder source, or -1 */
     uint64_t retries[N_WATCHED]; /* atomic, per queue */
     uint64_t syncs[N_WATCHED];
 };
@@ -178,49 +184,77 @@ item_view(const struct kind_ctx *k, const struct kitem *it)
     return cstore_view_of(k->c->stores[k->kind], kitem_view(it));
 }
 
-/* Queue key for a sync pass.  Until the caches have synced, the informers'
- * adds come from the initial LIST: a key restored from state/ with failures
- * (kworkq_seed, before the informers start) keeps its persisted backoff
- * instead of being made ready at once by that synthetic add. */
+/* Queue key for a sync pass.  The first pass after the initial LIST
+ * (initial) of a key restored from state/ with failures (kworkq_seed,
+ * before the informers start) keeps its persisted backoff instead of being
+ * made ready at once. */
 static void
-enqueue(struct ctrl *c, struct kworkq *q, const char *key)
+enqueue(struct kworkq *q, const char *key, bool initial)
 {
     if (q == NULL)
         return;
-    if (!__atomic_load_n(&c->synced, __ATOMIC_ACQUIRE) && kworkq_failures(q, key) > 0)
+    if (initial && kworkq_failures(q, key) > 0)
         return;
     kworkq_add(q, key);
 }
 
-static void
-put_and_enqueue(const struct kind_ctx *k, const struct kitem *it)
+/* Whether the item's object gets a pass.  The informer's table is the
+ * kind's one store (cstore_attach).  A claim has a pass only while it is
+ * deleted and held (pvc_pin.h). */
+static bool
+pass_wanted(const struct kind_ctx *k, const struct kitem *it)
 {
-    struct ctrl *c = k->c;
     struct cmeta *m = NULL;
     bool wanted = true;
 
-    /* The informer's table is the kind's one store (cstore_attach).  A
-     * claim has a pass only while it is deleted and held (pvc_pin.h). */
     if (k->kind == KIND_PVC) {
         m = item_view(k, it);
         wanted = m != NULL && pvc_pin_wanted((const struct cpvc *)m);
         cview_unref(m);
     }
-    if (wanted)
-        enqueue(c, c->q[k->kind], kitem_key(it));
+    return wanted;
+}
+
+/* initial: the first pass since the process started (see enqueue). */
+static void
+put_and_enqueue(const struct kind_ctx *k, const struct kitem *it, bool initial)
+{
+    if (pass_wanted(k, it))
+        enqueue(k->c->q[k->kind], kitem_key(it), initial);
 }
 
 static void
 on_add(void *ctx, const struct kitem *it)
 {
-    put_and_enqueue(ctx, it);
+    const struct kind_ctx *k = ctx;
+
+    if (__atomic_load_n(&k->c->hold, __ATOMIC_ACQUIRE))
+        return; /* the feeder's first walk will */
+    put_and_enqueue(k, it, !__atomic_load_n(&k->c->synced, __ATOMIC_ACQUIRE));
 }
 
 static void
 on_update(void *ctx, const struct kitem *old, const struct kitem *it)
 {
     (void)old;
-    put_and_enqueue(ctx, it);
+    on_add(ctx, it);
+}
+
+/* A resync: the feeder walks the kind's table, a few hundred keys at a time. */
+static void
+on_resync(void *ctx)
+{
+    const struct kind_ctx *k = ctx;
+
+    feeder_request(__atomic_load_n(&k->c->feeder, __ATOMIC_ACQUIRE), k->c->feed_src[k->kind]);
+}
+
+/* The feeder's walks (feeder.h); it queues the keys in batches. */
+static bool
+feed_wanted(void *ctx, const struct kitem *it, bool initial)
+{
+    (void)initial;
+    return pass_wanted(ctx, it);
 }
 
 static void
@@ -452,9 +486,23 @@ q_on_forget(void *ctx, const char *queue, const char *key)
 static void
 q_on_drained(void *ctx, const char *queue)
 {
-    (void)ctx;
+    struct ctrl *c = ctx;
+
     (void)queue;
+    /* A queue runs dry now and then while the feeder walks 100,000 cached
+     * objects: it trims once, when its walks end (feed_walked). */
+    if (feeder_walking(__atomic_load_n(&c->feeder, __ATOMIC_ACQUIRE)))
+        return;
     malloc_trim(0);
+}
+
+/* The feeder's walks queued their last key (feeder.h). */
+static void
+feed_walked(void *ctx, size_t keys)
+{
+    (void)ctx;
+    if (keys >= KWQ_DRAINED_MIN)
+        malloc_trim(0);
 }
 
 static int
@@ -833,6 +881,7 @@ ctrl_new(const struct copts *o, struct sc_err *err)
     }
     c->o = o;
     c->clock = clock_system();
+    c->hold = 1;
     if (open_clients(c, err) != 0 || make_parts(c, err) != 0) {
         if (err != NULL && err->code == 0)
             sc_err_set(err, SC_ENOMEM, "out of memory");
@@ -917,7 +966,7 @@ make_informer(struct ctrl *c, enum kind k, struct sc_err *err)
     io.free_view = free_view;
     io.view_key = view_key;     /* the item points at the record's key */
     io.view_bytes = view_bytes; /* and holds the record itself */
-    io.handlers = (struct kinf_handlers){&c->kctx[k], on_add, on_update, on_delete};
+    io.handlers = (struct kinf_handlers){&c->kctx[k], on_add, on_update, on_delete, on_resync};
     io.resync_ms = k == KIND_VS || k == KIND_VSC ? c->o->resync_ms : 0;
     io.on_error = on_inf_error;
     io.error_ctx = c;
@@ -959,6 +1008,31 @@ make_informers(struct ctrl *c, struct sc_err *err)
     return rc;
 }
 
+/* Every cached object's first pass, and each resync's, comes from the
+ * feeder (feeder.h); informer events queue again once it walks. */
+static int
+start_feeder(struct ctrl *c, struct sc_err *err)
+{
+    struct feeder_src src[FEEDER_MAX_SRC] = {0};
+    struct feeder *f = NULL;
+    int n = 0, k;
+
+    for (k = 0; k < N_WATCHED; k++) {
+        c->feed_src[k] = -1;
+        if (c->inf[k] == NULL || c->q[k] == NULL || n == FEEDER_MAX_SRC)
+            continue;
+        src[n] = (struct feeder_src){c->inf[k], c->q[k], feed_wanted, &c->kctx[k]};
+        c->feed_src[k] = n++;
+    }
+    /* events from now on queue their keys; the walks list the tables after */
+    __atomic_store_n(&c->hold, 0, __ATOMIC_RELEASE);
+    f = feeder_start(src, n, &(struct feeder_hooks){feed_walked, c}, err);
+    if (f == NULL)
+        return err != NULL && err->code != 0 ? err->code : SC_ENOMEM;
+    __atomic_store_n(&c->feeder, f, __ATOMIC_RELEASE);
+    return 0;
+}
+
 /* upstream: ctrl.Run -- informers, cache sync, then the workers. */
 static int
 ctrl_run(struct ctrl *c, struct sc_err *err)
@@ -998,6 +1072,8 @@ ctrl_run(struct ctrl *c, struct sc_err *err)
             rc = kworkq_start_workers(c->q[i], c->o->worker_threads, worker, &c->kctx[i], err);
     if (rc == 0)
         __atomic_store_n(&c->synced, 1, __ATOMIC_RELEASE);
+    if (rc == 0)
+        rc = start_feeder(c, err);
     return rc;
 }
 
@@ -1143,6 +1219,8 @@ ctrl_stop(struct ctrl *c, bool release)
     for (i = 0; i < N_WATCHED; i++)
         if (c->inf[i] != NULL)
             kinformer_stop(c->inf[i]);
+    /* after the informers: no resync asks it for a walk any more */
+    feeder_stop(__atomic_exchange_n(&c->feeder, NULL, __ATOMIC_ACQ_REL));
     if (c->lease != NULL)
         klease_stop(c->lease, release);
 }

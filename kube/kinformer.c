@@ -1331,6 +1331,10 @@ resync(struct kinformer *inf)
     struct kitem **all = NULL;
     size_t n;
 
+    if (inf->h.on_resync != NULL) {
+        inf->h.on_resync(inf->h.ctx);
+        return;
+    }
     if (inf->h.on_update == NULL || kinformer_list(inf, &all, &n) != 0)
         return;
     for (size_t i = 0; i < n; i++)

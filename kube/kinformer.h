@@ -101,6 +101,10 @@ struct kinf_handlers {
     void (*on_add)(void *ctx, const struct kitem *it);
     void (*on_update)(void *ctx, const struct kitem *old_it, const struct kitem *new_it);
     void (*on_delete)(void *ctx, const struct kitem *it);
+    /* Optional: a resync (kinformer_opts.resync_ms) calls it once, instead
+     * of on_update(old == new) for every item; the caller walks the table
+     * itself (kinformer_list), at its own pace. */
+    void (*on_resync)(void *ctx);
 };
 
 /* Secondary index: call kindex_emit() for each value this view is indexed

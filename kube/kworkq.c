@@ -245,8 +245,9 @@ heap_pop(struct kworkq *q)
 
 /* ---- core -------------------------------------------------------------------- */
 
+/* wake: signal a getter now (a batch wakes them once, at its end). */
 static void
-push_ready(struct kworkq *q, struct kwq_entry *e)
+push_ready(struct kworkq *q, struct kwq_entry *e, bool wake)
 {
     e->ready = true;
     e->qnext = NULL;
@@ -256,19 +257,27 @@ push_ready(struct kworkq *q, struct kwq_entry *e)
         q->head = e;
     q->tail = e;
     q->nready++;
+    if (!wake)
+        return;
     pthread_cond_signal(&q->cv);
     ensure_waiter_locked(q);
 }
 
 static void
-add_locked(struct kworkq *q, struct kwq_entry *e)
+add_locked_wake(struct kworkq *q, struct kwq_entry *e, bool wake)
 {
     if (e->processing) {
         e->dirty = true;
         return;
     }
     if (!e->ready)
-        push_ready(q, e);
+        push_ready(q, e, wake);
+}
+
+static void
+add_locked(struct kworkq *q, struct kwq_entry *e)
+{
+    add_locked_wake(q, e, true);
 }
 
 /* Move delayed keys whose time came to the ready FIFO. */
@@ -333,6 +342,35 @@ kworkq_add(struct kworkq *q, const char *key)
     add_locked(q, e);
     pthread_mutex_unlock(&q->mu);
     return 0;
+}
+
+int
+kworkq_add_batch(struct kworkq *q, const char *const *keys, size_t n, bool keep_backoff)
+{
+    size_t added = 0;
+    int rc = 0;
+
+    pthread_mutex_lock(&q->mu);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct kwq_entry *e = NULL;
+
+        if (q->shutdown) {
+            rc = SC_ESHUTDOWN;
+        } else if (check_key(keys[i]) != 0) {
+            continue;
+        } else if ((e = get_or_create(q, keys[i])) == NULL) {
+            rc = SC_ENOMEM;
+        } else if (!keep_backoff || e->failures == 0) {
+            add_locked_wake(q, e, false);
+            added++;
+        }
+    }
+    if (added > 0) {
+        pthread_cond_broadcast(&q->cv);
+        ensure_waiter_locked(q);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return rc;
 }
 
 static int
@@ -618,7 +656,7 @@ kworkq_done(struct kworkq *q, const char *key)
         if (e->dirty) {
             e->dirty = false;
             if (!q->shutdown)
-                push_ready(q, e);
+                push_ready(q, e, true);
         }
         maybe_free(q, e);
         pthread_cond_broadcast(&q->idle_cv);

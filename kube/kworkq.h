@@ -73,6 +73,13 @@ void kworkq_free(struct kworkq *q);
 /* Keys longer than LIM_KEY-1 are refused with SC_EINVALID. */
 int kworkq_add(struct kworkq *q, const char *key);
 int kworkq_add_after(struct kworkq *q, const char *key, int64_t delay_ms);
+/* kworkq_add() of n keys under one lock, waking getters once at the end
+ * (one signal a key woke a worker a key, each then waiting for the lock
+ * the adder held).  keep_backoff: a key with failures (kworkq_seed, a
+ * failed pass) is left to its backoff instead.  Bad keys are skipped.  0,
+ * or SC_ESHUTDOWN / SC_ENOMEM at the first key that could not be added
+ * (those before it were). */
+int kworkq_add_batch(struct kworkq *q, const char *const *keys, size_t n, bool keep_backoff);
 /* last_error may be NULL; it is passed to on_failure. */
 int kworkq_add_rate_limited(struct kworkq *q, const char *key, const struct sc_err *last_error);
 void kworkq_forget(struct kworkq *q, const char *key);

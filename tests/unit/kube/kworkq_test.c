@@ -46,6 +46,48 @@ test_dedup_and_fifo(void)
     kworkq_free(q);
 }
 
+/* kworkq_add_batch: the keys in order, each once, bad ones skipped; a key
+ * being processed is marked dirty, not handed out twice; keep_backoff
+ * leaves a key with failures to its backoff, and without it the key is
+ * ready at once; after a shutdown nothing is added. */
+static void
+test_add_batch(void)
+{
+    struct fake_clock fc = {.ms = 5000};
+    struct kworkq *q = fake_queue(&fc, NULL);
+    const char *keys[] = {"ns/a", "", "ns/b", "ns/a", "ns/c"};
+    const char *again[] = {"ns/c", "ns/f"};
+    char k[LIM_KEY];
+
+    CHECK_INT(kworkq_add_rate_limited(q, "ns/f", NULL), 0); /* failures 1, delayed */
+    CHECK_INT(kworkq_add_batch(q, keys, 5, true), 0);
+    CHECK_INT(kworkq_len(q), 3);
+    CHECK_INT(kworkq_get(q, k, sizeof(k), 0), 0);
+    CHECK_STR(k, "ns/a");
+    CHECK_INT(kworkq_get(q, k, sizeof(k), 0), 0);
+    CHECK_STR(k, "ns/b");
+    kworkq_done(q, "ns/a");
+    kworkq_done(q, "ns/b");
+    CHECK_INT(kworkq_get(q, k, sizeof(k), 0), 0);
+    CHECK_STR(k, "ns/c"); /* processing: the batch marks it dirty */
+    CHECK_INT(kworkq_add_batch(q, again, 2, true), 0);
+    CHECK_INT(kworkq_len(q), 0); /* ns/f keeps its backoff */
+    kworkq_done(q, "ns/c");
+    CHECK_INT(kworkq_len(q), 1); /* ns/c again, once */
+    CHECK_INT(kworkq_add_batch(q, again + 1, 1, false), 0);
+    CHECK_INT(kworkq_len(q), 2); /* ns/f now ready */
+    CHECK_INT(kworkq_get(q, k, sizeof(k), 0), 0);
+    CHECK_STR(k, "ns/c");
+    CHECK_INT(kworkq_get(q, k, sizeof(k), 0), 0);
+    CHECK_STR(k, "ns/f");
+    kworkq_done(q, "ns/c");
+    kworkq_done(q, "ns/f");
+    CHECK_INT(kworkq_add_batch(q, keys, 0, false), 0);
+    kworkq_shutdown(q);
+    CHECK_INT(kworkq_add_batch(q, keys, 5, false), SC_ESHUTDOWN);
+    kworkq_free(q);
+}
+
 static void
 test_never_two_workers_on_one_key(void)
 {
@@ -516,7 +558,7 @@ test_stop_workers_takes_no_more(void)
 
 TEST_MAIN(TEST(test_shutdown_drains_ready_keys), TEST(test_stop_workers_takes_no_more),
           TEST(test_workers_on_demand), TEST(test_no_idle_worker), TEST(test_drained_hook),
-          TEST(test_dedup_and_fifo), TEST(test_never_two_workers_on_one_key),
+          TEST(test_dedup_and_fifo), TEST(test_add_batch), TEST(test_never_two_workers_on_one_key),
           TEST(test_backoff_sequence), TEST(test_add_after_moves_earlier_only),
           TEST(test_hooks_and_seed), TEST(test_blocking_get_wakes_on_fake_clock),
           TEST(test_workers_exclusive_and_drain), TEST(test_shutdown_waits_for_inflight))
