@@ -81,6 +81,12 @@ peek(const struct cstore *s, const void *stored, void *buf)
     return s->rec_kind < 0 ? stored : crec_peek(stored, s->intern, buf);
 }
 
+const struct cmeta *
+cstore_peek(const struct cstore *s, const void *stored, void *buf)
+{
+    return peek(s, stored, buf);
+}
+
 static const char *
 stored_rv(const struct cstore *s, const void *stored)
 {

@@ -66,6 +66,13 @@ size_t cstore_stored_flat(const struct cstore *s, const void *stored);
 /* A new reference to the view of what the store keeps (an item's view);
  * NULL when stored is NULL or memory ran out. */
 struct cmeta *cstore_view_of(struct cstore *s, const void *stored);
+/* The view of what the store keeps, borrowed: what is stored itself, or,
+ * for a record, a view written into buf (CSTORE_PEEK_BYTES, aligned for a
+ * pointer) whose strings point into the record.  Never NULL for what the
+ * store made; valid while stored is; never referenced or unreferenced.  No
+ * allocation: for an index callback, which must not fail. */
+#define CSTORE_PEEK_BYTES CREC_PEEK_BYTES
+const struct cmeta *cstore_peek(const struct cstore *s, const void *stored, void *buf);
 /* The attached informer, or NULL. */
 struct kinformer *cstore_informer(const struct cstore *s);
 /* Informer callbacks (kinformer.h's kinf_parse_fn, kinf_free_fn; ctx unused)

@@ -976,6 +976,8 @@ make_informer(struct ctrl *c, enum kind k, struct sc_err *err)
         return err != NULL ? err->code : SC_ENOMEM;
     if (cstore_attach(c->stores[k], c->inf[k]) != 0) /* one store per kind */
         return sc_err_set(err, SC_EINVALID, "the %s store is not empty", KINDS[k].resource);
+    if (k == KIND_VS) /* the snapshots that hold each PVC: a lookup, not a walk a pass */
+        return pvc_pin_add_index(c->inf[k], c->stores[k], err);
     return 0;
 }
 

@@ -1,12 +1,14 @@
 /* controller/pvc_pin.c -- which snapshots keep a PVC's source-protection finalizer. */
 #include "controller/pvc_pin.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/limits.h"
 #include "controller/cpatch.h"
 #include "controller/sync_int.h"
+#include "kube/kinformer.h"
 
 bool
 pvc_pin_holds(const struct cvs *s)
@@ -66,6 +68,55 @@ pvc_pin_waiters(struct cstore *snapshots, const char *ns, const char *pvc, const
     if (w.n > PVC_PIN_MAX_NAMES && cap > w.len)
         snprintf(out + w.len, cap - w.len, " and %zu more", w.n - PVC_PIN_MAX_NAMES);
     return w.n;
+}
+
+/* The index value of a snapshot that holds its PVC: "ns/pvc" in out
+ * (LIM_KEY), else false. */
+static bool
+pin_value(const struct cvs *s, char *out)
+{
+    int k;
+
+    if (s->has_content || s->pvc == NULL || s->m.ns == NULL || !pvc_pin_holds(s))
+        return false;
+    k = snprintf(out, LIM_KEY, "%s/%s", s->m.ns, s->pvc);
+    return k > 0 && k < LIM_KEY;
+}
+
+static void
+pin_index(void *ctx, const void *view, struct kindex_out *out)
+{
+    _Alignas(max_align_t) char buf[CSTORE_PEEK_BYTES];
+    char value[LIM_KEY];
+    const struct cmeta *m = cstore_peek(ctx, view, buf);
+
+    if (m != NULL && pin_value((const struct cvs *)m, value))
+        kindex_emit(out, value);
+}
+
+int
+pvc_pin_add_index(struct kinformer *inf, struct cstore *snapshots, struct sc_err *err)
+{
+    return kinformer_add_index(inf, PVC_PIN_INDEX, pin_index, snapshots, err);
+}
+
+bool
+pvc_pin_others(struct cstore *snapshots, const char *ns, const char *pvc, const char *skip)
+{
+    struct kinformer *inf = cstore_informer(snapshots);
+    struct kitem **items = NULL;
+    char value[LIM_KEY];
+    size_t n = 0, nl = strlen(ns);
+    bool other = false;
+
+    if (inf != NULL && snprintf(value, sizeof(value), "%s/%s", ns, pvc) < (int)sizeof(value) &&
+        kinformer_by_index(inf, PVC_PIN_INDEX, value, &items, &n, NULL) == 0) {
+        for (size_t i = 0; i < n && !other; i++) /* keys are "ns/name" */
+            other = skip == NULL || strcmp(kitem_key(items[i]) + nl + 1, skip) != 0;
+        kitem_release_all(items, n);
+        return other;
+    }
+    return pvc_pin_waiters(snapshots, ns, pvc, skip, NULL, 0) > 0;
 }
 
 size_t

@@ -56,6 +56,19 @@ bool pvc_pin_holds(const struct cvs *s);
 size_t pvc_pin_waiters(struct cstore *snapshots, const char *ns, const char *pvc, const char *skip,
                        char *out, size_t cap);
 
+/* Does a snapshot other than skip (a name, or NULL) hold PVC ns/pvc?  With
+ * the index below on the store's informer, one lookup; else (a store of its
+ * own, or an index that lost entries for want of memory) a walk over the
+ * namespace's snapshots, which needs no memory. */
+bool pvc_pin_others(struct cstore *snapshots, const char *ns, const char *pvc, const char *skip);
+
+/* Index the snapshots that hold a PVC, by "ns/pvc", on inf, the informer the
+ * snapshots' store (of records or views; borrowed, must outlive inf) is
+ * attached to.  Before kinformer_start().  0 or SC_E*. */
+#define PVC_PIN_INDEX "pvc-pin"
+struct kinformer;
+int pvc_pin_add_index(struct kinformer *inf, struct cstore *snapshots, struct sc_err *err);
+
 /* If pvc is being deleted, carries the finalizer and is still held, record
  * the Event on it.  Returns how many snapshots hold it (0: no Event). */
 size_t pvc_pin_event(const struct sync_env *env, const struct cpvc *pvc, const char *skip);

@@ -201,6 +201,8 @@ kindex_emit(struct kindex_out *out, const char *value)
     out->vals[out->n] = strdup(value);
     if (out->vals[out->n] != NULL)
         out->n++;
+    else
+        out->overflow = 1;
 }
 
 static void
@@ -223,6 +225,7 @@ struct kindex {
     kindex_fn *fn;
     void *ctx;
     struct hmap tab; /* value (the bucket's own copy) -> struct kix_bucket */
+    bool lossy;      /* an entry could not be added or removed: by_index refuses */
 };
 
 static void
@@ -425,19 +428,25 @@ ix_add(struct kindex *x, const char *value, const char *key)
 {
     struct kix_bucket *b = ix_bucket(x, value);
 
-    if (b == NULL)
+    if (b == NULL) {
+        x->lossy = true;
         return;
+    }
     if (b->n == b->cap) {
         size_t nc = b->cap ? b->cap * 2 : 2;
         char **k = realloc(b->keys, nc * sizeof(*k));
-        if (k == NULL)
+        if (k == NULL) {
+            x->lossy = true;
             return;
+        }
         b->keys = k;
         b->cap = nc;
     }
     b->keys[b->n] = strdup(key);
     if (b->keys[b->n] != NULL)
         b->n++;
+    else
+        x->lossy = true;
 }
 
 static void
@@ -446,6 +455,8 @@ index_item(struct kinformer *inf, const struct kitem *it, bool add)
     for (int i = 0; i < inf->nidx; i++) {
         struct kindex_out out = {0};
         inf->idx[i].fn(inf->idx[i].ctx, it->e.val, &out);
+        if (out.overflow)
+            inf->idx[i].lossy = true; /* values lost: the index no longer answers */
         for (int k = 0; k < out.n; k++) {
             if (add)
                 ix_add(&inf->idx[i], out.vals[k], kitem_key(it));
@@ -684,6 +695,11 @@ kinformer_by_index(struct kinformer *inf, const char *index, const char *value, 
     if (value == NULL)
         return 0;
     pthread_rwlock_rdlock(&inf->lock);
+    if (x->lossy) {
+        pthread_rwlock_unlock(&inf->lock);
+        return sc_err_set(err, SC_ENOMEM, "kinformer %s: index %s lost entries for want of memory",
+                          inf->name, index);
+    }
     struct kix_bucket *b = hmap_get(&x->tab, value);
     if (b != NULL && b->n > 0) {
         arr = malloc(b->n * sizeof(struct kitem *));

@@ -172,6 +172,10 @@ struct kitem *kinformer_get(struct kinformer *inf, const char *key);
 /* All items / items under an index value: *out is a malloc'd array of
  * acquired items (NULL when n == 0); free with kitem_release_all(). */
 int kinformer_list(struct kinformer *inf, struct kitem ***out, size_t *n);
+/* kinformer_by_index() answers SC_ENOMEM from the first time an entry of
+ * the index could not be added or removed for want of memory (more than
+ * KINF_MAX_INDEX_VALUES values of one view count as that too): a caller
+ * that needs the exact answer then walks the table instead. */
 int kinformer_by_index(struct kinformer *inf, const char *index, const char *value,
                        struct kitem ***out, size_t *n, struct sc_err *err);
 size_t kinformer_len(struct kinformer *inf);

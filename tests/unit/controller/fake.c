@@ -9,6 +9,9 @@
 #include "controller/cintern.h"
 #include "controller/cstore.h"
 #include "controller/gview.h"
+#include "controller/pvc_pin.h"
+#include "kube/kclient.h"
+#include "kube/kinformer.h"
 #include "tests/lib/harness.h"
 
 static void logf_(struct fake *f, const char *fmt, ...) SC_PRINTF(2, 3);
@@ -173,10 +176,61 @@ f_enqueue(void *ctx, enum kind k, const char *key)
     logf_(ctx, "ENQUEUE %s %s", kind_name(k), key);
 }
 
+/* The snapshots' informer callbacks, as ctrl.c's (no LIST ever runs). */
+static int
+fk_parse(void *ctx, const json_t *obj, void **view, struct sc_err *err)
+{
+    (void)ctx;
+    (void)obj;
+    (void)view;
+    return sc_err_set(err, SC_EINVALID, "fake: no server");
+}
+
+static void
+fk_free(void *ctx, void *view)
+{
+    cstore_free_stored(ctx, view);
+}
+
+static const char *
+fk_key(void *ctx, const void *view, const char **rv)
+{
+    return cstore_stored_key(ctx, view, rv);
+}
+
+static size_t
+fk_bytes(void *ctx, const void *view)
+{
+    return cstore_stored_flat(ctx, view);
+}
+
+static void
+fake_attach_snapshots(struct fake *f)
+{
+    struct kconfig cfg = {.server = "https://127.0.0.1:1"};
+    struct kinformer_opts o = {.name = "volumesnapshots",
+                               .path = "/apis/snapshot.storage.k8s.io/v1/volumesnapshots",
+                               .parse = fk_parse,
+                               .free_view = fk_free,
+                               .view_key = fk_key,
+                               .view_bytes = fk_bytes,
+                               .parse_ctx = f->env.snapshots,
+                               .keep_newer = true};
+
+    f->kc = kclient_new(&cfg, NULL, NULL);
+    f->inf = f->kc != NULL ? kinformer_new(f->kc, &o, NULL) : NULL;
+    if (f->inf == NULL || cstore_attach(f->env.snapshots, f->inf) != 0 ||
+        pvc_pin_add_index(f->inf, f->env.snapshots, NULL) != 0)
+        abort();
+}
+
 void
 fake_init(struct fake *f)
 {
+    bool indexed = f->indexed;
+
     memset(f, 0, sizeof(*f));
+    f->indexed = indexed;
     buf_init(&f->log, 4u << 20);
     f->pvs = json_object();
     f->nodes = json_array();
@@ -193,6 +247,8 @@ fake_init(struct fake *f)
     if (f->intern == NULL || cstore_use_records(f->env.snapshots, CREC_VS, f->intern) != 0 ||
         cstore_use_records(f->env.contents, CREC_VSC, f->intern) != 0)
         abort();
+    if (f->indexed)
+        fake_attach_snapshots(f);
     f->env.classes = cstore_new();
     f->env.claims = cstore_new();
     f->env.act = &f->act;
@@ -220,6 +276,8 @@ fake_release(struct fake *f)
     json_decref(f->nodes);
     json_decref(f->pvcs);
     json_decref(f->objs);
+    kinformer_free(f->inf); /* its items' records go through the store: first */
+    kclient_free(f->kc);
     cstore_free(f->env.snapshots);
     cstore_free(f->env.contents);
     cstore_free(f->env.classes);

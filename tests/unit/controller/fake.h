@@ -36,11 +36,17 @@ struct fake {
     struct fake_clock clock;
     struct cmetrics *metrics;
     struct cintern *intern; /* the records' shared strings (snapshots, contents) */
+    /* indexed (set before fake_init): the snapshots' store is attached to an
+     * informer without a server, with the PVC-pin index, as in the
+     * controller; else a store of its own (pvc_pin_others walks) */
+    bool indexed;
+    struct kclient *kc;
+    struct kinformer *inf;
 };
 
 /* Stores and actions for the snapshot tests: groups off (no group stores),
  * the clock at 2025-11-22T02:00:00Z, fixtures from FIXTURES. */
-void fake_init(struct fake *f);
+void fake_init(struct fake *f); /* keeps f->indexed */
 /* The same with the group stores, the clock at 2026-11-22T02:00:00Z and
  * fixtures from GROUP_FIXTURES. */
 void fake_init_groups(struct fake *f);

@@ -295,7 +295,59 @@ test_deleted_together_release_the_claim(void)
     done();
 }
 
+/* The same cases with the snapshots' store attached to an informer, as in
+ * the controller: pvc_pin_others answers from the PVC-pin index instead of
+ * walking (fake.h, indexed). */
+static void
+indexed(void (*t)(void))
+{
+    F.indexed = true;
+    t();
+    F.indexed = false;
+}
+
+static void
+test_errored_contentless_does_not_pin_indexed(void)
+{
+    indexed(test_errored_contentless_does_not_pin);
+}
+
+static void
+test_cut_or_cuttable_pins_with_event_indexed(void)
+{
+    indexed(test_cut_or_cuttable_pins_with_event);
+}
+
+static void
+test_holds_and_waiters_indexed(void)
+{
+    indexed(test_holds_and_waiters);
+}
+
+static void
+test_deleted_without_finalizers_holds_nothing_indexed(void)
+{
+    indexed(test_deleted_without_finalizers_holds_nothing);
+}
+
+static void
+test_gone_queues_the_claim_indexed(void)
+{
+    indexed(test_gone_queues_the_claim);
+}
+
+static void
+test_deleted_together_release_the_claim_indexed(void)
+{
+    indexed(test_deleted_together_release_the_claim);
+}
+
 TEST_MAIN(TEST(test_errored_contentless_does_not_pin), TEST(test_cut_or_cuttable_pins_with_event),
           TEST(test_holds_and_waiters), TEST(test_wanted),
           TEST(test_deleted_without_finalizers_holds_nothing), TEST(test_gone_queues_the_claim),
-          TEST(test_deleted_together_release_the_claim))
+          TEST(test_deleted_together_release_the_claim),
+          TEST(test_errored_contentless_does_not_pin_indexed),
+          TEST(test_cut_or_cuttable_pins_with_event_indexed), TEST(test_holds_and_waiters_indexed),
+          TEST(test_deleted_without_finalizers_holds_nothing_indexed),
+          TEST(test_gone_queues_the_claim_indexed),
+          TEST(test_deleted_together_release_the_claim_indexed))

@@ -592,6 +592,58 @@ test_item_holds_flat_view(void)
     kclient_free(c);
 }
 
-TEST_MAIN(TEST(test_recorded_events_drive_cache), TEST(test_put_keeps_newer_and_tracks_local),
-          TEST(test_item_points_into_view), TEST(test_item_holds_flat_view),
-          TEST(test_bad_lines_end_watch_cache_intact), TEST(test_store_respects_resource_version))
+/* More values than KINF_MAX_INDEX_VALUES from one view: the index has lost
+ * entries, so by_index answers SC_ENOMEM (a caller walks instead) rather
+ * than a partial list; another index of the same informer still answers. */
+static void
+many_values(void *ctx, const void *view, struct kindex_out *out)
+{
+    char v[16];
+
+    (void)ctx;
+    (void)view;
+    for (int i = 0; i < KINF_MAX_INDEX_VALUES + 1; i++) {
+        snprintf(v, sizeof(v), "v%d", i);
+        kindex_emit(out, v);
+    }
+}
+
+static void
+one_value(void *ctx, const void *view, struct kindex_out *out)
+{
+    (void)ctx;
+    (void)view;
+    kindex_emit(out, "one");
+}
+
+static void
+test_lossy_index_refuses(void)
+{
+    struct kconfig cfg = {.server = "https://127.0.0.1:1"};
+    struct kinformer_opts o = {.name = "lossy", .path = "/api/v1/lossy", .parse = parse_vs};
+    struct kclient *c = kclient_new(&cfg, NULL, NULL);
+    struct kinformer *inf = kinformer_new(c, &o, NULL);
+    struct kitem **items = NULL;
+    struct sc_err e = {0};
+    size_t n = 0;
+
+    CHECK(inf != NULL);
+    if (inf == NULL)
+        return;
+    CHECK_INT(kinformer_add_index(inf, "many", many_values, NULL, NULL), 0);
+    CHECK_INT(kinformer_add_index(inf, "one", one_value, NULL, NULL), 0);
+    CHECK_INT(kinformer_by_index(inf, "many", "v1", &items, &n, &e), 0); /* nothing lost yet */
+    CHECK_INT(kinformer_put(inf, "n", "x", "u1", "5", strdup("x"), false), KINF_PUT_ADDED);
+    CHECK_INT(kinformer_by_index(inf, "many", "v1", &items, &n, &e), SC_ENOMEM);
+    CHECK(items == NULL && n == 0 && strstr(e.msg, "lost entries") != NULL);
+    CHECK_INT(kinformer_by_index(inf, "one", "one", &items, &n, &e), 0);
+    CHECK_INT(n, 1);
+    kitem_release_all(items, n);
+    kinformer_free(inf);
+    kclient_free(c);
+}
+
+TEST_MAIN(TEST(test_recorded_events_drive_cache), TEST(test_lossy_index_refuses),
+          TEST(test_put_keeps_newer_and_tracks_local), TEST(test_item_points_into_view),
+          TEST(test_item_holds_flat_view), TEST(test_bad_lines_end_watch_cache_intact),
+          TEST(test_store_respects_resource_version))
