@@ -18,7 +18,7 @@ needs_status_update(const struct cvs *vs, const struct cvsc *c)
         return true;
     if (vs->has_status && vs->bound == NULL)
         return true;
-    if (vs->creation_time == NULL && c->has_creation_time)
+    if (!vs->has_creation_time && c->has_creation_time)
         return true;
     if (vs->ready == TRI_UNSET && c->ready != TRI_UNSET)
         return true;

@@ -71,7 +71,7 @@ struct desc {
 
 /* A field added to a view must be added here too: these sizes say so. */
 _Static_assert(sizeof(struct cmeta) == 88, "struct cmeta changed: update crec.c");
-_Static_assert(sizeof(struct cvs) == 184, "struct cvs changed: update crec.c");
+_Static_assert(sizeof(struct cvs) == 176, "struct cvs changed: update crec.c");
 _Static_assert(sizeof(struct cvsc) == 232, "struct cvsc changed: update crec.c");
 _Static_assert(sizeof(((struct cmeta *)0)->fin_idx) == 5, "fin_idx: update META_SCALARS");
 _Static_assert(sizeof(enum tri) == 4 && sizeof(enum cpolicy) == 4, "enums as 4-byte ints");
@@ -83,14 +83,15 @@ static const struct desc descs[CREC_N_KINDS] =
         [CREC_VS] =
             {
                 .size = sizeof(struct cvs),
-                .n_str = 14,
-                .n_sc = N_META_SCALARS + 6,
+                .n_str = 13,
+                .n_sc = N_META_SCALARS + 7,
                 .str = {M(ns), M(name), M(uid), M(rv), VS(vgs_owner), VS(pvc), VS(content),
-                        VS(class_name), VS(bound), VS(creation_time), VS(restore_size),
-                        VS(error_msg), VS(error_time), VS(vgs_name)},
+                        VS(class_name), VS(bound), VS(restore_size), VS(error_msg), VS(error_time),
+                        VS(vgs_name)},
                 .sc = {META_SCALARS, SF(cvs, ready, S_INT), SF(cvs, has_pvc, S_BOOL),
                        SF(cvs, has_content, S_BOOL), SF(cvs, has_status, S_BOOL),
-                       SF(cvs, restore_zero, S_BOOL), SF(cvs, has_error, S_BOOL)},
+                       SF(cvs, restore_zero, S_BOOL), SF(cvs, has_error, S_BOOL),
+                       SF(cvs, has_creation_time, S_BOOL)},
             },
         [CREC_VSC] =
             {

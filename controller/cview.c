@@ -247,7 +247,7 @@ cvs_read(struct vread *vr, struct cvs *v, char *numbuf, size_t ncap)
     str_shared(vr, &v->class_name, "spec.volumeSnapshotClassName");
     v->has_status = kjson_obj(r, "status") != NULL;
     str_in(vr, &v->bound, "status.boundVolumeSnapshotContentName");
-    str_in(vr, &v->creation_time, "status.creationTime");
+    v->has_creation_time = kjson_str(r, "status.creationTime") != NULL;
     v->ready = cview_tri_at(r, r->root, "status.readyToUse");
     restore_size_read(vr, v, numbuf, ncap);
     v->has_error = kjson_obj(r, "status.error") != NULL;

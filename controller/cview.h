@@ -85,9 +85,8 @@ struct cvs {
     const char *vgs_owner; /* name of a groupsnapshot.storage.k8s.io/v1 VGS ownerRef */
     const char *pvc;
     const char *content;
-    const char *class_name; /* spec.volumeSnapshotClassName */
-    const char *bound;      /* status.boundVolumeSnapshotContentName */
-    const char *creation_time;
+    const char *class_name;   /* spec.volumeSnapshotClassName */
+    const char *bound;        /* status.boundVolumeSnapshotContentName */
     const char *restore_size; /* quantity string as stored */
     const char *error_msg;
     const char *error_time;
@@ -98,6 +97,9 @@ struct cvs {
     bool has_status;
     bool restore_zero; /* restore_size parses as zero */
     bool has_error;
+    /* status.creationTime set: only whether it is is ever read (its value
+     * comes from the content), so a cached snapshot keeps no 20-byte copy */
+    bool has_creation_time;
 };
 
 struct cvsc {

@@ -486,7 +486,7 @@ status_patch(const struct cvs *vs, const struct cvsc *c, const char *group_name,
     buf_init(&q, 64);
     if (!vs->has_status || vs->bound == NULL)
         cpatch_set(&p, "status.boundVolumeSnapshotContentName", json_string(c->m.name));
-    if (c->has_creation_time && vs->creation_time == NULL) {
+    if (c->has_creation_time && !vs->has_creation_time) {
         clock_rfc3339(c->creation_time_ns / 1000000, ts, sizeof(ts));
         cpatch_set(&p, "status.creationTime", json_string(ts));
         *created = true;
@@ -897,7 +897,7 @@ snapshot_sync_unready(const struct sync_env *env, const struct cvs *vs, struct s
     vs_key(vs, key, sizeof(key));
     sync_metrics_driver(env, false, vs->has_content, vs->content, vs->class_name, driver,
                         sizeof(driver));
-    if (vs->creation_time == NULL)
+    if (!vs->has_creation_time)
         cmetrics_start(env->metrics, OP_CREATE_SNAPSHOT, vs->m.uid, driver,
                        sync_snap_type(vs->has_content));
     cmetrics_start(env->metrics, OP_CREATE_SNAPSHOT_AND_READY, vs->m.uid, driver,

@@ -90,7 +90,6 @@ same_vs(const struct cvs *a, const struct cvs *b)
     SAME_S(content);
     SAME_S(class_name);
     SAME_S(bound);
-    SAME_S(creation_time);
     SAME_S(restore_size);
     SAME_S(error_msg);
     SAME_S(error_time);
@@ -101,6 +100,7 @@ same_vs(const struct cvs *a, const struct cvs *b)
     SAME_I(has_status);
     SAME_I(restore_zero);
     SAME_I(has_error);
+    SAME_I(has_creation_time);
     return ok;
 }
 
