@@ -184,20 +184,6 @@ item_view(const struct kind_ctx *k, const struct kitem *it)
     return cstore_view_of(k->c->stores[k->kind], kitem_view(it));
 }
 
-/* Queue key for a sync pass.  The first pass after the initial LIST
- * (initial) of a key restored from state/ with failures (kworkq_seed,
- * before the informers start) keeps its persisted backoff instead of being
- * made ready at once. */
-static void
-enqueue(struct kworkq *q, const char *key, bool initial)
-{
-    if (q == NULL)
-        return;
-    if (initial && kworkq_failures(q, key) > 0)
-        return;
-    kworkq_add(q, key);
-}
-
 /* Whether the item's object gets a pass.  The informer's table is the
  * kind's one store (cstore_attach).  A claim has a pass only while it is
  * deleted and held (pvc_pin.h). */
@@ -215,12 +201,16 @@ pass_wanted(const struct kind_ctx *k, const struct kitem *it)
     return wanted;
 }
 
-/* initial: the first pass since the process started (see enqueue). */
+/* Queue the item's key for a sync pass, if it gets one.  (The first pass
+ * after the initial LIST goes through the feeder, which leaves a key
+ * restored from state/ with failures to its persisted backoff.) */
 static void
-put_and_enqueue(const struct kind_ctx *k, const struct kitem *it, bool initial)
+put_and_enqueue(const struct kind_ctx *k, const struct kitem *it)
 {
-    if (pass_wanted(k, it))
-        enqueue(k->c->q[k->kind], kitem_key(it), initial);
+    struct kworkq *q = k->c->q[k->kind];
+
+    if (q != NULL && pass_wanted(k, it))
+        kworkq_add(q, kitem_key(it));
 }
 
 static void
@@ -230,7 +220,7 @@ on_add(void *ctx, const struct kitem *it)
 
     if (__atomic_load_n(&k->c->hold, __ATOMIC_ACQUIRE))
         return; /* the feeder's first walk will */
-    put_and_enqueue(k, it, !__atomic_load_n(&k->c->synced, __ATOMIC_ACQUIRE));
+    put_and_enqueue(k, it);
 }
 
 static void
