@@ -31,6 +31,19 @@ struct waiters {
     size_t cap, len;
 };
 
+/* A dynamic snapshot that names a claim and holds it. */
+static bool
+pins(const struct cvs *s)
+{
+    return !s->has_content && s->pvc != NULL && s->m.ns != NULL && pvc_pin_holds(s);
+}
+
+bool
+pvc_pin_holds_claim(const struct cvs *s, const char *ns, const char *pvc)
+{
+    return pins(s) && strcmp(s->m.ns, ns) == 0 && strcmp(s->pvc, pvc) == 0;
+}
+
 static int
 waiter_fn(const struct cmeta *m, void *arg)
 {
@@ -38,9 +51,8 @@ waiter_fn(const struct cmeta *m, void *arg)
     struct waiters *w = arg;
     int k;
 
-    if (strcmp(s->m.ns, w->ns) != 0 || s->has_content || s->pvc == NULL ||
-        strcmp(s->pvc, w->pvc) != 0 || (w->skip != NULL && strcmp(s->m.name, w->skip) == 0) ||
-        !pvc_pin_holds(s))
+    if ((w->skip != NULL && strcmp(s->m.name, w->skip) == 0) ||
+        !pvc_pin_holds_claim(s, w->ns, w->pvc))
         return 0;
     if (w->n < PVC_PIN_MAX_NAMES && w->cap > w->len) {
         k = snprintf(w->out + w->len, w->cap - w->len, "%s%s", w->n ? ", " : "", s->m.name);
@@ -77,7 +89,7 @@ pin_value(const struct cvs *s, char *out)
 {
     int k;
 
-    if (s->has_content || s->pvc == NULL || s->m.ns == NULL || !pvc_pin_holds(s))
+    if (!pins(s))
         return false;
     k = snprintf(out, LIM_KEY, "%s/%s", s->m.ns, s->pvc);
     return k > 0 && k < LIM_KEY;

@@ -49,6 +49,8 @@
 
 /* Does snapshot s (which names the PVC) still hold it? */
 bool pvc_pin_holds(const struct cvs *s);
+/* Does s (any snapshot) take its source from claim ns/pvc and hold it? */
+bool pvc_pin_holds_claim(const struct cvs *s, const char *ns, const char *pvc);
 
 /* The snapshots of snapshots that hold PVC ns/pvc (skip: a snapshot name not
  * to count, or NULL), as ", "-separated names in out (capped by cap and

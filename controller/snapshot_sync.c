@@ -276,8 +276,7 @@ snapshot_check_remove_pvc_finalizer(const struct sync_env *env, const struct cvs
      * (most passes of a new snapshot) that answers without a lookup.  Then
      * the others (ES#1305, pvc_pin.h): one lookup of the snapshots' index,
      * not a walk over every snapshot of the namespace for every pass. */
-    in_use = skip == NULL && !vs->has_content && vs->pvc != NULL &&
-             strcmp(vs->pvc, pvc->m.name) == 0 && pvc_pin_holds(vs);
+    in_use = skip == NULL && pvc_pin_holds_claim(vs, pvc->m.ns, pvc->m.name);
     if (!in_use)
         in_use = pvc_pin_others(env->snapshots, pvc->m.ns, pvc->m.name, skip);
     if (in_use) {
