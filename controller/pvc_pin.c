@@ -116,18 +116,15 @@ bool
 pvc_pin_others(struct cstore *snapshots, const char *ns, const char *pvc, const char *skip)
 {
     struct kinformer *inf = cstore_informer(snapshots);
-    struct kitem **items = NULL;
-    char value[LIM_KEY];
-    size_t n = 0, nl = strlen(ns);
-    bool other = false;
+    char value[LIM_KEY], except[LIM_KEY];
+    size_t n = 0;
 
+    /* keys are "ns/name": the index answers in one lookup however many
+     * snapshots of the claim are being cut (a burst of them is common) */
     if (inf != NULL && snprintf(value, sizeof(value), "%s/%s", ns, pvc) < (int)sizeof(value) &&
-        kinformer_by_index(inf, PVC_PIN_INDEX, value, &items, &n, NULL) == 0) {
-        for (size_t i = 0; i < n && !other; i++) /* keys are "ns/name" */
-            other = skip == NULL || strcmp(kitem_key(items[i]) + nl + 1, skip) != 0;
-        kitem_release_all(items, n);
-        return other;
-    }
+        snprintf(except, sizeof(except), "%s/%s", ns, skip ? skip : "") < (int)sizeof(except) &&
+        kinformer_index_count(inf, PVC_PIN_INDEX, value, skip ? except : NULL, &n, NULL) == 0)
+        return n > 0;
     return pvc_pin_waiters(snapshots, ns, pvc, skip, NULL, 0) > 0;
 }
 

@@ -213,10 +213,11 @@ kindex_out_release(struct kindex_out *o)
     o->n = 0;
 }
 
-/* value -> list of item keys (the cache holds the items). */
+/* value -> the set of item keys under it (the cache holds the items): a
+ * set, so that an item's update (a remove, then an add) costs the same
+ * whether one item or ten thousand share the value. */
 struct kix_bucket {
-    char **keys;
-    size_t n, cap;
+    struct hmap keys; /* hmap_str_keys: copied keys, no values */
     char value[];
 };
 
@@ -233,9 +234,7 @@ kix_bucket_free(void *val)
 {
     struct kix_bucket *b = val;
 
-    for (size_t j = 0; j < b->n; j++)
-        free(b->keys[j]);
-    free(b->keys);
+    hmap_free(&b->keys);
     free(b);
 }
 
@@ -393,14 +392,8 @@ ix_remove(struct kindex *x, const char *value, const char *key)
 
     if (b == NULL)
         return;
-    for (size_t i = 0; i < b->n; i++) {
-        if (strcmp(b->keys[i], key) == 0) {
-            free(b->keys[i]);
-            b->keys[i] = b->keys[--b->n];
-            break;
-        }
-    }
-    if (b->n == 0)
+    (void)hmap_del(&b->keys, key, NULL);
+    if (hmap_len(&b->keys) == 0)
         (void)hmap_del(&x->tab, value, NULL);
 }
 
@@ -416,6 +409,7 @@ ix_bucket(struct kindex *x, const char *value)
     if (b == NULL)
         return NULL;
     memcpy(b->value, value, n + 1);
+    hmap_init(&b->keys, &hmap_str_keys, 0);
     if (hmap_put(&x->tab, b->value, b, NULL) != 0) {
         free(b);
         return NULL;
@@ -428,24 +422,7 @@ ix_add(struct kindex *x, const char *value, const char *key)
 {
     struct kix_bucket *b = ix_bucket(x, value);
 
-    if (b == NULL) {
-        x->lossy = true;
-        return;
-    }
-    if (b->n == b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 2;
-        char **k = realloc(b->keys, nc * sizeof(*k));
-        if (k == NULL) {
-            x->lossy = true;
-            return;
-        }
-        b->keys = k;
-        b->cap = nc;
-    }
-    b->keys[b->n] = strdup(key);
-    if (b->keys[b->n] != NULL)
-        b->n++;
-    else
+    if (b == NULL || hmap_put(&b->keys, key, NULL, NULL) != 0)
         x->lossy = true;
 }
 
@@ -677,6 +654,28 @@ kinformer_list(struct kinformer *inf, struct kitem ***out, size_t *n)
     return 0;
 }
 
+/* The index named index, read-locked and whole: 0 with the lock held, or
+ * an error (no such index; SC_ENOMEM once it lost entries) without it. */
+static int
+index_lock(struct kinformer *inf, const char *index, struct kindex **out, struct sc_err *err)
+{
+    struct kindex *x = NULL;
+
+    for (int i = 0; i < inf->nidx; i++)
+        if (strcmp(inf->idx[i].name, index) == 0)
+            x = &inf->idx[i];
+    if (x == NULL)
+        return sc_err_set(err, SC_EINVALID, "kinformer %s: no index %s", inf->name, index);
+    pthread_rwlock_rdlock(&inf->lock);
+    if (x->lossy) {
+        pthread_rwlock_unlock(&inf->lock);
+        return sc_err_set(err, SC_ENOMEM, "kinformer %s: index %s lost entries for want of memory",
+                          inf->name, index);
+    }
+    *out = x;
+    return 0;
+}
+
 int
 kinformer_by_index(struct kinformer *inf, const char *index, const char *value, struct kitem ***out,
                    size_t *n, struct sc_err *err)
@@ -684,31 +683,24 @@ kinformer_by_index(struct kinformer *inf, const char *index, const char *value, 
     struct kindex *x = NULL;
     struct kitem **arr = NULL;
     size_t k = 0;
+    int rc;
 
     *out = NULL;
     *n = 0;
-    for (int i = 0; i < inf->nidx; i++)
-        if (strcmp(inf->idx[i].name, index) == 0)
-            x = &inf->idx[i];
-    if (x == NULL)
-        return sc_err_set(err, SC_EINVALID, "kinformer %s: no index %s", inf->name, index);
-    if (value == NULL)
-        return 0;
-    pthread_rwlock_rdlock(&inf->lock);
-    if (x->lossy) {
-        pthread_rwlock_unlock(&inf->lock);
-        return sc_err_set(err, SC_ENOMEM, "kinformer %s: index %s lost entries for want of memory",
-                          inf->name, index);
-    }
-    struct kix_bucket *b = hmap_get(&x->tab, value);
-    if (b != NULL && b->n > 0) {
-        arr = malloc(b->n * sizeof(struct kitem *));
+    if ((rc = index_lock(inf, index, &x, err)) != 0)
+        return rc;
+    struct kix_bucket *b = value != NULL ? hmap_get(&x->tab, value) : NULL;
+    if (b != NULL && hmap_len(&b->keys) > 0) {
+        arr = malloc(hmap_len(&b->keys) * sizeof(struct kitem *));
         if (arr == NULL) {
             pthread_rwlock_unlock(&inf->lock);
             return sc_err_set(err, SC_ENOMEM, "out of memory");
         }
-        for (size_t i = 0; i < b->n; i++) {
-            struct kitem *it = tab_find(inf, b->keys[i]);
+        struct hmap_iter hi = {0};
+        struct hmap_entry *e = NULL;
+        hmap_iter_init(&hi, &b->keys);
+        while ((e = hmap_iter_next(&hi)) != NULL) {
+            struct kitem *it = tab_find(inf, e->key);
             if (it)
                 arr[k++] = kitem_acquire(it);
         }
@@ -720,6 +712,26 @@ kinformer_by_index(struct kinformer *inf, const char *index, const char *value, 
     }
     *out = arr;
     *n = k;
+    return 0;
+}
+
+int
+kinformer_index_count(struct kinformer *inf, const char *index, const char *value,
+                      const char *except, size_t *n, struct sc_err *err)
+{
+    struct kindex *x = NULL;
+    int rc;
+
+    *n = 0;
+    if ((rc = index_lock(inf, index, &x, err)) != 0)
+        return rc;
+    struct kix_bucket *b = value != NULL ? hmap_get(&x->tab, value) : NULL;
+    if (b != NULL) {
+        *n = hmap_len(&b->keys);
+        if (except != NULL && hmap_find(&b->keys, except) != NULL)
+            (*n)--;
+    }
+    pthread_rwlock_unlock(&inf->lock);
     return 0;
 }
 

@@ -178,6 +178,11 @@ int kinformer_list(struct kinformer *inf, struct kitem ***out, size_t *n);
  * that needs the exact answer then walks the table instead. */
 int kinformer_by_index(struct kinformer *inf, const char *index, const char *value,
                        struct kitem ***out, size_t *n, struct sc_err *err);
+/* How many items the index holds under value, not counting the item keyed
+ * except (NULL: none), without taking any: one lookup whatever the count.
+ * The same errors as kinformer_by_index(). */
+int kinformer_index_count(struct kinformer *inf, const char *index, const char *value,
+                          const char *except, size_t *n, struct sc_err *err);
 size_t kinformer_len(struct kinformer *inf);
 
 /* Store an object the caller just wrote (a PATCH/UPDATE/CREATE response) so

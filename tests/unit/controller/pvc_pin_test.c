@@ -152,6 +152,30 @@ test_holds_and_waiters(void)
     done();
 }
 
+/* "Does another snapshot hold the claim?" leaves out the pass's own
+ * snapshot, and only it, however many hold the claim. */
+static void
+test_others_skip_only_itself(void)
+{
+    world(true);
+    CHECK(!pvc_pin_others(F.env.snapshots, "default", "claim1", NULL)); /* snap1 is ready */
+    other("alone", NULL, "snapcontent-alone");
+    CHECK(pvc_pin_others(F.env.snapshots, "default", "claim1", NULL));
+    CHECK(!pvc_pin_others(F.env.snapshots, "default", "claim1", "alone"));
+    CHECK(pvc_pin_others(F.env.snapshots, "default", "claim1", "snap1"));
+    CHECK(!pvc_pin_others(F.env.snapshots, "default", "claim2", NULL));
+    CHECK(!pvc_pin_others(F.env.snapshots, "other-ns", "claim1", NULL));
+    for (int i = 0; i < 300; i++) {
+        char n[32];
+
+        snprintf(n, sizeof(n), "pending-%03d", i);
+        other(n, NULL, NULL);
+    }
+    CHECK(pvc_pin_others(F.env.snapshots, "default", "claim1", "alone"));
+    CHECK(pvc_pin_others(F.env.snapshots, "default", "claim1", "pending-007"));
+    done();
+}
+
 /* A claim has a pass only while it is deleted and carries the finalizer. */
 static void
 test_wanted(void)
@@ -342,8 +366,15 @@ test_deleted_together_release_the_claim_indexed(void)
     indexed(test_deleted_together_release_the_claim);
 }
 
+static void
+test_others_skip_only_itself_indexed(void)
+{
+    indexed(test_others_skip_only_itself);
+}
+
 TEST_MAIN(TEST(test_errored_contentless_does_not_pin), TEST(test_cut_or_cuttable_pins_with_event),
-          TEST(test_holds_and_waiters), TEST(test_wanted),
+          TEST(test_holds_and_waiters), TEST(test_wanted), TEST(test_others_skip_only_itself),
+          TEST(test_others_skip_only_itself_indexed),
           TEST(test_deleted_without_finalizers_holds_nothing), TEST(test_gone_queues_the_claim),
           TEST(test_deleted_together_release_the_claim),
           TEST(test_errored_contentless_does_not_pin_indexed),

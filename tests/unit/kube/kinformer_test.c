@@ -643,7 +643,69 @@ test_lossy_index_refuses(void)
     kclient_free(c);
 }
 
+/* Thousands of items under one value (a burst of snapshots of one claim):
+ * every update removes and re-adds the key, and the count answers with the
+ * item named by except left out, whether or not it is there. */
+static void
+test_index_count_one_value(void)
+{
+    struct kconfig cfg = {.server = "https://127.0.0.1:1"};
+    struct kinformer_opts o = {.name = "count", .path = "/api/v1/count", .parse = parse_vs};
+    struct kclient *c = kclient_new(&cfg, NULL, NULL);
+    struct kinformer *inf = kinformer_new(c, &o, NULL);
+    struct kitem **items = NULL;
+    struct sc_err e = {0};
+    char name[32], rv[16];
+    size_t n = 0;
+    enum { N = 3000 };
+
+    CHECK(inf != NULL);
+    if (inf == NULL)
+        return;
+    CHECK_INT(kinformer_add_index(inf, "one", one_value, NULL, NULL), 0);
+    CHECK_INT(kinformer_index_count(inf, "one", "one", NULL, &n, &e), 0);
+    CHECK_INT(n, 0);
+    for (int round = 1; round <= 2; round++) { /* added, then replaced */
+        for (int i = 0; i < N; i++) {
+            snprintf(name, sizeof(name), "s%d", i);
+            snprintf(rv, sizeof(rv), "%d", round);
+            CHECK_INT(kinformer_put(inf, "ns", name, "u", rv, strdup("x"), false),
+                      round == 1 ? KINF_PUT_ADDED : KINF_PUT_REPLACED);
+        }
+    }
+    CHECK_INT(kinformer_index_count(inf, "one", "one", NULL, &n, &e), 0);
+    CHECK_INT(n, N);
+    CHECK_INT(kinformer_index_count(inf, "one", "one", "ns/s7", &n, &e), 0);
+    CHECK_INT(n, N - 1);
+    CHECK_INT(kinformer_index_count(inf, "one", "one", "ns/absent", &n, &e), 0);
+    CHECK_INT(n, N);
+    CHECK_INT(kinformer_index_count(inf, "one", "other", "ns/s7", &n, &e), 0);
+    CHECK_INT(n, 0);
+    CHECK_INT(kinformer_index_count(inf, "nope", "one", NULL, &n, &e), SC_EINVALID);
+    for (int i = 0; i < N; i += 2) {
+        snprintf(name, sizeof(name), "ns/s%d", i);
+        kitem_release(kinformer_take(inf, name));
+    }
+    CHECK_INT(kinformer_index_count(inf, "one", "one", "ns/s8", &n, &e), 0);
+    CHECK_INT(n, N / 2); /* s8 is gone: nothing to leave out */
+    CHECK_INT(kinformer_index_count(inf, "one", "one", "ns/s9", &n, &e), 0);
+    CHECK_INT(n, N / 2 - 1);
+    CHECK_INT(kinformer_by_index(inf, "one", "one", &items, &n, &e), 0);
+    CHECK_INT(n, N / 2);
+    for (size_t i = 0; i < n; i++)
+        CHECK(atoi(kitem_key(items[i]) + 4) % 2 == 1);
+    kitem_release_all(items, n);
+    for (int i = 1; i < N; i += 2) {
+        snprintf(name, sizeof(name), "ns/s%d", i);
+        kitem_release(kinformer_take(inf, name));
+    }
+    CHECK_INT(kinformer_index_count(inf, "one", "one", NULL, &n, &e), 0);
+    CHECK_INT(n, 0);
+    kinformer_free(inf);
+    kclient_free(c);
+}
+
 TEST_MAIN(TEST(test_recorded_events_drive_cache), TEST(test_lossy_index_refuses),
-          TEST(test_put_keeps_newer_and_tracks_local), TEST(test_item_points_into_view),
-          TEST(test_item_holds_flat_view), TEST(test_bad_lines_end_watch_cache_intact),
-          TEST(test_store_respects_resource_version))
+          TEST(test_index_count_one_value), TEST(test_put_keeps_newer_and_tracks_local),
+          TEST(test_item_points_into_view), TEST(test_item_holds_flat_view),
+          TEST(test_bad_lines_end_watch_cache_intact), TEST(test_store_respects_resource_version))
