@@ -92,7 +92,7 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
               -ftrivial-auto-var-init=pattern
 TSAN_FLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 # Unit tests whose subject is a race between threads.
-TSAN_UNITS := tests/unit/controller/starter_test tests/unit/controller/feeder_test tests/unit/controller/cintern_test tests/unit/kube/kclient_test tests/unit/kube/kworkq_test
+TSAN_UNITS := tests/unit/controller/starter_test tests/unit/controller/feeder_test tests/unit/controller/cintern_test tests/unit/kube/kclient_test tests/unit/kube/khttp_test tests/unit/kube/kworkq_test
 # memcheck: any error fails the binary; wall-clock tests are skipped (TEST_TIMED).
 VALGRIND   := valgrind -q --error-exitcode=97 --track-origins=yes --leak-check=no
 

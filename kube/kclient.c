@@ -1,6 +1,9 @@
-/* kube/kclient.c -- HTTP requests to the API server over libcurl.
+/* kube/kclient.c -- HTTP requests to the API server, over our own HTTP/1.1
+ * (kube/khttp.c) when it fits the kubeconfig (own_http_fits()), else over
+ * libcurl.
  *
- * A client owns a pool of easy handles and a share handle (DNS, TLS sessions).
+ * On the libcurl path, a client owns a pool of easy handles and a share
+ * handle (DNS, TLS sessions).
  * Each pooled easy handle keeps its own kept-alive connection; requests from
  * any thread take a handle from the pool.  The connection cache is NOT in the
  * share handle: libcurl 7.88 documents sharing it between concurrent threads
@@ -22,6 +25,7 @@
 
 #include "common/buf.h"
 #include "common/limits.h"
+#include "kube/khttp.h"
 #include "kube/kinternal.h"
 #include "kube/kjson.h"
 #include "kube/kskim.h"
@@ -40,6 +44,7 @@ struct kclient {
     struct ktls *tls;                /* the credentials parsed once (ktls.h), or NULL: PEM blobs */
     char *base;                      /* URL prefix actually used */
     bool proxy_env;                  /* a proxy variable was set when the client started */
+    struct khttp *http;              /* our own HTTP/1.1 (khttp.h), or NULL: libcurl */
 
     pthread_mutex_t mu; /* bucket, pool, token, stats */
     struct kbucket bucket;
@@ -316,6 +321,18 @@ proxy_env_set(void)
     return false;
 }
 
+/* Can our own HTTP/1.1 (khttp.h) serve this client?  Not through a proxy,
+ * and not with the system's trust store (libcurl knows where it is on
+ * every distribution): a CA of the kubeconfig, no verification, or plain
+ * http. */
+static bool
+own_http_fits(const struct kclient *c)
+{
+    if (c->proxy_env)
+        return false;
+    return strncmp(c->cfg.server, "http://", 7) == 0 || c->cfg.insecure || ktls_has_ca(c->tls);
+}
+
 struct kclient *
 kclient_new(const struct kconfig *cfg, const struct kclient_opts *opts, struct sc_err *err)
 {
@@ -355,6 +372,12 @@ kclient_new(const struct kconfig *cfg, const struct kclient_opts *opts, struct s
         kclient_free(c);
         return NULL;
     }
+    if (own_http_fits(c) && (rc = khttp_new(c->cfg.server, c->cfg.tls_server_name, c->tls,
+                                            c->cfg.insecure, &c->http, err)) != 0) {
+        sc_err_wrap(err, rc, "kclient");
+        kclient_free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -365,6 +388,7 @@ kclient_free(struct kclient *c)
         return;
     for (int i = 0; i < c->npool; i++)
         curl_easy_cleanup(c->pool[i]);
+    khttp_free(c->http);
     if (c->share != NULL)
         curl_share_cleanup(c->share);
     free_cfg_fields(&c->cfg);
@@ -810,6 +834,8 @@ setup_tls(struct kclient *c, CURL *h)
 #define KCLIENT_CTYPE_MAX 96
 struct hdrs {
     struct curl_slist node[5];
+    const char *line[5]; /* the same lines, for khttp */
+    size_t n;
     char ctype[KCLIENT_CTYPE_MAX]; /* "Content-Type: ..." */
     char *auth;                    /* "Authorization: Bearer ..." or NULL; hdrs_release() */
 };
@@ -845,8 +871,11 @@ build_headers(struct kclient *c, bool has_body, const char *ctype, struct hdrs *
         return SC_ENOMEM;
     if (h->auth != NULL)
         h->node[n++].data = h->auth;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         h->node[i].next = i + 1 < n ? &h->node[i + 1] : NULL;
+        h->line[i] = h->node[i].data;
+    }
+    h->n = n;
     *out = &h->node[0];
     return 0;
 }
@@ -971,6 +1000,134 @@ count_exchange(struct kclient *c, CURL *h)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* A complete response: a 2xx body parsed into *out (when wanted and not
+ * sunk), anything else mapped by the one status mapper. */
+static int
+exchange_status(struct kclient *c, const char *method, const char *path, long status,
+                const struct xfer *x, bool sunk, json_t **out, struct sc_err *err)
+{
+    int rc;
+
+    if (status >= 200 && status < 300 && sunk)
+        return 0;
+    if (status >= 200 && status < 300) {
+        rc = out ? kskim_parse(buf_str(&x->body), x->body.len, c->opts.max_body, out, err) : 0;
+        if (rc != 0)
+            sc_err_wrap(err, rc, "%s %s: response", method, path);
+        return rc;
+    }
+    return kclient_map_status(status, buf_str(&x->body), x->body.len,
+                              x->retry_after[0] ? x->retry_after : NULL, err);
+}
+
+/* ---- our own HTTP/1.1 (khttp.h) ---- */
+
+/* Where khttp delivers a body: a 2xx to the sink when there is one, else
+ * into x->body under its cap. */
+static int
+own_body(void *ctx, int status, const char *p, size_t n)
+{
+    struct xfer *x = ctx;
+
+    if (x->fn != NULL && status >= 200 && status < 300) {
+        x->fn_rc = x->fn(x->ctx, p, n);
+        return x->fn_rc;
+    }
+    if (buf_add(&x->body, p, n) != 0) {
+        x->too_big = 1;
+        return SC_ETOOBIG;
+    }
+    return 0;
+}
+
+static void
+count_own(struct kclient *c, bool connected)
+{
+    pthread_mutex_lock(&c->mu);
+    c->stats.requests++;
+    c->stats.connects += connected ? 1 : 0;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* "path?query" for khttp (base's prefix is khttp's to add). */
+static int
+own_target(const char *path, const char *query, char *out, size_t cap, struct sc_err *err)
+{
+    int n;
+
+    if (path == NULL || path[0] != '/')
+        return sc_err_set(err, SC_EINVALID, "api path must start with '/'");
+    n = snprintf(out, cap, "%s%s%s", path, query && query[0] ? "?" : "", query ? query : "");
+    if (n < 0 || (size_t)n >= cap)
+        return sc_err_set(err, SC_ETOOBIG, "request URL too long");
+    return 0;
+}
+
+/* exchange() over khttp; stream: a watch (stop, max_ms, no pooled
+ * connection).  The body goes to x (own_body); the caller maps. */
+static int
+own_perform(struct kclient *c, const char *method, const char *target, const char *ctype,
+            const struct buf *req, struct xfer *x, int64_t timeout_ms, bool stream,
+            struct khttp_resp *rs, struct sc_err *err)
+{
+    struct hdrs hdrs = {0};
+    struct curl_slist *list = NULL;
+    int rc;
+
+    throttle(c);
+    rc = build_headers(c, req != NULL, ctype, &hdrs, &list);
+    if (rc != 0) {
+        memset(rs, 0, sizeof(*rs));
+        return sc_err_set(err, rc, "%s",
+                          rc == SC_ENOMEM ? "out of memory" : "content type too long");
+    }
+    struct khttp_req rq = {.method = method,
+                           .target = target,
+                           .headers = hdrs.line,
+                           .nheaders = hdrs.n,
+                           .body = req != NULL ? buf_str(req) : NULL,
+                           .body_len = req != NULL ? req->len : 0,
+                           .timeout_ms = timeout_ms,
+                           .stop = x->stop,
+                           .watch_keepalive = stream,
+                           .body_fn = own_body,
+                           .body_ctx = x};
+    rc = khttp_exchange(c->http, &rq, rs, err);
+    hdrs_release(&hdrs);
+    count_own(c, rs->connected && !stream);
+    memcpy(x->retry_after, rs->retry_after, sizeof(x->retry_after));
+    x->retry_after[sizeof(x->retry_after) - 1] = '\0';
+    return rc;
+}
+
+static int
+exchange_own(struct kclient *c, const char *method, const char *path, const char *target,
+             const char *ctype, const struct buf *req, json_t **out, const struct xsink *sink,
+             int64_t timeout_ms, struct sc_err *err)
+{
+    struct khttp_resp rs = {0};
+    struct xfer x = {0};
+    int rc;
+
+    buf_init(&x.body, c->opts.max_body);
+    if (sink != NULL) {
+        x.fn = sink->fn;
+        x.ctx = sink->ctx;
+    }
+    rc = own_perform(c, method, target, ctype, req, &x, timeout_ms, false, &rs, err);
+    if (x.fn_rc != 0)
+        rc = x.fn_rc; /* the sink's error, err filled by it */
+    else if (x.too_big)
+        rc = sc_err_set(err, SC_ETOOBIG, "%s %s: response body exceeds the %zu byte limit", method,
+                        path, x.body.max);
+    else if (rc != 0)
+        sc_err_wrap(err, rc, "%s %s", method, path);
+    else
+        rc = exchange_status(c, method, path, rs.status, &x, sink != NULL, out, err);
+    buf_release(&x.body);
+    return rc;
+}
+
 /* One HTTP exchange: throttle, perform, map the outcome. */
 static int
 exchange(struct kclient *c, const char *method, const char *path, const char *url,
@@ -1016,20 +1173,12 @@ exchange(struct kclient *c, const char *method, const char *path, const char *ur
         curl_easy_cleanup(h);
     }
     hdrs_release(&hdrs);
-    if (cc != CURLE_OK && x.fn_rc != 0) {
+    if (cc != CURLE_OK && x.fn_rc != 0)
         rc = x.fn_rc; /* the sink's error, err filled by it */
-    } else if (cc != CURLE_OK) {
+    else if (cc != CURLE_OK)
         rc = map_curl(cc, errbuf, method, path, &x, err);
-    } else if (status >= 200 && status < 300 && sink != NULL) {
-        rc = 0;
-    } else if (status >= 200 && status < 300) {
-        rc = out ? kskim_parse(buf_str(&x.body), x.body.len, c->opts.max_body, out, err) : 0;
-        if (rc != 0)
-            sc_err_wrap(err, rc, "%s %s: response", method, path);
-    } else {
-        rc = kclient_map_status(status, buf_str(&x.body), x.body.len,
-                                x.retry_after[0] ? x.retry_after : NULL, err);
-    }
+    else
+        rc = exchange_status(c, method, path, status, &x, sink != NULL, out, err);
     buf_release(&x.body);
     return rc;
 }
@@ -1069,11 +1218,14 @@ send_prepared(struct kclient *c, const char *method, const char *path, const cha
 
     if (err == NULL)
         err = &local; /* the retry decision needs Retry-After */
-    rc = build_url(c, path, query, url, sizeof(url), err);
+    rc = c->http != NULL ? own_target(path, query, url, sizeof(url), err)
+                         : build_url(c, path, query, url, sizeof(url), err);
     if (rc != 0)
         return rc;
     for (;;) {
-        rc = exchange(c, method, path, url, ctype, req, out, sink, timeout_ms, err);
+        rc = c->http != NULL
+                 ? exchange_own(c, method, path, url, ctype, req, out, sink, timeout_ms, err)
+                 : exchange(c, method, path, url, ctype, req, out, sink, timeout_ms, err);
         if (rc == 0)
             break;
         int64_t wait = retry_after_ms(c, rc, err, &attempt, &reauth);
@@ -1692,6 +1844,39 @@ stream_result(const struct xfer *x, CURLcode cc, long status, const char *errbuf
     return 0;
 }
 
+/* kclient_stream() over khttp: the same outcomes as stream_result(). */
+static int
+stream_own(struct kclient *c, const char *path, const char *query, kstream_fn *fn, void *ctx,
+           const volatile int *stop, int64_t max_ms, struct sc_err *err)
+{
+    char target[KCLIENT_URL_MAX];
+    struct khttp_resp rs = {0};
+    struct xfer x = {0};
+    int rc;
+
+    rc = own_target(path, query, target, sizeof(target), err);
+    if (rc != 0)
+        return rc;
+    buf_init(&x.body, (size_t)64 * 1024);
+    x.fn = fn;
+    x.ctx = ctx;
+    x.stop = stop;
+    rc = own_perform(c, "GET", target, NULL, NULL, &x, max_ms > 0 ? max_ms : 0, true, &rs, err);
+    if (x.fn_rc != 0)
+        rc = x.fn_rc;
+    else if (rc == SC_ESHUTDOWN)
+        rc = sc_err_set(err, SC_ESHUTDOWN, "watch %s: stopped", path);
+    else if (rs.status != 0 && (rs.status < 200 || rs.status >= 300))
+        rc = kclient_map_status(rs.status, buf_str(&x.body), x.body.len,
+                                x.retry_after[0] ? x.retry_after : NULL, err);
+    else if (rc == SC_ETIMEOUT && max_ms > 0)
+        rc = 0; /* our own time limit: a normal end */
+    else if (rc != 0)
+        sc_err_wrap(err, rc, "watch %s", path);
+    buf_release(&x.body);
+    return rc;
+}
+
 int
 kclient_stream(struct kclient *c, const char *path, const char *query, kstream_fn *fn, void *ctx,
                const volatile int *stop, int64_t max_ms, struct sc_err *err)
@@ -1705,6 +1890,8 @@ kclient_stream(struct kclient *c, const char *path, const char *query, kstream_f
     CURL *h;
     int rc;
 
+    if (c->http != NULL)
+        return stream_own(c, path, query, fn, ctx, stop, max_ms, err);
     rc = build_url(c, path, query, url, sizeof(url), err);
     if (rc != 0)
         return rc;

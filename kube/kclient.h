@@ -4,9 +4,10 @@
  * a SEPARATE one for leader election so lease renewals never queue behind
  * controller traffic: each client has its own token bucket and its own
  * connections).  A kclient is thread-safe: any number of threads may issue
- * requests at once; each request borrows a pooled libcurl easy handle, and
- * handles keep their connections alive (HTTP/1.1 keep-alive: one connection
- * per handle, as HTTP/2 would give without a shared multi handle).
+ * requests at once; each request borrows a kept-alive connection (HTTP/1.1)
+ * from the client's pool: khttp's (kube/khttp.h) when no proxy variable is
+ * set and the kubeconfig names a CA or skips verification, else a pooled
+ * libcurl easy handle's.
  *
  * Every request has a timeout (opts.timeout_ms) and every response body is
  * capped (LIM_API_BODY; a longer body is SC_ETOOBIG).  Requests pass through
