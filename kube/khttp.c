@@ -493,6 +493,7 @@ struct io {
     int64_t deadline;
     const volatile int *stop;
     bool eof;
+    bool data_likely; /* the last read filled its buffer: read before polling */
     const char *mem;
     size_t mem_len, mem_off, mem_chunk;
 };
@@ -548,6 +549,14 @@ static int
 io_move(struct io *io, char *rp, const char *wp, size_t n, size_t *moved, struct sc_err *err)
 {
     *moved = 0;
+    /* A read that will find nothing (a response not yet sent, the next
+     * watch event) costs a system call for EAGAIN: poll first, unless bytes
+     * are buffered or the last read filled its buffer. */
+    if (rp != NULL && !io->data_likely && !(io->k->ssl != NULL && SSL_has_pending(io->k->ssl))) {
+        int rc = wait_fd(io->k->fd, POLLIN, io->deadline, io->stop);
+        if (rc != 0)
+            return wait_fail(io->h, rc, "read from", err);
+    }
     for (;;) {
         short wait = 0;
         int rc = io->k->ssl != NULL ? tls_once(io, rp, wp, n, moved, &wait, err)
@@ -585,6 +594,7 @@ io_read(struct io *io, char *p, size_t cap, size_t *n, struct sc_err *err)
     rc = io_move(io, p, NULL, cap, n, err);
     if (rc == 0 && *n == 0)
         io->eof = true;
+    io->data_likely = rc == 0 && *n == cap;
     return rc;
 }
 

@@ -336,11 +336,21 @@ kworkq_add(struct kworkq *q, const char *key)
 {
     struct kwq_entry *e = NULL;
     int rc = lock_entry(q, key, &e);
+    bool wake;
 
     if (rc != 0)
         return rc;
-    add_locked(q, e);
+    wake = !e->processing && !e->ready;
+    add_locked_wake(q, e, false);
+    if (wake)
+        ensure_waiter_locked(q);
     pthread_mutex_unlock(&q->mu);
+    /* Signalled after the unlock: a getter woken while the lock is still
+     * held here would block on it at once (two more futex calls a key:
+     * docs/performance.md).  The key was queued under the lock, so no
+     * getter can miss it. */
+    if (wake)
+        pthread_cond_signal(&q->cv);
     return 0;
 }
 
