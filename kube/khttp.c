@@ -17,10 +17,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "kube/ktls.h"
 
@@ -47,10 +47,9 @@ struct khttp {
 static int64_t
 now_ms(void)
 {
-    struct timespec ts = {0};
+    struct clock c = clock_system();
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_mono_ms(&c);
 }
 
 /* ---- the socket BIO: send() with MSG_NOSIGNAL, so that a peer gone away is
