@@ -980,8 +980,9 @@ build_url(struct kclient *c, const char *path, const char *query, char *url, siz
 
     if (path == NULL || path[0] != '/')
         return sc_err_set(err, SC_EINVALID, "api path must start with '/'");
-    n = snprintf(url, cap, "%s%s%s%s", c->base, path, query && query[0] ? "?" : "",
-                 query ? query : "");
+    /* khttp takes "path?query" (base's prefix is its own to add) */
+    n = snprintf(url, cap, "%s%s%s%s", c->http != NULL ? "" : c->base, path,
+                 query && query[0] ? "?" : "", query ? query : "");
     if (n < 0 || (size_t)n >= cap)
         return sc_err_set(err, SC_ETOOBIG, "request URL too long");
     return 0;
@@ -1047,20 +1048,6 @@ count_own(struct kclient *c, bool connected)
     c->stats.requests++;
     c->stats.connects += connected ? 1 : 0;
     pthread_mutex_unlock(&c->mu);
-}
-
-/* "path?query" for khttp (base's prefix is khttp's to add). */
-static int
-own_target(const char *path, const char *query, char *out, size_t cap, struct sc_err *err)
-{
-    int n;
-
-    if (path == NULL || path[0] != '/')
-        return sc_err_set(err, SC_EINVALID, "api path must start with '/'");
-    n = snprintf(out, cap, "%s%s%s", path, query && query[0] ? "?" : "", query ? query : "");
-    if (n < 0 || (size_t)n >= cap)
-        return sc_err_set(err, SC_ETOOBIG, "request URL too long");
-    return 0;
 }
 
 /* exchange() over khttp; stream: a watch (stop, max_ms, no pooled
@@ -1218,8 +1205,7 @@ send_prepared(struct kclient *c, const char *method, const char *path, const cha
 
     if (err == NULL)
         err = &local; /* the retry decision needs Retry-After */
-    rc = c->http != NULL ? own_target(path, query, url, sizeof(url), err)
-                         : build_url(c, path, query, url, sizeof(url), err);
+    rc = build_url(c, path, query, url, sizeof(url), err);
     if (rc != 0)
         return rc;
     for (;;) {
@@ -1854,7 +1840,7 @@ stream_own(struct kclient *c, const char *path, const char *query, kstream_fn *f
     struct xfer x = {0};
     int rc;
 
-    rc = own_target(path, query, target, sizeof(target), err);
+    rc = build_url(c, path, query, target, sizeof(target), err);
     if (rc != 0)
         return rc;
     buf_init(&x.body, (size_t)64 * 1024);
