@@ -615,7 +615,7 @@ io_write(struct io *io, const char *p, size_t n, struct sc_err *err)
 /* ---- the response ------------------------------------------------------------- */
 
 enum body_mode { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_TO_EOF };
-enum chunk_state { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
+enum chunk_state { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER };
 
 struct resp {
     int status;
@@ -813,8 +813,7 @@ chunk_line(const struct io *io, struct resp *r, struct sc_err *err)
             return bad_response(io, "a chunk longer than its size", err);
         r->cs = CH_SIZE;
     } else if (r->cs == CH_TRAILER && n == 0) {
-        r->cs = CH_DONE;
-        r->done = true;
+        r->done = true; /* the blank line after the trailers */
     }
     return 0;
 }
@@ -1053,12 +1052,10 @@ khttp_exchange(struct khttp *h, const struct khttp_req *rq, struct khttp_resp *r
             nothing = true;
         else
             rc = read_response(&io, rq, &r, rs, &nothing, err);
-        if (rc == 0 && r.fn_rc == 0 && !r.close && !rq->watch_keepalive)
+        if (rc == 0 && !r.close && !rq->watch_keepalive) /* a sink's refusal is rc too */
             pool_give(h, k);
         else
             conn_close(k);
-        if (rc == 0)
-            rc = r.fn_rc;
         /* A kept connection the server had closed: once more, on a new one. */
         if (rc != 0 && reused && nothing && rc != SC_ESHUTDOWN && rc != SC_ETIMEOUT) {
             sc_err_clear(err);
