@@ -40,7 +40,8 @@ VERSION := $(shell cat VERSION)
 #   CURL=bundled: libcurl with HTTP and HTTPS over the system's OpenSSL and
 #     nothing else (scripts/curl-build.sh); Debian's shared libcurl brings 29
 #     more libraries into the process (docs/performance.md, "Our own libcurl");
-#   MHD=bundled: libmicrohttpd with our patch, a TLS reply in one record
+#   MHD=bundled: libmicrohttpd with our patches, a TLS reply in one record and a
+#     request read with one recv
 #     (scripts/mhd-build.sh; docs/performance.md, "Our own libmicrohttpd").
 # Both are the default; =system links Debian's shared library instead.  A
 # changed recipe (script or patch of ours) names a new directory and builds

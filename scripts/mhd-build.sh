@@ -15,7 +15,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/debsrc.sh"
 debsrc_begin libmicrohttpd-dev "$1" "$2"
-echo "mhd-build: Debian's libmicrohttpd $1 with our patch, static -> $OUT" >&2
+echo "mhd-build: Debian's libmicrohttpd $1 with our patches, static -> $OUT" >&2
 debsrc_fetch libmicrohttpd "$1" "$WORK" "$APT"
 src=$DEBSRC_DIR
 debsrc_patch "$src" "$here/patches/libmicrohttpd"
