@@ -153,14 +153,39 @@ default_scan_fn(const struct cmeta *m, void *arg)
     return 0;
 }
 
+/* The finalizers a dynamic snapshot's first patch adds: as-source and,
+ * when its class (class_name) says Delete, bound-protection as well, which
+ * upstream adds in a patch of its own once the snapshot is bound; a content
+ * made from that class will carry the class's policy (docs/compat.md,
+ * "Writes").  Returns how many of fins (2) are set. */
+static size_t
+first_finalizers(const struct sync_env *env, const struct cvs *vs, const char *class_name,
+                 const char **fins)
+{
+    struct cclass *cls = NULL;
+    size_t n = 0;
+
+    if ((vs->m.fins & CFIN_VS_SOURCE) == 0)
+        fins[n++] = FIN_VS_SOURCE;
+    if (n == 0 || !vs->has_pvc || vs->has_content || (vs->m.fins & CFIN_VS_BOUND) != 0 ||
+        class_name == NULL)
+        return n;
+    cls = (struct cclass *)cstore_get(env->classes, class_name);
+    if (cls != NULL && cls->policy == POLICY_DELETE)
+        fins[n++] = FIN_VS_BOUND;
+    CVIEW_UNREF(cls);
+    return n;
+}
+
 /* The default class patch.  A snapshot with no as-source finalizer and no
  * content yet (upstream's checkandAddSnapshotFinalizers would add just that
- * one next) gets it in the same JSON patch: one write for two of upstream's
- * (docs/performance.md); otherwise a merge patch of the class alone. */
+ * one next) gets its first finalizers (first_finalizers) in the same JSON
+ * patch: one write for three of upstream's (docs/performance.md); otherwise
+ * a merge patch of the class alone. */
 static json_t *
 default_class_patch(const struct sync_env *env, const struct cvs *vs, const char *class_name)
 {
-    static const char *const fin[] = {FIN_VS_SOURCE};
+    const char *fins[2];
     char name[LIM_KEY];
     struct cpatch p = {0};
     struct cvsc *c = NULL;
@@ -171,7 +196,7 @@ default_class_patch(const struct sync_env *env, const struct cvs *vs, const char
         CVIEW_UNREF(c);
         return cpatch_merge("spec.volumeSnapshotClassName", json_string(class_name));
     }
-    p.ops = cpatch_add_finalizers(&vs->m, fin, 1);
+    p.ops = cpatch_add_finalizers(&vs->m, fins, first_finalizers(env, vs, class_name, fins));
     cpatch_add(&p, "/spec/volumeSnapshotClassName", json_string(class_name));
     return cpatch_end(&p);
 }
@@ -453,7 +478,9 @@ snapshot_check_add_finalizers(const struct sync_env *env, const struct cvs *vs, 
     rc = content_for(env, vs, &c, err);
     if (rc != 0)
         return rc;
-    if (!vs->m.deleting && (vs->m.fins & CFIN_VS_SOURCE) == 0)
+    if (!vs->m.deleting && c == NULL)
+        n = first_finalizers(env, vs, vs->class_name, fins);
+    else if (!vs->m.deleting && (vs->m.fins & CFIN_VS_SOURCE) == 0)
         fins[n++] = FIN_VS_SOURCE;
     if (!vs->m.deleting && (vs->m.fins & CFIN_VS_BOUND) == 0 && vs_bound_set(vs) && c != NULL &&
         c->policy == POLICY_DELETE)

@@ -133,15 +133,37 @@ logs(int rc, const char *want)
     CHECK_STR(fake_log(&F), want);
 }
 
-/* A first sync only adds the as-source finalizer (as-source is added to
- * every VS; the list is created under a resourceVersion test) and stops. */
+/* A first sync only adds finalizers and stops: as-source (added to every
+ * VS) and, since the class's policy is Delete, bound-protection in the same
+ * patch (upstream: a second patch once bound); the list is created under a
+ * resourceVersion test. */
 static void
 test_dynamic_adds_source_finalizer(void)
 {
     world(false, false);
     logs(0, "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\","
             "\"value\":\"247\"},{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":["
+            "\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\","
+            "\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"]}]\n");
+    teardown();
+}
+
+/* A class of policy Retain: as-source alone (no content of that class
+ * would ever need bound-protection); nor is it added once bound. */
+static void
+test_dynamic_retain_adds_source_only(void)
+{
+    setup("pv-csi", "pvc-bound", NULL);
+    PUT_FIXTURE("class-default", "deletionPolicy=Retain");
+    fake_put(&F, fixture("vs-dynamic"));
+    logs(0, "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\","
+            "\"value\":\"247\"},{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":["
             "\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"]}]\n");
+    PUT_FIXTURE("vsc-dynamic-ready", "spec.deletionPolicy=Retain");
+    PUT_VS(FIN_SOURCE, BOUND_TO_VSC, READY);
+    fake_reset_log(&F);
+    CHECK_INT(sync_vs(), 0);
+    CHECK(!logged("bound-protection"));
     teardown();
 }
 
@@ -262,9 +284,10 @@ test_error_status_dedup(void)
     teardown();
 }
 
-/* Default class picked by the PV's driver, written with the as-source
- * finalizer in one JSON patch (upstream: an update, then a finalizer
- * patch); the next pass adds no finalizer. */
+/* Default class picked by the PV's driver, written with the as-source and
+ * bound-protection finalizers in one JSON patch (upstream: an update, then
+ * a finalizer patch, then another once bound); the next pass adds no
+ * finalizer. */
 static void
 test_default_class_picked(void)
 {
@@ -276,10 +299,11 @@ test_default_class_picked(void)
     logs(0, "GET pv " PV_NAME "\n"
             "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\","
             "\"value\":\"247\"},{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":["
-            "\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\"]},{\"op\":"
+            "\"snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection\","
+            "\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"]},{\"op\":"
             "\"add\",\"path\":\"/spec/volumeSnapshotClassName\",\"value\":\"csi-test-snapclass\"}]"
             "\n");
-    PUT_VS(FIN_SOURCE);
+    PUT_VS(FIN_SOURCE, FIN_BOUND);
     fake_reset_log(&F);
     CHECK_INT(sync_vs(), 0);
     CHECK(!logged("PATCH vs default/snap1 json"));
@@ -572,6 +596,29 @@ test_delete_policy_delete_content_gone(void)
     logs(0, "PATCH vs default/snap1 json [{\"op\":\"test\",\"path\":\"/metadata/finalizers/0\","
             "\"value\":\"snapshot.storage.kubernetes.io/volumesnapshot-bound-protection\"},"
             "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}]\n");
+    teardown();
+}
+
+/* Deleted with both first finalizers before its status names a content:
+ * the content made under the dynamic name (policy Delete) is found and
+ * deleted, and bound-protection holds the snapshot until it is gone, as for
+ * a bound one (upstream, which has not added bound-protection yet, lets
+ * the snapshot go at once: docs/compat.md).  With no content made, both
+ * go at once. */
+static void
+test_delete_unbound_with_first_finalizers(void)
+{
+    setup("class-default", "vsc-dynamic-ready", "pvc-bound", NULL);
+    PUT_VS(FIN_SOURCE, FIN_BOUND, DELETING);
+    logs(0, BEING_DELETED "DELETE vsc " VSC "\n");
+    cview_unref(cstore_del(F.env.contents, VSC));
+    fake_reset_log(&F);
+    logs(0, REMOVE_BOTH_FINS);
+    teardown();
+
+    setup("class-default", "pvc-bound", NULL);
+    PUT_VS(FIN_SOURCE, FIN_BOUND, DELETING);
+    logs(0, REMOVE_BOTH_FINS);
     teardown();
 }
 
@@ -986,12 +1033,14 @@ TEST_MAIN(TEST(test_dynamic_adds_source_finalizer), TEST(test_dynamic_creates_co
           TEST(test_dynamic_create_fails), TEST(test_pvc_pending_with_class),
           TEST(test_pvc_pending_no_class), TEST(test_error_status_dedup),
           TEST(test_default_class_picked), TEST(test_default_class_only),
-          TEST(test_two_default_classes), TEST(test_no_default_class),
-          TEST(test_missing_pvc_no_class), TEST(test_missing_pvc_with_class),
-          TEST(test_missing_class), TEST(test_non_csi_volume), TEST(test_validation_error),
-          TEST(test_status_from_ready_content), TEST(test_bound_finalizer_added),
-          TEST(test_ready_content_missing), TEST(test_content_misbound),
-          TEST(test_delete_policy_delete), TEST(test_delete_policy_delete_releases_pvc),
+          TEST(test_dynamic_retain_adds_source_only),
+          TEST(test_delete_unbound_with_first_finalizers), TEST(test_two_default_classes),
+          TEST(test_no_default_class), TEST(test_missing_pvc_no_class),
+          TEST(test_missing_pvc_with_class), TEST(test_missing_class), TEST(test_non_csi_volume),
+          TEST(test_validation_error), TEST(test_status_from_ready_content),
+          TEST(test_bound_finalizer_added), TEST(test_ready_content_missing),
+          TEST(test_content_misbound), TEST(test_delete_policy_delete),
+          TEST(test_delete_policy_delete_releases_pvc),
           TEST(test_delete_policy_delete_no_bound_fin),
           TEST(test_delete_policy_delete_content_gone), TEST(test_delete_policy_retain),
           TEST(test_delete_annotation_failure_blocks), TEST(test_delete_blocked_by_restore),
