@@ -157,7 +157,8 @@ default_scan_fn(const struct cmeta *m, void *arg)
  * when its class (class_name) says Delete, bound-protection as well, which
  * upstream adds in a patch of its own once the snapshot is bound; a content
  * made from that class will carry the class's policy (docs/compat.md,
- * "Writes").  Returns how many of fins (2) are set. */
+ * "Writes").  class_name NULL: as-source alone.  Returns how many of fins
+ * (2) are set. */
 static size_t
 first_finalizers(const struct sync_env *env, const struct cvs *vs, const char *class_name,
                  const char **fins)
@@ -478,10 +479,8 @@ snapshot_check_add_finalizers(const struct sync_env *env, const struct cvs *vs, 
     rc = content_for(env, vs, &c, err);
     if (rc != 0)
         return rc;
-    if (!vs->m.deleting && c == NULL)
-        n = first_finalizers(env, vs, vs->class_name, fins);
-    else if (!vs->m.deleting && (vs->m.fins & CFIN_VS_SOURCE) == 0)
-        fins[n++] = FIN_VS_SOURCE;
+    if (!vs->m.deleting) /* with a content found, its policy decides below */
+        n = first_finalizers(env, vs, c == NULL ? vs->class_name : NULL, fins);
     if (!vs->m.deleting && (vs->m.fins & CFIN_VS_BOUND) == 0 && vs_bound_set(vs) && c != NULL &&
         c->policy == POLICY_DELETE)
         fins[n++] = FIN_VS_BOUND;
