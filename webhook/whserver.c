@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,6 +30,17 @@
  * our policy (evict, see conn_admit) runs before MHD stops accepting. */
 #define MHD_LIMIT_FACTOR 2
 #define SWEEP_MIN_MS     50 /* shortest period of the header-deadline sweep */
+/* Retirement and stop wake a worker at once (nudge_workers), and so does
+ * any event of its daemon; this is only the longest an idle worker waits
+ * before it looks at its generation's flags anyway. */
+#define WORKER_TICK_MS 1000
+/* Sent to a worker to break its epoll_wait (EINTR): SIGURG, ignored by
+ * default and otherwise unused here.  Its handler does nothing. */
+#define WAKE_SIGNAL SIGURG
+/* A worker runs GnuTLS, the review's JSON (jansson recurses per level) and
+ * the review's arena (WHARENA_BYTES) on its stack; only touched pages are
+ * resident. */
+#define WORKER_STACK (2u << 20)
 /* libmicrohttpd's per-connection memory pool: request line, headers and the
  * read buffer (bodies are streamed to us in pieces).  MHD zeroes the whole
  * pool after every request on a keep-alive connection, so its size is paid
@@ -53,11 +66,35 @@ struct conn {
     int64_t since_ms; /* accepted at */
 };
 
+/* One certificate's generation: a daemon per worker thread, all accepting
+ * on the shared listening socket.  Each daemon runs in libmicrohttpd's
+ * external mode on a thread of ours, which is the only caller of its event
+ * loop and of MHD_quiesce_daemon() for it.  Not MHD's own threads: quiescing
+ * a daemon from another thread while its thread runs races on the listening
+ * socket's removal from epoll, and libmicrohttpd (0.9.75, Debian's here)
+ * then panics and the process aborts.  docs/webhook.md, "Certificate
+ * reload". */
+enum worker_state {
+    W_SERVING,  /* may accept */
+    W_QUIESCED, /* accepts no more, serves what it has */
+    W_RETURNED, /* its thread returned; the daemon awaits MHD_stop_daemon */
+};
+
+struct worker {
+    struct gen *g;
+    struct MHD_Daemon *daemon;
+    pthread_t thread;
+    int started;
+    atomic_int state; /* enum worker_state, set by the worker */
+};
+
 struct gen {
     struct whserver *srv;
-    struct MHD_Daemon *daemon;
-    struct certpair pair; /* kept for the daemon's lifetime */
-    atomic_int retired;
+    struct worker *workers;
+    unsigned n_workers;
+    struct certpair pair; /* kept for the daemons' lifetime */
+    atomic_int retired;   /* stop accepting; finish what is open */
+    atomic_int stopping;  /* the workers return */
     int64_t retired_at_ms;
 };
 
@@ -65,7 +102,8 @@ struct whserver {
     struct whserver_opts opts;
     int fd;
     int port;
-    pthread_mutex_t mu; /* guards gens, n_gens, stop */
+    pthread_mutex_t reload_mu; /* one reload at a time (whserver_reload) */
+    pthread_mutex_t mu;        /* guards gens, n_gens, stop */
     pthread_cond_t cv;
     struct gen *gens[MAX_GENERATIONS]; /* gens[n_gens-1] is current */
     size_t n_gens;
@@ -380,64 +418,173 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-/* MHD splits its limit between the pool's threads, and refuses (stops
- * accepting) at it; ours must bite first. */
+/* Each daemon's limit, at which MHD refuses (stops accepting); ours must
+ * bite first.  The workers share it, as MHD's thread pool would split it. */
 static unsigned
 mhd_limit(const struct whserver *s)
 {
     unsigned threads = s->opts.threads ? s->opts.threads : 1;
 
-    return s->opts.max_conns * MHD_LIMIT_FACTOR + 4 * threads;
+    return s->opts.max_conns * MHD_LIMIT_FACTOR / threads + 4;
+}
+
+static unsigned
+daemon_conns(struct MHD_Daemon *d)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+    return info ? info->num_connections : 0;
+}
+
+static void
+wake_handler(int sig)
+{
+    (void)sig;
+}
+
+/* A worker: runs its daemon's event loop; quiesces it (stops accepting on
+ * the shared socket, which MHD then leaves open) once the generation is
+ * retired, and in any case before it returns, so that MHD_stop_daemon()
+ * never closes the shared socket. */
+static void *
+worker_main(void *arg)
+{
+    struct worker *w = arg;
+    sigset_t wake;
+
+    sigemptyset(&wake);
+    sigaddset(&wake, WAKE_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+    while (!atomic_load(&w->g->stopping)) {
+        if (atomic_load(&w->state) == W_SERVING && atomic_load(&w->g->retired)) {
+            MHD_quiesce_daemon(w->daemon);
+            atomic_store(&w->state, W_QUIESCED);
+        }
+        if (atomic_load(&w->state) == W_QUIESCED && daemon_conns(w->daemon) == 0)
+            break; /* drained, and accepts no more: only a stop is left */
+        MHD_run_wait(w->daemon, WORKER_TICK_MS);
+    }
+    if (atomic_load(&w->state) == W_SERVING)
+        MHD_quiesce_daemon(w->daemon);
+    atomic_store(&w->state, W_RETURNED);
+    return NULL;
+}
+
+/* Signal g's workers until each has reached state want, or about two ticks
+ * passed.  Repeated, since a signal that comes just before a worker enters
+ * epoll_wait does not interrupt it. */
+static void
+nudge_workers(struct gen *g, int want)
+{
+    int64_t deadline = mono_us() + (int64_t)WORKER_TICK_MS * 2000;
+
+    for (;;) {
+        unsigned left = 0;
+
+        for (unsigned i = 0; i < g->n_workers; i++) {
+            struct worker *w = &g->workers[i];
+
+            if (w->started && atomic_load(&w->state) < want) {
+                left++;
+                pthread_kill(w->thread, WAKE_SIGNAL);
+            }
+        }
+        if (left == 0 || mono_us() > deadline)
+            return;
+        (void)poll(NULL, 0, 1);
+    }
+}
+
+/* Stop a generation's workers, then their daemons (closing the connections
+ * they still hold), and free it. */
+static void
+gen_stop(struct gen *g)
+{
+    if (g == NULL)
+        return;
+    atomic_store(&g->stopping, 1);
+    nudge_workers(g, W_RETURNED);
+    for (unsigned i = 0; i < g->n_workers; i++) {
+        struct worker *w = &g->workers[i];
+
+        if (w->started)
+            pthread_join(w->thread, NULL);
+        else if (w->daemon != NULL)
+            MHD_quiesce_daemon(w->daemon); /* never ran: quiesce it here */
+        if (w->daemon != NULL)
+            MHD_stop_daemon(w->daemon);
+    }
+    free(g->workers);
+    certpair_release(&g->pair);
+    free(g);
 }
 
 static struct gen *
 gen_start(struct whserver *s, struct certpair *pair, struct sc_err *err)
 {
     struct gen *g = calloc(1, sizeof(*g));
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG;
+    unsigned n = s->opts.threads ? s->opts.threads : 1;
 
-    if (g == NULL)
+    if (g == NULL || (g->workers = calloc(n, sizeof(*g->workers))) == NULL) {
+        free(g);
+        sc_err_set(err, SC_ENOMEM, "cannot allocate the HTTPS workers");
         return NULL;
+    }
     g->srv = s;
     g->pair = *pair; /* takes ownership */
     memset(pair, 0, sizeof(*pair));
-    g->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, handle, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)s,
-        MHD_OPTION_LISTEN_SOCKET, s->fd, MHD_OPTION_HTTPS_MEM_CERT, g->pair.cert_pem,
-        MHD_OPTION_HTTPS_MEM_KEY, g->pair.key_pem, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->opts.threads ? s->opts.threads : 1),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_s,
-        MHD_OPTION_CONNECTION_LIMIT, mhd_limit(s), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)MHD_POOL_BYTES, MHD_OPTION_NOTIFY_COMPLETED, completed, (void *)g,
-        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, (void *)s, MHD_OPTION_END);
-    if (g->daemon == NULL) {
-        sc_err_set(err, SC_EIO,
-                   "cannot start the HTTPS server (libmicrohttpd refused the "
-                   "TLS pair or options; run with -v=2 for its message)");
-        certpair_release(&g->pair);
-        free(g);
-        return NULL;
+    g->n_workers = n;
+    for (unsigned i = 0; i < n; i++) {
+        struct worker *w = &g->workers[i];
+
+        w->g = g;
+        w->daemon = MHD_start_daemon(
+            flags, 0, NULL, NULL, handle, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)s,
+            MHD_OPTION_LISTEN_SOCKET, s->fd, MHD_OPTION_HTTPS_MEM_CERT, g->pair.cert_pem,
+            MHD_OPTION_HTTPS_MEM_KEY, g->pair.key_pem, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_s,
+            MHD_OPTION_CONNECTION_LIMIT, mhd_limit(s), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)MHD_POOL_BYTES, MHD_OPTION_NOTIFY_COMPLETED, completed, (void *)g,
+            MHD_OPTION_NOTIFY_CONNECTION, notify_conn, (void *)s, MHD_OPTION_END);
+        if (w->daemon == NULL) {
+            sc_err_set(err, SC_EIO,
+                       "cannot start the HTTPS server (libmicrohttpd refused the "
+                       "TLS pair or options; run with -v=2 for its message)");
+            gen_stop(g);
+            return NULL;
+        }
+        if (thread_start(&w->thread, "sc-https", WORKER_STACK, worker_main, w) != 0) {
+            sc_err_set(err, SC_ENOMEM, "cannot start an HTTPS worker thread");
+            gen_stop(g);
+            return NULL;
+        }
+        w->started = 1;
     }
     return g;
 }
 
-static void
-gen_stop(struct gen *g)
-{
-    if (g == NULL)
-        return;
-    MHD_stop_daemon(g->daemon);
-    certpair_release(&g->pair);
-    free(g);
-}
-
+/* Connections the generation holds.  Read while its workers run, as MHD's
+ * own thread pool reads its workers' counters. */
 static unsigned
 gen_conns(struct gen *g)
 {
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(g->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    unsigned sum = 0;
 
-    return info ? info->num_connections : 0;
+    for (unsigned i = 0; i < g->n_workers; i++)
+        sum += daemon_conns(g->workers[i].daemon);
+    return sum;
+}
+
+/* Retire g: its workers quiesce their daemons (each its own, on its own
+ * thread) and serve what they have with "Connection: close".  Returns once
+ * none of them accepts any more. */
+static void
+retire_gen(struct gen *g)
+{
+    atomic_store(&g->retired, 1);
+    g->retired_at_ms = mono_us() / 1000;
+    nudge_workers(g, W_QUIESCED);
 }
 
 /* Stop retired generations that are idle or past drain_ms. Caller holds mu. */
@@ -459,23 +606,17 @@ reap_retired(struct whserver *s, int64_t now_ms)
     }
 }
 
-static void
-try_reload(struct whserver *s)
+int
+whserver_reload(struct whserver *s, struct sc_err *err)
 {
-    struct certstamp now = {0};
     struct certpair pair = {0};
-    struct sc_err err = {0};
     struct gen *g = NULL, *old = NULL;
+    int rc;
 
-    certstamp_read(s->opts.cert_file, s->opts.key_file, &now);
-    if (certstamp_equal(&now, &s->stamp))
-        return;
-    s->stamp = now;
-    if (certpair_load(s->opts.cert_file, s->opts.key_file, &pair, &err) != SC_OK) {
-        log_warnx("certificate reload failed, still serving the previous pair: %s", err.msg);
-        whmetrics_cert_reload(s->opts.route->metrics, 0);
-        return;
-    }
+    pthread_mutex_lock(&s->reload_mu);
+    rc = certpair_load(s->opts.cert_file, s->opts.key_file, &pair, err);
+    if (rc != SC_OK)
+        goto fail;
     pthread_mutex_lock(&s->mu);
     if (s->n_gens == MAX_GENERATIONS) {
         /* Rotations faster than connections drain: drop the oldest. */
@@ -483,25 +624,43 @@ try_reload(struct whserver *s)
         memmove(&s->gens[0], &s->gens[1], (s->n_gens - 1) * sizeof(struct gen *));
         s->n_gens--;
     }
-    g = gen_start(s, &pair, &err);
+    g = gen_start(s, &pair, err);
     if (g == NULL) {
         pthread_mutex_unlock(&s->mu);
         certpair_release(&pair);
-        log_warnx("certificate reload failed, still serving the previous pair: %s", err.msg);
-        whmetrics_cert_reload(s->opts.route->metrics, 0);
-        return;
+        rc = err && err->code ? err->code : SC_EIO;
+        goto fail;
     }
     old = s->gens[s->n_gens - 1];
     s->gens[s->n_gens++] = g;
     /* The new generation already accepts on the shared socket; now the old
      * one stops accepting and finishes what it has. */
-    atomic_store(&old->retired, 1);
-    old->retired_at_ms = mono_us() / 1000;
-    MHD_quiesce_daemon(old->daemon);
+    retire_gen(old);
     pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&s->reload_mu);
     whmetrics_cert_reload(s->opts.route->metrics, 1);
     log_info("reloaded the TLS certificate from %s (expires %lld)", s->opts.cert_file,
              (long long)g->pair.not_after);
+    return SC_OK;
+fail:
+    pthread_mutex_unlock(&s->reload_mu);
+    whmetrics_cert_reload(s->opts.route->metrics, 0);
+    return rc;
+}
+
+/* The watcher's poll: a new pair when the files changed. */
+static void
+try_reload(struct whserver *s)
+{
+    struct certstamp now = {0};
+    struct sc_err err = {0};
+
+    certstamp_read(s->opts.cert_file, s->opts.key_file, &now);
+    if (certstamp_equal(&now, &s->stamp))
+        return;
+    s->stamp = now;
+    if (whserver_reload(s, &err) != SC_OK)
+        log_warnx("certificate reload failed, still serving the previous pair: %s", err.msg);
 }
 
 /* How often the watcher wakes: often enough for the header deadline (a
@@ -596,11 +755,23 @@ whserver_start(const struct whserver_opts *opts, struct whserver **out, struct s
     if (s == NULL)
         return sc_err_set(err, SC_ENOMEM, "cannot allocate");
     s->opts = *opts;
+    {
+        /* The workers' wake (nudge_workers): a handler that does nothing,
+         * so that the signal only interrupts.  Process-wide, and the same
+         * for every server. */
+        struct sigaction sa = {0};
+
+        sa.sa_handler = wake_handler;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART; /* epoll_wait still returns EINTR */
+        sigaction(WAKE_SIGNAL, &sa, NULL);
+    }
     if (s->opts.bind_address == NULL)
         s->opts.bind_address = "0.0.0.0";
     if (s->opts.cert_poll_ms <= 0)
         s->opts.cert_poll_ms = 1000;
     s->fd = -1;
+    pthread_mutex_init(&s->reload_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->conn_mu, NULL);
     {
@@ -661,13 +832,12 @@ whserver_stop(struct whserver *s)
     pthread_mutex_unlock(&s->mu);
     if (s->watcher_started)
         pthread_join(s->watcher, NULL);
-    for (size_t i = 0; i < s->n_gens; i++) {
-        MHD_quiesce_daemon(s->gens[i]->daemon); /* keeps MHD from closing our socket */
+    for (size_t i = 0; i < s->n_gens; i++)
         gen_stop(s->gens[i]);
-    }
     if (s->fd >= 0)
         close(s->fd);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->reload_mu);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->conn_mu);
     free(s);

@@ -1,13 +1,14 @@
 /* webhook/whserver.h -- the HTTPS server (libmicrohttpd + GnuTLS inside MHD).
  *
- * One listening socket, served by a "generation": an MHD daemon with its own
- * thread pool (epoll) and the certificate pair it was started with.  A
- * watcher thread polls the two files (certstamp) every cert_poll_ms; when
- * they change and the new pair validates (certpair_load), a new generation is
- * started on the SAME listening socket and the old one is quiesced: it stops
- * accepting, answers what it has in flight with "Connection: close", and is
- * stopped once it has no connection left (or after drain_ms).  No request is
- * refused during a rotation.  A broken new pair is logged and counted
+ * One listening socket, served by a "generation": one MHD daemon (epoll) per
+ * worker thread, all with the certificate pair the generation was started
+ * with.  A watcher thread polls the two files (certstamp) every
+ * cert_poll_ms; when they change and the new pair validates
+ * (certpair_load), a new generation is started on the SAME listening socket
+ * and the old one is retired: its workers quiesce their daemons (stop
+ * accepting), answer what they have in flight with "Connection: close", and
+ * it is stopped once it has no connection left (or after drain_ms).  No
+ * request is refused during a rotation.  A broken new pair is logged and counted
  * (snapshot_webhook_cert_reloads_total{result="failure"}); the old pair
  * keeps serving.
  *
@@ -40,7 +41,7 @@ struct whserver_opts {
     int port;                 /* 0 = pick a free port (see whserver_port) */
     const char *cert_file;
     const char *key_file;
-    unsigned threads;        /* thread pool size, >= 1 */
+    unsigned threads;        /* worker threads (one daemon each), >= 1 */
     unsigned idle_timeout_s; /* MHD connection (inactivity) timeout */
     int64_t read_timeout_ms; /* whole request, first byte of body to last */
     int64_t cert_poll_ms;    /* how often the files are checked */
@@ -67,6 +68,11 @@ struct whserver;
 int whserver_start(const struct whserver_opts *opts, struct whserver **out, struct sc_err *err);
 int whserver_port(const struct whserver *s);
 void whserver_stats(struct whserver *s, struct whserver_stats *out);
+/* Load the pair now and serve it from a new generation, as the watcher does
+ * when the files change (here also when they look unchanged); the old
+ * generation drains.  Counted in the reload metric.  SC_OK, or the load's
+ * error (err set), and the previous pair keeps serving. */
+int whserver_reload(struct whserver *s, struct sc_err *err);
 /* Stop accepting, stop every generation and the watcher; NULL-safe. */
 void whserver_stop(struct whserver *s);
 
