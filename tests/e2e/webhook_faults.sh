@@ -32,6 +32,7 @@ cleanup() {
 	[ -n "$WHPID" ] && kill "$WHPID" 2>/dev/null && wait "$WHPID" 2>/dev/null
 	k delete validatingwebhookconfiguration snapshot-webhook-classes snapshot-webhook-pvc \
 		--ignore-not-found >/dev/null 2>&1
+	[ "$T_FAILED" -gt 0 ] && touch "$CLUSTER_DIR/failed" # keep the logs of a failed run
 	[ "$own_cluster" = 1 ] && tests/cluster/down "$CLUSTER_DIR" >/dev/null 2>&1
 }
 trap cleanup EXIT
@@ -79,12 +80,21 @@ apiserver_load() { # apiserver_load SECONDS OUTFILE
 direct_load() { # direct_load SECONDS OUTFILE [fresh]
 	python3 tests/soak/review_load.py "$URL" "$W/ca.crt" "$1" "$2" "$DRIVER" csi-test-snapclass ${3:-}
 }
+# alive: fail, with the last lines of its log, when the webhook has exited
+alive() {
+	kill -0 "$WHPID" 2>/dev/null && return 0
+	t_fail "the webhook exited; its last lines: $(tail -n 8 "$W/webhook.log" | tr '\n' '|')"
+}
 # report NAME FILE: print "ok bad" figures; fail when bad > 0 or ok == 0
 report() {
 	local ok bad
 	read -r ok bad <"$2" || { t_fail "$1: no result"; return 1; }
 	echo "    $1: $ok reviews answered as expected, $bad not" >&2
-	[ "$bad" = 0 ] || { t_fail "$1: $bad failed reviews: $(head -c 800 "$2.fail")"; return 1; }
+	if [ "$bad" != 0 ]; then
+		alive || true
+		t_fail "$1: $bad failed reviews: $(head -c 800 "$2.fail")"
+		return 1
+	fi
 	[ "$ok" -gt 0 ] || { t_fail "$1: no review answered"; return 1; }
 }
 
@@ -129,7 +139,7 @@ test_control_plane_restart_while_reviews_flow() {
 	# is in the cache (a second default for it is refused).
 	vsclass faults-default faults.example.com true | k create -f - >/dev/null || return 1
 	t_wait 90 bash -c "$(declare -f vsclass); vsclass faults-d2 faults.example.com true | $TOOLS_BIN/kubectl create --dry-run=server -f - 2>&1 | grep -q 'default snapshot class: faults-default already exists'" >/dev/null || return 1
-	kill -0 "$WHPID" || t_fail "the webhook exited"
+	alive
 }
 
 # A new certificate every second for a minute, under load from three clients.
