@@ -1042,11 +1042,12 @@ own_body(void *ctx, int status, const char *p, size_t n)
 }
 
 static void
-count_own(struct kclient *c, bool connected)
+count_own(struct kclient *c, bool connected, bool resumed)
 {
     pthread_mutex_lock(&c->mu);
     c->stats.requests++;
     c->stats.connects += connected ? 1 : 0;
+    c->stats.resumed += resumed ? 1 : 0;
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -1081,7 +1082,7 @@ own_perform(struct kclient *c, const char *method, const char *target, const cha
                            .body_ctx = x};
     rc = khttp_exchange(c->http, &rq, rs, err);
     hdrs_release(&hdrs);
-    count_own(c, rs->connected && !stream);
+    count_own(c, rs->connected && !stream, rs->connected && rs->resumed);
     memcpy(x->retry_after, rs->retry_after, sizeof(x->retry_after));
     x->retry_after[sizeof(x->retry_after) - 1] = '\0';
     return rc;

@@ -238,6 +238,7 @@ struct kclient_stats {
     uint64_t retries;      /* Retry-After retries */
     uint64_t token_reloads;
     uint64_t connects; /* new connections opened (TLS handshakes) */
+    uint64_t resumed;  /* connections, watches' too, that resumed an earlier TLS session */
 };
 void kclient_get_stats(struct kclient *c, struct kclient_stats *out);
 

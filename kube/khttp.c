@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -24,9 +25,14 @@
 #include "common/limits.h"
 #include "kube/ktls.h"
 
+/* Once connected, a socket blocks, with SO_RCVTIMEO and SO_SNDTIMEO at
+ * tmo_ms: a read waits in recv() itself, not in a poll() before it (one
+ * system call a read instead of two), and wakes at least every
+ * KHTTP_TICK_MS to look at the caller's stop flag and deadline. */
 struct kconn {
     int fd;
-    SSL *ssl; /* NULL: plain TCP */
+    int tmo_ms; /* the socket's timeouts; 0: still non-blocking */
+    SSL *ssl;   /* NULL: plain TCP */
 };
 
 struct khttp {
@@ -39,9 +45,10 @@ struct khttp {
     SSL_CTX *ctx;
     BIO_METHOD *bio; /* sockets written with MSG_NOSIGNAL */
 
-    pthread_mutex_t mu; /* the idle pool */
+    pthread_mutex_t mu; /* the idle pool and sess */
     struct kconn *idle[KHTTP_POOL_MAX];
     int nidle;
+    SSL_SESSION *sess; /* the server's latest resumable session (ours to free) */
 };
 
 static int64_t
@@ -189,6 +196,26 @@ parse_base(struct khttp *h, const char *base)
     return h->prefix ? 0 : SC_ENOMEM;
 }
 
+/* A session the server gave (a TLS 1.3 ticket comes after the handshake,
+ * read with the first response): kept as the one the next new connection
+ * offers.  A server that takes it skips the certificate exchange: no chain
+ * to verify, no signature with the client's key. */
+static int
+new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    struct khttp *h = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    SSL_SESSION *old;
+
+    if (h == NULL || !SSL_SESSION_is_resumable(sess))
+        return 0;
+    pthread_mutex_lock(&h->mu);
+    old = h->sess;
+    h->sess = sess;
+    pthread_mutex_unlock(&h->mu);
+    SSL_SESSION_free(old);
+    return 1; /* the reference is ours now */
+}
+
 static int
 setup_ctx(struct khttp *h, const struct ktls *tls, struct sc_err *err)
 {
@@ -203,6 +230,10 @@ setup_ctx(struct khttp *h, const struct ktls *tls, struct sc_err *err)
     SSL_CTX_set_mode(h->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(h->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_alpn_protos(h->ctx, alpn, sizeof(alpn) - 1);
+    SSL_CTX_set_app_data(h->ctx, h);
+    SSL_CTX_set_session_cache_mode(h->ctx,
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(h->ctx, new_session);
     SSL_CTX_set_verify(h->ctx, h->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
     if (tls != NULL && ktls_ctx_cb(NULL, h->ctx, (void *)tls) != CURLE_OK)
         return sc_err_set(err, SC_EINVALID, "khttp: the client certificate was refused");
@@ -256,6 +287,12 @@ conn_close(struct kconn *k)
 {
     if (k == NULL)
         return;
+    /* Closed without a close_notify, OpenSSL would take the connection's
+     * session (the server's latest ticket, which new_session() kept) for a
+     * bad one and make it unresumable.  A session is bad only after a
+     * fatal TLS alert, and OpenSSL drops it itself then. */
+    if (k->ssl != NULL)
+        SSL_set_shutdown(k->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(k->ssl); /* frees its BIO, which does not own the fd */
     if (k->fd >= 0)
         close(k->fd);
@@ -269,6 +306,7 @@ khttp_free(struct khttp *h)
         return;
     for (int i = 0; i < h->nidle; i++)
         conn_close(h->idle[i]);
+    SSL_SESSION_free(h->sess);
     SSL_CTX_free(h->ctx);
     BIO_meth_free(h->bio);
     free(h->host);
@@ -297,8 +335,8 @@ wait_fd(int fd, short ev, int64_t deadline, const volatile int *stop)
             return SC_ESHUTDOWN;
         if (deadline > 0 && (ms = deadline - now_ms()) <= 0)
             return SC_ETIMEOUT;
-        if (stop != NULL && (ms < 0 || ms > 1000))
-            ms = 1000;
+        if (stop != NULL && (ms < 0 || ms > KHTTP_TICK_MS))
+            ms = KHTTP_TICK_MS;
         r = poll(&p, 1, (int)ms);
         if (r > 0)
             return 0;
@@ -396,7 +434,7 @@ tcp_connect(const struct khttp *h, int64_t deadline, const volatile int *stop, i
 }
 
 static int
-tls_handshake(const struct khttp *h, struct kconn *k, int64_t deadline, const volatile int *stop,
+tls_handshake(struct khttp *h, struct kconn *k, int64_t deadline, const volatile int *stop,
               struct sc_err *err)
 {
     BIO *b;
@@ -418,6 +456,10 @@ tls_handshake(const struct khttp *h, struct kconn *k, int64_t deadline, const vo
         ERR_clear_error();
         return sc_err_set(err, SC_ENOMEM, "TLS with %s: out of memory", h->name);
     }
+    pthread_mutex_lock(&h->mu);
+    if (h->sess != NULL && SSL_set_session(k->ssl, h->sess) != 1)
+        ERR_clear_error(); /* a full handshake, then */
+    pthread_mutex_unlock(&h->mu);
     while ((r = SSL_connect(k->ssl)) != 1) {
         int e = SSL_get_error(k->ssl, r);
 
@@ -431,7 +473,7 @@ tls_handshake(const struct khttp *h, struct kconn *k, int64_t deadline, const vo
 }
 
 static int
-conn_open(const struct khttp *h, const struct khttp_req *rq, int64_t deadline, struct kconn **out,
+conn_open(struct khttp *h, const struct khttp_req *rq, int64_t deadline, struct kconn **out,
           struct sc_err *err)
 {
     int64_t cd = now_ms() + KHTTP_CONNECT_MS;
@@ -451,6 +493,8 @@ conn_open(const struct khttp *h, const struct khttp_req *rq, int64_t deadline, s
             set_keepalive(k->fd, 60, 60); /* libcurl's defaults */
         if (h->tls)
             rc = tls_handshake(h, k, cd, rq->stop, err);
+        if (rc == 0 && fcntl(k->fd, F_SETFL, 0) != 0)
+            rc = sc_err_set(err, SC_EIO, "connect to %s: fcntl: %s", h->host, strerror(errno));
     }
     if (rc != 0) {
         conn_close(k);
@@ -492,16 +536,15 @@ struct io {
     int64_t deadline;
     const volatile int *stop;
     bool eof;
-    bool data_likely; /* the last read filled its buffer: read before polling */
     const char *mem;
     size_t mem_len, mem_off, mem_chunk;
 };
 
 /* One read or write attempt on k: 0 with *moved bytes moved (0 on a read:
- * the end of the stream) or *wait the poll event to wait for; else an
- * error code, err filled. */
+ * the end of the stream) or *again set (the socket's timeout ran out, or a
+ * signal came); else an error code, err filled. */
 static int
-tls_once(const struct io *io, char *rp, const char *wp, size_t n, size_t *moved, short *wait,
+tls_once(const struct io *io, char *rp, const char *wp, size_t n, size_t *moved, bool *again,
          struct sc_err *err)
 {
     int len = (int)(n > INT32_MAX ? INT32_MAX : n);
@@ -518,14 +561,14 @@ tls_once(const struct io *io, char *rp, const char *wp, size_t n, size_t *moved,
         return 0;
     }
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        *wait = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        *again = true;
         return 0;
     }
     return tls_fail(io->h, io->k->ssl, r, rp != NULL ? "read" : "write", err);
 }
 
 static int
-plain_once(const struct io *io, char *rp, const char *wp, size_t n, size_t *moved, short *wait,
+plain_once(const struct io *io, char *rp, const char *wp, size_t n, size_t *moved, bool *again,
            struct sc_err *err)
 {
     ssize_t r = rp != NULL ? recv(io->k->fd, rp, n, 0) : send(io->k->fd, wp, n, MSG_NOSIGNAL);
@@ -535,37 +578,62 @@ plain_once(const struct io *io, char *rp, const char *wp, size_t n, size_t *move
         return 0;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-        *wait = rp != NULL ? POLLIN : POLLOUT;
+        *again = true;
         return 0;
     }
     return sc_err_set(err, SC_EIO, "%s %s: %s", rp != NULL ? "read from" : "write to", io->h->name,
                       strerror(errno));
 }
 
-/* Until one attempt moves bytes, waiting as the connection asks: 0 with
- * *moved (0 on a read: the peer ended the stream), or an error code. */
+/* Before a blocking read or write on k: SC_ESHUTDOWN once *stop is set,
+ * SC_ETIMEOUT at the deadline, else 0 with the socket's timeouts at the
+ * time left, KHTTP_TICK_MS at most (a setsockopt only when that changes:
+ * near a deadline). */
+static int
+arm(const struct io *io)
+{
+    int64_t ms = KHTTP_TICK_MS;
+
+    if (io->stop != NULL && __atomic_load_n(io->stop, __ATOMIC_ACQUIRE))
+        return SC_ESHUTDOWN;
+    if (io->deadline > 0) {
+        int64_t left = io->deadline - now_ms();
+        if (left <= 0)
+            return SC_ETIMEOUT;
+        if (left < ms)
+            ms = left;
+    }
+    if (io->k->tmo_ms != (int)ms) {
+        struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+        if (setsockopt(io->k->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+            setsockopt(io->k->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
+            return SC_EIO;
+        io->k->tmo_ms = (int)ms;
+    }
+    return 0;
+}
+
+/* Until one attempt moves bytes: 0 with *moved (0 on a read: the peer
+ * ended the stream), or an error code.  An attempt that timed out (the
+ * socket's tick) or was interrupted is tried again once the stop flag and
+ * the deadline have been looked at. */
 static int
 io_move(struct io *io, char *rp, const char *wp, size_t n, size_t *moved, struct sc_err *err)
 {
     *moved = 0;
-    /* A read that will find nothing (a response not yet sent, the next
-     * watch event) costs a system call for EAGAIN: poll first, unless bytes
-     * are buffered or the last read filled its buffer. */
-    if (rp != NULL && !io->data_likely && !(io->k->ssl != NULL && SSL_has_pending(io->k->ssl))) {
-        int rc = wait_fd(io->k->fd, POLLIN, io->deadline, io->stop);
-        if (rc != 0)
-            return wait_fail(io->h, rc, "read from", err);
-    }
     for (;;) {
-        short wait = 0;
-        int rc = io->k->ssl != NULL ? tls_once(io, rp, wp, n, moved, &wait, err)
-                                    : plain_once(io, rp, wp, n, moved, &wait, err);
+        bool again = false;
+        int rc = arm(io);
 
-        if (rc != 0 || wait == 0)
-            return rc;
-        rc = wait_fd(io->k->fd, wait, io->deadline, io->stop);
+        if (rc == SC_EIO)
+            return sc_err_set(err, rc, "%s %s: setsockopt: %s",
+                              rp != NULL ? "read from" : "write to", io->h->name, strerror(errno));
         if (rc != 0)
             return wait_fail(io->h, rc, rp != NULL ? "read from" : "write to", err);
+        rc = io->k->ssl != NULL ? tls_once(io, rp, wp, n, moved, &again, err)
+                                : plain_once(io, rp, wp, n, moved, &again, err);
+        if (rc != 0 || !again)
+            return rc;
     }
 }
 
@@ -593,7 +661,6 @@ io_read(struct io *io, char *p, size_t cap, size_t *n, struct sc_err *err)
     rc = io_move(io, p, NULL, cap, n, err);
     if (rc == 0 && *n == 0)
         io->eof = true;
-    io->data_likely = rc == 0 && *n == cap;
     return rc;
 }
 
@@ -1045,6 +1112,7 @@ khttp_exchange(struct khttp *h, const struct khttp_req *rq, struct khttp_resp *r
             if (rc != 0)
                 break;
             rs->connected = true;
+            rs->resumed = k != NULL && k->ssl != NULL && SSL_session_reused(k->ssl) == 1;
         }
         io.k = k;
         rc = io_write(&io, buf_str(&w), w.len, err);

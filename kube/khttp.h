@@ -8,7 +8,10 @@
  * libcurl (proxies, the system trust store).  Why: libcurl spent about two
  * thirds of a request's CPU around the exchange (state machine, connection
  * checks, four polls and two peeks per request); here a request is one
- * write, one poll and usually one read (docs/performance.md).
+ * write and usually one read (docs/performance.md).  A connection's socket
+ * blocks once connected, with send and receive timeouts of KHTTP_TICK_MS at
+ * most: a read waits in recv() itself, and the stop flag and the deadline
+ * are looked at before each attempt and whenever a timeout ends one.
  *
  * A struct khttp holds the target (connect host and port, the name that is
  * verified and sent as SNI and Host), one SSL_CTX and a LIFO pool of idle
@@ -38,6 +41,7 @@
 #define KHTTP_LINE_MAX      256         /* one chunk-size line, one trailer line */
 #define KHTTP_READ_BYTES    (16u << 10) /* one read from the connection */
 #define KHTTP_CONNECT_MS    10000       /* resolve + connect + handshake, at most */
+#define KHTTP_TICK_MS       1000        /* a blocked read or write looks at *stop this often */
 #define KHTTP_RETRY_AFTER_N 32
 
 struct khttp;
@@ -66,7 +70,7 @@ struct khttp_req {
     const char *body; /* may be NULL */
     size_t body_len;
     int64_t timeout_ms;       /* whole exchange; 0: none */
-    const volatile int *stop; /* checked at least every second while waiting; may be NULL */
+    const volatile int *stop; /* checked at least every KHTTP_TICK_MS while waiting; may be NULL */
     bool watch_keepalive;     /* TCP keepalive 30 s idle, 10 s apart (watches) */
     khttp_body_fn *body_fn;
     void *body_ctx;
@@ -76,6 +80,7 @@ struct khttp_resp {
     int status;
     char retry_after[KHTTP_RETRY_AFTER_N]; /* the Retry-After header's value, or "" */
     bool connected;                        /* a new connection was opened */
+    bool resumed;                          /* ... with the TLS session of an earlier one */
 };
 
 /* One exchange.  A timeout that passes once the body has started is

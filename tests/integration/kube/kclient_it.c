@@ -1,7 +1,8 @@
 /* Integration tests of kube/kclient.c against the real API server: CRUD and
  * /status on a custom resource, JSON/merge patch with preconditions,
  * conflicts on stale resourceVersions, delete preconditions, pagination over
- * 1,000 objects, discovery of served resources, bad credentials. */
+ * 1,000 objects, discovery of served resources, bad credentials, TLS
+ * sessions resumed on new connections. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -423,6 +424,41 @@ test_keepalive(void)
     kclient_free(c);
 }
 
+static int
+drop_chunk(void *ctx, const char *data, size_t n)
+{
+    (void)data;
+    *(size_t *)ctx += n;
+    return 0;
+}
+
+/* A new connection offers the TLS session the API server gave the one
+ * before, and the server takes it: each watch's connection (a stream never
+ * takes a pooled one, and is closed at its end) is resumed, not a full
+ * handshake, also after a resumed one was closed. */
+static void
+test_tls_session_resumed(void)
+{
+    struct kclient *c = it_client(-1, 1);
+    struct kclient_stats st = {0};
+    struct sc_err e = {0};
+    size_t got = 0;
+
+    if (c == NULL)
+        return;
+    CHECK_INT(kclient_get(c, "/api/v1/namespaces/default", NULL, &e), 0);
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(kclient_stream(c, "/api/v1/namespaces", "watch=1&timeoutSeconds=1", drop_chunk,
+                                 &got, NULL, 10000, &e),
+                  0);
+    }
+    CHECK(got > 0); /* the ADDED events of the namespaces there */
+    kclient_get_stats(c, &st);
+    CHECK_INT(st.connects, 1);
+    CHECK_INT(st.resumed, 3);
+    kclient_free(c);
+}
+
 /* The field managers kubectl shows for widget ns/name, "a,b" (kclient's
  * reads drop managedFields). */
 static void
@@ -604,4 +640,5 @@ TEST_MAIN(TEST(test_proxy_environment), TEST(test_other_ca_is_refused),
           TEST(test_methods_on_one_handle), TEST(test_token_file_rotation), TEST(test_keepalive),
           TEST(test_oversized_body), TEST(test_crud_status_patch_conflict),
           TEST(test_pagination_1000), TEST(test_rate_limit_real), TEST(test_served),
-          TEST(test_bad_token_unauthorized), TEST(test_wrong_ca_is_transport_error))
+          TEST(test_bad_token_unauthorized), TEST(test_wrong_ca_is_transport_error),
+          TEST(test_tls_session_resumed))

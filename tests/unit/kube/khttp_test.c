@@ -2,8 +2,8 @@
  * response parser over recorded responses split at every byte, malformed
  * responses refused with a clear error, and exchanges with a scripted peer
  * on loopback (a kept connection the peer closed is retried once on a new
- * one; a silent peer times out).  TLS and the real API server are
- * tests/integration/kube/kclient_it.c's. */
+ * one; a silent peer times out; a blocked read wakes for the stop flag).  TLS and the real API
+ * server are tests/integration/kube/kclient_it.c's. */
 #include "kube/khttp.h"
 
 #include <arpa/inet.h>
@@ -321,6 +321,98 @@ test_exchanges_with_a_peer(void)
     close(p.lfd);
 }
 
+/* A peer that reads one request, then answers after slow_ms with a body
+ * in two parts slow_ms apart (slow_ms < 0: never answers), and holds the
+ * connection until the test closes hold[1]. */
+struct slow_peer {
+    int lfd, slow_ms, hold[2];
+};
+
+static void *
+slow_peer_main(void *arg)
+{
+    struct slow_peer *p = arg;
+    static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nfirst";
+    char req[4096], c;
+    int fd = accept(p->lfd, NULL, NULL);
+
+    read_request(fd, req, sizeof(req));
+    if (p->slow_ms >= 0) {
+        usleep((useconds_t)p->slow_ms * 1000);
+        (void)!send(fd, head, sizeof(head) - 1, MSG_NOSIGNAL);
+        usleep((useconds_t)p->slow_ms * 1000);
+        (void)!send(fd, "_last", 5, MSG_NOSIGNAL);
+    }
+    (void)!read(p->hold[0], &c, 1); /* until the test closes hold[1] */
+    close(fd);
+    return NULL;
+}
+
+static void *
+set_stop_later(void *arg)
+{
+    usleep(300 * 1000);
+    __atomic_store_n((int *)arg, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* A connection's socket blocks in recv() with a timeout of KHTTP_TICK_MS
+ * at most: a body that comes in parts further apart than a tick is read
+ * whole, and a read that waits for a silent peer ends with SC_ESHUTDOWN
+ * once the stop flag is set, well before its own deadline. */
+static void
+test_blocked_reads_wake_for_stop(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    struct khttp *h = NULL;
+    struct khttp_resp rs = {0};
+    struct sc_err e = {0};
+    struct buf b = {0};
+    char base[64];
+    volatile int stop = 0;
+    pthread_t t, s;
+
+    for (int round = 0; round < 2; round++) {
+        struct slow_peer p = {.slow_ms = round == 0 ? KHTTP_TICK_MS + 300 : -1};
+
+        p.lfd = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(p.lfd >= 0 && bind(p.lfd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+              listen(p.lfd, 4) == 0 && getsockname(p.lfd, (struct sockaddr *)&a, &al) == 0 &&
+              pipe(p.hold) == 0);
+        snprintf(base, sizeof(base), "http://127.0.0.1:%d", ntohs(a.sin_port));
+        CHECK_INT(khttp_new(base, NULL, NULL, false, &h, &e), 0);
+        if (h == NULL)
+            return;
+        pthread_create(&t, NULL, slow_peer_main, &p);
+        buf_init(&b, 1 << 16);
+        struct khttp_req rq = {.method = "GET",
+                               .target = "/watch",
+                               .timeout_ms = 30000,
+                               .body_fn = collect,
+                               .body_ctx = &b,
+                               .stop = &stop};
+        if (round == 0) {
+            CHECK_INT(khttp_exchange(h, &rq, &rs, &e), 0);
+            CHECK_INT(rs.status, 200);
+            CHECK_STR(buf_str(&b), "first_last");
+        } else {
+            pthread_create(&s, NULL, set_stop_later, (void *)&stop);
+            CHECK_INT(khttp_exchange(h, &rq, &rs, &e), SC_ESHUTDOWN);
+            CHECK(strstr(e.msg, "stopped") != NULL);
+            pthread_join(s, NULL);
+        }
+        close(p.hold[1]);
+        pthread_join(t, NULL);
+        close(p.hold[0]);
+        buf_release(&b);
+        khttp_free(h);
+        h = NULL;
+        close(p.lfd);
+        a.sin_port = 0;
+    }
+}
+
 /* Nothing listens: a clear error naming host and port; a URL it cannot
  * use is refused at once. */
 static void
@@ -362,4 +454,4 @@ test_refused_and_bad_urls(void)
 
 TEST_MAIN(TEST(test_good_responses_any_split), TEST(test_malformed_is_a_clear_error),
           TEST(test_limits), TEST(test_sink_refusal_ends_it), TEST(test_exchanges_with_a_peer),
-          TEST(test_refused_and_bad_urls))
+          TEST(test_refused_and_bad_urls), TEST(test_blocked_reads_wake_for_stop))
