@@ -475,18 +475,21 @@ kpath(char *out, size_t cap, const char *group, const char *version, const char 
         (ns != NULL && ns[0] == '\0'))
         return SC_EINVALID;
     buf_init(&b, cap ? cap - 1 : 0);
+    /* pieces, not printf: a path is built for every request */
     if (is_empty(group))
-        rc = buf_addf(&b, "/api/%s", version);
-    else
-        rc = buf_addf(&b, "/apis/%s/%s", group, version);
+        rc = buf_adds(&b, "/api/");
+    else if ((rc = buf_adds(&b, "/apis/")) == 0 && (rc = buf_adds(&b, group)) == 0)
+        rc = buf_add(&b, "/", 1);
+    if (rc == 0)
+        rc = buf_adds(&b, version);
     if (rc == 0)
         rc = add_segment(&b, "/namespaces/", ns);
-    if (rc == 0)
-        rc = buf_addf(&b, "/%s", resource);
+    if (rc == 0 && (rc = buf_add(&b, "/", 1)) == 0)
+        rc = buf_adds(&b, resource);
     if (rc == 0)
         rc = add_segment(&b, "/", name);
-    if (rc == 0 && sub != NULL)
-        rc = buf_addf(&b, "/%s", sub);
+    if (rc == 0 && sub != NULL && (rc = buf_add(&b, "/", 1)) == 0)
+        rc = buf_adds(&b, sub);
     if (rc == 0)
         memcpy(out, buf_str(&b), b.len + 1); /* b's cap guarantees it fits */
     buf_release(&b);

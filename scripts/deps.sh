@@ -7,7 +7,7 @@ pkgs=(build-essential pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev 
       libmicrohttpd-dev libsqlite3-dev openssl curl clang clang-format clang-tidy
       libclang-rt-14-dev wrk sqlite3 valgrind procps psmisc iproute2 python3
       python3-yaml jq umoci util-linux coreutils binutils prometheus gnuplot-nox linux-perf
-      autoconf automake libtool dpkg-dev)
+      autoconf automake libtool dpkg-dev strace)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -211,15 +211,15 @@ convert_down(json_t *obj, struct sc_err *err)
     return SC_OK;
 }
 
-int
-wh_convert_object(const json_t *obj, const char *desired, json_t **out, struct sc_err *err)
+/* obj converted to desired in place; on an error obj may be left half
+ * converted (the review fails whole, so nobody sees it). */
+static int
+convert_in_place(json_t *obj, const char *desired, struct sc_err *err)
 {
     const char *from, *kind;
     enum level lf, lt;
-    json_t *copy;
     int rc = SC_OK;
 
-    *out = NULL;
     if (!json_is_object(obj))
         return sc_err_set(err, SC_EINVALID, "object to convert is not a JSON object");
     from = json_string_value(json_object_get(obj, "apiVersion"));
@@ -238,17 +238,31 @@ wh_convert_object(const json_t *obj, const char *desired, json_t **out, struct s
     if (lf == LV_BAD || lt == LV_BAD)
         return sc_err_set(err, SC_EINVALID, "unexpected conversion version from \"%s\" to \"%s\"",
                           from, desired);
+    if (strcmp(kind, "VolumeGroupSnapshotContent") == 0) {
+        if (lf == LV_BETA1 && lt != LV_BETA1)
+            rc = convert_up(obj, err);
+        else if (lf != LV_BETA1 && lt == LV_BETA1)
+            rc = convert_down(obj, err);
+    }
+    /* from and kind point into obj: nothing above replaced those members */
+    if (rc == SC_OK && json_object_set_new(obj, "apiVersion", json_string(desired)) != 0)
+        rc = sc_err_set(err, SC_ENOMEM, "cannot allocate");
+    return rc;
+}
+
+int
+wh_convert_object(const json_t *obj, const char *desired, json_t **out, struct sc_err *err)
+{
+    json_t *copy;
+    int rc;
+
+    *out = NULL;
+    if (!json_is_object(obj))
+        return sc_err_set(err, SC_EINVALID, "object to convert is not a JSON object");
     copy = json_deep_copy(obj);
     if (copy == NULL)
         return sc_err_set(err, SC_ENOMEM, "cannot copy the object");
-    if (strcmp(kind, "VolumeGroupSnapshotContent") == 0) {
-        if (lf == LV_BETA1 && lt != LV_BETA1)
-            rc = convert_up(copy, err);
-        else if (lf != LV_BETA1 && lt == LV_BETA1)
-            rc = convert_down(copy, err);
-    }
-    if (rc == SC_OK && json_object_set_new(copy, "apiVersion", json_string(desired)) != 0)
-        rc = sc_err_set(err, SC_ENOMEM, "cannot allocate");
+    rc = convert_in_place(copy, desired, err);
     if (rc != SC_OK) {
         json_decref(copy);
         return rc;
@@ -258,27 +272,17 @@ wh_convert_object(const json_t *obj, const char *desired, json_t **out, struct s
 }
 
 int
-wh_convert_all(const json_t *objects, const char *desired, json_t **out, struct sc_err *err)
+wh_convert_all(json_t *objects, const char *desired, struct sc_err *err)
 {
-    json_t *res, *o, *conv;
+    json_t *o;
     size_t i;
-    int rc;
 
-    *out = NULL;
     if (!json_is_array(objects))
         return sc_err_set(err, SC_EINVALID, "objects is not a JSON array");
-    res = json_array();
-    if (res == NULL)
-        return sc_err_set(err, SC_ENOMEM, "cannot allocate");
     json_array_foreach (objects, i, o) {
-        rc = wh_convert_object(o, desired, &conv, err);
-        if (rc == SC_OK && json_array_append_new(res, conv) != 0)
-            rc = sc_err_set(err, SC_ENOMEM, "cannot allocate");
-        if (rc != SC_OK) {
-            json_decref(res);
+        int rc = convert_in_place(o, desired, err);
+        if (rc != SC_OK)
             return rc;
-        }
     }
-    *out = res;
     return SC_OK;
 }

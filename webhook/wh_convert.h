@@ -31,8 +31,10 @@
  * goes into the ConversionReview Failure status. */
 int wh_convert_object(const json_t *obj, const char *desired, json_t **out, struct sc_err *err);
 
-/* Convert every object of the array objects; *out is a new array.  The first
- * failing object fails the whole review (upstream behaviour). */
-int wh_convert_all(const json_t *objects, const char *desired, json_t **out, struct sc_err *err);
+/* Convert every object of the array objects in place (a review's request
+ * tree, which is the response's objects then: no copy).  The first failing
+ * object fails the whole review (upstream behaviour); objects may then be
+ * left half converted, and nothing of it may be answered. */
+int wh_convert_all(json_t *objects, const char *desired, struct sc_err *err);
 
 #endif

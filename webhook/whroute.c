@@ -157,12 +157,13 @@ conversion(const struct whroute *rt, const char *body, size_t len, struct whrout
         envelope_error(rt, out, rc == SC_ETOOBIG ? 413 : 400, err.msg);
         return;
     }
-    rc = wh_convert_all(r.objects, r.desired, &converted, &err);
+    rc = wh_convert_all(r.objects, r.desired, &err);
     whmetrics_decision(rt->metrics, WHM_RULE_CONVERSION, rc == SC_OK ? WHM_ALLOWED : WHM_DENIED);
     if (rc != SC_OK)
         log_debug(2, "conversion %s to %s failed: %s", r.uid, r.desired, err.msg);
+    else
+        converted = r.objects; /* converted in place */
     rc = review_conversion_respond(&r, converted, rc == SC_OK ? NULL : err.msg, &s, &n, &err);
-    json_decref(converted);
     review_conversion_release(&r);
     if (rc != SC_OK) {
         set_text(out, 500, "%s\n", err.msg);

@@ -179,20 +179,28 @@ test_failures(void)
     CHECK(out == NULL);
 }
 
+/* The array is converted in place, each object as wh_convert_object()
+ * would; one bad object fails the whole review. */
 static void
 test_convert_all_aborts_on_first_failure(void)
 {
     struct sc_err err = {0};
     json_t *b2 = fx_load("convert/vgsc-v1beta2.json");
-    json_t *objs = json_pack("[O, {s:s, s:s}]", b2, "apiVersion", G "v1", "kind", "Other");
-    json_t *out = NULL;
+    json_t *objs =
+        json_pack("[o, {s:s, s:s}]", json_deep_copy(b2), "apiVersion", G "v1", "kind", "Other");
+    json_t *one = json_pack("[o]", json_deep_copy(b2));
+    json_t *want = NULL;
 
-    CHECK_INT(wh_convert_all(objs, G "v1beta1", &out, &err), SC_EINVALID);
-    CHECK(out == NULL);
-    json_array_remove(objs, 1);
-    CHECK_INT(wh_convert_all(objs, G "v1beta1", &out, &err), SC_OK);
-    CHECK_INT(json_array_size(out), 1);
-    json_decref(out);
+    CHECK_INT(wh_convert_all(objs, G "v1beta1", &err), SC_EINVALID);
+    CHECK(strstr(err.msg, "Other") != NULL);
+    CHECK_INT(wh_convert_all(one, G "v1beta1", &err), SC_OK);
+    CHECK_INT(wh_convert_object(b2, G "v1beta1", &want, &err), SC_OK);
+    CHECK_INT(json_array_size(one), 1);
+    CHECK(want != NULL && json_equal(json_array_get(one, 0), want));
+    CHECK_STR(json_string_value(json_object_get(json_array_get(one, 0), "apiVersion")),
+              G "v1beta1");
+    json_decref(want);
+    json_decref(one);
     json_decref(objs);
     json_decref(b2);
 }
