@@ -27,7 +27,7 @@ N=${N:-200}
 WORK=$(mktemp -d /tmp/cpu-ab-XXXX)
 PORT=$((30000 + $$ % 10000))
 cpid=
-. "$here/lib.sh" # use_cluster, start_controller, stop_controller, kib, settle, ticks, bench_source_pvc
+. "$here/lib.sh" # use_cluster, fast_snapshotter, start_controller, stop_controller, kib, settle, ticks, bench_source_pvc
 started=
 trap 'stop_controller; [ -n "$started" ] && "$top/tests/cluster/down" "$started" >/dev/null 2>&1; echo "logs: $WORK" >&2' EXIT
 use_cluster cpu-ab || exit 1
@@ -36,13 +36,7 @@ hz=$(getconf CLK_TCK)
 pid_of() { awk -v n="$1" '$1 == n {print $2}' "$CLUSTER_DIR/pids" | tail -1; }
 apid=$(pid_of kube-apiserver) epid=$(pid_of etcd)
 
-spid=$(awk '$1 == "csi-snapshotter" {print $2}' "$CLUSTER_DIR/pids" | tail -1)
-[ -n "$spid" ] && kill "$spid" 2>/dev/null
-sleep 1
-"$TOOLS_BIN/csi-snapshotter" --csi-address="$CLUSTER_DIR/csi.sock" --kubeconfig="$KUBECONFIG" \
-	--leader-election=false --kube-api-qps=1000 --kube-api-burst=1000 --worker-threads=50 --timeout=30s \
-	>"$WORK/csi-snapshotter.log" 2>&1 &
-echo "csi-snapshotter $!" >>"$CLUSTER_DIR/pids"
+fast_snapshotter "$WORK/csi-snapshotter.log"
 K=$TOOLS_BIN/kubectl
 bench_source_pvc cpu-ab >&2 || exit 1
 

@@ -17,18 +17,12 @@ N=${N:-200}
 WORK=$(mktemp -d /tmp/syscalls-XXXX)
 PORT=$((30000 + $$ % 10000))
 cpid= spid=
-. "$here/lib.sh" # use_cluster, start_controller, stop_controller, settle, bench_source_pvc
+. "$here/lib.sh" # use_cluster, fast_snapshotter, start_controller, stop_controller, settle, bench_source_pvc
 started=
 trap '[ -n "$spid" ] && kill -INT "$spid" 2>/dev/null; stop_controller; [ -n "$started" ] && "$top/tests/cluster/down" "$started" >/dev/null 2>&1; echo "logs: $WORK" >&2' EXIT
 use_cluster syscalls || exit 1
 . "$CLUSTER_DIR/env"
-old=$(awk '$1 == "csi-snapshotter" {print $2}' "$CLUSTER_DIR/pids" | tail -1)
-[ -n "$old" ] && kill "$old" 2>/dev/null
-sleep 1
-"$TOOLS_BIN/csi-snapshotter" --csi-address="$CLUSTER_DIR/csi.sock" --kubeconfig="$KUBECONFIG" \
-	--leader-election=false --kube-api-qps=1000 --kube-api-burst=1000 --worker-threads=50 --timeout=30s \
-	>"$WORK/csi-snapshotter.log" 2>&1 &
-echo "csi-snapshotter $!" >>"$CLUSTER_DIR/pids"
+fast_snapshotter "$WORK/csi-snapshotter.log"
 K=$TOOLS_BIN/kubectl
 "$K" get ns syscalls >/dev/null 2>&1 || bench_source_pvc syscalls >&2 || exit 1
 start_controller "$1" "$WORK/state" "$WORK/controller.log" || exit 1
