@@ -31,7 +31,7 @@
  * KHTTP_TICK_MS to look at the caller's stop flag and deadline. */
 struct kconn {
     int fd;
-    int tmo_ms; /* the socket's timeouts; 0: still non-blocking */
+    int tmo_ms; /* the socket's timeouts; 0: not set yet (arm() sets them first) */
     SSL *ssl;   /* NULL: plain TCP */
 };
 
