@@ -231,6 +231,25 @@ read_request(int fd, char *out, size_t cap)
     }
 }
 
+/* A listening socket on a free loopback port, and the base URL that names
+ * it (with path) in base; -1 when it cannot listen. */
+static int
+listen_loopback(const char *path, char *base, size_t cap)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 4) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    snprintf(base, cap, "http://127.0.0.1:%d%s", ntohs(a.sin_port), path);
+    return fd;
+}
+
 static void *
 peer_main(void *arg)
 {
@@ -258,8 +277,6 @@ peer_main(void *arg)
 static void
 test_exchanges_with_a_peer(void)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof(a);
     struct peer p = {0};
     struct khttp *h = NULL;
     struct khttp_resp rs = {0};
@@ -270,10 +287,8 @@ test_exchanges_with_a_peer(void)
     static const char *const hdrs[] = {"Accept: application/json",
                                        "Expect:", "User-Agent: khttp-test"};
 
-    p.lfd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(p.lfd >= 0 && bind(p.lfd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-          listen(p.lfd, 4) == 0 && getsockname(p.lfd, (struct sockaddr *)&a, &al) == 0);
-    snprintf(base, sizeof(base), "http://127.0.0.1:%d/prefix/", ntohs(a.sin_port));
+    p.lfd = listen_loopback("/prefix/", base, sizeof(base));
+    CHECK(p.lfd >= 0);
     CHECK_INT(khttp_new(base, NULL, NULL, false, &h, &e), 0);
     if (h == NULL)
         return;
@@ -363,8 +378,6 @@ set_stop_later(void *arg)
 static void
 test_blocked_reads_wake_for_stop(void)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof(a);
     struct khttp *h = NULL;
     struct khttp_resp rs = {0};
     struct sc_err e = {0};
@@ -376,11 +389,8 @@ test_blocked_reads_wake_for_stop(void)
     for (int round = 0; round < 2; round++) {
         struct slow_peer p = {.slow_ms = round == 0 ? KHTTP_TICK_MS + 300 : -1};
 
-        p.lfd = socket(AF_INET, SOCK_STREAM, 0);
-        CHECK(p.lfd >= 0 && bind(p.lfd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-              listen(p.lfd, 4) == 0 && getsockname(p.lfd, (struct sockaddr *)&a, &al) == 0 &&
-              pipe(p.hold) == 0);
-        snprintf(base, sizeof(base), "http://127.0.0.1:%d", ntohs(a.sin_port));
+        p.lfd = listen_loopback("", base, sizeof(base));
+        CHECK(p.lfd >= 0 && pipe(p.hold) == 0);
         CHECK_INT(khttp_new(base, NULL, NULL, false, &h, &e), 0);
         if (h == NULL)
             return;
@@ -409,7 +419,6 @@ test_blocked_reads_wake_for_stop(void)
         khttp_free(h);
         h = NULL;
         close(p.lfd);
-        a.sin_port = 0;
     }
 }
 
