@@ -23,7 +23,8 @@
 #include "kube/kjson.h"
 #include "kube/kskim.h"
 
-#define KINF_RV_MAX 64
+#define KINF_RV_MAX  64
+#define KINF_UID_MAX 128 /* longer is refused (make_item) */
 
 /* stop and interrupt are read by the informer thread (and curl's progress
  * callback) without the lock: access them atomically. */
@@ -283,6 +284,7 @@ struct kinformer {
     struct kwatch_framer framer;
     int64_t last_resync;
     int watch_events;
+    uint64_t known_events; /* applied without a parse (apply_known); atomic */
 };
 
 struct kinformer *
@@ -580,7 +582,7 @@ make_item(struct kinformer *inf, const json_t *obj, struct kitem **out, struct s
     rv = rv ? rv : "";
     if ((ns ? strlen(ns) + 1 : 0) + strlen(name) >= LIM_KEY)
         return sc_err_set(err, SC_ETOOBIG, "object key longer than %d bytes", LIM_KEY - 1);
-    if (strlen(uid) > 128 || strlen(rv) >= KINF_RV_MAX)
+    if (strlen(uid) > KINF_UID_MAX || strlen(rv) >= KINF_RV_MAX)
         return sc_err_set(err, SC_EPROTO, "%s: uid or resourceVersion too long", name);
     rc = inf->parse(inf->parse_ctx, obj, &view, err);
     if (rc != 0)
@@ -1266,6 +1268,80 @@ apply_event(struct kinformer *inf, enum kwatch_type type, json_t *obj, struct sc
     return 0;
 }
 
+/* id's span as a NUL-terminated string in dst (cap bytes); false when it
+ * does not fit. */
+static bool
+id_copy(char *dst, size_t cap, const char *s, size_t n)
+{
+    if (n >= cap)
+        return false;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return true;
+}
+
+/* The event kwatch_peek() read, applied from the cache without parsing its
+ * object when that is exact (kinformer.h): an ADDED or MODIFIED event at the
+ * resourceVersion of the cached item of the same uid is that item (the echo
+ * of a write kinformer_put() stored, which the server has now shown: no
+ * longer local); a DELETED event of a cached item of the same uid removes
+ * it, and the handlers get the cached item as apply_event() gives them.
+ * Either only once the rest of the line passed kwatch_peek_rest().  False
+ * when any of that does not hold: the caller parses the event. */
+static bool
+apply_known(struct kinformer *inf, const char *line, size_t len, struct kwatch_id *id)
+{
+    char key[LIM_KEY], uid[KINF_UID_MAX + 1], rv[KINF_RV_MAX];
+    struct kitem *cur = NULL;
+    size_t nl = id->ns_len > 0 ? id->ns_len + 1 : 0;
+    bool del = id->type == KW_DELETED;
+    uint64_t uh;
+
+    if (id->name_len == 0 || nl + id->name_len >= sizeof(key) ||
+        !id_copy(uid, sizeof(uid), id->uid, id->uid_len) ||
+        !id_copy(rv, sizeof(rv), id->rv, id->rv_len))
+        return false;
+    if (nl > 0) {
+        memcpy(key, id->ns, id->ns_len);
+        key[id->ns_len] = '/';
+    }
+    memcpy(key + nl, id->name, id->name_len);
+    key[nl + id->name_len] = '\0';
+    uh = hmap_hash_str(uid);
+    pthread_rwlock_rdlock(&inf->lock);
+    cur = tab_find(inf, key);
+    if (cur != NULL && (cur->uid_hash != uh || (!del && strcmp(kitem_rv(cur), rv) != 0)))
+        cur = NULL;
+    kitem_acquire(cur);
+    pthread_rwlock_unlock(&inf->lock);
+    if (cur == NULL || !kwatch_peek_rest(line, len, id)) {
+        kitem_release(cur);
+        return false;
+    }
+    if (del) { /* removed only if still there: else the parse's fallback item */
+        struct kitem *gone = NULL;
+
+        pthread_rwlock_wrlock(&inf->lock);
+        if (tab_find(inf, key) == cur)
+            gone = tab_del(inf, key);
+        pthread_rwlock_unlock(&inf->lock);
+        kitem_release(cur);
+        if (gone == NULL)
+            return false;
+        cur = gone;
+    }
+    kitem_seen(cur);
+    set_rv(inf, rv);
+    inf->watch_events++;
+    __atomic_add_fetch(&inf->known_events, 1, __ATOMIC_RELAXED);
+    if (del && inf->h.on_delete)
+        inf->h.on_delete(inf->h.ctx, cur);
+    else if (!del && inf->h.on_update)
+        inf->h.on_update(inf->h.ctx, cur, cur);
+    kitem_release(cur);
+    return true;
+}
+
 struct wctx {
     struct kinformer *inf;
     struct sc_err *err;
@@ -1278,8 +1354,11 @@ on_line(void *ctx, const char *line, size_t len)
     enum kwatch_type type = KW_ERROR;
     json_t *obj = NULL;
     struct karena arena = {0};
+    struct kwatch_id id = {0};
     int rc;
 
+    if (kwatch_peek(line, len, &id) && apply_known(w->inf, line, len, &id))
+        return 0;
     karena_begin(&arena); /* the event's tree (karena.h) */
     rc = kwatch_decode(line, len, &type, &obj, w->err);
     if (rc != 0) {
@@ -1311,6 +1390,12 @@ kinformer_feed(struct kinformer *inf, const char *data, size_t n, struct sc_err 
     if (rc != 0)
         inf->framer.len = 0; /* the thread restarts the watch with a fresh framer */
     return rc;
+}
+
+uint64_t
+kinformer_known_events(struct kinformer *inf)
+{
+    return __atomic_load_n(&inf->known_events, __ATOMIC_RELAXED);
 }
 
 void
@@ -1690,4 +1775,250 @@ kwatch_decode(const char *line, size_t len, enum kwatch_type *type, json_t **obj
     *obj = json_incref((json_t *)o);
     json_decref(ev);
     return 0;
+}
+
+/* ---- an event's identity without a parse (kwatch_peek) -------------------------------- */
+
+enum peek_field { PF_TYPE, PF_OBJECT, PF_META, PF_NAME, PF_NS, PF_UID, PF_RV, PF_NONE };
+enum { PEEK_FAIL, PEEK_DONE, PEEK_STOP };
+
+#define PEEK_NEED \
+    (1u << PF_TYPE | 1u << PF_OBJECT | 1u << PF_META | 1u << PF_NAME | 1u << PF_UID | 1u << PF_RV)
+
+static void
+peek_ws(const char *s, size_t n, size_t *i)
+{
+    while (*i < n && (s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\n' || s[*i] == '\r'))
+        (*i)++;
+}
+
+/* The key at s[*i] (its quote): its bytes, or false when it has an escape
+ * (it might then spell a member read here). */
+static bool
+peek_key(const char *s, size_t n, size_t *i, const char **k, size_t *kl)
+{
+    const char *start = s + *i + 1, *q;
+
+    if (*i >= n || s[*i] != '"')
+        return false;
+    q = memchr(start, '"', n - *i - 1);
+    if (q == NULL || memchr(start, '\\', (size_t)(q - start)) != NULL)
+        return false;
+    *k = start;
+    *kl = (size_t)(q - start);
+    *i = (size_t)(q - s) + 1;
+    return true;
+}
+
+/* The string value at s[*i]: printable ASCII without escapes, or false. */
+static bool
+peek_value(const char *s, size_t n, size_t *i, const char **v, size_t *vl)
+{
+    size_t j = *i + 1;
+
+    if (*i >= n || s[*i] != '"')
+        return false;
+    while (j < n && s[j] != '"') {
+        unsigned char c = (unsigned char)s[j];
+
+        if (c == '\\' || c < 0x20 || c > 0x7e)
+            return false;
+        j++;
+    }
+    if (j >= n)
+        return false;
+    *v = s + *i + 1;
+    *vl = j - *i - 1;
+    *i = j + 1;
+    return true;
+}
+
+static bool
+is_key(const char *k, size_t kl, const char *name, size_t len)
+{
+    return kl == len && memcmp(k, name, len) == 0;
+}
+
+/* The member a key names at level 0 (the event), 1 (its object) or 2 (the
+ * object's metadata), or PF_NONE. */
+static enum peek_field
+peek_field(int level, const char *k, size_t kl)
+{
+    if (level == 0)
+        return is_key(k, kl, "type", 4)     ? PF_TYPE
+               : is_key(k, kl, "object", 6) ? PF_OBJECT
+                                            : PF_NONE;
+    if (level == 1)
+        return is_key(k, kl, "metadata", 8) ? PF_META : PF_NONE;
+    if (is_key(k, kl, "name", 4))
+        return PF_NAME;
+    if (is_key(k, kl, "namespace", 9))
+        return PF_NS;
+    if (is_key(k, kl, "uid", 3))
+        return PF_UID;
+    return is_key(k, kl, "resourceVersion", 15) ? PF_RV : PF_NONE;
+}
+
+/* A string member's value into id. */
+static bool
+peek_set(const char *s, size_t n, size_t *i, enum peek_field f, struct kwatch_id *id)
+{
+    const char *v = NULL;
+    size_t vl = 0;
+
+    if (!peek_value(s, n, i, &v, &vl))
+        return false;
+    switch (f) {
+    case PF_TYPE:
+        if (is_key(v, vl, "ADDED", 5))
+            id->type = KW_ADDED;
+        else if (is_key(v, vl, "MODIFIED", 8))
+            id->type = KW_MODIFIED;
+        else if (is_key(v, vl, "DELETED", 7))
+            id->type = KW_DELETED;
+        else
+            return false;
+        return true;
+    case PF_NAME:
+        id->name = v, id->name_len = vl;
+        return true;
+    case PF_NS:
+        id->ns = v, id->ns_len = vl;
+        return true;
+    case PF_UID:
+        id->uid = v, id->uid_len = vl;
+        return true;
+    case PF_RV:
+        id->rv = v, id->rv_len = vl;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Past the whitespace and the ',' before the next member (after_value), or
+ * the whitespace before the first: PEEK_STOP there, PEEK_DONE past the
+ * object's '}', PEEK_FAIL when neither comes. */
+static int
+peek_next(const char *s, size_t n, size_t *i, bool after_value)
+{
+    peek_ws(s, n, i);
+    if (*i >= n)
+        return PEEK_FAIL;
+    if (s[*i] == '}') {
+        (*i)++;
+        return PEEK_DONE;
+    }
+    if (after_value) {
+        if (s[*i] != ',')
+            return PEEK_FAIL;
+        (*i)++;
+        peek_ws(s, n, i);
+    }
+    return PEEK_STOP;
+}
+
+/* The key at s[*i] and its ':': the member it names at level. */
+static bool
+peek_member_key(const char *s, size_t n, size_t *i, int level, enum peek_field *f)
+{
+    const char *k = NULL;
+    size_t kl = 0;
+
+    if (!peek_key(s, n, i, &k, &kl))
+        return false;
+    peek_ws(s, n, i);
+    if (*i >= n || s[*i] != ':')
+        return false;
+    (*i)++;
+    peek_ws(s, n, i);
+    *f = peek_field(level, k, kl);
+    return true;
+}
+
+static int peek_members(const char *s, size_t n, size_t *i, int level, struct kwatch_id *id,
+                        bool after_value);
+
+/* The value at s[*i] of a member of the object at level that names f. */
+static int
+peek_member_value(const char *s, size_t n, size_t *i, int level, enum peek_field f,
+                  struct kwatch_id *id)
+{
+    int r;
+
+    if (f == PF_NONE)
+        return kskim_skip(s, n, i, level + 1, 0) ? PEEK_DONE : PEEK_FAIL;
+    if ((id->seen & 1u << f) != 0)
+        return PEEK_FAIL;
+    id->seen |= 1u << f;
+    if (f != PF_OBJECT && f != PF_META)
+        return peek_set(s, n, i, f, id) ? PEEK_DONE : PEEK_FAIL;
+    if (*i >= n || s[*i] != '{')
+        return PEEK_FAIL;
+    (*i)++;
+    r = peek_members(s, n, i, level + 1, id, false);
+    if (r == PEEK_DONE && f == PF_META && (id->seen & PEEK_NEED) == PEEK_NEED)
+        return PEEK_STOP;
+    return r;
+}
+
+/* The members of the object at level from s[*i]: just after its '{'
+ * (after_value false) or just after a member's value.  What peek_field()
+ * names is read into id, each once (a second is declined, as the duplicate
+ * jansson would refuse); other values are scanned for structure.  PEEK_STOP
+ * right after the metadata's value once everything PEEK_NEED names was
+ * read, PEEK_DONE past the object's '}'. */
+static int
+peek_members(const char *s, size_t n, size_t *i, int level, struct kwatch_id *id, bool after_value)
+{
+    for (;;) {
+        enum peek_field f = PF_NONE;
+        int r = peek_next(s, n, i, after_value);
+
+        if (r != PEEK_STOP)
+            return r;
+        after_value = true;
+        if (!peek_member_key(s, n, i, level, &f))
+            return PEEK_FAIL;
+        r = peek_member_value(s, n, i, level, f, id);
+        if (r != PEEK_DONE)
+            return r;
+    }
+}
+
+bool
+kwatch_peek(const char *line, size_t len, struct kwatch_id *id)
+{
+    size_t i = 0;
+    int r;
+
+    memset(id, 0, sizeof(*id));
+    peek_ws(line, len, &i);
+    if (i >= len || line[i] != '{')
+        return false;
+    i++;
+    r = peek_members(line, len, &i, 0, id, false);
+    if (r == PEEK_FAIL || (id->seen & PEEK_NEED) != PEEK_NEED)
+        return false;
+    if (r == PEEK_STOP) {
+        id->rest = i;
+        return true;
+    }
+    peek_ws(line, len, &i);
+    return i == len;
+}
+
+bool
+kwatch_peek_rest(const char *line, size_t len, struct kwatch_id *id)
+{
+    size_t i = id->rest;
+
+    if (i == 0)
+        return true;
+    if (peek_members(line, len, &i, 1, id, true) != PEEK_DONE ||
+        peek_members(line, len, &i, 0, id, true) != PEEK_DONE)
+        return false;
+    peek_ws(line, len, &i);
+    id->rest = 0;
+    return i == len;
 }

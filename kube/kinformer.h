@@ -229,6 +229,9 @@ void kinformer_resume(struct kinformer *inf, const char *rv);
  * oversized line (restart), another code for other ERROR events.  For tests
  * and tools; never call it on a started informer. */
 int kinformer_feed(struct kinformer *inf, const char *data, size_t n, struct sc_err *err);
+/* Watch events applied from the cache without parsing their object
+ * (kwatch_peek() below), since the informer was made.  Any thread. */
+uint64_t kinformer_known_events(struct kinformer *inf);
 /* The resourceVersion the next watch would start from (copied into out). */
 void kinformer_rv(struct kinformer *inf, char *out, size_t cap);
 
@@ -253,6 +256,39 @@ enum kwatch_type { KW_ADDED, KW_MODIFIED, KW_DELETED, KW_BOOKMARK, KW_ERROR };
  * reference (the "object" member).  Malformed line or wrong shape: SC_EPROTO. */
 int kwatch_decode(const char *line, size_t len, enum kwatch_type *type, json_t **obj,
                   struct sc_err *err);
+
+/* What names the object of an ADDED, MODIFIED or DELETED event, read
+ * without parsing it (the fields point into the line; not NUL-terminated).
+ *
+ * kwatch_peek() is true for a line of that shape whose "type", "object" and
+ * object.metadata's "name", "namespace" (may be absent), "uid" and
+ * "resourceVersion" members are each present once, with printable ASCII
+ * string values without escapes, and whose keys in those three objects have
+ * no escapes (one might spell a member read here).  Other values are
+ * scanned for JSON structure only (kskim_skip(): brackets, strings,
+ * commas).  It may stop reading at the end of the metadata, where it has
+ * all it needs (id->rest is then where it stopped): kwatch_peek_rest()
+ * scans the rest of the line the same way, and is true when the whole line
+ * passes.  Where kwatch_peek() and kwatch_peek_rest() are true and
+ * kwatch_decode() succeeds on the same line, both give the same type and
+ * strings (tests/fuzz/kube_watch_fuzz.c).
+ *
+ * The informer applies such an event from its cache, without parsing the
+ * object, when the cached item has the same uid and, for ADDED and
+ * MODIFIED, the same resourceVersion (the echo of a write whose answer
+ * kinformer_put() stored: the same object), or, for DELETED, any (the
+ * handlers get the cached item, as when the event is parsed); and only once
+ * kwatch_peek_rest() passed, so a line it would end the watch for still
+ * does. */
+struct kwatch_id {
+    enum kwatch_type type;
+    const char *ns, *name, *uid, *rv; /* ns NULL when absent */
+    size_t ns_len, name_len, uid_len, rv_len;
+    size_t rest;   /* where kwatch_peek() stopped; 0 once the whole line was read */
+    unsigned seen; /* the members read so far (kinformer.c) */
+};
+bool kwatch_peek(const char *line, size_t len, struct kwatch_id *id);
+bool kwatch_peek_rest(const char *line, size_t len, struct kwatch_id *id);
 
 /* ---- compact views: one allocation for a struct and its strings ---------------------- */
 

@@ -705,7 +705,232 @@ test_index_count_one_value(void)
     kclient_free(c);
 }
 
-TEST_MAIN(TEST(test_recorded_events_drive_cache), TEST(test_lossy_index_refuses),
+/* ---- events applied from the cache (kwatch_peek, apply_known) ---------------------- */
+
+static bool
+span_is(const char *p, size_t n, const char *want)
+{
+    return p != NULL && n == strlen(want) && memcmp(p, want, n) == 0;
+}
+
+static bool
+peek_str(const char *line, struct kwatch_id *id)
+{
+    return kwatch_peek(line, strlen(line), id);
+}
+
+/* Whether the line passes kwatch_peek() and kwatch_peek_rest() both. */
+static bool
+peek_all(const char *line)
+{
+    struct kwatch_id id = {0};
+
+    return peek_str(line, &id) && kwatch_peek_rest(line, strlen(line), &id);
+}
+
+static void
+test_peek_reads_identity(void)
+{
+    struct kwatch_id id = {0};
+    const char *line =
+        " {\"type\" : \"MODIFIED\", \"object\":{\"apiVersion\":\"v1\",\"metadata\":{"
+        "\"creationTimestamp\":\"2026-12-06T00:00:00Z\",\"finalizers\":[\"a\",\"b\"],"
+        "\"generation\":2,\"managedFields\":[{\"f:spec\":{\"x\":[1,{\"y\":null}]}}],"
+        "\"name\":\"snap-1\",\"namespace\":\"ns-1\",\"resourceVersion\":\"2001\","
+        "\"uid\":\"u-1\"},\"spec\":{\"source\":{\"pvc\":\"p\"}},\"status\":{}}}\n";
+
+    CHECK(peek_str(line, &id));
+    CHECK_INT(id.type, KW_MODIFIED);
+    CHECK(span_is(id.name, id.name_len, "snap-1"));
+    CHECK(span_is(id.ns, id.ns_len, "ns-1"));
+    CHECK(span_is(id.uid, id.uid_len, "u-1"));
+    CHECK(span_is(id.rv, id.rv_len, "2001"));
+    CHECK(id.rest > 0); /* stopped after the metadata: spec and status not read yet */
+    CHECK(kwatch_peek_rest(line, strlen(line), &id));
+    CHECK_INT(id.rest, 0);
+    /* cluster-scoped, "type" after "object": read whole */
+    CHECK(peek_str(
+        "{\"object\":{\"metadata\":{\"name\":\"c\",\"uid\":\"u\",\"resourceVersion\":\"3\"}},"
+        "\"type\":\"DELETED\"}",
+        &id));
+    CHECK_INT(id.type, KW_DELETED);
+    CHECK(id.ns == NULL);
+    CHECK_INT(id.rest, 0);
+    CHECK(peek_all("{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\",\"uid\":\"u\","
+                   "\"resourceVersion\":\"3\"}}}"));
+    /* declined: what the informer must parse to read right */
+    static const char *const no[] = {
+        /* not an object event */
+        "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"name\":\"c\",\"uid\":\"u\","
+        "\"resourceVersion\":\"3\"}}}",
+        /* an escape in a value read, or in a key that might spell one */
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"sn\\u0061p\",\"uid\":\"u\","
+        "\"resourceVersion\":\"3\"}}}",
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"n\\u0061me\":\"x\",\"name\":\"c\",\"uid\":\"u\","
+        "\"resourceVersion\":\"3\"}}}",
+        /* a duplicate, a missing uid, a uid that is not a string, non-ASCII */
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\",\"uid\":\"u\",\"uid\":\"v\","
+        "\"resourceVersion\":\"3\"}}}",
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\",\"resourceVersion\":\"3\"}}}",
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\",\"uid\":7,\"resourceVersion\":\"3\"}}}",
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\xc3\xa9\",\"uid\":\"u\","
+        "\"resourceVersion\":\"3\"}}}",
+        /* broken structure before the metadata ends */
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"finalizers\":[\"a\"}, \"name\":\"c\","
+        "\"uid\":\"u\",\"resourceVersion\":\"3\"}}}",
+        "[\"type\",\"ADDED\"]",
+        "",
+    };
+    for (size_t i = 0; i < SC_ARRAY_LEN(no); i++)
+        CHECK(!peek_str(no[i], &id));
+    /* read up to the metadata, refused by the rest */
+    static const char *const bad_rest[] = {
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\",\"uid\":\"u\","
+        "\"resourceVersion\":\"3\"},\"metadata\":{}}}",
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\",\"uid\":\"u\","
+        "\"resourceVersion\":\"3\"},\"spec\":{\"a\":[1,2}}}",
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\",\"uid\":\"u\","
+        "\"resourceVersion\":\"3\"}},\"type\":\"ADDED\"}",
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\",\"uid\":\"u\","
+        "\"resourceVersion\":\"3\"}}}x",
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\",\"uid\":\"u\","
+        "\"resourceVersion\":\"3\"}}",
+    };
+    for (size_t i = 0; i < SC_ARRAY_LEN(bad_rest); i++) {
+        CHECK(peek_str(bad_rest[i], &id));
+        CHECK(!kwatch_peek_rest(bad_rest[i], strlen(bad_rest[i]), &id));
+    }
+}
+
+static int
+parse_counted(void *ctx, const json_t *obj, void **out, struct sc_err *err)
+{
+    (*(int *)ctx)++;
+    return parse_vs(NULL, obj, out, err);
+}
+
+/* One event line for default/NAME: type, uid, resourceVersion, PVC name,
+ * then tail after the event's object. */
+static int
+feed_named(struct kinformer *inf, const char *name, const char *type, const char *uid,
+           const char *rv, const char *pvc, const char *tail, struct sc_err *e)
+{
+    char line[1024];
+
+    snprintf(line, sizeof(line),
+             "{\"type\":\"%s\",\"object\":{\"metadata\":{\"managedFields\":[{\"m\":\"x\"}],"
+             "\"name\":\"%s\",\"namespace\":\"default\",\"resourceVersion\":\"%s\",\"uid\":\"%s\"},"
+             "\"spec\":{\"source\":{\"persistentVolumeClaimName\":\"%s\"}}}}%s\n",
+             type, name, rv, uid, pvc, tail);
+    return kinformer_feed(inf, line, strlen(line), e);
+}
+
+static int
+feed_event(struct kinformer *inf, const char *type, const char *uid, const char *rv,
+           const char *pvc, const char *tail, struct sc_err *e)
+{
+    return feed_named(inf, "s", type, uid, rv, pvc, tail, e);
+}
+
+/* The cached PVC name of key, into pvc[64] ("-" when not cached). */
+static const char *
+held_pvc_of(struct kinformer *inf, const char *key, char *pvc)
+{
+    struct kitem *it = kinformer_get(inf, key);
+
+    snprintf(pvc, 64, "%s", it != NULL ? ((const struct vview *)kitem_view(it))->pvc : "-");
+    kitem_release(it);
+    return pvc;
+}
+
+static void
+test_known_events_skip_the_parse(void)
+{
+    struct kclient *c = NULL;
+    struct log l = {0};
+    struct sc_err e = {0};
+    struct kconfig cfg = {.server = "https://127.0.0.1:1"};
+    int parses = 0;
+    char rv[64], pvc[64];
+    struct kinformer_opts o = {
+        .name = "vs",
+        .path = "/apis/snapshot.storage.k8s.io/v1/volumesnapshots",
+        .parse = parse_counted,
+        .parse_ctx = &parses,
+        .handlers = {.ctx = &l, .on_add = on_add, .on_update = on_update, .on_delete = on_delete},
+        .on_error = on_error,
+        .error_ctx = &l,
+        .keep_newer = true,
+    };
+    struct kinformer *inf = NULL;
+    struct kitem *it = NULL;
+
+    c = kclient_new(&cfg, NULL, NULL);
+    inf = kinformer_new(c, &o, NULL);
+    CHECK(inf != NULL);
+    if (inf == NULL)
+        return;
+    CHECK_INT(feed_event(inf, "ADDED", "u1", "5", "p5", "", &e), 0);
+    CHECK_INT(parses, 1);
+    CHECK_INT(l.adds, 1);
+    /* the same object again (uid and resourceVersion): from the cache */
+    CHECK_INT(feed_event(inf, "MODIFIED", "u1", "5", "p5", "", &e), 0);
+    CHECK_INT(parses, 1);
+    CHECK_INT(l.updates, 1);
+    CHECK_STR(l.last, "update default/s 5->5");
+    CHECK_INT((int)kinformer_known_events(inf), 1);
+    /* a write's answer stored ahead of the watch, then its watch event: the
+     * stored item, no longer local */
+    struct vview *v = calloc(1, sizeof(*v));
+    CHECK(v != NULL);
+    if (v != NULL)
+        v->pvc = "stored";
+    CHECK_INT(kinformer_put(inf, "default", "t", "u9", "7", v, false), KINF_PUT_ADDED);
+    it = kinformer_get(inf, "default/t");
+    CHECK(it != NULL && kitem_local(it));
+    kitem_release(it);
+    CHECK_INT(feed_named(inf, "t", "ADDED", "u9", "7", "p7", "", &e), 0);
+    CHECK_INT(parses, 1);
+    CHECK_STR(held_pvc_of(inf, "default/t", pvc), "stored");
+    it = kinformer_get(inf, "default/t");
+    CHECK(it != NULL && !kitem_local(it));
+    kitem_release(it);
+    kinformer_rv(inf, rv, sizeof(rv));
+    CHECK_STR(rv, "7");
+    CHECK_INT(feed_named(inf, "t", "DELETED", "u9", "7", "p7", "", &e), 0);
+    /* a new resourceVersion, or another uid at the same one: parsed */
+    CHECK_INT(feed_event(inf, "MODIFIED", "u1", "8", "p8", "", &e), 0);
+    CHECK_INT(parses, 2);
+    CHECK_STR(held_pvc_of(inf, "default/s", pvc), "p8");
+    CHECK_INT(feed_event(inf, "MODIFIED", "u2", "8", "p8b", "", &e), 0);
+    CHECK_INT(parses, 3);
+    CHECK_STR(held_pvc_of(inf, "default/s", pvc), "p8b");
+    /* an echo whose line is broken after the metadata: parsed, and the watch
+     * ends as for any malformed line; the cache is as it was */
+    CHECK(feed_event(inf, "MODIFIED", "u2", "8", "p8b", "x", &e) != 0);
+    CHECK_INT(parses, 3);
+    CHECK_INT((int)kinformer_known_events(inf), 3);
+    CHECK_STR(held_pvc_of(inf, "default/s", pvc), "p8b");
+    /* the delete of the cached uid: from the cache, handlers given its item */
+    CHECK_INT(feed_event(inf, "DELETED", "u2", "9", "p9", "", &e), 0);
+    CHECK_INT(parses, 3);
+    CHECK_INT(l.deletes, 2);
+    CHECK_STR(l.last, "delete default/s");
+    CHECK_INT(kinformer_len(inf), 0);
+    kinformer_rv(inf, rv, sizeof(rv));
+    CHECK_STR(rv, "9");
+    CHECK_INT((int)kinformer_known_events(inf), 4);
+    /* the delete of a key not cached: parsed, handlers given the event's */
+    CHECK_INT(feed_event(inf, "DELETED", "u3", "10", "p10", "", &e), 0);
+    CHECK_INT(parses, 4);
+    CHECK_INT(l.deletes, 3);
+    CHECK_INT(l.errors, 0);
+    kinformer_free(inf);
+    kclient_free(c);
+}
+
+TEST_MAIN(TEST(test_peek_reads_identity), TEST(test_known_events_skip_the_parse),
+          TEST(test_recorded_events_drive_cache), TEST(test_lossy_index_refuses),
           TEST(test_index_count_one_value), TEST(test_put_keeps_newer_and_tracks_local),
           TEST(test_item_points_into_view), TEST(test_item_holds_flat_view),
           TEST(test_bad_lines_end_watch_cache_intact), TEST(test_store_respects_resource_version))
