@@ -28,6 +28,7 @@
 #include "kube/kinformer.h"
 #include "kube/klease.h"
 #include "kube/krecorder.h"
+#include "kube/kskim.h"
 #include "kube/kworkq.h"
 #include "state/state.h"
 
@@ -100,6 +101,7 @@ struct ctrl {
     struct sync_env env;
     struct pvmemo *pv_memo; /* a snapshot's PV between its passes (env.pv_memo) */
     struct cintern *intern; /* strings the cached views share; freed after them */
+    struct cview_scan scan; /* snapshots' and contents' views from bytes (cview.h) */
     struct starter starter; /* the controller thread leadership starts */
     int running;            /* atomic: informers and workers started */
     int synced;             /* atomic: caches synced, workers running */
@@ -139,6 +141,31 @@ view_parse(struct ctrl *c, enum kind kind, const json_t *obj, struct cmeta **out
     default:
         return sc_err_set(err, SC_EINVALID, "no view for %s", kind_name(kind));
     }
+}
+
+/* The view of a snapshot or content straight from its JSON bytes (cview.h,
+ * cvs_scan()); CVIEW_DECLINED for every other kind, and wherever the bytes
+ * path declines: the caller parses the bytes then. */
+static int
+view_scan(struct ctrl *c, enum kind kind, const char *data, size_t n, struct cmeta **out)
+{
+    if (kind == KIND_VS)
+        return cvs_scan(&c->scan, data, n, c->intern, (struct cvs **)out);
+    if (kind == KIND_VSC)
+        return cvsc_scan(&c->scan, data, n, c->intern, (struct cvsc **)out);
+    return CVIEW_DECLINED;
+}
+
+/* The informer's parse_bytes: what parse_item() below gives, from bytes. */
+static int
+scan_item(void *ctx, const char *obj, size_t n, void **view)
+{
+    const struct kind_ctx *k = ctx;
+    struct sc_err err = {0};
+    struct cmeta *m = NULL;
+    int rc = view_scan(k->c, k->kind, obj, n, &m);
+
+    return rc != 0 ? rc : cstore_stored(k->c->stores[k->kind], m, view, &err);
 }
 
 /* An item's view is what the kind's store keeps: the view, or a record of
@@ -299,19 +326,50 @@ kind_path(enum kind kind, const char *ns, const char *name, const char *sub, cha
     return kpath(out, cap, KINDS[kind].group, "v1", KINDS[kind].resource, ns, name, sub);
 }
 
+/* Store the view m (taken) of an object we wrote. */
+static void store_view(struct ctrl *c, enum kind kind, struct cmeta *m);
+
 /* Store an object we wrote so the next pass sees it before the watch. */
 static void
 store_response(struct ctrl *c, enum kind kind, const json_t *obj)
 {
     struct sc_err err = {0};
     struct cmeta *m = NULL;
-    int rc;
 
     if (obj == NULL || kind >= N_WATCHED || c->stores[kind] == NULL)
         return;
-    rc = view_parse(c, kind, obj, &m, &err);
-    if (rc != 0)
-        return;
+    if (view_parse(c, kind, obj, &m, &err) == 0)
+        store_view(c, kind, m);
+}
+
+/* The same from the answer's bytes: the view made from them when the bytes
+ * path can (view_scan()), else from their tree.  0, or the tree parse's
+ * error (the write happened; its answer is unreadable), as
+ * kclient_patch() would have given it. */
+static int
+store_response_bytes(struct ctrl *c, enum kind kind, const struct buf *body, struct sc_err *err)
+{
+    struct cmeta *m = NULL;
+    json_t *obj = NULL;
+    int rc;
+
+    if (kind >= N_WATCHED || c->stores[kind] == NULL)
+        return 0;
+    if (view_scan(c, kind, buf_str(body), body->len, &m) == 0) {
+        store_view(c, kind, m);
+        return 0;
+    }
+    rc = kskim_parse(buf_str(body), body->len, body->max, &obj, err);
+    if (rc == 0)
+        store_response(c, kind, obj);
+    json_decref(obj);
+    return rc;
+}
+
+static void
+store_view(struct ctrl *c, enum kind kind, struct cmeta *m)
+{
+    int rc;
     /* Being deleted with no finalizer left: the API server has removed the
      * object, and its DELETE event may already have come.  Storing the view
      * would bring it back as a ghost that other keys' passes (a PVC's
@@ -376,6 +434,16 @@ act_create(void *ctx, enum kind kind, const char *ns, const json_t *body, json_t
     json_t *resp = NULL;
     int rc = kind_path(kind, ns, NULL, NULL, path, sizeof(path));
 
+    if (rc == 0 && out == NULL && (kind == KIND_VS || kind == KIND_VSC)) {
+        struct buf ans = {0};
+
+        buf_init(&ans, LIM_API_BODY);
+        rc = kclient_create_bytes(c->kc, path, body, &ans, err);
+        if (rc == 0)
+            rc = store_response_bytes(c, kind, &ans, err);
+        buf_release(&ans);
+        return rc;
+    }
     if (rc == 0)
         rc = kclient_create(c->kc, path, body, &resp, err);
     if (rc == 0)
@@ -395,10 +463,20 @@ act_patch(void *ctx, const struct sync_ref *o, bool status, enum sync_patch type
     char path[KPATH_MAX];
     json_t *out = NULL;
     int rc = kind_path(o->kind, o->m->ns, o->m->name, status ? "status" : NULL, path, sizeof(path));
+    enum kpatch_type pt = type == SYNC_PATCH_JSON ? KPATCH_JSON : KPATCH_MERGE;
 
+    if (rc == 0 && (o->kind == KIND_VS || o->kind == KIND_VSC)) {
+        struct buf ans = {0};
+
+        buf_init(&ans, LIM_API_BODY);
+        rc = kclient_patch_bytes(c->kc, path, pt, patch, &ans, err);
+        if (rc == 0)
+            rc = store_response_bytes(c, o->kind, &ans, err);
+        buf_release(&ans);
+        return rc;
+    }
     if (rc == 0)
-        rc = kclient_patch(c->kc, path, type == SYNC_PATCH_JSON ? KPATCH_JSON : KPATCH_MERGE, patch,
-                           &out, err);
+        rc = kclient_patch(c->kc, path, pt, patch, &out, err);
     if (rc == 0)
         store_response(c, o->kind, out);
     json_decref(out);
@@ -833,6 +911,8 @@ make_parts(struct ctrl *c, struct sc_err *err)
     c->metrics = cmetrics_new(c->clock);
     c->pv_memo = pvmemo_new(c->clock);
     c->intern = cintern_new();
+    if (cview_scan_init(&c->scan) != 0)
+        return sc_err_set(err, SC_EINVALID, "cview_scan_init");
     for (i = 0; i < N_WATCHED; i++)
         c->stores[i] = cstore_new();
     /* snapshots and contents are most of the cache: kept as records */
@@ -956,6 +1036,7 @@ make_informer(struct ctrl *c, enum kind k, struct sc_err *err)
     io.free_view = free_view;
     io.view_key = view_key;     /* the item points at the record's key */
     io.view_bytes = view_bytes; /* and holds the record itself */
+    io.parse_bytes = k == KIND_VS || k == KIND_VSC ? scan_item : NULL;
     io.handlers = (struct kinf_handlers){&c->kctx[k], on_add, on_update, on_delete, on_resync};
     io.resync_ms = k == KIND_VS || k == KIND_VSC ? c->o->resync_ms : 0;
     io.on_error = on_inf_error;

@@ -105,25 +105,29 @@ cview_policy(const char *s)
     return POLICY_OTHER;
 }
 
+void
+cview_fin_note(struct cmeta *m, const char *f, size_t i)
+{
+    size_t k;
+
+    for (k = 0; f != NULL && k < SC_ARRAY_LEN(known_fins); k++) {
+        if (strcmp(f, known_fins[k].name) == 0 && (m->fins & known_fins[k].bit) == 0 && i < 127) {
+            m->fins |= known_fins[k].bit;
+            m->fin_idx[k] = (signed char)i;
+        }
+    }
+}
+
 /* The known finalizers' bits and their first index in metadata.finalizers. */
 static void
 fins_read(struct kjson *r, struct cmeta *m)
 {
     const json_t *fins = kjson_arr(r, "metadata.finalizers");
-    size_t i, k;
+    size_t i;
 
     m->n_fins = (unsigned)json_array_size(fins);
-    for (i = 0; i < json_array_size(fins); i++) {
-        const char *f = json_string_value(json_array_get(fins, i));
-
-        for (k = 0; f != NULL && k < SC_ARRAY_LEN(known_fins); k++) {
-            if (strcmp(f, known_fins[k].name) == 0 && (m->fins & known_fins[k].bit) == 0 &&
-                i < 127) {
-                m->fins |= known_fins[k].bit;
-                m->fin_idx[k] = (signed char)i;
-            }
-        }
-    }
+    for (i = 0; i < json_array_size(fins); i++)
+        cview_fin_note(m, json_string_value(json_array_get(fins, i)), i);
 }
 
 /* Start a view of size bytes (its struct cmeta first) over obj and read the
@@ -177,9 +181,8 @@ view_end(struct vread *vr, void *view, int *rc)
     return view;
 }
 
-/* True if a quantity string denotes zero ("0", "0Gi", "0.0", "+0"). */
-static bool
-quantity_is_zero(const char *q)
+bool
+cview_quantity_zero(const char *q)
 {
     const char *p = q;
 
@@ -220,7 +223,7 @@ restore_size_read(struct vread *vr, struct cvs *v, char *numbuf, size_t ncap)
 
     if (rs != NULL && json_is_string(rs)) {
         v->restore_size = json_string_value(rs);
-        v->restore_zero = quantity_is_zero(v->restore_size);
+        v->restore_zero = cview_quantity_zero(v->restore_size);
     } else if (rs != NULL && json_is_integer(rs)) {
         snprintf(numbuf, ncap, "%lld", (long long)json_integer_value(rs));
         v->restore_size = numbuf;

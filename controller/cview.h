@@ -26,6 +26,7 @@
 #include "common/compiler.h"
 #include "common/sc_err.h"
 #include "kube/kjson.h"
+#include "kube/kscan.h"
 
 /* Finalizers, annotations and labels upstream uses (§3.1). */
 #define FIN_VSC_BOUND       "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
@@ -190,10 +191,43 @@ enum tri cview_tri_at(struct kjson *r, const json_t *from, const char *path);
 /* A deletionPolicy string as an enum cpolicy (NULL: POLICY_UNSET). */
 enum cpolicy cview_policy(const char *s);
 
+/* Set the bit (and first index) of finalizer f, the i-th of
+ * metadata.finalizers, when it is one the views know; f NULL: nothing. */
+void cview_fin_note(struct cmeta *m, const char *f, size_t i);
+/* True if a quantity string denotes zero ("0", "0Gi", "0.0", "+0"). */
+bool cview_quantity_zero(const char *q);
 /* Parse a resourceVersion as an int64; false if it is not a number. */
 bool cview_rv_num(const char *rv, int64_t *out);
 
 /* Approximate heap bytes held by a view (for the RSS figures). */
 size_t cview_bytes(const struct cmeta *m);
+
+/* ---- snapshots and contents straight from their bytes (controller/cscan.c) ----
+ *
+ * cvs_scan() / cvsc_scan(): the view cvs_parse_shared() / cvsc_parse_shared()
+ * would give for the object whose JSON is data[0..n), read with kscan()
+ * (kube/kscan.h) instead of a tree: 0 and *out (one reference).  They return
+ * CVIEW_DECLINED whenever they cannot be sure of giving exactly that view:
+ * what kscan() declines, a value of a type the tree path refuses, a missing
+ * name or namespace, strings past CSCAN_SCRATCH bytes, out of memory.  The
+ * caller then parses the bytes into a tree and calls *_parse_shared(), whose
+ * view or error stands.  (Where kscan() is lenient, on defects inside
+ * members no view reads, a document the tree path refuses gets a view: see
+ * kscan.h.)
+ *
+ * struct cview_scan holds the compiled paths: cview_scan_init() once, then
+ * only read, by any thread.  The caller owns it. */
+#define CVIEW_DECLINED 1
+#define CSCAN_SCRATCH  4096 /* bytes of one object's strings read by a scan */
+
+struct cview_scan {
+    struct kscan_spec vs, vsc, owner;
+};
+/* 0, or -1 if a path table does not compile (a programming error). */
+int cview_scan_init(struct cview_scan *sc);
+int cvs_scan(const struct cview_scan *sc, const char *data, size_t n, struct cintern *shared,
+             struct cvs **out);
+int cvsc_scan(const struct cview_scan *sc, const char *data, size_t n, struct cintern *shared,
+              struct cvsc **out);
 
 #endif

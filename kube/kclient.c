@@ -1398,9 +1398,18 @@ check_patch_preconditions(struct kclient *c, const char *path, const json_t *pat
     return rc;
 }
 
-int
-kclient_patch(struct kclient *c, const char *path, enum kpatch_type type, const json_t *patch,
-              json_t **out, struct sc_err *err)
+/* A 2xx body into the caller's buf (kclient_*_bytes()). */
+static int
+body_sink(void *ctx, const char *data, size_t n)
+{
+    struct buf *b = ctx;
+
+    return buf_add(b, data, n);
+}
+
+static int
+patch_request(struct kclient *c, const char *path, enum kpatch_type type, const json_t *patch,
+              json_t **out, const struct xsink *sink, struct sc_err *err)
 {
     const char *ct;
     int rc;
@@ -1416,10 +1425,52 @@ kclient_patch(struct kclient *c, const char *path, enum kpatch_type type, const 
             return sc_err_set(err, SC_EINVALID, "patch %s: a merge patch must be an object", path);
         ct = "application/merge-patch+json";
     }
-    rc = do_request(c, "PATCH", path, NULL, ct, patch, out, err);
+    rc = do_request_t(c, "PATCH", path, NULL, ct, patch, out, sink, c->opts.timeout_ms, err);
     if (rc == SC_EINVALID && type == KPATCH_JSON)
         rc = check_patch_preconditions(c, path, patch, rc, err);
     return rc;
+}
+
+int
+kclient_patch(struct kclient *c, const char *path, enum kpatch_type type, const json_t *patch,
+              json_t **out, struct sc_err *err)
+{
+    return patch_request(c, path, type, patch, out, NULL, err);
+}
+
+/* The sink's failure (buf_add: SC_ETOOBIG or SC_ENOMEM) as a message. */
+static int
+bytes_result(int rc, const char *what, const char *path, const struct buf *body, struct sc_err *err)
+{
+    if (rc == SC_ETOOBIG && err != NULL && err->code == 0)
+        return sc_err_set(err, rc, "%s %s: response body exceeds the %zu byte limit", what, path,
+                          body->max);
+    if (rc == SC_ENOMEM && err != NULL && err->code == 0)
+        return sc_err_set(err, rc, "%s %s: out of memory", what, path);
+    return rc;
+}
+
+int
+kclient_patch_bytes(struct kclient *c, const char *path, enum kpatch_type type, const json_t *patch,
+                    struct buf *body, struct sc_err *err)
+{
+    struct xsink sink = {body_sink, body};
+
+    return bytes_result(patch_request(c, path, type, patch, NULL, &sink, err), "patch", path, body,
+                        err);
+}
+
+int
+kclient_create_bytes(struct kclient *c, const char *path, const json_t *obj, struct buf *body,
+                     struct sc_err *err)
+{
+    struct xsink sink = {body_sink, body};
+
+    if (obj == NULL)
+        return sc_err_set(err, SC_EINVALID, "create %s: no body", path);
+    return bytes_result(do_request_t(c, "POST", path, NULL, "application/json", obj, NULL, &sink,
+                                     c->opts.timeout_ms, err),
+                        "create", path, body, err);
 }
 
 int

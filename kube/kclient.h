@@ -117,6 +117,14 @@ enum kpatch_type {
  * ("precondition failed: ...") instead. */
 int kclient_patch(struct kclient *c, const char *path, enum kpatch_type type, const json_t *patch,
                   json_t **out, struct sc_err *err);
+/* kclient_patch() and kclient_create() with the 2xx answer's bytes appended
+ * to body (a buf the caller initialised and releases; its cap bounds them:
+ * SC_ETOOBIG past it) instead of parsed: for a caller that reads them its
+ * own way (controller/cview.h, cvs_scan()).  Errors as those two. */
+int kclient_patch_bytes(struct kclient *c, const char *path, enum kpatch_type type,
+                        const json_t *patch, struct buf *body, struct sc_err *err);
+int kclient_create_bytes(struct kclient *c, const char *path, const json_t *obj, struct buf *body,
+                         struct sc_err *err);
 
 enum kpropagation { KPROP_DEFAULT = 0, KPROP_BACKGROUND, KPROP_FOREGROUND, KPROP_ORPHAN };
 struct kdelete_opts {

@@ -255,6 +255,7 @@ struct kinformer {
     kinf_free_fn *free_view;
     kinf_key_fn *view_key;
     kinf_bytes_fn *view_bytes;
+    kinf_parse_bytes_fn *parse_bytes;
     void *parse_ctx;
     struct kinf_handlers h;
     int64_t resync_ms, watch_timeout_s;
@@ -284,7 +285,8 @@ struct kinformer {
     struct kwatch_framer framer;
     int64_t last_resync;
     int watch_events;
-    uint64_t known_events; /* applied without a parse (apply_known); atomic */
+    uint64_t known_events;   /* applied without a parse (apply_known); atomic */
+    uint64_t scanned_events; /* views made by parse_bytes (apply_scanned); atomic */
 };
 
 struct kinformer *
@@ -319,6 +321,7 @@ kinformer_new(struct kclient *c, const struct kinformer_opts *o, struct sc_err *
     inf->view_key = o->view_key;
     inf->view_bytes = o->view_bytes;
     inf->parse_ctx = o->parse_ctx;
+    inf->parse_bytes = o->parse_bytes;
     inf->h = o->handlers;
     inf->resync_ms = o->resync_ms;
     inf->watch_timeout_s = o->watch_timeout_s;
@@ -1342,6 +1345,40 @@ apply_known(struct kinformer *inf, const char *line, size_t len, struct kwatch_i
     return true;
 }
 
+/* An ADDED or MODIFIED event the cache does not know, whose view
+ * parse_bytes made from the object's bytes: applied as apply_event() applies
+ * a parsed one.  False when there is no parse_bytes, the line does not pass
+ * kwatch_peek_rest(), the names are longer than make_item() takes, or
+ * parse_bytes declines: the caller parses the event. */
+static bool
+apply_scanned(struct kinformer *inf, const char *line, size_t len, struct kwatch_id *id)
+{
+    char ns[LIM_KEY], name[LIM_KEY], uid[KINF_UID_MAX + 1], rv[KINF_RV_MAX];
+    struct kitem *it = NULL;
+    void *view = NULL;
+
+    if (inf->parse_bytes == NULL || (id->type != KW_ADDED && id->type != KW_MODIFIED) ||
+        !kwatch_peek_rest(line, len, id) || id->obj_end <= id->obj || id->name_len == 0 ||
+        (id->ns_len > 0 ? id->ns_len + 1 : 0) + id->name_len >= LIM_KEY ||
+        !id_copy(ns, sizeof(ns), id->ns != NULL ? id->ns : "", id->ns_len) ||
+        !id_copy(name, sizeof(name), id->name, id->name_len) ||
+        !id_copy(uid, sizeof(uid), id->uid, id->uid_len) ||
+        !id_copy(rv, sizeof(rv), id->rv, id->rv_len) ||
+        inf->parse_bytes(inf->parse_ctx, line + id->obj, id->obj_end - id->obj, &view) != 0)
+        return false;
+    it = alloc_item(inf, ns[0] != '\0' ? ns : NULL, name, uid, rv, view);
+    if (it == NULL) {
+        drop_view(inf, view);
+        return false;
+    }
+    set_rv(inf, kitem_rv(it));
+    inf->watch_events++;
+    __atomic_add_fetch(&inf->scanned_events, 1, __ATOMIC_RELAXED);
+    publish(inf, it);
+    kitem_release(it);
+    return true;
+}
+
 struct wctx {
     struct kinformer *inf;
     struct sc_err *err;
@@ -1357,7 +1394,8 @@ on_line(void *ctx, const char *line, size_t len)
     struct kwatch_id id = {0};
     int rc;
 
-    if (kwatch_peek(line, len, &id) && apply_known(w->inf, line, len, &id))
+    if (kwatch_peek(line, len, &id) &&
+        (apply_known(w->inf, line, len, &id) || apply_scanned(w->inf, line, len, &id)))
         return 0;
     karena_begin(&arena); /* the event's tree (karena.h) */
     rc = kwatch_decode(line, len, &type, &obj, w->err);
@@ -1396,6 +1434,12 @@ uint64_t
 kinformer_known_events(struct kinformer *inf)
 {
     return __atomic_load_n(&inf->known_events, __ATOMIC_RELAXED);
+}
+
+uint64_t
+kinformer_scanned_events(struct kinformer *inf)
+{
+    return __atomic_load_n(&inf->scanned_events, __ATOMIC_RELAXED);
 }
 
 void
@@ -1955,8 +1999,12 @@ peek_member_value(const char *s, size_t n, size_t *i, int level, enum peek_field
         return peek_set(s, n, i, f, id) ? PEEK_DONE : PEEK_FAIL;
     if (*i >= n || s[*i] != '{')
         return PEEK_FAIL;
+    if (f == PF_OBJECT)
+        id->obj = *i;
     (*i)++;
     r = peek_members(s, n, i, level + 1, id, false);
+    if (r == PEEK_DONE && f == PF_OBJECT)
+        id->obj_end = *i;
     if (r == PEEK_DONE && f == PF_META && (id->seen & PEEK_NEED) == PEEK_NEED)
         return PEEK_STOP;
     return r;
@@ -2015,8 +2063,10 @@ kwatch_peek_rest(const char *line, size_t len, struct kwatch_id *id)
 
     if (i == 0)
         return true;
-    if (peek_members(line, len, &i, 1, id, true) != PEEK_DONE ||
-        peek_members(line, len, &i, 0, id, true) != PEEK_DONE)
+    if (peek_members(line, len, &i, 1, id, true) != PEEK_DONE)
+        return false;
+    id->obj_end = i;
+    if (peek_members(line, len, &i, 0, id, true) != PEEK_DONE)
         return false;
     peek_ws(line, len, &i);
     id->rest = 0;

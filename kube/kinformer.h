@@ -95,6 +95,11 @@ typedef const char *kinf_key_fn(void *ctx, const void *view, const char **rv);
  * frees the original with free_view at once; kitem_view() returns the copy.  0: the item points at
  * the view. */
 typedef size_t kinf_bytes_fn(void *ctx, const void *view);
+/* Optional: the view straight from the object's JSON bytes (obj[0..n), the
+ * "object" of an ADDED or MODIFIED watch event), without a tree: 0 and
+ * *view (owned by the informer, as parse's), or non-zero when it cannot be
+ * sure of giving exactly the view parse would: the event is then parsed. */
+typedef int kinf_parse_bytes_fn(void *ctx, const char *obj, size_t n, void **view);
 
 struct kinf_handlers {
     void *ctx;
@@ -121,9 +126,10 @@ struct kinformer_opts {
                                    "volumesnapshots", NULL, NULL, NULL) */
     const char *label_selector; /* NULL = all */
     kinf_parse_fn *parse;
-    kinf_free_fn *free_view;   /* NULL = free() */
-    kinf_key_fn *view_key;     /* NULL: the item copies key and resourceVersion */
-    kinf_bytes_fn *view_bytes; /* NULL: views are never copied into the item */
+    kinf_free_fn *free_view;          /* NULL = free() */
+    kinf_key_fn *view_key;            /* NULL: the item copies key and resourceVersion */
+    kinf_bytes_fn *view_bytes;        /* NULL: views are never copied into the item */
+    kinf_parse_bytes_fn *parse_bytes; /* NULL: every event not in the cache is parsed */
     void *parse_ctx;
     struct kinf_handlers handlers;
     int64_t resync_ms;       /* > 0: every period, on_update(old == new) for every item */
@@ -232,6 +238,8 @@ int kinformer_feed(struct kinformer *inf, const char *data, size_t n, struct sc_
 /* Watch events applied from the cache without parsing their object
  * (kwatch_peek() below), since the informer was made.  Any thread. */
 uint64_t kinformer_known_events(struct kinformer *inf);
+/* Watch events whose view parse_bytes made, without a tree.  Any thread. */
+uint64_t kinformer_scanned_events(struct kinformer *inf);
 /* The resourceVersion the next watch would start from (copied into out). */
 void kinformer_rv(struct kinformer *inf, char *out, size_t cap);
 
@@ -279,13 +287,16 @@ int kwatch_decode(const char *line, size_t len, enum kwatch_type *type, json_t *
  * kinformer_put() stored: the same object), or, for DELETED, any (the
  * handlers get the cached item, as when the event is parsed); and only once
  * kwatch_peek_rest() passed, so a line it would end the watch for still
- * does. */
+ * does.  An ADDED or MODIFIED event it does not know goes to the parse_bytes
+ * callback, when there is one, with the object's bytes ([obj, obj_end),
+ * known once both calls passed); where that declines, the event is parsed. */
 struct kwatch_id {
     enum kwatch_type type;
     const char *ns, *name, *uid, *rv; /* ns NULL when absent */
     size_t ns_len, name_len, uid_len, rv_len;
-    size_t rest;   /* where kwatch_peek() stopped; 0 once the whole line was read */
-    unsigned seen; /* the members read so far (kinformer.c) */
+    size_t rest;         /* where kwatch_peek() stopped; 0 once the whole line was read */
+    size_t obj, obj_end; /* the object's bytes, [obj, obj_end) once obj_end > 0 */
+    unsigned seen;       /* the members read so far (kinformer.c) */
 };
 bool kwatch_peek(const char *line, size_t len, struct kwatch_id *id);
 bool kwatch_peek_rest(const char *line, size_t len, struct kwatch_id *id);

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/limits.h"
 #include "kube/kinternal.h"
 #include "kube/kjson.h"
 #include "tests/integration/kube/itlib.h"
@@ -353,6 +354,70 @@ test_oversized_body(void)
     kclient_free(c);
 }
 
+/* Writes whose answer comes back as bytes (kclient_create_bytes(),
+ * kclient_patch_bytes()): the object the API server answered, errors as
+ * the tree-returning calls give them, and the caller's cap. */
+static void
+test_write_answers_as_bytes(void)
+{
+    struct kclient *c = it_client(-1, 1);
+    char ns[64], coll[KPATH_MAX], path[KPATH_MAX], missing[KPATH_MAX];
+    struct buf b = {0};
+    struct sc_err e = {0};
+    json_t *w = NULL, *obj = NULL, *mp = NULL, *jp = NULL;
+    struct kjson r = {0};
+
+    if (c == NULL)
+        return;
+    snprintf(ns, sizeof(ns), "kit-bytes-%s", it_suffix());
+    it_namespace(c, ns);
+    it_widget_path(coll, sizeof(coll), ns, NULL, NULL);
+    it_widget_path(path, sizeof(path), ns, "w1", NULL);
+    it_widget_path(missing, sizeof(missing), ns, "nope", NULL);
+    buf_init(&b, LIM_API_BODY);
+    w = it_widget(ns, "w1", 3, NULL);
+    CHECK_INT(kclient_create_bytes(c, coll, w, &b, &e), 0);
+    CHECK_INT(kjson_parse(buf_str(&b), b.len, LIM_API_BODY, &obj, &e), 0);
+    kjson_init(&r, obj, NULL);
+    CHECK_STR(kjson_str(&r, "metadata.name"), "w1");
+    CHECK_INT(kjson_int(&r, "spec.size", 0), 3);
+    json_decref(obj);
+    obj = NULL;
+    /* the same create again: AlreadyExists, nothing appended */
+    buf_reset(&b);
+    CHECK_INT(kclient_create_bytes(c, coll, w, &b, &e), SC_EEXIST);
+    CHECK_STR(e.reason, "AlreadyExists");
+    CHECK_INT(b.len, 0);
+    /* a merge patch: the patched object */
+    mp = json_pack("{s:{s:s}}", "spec", "color", "blue");
+    CHECK_INT(kclient_patch_bytes(c, path, KPATCH_MERGE, mp, &b, &e), 0);
+    CHECK_INT(kjson_parse(buf_str(&b), b.len, LIM_API_BODY, &obj, &e), 0);
+    kjson_init(&r, obj, NULL);
+    CHECK_STR(kjson_str(&r, "spec.color"), "blue");
+    /* a JSON patch whose resourceVersion test fails: a conflict, as
+     * kclient_patch() reports it */
+    jp = json_array();
+    kpatch_add_op(jp, "test", "/metadata/resourceVersion", json_string("1"));
+    kpatch_add_op(jp, "replace", "/spec/size", json_integer(4));
+    buf_reset(&b);
+    CHECK_INT(kclient_patch_bytes(c, path, KPATCH_JSON, jp, &b, &e), SC_ECONFLICT);
+    /* not found */
+    CHECK_INT(kclient_patch_bytes(c, missing, KPATCH_MERGE, mp, &b, &e), SC_ENOTFOUND);
+    CHECK_STR(e.reason, "NotFound");
+    buf_release(&b);
+    /* an answer over the caller's cap */
+    buf_init(&b, 64);
+    e = (struct sc_err){0};
+    CHECK_INT(kclient_patch_bytes(c, path, KPATCH_MERGE, mp, &b, &e), SC_ETOOBIG);
+    CHECK(strstr(e.msg, "exceeds the 64 byte limit") != NULL);
+    buf_release(&b);
+    json_decref(jp);
+    json_decref(mp);
+    json_decref(obj);
+    json_decref(w);
+    kclient_free(c);
+}
+
 static int
 sh(const char *fmt, const char *a, const char *b)
 {
@@ -641,4 +706,4 @@ TEST_MAIN(TEST(test_proxy_environment), TEST(test_other_ca_is_refused),
           TEST(test_oversized_body), TEST(test_crud_status_patch_conflict),
           TEST(test_pagination_1000), TEST(test_rate_limit_real), TEST(test_served),
           TEST(test_bad_token_unauthorized), TEST(test_wrong_ca_is_transport_error),
-          TEST(test_tls_session_resumed))
+          TEST(test_tls_session_resumed), TEST(test_write_answers_as_bytes))

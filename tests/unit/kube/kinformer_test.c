@@ -929,8 +929,106 @@ test_known_events_skip_the_parse(void)
     kclient_free(c);
 }
 
+/* parse_bytes: records the bytes it was given; a view whose PVC is
+ * "scanned", or a decline while decline is set. */
+struct scan_ctx {
+    int calls, parses;
+    bool decline;
+    char last[512];
+};
+
+static int
+parse_scan_ctx(void *ctx, const json_t *obj, void **out, struct sc_err *err)
+{
+    ((struct scan_ctx *)ctx)->parses++;
+    return parse_vs(NULL, obj, out, err);
+}
+
+static int
+scan_bytes(void *ctx, const char *obj, size_t n, void **view)
+{
+    struct scan_ctx *sc = ctx;
+    struct vview *v = NULL;
+
+    sc->calls++;
+    snprintf(sc->last, sizeof(sc->last), "%.*s", (int)n, obj);
+    if (sc->decline || (v = calloc(1, sizeof(*v))) == NULL)
+        return 1;
+    v->pvc = "scanned";
+    *view = v;
+    return 0;
+}
+
+static void
+test_scanned_events(void)
+{
+    struct kclient *c = NULL;
+    struct log l = {0};
+    struct sc_err e = {0};
+    struct kconfig cfg = {.server = "https://127.0.0.1:1"};
+    struct scan_ctx sc = {0};
+    char rv[64], pvc[64];
+    struct kinformer_opts o = {
+        .name = "vs",
+        .path = "/apis/snapshot.storage.k8s.io/v1/volumesnapshots",
+        .parse = parse_scan_ctx,
+        .parse_ctx = &sc, /* parse_bytes gets the same context */
+        .parse_bytes = scan_bytes,
+        .handlers = {.ctx = &l, .on_add = on_add, .on_update = on_update, .on_delete = on_delete},
+        .on_error = on_error,
+        .error_ctx = &l,
+        .keep_newer = true,
+    };
+    struct kinformer *inf = NULL;
+
+    c = kclient_new(&cfg, NULL, NULL);
+    inf = kinformer_new(c, &o, NULL);
+    CHECK(inf != NULL);
+    if (inf == NULL)
+        return;
+    /* an object the cache does not know: its view from the bytes */
+    CHECK_INT(feed_event(inf, "ADDED", "u1", "5", "p5", "", &e), 0);
+    CHECK_INT(sc.calls, 1);
+    CHECK_STR(sc.last, "{\"metadata\":{\"managedFields\":[{\"m\":\"x\"}],\"name\":\"s\","
+                       "\"namespace\":\"default\",\"resourceVersion\":\"5\",\"uid\":\"u1\"},"
+                       "\"spec\":{\"source\":{\"persistentVolumeClaimName\":\"p5\"}}}");
+    CHECK_STR(held_pvc_of(inf, "default/s", pvc), "scanned");
+    CHECK_INT(l.adds, 1);
+    CHECK_INT((int)kinformer_scanned_events(inf), 1);
+    kinformer_rv(inf, rv, sizeof(rv));
+    CHECK_STR(rv, "5");
+    /* its echo: from the cache, no call */
+    CHECK_INT(feed_event(inf, "MODIFIED", "u1", "5", "p5", "", &e), 0);
+    CHECK_INT(sc.calls, 1);
+    CHECK_INT((int)kinformer_known_events(inf), 1);
+    CHECK_INT(sc.parses, 0);
+    /* declined: parsed */
+    sc.decline = true;
+    CHECK_INT(feed_event(inf, "MODIFIED", "u1", "6", "p6", "", &e), 0);
+    CHECK_INT(sc.calls, 2);
+    CHECK_INT(sc.parses, 1);
+    CHECK_STR(held_pvc_of(inf, "default/s", pvc), "p6");
+    CHECK_INT((int)kinformer_scanned_events(inf), 1);
+    sc.decline = false;
+    /* a line broken after the object: no bytes view, parsed, the watch
+     * ends; the cache is as it was */
+    CHECK(feed_event(inf, "MODIFIED", "u1", "7", "p7", "x", &e) != 0);
+    CHECK_INT(sc.calls, 2);
+    CHECK_STR(held_pvc_of(inf, "default/s", pvc), "p6");
+    /* a delete never takes the bytes path */
+    CHECK_INT(feed_event(inf, "DELETED", "u3", "10", "p10", "", &e), 0);
+    CHECK_INT(sc.calls, 2);
+    CHECK_INT(sc.parses, 2);
+    CHECK_INT(l.deletes, 1);
+    CHECK_INT((int)kinformer_scanned_events(inf), 1);
+    CHECK_INT(l.errors, 0);
+    kinformer_free(inf);
+    kclient_free(c);
+}
+
 TEST_MAIN(TEST(test_peek_reads_identity), TEST(test_known_events_skip_the_parse),
-          TEST(test_recorded_events_drive_cache), TEST(test_lossy_index_refuses),
-          TEST(test_index_count_one_value), TEST(test_put_keeps_newer_and_tracks_local),
-          TEST(test_item_points_into_view), TEST(test_item_holds_flat_view),
-          TEST(test_bad_lines_end_watch_cache_intact), TEST(test_store_respects_resource_version))
+          TEST(test_scanned_events), TEST(test_recorded_events_drive_cache),
+          TEST(test_lossy_index_refuses), TEST(test_index_count_one_value),
+          TEST(test_put_keeps_newer_and_tracks_local), TEST(test_item_points_into_view),
+          TEST(test_item_holds_flat_view), TEST(test_bad_lines_end_watch_cache_intact),
+          TEST(test_store_respects_resource_version))
