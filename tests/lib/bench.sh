@@ -11,8 +11,9 @@
 #                            snapshots are taken of (kubectl: $K); exits the
 #                            script when it is not bound within 60 s
 #   ticks PID, kib PID FIELD CPU ticks used; VmRSS/VmHWM in KiB
-#   settle PID               waits until PID is idle (under 3 ticks a second,
-#                            3 seconds in a row; gives up after 300 s)
+#   settle PID [TICKS]       waits until PID is idle (under TICKS, default 3,
+#                            ticks a second, 3 seconds in a row; gives up
+#                            after 300 s)
 
 bench_post_lua() {
 	cat >"$1" <<LUA
@@ -64,12 +65,12 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }             # PID -> utime+
 kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; } # PID VmRSS|VmHWM -> KiB
 # settle PID: waits until PID has used under 3 ticks in each of 3 consecutive seconds
 settle() {
-	local quiet=0 a b
+	local quiet=0 a b max=${2:-3}
 	for _ in $(seq 1 300); do
 		a=$(ticks "$1") || return 1
 		sleep 1
 		b=$(ticks "$1") || return 1
-		if [ $((b - a)) -lt 3 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+		if [ $((b - a)) -lt "$max" ]; then quiet=$((quiet + 1)); else quiet=0; fi
 		[ $quiet -ge 3 ] && return 0
 	done
 }

@@ -24,7 +24,10 @@
 # CACHED_STEPS ("0 1000 $N_CACHED"); FIRST (upstream|ours, default upstream);
 # PHASES ("webhook idle ready cached perf"); PERF (1); WRK_SECS (10);
 # DOC (docs/performance.md; empty = no doc); OURS_ENV (environment for our
-# controller, e.g. MALLOC_ARENA_MAX=1; empty = none).  Asserts nothing about speed.
+# controller, e.g. MALLOC_ARENA_MAX=1; empty = none); BETWEEN (clean|keep,
+# default clean: before each controller's ready run, the Events earlier runs
+# left are deleted and etcd is compacted and defragmented, so that a run does
+# not pay for its predecessor's leftovers).  Asserts nothing about speed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -36,6 +39,8 @@ CACHED_STEPS=${CACHED_STEPS:-"0 1000 $N_CACHED"}
 FIRST=${FIRST:-upstream}
 PHASES=${PHASES:-"webhook idle ready cached perf"}
 PERF=${PERF:-1}
+BETWEEN=${BETWEEN:-clean}
+case $BETWEEN in clean | keep) ;; *) echo "BETWEEN: clean or keep, not $BETWEEN" >&2; exit 2 ;; esac
 WRK_SECS=${WRK_SECS:-10}
 DOC=${DOC-docs/performance.md}
 UB=${UPSTREAM_BIN:-$top/.cache/bin}
@@ -117,6 +122,32 @@ start_ctrl() { # side log-name
 	settle "$cpid"
 }
 stop_ctrl() { stop_pid "$cpid"; cpid=; }
+# What earlier runs left behind, recorded before each ready run under key $1:
+# Events in the namespace, etcd's database size and the API server's RSS.
+leftovers() {
+	local ev st
+	ev=$("$K" get --raw "/api/v1/namespaces/bench-ready/events?limit=1" |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["items"]) + d["metadata"].get("remainingItemCount", 0))')
+	st=$(curl -sf "$ETCD_URL/v3/maintenance/status" -d '{}')
+	res "${1}_events_before $ev"
+	res "${1}_etcd_db_before $(python3 -c 'import json,sys; print(json.load(sys.stdin).get("dbSize", 0))' <<<"$st")"
+	res "${1}_apiserver_rss_before $(kib "$(awk '$1 == "kube-apiserver" {print $2}' "$CLUSTER_DIR/pids" | tail -1)" VmRSS)"
+}
+# BETWEEN=clean: delete the Events earlier runs left in the namespace (the
+# API server keeps them an hour), then compact etcd to its current revision
+# and defragment it; waits until the API server is quiet again (under a
+# tenth of a CPU for 3 s: idle, it answers probes and lease renewals).
+clean_between() {
+	local rev
+	# one DELETE of the collection: `kubectl delete events --all` sends one
+	# per Event, minutes for the 3,400 an upstream run of 2,000 leaves
+	"$K" delete --raw /api/v1/namespaces/bench-ready/events >/dev/null || return 1
+	rev=$(curl -sf "$ETCD_URL/v3/kv/range" -d '{"key":"AA=="}' |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])') || return 1
+	curl -sf "$ETCD_URL/v3/kv/compaction" -d "{\"revision\": \"$rev\", \"physical\": true}" >/dev/null || return 1
+	curl -sf "$ETCD_URL/v3/maintenance/defragment" -d '{}' >/dev/null || return 1
+	settle "$(awk '$1 == "kube-apiserver" {print $2}' "$CLUSTER_DIR/pids" | tail -1)" 10
+}
 api_metrics() { "$K" get --raw /metrics | grep '^apiserver_request_total{' >"$1"; }
 api_cpu() { cpu_s "$(awk '$1 == "kube-apiserver" {print $2}' "$CLUSTER_DIR/pids" | tail -1)"; }
 etcd_cpu() { cpu_s "$(awk '$1 == "etcd" {print $2}' "$CLUSTER_DIR/pids" | tail -1)"; }
@@ -145,8 +176,12 @@ for ph in $PHASES; do
 		for n in $CURVE; do
 			for side in $(order $((phase + i))); do
 				echo "== ready n=$n $side" >&2
-				start_ctrl "$side" "ready-$n-$side"
 				k="ready_${side}_${n}"
+				if [ "$BETWEEN" = clean ]; then
+					clean_between || { echo "could not clean up between runs" >&2; exit 1; }
+				fi
+				leftovers "$k"
+				start_ctrl "$side" "ready-$n-$side"
 				c0=$(cpu_s "$cpid") a0=$(api_cpu) e0=$(etcd_cpu)
 				api_metrics "$WORK/$k-m0"
 				out=$(python3 tests/bench/controller/apiload.py ready bench-ready "$n" src) || { echo "$out" >&2; exit 1; }
