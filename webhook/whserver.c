@@ -85,7 +85,8 @@ struct worker {
     struct MHD_Daemon *daemon;
     pthread_t thread;
     int started;
-    atomic_int state; /* enum worker_state, set by the worker */
+    atomic_int state;  /* enum worker_state, set by the worker */
+    atomic_uint conns; /* its daemon's connections (notify_conn) */
 };
 
 struct gen {
@@ -224,13 +225,19 @@ conn_set_state(struct whserver *s, struct MHD_Connection *mc, enum conn_state st
     pthread_mutex_unlock(&s->conn_mu);
 }
 
-/* libmicrohttpd's connection notifications (cls is the server). */
+/* libmicrohttpd's connection notifications (cls is the daemon's worker),
+ * on the daemon's thread. */
 static void
 notify_conn(void *cls, struct MHD_Connection *mc, void **socket_context,
             enum MHD_ConnectionNotificationCode code)
 {
-    struct whserver *s = cls;
+    struct worker *w = cls;
+    struct whserver *s = w->g->srv;
 
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&w->conns, 1);
+    else
+        atomic_fetch_sub(&w->conns, 1);
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *info =
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -428,12 +435,15 @@ mhd_limit(const struct whserver *s)
     return s->opts.max_conns * MHD_LIMIT_FACTOR / threads + 4;
 }
 
+/* A worker's connections, from any thread.  Not MHD_get_daemon_info():
+ * for a daemon in external mode that also frees the connections closed
+ * since its loop last ran, which only the daemon's own thread may do (the
+ * certificate watcher counts a retired generation's connections while its
+ * workers still serve them). */
 static unsigned
-daemon_conns(struct MHD_Daemon *d)
+worker_conns(struct worker *w)
 {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-
-    return info ? info->num_connections : 0;
+    return atomic_load(&w->conns);
 }
 
 static void
@@ -460,7 +470,7 @@ worker_main(void *arg)
             MHD_quiesce_daemon(w->daemon);
             atomic_store(&w->state, W_QUIESCED);
         }
-        if (atomic_load(&w->state) == W_QUIESCED && daemon_conns(w->daemon) == 0)
+        if (atomic_load(&w->state) == W_QUIESCED && worker_conns(w) == 0)
             break; /* drained, and accepts no more: only a stop is left */
         MHD_run_wait(w->daemon, WORKER_TICK_MS);
     }
@@ -546,7 +556,7 @@ gen_start(struct whserver *s, struct certpair *pair, struct sc_err *err)
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_s,
             MHD_OPTION_CONNECTION_LIMIT, mhd_limit(s), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)MHD_POOL_BYTES, MHD_OPTION_NOTIFY_COMPLETED, completed, (void *)g,
-            MHD_OPTION_NOTIFY_CONNECTION, notify_conn, (void *)s, MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_CONNECTION, notify_conn, (void *)w, MHD_OPTION_END);
         if (w->daemon == NULL) {
             sc_err_set(err, SC_EIO,
                        "cannot start the HTTPS server (libmicrohttpd refused the "
@@ -564,15 +574,14 @@ gen_start(struct whserver *s, struct certpair *pair, struct sc_err *err)
     return g;
 }
 
-/* Connections the generation holds.  Read while its workers run, as MHD's
- * own thread pool reads its workers' counters. */
+/* Connections the generation holds, read while its workers run. */
 static unsigned
 gen_conns(struct gen *g)
 {
     unsigned sum = 0;
 
     for (unsigned i = 0; i < g->n_workers; i++)
-        sum += daemon_conns(g->workers[i].daemon);
+        sum += worker_conns(&g->workers[i]);
     return sum;
 }
 
@@ -819,6 +828,9 @@ whserver_stats(struct whserver *s, struct whserver_stats *out)
     *out = s->stats;
     out->live = s->n_live;
     pthread_mutex_unlock(&s->conn_mu);
+    pthread_mutex_lock(&s->mu);
+    out->generations = (unsigned)s->n_gens;
+    pthread_mutex_unlock(&s->mu);
 }
 
 void

@@ -57,6 +57,7 @@ struct whserver_stats {
     unsigned long long evictions;       /* closed to make room for a newcomer */
     unsigned long long header_timeouts; /* closed at header_timeout_ms */
     unsigned live;                      /* holding a slot now */
+    unsigned generations;               /* the current one and retired ones draining */
 };
 
 void whserver_opts_default(struct whserver_opts *o);

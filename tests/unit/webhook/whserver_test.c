@@ -345,6 +345,42 @@ test_rotation_via_symlink_swap(void)
     env_stop(&e);
 }
 
+/* A retired generation is stopped as soon as its last connection is gone,
+ * not at drain_ms (30 s by default): the watcher counts each generation's
+ * connections from its own thread, by counters the workers keep
+ * (worker_conns), never through libmicrohttpd, whose count for a daemon in
+ * external mode also frees connections on the caller's thread. */
+static void
+test_retired_generation_stops_when_drained(void)
+{
+    struct env e = {0};
+    struct whserver_stats st = {0};
+    struct sc_err err = {0};
+    CURL *keep = curl_easy_init();
+    int gens = 0;
+
+    env_start(&e, 15, 10000);
+    CHECK_INT(get(keep, e.port, "/healthz", "a.crt", 1), 200);
+    CHECK_INT(whserver_reload(e.srv, &err), SC_OK);
+    /* The keep-alive connection holds the old generation. */
+    usleep(300000);
+    whserver_stats(e.srv, &st);
+    CHECK_INT(st.generations, 2);
+    /* Its next request is answered with "Connection: close", and then it
+     * is gone. */
+    CHECK_INT(get(keep, e.port, "/healthz", "a.crt", 0), 200);
+    curl_easy_cleanup(keep);
+    for (int i = 0; i < 50; i++) {
+        whserver_stats(e.srv, &st);
+        gens = (int)st.generations;
+        if (gens == 1)
+            break;
+        usleep(100000);
+    }
+    CHECK_INT(gens, 1);
+    env_stop(&e);
+}
+
 /* Clients for test_rotation_storm: fresh connections, each one request. */
 struct storm {
     int port;
@@ -388,8 +424,10 @@ test_rotation_storm(void)
      * and so cannot race, a tenth: the same paths for its memory checks. */
     int rotations = getenv("SC_TEST_NO_TIMING") != NULL ? 30 : 300;
 
-    if (getenv("SC_STORM_ROTATIONS") != NULL)
-        rotations = (int)strtol(getenv("SC_STORM_ROTATIONS"), NULL, 10);
+    const char *want = getenv("SC_STORM_ROTATIONS");
+
+    if (want != NULL)
+        rotations = (int)strtol(want, NULL, 10);
     CURL *c = curl_easy_init();
 
     env_start(&e, 15, 10000);
@@ -705,6 +743,6 @@ test_header_deadline(void)
 }
 
 TEST_MAIN(TEST(test_serves_tls), TEST(test_reply_in_one_record), TEST(test_pipelined_records),
-          TEST(test_rotation_via_symlink_swap), TEST(test_rotation_storm), TEST(test_body_cap),
-          TEST_TIMED(test_slow_clients_are_dropped), TEST(test_slot_holder_cannot_starve_a_review),
-          TEST_TIMED(test_header_deadline))
+          TEST(test_rotation_via_symlink_swap), TEST(test_retired_generation_stops_when_drained),
+          TEST(test_rotation_storm), TEST(test_body_cap), TEST_TIMED(test_slow_clients_are_dropped),
+          TEST(test_slot_holder_cannot_starve_a_review), TEST_TIMED(test_header_deadline))
