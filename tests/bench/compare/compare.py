@@ -208,6 +208,18 @@ if all(num(f"ready_{s}_{n}_all_ready_s") is not None for s in SIDES for n in cur
           (("1:2", "lw 2", "upstream: create to all ready"), ("1:3", "lw 2", "ours: create to all ready"),
            ("1:4", "dt 2", "upstream: delete to all gone"), ("1:5", "dt 2", "ours: delete to all gone")))
 
+def leftovers():
+    """What earlier runs left when each ready run started (compare.sh BETWEEN)."""
+    runs = [(n, s) for n in curve for s in SIDES if num(f"ready_{s}_{n}_events_before") is not None]
+    if not runs:
+        return []
+    ev = max(num(f"ready_{s}_{n}_events_before") for n, s in runs)
+    db = max(num(f"ready_{s}_{n}_etcd_db_before") or 0 for n, s in runs)
+    return [f"Between controller runs: `BETWEEN={R.get('between', 'keep')}`. At the start of the ready runs "
+            f"the namespace held at most {ev:.0f} Events and etcd's database was at most {db / 1e6:.1f} MB "
+            "(\"Leftovers between runs\" below).", ""]
+
+
 def section(path, title):
     if not os.path.exists(path):
         return []
@@ -221,7 +233,7 @@ gen = ["<!-- bench-compare: generated from here -->",
        f"that other work may share "
        f"(load average {R.get('load_start')} at the start, {R.get('load_end')} at the end): "
        "absolute times are noise; the ratios, taken minutes apart with the order alternating, are the result.",
-       "", *table, "",
+       "", *table, "", *leftovers(),
        f"### Writes per dynamic snapshot (N={N}; apiserver_request_total deltas divided by N; "
        "all clients: the load's POST/DELETE, the csi-snapshotter's and the controller's writes)", "",
        "Create to ready:", "", *wl[0], "", "Delete to all gone:", "", *wl[1], ""]

@@ -60,6 +60,7 @@ res() { echo "$*" >>"$R"; }
 res n "$N"
 res curve "$CURVE"
 res cached_steps "$CACHED_STEPS"
+res between "$BETWEEN"
 res load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 res nproc "$(nproc)"
 
