@@ -234,15 +234,12 @@ notify_conn(void *cls, struct MHD_Connection *mc, void **socket_context,
     struct worker *w = cls;
     struct whserver *s = w->g->srv;
 
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
-        atomic_fetch_add(&w->conns, 1);
-    else
-        atomic_fetch_sub(&w->conns, 1);
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *info =
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
         struct conn *c = info ? calloc(1, sizeof(*c)) : NULL;
 
+        atomic_fetch_add(&w->conns, 1);
         *socket_context = NULL;
         if (c == NULL)
             return; /* untracked: it only escapes the slot policy */
@@ -253,6 +250,7 @@ notify_conn(void *cls, struct MHD_Connection *mc, void **socket_context,
         conn_admit(s, c);
         return;
     }
+    atomic_fetch_sub(&w->conns, 1);
     if (*socket_context != NULL)
         conn_forget(s, *socket_context);
     *socket_context = NULL;
