@@ -63,7 +63,7 @@ bench_stop_pid() {
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }             # PID -> utime+stime (clock ticks)
 kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; } # PID VmRSS|VmHWM -> KiB
-# settle PID: waits until PID has used under 3 ticks in each of 3 consecutive seconds
+# settle PID [TICKS]: waits until PID has used under TICKS (3) ticks in each of 3 consecutive seconds
 settle() {
 	local quiet=0 a b max=${2:-3}
 	for _ in $(seq 1 300); do

@@ -81,12 +81,13 @@ K="$TOOLS_BIN/kubectl"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 stop_pid() { bench_stop_pid "$@"; }
+pid_of() { awk -v n="$1" '$1 == n {print $2}' "$CLUSTER_DIR/pids" | tail -1; } # the cluster's process NAME
 # CPU seconds (user + system) a process has used so far
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a - b}'; }
 
 # ---- the same csi-snapshotter for both, at high QPS -------------------------
-spid=$(awk '$1 == "csi-snapshotter" {print $2}' "$CLUSTER_DIR/pids" | tail -1)
+spid=$(pid_of csi-snapshotter)
 kill "$spid" 2>/dev/null
 sleep 1
 "$TOOLS_BIN/csi-snapshotter" --csi-address="$CSI_SOCKET" --kubeconfig="$KUBECONFIG" \
@@ -132,7 +133,7 @@ leftovers() {
 	st=$(curl -sf "$ETCD_URL/v3/maintenance/status" -d '{}')
 	res "${1}_events_before $ev"
 	res "${1}_etcd_db_before $(python3 -c 'import json,sys; print(json.load(sys.stdin).get("dbSize", 0))' <<<"$st")"
-	res "${1}_apiserver_rss_before $(kib "$(awk '$1 == "kube-apiserver" {print $2}' "$CLUSTER_DIR/pids" | tail -1)" VmRSS)"
+	res "${1}_apiserver_rss_before $(kib "$(pid_of kube-apiserver)" VmRSS)"
 }
 # BETWEEN=clean: delete the Events earlier runs left in the namespace (the
 # API server keeps them an hour), then compact etcd to its current revision
@@ -147,11 +148,11 @@ clean_between() {
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])') || return 1
 	curl -sf "$ETCD_URL/v3/kv/compaction" -d "{\"revision\": \"$rev\", \"physical\": true}" >/dev/null || return 1
 	curl -sf "$ETCD_URL/v3/maintenance/defragment" -d '{}' >/dev/null || return 1
-	settle "$(awk '$1 == "kube-apiserver" {print $2}' "$CLUSTER_DIR/pids" | tail -1)" 10
+	settle "$(pid_of kube-apiserver)" 10
 }
 api_metrics() { "$K" get --raw /metrics | grep '^apiserver_request_total{' >"$1"; }
-api_cpu() { cpu_s "$(awk '$1 == "kube-apiserver" {print $2}' "$CLUSTER_DIR/pids" | tail -1)"; }
-etcd_cpu() { cpu_s "$(awk '$1 == "etcd" {print $2}' "$CLUSTER_DIR/pids" | tail -1)"; }
+api_cpu() { cpu_s "$(pid_of kube-apiserver)"; }
+etcd_cpu() { cpu_s "$(pid_of etcd)"; }
 
 bench_source_pvc bench-ready
 
