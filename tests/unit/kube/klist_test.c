@@ -298,7 +298,7 @@ struct canned {
     int fd, port, n;
     const char *bodies[CANNED_MAX]; /* 200 with this body, or a 410 when it starts with "410 " */
     char lines[CANNED_MAX][512];    /* request lines received */
-    atomic_int served;
+    atomic_int served;              /* requests read and about to be answered */
 };
 
 static void
@@ -324,8 +324,11 @@ answer(struct canned *c, int s, int i)
              "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
              "Connection: close\r\n\r\n",
              gone ? "410 Gone" : "200 OK", strlen(body));
-    if (write(s, head, strlen(head)) >= 0 && write(s, body, strlen(body)) >= 0)
-        atomic_fetch_add(&c->served, 1);
+    /* Counted before the answer goes out: the client can act on an answer (and the
+     * test check the count) as soon as it is written, before this thread runs again. */
+    atomic_fetch_add(&c->served, 1);
+    if (write(s, head, strlen(head)) < 0 || write(s, body, strlen(body)) < 0)
+        return; /* the client then fails on a short answer, and its test with it */
 }
 
 static void *
