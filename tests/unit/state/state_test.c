@@ -446,8 +446,16 @@ idle_writer_sleeps(void)
         usleep(10000);
     }
     CHECK(stats.n_flushes > 0);
-    usleep(100000);
+    /* until the writer has reached its wait: two readings 100 ms apart
+     * agree (at most 5 s; the old loop never would) */
     long before = thread_switches("sc-state");
+    for (int i = 0; i < 50; i++) {
+        usleep(100000);
+        long now = thread_switches("sc-state");
+        if (now == before)
+            break;
+        before = now;
+    }
     usleep(500000);
     long after = thread_switches("sc-state");
     CHECK(before >= 0);
