@@ -215,8 +215,10 @@ def leftovers():
         return []
     ev = max(num(f"ready_{s}_{n}_events_before") for n, s in runs)
     db = max(num(f"ready_{s}_{n}_etcd_db_before") or 0 for n, s in runs)
+    rss = [num(f"ready_{s}_{n}_apiserver_rss_before") or 0 for n, s in runs]
     return [f"Between controller runs: `BETWEEN={R.get('between', 'keep')}`. At the start of the ready runs "
-            f"the namespace held at most {ev:.0f} Events and etcd's database was at most {db / 1e6:.1f} MB "
+            f"the namespace held at most {ev:.0f} Events, etcd's database was at most {db / 1e6:.1f} MB "
+            f"and the API server's RSS was {min(rss) / 1024:.0f} to {max(rss) / 1024:.0f} MiB "
             "(\"Leftovers between runs\" below).", ""]
 
 

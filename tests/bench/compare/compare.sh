@@ -24,10 +24,13 @@
 # CACHED_STEPS ("0 1000 $N_CACHED"); FIRST (upstream|ours, default upstream);
 # PHASES ("webhook idle ready cached perf"); PERF (1); WRK_SECS (10);
 # DOC (docs/performance.md; empty = no doc); OURS_ENV (environment for our
-# controller, e.g. MALLOC_ARENA_MAX=1; empty = none); BETWEEN (clean|keep,
-# default clean: before each controller's ready run, the Events earlier runs
-# left are deleted and etcd is compacted and defragmented, so that a run does
-# not pay for its predecessor's leftovers).  Asserts nothing about speed.
+# controller, e.g. MALLOC_ARENA_MAX=1; empty = none); BETWEEN
+# (restart|clean|keep, default restart: before each controller's ready run,
+# the Events earlier runs left are deleted and etcd is compacted and
+# defragmented, then the API server (SIGTERM, SIGKILL after 5 s) and the
+# csi-snapshotter are started again with their own command lines, so that a
+# run pays neither for its predecessor's objects nor for the heap they grew;
+# clean: without the restarts; keep: nothing).  Asserts nothing about speed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -39,8 +42,8 @@ CACHED_STEPS=${CACHED_STEPS:-"0 1000 $N_CACHED"}
 FIRST=${FIRST:-upstream}
 PHASES=${PHASES:-"webhook idle ready cached perf"}
 PERF=${PERF:-1}
-BETWEEN=${BETWEEN:-clean}
-case $BETWEEN in clean | keep) ;; *) echo "BETWEEN: clean or keep, not $BETWEEN" >&2; exit 2 ;; esac
+BETWEEN=${BETWEEN:-restart}
+case $BETWEEN in clean | restart | keep) ;; *) echo "BETWEEN: clean, restart or keep, not $BETWEEN" >&2; exit 2 ;; esac
 WRK_SECS=${WRK_SECS:-10}
 DOC=${DOC-docs/performance.md}
 UB=${UPSTREAM_BIN:-$top/.cache/bin}
@@ -65,10 +68,11 @@ res load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 res nproc "$(nproc)"
 
 eval "$(tests/cluster/up bench-cmp)" || exit 1
-cpid= whpid= spid_new=
+cpid= whpid= spid=
 cleanup() {
 	stop_pid "$cpid"
 	stop_pid "$whpid"
+	stop_pid "$spid"
 	cp "$CLUSTER_DIR"/csi-*.log "$WORK"/ 2>/dev/null
 	tests/cluster/down "$CLUSTER_DIR" >/dev/null 2>&1
 	echo "bench-compare: logs and raw results in $WORK" >&2
@@ -87,13 +91,16 @@ cpu_s() { awk '{printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/
 minus() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a - b}'; }
 
 # ---- the same csi-snapshotter for both, at high QPS -------------------------
-spid=$(pid_of csi-snapshotter)
-kill "$spid" 2>/dev/null
+start_sidecar() {
+	"$TOOLS_BIN/csi-snapshotter" --csi-address="$CSI_SOCKET" --kubeconfig="$KUBECONFIG" \
+		--leader-election=false --kube-api-qps=1000 --kube-api-burst=1000 --worker-threads=50 --timeout=30s \
+		>>"$WORK/csi-snapshotter.log" 2>&1 &
+	spid=$!
+	echo "csi-snapshotter $spid" >>"$CLUSTER_DIR/pids"
+}
+kill "$(pid_of csi-snapshotter)" 2>/dev/null
 sleep 1
-"$TOOLS_BIN/csi-snapshotter" --csi-address="$CSI_SOCKET" --kubeconfig="$KUBECONFIG" \
-	--leader-election=false --kube-api-qps=1000 --kube-api-burst=1000 --worker-threads=50 --timeout=30s \
-	>"$WORK/csi-snapshotter.log" 2>&1 &
-echo "csi-snapshotter $!" >>"$CLUSTER_DIR/pids"
+start_sidecar
 
 order() { # phase index -> the two sides in this phase's order
 	if [ $(($1 % 2)) -eq 0 ]; then
@@ -150,6 +157,33 @@ clean_between() {
 	curl -sf "$ETCD_URL/v3/maintenance/defragment" -d '{}' >/dev/null || return 1
 	settle "$(pid_of kube-apiserver)" 10
 }
+# BETWEEN=restart: after clean_between, the API server stops and starts again
+# with the command line it has (its clients reconnect), and the sidecar is
+# started afresh; waits for /readyz and a quiet API server.
+restart_between() {
+	local apid args=()
+	clean_between || return 1
+	apid=$(pid_of kube-apiserver)
+	mapfile -d '' args <"/proc/$apid/cmdline" || return 1
+	stop_pid "$spid"
+	# SIGTERM, then SIGKILL after 5 s as tests/cluster/down does: with its
+	# clients' watches open it does not finish shutting down in a minute
+	kill "$apid" 2>/dev/null
+	for _ in $(seq 1 50); do kill -0 "$apid" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$apid" 2>/dev/null
+	for _ in $(seq 1 50); do kill -0 "$apid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$apid" 2>/dev/null && return 1
+	setsid "${args[@]}" >>"$CLUSTER_DIR/kube-apiserver.log" 2>&1 </dev/null &
+	echo "kube-apiserver $!" >>"$CLUSTER_DIR/pids"
+	disown "$!" # tests/cluster/down stops it (SIGKILL after 5 s), not this shell
+	for _ in $(seq 1 300); do
+		curl -fsS --cacert "$CLUSTER_DIR/pki/ca.crt" "$API_SERVER/readyz" >/dev/null 2>&1 && break
+		sleep 0.3
+	done
+	curl -fsS --cacert "$CLUSTER_DIR/pki/ca.crt" "$API_SERVER/readyz" >/dev/null 2>&1 || return 1
+	start_sidecar
+	settle "$(pid_of kube-apiserver)" 10
+}
 api_metrics() { "$K" get --raw /metrics | grep '^apiserver_request_total{' >"$1"; }
 api_cpu() { cpu_s "$(pid_of kube-apiserver)"; }
 etcd_cpu() { cpu_s "$(pid_of etcd)"; }
@@ -179,9 +213,10 @@ for ph in $PHASES; do
 			for side in $(order $((phase + i))); do
 				echo "== ready n=$n $side" >&2
 				k="ready_${side}_${n}"
-				if [ "$BETWEEN" = clean ]; then
-					clean_between || { echo "could not clean up between runs" >&2; exit 1; }
-				fi
+				case $BETWEEN in
+				clean) clean_between || { echo "could not clean up between runs" >&2; exit 1; } ;;
+				restart) restart_between || { echo "could not restart the API server between runs" >&2; exit 1; } ;;
+				esac
 				leftovers "$k"
 				start_ctrl "$side" "ready-$n-$side"
 				c0=$(cpu_s "$cpid") a0=$(api_cpu) e0=$(etcd_cpu)
