@@ -69,8 +69,8 @@ struct krecorder {
 
     pthread_mutex_t mu;
     pthread_cond_t cv, idle_cv;
-    struct pending **q; /* ring of KREC_QUEUE_MAX (owned) */
-    size_t qhead, qlen;
+    struct pending **q; /* ring of qmax (owned) */
+    size_t qhead, qlen, qmax;
     bool busy, stop;
     pthread_t thread;
     bool started;
@@ -257,7 +257,7 @@ free_parts(struct krecorder *r)
     free(r->rcomponent);
     free(r->rinstance);
     for (size_t i = 0; r->q != NULL && i < r->qlen; i++) /* left unsent */
-        free(r->q[(r->qhead + i) % KREC_QUEUE_MAX]);
+        free(r->q[(r->qhead + i) % r->qmax]);
     free(r->q);
     for (int i = 0; i < r->n_replace; i++)
         free(r->replace[i]);
@@ -285,7 +285,9 @@ krecorder_new(struct kclient *c, const struct krecorder_opts *o, struct sc_err *
         return NULL;
     }
     r->c = c;
-    r->q = calloc(KREC_QUEUE_MAX, sizeof(struct pending *)); /* the ring: pointers */
+    r->qmax = o != NULL && o->queue_max > 0 && o->queue_max < KREC_QUEUE_MAX ? (size_t)o->queue_max
+                                                                             : KREC_QUEUE_MAX;
+    r->q = calloc(r->qmax, sizeof(struct pending *)); /* the ring: pointers */
     if (!apply_opts(r, o) || !slots_init(&r->aggs, sizeof(struct agg)) ||
         !slots_init(&r->spams, sizeof(struct spam)) ||
         !slots_init(&r->sims,
@@ -350,6 +352,9 @@ krecorder_get_stats(struct krecorder *r, struct krecorder_stats *out)
     pthread_mutex_lock(&r->tmu);
     *out = r->stats;
     pthread_mutex_unlock(&r->tmu);
+    pthread_mutex_lock(&r->mu);
+    out->queued = r->qlen;
+    pthread_mutex_unlock(&r->mu);
 }
 
 /* ---- spam filter (tmu held) ------------------------------------------------------------ */
@@ -416,14 +421,35 @@ pending_new(const struct kobj_ref *obj, const char *type, const char *reason, co
     return p;
 }
 
+/* A full queue and a Warning to add: take the newest queued event that is
+ * not a Warning out of the ring (closing the gap, so the order of the rest
+ * stays) and return it for the caller to free; NULL when every queued event
+ * is a Warning.  Caller holds mu.  O(queue), only when full. */
+static struct pending *
+displace_normal(struct krecorder *r)
+{
+    for (size_t i = r->qlen; i-- > 0;) {
+        struct pending *p = r->q[(r->qhead + i) % r->qmax];
+
+        if (strcmp(p->s[P_TYPE], "Warning") == 0)
+            continue;
+        for (size_t j = i; j + 1 < r->qlen; j++)
+            r->q[(r->qhead + j) % r->qmax] = r->q[(r->qhead + j + 1) % r->qmax];
+        r->qlen--;
+        r->q[(r->qhead + r->qlen) % r->qmax] = NULL;
+        return p;
+    }
+    return NULL;
+}
+
 int
 krecorder_event(struct krecorder *r, const struct kobj_ref *obj, const char *type,
                 const char *reason, const char *fmt, ...)
 {
-    struct pending *p = NULL;
+    struct pending *p = NULL, *displaced = NULL;
     char skey[KREC_STR * 4], msg[LIM_EVENT_MESSAGE];
     va_list ap;
-    bool ok;
+    bool ok, queued;
 
     if (r == NULL || obj == NULL || obj->name == NULL || obj->kind == NULL || type == NULL ||
         reason == NULL || fmt == NULL)
@@ -442,18 +468,25 @@ krecorder_event(struct krecorder *r, const struct kobj_ref *obj, const char *typ
     va_end(ap);
     p = pending_new(obj, type, reason, msg);
     pthread_mutex_lock(&r->mu);
-    if (p == NULL || r->qlen == KREC_QUEUE_MAX || r->stop) {
-        pthread_mutex_unlock(&r->mu);
-        free(p);
+    if (p != NULL && r->qlen == r->qmax && !r->stop && strcmp(type, "Warning") == 0)
+        displaced = displace_normal(r);
+    queued = p != NULL && r->qlen < r->qmax && !r->stop;
+    if (queued) {
+        r->q[(r->qhead + r->qlen) % r->qmax] = p;
+        r->qlen++;
+        pthread_cond_signal(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (displaced != NULL || !queued) {
         pthread_mutex_lock(&r->tmu);
-        r->stats.dropped_queue++;
+        r->stats.dropped_queue += (displaced != NULL) + !queued;
         pthread_mutex_unlock(&r->tmu);
+    }
+    free(displaced);
+    if (!queued) {
+        free(p);
         return SC_ETOOMANY;
     }
-    r->q[(r->qhead + r->qlen) % KREC_QUEUE_MAX] = p;
-    r->qlen++;
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
     return 0;
 }
 
@@ -489,7 +522,7 @@ run(void *arg)
             break;
         p = r->q[r->qhead];
         r->q[r->qhead] = NULL;
-        r->qhead = (r->qhead + 1) % KREC_QUEUE_MAX;
+        r->qhead = (r->qhead + 1) % r->qmax;
         r->qlen--;
         r->busy = true;
         pthread_mutex_unlock(&r->mu);

@@ -29,11 +29,14 @@
  * counted.
  *
  * Sending is asynchronous: krecorder_event() formats the event, applies the
- * spam limit and queues a copy of the exact size (at most KREC_QUEUE_MAX; when
- * full, or out of memory, the event is dropped and counted as dropped_queue)
- * for the recorder's thread, so workers never wait for the API; the copy is
- * freed once sent.  krecorder_flush() waits until the queue is empty (tests,
- * shutdown).
+ * spam limit and queues a copy of the exact size (at most KREC_QUEUE_MAX, or
+ * queue_max) for the recorder's thread, so workers never wait for the API;
+ * the copy is freed once sent.  When the queue is full, a Warning takes the
+ * place of the newest queued event that is not a Warning (which is dropped;
+ * the Warning goes last); any other event, a Warning when every queued event
+ * is one, or an event out of memory is dropped.  Each drop counts as
+ * dropped_queue.  (client-go drops whatever arrives at a full queue.)  krecorder_flush() waits
+ * until the queue is empty (tests, shutdown).
  *
  * Persistence hooks (optional; wired to state/ by the controller): before
  * creating, lookup() is asked for an aggregation record of (uid, type,
@@ -128,6 +131,7 @@ struct krecorder_opts {
     /* Reasons recorded in replace mode (see above): a NULL-terminated list of
      * at most KREC_REPLACE_MAX, copied by krecorder_new; NULL = none. */
     const char *const *replace_reasons;
+    int queue_max; /* events queued at most; 0 (or over KREC_QUEUE_MAX) = KREC_QUEUE_MAX */
 };
 
 struct krecorder;
@@ -157,6 +161,7 @@ int krecorder_flush(struct krecorder *r, int64_t timeout_ms);
 
 struct krecorder_stats {
     uint64_t created, patched, dropped_spam, dropped_queue, failed;
+    uint64_t queued; /* events waiting now (not counting the one being sent) */
 };
 void krecorder_get_stats(struct krecorder *r, struct krecorder_stats *out);
 

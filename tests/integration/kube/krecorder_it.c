@@ -169,6 +169,92 @@ test_spam_limit(void)
     kclient_free(c);
 }
 
+/* Reasons and types of the Events in a namespace, "R0/N R11/W ..." in the
+ * order listed (by name, and names are "<object>.<nanos>"). */
+static int
+on_reason(void *ctx, const json_t *ev)
+{
+    char *out = ctx;
+    struct kjson r = {0};
+    kjson_init(&r, ev, NULL);
+    const char *reason = kjson_str(&r, "reason"), *type = kjson_str(&r, "type");
+    size_t n = strlen(out);
+
+    snprintf(out + n, 256 - n, "%s%s/%c", n ? " " : "", reason ? reason : "?",
+             type ? type[0] : '?');
+    return 0;
+}
+
+/* Queue an event of type about object "o<i>" (two digits) with reason R<i>. */
+static int
+queue_one(struct krecorder *rec, struct kobj_ref *obj, const char *type, int i)
+{
+    char name[16], reason[16];
+
+    snprintf(name, sizeof(name), "o%02d", i);
+    snprintf(reason, sizeof(reason), "R%d", i);
+    obj->name = name; /* borrowed for the call */
+    return krecorder_event(rec, obj, type, reason, "event %d", i);
+}
+
+/* A full queue keeps Warnings, against the real API server: the recorder's
+ * client allows one request every 5 s, so once event 0 is created the
+ * thread takes event 1 and waits for its turn while the queue (3) fills.
+ * What reaches the API server: 0, 1 and 2 (queued first), then the two
+ * Warnings that took the places of 4 and 3; 5 (Normal, queue full) never. */
+static void
+test_full_queue_keeps_warnings(void)
+{
+    struct kclient *c = it_client(-1, 1), *slow = it_client(0.2, 1);
+    struct sc_err e = {0};
+    struct krecorder_stats st = {0};
+    char ns[64], path[KPATH_MAX], rv[64], got[256] = "";
+
+    if (c == NULL || slow == NULL)
+        return;
+    snprintf(ns, sizeof(ns), "kit-full-%s", it_suffix());
+    it_namespace(c, ns);
+    struct krecorder_opts o = {.queue_max = 3};
+    struct krecorder *rec = krecorder_new(slow, &o, &e);
+    CHECK(rec != NULL);
+    if (rec == NULL)
+        return;
+    struct kobj_ref obj = {.api_version = "snapshot.storage.k8s.io/v1",
+                           .kind = "VolumeSnapshot",
+                           .ns = ns,
+                           .uid = "6f1e2b44-0000-4000-8000-000000000005"};
+    CHECK_INT(queue_one(rec, &obj, "Normal", 0), 0);
+    for (int i = 0; i < 600 && st.created == 0; i++) {
+        usleep(100000);
+        krecorder_get_stats(rec, &st);
+    }
+    CHECK_INT(st.created, 1); /* the client's token is spent for 5 s */
+    CHECK_INT(queue_one(rec, &obj, "Normal", 1), 0);
+    for (int i = 0; i < 600; i++) { /* the thread took it and waits */
+        krecorder_get_stats(rec, &st);
+        if (st.queued == 0)
+            break;
+        usleep(1000);
+    }
+    CHECK_INT(st.queued, 0);
+    for (int i = 2; i <= 4; i++)
+        CHECK_INT(queue_one(rec, &obj, "Normal", i), 0);
+    CHECK_INT(queue_one(rec, &obj, "Warning", 11), 0);         /* in place of 4 */
+    CHECK_INT(queue_one(rec, &obj, "Warning", 12), 0);         /* in place of 3 */
+    CHECK_INT(queue_one(rec, &obj, "Normal", 5), SC_ETOOMANY); /* full */
+    krecorder_get_stats(rec, &st);
+    CHECK_INT(st.created, 1); /* event 1 still waits: the order above held */
+    CHECK_INT(st.queued, 3);
+    CHECK_INT(st.dropped_queue, 3);
+    CHECK_INT(krecorder_flush(rec, 120000), 0);
+    kpath(path, sizeof(path), NULL, "v1", "events", ns, NULL, NULL);
+    CHECK_INT(kclient_list(c, path, NULL, on_reason, got, rv, sizeof(rv), &e), 0);
+    CHECK_STR(got, "R0/N R1/N R2/N R11/W R12/W");
+    krecorder_free(rec);
+    kclient_free(slow);
+    kclient_free(c);
+}
+
 /* Hooks: a fake persistent store that remembers the last record. */
 struct store {
     int lookups, saves;
@@ -283,4 +369,5 @@ test_similar_events_combined(void)
 }
 
 TEST_MAIN(TEST(test_similar_events_combined), TEST(test_aggregation_count_rises),
-          TEST(test_spam_limit), TEST(test_store_hooks_survive_restart))
+          TEST(test_spam_limit), TEST(test_store_hooks_survive_restart),
+          TEST(test_full_queue_keeps_warnings))

@@ -168,6 +168,8 @@ struct fake_api {
     int fd, port;
     pthread_t thread;
     pthread_mutex_t mu;
+    pthread_cond_t cv;        /* hold went to 0 */
+    int hold;                 /* while set, a recorded request is not answered */
     int answer404[FAKE_REQS]; /* request i gets a 404 */
     struct fake_req req[FAKE_REQS];
     int n; /* requests recorded */
@@ -217,6 +219,8 @@ record(struct fake_api *f, int s, char *buf, const char *body)
     sscanf(buf, "%7s %255s", f->req[i].method, f->req[i].path);
     f->req[i].body = json_loads(body, 0, NULL);
     status = f->answer404[i] ? 404 : strcmp(f->req[i].method, "POST") == 0 ? 201 : 200;
+    while (f->hold)
+        pthread_cond_wait(&f->cv, &f->mu);
     pthread_mutex_unlock(&f->mu);
     snprintf(reply, sizeof(reply),
              "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
@@ -254,6 +258,7 @@ fake_start_qps(struct fake_api *f, double qps)
     char url[64];
 
     pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
     f->fd = socket(AF_INET, SOCK_STREAM, 0);
     CHECK(f->fd >= 0);
     CHECK_INT(bind(f->fd, (struct sockaddr *)&a, sizeof(a)), 0);
@@ -283,6 +288,7 @@ fake_stop(struct fake_api *f)
     close(f->fd);
     pthread_join(f->thread, NULL);
     pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv);
     for (int i = 0; i < f->n; i++)
         json_decref(f->req[i].body);
 }
@@ -605,6 +611,78 @@ test_free_drops_the_rest(void)
     fake_stop(&f);
 }
 
-TEST_MAIN(TEST(test_event_body), TEST(test_free_drops_the_rest), TEST(test_spam_limit_per_object),
+/* The number of requests the fake has recorded. */
+static int
+fake_count(struct fake_api *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int n = f->n;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+/* Queue one event of type about object "o<i>" with reason R<i>. */
+static int
+queue_one(struct krecorder *r, const char *type, int i)
+{
+    char name[16], reason[16];
+
+    snprintf(name, sizeof(name), "o%d", i);
+    snprintf(reason, sizeof(reason), "R%d", i);
+    struct kobj_ref vs = {"snapshot.storage.k8s.io/v1", "VolumeSnapshot", "ns", name, name, NULL};
+    return krecorder_event(r, &vs, type, reason, "event %d", i);
+}
+
+/* A full queue keeps Warnings: one takes the place of the newest queued
+ * Normal event; a Normal event, or a Warning when only Warnings are queued,
+ * is dropped.  The fake API holds the first POST unanswered, so the
+ * recorder's thread is busy with event 0 while the queue (3) fills. */
+static void
+test_full_queue_keeps_warnings(void)
+{
+    struct fake_api f = {.hold = 1};
+    struct kclient *kc = fake_start(&f);
+    struct krecorder_opts o = {.queue_max = 3};
+    struct krecorder_stats st = {0};
+    struct sc_err e = {0};
+    struct krecorder *r = kc != NULL ? krecorder_new(kc, &o, &e) : NULL;
+    static const char *const sent[] = {"R0", "R11", "R12", "R13"};
+
+    CHECK(r != NULL);
+    if (r == NULL)
+        return;
+    CHECK_INT(queue_one(r, "Normal", 0), 0);
+    for (int i = 0; i < 6000 && fake_count(&f) == 0; i++)
+        usleep(10000); /* event 0 is out of the queue, its answer held */
+    CHECK_INT(fake_count(&f), 1);
+    for (int i = 1; i <= 3; i++)
+        CHECK_INT(queue_one(r, "Normal", i), 0);
+    CHECK_INT(queue_one(r, "Normal", 4), SC_ETOOMANY);   /* full */
+    CHECK_INT(queue_one(r, "Warning", 11), 0);           /* in place of 3 */
+    CHECK_INT(queue_one(r, "Normal", 5), SC_ETOOMANY);   /* still full */
+    CHECK_INT(queue_one(r, "Warning", 12), 0);           /* in place of 2 */
+    CHECK_INT(queue_one(r, "Warning", 13), 0);           /* in place of 1 */
+    CHECK_INT(queue_one(r, "Warning", 14), SC_ETOOMANY); /* only Warnings queued */
+    krecorder_get_stats(r, &st);
+    CHECK_INT((int)st.dropped_queue, 6); /* 4, 3, 5, 2, 1, 14 */
+    CHECK_INT((int)st.queued, 3);
+    pthread_mutex_lock(&f.mu);
+    f.hold = 0;
+    pthread_cond_broadcast(&f.cv);
+    pthread_mutex_unlock(&f.mu);
+    CHECK_INT(krecorder_flush(r, 60000), 0);
+    CHECK_INT(fake_count(&f), 4);
+    for (int i = 0; i < 4 && i < fake_count(&f); i++) {
+        const json_t *b = f.req[i].body;
+        CHECK_STR(json_string_value(json_object_get(b, "reason")), sent[i]);
+        CHECK_STR(json_string_value(json_object_get(b, "type")), i == 0 ? "Normal" : "Warning");
+    }
+    krecorder_free(r);
+    kclient_free(kc);
+    fake_stop(&f);
+}
+
+TEST_MAIN(TEST(test_event_body), TEST(test_free_drops_the_rest),
+          TEST(test_full_queue_keeps_warnings), TEST(test_spam_limit_per_object),
           TEST(test_tables_evict), TEST(test_tables_evict_lru), TEST(test_replace_mode_one_event),
           TEST(test_replace_mode_hooks), TEST(test_replace_reasons_checked))
