@@ -35,8 +35,8 @@
  * place of the newest queued event that is not a Warning (which is dropped;
  * the Warning goes last); any other event, a Warning when every queued event
  * is one, or an event out of memory is dropped.  Each drop counts as
- * dropped_queue.  (client-go drops whatever arrives at a full queue.)  krecorder_flush() waits
- * until the queue is empty (tests, shutdown).
+ * dropped_queue.  (client-go drops whatever arrives at a full queue.)
+ * krecorder_flush() waits until the queue is empty (tests, shutdown).
  *
  * Persistence hooks (optional; wired to state/ by the controller): before
  * creating, lookup() is asked for an aggregation record of (uid, type,

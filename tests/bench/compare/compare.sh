@@ -27,7 +27,7 @@
 # controller, e.g. MALLOC_ARENA_MAX=1; empty = none); BETWEEN
 # (restart|clean|keep, default restart: before each controller's ready run,
 # the Events earlier runs left are deleted and etcd is compacted and
-# defragmented, then the API server (SIGTERM, SIGKILL after 5 s) and the
+# defragmented, then the API server (SIGTERM, SIGKILL after 10 s) and the
 # csi-snapshotter are started again with their own command lines, so that a
 # run pays neither for its predecessor's objects nor for the heap they grew;
 # clean: without the restarts; keep: nothing).  Asserts nothing about speed.
@@ -166,11 +166,10 @@ restart_between() {
 	apid=$(pid_of kube-apiserver)
 	mapfile -d '' args <"/proc/$apid/cmdline" || return 1
 	stop_pid "$spid"
-	# SIGTERM, then SIGKILL after 5 s as tests/cluster/down does: with its
-	# clients' watches open it does not finish shutting down in a minute
-	kill "$apid" 2>/dev/null
-	for _ in $(seq 1 50); do kill -0 "$apid" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$apid" 2>/dev/null
+	# SIGTERM, then SIGKILL after 10 s: with its clients' watches open it does
+	# not finish shutting down in a minute.  Not this shell's child, so it is
+	# not reaped here: wait until it is gone before its port is bound again.
+	stop_pid "$apid"
 	for _ in $(seq 1 50); do kill -0 "$apid" 2>/dev/null || break; sleep 0.1; done
 	kill -0 "$apid" 2>/dev/null && return 1
 	setsid "${args[@]}" >>"$CLUSTER_DIR/kube-apiserver.log" 2>&1 </dev/null &
