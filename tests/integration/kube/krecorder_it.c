@@ -170,7 +170,9 @@ test_spam_limit(void)
 }
 
 /* Reasons and types of the Events in a namespace, "R0/N R11/W ..." in the
- * order listed (by name, and names are "<object>.<nanos>"). */
+ * order listed (by name, and names are "<object>.<nanos>"), into
+ * REASONS_CAP bytes (cut there). */
+#define REASONS_CAP 256
 static int
 on_reason(void *ctx, const json_t *ev)
 {
@@ -180,7 +182,7 @@ on_reason(void *ctx, const json_t *ev)
     const char *reason = kjson_str(&r, "reason"), *type = kjson_str(&r, "type");
     size_t n = strlen(out);
 
-    snprintf(out + n, 256 - n, "%s%s/%c", n ? " " : "", reason ? reason : "?",
+    snprintf(out + n, REASONS_CAP - n, "%s%s/%c", n ? " " : "", reason ? reason : "?",
              type ? type[0] : '?');
     return 0;
 }
@@ -208,7 +210,7 @@ test_full_queue_keeps_warnings(void)
     struct kclient *c = it_client(-1, 1), *slow = it_client(0.2, 1);
     struct sc_err e = {0};
     struct krecorder_stats st = {0};
-    char ns[64], path[KPATH_MAX], rv[64], got[256] = "";
+    char ns[64], path[KPATH_MAX], rv[64], got[REASONS_CAP] = "";
 
     if (c == NULL || slow == NULL)
         return;
