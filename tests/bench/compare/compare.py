@@ -158,7 +158,38 @@ def events_note(n):
             f"`snapshot_controller_events_total`): {parts}. Upstream's recorder exposes no such count.", ""]
 
 
+def machine_table(n):
+    """Where the machine's CPU went while the load ran (compare.sh window):
+    for the create until all were ready and the delete until all were gone,
+    each side's CPU seconds by process, and what was left idle."""
+    cpus = num("nproc") or 0
+    head = ["| window | side | wall (s) | CPU-s on offer | busy | idle | steal | API server | etcd "
+            "| csi-snapshotter | controller | the rest (load, driver, kernel) | speed probe before / after (s) |",
+            "|" + "---|" * 13]
+    out = []
+    for w, lbl, wall_key in (("ready", "create to all ready", "all_ready_s"), ("gone", "delete to all gone", "all_gone_s")):
+        for side in SIDES:
+            k = f"ready_{side}_{n}_{w}"
+            got = {f: num(f"{k}_{f}_s") for f in ("machine_busy", "machine_idle", "machine_steal", "apiserver",
+                                                   "etcd", "sidecar", "controller")}
+            if got["machine_busy"] is None:
+                continue
+            wall = num(f"ready_{side}_{n}_{wall_key}")
+            named = sum(v for f, v in got.items() if f in ("apiserver", "etcd", "sidecar", "controller") and v)
+            probe = f"{fmt(num(f'ready_{side}_{n}_probe_before_s'))} / {fmt(num(f'ready_{side}_{n}_probe_after_s'))}"
+            cells = [fmt(got[f]) for f in got] + [fmt(got["machine_busy"] - named), probe]
+            out.append(f"| {lbl} | {side} | {fmt(wall)} | {fmt(wall * cpus if wall else None)} | " + " | ".join(cells) + " |")
+    if not out:
+        return []
+    return [f"Where the machine's CPU went (N={n}; CPU seconds over the window, all {cpus:.0f} CPUs; `/proc/stat` and "
+            "each process's `/proc/PID/stat`; the window ends when the load sees the last snapshot ready or gone; "
+            "the speed probe is the CPU seconds of a fixed loop, taken while quiet before and after the run: "
+            "higher means the host gave this machine slower CPUs):",
+            "", *head, *out, ""]
+
+
 wl = {0: write_list(N, 0) + [""] + events_note(N), 1: write_list(N, 1)}
+print("\n" + "\n".join(machine_table(N)))
 for ph, lbl in ((0, "create to ready"), (1, "delete to gone")):
     print(f"\nwrites per snapshot, {lbl}, N={N} (apiserver_request_total deltas / N, all clients):")
     print("\n".join(wl[ph]))
@@ -238,7 +269,7 @@ gen = ["<!-- bench-compare: generated from here -->",
        "", *table, "", *leftovers(),
        f"### Writes per dynamic snapshot (N={N}; apiserver_request_total deltas divided by N; "
        "all clients: the load's POST/DELETE, the csi-snapshotter's and the controller's writes)", "",
-       "Create to ready:", "", *wl[0], "", "Delete to all gone:", "", *wl[1], ""]
+       "Create to ready:", "", *wl[0], "", "Delete to all gone:", "", *wl[1], "", *machine_table(N)]
 for title, png in charts:
     gen += [f"![{title}]({png})", ""]
 gen += ["### Raw attachments of this run", ""]

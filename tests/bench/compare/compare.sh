@@ -186,6 +186,56 @@ restart_between() {
 api_metrics() { "$K" get --raw /metrics | grep '^apiserver_request_total{' >"$1"; }
 api_cpu() { cpu_s "$(pid_of kube-apiserver)"; }
 etcd_cpu() { cpu_s "$(pid_of etcd)"; }
+# The sidecar's CPU seconds so far ($spid: start_sidecar's, restarted with the
+# API server), or nothing when it is gone.
+sidecar_cpu() { [ -r "/proc/$spid/stat" ] && cpu_s "$spid"; }
+# The machine's CPU seconds so far, all CPUs together (/proc/stat):
+# "busy idle steal", busy = user + nice + system + irq + softirq, idle =
+# idle + iowait.
+machine_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {
+		printf "%.2f %.2f %.2f", ($2 + $3 + $4 + $7 + $8) / hz, ($5 + $6) / hz, $9 / hz; exit }' /proc/stat
+}
+# window K W: where the machine's CPU went between window_start and now, as
+# K_W_{machine_busy,machine_idle,machine_steal,apiserver,etcd,sidecar,controller}_s
+# (W: "ready", the create until all are ready; "gone", the delete until all
+# are gone).  The controller's, the API server's and etcd's figures above run
+# until quiet; these stop with the load.
+# speed_probe: the CPU seconds a fixed single-threaded loop takes, the best
+# of 7 after one round not counted (Python's process_time around the loop
+# alone; on this machine the best of 7 agrees within about 10 %).  Taken while the
+# machine is quiet, before and after each controller's ready run: the same
+# work costs more CPU when the host is busier (another VM on the same core),
+# which no process in this one can see, and which moves every process's CPU
+# figures alike.
+speed_probe() {
+	python3 -c '
+import time
+best = None
+for r in range(8):
+    t = time.process_time()
+    s = 0
+    for i in range(1000000):
+        s += i * i
+    d = time.process_time() - t
+    if r > 0:
+        best = d if best is None else min(best, d)
+print(f"{best:.3f}")'
+}
+window_start() { w_m=$(machine_cpu) w_a=$(api_cpu) w_e=$(etcd_cpu) w_s=$(sidecar_cpu) w_c=$(cpu_s "$cpid"); }
+window() {
+	local m0 m1 s1 i names=(busy idle steal)
+	read -r -a m0 <<<"$w_m"
+	read -r -a m1 <<<"$(machine_cpu)"
+	for i in 0 1 2; do
+		res "${1}_${2}_machine_${names[$i]}_s $(minus "${m1[$i]}" "${m0[$i]}")"
+	done
+	res "${1}_${2}_apiserver_s $(minus "$(api_cpu)" "$w_a")"
+	res "${1}_${2}_etcd_s $(minus "$(etcd_cpu)" "$w_e")"
+	s1=$(sidecar_cpu)
+	[ -n "$s1" ] && [ -n "$w_s" ] && res "${1}_${2}_sidecar_s $(minus "$s1" "$w_s")"
+	res "${1}_${2}_controller_s $(minus "$(cpu_s "$cpid")" "$w_c")"
+}
 
 bench_source_pvc bench-ready
 
@@ -218,9 +268,12 @@ for ph in $PHASES; do
 				esac
 				leftovers "$k"
 				start_ctrl "$side" "ready-$n-$side"
+				res "${k}_probe_before_s $(speed_probe)"
 				c0=$(cpu_s "$cpid") a0=$(api_cpu) e0=$(etcd_cpu)
 				api_metrics "$WORK/$k-m0"
+				window_start
 				out=$(python3 tests/bench/controller/apiload.py ready bench-ready "$n" src) || { echo "$out" >&2; exit 1; }
+				window "$k" ready
 				echo "  $out" >&2
 				res "${k}_all_ready_s $(sed -n 's/.*all_ready_in=\([0-9.]*\)s.*/\1/p' <<<"$out")"
 				res "${k}_p50_s $(sed -n 's/.*latency_p50=\([0-9.]*\)s.*/\1/p' <<<"$out")"
@@ -240,7 +293,9 @@ for ph in $PHASES; do
 				res "${k}_etcd_cpu_create_s $(minus "$(etcd_cpu)" "$e0")"
 				res "${k}_rss_after_create $(kib "$cpid" VmRSS)"
 				c2=$(cpu_s "$cpid") a0=$(api_cpu) e0=$(etcd_cpu)
+				window_start
 				out=$(python3 tests/bench/controller/apiload.py delete bench-ready) || { echo "$out" >&2; exit 1; }
+				window "$k" gone
 				echo "  $out" >&2
 				res "${k}_all_gone_s $(sed -n 's/.*all_gone_in=\([0-9.]*\)s.*/\1/p' <<<"$out")"
 				settle "$cpid"
@@ -248,6 +303,7 @@ for ph in $PHASES; do
 				res "${k}_cpu_delete_s $(minus "$(cpu_s "$cpid")" "$c2")"
 				res "${k}_apiserver_cpu_delete_s $(minus "$(api_cpu)" "$a0")"
 				res "${k}_etcd_cpu_delete_s $(minus "$(etcd_cpu)" "$e0")"
+				res "${k}_probe_after_s $(speed_probe)"
 				res "${k}_hwm $(kib "$cpid" VmHWM)"
 				res "${k}_rss_end $(kib "$cpid" VmRSS)"
 				stop_ctrl
