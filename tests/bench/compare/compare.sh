@@ -14,7 +14,10 @@
 #   idle     RSS and its split (smaps_rollup) on an empty cluster
 #   ready    for each n in CURVE: n dynamic snapshots of one PVC created at once,
 #            then all deleted; time to all ready / all gone, controller CPU
-#            (/proc), peak RSS, API server write deltas (apiserver_request_total)
+#            (/proc), peak RSS, API server write deltas (apiserver_request_total);
+#            where the machine's CPU went while the load ran (/proc/stat and
+#            the API server, etcd, the sidecar and the controller) and a
+#            speed probe before and after each controller's run
 #   cached   RSS after a restart with 0..N_CACHED ready VS + VSC existing
 #   perf     (PERF=1) ours once more under `perf record` for create and delete
 # Results go to $WORK/results (one "key value" line each); compare.py turns
@@ -196,18 +199,13 @@ machine_cpu() {
 	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {
 		printf "%.2f %.2f %.2f", ($2 + $3 + $4 + $7 + $8) / hz, ($5 + $6) / hz, $9 / hz; exit }' /proc/stat
 }
-# window K W: where the machine's CPU went between window_start and now, as
-# K_W_{machine_busy,machine_idle,machine_steal,apiserver,etcd,sidecar,controller}_s
-# (W: "ready", the create until all are ready; "gone", the delete until all
-# are gone).  The controller's, the API server's and etcd's figures above run
-# until quiet; these stop with the load.
 # speed_probe: the CPU seconds a fixed single-threaded loop takes, the best
 # of 7 after one round not counted (Python's process_time around the loop
-# alone; on this machine the best of 7 agrees within about 10 %).  Taken while the
-# machine is quiet, before and after each controller's ready run: the same
-# work costs more CPU when the host is busier (another VM on the same core),
-# which no process in this one can see, and which moves every process's CPU
-# figures alike.
+# alone; on a quiet machine the best of 7 agreed within about 10 %).  Taken
+# while the machine is quiet, before and after each controller's ready run:
+# the same work costs more CPU when the host gives this machine slower CPUs,
+# which moves every process's CPU figures alike.  It does not see a slowdown
+# that lasts only while the load runs.
 speed_probe() {
 	python3 -c '
 import time
@@ -222,6 +220,11 @@ for r in range(8):
         best = d if best is None else min(best, d)
 print(f"{best:.3f}")'
 }
+# window K W: where the machine's CPU went between window_start and now, as
+# K_W_{machine_busy,machine_idle,machine_steal,apiserver,etcd,sidecar,controller}_s
+# (W: "ready", the create until all are ready; "gone", the delete until all
+# are gone).  The controller's, the API server's and etcd's figures above run
+# until quiet; these stop with the load.
 window_start() { w_m=$(machine_cpu) w_a=$(api_cpu) w_e=$(etcd_cpu) w_s=$(sidecar_cpu) w_c=$(cpu_s "$cpid"); }
 window() {
 	local m0 m1 s1 i names=(busy idle steal)
