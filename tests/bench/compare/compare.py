@@ -189,7 +189,8 @@ def machine_table(n):
 
 
 wl = {0: write_list(N, 0) + [""] + events_note(N), 1: write_list(N, 1)}
-print("\n" + "\n".join(machine_table(N)))
+mt = machine_table(N)
+print("\n" + "\n".join(mt))
 for ph, lbl in ((0, "create to ready"), (1, "delete to gone")):
     print(f"\nwrites per snapshot, {lbl}, N={N} (apiserver_request_total deltas / N, all clients):")
     print("\n".join(wl[ph]))
@@ -269,7 +270,7 @@ gen = ["<!-- bench-compare: generated from here -->",
        "", *table, "", *leftovers(),
        f"### Writes per dynamic snapshot (N={N}; apiserver_request_total deltas divided by N; "
        "all clients: the load's POST/DELETE, the csi-snapshotter's and the controller's writes)", "",
-       "Create to ready:", "", *wl[0], "", "Delete to all gone:", "", *wl[1], "", *machine_table(N)]
+       "Create to ready:", "", *wl[0], "", "Delete to all gone:", "", *wl[1], "", *mt]
 for title, png in charts:
     gen += [f"![{title}]({png})", ""]
 gen += ["### Raw attachments of this run", ""]
